@@ -1,0 +1,34 @@
+# Two commands on a fresh machine:  `make demo` (the main job)  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+WHEELS := $(or $(PEPPERPY_WHEEL_CACHE),$(HOME)/.cache/pepperpy/wheels)
+export PEPPERPY_WHEEL_CACHE := $(WHEELS)
+
+.PHONY: demo test setup setup-test lint bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Core only: the demo installs each plugin's dependencies itself, with uv.
+setup: $(PY)
+	$(PY) -m pip install --quiet -e .
+	bash tools/llama_wheel.sh $(PY)
+
+setup-test: setup
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --find-links $(WHEELS) llama-cpp-python
+
+demo: setup
+	PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
+
+test: setup-test
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+
+bench: setup-test
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,0 +1,5 @@
+"""``python -m pepperpy`` runs the CLI."""
+
+from pepperpy.cli import main
+
+raise SystemExit(main())

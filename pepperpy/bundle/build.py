@@ -1,0 +1,137 @@
+"""Build a plugin source folder into one signed, reproducible ``.pepperplugin``.
+
+Invariants:
+
+* the output depends only on the file names and contents kept and on the key: entries
+  sorted, fixed timestamp and mode, deflate level 9 or stored (whichever is smaller),
+  deterministic ed25519; two builds give identical bytes (with the same zlib);
+* ignore rules: any path segment starting with ``.`` (``.git``, ``.DS_Store``,
+  ``.venv``...), ``__pycache__`` folders, names ending in ``~``, ``.pyc``/``.pyo``,
+  ``.swp``/``.swo`` are skipped silently; any other file whose type a bundle may not
+  hold (see :mod:`pepperpy.bundle.names`) is skipped and reported in ``skipped``;
+* a symlink anywhere in the source is an error (a bundle never follows links);
+* the manifest is validated (strict JSON, schema, dependencies, entry point) and the
+  finished archive is verified by the same code that verifies downloads;
+* the file is written atomically (temp file in the output folder, fsync, os.replace).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from pepperpy.bundle.keys import SigningKey
+from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
+from pepperpy.bundle.names import MANIFEST_NAME, check_layout, file_kind, name_problem
+from pepperpy.bundle.signing import sign_files
+from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
+from pepperpy.bundle.verify import VerifiedBundle, verify_bundle
+from pepperpy.core import BundleInvalidError, ConfigurationError
+
+__all__ = ["BuildResult", "build_all", "build_bundle", "build_bytes", "collect_files"]
+
+BUNDLE_SUFFIX = ".pepperplugin"
+_JUNK_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", "~")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    bundle: VerifiedBundle
+    skipped: tuple[str, ...]
+
+
+def _is_junk(rel: str) -> bool:
+    parts = rel.split("/")
+    return (any(p.startswith(".") or p == "__pycache__" for p in parts)
+            or rel.endswith(_JUNK_SUFFIXES))
+
+
+def collect_files(
+    src: Path, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Read the files a bundle of ``src`` holds; return (files, skipped names)."""
+    if not (src / MANIFEST_NAME).is_file():
+        raise ConfigurationError(f"{src} has no plugin.json; is it a plugin source folder?")
+    files: list[tuple[str, bytes]] = []
+    skipped: list[str] = []
+    for root, dirs, names in os.walk(src, followlinks=False):
+        base = Path(root)
+        for name in sorted(dirs + names):
+            full = base / name
+            rel = full.relative_to(src).as_posix()
+            if _is_junk(rel):
+                if name in dirs:
+                    dirs.remove(name)
+                continue
+            mode = os.lstat(full).st_mode
+            if stat.S_ISLNK(mode):
+                raise ConfigurationError(
+                    f"{full} is a symlink; bundles never hold links (copy the file instead)"
+                )
+            if stat.S_ISDIR(mode):
+                continue
+            if not stat.S_ISREG(mode):
+                raise ConfigurationError(f"{full} is not a regular file")
+            if file_kind(rel) is None or name_problem(rel, limits=limits):
+                skipped.append(rel)
+                continue
+            files.append((rel, full.read_bytes()))
+    files.sort()
+    problem = check_layout(n for n, _ in files)
+    if problem:
+        raise BundleInvalidError(problem, path=str(src))
+    return files, skipped
+
+
+def build_bytes(
+    files: list[tuple[str, bytes]], key: SigningKey, *, limits: Limits = DEFAULT_LIMITS
+) -> VerifiedBundle:
+    """Sign ``files`` and verify the result with the same checks a user runs."""
+    data = sign_files(files, key)
+    record = TrustedKey(key.key_id, "(build)", key.public_key.raw, "")
+    snapshot = TrustSnapshot(MappingProxyType({key.key_id: record}))
+    return verify_bundle(data, snapshot, limits=limits)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".build-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def build_bundle(
+    src: Path, *, key: SigningKey, out_dir: Path, limits: Limits = DEFAULT_LIMITS
+) -> BuildResult:
+    """Build ``src`` into ``out_dir/<name>-<version>.pepperplugin``."""
+    src = Path(src)
+    files, skipped = collect_files(src, limits=limits)
+    bundle = build_bytes(files, key, limits=limits)
+    out = Path(out_dir) / f"{bundle.manifest.name}-{bundle.manifest.version}{BUNDLE_SUFFIX}"
+    _write_atomic(out, bundle.data)
+    return BuildResult(out, bundle, tuple(skipped))
+
+
+def build_all(
+    src_root: Path, out_dir: Path, key: SigningKey, *, limits: Limits = DEFAULT_LIMITS
+) -> list[BuildResult]:
+    """Build every ``src_root/*/plugin.json`` folder, in name order; stop at the first error."""
+    sources = sorted(p.parent for p in Path(src_root).glob(f"*/{MANIFEST_NAME}"))
+    if not sources:
+        raise ConfigurationError(f"no plugin folders (*/plugin.json) under {src_root}")
+    return [build_bundle(s, key=key, out_dir=out_dir, limits=limits) for s in sources]

@@ -1,0 +1,287 @@
+"""ed25519 publisher keys: generate, store, load, identify, and refuse weak ones.
+
+Invariants:
+
+* a private key file is created with ``os.open(O_CREAT | O_EXCL, 0o600)``: it is never
+  world-readable, not even for an instant, and never overwrites an existing file;
+* a private key never appears in output, logs, errors or ``repr`` (:class:`SigningKey`
+  hides it);
+* a key id is the lowercase hex SHA-256 of the raw 32-byte public key;
+* every public key that enters PepperPy (keygen output, ``trust add``, verify) passes
+  :func:`check_public_key`: canonical encoding (y < p, no "negative zero") and not of
+  small order. OpenSSL accepts small-order keys; with the neutral element as the key,
+  the signature (R = neutral, S = 0) verifies for every message.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pepperpy.core import ConfigurationError, ValidationError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+__all__ = [
+    "PASSPHRASE_ENV",
+    "GeneratedKey",
+    "PublicKey",
+    "SigningKey",
+    "check_public_key",
+    "generate_key",
+    "key_id_of",
+    "load_public_key",
+    "load_signing_key",
+    "weak_key_problem",
+]
+
+PASSPHRASE_ENV = "PEPPERPY_KEY_PASSPHRASE"
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, _P - 2, _P)) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def key_id_of(raw: bytes) -> str:
+    """The key id: lowercase hex SHA-256 of the raw 32-byte public key."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _decode_point(raw: bytes) -> tuple[int, int] | str:
+    """RFC 8032 point decoding; return (x, y) or the reason the encoding is bad."""
+    if len(raw) != 32:
+        return f"an ed25519 public key is 32 bytes, found {len(raw)}"
+    value = int.from_bytes(raw, "little")
+    sign, y = value >> 255, value & ((1 << 255) - 1)
+    if y >= _P:
+        return "non-canonical encoding (y >= p)"
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = (u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P)) % _P
+    if (v * x * x - u) % _P:
+        x = (x * _SQRT_M1) % _P
+        if (v * x * x - u) % _P:
+            return "not a point on edwards25519"
+    if x == 0 and sign:
+        return "non-canonical encoding (negative zero x)"
+    if (x & 1) != sign:
+        x = _P - x
+    return x, y
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2 % _P
+    x3 = (x1 * y2 + y1 * x2) * pow(1 + t, _P - 2, _P) % _P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
+    return x3, y3
+
+
+def weak_key_problem(raw: bytes) -> str | None:
+    """Why ``raw`` is not an acceptable public key, or None if it is.
+
+    Multiplying by the cofactor 8 sends exactly the eight small-order points to the
+    neutral element (0, 1); pure integer arithmetic, no extra dependency.
+    """
+    point = _decode_point(raw)
+    if isinstance(point, str):
+        return point
+    for _ in range(3):
+        point = _add(point, point)
+    if point == (0, 1):
+        return "small-order point (a key that verifies forged signatures)"
+    return None
+
+
+def check_public_key(raw: bytes) -> None:
+    """Raise ValidationError unless ``raw`` is a canonical, full-order ed25519 key."""
+    problem = weak_key_problem(raw)
+    if problem:
+        raise ValidationError(
+            f"refused ed25519 public key {key_id_of(raw)[:16]}: {problem}; "
+            "use a key made by `pepperpy keygen`"
+        )
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A checked ed25519 public key."""
+
+    raw: bytes
+    key_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_public_key(self.raw)
+        object.__setattr__(self, "key_id", key_id_of(self.raw))
+
+    def verify(self, signature: bytes, message: bytes) -> bool:
+        """True when ``signature`` is a valid ed25519 signature of ``message``."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        try:
+            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+    def pem(self) -> bytes:
+        """PEM SubjectPublicKeyInfo, the ``NAME.pub`` format."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        return Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+class SigningKey:
+    """An ed25519 private key that never shows itself (repr, str, pickling)."""
+
+    __slots__ = ("_key", "public_key")
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        from cryptography.hazmat.primitives import serialization
+
+        self._key = key
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.public_key = PublicKey(raw)
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        return cls(Ed25519PrivateKey.generate())
+
+    @property
+    def key_id(self) -> str:
+        return self.public_key.key_id
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+    def private_pem(self, *, passphrase: bytes | None = None) -> bytes:
+        """PKCS#8 PEM, encrypted when a passphrase is given."""
+        from cryptography.hazmat.primitives import serialization
+
+        algorithm = (
+            serialization.BestAvailableEncryption(passphrase)
+            if passphrase
+            else serialization.NoEncryption()
+        )
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, algorithm
+        )
+
+    def __repr__(self) -> str:
+        return f"<SigningKey key_id={self.key_id[:16]} (private part hidden)>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple:
+        raise TypeError("a SigningKey cannot be pickled: private keys never leave the process")
+
+
+@dataclass(frozen=True)
+class GeneratedKey:
+    key_id: str
+    private_path: Path
+    public_path: Path
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise ConfigurationError(
+            f"{path} already exists; keygen never overwrites a key "
+            "(choose another --publisher or --out folder)"
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot create {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def generate_key(
+    *, publisher: str, out_dir: Path, passphrase: bytes | None = None
+) -> GeneratedKey:
+    """Create ``publisher.key`` (0600, PKCS#8) and ``publisher.pub`` in ``out_dir``."""
+    if not publisher or not all(c.isalnum() or c in "-_." for c in publisher) or (
+        publisher.startswith(".")
+    ):
+        raise ValidationError(
+            f"publisher name {publisher!r} must be letters, digits, '-', '_' or '.'"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = SigningKey.generate()  # PublicKey() already refuses a weak result
+    private_path, public_path = out_dir / f"{publisher}.key", out_dir / f"{publisher}.pub"
+    if public_path.exists():
+        raise ConfigurationError(f"{public_path} already exists; keygen never overwrites a key")
+    _write_new(private_path, key.private_pem(passphrase=passphrase), 0o600)
+    _write_new(public_path, key.public_key.pem(), 0o644)
+    return GeneratedKey(key.key_id, private_path, public_path)
+
+
+def load_public_key(pem: bytes) -> PublicKey:
+    """Parse a ``NAME.pub`` PEM; refuse anything but a strong ed25519 key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError):
+        raise ValidationError(
+            "not a PEM public key (expected the NAME.pub file written by `pepperpy keygen`)"
+        ) from None
+    except Exception as exc:  # cryptography's UnsupportedAlgorithm and friends
+        raise ValidationError(f"cannot read public key: {type(exc).__name__}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValidationError(f"expected an ed25519 public key, found {type(key).__name__}")
+    return PublicKey(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+def _passphrase(path: Path, env: dict[str, str] | None) -> bytes:
+    env = os.environ if env is None else env
+    value = env.get(PASSPHRASE_ENV)
+    if value:
+        return value.encode()
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase for {path.name}: ").encode()
+    raise ConfigurationError(
+        f"{path} is passphrase-protected; set {PASSPHRASE_ENV} or run from a terminal"
+    )
+
+
+def load_signing_key(
+    path: Path, *, passphrase: bytes | None = None, env: dict[str, str] | None = None
+) -> SigningKey:
+    """Load a ``NAME.key``; asks for the passphrase only when the key is encrypted."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read key file {path}: {exc.strerror}") from None
+    encrypted = b"ENCRYPTED" in pem.split(b"\n", 1)[0]
+    if encrypted and passphrase is None:
+        passphrase = _passphrase(path, env)
+    try:
+        key = serialization.load_pem_private_key(pem, password=passphrase if encrypted else None)
+    except (ValueError, TypeError):
+        hint = "wrong passphrase?" if encrypted else "expected a PEM PKCS#8 ed25519 key"
+        raise ConfigurationError(f"cannot load private key {path}: {hint}") from None
+    except Exception as exc:
+        raise ConfigurationError(f"cannot load private key {path}: {type(exc).__name__}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigurationError(f"{path} is not an ed25519 private key")
+    return SigningKey(key)

@@ -1,0 +1,256 @@
+"""Strict reading of ``plugin.json``: raw bytes in, a typed ``PluginManifest`` out.
+
+Invariants:
+
+* the signature covers the raw bytes; this module only parses bytes that verified (or,
+  for discovery listings, bytes that are never trusted for anything else);
+* UTF-8 without BOM, one JSON object; duplicate keys, NaN/Infinity, floats that
+  overflow, integers longer than ``max_json_int_digits`` digits, strings longer than
+  ``max_json_string`` characters, lone surrogates and nesting deeper than
+  ``max_json_depth`` are refused (Python keeps the last duplicate, other parsers the
+  first: ambiguity is refused rather than resolved);
+* the object validates against ``schemas/plugin.schema.json`` (2020-12);
+* every dependency is a name, optional extras, version specifiers (never ``===``) and
+  an optional marker: no URL, ``file:``, VCS, path, pip/uv option or odd whitespace;
+* ``version`` is a normalised PEP 440 version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
+from pepperpy.core import BundleInvalidError
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+    from pepperpy.bundle.model import PluginManifest
+
+__all__ = [
+    "check_dependency",
+    "is_compatible",
+    "load_schema",
+    "parse_json_strict",
+    "parse_manifest",
+]
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKETS = re.compile(rb"[\[\]{}]")
+_DEP_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+")
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _depth_ok(raw: bytes, limit: int) -> bool:
+    depth = 0
+    for match in _BRACKETS.finditer(_STRINGS.sub(b'""', raw)):
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return False
+    return True
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Refused(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not valid JSON")
+
+
+def _check_strings(value: Any, limits: Limits) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > limits.max_json_string:
+                raise _Refused(f"a string longer than {limits.max_json_string} characters")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Refused("a string with a lone surrogate escape") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def parse_json_strict(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Parse ``plugin.json`` bytes with every JSON ambiguity refused."""
+    if len(raw) > limits.max_manifest_size:
+        raise BundleInvalidError(
+            f"plugin.json is {len(raw)} bytes, above the {limits.max_manifest_size}-byte limit"
+        )
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise BundleInvalidError("plugin.json starts with a UTF-8 BOM; save it without one")
+    if not _depth_ok(raw, limits.max_json_depth):
+        raise BundleInvalidError(f"plugin.json nests deeper than {limits.max_json_depth} levels")
+
+    def parse_int(text: str) -> int:
+        if len(text.lstrip("-")) > limits.max_json_int_digits:
+            raise _Refused(f"an integer longer than {limits.max_json_int_digits} digits")
+        return int(text)
+
+    def parse_float(text: str) -> float:
+        value = float(text)
+        if value in (float("inf"), float("-inf")):
+            raise _Refused(f"number {text[:20]} overflows a float")
+        return value
+
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant,
+                           parse_int=parse_int, parse_float=parse_float)
+        _check_strings(value, limits)
+    except UnicodeDecodeError:
+        raise BundleInvalidError("plugin.json is not valid UTF-8") from None
+    except _Refused as exc:
+        raise BundleInvalidError(f"plugin.json refused: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BundleInvalidError(f"plugin.json is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BundleInvalidError("plugin.json must hold a JSON object")
+    return value
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """The plugin.json JSON Schema, loaded from the installed package."""
+    from importlib.resources import files
+
+    resource = files("pepperpy") / "schemas" / "plugin.schema.json"
+    return json.loads(resource.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _schema_errors(value: dict[str, Any]) -> str | None:
+    errors = sorted(_validator().iter_errors(value), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    first = errors[0]
+    where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+    message = first.message if len(first.message) < 200 else first.message[:200] + "..."
+    return f"plugin.json field {where}: {message}"
+
+
+def check_dependency(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Requirement:
+    """Parse one dependency; allow only name, extras, specifiers (not ===) and a marker."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    def refuse(why: str) -> BundleInvalidError:
+        return BundleInvalidError(
+            f"dependency {text[:80]!r} refused: {why}; write it as "
+            "'name[extra]>=1.0; python_version >= \"3.11\"'"
+        )
+
+    if not isinstance(text, str) or not text:
+        raise refuse("not a non-empty string")
+    if len(text) > limits.max_dependency_length:
+        raise refuse(f"longer than {limits.max_dependency_length} characters")
+    if text.startswith("-"):
+        raise refuse("pip/uv options are not allowed")
+    if text != text.strip() or "  " in text or not _DEP_CHARS.fullmatch(text):
+        raise refuse("only letters, digits, ._-[],<>=!~*;'\"() and single spaces are allowed "
+                     "(no URLs, paths, '@', ':', '#', tabs or newlines)")
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        raise refuse(f"not a PEP 508 requirement ({str(exc).splitlines()[0]})") from None
+    if req.url:
+        raise refuse("direct URL references are not allowed")
+    if any(spec.operator == "===" for spec in req.specifier):
+        raise refuse("arbitrary equality '===' is not allowed")
+    return req
+
+
+def _check_fields(value: dict[str, Any], limits: Limits) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        if str(Version(value["version"])) != value["version"]:
+            raise BundleInvalidError(
+                f"version {value['version']!r} is not normalised; write "
+                f"{str(Version(value['version']))!r}"
+            )
+    except InvalidVersion:
+        raise BundleInvalidError(f"version {value['version']!r} is not PEP 440") from None
+    for key in ("pepperpy_compatibility", "python_requires"):
+        if key in value:
+            try:
+                SpecifierSet(value[key])
+            except InvalidSpecifier:
+                raise BundleInvalidError(
+                    f"{key} {value[key]!r} is not a PEP 440 specifier set (e.g. '>=0.1,<0.2')"
+                ) from None
+    for dep in value.get("dependencies", []):
+        check_dependency(dep, limits=limits)
+    for pin in value.get("dependency_lock", []):
+        try:
+            Version(pin["version"])
+        except InvalidVersion:
+            raise BundleInvalidError(f"dependency_lock {pin['name']}: bad version") from None
+
+
+def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
+    """Strict JSON, schema, dependency and version checks, then the typed model."""
+    from pepperpy.bundle.model import PluginManifest
+
+    value = parse_json_strict(raw, limits=limits)
+    problem = _schema_errors(value)
+    if problem:
+        raise BundleInvalidError(problem, plugin=_name_of(value))
+    _check_fields(value, limits)
+    return PluginManifest.model_validate(value)
+
+
+def _name_of(value: dict[str, Any]) -> str | None:
+    name = value.get("name")
+    return name if isinstance(name, str) and len(name) < 80 else None
+
+
+def is_compatible(manifest: PluginManifest, *, pepperpy_version: str | None = None) -> bool:
+    """True when ``pepperpy_compatibility`` admits this PepperPy (absent means any)."""
+    from packaging.specifiers import SpecifierSet
+
+    if not manifest.pepperpy_compatibility:
+        return True
+    if pepperpy_version is None:
+        pepperpy_version = _running_version()
+    return SpecifierSet(manifest.pepperpy_compatibility).contains(
+        pepperpy_version, prereleases=True
+    )
+
+
+def _running_version() -> str:
+    try:
+        import pepperpy
+
+        return str(pepperpy.__version__)
+    except (ImportError, AttributeError):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pepperpy")
+        except PackageNotFoundError:
+            return "0.1.0"

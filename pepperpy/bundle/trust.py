@@ -1,0 +1,268 @@
+"""The operator's trust store: which publisher keys are trusted, revoked or scoped.
+
+File ``Settings.trust_file`` (``$PEPPERPY_HOME/trust.json``)::
+
+    {"version": 1,
+     "keys": {"<key id>": {"publisher": "acme", "public_key": "<base64 raw 32 bytes>",
+                           "added_at": "2025-01-01T00:00:00Z", "revoked_at": null,
+                           "scopes": null}},
+     "revoked_bundles": ["<sha256 hex>", ...]}
+
+Invariants:
+
+* a missing file means "nothing trusted"; a corrupt, unreadable or inconsistent file is a
+  ``ConfigurationError`` naming the file and the fix; it never means "trust everything";
+* a key's id must equal the SHA-256 of its raw bytes; weak keys are refused on add and,
+  if forced into the file by hand, are marked weak and refused by verify;
+* a revoked key stays recorded: re-adding or removing it never makes it trusted again;
+* writes take an exclusive ``fcntl.flock`` on ``trust.json.lock``, then write a temp file
+  in the same folder, fsync, and ``os.replace`` it (readers see old or new, never half);
+* :meth:`TrustStore.snapshot` returns an immutable view; verify does no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from pepperpy.bundle.keys import key_id_of, load_public_key, weak_key_problem
+from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.settings import Settings
+
+__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey"]
+
+STORE_VERSION = 1
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """One key record; ``revoked_at`` set means refused forever."""
+
+    key_id: str
+    publisher: str
+    public_key: bytes
+    added_at: str
+    revoked_at: str | None = None
+    scopes: tuple[str, ...] | None = None
+    weak: bool = field(default=False, compare=False)
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "publisher": self.publisher,
+            "public_key": base64.b64encode(self.public_key).decode("ascii"),
+            "added_at": self.added_at,
+            "revoked_at": self.revoked_at,
+            "scopes": list(self.scopes) if self.scopes is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class TrustSnapshot:
+    """An immutable view of the trust store, handed to verify (which does no I/O)."""
+
+    keys: MappingProxyType[str, TrustedKey] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    revoked_bundles: frozenset[str] = frozenset()
+
+    def get(self, key_id: str) -> TrustedKey | None:
+        return self.keys.get(key_id)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
+    def bad(why: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"trust store {path} is corrupt: key {key_id[:16]}: {why}; fix or remove the "
+            "file and re-add keys with `pepperpy trust add`"
+        )
+
+    if not _HEX64.fullmatch(key_id) or not isinstance(rec, dict):
+        raise bad("malformed record")
+    try:
+        raw = base64.b64decode(rec["public_key"], validate=True)
+    except (KeyError, TypeError, binascii.Error):
+        raise bad("public_key is not base64") from None
+    if len(raw) != 32 or key_id_of(raw) != key_id:
+        raise bad("public_key does not match its key id")
+    scopes = rec.get("scopes")
+    publisher, added, revoked = rec.get("publisher"), rec.get("added_at"), rec.get("revoked_at")
+    if not isinstance(publisher, str) or not isinstance(added, str):
+        raise bad("publisher and added_at must be strings")
+    if revoked is not None and not isinstance(revoked, str):
+        raise bad("revoked_at must be a string or null")
+    if scopes is not None and (
+        not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
+    ):
+        raise bad("scopes must be a list of plugin names or null")
+    return TrustedKey(key_id, publisher, raw, added, revoked,
+                      tuple(scopes) if scopes is not None else None,
+                      weak=weak_key_problem(raw) is not None)
+
+
+class TrustStore:
+    """Read and change the trust store file. All changes are atomic and locked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> TrustStore:
+        return cls((settings or Settings.from_env()).trust_file)
+
+    def _load(self) -> tuple[dict[str, TrustedKey], set[str]]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}, set()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"cannot read trust store {self.path}: {exc}") from None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"trust store {self.path} is not valid JSON ({exc}); nothing is trusted "
+                "until it is fixed or removed and keys are re-added with `pepperpy trust add`"
+            ) from None
+        if not isinstance(data, dict) or data.get("version") != STORE_VERSION:
+            raise ConfigurationError(
+                f"trust store {self.path} has no supported version (expected "
+                f"\"version\": {STORE_VERSION}); fix or remove it"
+            )
+        keys, revoked = data.get("keys", {}), data.get("revoked_bundles", [])
+        if not isinstance(keys, dict) or not isinstance(revoked, list) or not all(
+            isinstance(d, str) and _HEX64.fullmatch(d) for d in revoked
+        ):
+            raise ConfigurationError(
+                f"trust store {self.path} is corrupt: keys must be an object and "
+                "revoked_bundles a list of sha256 hex digests"
+            )
+        return {k: _parse_key(k, v, self.path) for k, v in keys.items()}, set(revoked)
+
+    def _save(self, keys: dict[str, TrustedKey], revoked: set[str]) -> None:
+        body = {
+            "version": STORE_VERSION,
+            "keys": {k: keys[k].to_json() for k in sorted(keys)},
+            "revoked_bundles": sorted(revoked),
+        }
+        data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".trust-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[tuple[dict[str, TrustedKey], set[str]]]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path.with_name(self.path.name + ".lock"), "a")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigurationError(f"cannot lock trust store {self.path}: {exc}") from None
+        with lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            keys, revoked = self._load()
+            yield keys, revoked
+            self._save(keys, revoked)
+
+    def snapshot(self) -> TrustSnapshot:
+        """Read the store once into an immutable view for verify."""
+        keys, revoked = self._load()
+        return TrustSnapshot(MappingProxyType(keys), frozenset(revoked))
+
+    def list(self) -> list[TrustedKey]:
+        keys, _ = self._load()
+        return sorted(keys.values(), key=lambda k: (k.publisher, k.key_id))
+
+    def revoked_bundles(self) -> list[str]:
+        return sorted(self._load()[1])
+
+    def resolve(self, ref: str) -> str:
+        """Full key id for a key id or a unique prefix of at least 8 hex digits."""
+        return _resolve(ref, self._load()[0])
+
+    def add(
+        self, pub_pem: bytes, *, publisher: str, scopes: tuple[str, ...] | None = None
+    ) -> TrustedKey:
+        """Trust a public key (refusing weak keys); re-adding is a no-op, scopes merge."""
+        key = load_public_key(pub_pem)
+        if not publisher or len(publisher) > 100 or not publisher.isprintable():
+            raise ValidationError(f"publisher name {publisher[:40]!r} must be 1-100 printable chars")
+        with self._locked() as (keys, _revoked):
+            old = keys.get(key.key_id)
+            if old is None:
+                keys[key.key_id] = TrustedKey(key.key_id, publisher, key.raw, _now(), None,
+                                              tuple(sorted(set(scopes))) if scopes else None)
+            elif scopes:
+                merged = tuple(sorted(set(old.scopes or ()) | set(scopes)))
+                keys[key.key_id] = replace(old, scopes=merged)
+            return keys[key.key_id]
+
+    def remove(self, ref: str) -> TrustedKey:
+        """Stop trusting a key. A revoked key stays recorded as revoked."""
+        with self._locked() as (keys, _revoked):
+            key_id = _resolve(ref, keys)
+            record = keys[key_id]
+            if not record.revoked:
+                del keys[key_id]
+            return record
+
+    def revoke(self, ref: str) -> TrustedKey:
+        """Refuse a key forever (it stays in the store, marked revoked)."""
+        with self._locked() as (keys, _revoked):
+            key_id = _resolve(ref, keys)
+            if not keys[key_id].revoked:
+                keys[key_id] = replace(keys[key_id], revoked_at=_now())
+            return keys[key_id]
+
+    def revoke_bundle(self, digest: str) -> str:
+        """Refuse one exact bundle (its file's SHA-256) at verify, install and load."""
+        digest = digest.strip().lower()
+        if not _HEX64.fullmatch(digest):
+            raise ValidationError(
+                f"{digest[:70]!r} is not a SHA-256 hex digest (64 hex digits; "
+                "`pepperpy plugin inspect FILE` shows it)"
+            )
+        with self._locked() as (_keys, revoked):
+            revoked.add(digest)
+        return digest
+
+
+def _resolve(ref: str, keys: dict[str, TrustedKey]) -> str:
+    ref = ref.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{8,64}", ref):
+        raise ValidationError(
+            f"{ref[:70]!r} is not a key id (64 hex digits, or a unique prefix of at least 8)"
+        )
+    matches = [k for k in keys if k.startswith(ref)]
+    if not matches:
+        raise ValidationError(f"no key {ref} in the trust store (see `pepperpy trust list`)")
+    if len(matches) > 1:
+        raise ValidationError(f"key id prefix {ref} is ambiguous; give more digits")
+    return matches[0]

@@ -1,0 +1,243 @@
+"""Verify a bundle: bytes and a trust snapshot in, a ``VerifiedBundle`` out. No I/O.
+
+The checks run in this order (python-tuf style); each refusal raises at once:
+
+1. limits: file size (before anything is parsed);
+2. structure: the canonical ZIP layout, names, file types, shadowing
+   (:mod:`pepperpy.bundle.zipformat`, :mod:`pepperpy.bundle.names`);
+3. signature entry: present exactly once, last, canonical JSON;
+4. the key is in the snapshot, not weak, not revoked (``UntrustedPublisherError``,
+   ``RevokedError``); the whole-file digest is not revoked (``RevokedError``);
+5. every entry is inflated (bounded), CRC-checked and hashed once, and the statement
+   rebuilt from those hashes; the ed25519 signature over it must verify;
+6. only then is ``plugin.json`` parsed (strict JSON, schema, dependency rules), and its
+   ``entry_point`` module must be a file in the bundle.
+
+:func:`read_manifest` is the cheap path for listings: it reads the central directory and
+``plugin.json`` only, verifies nothing, and must never be trusted for anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from pepperpy.bundle import zipformat as zf
+from pepperpy.bundle.keys import weak_key_problem
+from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
+from pepperpy.bundle.manifest import parse_manifest
+from pepperpy.bundle.names import MANIFEST_NAME, SIGNATURE_NAME, check_layout
+from pepperpy.bundle.signing import parse_signature_entry, statement
+from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
+from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
+
+if TYPE_CHECKING:
+    from pepperpy.bundle.model import PluginManifest
+
+__all__ = [
+    "FileInfo",
+    "ParsedBundle",
+    "VerifiedBundle",
+    "parse_bundle",
+    "read_manifest",
+    "verify_bundle",
+]
+
+_PARALLEL_FROM = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ParsedBundle:
+    """Structure and signature entry of a bundle, before any trust decision."""
+
+    entries: tuple[zf.ZipEntry, ...]
+    key_id: str
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class VerifiedBundle:
+    """A bundle that passed every check. ``data`` is the exact verified file content."""
+
+    manifest: PluginManifest
+    manifest_bytes: bytes
+    digest: str
+    key_id: str
+    publisher: str
+    files: tuple[FileInfo, ...]
+    entries: Mapping[str, bytes]
+    data: bytes
+
+    def __repr__(self) -> str:
+        return (f"<VerifiedBundle {self.manifest.name} {self.manifest.version} "
+                f"key={self.key_id[:16]} sha256={self.digest[:16]}>")
+
+
+def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ParsedBundle:
+    """Steps 1-3: limits, canonical structure, file rules and the signature entry."""
+    entries = zf.parse_archive(data, limits=limits)
+    if entries[-1].name != SIGNATURE_NAME:
+        raise BundleInvalidError(
+            f"the last entry must be {SIGNATURE_NAME} (is the bundle signed? "
+            "build it with `pepperpy plugin build --key ...`)"
+        )
+    files = entries[:-1]
+    if SIGNATURE_NAME in (e.name for e in files):
+        raise BundleInvalidError(f"{SIGNATURE_NAME} appears more than once")
+    problem = check_layout(e.name for e in files)
+    if problem:
+        raise BundleInvalidError(problem)
+    if MANIFEST_NAME not in {e.name for e in files}:
+        raise BundleInvalidError("plugin.json is missing from the bundle root")
+    sig_entry = entries[-1]
+    if sig_entry.size > limits.max_signature_entry_size:
+        raise BundleInvalidError("the signature entry is larger than a signature can be")
+    key_id, signature = parse_signature_entry(zf.read_entry(data, sig_entry, limits=limits))
+    return ParsedBundle(tuple(entries), key_id, signature)
+
+
+def check_key(snapshot: TrustSnapshot, key_id: str, digest: str) -> TrustedKey:
+    """Step 4: the signing key must be trusted, strong and unrevoked; the digest unrevoked."""
+    record = snapshot.get(key_id)
+    if record is None:
+        raise UntrustedPublisherError(
+            f"bundle is signed by key {key_id}, which is not in the trust store; if you "
+            "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id,
+        )
+    if record.weak or weak_key_problem(record.public_key):
+        raise UntrustedPublisherError(
+            f"key {key_id[:16]} ({record.publisher}) is a weak ed25519 key and is never "
+            "trusted; remove it with `pepperpy trust remove`", key_id=key_id,
+        )
+    if record.revoked:
+        raise RevokedError(
+            f"key {key_id[:16]} ({record.publisher}) was revoked at {record.revoked_at}; "
+            "ask the publisher for a bundle signed with a new key"
+        )
+    if digest in snapshot.revoked_bundles:
+        raise RevokedError(
+            f"bundle sha256 {digest} was revoked by the operator; install another version"
+        )
+    return record
+
+
+def _hash_entries(
+    data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits, pool: ThreadPoolExecutor | None
+) -> tuple[list[FileInfo], dict[str, bytes]]:
+    """Inflate (bounded), CRC-check and hash every plugin file exactly once."""
+    infos: list[FileInfo] = []
+    contents: dict[str, bytes] = {}
+    crcs = []
+    for entry in entries:
+        content = zf.read_entry(data, entry, limits=limits, check_crc=pool is None)
+        if pool is not None:
+            crcs.append((entry, pool.submit(zlib.crc32, content)))
+        infos.append(FileInfo(entry.name, entry.size, hashlib.sha256(content).hexdigest()))
+        contents[entry.name] = bytes(content)
+    for entry, crc in crcs:
+        if crc.result() != entry.crc:
+            raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
+    return infos, contents
+
+
+def verify_bundle(
+    data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
+    path: str | None = None,
+) -> VerifiedBundle:
+    """Run every check on ``data``; return what verified or raise a ``TrustError``."""
+    if len(data) > limits.max_bundle_size:
+        raise BundleInvalidError(
+            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit", path=path
+        )
+    pool = ThreadPoolExecutor(2) if len(data) >= _PARALLEL_FROM else None
+    try:
+        digest_future = pool.submit(_sha256, data) if pool else None
+        parsed = parse_bundle(data, limits=limits)
+        digest = digest_future.result() if digest_future else _sha256(data)
+        record = check_key(trust, parsed.key_id, digest)
+        infos, contents = _hash_entries(data, parsed.entries[:-1], limits, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    message = statement([(i.name, i.sha256, i.size) for i in infos])
+    from pepperpy.bundle.keys import PublicKey
+
+    if not PublicKey(record.public_key).verify(parsed.signature, message):
+        raise BundleInvalidError(
+            f"the signature by key {record.key_id[:16]} ({record.publisher}) does not match "
+            "the files: the bundle was modified after signing", path=path,
+        )
+    manifest = parse_manifest(contents[MANIFEST_NAME], limits=limits)
+    _check_entry_point(manifest, contents)
+    return VerifiedBundle(manifest, contents[MANIFEST_NAME], digest, record.key_id,
+                          record.publisher, tuple(infos), MappingProxyType(contents), data)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_entry_point(manifest: PluginManifest, contents: Mapping[str, bytes]) -> None:
+    parts = manifest.module.split(".")
+    if any(not p for p in parts):
+        raise BundleInvalidError(f"entry_point module {manifest.module!r} is malformed")
+    for i in range(1, len(parts)):
+        package = "/".join(parts[:i]) + "/__init__.py"
+        if package not in contents:
+            raise BundleInvalidError(
+                f"entry_point {manifest.entry_point!r} needs {package} in the bundle",
+                plugin=manifest.name,
+            )
+    base = "/".join(parts)
+    if f"{base}.py" not in contents and f"{base}/__init__.py" not in contents:
+        raise BundleInvalidError(
+            f"entry_point {manifest.entry_point!r}: neither {base}.py nor {base}/__init__.py "
+            "is in the bundle", plugin=manifest.name,
+        )
+
+
+def read_manifest(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
+    """Read only the central directory and ``plugin.json`` of ``path``. Verifies nothing.
+
+    For fast listings of many bundles; never trust the result for loading or install.
+    """
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < zf.END_SIZE:
+                raise BundleInvalidError("file too short to be a bundle", path=str(path))
+            fh.seek(size - zf.END_SIZE)
+            count, cd_offset, cd_size = zf.parse_end_record(
+                fh.read(zf.END_SIZE), file_size=size, limits=limits
+            )
+            fh.seek(cd_offset)
+            entries = zf.parse_central_directory(
+                fh.read(cd_size), count=count, cd_offset=cd_offset, limits=limits
+            )
+            entry = next((e for e in entries if e.name == MANIFEST_NAME), None)
+            if entry is None:
+                raise BundleInvalidError("plugin.json is missing", path=str(path))
+            if entry.size > limits.max_manifest_size:
+                raise BundleInvalidError("plugin.json is too large", path=str(path))
+            fh.seek(entry.header_offset)
+            blob = fh.read(entry.data_offset - entry.header_offset + entry.compressed_size)
+    except OSError as exc:
+        raise BundleInvalidError(f"cannot read bundle: {exc.strerror}", path=str(path)) from None
+    zf.check_local_header(blob, entry)
+    shifted = zf.ZipEntry(entry.name, entry.method, entry.crc, entry.compressed_size,
+                          entry.size, 0, entry.data_offset - entry.header_offset)
+    return parse_manifest(bytes(zf.read_entry(blob, shifted, limits=limits)), limits=limits)

@@ -1,0 +1,325 @@
+"""The one canonical ZIP layout PepperPy writes and the only one it reads.
+
+Bytes in, entries out; no file I/O. Python's ``zipfile`` and ``zipimport`` can read one
+file as two different archives, so the reader accepts exactly what the writer emits and
+leaves nothing for a second parser to interpret differently. Invariants:
+
+* local entries start at offset 0, follow central-directory order, with no gaps;
+* the central directory follows the last entry's data directly, and exactly one 22-byte
+  end record with no comment follows it and ends at EOF (no ZIP64 records, no
+  self-extractor prefix, no trailing bytes);
+* every header has fixed values: version 2.0 (made by Unix 2.0), flags 0 (no
+  encryption, no data descriptor, no UTF-8 flag: names are ASCII), time 00:00 and date
+  1980-01-01, no extra field, no comment, disk 0, internal attributes 0, external
+  attributes "regular file 0644" (no symlinks, no folders);
+* only methods 0 (stored, sizes equal) and 8 (raw deflate);
+* local and central headers agree on every field, names included; CRC-32 is checked;
+* names pass :func:`pepperpy.bundle.names.name_problem`, are unique ignoring case and
+  strictly sorted, except that the signature entry comes last;
+* sizes and compression ratio are checked against :class:`Limits` before inflating, and
+  inflating stops one byte past the declared size (bounded memory for zip bombs).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
+from pepperpy.bundle.names import SIGNATURE_NAME, name_problem
+from pepperpy.core import BundleInvalidError
+
+__all__ = [
+    "CENTRAL_SIZE",
+    "END_SIZE",
+    "LOCAL_SIZE",
+    "ZipEntry",
+    "parse_archive",
+    "parse_central_directory",
+    "parse_end_record",
+    "read_entry",
+    "write_archive",
+]
+
+LOCAL_SIG = b"PK\x03\x04"
+CENTRAL_SIG = b"PK\x01\x02"
+END_SIG = b"PK\x05\x06"
+ZIP64_LOCATOR_SIG = b"PK\x06\x07"
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_END = struct.Struct("<4sHHHHIIH")
+LOCAL_SIZE = _LOCAL.size  # 30
+CENTRAL_SIZE = _CENTRAL.size  # 46
+END_SIZE = _END.size  # 22
+
+VERSION = 20
+MADE_BY = (3 << 8) | VERSION
+FLAGS = 0
+DOS_TIME = 0
+DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01
+EXTERNAL_ATTR = 0o100644 << 16
+STORED = 0
+DEFLATED = 8
+_FIX = " (rebuild the bundle with `pepperpy plugin build`)"
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One entry as the central directory declares it (checked against its local header)."""
+
+    name: str
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+    header_offset: int
+    data_offset: int
+
+
+def _refuse(reason: str) -> BundleInvalidError:
+    return BundleInvalidError(reason + _FIX)
+
+
+def _compress(data: bytes) -> tuple[int, bytes]:
+    """Deflate at level 9 unless that does not shrink the data; deterministic per zlib."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
+    packed = comp.compress(data) + comp.flush()
+    if len(packed) < len(data):
+        return DEFLATED, packed
+    return STORED, data
+
+
+def write_archive(files: Sequence[tuple[str, bytes]]) -> bytes:
+    """Write ``files`` in the given order in the canonical layout.
+
+    The caller orders entries (sorted plugin files, then the signature entry); the
+    reader refuses any other order.
+    """
+    local_parts: list[bytes] = []
+    central_parts: list[bytes] = []
+    offset = 0
+    for name, data in files:
+        problem = name_problem(name)
+        if problem:
+            raise BundleInvalidError(problem)
+        raw_name = name.encode("ascii")
+        method, packed = _compress(data)
+        crc = zlib.crc32(data)
+        header = _LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, method, DOS_TIME, DOS_DATE, crc,
+                             len(packed), len(data), len(raw_name), 0)
+        central = _CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, method, DOS_TIME,
+                                DOS_DATE, crc, len(packed), len(data), len(raw_name), 0, 0,
+                                0, 0, EXTERNAL_ATTR, offset)
+        local_parts += [header, raw_name, packed]
+        central_parts += [central, raw_name]
+        offset += len(header) + len(raw_name) + len(packed)
+    cd = b"".join(central_parts)
+    end = _END.pack(END_SIG, 0, 0, len(files), len(files), len(cd), offset, 0)
+    return b"".join(local_parts) + cd + end
+
+
+def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[int, int, int]:
+    """Check the 22-byte end record; return (entry count, CD offset, CD size)."""
+    if file_size > limits.max_bundle_size:
+        raise BundleInvalidError(
+            f"file is {file_size} bytes, above the {limits.max_bundle_size}-byte limit"
+        )
+    if file_size < END_SIZE or len(tail) != END_SIZE:
+        raise BundleInvalidError(f"not a bundle: {file_size} bytes is too short for a ZIP file")
+    sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = _END.unpack(tail)
+    if sig != END_SIG:
+        raise BundleInvalidError(
+            "not a canonical bundle: the file does not end with a ZIP end record "
+            "(not a ZIP, truncated, has a comment, or has bytes appended)"
+        )
+    if (disk, cd_disk, comment) != (0, 0, 0) or n_disk != n_total:
+        raise _refuse("the end record declares multiple disks or a comment")
+    if n_total == 0 or n_total > limits.max_entries:
+        raise BundleInvalidError(
+            f"the archive declares {n_total} entries; expected 1 to {limits.max_entries}"
+        )
+    if cd_offset + cd_size != file_size - END_SIZE:
+        raise _refuse(
+            "the central directory does not end exactly at the end record "
+            "(bytes were inserted, removed or appended)"
+        )
+    if n_total * CENTRAL_SIZE > cd_size:
+        raise _refuse("the central directory is smaller than its entry count requires")
+    return n_total, cd_offset, cd_size
+
+
+def _check_central(fields: tuple, index: int) -> None:
+    (sig, made_by, needed, flags, method, mtime, mdate, _crc, csize, usize, _nlen, elen,
+     clen, disk, internal, external, _offset) = fields
+    where = f"central header {index}"
+    if sig != CENTRAL_SIG:
+        raise _refuse(f"{where}: bad signature (bytes inserted or removed)")
+    if flags & 1:
+        raise BundleInvalidError(f"{where}: entry is encrypted; bundles are never encrypted")
+    if flags & 8:
+        raise _refuse(f"{where}: data descriptors (flag bit 3) are not allowed")
+    if (made_by, needed, flags) != (MADE_BY, VERSION, FLAGS):
+        raise _refuse(f"{where}: version/flags {made_by:#x}/{needed}/{flags:#x} are not canonical")
+    if external != EXTERNAL_ATTR:
+        raise BundleInvalidError(
+            f"{where}: file mode {external >> 16:#o} is not a regular 0644 file "
+            "(symlinks, folders and executables are refused)"
+        )
+    if method not in (STORED, DEFLATED):
+        raise BundleInvalidError(f"{where}: compression method {method}; only 0 and 8 allowed")
+    if (mtime, mdate, elen, clen, disk, internal) != (DOS_TIME, DOS_DATE, 0, 0, 0, 0):
+        raise _refuse(f"{where}: timestamp, extra field, comment or disk fields not canonical")
+    if method == STORED and csize != usize:
+        raise _refuse(f"{where}: stored entry with different compressed and real sizes")
+
+
+def _check_sizes(name: str, csize: int, usize: int, total: int, limits: Limits) -> None:
+    if usize > limits.max_entry_size or csize > limits.max_entry_size:
+        raise BundleInvalidError(
+            f"entry {name!r} declares {usize} bytes, above the {limits.max_entry_size} limit"
+        )
+    if total > limits.max_total_size:
+        raise BundleInvalidError(
+            f"entries total more than the {limits.max_total_size}-byte limit when inflated"
+        )
+    if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:
+        raise BundleInvalidError(
+            f"entry {name!r} inflates {usize // max(csize, 1)}x, above the "
+            f"{limits.max_compression_ratio}x limit (zip bomb?)"
+        )
+
+
+def _check_name_order(names: list[str], name: str, seen: set[str]) -> None:
+    if name == SIGNATURE_NAME:
+        return
+    if names and names[-1] == SIGNATURE_NAME:
+        raise _refuse(f"entry {name!r} follows the signature entry, which must be last")
+    if names and name <= names[-1]:
+        raise _refuse(f"entry {name!r} is out of order or duplicated (after {names[-1]!r})")
+    if name.lower() in seen:
+        raise BundleInvalidError(f"entry {name!r} duplicates another entry (ignoring case)")
+
+
+def parse_central_directory(
+    cd: bytes, *, count: int, cd_offset: int, limits: Limits = DEFAULT_LIMITS
+) -> list[ZipEntry]:
+    """Parse and check ``count`` central headers that fill ``cd`` exactly.
+
+    Offsets are checked to be contiguous assuming each local header is 30 bytes plus
+    the name; :func:`parse_archive` then checks the local headers themselves.
+    """
+    entries: list[ZipEntry] = []
+    names: list[str] = []
+    seen: set[str] = set()
+    pos = expected_offset = total = 0
+    for index in range(count):
+        if pos + CENTRAL_SIZE > len(cd):
+            raise _refuse(f"central header {index} runs past the central directory")
+        fields = _CENTRAL.unpack_from(cd, pos)
+        _check_central(fields, index)
+        crc, csize, usize, nlen, offset = fields[7], fields[8], fields[9], fields[10], fields[16]
+        raw_name = cd[pos + CENTRAL_SIZE: pos + CENTRAL_SIZE + nlen]
+        if len(raw_name) != nlen:
+            raise _refuse(f"central header {index}: name runs past the central directory")
+        try:
+            name = raw_name.decode("ascii")
+        except UnicodeDecodeError:
+            raise BundleInvalidError(f"entry {raw_name!r}: name is not ASCII") from None
+        problem = name_problem(name, limits=limits)
+        if problem:
+            raise BundleInvalidError(problem)
+        _check_name_order(names, name, seen)
+        total += usize
+        _check_sizes(name, csize, usize, total, limits)
+        if offset != expected_offset:
+            raise _refuse(
+                f"entry {name!r} starts at offset {offset}, expected {expected_offset} "
+                "(gap, overlap or reordering)"
+            )
+        data_offset = offset + LOCAL_SIZE + nlen
+        entries.append(ZipEntry(name, fields[4], crc, csize, usize, offset, data_offset))
+        names.append(name)
+        seen.add(name.lower())
+        expected_offset = data_offset + csize
+        pos += CENTRAL_SIZE + nlen
+    if pos != len(cd):
+        raise _refuse("the central directory has bytes after its last header")
+    if expected_offset != cd_offset:
+        raise _refuse("entries do not end exactly where the central directory starts")
+    return entries
+
+
+def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
+    """Check that the local header at the start of ``buf`` matches ``entry`` exactly."""
+    if len(buf) < LOCAL_SIZE + len(entry.name):
+        raise _refuse(f"entry {entry.name!r}: local header truncated")
+    sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen = (
+        _LOCAL.unpack_from(buf, 0)
+    )
+    name = bytes(buf[LOCAL_SIZE: LOCAL_SIZE + nlen])
+    expected = (LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE, entry.crc,
+                entry.compressed_size, entry.size, len(entry.name), 0)
+    if (sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen) != expected:
+        raise _refuse(f"entry {entry.name!r}: local header disagrees with the central directory")
+    if name != entry.name.encode("ascii"):
+        raise _refuse(f"entry {entry.name!r}: local header names it {name!r}")
+
+
+def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
+    """Check the whole layout of ``data`` and return its entries in archive order."""
+    size = len(data)
+    count, cd_offset, cd_size = parse_end_record(
+        data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits
+    )
+    if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
+        ZIP64_LOCATOR_SIG
+    ):
+        raise _refuse("a ZIP64 end locator precedes the end record")
+    view = memoryview(data)
+    entries = parse_central_directory(
+        bytes(view[cd_offset: cd_offset + cd_size]), count=count, cd_offset=cd_offset,
+        limits=limits,
+    )
+    for entry in entries:
+        check_local_header(view[entry.header_offset: entry.data_offset], entry)
+    return entries
+
+
+def read_entry(
+    data: bytes | memoryview, entry: ZipEntry, *, limits: Limits = DEFAULT_LIMITS,
+    check_crc: bool = True,
+) -> bytes | memoryview:
+    """Return the content of ``entry`` (a memoryview for stored entries), checked.
+
+    ``data`` is the whole archive. Inflating stops one byte past the declared size, so
+    memory stays bounded by the (already limited) declared size.
+    """
+    raw = memoryview(data)[entry.data_offset: entry.data_offset + entry.compressed_size]
+    if len(raw) != entry.compressed_size:
+        raise _refuse(f"entry {entry.name!r}: data truncated")
+    if entry.method == STORED:
+        content: bytes | memoryview = raw
+    else:
+        content = _inflate(raw, entry)
+    if check_crc and zlib.crc32(content) != entry.crc:
+        raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
+    return content
+
+
+def _inflate(raw: memoryview, entry: ZipEntry) -> bytes:
+    inflater = zlib.decompressobj(-15)
+    try:
+        out = inflater.decompress(raw, entry.size + 1)
+    except zlib.error as exc:
+        raise BundleInvalidError(f"entry {entry.name!r}: corrupt deflate data ({exc})") from None
+    if len(out) > entry.size or inflater.unconsumed_tail:
+        raise BundleInvalidError(
+            f"entry {entry.name!r} inflates past its declared {entry.size} bytes (zip bomb?)"
+        )
+    if len(out) != entry.size or not inflater.eof or inflater.unused_data:
+        raise BundleInvalidError(
+            f"entry {entry.name!r}: deflate stream does not match its declared size"
+        )
+    return out

@@ -1,0 +1,265 @@
+"""The chat builder: ``pepper.chat.with_system(...).with_user(...).generate()``.
+
+The builder owns what must behave the same for every provider: input validation,
+structured-output validation, running tool functions, and saving history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Self
+
+from pepperpy.core import ProviderError, ValidationError
+from pepperpy.llm import (
+    GenerationChunk,
+    GenerationOptions,
+    GenerationResult,
+    Message,
+    MessageRole,
+    ResponseFormat,
+    Tool,
+)
+
+if TYPE_CHECKING:
+    from pepperpy.history import ConversationHistory
+    from pepperpy.llm import LLMProvider
+
+__all__ = ["ChatBuilder"]
+
+_OPTION_NAMES = {f.name for f in dataclasses.fields(GenerationOptions)}
+
+
+class ChatBuilder:
+    """Collects messages and options, then generates once or as a stream."""
+
+    def __init__(
+        self,
+        provider_getter: Callable[[], Awaitable[LLMProvider]],
+        *,
+        run: Callable[[Any], Any],
+        history: Callable[[str], ConversationHistory] | None = None,
+    ) -> None:
+        self._provider_getter = provider_getter
+        self._run = run
+        self._history_factory = history
+        self._messages: list[Message] = []
+        self._options: dict[str, Any] = {}
+        self._schema: Any = None
+        self._conversation: str | None = None
+        self._max_tool_rounds = 5
+
+    # -- messages ---------------------------------------------------------------
+    def with_message(self, role: MessageRole | str, content: str) -> Self:
+        """Append a message; ``role`` is a MessageRole or its value ("user", ...)."""
+        self._messages.append(Message(role=role, content=content))  # type: ignore[arg-type]
+        return self
+
+    def with_system(self, content: str) -> Self:
+        return self.with_message(MessageRole.SYSTEM, content)
+
+    def with_user(self, content: str) -> Self:
+        return self.with_message(MessageRole.USER, content)
+
+    def with_assistant(self, content: str) -> Self:
+        return self.with_message(MessageRole.ASSISTANT, content)
+
+    def with_messages(self, messages: Sequence[Message]) -> Self:
+        for message in messages:
+            if not isinstance(message, Message):
+                raise ValidationError(
+                    f"with_messages() takes pepperpy.Message objects, got "
+                    f"{type(message).__name__}; use with_user()/with_system() for strings"
+                )
+            self._messages.append(message)
+        return self
+
+    # -- options ----------------------------------------------------------------
+    def with_model(self, model: str) -> Self:
+        return self._set("model", model, str)
+
+    def with_temperature(self, temperature: float) -> Self:
+        if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
+            raise ValidationError(f"temperature must be a number from 0 to 2, got {temperature!r}")
+        return self._set("temperature", float(temperature), float)
+
+    def with_max_tokens(self, max_tokens: int) -> Self:
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            raise ValidationError(f"max_tokens must be a positive integer, got {max_tokens!r}")
+        return self._set("max_tokens", max_tokens, int)
+
+    def with_options(self, **options: Any) -> Self:
+        """Set several options at once (model, temperature, max_tokens, stop, seed)."""
+        unknown = sorted(set(options) - _OPTION_NAMES)
+        if unknown:
+            raise ValidationError(
+                f"unknown chat option(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(_OPTION_NAMES))}"
+            )
+        self._options.update(options)
+        return self
+
+    def with_tools(
+        self, tools: Sequence[Tool | Callable[..., Any]], *, max_rounds: int = 5
+    ) -> Self:
+        """Offer tools. Tools with a Python function are run and answered automatically."""
+        converted = []
+        for tool in tools:
+            if isinstance(tool, Tool):
+                converted.append(tool)
+            elif callable(tool):
+                converted.append(Tool.from_function(tool))
+            else:
+                raise ValidationError(f"a tool must be a pepperpy.Tool or a function, got {tool!r}")
+        self._options["tools"] = tuple(converted)
+        self._max_tool_rounds = max_rounds
+        return self
+
+    def with_schema(self, schema: Any) -> Self:
+        """Ask for structured output: a pydantic model class or a JSON-schema dict."""
+        if isinstance(schema, dict):
+            name, json_schema = str(schema.get("title", "response")), schema
+        elif isinstance(schema, type) and hasattr(schema, "model_json_schema"):
+            name, json_schema = schema.__name__, schema.model_json_schema()
+        else:
+            raise ValidationError(
+                "with_schema() takes a pydantic model class or a JSON schema dict, "
+                f"got {schema!r}"
+            )
+        self._schema = schema
+        self._options["response_format"] = ResponseFormat(name=name, schema=json_schema)
+        return self
+
+    def in_conversation(self, conversation_id: str) -> Self:
+        """Prepend this conversation's stored history and save the new exchange."""
+        if self._history_factory is None:
+            raise ValidationError(
+                "conversation history needs storage: call with_storage('sqlite') first"
+            )
+        self._conversation = conversation_id
+        return self
+
+    # -- running ------------------------------------------------------------------
+    async def generate(self) -> GenerationResult:
+        """Generate one answer (running tool functions and validating schemas)."""
+        provider, messages, history = await self._prepare()
+        options = GenerationOptions(**self._options)
+        new = list(self._messages)
+        result = await provider.generate(messages, options)
+        for _ in range(self._max_tool_rounds):
+            if not result.tool_calls or not self._all_runnable(result):
+                break
+            turn = await self._run_tools(result)
+            messages.extend(turn)
+            new.extend(turn)
+            result = await provider.generate(messages, options)
+        answer = Message(MessageRole.ASSISTANT, result.content, tool_calls=result.tool_calls)
+        result.messages = [*messages, answer]
+        if self._schema is not None:
+            result.parsed = _parse_structured(self._schema, result.content)
+        if history is not None:
+            await history.append([*new, answer])
+        return result
+
+    async def stream(self) -> AsyncIterator[GenerationChunk]:
+        """Stream the answer chunk by chunk."""
+        provider, messages, history = await self._prepare()
+        parts: list[str] = []
+        async for chunk in provider.generate_stream(messages, GenerationOptions(**self._options)):
+            parts.append(chunk.content)
+            yield chunk
+        if history is not None:
+            answer = Message(MessageRole.ASSISTANT, "".join(parts))
+            await history.append([*self._messages, answer])
+
+    def generate_sync(self) -> GenerationResult:
+        """``generate()`` for scripts; safe inside a running event loop."""
+        return self._run(self.generate())
+
+    def stream_sync(self) -> list[GenerationChunk]:
+        """All chunks of ``stream()``, for scripts."""
+
+        async def collect() -> list[GenerationChunk]:
+            return [chunk async for chunk in self.stream()]
+
+        return self._run(collect())
+
+    # -- internals ------------------------------------------------------------------
+    def _set(self, name: str, value: Any, kind: type) -> Self:
+        if not isinstance(value, kind):
+            raise ValidationError(f"{name} must be {kind.__name__}, got {value!r}")
+        self._options[name] = value
+        return self
+
+    async def _prepare(self) -> tuple[LLMProvider, list[Message], ConversationHistory | None]:
+        if not any(
+            m.role is MessageRole.USER and m.content.strip() for m in self._messages
+        ):
+            raise ValidationError(
+                "the chat has no user message: add one with .with_user('...') before generating"
+            )
+        provider = await self._provider_getter()
+        history = None
+        messages = list(self._messages)
+        if self._conversation is not None and self._history_factory is not None:
+            history = self._history_factory(self._conversation)
+            past = await history.messages()
+            system = [m for m in messages if m.role is MessageRole.SYSTEM]
+            rest = [m for m in messages if m.role is not MessageRole.SYSTEM]
+            messages = [*system, *past, *rest]
+        return provider, messages, history
+
+    def _all_runnable(self, result: GenerationResult) -> bool:
+        functions = {t.name: t.function for t in self._options.get("tools", ())}
+        return all(functions.get(call.name) is not None for call in result.tool_calls)
+
+    async def _run_tools(self, result: GenerationResult) -> list[Message]:
+        functions = {t.name: t.function for t in self._options.get("tools", ())}
+        turn = [Message(MessageRole.ASSISTANT, result.content, tool_calls=result.tool_calls)]
+        for call in result.tool_calls:
+            function = functions[call.name]
+            assert function is not None
+            try:
+                value = function(**call.arguments)
+            except TypeError as exc:
+                raise ProviderError(
+                    f"the model called tool {call.name!r} with arguments that do not fit "
+                    f"its signature ({exc}); describe the parameters more precisely"
+                ) from exc
+            if inspect.isawaitable(value):
+                value = await value
+            content = value if isinstance(value, str) else json.dumps(value, default=str)
+            turn.append(Message(MessageRole.TOOL, content, name=call.name, tool_call_id=call.id))
+        return turn
+
+
+def _parse_structured(schema: Any, content: str) -> Any:
+    """Validate the model's JSON against the requested schema."""
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise ProviderError(
+            f"structured output requested but the model's answer is not JSON ({exc}); "
+            "try a stronger model or a simpler schema"
+        ) from exc
+    if isinstance(schema, dict):
+        import jsonschema
+
+        try:
+            jsonschema.validate(data, schema)
+        except jsonschema.ValidationError as exc:
+            raise ProviderError(
+                f"the model's JSON does not match the schema: {exc.message}"
+            ) from exc
+        return data
+    import pydantic
+
+    try:
+        return schema.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ProviderError(
+            f"the model's JSON does not match {schema.__name__}: "
+            f"{exc.error_count()} error(s), first: {exc.errors()[0]['msg']}"
+        ) from exc

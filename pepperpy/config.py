@@ -1,0 +1,106 @@
+"""Check a user's provider configuration against the plugin's ``config_schema``.
+
+Order: refuse unknown keys, fill missing keys from the environment variable the
+schema names (``"env"``) and then from ``"default"``, then validate types with
+jsonschema. Error messages name the key and the fix, and never show the value of a
+key marked ``"secret": true`` (or any key named like a credential).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pepperpy.core import ValidationError
+
+__all__ = ["prepare_config"]
+
+_SECRET_HINTS = ("key", "password", "secret", "token", "dsn")
+
+
+def prepare_config(
+    schema: Mapping[str, Any] | None,
+    config: Mapping[str, Any],
+    *,
+    label: str,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return the validated, filled configuration for the provider named ``label``."""
+    if not schema:
+        return dict(config)
+    env = os.environ if env is None else env
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    unknown = sorted(set(config) - set(properties))
+    if unknown and schema.get("additionalProperties", True) is False:
+        allowed = ", ".join(sorted(properties)) or "(none)"
+        raise ValidationError(
+            f"{label}: unknown option(s) {', '.join(unknown)}; allowed options: {allowed}"
+        )
+    filled = {k: v for k, v in config.items() if v is not None}
+    for key, spec in properties.items():
+        if key in filled:
+            continue
+        env_name = spec.get("env")
+        if env_name and env.get(env_name):
+            filled[key] = _coerce(env[env_name], spec)
+        elif "default" in spec:
+            filled[key] = spec["default"]
+    missing = [k for k in schema.get("required", ()) if k not in filled]
+    if missing:
+        raise ValidationError(_missing_message(label, missing, properties))
+    _validate_types(schema, filled, label)
+    return filled
+
+
+def _missing_message(label: str, missing: list[str], properties: Mapping[str, Any]) -> str:
+    fixes = []
+    for key in missing:
+        env_name = properties.get(key, {}).get("env")
+        fix = f"pass {key}=..."
+        if env_name:
+            fix += f" or set the environment variable {env_name}"
+        fixes.append(fix)
+    return f"{label}: missing required option(s) {', '.join(missing)}; " + "; ".join(fixes)
+
+
+def _coerce(raw: str, spec: Mapping[str, Any]) -> Any:
+    """Environment values are strings; convert those the schema types otherwise."""
+    kind = spec.get("type")
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+        if kind == "boolean":
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+    except ValueError:
+        return raw  # the type check below reports it with the key's name
+    return raw
+
+
+def is_secret(key: str, spec: Mapping[str, Any] | None = None) -> bool:
+    """Whether a config value must never be shown."""
+    if spec and spec.get("secret"):
+        return True
+    return any(hint in key.lower() for hint in _SECRET_HINTS)
+
+
+def _validate_types(schema: Mapping[str, Any], filled: Mapping[str, Any], label: str) -> None:
+    import jsonschema  # heavy: only when a provider with a schema is created
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(filled)), key=lambda e: list(e.path))
+    if not errors:
+        return
+    problems = []
+    properties = schema.get("properties", {})
+    for error in errors[:5]:
+        key = ".".join(str(p) for p in error.path) or "(config)"
+        top = str(error.path[0]) if error.path else ""
+        if top and is_secret(top, properties.get(top)):
+            detail = f"failed the '{error.validator}' check"
+        else:
+            detail = error.message
+        problems.append(f"option {key}: {detail}")
+    raise ValidationError(f"{label}: invalid configuration: " + "; ".join(problems))

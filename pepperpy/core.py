@@ -1,0 +1,211 @@
+"""The provider base class and PepperPy's one error tree.
+
+Every failure a user can cause or meet is a ``PepperpyError``. The tree branches by
+what the caller can do about it::
+
+    PepperpyError
+    ├── ConfigurationError          fix your code or configuration, then retry
+    │   └── ValidationError         a value you passed is wrong (names which one)
+    ├── ProviderError               the provider failed; .retryable says if retrying helps
+    │   ├── AuthenticationError     401/403: check the API key
+    │   ├── RateLimitError          429: slow down (.retry_after)
+    │   ├── ProviderTimeoutError    no answer in time
+    │   ├── BadRequestError         the provider refused the request (400/404/422)
+    │   └── ServerError             5xx or connection failure
+    └── PluginError                 a provider plugin could not be used
+        ├── PluginNotFoundError     no bundle offers that provider
+        ├── PluginLoadError         the verified code failed to import or is not a provider
+        ├── DependencyError         its dependencies are missing or failed to install
+        └── TrustError              the bundle was refused: never retried, never run
+            ├── BundleInvalidError      malformed, tampered or schema-invalid (.reason)
+            ├── UntrustedPublisherError signed by a key that is not trusted
+            ├── RevokedError            the key or this exact bundle was revoked
+            └── InstallRefusedError     rollback, same version other bytes, name takeover
+
+``except TrustError`` catches every trust problem and ``except ProviderError`` every
+provider problem. Messages say what happened and what to do; no secret ever appears
+in one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "BaseProvider",
+    "BundleInvalidError",
+    "ConfigurationError",
+    "DependencyError",
+    "InstallRefusedError",
+    "PepperpyError",
+    "PluginError",
+    "PluginLoadError",
+    "PluginNotFoundError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "RevokedError",
+    "ServerError",
+    "TrustError",
+    "UntrustedPublisherError",
+    "ValidationError",
+]
+
+
+class PepperpyError(Exception):
+    """Root of every error PepperPy raises on purpose."""
+
+
+class ConfigurationError(PepperpyError):
+    """The application's code or configuration needs a change."""
+
+
+class ValidationError(ConfigurationError):
+    """A value passed to PepperPy is invalid; the message names it."""
+
+
+class ProviderError(PepperpyError):
+    """A provider (an LLM API, a database, a local model) failed."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self, message: str, *, provider: str | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status_code = status_code
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected the credentials."""
+
+
+class RateLimitError(ProviderError):
+    """The provider asked us to slow down."""
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class ProviderTimeoutError(ProviderError):
+    """The provider did not answer in time."""
+
+    retryable = True
+
+
+class BadRequestError(ProviderError):
+    """The provider refused the request as invalid."""
+
+
+class ServerError(ProviderError):
+    """The provider failed on its side or could not be reached."""
+
+    retryable = True
+
+
+class PluginError(PepperpyError):
+    """A provider plugin could not be found, trusted, installed or loaded."""
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class PluginNotFoundError(PluginError):
+    """No plugin offers the requested provider."""
+
+
+class PluginLoadError(PluginError):
+    """A verified plugin's code could not be imported or does not fit its category."""
+
+
+class DependencyError(PluginError):
+    """A plugin's dependencies are missing or could not be installed."""
+
+    def __init__(
+        self, message: str, *, plugin: str | None = None, command: str | None = None
+    ) -> None:
+        super().__init__(message, plugin=plugin)
+        self.command = command
+
+
+class TrustError(PluginError):
+    """A bundle was refused. Refusals are final: no byte of its code runs."""
+
+
+class BundleInvalidError(TrustError):
+    """The bundle is malformed, tampered with, or its manifest is invalid."""
+
+    def __init__(self, reason: str, *, plugin: str | None = None, path: str | None = None) -> None:
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}bundle refused: {reason}", plugin=plugin)
+        self.reason = reason
+        self.path = path
+
+
+class UntrustedPublisherError(TrustError):
+    """The bundle is signed by a key the trust store does not hold."""
+
+    def __init__(self, message: str, *, plugin: str | None = None, key_id: str | None = None):
+        super().__init__(message, plugin=plugin)
+        self.key_id = key_id
+
+
+class RevokedError(TrustError):
+    """The signing key or this exact bundle digest has been revoked."""
+
+
+class InstallRefusedError(TrustError):
+    """Installing would roll back, change a version's bytes, or move a name's owner."""
+
+
+class BaseProvider:
+    """Base of every provider: holds validated config and a once-only lifecycle.
+
+    Constructors must not do I/O; connect, load models and open pools in
+    ``initialize()``, and release them in ``cleanup()``. PepperPy calls each exactly
+    once per ``async with``.
+    """
+
+    category: ClassVar[str] = ""
+    #: Config keys never shown in ``repr`` or errors (API keys, passwords, DSNs).
+    secret_keys: ClassVar[frozenset[str]] = frozenset(
+        {"api_key", "password", "dsn", "token", "secret"}
+    )
+
+    def __init__(self, **config: Any) -> None:
+        self.config: dict[str, Any] = dict(config)
+        self.initialized = False
+
+    @property
+    def provider_name(self) -> str:
+        """The name this provider was registered under (set by the registry)."""
+        return getattr(self, "_pepperpy_provider_name", type(self).__name__)
+
+    async def initialize(self) -> None:
+        """Acquire resources (clients, pools, models). Called once."""
+        self.initialized = True
+
+    async def cleanup(self) -> None:
+        """Release what ``initialize`` acquired. Called once, even after errors."""
+        self.initialized = False
+
+    def __repr__(self) -> str:
+        shown = {
+            k: ("***" if k in self.secret_keys or "key" in k.lower() else v)
+            for k, v in self.config.items()
+        }
+        return f"<{type(self).__name__} {shown!r}>"

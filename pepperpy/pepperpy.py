@@ -1,0 +1,298 @@
+"""The ``PepperPy`` class: one fluent object for LLMs, embeddings, RAG and storage.
+
+Invariants:
+- ``with_*`` resolves the provider at once (unknown names, untrusted bundles and bad
+  options fail on that line) but does no network or model I/O.
+- Each provider is initialized at most once, on ``async with`` or on first use, and
+  every initialized provider is cleaned up once, even when the body raised.
+- No process-wide state: each ``PepperPy`` has its own registry unless one is passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from pepperpy._sync import SyncRunner
+from pepperpy.core import BaseProvider, ConfigurationError, ValidationError
+
+if TYPE_CHECKING:
+    from pepperpy.chat import ChatBuilder
+    from pepperpy.embeddings import EmbeddingProvider
+    from pepperpy.history import ConversationHistory
+    from pepperpy.llm import LLMProvider, Message
+    from pepperpy.rag import RAGProvider
+    from pepperpy.rag_builder import Answer, RAGBuilder
+    from pepperpy.registry import ProviderRegistry
+    from pepperpy.settings import Settings
+    from pepperpy.storage import StorageProvider
+
+__all__ = ["PepperPy"]
+
+_SETUP_HINT = {
+    "llm": "with_llm('openai', api_key=...) or with_llm('local')",
+    "embeddings": "with_embeddings('local')",
+    "rag": "with_rag('chroma')",
+    "storage": "with_storage('sqlite')",
+}
+
+
+class PepperPy:
+    """Configure providers fluently, then chat, embed, retrieve and remember.
+
+    >>> async with PepperPy().with_llm("local") as pepper:
+    ...     print((await pepper.chat.with_user("Hi").generate()).content)
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: ProviderRegistry | None = None,
+        settings: Settings | None = None,
+        auto_install: bool | None = None,
+        data_dir: str | Path | None = None,
+        conversation_id: str = "default",
+    ) -> None:
+        self._registry = registry
+        self._settings = settings
+        self._auto_install = auto_install
+        self.data_dir = Path(data_dir) if data_dir is not None else Path("pepperpy_data")
+        self.conversation_id = conversation_id
+        self._providers: dict[str, BaseProvider] = {}
+        self._ready: dict[str, BaseProvider] = {}
+        self._init_lock: asyncio.Lock | None = None
+        self._sync = SyncRunner()
+
+    # -- configuration ----------------------------------------------------------
+    def with_llm(self, provider_type: str = "openai", /, **config: Any) -> Self:
+        """Use an LLM provider ("openai", "anthropic", "openrouter", "local", ...)."""
+        return self._configure("llm", provider_type, config)
+
+    def with_embeddings(self, provider_type: str = "local", /, **config: Any) -> Self:
+        return self._configure("embeddings", provider_type, config)
+
+    def with_rag(self, provider_type: str = "chroma", /, **config: Any) -> Self:
+        return self._configure("rag", provider_type, config)
+
+    def with_storage(self, provider_type: str = "sqlite", /, **config: Any) -> Self:
+        return self._configure("storage", provider_type, config)
+
+    @property
+    def registry(self) -> ProviderRegistry:
+        """Where providers come from: in-process registrations, then signed plugins."""
+        if self._registry is None:
+            from pepperpy.plugins.manager import PluginManager
+            from pepperpy.registry import ProviderRegistry
+            from pepperpy.settings import Settings
+
+            settings = self._settings or Settings.from_env()
+            manager = PluginManager(settings, auto_install=self._auto_install)
+            self._registry = ProviderRegistry(resolver=manager)
+        return self._registry
+
+    def _configure(self, category: str, provider_type: Any, config: dict[str, Any]) -> Self:
+        if "provider_type" in config:  # the seed's keyword form: with_llm(provider_type=...)
+            provider_type = config.pop("provider_type")
+        if not isinstance(provider_type, str) or not provider_type:
+            raise ValidationError(f"the {category} provider name must be a non-empty string")
+        if category in self._ready:
+            raise ConfigurationError(
+                f"the {category} provider is already initialized; configure providers "
+                "before entering `async with` or making the first call"
+            )
+        loaded = self.registry.load(category, provider_type)
+        schema = loaded.config_schema or {}
+        if "data_dir" in schema.get("properties", {}) and "data_dir" not in config:
+            config = {**config, "data_dir": str(self.data_dir)}
+        self._providers[category] = self.registry.create(category, provider_type, config)
+        return self
+
+    # -- lifecycle --------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        await self.initialize()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def initialize(self) -> None:
+        """Initialize every configured provider once; undo all if one fails."""
+        for category in list(self._providers):
+            try:
+                await self._provider(category)
+            except BaseException:
+                await self.aclose()
+                raise
+
+    async def aclose(self) -> None:
+        """Clean up every initialized provider once, in reverse order."""
+        errors: list[BaseException] = []
+        while self._ready:
+            _, provider = self._ready.popitem()
+            try:
+                await provider.cleanup()
+            except Exception as exc:  # keep cleaning the others up
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> Self:
+        self._sync.run(self.initialize())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._sync.run(self.aclose())
+        finally:
+            self._sync.close()
+
+    async def _provider(self, category: str) -> Any:
+        """The initialized provider for ``category`` (initializing it on first use)."""
+        if category in self._ready:
+            return self._ready[category]
+        provider = self._providers.get(category)
+        if provider is None:
+            raise ConfigurationError(
+                f"no {category} provider is configured: call {_SETUP_HINT[category]} first"
+            )
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        async with self._init_lock:
+            if category not in self._ready:
+                await provider.initialize()
+                self._ready[category] = provider
+        return provider
+
+    def _require(self, category: str) -> None:
+        if category not in self._providers:
+            raise ConfigurationError(
+                f"no {category} provider is configured: call {_SETUP_HINT[category]} first"
+            )
+
+    # -- builders -----------------------------------------------------------------
+    @property
+    def chat(self) -> ChatBuilder:
+        """A new chat: ``pepper.chat.with_user("...").generate()``."""
+        from pepperpy.chat import ChatBuilder
+
+        self._require("llm")
+        history = self._history if "storage" in self._providers else None
+        return ChatBuilder(self._llm, run=self._sync.run, history=history)
+
+    @property
+    def rag(self) -> RAGBuilder:
+        """Retrieval: ``pepper.rag.add_texts([...])``, ``.search(q)``, ``.ask(q)``."""
+        from pepperpy.rag_builder import RAGBuilder
+
+        self._require("rag")
+        self._require("embeddings")
+        chat = (lambda: self.chat) if "llm" in self._providers else None
+        return RAGBuilder(
+            store=self._store, embedder=self._embedder, chat=chat, run=self._sync.run
+        )
+
+    async def _llm(self) -> LLMProvider:
+        return await self._provider("llm")
+
+    async def _store(self) -> RAGProvider:
+        return await self._provider("rag")
+
+    async def _embedder(self) -> EmbeddingProvider:
+        return await self._provider("embeddings")
+
+    def _history(self, conversation_id: str) -> ConversationHistory:
+        from pepperpy.history import ConversationHistory
+
+        async def storage() -> StorageProvider:
+            return await self._provider("storage")
+
+        return ConversationHistory(_LazyStorage(storage), conversation_id)
+
+    # -- short forms --------------------------------------------------------------
+    async def ask(self, question: str, *, k: int = 4) -> Answer:
+        """Answer a question: with retrieval when RAG is configured, else plain chat.
+
+        With storage configured, the exchange is kept in the conversation history.
+        """
+        from pepperpy.rag_builder import Answer
+
+        if not isinstance(question, str) or not question.strip():
+            raise ValidationError("ask() needs a non-empty question string")
+        if "rag" in self._providers and "embeddings" in self._providers:
+            answer = await self.rag.ask(question, k=k)
+            if "storage" in self._providers:
+                from pepperpy.llm import Message, MessageRole
+
+                exchange = [
+                    Message(MessageRole.USER, question),
+                    Message(MessageRole.ASSISTANT, answer.content),
+                ]
+                await self._history(self.conversation_id).append(exchange)
+            return answer
+        chat = self.chat.with_user(question)
+        if "storage" in self._providers:
+            chat = chat.in_conversation(self.conversation_id)
+        result = await chat.generate()
+        return Answer(result.content, [], result)
+
+    async def learn(self, texts: Sequence[str] | str, **kwargs: Any) -> list[str]:
+        """Add texts to the knowledge base (``pepper.rag.add_texts``)."""
+        return await self.rag.add_texts(texts, **kwargs)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed texts with the configured embeddings provider."""
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise ValidationError("embed() takes a list of strings")
+        return await (await self._embedder()).embed(list(texts))
+
+    async def history(self, conversation_id: str | None = None) -> list[Message]:
+        """The stored messages of a conversation (default: this instance's)."""
+        self._require("storage")
+        return await self._history(conversation_id or self.conversation_id).messages()
+
+    def ask_sync(self, question: str, *, k: int = 4) -> Answer:
+        """``ask()`` for scripts; safe inside a running event loop."""
+        return self._sync.run(self.ask(question, k=k))
+
+    def learn_sync(self, texts: Sequence[str] | str, **kwargs: Any) -> list[str]:
+        return self._sync.run(self.learn(texts, **kwargs))
+
+    def embed_sync(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._sync.run(self.embed(texts))
+
+    def close_sync(self) -> None:
+        """Clean up after sync use (the ``with`` statement does this for you)."""
+        try:
+            self._sync.run(self.aclose())
+        finally:
+            self._sync.close()
+
+    def __repr__(self) -> str:
+        configured = ", ".join(
+            f"{c}={p.provider_name}" for c, p in self._providers.items()
+        )
+        return f"<PepperPy {configured or 'unconfigured'}>"
+
+
+class _LazyStorage:
+    """Storage proxy that initializes the storage provider on first use."""
+
+    def __init__(self, getter: Any) -> None:
+        self._getter = getter
+
+    async def get(self, namespace: str, key: str) -> Any:
+        return await (await self._getter()).get(namespace, key)
+
+    async def put(self, namespace: str, key: str, value: Any) -> None:
+        await (await self._getter()).put(namespace, key, value)
+
+    async def delete(self, namespace: str, key: str) -> bool:
+        return await (await self._getter()).delete(namespace, key)

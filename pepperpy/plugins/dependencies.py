@@ -1,0 +1,297 @@
+"""Compare a verified plugin's dependencies with this environment; install with uv.
+
+Invariants:
+- Callers pass requirements taken from a *verified* manifest only. This module never
+  reads a bundle, and it is only reached after verification (SECURITY.md promise 1).
+- The check is in-process (importlib.metadata + packaging, markers evaluated): when
+  everything is satisfied no subprocess starts.
+- uv runs sealed: ``--no-config`` (no uv.toml/pyproject.toml from the CWD), every
+  ``UV_*``/``PIP_*`` variable except ``UV_CACHE_DIR`` removed from its environment, the
+  index and wheel folders from ``Settings`` only, requirements as arguments (or a
+  hash-pinned file PepperPy writes itself from the signed lock), wheels only except the
+  packages that the manifest declares *and* the operator allows to build from source.
+- uv runs under a lock, with a time limit, its output relayed as progress; afterwards
+  the check runs again, and anything still missing is an error (nothing half-installed
+  counts as installed).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pepperpy.core import DependencyError
+from pepperpy.plugins.locking import file_lock
+from pepperpy.settings import Settings
+
+__all__ = [
+    "DependencySpec",
+    "LockedRequirement",
+    "Unsatisfied",
+    "ensure_dependencies",
+    "find_unsatisfied",
+    "uv_command",
+]
+
+_KEPT_UV_VARIABLES = frozenset({"UV_CACHE_DIR"})
+_TAIL_LINES = 12
+
+
+@dataclass(frozen=True)
+class LockedRequirement:
+    """One exact pin from a signed manifest's dependency lock."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...]  # "sha256:<hex>"
+    marker: str | None = None
+
+    def line(self) -> str:
+        marker = f" ; {self.marker}" if self.marker else ""
+        hashes = "".join(f" --hash={h}" for h in self.hashes)
+        return f"{self.name}=={self.version}{marker}{hashes}"
+
+
+@dataclass(frozen=True)
+class DependencySpec:
+    """What one verified plugin needs from the environment."""
+
+    plugin: str
+    requirements: tuple[str, ...] = ()
+    lock: tuple[LockedRequirement, ...] = ()
+    source_builds: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Unsatisfied:
+    """A requirement this environment does not meet."""
+
+    requirement: str
+    found: str | None
+
+    def describe(self) -> str:
+        if self.found is None:
+            return f"{self.requirement} (not installed)"
+        return f"{self.requirement} (found {self.found})"
+
+
+def find_unsatisfied(
+    requirements: Sequence[str], *, lock: Sequence[LockedRequirement] = ()
+) -> list[Unsatisfied]:
+    """Requirements (and lock pins) not met by installed distributions. No subprocess."""
+    from packaging.requirements import Requirement
+
+    missing: list[Unsatisfied] = []
+    seen: set[str] = set()
+    pending = [Requirement(r) for r in requirements]
+    pending += [Requirement(f"{p.name}=={p.version}" + (f"; {p.marker}" if p.marker else ""))
+                for p in lock]
+    while pending:
+        req = pending.pop()
+        key = f"{req}"
+        if key in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(key)
+        found = _installed_version(req.name)
+        if found is None or not req.specifier.contains(found, prereleases=True):
+            missing.append(Unsatisfied(str(req), found))
+        elif req.extras:
+            pending.extend(_extra_requirements(req.name, req.extras))
+    return sorted(missing, key=lambda u: u.requirement)
+
+
+def _installed_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _extra_requirements(name: str, extras: set[str]) -> list[Any]:
+    """The requirements a distribution adds for ``extras`` (markers evaluated)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    out = []
+    for line in metadata.requires(name) or ():
+        req = Requirement(line)
+        if req.marker is None:
+            continue  # base requirements: the distribution's own installer handled them
+        if any(req.marker.evaluate({"extra": extra}) for extra in extras):
+            out.append(Requirement(f"{req.name}{req.specifier}"))
+    return out
+
+
+def uv_command(
+    spec: DependencySpec,
+    *,
+    settings: Settings,
+    python: str | None = None,
+    requirements_file: Path | None = None,
+) -> list[str]:
+    """The exact, sealed uv invocation PepperPy runs for ``spec``."""
+    import uv
+
+    cmd = [uv.find_uv_bin(), "pip", "install", "--python", python or sys.executable]
+    cmd += ["--no-config", "--no-progress", "--color", "never"]
+    if settings.no_index:
+        cmd.append("--no-index")
+    elif settings.index_url:
+        cmd += ["--default-index", settings.index_url]
+    for folder in settings.find_links:
+        cmd += ["--find-links", str(folder)]
+    cmd += ["--only-binary", ":all:"]
+    # uv lets --no-binary override --only-binary :all: per package: those (and only
+    # those) are built from source. Both the signed manifest and the operator must agree.
+    for name in sorted(_source_build_exceptions(spec, settings)):
+        cmd += ["--no-binary", name]
+    if requirements_file is not None:
+        cmd += ["--require-hashes", "--requirements", str(requirements_file)]
+    else:
+        cmd += ["--", *spec.requirements]
+    return cmd
+
+
+def _source_build_exceptions(spec: DependencySpec, settings: Settings) -> set[str]:
+    from packaging.utils import canonicalize_name
+
+    declared = {canonicalize_name(n) for n in spec.source_builds}
+    return {str(n) for n in declared if n in settings.allow_source_builds}
+
+
+def command_hint(spec: DependencySpec, *, settings: Settings) -> str:
+    """The operator-facing fix: the pepperpy command, and the uv command it runs."""
+    shown = uv_command(spec, settings=settings)
+    if spec.lock:
+        shown = uv_command(spec, settings=settings, requirements_file=Path("<locked.txt>"))
+    return f"pepperpy plugin deps {spec.plugin}  (runs: {shlex.join(shown)})"
+
+
+def ensure_dependencies(
+    spec: DependencySpec,
+    *,
+    settings: Settings,
+    auto_install: bool,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Return when ``spec`` is satisfied; install with uv if allowed, else raise."""
+    if not spec.requirements and not spec.lock:
+        return
+    missing = find_unsatisfied(spec.requirements, lock=spec.lock)
+    if not missing:
+        return
+    hint = command_hint(spec, settings=settings)
+    listed = ", ".join(u.describe() for u in missing)
+    if not auto_install:
+        raise DependencyError(
+            f"plugin {spec.plugin!r} needs {listed}; auto-install is off "
+            f"(PEPPERPY_AUTO_INSTALL=0): run {hint}",
+            plugin=spec.plugin,
+            command=f"pepperpy plugin deps {spec.plugin}",
+        )
+    with file_lock(settings.cache_dir / "uv.lock"):
+        _invalidate_metadata_caches()
+        if not find_unsatisfied(spec.requirements, lock=spec.lock):
+            return  # another process installed them while we waited
+        _run_uv(spec, settings=settings, progress=progress or _stderr)
+        _invalidate_metadata_caches()
+    still = find_unsatisfied(spec.requirements, lock=spec.lock)
+    if still:
+        raise DependencyError(
+            f"plugin {spec.plugin!r}: uv finished but "
+            f"{', '.join(u.describe() for u in still)} is still unmet; "
+            f"check the index and the plugin's requirements, then run {hint}",
+            plugin=spec.plugin,
+            command=f"pepperpy plugin deps {spec.plugin}",
+        )
+
+
+def _invalidate_metadata_caches() -> None:
+    import importlib
+
+    importlib.invalidate_caches()
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _run_uv(spec: DependencySpec, *, settings: Settings, progress: Callable[[str], None]) -> None:
+    with tempfile.TemporaryDirectory(prefix="pepperpy-uv-") as tmp:
+        req_file = None
+        if spec.lock:
+            req_file = Path(tmp) / "locked-requirements.txt"
+            req_file.write_text("".join(p.line() + "\n" for p in spec.lock), encoding="utf-8")
+        cmd = uv_command(spec, settings=settings, requirements_file=req_file)
+        builds = _source_build_exceptions(spec, settings)
+        if builds:
+            progress(f"pepperpy: building from source (allowed by operator): {sorted(builds)}")
+        progress(f"pepperpy: installing dependencies of {spec.plugin!r} with uv: "
+                 f"{', '.join(spec.requirements) or '(locked set)'}")
+        code, tail, timed_out = _stream(cmd, cwd=tmp, timeout=settings.uv_timeout,
+                                        progress=progress)
+    if timed_out:
+        reason = f"uv did not finish within {settings.uv_timeout:g} s (PEPPERPY_UV_TIMEOUT)"
+    elif code != 0:
+        reason = f"uv exited with status {code}"
+    else:
+        return
+    raise DependencyError(
+        f"plugin {spec.plugin!r}: installing its dependencies failed: {reason}: "
+        + " | ".join(tail)
+        + f"; fix the cause, then run {command_hint(spec, settings=settings)}",
+        plugin=spec.plugin,
+        command=f"pepperpy plugin deps {spec.plugin}",
+    )
+
+
+def _sealed_environment() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.startswith(("UV_", "PIP_")) and k not in _KEPT_UV_VARIABLES)
+        and k not in {"VIRTUAL_ENV", "CONDA_PREFIX"}
+    }
+
+
+def _stream(
+    cmd: list[str], *, cwd: str, timeout: float, progress: Callable[[str], None]
+) -> tuple[int, list[str], bool]:
+    """Run ``cmd``, relaying stderr lines as progress; keep the tail for errors."""
+    tail: deque[str] = deque(maxlen=_TAIL_LINES)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=_sealed_environment(), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace",
+    )
+    timed_out = threading.Event()
+
+    def _kill() -> None:
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, _kill)
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            if line:
+                tail.append(line)
+                progress(f"  uv: {line}")
+        code = proc.wait()
+    finally:
+        timer.cancel()
+    return code, list(tail), timed_out.is_set()

@@ -1,0 +1,169 @@
+"""Install and remove bundles in ``Settings.plugins_dir``.
+
+Check order for ``install`` (python-tuf's shape: every check, then one atomic change):
+limits and structure, signature, key trusted and not revoked, digest not revoked (all in
+verify) -> name ownership -> no rollback -> no same-version-other-bytes -> copy
+atomically -> record atomically. Everything after verify runs under the install lock
+(``home/install.lock``), so concurrent installs serialise and the second one of the
+same bundle is a no-op.
+
+Invariants:
+- Nothing is written unless every check passed; a refusal changes nothing.
+- The installed file is ``plugins_dir/<name>.pepperplugin``, written from the verified
+  bytes (not re-read from the source path), then the state record: a crash between the
+  two leaves a file whose digest differs from the record, which loading refuses until
+  the install is repeated.
+- Ownership: the key that signed the installed version owns the name and its
+  ``(category, provider_name)``; another key needs ``transfer_owner=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pepperpy.core import InstallRefusedError, PluginNotFoundError
+from pepperpy.plugins.locking import atomic_write, file_lock
+from pepperpy.plugins.state import InstallRecord, load_state, save_state
+from pepperpy.plugins.verification import trust_snapshot, verify_file
+from pepperpy.settings import Settings
+
+__all__ = ["InstallResult", "install_bundle", "installed_path", "remove_plugin"]
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What ``install_bundle`` did: ``"installed"``, ``"upgraded"``, ``"downgraded"``,
+    ``"replaced"`` (forced same version) or ``"unchanged"``."""
+
+    action: str
+    record: InstallRecord
+    previous: InstallRecord | None
+    path: Path
+    verified: Any  # the VerifiedBundle, for dependency installation
+
+
+def installed_path(settings: Settings, name: str) -> Path:
+    return settings.plugins_dir / f"{name}.pepperplugin"
+
+
+def install_bundle(
+    path: Path,
+    *,
+    settings: Settings,
+    allow_downgrade: bool = False,
+    force: bool = False,
+    transfer_owner: bool = False,
+) -> InstallResult:
+    """Verify ``path`` fully, check policy, then copy and record it atomically."""
+    verified = verify_file(Path(path), snapshot=trust_snapshot(settings))
+    m = verified.manifest
+    record = InstallRecord(
+        name=m.name, version=m.version, digest=verified.digest, key_id=verified.key_id,
+        category=m.category, provider_name=m.provider_name, file=f"{m.name}.pepperplugin",
+    )
+    with file_lock(settings.home / "install.lock"):
+        state = load_state(settings.state_file)
+        previous = state.plugins.get(m.name)
+        action = _decide(record, previous, state=state, allow_downgrade=allow_downgrade,
+                         force=force, transfer_owner=transfer_owner)
+        target = installed_path(settings, m.name)
+        if action == "unchanged" and _file_digest(target) == record.digest:
+            return InstallResult("unchanged", record, previous, target, verified)
+        settings.plugins_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, verified.data, mode=0o644)
+        plugins = {n: r for n, r in state.plugins.items() if not _same_provider(r, record)}
+        plugins[m.name] = record
+        save_state(settings.state_file, replace(state, plugins=plugins))
+        _remove_displaced(settings, state.plugins, record)
+    return InstallResult(action, record, previous, target, verified)
+
+
+def _same_provider(old: InstallRecord, new: InstallRecord) -> bool:
+    """Records ``new`` displaces: its own name, or (after a transfer) its provider slot."""
+    return old.name == new.name or (
+        (old.category, old.provider_name) == (new.category, new.provider_name)
+        and old.key_id != new.key_id
+    )
+
+
+def _remove_displaced(settings: Settings, old: Any, new: InstallRecord) -> None:
+    for record in old.values():
+        if record.name != new.name and _same_provider(record, new):
+            installed_path(settings, record.name).unlink(missing_ok=True)
+
+
+def _decide(
+    new: InstallRecord,
+    old: InstallRecord | None,
+    *,
+    state: Any,
+    allow_downgrade: bool,
+    force: bool,
+    transfer_owner: bool,
+) -> str:
+    from packaging.version import Version
+
+    owner = state.owner_conflict(name=new.name, category=new.category,
+                                 provider_name=new.provider_name, key_id=new.key_id)
+    if owner is not None and not transfer_owner:
+        raise InstallRefusedError(
+            f"plugin {new.name!r} ({new.category}/{new.provider_name}) is signed by key "
+            f"{new.key_id[:12]}, but the installed plugin {owner.name!r} "
+            f"{owner.version} that owns this name/provider was signed by key "
+            f"{owner.key_id[:12]}; another publisher cannot take it over. If you mean to "
+            "move it, run `pepperpy plugin install FILE --transfer-owner`",
+            plugin=new.name,
+        )
+    if old is None:
+        return "installed"
+    if old.digest == new.digest:
+        return "unchanged"
+    new_v, old_v = Version(new.version), Version(old.version)
+    if new_v < old_v and not allow_downgrade:
+        raise InstallRefusedError(
+            f"plugin {new.name!r}: version {new.version} is older than the installed "
+            f"{old.version} (rollback protection); to go back on purpose run "
+            "`pepperpy plugin install FILE --allow-downgrade`",
+            plugin=new.name,
+        )
+    if new_v == old_v and not force:
+        raise InstallRefusedError(
+            f"plugin {new.name!r} {new.version} is already installed with other bytes "
+            f"(installed sha256 {old.digest[:16]}, this file {new.digest[:16]}); a version "
+            "must not change content: ask the publisher for a new version, or run "
+            "`pepperpy plugin install FILE --force` if you know why",
+            plugin=new.name,
+        )
+    if new_v == old_v:
+        return "replaced"
+    return "upgraded" if new_v > old_v else "downgraded"
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def remove_plugin(name: str, *, settings: Settings) -> InstallRecord:
+    """Remove an installed plugin and its record (its name's ownership goes with it)."""
+    with file_lock(settings.home / "install.lock"):
+        state = load_state(settings.state_file)
+        record = state.plugins.get(name)
+        if record is None:
+            installed = ", ".join(sorted(state.plugins)) or "none"
+            raise PluginNotFoundError(
+                f"no installed plugin named {name!r} (installed: {installed}); "
+                "see `pepperpy plugin list`",
+                plugin=name,
+            )
+        plugins = {n: r for n, r in state.plugins.items() if n != name}
+        save_state(settings.state_file, replace(state, plugins=plugins))
+        installed_path(settings, record.file.removesuffix(".pepperplugin")).unlink(
+            missing_ok=True
+        )
+    return record

@@ -1,0 +1,253 @@
+"""The plugin manager: discover -> verify -> choose -> pin -> dependencies -> import.
+
+Implements the registry's ``ProviderResolver``. Invariants (ARCHITECTURE.md, SECURITY.md):
+
+- No byte of plugin code runs and uv never starts before the bundle verified against a
+  trusted, unrevoked key, and its digest is not revoked. The bytes imported are the
+  bytes verified (``loader.pin``).
+- Choosing among bundles for one ``(category, provider_name)``: only bundles that
+  verify, are trusted, fit this PepperPy and respect name ownership are candidates;
+  the highest version wins; equal versions go to the earlier search folder
+  (``discovery.py``). When several qualify, a ``PluginConflictWarning`` names them.
+- An installed copy must match its install record (digest): a swapped file (even an
+  older, validly signed one) is refused.
+- One broken bundle never stops another: failures are collected per bundle and only
+  raised when nothing usable offers the provider.
+- Developer mode (``Settings.dev_plugins``) imports unsigned ``plugin_src`` folders,
+  only when set, with a warning on stderr and a ``DeveloperModeWarning``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pepperpy.core import (
+    BundleInvalidError,
+    DependencyError,
+    InstallRefusedError,
+    PepperpyError,
+    PluginLoadError,
+    RevokedError,
+    TrustError,
+    UntrustedPublisherError,
+)
+from pepperpy.plugins import devmode
+from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
+from pepperpy.plugins.discovery import Found, discover
+from pepperpy.plugins.loader import import_entry_point, package_name, pin
+from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.plugins.verification import trust_snapshot, verify_file
+from pepperpy.registry import LoadedProvider
+from pepperpy.settings import Settings
+
+__all__ = ["PluginConflictWarning", "PluginManager", "dependency_spec"]
+
+
+class PluginConflictWarning(UserWarning):
+    """Several usable bundles offer one provider; the message says which one won."""
+
+
+class PluginManager:
+    """Finds, verifies, installs dependencies of, and imports provider bundles."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        auto_install: bool | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.auto_install = self.settings.auto_install if auto_install is None else auto_install
+        self.progress = progress
+        self._found: list[Found] | None = None
+        self._resolved: dict[tuple[str, str], LoadedProvider] = {}
+
+    # -- discovery ---------------------------------------------------------------
+
+    def discover(self, *, refresh: bool = False) -> list[Found]:
+        """Every bundle in the search folders (cached for this manager)."""
+        if self._found is None or refresh:
+            self._found = discover(self.settings)
+        return self._found
+
+    def available(self, category: str) -> list[str]:
+        """Provider names offered for ``category`` (manifests only: nothing verified)."""
+        names = {
+            f.provider_name for f in self.discover()
+            if f.category == category and f.provider_name and not f.problem
+        }
+        names.update(devmode.available(self.settings, category))
+        return sorted(n for n in names if n)
+
+    # -- resolution --------------------------------------------------------------
+
+    def resolve(self, category: str, provider_name: str) -> LoadedProvider | None:
+        """Verify, choose, pin, install dependencies and import; None if nothing offers it."""
+        key = (category, provider_name)
+        if key in self._resolved:
+            return self._resolved[key]
+        loaded = devmode.resolve(self.settings, category, provider_name)
+        if loaded is None:
+            verified = self.choose(category, provider_name)
+            if verified is None:
+                return None
+            loaded = self._load(verified)
+        self._resolved[key] = loaded
+        return loaded
+
+    def choose(self, category: str, provider_name: str) -> Any | None:
+        """The winning ``(VerifiedBundle, Found)`` for a provider, or None if none is offered."""
+        candidates = [
+            f for f in self.discover()
+            if (f.category, f.provider_name) == (category, provider_name) and not f.problem
+        ]
+        if not candidates:
+            return None
+        state = load_state(self.settings.state_file)
+        snapshot = trust_snapshot(self.settings)
+        usable: list[tuple[Any, Found]] = []
+        failures: list[tuple[Found, PepperpyError]] = []
+        for found in candidates:
+            try:
+                usable.append((self.check(found, state=state, snapshot=snapshot), found))
+            except PepperpyError as exc:
+                failures.append((found, exc))
+        if not usable:
+            raise _best_failure(category, provider_name, failures)
+        return _pick(usable, category, provider_name)
+
+    def check(self, found: Found, *, state: InstallState, snapshot: Any) -> Any:
+        """Fully verify one bundle and apply ownership, record and compatibility rules."""
+        verified = verify_file(Path(found.path), snapshot=snapshot)
+        m = verified.manifest
+        if (m.category, m.provider_name) != (found.category, found.provider_name):
+            raise BundleInvalidError("the manifest changed while it was being read",
+                                     path=found.path)
+        if found.source == "installed":
+            record = state.plugins.get(m.name)
+            if record is None or record.digest != verified.digest:
+                raise InstallRefusedError(
+                    f"{found.path}: the installed copy of {m.name!r} does not match its "
+                    "install record (replaced behind PepperPy's back, or a rollback); "
+                    "reinstall it with `pepperpy plugin install FILE`", plugin=m.name,
+                )
+        owner = state.owner_conflict(name=m.name, category=m.category,
+                                     provider_name=m.provider_name, key_id=verified.key_id)
+        if owner is not None:
+            raise InstallRefusedError(
+                f"{found.path}: {m.name!r} is signed by key {verified.key_id[:12]} but the "
+                f"installed {owner.name!r} owns that name/provider (key "
+                f"{owner.key_id[:12]}); to move it run `pepperpy plugin install "
+                f"{found.path} --transfer-owner`", plugin=m.name,
+            )
+        _check_compatible(verified.manifest, path=found.path)
+        return verified
+
+    def _load(self, chosen: tuple[Any, Found]) -> LoadedProvider:
+        verified, found = chosen
+        m = verified.manifest
+        pinned = pin(verified.data, verified.digest, cache_dir=self.settings.cache_dir)
+        ensure_dependencies(dependency_spec(m), settings=self.settings,
+                            auto_install=self.auto_install, progress=self.progress)
+        cls = import_entry_point(
+            m.entry_point, package=package_name(m.name, verified.digest),
+            location=pinned, zipped=True, plugin=m.name,
+        )
+        origin = f"{found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
+        return LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
+                              extra={"digest": verified.digest, "key_id": verified.key_id,
+                                     "name": m.name, "version": m.version})
+
+    def install_dependencies(self, chosen: tuple[Any, Found]) -> None:
+        """Install a verified bundle's dependencies now (``pepperpy plugin deps``)."""
+        ensure_dependencies(dependency_spec(chosen[0].manifest), settings=self.settings,
+                            auto_install=True, progress=self.progress)
+
+
+def dependency_spec(manifest: Any) -> DependencySpec:
+    """What a verified manifest asks of the environment."""
+    lock = tuple(
+        LockedRequirement(p.name, p.version, tuple(p.hashes))
+        for p in (manifest.dependency_lock or ())
+    )
+    return DependencySpec(
+        plugin=manifest.name,
+        requirements=tuple(manifest.dependencies),
+        lock=lock,
+        source_builds=frozenset(getattr(manifest, "source_builds", None) or ()),
+    )
+
+
+def _check_compatible(manifest: Any, *, path: str) -> None:
+    from pepperpy.bundle.manifest import is_compatible
+
+    if not is_compatible(manifest):
+        raise PluginLoadError(
+            f"{path}: {manifest.name} {manifest.version} needs PepperPy "
+            f"{manifest.pepperpy_compatibility}; install a matching plugin version or "
+            "upgrade PepperPy", plugin=manifest.name,
+        )
+    if manifest.python_requires:
+        from packaging.specifiers import SpecifierSet
+
+        running = ".".join(map(str, sys.version_info[:3]))
+        if not SpecifierSet(manifest.python_requires).contains(running, prereleases=True):
+            raise PluginLoadError(
+                f"{path}: {manifest.name} {manifest.version} needs Python "
+                f"{manifest.python_requires}, this is {running}", plugin=manifest.name,
+            )
+
+
+def _pick(usable: list[tuple[Any, Found]], category: str, provider_name: str) -> Any:
+    from packaging.version import Version
+
+    ranked = sorted(
+        usable, key=lambda vf: (Version(vf[0].manifest.version), -vf[1].order), reverse=True
+    )
+    winner = ranked[0]
+    if len(ranked) > 1:
+        others = "; ".join(_describe(v, f) for v, f in ranked[1:])
+        warnings.warn(
+            f"{len(ranked)} bundles offer {category} provider {provider_name!r}: using "
+            f"{_describe(*winner)} (highest version, then search order); not using {others}. "
+            "Remove the ones you do not want (`pepperpy plugin list` shows them)",
+            PluginConflictWarning, stacklevel=4,
+        )
+    return winner
+
+
+def _describe(verified: Any, found: Found) -> str:
+    m = verified.manifest
+    return f"{m.name} {m.version} from {found.path} (key {verified.key_id[:12]})"
+
+
+_PRIORITY: tuple[type[PepperpyError], ...] = (
+    RevokedError, InstallRefusedError, UntrustedPublisherError, BundleInvalidError,
+    PluginLoadError, TrustError, DependencyError,
+)
+
+
+def _best_failure(
+    category: str, provider_name: str, failures: list[tuple[Found, PepperpyError]]
+) -> PepperpyError:
+    """The most telling refusal, with every bundle's reason in its message."""
+    def rank(item: tuple[Found, PepperpyError]) -> int:
+        for i, cls in enumerate(_PRIORITY):
+            if isinstance(item[1], cls):
+                return i
+        return len(_PRIORITY)
+
+    _found, first = min(failures, key=rank)
+    if len(failures) == 1:
+        return first
+    reasons = "; ".join(f"{f.path}: {e}" for f, e in failures)
+    error = type(first).__new__(type(first))
+    Exception.__init__(error, f"no usable bundle offers {category} provider "
+                              f"{provider_name!r}: {reasons}")
+    error.__dict__.update(first.__dict__)
+    return error

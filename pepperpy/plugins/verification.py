@@ -1,0 +1,48 @@
+"""Read a bundle file (bounded) and verify it against a trust snapshot.
+
+The one place the plugin manager and the installer turn a path into a
+``VerifiedBundle``: size checked before reading, the bytes read once, and every
+later step (install copy, pin, import) uses those same bytes, never the path again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pepperpy.core import BundleInvalidError
+from pepperpy.settings import Settings
+
+__all__ = ["read_bundle_bytes", "trust_snapshot", "verify_file"]
+
+
+def read_bundle_bytes(path: Path) -> bytes:
+    """The file's bytes, refusing anything above the bundle size limit before reading."""
+    from pepperpy.bundle.limits import DEFAULT_LIMITS
+
+    limit = DEFAULT_LIMITS.max_bundle_size
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise BundleInvalidError(f"file is {size} bytes, above the {limit}-byte limit",
+                                         path=str(path))
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise BundleInvalidError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
+
+
+def trust_snapshot(settings: Settings) -> Any:
+    """An immutable view of the operator's trust store."""
+    from pepperpy.bundle.trust import TrustStore
+
+    return TrustStore(settings.trust_file).snapshot()
+
+
+def verify_file(path: Path, *, snapshot: Any) -> Any:
+    """Read and fully verify ``path``; return the bundle helper's ``VerifiedBundle``."""
+    from pepperpy.bundle.verify import verify_bundle
+
+    data = read_bundle_bytes(path)
+    return verify_bundle(data, snapshot, path=str(path))

@@ -1,0 +1,162 @@
+"""The ``pepper.rag`` builder: add texts and files, search, and answer with sources.
+
+Embedding happens here, with the configured embeddings provider, so every vector
+store gets the same vectors. Adding is idempotent: chunk ids derive from the source
+and text, and chunks the store already holds are not embedded again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pepperpy.core import ValidationError
+from pepperpy.rag import Document, MetadataValue, SearchResult, chunk_text, stable_id
+
+if TYPE_CHECKING:
+    from pepperpy.chat import ChatBuilder
+    from pepperpy.embeddings import EmbeddingProvider
+    from pepperpy.llm import GenerationResult
+    from pepperpy.rag import RAGProvider
+
+__all__ = ["Answer", "RAGBuilder"]
+
+DEFAULT_PROMPT = (
+    "Answer the question using only the numbered sources below. Cite the sources you "
+    "used as [1], [2]. If the sources do not contain the answer, say you don't know."
+)
+
+
+@dataclass
+class Answer:
+    """An answer and the sources it was given."""
+
+    content: str
+    sources: list[SearchResult] = field(default_factory=list)
+    result: GenerationResult | None = None
+
+    def __str__(self) -> str:
+        return self.content
+
+
+class RAGBuilder:
+    """Retrieval over the configured vector store and embeddings provider."""
+
+    def __init__(
+        self,
+        *,
+        store: Callable[[], Awaitable[RAGProvider]],
+        embedder: Callable[[], Awaitable[EmbeddingProvider]],
+        chat: Callable[[], ChatBuilder] | None,
+        run: Callable[[Any], Any],
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._chat = chat
+        self._run = run
+
+    async def add_documents(self, documents: Sequence[Document]) -> list[str]:
+        """Store documents, embedding only those the store does not hold yet."""
+        if not documents:
+            return []
+        unique = list({d.id: d for d in documents}.values())
+        store = await self._store()
+        known = {d.id for d in await store.get([d.id for d in unique])}
+        todo = [d for d in unique if d.id not in known]
+        if todo:
+            vectors = await (await self._embedder()).embed([d.text for d in todo])
+            await store.add(todo, vectors)
+        return [d.id for d in unique]
+
+    async def add_texts(
+        self,
+        texts: Sequence[str] | str,
+        *,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        source: str | None = None,
+        chunk_size: int = 800,
+        overlap: int = 100,
+    ) -> list[str]:
+        """Chunk texts with overlap and store them with stable ids."""
+        if isinstance(texts, str):
+            texts = [texts]
+        documents = []
+        for number, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValidationError(f"add_texts() takes strings, got {type(text).__name__}")
+            origin = source if source is not None else f"text-{stable_id(text)[:12]}"
+            if len(texts) > 1 and source is not None:
+                origin = f"{source}#{number}"
+            for index, piece in enumerate(chunk_text(text, size=chunk_size, overlap=overlap)):
+                meta: dict[str, MetadataValue] = {**(metadata or {}), "source": origin}
+                meta["chunk"] = index
+                documents.append(Document(piece, stable_id(piece, origin, index), meta))
+        return await self.add_documents(documents)
+
+    async def add_files(
+        self, paths: Sequence[str | Path], *, chunk_size: int = 800, overlap: int = 100
+    ) -> list[str]:
+        """Read UTF-8 text files and add them; each chunk's source is the file name."""
+        ids: list[str] = []
+        for raw in paths:
+            path = Path(raw)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValidationError(f"cannot read {path} as UTF-8 text: {exc}") from exc
+            ids += await self.add_texts(
+                [text], source=path.name, chunk_size=chunk_size, overlap=overlap
+            )
+        return ids
+
+    async def search(
+        self, query: str, *, k: int = 4, where: Mapping[str, MetadataValue] | None = None
+    ) -> list[SearchResult]:
+        """The ``k`` chunks closest to ``query``."""
+        if not isinstance(query, str) or not query.strip():
+            raise ValidationError("search() needs a non-empty query string")
+        if k < 1:
+            raise ValidationError(f"k must be at least 1, got {k}")
+        vector = await (await self._embedder()).embed_query(query)
+        return await (await self._store()).search(vector, k=k, where=dict(where or {}) or None)
+
+    async def ask(
+        self,
+        question: str,
+        *,
+        k: int = 4,
+        where: Mapping[str, MetadataValue] | None = None,
+        instructions: str = DEFAULT_PROMPT,
+    ) -> Answer:
+        """Retrieve, then answer with the LLM, citing numbered sources."""
+        if self._chat is None:
+            raise ValidationError("rag.ask() needs an LLM: call with_llm(...) first")
+        sources = await self.search(question, k=k, where=where)
+        context = "\n\n".join(
+            f"[{n}] ({r.document.metadata.get('source', r.document.id)}) {r.document.text}"
+            for n, r in enumerate(sources, 1)
+        )
+        result = await (
+            self._chat()
+            .with_system(instructions)
+            .with_user(f"Sources:\n{context}\n\nQuestion: {question}")
+            .generate()
+        )
+        return Answer(result.content, sources, result)
+
+    async def count(self) -> int:
+        return await (await self._store()).count()
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        await (await self._store()).delete(ids)
+
+    def add_texts_sync(self, texts: Sequence[str] | str, **kwargs: Any) -> list[str]:
+        return self._run(self.add_texts(texts, **kwargs))
+
+    def search_sync(self, query: str, **kwargs: Any) -> list[SearchResult]:
+        return self._run(self.search(query, **kwargs))
+
+    def ask_sync(self, question: str, **kwargs: Any) -> Answer:
+        return self._run(self.ask(question, **kwargs))

@@ -1,0 +1,148 @@
+"""The one seam through which PepperPy gets providers.
+
+``PepperPy.with_*`` asks the registry for ``(category, provider_name)``. The registry
+first looks at providers registered in-process (applications' own classes and test
+fakes), then asks its resolver: the plugin manager, which verifies, installs and
+imports signed bundles. Both paths end in the same checks: the class implements the
+category's interface, and the user's config passes the provider's ``config_schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pepperpy.config import prepare_config
+from pepperpy.core import BaseProvider, PluginLoadError, PluginNotFoundError, ValidationError
+
+__all__ = [
+    "CATEGORIES",
+    "LoadedProvider",
+    "ProviderRegistry",
+    "ProviderResolver",
+    "interface_for",
+]
+
+CATEGORIES = ("llm", "embeddings", "rag", "storage")
+
+
+def interface_for(category: str) -> type[BaseProvider]:
+    """The abstract class a provider of ``category`` must implement."""
+    if category == "llm":
+        from pepperpy.llm import LLMProvider
+
+        return LLMProvider
+    if category == "embeddings":
+        from pepperpy.embeddings import EmbeddingProvider
+
+        return EmbeddingProvider
+    if category == "rag":
+        from pepperpy.rag import RAGProvider
+
+        return RAGProvider
+    if category == "storage":
+        from pepperpy.storage import StorageProvider
+
+        return StorageProvider
+    raise ValidationError(f"unknown provider category {category!r}; use one of {CATEGORIES}")
+
+
+@dataclass(frozen=True)
+class LoadedProvider:
+    """A provider class ready to instantiate, and the schema its config must pass."""
+
+    provider_class: type[BaseProvider]
+    config_schema: Mapping[str, Any] | None = None
+    origin: str = "in-process"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ProviderResolver(Protocol):
+    """What the plugin manager offers the registry."""
+
+    def resolve(self, category: str, provider_name: str) -> LoadedProvider | None:
+        """Verify, install and import the provider; ``None`` if nothing offers it."""
+
+    def available(self, category: str) -> list[str]:
+        """Provider names offered for ``category`` (cheap: manifests only)."""
+
+
+class ProviderRegistry:
+    """Maps ``(category, provider_name)`` to providers and creates them."""
+
+    def __init__(self, resolver: ProviderResolver | None = None) -> None:
+        self._local: dict[tuple[str, str], LoadedProvider] = {}
+        self._resolved: dict[tuple[str, str], LoadedProvider] = {}
+        self.resolver = resolver
+
+    def register(
+        self,
+        category: str,
+        provider_name: str,
+        provider_class: type[BaseProvider],
+        *,
+        config_schema: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Offer an in-process provider class (it wins over plugins of that name)."""
+        self._local[(category, provider_name)] = self._checked(
+            category, provider_name, LoadedProvider(provider_class, config_schema)
+        )
+
+    def available(self, category: str) -> list[str]:
+        names = {name for (cat, name) in self._local if cat == category}
+        if self.resolver is not None:
+            names.update(self.resolver.available(category))
+        return sorted(names)
+
+    def load(self, category: str, provider_name: str) -> LoadedProvider:
+        key = (category, provider_name)
+        interface_for(category)  # validates the category
+        found = self._local.get(key) or self._resolved.get(key)
+        if found is None and self.resolver is not None:
+            found = self.resolver.resolve(category, provider_name)
+            if found is not None:
+                found = self._checked(category, provider_name, found)
+                self._resolved[key] = found
+        if found is None:
+            offered = ", ".join(self.available(category)) or "none"
+            raise PluginNotFoundError(
+                f"no {category} provider named {provider_name!r} (available: {offered}); "
+                "install its bundle with `pepperpy plugin install FILE` or add its folder "
+                "to PEPPERPY_PLUGIN_PATH",
+                plugin=provider_name,
+            )
+        return found
+
+    def create(
+        self, category: str, provider_name: str, config: Mapping[str, Any]
+    ) -> BaseProvider:
+        """Load, check the config against the schema, and instantiate."""
+        loaded = self.load(category, provider_name)
+        label = f"{category} provider {provider_name!r}"
+        filled = prepare_config(loaded.config_schema, config, label=label)
+        try:
+            provider = loaded.provider_class(**filled)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{label}: {exc}") from exc
+        provider._pepperpy_provider_name = provider_name  # type: ignore[attr-defined]
+        return provider
+
+    @staticmethod
+    def _checked(category: str, provider_name: str, loaded: LoadedProvider) -> LoadedProvider:
+        interface = interface_for(category)
+        cls = loaded.provider_class
+        if not (isinstance(cls, type) and issubclass(cls, interface)):
+            raise PluginLoadError(
+                f"{category} provider {provider_name!r} ({loaded.origin}) is not a "
+                f"{interface.__name__} subclass; its entry point must name one",
+                plugin=provider_name,
+            )
+        missing = sorted(getattr(cls, "__abstractmethods__", ()))
+        if missing:
+            raise PluginLoadError(
+                f"{category} provider {provider_name!r} ({loaded.origin}) does not implement "
+                f"{', '.join(missing)} of {interface.__name__}",
+                plugin=provider_name,
+            )
+        return loaded

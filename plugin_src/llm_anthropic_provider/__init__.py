@@ -1,0 +1,1 @@
+"""PepperPy LLM plugin for Anthropic (entry point ``provider:AnthropicProvider``)."""

@@ -1,0 +1,247 @@
+"""Anthropic Claude models through the official ``anthropic`` SDK (Messages API).
+
+Mapping (PepperPy -> wire):
+- system messages are joined into the top-level ``system`` field, never sent as turns;
+- consecutive messages of one role are merged (the API wants alternating turns);
+- assistant tool calls become ``tool_use`` blocks, tool results become ``tool_result``
+  blocks inside a user turn;
+- structured output is a forced tool (``tool_choice`` ``{"type": "tool"}``) whose
+  input is returned as the JSON ``content`` (streamed as text too);
+- ``stop_reason`` is normalised to OpenAI's words (``stop``, ``tool_calls``,
+  ``length``) and kept raw in ``metadata["stop_reason"]``. ``seed`` is not supported
+  by the API and is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import anthropic
+
+from pepperpy.core import ProviderError, ValidationError
+from pepperpy.llm import (
+    GenerationChunk,
+    GenerationOptions,
+    GenerationResult,
+    LLMProvider,
+    Message,
+    MessageRole,
+    ToolCall,
+    Usage,
+)
+
+from ._errors import translate_error
+
+__all__ = ["AnthropicProvider"]
+
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls",
+           "max_tokens": "length"}
+
+
+class AnthropicProvider(LLMProvider):
+    """``with_llm("anthropic", api_key=..., model=..., max_tokens=...)``."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        max_tokens: int = 1024,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        temperature: float | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key, model=model, max_tokens=max_tokens, base_url=base_url,
+            timeout=timeout, max_retries=max_retries, temperature=temperature,
+        )
+        self._client: anthropic.AsyncAnthropic | None = None
+
+    async def initialize(self) -> None:
+        c = self.config
+        self._client = anthropic.AsyncAnthropic(
+            api_key=c["api_key"],
+            base_url=c.get("base_url"),
+            timeout=float(c["timeout"]),
+            max_retries=int(c["max_retries"]),
+        )
+        await super().initialize()
+
+    async def cleanup(self) -> None:
+        client, self._client = self._client, None
+        try:
+            if client is not None:
+                await client.close()
+        finally:
+            await super().cleanup()
+
+    # -- generation -----------------------------------------------------------------
+    async def generate(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> GenerationResult:
+        params, forced = self._params(messages, options)
+        try:
+            reply = await self._require_client().messages.create(**params)
+        except anthropic.AnthropicError as exc:
+            raise self._translate(exc, params["model"]) from exc
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        for block in reply.content:
+            if block.type == "text":
+                texts.append(block.text)
+            elif block.type == "tool_use" and block.name == forced:
+                texts = [json.dumps(_unwrap(block.input, options))]
+            elif block.type == "tool_use":
+                calls.append(ToolCall(block.id, block.name, dict(block.input or {})))
+        stop = reply.stop_reason
+        finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
+        return GenerationResult(
+            content="".join(texts),
+            tool_calls=tuple(calls),
+            finish_reason=finish,
+            model=reply.model,
+            usage=Usage(reply.usage.input_tokens, reply.usage.output_tokens),
+            metadata={"id": reply.id, "stop_reason": stop},
+        )
+
+    async def generate_stream(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> AsyncIterator[GenerationChunk]:
+        params, forced = self._params(messages, options)
+        params["stream"] = True
+        tools: dict[int, dict[str, Any]] = {}
+        stop: str | None = None
+        prompt = completion = 0
+        try:
+            stream = await self._require_client().messages.create(**params)
+            try:
+                async for event in stream:
+                    kind = event.type
+                    if kind == "content_block_delta":
+                        delta = event.delta
+                        if delta.type == "text_delta":
+                            yield GenerationChunk(delta.text)
+                        elif delta.type == "input_json_delta" and event.index in tools:
+                            block = tools[event.index]
+                            if block["name"] == forced and not _wrapped(options):
+                                yield GenerationChunk(delta.partial_json)
+                            block["json"].append(delta.partial_json)
+                    elif kind == "content_block_start" and event.content_block.type == "tool_use":
+                        cb = event.content_block
+                        tools[event.index] = {"id": cb.id, "name": cb.name, "json": []}
+                    elif kind == "message_start":
+                        prompt = event.message.usage.input_tokens or 0
+                        completion = event.message.usage.output_tokens or 0
+                    elif kind == "message_delta":
+                        stop = event.delta.stop_reason or stop
+                        completion = event.usage.output_tokens or completion
+            finally:
+                await stream.close()
+        except anthropic.AnthropicError as exc:
+            raise self._translate(exc, params["model"]) from exc
+        content, calls = "", []
+        for _, block in sorted(tools.items()):
+            data = json.loads("".join(block["json"]) or "{}")
+            if block["name"] == forced:
+                if _wrapped(options):
+                    content = json.dumps(_unwrap(data, options))
+            else:
+                calls.append(ToolCall(block["id"], block["name"], data))
+        finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
+        yield GenerationChunk(content, finish_reason=finish or "stop", tool_calls=tuple(calls),
+                              usage=Usage(prompt, completion), metadata={"stop_reason": stop})
+
+    # -- mapping --------------------------------------------------------------------
+    def _params(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> tuple[dict[str, Any], str | None]:
+        """The request body, and the name of the forced structured-output tool if any."""
+        system = "\n\n".join(m.content for m in messages if m.role is MessageRole.SYSTEM)
+        params: dict[str, Any] = {
+            "model": options.model or self.config["model"],
+            "max_tokens": options.max_tokens or self.config["max_tokens"],
+            "messages": _wire_messages([m for m in messages if m.role is not MessageRole.SYSTEM]),
+        }
+        if system:
+            params["system"] = system
+        temperature = (
+            options.temperature if options.temperature is not None
+            else self.config.get("temperature")
+        )
+        if temperature is not None:
+            params["temperature"] = min(float(temperature), 1.0)  # Anthropic's range is 0..1
+        if options.stop:
+            params["stop_sequences"] = list(options.stop)
+        tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
+                 for t in options.tools]
+        forced = None
+        if options.response_format is not None:
+            forced = re.sub(r"[^a-zA-Z0-9_-]", "_", options.response_format.name)[:64] or "response"
+            schema = options.response_format.schema
+            if _wrapped(options):
+                schema = {"type": "object", "properties": {"value": schema}, "required": ["value"]}
+            tools.append({"name": forced, "input_schema": schema,
+                          "description": "Answer by calling this tool with the requested JSON."})
+            params["tool_choice"] = {"type": "tool", "name": forced}
+        if tools:
+            params["tools"] = tools
+        return params, forced
+
+    def _require_client(self) -> anthropic.AsyncAnthropic:
+        if self._client is None:
+            raise ValidationError(
+                "the anthropic provider is not initialized: use it inside "
+                "`async with PepperPy()...` or call initialize() first"
+            )
+        return self._client
+
+    def _translate(self, exc: anthropic.AnthropicError, model: str) -> ProviderError:
+        return translate_error(exc, model=model, secret=self.config.get("api_key"))
+
+
+def _wrapped(options: GenerationOptions) -> bool:
+    """Tool inputs must be objects; other schemas are wrapped in ``{"value": ...}``."""
+    fmt = options.response_format
+    return fmt is not None and fmt.schema.get("type", "object") != "object"
+
+
+def _unwrap(data: Any, options: GenerationOptions) -> Any:
+    return data.get("value") if _wrapped(options) and isinstance(data, dict) else data
+
+
+def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Turn PepperPy messages into alternating user/assistant turns of content blocks."""
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        role, blocks = _blocks(message)
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    for turn in turns:  # plain text turns as plain strings: what most callers send
+        content = turn["content"]
+        if len(content) == 1 and content[0]["type"] == "text":
+            turn["content"] = content[0]["text"]
+    return turns
+
+
+def _blocks(message: Message) -> tuple[str, list[dict[str, Any]]]:
+    if message.role is MessageRole.TOOL:
+        if not message.tool_call_id:
+            raise ValidationError(
+                "a tool message needs tool_call_id (the id of the ToolCall it answers)"
+            )
+        return "user", [{"type": "tool_result", "tool_use_id": message.tool_call_id,
+                         "content": message.content}]
+    blocks: list[dict[str, Any]] = []
+    if message.content:
+        blocks.append({"type": "text", "text": message.content})
+    if message.role is MessageRole.ASSISTANT:
+        blocks.extend({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
+                      for c in message.tool_calls)
+        return "assistant", blocks
+    return "user", blocks

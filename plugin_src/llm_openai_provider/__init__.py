@@ -1,0 +1,1 @@
+"""PepperPy LLM plugin for OpenAI (entry point ``provider:OpenAIProvider``)."""

@@ -1,0 +1,1 @@
+"""PepperPy LLM plugin for OpenRouter (entry point ``provider:OpenRouterProvider``)."""

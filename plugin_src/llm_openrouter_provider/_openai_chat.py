@@ -1,0 +1,282 @@
+"""An LLM provider for any OpenAI-compatible chat completions API.
+
+Copied byte-for-byte into every plugin that speaks OpenAI's chat API (openai,
+openrouter); ``tests/llm/test_plugin_sources.py`` keeps the copies equal. A
+subclass only sets ``vendor``/``key_env`` and may add default headers.
+
+Mapping (PepperPy -> wire): system/user messages as-is; assistant tool calls as
+``tool_calls`` with JSON-encoded arguments; tool results as ``role: "tool"`` with
+``tool_call_id``; tools as ``{"type": "function"}``; structured output as
+``response_format`` ``json_schema`` (``strict`` only when the schema allows it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, ClassVar
+
+import openai
+
+from pepperpy.core import ProviderError, ValidationError
+from pepperpy.llm import (
+    GenerationChunk,
+    GenerationOptions,
+    GenerationResult,
+    LLMProvider,
+    Message,
+    MessageRole,
+    ResponseFormat,
+    Tool,
+    ToolCall,
+    Usage,
+)
+
+from ._openai_errors import translate_error
+
+__all__ = ["OpenAIChatProvider"]
+
+
+class OpenAIChatProvider(LLMProvider):
+    """Chat completions through ``openai.AsyncOpenAI``; the client is made in initialize()."""
+
+    vendor: ClassVar[str] = "openai"
+    key_env: ClassVar[str] = "OPENAI_API_KEY"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        organization: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        temperature: float | None = None,
+        stream_usage: bool = True,
+        **extra: Any,
+    ) -> None:
+        super().__init__(
+            api_key=api_key, model=model, base_url=base_url, organization=organization,
+            timeout=timeout, max_retries=max_retries, temperature=temperature,
+            stream_usage=stream_usage, **extra,
+        )
+        self._client: openai.AsyncOpenAI | None = None
+
+    def default_headers(self) -> dict[str, str]:
+        """Headers sent with every request (OpenRouter's attribution, for example)."""
+        return {}
+
+    async def initialize(self) -> None:
+        c = self.config
+        self._client = openai.AsyncOpenAI(
+            api_key=c["api_key"],
+            base_url=c.get("base_url"),
+            organization=c.get("organization"),
+            timeout=float(c["timeout"]),
+            max_retries=int(c["max_retries"]),
+            default_headers=self.default_headers() or None,
+        )
+        await super().initialize()
+
+    async def cleanup(self) -> None:
+        client, self._client = self._client, None
+        try:
+            if client is not None:
+                await client.close()
+        finally:
+            await super().cleanup()
+
+    # -- generation -----------------------------------------------------------------
+    async def generate(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> GenerationResult:
+        params = self._params(messages, options)
+        try:
+            completion = await self._require_client().chat.completions.create(**params)
+        except openai.OpenAIError as exc:
+            raise self._translate(exc, params["model"]) from exc
+        choice = completion.choices[0]
+        message = choice.message
+        calls = tuple(
+            ToolCall(c.id, c.function.name, self._arguments(c.function.name, c.function.arguments))
+            for c in message.tool_calls or ()
+            if c.type == "function"
+        )
+        usage = completion.usage
+        metadata: dict[str, Any] = {"id": completion.id}
+        if getattr(message, "refusal", None):
+            metadata["refusal"] = message.refusal
+        return GenerationResult(
+            content=message.content or "",
+            tool_calls=calls,
+            finish_reason=choice.finish_reason,
+            model=completion.model,
+            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
+            metadata=metadata,
+        )
+
+    async def generate_stream(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> AsyncIterator[GenerationChunk]:
+        params = self._params(messages, options)
+        params["stream"] = True
+        if self.config.get("stream_usage", True):
+            params["stream_options"] = {"include_usage": True}
+        calls: dict[int, dict[str, Any]] = {}
+        finish: str | None = None
+        usage: Usage | None = None
+        try:
+            stream = await self._require_client().chat.completions.create(**params)
+            try:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    for choice in chunk.choices[:1]:
+                        finish = choice.finish_reason or finish
+                        for delta in choice.delta.tool_calls or ():
+                            _merge_call(calls, delta)
+                        if choice.delta.content:
+                            yield GenerationChunk(choice.delta.content)
+            finally:
+                await stream.close()
+        except openai.OpenAIError as exc:
+            raise self._translate(exc, params["model"]) from exc
+        tool_calls = tuple(
+            ToolCall(c["id"], c["name"], self._arguments(c["name"], "".join(c["args"])))
+            for _, c in sorted(calls.items())
+        )
+        yield GenerationChunk("", finish_reason=finish or "stop", tool_calls=tool_calls,
+                              usage=usage)
+
+    # -- mapping --------------------------------------------------------------------
+    def _params(self, messages: Sequence[Message], options: GenerationOptions) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": options.model or self.config["model"],
+            "messages": [_wire_message(m) for m in messages],
+        }
+        temperature = (
+            options.temperature if options.temperature is not None
+            else self.config.get("temperature")
+        )
+        if temperature is not None:
+            params["temperature"] = temperature
+        if options.max_tokens is not None:
+            params["max_tokens"] = options.max_tokens
+        if options.stop:
+            params["stop"] = list(options.stop)
+        if options.seed is not None:
+            params["seed"] = options.seed
+        if options.tools:
+            params["tools"] = [_wire_tool(t) for t in options.tools]
+        if options.response_format is not None:
+            params["response_format"] = _wire_format(options.response_format)
+        return params
+
+    def _require_client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            raise ValidationError(
+                f"the {self.vendor} provider is not initialized: use it inside "
+                "`async with PepperPy()...` or call initialize() first"
+            )
+        return self._client
+
+    def _translate(self, exc: openai.OpenAIError, model: str) -> ProviderError:
+        return translate_error(
+            exc, provider=self.vendor, key_env=self.key_env, model=model,
+            secret=self.config.get("api_key"),
+        )
+
+    def _arguments(self, name: str, raw: str | None) -> dict[str, Any]:
+        try:
+            value = json.loads(raw or "{}")
+        except json.JSONDecodeError as exc:
+            raise ProviderError(
+                f"{self.vendor} returned arguments for tool {name!r} that are not JSON; "
+                "retry, or describe the tool's parameters more precisely",
+                provider=self.vendor,
+            ) from exc
+        return value if isinstance(value, dict) else {"value": value}
+
+
+def _merge_call(calls: dict[int, dict[str, Any]], delta: Any) -> None:
+    """Fold one streamed tool-call delta into the call it continues."""
+    call = calls.setdefault(delta.index, {"id": "", "name": "", "args": []})
+    if delta.id:
+        call["id"] = delta.id
+    function = delta.function
+    if function is not None:
+        if function.name:
+            call["name"] = function.name
+        if function.arguments:
+            call["args"].append(function.arguments)
+
+
+def _wire_message(message: Message) -> dict[str, Any]:
+    role = message.role
+    if role is MessageRole.TOOL:
+        if not message.tool_call_id:
+            raise ValidationError(
+                "a tool message needs tool_call_id (the id of the ToolCall it answers)"
+            )
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    wire: dict[str, Any] = {"role": role.value, "content": message.content}
+    if message.name and role is not MessageRole.SYSTEM:
+        wire["name"] = _safe_name(message.name)
+    if role is MessageRole.ASSISTANT and message.tool_calls:
+        wire["content"] = message.content or None
+        wire["tool_calls"] = [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for c in message.tool_calls
+        ]
+    return wire
+
+
+def _wire_tool(tool: Tool) -> dict[str, Any]:
+    return {"type": "function", "function": {
+        "name": tool.name, "description": tool.description, "parameters": tool.parameters,
+    }}
+
+
+def _wire_format(fmt: ResponseFormat) -> dict[str, Any]:
+    """Use strict mode when closing every object makes the schema strict-compatible."""
+    closed = _closed(fmt.schema)
+    strict = _strict_ok(closed)
+    return {"type": "json_schema", "json_schema": {
+        "name": _safe_name(fmt.name), "schema": closed if strict else fmt.schema,
+        "strict": strict,
+    }}
+
+
+def _safe_name(name: str) -> str:
+    """OpenAI names must match ``^[a-zA-Z0-9_-]{1,64}$``."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "response"
+
+
+def _closed(schema: Any) -> Any:
+    """A copy with ``additionalProperties: false`` on objects that do not say otherwise."""
+    if isinstance(schema, list):
+        return [_closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: (v if k in ("enum", "const", "default") else _closed(v)) for k, v in schema.items()}
+    if schema.get("type") == "object" and "additionalProperties" not in schema:
+        out["additionalProperties"] = False
+    return out
+
+
+def _strict_ok(schema: Any) -> bool:
+    """Strict mode needs every object closed and every property required."""
+    if isinstance(schema, list):
+        return all(_strict_ok(s) for s in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema.get("type") == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties", True) is not False:
+            return False
+        if set(schema.get("required", ())) != set(props):
+            return False
+    return all(_strict_ok(v) for k, v in schema.items() if k not in ("enum", "const", "default"))

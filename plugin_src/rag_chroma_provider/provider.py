@@ -1,0 +1,292 @@
+"""Chroma vector store: embedded on disk by default, client/server with host and port.
+
+Invariants:
+- chroma never embeds: the collection is opened with ``embedding_function=None`` and
+  every call passes vectors, so nothing downloads a model at run time;
+- telemetry is off (``anonymized_telemetry=False``) in both modes;
+- adds are upserts by document id, so adding the same documents again is a no-op;
+- embedded chromadb is synchronous: its calls run in a worker thread, never on the
+  event loop; the HTTP mode uses chromadb's native ``AsyncHttpClient``;
+- scores are "higher is closer, at most 1": cosine ``1 - d``, inner product ``1 - d``
+  (the dot product), l2 ``1 / (1 + d)``;
+- chromadb's exceptions are translated to PepperpyError subclasses at this boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pepperpy.core import (
+    BadRequestError,
+    ConfigurationError,
+    PepperpyError,
+    ServerError,
+    ValidationError,
+)
+from pepperpy.rag import Document, MetadataValue, RAGProvider, SearchResult
+
+__all__ = ["ChromaProvider", "where_clause"]
+
+_PROVIDER = "chroma"
+_DISTANCES = ("cosine", "l2", "ip")
+_INCLUDE = ["documents", "metadatas"]
+
+
+def where_clause(where: dict[str, MetadataValue] | None) -> dict[str, Any] | None:
+    """Chroma's ``where`` for "metadata equals every pair" (``$and`` for several)."""
+    if not where:
+        return None
+    terms = []
+    for key, value in where.items():
+        if not isinstance(key, str) or not key or key.startswith("$"):
+            raise ValidationError(f"metadata filter key {key!r} must be a plain non-empty name")
+        if not isinstance(value, str | int | float | bool):
+            raise ValidationError(
+                f"metadata filter value for {key!r} must be str, int, float or bool, "
+                f"got {type(value).__name__}"
+            )
+        terms.append({key: {"$eq": value}})
+    return terms[0] if len(terms) == 1 else {"$and": terms}
+
+
+def score(distance: float, space: str) -> float:
+    """Similarity from chroma's distance: higher is closer, at most 1."""
+    if space == "l2":  # chroma's l2 is the squared euclidean distance
+        return 1.0 / (1.0 + distance)
+    return 1.0 - distance  # cosine: cosine similarity; ip: the dot product
+
+
+def _metadata(value: dict[str, Any] | None) -> dict[str, MetadataValue]:
+    return dict(value) if value else {}
+
+
+class ChromaProvider(RAGProvider):
+    """Documents and vectors in a chroma collection."""
+
+    def __init__(
+        self,
+        *,
+        collection: str = "pepperpy",
+        path: str | None = None,
+        data_dir: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        ssl: bool = False,
+        distance: str = "cosine",
+    ) -> None:
+        super().__init__(
+            collection=collection, path=path, data_dir=data_dir, host=host, port=port,
+            ssl=ssl, distance=distance,
+        )
+        if distance not in _DISTANCES:
+            raise ValidationError(
+                f"chroma: distance must be one of {', '.join(_DISTANCES)}, got {distance!r}"
+            )
+        if (host is None) != (port is None):
+            raise ValidationError(
+                "chroma: pass both host=... and port=... for client/server mode, or neither "
+                "for the embedded store"
+            )
+        self._client: Any = None
+        self._collection: Any = None
+        self._remote = host is not None
+        self._max_batch = 1000
+
+    @property
+    def path(self) -> Path:
+        """The embedded store's folder: ``path``, else ``data_dir/chroma``."""
+        if self.config.get("path"):
+            return Path(self.config["path"]).expanduser()
+        if self.config.get("data_dir"):
+            return Path(self.config["data_dir"]).expanduser() / "chroma"
+        raise ConfigurationError(
+            "chroma: no folder for the embedded store; pass path=... or data_dir=..., "
+            "or host=... and port=... for a chroma server"
+        )
+
+    @property
+    def where(self) -> str:
+        """Where the data lives, for messages (never a secret)."""
+        if self._remote:
+            return f"chroma server {self.config['host']}:{self.config['port']}"
+        return f"chroma store {self.path}"
+
+    # -- lifecycle --------------------------------------------------------------
+    async def initialize(self) -> None:
+        try:
+            if self._remote:
+                await self._open_remote()
+            else:
+                await asyncio.to_thread(self._open_embedded, self.path)
+        except PepperpyError:
+            await self._release()
+            raise
+        except Exception as exc:
+            await self._release()
+            raise self._translate(exc, "open the collection") from exc
+        self._check_distance()
+        await super().initialize()
+
+    async def cleanup(self) -> None:
+        await self._release()
+        await super().cleanup()
+
+    def _settings(self) -> Any:
+        from chromadb.config import Settings
+
+        return Settings(anonymized_telemetry=False)
+
+    def _open_embedded(self, path: Path) -> None:
+        import chromadb
+
+        path.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(path=str(path), settings=self._settings())
+        self._collection = self._client.get_or_create_collection(**self._collection_args())
+        self._max_batch = self._client.get_max_batch_size()
+
+    async def _open_remote(self) -> None:
+        import chromadb
+
+        self._client = await chromadb.AsyncHttpClient(
+            host=self.config["host"], port=int(self.config["port"]),
+            ssl=bool(self.config.get("ssl")), settings=self._settings(),
+        )
+        self._collection = await self._client.get_or_create_collection(**self._collection_args())
+        self._max_batch = await self._client.get_max_batch_size()
+
+    def _collection_args(self) -> dict[str, Any]:
+        return {
+            "name": self.config["collection"],
+            "embedding_function": None,  # never chroma's model: PepperPy embeds
+            "configuration": {"hnsw": {"space": self.config["distance"]}},
+        }
+
+    def _check_distance(self) -> None:
+        """An existing collection keeps its distance; refuse a silent mismatch."""
+        config = getattr(self._collection, "configuration", None) or {}
+        space = (config.get("hnsw") or {}).get("space") or (config.get("spann") or {}).get(
+            "space"
+        )
+        if space and space != self.config["distance"]:
+            raise ConfigurationError(
+                f"chroma: collection {self.config['collection']!r} in {self.where} uses "
+                f"distance {space!r}, not {self.config['distance']!r}; pass "
+                f"distance={space!r} or use another collection name"
+            )
+
+    async def _release(self) -> None:
+        client, self._client, self._collection = self._client, None, None
+        if client is None or self._remote:
+            return  # the async HTTP client holds no local resources we must free
+        await asyncio.to_thread(client.close)  # frees the embedded system and file handles
+
+    # -- calls --------------------------------------------------------------------
+    async def _call(self, method: str, action: str, **kwargs: Any) -> Any:
+        """Run a collection method: awaited over HTTP, in a thread when embedded."""
+        collection = self._collection
+        if collection is None:
+            raise ConfigurationError(
+                "chroma is not initialised; use it inside `async with PepperPy(...)` or "
+                "call `await provider.initialize()` first"
+            )
+        try:
+            if self._remote:
+                return await getattr(collection, method)(**kwargs)
+            return await asyncio.to_thread(getattr(collection, method), **kwargs)
+        except PepperpyError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, action) from exc
+
+    def _translate(self, exc: Exception, action: str) -> PepperpyError:
+        from chromadb.errors import ChromaError, InvalidArgumentError
+
+        if isinstance(exc, InvalidArgumentError | ValueError | TypeError):
+            return BadRequestError(
+                f"chroma could not {action} in {self.where}: {exc}", provider=_PROVIDER
+            )
+        if isinstance(exc, ChromaError):
+            return ServerError(
+                f"chroma failed to {action} in {self.where}: {exc}", provider=_PROVIDER
+            )
+        return ServerError(
+            f"chroma could not {action}: cannot reach {self.where} ({type(exc).__name__}); "
+            "check the server is running (`chroma run --path DIR --host HOST --port PORT`)"
+            if self._remote
+            else f"chroma failed to {action} in {self.where} ({type(exc).__name__}: {exc})",
+            provider=_PROVIDER,
+        )
+
+    async def add(
+        self, documents: Sequence[Document], embeddings: Sequence[Sequence[float]]
+    ) -> list[str]:
+        if len(documents) != len(embeddings):
+            raise ValidationError(
+                f"chroma add: {len(documents)} documents but {len(embeddings)} embeddings; "
+                "pass one vector per document"
+            )
+        # The last of duplicate ids wins, as if they were added one after the other.
+        latest = {doc.id: (doc, vec) for doc, vec in zip(documents, embeddings, strict=True)}
+        items = list(latest.values())
+        for start in range(0, len(items), self._max_batch):
+            batch = items[start : start + self._max_batch]
+            await self._call(
+                "upsert",
+                "add documents",
+                ids=[doc.id for doc, _ in batch],
+                embeddings=[list(vec) for _, vec in batch],
+                documents=[doc.text for doc, _ in batch],
+                # chroma refuses empty metadata dicts; None means "no metadata".
+                metadatas=[dict(doc.metadata) or None for doc, _ in batch],
+            )
+        return [doc.id for doc in documents]
+
+    async def search(
+        self,
+        embedding: Sequence[float],
+        *,
+        k: int = 4,
+        where: dict[str, MetadataValue] | None = None,
+    ) -> list[SearchResult]:
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValidationError(f"chroma search: k must be a positive integer, got {k!r}")
+        result = await self._call(
+            "query",
+            "search",
+            query_embeddings=[list(embedding)],
+            n_results=k,
+            where=where_clause(where),
+            include=[*_INCLUDE, "distances"],
+        )
+        space = self.config["distance"]
+        ids, texts = result["ids"][0], result["documents"][0]
+        metadatas, distances = result["metadatas"][0], result["distances"][0]
+        return [
+            SearchResult(Document(text, id=doc_id, metadata=_metadata(meta)), score(dist, space))
+            for doc_id, text, meta, dist in zip(ids, texts, metadatas, distances, strict=True)
+        ]
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), self._max_batch):
+            await self._call("delete", "delete documents", ids=ids[start : start + self._max_batch])
+
+    async def count(self) -> int:
+        return int(await self._call("count", "count documents"))
+
+    async def get(self, ids: Sequence[str]) -> list[Document]:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Document] = {}
+        for start in range(0, len(wanted), self._max_batch):
+            result = await self._call(
+                "get", "get documents", ids=wanted[start : start + self._max_batch],
+                include=_INCLUDE,
+            )
+            for doc_id, text, meta in zip(
+                result["ids"], result["documents"], result["metadatas"], strict=True
+            ):
+                found[doc_id] = Document(text, id=doc_id, metadata=_metadata(meta))
+        return [found[i] for i in wanted if i in found]

@@ -1,0 +1,124 @@
+"""Misuse of the API raises PepperpyError subclasses that say what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from pepperpy import (
+    BaseProvider,
+    ConfigurationError,
+    Message,
+    PepperPy,
+    PluginLoadError,
+    PluginNotFoundError,
+    ValidationError,
+)
+from pepperpy.testing import fake_registry
+
+
+def test_chat_before_with_llm_names_the_fix() -> None:
+    with pytest.raises(ConfigurationError, match=r"with_llm\("):
+        PepperPy(registry=fake_registry()).chat  # noqa: B018
+
+
+def test_rag_without_embeddings_names_the_fix() -> None:
+    app = PepperPy(registry=fake_registry()).with_rag("memory")
+    with pytest.raises(ConfigurationError, match=r"with_embeddings\("):
+        app.rag  # noqa: B018
+
+
+def test_unknown_provider_lists_what_is_available() -> None:
+    with pytest.raises(PluginNotFoundError, match="available: fake") as info:
+        PepperPy(registry=fake_registry()).with_llm("nope")
+    assert "pepperpy plugin install" in str(info.value)
+
+
+def test_unknown_category_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="unknown provider category"):
+        fake_registry().load("vision", "x")
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda c: c.with_message("robot", "hi"), "unknown message role"),
+        (lambda c: c.with_user(42), "content must be a str"),
+        (lambda c: c.with_temperature(5), "temperature"),
+        (lambda c: c.with_max_tokens(0), "max_tokens"),
+        (lambda c: c.with_model(3), "model must be str"),
+        (lambda c: c.with_options(colour="red"), "unknown chat option"),
+        (lambda c: c.with_messages(["hi"]), "Message objects"),
+        (lambda c: c.with_schema(42), "pydantic model class or a JSON schema"),
+        (lambda c: c.with_tools([42]), "pepperpy.Tool or a function"),
+        (lambda c: c.in_conversation("x"), r"with_storage\("),
+    ],
+    ids=[
+        "bad-role", "non-str-content", "temperature-range", "max-tokens-zero", "model-type",
+        "unknown-option", "strings-as-messages", "bad-schema", "bad-tool", "history-no-storage",
+    ],
+)
+def test_bad_builder_input(build, match) -> None:
+    chat = PepperPy(registry=fake_registry()).with_llm("fake").chat
+    with pytest.raises(ValidationError, match=match):
+        build(chat)
+
+
+async def test_empty_prompt_is_refused() -> None:
+    async with PepperPy(registry=fake_registry()).with_llm("fake") as app:
+        with pytest.raises(ValidationError, match="no user message"):
+            await app.chat.with_system("only a system prompt").generate()
+        with pytest.raises(ValidationError, match="no user message"):
+            await app.chat.with_user("   ").generate()
+        with pytest.raises(ValidationError, match="non-empty question"):
+            await app.ask("")
+
+
+def test_message_role_from_string() -> None:
+    assert Message("user", "hi").role.value == "user"
+
+
+def test_config_schema_errors_name_the_key_and_hide_secrets(monkeypatch) -> None:
+    class Needy(BaseProvider):
+        pass
+
+    from pepperpy.testing import FakeLLM
+
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "api_key": {"type": "string", "env": "NEEDY_API_KEY", "secret": True},
+            "timeout": {"type": "number", "default": 30},
+            "replies": {"type": "array"},
+        },
+        "required": ["api_key"],
+    }
+    registry = fake_registry()
+    registry.register("llm", "needy", FakeLLM, config_schema=schema)
+    monkeypatch.delenv("NEEDY_API_KEY", raising=False)
+    with pytest.raises(ValidationError, match="api_key=... or set the environment variable NEEDY"):
+        PepperPy(registry=registry).with_llm("needy")
+    with pytest.raises(ValidationError, match="unknown option.*colour.*allowed options: api_key"):
+        PepperPy(registry=registry).with_llm("needy", api_key="k", colour=1)
+    with pytest.raises(ValidationError, match="option timeout") as info:
+        PepperPy(registry=registry).with_llm("needy", api_key="sk-SECRET", timeout="slow")
+    assert "sk-SECRET" not in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        PepperPy(registry=registry).with_llm("needy", api_key=12345678)
+    assert "12345678" not in str(info.value)
+    monkeypatch.setenv("NEEDY_API_KEY", "from-env")
+    app = PepperPy(registry=registry).with_llm("needy")
+    assert app._providers["llm"].config == {"api_key": "from-env", "timeout": 30}
+    assert "from-env" not in repr(app._providers["llm"])
+
+
+def test_a_class_that_is_not_a_provider_is_refused() -> None:
+    with pytest.raises(PluginLoadError, match="not a LLMProvider subclass"):
+        fake_registry().register("llm", "wrong", dict)  # type: ignore[arg-type]
+
+
+def test_configuring_after_initialize_is_refused() -> None:
+    app = PepperPy(registry=fake_registry()).with_llm("fake")
+    with app:
+        with pytest.raises(ConfigurationError, match="already initialized"):
+            app.with_llm("fake")

@@ -1,0 +1,214 @@
+"""A tiny threaded HTTP server on 127.0.0.1 that vendor fakes build on.
+
+Why not a mock: the real SDKs must do real HTTP (headers, retries, timeouts, SSE
+parsing) for the plugin tests to mean anything. Invariants:
+
+- every request is recorded (method, path, lower-cased headers, parsed JSON body)
+  before it is answered, so tests can assert on what the SDK sent even for errors;
+- ``attempts[key]`` counts requests per error-mode key, so tests can assert retries;
+- responses use HTTP/1.1 keep-alive (Content-Length for JSON, chunked for SSE), as
+  the real vendors do, so benchmarks do not pay a TCP handshake per request;
+- ``stop()`` wakes any handler sleeping in a "slow" mode, so shutdown is quick.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["LoopbackServer", "RecordedRequest", "Reply"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request exactly as the SDK sent it."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Any
+
+
+class Reply:
+    """What a route writes back: one JSON document or a stream of SSE events."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler) -> None:
+        self._handler = handler
+
+    def json(
+        self, status: int, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        h = self._handler
+        h.send_response(status)
+        h.send_header("content-type", "application/json")
+        h.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def sse(self, events: Iterable[tuple[str | None, str]]) -> None:
+        """Send ``(event_name, data)`` pairs as ``text/event-stream``, chunk by chunk."""
+        h = self._handler
+        h.send_response(200)
+        h.send_header("content-type", "text/event-stream")
+        h.send_header("cache-control", "no-cache")
+        h.send_header("transfer-encoding", "chunked")
+        h.end_headers()
+        for name, data in events:
+            text = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
+            raw = text.encode()
+            h.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+            h.wfile.flush()
+        h.wfile.write(b"0\r\n\r\n")
+        h.wfile.flush()
+
+
+class LoopbackServer:
+    """Base class: subclasses implement ``route(request, reply)``."""
+
+    #: Seconds a "slow" request sleeps (longer than any test's client timeout).
+    slow_seconds: float = 3.0
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.attempts: Counter[str] = Counter()
+        self.record = True
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LoopbackServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                server._dispatch(self)
+
+            def do_GET(self) -> None:
+                server._dispatch(self)
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet tests
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers for routes and tests ------------------------------------------------
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when the server stops."""
+        self._stopping.wait(seconds)
+
+    def count(self, key: str) -> int:
+        """Count an attempt for ``key`` and return how many there have been."""
+        with self._lock:
+            self.attempts[key] += 1
+            return self.attempts[key]
+
+    def last(self, path: str | None = None) -> RecordedRequest:
+        """The most recent request (to ``path`` if given)."""
+        found = [r for r in self.requests if path is None or r.path == path]
+        assert found, f"no request to {path or 'any path'} was recorded"
+        return found[-1]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.attempts.clear()
+
+    def route(self, request: RecordedRequest, reply: Reply) -> None:
+        raise NotImplementedError
+
+    # -- plumbing --------------------------------------------------------------------
+    def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("content-length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except json.JSONDecodeError:
+            body = raw.decode(errors="replace")
+        request = RecordedRequest(
+            method=handler.command,
+            path=handler.path.split("?", 1)[0],
+            headers={k.lower(): v for k, v in handler.headers.items()},
+            body=body,
+        )
+        if self.record:
+            with self._lock:
+                self.requests.append(request)
+        try:
+            self.route(request, Reply(handler))
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client gave up (timeouts)
+
+
+def example_for(schema: Mapping[str, Any]) -> Any:
+    """A small value that satisfies a (simple) JSON schema, for fake model answers."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    for combo in ("anyOf", "oneOf", "allOf"):
+        if schema.get(combo):
+            return example_for(schema[combo][0])
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: example_for(sub) for name, sub in props.items()}
+    if kind == "array":
+        return [example_for(schema.get("items", {"type": "string"}))]
+    return {"string": "text", "integer": 42, "number": 1.5, "boolean": True, "null": None}.get(
+        kind, "text"
+    )
+
+
+def word_pieces(text: str) -> list[str]:
+    """Split text into stream pieces that join back to exactly ``text``."""
+    words = text.split(" ")
+    return [w + " " for w in words[:-1]] + [words[-1]] if words else [text]
+
+
+def count_words(value: Any) -> int:
+    """A stand-in token count: words in every string inside ``value``."""
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, Mapping):
+        return sum(count_words(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(count_words(v) for v in value)
+    return 0
