@@ -4,7 +4,10 @@ Invariants:
 
 * the statement is never stored: signer and verifier both rebuild it from the entries
   as ``b"pepperpy-bundle/1\\n"`` then, per plugin file in archive order,
-  ``b"<sha256 hex> <size> <name>\\n"`` (names cannot hold spaces or newlines);
+  ``b"<sha256 hex> <size> <name>\\n"`` (names cannot hold spaces or newlines), then
+  ``b"entries-sha256 <hex>\\n"``: the SHA-256 of every archive byte before the
+  signature entry. The file is then a function of signed bytes and the signature:
+  any change to any byte either fails verification or gives the identical file;
 * the signature entry ``.pepperpy-signature`` is the last entry and holds exactly
   ``{"format":"pepperpy-bundle/1","key_id":"<64 hex>","signature":"<base64>"}``
   (sorted keys, no spaces); anything else is refused;
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 
 from pepperpy.bundle.keys import SigningKey
 from pepperpy.bundle.names import MANIFEST_NAME, SIGNATURE_NAME
-from pepperpy.bundle.zipformat import write_archive
+from pepperpy.bundle.zipformat import assemble, encode_entry, local_section
 from pepperpy.core import BundleInvalidError
 
 __all__ = [
@@ -38,10 +41,17 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _B64_SIG = re.compile(r"[A-Za-z0-9+/]{86}==")
 
 
-def statement(files: Sequence[tuple[str, str, int]]) -> bytes:
-    """The bytes the publisher signs: ``(name, sha256 hex, size)`` per file, in order."""
+def statement(files: Sequence[tuple[str, str, int]], entries_sha256: str) -> bytes:
+    """The bytes the publisher signs.
+
+    ``files`` is ``(name, sha256 hex of content, size)`` per plugin file in archive
+    order; ``entries_sha256`` is the SHA-256 of the archive bytes before the signature
+    entry's local header, which pins the exact compressed bytes and headers too (so no
+    re-compression or padding-bit change keeps a signature valid).
+    """
     lines = [FORMAT.encode() + b"\n"]
     lines += [f"{digest} {size} {name}\n".encode("ascii") for name, digest, size in files]
+    lines.append(f"entries-sha256 {entries_sha256}\n".encode("ascii"))
     return b"".join(lines)
 
 
@@ -92,7 +102,9 @@ def sign_files(files: Sequence[tuple[str, bytes]], key: SigningKey) -> bytes:
         raise BundleInvalidError("a bundle needs plugin.json at its root")
     if SIGNATURE_NAME in names:
         raise BundleInvalidError(f"{SIGNATURE_NAME} is reserved for the signature")
+    encoded = [encode_entry(name, data) for name, data in ordered]
+    prefix = local_section(encoded)
     listed = [(name, hashlib.sha256(data).hexdigest(), len(data)) for name, data in ordered]
-    signature = key.sign(statement(listed))
+    signature = key.sign(statement(listed, hashlib.sha256(prefix).hexdigest()))
     sig_entry = encode_signature_entry(key_id=key.key_id, signature=signature)
-    return write_archive([*ordered, (SIGNATURE_NAME, sig_entry)])
+    return assemble([*encoded, encode_entry(SIGNATURE_NAME, sig_entry, stored=True)])

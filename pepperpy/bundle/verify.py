@@ -104,6 +104,8 @@ def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ParsedBundl
     if MANIFEST_NAME not in {e.name for e in files}:
         raise BundleInvalidError("plugin.json is missing from the bundle root")
     sig_entry = entries[-1]
+    if sig_entry.method != zf.STORED:
+        raise BundleInvalidError("the signature entry must be stored, not compressed")
     if sig_entry.size > limits.max_signature_entry_size:
         raise BundleInvalidError("the signature entry is larger than a signature can be")
     key_id, signature = parse_signature_entry(zf.read_entry(data, sig_entry, limits=limits))
@@ -163,17 +165,18 @@ def verify_bundle(
         raise BundleInvalidError(
             f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit", path=path
         )
+    parsed = parse_bundle(data, limits=limits)
+    prefix_end = parsed.entries[-1].header_offset
     pool = ThreadPoolExecutor(2) if len(data) >= _PARALLEL_FROM else None
     try:
-        digest_future = pool.submit(_sha256, data) if pool else None
-        parsed = parse_bundle(data, limits=limits)
-        digest = digest_future.result() if digest_future else _sha256(data)
+        digests = pool.submit(_digests, data, prefix_end) if pool else None
+        prefix_digest, digest = digests.result() if digests else _digests(data, prefix_end)
         record = check_key(trust, parsed.key_id, digest)
         infos, contents = _hash_entries(data, parsed.entries[:-1], limits, pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    message = statement([(i.name, i.sha256, i.size) for i in infos])
+    message = statement([(i.name, i.sha256, i.size) for i in infos], prefix_digest)
     from pepperpy.bundle.keys import PublicKey
 
     if not PublicKey(record.public_key).verify(parsed.signature, message):
@@ -189,6 +192,15 @@ def verify_bundle(
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _digests(data: bytes, prefix_end: int) -> tuple[str, str]:
+    """SHA-256 of ``data[:prefix_end]`` and of all of ``data``, in one pass."""
+    view = memoryview(data)
+    hasher = hashlib.sha256(view[:prefix_end])
+    prefix = hasher.copy().hexdigest()
+    hasher.update(view[prefix_end:])
+    return prefix, hasher.hexdigest()
 
 
 def _check_entry_point(manifest: PluginManifest, contents: Mapping[str, bytes]) -> None:
@@ -241,3 +253,42 @@ def read_manifest(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> PluginManif
     shifted = zf.ZipEntry(entry.name, entry.method, entry.crc, entry.compressed_size,
                           entry.size, 0, entry.data_offset - entry.header_offset)
     return parse_manifest(bytes(zf.read_entry(blob, shifted, limits=limits)), limits=limits)
+
+
+def inspect_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS
+                   ) -> dict[str, object]:
+    """A report on any bundle, trusted or not: files, key, digest and verification state.
+
+    Raises ``BundleInvalidError`` only when the archive structure cannot be read at all.
+    Files and manifest of an unverified bundle are shown as found, never trusted.
+    """
+    from pepperpy.bundle.manifest import parse_json_strict
+    from pepperpy.core import PepperpyError
+
+    digest = _sha256(data)
+    parsed = parse_bundle(data, limits=limits)
+    record = trust.get(parsed.key_id)
+    report: dict[str, object] = {
+        "digest": digest, "size": len(data), "key_id": parsed.key_id,
+        "publisher": record.publisher if record else None,
+    }
+    try:
+        verified = verify_bundle(data, trust, limits=limits)
+    except PepperpyError as exc:
+        state = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
+        report["state"] = state.get(type(exc).__name__, "invalid")
+        report["reason"] = str(exc)
+        infos, contents = _hash_entries(data, parsed.entries[:-1], limits, None)
+        try:
+            report["manifest"] = parse_json_strict(contents[MANIFEST_NAME], limits=limits)
+        except PepperpyError as bad:
+            report["manifest"] = None
+            report["manifest_error"] = str(bad)
+    else:
+        report["state"], report["reason"] = "verified", None
+        report["manifest"] = verified.manifest.model_dump(mode="json", exclude_none=True)
+        infos = list(verified.files)
+    methods = {e.name: e.method for e in parsed.entries}
+    report["files"] = [{"name": i.name, "size": i.size, "sha256": i.sha256,
+                        "stored": methods[i.name] == zf.STORED} for i in infos]
+    return report

@@ -35,7 +35,11 @@ __all__ = [
     "CENTRAL_SIZE",
     "END_SIZE",
     "LOCAL_SIZE",
+    "EncodedEntry",
     "ZipEntry",
+    "assemble",
+    "encode_entry",
+    "local_section",
     "parse_archive",
     "parse_central_directory",
     "parse_end_record",
@@ -91,33 +95,64 @@ def _compress(data: bytes) -> tuple[int, bytes]:
     return STORED, data
 
 
+@dataclass(frozen=True)
+class EncodedEntry:
+    """A file ready to be written: name, method, CRC, stored bytes and real size."""
+
+    name: str
+    method: int
+    crc: int
+    packed: bytes
+    size: int
+
+
+def encode_entry(name: str, data: bytes, *, stored: bool = False) -> EncodedEntry:
+    """Check the name and compress (or store) one file."""
+    problem = name_problem(name)
+    if problem:
+        raise BundleInvalidError(problem)
+    method, packed = (STORED, data) if stored else _compress(data)
+    return EncodedEntry(name, method, zlib.crc32(data), packed, len(data))
+
+
+def _local_header(e: EncodedEntry) -> bytes:
+    raw_name = e.name.encode("ascii")
+    return _LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE, e.crc,
+                       len(e.packed), e.size, len(raw_name), 0) + raw_name
+
+
+def local_section(entries: Sequence[EncodedEntry]) -> bytes:
+    """The local headers and data of ``entries``: the archive's first bytes."""
+    return b"".join(_local_header(e) + e.packed for e in entries)
+
+
+def assemble(entries: Sequence[EncodedEntry]) -> bytes:
+    """Write encoded entries, in the given order, in the canonical layout."""
+    local_parts: list[bytes] = []
+    central_parts: list[bytes] = []
+    offset = 0
+    for e in entries:
+        raw_name = e.name.encode("ascii")
+        header = _local_header(e)
+        central_parts.append(
+            _CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE,
+                          e.crc, len(e.packed), e.size, len(raw_name), 0, 0, 0, 0,
+                          EXTERNAL_ATTR, offset) + raw_name
+        )
+        local_parts += [header, e.packed]
+        offset += len(header) + len(e.packed)
+    cd = b"".join(central_parts)
+    end = _END.pack(END_SIG, 0, 0, len(entries), len(entries), len(cd), offset, 0)
+    return b"".join(local_parts) + cd + end
+
+
 def write_archive(files: Sequence[tuple[str, bytes]]) -> bytes:
     """Write ``files`` in the given order in the canonical layout.
 
     The caller orders entries (sorted plugin files, then the signature entry); the
-    reader refuses any other order.
+    reader refuses any other order. The signature entry is always stored.
     """
-    local_parts: list[bytes] = []
-    central_parts: list[bytes] = []
-    offset = 0
-    for name, data in files:
-        problem = name_problem(name)
-        if problem:
-            raise BundleInvalidError(problem)
-        raw_name = name.encode("ascii")
-        method, packed = _compress(data)
-        crc = zlib.crc32(data)
-        header = _LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, method, DOS_TIME, DOS_DATE, crc,
-                             len(packed), len(data), len(raw_name), 0)
-        central = _CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, method, DOS_TIME,
-                                DOS_DATE, crc, len(packed), len(data), len(raw_name), 0, 0,
-                                0, 0, EXTERNAL_ATTR, offset)
-        local_parts += [header, raw_name, packed]
-        central_parts += [central, raw_name]
-        offset += len(header) + len(raw_name) + len(packed)
-    cd = b"".join(central_parts)
-    end = _END.pack(END_SIG, 0, 0, len(files), len(files), len(cd), offset, 0)
-    return b"".join(local_parts) + cd + end
+    return assemble([encode_entry(n, d, stored=n == SIGNATURE_NAME) for n, d in files])
 
 
 def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[int, int, int]:

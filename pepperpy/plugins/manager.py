@@ -19,6 +19,7 @@ Implements the registry's ``ProviderResolver``. Invariants (ARCHITECTURE.md, SEC
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -106,9 +107,10 @@ class PluginManager:
             f for f in self.discover()
             if (f.category, f.provider_name) == (category, provider_name) and not f.problem
         ]
-        if not candidates:
-            return None
         state = load_state(self.settings.state_file)
+        if not candidates:
+            self._raise_if_installed_copy_broken(state, category, provider_name)
+            return None
         snapshot = trust_snapshot(self.settings)
         usable: list[tuple[Any, Found]] = []
         failures: list[tuple[Found, PepperpyError]] = []
@@ -121,6 +123,35 @@ class PluginManager:
             raise _best_failure(category, provider_name, failures)
         return _pick(usable, category, provider_name)
 
+    def _raise_if_installed_copy_broken(
+        self, state: InstallState, category: str, provider_name: str
+    ) -> None:
+        """An installed provider whose file no longer reads is an error, not 'not found'."""
+        record = state.owner_of_provider(category, provider_name)
+        if record is None:
+            return
+        path = str((self.settings.plugins_dir / record.file).absolute())
+        for found in self.discover():
+            if found.path == path and found.problem:
+                raise BundleInvalidError(
+                    f"installed {record.name} {record.version} is damaged ({found.problem}); "
+                    "reinstall it with `pepperpy plugin install FILE`",
+                    plugin=record.name, path=path,
+                )
+        if not os.path.exists(path):
+            raise BundleInvalidError(
+                f"installed {record.name} {record.version} is missing; reinstall it with "
+                "`pepperpy plugin install FILE` or `pepperpy plugin remove "
+                f"{record.name}`", plugin=record.name, path=path,
+            )
+
+    def choose_by_name(self, name: str) -> Any | None:
+        """Like ``choose``, for the provider that the bundles named ``name`` offer."""
+        for f in self.discover():
+            if f.name == name and not f.problem and f.category and f.provider_name:
+                return self.choose(f.category, f.provider_name)
+        return None
+
     def check(self, found: Found, *, state: InstallState, snapshot: Any) -> Any:
         """Fully verify one bundle and apply ownership, record and compatibility rules."""
         verified = verify_file(Path(found.path), snapshot=snapshot)
@@ -131,20 +162,24 @@ class PluginManager:
         if found.source == "installed":
             record = state.plugins.get(m.name)
             if record is None or record.digest != verified.digest:
-                raise InstallRefusedError(
+                error = InstallRefusedError(
                     f"{found.path}: the installed copy of {m.name!r} does not match its "
                     "install record (replaced behind PepperPy's back, or a rollback); "
                     "reinstall it with `pepperpy plugin install FILE`", plugin=m.name,
                 )
+                error.state = "tampered"  # type: ignore[attr-defined]
+                raise error
         owner = state.owner_conflict(name=m.name, category=m.category,
                                      provider_name=m.provider_name, key_id=verified.key_id)
         if owner is not None:
-            raise InstallRefusedError(
+            error = InstallRefusedError(
                 f"{found.path}: {m.name!r} is signed by key {verified.key_id[:12]} but the "
                 f"installed {owner.name!r} owns that name/provider (key "
                 f"{owner.key_id[:12]}); to move it run `pepperpy plugin install "
                 f"{found.path} --transfer-owner`", plugin=m.name,
             )
+            error.state = "not-owner"  # type: ignore[attr-defined]
+            raise error
         _check_compatible(verified.manifest, path=found.path)
         return verified
 

@@ -173,7 +173,9 @@ class AnthropicProvider(LLMProvider):
             else self.config.get("temperature")
         )
         if temperature is not None:
-            params["temperature"] = min(float(temperature), 1.0)  # Anthropic's range is 0..1
+            # Recent SDKs dropped sampling keywords from create(); the API still takes
+            # the field on models that support it, so send it as a raw body field.
+            params["extra_body"] = {"temperature": min(float(temperature), 1.0)}  # 0..1
         if options.stop:
             params["stop_sequences"] = list(options.stop)
         tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters}

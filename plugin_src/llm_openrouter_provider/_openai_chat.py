@@ -109,7 +109,7 @@ class OpenAIChatProvider(LLMProvider):
         if getattr(message, "refusal", None):
             metadata["refusal"] = message.refusal
         return GenerationResult(
-            content=message.content or "",
+            content=_unwrap(message.content or "", options),
             tool_calls=calls,
             finish_reason=choice.finish_reason,
             model=completion.model,
@@ -125,6 +125,7 @@ class OpenAIChatProvider(LLMProvider):
         if self.config.get("stream_usage", True):
             params["stream_options"] = {"include_usage": True}
         calls: dict[int, dict[str, Any]] = {}
+        held: list[str] = []  # a wrapped structured answer is sent whole, unwrapped
         finish: str | None = None
         usage: Usage | None = None
         try:
@@ -137,7 +138,9 @@ class OpenAIChatProvider(LLMProvider):
                         finish = choice.finish_reason or finish
                         for delta in choice.delta.tool_calls or ():
                             _merge_call(calls, delta)
-                        if choice.delta.content:
+                        if choice.delta.content and _wrapped(options):
+                            held.append(choice.delta.content)
+                        elif choice.delta.content:
                             yield GenerationChunk(choice.delta.content)
             finally:
                 await stream.close()
@@ -147,7 +150,8 @@ class OpenAIChatProvider(LLMProvider):
             ToolCall(c["id"], c["name"], self._arguments(c["name"], "".join(c["args"])))
             for _, c in sorted(calls.items())
         )
-        yield GenerationChunk("", finish_reason=finish or "stop", tool_calls=tool_calls,
+        content = _unwrap("".join(held), options) if held else ""
+        yield GenerationChunk(content, finish_reason=finish or "stop", tool_calls=tool_calls,
                               usage=usage)
 
     # -- mapping --------------------------------------------------------------------
@@ -240,12 +244,30 @@ def _wire_tool(tool: Tool) -> dict[str, Any]:
     }}
 
 
+def _wrapped(options: GenerationOptions) -> bool:
+    """The API wants an object at the root; other schemas go in ``{"value": ...}``."""
+    fmt = options.response_format
+    return fmt is not None and fmt.schema.get("type", "object") != "object"
+
+
+def _unwrap(content: str, options: GenerationOptions) -> str:
+    if not _wrapped(options):
+        return content
+    try:
+        return json.dumps(json.loads(content)["value"])
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return content  # the chat builder reports what is wrong with it
+
+
 def _wire_format(fmt: ResponseFormat) -> dict[str, Any]:
     """Use strict mode when closing every object makes the schema strict-compatible."""
-    closed = _closed(fmt.schema)
+    schema = fmt.schema
+    if schema.get("type", "object") != "object":
+        schema = {"type": "object", "properties": {"value": schema}, "required": ["value"]}
+    closed = _closed(schema)
     strict = _strict_ok(closed)
     return {"type": "json_schema", "json_schema": {
-        "name": _safe_name(fmt.name), "schema": closed if strict else fmt.schema,
+        "name": _safe_name(fmt.name), "schema": closed if strict else schema,
         "strict": strict,
     }}
 

@@ -15,6 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,9 @@ class ChromaProvider(RAGProvider):
 
     def _check_distance(self) -> None:
         """An existing collection keeps its distance; refuse a silent mismatch."""
-        config = getattr(self._collection, "configuration", None) or {}
+        with warnings.catch_warnings():  # chroma warns that "no embedding function" is legacy
+            warnings.simplefilter("ignore", DeprecationWarning)
+            config = getattr(self._collection, "configuration", None) or {}
         space = (config.get("hnsw") or {}).get("space") or (config.get("spann") or {}).get(
             "space"
         )
@@ -233,16 +236,34 @@ class ChromaProvider(RAGProvider):
         items = list(latest.values())
         for start in range(0, len(items), self._max_batch):
             batch = items[start : start + self._max_batch]
+            ids = [doc.id for doc, _ in batch]
             await self._call(
                 "upsert",
                 "add documents",
-                ids=[doc.id for doc, _ in batch],
+                ids=ids,
                 embeddings=[list(vec) for _, vec in batch],
                 documents=[doc.text for doc, _ in batch],
-                # chroma refuses empty metadata dicts; None means "no metadata".
-                metadatas=[dict(doc.metadata) or None for doc, _ in batch],
+                metadatas=await self._replacing_metadata(ids, [doc.metadata for doc, _ in batch]),
             )
         return [doc.id for doc in documents]
+
+    async def _replacing_metadata(
+        self, ids: list[str], metadatas: list[dict[str, MetadataValue]]
+    ) -> list[dict[str, Any] | None]:
+        """Metadata that replaces what the ids hold now, not merges with it.
+
+        Chroma's upsert merges metadata and deletes a key only when it is set to None,
+        so keys the stored version has and the new one lacks are sent as None. Chroma
+        refuses empty metadata dicts; None means "no metadata".
+        """
+        stored = await self._call("get", "add documents", ids=ids, include=["metadatas"])
+        old = {i: m for i, m in zip(stored["ids"], stored["metadatas"], strict=True) if m}
+        result: list[dict[str, Any] | None] = []
+        for doc_id, meta in zip(ids, metadatas, strict=True):
+            merged: dict[str, Any] = dict.fromkeys(old.get(doc_id, {}))
+            merged.update(meta)
+            result.append(merged or None)
+        return result
 
     async def search(
         self,

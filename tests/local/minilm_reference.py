@@ -91,7 +91,8 @@ def embed(ids: list[int], t: dict[str, np.ndarray]) -> np.ndarray:
         context = context.transpose(1, 0, 2).reshape(n, -1)
         attn = _linear(context, t, f"{p}.attention.output.dense")
         x = _layer_norm(
-            attn + x, t[f"{p}.attention.output.LayerNorm.weight"],
+            attn + x,
+            t[f"{p}.attention.output.LayerNorm.weight"],
             t[f"{p}.attention.output.LayerNorm.bias"],
         )
         hidden = _gelu(_linear(x, t, f"{p}.intermediate.dense"))
@@ -115,9 +116,7 @@ def main(model_dir: str) -> None:
         vector = embed(ids, tensors)
         cases.append({"text": sentence, "ids": ids, "vector": [round(float(v), 7) for v in vector]})
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(
-        json.dumps({"model": "all-MiniLM-L6-v2 float32 (numpy)", "cases": cases}) + "\n"
-    )
+    OUT.write_text(json.dumps({"model": "all-MiniLM-L6-v2 float32 (numpy)", "cases": cases}) + "\n")
     print(f"wrote {len(cases)} reference vectors to {OUT}")
 
 

@@ -24,9 +24,9 @@ def build_wheel(folder: Path, name: str, version: str, *, module_source: str = "
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
         ).encode(),
         f"{dist_info}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: pepperpy-tests\nRoot-Is-Purelib: true\n"
-            "Tag: py3-none-any\n"
-        ).encode(),
+            b"Wheel-Version: 1.0\nGenerator: pepperpy-tests\nRoot-Is-Purelib: true\n"
+            b"Tag: py3-none-any\n"
+        ),
     }
     record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in files.items())
     record += f"{dist_info}/RECORD,,\n"

@@ -123,8 +123,10 @@ class AnthropicServer(LoopbackServer):
         return [{"type": "text", "text": prefix + _text_of(content)}]
 
     def _usage(self, body: dict[str, Any], blocks: list[Any]) -> dict[str, int]:
-        prompt = count_words(body.get("messages", [])) + count_words(body.get("system", ""))
-        return {"input_tokens": prompt, "output_tokens": count_words(blocks)}
+        prompt = count_words([m.get("content") for m in body.get("messages", [])])
+        prompt += count_words(body.get("system", ""))
+        output = count_words([b.get("text") or b.get("input") for b in blocks])
+        return {"input_tokens": prompt, "output_tokens": output}
 
     def _events(self, body: dict[str, Any], blocks: list[dict[str, Any]]) -> Iterator[
         tuple[str, str]

@@ -124,7 +124,7 @@ class OpenAIServer(LoopbackServer):
         return f"Echo: {text}", []
 
     def _usage(self, body: dict[str, Any], content: str, calls: list[Any]) -> dict[str, int]:
-        prompt = count_words(body.get("messages", []))
+        prompt = count_words([m.get("content") for m in body.get("messages", [])])
         completion = count_words(content) + count_words(calls)
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion}

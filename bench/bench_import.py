@@ -1,0 +1,67 @@
+"""How long `import pepperpy` takes, next to langchain_core and llama_index.core.
+
+Runs each import 7 times in fresh interpreters with `-X importtime` and prints the
+median cumulative microseconds of the top-level package. The comparison libraries
+are installed (once) into a throwaway venv under ~/.cache/pepperpy/bench-venv with
+uv, so the project's own environment stays clean.
+
+    python bench/bench_import.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pepperpy/bench-venv"
+RUNS = 7
+
+
+def import_time_us(python: str, module: str, *, env: dict[str, str] | None = None) -> float:
+    samples = []
+    for _ in range(RUNS):
+        out = subprocess.run(
+            [python, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True, text=True, check=True, env=env,
+        ).stderr
+        top = module.split(".")[0]
+        rows = [line for line in out.splitlines() if line.rstrip().endswith(f"| {module}")]
+        rows = rows or [line for line in out.splitlines() if line.rstrip().endswith(f"| {top}")]
+        samples.append(float(rows[-1].split("|")[1]))
+    return statistics.median(samples)
+
+
+def comparison_python() -> str:
+    python = BENCH_VENV / "bin" / "python"
+    if not python.exists():
+        from uv import find_uv_bin
+
+        uv = find_uv_bin()
+        print(f"installing langchain-core and llama-index-core into {BENCH_VENV} ...")
+        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(BENCH_VENV)], check=True)
+        subprocess.run(
+            [uv, "pip", "install", "--quiet", "--python", str(python),
+             "langchain-core", "llama-index-core"],
+            check=True,
+        )
+    return str(python)
+
+
+def main() -> None:
+    ours = import_time_us(sys.executable, "pepperpy")
+    other = comparison_python()
+    rows = [("pepperpy", ours)]
+    for module in ("langchain_core", "llama_index.core"):
+        rows.append((module, import_time_us(other, module)))
+    print(f"{'module':<20}{'median ms':>10}{'x pepperpy':>12}")
+    for name, micros in rows:
+        print(f"{name:<20}{micros / 1000:>10.1f}{micros / ours:>12.1f}")
+    print(f"target: pepperpy < 30 ms -> {'OK' if ours < 30_000 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Benchmark the offline providers through PepperPy against the raw libraries.
+
+    python bench/bench_local.py [--rounds 5] [--skip-llm] [--skip-embeddings]
+
+Embeddings: sentences/s on 1,000 short sentences (target >= 400 on 2 cores), PepperPy
+(``pepper.embed``) vs raw onnxruntime + tokenizers doing the same work (batches of 32,
+mean pooling, L2 norm). LLM: generated tokens/s, PepperPy vs raw llama-cpp-python
+(target >= 0.95x), for a whole answer and for a stream. Runs alternate between the two
+sides and the medians are compared, so a noisy neighbour hurts both alike. Offline:
+the models come from the installed packages, the plugins from ``plugin_src/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_SRC = ROOT / "plugin_src"
+sys.path[:0] = [str(ROOT), str(PLUGIN_SRC)]
+
+from pepperpy import PepperPy  # noqa: E402
+from pepperpy.registry import ProviderRegistry  # noqa: E402
+
+THREADS = os.cpu_count() or 1
+PROMPT = "Explain in a few sentences why the sky is blue."
+MAX_TOKENS = 128
+
+
+def sentences(n: int = 1000) -> list[str]:
+    """Short, varied, deterministic English sentences (5-12 words)."""
+    subjects = ["The cat", "A developer", "Our team", "The market", "My neighbour", "The train"]
+    verbs = ["quickly finished", "slowly reviewed", "happily shared", "carefully moved"]
+    objects = ["the report", "a small garden", "the new release", "two old bicycles", "lunch"]
+    tails = ["", " before noon", " in Lisbon", " after the long meeting", " yesterday"]
+    return [
+        f"{subjects[i % 6]} {verbs[i // 6 % 4]} {objects[i // 24 % 5]}{tails[i // 120 % 5]} #{i}."
+        for i in range(n)
+    ]
+
+
+def registry() -> ProviderRegistry:
+    """The two offline plugins, through the same registry seam the tests use."""
+    from embeddings_local_provider.provider import LocalEmbeddingProvider
+    from llm_local_provider.provider import LocalLLMProvider
+
+    reg = ProviderRegistry()
+    for category, folder, cls in (
+        ("llm", "llm_local_provider", LocalLLMProvider),
+        ("embeddings", "embeddings_local_provider", LocalEmbeddingProvider),
+    ):
+        schema = json.loads((PLUGIN_SRC / folder / "plugin.json").read_text())["config_schema"]
+        reg.register(category, "local", cls, config_schema=schema)
+    return reg
+
+
+async def alternate(
+    rounds: int, sides: dict[str, Callable[[], Awaitable[float]]]
+) -> dict[str, float]:
+    """Run each side once per round, in turn; the median of each side's rates."""
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, run in sides.items():
+            rates[name].append(await run())
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+# -- embeddings ---------------------------------------------------------------------------
+def raw_embedder() -> Callable[[list[str]], Any]:
+    """all-MiniLM-L6-v2 int8 straight on onnxruntime + tokenizers, the usual way."""
+    import numpy as np
+    import onnxruntime as ort
+    from embeddings_local_provider.provider import default_model_path, load_tokenizer_json
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(load_tokenizer_json())
+    tokenizer.enable_truncation(max_length=256)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest in a batch
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    session = ort.InferenceSession(str(default_model_path()), options, ["CPUExecutionProvider"])
+
+    def embed(texts: list[str]) -> Any:
+        out = []
+        for start in range(0, len(texts), 32):
+            enc = tokenizer.encode_batch(texts[start : start + 32])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": ids * 0}
+            hidden = session.run(None, feeds)[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(1) / weights.sum(1)
+            out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
+        return np.concatenate(out)
+
+    return embed
+
+
+async def bench_embeddings(reg: ProviderRegistry, rounds: int) -> None:
+    texts = sentences()
+    raw = raw_embedder()
+    async with PepperPy(registry=reg).with_embeddings("local") as pepper:
+        await pepper.embed(texts[:64])  # warm up both sides
+        raw(texts[:64])
+
+        async def through_pepperpy() -> float:
+            start = time.perf_counter()
+            vectors = await pepper.embed(texts)
+            assert len(vectors) == len(texts)
+            return len(texts) / (time.perf_counter() - start)
+
+        async def raw_side() -> float:
+            start = time.perf_counter()
+            raw(texts)
+            return len(texts) / (time.perf_counter() - start)
+
+        rates = await alternate(rounds, {"pepperpy": through_pepperpy, "raw": raw_side})
+    ratio = rates["pepperpy"] / rates["raw"]
+    print(f"embeddings, {len(texts)} short sentences, {THREADS} threads, median of {rounds}:")
+    print(f"  PepperPy local  {rates['pepperpy']:8.0f} sentences/s  (target >= 400)")
+    print(f"  raw onnxruntime {rates['raw']:8.0f} sentences/s")
+    print(f"  ratio           {ratio:8.2f}x")
+
+
+# -- LLM ------------------------------------------------------------------------------------
+async def bench_llm(reg: ProviderRegistry, rounds: int) -> None:
+    from llama_cpp import Llama
+    from llm_local_provider.provider import default_model_path
+
+    raw = Llama(
+        model_path=str(default_model_path()),
+        n_ctx=2048,
+        n_threads=THREADS,
+        n_threads_batch=THREADS,
+        seed=42,
+        verbose=False,
+    )
+    messages = [{"role": "user", "content": PROMPT}]
+    settings = {"temperature": 0.0, "max_tokens": MAX_TOKENS, "seed": 42}
+
+    def raw_generate() -> float:
+        raw.reset()  # the provider starts every request from an empty cache too
+        start = time.perf_counter()
+        response = raw.create_chat_completion(messages=messages, **settings)
+        return response["usage"]["completion_tokens"] / (time.perf_counter() - start)
+
+    def raw_stream() -> float:
+        raw.reset()
+        start = time.perf_counter()
+        count = 0
+        for chunk in raw.create_chat_completion(messages=messages, stream=True, **settings):
+            count += bool(chunk["choices"][0]["delta"].get("content"))
+        return count / (time.perf_counter() - start)
+
+    async with PepperPy(registry=reg).with_llm("local", temperature=0.0, seed=42) as pepper:
+
+        def chat() -> Any:
+            return pepper.chat.with_user(PROMPT).with_max_tokens(MAX_TOKENS)
+
+        async def pepper_generate() -> float:
+            start = time.perf_counter()
+            result = await chat().generate()
+            return result.usage.completion_tokens / (time.perf_counter() - start)
+
+        async def pepper_stream() -> float:
+            start = time.perf_counter()
+            count = 0
+            async for chunk in chat().stream():
+                count += bool(chunk.content)
+            return count / (time.perf_counter() - start)
+
+        async def in_thread(fn: Callable[[], float]) -> float:
+            return fn()  # raw llama-cpp is synchronous: time it as a script would
+
+        await pepper_generate()  # warm up both sides
+        raw_generate()
+        rates = await alternate(
+            rounds,
+            {
+                "pepperpy generate": pepper_generate,
+                "raw generate": lambda: in_thread(raw_generate),
+                "pepperpy stream": pepper_stream,
+                "raw stream": lambda: in_thread(raw_stream),
+            },
+        )
+    raw.close()
+    print(f"local LLM (SmolLM2-135M Q4_1), {MAX_TOKENS} max tokens, median of {rounds}:")
+    for mode in ("generate", "stream"):
+        ours, theirs = rates[f"pepperpy {mode}"], rates[f"raw {mode}"]
+        print(
+            f"  {mode:8s} PepperPy {ours:6.1f} tok/s  raw {theirs:6.1f} tok/s  "
+            f"ratio {ours / theirs:.3f}x  (target >= 0.95x)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--skip-llm", action="store_true")
+    parser.add_argument("--skip-embeddings", action="store_true")
+    args = parser.parse_args()
+    reg = registry()
+    if not args.skip_embeddings:
+        asyncio.run(bench_embeddings(reg, args.rounds))
+    if not args.skip_llm:
+        asyncio.run(bench_llm(reg, args.rounds))
+
+
+if __name__ == "__main__":
+    main()

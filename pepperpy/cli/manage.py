@@ -1,0 +1,175 @@
+"""``pepperpy plugin install|list|remove|deps|doctor``: thin wrappers over the plugin manager.
+
+Handlers parse nothing themselves and raise ``PepperpyError`` on failure; the dispatcher
+in ``pepperpy/cli/__init__.py`` turns that into one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_plugin_commands"]
+
+
+def add_plugin_commands(plugin_subparsers: Any) -> None:
+    """Register the management commands under the ``plugin`` group."""
+    p = _add(plugin_subparsers, "install", cmd_install)
+    p.add_argument("file", type=Path, metavar="FILE", help="a .pepperplugin bundle")
+    p.add_argument("--no-deps", action="store_true", help="do not install its dependencies")
+    p.add_argument("--allow-downgrade", action="store_true",
+                   help="allow replacing a newer installed version with this older one")
+    p.add_argument("--force", action="store_true",
+                   help="allow replacing the installed bundle of the same version")
+    p.add_argument("--transfer-owner", action="store_true",
+                   help="let this bundle's key take over a name owned by another key")
+    p = _add(plugin_subparsers, "list", cmd_list)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = _add(plugin_subparsers, "remove", cmd_remove)
+    p.add_argument("name", metavar="NAME", help="installed plugin name")
+    p = _add(plugin_subparsers, "deps", cmd_deps)
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="plugin names (default: every installed plugin)")
+    p = _add(plugin_subparsers, "doctor", cmd_doctor)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _add(subparsers: Any, name: str, handler: Any) -> argparse.ArgumentParser:
+    doc = (handler.__doc__ or "").strip()
+    parser = subparsers.add_parser(
+        name, help=doc.splitlines()[0], description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def _settings() -> Any:
+    from pepperpy.settings import Settings
+
+    return Settings.from_env()
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    """Verify a bundle and install it into PEPPERPY_HOME/plugins.
+
+    Refuses untrusted, tampered or revoked bundles, an older version than the installed
+    one (unless --allow-downgrade), the same version with other bytes (unless --force),
+    and a name owned by another publisher's key (unless --transfer-owner). Installing the
+    identical bundle again changes nothing. Then installs its dependencies with uv.
+
+    example: pepperpy plugin install dist_plugins/openai-1.0.0.pepperplugin
+    """
+    from pepperpy.plugins.dependencies import ensure_dependencies
+    from pepperpy.plugins.install import install_bundle
+    from pepperpy.plugins.manager import dependency_spec
+
+    settings = _settings()
+    result = install_bundle(args.file, settings=settings, allow_downgrade=args.allow_downgrade,
+                            force=args.force, transfer_owner=args.transfer_owner)
+    r = result.record
+    was = f" (was {result.previous.version})" if result.previous and \
+        result.action != "unchanged" else ""
+    print(f"{result.action} {r.name} {r.version}{was} -> {result.path} "
+          f"(key {r.key_id[:16]}, sha256 {r.digest[:16]})")
+    if not args.no_deps:
+        ensure_dependencies(dependency_spec(result.verified.manifest), settings=settings,
+                            auto_install=True, progress=_progress)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List every bundle found, where, its state and the command that fixes it.
+
+    Searches PEPPERPY_HOME/plugins, each PEPPERPY_PLUGIN_PATH folder, then the checkout's
+    dist_plugins/. Each bundle is fully verified; no plugin code runs.
+
+    example: pepperpy plugin list --json
+    """
+    rows = _diagnose()
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no plugin bundles found (install one with `pepperpy plugin install FILE`)")
+    for r in rows:
+        label = f"{r.category}/{r.provider_name}" if r.category else "?"
+        print(f"{r.state:<21} {r.name or '?'} {r.version or '?'} [{label}] "
+              f"({r.source}) {r.path}")
+        if r.fix:
+            print(f"{'':<21} fix: {r.fix}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check every bundle and explain each problem with its fix; exit 1 if any.
+
+    example: pepperpy plugin doctor
+    """
+    rows = _diagnose()
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+    else:
+        for r in rows:
+            print(f"[{r.state}] {r.path}")
+            print(f"    {r.name or '?'} {r.version or '?'}: {r.detail}")
+            if r.fix:
+                print(f"    fix: {r.fix}")
+        bad = sum(r.state != "ok" for r in rows)
+        print(f"{len(rows)} bundle(s), {bad} with problems")
+    return 1 if any(r.state != "ok" for r in rows) else 0
+
+
+def _diagnose() -> list[Any]:
+    from pepperpy.plugins.doctor import diagnose
+    from pepperpy.plugins.manager import PluginManager
+
+    return diagnose(PluginManager(_settings()))
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove an installed plugin (its file and its install record).
+
+    The name's ownership is released with it. Dependencies stay installed.
+
+    example: pepperpy plugin remove openai
+    """
+    from pepperpy.plugins.install import remove_plugin
+
+    record = remove_plugin(args.name, settings=_settings())
+    print(f"removed {record.name} {record.version}")
+    return 0
+
+
+def cmd_deps(args: argparse.Namespace) -> int:
+    """Install the dependencies of verified plugins now (for production images).
+
+    With no NAME, every installed plugin. Runs uv with PepperPy's sealed settings
+    (PEPPERPY_INDEX_URL, PEPPERPY_FIND_LINKS, PEPPERPY_NO_INDEX), so later loads with
+    PEPPERPY_AUTO_INSTALL=0 start no subprocess.
+
+    example: pepperpy plugin deps openai anthropic
+    """
+    from pepperpy.core import PluginNotFoundError
+    from pepperpy.plugins.manager import PluginManager
+    from pepperpy.plugins.state import load_state
+
+    settings = _settings()
+    manager = PluginManager(settings, auto_install=True, progress=_progress)
+    names = list(args.names) or sorted(load_state(settings.state_file).plugins)
+    for name in names:
+        chosen = manager.choose_by_name(name)
+        if chosen is None:
+            raise PluginNotFoundError(
+                f"no bundle named {name!r} found; see `pepperpy plugin list`", plugin=name
+            )
+        manager.install_dependencies(chosen)
+        print(f"{name}: dependencies satisfied")
+    return 0

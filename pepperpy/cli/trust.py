@@ -1,0 +1,103 @@
+"""``pepperpy trust``: which publisher keys this machine trusts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pepperpy.core import ConfigurationError
+
+__all__ = ["register"]
+
+
+def _store():  # noqa: ANN202 - local import keeps `pepperpy --help` fast
+    from pepperpy.bundle.trust import TrustStore
+
+    return TrustStore.from_settings()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    trust = subparsers.add_parser("trust", help="manage trusted publisher keys",
+                                  description="Manage the trust store in $PEPPERPY_HOME.")
+    commands = trust.add_subparsers(dest="trust_command", metavar="SUBCOMMAND")
+    commands.required = True
+
+    add = commands.add_parser("add", help="trust a publisher's public key",
+                              description="Trust NAME.pub.\n\nexample: pepperpy trust add acme.pub",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    add.add_argument("pubfile", type=Path, metavar="PUBFILE")
+    add.add_argument("--publisher", help="publisher name (default: the file stem)")
+    add.add_argument("--scope", action="append", metavar="PLUGIN",
+                     help="let this key take over plugin NAME from its current owner (repeat)")
+    add.set_defaults(func=cmd_add)
+
+    lst = commands.add_parser("list", help="show trusted and revoked keys")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    lst.set_defaults(func=cmd_list)
+
+    for name, func, text in (
+        ("remove", cmd_remove, "stop trusting a key (revoked keys stay recorded)"),
+        ("revoke", cmd_revoke, "refuse a key forever, even if re-added"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("key_id", metavar="KEY_ID", help="key id or a unique prefix (>= 8)")
+        sub.set_defaults(func=func)
+
+    rb = commands.add_parser("revoke-bundle", help="refuse one exact bundle by its SHA-256",
+                             description="example: pepperpy trust revoke-bundle 3f2a...")
+    rb.add_argument("digest", metavar="SHA256")
+    rb.set_defaults(func=cmd_revoke_bundle)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    try:
+        pem = args.pubfile.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {args.pubfile}: {exc.strerror}") from None
+    publisher = args.publisher or args.pubfile.stem
+    record = _store().add(pem, publisher=publisher,
+                          scopes=tuple(args.scope) if args.scope else None)
+    state = " (REVOKED: stays refused)" if record.revoked else ""
+    print(f"trusted {record.key_id} ({record.publisher}){state}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    store = _store()
+    keys = store.list()
+    if args.json:
+        body = {"keys": [{"key_id": k.key_id, "weak": k.weak, **k.to_json()} for k in keys],
+                "revoked_bundles": store.revoked_bundles()}
+        print(json.dumps(body, indent=2))
+        return 0
+    if not keys:
+        print("no trusted keys (add one with `pepperpy trust add NAME.pub`)")
+    for k in keys:
+        state = "revoked" if k.revoked else ("weak: refused" if k.weak else "trusted")
+        scopes = f" scopes={','.join(k.scopes)}" if k.scopes else ""
+        print(f"{k.key_id}  {k.publisher}  {state}  added {k.added_at}{scopes}")
+    for digest in store.revoked_bundles():
+        print(f"revoked bundle sha256 {digest}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    record = _store().remove(args.key_id)
+    if record.revoked:
+        print(f"{record.key_id} ({record.publisher}) is revoked; kept as revoked")
+    else:
+        print(f"removed {record.key_id} ({record.publisher})")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    record = _store().revoke(args.key_id)
+    print(f"revoked {record.key_id} ({record.publisher}) at {record.revoked_at}")
+    return 0
+
+
+def cmd_revoke_bundle(args: argparse.Namespace) -> int:
+    digest = _store().revoke_bundle(args.digest)
+    print(f"revoked bundle sha256 {digest}")
+    return 0

@@ -1,0 +1,184 @@
+"""The main job: answer questions over a small corpus, fully offline.
+
+Steps, each said out loud: make (once) a local development publisher key and trust
+it; build the repo's ``plugin_src`` folders into signed bundles (only those missing
+or older than their sources); verify every bundle; let the plugin manager install
+dependencies with uv (llama-cpp-python may build from source: that is allowed here
+by name, and said); then answer questions with the local LLM, local embeddings,
+embedded chroma and sqlite history, printing each answer with its sources. A second
+run rebuilds, reinstalls and re-embeds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from pepperpy.core import ConfigurationError
+from pepperpy.settings import Settings
+
+__all__ = ["QUESTIONS", "run_demo"]
+
+DEV_PUBLISHER = "pepperpy-dev"
+QUESTIONS = (
+    ("When does the Pão de Ló bakery open?", "bakery-hours.md"),
+    ("How tall is the Quillon Harbor lighthouse?", "harbor-lighthouse.md"),
+    ("When does the Velna River Festival take place?", "river-festival.md"),
+)
+SOURCE_BUILDS = frozenset({"llama-cpp-python"})
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def find_checkout(start: Path | None = None) -> Path:
+    """The PepperPy source checkout holding ``plugin_src/`` (the demo builds from it)."""
+    for folder in [start or Path.cwd(), *(start or Path.cwd()).parents]:
+        if (folder / "plugin_src").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    here = Path(__file__).resolve().parents[1]
+    if (here / "plugin_src").is_dir():
+        return here
+    raise ConfigurationError(
+        "pepperpy demo runs from a PepperPy checkout (it builds plugin_src/); "
+        "cd into the repository and run `make demo`"
+    )
+
+
+def ensure_dev_key(settings: Settings) -> Path:
+    """Create the local development publisher key once, and trust it, out loud."""
+    from pepperpy.bundle.keys import generate_key
+    from pepperpy.bundle.trust import TrustStore
+
+    key_dir = settings.home / "keys"
+    private = key_dir / f"{DEV_PUBLISHER}.key"
+    public = key_dir / f"{DEV_PUBLISHER}.pub"
+    if not private.exists():
+        made = generate_key(publisher=DEV_PUBLISHER, out_dir=key_dir)
+        say(
+            f"created a local development publisher key {made.key_id[:16]} in {key_dir} "
+            "(private key mode 0600; it never leaves this machine)"
+        )
+    store = TrustStore(settings.trust_file)
+    before = {k.key_id for k in store.list()}
+    record = store.add(public.read_bytes(), publisher=DEV_PUBLISHER)
+    if record.key_id not in before:
+        say(f"trusting {DEV_PUBLISHER} ({record.key_id[:16]}) in {settings.trust_file}")
+    if record.revoked:
+        raise ConfigurationError(
+            f"the development key {record.key_id[:16]} is revoked in {settings.trust_file}; "
+            f"remove {key_dir} and the key's entry to start over"
+        )
+    return private
+
+
+def ensure_bundles(repo: Path, key_path: Path, settings: Settings) -> list[Path]:
+    """Build plugin folders whose bundle is missing, stale, or signed by another key."""
+    from pepperpy.bundle.build import build_bundle
+    from pepperpy.bundle.keys import load_signing_key
+    from pepperpy.bundle.manifest import parse_manifest
+
+    out_dir = repo / "dist_plugins"
+    key = load_signing_key(key_path)
+    bundles = []
+    for src in sorted(p.parent for p in (repo / "plugin_src").glob("*/plugin.json")):
+        manifest = parse_manifest((src / "plugin.json").read_bytes())
+        target = out_dir / f"{manifest.name}-{manifest.version}.pepperplugin"
+        if _fresh(src, target, key.key_id, settings):
+            bundles.append(target)
+            continue
+        started = time.perf_counter()
+        built = build_bundle(src, key=key, out_dir=out_dir)
+        say(f"built {built.path.name} in {time.perf_counter() - started:.2f}s")
+        bundles.append(built.path)
+    return bundles
+
+
+def _fresh(src: Path, target: Path, key_id: str, settings: Settings) -> bool:
+    if not target.exists():
+        return False
+    newest = max(p.stat().st_mtime for p in src.rglob("*") if p.is_file())
+    if newest > target.stat().st_mtime:
+        return False
+    return _signed_by(target, key_id, settings)
+
+
+def _signed_by(path: Path, key_id: str, settings: Settings) -> bool:
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.bundle.verify import verify_bundle
+    from pepperpy.core import TrustError
+
+    try:
+        verified = verify_bundle(path.read_bytes(), TrustStore(settings.trust_file).snapshot())
+    except TrustError:
+        return False
+    return verified.key_id == key_id
+
+
+def verify_all(bundles: list[Path], settings: Settings) -> None:
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.bundle.verify import verify_bundle
+
+    snapshot = TrustStore(settings.trust_file).snapshot()
+    for path in bundles:
+        verified = verify_bundle(path.read_bytes(), snapshot, path=str(path))
+        m = verified.manifest
+        say(f"verified {m.name} {m.version} ({m.category}/{m.provider_name}), "
+            f"signed by {verified.publisher} {verified.key_id[:16]}")
+
+
+async def answer_questions(repo: Path, settings: Settings) -> int:
+    from pepperpy.pepperpy import PepperPy
+
+    say("loading providers: llm=local, embeddings=local, rag=chroma, storage=sqlite "
+        "(first run installs their dependencies with uv)")
+    app = (
+        PepperPy(settings=settings, data_dir=settings.home / "demo-data", conversation_id="demo")
+        .with_llm("local", max_tokens=96, temperature=0.1)
+        .with_embeddings("local")
+        .with_rag("chroma", collection="demo")
+        .with_storage("sqlite")
+    )
+    async with app as pepper:
+        files = sorted((repo / "examples" / "corpus").glob("*.md"))
+        before = await pepper.rag.count()
+        started = time.perf_counter()
+        await pepper.rag.add_files(files, chunk_size=600, overlap=80)
+        added = await pepper.rag.count() - before
+        say(f"knowledge base: {len(files)} files, {added} new chunks embedded "
+            f"in {time.perf_counter() - started:.2f}s ({before} already stored)")
+        right = 0
+        for question, expected in QUESTIONS:
+            started = time.perf_counter()
+            answer = await pepper.ask(question, k=2)
+            sources = [r.document.metadata.get("source", "?") for r in answer.sources]
+            right += bool(sources) and sources[0] == expected
+            print(f"\nQ: {question}\nA: {answer.content.strip()}")
+            print(f"   sources: {', '.join(sources)}  ({time.perf_counter() - started:.1f}s)")
+    print(f"\n{right}/{len(QUESTIONS)} questions retrieved the right source first.")
+    return 0 if right == len(QUESTIONS) else 1
+
+
+def run_demo(settings: Settings | None = None) -> int:
+    """Run the whole main job; returns the exit code."""
+    settings = settings or Settings.from_env()
+    extra = SOURCE_BUILDS - settings.allow_source_builds
+    if extra:
+        say(f"allowing source builds for {', '.join(sorted(extra))} only (no wheels on PyPI); "
+            "every other dependency installs from wheels")
+        settings = dataclasses.replace(
+            settings, allow_source_builds=settings.allow_source_builds | extra
+        )
+    repo = find_checkout()
+    say(f"PepperPy home: {settings.home}")
+    key = ensure_dev_key(settings)
+    bundles = ensure_bundles(repo, key, settings)
+    verify_all(bundles, settings)
+    started = time.perf_counter()
+    code = asyncio.run(answer_questions(repo, settings))
+    print(f"(questions answered in {time.perf_counter() - started:.1f}s)", file=sys.stderr)
+    return code

@@ -1,0 +1,1 @@
+"""PepperPy embeddings plugin for OpenAI (entry point ``provider:OpenAIEmbeddingProvider``)."""

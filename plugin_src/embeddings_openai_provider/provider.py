@@ -1,0 +1,111 @@
+"""OpenAI embeddings (and any OpenAI-compatible ``/v1/embeddings`` server)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+
+from pepperpy.core import ProviderError, ValidationError
+from pepperpy.embeddings import EmbeddingProvider
+
+from ._openai_errors import translate_error
+
+__all__ = ["OpenAIEmbeddingProvider"]
+
+#: Native vector sizes, so ``dimension`` is right before the first request.
+_KNOWN_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+
+
+class OpenAIEmbeddingProvider(EmbeddingProvider):
+    """``with_embeddings("openai", api_key=..., model=..., dimensions=...)``.
+
+    ``dimensions`` is sent to the API (text-embedding-3 models shorten their vectors);
+    without it the model's native size is used. Texts are sent ``batch_size`` at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        organization: str | None = None,
+        dimensions: int | None = None,
+        batch_size: int = 256,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        super().__init__(
+            api_key=api_key, model=model, base_url=base_url, organization=organization,
+            dimensions=dimensions, batch_size=batch_size, timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._dimension = dimensions or _KNOWN_DIMENSIONS.get(model, 1536)
+        self._client: openai.AsyncOpenAI | None = None
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    async def initialize(self) -> None:
+        c = self.config
+        self._client = openai.AsyncOpenAI(
+            api_key=c["api_key"],
+            base_url=c.get("base_url"),
+            organization=c.get("organization"),
+            timeout=float(c["timeout"]),
+            max_retries=int(c["max_retries"]),
+        )
+        await super().initialize()
+
+    async def cleanup(self) -> None:
+        client, self._client = self._client, None
+        try:
+            if client is not None:
+                await client.close()
+        finally:
+            await super().cleanup()
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self._client is None:
+            raise ValidationError(
+                "the openai embeddings provider is not initialized: use it inside "
+                "`async with PepperPy()...` or call initialize() first"
+            )
+        vectors: list[list[float]] = []
+        size = int(self.config["batch_size"])
+        for start in range(0, len(texts), size):
+            vectors.extend(await self._batch(self._client, list(texts[start:start + size])))
+        return vectors
+
+    async def _batch(self, client: openai.AsyncOpenAI, texts: list[str]) -> list[list[float]]:
+        extra: dict[str, Any] = {}
+        if self.config.get("dimensions"):
+            extra["dimensions"] = self.config["dimensions"]
+        model = self.config["model"]
+        try:
+            response = await client.embeddings.create(model=model, input=texts, **extra)
+        except openai.OpenAIError as exc:
+            raise translate_error(
+                exc, provider="openai", key_env="OPENAI_API_KEY", model=model,
+                secret=self.config.get("api_key"),
+            ) from exc
+        data = sorted(response.data, key=lambda d: d.index)
+        if len(data) != len(texts):
+            raise ProviderError(
+                f"openai returned {len(data)} embeddings for {len(texts)} texts; retry, or "
+                "lower batch_size if the server truncates batches",
+                provider="openai",
+            )
+        vectors = [list(d.embedding) for d in data]
+        if vectors and not self.config.get("dimensions"):
+            self._dimension = len(vectors[0])  # trust what an unknown model really returns
+        return vectors

@@ -1,0 +1,82 @@
+"""Discovery order, the index cache, and checkout detection."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pepperpy.plugins.discovery import checkout_dist_plugins, discover
+
+
+def test_search_order_installed_then_plugin_path_then_checkout(env, monkeypatch):
+    pub = env.publisher()
+    data = env.bundle(pub)
+    env.write(env.settings.plugins_dir, "echo.pepperplugin", data)
+    env.write(env.tmp / "p1", "a.pepperplugin", data)
+    repo = env.tmp / "repo"
+    (repo / "src" / "deep").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[project]\nname = "pepperpy"\n')
+    env.write(repo / "dist_plugins", "b.pepperplugin", data)
+    monkeypatch.chdir(repo / "src" / "deep")
+    found = discover(env.with_settings(plugin_path=(env.tmp / "p1",)).settings)
+    assert [(f.source, Path(f.path).name) for f in found] == [
+        ("installed", "echo.pepperplugin"), ("plugin-path", "a.pepperplugin"),
+        ("checkout", "b.pepperplugin")]
+
+
+def test_checkout_detection_needs_the_pepperpy_project(tmp_path):
+    (tmp_path / "dist_plugins").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "someone-else"\n')
+    assert checkout_dist_plugins(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pepperpy"\n')
+    assert checkout_dist_plugins(tmp_path) == (tmp_path / "dist_plugins").resolve()
+
+
+def test_index_cache_is_reused_and_a_changed_file_is_reread(env):
+    pub = env.publisher()
+    folder = env.tmp / "p"
+    path = env.write(folder, "echo.pepperplugin", env.bundle(pub, version="1.0.0"))
+    settings = env.with_settings(plugin_path=(folder,)).settings
+    assert [f.version for f in discover(settings)] == ["1.0.0"]
+    index = settings.cache_dir / "index.json"
+    entries = json.loads(index.read_text())["entries"]
+    # Poison the cached summary: an unchanged file identity means the cache is used...
+    entries[str(path)]["version"] = "7.7.7"
+    index.write_text(json.dumps({"format": 1, "entries": entries}))
+    assert [f.version for f in discover(settings)] == ["7.7.7"]
+    # ...and any change of the file (new inode/size/mtime) makes it re-read.
+    tmp = folder / "new.tmp"
+    tmp.write_bytes(env.bundle(pub, version="2.0.0"))
+    os.replace(tmp, path)
+    assert [f.version for f in discover(settings)] == ["2.0.0"]
+
+
+def test_cached_summary_is_never_trusted_for_loading(env):
+    pub = env.publisher()
+    folder = env.tmp / "p"
+    env.write(folder, "echo.pepperplugin", env.bundle(pub, version="1.0.0"))
+    env = env.with_settings(plugin_path=(folder,))
+    discover(env.settings)
+    index = env.settings.cache_dir / "index.json"
+    data = json.loads(index.read_text())
+    for entry in data["entries"].values():
+        entry["provider_name"] = "other"
+    index.write_text(json.dumps(data))
+    # The listing believes the cache, but loading verifies the real bytes.
+    import pytest
+
+    from pepperpy.core import BundleInvalidError
+
+    with pytest.raises(BundleInvalidError, match="manifest changed"):
+        env.registry().create("llm", "other", {"api_key": "k"})
+    assert env.marker_lines() == []
+
+
+def test_corrupt_index_is_ignored(env):
+    folder = env.tmp / "p"
+    env.write(folder, "echo.pepperplugin", env.bundle(env.publisher()))
+    settings = env.with_settings(plugin_path=(folder,)).settings
+    settings.cache_dir.mkdir(parents=True)
+    (settings.cache_dir / "index.json").write_text("{not json")
+    assert [f.name for f in discover(settings)] == ["echo"]

@@ -1,0 +1,278 @@
+"""End to end: real signed bundles, installed into a temporary home, loaded for real."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import warnings
+import zipimport
+from pathlib import Path
+
+import pytest
+
+from pepperpy.core import (
+    BundleInvalidError,
+    InstallRefusedError,
+    PluginNotFoundError,
+    RevokedError,
+    UntrustedPublisherError,
+    ValidationError,
+)
+from pepperpy.llm import GenerationOptions, Message
+from pepperpy.plugins.install import install_bundle
+from pepperpy.plugins.manager import PluginConflictWarning
+
+
+def _ask(provider, text: str = "hi") -> str:
+    result = asyncio.run(provider.generate([Message("user", text)], GenerationOptions()))
+    return result.content
+
+
+def _install(env, data: bytes, filename: str = "echo.pepperplugin", **options):
+    path = env.write(env.tmp / "downloads", filename, data)
+    return install_bundle(path, settings=env.settings, **options)
+
+
+def test_installed_bundle_loads_through_zipimport(env):
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    provider = env.registry().create("llm", "echo", {"api_key": "k", "repeat": 2})
+    assert _ask(provider) == "echo: hihi"
+    module = sys.modules[type(provider).__module__]
+    assert isinstance(module.__loader__, zipimport.zipimporter)
+    assert module.__name__.startswith("_pepperpy_plugins.echo_")
+    assert type(provider).greeting() == "hello from inside the bundle\n"  # importlib.resources
+    assert env.marker_lines() == ["echo-1.0.0"]
+
+
+def test_no_plugin_source_on_disk_outside_bundles(env):
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    env.registry().create("llm", "echo", {"api_key": "k"})
+    stray = [p for p in env.settings.home.rglob("*") if p.suffix in {".py", ".pyc"}]
+    assert stray == []
+    pinned = list((env.settings.cache_dir / "pinned").iterdir())
+    assert len(pinned) == 1 and oct(pinned[0].stat().st_mode & 0o777) == "0o444"
+
+
+def test_pepperpy_fluent_api_uses_the_plugin(env):
+    from pepperpy import PepperPy
+
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+
+    async def main() -> str:
+        async with PepperPy(settings=env.settings).with_llm("echo", api_key="k") as pepper:
+            result = await pepper.chat.with_user("ping").generate()
+            return result.content
+
+    assert asyncio.run(main()) == "echo: ping"
+
+
+def test_two_plugins_with_the_same_module_names_coexist(env):
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    other = env.bundle(pub, name="parrot", provider_name="parrot", tag="parrot")
+    _install(env, other, "parrot.pepperplugin")
+    registry = env.registry()
+    echo = registry.create("llm", "echo", {"api_key": "k"})
+    parrot = registry.create("llm", "parrot", {"api_key": "k", "prefix": "p: "})
+    assert type(echo).__module__ != type(parrot).__module__
+    assert (_ask(echo), _ask(parrot)) == ("echo: hi", "p: hi")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param({"api_key": "k", "colour": "red"}, "unknown option(s) colour", id="unknown"),
+        pytest.param({"api_key": "k", "repeat": "x"}, "option repeat", id="wrong-type"),
+        pytest.param({}, "PEPPERPY_TEST_ECHO_KEY", id="missing-required-names-env"),
+    ],
+)
+def test_config_is_checked_against_the_manifest_schema(env, monkeypatch, config, expected):
+    monkeypatch.delenv("PEPPERPY_TEST_ECHO_KEY", raising=False)
+    _install(env, env.bundle(env.publisher()))
+    with pytest.raises(ValidationError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        env.registry().create("llm", "echo", config)
+
+
+def test_config_is_filled_from_the_environment(env, monkeypatch):
+    monkeypatch.setenv("PEPPERPY_TEST_ECHO_KEY", "from-env")
+    _install(env, env.bundle(env.publisher()))
+    provider = env.registry().create("llm", "echo", {})
+    assert provider.config["api_key"] == "from-env"
+
+
+@pytest.mark.parametrize("where", [0, "middle", -1])
+def test_tampered_installed_file_is_refused_and_runs_no_code(env, where):
+    pub = env.publisher()
+    result = _install(env, env.bundle(pub))
+    data = bytearray(result.path.read_bytes())
+    index = len(data) // 2 if where == "middle" else where
+    data[index] ^= 0x01
+    result.path.write_bytes(bytes(data))
+    with pytest.raises((BundleInvalidError, InstallRefusedError)):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert env.marker_lines() == []
+
+
+def test_installed_file_swapped_for_an_older_signed_version_is_refused(env):
+    pub = env.publisher()
+    old = env.bundle(pub, version="1.0.0")
+    _install(env, env.bundle(pub, version="2.0.0"))
+    (env.settings.plugins_dir / "echo.pepperplugin").write_bytes(old)
+    with pytest.raises(InstallRefusedError, match="does not match its install record"):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert env.marker_lines() == []
+
+
+def test_only_untrusted_bundles_raise_with_the_fix(env):
+    stranger = env.publisher("stranger", trusted=False)
+    folder = env.tmp / "shared"
+    env.write(folder, "echo.pepperplugin", env.bundle(stranger))
+    env = env.with_settings(plugin_path=(folder,))
+    with pytest.raises(UntrustedPublisherError, match="pepperpy trust add") as info:
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert stranger.key_id in str(info.value)
+    assert info.value.key_id == stranger.key_id
+    assert env.marker_lines() == []
+
+
+def test_untrusted_bundle_never_wins_over_a_trusted_one(env):
+    trusted, stranger = env.publisher(), env.publisher("stranger", trusted=False)
+    folder = env.tmp / "shared"
+    env.write(folder, "a.pepperplugin", env.bundle(stranger, version="9.0.0", tag="evil"))
+    env.write(folder, "b.pepperplugin", env.bundle(trusted, version="1.0.0", tag="good"))
+    env = env.with_settings(plugin_path=(folder,))
+    provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "1.0.0"
+    assert env.marker_lines() == ["good"]
+
+
+def test_revoked_digest_is_refused_even_when_installed(env):
+    from pepperpy.bundle.trust import TrustStore
+
+    result = _install(env, env.bundle(env.publisher()))
+    TrustStore(env.settings.trust_file).revoke_bundle(result.record.digest)
+    with pytest.raises(RevokedError):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    with pytest.raises(RevokedError):
+        install_bundle(result.path, settings=env.settings)
+    assert env.marker_lines() == []
+
+
+def test_revoked_key_is_refused(env):
+    from pepperpy.bundle.trust import TrustStore
+
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    TrustStore(env.settings.trust_file).revoke(pub.key_id)
+    with pytest.raises(RevokedError):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+
+
+def test_conflict_highest_version_wins_with_a_warning(env):
+    pub = env.publisher()
+    first, second = env.tmp / "first", env.tmp / "second"
+    env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
+    env.write(second, "echo-2.pepperplugin", env.bundle(pub, version="2.0.0", tag="v2"))
+    env = env.with_settings(plugin_path=(first, second))
+    with pytest.warns(PluginConflictWarning, match=r"echo 2\.0\.0 .*not using echo 1\.0\.0"):
+        provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "2.0.0"
+    assert env.marker_lines() == ["v2"]
+
+
+def test_conflict_equal_versions_earlier_folder_wins(env):
+    acme, other = env.publisher(), env.publisher("other")
+    first, second = env.tmp / "first", env.tmp / "second"
+    env.write(first, "x.pepperplugin", env.bundle(acme, name="echo_a", tag="first"))
+    env.write(second, "x.pepperplugin", env.bundle(other, name="echo_b", tag="second"))
+    env = env.with_settings(plugin_path=(first, second))
+    with pytest.warns(PluginConflictWarning):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert env.marker_lines() == ["first"]
+
+
+def test_name_owned_by_installed_key_is_not_taken_over_by_discovery(env):
+    owner, rival = env.publisher(), env.publisher("rival")
+    _install(env, env.bundle(owner, version="1.0.0", tag="owner"))
+    folder = env.tmp / "shared"
+    env.write(folder, "echo.pepperplugin", env.bundle(rival, version="5.0.0", tag="rival"))
+    env = env.with_settings(plugin_path=(folder,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginConflictWarning)
+        provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "1.0.0"
+    assert env.marker_lines() == ["owner"]
+
+
+def _broken_bundles(env, pub) -> dict[str, bytes]:
+    good = env.bundle(pub, name="other", provider_name="other", tag="other")
+    flipped = bytearray(good)
+    flipped[len(flipped) // 3] ^= 0xFF
+    return {
+        "truncated.pepperplugin": good[: len(good) // 2],
+        "flipped.pepperplugin": bytes(flipped),
+        "padded.pepperplugin": good + b"\0" * 10,
+        "empty.pepperplugin": b"",
+        "untrusted.pepperplugin": env.bundle(env.publisher("nobody", trusted=False),
+                                             name="stranger", provider_name="stranger"),
+    }
+
+
+def test_one_good_and_five_broken_bundles(env):
+    pub = env.publisher()
+    folder = env.tmp / "mixed"
+    env.write(folder, "good.pepperplugin", env.bundle(pub, tag="good"))
+    for filename, data in _broken_bundles(env, pub).items():
+        env.write(folder, filename, data)
+    env = env.with_settings(plugin_path=(folder,))
+    registry = env.registry()
+    assert _ask(registry.create("llm", "echo", {"api_key": "k"})) == "echo: hi"
+    assert env.marker_lines() == ["good"]
+
+    from pepperpy.plugins.doctor import diagnose
+
+    states = {Path(r.path).name: r.state for r in diagnose(env.manager())}
+    assert states == {
+        "empty.pepperplugin": "invalid",
+        "flipped.pepperplugin": "invalid",
+        "good.pepperplugin": "ok",
+        "padded.pepperplugin": "invalid",
+        "truncated.pepperplugin": "invalid",
+        "untrusted.pepperplugin": "untrusted",
+    }
+    assert env.marker_lines() == ["good"]
+
+
+def test_unknown_provider_is_not_found(env):
+    with pytest.raises(PluginNotFoundError, match="pepperpy plugin install"):
+        env.registry().create("llm", "nothing", {})
+
+
+def test_developer_mode_loads_unsigned_folder_loudly(env, capsys):
+    from pepperpy.plugins.devmode import DeveloperModeWarning
+    from plugins.fixtures.echo import echo_files
+
+    src = env.tmp / "plugin_src" / "echo"
+    for name, data in echo_files(marker=env.marker, tag="dev"):
+        target = src / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    assert env.registry().available("llm") == []  # off unless explicitly set
+    env = env.with_settings(dev_plugins=(src.parent,))
+    with pytest.warns(DeveloperModeWarning):
+        provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert _ask(provider) == "echo: hi"
+    assert "DEVELOPER MODE" in capsys.readouterr().err
+    assert type(provider).__module__.startswith("_pepperpy_plugins.echo_dev")
+
+
+def test_available_lists_manifests_without_running_code(env):
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    assert env.registry().available("llm") == ["echo"]
+    assert env.marker_lines() == []
+    assert not os.path.exists(env.settings.cache_dir / "pinned")

@@ -1,0 +1,76 @@
+"""RAG fixtures: the chroma plugin from source, embedded and against a real server.
+
+``chroma_config`` is parametrised over ``embedded`` (a folder under tmp_path) and
+``server`` (a real ``chroma run`` process on a free 127.0.0.1 port, one per session),
+so every test that uses ``rag`` or ``open_rag`` runs both ways. Each test gets its own
+collection, so tests sharing the server stay apart.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pepperpy.rag import RAGProvider  # noqa: E402
+from pepperpy.registry import ProviderRegistry  # noqa: E402
+from support.chroma import ChromaServer, start_server  # noqa: E402
+from support.plugins import register_source_plugins  # noqa: E402
+from support.vectors import HashEmbeddings  # noqa: E402
+
+OpenRAG = Callable[..., Awaitable[RAGProvider]]
+
+
+@pytest.fixture
+def registry() -> ProviderRegistry:
+    """The one seam: chroma from plugin_src, plus hash-based fake embeddings."""
+    registry = register_source_plugins(ProviderRegistry(), "rag_chroma_provider")
+    registry.register("embeddings", "hash", HashEmbeddings)
+    return registry
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    server = start_server(tmp_path_factory.mktemp("chroma-server") / "data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def chroma_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    collection = f"test-{uuid.uuid4().hex[:12]}"
+    if request.param == "embedded":
+        return {"path": str(tmp_path / "chroma"), "collection": collection}
+    server: ChromaServer = request.getfixturevalue("chroma_server")
+    return {"host": server.host, "port": server.port, "collection": collection}
+
+
+@pytest.fixture
+async def open_rag(
+    registry: ProviderRegistry, chroma_config: dict[str, Any]
+) -> AsyncIterator[OpenRAG]:
+    """Open another initialised chroma provider on the same store and collection."""
+    opened: list[RAGProvider] = []
+
+    async def factory(**overrides: Any) -> RAGProvider:
+        provider = registry.create("rag", "chroma", {**chroma_config, **overrides})
+        assert isinstance(provider, RAGProvider)
+        await provider.initialize()
+        opened.append(provider)
+        return provider
+
+    yield factory
+    for provider in reversed(opened):
+        if provider.initialized:
+            await provider.cleanup()
+
+
+@pytest.fixture
+async def rag(open_rag: OpenRAG) -> RAGProvider:
+    return await open_rag()

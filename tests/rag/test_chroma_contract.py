@@ -1,0 +1,172 @@
+"""The vector-store contract on chroma, run embedded and against a real server."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from pepperpy.core import BadRequestError, ConfigurationError, ValidationError
+from pepperpy.rag import Document, RAGProvider
+from pepperpy.registry import ProviderRegistry
+from support.vectors import hash_vector, unit
+
+OpenRAG = Callable[..., Awaitable[RAGProvider]]
+
+# Four documents on hand-made 4-d vectors: the geometry makes the expected order obvious.
+DOCS = [
+    Document("Paris is the capital of France.", metadata={"lang": "en", "topic": "geo", "n": 1}),
+    Document("Berlin is the capital of Germany.", metadata={"lang": "en", "topic": "geo", "n": 2}),
+    Document("Le chat dort sur le canapé.", metadata={"lang": "fr", "topic": "pets", "n": 3}),
+    Document("Dogs like long walks.", metadata={"lang": "en", "topic": "pets", "top": True}),
+]
+VECTORS = [
+    unit([1, 0, 0, 0]),
+    unit([0.8, 0.6, 0, 0]),
+    unit([0, 0, 1, 0]),
+    unit([0, 0, 0.6, 0.8]),
+]
+
+
+async def test_add_returns_ids_and_count_and_get_see_the_documents(rag: RAGProvider) -> None:
+    ids = await rag.add(DOCS, VECTORS)
+    assert ids == [d.id for d in DOCS]
+    assert await rag.count() == 4
+    got = await rag.get([DOCS[2].id, "missing", DOCS[0].id])
+    assert got == [DOCS[2], DOCS[0]]  # requested order, missing ids skipped
+
+
+async def test_adding_again_is_idempotent_and_replaces_by_id(rag: RAGProvider) -> None:
+    await rag.add(DOCS, VECTORS)
+    await rag.add(DOCS, VECTORS)
+    assert await rag.count() == 4
+    changed = Document("Paris, capital city.", id=DOCS[0].id, metadata={"lang": "en"})
+    await rag.add([changed], [VECTORS[0]])
+    assert await rag.count() == 4
+    assert await rag.get([DOCS[0].id]) == [changed]
+
+
+async def test_search_orders_by_similarity_with_cosine_scores(rag: RAGProvider) -> None:
+    await rag.add(DOCS, VECTORS)
+    query = unit([1, 0.1, 0.05, 0])
+    results = await rag.search(query, k=3)
+    assert [r.document.id for r in results] == [DOCS[0].id, DOCS[1].id, DOCS[2].id]
+    expected = [sum(q * v for q, v in zip(query, VECTORS[i], strict=True)) for i in range(3)]
+    for result, cosine in zip(results, expected, strict=True):
+        assert math.isclose(result.score, cosine, abs_tol=1e-4)
+    assert results[0].document == DOCS[0]  # text and metadata come back intact
+
+
+async def test_search_filters_on_one_or_several_metadata_values(rag: RAGProvider) -> None:
+    await rag.add(DOCS, VECTORS)
+    query = unit([1, 0, 0, 0])
+    fr = await rag.search(query, k=4, where={"lang": "fr"})
+    assert [r.document.id for r in fr] == [DOCS[2].id]
+    en_pets = await rag.search(query, k=4, where={"lang": "en", "topic": "pets"})
+    assert [r.document.id for r in en_pets] == [DOCS[3].id]
+    by_int = await rag.search(query, k=4, where={"n": 2})
+    assert [r.document.id for r in by_int] == [DOCS[1].id]
+    by_bool = await rag.search(query, k=4, where={"top": True})
+    assert [r.document.id for r in by_bool] == [DOCS[3].id]
+    assert await rag.search(query, k=4, where={"lang": "de"}) == []
+
+
+async def test_k_larger_than_the_collection_returns_everything(rag: RAGProvider) -> None:
+    await rag.add(DOCS[:2], VECTORS[:2])
+    assert len(await rag.search(VECTORS[0], k=10)) == 2
+
+
+async def test_delete_removes_and_ignores_unknown_ids(rag: RAGProvider) -> None:
+    await rag.add(DOCS, VECTORS)
+    await rag.delete([DOCS[0].id, "never-added"])
+    assert await rag.count() == 3
+    assert await rag.get([DOCS[0].id]) == []
+    assert DOCS[0].id not in [r.document.id for r in await rag.search(VECTORS[0], k=4)]
+    await rag.delete([])
+    assert await rag.count() == 3
+
+
+async def test_documents_without_metadata_round_trip(rag: RAGProvider) -> None:
+    plain = Document("no metadata at all")
+    await rag.add([plain], [hash_vector(plain.text, 4)])
+    assert await rag.get([plain.id]) == [plain]
+    (hit,) = await rag.search(hash_vector(plain.text, 4), k=1)
+    assert hit.document == plain and math.isclose(hit.score, 1.0, abs_tol=1e-4)
+
+
+async def test_many_documents_in_one_add(rag: RAGProvider) -> None:
+    docs = [Document(f"document number {i}", metadata={"i": i}) for i in range(600)]
+    await rag.add(docs, [hash_vector(d.text, 8) for d in docs])
+    assert await rag.count() == 600
+    (hit,) = await rag.search(hash_vector("document number 417", 8), k=1)
+    assert hit.document.metadata == {"i": 417}
+
+
+async def test_data_survives_reopen(open_rag: OpenRAG) -> None:
+    first = await open_rag()
+    await first.add(DOCS, VECTORS)
+    await first.cleanup()
+    second = await open_rag()
+    assert await second.count() == 4
+    (hit,) = await second.search(VECTORS[2], k=1)
+    assert hit.document == DOCS[2]
+
+
+async def test_wrong_dimension_is_a_bad_request(rag: RAGProvider) -> None:
+    await rag.add(DOCS, VECTORS)
+    with pytest.raises(BadRequestError, match="dimension"):
+        await rag.add([Document("short vector")], [[1.0, 0.0]])
+
+
+async def test_mismatched_lengths_and_bad_k_are_refused(rag: RAGProvider) -> None:
+    with pytest.raises(ValidationError, match="2 documents but 1 embeddings"):
+        await rag.add(DOCS[:2], VECTORS[:1])
+    with pytest.raises(ValidationError, match="k must be"):
+        await rag.search(VECTORS[0], k=0)
+    with pytest.raises(ValidationError, match="filter value"):
+        await rag.search(VECTORS[0], where={"lang": ["en"]})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("distance", "expected"),
+    [("l2", 1 / (1 + 2 - 2 * 0.8)), ("ip", 0.8), ("cosine", 0.8)],
+)
+async def test_scores_for_each_distance(
+    open_rag: OpenRAG, distance: str, expected: float
+) -> None:
+    rag = await open_rag(distance=distance, collection=f"dist-{distance}-x")
+    await rag.add(DOCS[:2], VECTORS[:2])
+    results = await rag.search(VECTORS[0], k=2)
+    assert math.isclose(results[0].score, 1.0, abs_tol=1e-4)
+    assert math.isclose(results[1].score, expected, abs_tol=1e-4)
+
+
+async def test_an_existing_collection_keeps_its_distance(open_rag: OpenRAG) -> None:
+    await open_rag(collection="fixed-distance", distance="cosine")
+    with pytest.raises(ConfigurationError, match="distance 'cosine'"):
+        await open_rag(collection="fixed-distance", distance="l2")
+
+
+async def test_pepperpy_fluent_api_adds_and_searches_texts(
+    registry: ProviderRegistry, chroma_config: dict[str, Any], tmp_path: Any
+) -> None:
+    from pepperpy.pepperpy import PepperPy
+
+    texts = ["The Eiffel tower is in Paris.", "Photosynthesis needs light."]
+    pepper = (
+        PepperPy(registry=registry, data_dir=tmp_path)
+        .with_embeddings("hash")
+        .with_rag("chroma", **chroma_config)
+    )
+    async with pepper:
+        ids = await pepper.rag.add_texts(texts, source="facts")
+        assert await pepper.rag.add_texts(texts, source="facts") == ids  # idempotent
+        assert await pepper.rag.count() == 2
+        (hit,) = await pepper.rag.search(texts[1], k=1)
+        assert hit.document.text == texts[1]
+        assert hit.document.metadata["source"] == "facts#1"
+        assert math.isclose(hit.score, 1.0, abs_tol=1e-4)
+        (only,) = await pepper.rag.search(texts[1], k=2, where={"source": "facts#0"})
+        assert only.document.text == texts[0]

@@ -1,0 +1,83 @@
+"""What differs between chroma's embedded and server modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pepperpy.core import ServerError, ValidationError
+from pepperpy.rag import Document, RAGProvider
+from pepperpy.registry import ProviderRegistry
+from support.chroma import start_server
+from support.postgres import free_port
+from support.vectors import unit
+
+
+async def test_embedded_store_defaults_to_the_data_folder_without_an_embedding_model(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    import chromadb
+    from chromadb.config import Settings
+
+    from pepperpy.pepperpy import PepperPy
+
+    pepper = (
+        PepperPy(registry=registry, data_dir=tmp_path / "app")
+        .with_embeddings("hash")
+        .with_rag("chroma")
+    )
+    async with pepper:
+        await pepper.rag.add_texts(["stored under the data folder"])
+    folder = tmp_path / "app" / "chroma"
+    assert folder.is_dir()
+    client = chromadb.PersistentClient(str(folder), Settings(anonymized_telemetry=False))
+    try:
+        collection = client.get_collection("pepperpy", embedding_function=None)
+        assert collection.count() == 1
+        # Chroma's default embedding function downloads a model: it must never be set.
+        assert collection.configuration.get("embedding_function") is None
+    finally:
+        client.close()
+
+
+async def test_server_data_survives_a_server_restart(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    data = tmp_path / "server-data"
+    doc = Document("kept across restarts", metadata={"k": "v"})
+    server = start_server(data)
+    try:
+        provider = registry.create("rag", "chroma", {"host": server.host, "port": server.port})
+        assert isinstance(provider, RAGProvider)
+        await provider.initialize()
+        await provider.add([doc], [unit([1, 2, 3])])
+        await provider.cleanup()
+    finally:
+        server.stop()
+    server = start_server(data)
+    try:
+        provider = registry.create("rag", "chroma", {"host": server.host, "port": server.port})
+        await provider.initialize()
+        try:
+            assert await provider.get([doc.id]) == [doc]
+        finally:
+            await provider.cleanup()
+    finally:
+        server.stop()
+
+
+async def test_unreachable_server_is_a_server_error(registry: ProviderRegistry) -> None:
+    provider = registry.create("rag", "chroma", {"host": "127.0.0.1", "port": free_port()})
+    with pytest.raises(ServerError, match="chroma run"):
+        await provider.initialize()
+
+
+def test_host_without_port_is_refused(registry: ProviderRegistry) -> None:
+    with pytest.raises(ValidationError, match="both host"):
+        registry.create("rag", "chroma", {"host": "127.0.0.1"})
+
+
+def test_unknown_distance_is_refused(registry: ProviderRegistry, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="distance"):
+        registry.create("rag", "chroma", {"path": str(tmp_path), "distance": "manhattan"})

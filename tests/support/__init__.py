@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and by bench/ (real servers, source plugins, fake vectors)."""

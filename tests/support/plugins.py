@@ -1,0 +1,40 @@
+"""Load a provider straight from ``plugin_src/`` through the registry seam.
+
+Until the signed-bundle fixture exists, tests import the plugin's package from source
+and register its class with the schema from its ``plugin.json``, so the same config
+checks run as for an installed bundle.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pepperpy.registry import ProviderRegistry
+
+__all__ = ["PLUGIN_SRC", "load_source_plugin", "register_source_plugins"]
+
+PLUGIN_SRC = Path(__file__).resolve().parents[2] / "plugin_src"
+
+
+def load_source_plugin(folder: str) -> tuple[dict[str, Any], type]:
+    """The manifest and provider class of ``plugin_src/<folder>``."""
+    manifest = json.loads((PLUGIN_SRC / folder / "plugin.json").read_text())
+    if str(PLUGIN_SRC) not in sys.path:
+        sys.path.insert(0, str(PLUGIN_SRC))
+    module_name, class_name = manifest["entry_point"].split(":")
+    return manifest, getattr(importlib.import_module(module_name), class_name)
+
+
+def register_source_plugins(registry: ProviderRegistry, *folders: str) -> ProviderRegistry:
+    """Register each ``plugin_src`` folder's provider under its manifest's names."""
+    for folder in folders:
+        manifest, cls = load_source_plugin(folder)
+        registry.register(
+            manifest["category"], manifest["provider_name"], cls,
+            config_schema=manifest.get("config_schema"),
+        )
+    return registry
