@@ -17,6 +17,7 @@ documented environment variable; ``Settings`` lets code and tests pass values di
 | PEPPERPY_UV_TIMEOUT          | 1800               | seconds before a uv run is stopped          |
 | PEPPERPY_DEV_PLUGINS         | (empty)            | os.pathsep list of unsigned plugin_src      |
 |                              |                    | folders to load (developer mode, loud)      |
+| PEPPERPY_CHECKOUT_PLUGINS    | 1                  | 0: ignore a source checkout's dist_plugins/ |
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Settings:
     allow_source_builds: frozenset[str] = frozenset()
     uv_timeout: float = 1800.0
     dev_plugins: tuple[Path, ...] = ()
+    checkout_plugins: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -71,6 +73,7 @@ class Settings:
             ),
             uv_timeout=float(env.get("PEPPERPY_UV_TIMEOUT") or 1800),
             dev_plugins=_split_paths(env.get("PEPPERPY_DEV_PLUGINS")),
+            checkout_plugins=_flag(env.get("PEPPERPY_CHECKOUT_PLUGINS"), True),
         )
 
     @property

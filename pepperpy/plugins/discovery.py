@@ -77,7 +77,7 @@ def search_folders(settings: Settings) -> list[tuple[str, Path]]:
     """The folders searched, in order, each with its source label."""
     folders: list[tuple[str, Path]] = [("installed", settings.plugins_dir)]
     folders += [("plugin-path", p) for p in settings.plugin_path]
-    dist = checkout_dist_plugins()
+    dist = checkout_dist_plugins() if settings.checkout_plugins else None
     if dist is not None:
         folders.append(("checkout", dist))
     return folders

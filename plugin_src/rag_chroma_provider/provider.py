@@ -79,8 +79,13 @@ class ChromaProvider(RAGProvider):
         distance: str = "cosine",
     ) -> None:
         super().__init__(
-            collection=collection, path=path, data_dir=data_dir, host=host, port=port,
-            ssl=ssl, distance=distance,
+            collection=collection,
+            path=path,
+            data_dir=data_dir,
+            host=host,
+            port=port,
+            ssl=ssl,
+            distance=distance,
         )
         if distance not in _DISTANCES:
             raise ValidationError(
@@ -152,8 +157,10 @@ class ChromaProvider(RAGProvider):
         import chromadb
 
         self._client = await chromadb.AsyncHttpClient(
-            host=self.config["host"], port=int(self.config["port"]),
-            ssl=bool(self.config.get("ssl")), settings=self._settings(),
+            host=self.config["host"],
+            port=int(self.config["port"]),
+            ssl=bool(self.config.get("ssl")),
+            settings=self._settings(),
         )
         self._collection = await self._client.get_or_create_collection(**self._collection_args())
         self._max_batch = await self._client.get_max_batch_size()
@@ -170,9 +177,7 @@ class ChromaProvider(RAGProvider):
         with warnings.catch_warnings():  # chroma warns that "no embedding function" is legacy
             warnings.simplefilter("ignore", DeprecationWarning)
             config = getattr(self._collection, "configuration", None) or {}
-        space = (config.get("hnsw") or {}).get("space") or (config.get("spann") or {}).get(
-            "space"
-        )
+        space = (config.get("hnsw") or {}).get("space") or (config.get("spann") or {}).get("space")
         if space and space != self.config["distance"]:
             raise ConfigurationError(
                 f"chroma: collection {self.config['collection']!r} in {self.where} uses "
@@ -303,7 +308,9 @@ class ChromaProvider(RAGProvider):
         found: dict[str, Document] = {}
         for start in range(0, len(wanted), self._max_batch):
             result = await self._call(
-                "get", "get documents", ids=wanted[start : start + self._max_batch],
+                "get",
+                "get documents",
+                ids=wanted[start : start + self._max_batch],
                 include=_INCLUDE,
             )
             for doc_id, text, meta in zip(

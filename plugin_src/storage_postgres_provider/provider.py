@@ -220,8 +220,8 @@ class PostgresStorageProvider(StorageProvider):
             await conn.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
-                    " namespace text COLLATE \"C\" NOT NULL,"
-                    " key text COLLATE \"C\" NOT NULL,"
+                    ' namespace text COLLATE "C" NOT NULL,'
+                    ' key text COLLATE "C" NOT NULL,'
                     " value jsonb NOT NULL,"
                     " updated_at timestamptz NOT NULL DEFAULT now(),"
                     " PRIMARY KEY (namespace, key))"
@@ -239,9 +239,7 @@ class PostgresStorageProvider(StorageProvider):
                 " ON CONFLICT (namespace, key) DO UPDATE"
                 " SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
             ).format(table),
-            "get": sql.SQL("SELECT value FROM {} WHERE namespace = %s AND key = %s").format(
-                table
-            ),
+            "get": sql.SQL("SELECT value FROM {} WHERE namespace = %s AND key = %s").format(table),
             "delete": sql.SQL("DELETE FROM {} WHERE namespace = %s AND key = %s").format(table),
             "list": sql.SQL(
                 "SELECT key FROM {} WHERE namespace = %s AND key >= %s"

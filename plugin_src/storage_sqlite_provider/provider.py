@@ -70,9 +70,7 @@ class SQLiteStorageProvider(StorageProvider):
         table: str = "pepperpy_storage",
         busy_timeout_ms: int = 10_000,
     ) -> None:
-        super().__init__(
-            path=path, data_dir=data_dir, table=table, busy_timeout_ms=busy_timeout_ms
-        )
+        super().__init__(path=path, data_dir=data_dir, table=table, busy_timeout_ms=busy_timeout_ms)
         if not _IDENTIFIER.fullmatch(table):
             raise ValidationError(
                 f"sqlite storage: table {table!r} is not a plain SQL identifier "
@@ -112,7 +110,9 @@ class SQLiteStorageProvider(StorageProvider):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
-                path, timeout=self._busy_timeout_ms / 1000, isolation_level=None,
+                path,
+                timeout=self._busy_timeout_ms / 1000,
+                isolation_level=None,
                 check_same_thread=False,
             )
         except (OSError, sqlite3.Error) as exc:

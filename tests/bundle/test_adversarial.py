@@ -115,6 +115,16 @@ def _bomb_lying_size(c: Ctx) -> bytes:
     return pack([bomb, *unpack(c.good)])
 
 
+def _recompressed(c: Ctx) -> bytes:
+    """Same content, other deflate bytes: would dodge a revoked digest if accepted."""
+    entries = unpack(c.good)
+    for e in entries:
+        if e.name == MOD.encode():
+            comp = zlib.compressobj(1, zlib.DEFLATED, -15)
+            e.payload = comp.compress(e.content) + comp.flush()
+    return pack(entries)
+
+
 CASES: list[tuple[str, Callable[[Ctx], bytes], type[TrustError], str]] = [
     # --- tampering with signed content
     ("modified-entry", lambda c: replace_entry(c.good, MOD, EVIL), BundleInvalidError,
@@ -143,6 +153,10 @@ CASES: list[tuple[str, Callable[[Ctx], bytes], type[TrustError], str]] = [
     ("renamed-local-header-only", lambda c: rename_entry(c.good, MOD, "zzzzzzplugin.py",
                                                          local_only=True),
      BundleInvalidError, "local header"),
+    ("recompressed-entry", _recompressed, BundleInvalidError, "modified after signing"),
+    ("signature-entry-deflated", lambda c: pack(
+        [*unpack(c.good)[:-1], make_entry(SIG, unpack(c.good)[-1].content, deflate=True)]),
+     BundleInvalidError, "must be stored"),
     ("mix-and-match", _mix, BundleInvalidError, "modified after signing"),
     # --- names
     ("dotdot-name", lambda c: add_entry(c.good, "../evil.py", EVIL), BundleInvalidError,

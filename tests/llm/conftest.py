@@ -97,7 +97,8 @@ def make_pepper(
 
     def make(vendor: str, server: LoopbackServer, **config: Any) -> PepperPy:
         config.setdefault("api_key", API_KEY)
-        config.setdefault("base_url", base_url(vendor, server))
+        if "base_url" not in config:
+            config["base_url"] = base_url(vendor, server)
         config.setdefault("model", "test-model")
         return PepperPy(registry=llm_registry).with_llm(vendor, **config)
 

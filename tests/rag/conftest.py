@@ -18,11 +18,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pepperpy.rag import RAGProvider  # noqa: E402
-from pepperpy.registry import ProviderRegistry  # noqa: E402
-from support.chroma import ChromaServer, start_server  # noqa: E402
-from support.plugins import register_source_plugins  # noqa: E402
-from support.vectors import HashEmbeddings  # noqa: E402
+from support.chroma import ChromaServer, start_server
+from support.plugins import register_source_plugins
+from support.vectors import HashEmbeddings
+
+from pepperpy.rag import RAGProvider
+from pepperpy.registry import ProviderRegistry
 
 OpenRAG = Callable[..., Awaitable[RAGProvider]]
 

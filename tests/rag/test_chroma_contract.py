@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from support.vectors import hash_vector, unit
 
 from pepperpy.core import BadRequestError, ConfigurationError, ValidationError
 from pepperpy.rag import Document, RAGProvider
 from pepperpy.registry import ProviderRegistry
-from support.vectors import hash_vector, unit
 
 OpenRAG = Callable[..., Awaitable[RAGProvider]]
 
@@ -133,9 +133,7 @@ async def test_mismatched_lengths_and_bad_k_are_refused(rag: RAGProvider) -> Non
     ("distance", "expected"),
     [("l2", 1 / (1 + 2 - 2 * 0.8)), ("ip", 0.8), ("cosine", 0.8)],
 )
-async def test_scores_for_each_distance(
-    open_rag: OpenRAG, distance: str, expected: float
-) -> None:
+async def test_scores_for_each_distance(open_rag: OpenRAG, distance: str, expected: float) -> None:
     rag = await open_rag(distance=distance, collection=f"dist-{distance}-x")
     await rag.add(DOCS[:2], VECTORS[:2])
     results = await rag.search(VECTORS[0], k=2)

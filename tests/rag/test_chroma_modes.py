@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from pepperpy.core import ServerError, ValidationError
-from pepperpy.rag import Document, RAGProvider
-from pepperpy.registry import ProviderRegistry
 from support.chroma import start_server
 from support.postgres import free_port
 from support.vectors import unit
 
+from pepperpy.core import ServerError, ValidationError
+from pepperpy.rag import Document, RAGProvider
+from pepperpy.registry import ProviderRegistry
 
+
+@pytest.mark.filterwarnings("ignore:legacy embedding function config:DeprecationWarning")
 async def test_embedded_store_defaults_to_the_data_folder_without_an_embedding_model(
     registry: ProviderRegistry, tmp_path: Path
 ) -> None:

@@ -19,10 +19,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pepperpy.registry import ProviderRegistry  # noqa: E402
-from pepperpy.storage import StorageProvider  # noqa: E402
-from support.plugins import register_source_plugins  # noqa: E402
-from support.postgres import PostgresCluster, start_cluster  # noqa: E402
+from support.plugins import register_source_plugins
+from support.postgres import PostgresCluster, start_cluster
+
+from pepperpy.registry import ProviderRegistry
+from pepperpy.storage import StorageProvider
 
 OpenStorage = Callable[..., Awaitable[StorageProvider]]
 

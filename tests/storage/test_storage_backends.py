@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from support.postgres import PostgresCluster, free_port
 
 from pepperpy.core import (
     AuthenticationError,
@@ -15,7 +16,6 @@ from pepperpy.core import (
     ValidationError,
 )
 from pepperpy.registry import ProviderRegistry
-from support.postgres import PostgresCluster, free_port
 
 # -- sqlite ---------------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ async def test_pepperpy_passes_its_data_folder_to_sqlite(
 
 async def test_sqlite_without_a_file_says_what_to_pass(registry: ProviderRegistry) -> None:
     provider = registry.create("storage", "sqlite", {})
-    with pytest.raises(ConfigurationError, match="path=... or data_dir"):
+    with pytest.raises(ConfigurationError, match=r"path=\.\.\. or data_dir"):
         await provider.initialize()
 
 
@@ -76,7 +76,8 @@ async def test_sqlite_operations_before_initialize_are_refused(
 
 
 async def test_postgres_dsn_comes_from_the_environment(
-    registry: ProviderRegistry, postgres_cluster: PostgresCluster,
+    registry: ProviderRegistry,
+    postgres_cluster: PostgresCluster,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PEPPERPY_POSTGRES_DSN", postgres_cluster.tcp_dsn())

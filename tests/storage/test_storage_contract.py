@@ -7,9 +7,8 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
-
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ OpenStorage = Callable[..., Awaitable[StorageProvider]]
 
 NESTED = {
     "messages": [
-        {"role": "user", "content": "héllo \"quoted\" \\ back\nslash ✓"},
+        {"role": "user", "content": 'héllo "quoted" \\ back\nslash ✓'},
         {"role": "assistant", "content": "", "tokens": 12, "score": 0.25},
     ],
     "flags": [True, False, None],
@@ -37,9 +36,7 @@ async def test_put_then_get_round_trips_nested_json(storage: StorageProvider) ->
     assert await storage.get("app", "conv:1") == NESTED
 
 
-@pytest.mark.parametrize(
-    "value", ["text", 42, 3.5, True, [1, "two", None], {}], ids=repr
-)
+@pytest.mark.parametrize("value", ["text", 42, 3.5, True, [1, "two", None], {}], ids=repr)
 async def test_scalar_and_list_values_round_trip(storage: StorageProvider, value: object) -> None:
     await storage.put("app", "k", value)
     assert await storage.get("app", "k") == value
@@ -90,8 +87,7 @@ KEYS = ["a%b", "a_b", "axb", "a%", "ab", "A", "b", "añ", "a", "a\\b", "a[1]", "
         ("añ", ["añ"]),
         ("zzz", []),
     ],
-    ids=["all", "percent", "underscore", "backslash", "bracket", "star", "case", "unicode",
-         "none"],
+    ids=["all", "percent", "underscore", "backslash", "bracket", "star", "case", "unicode", "none"],
 )
 async def test_list_matches_prefix_literally_and_sorts(
     storage: StorageProvider, prefix: str, expected: list[str]
@@ -182,7 +178,14 @@ async def test_several_processes_write_at_once(
     config = json.dumps(storage_backend.config)
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WRITER, paths, storage_backend.name, config, tag, "150",
+            sys.executable,
+            "-c",
+            WRITER,
+            paths,
+            storage_backend.name,
+            config,
+            tag,
+            "150",
             stderr=subprocess.PIPE,
         )
         for tag in ("p", "q", "r")
@@ -204,7 +207,6 @@ async def test_data_survives_reopen(open_storage: OpenStorage) -> None:
     assert await second.list("keep") == ["k"]
 
 
-async def test_unknown_option_is_refused(
-    registry: ProviderRegistry, storage_backend: Any) -> None:
+async def test_unknown_option_is_refused(registry: ProviderRegistry, storage_backend: Any) -> None:
     with pytest.raises(ValidationError, match="bogus"):
         registry.create("storage", storage_backend.name, {**storage_backend.config, "bogus": 1})

@@ -77,7 +77,9 @@ def start_server(path: Path, *, timeout: float = 60.0) -> ChromaServer:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [chroma_command(), "run", "--path", str(path), "--host", host, "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
         )
     server = ChromaServer(process, host, port, path, log_path)

@@ -34,7 +34,9 @@ def register_source_plugins(registry: ProviderRegistry, *folders: str) -> Provid
     for folder in folders:
         manifest, cls = load_source_plugin(folder)
         registry.register(
-            manifest["category"], manifest["provider_name"], cls,
+            manifest["category"],
+            manifest["provider_name"],
+            cls,
             config_schema=manifest.get("config_schema"),
         )
     return registry

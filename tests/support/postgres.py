@@ -102,22 +102,25 @@ class PostgresCluster:
 
     def tcp_dsn(self, *, password: str = PASSWORD, dbname: str | None = None) -> str:
         """A URI over TCP on 127.0.0.1 (password auth)."""
-        return (
-            f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{dbname or self.dbname}"
-        )
+        return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{dbname or self.dbname}"
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*self.prefix, *args], check=True, capture_output=True, text=True,
-            env={**os.environ, "LC_ALL": "C", "LANG": "C"}, timeout=120,
+            [*self.prefix, *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LC_ALL": "C", "LANG": "C"},
+            timeout=120,
         )
 
     def stop(self) -> None:
         """Stop the server (fast) and delete its folder; safe to call twice."""
         if self.running:
             with contextlib.suppress(subprocess.SubprocessError):
-                self.run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast",
-                         "-w", "stop")
+                self.run(
+                    str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"
+                )
             self.running = False
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -147,9 +150,18 @@ def start_cluster(
             shutil.chown(root, "postgres", "postgres")
             shutil.chown(pwfile, "postgres", "postgres")
         cluster.run(
-            str(bindir / "initdb"), "-D", str(cluster.datadir), "-U", SUPERUSER,
-            f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-            "-E", "UTF8", "--locale=C", "--no-sync",
+            str(bindir / "initdb"),
+            "-D",
+            str(cluster.datadir),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
         )
         options = {
             "listen_addresses": "127.0.0.1",
@@ -159,8 +171,17 @@ def start_cluster(
         }
         opts = " ".join(f"-c {k}={v}" for k, v in options.items())
         cluster.run(
-            str(bindir / "pg_ctl"), "-D", str(cluster.datadir), "-l", str(root / "server.log"),
-            "-o", f"-p {cluster.port} {opts}", "-w", "-t", "60", "start",
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(cluster.datadir),
+            "-l",
+            str(root / "server.log"),
+            "-o",
+            f"-p {cluster.port} {opts}",
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
         cluster.running = True
         atexit.register(cluster.stop)

@@ -1,0 +1,154 @@
+"""Plugin-manager benchmarks (prints numbers and ratios; not a test).
+
+1. Discovery of 1,000 bundles (warm index cache, and cold) vs reading each
+   ``plugin.json`` with ``zipfile`` alone. Target: warm <= 2x.
+2. Cold load of a verified plugin in a fresh process (discover, verify, pin, import)
+   vs importing the same code from a plain folder. Target: <= 10 ms more.
+3. Dependency check when satisfied. Target: < 2 ms, zero subprocesses.
+
+Run: ``.venv/bin/python bench/bench_discovery.py``
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from pepperpy.bundle.build import build_bytes  # noqa: E402
+from pepperpy.bundle.keys import SigningKey  # noqa: E402
+from pepperpy.bundle.trust import TrustStore  # noqa: E402
+from pepperpy.settings import Settings  # noqa: E402
+from plugins.fixtures.echo import echo_files  # noqa: E402
+
+
+def _best(fn, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_discovery(tmp: Path, key: SigningKey) -> None:
+    from pepperpy.plugins.discovery import discover
+
+    folder = tmp / "many"
+    folder.mkdir()
+    data = build_bytes(echo_files(marker=tmp / "m"), key).data
+    for i in range(1000):
+        (folder / f"p{i:04d}.pepperplugin").write_bytes(data)
+    settings = Settings(home=tmp / "home", plugin_path=(folder,))
+    paths = sorted(folder.iterdir())
+
+    def baseline() -> None:
+        for p in paths:
+            with zipfile.ZipFile(p) as z:
+                json.loads(z.read("plugin.json"))
+
+    base = _best(baseline)
+    cold = []
+    for _ in range(3):
+        (settings.cache_dir / "index.json").unlink(missing_ok=True)
+        start = time.perf_counter()
+        discover(settings)
+        cold.append(time.perf_counter() - start)
+    warm = _best(lambda: discover(settings))
+    assert len(discover(settings)) == 1000
+    print("discovery of 1,000 bundles")
+    print(f"  zipfile + json.loads only : {base * 1000:8.1f} ms")
+    print(f"  discover, warm index      : {warm * 1000:8.1f} ms  ratio {warm / base:.2f}x "
+          "(target <= 2x)")
+    print(f"  discover, cold (no index) : {min(cold) * 1000:8.1f} ms  ratio "
+          f"{min(cold) / base:.2f}x (strict manifest + schema checks per file)")
+
+
+LOAD_PLUGIN = """
+import sys, time
+import pepperpy.llm
+start = time.perf_counter()
+from pepperpy.plugins.manager import PluginManager
+loaded = PluginManager().resolve("llm", "echo")
+print(time.perf_counter() - start)
+"""
+
+LOAD_FOLDER = """
+import sys, time, importlib
+import pepperpy.llm
+start = time.perf_counter()
+sys.path.insert(0, {folder!r})
+module = importlib.import_module("echo_plain.provider")
+cls = module.EchoProvider
+print(time.perf_counter() - start)
+"""
+
+
+def _child(code: str, env: dict[str, str]) -> float:
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True, cwd=env["BENCH_CWD"])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_cold_load(tmp: Path, key: SigningKey) -> None:
+    from pepperpy.plugins.install import install_bundle
+
+    home = tmp / "home2"
+    TrustStore(home / "trust.json").add(key.public_key.pem(), publisher="bench")
+    files = echo_files(marker=tmp / "marker")
+    bundle = tmp / "echo.pepperplugin"
+    bundle.write_bytes(build_bytes(files, key).data)
+    install_bundle(bundle, settings=Settings(home=home))
+    plain = tmp / "plain" / "echo_plain"
+    for name, data in files:
+        (plain / name).parent.mkdir(parents=True, exist_ok=True)
+        (plain / name).write_bytes(data)
+    env = dict(os.environ, PEPPERPY_HOME=str(home), PYTHONPATH=str(REPO),
+               PYTHONDONTWRITEBYTECODE="1", BENCH_CWD=str(tmp))
+    _child(LOAD_PLUGIN, env)  # first run pins the bytes and fills the index cache
+    plugin = statistics.median(_child(LOAD_PLUGIN, env) for _ in range(7))
+    folder = statistics.median(
+        _child(LOAD_FOLDER.format(folder=str(plain.parent)), env) for _ in range(7))
+    print("cold load in a fresh process (median of 7; interpreter start excluded)")
+    print(f"  plain folder import       : {folder * 1000:8.2f} ms")
+    print(f"  verified bundle (zipimport): {plugin * 1000:7.2f} ms  "
+          f"extra {(plugin - folder) * 1000:.2f} ms (target <= 10 ms)")
+
+
+def bench_dependency_check() -> None:
+    from pepperpy.plugins.dependencies import find_unsatisfied
+
+    popens: list[object] = []
+    sys.addaudithook(lambda e, a: popens.append(a) if e == "subprocess.Popen" else None)
+    reqs = ("packaging>=20", "pydantic>=2", "jsonschema>=4", "cryptography>=40",
+            'uv>=0.4; python_version >= "3.8"')
+    find_unsatisfied(reqs)
+    n = 200
+    start = time.perf_counter()
+    for _ in range(n):
+        assert not find_unsatisfied(reqs)
+    per = (time.perf_counter() - start) / n
+    print("dependency check when satisfied (5 requirements)")
+    print(f"  per check                 : {per * 1000:8.3f} ms (target < 2 ms); "
+          f"subprocesses: {len(popens)}")
+
+
+def main() -> None:
+    key = SigningKey.generate()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_discovery(Path(tmp), key)
+        bench_cold_load(Path(tmp), key)
+    bench_dependency_check()
+
+
+if __name__ == "__main__":
+    main()
