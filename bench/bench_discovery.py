@@ -24,11 +24,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from plugins.fixtures.echo import echo_files  # noqa: E402
+
 from pepperpy.bundle.build import build_bytes  # noqa: E402
 from pepperpy.bundle.keys import SigningKey  # noqa: E402
 from pepperpy.bundle.trust import TrustStore  # noqa: E402
 from pepperpy.settings import Settings  # noqa: E402
-from plugins.fixtures.echo import echo_files  # noqa: E402
 
 
 def _best(fn, repeat: int = 5) -> float:
@@ -86,6 +87,7 @@ LOAD_FOLDER = """
 import sys, time, importlib
 import pepperpy.llm
 start = time.perf_counter()
+sys.dont_write_bytecode = True  # like zipimport: the plugin is compiled from source
 sys.path.insert(0, {folder!r})
 module = importlib.import_module("echo_plain.provider")
 cls = module.EchoProvider
@@ -112,9 +114,13 @@ def bench_cold_load(tmp: Path, key: SigningKey) -> None:
     for name, data in files:
         (plain / name).parent.mkdir(parents=True, exist_ok=True)
         (plain / name).write_bytes(data)
+    # Bytecode caches as in production, kept in a temporary prefix (no clutter in the
+    # tree). Plugin code itself is always compiled from source: zipimport never caches.
     env = dict(os.environ, PEPPERPY_HOME=str(home), PYTHONPATH=str(REPO),
-               PYTHONDONTWRITEBYTECODE="1", BENCH_CWD=str(tmp))
-    _child(LOAD_PLUGIN, env)  # first run pins the bytes and fills the index cache
+               PYTHONPYCACHEPREFIX=str(tmp / "pycache"), BENCH_CWD=str(tmp))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    _child(LOAD_PLUGIN, env)  # first run pins the bytes, fills the index and pyc caches
+    _child(LOAD_FOLDER.format(folder=str(plain.parent)), env)
     plugin = statistics.median(_child(LOAD_PLUGIN, env) for _ in range(7))
     folder = statistics.median(
         _child(LOAD_FOLDER.format(folder=str(plain.parent)), env) for _ in range(7))

@@ -21,7 +21,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -39,7 +39,7 @@ from pepperpy.registry import ProviderRegistry  # noqa: E402
 from pepperpy.storage import StorageProvider  # noqa: E402
 
 DIM = 384  # all-MiniLM-L6-v2's dimension, what the local embeddings plugin returns
-ROUNDS = 3
+ROUNDS = 5
 
 
 class LookupEmbeddings(EmbeddingProvider):
@@ -66,79 +66,87 @@ def _best(timings: list[float]) -> float:
 # -- RAG ------------------------------------------------------------------------------
 
 
-def raw_chroma(
-    path: Path, texts: list[str], vecs: list[list[float]], queries: list[list[float]]
-) -> tuple[float, float]:
-    import chromadb
-    from chromadb.config import Settings
+class RawChroma:
+    """The baseline: chromadb's own client, called directly (synchronously)."""
 
-    client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
-    try:
-        col = client.get_or_create_collection(
+    def __init__(self, path: Path) -> None:
+        import chromadb
+        from chromadb.config import Settings
+
+        self.client = chromadb.PersistentClient(str(path), Settings(anonymized_telemetry=False))
+        self.col = self.client.get_or_create_collection(
             "bench", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
-        ids = [f"id{i}" for i in range(len(texts))]
-        metas = [{"i": i} for i in range(len(texts))]
-        batch = client.get_max_batch_size()
-        start = time.perf_counter()
-        for s in range(0, len(ids), batch):
-            col.upsert(
-                ids=ids[s : s + batch],
+
+    def add(self, texts: list[str], vecs: list[list[float]]) -> None:
+        batch = self.client.get_max_batch_size()
+        for s in range(0, len(texts), batch):
+            self.col.upsert(
+                ids=[f"id{i}" for i in range(s, min(s + batch, len(texts)))],
                 embeddings=vecs[s : s + batch],
                 documents=texts[s : s + batch],
-                metadatas=metas[s : s + batch],
+                metadatas=[{"i": i} for i in range(s, min(s + batch, len(texts)))],
             )
-        add = time.perf_counter() - start
-        start = time.perf_counter()
-        for q in queries:
-            col.query(
-                query_embeddings=[q], n_results=5, include=["documents", "metadatas", "distances"]
-            )
-        return add, time.perf_counter() - start
-    finally:
-        client.close()
+
+    def query(self, vector: list[float]) -> None:
+        self.col.query(
+            query_embeddings=[vector], n_results=5, include=["documents", "metadatas", "distances"]
+        )
 
 
-async def plugin_chroma(
+async def _timed(run: Awaitable[object]) -> float:
+    start = time.perf_counter()
+    await run
+    return time.perf_counter() - start
+
+
+async def _one_round(
     registry: ProviderRegistry,
-    path: Path,
+    tmp: Path,
     texts: list[str],
     vecs: list[list[float]],
+    query_texts: list[str],
     queries: list[list[float]],
-) -> tuple[float, float]:
-    provider = registry.create("rag", "chroma", {"path": str(path), "collection": "bench"})
+) -> dict[str, tuple[float, float]]:
+    """Add the same vectors three ways, then query in interleaved blocks (fair under load)."""
+    docs = [Document(t, id=f"id{i}", metadata={"i": i}) for i, t in enumerate(texts)]
+    raw = RawChroma(tmp / "raw")
+    start = time.perf_counter()
+    raw.add(texts, vecs)
+    adds = {"raw": time.perf_counter() - start}
+    provider = registry.create(
+        "rag", "chroma", {"path": str(tmp / "plugin"), "collection": "bench"}
+    )
     assert isinstance(provider, RAGProvider)
     await provider.initialize()
-    try:
-        docs = [Document(t, id=f"id{i}", metadata={"i": i}) for i, t in enumerate(texts)]
-        start = time.perf_counter()
-        await provider.add(docs, vecs)
-        add = time.perf_counter() - start
-        start = time.perf_counter()
-        for q in queries:
-            await provider.search(q, k=5)
-        return add, time.perf_counter() - start
-    finally:
-        await provider.cleanup()
-
-
-async def pepperpy_chroma(
-    registry: ProviderRegistry, path: Path, texts: list[str], query_texts: list[str]
-) -> tuple[float, float]:
+    adds["provider"] = await _timed(provider.add(docs, vecs))
     pepper = (
         PepperPy(registry=registry)
         .with_embeddings("lookup")
-        .with_rag("chroma", path=str(path), collection="bench")
+        .with_rag("chroma", path=str(tmp / "pepper"), collection="bench")
     )
-    async with pepper:
-        docs = [Document(t, id=f"id{i}", metadata={"i": i}) for i, t in enumerate(texts)]
-        start = time.perf_counter()
-        await pepper.rag.add_documents(docs)
-        add = time.perf_counter() - start
-        start = time.perf_counter()
-        for q in query_texts:
-            await pepper.rag.search(q, k=5)
-        return add, time.perf_counter() - start
+    await pepper.initialize()
+    adds["pepperpy"] = await _timed(pepper.rag.add_documents(docs))
+    spent = dict.fromkeys(adds, 0.0)
+    try:
+        for s in range(0, len(queries), 20):
+            start = time.perf_counter()
+            for q in queries[s : s + 20]:
+                raw.query(q)
+            spent["raw"] += time.perf_counter() - start
+            start = time.perf_counter()
+            for q in queries[s : s + 20]:
+                await provider.search(q, k=5)
+            spent["provider"] += time.perf_counter() - start
+            start = time.perf_counter()
+            for t in query_texts[s : s + 20]:
+                await pepper.rag.search(t, k=5)
+            spent["pepperpy"] += time.perf_counter() - start
+    finally:
+        raw.client.close()
+        await provider.cleanup()
+        await pepper.aclose()
+    return {name: (adds[name], spent[name]) for name in adds}
 
 
 async def bench_rag(n_docs: int, n_queries: int) -> None:
@@ -155,16 +163,11 @@ async def bench_rag(n_docs: int, n_queries: int) -> None:
     registry.register("embeddings", "lookup", LookupEmbeddings)
     results: dict[str, list[tuple[float, float]]] = {"raw": [], "provider": [], "pepperpy": []}
     with tempfile.TemporaryDirectory(prefix="pepperpy-bench-") as tmp:
-        for r in range(ROUNDS):  # interleaved, fresh folders: no warm-cache advantage
-            results["raw"].append(
-                await asyncio.to_thread(raw_chroma, Path(tmp, f"raw{r}"), texts, vecs, queries)
-            )
-            results["provider"].append(
-                await plugin_chroma(registry, Path(tmp, f"plugin{r}"), texts, vecs, queries)
-            )
-            results["pepperpy"].append(
-                await pepperpy_chroma(registry, Path(tmp, f"pepper{r}"), texts, query_texts)
-            )
+        for r in range(ROUNDS):  # fresh folders each round: no warm-cache advantage
+            folder = Path(tmp, f"round{r}")
+            round_ = await _one_round(registry, folder, texts, vecs, query_texts, queries)
+            for name, timing in round_.items():
+                results[name].append(timing)
     raw_add = _best([a for a, _ in results["raw"]])
     raw_q = _best([q for _, q in results["raw"]])
     print(

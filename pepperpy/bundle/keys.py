@@ -20,6 +20,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,14 +74,16 @@ def _decode_point(raw: bytes) -> tuple[int, int] | str:
     return x, y
 
 
-def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    (x1, y1), (x2, y2) = a, b
-    t = _D * x1 * x2 * y1 * y2 % _P
-    x3 = (x1 * y2 + y1 * x2) * pow(1 + t, _P - 2, _P) % _P
-    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
-    return x3, y3
+def _double(x: int, y: int, z: int) -> tuple[int, int, int]:
+    """Projective doubling on -x^2 + y^2 = 1 + d x^2 y^2 (dbl-2008-bbjlp), no inversion."""
+    b, c, d = (x + y) ** 2 % _P, x * x % _P, y * y % _P
+    e = -c % _P
+    f = (e + d) % _P
+    j = (f - 2 * (z * z)) % _P
+    return (b - c - d) * j % _P, f * (e - d) % _P, f * j % _P
 
 
+@lru_cache(maxsize=4096)
 def weak_key_problem(raw: bytes) -> str | None:
     """Why ``raw`` is not an acceptable public key, or None if it is.
 
@@ -90,9 +93,10 @@ def weak_key_problem(raw: bytes) -> str | None:
     point = _decode_point(raw)
     if isinstance(point, str):
         return point
+    x, y, z = point[0], point[1], 1
     for _ in range(3):
-        point = _add(point, point)
-    if point == (0, 1):
+        x, y, z = _double(x, y, z)
+    if x == 0 and y == z:
         return "small-order point (a key that verifies forged signatures)"
     return None
 

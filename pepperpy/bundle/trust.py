@@ -87,7 +87,7 @@ class TrustSnapshot:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
@@ -182,7 +182,7 @@ class TrustStore:
     def _locked(self) -> Iterator[tuple[dict[str, TrustedKey], set[str]]]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(self.path.with_name(self.path.name + ".lock"), "a")  # noqa: SIM115
+            lock = open(self.path.with_name(self.path.name + ".lock"), "a")
         except OSError as exc:
             raise ConfigurationError(f"cannot lock trust store {self.path}: {exc}") from None
         with lock:
@@ -213,7 +213,9 @@ class TrustStore:
         """Trust a public key (refusing weak keys); re-adding is a no-op, scopes merge."""
         key = load_public_key(pub_pem)
         if not publisher or len(publisher) > 100 or not publisher.isprintable():
-            raise ValidationError(f"publisher name {publisher[:40]!r} must be 1-100 printable chars")
+            raise ValidationError(
+                f"publisher name {publisher[:40]!r} must be 1-100 printable characters"
+            )
         with self._locked() as (keys, _revoked):
             old = keys.get(key.key_id)
             if old is None:

@@ -22,11 +22,10 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pepperpy.bundle import zipformat as zf
@@ -112,7 +111,7 @@ def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ParsedBundl
     return ParsedBundle(tuple(entries), key_id, signature)
 
 
-def check_key(snapshot: TrustSnapshot, key_id: str, digest: str) -> TrustedKey:
+def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> TrustedKey:
     """Step 4: the signing key must be trusted, strong and unrevoked; the digest unrevoked."""
     record = snapshot.get(key_id)
     if record is None:
@@ -130,30 +129,57 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str) -> TrustedKey:
             f"key {key_id[:16]} ({record.publisher}) was revoked at {record.revoked_at}; "
             "ask the publisher for a bundle signed with a new key"
         )
-    if digest in snapshot.revoked_bundles:
+    if digest is not None and digest in snapshot.revoked_bundles:
         raise RevokedError(
             f"bundle sha256 {digest} was revoked by the operator; install another version"
         )
     return record
 
 
+class _Contents(Mapping[str, bytes]):
+    """Entry contents by name: inflated entries kept, stored ones sliced on access."""
+
+    def __init__(self, data: bytes, stored: dict[str, zf.ZipEntry],
+                 inflated: dict[str, bytes], order: list[str]) -> None:
+        self._data, self._stored, self._inflated, self._order = data, stored, inflated, order
+
+    def __getitem__(self, name: str) -> bytes:
+        if name in self._inflated:
+            return self._inflated[name]
+        e = self._stored[name]
+        return self._data[e.data_offset: e.data_offset + e.size]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._stored or name in self._inflated
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
 def _hash_entries(
     data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits, pool: ThreadPoolExecutor | None
-) -> tuple[list[FileInfo], dict[str, bytes]]:
+) -> tuple[list[FileInfo], _Contents]:
     """Inflate (bounded), CRC-check and hash every plugin file exactly once."""
     infos: list[FileInfo] = []
-    contents: dict[str, bytes] = {}
+    stored: dict[str, zf.ZipEntry] = {}
+    inflated: dict[str, bytes] = {}
     crcs = []
     for entry in entries:
         content = zf.read_entry(data, entry, limits=limits, check_crc=pool is None)
         if pool is not None:
             crcs.append((entry, pool.submit(zlib.crc32, content)))
         infos.append(FileInfo(entry.name, entry.size, hashlib.sha256(content).hexdigest()))
-        contents[entry.name] = bytes(content)
+        if entry.method == zf.STORED:
+            stored[entry.name] = entry
+        else:
+            inflated[entry.name] = bytes(content)
     for entry, crc in crcs:
         if crc.result() != entry.crc:
             raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
-    return infos, contents
+    return infos, _Contents(data, stored, inflated, [e.name for e in entries])
 
 
 def verify_bundle(
@@ -167,12 +193,20 @@ def verify_bundle(
         )
     parsed = parse_bundle(data, limits=limits)
     prefix_end = parsed.entries[-1].header_offset
+    record = check_key(trust, parsed.key_id, None)
+    # Large bundles: the whole-file digest and the CRCs run in worker threads while this
+    # thread hashes entries (hashlib and zlib release the GIL), so verify costs about one
+    # sha256 pass of wall time. Nothing is trusted until every result is checked below.
     pool = ThreadPoolExecutor(2) if len(data) >= _PARALLEL_FROM else None
     try:
         digests = pool.submit(_digests, data, prefix_end) if pool else None
-        prefix_digest, digest = digests.result() if digests else _digests(data, prefix_end)
-        record = check_key(trust, parsed.key_id, digest)
+        if digests is None:
+            prefix_digest, digest = _digests(data, prefix_end)
+            check_key(trust, parsed.key_id, digest)
         infos, contents = _hash_entries(data, parsed.entries[:-1], limits, pool)
+        if digests is not None:
+            prefix_digest, digest = digests.result()
+            check_key(trust, parsed.key_id, digest)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -187,7 +221,7 @@ def verify_bundle(
     manifest = parse_manifest(contents[MANIFEST_NAME], limits=limits)
     _check_entry_point(manifest, contents)
     return VerifiedBundle(manifest, contents[MANIFEST_NAME], digest, record.key_id,
-                          record.publisher, tuple(infos), MappingProxyType(contents), data)
+                          record.publisher, tuple(infos), contents, data)
 
 
 def _sha256(data: bytes) -> str:
@@ -286,6 +320,7 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAUL
             report["manifest_error"] = str(bad)
     else:
         report["state"], report["reason"] = "verified", None
+        contents = verified.entries
         report["manifest"] = verified.manifest.model_dump(mode="json", exclude_none=True)
         infos = list(verified.files)
     methods = {e.name: e.method for e in parsed.entries}

@@ -11,8 +11,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pepperpy.core import BundleInvalidError, ConfigurationError
+
+if TYPE_CHECKING:
+    from pepperpy.bundle.trust import TrustSnapshot
 
 __all__ = ["add_plugin_commands"]
 
@@ -92,7 +96,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _snapshot():  # noqa: ANN202
+def _snapshot() -> TrustSnapshot:
     from pepperpy.bundle.trust import TrustStore
 
     return TrustStore.from_settings().snapshot()

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pepperpy.core import ConfigurationError
+
+if TYPE_CHECKING:
+    from pepperpy.bundle.trust import TrustStore
 
 __all__ = ["register"]
 
 
-def _store():  # noqa: ANN202 - local import keeps `pepperpy --help` fast
+def _store() -> TrustStore:
+    """Imported lazily so `pepperpy --help` stays fast."""
     from pepperpy.bundle.trust import TrustStore
 
     return TrustStore.from_settings()

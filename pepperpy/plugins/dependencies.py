@@ -18,12 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
-import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +168,8 @@ def _source_build_exceptions(spec: DependencySpec, settings: Settings) -> set[st
 
 def command_hint(spec: DependencySpec, *, settings: Settings) -> str:
     """The operator-facing fix: the pepperpy command, and the uv command it runs."""
+    import shlex
+
     shown = uv_command(spec, settings=settings)
     if spec.lock:
         shown = uv_command(spec, settings=settings, requirements_file=Path("<locked.txt>"))
@@ -229,6 +226,8 @@ def _stderr(line: str) -> None:
 
 
 def _run_uv(spec: DependencySpec, *, settings: Settings, progress: Callable[[str], None]) -> None:
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="pepperpy-uv-") as tmp:
         req_file = None
         if spec.lock:
@@ -270,6 +269,10 @@ def _stream(
     cmd: list[str], *, cwd: str, timeout: float, progress: Callable[[str], None]
 ) -> tuple[int, list[str], bool]:
     """Run ``cmd``, relaying stderr lines as progress; keep the tail for errors."""
+    import subprocess
+    import threading
+    from collections import deque
+
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=_sealed_environment(), stdin=subprocess.DEVNULL,

@@ -245,7 +245,7 @@ CASES: list[tuple[str, Callable[[Ctx], bytes], type[TrustError], str]] = [
     ("untrusted-key", lambda c: c.s.build(c.files), UntrustedPublisherError, "not in the trust"),
     ("forged-key-id", lambda c: _forge_key_id(c), BundleInvalidError, "modified after signing"),
     ("bad-signature-format", lambda c: replace_entry(
-        c.good, SIG, unpack(c.good)[-1].content.replace(b"pepperpy-bundle/1", b"pepperpy-bundle/2")),
+        c.good, SIG, unpack(c.good)[-1].content.replace(b"bundle/1", b"bundle/2")),
      BundleInvalidError, "not supported"),
     ("signature-entry-extra-key", lambda c: replace_entry(
         c.good, SIG, unpack(c.good)[-1].content[:-1] + b',"z":1}'), BundleInvalidError,

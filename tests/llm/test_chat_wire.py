@@ -86,7 +86,8 @@ async def test_tool_call_round_trip(
 ) -> None:
     vendor, server = vendor_server
     async with make_pepper(vendor, server) as pepper:
-        result = await pepper.chat.with_user("Weather in Paris?").with_tools([get_weather]).generate()
+        chat = pepper.chat.with_user("Weather in Paris?").with_tools([get_weather])
+        result = await chat.generate()
 
     first, second = [r.body for r in server.requests]
     if vendor == "anthropic":

@@ -97,6 +97,9 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; without TCP_NODELAY, Nagle
+            # plus delayed ACKs add ~40 ms to every loopback response.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 server._dispatch(self)

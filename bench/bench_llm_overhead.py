@@ -1,0 +1,144 @@
+"""Per-request overhead of PepperPy over the raw SDK, against the same loopback server.
+
+    .venv/bin/python bench/bench_llm_overhead.py [N]
+
+For each vendor (openai, anthropic) and mode (generate; stream = time to last chunk),
+runs N requests through the raw SDK and N through PepperPy, interleaved pair by pair
+so drift affects both equally, and prints the median of the per-pair ratios
+(PepperPy time / raw time; target <= 1.05). Both
+sides share one client configuration and one keep-alive server; the plugins are
+loaded from plugin_src like tests/llm/conftest.py does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import anthropic  # noqa: E402
+import openai  # noqa: E402
+
+from pepperpy import PepperPy  # noqa: E402
+from pepperpy.registry import ProviderRegistry  # noqa: E402
+from tests.llm.conftest import PLUGINS, load_plugin_source  # noqa: E402
+from tests.servers.anthropic_server import AnthropicServer  # noqa: E402
+from tests.servers.openai_server import OpenAIServer  # noqa: E402
+
+KEY = "sk-bench"
+PROMPT = "The quick brown fox jumps over the lazy dog " * 4
+Timed = Callable[[], Awaitable[None]]
+
+
+def registry() -> ProviderRegistry:
+    reg = ProviderRegistry()
+    for folder in PLUGINS:
+        manifest, cls = load_plugin_source(folder)
+        reg.register(manifest["category"], manifest["provider_name"], cls,
+                     config_schema=manifest["config_schema"])
+    return reg
+
+
+async def measure(pairs: list[tuple[str, Timed, Timed]], n: int) -> None:
+    for label, raw, ours in pairs:
+        for _ in range(50):  # warm up connections, imports, caches
+            await raw()
+            await ours()
+        raw_times, our_times = [], []
+        for i in range(n):
+            order = (raw, ours) if i % 2 == 0 else (ours, raw)
+            for fn in order:
+                started = time.perf_counter()
+                await fn()
+                (raw_times if fn is raw else our_times).append(time.perf_counter() - started)
+        raw_med, our_med = statistics.median(raw_times), statistics.median(our_times)
+        # Median of per-pair ratios: robust to the machine drifting during the run.
+        ratio = statistics.median(o / r for o, r in zip(our_times, raw_times, strict=True))
+        flag = "ok" if ratio <= 1.05 else "ABOVE TARGET"
+        print(f"{label:<20} raw {raw_med * 1e3:7.3f} ms  pepperpy {our_med * 1e3:7.3f} ms  "
+              f"median paired ratio {ratio:5.3f}  {flag}")
+
+
+async def openai_pairs(server: OpenAIServer, reg: ProviderRegistry) -> tuple[list, PepperPy]:
+    url = server.url + "/v1"
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=url, timeout=60.0, max_retries=2)
+    pepper = PepperPy(registry=reg).with_llm("openai", api_key=KEY, base_url=url, model="m")
+    await pepper.initialize()
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}]
+
+    async def raw_generate() -> None:
+        r = await client.chat.completions.create(model="m", messages=messages)
+        assert r.choices[0].message.content
+
+    async def raw_stream() -> None:
+        stream = await client.chat.completions.create(
+            model="m", messages=messages, stream=True, stream_options={"include_usage": True})
+        async for _ in stream:
+            pass
+
+    async def ours_generate() -> None:
+        r = await pepper.chat.with_system("Be brief.").with_user(PROMPT).generate()
+        assert r.content
+
+    async def ours_stream() -> None:
+        async for _ in pepper.chat.with_system("Be brief.").with_user(PROMPT).stream():
+            pass
+
+    return [("openai generate", raw_generate, ours_generate),
+            ("openai stream", raw_stream, ours_stream)], pepper
+
+
+async def anthropic_pairs(server: AnthropicServer, reg: ProviderRegistry) -> tuple[
+    list, PepperPy
+]:
+    client = anthropic.AsyncAnthropic(api_key=KEY, base_url=server.url, timeout=60.0,
+                                      max_retries=2)
+    pepper = PepperPy(registry=reg).with_llm("anthropic", api_key=KEY, base_url=server.url,
+                                             model="m")
+    await pepper.initialize()
+    messages = [{"role": "user", "content": PROMPT}]
+
+    async def raw_generate() -> None:
+        r = await client.messages.create(model="m", max_tokens=1024, system="Be brief.",
+                                         messages=messages)
+        assert r.content
+
+    async def raw_stream() -> None:
+        stream = await client.messages.create(model="m", max_tokens=1024, system="Be brief.",
+                                              messages=messages, stream=True)
+        async for _ in stream:
+            pass
+
+    async def ours_generate() -> None:
+        r = await pepper.chat.with_system("Be brief.").with_user(PROMPT).generate()
+        assert r.content
+
+    async def ours_stream() -> None:
+        async for _ in pepper.chat.with_system("Be brief.").with_user(PROMPT).stream():
+            pass
+
+    return [("anthropic generate", raw_generate, ours_generate),
+            ("anthropic stream", raw_stream, ours_stream)], pepper
+
+
+async def main(n: int) -> None:
+    reg = registry()
+    with OpenAIServer() as oserver, AnthropicServer() as aserver:
+        oserver.record = aserver.record = False
+        print(f"N={n} per side, interleaved; median latency per request")
+        for build, server in ((openai_pairs, oserver), (anthropic_pairs, aserver)):
+            pairs, pepper = await build(server, reg)
+            try:
+                await measure(pairs, n)
+            finally:
+                await pepper.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200))

@@ -1,0 +1,75 @@
+"""Benchmark bundle verification (a script, not a test).
+
+1. A 50 MB bundle (incompressible data, so stored): full verify vs hashlib.sha256 over
+   the same bytes, in the same run. Target ratio <= 1.3.
+2. 1,000 small bundles: per-bundle verify time, and per-bundle read_manifest time.
+
+Run: .venv/bin/python bench/bench_verify.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pepperpy.bundle.verify import read_manifest, verify_bundle
+from pepperpy.testing_bundles import BundleFactory
+
+
+def best_of(n: int, fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def big(factory: BundleFactory) -> None:
+    files = factory.files(extra={"model/weights.bin": os.urandom(50 * 1000 * 1000)})
+    data = factory.build(files)
+    snapshot = factory.snapshot()
+    verify_bundle(data, snapshot)  # warm up imports and caches
+    t_sha = best_of(5, lambda: hashlib.sha256(data).hexdigest())
+    t_verify = best_of(5, lambda: verify_bundle(data, snapshot))
+    print(f"50 MB bundle ({len(data) / 1e6:.1f} MB): sha256 {t_sha * 1000:.1f} ms, "
+          f"verify {t_verify * 1000:.1f} ms, ratio {t_verify / t_sha:.2f} (target <= 1.3)")
+
+
+def small(factory: BundleFactory) -> None:
+    bundles = [factory.build(factory.files(manifest={"name": f"p{i:04d}"},
+                                           extra={"README.md": f"plugin {i}\n".encode() * 20}))
+               for i in range(1000)]
+    snapshot = factory.snapshot()
+    verify_bundle(bundles[0], snapshot)
+    times = []
+    for data in bundles:
+        start = time.perf_counter()
+        verify_bundle(data, snapshot)
+        times.append(time.perf_counter() - start)
+    print(f"1,000 small bundles ({len(bundles[0])} B each): verify median "
+          f"{statistics.median(times) * 1e6:.0f} us, p95 "
+          f"{sorted(times)[949] * 1e6:.0f} us, total {sum(times) * 1000:.0f} ms")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, data in enumerate(bundles):
+            path = Path(tmp) / f"p{i:04d}.pepperplugin"
+            path.write_bytes(data)
+            paths.append(path)
+        start = time.perf_counter()
+        for path in paths:
+            read_manifest(path)
+        total = time.perf_counter() - start
+        print(f"read_manifest (listing) over 1,000 files: {total * 1000:.0f} ms total, "
+              f"{total * 1e6 / 1000:.0f} us each")
+
+
+if __name__ == "__main__":
+    f = BundleFactory(publisher="bench")
+    big(f)
+    small(f)

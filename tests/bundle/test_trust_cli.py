@@ -1,0 +1,137 @@
+"""The real CLI in a subprocess: keygen, trust, plugin build/verify/inspect, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pepperpy.testing_bundles import replace_entry
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    home = tmp_path / "home"
+    env = {**os.environ, "PEPPERPY_HOME": str(home)}
+    env.pop("PEPPERPY_KEY_PASSPHRASE", None)
+
+    def run(*args: str, code: int = 0,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "pepperpy", *args],
+                              env={**env, **(extra_env or {})}, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == code, (proc.stdout, proc.stderr)
+        if code == 1:
+            lines = proc.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("pepperpy: error: "), proc.stderr
+            assert "Traceback" not in proc.stderr
+        return proc
+
+    run.home = home  # type: ignore[attr-defined]
+    return run
+
+
+def _plugin_src(root: Path) -> Path:
+    src = root / "src" / "hello"
+    src.mkdir(parents=True)
+    (src / "plugin.json").write_text(json.dumps({
+        "name": "hello", "version": "0.3.0", "category": "llm", "provider_name": "hello",
+        "entry_point": "hello:Hello"}))
+    (src / "hello.py").write_text("class Hello:\n    pass\n")
+    return src
+
+
+def test_full_cli_flow(cli, tmp_path: Path) -> None:
+    out = cli("keygen", "--publisher", "acme", "--out", str(tmp_path / "keys")).stdout
+    key_id = out.split()[2]
+    assert len(key_id) == 64
+    key, pub = tmp_path / "keys" / "acme.key", tmp_path / "keys" / "acme.pub"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "PRIVATE" not in out
+
+    src = _plugin_src(tmp_path)
+    built = Path(cli("plugin", "build", str(src), "--key", str(key), "--out",
+                     str(tmp_path / "dist")).stdout.strip())
+    assert built.name == "hello-0.3.0.pepperplugin"
+
+    err = cli("plugin", "verify", str(built), code=1).stderr
+    assert "not in the trust store" in err and "pepperpy trust add" in err
+    report = json.loads(cli("plugin", "inspect", str(built), "--json").stdout)
+    assert report["state"] == "untrusted" and report["key_id"] == key_id
+    assert {f["name"] for f in report["files"]} == {"hello.py", "plugin.json"}
+
+    cli("trust", "add", str(pub))
+    listed = json.loads(cli("trust", "list", "--json").stdout)
+    assert listed["keys"][0]["publisher"] == "acme"
+    ok = cli("plugin", "verify", str(built)).stdout
+    assert ok.startswith("OK hello 0.3.0 publisher=acme") and key_id in ok
+    assert "state:     verified" in cli("plugin", "inspect", str(built)).stdout
+
+    tampered = tmp_path / "tampered.pepperplugin"
+    tampered.write_bytes(replace_entry(built.read_bytes(), "hello.py", b"import os\n"))
+    assert "modified after signing" in cli("plugin", "verify", str(tampered), code=1).stderr
+
+    digest = report["digest"]
+    cli("trust", "revoke-bundle", digest)
+    assert "revoked" in cli("plugin", "verify", str(built), code=1).stderr
+    cli("trust", "revoke", key_id[:12])
+    assert "revoked" in cli("plugin", "verify", str(built), code=1).stderr
+    assert "kept as revoked" in cli("trust", "remove", key_id).stdout
+    cli("trust", "add", str(pub))  # re-adding a revoked key keeps it revoked
+    assert "revoked" in cli("plugin", "verify", str(built), code=1).stderr
+
+
+def test_remove_key(cli, tmp_path: Path) -> None:
+    cli("keygen", "--publisher", "p", "--out", str(tmp_path))
+    cli("trust", "add", str(tmp_path / "p.pub"), "--publisher", "Pat")
+    key_id = json.loads(cli("trust", "list", "--json").stdout)["keys"][0]["key_id"]
+    cli("trust", "remove", key_id[:8])
+    assert json.loads(cli("trust", "list", "--json").stdout)["keys"] == []
+    assert "no key" in cli("trust", "remove", key_id, code=1).stderr
+
+
+def test_usage_errors_exit_2(cli) -> None:
+    cli("trust", code=2)
+    cli("plugin", "verify", code=2)
+    cli("keygen", code=2)
+
+
+def test_corrupt_trust_store(cli, tmp_path: Path) -> None:
+    cli.home.mkdir()
+    (cli.home / "trust.json").write_text("{not json")
+    err = cli("trust", "list", code=1).stderr
+    assert "not valid JSON" in err and "trust.json" in err
+
+
+def test_not_a_bundle_and_missing_file(cli, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pepperplugin"
+    junk.write_bytes(b"hello world, not a zip at all")
+    assert "bundle refused" in cli("plugin", "verify", str(junk), code=1).stderr
+    assert "cannot read" in cli("plugin", "verify", str(tmp_path / "nope"), code=1).stderr
+
+
+def test_weak_key_refused_by_trust_add(cli, tmp_path: Path) -> None:
+    import base64
+
+    der = bytes.fromhex("302a300506032b6570032100") + (1).to_bytes(32, "little")
+    pem = ("-----BEGIN PUBLIC KEY-----\n" + base64.b64encode(der).decode()
+           + "\n-----END PUBLIC KEY-----\n")
+    (tmp_path / "evil.pub").write_text(pem)
+    assert "small-order" in cli("trust", "add", str(tmp_path / "evil.pub"), code=1).stderr
+
+
+def test_build_all_and_passphrase(cli, tmp_path: Path) -> None:
+    cli("keygen", "--publisher", "enc", "--out", str(tmp_path), "--passphrase-env", "MY_PASS",
+        extra_env={"MY_PASS": "hunter2"})
+    _plugin_src(tmp_path)
+    build = ("plugin", "build", "--all", "--src", str(tmp_path / "src"), "--key",
+             str(tmp_path / "enc.key"), "--out", str(tmp_path / "dist"))
+    assert "PEPPERPY_KEY_PASSPHRASE" in cli(*build, code=1).stderr
+    out = cli(*build, extra_env={"PEPPERPY_KEY_PASSPHRASE": "hunter2"}).stdout
+    assert out.strip().endswith("hello-0.3.0.pepperplugin")
+    assert "hunter2" not in out
