@@ -27,6 +27,8 @@ __all__ = [
     "add_entry",
     "append_bytes",
     "duplicate_entry",
+    "make_entry",
+    "marker_plugin_files",
     "pack",
     "prepend_bytes",
     "remove_entry",

@@ -43,18 +43,47 @@ def signed_plugins(tmp_path_factory: pytest.TempPathFactory) -> SignedPlugins:
     return SignedPlugins(folder, factory)
 
 
-@pytest.fixture
-def plugin_settings(tmp_path: Path, signed_plugins: SignedPlugins):
+def _settings_for(home: Path, signed: SignedPlugins):
     from pepperpy.settings import Settings
 
-    home = tmp_path / "pepperpy-home"
-    signed_plugins.factory.trust(home)  # type: ignore[attr-defined]
+    signed.factory.trust(home)  # type: ignore[attr-defined]
     return Settings(
-        home=home,
-        plugin_path=(signed_plugins.folder,),
-        auto_install=False,
-        checkout_plugins=False,
+        home=home, plugin_path=(signed.folder,), auto_install=False, checkout_plugins=False
     )
+
+
+@pytest.fixture
+def plugin_settings(tmp_path: Path, signed_plugins: SignedPlugins):
+    """A fresh home per test that trusts the signed repo plugins."""
+    return _settings_for(tmp_path / "pepperpy-home", signed_plugins)
+
+
+@pytest.fixture(scope="session")
+def session_plugin_settings(tmp_path_factory: pytest.TempPathFactory, signed_plugins):
+    """One home for the whole session (cheaper when many tests load the same plugins)."""
+    return _settings_for(tmp_path_factory.mktemp("pepperpy-home"), signed_plugins)
+
+
+@pytest.fixture(scope="session")
+def session_plugin_registry(session_plugin_settings):
+    from pepperpy.plugins.manager import PluginManager
+    from pepperpy.registry import ProviderRegistry
+
+    return ProviderRegistry(resolver=PluginManager(session_plugin_settings))
+
+
+@pytest.fixture
+def plugin_env(session_plugin_settings) -> dict[str, str]:
+    """Environment variables that make a child process load the same signed plugins."""
+    import os
+
+    s = session_plugin_settings
+    return {
+        "PEPPERPY_HOME": str(s.home),
+        "PEPPERPY_PLUGIN_PATH": os.pathsep.join(str(p) for p in s.plugin_path),
+        "PEPPERPY_AUTO_INSTALL": "0",
+        "PEPPERPY_CHECKOUT_PLUGINS": "0",
+    }
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import functools
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +100,6 @@ class ChromaProvider(RAGProvider):
         self._collection: Any = None
         self._remote = host is not None
         self._max_batch = 1000
-        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def path(self) -> Path:
@@ -129,10 +126,7 @@ class ChromaProvider(RAGProvider):
             if self._remote:
                 await self._open_remote()
             else:
-                # Embedded chromadb blocks: its calls run on this provider's own worker
-                # threads (cheaper per call than asyncio.to_thread's shared pool).
-                self._executor = ThreadPoolExecutor(4, thread_name_prefix="pepperpy-chroma")
-                await self._in_thread(self._open_embedded, self.path)
+                await asyncio.to_thread(self._open_embedded, self.path)
         except PepperpyError:
             await self._release()
             raise
@@ -193,18 +187,9 @@ class ChromaProvider(RAGProvider):
 
     async def _release(self) -> None:
         client, self._client, self._collection = self._client, None, None
-        executor, self._executor = self._executor, None
-        if client is not None and not self._remote:
-            await self._in_thread(client.close, executor=executor)  # frees files and memory
-        if executor is not None:
-            executor.shutdown(wait=False)
-
-    async def _in_thread(
-        self, fn: Any, *args: Any, executor: ThreadPoolExecutor | None = None, **kwargs: Any
-    ) -> Any:
-        loop = asyncio.get_running_loop()
-        call = functools.partial(fn, *args, **kwargs)
-        return await loop.run_in_executor(executor or self._executor, call)
+        if client is None or self._remote:
+            return  # the async HTTP client holds no local resources we must free
+        await asyncio.to_thread(client.close)  # frees the embedded system and file handles
 
     # -- calls --------------------------------------------------------------------
     async def _call(self, method: str, action: str, **kwargs: Any) -> Any:
@@ -218,7 +203,7 @@ class ChromaProvider(RAGProvider):
         try:
             if self._remote:
                 return await getattr(collection, method)(**kwargs)
-            return await self._in_thread(getattr(collection, method), **kwargs)
+            return await asyncio.to_thread(getattr(collection, method), **kwargs)
         except PepperpyError:
             raise
         except Exception as exc:

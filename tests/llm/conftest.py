@@ -1,15 +1,12 @@
 """Fixtures for the LLM and embeddings provider tests.
 
-``llm_registry`` is the ONE place that decides how the provider plugins are loaded.
-Today it imports them from ``plugin_src`` and registers them with their manifest's
-``config_schema``; switching it to signed bundles changes nothing else.
+``llm_registry`` is the ONE place that decides how the provider plugins are loaded:
+the repo's plugin_src folders, built into signed bundles with a throwaway key and
+loaded through the plugin manager (verify, pin, zipimport), as users get them.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,41 +35,10 @@ PLUGINS = (
 API_KEY = "sk-test-SECRET-0123456789"
 
 
-def load_plugin_source(folder: str) -> tuple[dict[str, Any], type]:
-    """(manifest, provider class) for ``plugin_src/<folder>``."""
-    manifest = json.loads((PLUGIN_SRC / folder / "plugin.json").read_text())
-    module_name, _, class_name = manifest["entry_point"].partition(":")
-    if str(PLUGIN_SRC) not in sys.path:
-        sys.path.insert(0, str(PLUGIN_SRC))
-    module = importlib.import_module(f"{folder}.{module_name}")
-    return manifest, getattr(module, class_name)
-
-
 @pytest.fixture(scope="session")
-def llm_registry() -> ProviderRegistry:
-    """A registry offering the openai/openrouter/anthropic LLMs and openai embeddings."""
-    registry = ProviderRegistry()
-    for folder in PLUGINS:
-        manifest, cls = load_plugin_source(folder)
-        registry.register(
-            manifest["category"], manifest["provider_name"], cls,
-            config_schema=manifest["config_schema"],
-        )
-    return registry
-
-
-@pytest.fixture
-def plugin_env(tmp_path: Path) -> dict[str, str]:
-    """Environment variables that make a fresh process load the same plugins.
-
-    The subprocess twin of ``llm_registry`` (used by the example test): developer
-    mode over the plugin_src folders today, a folder of signed bundles later.
-    """
-    return {
-        "PEPPERPY_HOME": str(tmp_path / "pepperpy_home"),
-        "PEPPERPY_DEV_PLUGINS": os.pathsep.join(str(PLUGIN_SRC / f) for f in PLUGINS),
-        "PEPPERPY_AUTO_INSTALL": "0",
-    }
+def llm_registry(session_plugin_registry: ProviderRegistry) -> ProviderRegistry:
+    """The LLM and embeddings plugins, from signed bundles through the real pipeline."""
+    return session_plugin_registry
 
 
 @pytest.fixture
