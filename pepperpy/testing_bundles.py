@@ -37,6 +37,7 @@ __all__ = [
     "set_fields",
     "sign_raw",
     "unpack",
+    "zip64_confusion",
 ]
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
@@ -289,3 +290,31 @@ def sign_raw(files: list[tuple[str | bytes, bytes]], key: SigningKey, *,
     sig = key.sign(b"".join(lines))
     sig_entry = encode_signature_entry(key_id=key.key_id, signature=sig)
     return pack([*entries, make_entry(".pepperpy-signature", sig_entry)])
+
+
+def zip64_confusion(good: bytes, extra_name: str, extra_content: bytes) -> bytes:
+    """Two archives in one file: the signed one for ``zipfile``, plus an extra entry.
+
+    A ZIP64 end record points ``zipfile`` at the signed central directory, while the
+    classic end record (which Python 3.11's ``zipimport`` reads, ignoring ZIP64) points
+    at a directory that also lists ``extra_name``. Verification must refuse it.
+    """
+    signed = unpack(good)
+    body = pack([*signed, make_entry(extra_name, extra_content)])
+    cd_start = struct.unpack_from("<I", body, len(body) - 6)[0]
+    locals_, full_cd = body[:cd_start], body[cd_start: len(body) - 22]
+    sizes, pos = [], 0
+    while pos < len(full_cd):
+        size = 46 + struct.unpack_from("<H", full_cd, pos + 28)[0]
+        sizes.append(size)
+        pos += size
+    signed_cd, extra_cd = full_cd[: sum(sizes[:-1])], full_cd[sum(sizes[:-1]):]
+    classic_cd = extra_cd + signed_cd
+    off_classic, n = len(locals_), len(signed)
+    off_signed = off_classic + len(extra_cd)
+    z64_end = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n,
+                          len(signed_cd), off_signed)
+    z64_loc = struct.pack("<4sIQI", b"PK\x06\x07", 0, off_classic + len(classic_cd), 1)
+    tail = len(classic_cd) + len(z64_end) + len(z64_loc)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, n + 1, n + 1, tail, off_classic, 0)
+    return locals_ + classic_cd + z64_end + z64_loc + end

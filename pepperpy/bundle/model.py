@@ -50,6 +50,7 @@ class PluginManifest(BaseModel):
     license: str | None = None
     homepage: str | None = None
     config_schema: dict[str, Any] | None = None
+    source_builds: tuple[str, ...] = ()
     dependency_lock: tuple[LockedRequirement, ...] | None = Field(default=None)
 
     @property

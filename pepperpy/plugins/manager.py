@@ -214,7 +214,7 @@ def dependency_spec(manifest: Any) -> DependencySpec:
         plugin=manifest.name,
         requirements=tuple(manifest.dependencies),
         lock=lock,
-        source_builds=frozenset(getattr(manifest, "source_builds", None) or ()),
+        source_builds=frozenset(manifest.source_builds),
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import struct
 import time
 import tracemalloc
 import zipfile
@@ -40,6 +39,7 @@ from pepperpy.testing_bundles import (
     set_fields,
     sign_raw,
     unpack,
+    zip64_confusion,
 )
 
 MOD = "markerplugin.py"
@@ -74,30 +74,7 @@ def _mix(c: Ctx) -> bytes:
 def _zip64_confusion(c: Ctx) -> bytes:
     """zipfile follows the ZIP64 record to the signed directory; zipimport follows the
     classic end record to a directory that also holds a package shadowing the module."""
-    signed = unpack(c.good)
-    evil = make_entry("markerplugin/__init__.py", EVIL)
-    body = pack([*signed, evil])
-    # Reuse pack's local section only; rebuild the directories by hand.
-    cd_start = struct.unpack_from("<I", body, len(body) - 6)[0]
-    locals_ = body[:cd_start]
-    full_cd = body[cd_start: len(body) - 22]
-    entry_sizes, pos = [], 0
-    while pos < len(full_cd):
-        nlen = struct.unpack_from("<H", full_cd, pos + 28)[0]
-        entry_sizes.append(46 + nlen)
-        pos += 46 + nlen
-    signed_cd = full_cd[: sum(entry_sizes[:-1])]
-    evil_cd = full_cd[sum(entry_sizes[:-1]):]
-    classic_cd = evil_cd + signed_cd
-    off_classic = len(locals_)
-    off_signed = off_classic + len(evil_cd)
-    n = len(signed)
-    z64_end = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n,
-                          len(signed_cd), off_signed)
-    z64_loc = struct.pack("<4sIQI", b"PK\x06\x07", 0, off_classic + len(classic_cd), 1)
-    tail_len = len(classic_cd) + len(z64_end) + len(z64_loc)
-    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, n + 1, n + 1, tail_len, off_classic, 0)
-    return locals_ + classic_cd + z64_end + z64_loc + end
+    return zip64_confusion(c.good, "markerplugin/__init__.py", EVIL)
 
 
 def _bomb_ratio(c: Ctx) -> bytes:
