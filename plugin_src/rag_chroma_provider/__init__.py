@@ -1,4 +1,4 @@
-"""PepperPy RAG plugin: a chroma vector store (embedded or client/server)."""
+"""PepperPy RAG plugin: a chroma vector store (entry point ``provider:ChromaProvider``)."""
 
 from .provider import ChromaProvider
 

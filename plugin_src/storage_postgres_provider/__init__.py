@@ -1,4 +1,7 @@
-"""PepperPy storage plugin: namespaced JSON documents in PostgreSQL (psycopg 3)."""
+"""PepperPy storage plugin: JSON documents in PostgreSQL (psycopg 3).
+
+Entry point ``provider:PostgresStorageProvider``.
+"""
 
 from .provider import PostgresStorageProvider
 

@@ -1,4 +1,7 @@
-"""PepperPy storage plugin: namespaced JSON documents in one SQLite file."""
+"""PepperPy storage plugin: JSON documents in one SQLite file.
+
+Entry point ``provider:SQLiteStorageProvider``.
+"""
 
 from .provider import SQLiteStorageProvider
 

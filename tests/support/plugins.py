@@ -25,8 +25,10 @@ def load_source_plugin(folder: str) -> tuple[dict[str, Any], type]:
     manifest = json.loads((PLUGIN_SRC / folder / "plugin.json").read_text())
     if str(PLUGIN_SRC) not in sys.path:
         sys.path.insert(0, str(PLUGIN_SRC))
+    # The entry point is relative to the bundle root, which is the plugin's folder.
     module_name, class_name = manifest["entry_point"].split(":")
-    return manifest, getattr(importlib.import_module(module_name), class_name)
+    module = importlib.import_module(f"{folder}.{module_name}")
+    return manifest, getattr(module, class_name)
 
 
 def register_source_plugins(registry: ProviderRegistry, *folders: str) -> ProviderRegistry:
