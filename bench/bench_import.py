@@ -42,7 +42,9 @@ def comparison_python() -> str:
 
         uv = find_uv_bin()
         print(f"installing langchain-core and llama-index-core into {BENCH_VENV} ...")
-        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(BENCH_VENV)], check=True)
+        subprocess.run(
+            [uv, "venv", "--quiet", "--python", sys.executable, str(BENCH_VENV)], check=True
+        )
         subprocess.run(
             [uv, "pip", "install", "--quiet", "--python", str(python),
              "langchain-core", "llama-index-core"],

@@ -65,11 +65,13 @@ def registry() -> ProviderRegistry:
 async def alternate(
     rounds: int, sides: dict[str, Callable[[], Awaitable[float]]]
 ) -> dict[str, float]:
-    """Run each side once per round, in turn; the median of each side's rates."""
+    """Each side once per round, order reversed every other round (ABBA), so drift in
+    the machine's load hits both sides alike; the median of each side's rates."""
     rates: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(rounds):
-        for name, run in sides.items():
-            rates[name].append(await run())
+    names = list(sides)
+    for round_no in range(rounds):
+        for name in names if round_no % 2 == 0 else reversed(names):
+            rates[name].append(await sides[name]())
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
@@ -184,12 +186,11 @@ async def bench_llm(reg: ProviderRegistry, rounds: int) -> None:
         raw_generate()
         rates = await alternate(
             rounds,
-            {
-                "pepperpy generate": pepper_generate,
-                "raw generate": lambda: in_thread(raw_generate),
-                "pepperpy stream": pepper_stream,
-                "raw stream": lambda: in_thread(raw_stream),
-            },
+            {"pepperpy generate": pepper_generate, "raw generate": lambda: in_thread(raw_generate)},
+        )
+        rates |= await alternate(
+            rounds,
+            {"pepperpy stream": pepper_stream, "raw stream": lambda: in_thread(raw_stream)},
         )
     raw.close()
     print(f"local LLM (SmolLM2-135M Q4_1), {MAX_TOKENS} max tokens, median of {rounds}:")

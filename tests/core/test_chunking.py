@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from pepperpy import Document, ValidationError
@@ -11,7 +13,7 @@ def test_chunks_overlap_and_cover_the_text() -> None:
     chunks = chunk_text(text, size=200, overlap=40)
     assert all(len(c) <= 200 for c in chunks)
     assert chunks[0].startswith("word0.") and chunks[-1].endswith("word399.")
-    for left, right in zip(chunks, chunks[1:], strict=False):
+    for left, right in itertools.pairwise(chunks):
         assert left[-20:].split()[-1] in right  # consecutive chunks share text
 
 

@@ -14,8 +14,6 @@ from pepperpy import (
     MessageRole,
     PepperPy,
     PepperpyError,
-    PluginNotFoundError,
-    ValidationError,
 )
 from pepperpy.testing import FakeLLM, fake_registry, tool_call_result
 

@@ -19,7 +19,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support.chroma import ChromaServer, start_server
-from support.plugins import register_source_plugins
 from support.vectors import HashEmbeddings
 
 from pepperpy.rag import RAGProvider
@@ -29,9 +28,9 @@ OpenRAG = Callable[..., Awaitable[RAGProvider]]
 
 
 @pytest.fixture
-def registry() -> ProviderRegistry:
-    """The one seam: chroma from plugin_src, plus hash-based fake embeddings."""
-    registry = register_source_plugins(ProviderRegistry(), "rag_chroma_provider")
+def registry(session_plugin_registry: ProviderRegistry) -> ProviderRegistry:
+    """The one seam: chroma from its signed bundle, plus hash-based fake embeddings."""
+    registry = ProviderRegistry(resolver=session_plugin_registry.resolver)
     registry.register("embeddings", "hash", HashEmbeddings)
     return registry
 

@@ -19,7 +19,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.plugins import register_source_plugins
 from support.postgres import PostgresCluster, start_cluster
 
 from pepperpy.registry import ProviderRegistry
@@ -35,11 +34,9 @@ class Backend:
 
 
 @pytest.fixture
-def registry() -> ProviderRegistry:
-    """The one seam: both storage plugins registered from plugin_src with their schemas."""
-    return register_source_plugins(
-        ProviderRegistry(), "storage_sqlite_provider", "storage_postgres_provider"
-    )
+def registry(session_plugin_registry: ProviderRegistry) -> ProviderRegistry:
+    """The one seam: both storage plugins from their signed bundles."""
+    return session_plugin_registry
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -150,12 +151,11 @@ WRITER = textwrap.dedent(
     """
     import asyncio, json, sys
     sys.path[:0] = json.loads(sys.argv[1])
+    from pepperpy.plugins.manager import PluginManager
     from pepperpy.registry import ProviderRegistry
-    from support.plugins import register_source_plugins
 
     async def main():
-        registry = register_source_plugins(
-            ProviderRegistry(), "storage_sqlite_provider", "storage_postgres_provider")
+        registry = ProviderRegistry(resolver=PluginManager())  # signed bundles, from env
         provider = registry.create("storage", sys.argv[2], json.loads(sys.argv[3]))
         await provider.initialize()
         try:
@@ -171,7 +171,7 @@ WRITER = textwrap.dedent(
 
 
 async def test_several_processes_write_at_once(
-    storage: StorageProvider, storage_backend: Any
+    storage: StorageProvider, storage_backend: Any, plugin_env: dict[str, str]
 ) -> None:
     tests_dir = Path(__file__).resolve().parents[1]
     paths = json.dumps([str(tests_dir), str(tests_dir.parent)])
@@ -187,6 +187,7 @@ async def test_several_processes_write_at_once(
             tag,
             "150",
             stderr=subprocess.PIPE,
+            env={**os.environ, **plugin_env},
         )
         for tag in ("p", "q", "r")
     ]
