@@ -214,7 +214,17 @@ class PepperPy:
         async def storage() -> StorageProvider:
             return await self._provider("storage")
 
-        return ConversationHistory(_LazyStorage(storage), conversation_id)
+        return ConversationHistory(_LazyStorage(storage), conversation_id)  # type: ignore[arg-type]
+
+    @property
+    def storage(self) -> _LazyStorage:
+        """Namespaced JSON storage: ``await pepper.storage.put("notes", "k", {...})``."""
+        self._require("storage")
+
+        async def storage() -> StorageProvider:
+            return await self._provider("storage")
+
+        return _LazyStorage(storage)
 
     # -- short forms --------------------------------------------------------------
     async def ask(self, question: str, *, k: int = 4) -> Answer:
@@ -283,7 +293,7 @@ class PepperPy:
 
 
 class _LazyStorage:
-    """Storage proxy that initializes the storage provider on first use."""
+    """The configured storage provider, initialized on first use."""
 
     def __init__(self, getter: Any) -> None:
         self._getter = getter
@@ -296,3 +306,6 @@ class _LazyStorage:
 
     async def delete(self, namespace: str, key: str) -> bool:
         return await (await self._getter()).delete(namespace, key)
+
+    async def list(self, namespace: str, *, prefix: str = "") -> list[str]:
+        return await (await self._getter()).list(namespace, prefix=prefix)

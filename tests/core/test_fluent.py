@@ -225,3 +225,14 @@ async def test_sync_and_async_parity() -> None:
         async_result.content,
         async_result.messages,
     )
+
+
+async def test_storage_accessor_puts_and_lists_json_documents() -> None:
+    app = PepperPy(registry=fake_registry()).with_storage("memory")
+    async with app:
+        await app.storage.put("notes", "a1", {"text": "hello", "tags": ["x"]})
+        await app.storage.put("notes", "b1", [1, 2])
+        assert await app.storage.get("notes", "a1") == {"text": "hello", "tags": ["x"]}
+        assert await app.storage.list("notes", prefix="a") == ["a1"]
+        assert await app.storage.delete("notes", "a1") is True
+        assert await app.storage.get("notes", "a1") is None
