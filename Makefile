@@ -17,7 +17,7 @@ setup: $(PY)
 	bash tools/llama_wheel.sh $(PY)
 
 setup-test: setup
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[test]'
 	$(PY) -m pip install --quiet --find-links $(WHEELS) llama-cpp-python
 
 demo: setup

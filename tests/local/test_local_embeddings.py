@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import zipimport
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from pepperpy.registry import ProviderRegistry
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_float_reference.json"
+PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugin_src" / "embeddings_local_provider"
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -95,3 +98,12 @@ async def test_missing_model_path_is_a_config_error(
     with pytest.raises(ValidationError, match="model_path"):
         async with pepper:
             pass
+
+
+async def test_tokenizer_is_read_from_the_signed_zip(embed_pepper: PepperPy) -> None:
+    """The bundle's code runs from the ZIP, and its tokenizer is package data in it."""
+    provider = await embed_pepper._embedder()
+    module = sys.modules[type(provider).__module__]
+    assert isinstance(module.__loader__, zipimport.zipimporter)
+    assert module.load_tokenizer_json() == (PLUGIN_DIR / "tokenizer.json").read_text("utf-8")
+    assert provider._tokenizer.get_vocab_size() == 30522

@@ -52,6 +52,19 @@ async def test_stream_yields_several_chunks(llm_pepper: PepperPy) -> None:
     assert text.strip()
     assert chunks[-1].finish_reason in {"stop", "length"}
     assert all(c.finish_reason is None for c in chunks[:-1])
+    usage = chunks[-1].usage
+    assert usage is not None and usage.prompt_tokens > 0 and usage.completion_tokens > 0
+
+
+async def test_stream_usage_matches_generate(llm_pepper: PepperPy) -> None:
+    for question, limit in [("Say hi.", 48), ("Count from one to fifty.", 12)]:
+        whole = await llm_pepper.chat.with_user(question).with_max_tokens(limit).generate()
+        chunks = [
+            c async for c in llm_pepper.chat.with_user(question).with_max_tokens(limit).stream()
+        ]
+        assert "".join(c.content for c in chunks) == whole.content
+        assert chunks[-1].finish_reason == whole.finish_reason
+        assert chunks[-1].usage == whole.usage
 
 
 async def test_leaving_a_stream_early_frees_the_model(llm_pepper: PepperPy) -> None:
@@ -108,3 +121,18 @@ async def test_missing_model_path_is_a_config_error(
 async def test_unknown_option_is_refused(local_registry: ProviderRegistry) -> None:
     with pytest.raises(ValidationError, match="unknown option"):
         PepperPy(registry=local_registry).with_llm("local", n_gpu_layers=10)
+
+
+async def test_prompt_longer_than_the_context_is_a_bad_request(
+    local_registry: ProviderRegistry,
+) -> None:
+    long_question = "Please summarise this: " + "lorem ipsum dolor sit amet " * 40
+    async with PepperPy(registry=local_registry).with_llm("local", n_ctx=64) as pepper:
+        with pytest.raises(BadRequestError, match="n_ctx"):
+            await pepper.chat.with_user(long_question).generate()
+        with pytest.raises(BadRequestError, match="n_ctx"):
+            async for _chunk in pepper.chat.with_user(long_question).stream():
+                pass
+        # The provider is still usable afterwards.
+        result = await pepper.chat.with_user("Hi").with_max_tokens(4).generate()
+        assert result.usage is not None and result.usage.prompt_tokens > 0
