@@ -18,7 +18,6 @@ setup: $(PY)
 
 setup-test: setup
 	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[test]'
-	$(PY) -m pip install --quiet --find-links $(WHEELS) llama-cpp-python
 
 demo: setup
 	PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
