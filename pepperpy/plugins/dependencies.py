@@ -160,10 +160,19 @@ def uv_command(
 
 
 def _source_build_exceptions(spec: DependencySpec, settings: Settings) -> set[str]:
+    """Packages uv may build from source: declared by the signed manifest, allowed by
+    the operator, and with no wheel in the operator's find-links folders (uv's
+    ``--no-binary`` would ignore such a wheel and build anyway)."""
     from packaging.utils import canonicalize_name
 
     declared = {canonicalize_name(n) for n in spec.source_builds}
-    return {str(n) for n in declared if n in settings.allow_source_builds}
+    allowed = {str(n) for n in declared if n in settings.allow_source_builds}
+    return {n for n in allowed if not _has_local_wheel(n, settings.find_links)}
+
+
+def _has_local_wheel(name: str, folders: Sequence[Path]) -> bool:
+    stem = name.replace("-", "_")
+    return any(any(Path(f).glob(f"{stem}-*.whl")) for f in folders if Path(f).is_dir())
 
 
 def command_hint(spec: DependencySpec, *, settings: Settings) -> str:

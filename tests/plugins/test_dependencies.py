@@ -89,6 +89,10 @@ def test_uv_command_is_sealed(tmp_path):
     # only what the manifest declares AND the operator allows may build from source
     assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "--no-binary"] == ["llama-cpp-python"]
     assert cmd[-3:] == ["--", "llama-cpp-python>=0.3", "numpy>=1"]
+    # a wheel in the operator's find-links folder wins: no source build is forced
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl").write_bytes(b"")
+    assert "--no-binary" not in uv_command(spec, settings=settings, python="/py")
     locked = DependencySpec("x", ("a>=1",), lock=(LockedRequirement("a", "1.0", ("sha256:00",)),))
     cmd = uv_command(locked, settings=Settings(home=tmp_path, no_index=True),
                      requirements_file=tmp_path / "r.txt")
