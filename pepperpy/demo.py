@@ -154,7 +154,7 @@ async def answer_questions(repo: Path, settings: Settings) -> int:
         right = 0
         for question, expected in QUESTIONS:
             started = time.perf_counter()
-            answer = await pepper.ask(question, k=2)
+            answer = await pepper.ask(question, k=1)
             sources = [r.document.metadata.get("source", "?") for r in answer.sources]
             right += bool(sources) and sources[0] == expected
             print(f"\nQ: {question}\nA: {answer.content.strip()}")
