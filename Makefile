@@ -17,7 +17,7 @@ setup: $(PY)
 	bash tools/llama_wheel.sh $(PY)
 
 setup-test: setup
-	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[test]'
+	$(PY) -m pip install --quiet --prefer-binary --find-links $(WHEELS) -e '.[test]'
 
 demo: setup
 	PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
