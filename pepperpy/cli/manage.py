@@ -39,8 +39,9 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
 
 def _add(subparsers: Any, name: str, handler: Any) -> argparse.ArgumentParser:
     doc = (handler.__doc__ or "").strip()
+    first = doc.splitlines()[0].rstrip(".")
     parser = subparsers.add_parser(
-        name, help=doc.splitlines()[0], description=doc,
+        name, help=first[:1].lower() + first[1:], description=doc,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=handler)
