@@ -19,8 +19,12 @@ setup: $(PY)
 setup-test: setup
 	$(PY) -m pip install --quiet --prefer-binary --find-links $(WHEELS) -e '.[test]'
 
+# The demo keeps its trust store, keys and data in the checkout (.pepperpy-demo/), so
+# trusting its development key never touches your own ~/.pepperpy.
+DEMO_HOME ?= $(CURDIR)/.pepperpy-demo
+
 demo: setup
-	PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
+	PEPPERPY_HOME=$(DEMO_HOME) PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
 
 test: setup-test
 	$(VENV)/bin/ruff check .

@@ -12,11 +12,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pepperpy.core import ValidationError
+from pepperpy.core import ValidationError, looks_secret
 
-__all__ = ["prepare_config"]
-
-_SECRET_HINTS = ("key", "password", "secret", "token", "dsn")
+__all__ = ["is_secret", "prepare_config", "secret_keys"]
 
 
 def prepare_config(
@@ -83,7 +81,13 @@ def is_secret(key: str, spec: Mapping[str, Any] | None = None) -> bool:
     """Whether a config value must never be shown."""
     if spec and spec.get("secret"):
         return True
-    return any(hint in key.lower() for hint in _SECRET_HINTS)
+    return looks_secret(key)
+
+
+def secret_keys(schema: Mapping[str, Any] | None) -> frozenset[str]:
+    """Keys a config schema marks ``"secret": true``."""
+    properties = (schema or {}).get("properties", {})
+    return frozenset(k for k, v in properties.items() if isinstance(v, dict) and v.get("secret"))
 
 
 def _validate_types(schema: Mapping[str, Any], filled: Mapping[str, Any], label: str) -> None:

@@ -181,10 +181,9 @@ class BaseProvider:
     """
 
     category: ClassVar[str] = ""
-    #: Config keys never shown in ``repr`` or errors (API keys, passwords, DSNs).
-    secret_keys: ClassVar[frozenset[str]] = frozenset(
-        {"api_key", "password", "dsn", "token", "secret"}
-    )
+    #: Config keys never shown in ``repr``, besides those named like credentials and
+    #: those the plugin's config_schema marks ``"secret": true`` (set by the registry).
+    secret_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, **config: Any) -> None:
         self.config: dict[str, Any] = dict(config)
@@ -204,8 +203,16 @@ class BaseProvider:
         self.initialized = False
 
     def __repr__(self) -> str:
+        hidden = self.secret_keys | getattr(self, "_pepperpy_secret_keys", frozenset())
         shown = {
-            k: ("***" if k in self.secret_keys or "key" in k.lower() else v)
-            for k, v in self.config.items()
+            k: ("***" if k in hidden or looks_secret(k) else v) for k, v in self.config.items()
         }
         return f"<{type(self).__name__} {shown!r}>"
+
+
+_SECRET_HINTS = ("key", "password", "passwd", "secret", "token", "dsn", "auth", "credential")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a config key is named like a credential (and so is never shown)."""
+    return any(hint in name.lower() for hint in _SECRET_HINTS)

@@ -36,13 +36,16 @@ def say(message: str) -> None:
 
 
 def find_checkout(start: Path | None = None) -> Path:
-    """The PepperPy source checkout holding ``plugin_src/`` (the demo builds from it)."""
-    for folder in [start or Path.cwd(), *(start or Path.cwd()).parents]:
-        if (folder / "plugin_src").is_dir() and (folder / "pyproject.toml").is_file():
-            return folder
-    here = Path(__file__).resolve().parents[1]
-    if (here / "plugin_src").is_dir():
-        return here
+    """The PepperPy source checkout holding ``plugin_src/`` (the demo builds from it).
+
+    Only a folder whose pyproject.toml names the pepperpy project counts: the demo
+    signs and trusts what it builds, so it must never pick up a stranger's folder.
+    """
+    from pepperpy.plugins.discovery import checkout_dist_plugins
+
+    dist = checkout_dist_plugins(start)
+    if dist is not None and (dist.parent / "plugin_src").is_dir():
+        return dist.parent
     raise ConfigurationError(
         "pepperpy demo runs from a PepperPy checkout (it builds plugin_src/); "
         "cd into the repository and run `make demo`"
@@ -57,6 +60,11 @@ def ensure_dev_key(settings: Settings) -> Path:
     key_dir = settings.home / "keys"
     private = key_dir / f"{DEV_PUBLISHER}.key"
     public = key_dir / f"{DEV_PUBLISHER}.pub"
+    if private.exists() != public.exists():
+        raise ConfigurationError(
+            f"only one of {private.name} and {public.name} exists in {key_dir}; "
+            "remove the other to create a fresh development key"
+        )
     if not private.exists():
         made = generate_key(publisher=DEV_PUBLISHER, out_dir=key_dir)
         say(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pepperpy.config import prepare_config
+from pepperpy.config import prepare_config, secret_keys
 from pepperpy.core import BaseProvider, PluginLoadError, PluginNotFoundError, ValidationError
 
 __all__ = [
@@ -126,6 +126,7 @@ class ProviderRegistry:
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"{label}: {exc}") from exc
         provider._pepperpy_provider_name = provider_name  # type: ignore[attr-defined]
+        provider._pepperpy_secret_keys = secret_keys(loaded.config_schema)  # type: ignore[attr-defined]
         return provider
 
     @staticmethod

@@ -32,7 +32,9 @@ __all__ = ["Settings"]
 def _split_paths(value: str | None) -> tuple[Path, ...]:
     if not value:
         return ()
-    return tuple(Path(p).expanduser() for p in value.split(os.pathsep) if p.strip())
+    # Absolute now: uv runs in a private working folder, so a relative path would
+    # silently point somewhere else.
+    return tuple(Path(p).expanduser().absolute() for p in value.split(os.pathsep) if p.strip())
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -71,7 +73,7 @@ class Settings:
             allow_source_builds=frozenset(
                 _normalise(b) for b in builds.split(",") if b.strip()
             ),
-            uv_timeout=float(env.get("PEPPERPY_UV_TIMEOUT") or 1800),
+            uv_timeout=_seconds(env.get("PEPPERPY_UV_TIMEOUT"), 1800.0),
             dev_plugins=_split_paths(env.get("PEPPERPY_DEV_PLUGINS")),
             checkout_plugins=_flag(env.get("PEPPERPY_CHECKOUT_PLUGINS"), True),
         )
@@ -93,6 +95,22 @@ class Settings:
     def state_file(self) -> Path:
         """Installed versions and name owners, for rollback and takeover checks."""
         return self.home / "installed.json"
+
+
+def _seconds(value: str | None, default: float) -> float:
+    if value is None or not value.strip():
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not (0 < seconds < float("inf")):
+        from pepperpy.core import ConfigurationError
+
+        raise ConfigurationError(
+            f"PEPPERPY_UV_TIMEOUT must be a positive number of seconds, got {value!r}"
+        )
+    return seconds
 
 
 def _normalise(name: str) -> str:

@@ -128,19 +128,29 @@ def parse_json_strict(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[st
 @lru_cache(maxsize=1)
 def load_schema() -> dict[str, Any]:
     """The plugin.json JSON Schema, loaded from the installed package."""
-    from importlib.resources import files
+    import os
 
-    resource = files("pepperpy") / "schemas" / "plugin.schema.json"
-    return json.loads(resource.read_text(encoding="utf-8"))
+    # A plain file read: ``importlib.resources`` imports tempfile, shutil, bz2 and
+    # lzma, which a process loading one plugin would otherwise pay for.
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        with open(os.path.join(folder, "schemas", "plugin.schema.json"), "rb") as handle:
+            return json.loads(handle.read())
+    except FileNotFoundError:  # a zipped or otherwise unusual install
+        from importlib.resources import files
+
+        resource = files("pepperpy") / "schemas" / "plugin.schema.json"
+        return json.loads(resource.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    schema = load_schema()
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    # No ``check_schema`` here: the schema ships with PepperPy and cannot change at
+    # run time; checking it against the 2020-12 meta-schema cost more than the rest of
+    # a plugin load, so tests/bundle/test_model.py does it once instead.
+    return Draft202012Validator(load_schema())
 
 
 def _schema_errors(value: dict[str, Any]) -> str | None:
@@ -214,14 +224,14 @@ def _check_fields(value: dict[str, Any], limits: Limits) -> None:
 
 def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
     """Strict JSON, schema, dependency and version checks, then the typed model."""
-    from pepperpy.bundle.model import PluginManifest
+    from pepperpy.bundle.model import from_validated
 
     value = parse_json_strict(raw, limits=limits)
     problem = _schema_errors(value)
     if problem:
         raise BundleInvalidError(problem, plugin=_name_of(value))
     _check_fields(value, limits)
-    return PluginManifest.model_validate(value)
+    return from_validated(value)
 
 
 def _name_of(value: dict[str, Any]) -> str | None:

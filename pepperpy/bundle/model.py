@@ -1,7 +1,13 @@
 """Typed access to a validated ``plugin.json`` (pydantic; imported only when needed).
 
 Invariant: a ``PluginManifest`` is only built by :func:`pepperpy.bundle.manifest.parse_manifest`
-after the strict JSON and schema checks, so the model re-checks types, not policy.
+after the strict JSON and schema checks. The schema already fixes every field's type
+(``additionalProperties: false`` at each level), so :func:`from_validated` builds the
+model with ``model_construct`` instead of validating the same data twice, and the
+models use ``defer_build``: pydantic builds no validator in a process that only loads
+plugins (that build, and the plugin-entry-point scan pydantic does for it, cost more
+than the rest of a load). ``tests/bundle/test_model.py`` checks that the schema's
+fields are the model's and that both ways of building give equal models.
 """
 
 from __future__ import annotations
@@ -10,13 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LockedRequirement", "PluginManifest"]
+__all__ = ["LockedRequirement", "PluginManifest", "from_validated"]
 
 
 class LockedRequirement(BaseModel):
     """One hash-pinned dependency from ``dependency_lock``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     version: str
@@ -35,7 +41,7 @@ class LockedRequirement(BaseModel):
 class PluginManifest(BaseModel):
     """The manifest of one plugin bundle."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     version: str
@@ -67,3 +73,24 @@ class PluginManifest(BaseModel):
         """Config keys marked ``"secret": true``: never shown in output or errors."""
         props = (self.config_schema or {}).get("properties", {})
         return frozenset(k for k, v in props.items() if isinstance(v, dict) and v.get("secret"))
+
+
+def from_validated(value: dict[str, Any]) -> PluginManifest:
+    """The model for a ``plugin.json`` object that passed the schema and field checks.
+
+    Only the JSON-to-Python shape changes pydantic would make are made here (arrays
+    become tuples, lock entries become ``LockedRequirement``); never call this with
+    data the schema did not accept.
+    """
+    fields = dict(value)
+    for key in ("dependencies", "source_builds"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    if fields.get("dependency_lock") is not None:
+        fields["dependency_lock"] = tuple(
+            LockedRequirement.model_construct(
+                name=p["name"], version=p["version"], hashes=tuple(p["hashes"])
+            )
+            for p in fields["dependency_lock"]
+        )
+    return PluginManifest.model_construct(**fields)

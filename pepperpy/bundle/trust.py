@@ -25,12 +25,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import datetime as _dt
 import fcntl
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,6 +85,8 @@ class TrustSnapshot:
 
 
 def _now() -> str:
+    import datetime as _dt  # only when the store changes: loading never needs it
+
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -166,6 +166,8 @@ class TrustStore:
             "revoked_bundles": sorted(revoked),
         }
         data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
+        import tempfile  # writes only: a verifying process never pays for it
+
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".trust-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:

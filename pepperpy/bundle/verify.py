@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zlib
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pepperpy.bundle import zipformat as zf
+from pepperpy.bundle.hashing import CHUNK, ParallelHasher, digests
 from pepperpy.bundle.keys import weak_key_problem
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
 from pepperpy.bundle.manifest import parse_manifest
@@ -160,26 +159,31 @@ class _Contents(Mapping[str, bytes]):
 
 
 def _hash_entries(
-    data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits, pool: ThreadPoolExecutor | None
-) -> tuple[list[FileInfo], _Contents]:
-    """Inflate (bounded), CRC-check and hash every plugin file exactly once."""
+    data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits,
+    hasher: ParallelHasher | None = None,
+) -> tuple[list[FileInfo], _Contents, list[zf.ZipEntry]]:
+    """Inflate (bounded), CRC-check and hash every plugin file exactly once.
+
+    With a ``hasher``, the CRC-32 of each content of ``CHUNK`` bytes or more is handed
+    to it instead of computed here; those entries are returned, in order, and the
+    caller must compare them with the hasher's results.
+    """
     infos: list[FileInfo] = []
     stored: dict[str, zf.ZipEntry] = {}
     inflated: dict[str, bytes] = {}
-    crcs = []
+    deferred: list[zf.ZipEntry] = []
     for entry in entries:
-        content = zf.read_entry(data, entry, limits=limits, check_crc=pool is None)
-        if pool is not None:
-            crcs.append((entry, pool.submit(zlib.crc32, content)))
+        defer = hasher is not None and entry.size >= CHUNK
+        content = zf.read_entry(data, entry, limits=limits, check_crc=not defer)
+        if defer:
+            hasher.add_crc(content)  # type: ignore[union-attr]
+            deferred.append(entry)
         infos.append(FileInfo(entry.name, entry.size, hashlib.sha256(content).hexdigest()))
         if entry.method == zf.STORED:
             stored[entry.name] = entry
         else:
             inflated[entry.name] = bytes(content)
-    for entry, crc in crcs:
-        if crc.result() != entry.crc:
-            raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
-    return infos, _Contents(data, stored, inflated, [e.name for e in entries])
+    return infos, _Contents(data, stored, inflated, [e.name for e in entries]), deferred
 
 
 def verify_bundle(
@@ -194,22 +198,25 @@ def verify_bundle(
     parsed = parse_bundle(data, limits=limits)
     prefix_end = parsed.entries[-1].header_offset
     record = check_key(trust, parsed.key_id, None)
-    # Large bundles: the whole-file digest and the CRCs run in worker threads while this
-    # thread hashes entries (hashlib and zlib release the GIL), so verify costs about one
-    # sha256 pass of wall time. Nothing is trusted until every result is checked below.
-    pool = ThreadPoolExecutor(2) if len(data) >= _PARALLEL_FROM else None
-    try:
-        digests = pool.submit(_digests, data, prefix_end) if pool else None
-        if digests is None:
-            prefix_digest, digest = _digests(data, prefix_end)
-            check_key(trust, parsed.key_id, digest)
-        infos, contents = _hash_entries(data, parsed.entries[:-1], limits, pool)
-        if digests is not None:
-            prefix_digest, digest = digests.result()
-            check_key(trust, parsed.key_id, digest)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    if len(data) < _PARALLEL_FROM:
+        prefix_digest, digest = digests(data, prefix_end)
+        check_key(trust, parsed.key_id, digest)
+        infos, contents, _ = _hash_entries(data, parsed.entries[:-1], limits)
+    else:
+        # Large bundles: a helper thread hashes the whole file while this one hashes
+        # the entries, then both share the CRC-32 chunks (``hashing.py``). Every
+        # result is checked here, in the documented order, before anything is used.
+        hasher = ParallelHasher(data, prefix_end)
+        try:
+            infos, contents, deferred = _hash_entries(data, parsed.entries[:-1], limits, hasher)
+            (prefix_digest, digest), crcs = hasher.finish()
+        finally:
+            hasher.close()
+        check_key(trust, parsed.key_id, digest)
+        for entry, crc in zip(deferred, crcs, strict=True):
+            if crc != entry.crc:
+                raise BundleInvalidError(
+                    f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
     message = statement([(i.name, i.sha256, i.size) for i in infos], prefix_digest)
     from pepperpy.bundle.keys import PublicKey
 
@@ -226,15 +233,6 @@ def verify_bundle(
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _digests(data: bytes, prefix_end: int) -> tuple[str, str]:
-    """SHA-256 of ``data[:prefix_end]`` and of all of ``data``, in one pass."""
-    view = memoryview(data)
-    hasher = hashlib.sha256(view[:prefix_end])
-    prefix = hasher.copy().hexdigest()
-    hasher.update(view[prefix_end:])
-    return prefix, hasher.hexdigest()
 
 
 def _check_entry_point(manifest: PluginManifest, contents: Mapping[str, bytes]) -> None:
@@ -312,7 +310,7 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAUL
         state = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
         report["state"] = state.get(type(exc).__name__, "invalid")
         report["reason"] = str(exc)
-        infos, contents = _hash_entries(data, parsed.entries[:-1], limits, None)
+        infos, contents, _ = _hash_entries(data, parsed.entries[:-1], limits)
         try:
             report["manifest"] = parse_json_strict(contents[MANIFEST_NAME], limits=limits)
         except PepperpyError as bad:

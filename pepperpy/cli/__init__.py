@@ -51,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"pepperpy: error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a path the user gave: missing, a folder, not writable...
+        if args.debug:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"pepperpy: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("pepperpy: interrupted", file=sys.stderr)
         return 130

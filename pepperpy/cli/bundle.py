@@ -126,18 +126,27 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
-    manifest = report.get("manifest") or {}
-    print(f"file:      {report['path']}")
-    print(f"state:     {report['state']}" + (f" ({report['reason']})" if report["reason"] else ""))
+    # An unverified manifest is attacker-controlled text: show it, never let the
+    # terminal interpret it (escape sequences could rewrite the "state:" line).
+    manifest = {k: _printable(v) for k, v in (report.get("manifest") or {}).items()}
+    print(f"file:      {_printable(report['path'])}")
+    reason = f" ({_printable(report['reason'])})" if report["reason"] else ""
+    print(f"state:     {report['state']}{reason}")
     print(f"plugin:    {manifest.get('name', '?')} {manifest.get('version', '?')} "
           f"({manifest.get('category', '?')}/{manifest.get('provider_name', '?')})")
     print(f"publisher: {report['publisher'] or '(not in trust store)'}")
     print(f"key id:    {report['key_id']}")
     print(f"sha256:    {report['digest']}")
     print(f"size:      {report['size']} bytes")
-    for dep in manifest.get("dependencies", []):
-        print(f"requires:  {dep}")
+    for dep in (report.get("manifest") or {}).get("dependencies", []):
+        print(f"requires:  {_printable(dep)}")
     print("files:")
     for f in report["files"]:
         print(f"  {f['sha256']}  {f['size']:>10}  {f['name']}")
     return 0
+
+
+def _printable(value: object) -> str:
+    """``value`` as text with every non-printable character escaped (``\\x1b``)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -3,8 +3,13 @@
 Invariants:
 - Callers pass requirements taken from a *verified* manifest only. This module never
   reads a bundle, and it is only reached after verification (SECURITY.md promise 1).
-- The check is in-process (importlib.metadata + packaging, markers evaluated): when
-  everything is satisfied no subprocess starts.
+- The check is in-process (packaging, markers evaluated): when everything is satisfied
+  no subprocess starts. Installed versions come from the ``NAME-VERSION.dist-info``
+  folder names on ``sys.path`` (``_DistIndex``, cached per process and rebuilt when a
+  ``sys.path`` folder's mtime changes), which is what importlib.metadata finds, without
+  parsing each METADATA file; anything that index cannot answer with certainty
+  (a name it did not find, zip or egg installs, odd folder names, another finder of
+  distributions) is asked of ``importlib.metadata`` itself.
 - uv runs sealed: ``--no-config`` (no uv.toml/pyproject.toml from the CWD), every
   ``UV_*``/``PIP_*`` variable except ``UV_CACHE_DIR`` removed from its environment, the
   index and wheel folders from ``Settings`` only, requirements as arguments (or a
@@ -21,12 +26,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pepperpy.core import DependencyError
 from pepperpy.plugins.locking import file_lock
 from pepperpy.settings import Settings
+
+if TYPE_CHECKING:
+    from pepperpy.plugins.distindex import DistIndex as _DistIndex
 
 __all__ = [
     "DependencySpec",
@@ -87,30 +96,76 @@ def find_unsatisfied(
 
     missing: list[Unsatisfied] = []
     seen: set[str] = set()
-    pending = [Requirement(r) for r in requirements]
-    pending += [Requirement(f"{p.name}=={p.version}" + (f"; {p.marker}" if p.marker else ""))
+    pending = [_requirement(r) for r in requirements]
+    pending += [_requirement(f"{p.name}=={p.version}" + (f"; {p.marker}" if p.marker else ""))
                 for p in lock]
+    index = _dist_index()
     while pending:
         req = pending.pop()
         key = f"{req}"
-        if key in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+        if key in seen or not _marker_applies(req):
             continue
         seen.add(key)
-        found = _installed_version(req.name)
-        if found is None or not req.specifier.contains(found, prereleases=True):
+        found = _installed_version(req.name, index)
+        if found is None or not _contains(req, found):
             missing.append(Unsatisfied(str(req), found))
         elif req.extras:
-            pending.extend(_extra_requirements(req.name, req.extras))
+            pending.extend(Requirement(str(r)) for r in _extra_requirements(req.name, req.extras))
     return sorted(missing, key=lambda u: u.requirement)
 
 
-def _installed_version(name: str) -> str | None:
+# Parsing a requirement, evaluating its marker and a specifier check are pure functions
+# of their text (the marker environment is this interpreter's, fixed for the process),
+# so each is done once per process.
+@lru_cache(maxsize=1024)
+def _requirement(text: str) -> Any:
+    from packaging.requirements import Requirement
+
+    return Requirement(text)
+
+
+def _marker_applies(req: Any) -> bool:
+    return req.marker is None or _evaluate_marker(str(req.marker))
+
+
+@lru_cache(maxsize=1024)
+def _evaluate_marker(marker: str) -> bool:
+    from packaging.markers import Marker
+
+    return Marker(marker).evaluate({"extra": ""})
+
+
+def _contains(req: Any, version: str) -> bool:
+    return _specifier_contains(str(req.specifier), version)
+
+
+@lru_cache(maxsize=1024)
+def _specifier_contains(specifier: str, version: str) -> bool:
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(specifier).contains(version, prereleases=True)
+
+
+def _installed_version(name: str, index: _DistIndex | None = None) -> str | None:
+    """The installed version of ``name`` as importlib.metadata would report it."""
+    from pepperpy.plugins.distindex import canonical_name
+
+    if index is not None:
+        found = index.versions.get(canonical_name(name))
+        if found is not None:
+            return found
     from importlib import metadata
 
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return None
+
+
+def _dist_index() -> _DistIndex | None:
+    from pepperpy.plugins.distindex import current
+
+    return current()
 
 
 def _extra_requirements(name: str, extras: set[str]) -> list[Any]:
@@ -227,7 +282,10 @@ def ensure_dependencies(
 def _invalidate_metadata_caches() -> None:
     import importlib
 
+    from pepperpy.plugins.distindex import invalidate
+
     importlib.invalidate_caches()
+    invalidate()
 
 
 def _stderr(line: str) -> None:

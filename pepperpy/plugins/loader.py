@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
@@ -92,7 +91,7 @@ def _root_package(package: str, location: Path, *, zipped: bool) -> types.Module
         return existing
     _namespace()
     if zipped:
-        loader: importlib.abc.Loader = _BundleRootLoader(location)
+        loader: Any = _BundleRootLoader(location)
         origin = str(location / "__init__.py")
     else:
         loader = importlib.machinery.SourceFileLoader(package, str(location / "__init__.py"))
@@ -114,12 +113,14 @@ def _namespace() -> None:
         sys.modules[NAMESPACE] = root
 
 
-class _BundleRootLoader(importlib.abc.Loader):
+class _BundleRootLoader:
     """Runs the archive's root ``__init__.py`` (if any) as the bundle's package.
 
     zipimport cannot make an archive's root a package, so this loader reads that one
     file through a ``zipimporter``; submodules are found by the normal path hooks,
-    which give them a ``zipimporter`` loader.
+    which give them a ``zipimporter`` loader. It implements the loader protocol
+    (``create_module``/``exec_module``) without subclassing ``importlib.abc.Loader``:
+    importing ``importlib.abc`` pulls in ``importlib.resources`` and ``tempfile``.
     """
 
     def __init__(self, archive: Path) -> None:
@@ -138,14 +139,17 @@ class _BundleRootLoader(importlib.abc.Loader):
         exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)
 
     def get_resource_reader(self, fullname: str) -> Any:
-        return _ArchiveResources(self.archive)
+        return _archive_resources(self.archive)
 
 
-class _ArchiveResources(importlib.abc.TraversableResources):
-    def __init__(self, archive: Path) -> None:
-        self.archive = archive
+def _archive_resources(archive: Path) -> Any:
+    """A ``TraversableResources`` over the archive (defined when first asked for)."""
+    from importlib.resources.abc import TraversableResources
 
-    def files(self) -> Any:
-        import zipfile
+    class _ArchiveResources(TraversableResources):
+        def files(self) -> Any:
+            import zipfile
 
-        return zipfile.Path(self.archive)
+            return zipfile.Path(archive)
+
+    return _ArchiveResources()
