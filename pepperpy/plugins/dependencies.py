@@ -92,8 +92,6 @@ def find_unsatisfied(
     requirements: Sequence[str], *, lock: Sequence[LockedRequirement] = ()
 ) -> list[Unsatisfied]:
     """Requirements (and lock pins) not met by installed distributions. No subprocess."""
-    from packaging.requirements import Requirement
-
     missing: list[Unsatisfied] = []
     seen: set[str] = set()
     pending = [_requirement(r) for r in requirements]
@@ -110,7 +108,7 @@ def find_unsatisfied(
         if found is None or not _contains(req, found):
             missing.append(Unsatisfied(str(req), found))
         elif req.extras:
-            pending.extend(Requirement(str(r)) for r in _extra_requirements(req.name, req.extras))
+            pending.extend(_extra_requirements(req.name, req.extras))
     return sorted(missing, key=lambda u: u.requirement)
 
 
