@@ -194,7 +194,6 @@ def check_dependency(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Requireme
 
 
 def _check_fields(value: dict[str, Any], limits: Limits) -> None:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
 
     try:
@@ -207,6 +206,8 @@ def _check_fields(value: dict[str, Any], limits: Limits) -> None:
         raise BundleInvalidError(f"version {value['version']!r} is not PEP 440") from None
     for key in ("pepperpy_compatibility", "python_requires"):
         if key in value:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
             try:
                 SpecifierSet(value[key])
             except InvalidSpecifier:
@@ -241,10 +242,10 @@ def _name_of(value: dict[str, Any]) -> str | None:
 
 def is_compatible(manifest: PluginManifest, *, pepperpy_version: str | None = None) -> bool:
     """True when ``pepperpy_compatibility`` admits this PepperPy (absent means any)."""
-    from packaging.specifiers import SpecifierSet
-
     if not manifest.pepperpy_compatibility:
         return True
+    from packaging.specifiers import SpecifierSet
+
     if pepperpy_version is None:
         pepperpy_version = _running_version()
     return SpecifierSet(manifest.pepperpy_compatibility).contains(

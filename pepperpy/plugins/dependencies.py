@@ -146,10 +146,8 @@ def _specifier_contains(specifier: str, version: str) -> bool:
 
 def _installed_version(name: str, index: _DistIndex | None = None) -> str | None:
     """The installed version of ``name`` as importlib.metadata would report it."""
-    from pepperpy.plugins.distindex import canonical_name
-
     if index is not None:
-        found = index.versions.get(canonical_name(name))
+        found = index.version(name)
         if found is not None:
             return found
     from importlib import metadata
