@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pepperpy.bundle import zipformat as zf
+from pepperpy.bundle.fileio import open_regular
 from pepperpy.bundle.hashing import CHUNK, ParallelHasher, digests
 from pepperpy.bundle.keys import weak_key_problem
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
@@ -260,7 +261,7 @@ def read_manifest(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> PluginManif
     For fast listings of many bundles; never trust the result for loading or install.
     """
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
             if size < zf.END_SIZE:
                 raise BundleInvalidError("file too short to be a bundle", path=str(path))
@@ -292,36 +293,72 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAUL
     """A report on any bundle, trusted or not: files, key, digest and verification state.
 
     Raises ``BundleInvalidError`` only when the archive structure cannot be read at all.
-    Files and manifest of an unverified bundle are shown as found, never trusted.
+    Files and manifest of an unverified bundle are shown as found, never trusted; a file
+    that cannot be read or fails its CRC carries a ``problem`` instead of stopping the
+    report.
     """
-    from pepperpy.bundle.manifest import parse_json_strict
     from pepperpy.core import PepperpyError
 
-    digest = _sha256(data)
     parsed = parse_bundle(data, limits=limits)
     record = trust.get(parsed.key_id)
     report: dict[str, object] = {
-        "digest": digest, "size": len(data), "key_id": parsed.key_id,
+        "digest": _sha256(data), "size": len(data), "key_id": parsed.key_id,
         "publisher": record.publisher if record else None,
     }
+    methods = {e.name: e.method for e in parsed.entries}
     try:
         verified = verify_bundle(data, trust, limits=limits)
     except PepperpyError as exc:
         state = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
         report["state"] = state.get(type(exc).__name__, "invalid")
         report["reason"] = str(exc)
-        infos, contents, _ = _hash_entries(data, parsed.entries[:-1], limits)
-        try:
-            report["manifest"] = parse_json_strict(contents[MANIFEST_NAME], limits=limits)
-        except PepperpyError as bad:
-            report["manifest"] = None
-            report["manifest_error"] = str(bad)
+        files, manifest = _inspect_unverified(data, parsed.entries[:-1], limits)
+        report.update(manifest)
     else:
         report["state"], report["reason"] = "verified", None
-        contents = verified.entries
         report["manifest"] = verified.manifest.model_dump(mode="json", exclude_none=True)
-        infos = list(verified.files)
-    methods = {e.name: e.method for e in parsed.entries}
-    report["files"] = [{"name": i.name, "size": i.size, "sha256": i.sha256,
-                        "stored": methods[i.name] == zf.STORED} for i in infos]
+        files = [{"name": i.name, "size": i.size, "sha256": i.sha256}
+                 for i in verified.files]
+    for row in files:
+        row["stored"] = methods[str(row["name"])] == zf.STORED
+    report["files"] = files
     return report
+
+
+def _inspect_unverified(
+    data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits
+) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """Each file's hash (or its problem) and the manifest as found, for a refused bundle."""
+    from pepperpy.bundle.manifest import parse_json_strict
+    from pepperpy.core import PepperpyError
+
+    files: list[dict[str, object]] = []
+    manifest: dict[str, object] = {"manifest": None}
+    for entry in entries:
+        row: dict[str, object] = {"name": entry.name, "size": entry.size, "sha256": None}
+        try:
+            content = bytes(zf.read_entry(data, entry, limits=limits))
+        except PepperpyError as exc:
+            row["problem"] = getattr(exc, "reason", str(exc))
+            content = _unchecked_content(data, entry, limits)
+        if content is not None:
+            row["sha256"] = _sha256(content)
+        files.append(row)
+        if entry.name == MANIFEST_NAME and "problem" not in row and content is not None:
+            try:
+                manifest["manifest"] = parse_json_strict(content, limits=limits)
+            except PepperpyError as bad:
+                manifest["manifest_error"] = str(bad)
+    if manifest["manifest"] is None and "manifest_error" not in manifest:
+        manifest["manifest_error"] = "plugin.json cannot be read (see its file problem)"
+    return files, manifest
+
+
+def _unchecked_content(data: bytes, entry: zf.ZipEntry, limits: Limits) -> bytes | None:
+    """The entry's content without the CRC check (for reporting only), or None."""
+    from pepperpy.core import PepperpyError
+
+    try:
+        return bytes(zf.read_entry(data, entry, limits=limits, check_crc=False))
+    except PepperpyError:
+        return None

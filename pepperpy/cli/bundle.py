@@ -61,11 +61,12 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
 
 
 def read_bundle_file(path: Path) -> bytes:
-    """Read a bundle, refusing oversized files before reading them."""
+    """Read a bundle (a regular file only), refusing oversized files before reading them."""
+    from pepperpy.bundle.fileio import open_regular
     from pepperpy.bundle.limits import DEFAULT_LIMITS
 
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > DEFAULT_LIMITS.max_bundle_size:
                 raise BundleInvalidError(
@@ -142,7 +143,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"requires:  {_printable(dep)}")
     print("files:")
     for f in report["files"]:
-        print(f"  {f['sha256']}  {f['size']:>10}  {f['name']}")
+        problem = f"  PROBLEM: {_printable(f['problem'])}" if f.get("problem") else ""
+        print(f"  {f['sha256'] or '?' * 64}  {f['size']:>10}  {f['name']}{problem}")
     return 0
 
 

@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("pubfile", type=Path, metavar="PUBFILE")
     add.add_argument("--publisher", help="publisher name (default: the file stem)")
     add.add_argument("--scope", action="append", metavar="PLUGIN",
-                     help="let this key take over plugin NAME from its current owner (repeat)")
+                     help="let this key take over the installed plugin PLUGIN (its name "
+                          "and provider) from its current owner, at install and load, "
+                          "without --transfer-owner (repeat)")
     add.set_defaults(func=cmd_add)
 
     lst = commands.add_parser("list", help="show trusted and revoked keys")

@@ -195,9 +195,9 @@ def uv_command(
     if settings.no_index:
         cmd.append("--no-index")
     elif settings.index_url:
-        cmd += ["--default-index", settings.index_url]
-    for folder in settings.find_links:
-        cmd += ["--find-links", str(folder)]
+        cmd += ["--default-index", _absolute_index(settings.index_url)]
+    for folder in settings.find_links:  # absolute: uv runs in a private temp folder
+        cmd += ["--find-links", str(Path(folder).absolute())]
     cmd += ["--only-binary", ":all:"]
     # uv lets --no-binary override --only-binary :all: per package: those (and only
     # those) are built from source. Both the signed manifest and the operator must agree.
@@ -208,6 +208,13 @@ def uv_command(
     else:
         cmd += ["--", *spec.requirements]
     return cmd
+
+
+def _absolute_index(index: str) -> str:
+    """A URL as given; a local folder path made absolute (uv runs in a temp folder)."""
+    if "://" in index or index.startswith("file:"):
+        return index
+    return str(Path(index).absolute())
 
 
 def _source_build_exceptions(spec: DependencySpec, settings: Settings) -> set[str]:

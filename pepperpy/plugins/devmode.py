@@ -9,6 +9,9 @@ Invariants:
 - Code is imported from the folder under the same private namespace as bundles
   (``_pepperpy_plugins.<name>_dev<hash of path>``), so it never shadows real modules.
 - Dependencies are checked, never installed: developers install them themselves.
+- A broken dev folder (unreadable or invalid ``plugin.json``) is skipped with a warning;
+  its error is raised only when nothing else (no other dev folder, no bundle) offers
+  the provider it may be for.
 """
 
 from __future__ import annotations
@@ -40,18 +43,31 @@ def _folders(settings: Settings) -> list[Path]:
 
 
 def _manifest(folder: Path) -> Any:
+    """The folder's parsed ``plugin.json``; every failure is a ``PepperpyError``."""
     from pepperpy.bundle.manifest import parse_manifest
+    from pepperpy.core import BundleInvalidError
 
-    return parse_manifest((folder / "plugin.json").read_bytes())
+    path = folder / "plugin.json"
+    fix = "fix it, or take the folder out of PEPPERPY_DEV_PLUGINS"
+    try:
+        return parse_manifest(path.read_bytes())
+    except OSError as exc:
+        raise BundleInvalidError(f"cannot read: {exc.strerror or exc}; {fix}",
+                                 path=str(path)) from None
+    except BundleInvalidError as exc:
+        raise BundleInvalidError(f"{exc.reason}; {fix}", plugin=exc.plugin,
+                                 path=str(path)) from None
 
 
 def available(settings: Settings, category: str) -> list[str]:
     """Provider names the dev folders offer (manifests only)."""
+    from pepperpy.core import PepperpyError
+
     names = []
     for folder in _folders(settings):
         try:
             m = _manifest(folder)
-        except Exception:  # a broken dev folder only hides itself
+        except PepperpyError:  # a broken dev folder only hides itself
             continue
         if m.category == category:
             names.append(m.provider_name)
@@ -59,13 +75,53 @@ def available(settings: Settings, category: str) -> list[str]:
 
 
 def resolve(settings: Settings, category: str, provider_name: str) -> LoadedProvider | None:
-    """Import the dev folder offering the provider, loudly; None if none does."""
+    """Import the dev folder offering the provider, loudly; None if none does.
+
+    A broken dev folder is skipped with a ``DeveloperModeWarning`` (one broken folder is
+    not an outage); :func:`raise_if_broken` reports it when nothing else offers the
+    provider.
+    """
+    from pepperpy.core import PepperpyError
+
     for folder in _folders(settings):
-        m = _manifest(folder)
-        if (m.category, m.provider_name) != (category, provider_name):
+        try:
+            m = _manifest(folder)
+        except PepperpyError as exc:
+            if _may_offer(folder, category, provider_name):
+                warnings.warn(f"PepperPy developer mode: skipping a broken folder: {exc}",
+                              DeveloperModeWarning, stacklevel=3)
             continue
-        return _load(folder, m, settings=settings)
+        if (m.category, m.provider_name) == (category, provider_name):
+            return _load(folder, m, settings=settings)
     return None
+
+
+def raise_if_broken(settings: Settings, category: str, provider_name: str) -> None:
+    """Nothing else offers the provider: raise the error of a broken dev folder that
+    may be the one meant (its manifest names the provider, or cannot be read at all)."""
+    from pepperpy.core import PepperpyError
+
+    for folder in _folders(settings):
+        try:
+            _manifest(folder)
+        except PepperpyError:
+            if _may_offer(folder, category, provider_name):
+                raise
+            continue
+
+
+def _may_offer(folder: Path, category: str, provider_name: str) -> bool:
+    """Whether a broken folder's ``plugin.json`` could be for this provider: it names
+    it, or is too broken to tell (unreadable, not JSON, not an object)."""
+    import json
+
+    try:
+        data = json.loads((folder / "plugin.json").read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return True
+    if not isinstance(data, dict):
+        return True
+    return (data.get("category"), data.get("provider_name")) == (category, provider_name)
 
 
 def _load(folder: Path, manifest: Any, *, settings: Settings) -> LoadedProvider:

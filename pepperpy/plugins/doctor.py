@@ -7,7 +7,9 @@ others from being diagnosed.
 
 States: ``ok``, ``untrusted``, ``invalid`` (malformed or tampered: signature or
 structure), ``tampered`` (installed copy differs from its install record), ``revoked``,
-``not-owner`` (another key owns the name), ``incompatible`` (PepperPy or Python version),
+``rollback`` (older than, or the same version with other bytes as, the installed version
+recorded for its name), ``not-owner`` (another key owns the name), ``incompatible``
+(PepperPy or Python version),
 ``missing-dependencies``.
 """
 
@@ -53,11 +55,11 @@ class BundleStatus:
 
 def diagnose(manager: PluginManager) -> list[BundleStatus]:
     """A row for every bundle the manager discovers, in search order."""
-    state = load_state(manager.settings.state_file)
     snapshot = trust_snapshot(manager.settings)
-    rows = []
-    for found in manager.discover(refresh=True):
-        rows.append(_row(manager, found, state=state, snapshot=snapshot))
+    found = manager.discover(refresh=True)
+    with manager.install_read_lock():
+        state = load_state(manager.settings.state_file)
+        rows = [_row(manager, f, state=state, snapshot=snapshot) for f in found]
     return _mark_shadowed(rows)
 
 
@@ -89,8 +91,12 @@ def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
     label = getattr(exc, "state", None)
     if label == "tampered":
         return label, f"pepperpy plugin remove {found.name}, then install the bundle again"
+    if label == "rollback":
+        return label, (f"reinstall the installed {found.name} with `pepperpy plugin install "
+                       f"FILE` if its copy is missing or damaged; else delete {found.path}")
     if label == "not-owner":
-        return label, f"pepperpy plugin install {found.path} --transfer-owner (if intended)"
+        return label, (f"pepperpy plugin install {found.path} --transfer-owner, or "
+                       f"pepperpy trust add PUBFILE --scope {found.name} (if intended)")
     if isinstance(exc, UntrustedPublisherError):
         return "untrusted", "pepperpy trust add PUBFILE (the publisher's .pub for key " \
                             f"{(getattr(exc, 'key_id', None) or '?')[:16]}), if you trust it"

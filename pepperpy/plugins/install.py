@@ -14,7 +14,8 @@ Invariants:
   two leaves a file whose digest differs from the record, which loading refuses until
   the install is repeated.
 - Ownership: the key that signed the installed version owns the name and its
-  ``(category, provider_name)``; another key needs ``transfer_owner=True``.
+  ``(category, provider_name)``; another key needs ``transfer_owner=True``, or a trust
+  store scope naming the installed plugin (``pepperpy trust add PUBFILE --scope NAME``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from pepperpy.core import InstallRefusedError, PluginNotFoundError
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import InstallRecord, load_state, save_state
-from pepperpy.plugins.verification import trust_snapshot, verify_file
+from pepperpy.plugins.verification import takeover_scopes, trust_snapshot, verify_file
 from pepperpy.settings import Settings
 
 __all__ = ["InstallResult", "install_bundle", "installed_path", "remove_plugin"]
@@ -58,7 +59,8 @@ def install_bundle(
     transfer_owner: bool = False,
 ) -> InstallResult:
     """Verify ``path`` fully, check policy, then copy and record it atomically."""
-    verified = verify_file(Path(path), snapshot=trust_snapshot(settings))
+    snapshot = trust_snapshot(settings)
+    verified = verify_file(Path(path), snapshot=snapshot)
     m = verified.manifest
     record = InstallRecord(
         name=m.name, version=m.version, digest=verified.digest, key_id=verified.key_id,
@@ -68,7 +70,8 @@ def install_bundle(
         state = load_state(settings.state_file)
         previous = state.plugins.get(m.name)
         action = _decide(record, previous, state=state, allow_downgrade=allow_downgrade,
-                         force=force, transfer_owner=transfer_owner)
+                         force=force, transfer_owner=transfer_owner,
+                         scopes=takeover_scopes(snapshot, verified.key_id))
         target = installed_path(settings, m.name)
         if action == "unchanged" and _file_digest(target) == record.digest:
             return InstallResult("unchanged", record, previous, target, verified)
@@ -103,18 +106,23 @@ def _decide(
     allow_downgrade: bool,
     force: bool,
     transfer_owner: bool,
+    scopes: frozenset[str] = frozenset(),
 ) -> str:
+    """The install action. ``scopes``: installed plugins the signing key may take over
+    without ``transfer_owner`` (``pepperpy trust add PUBFILE --scope NAME``)."""
     from packaging.version import Version
 
     owner = state.owner_conflict(name=new.name, category=new.category,
-                                 provider_name=new.provider_name, key_id=new.key_id)
+                                 provider_name=new.provider_name, key_id=new.key_id,
+                                 may_take_over=scopes)
     if owner is not None and not transfer_owner:
         raise InstallRefusedError(
             f"plugin {new.name!r} ({new.category}/{new.provider_name}) is signed by key "
             f"{new.key_id[:12]}, but the installed plugin {owner.name!r} "
             f"{owner.version} that owns this name/provider was signed by key "
             f"{owner.key_id[:12]}; another publisher cannot take it over. If you mean to "
-            "move it, run `pepperpy plugin install FILE --transfer-owner`",
+            "move it, run `pepperpy plugin install FILE --transfer-owner`, or trust the new "
+            f"key for it with `pepperpy trust add PUBFILE --scope {owner.name}`",
             plugin=new.name,
         )
     if old is None:
@@ -143,9 +151,13 @@ def _decide(
 
 
 def _file_digest(path: Path) -> str | None:
+    from pepperpy.bundle.fileio import open_regular
+    from pepperpy.core import PepperpyError
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        with open_regular(path) as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except (OSError, PepperpyError):
         return None
 
 

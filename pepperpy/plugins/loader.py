@@ -5,7 +5,8 @@ Invariants:
   written to ``cache_dir/pinned/<sha256>.pepperplugin`` (folder 0700, file 0444) and an
   existing pinned copy is re-hashed before reuse, so the file imported is the file that
   was verified, whatever happens to the installed copy afterwards.
-- Each bundle becomes the package ``_pepperpy_plugins.<name>_<digest[:12]>`` whose
+- Each bundle becomes the package ``_pepperpy_plugins.<name>_<sha256>`` (the full
+  digest: two bundles share a package only if they are the same bytes) whose
   ``__path__`` is the pinned archive: the bundle's root ``__init__.py`` runs as that
   package, relative imports work, two plugins may both have ``provider.py``, and
   ``importlib.resources.files(package)`` reads data files from the archive.
@@ -54,7 +55,7 @@ def pin(data: bytes, digest: str, *, cache_dir: Path) -> Path:
 def package_name(name: str, digest: str) -> str:
     """The private package a bundle is imported as."""
     safe = re.sub(r"\W", "_", name).strip("_") or "plugin"
-    return f"{NAMESPACE}.{safe}_{digest[:12]}"
+    return f"{NAMESPACE}.{safe}_{digest}"
 
 
 def import_entry_point(

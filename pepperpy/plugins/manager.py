@@ -10,7 +10,14 @@ Implements the registry's ``ProviderResolver``. Invariants (ARCHITECTURE.md, SEC
   the highest version wins; equal versions go to the earlier search folder
   (``discovery.py``). When several qualify, a ``PluginConflictWarning`` names them.
 - An installed copy must match its install record (digest): a swapped file (even an
-  older, validly signed one) is refused.
+  older, validly signed one) is refused. A bundle from any other folder whose name has
+  an install record must not be older than the record, nor the same version with other
+  bytes: a missing or damaged installed copy never falls back to an older or different
+  signed bundle (state ``rollback``).
+- A key trusted with ``--scope NAME`` may take over the installed plugin NAME (its name
+  and its provider), at load as at install.
+- The install record and installed files are read under the shared install lock, so a
+  concurrent install is seen entirely before or entirely after.
 - One broken bundle never stops another: failures are collected per bundle and only
   raised when nothing usable offers the provider.
 - Developer mode (``Settings.dev_plugins``) imports unsigned ``plugin_src`` folders,
@@ -23,6 +30,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +48,9 @@ from pepperpy.plugins import devmode
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
 from pepperpy.plugins.loader import import_entry_point, package_name, pin
+from pepperpy.plugins.locking import read_lock
 from pepperpy.plugins.state import InstallState, load_state
-from pepperpy.plugins.verification import trust_snapshot, verify_file
+from pepperpy.plugins.verification import takeover_scopes, trust_snapshot, verify_file
 from pepperpy.registry import LoadedProvider
 from pepperpy.settings import Settings
 
@@ -96,6 +105,7 @@ class PluginManager:
         if loaded is None:
             verified = self.choose(category, provider_name)
             if verified is None:
+                devmode.raise_if_broken(self.settings, category, provider_name)
                 return None
             loaded = self._load(verified)
         self._resolved[key] = loaded
@@ -107,10 +117,25 @@ class PluginManager:
             f for f in self.discover()
             if (f.category, f.provider_name) == (category, provider_name) and not f.problem
         ]
-        state = load_state(self.settings.state_file)
-        if not candidates:
+        with self.install_read_lock():
+            state = load_state(self.settings.state_file)
+            if not candidates:
+                self._raise_if_installed_copy_broken(state, category, provider_name)
+                return None
+            usable, failures = self._check_all(candidates, state)
+        if not usable:
             self._raise_if_installed_copy_broken(state, category, provider_name)
-            return None
+            raise _best_failure(category, provider_name, failures)
+        return _pick(usable, category, provider_name)
+
+    def install_read_lock(self) -> AbstractContextManager[None]:
+        """The shared install lock: an install in progress never looks like tampering
+        (its file and its record are read together, both old or both new)."""
+        return read_lock(self.settings.home / "install.lock")
+
+    def _check_all(
+        self, candidates: list[Found], state: InstallState
+    ) -> tuple[list[tuple[Any, Found]], list[tuple[Found, PepperpyError]]]:
         snapshot = trust_snapshot(self.settings)
         usable: list[tuple[Any, Found]] = []
         failures: list[tuple[Found, PepperpyError]] = []
@@ -119,9 +144,7 @@ class PluginManager:
                 usable.append((self.check(found, state=state, snapshot=snapshot), found))
             except PepperpyError as exc:
                 failures.append((found, exc))
-        if not usable:
-            raise _best_failure(category, provider_name, failures)
-        return _pick(usable, category, provider_name)
+        return usable, failures
 
     def _raise_if_installed_copy_broken(
         self, state: InstallState, category: str, provider_name: str
@@ -159,27 +182,8 @@ class PluginManager:
         if (m.category, m.provider_name) != (found.category, found.provider_name):
             raise BundleInvalidError("the manifest changed while it was being read",
                                      path=found.path)
-        if found.source == "installed":
-            record = state.plugins.get(m.name)
-            if record is None or record.digest != verified.digest:
-                error = InstallRefusedError(
-                    f"{found.path}: the installed copy of {m.name!r} does not match its "
-                    "install record (replaced behind PepperPy's back, or a rollback); "
-                    "reinstall it with `pepperpy plugin install FILE`", plugin=m.name,
-                )
-                error.state = "tampered"  # type: ignore[attr-defined]
-                raise error
-        owner = state.owner_conflict(name=m.name, category=m.category,
-                                     provider_name=m.provider_name, key_id=verified.key_id)
-        if owner is not None:
-            error = InstallRefusedError(
-                f"{found.path}: {m.name!r} is signed by key {verified.key_id[:12]} but the "
-                f"installed {owner.name!r} owns that name/provider (key "
-                f"{owner.key_id[:12]}); to move it run `pepperpy plugin install "
-                f"{found.path} --transfer-owner`", plugin=m.name,
-            )
-            error.state = "not-owner"  # type: ignore[attr-defined]
-            raise error
+        _check_record(found, verified, state)
+        _check_owner(found, verified, state, snapshot)
         _check_compatible(verified.manifest, path=found.path)
         return verified
 
@@ -216,6 +220,60 @@ def dependency_spec(manifest: Any) -> DependencySpec:
         lock=lock,
         source_builds=frozenset(manifest.source_builds),
     )
+
+
+def _refusal(message: str, *, plugin: str, state: str) -> InstallRefusedError:
+    error = InstallRefusedError(message, plugin=plugin)
+    error.state = state  # type: ignore[attr-defined]
+    return error
+
+
+def _check_record(found: Found, verified: Any, state: InstallState) -> None:
+    """The install record pins a name to one digest: from ANY folder, an older version
+    or the same version with other bytes is a rollback, never a fallback."""
+    from packaging.version import Version
+
+    m = verified.manifest
+    record = state.plugins.get(m.name)
+    if found.source == "installed":
+        if record is None or record.digest != verified.digest:
+            raise _refusal(
+                f"{found.path}: the installed copy of {m.name!r} does not match its "
+                "install record (replaced behind PepperPy's back, or a rollback); "
+                "reinstall it with `pepperpy plugin install FILE`",
+                plugin=m.name, state="tampered")
+        return
+    if record is None or record.digest == verified.digest:
+        return
+    version, installed = Version(m.version), Version(record.version)
+    if version > installed:
+        return
+    what = "is older than" if version < installed else (
+        f"(sha256 {verified.digest[:16]}) has other bytes than")
+    raise _refusal(
+        f"{found.path}: {m.name} {m.version} {what} the installed {record.version} "
+        "recorded in the install state, so it is not used in its place (rollback "
+        f"protection). If the installed copy is missing or damaged, reinstall {m.name} "
+        "with `pepperpy plugin install FILE`; to switch to this bundle on purpose run "
+        f"`pepperpy plugin install {found.path} --allow-downgrade` (or `--force` for the "
+        "same version)", plugin=m.name, state="rollback")
+
+
+def _check_owner(found: Found, verified: Any, state: InstallState, snapshot: Any) -> None:
+    """Another key's bundle never wins a name/provider it does not own (unless scoped)."""
+    m = verified.manifest
+    owner = state.owner_conflict(
+        name=m.name, category=m.category, provider_name=m.provider_name,
+        key_id=verified.key_id, may_take_over=takeover_scopes(snapshot, verified.key_id),
+    )
+    if owner is None:
+        return
+    raise _refusal(
+        f"{found.path}: {m.name!r} is signed by key {verified.key_id[:12]} but the "
+        f"installed {owner.name!r} owns that name/provider (key {owner.key_id[:12]}); to "
+        f"move it run `pepperpy plugin install {found.path} --transfer-owner`, or trust "
+        f"the new key for it with `pepperpy trust add PUBFILE --scope {owner.name}`",
+        plugin=m.name, state="not-owner")
 
 
 def _check_compatible(manifest: Any, *, path: str) -> None:

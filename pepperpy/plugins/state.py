@@ -9,7 +9,8 @@ Invariants:
 - A record names the key that signed the installed version. That key owns the plugin
   name and its ``(category, provider_name)``: discovery and install refuse the same
   name or provider from any other key until the operator moves it
-  (``pepperpy plugin install FILE --transfer-owner``) or removes the plugin.
+  (``pepperpy plugin install FILE --transfer-owner``), trusts the other key with a scope
+  naming the plugin (``pepperpy trust add PUBFILE --scope NAME``), or removes the plugin.
 - An unreadable state file is an error, never "nothing installed": treating it as empty
   would silently disable rollback protection.
 """
@@ -17,7 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,15 +60,18 @@ class InstallState:
         return None
 
     def owner_conflict(
-        self, *, name: str, category: str, provider_name: str, key_id: str
+        self, *, name: str, category: str, provider_name: str, key_id: str,
+        may_take_over: Collection[str] = (),
     ) -> InstallRecord | None:
-        """The installed record whose owner ``key_id`` would take over, if any."""
-        record = self.plugins.get(name)
-        if record is not None and record.key_id != key_id:
+        """The installed record whose owner ``key_id`` would take over, if any.
+
+        ``may_take_over`` are the plugin names ``key_id`` is trusted to take over (its
+        trust-store scopes): a record of one of those names is never a conflict.
+        """
+        for record in (self.plugins.get(name), self.owner_of_provider(category, provider_name)):
+            if record is None or record.key_id == key_id or record.name in may_take_over:
+                continue
             return record
-        other = self.owner_of_provider(category, provider_name)
-        if other is not None and other.key_id != key_id:
-            return other
         return None
 
 

@@ -14,16 +14,17 @@ from typing import Any
 from pepperpy.core import BundleInvalidError
 from pepperpy.settings import Settings
 
-__all__ = ["read_bundle_bytes", "trust_snapshot", "verify_file"]
+__all__ = ["read_bundle_bytes", "takeover_scopes", "trust_snapshot", "verify_file"]
 
 
 def read_bundle_bytes(path: Path) -> bytes:
-    """The file's bytes, refusing anything above the bundle size limit before reading."""
+    """The file's bytes: a regular file only (never blocks), size limit checked first."""
+    from pepperpy.bundle.fileio import open_regular
     from pepperpy.bundle.limits import DEFAULT_LIMITS
 
     limit = DEFAULT_LIMITS.max_bundle_size
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > limit:
                 raise BundleInvalidError(f"file is {size} bytes, above the {limit}-byte limit",
@@ -38,6 +39,12 @@ def trust_snapshot(settings: Settings) -> Any:
     from pepperpy.bundle.trust import TrustStore
 
     return TrustStore(settings.trust_file).snapshot()
+
+
+def takeover_scopes(snapshot: Any, key_id: str) -> frozenset[str]:
+    """Plugin names the key may take over from their owners (``trust add --scope``)."""
+    record = snapshot.get(key_id)
+    return frozenset(record.scopes or ()) if record is not None else frozenset()
 
 
 def verify_file(path: Path, *, snapshot: Any) -> Any:

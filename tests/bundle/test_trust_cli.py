@@ -135,3 +135,73 @@ def test_build_all_and_passphrase(cli, tmp_path: Path) -> None:
     out = cli(*build, extra_env={"PEPPERPY_KEY_PASSPHRASE": "hunter2"}).stdout
     assert out.strip().endswith("hello-0.3.0.pepperplugin")
     assert "hunter2" not in out
+
+
+def test_inspect_untrusted_bundle_prints_no_terminal_control_characters(cli, tmp_path: Path
+                                                                        ) -> None:
+    """An unverified manifest is attacker text: `plugin inspect` escapes every
+    non-printable character (ANSI/OSC escapes could fake the 'state:' line)."""
+    from pepperpy.testing_bundles import BundleFactory
+
+    evil = "x\x1b[1A\r\x1b[2Kstate:     verified\x1b]52;c;cm0gLXJmIH4=\x07"
+    attacker = BundleFactory(publisher="attacker")  # never trusted
+    files = attacker.files(manifest={"name": evil, "dependencies": ["a\x1b[8m"]})
+    path = tmp_path / "evil.pepperplugin"
+    path.write_bytes(attacker.build_raw(files))
+    out = cli("plugin", "inspect", str(path)).stdout
+    assert "\x1b" not in out and "\x07" not in out
+
+
+def test_build_and_keygen_with_out_pointing_at_a_file_is_one_line_error(
+    cli, tmp_path: Path
+) -> None:
+    """`--out FILE` where FILE exists: exit 1 with one line, not a FileExistsError."""
+    cli("keygen", "--publisher", "acme", "--out", str(tmp_path / "keys"))
+    src = _plugin_src(tmp_path)
+    out = tmp_path / "dist.pepperplugin"
+    out.write_text("not a folder")
+    cli("plugin", "build", str(src), "--key", str(tmp_path / "keys" / "acme.key"),
+        "--out", str(out), code=1)
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("x")
+    cli("keygen", "--publisher", "acme", "--out", str(keys_file), code=1)
+
+
+def test_bad_uv_timeout_setting_is_a_configuration_error(cli) -> None:
+    """PEPPERPY_UV_TIMEOUT=30s is one line naming the variable, not a ValueError."""
+    err = cli("plugin", "list", code=1, extra_env={"PEPPERPY_UV_TIMEOUT": "30s"}).stderr
+    assert "PEPPERPY_UV_TIMEOUT" in err
+
+
+def test_inspect_reports_a_tampered_entry_instead_of_failing(cli, tmp_path: Path) -> None:
+    """A modified entry with a stale CRC: inspect still reports (state "invalid", the
+    reason, and the file's problem) instead of exiting 1 with no report."""
+    from pepperpy.testing_bundles import BundleFactory
+
+    factory = BundleFactory()
+    factory.trust(cli.home)
+    bad = replace_entry(factory.build(), "sample.py",
+                        b"class SampleProvider: pass  # evil\n", fix_crc=False)
+    path = tmp_path / "bad.pepperplugin"
+    path.write_bytes(bad)
+    report = json.loads(cli("plugin", "inspect", str(path), "--json").stdout)
+    assert report["state"] == "invalid"
+    assert "CRC-32" in report["reason"]
+    problems = {f["name"]: f.get("problem") for f in report["files"]}
+    assert "CRC-32" in problems["sample.py"]
+    assert report["manifest"] is not None
+    text = cli("plugin", "inspect", str(path)).stdout
+    assert "state:     invalid" in text and "PROBLEM" in text
+
+
+def test_trust_add_scope_is_stored_and_listed(cli, tmp_path: Path) -> None:
+    cli("keygen", "--publisher", "b", "--out", str(tmp_path / "keys"))
+    cli("trust", "add", str(tmp_path / "keys" / "b.pub"), "--scope", "echo")
+    assert "scopes=echo" in cli("trust", "list").stdout
+
+
+def test_fifo_named_like_a_bundle_is_refused_without_blocking(cli, tmp_path: Path) -> None:
+    fifo = tmp_path / "evil.pepperplugin"
+    os.mkfifo(fifo)
+    for command in ("verify", "inspect"):
+        assert "not a regular file" in cli("plugin", command, str(fifo), code=1).stderr

@@ -123,3 +123,26 @@ def test_configuring_after_initialize_is_refused() -> None:
     with app:
         with pytest.raises(ConfigurationError, match="already initialized"):
             app.with_llm("fake")
+
+
+def test_secret_marked_config_value_never_appears_in_provider_repr() -> None:
+    """A config_schema property with "secret": true is never shown by repr(provider),
+    whatever its name (access_token, auth)."""
+    from pepperpy.llm import GenerationResult, LLMProvider
+    from pepperpy.registry import ProviderRegistry
+
+    class _Provider(LLMProvider):
+        async def generate(self, messages, options):  # pragma: no cover - never called
+            return GenerationResult(content="")
+
+        async def generate_stream(self, messages, options):  # pragma: no cover
+            yield None
+
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {"access_token": {"type": "string", "secret": True},
+                             "auth": {"type": "string", "secret": True}}}
+    registry = ProviderRegistry()
+    registry.register("llm", "tok", _Provider, config_schema=schema)
+    provider = registry.create("llm", "tok", {"access_token": "sk-LEAK-1", "auth": "LEAK-2"})
+    text = repr(provider)
+    assert "LEAK" not in text, text

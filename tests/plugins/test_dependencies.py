@@ -213,3 +213,16 @@ def test_hash_mismatch_is_refused_by_uv(env, venv):
     out = _run_child(env, venv, cwd=env.tmp)
     assert out["1"]["error"] == "DependencyError"
     assert "hash" in out["1"]["message"].lower()
+
+
+def test_uv_command_passes_absolute_find_links(env, tmp_path, monkeypatch):
+    """uv runs with cwd=<private temp dir>: a relative PEPPERPY_FIND_LINKS (or a local
+    index folder) must reach it as an absolute path, the one _has_local_wheel looked at."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wheels").mkdir()
+    settings = env.with_settings(find_links=(Path("wheels"),), index_url="index").settings
+    cmd = uv_command(DependencySpec(plugin="p", requirements=("x>=1",)), settings=settings)
+    folder = cmd[cmd.index("--find-links") + 1]
+    assert Path(folder).is_absolute(), cmd
+    assert folder == str(tmp_path / "wheels")
+    assert cmd[cmd.index("--default-index") + 1] == str(tmp_path / "index")

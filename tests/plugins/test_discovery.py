@@ -80,3 +80,35 @@ def test_corrupt_index_is_ignored(env):
     settings.cache_dir.mkdir(parents=True)
     (settings.cache_dir / "index.json").write_text("{not json")
     assert [f.name for f in discover(settings)] == ["echo"]
+
+
+def test_fifo_in_a_plugin_folder_does_not_hang_discovery(env):
+    """A FIFO named *.pepperplugin (or a symlink to one) in a searched folder must not
+    block discovery: it is refused before any read and listed as a broken bundle."""
+    import threading
+
+    shared = env.tmp / "shared"
+    shared.mkdir()
+    os.mkfifo(shared / "evil.pepperplugin")
+    os.symlink(shared / "evil.pepperplugin", shared / "link.pepperplugin")
+    settings = env.with_settings(plugin_path=(shared,)).settings
+    result: list = []
+    done = threading.Event()
+
+    def run() -> None:
+        result.extend(discover(settings))
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    finished = done.wait(5)
+    if not finished:  # unblock the stuck open() so the daemon thread can exit
+        fd = os.open(shared / "evil.pepperplugin", os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+    assert finished, "discover() blocked on a FIFO"
+    assert [Path(f.path).name for f in result] == ["evil.pepperplugin", "link.pepperplugin"]
+    assert all("not a regular file (a FIFO)" in (f.problem or "") for f in result)
+
+    from pepperpy.plugins.doctor import diagnose
+
+    rows = diagnose(env.with_settings(plugin_path=(shared,)).manager())
+    assert {r.state for r in rows} == {"invalid"}

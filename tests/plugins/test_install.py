@@ -149,3 +149,47 @@ def test_cli_install_list_doctor_remove(env):
     assert "[invalid]" in doctor.stdout and "fix:" in doctor.stdout
     assert _cli(env, "plugin", "remove", "echo", check=True).stdout.startswith("removed echo")
     assert _cli(env, "plugin", "remove", "echo").returncode == 1
+
+
+def test_trust_add_scope_lets_the_key_take_over_the_named_plugin(env):
+    """`pepperpy trust add B.pub --scope echo` (CLI help: "let this key take over plugin
+    NAME from its current owner"): B's echo installs without --transfer-owner; a scope
+    naming another plugin does not help."""
+    from pepperpy.bundle.trust import TrustStore
+
+    a = env.publisher("a")
+    install_bundle(_file(env, env.bundle(a, tag="A"), "a.pepperplugin"), settings=env.settings)
+    b = env.publisher("b", trusted=False)
+    store = TrustStore(env.settings.trust_file)
+    store.add(b.pub_pem(), publisher="b", scopes=("other",))
+    data = _file(env, env.bundle(b, version="2.0.0", tag="B"), "b.pepperplugin")
+    with pytest.raises(InstallRefusedError, match="--scope echo"):
+        install_bundle(data, settings=env.settings)
+    store.add(b.pub_pem(), publisher="b", scopes=("echo",))
+    result = install_bundle(data, settings=env.settings)
+    assert result.action == "upgraded"
+    state = load_state(env.settings.state_file)
+    assert [r.key_id for r in state.plugins.values()] == [b.key_id]
+
+
+def test_scope_does_not_lift_rollback_protection(env):
+    from pepperpy.bundle.trust import TrustStore
+
+    a = env.publisher("a")
+    install_bundle(_file(env, env.bundle(a, version="2.0.0"), "a.pepperplugin"),
+                   settings=env.settings)
+    b = env.publisher("b", trusted=False)
+    TrustStore(env.settings.trust_file).add(b.pub_pem(), publisher="b", scopes=("echo",))
+    older = _file(env, env.bundle(b, version="1.0.0"), "b.pepperplugin")
+    with pytest.raises(InstallRefusedError, match="rollback protection"):
+        install_bundle(older, settings=env.settings)
+
+
+def test_fifo_is_refused_at_install_without_blocking(env):
+    from pepperpy.core import BundleInvalidError
+
+    fifo = env.tmp / "evil.pepperplugin"
+    os.mkfifo(fifo)
+    with pytest.raises(BundleInvalidError, match="not a regular file"):
+        install_bundle(fifo, settings=env.settings)
+    assert not env.settings.state_file.exists()

@@ -276,3 +276,180 @@ def test_available_lists_manifests_without_running_code(env):
     assert env.registry().available("llm") == ["echo"]
     assert env.marker_lines() == []
     assert not os.path.exists(env.settings.cache_dir / "pinned")
+
+
+# -- the install record pins a name for every folder, not only plugins_dir -------------
+
+def _installed_v2_and_mirror_with_v1(env):
+    pub = env.publisher()
+    _install(env, env.bundle(pub, version="2.0.0", tag="v2"))
+    mirror = env.tmp / "mirror"  # e.g. a shared folder that still holds old releases
+    env.write(mirror, "echo-1.0.0.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
+    return env.with_settings(plugin_path=(mirror,))
+
+
+def test_installed_copy_deleted_does_not_roll_back_to_an_older_plugin_path_version(env):
+    """Installed echo 2.0.0 deleted: echo 1.0.0 from a plugin-path folder is refused
+    (SECURITY.md promise 3), and the error says how to repair."""
+    env = _installed_v2_and_mirror_with_v1(env)
+    (env.settings.plugins_dir / "echo.pepperplugin").unlink()
+    with pytest.raises(BundleInvalidError, match="pepperpy plugin install FILE"):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert "v1" not in env.marker_lines()
+
+
+def test_installed_copy_tampered_does_not_roll_back_to_an_older_plugin_path_version(env):
+    env = _installed_v2_and_mirror_with_v1(env)
+    installed = env.settings.plugins_dir / "echo.pepperplugin"
+    data = bytearray(installed.read_bytes())
+    data[100] ^= 0xFF
+    installed.write_bytes(bytes(data))
+    with pytest.raises((BundleInvalidError, InstallRefusedError),
+                       match="pepperpy plugin install FILE"):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert "v1" not in env.marker_lines()
+
+
+def test_older_plugin_path_version_is_reported_as_rollback(env):
+    """With the installed copy healthy it wins; the older copy elsewhere is never a
+    candidate and `plugin doctor` says why."""
+    from pepperpy.plugins.doctor import diagnose
+
+    env = _installed_v2_and_mirror_with_v1(env)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginConflictWarning)
+        provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "2.0.0"
+    states = {Path(r.path).name: (r.state, r.fix) for r in diagnose(env.manager())}
+    assert states["echo.pepperplugin"][0] == "ok"
+    state, fix = states["echo-1.0.0.pepperplugin"]
+    assert state == "rollback" and "pepperpy plugin install FILE" in fix
+
+
+def test_same_version_other_bytes_from_plugin_path_replaces_no_missing_installed_copy(env):
+    """echo 2.0.0 installed (digest A); another echo 2.0.0 (digest B, same key) in the
+    plugin path; with the installed copy gone, B is refused: the record pins 2.0.0 to A."""
+    pub = env.publisher()
+    a = env.bundle(pub, version="2.0.0", tag="A")
+    b = env.bundle(pub, version="2.0.0", tag="B")
+    assert a != b
+    _install(env, a)
+    mirror = env.tmp / "mirror"
+    env.write(mirror, "echo-2.0.0.pepperplugin", b)
+    env = env.with_settings(plugin_path=(mirror,))
+    (env.settings.plugins_dir / "echo.pepperplugin").unlink()
+    with pytest.raises(BundleInvalidError, match="is missing"):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert "B" not in env.marker_lines()
+
+
+def test_identical_copy_in_plugin_path_still_loads_when_installed_copy_is_missing(env):
+    pub = env.publisher()
+    data = env.bundle(pub, version="2.0.0", tag="same")
+    _install(env, data)
+    mirror = env.tmp / "mirror"
+    env.write(mirror, "echo-2.0.0.pepperplugin", data)
+    env = env.with_settings(plugin_path=(mirror,))
+    (env.settings.plugins_dir / "echo.pepperplugin").unlink()
+    assert _ask(env.registry().create("llm", "echo", {"api_key": "k"})) == "echo: hi"
+
+
+def test_scoped_key_takes_over_the_named_plugin_at_load(env):
+    """`trust add B.pub --scope echo`: B's higher echo wins discovery over the installed
+    echo of key A (highest version wins); an unscoped rival still does not."""
+    from pepperpy.bundle.trust import TrustStore
+
+    a = env.publisher("a")
+    _install(env, env.bundle(a, version="1.0.0", tag="A"))
+    b = env.publisher("b", trusted=False)
+    TrustStore(env.settings.trust_file).add(b.pub_pem(), publisher="b", scopes=("echo",))
+    folder = env.tmp / "shared"
+    env.write(folder, "echo-b.pepperplugin", env.bundle(b, version="2.0.0", tag="B"))
+    env = env.with_settings(plugin_path=(folder,))
+    with pytest.warns(PluginConflictWarning):
+        provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "2.0.0"
+    assert env.marker_lines() == ["B"]
+
+
+def test_package_name_uses_the_full_digest(env):
+    from pepperpy.plugins.loader import package_name
+
+    digest = "ab" * 32
+    assert package_name("echo", digest) == f"_pepperpy_plugins.echo_{digest}"
+    pub = env.publisher()
+    result = _install(env, env.bundle(pub))
+    provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).__module__.startswith(
+        f"_pepperpy_plugins.echo_{result.record.digest}")
+
+
+def test_loading_waits_for_an_install_holding_the_lock(env):
+    """Loading reads the installed file and its record under the shared install lock."""
+    import threading
+
+    from pepperpy.plugins.locking import file_lock
+
+    _install(env, env.bundle(env.publisher()))
+    done = threading.Event()
+    manager = env.manager()
+    with file_lock(env.settings.home / "install.lock"):
+        thread = threading.Thread(target=lambda: (manager.choose("llm", "echo"), done.set()),
+                                  daemon=True)
+        thread.start()
+        assert not done.wait(0.5)
+    assert done.wait(10)
+
+
+# -- developer mode: one broken folder is not an outage --------------------------------
+
+def _broken_dev_folder(env, text: str = "{not json"):
+    dev = env.tmp / "dev" / "wip"
+    dev.mkdir(parents=True)
+    (dev / "plugin.json").write_text(text)
+    return dev
+
+
+def test_broken_dev_plugin_folder_does_not_block_signed_providers(env):
+    from pepperpy.plugins.devmode import DeveloperModeWarning
+
+    _install(env, env.bundle(env.publisher()))
+    dev = _broken_dev_folder(env)
+    env = env.with_settings(dev_plugins=(dev.parent,))
+    with pytest.warns(DeveloperModeWarning, match="skipping a broken folder"):
+        provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert _ask(provider) == "echo: hi"
+
+
+def test_broken_dev_folder_is_raised_when_nothing_else_offers_the_provider(env):
+    dev = _broken_dev_folder(env)
+    env = env.with_settings(dev_plugins=(dev.parent,))
+    with pytest.warns(UserWarning), pytest.raises(BundleInvalidError, match="PEPPERPY_DEV_PLUGINS"):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+
+
+def test_broken_dev_folder_for_another_provider_stays_quiet(env):
+    dev = _broken_dev_folder(env, '{"category": "llm", "provider_name": "other"}')
+    env = env.with_settings(dev_plugins=(dev.parent,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(PluginNotFoundError):
+            env.registry().create("llm", "echo", {"api_key": "k"})
+
+
+def test_unreadable_dev_plugin_json_is_a_pepperpy_error(env, monkeypatch):
+    from pepperpy.plugins import devmode
+
+    dev = _broken_dev_folder(env, "{}")
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == dev / "plugin.json":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    env = env.with_settings(dev_plugins=(dev.parent,))
+    assert devmode.available(env.settings, "llm") == []
+    with pytest.raises(BundleInvalidError, match="cannot read: Permission denied"):
+        devmode.raise_if_broken(env.settings, "llm", "echo")
