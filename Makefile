@@ -28,10 +28,12 @@ demo: setup
 
 test: setup-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: setup-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: setup-test
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

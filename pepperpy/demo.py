@@ -163,7 +163,7 @@ async def answer_questions(repo: Path, settings: Settings) -> int:
         for question, expected in QUESTIONS:
             started = time.perf_counter()
             answer = await pepper.ask(question, k=1)
-            sources = [r.document.metadata.get("source", "?") for r in answer.sources]
+            sources = [str(r.document.metadata.get("source", "?")) for r in answer.sources]
             right += bool(sources) and sources[0] == expected
             print(f"\nQ: {question}\nA: {answer.content.strip()}")
             print(f"   sources: {', '.join(sources)}  ({time.perf_counter() - started:.1f}s)")

@@ -19,6 +19,7 @@ import getpass
 import hashlib
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -253,9 +254,8 @@ def load_public_key(pem: bytes) -> PublicKey:
     return PublicKey(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
-def _passphrase(path: Path, env: dict[str, str] | None) -> bytes:
-    env = os.environ if env is None else env
-    value = env.get(PASSPHRASE_ENV)
+def _passphrase(path: Path, env: Mapping[str, str] | None) -> bytes:
+    value = (os.environ if env is None else env).get(PASSPHRASE_ENV)
     if value:
         return value.encode()
     if sys.stdin.isatty():

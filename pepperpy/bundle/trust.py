@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import contextlib
 import fcntl
 import json
@@ -202,7 +203,7 @@ class TrustStore:
         keys, _ = self._load()
         return sorted(keys.values(), key=lambda k: (k.publisher, k.key_id))
 
-    def revoked_bundles(self) -> list[str]:
+    def revoked_bundles(self) -> builtins.list[str]:
         return sorted(self._load()[1])
 
     def resolve(self, ref: str) -> str:

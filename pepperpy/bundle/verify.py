@@ -336,6 +336,7 @@ def _inspect_unverified(
     manifest: dict[str, object] = {"manifest": None}
     for entry in entries:
         row: dict[str, object] = {"name": entry.name, "size": entry.size, "sha256": None}
+        content: bytes | None
         try:
             content = bytes(zf.read_entry(data, entry, limits=limits))
         except PepperpyError as exc:

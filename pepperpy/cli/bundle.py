@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pepperpy.core import BundleInvalidError, ConfigurationError
 
@@ -123,7 +123,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from pepperpy.bundle.verify import inspect_bundle
 
     data = read_bundle_file(args.file)
-    report = {"path": str(args.file), **inspect_bundle(data, _snapshot())}
+    report: dict[str, Any] = {"path": str(args.file), **inspect_bundle(data, _snapshot())}
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0

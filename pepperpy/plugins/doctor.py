@@ -64,7 +64,7 @@ def diagnose(manager: PluginManager) -> list[BundleStatus]:
 
 
 def _row(manager: PluginManager, found: Found, *, state: Any, snapshot: Any) -> BundleStatus:
-    base = {"path": found.path, "source": found.source, "name": found.name,
+    base: dict[str, Any] = {"path": found.path, "source": found.source, "name": found.name,
             "version": found.version, "category": found.category,
             "provider_name": found.provider_name}
     if found.problem:

@@ -39,6 +39,7 @@ def read_lock(path: Path) -> Iterator[None]:
     Best effort for readers only: if the lock file cannot be opened or created (a
     read-only home, where no install through it can run either), read unlocked.
     """
+    fd: int | None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
