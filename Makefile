@@ -17,6 +17,7 @@ setup: $(PY)
 	bash tools/llama_wheel.sh $(PY)
 
 setup-test: setup
+	bash tools/ensure_postgres.sh
 	$(PY) -m pip install --quiet --prefer-binary --find-links $(WHEELS) -e '.[test]'
 
 # The demo keeps its trust store, keys and data in the checkout (.pepperpy-demo/), so
