@@ -28,7 +28,12 @@ from typing import Any
 from pepperpy.core import InstallRefusedError, PluginNotFoundError
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import InstallRecord, load_state, save_state
-from pepperpy.plugins.verification import takeover_scopes, trust_snapshot, verify_file
+from pepperpy.plugins.verification import (
+    check_compatible,
+    takeover_scopes,
+    trust_snapshot,
+    verify_file,
+)
 from pepperpy.settings import Settings
 
 __all__ = ["InstallResult", "install_bundle", "installed_path", "remove_plugin"]
@@ -62,6 +67,7 @@ def install_bundle(
     snapshot = trust_snapshot(settings)
     verified = verify_file(Path(path), snapshot=snapshot)
     m = verified.manifest
+    check_compatible(m, path=str(path))
     record = InstallRecord(
         name=m.name, version=m.version, digest=verified.digest, key_id=verified.key_id,
         category=m.category, provider_name=m.provider_name, file=f"{m.name}.pepperplugin",

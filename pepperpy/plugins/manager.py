@@ -27,7 +27,6 @@ Implements the registry's ``ProviderResolver``. Invariants (ARCHITECTURE.md, SEC
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -50,7 +49,12 @@ from pepperpy.plugins.discovery import Found, discover
 from pepperpy.plugins.loader import import_entry_point, package_name, pin
 from pepperpy.plugins.locking import read_lock
 from pepperpy.plugins.state import InstallState, load_state
-from pepperpy.plugins.verification import takeover_scopes, trust_snapshot, verify_file
+from pepperpy.plugins.verification import (
+    check_compatible,
+    takeover_scopes,
+    trust_snapshot,
+    verify_file,
+)
 from pepperpy.registry import LoadedProvider
 from pepperpy.settings import Settings
 
@@ -184,7 +188,7 @@ class PluginManager:
                                      path=found.path)
         _check_record(found, verified, state)
         _check_owner(found, verified, state, snapshot)
-        _check_compatible(verified.manifest, path=found.path)
+        check_compatible(verified.manifest, path=found.path)
         return verified
 
     def _load(self, chosen: tuple[Any, Found]) -> LoadedProvider:
@@ -274,26 +278,6 @@ def _check_owner(found: Found, verified: Any, state: InstallState, snapshot: Any
         f"move it run `pepperpy plugin install {found.path} --transfer-owner`, or trust "
         f"the new key for it with `pepperpy trust add PUBFILE --scope {owner.name}`",
         plugin=m.name, state="not-owner")
-
-
-def _check_compatible(manifest: Any, *, path: str) -> None:
-    from pepperpy.bundle.manifest import is_compatible
-
-    if not is_compatible(manifest):
-        raise PluginLoadError(
-            f"{path}: {manifest.name} {manifest.version} needs PepperPy "
-            f"{manifest.pepperpy_compatibility}; install a matching plugin version or "
-            "upgrade PepperPy", plugin=manifest.name,
-        )
-    if manifest.python_requires:
-        from packaging.specifiers import SpecifierSet
-
-        running = ".".join(map(str, sys.version_info[:3]))
-        if not SpecifierSet(manifest.python_requires).contains(running, prereleases=True):
-            raise PluginLoadError(
-                f"{path}: {manifest.name} {manifest.version} needs Python "
-                f"{manifest.python_requires}, this is {running}", plugin=manifest.name,
-            )
 
 
 def _pick(usable: list[tuple[Any, Found]], category: str, provider_name: str) -> Any:

@@ -8,13 +8,16 @@ later step (install copy, pin, import) uses those same bytes, never the path aga
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from pepperpy.core import BundleInvalidError
+from pepperpy.core import BundleInvalidError, PluginLoadError
 from pepperpy.settings import Settings
 
-__all__ = ["read_bundle_bytes", "takeover_scopes", "trust_snapshot", "verify_file"]
+__all__ = [
+    "check_compatible",
+    "read_bundle_bytes", "takeover_scopes", "trust_snapshot", "verify_file"]
 
 
 def read_bundle_bytes(path: Path) -> bytes:
@@ -53,3 +56,24 @@ def verify_file(path: Path, *, snapshot: Any) -> Any:
 
     data = read_bundle_bytes(path)
     return verify_bundle(data, snapshot, path=str(path))
+
+
+def check_compatible(manifest: Any, *, path: str) -> None:
+    """Refuse a plugin built for another PepperPy or Python (at install and at load)."""
+    from pepperpy.bundle.manifest import is_compatible
+
+    if not is_compatible(manifest):
+        raise PluginLoadError(
+            f"{path}: {manifest.name} {manifest.version} needs PepperPy "
+            f"{manifest.pepperpy_compatibility}; install a matching plugin version or "
+            "upgrade PepperPy", plugin=manifest.name,
+        )
+    if manifest.python_requires:
+        from packaging.specifiers import SpecifierSet
+
+        running = ".".join(map(str, sys.version_info[:3]))
+        if not SpecifierSet(manifest.python_requires).contains(running, prereleases=True):
+            raise PluginLoadError(
+                f"{path}: {manifest.name} {manifest.version} needs Python "
+                f"{manifest.python_requires}, this is {running}", plugin=manifest.name,
+            )

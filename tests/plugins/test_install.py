@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.core import InstallRefusedError, PluginNotFoundError, UntrustedPublisherError
+from pepperpy.core import (
+    InstallRefusedError,
+    PluginLoadError,
+    PluginNotFoundError,
+    UntrustedPublisherError,
+)
 from pepperpy.plugins.install import install_bundle, remove_plugin
 from pepperpy.plugins.state import load_state
 
@@ -39,6 +44,23 @@ def test_untrusted_bundle_is_not_installed(env):
     stranger = env.publisher("stranger", trusted=False)
     with pytest.raises(UntrustedPublisherError):
         install_bundle(_file(env, env.bundle(stranger), "e.pepperplugin"), settings=env.settings)
+    assert not env.settings.state_file.exists()
+    assert not (env.settings.plugins_dir / "echo.pepperplugin").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needs"),
+    [
+        ("pepperpy_compatibility", ">=9.0", "needs PepperPy"),
+        ("python_requires", ">=4", "needs Python"),
+    ],
+    ids=["other-pepperpy", "other-python"],
+)
+def test_incompatible_bundle_is_not_installed(env, field, value, needs):
+    pub = env.publisher()
+    bundle = env.bundle(pub, dependencies=["does-not-exist-anywhere>=1"], extra={field: value})
+    with pytest.raises(PluginLoadError, match=needs):
+        install_bundle(_file(env, bundle, "e.pepperplugin"), settings=env.settings)
     assert not env.settings.state_file.exists()
     assert not (env.settings.plugins_dir / "echo.pepperplugin").exists()
 
