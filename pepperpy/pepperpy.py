@@ -121,7 +121,19 @@ class PepperPy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        if exc is None:
+            await self.aclose()
+            return
+        try:  # the body's exception is the one that matters: don't mask it
+            await self.aclose()
+        except Exception as cleanup_error:
+            import warnings
+
+            warnings.warn(
+                f"a provider failed to clean up after an error: {cleanup_error!r}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     async def initialize(self) -> None:
         """Initialize every configured provider once; undo all if one fails."""

@@ -236,3 +236,22 @@ async def test_storage_accessor_puts_and_lists_json_documents() -> None:
         assert await app.storage.list("notes", prefix="a") == ["a1"]
         assert await app.storage.delete("notes", "a1") is True
         assert await app.storage.get("notes", "a1") is None
+
+
+async def test_a_failing_cleanup_does_not_mask_the_body_error() -> None:
+    class BadCleanup(FakeLLM):
+        async def cleanup(self) -> None:
+            raise RuntimeError("cleanup broke")
+
+    registry = fake_registry()
+    registry.register("llm", "bad-cleanup", BadCleanup)
+    app = PepperPy(registry=registry).with_llm("bad-cleanup").with_storage("memory")
+    with pytest.warns(RuntimeWarning, match="cleanup broke"):
+        with pytest.raises(ValueError, match="the real problem"):
+            async with app:
+                raise ValueError("the real problem")
+    assert app._ready == {}
+    app2 = PepperPy(registry=registry).with_llm("bad-cleanup")
+    with pytest.raises(RuntimeError, match="cleanup broke"):
+        async with app2:
+            pass
