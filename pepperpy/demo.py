@@ -107,9 +107,12 @@ def ensure_bundles(repo: Path, key_path: Path, settings: Settings) -> list[Path]
 
 
 def _fresh(src: Path, target: Path, key_id: str, settings: Settings) -> bool:
+    from pepperpy.bundle.build import list_files
+
     if not target.exists():
         return False
-    newest = max(p.stat().st_mtime for p in src.rglob("*") if p.is_file())
+    inputs = [path for _, path in list_files(src)[0]]  # with the ../_shared/ modules
+    newest = max(p.stat().st_mtime for p in [*src.rglob("*"), *inputs] if p.is_file())
     if newest > target.stat().st_mtime:
         return False
     return _signed_by(target, key_id, settings)

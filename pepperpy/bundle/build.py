@@ -10,6 +10,11 @@ Invariants:
   ``.swp``/``.swo`` are skipped silently; any other file whose type a bundle may not
   hold (see :mod:`pepperpy.bundle.names`) is skipped and reported in ``skipped``;
 * a symlink anywhere in the source is an error (a bundle never follows links);
+* build-time includes: a root ``shared.txt`` (never bundled) lists module files, one
+  per line (blank lines and ``#`` comments allowed), read from the sibling folder
+  ``../_shared/`` and added at the bundle root under the same name; a name that is not
+  a plain module file name, is missing, is a symlink or also exists in the plugin
+  folder is an error. ``_shared/`` has no ``plugin.json``, so it is never a plugin;
 * the manifest is validated (strict JSON, schema, dependencies, entry point) and the
   finished archive is verified by the same code that verifies downloads;
 * the file is written atomically (temp file in the output folder, fsync, os.replace).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -33,10 +39,18 @@ from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
 from pepperpy.bundle.verify import VerifiedBundle, verify_bundle
 from pepperpy.core import BundleInvalidError, ConfigurationError
 
-__all__ = ["BuildResult", "build_all", "build_bundle", "build_bytes", "collect_files"]
+__all__ = [
+    "SHARED_DIR", "SHARED_LIST", "BuildResult", "build_all", "build_bundle", "build_bytes",
+    "collect_files", "list_files", "shared_folder",
+]
 
 BUNDLE_SUFFIX = ".pepperplugin"
 _JUNK_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", "~")
+#: The folder, next to the plugin folders, that holds modules several plugins include.
+SHARED_DIR = "_shared"
+#: The file in a plugin folder naming the shared modules its bundle includes.
+SHARED_LIST = "shared.txt"
+_SHARED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.py")
 
 
 @dataclass(frozen=True)
@@ -52,13 +66,19 @@ def _is_junk(rel: str) -> bool:
             or rel.endswith(_JUNK_SUFFIXES))
 
 
-def collect_files(
-    src: Path, *, limits: Limits = DEFAULT_LIMITS
-) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """Read the files a bundle of ``src`` holds; return (files, skipped names)."""
-    if not (src / MANIFEST_NAME).is_file():
-        raise ConfigurationError(f"{src} has no plugin.json; is it a plugin source folder?")
-    files: list[tuple[str, bytes]] = []
+def _mode(full: Path) -> int:
+    """``lstat`` mode of ``full``; a symlink is an error (a bundle never holds links)."""
+    mode = os.lstat(full).st_mode
+    if stat.S_ISLNK(mode):
+        raise ConfigurationError(
+            f"{full} is a symlink; bundles never hold links (copy the file instead)"
+        )
+    return mode
+
+
+def _walk(src: Path, limits: Limits) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The plugin folder's own files as (entry name, path), and the skipped names."""
+    files: list[tuple[str, Path]] = []
     skipped: list[str] = []
     for root, dirs, names in os.walk(src, followlinks=False):
         base = Path(root)
@@ -69,24 +89,98 @@ def collect_files(
                 if name in dirs:
                     dirs.remove(name)
                 continue
-            mode = os.lstat(full).st_mode
-            if stat.S_ISLNK(mode):
-                raise ConfigurationError(
-                    f"{full} is a symlink; bundles never hold links (copy the file instead)"
-                )
-            if stat.S_ISDIR(mode):
+            mode = _mode(full)
+            if stat.S_ISDIR(mode) or rel == SHARED_LIST:
                 continue
             if not stat.S_ISREG(mode):
                 raise ConfigurationError(f"{full} is not a regular file")
             if file_kind(rel) is None or name_problem(rel, limits=limits):
                 skipped.append(rel)
                 continue
-            files.append((rel, full.read_bytes()))
-    files.sort()
+            files.append((rel, full))
+    return files, skipped
+
+
+def shared_folder(src: Path) -> Path:
+    """Where the modules listed in ``src/shared.txt`` are read from."""
+    return Path(src).absolute().parent / SHARED_DIR
+
+
+def _shared_names(listed: Path) -> list[str]:
+    """The module file names ``listed`` (a ``shared.txt``) names, checked."""
+    try:
+        text = listed.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{listed} is not UTF-8 text; save it as UTF-8") from None
+    names: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        name = line.strip()
+        if not name or name.startswith("#"):
+            continue
+        where = f"{listed}, line {number}"
+        if not _SHARED_NAME.fullmatch(name) or name == "__init__.py":
+            raise ConfigurationError(
+                f"{where}: {name!r} is not a shared module name; write one file name of "
+                f"{SHARED_DIR}/ per line, like _helpers.py (a .py file, no folders)"
+            )
+        if name in names:
+            raise ConfigurationError(f"{where}: {name!r} is listed twice; delete one line")
+        names.append(name)
+    return names
+
+
+def _shared_file(src: Path, name: str) -> Path:
+    """``_shared/name``, checked: it exists, is a regular file, and is not ambiguous."""
+    path = shared_folder(src) / name
+    listed = src / SHARED_LIST
+    if os.path.lexists(src / name):
+        raise ConfigurationError(
+            f"{src / name} exists and {listed} also lists {name!r} from {path.parent}; "
+            "keep one: delete the plugin's copy or the line in shared.txt"
+        )
+    try:
+        _mode(path.parent)
+        mode = _mode(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigurationError(
+            f"{listed} lists {name!r} but {path} does not exist; create it or delete the line"
+        ) from None
+    if not stat.S_ISREG(mode):
+        raise ConfigurationError(f"{path} (listed in {listed}) is not a regular file")
+    return path
+
+
+def _shared_files(src: Path) -> list[tuple[str, Path]]:
+    """The shared modules ``src/shared.txt`` includes, as (entry name, path)."""
+    listed = src / SHARED_LIST
+    if not listed.is_file():  # the walk has already refused a symlinked shared.txt
+        return []
+    return [(name, _shared_file(src, name)) for name in _shared_names(listed)]
+
+
+def list_files(
+    src: Path, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The files a bundle of ``src`` holds as (entry name, source path), sorted by name,
+    and the skipped names. Developer mode imports through this list too."""
+    src = Path(src)
+    if not (src / MANIFEST_NAME).is_file():
+        raise ConfigurationError(f"{src} has no plugin.json; is it a plugin source folder?")
+    files, skipped = _walk(src, limits)
+    files += _shared_files(src)
+    files.sort(key=lambda entry: entry[0])
     problem = check_layout(n for n, _ in files)
     if problem:
         raise BundleInvalidError(problem, path=str(src))
     return files, skipped
+
+
+def collect_files(
+    src: Path, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Read the files a bundle of ``src`` holds; return (files, skipped names)."""
+    files, skipped = list_files(src, limits=limits)
+    return [(name, path.read_bytes()) for name, path in files], skipped
 
 
 def build_bytes(

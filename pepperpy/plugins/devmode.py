@@ -8,6 +8,10 @@ Invariants:
   load prints a warning to stderr and emits a ``DeveloperModeWarning``.
 - Code is imported from the folder under the same private namespace as bundles
   (``_pepperpy_plugins.<name>_dev<hash of path>``), so it never shadows real modules.
+- A folder with a ``shared.txt`` also imports the shared modules the builder would add
+  to its bundle, found by the builder's own ``list_files`` (so the two cannot differ),
+  from their real files in ``_shared/`` and only those; they are looked up after the
+  folder's own files, which therefore always win (the builder refuses a name in both).
 - Dependencies are checked, never installed: developers install them themselves.
 - A broken dev folder (unreadable or invalid ``plugin.json``) is skipped with a warning;
   its error is raised only when nothing else (no other dev folder, no bundle) offers
@@ -17,9 +21,13 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import sys
 import warnings
+from collections.abc import Mapping, Sequence
+from importlib.machinery import ModuleSpec
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pepperpy.registry import LoadedProvider
@@ -146,10 +154,50 @@ def _load(folder: Path, manifest: Any, *, settings: Settings) -> LoadedProvider:
         )
     tag = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
     safe = "".join(c if c.isalnum() else "_" for c in manifest.name)
+    package = f"{NAMESPACE}.{safe}_dev{tag}"
+    _add_shared_finder(package, _shared_modules(folder))
     cls = import_entry_point(
-        manifest.entry_point, package=f"{NAMESPACE}.{safe}_dev{tag}",
+        manifest.entry_point, package=package,
         location=folder.resolve(), zipped=False, plugin=manifest.name,
     )
     return LoadedProvider(cls, config_schema=manifest.config_schema,
                           origin=f"{folder} (UNSIGNED developer mode, {manifest.name} "
                                  f"{manifest.version})")
+
+
+def _shared_modules(folder: Path) -> dict[str, Path]:
+    """Module name -> file for the ``_shared`` modules the folder's bundle would hold."""
+    from pepperpy.bundle.build import SHARED_LIST, list_files, shared_folder
+
+    if not (folder / SHARED_LIST).is_file():
+        return {}
+    files, _ = list_files(folder)
+    shared = shared_folder(folder)
+    return {name.removesuffix(".py"): path for name, path in files if path.parent == shared}
+
+
+class _SharedFinder:
+    """Finds ``<package>.<module>`` for one dev plugin's shared modules, and nothing else.
+
+    It sits at the END of ``sys.meta_path``: the normal path finder searches the plugin
+    folder (the package's ``__path__``) first, so a shared module never hides one of
+    the plugin's own files.
+    """
+
+    def __init__(self, package: str, modules: Mapping[str, Path]) -> None:
+        self.package = package
+        self.modules = dict(modules)
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        parent, _, module = fullname.rpartition(".")
+        file = self.modules.get(module) if parent == self.package else None
+        return None if file is None else importlib.util.spec_from_file_location(fullname, file)
+
+
+def _add_shared_finder(package: str, modules: Mapping[str, Path]) -> None:
+    """Install (or replace) the package's finder; remove it when nothing is shared."""
+    sys.meta_path[:] = [f for f in sys.meta_path
+                        if not (isinstance(f, _SharedFinder) and f.package == package)]
+    if modules:
+        sys.meta_path.append(_SharedFinder(package, modules))

@@ -1,7 +1,8 @@
-"""Reproducible builds and the documented ignore rules."""
+"""Reproducible builds, the documented ignore rules and shared-module includes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -86,3 +87,119 @@ def test_build_all(tmp_path: Path, factory: BundleFactory) -> None:
     assert [r.path.name for r in results] == ["alpha-1.2.0.pepperplugin",
                                               "beta-1.2.0.pepperplugin"]
     assert not list((tmp_path / "dist").glob(".build-*"))
+
+
+# -- build-time includes: shared.txt + ../_shared/ --------------------------------------
+
+SHARED_CODE = b'"""Shared by several plugins."""\n\nVALUE = 42\n'
+
+
+def _shared_source(root: Path, listing: str = "# shared modules\n\n_common.py\n") -> Path:
+    """``root/demo`` (a plugin) whose shared.txt includes ``root/_shared/_common.py``."""
+    src = _source(root)
+    (root / "_shared").mkdir()
+    (root / "_shared" / "_common.py").write_bytes(SHARED_CODE)
+    (root / "_shared" / "_unlisted.py").write_text("X = 1\n")
+    (src / "shared.txt").write_text(listing)
+    return src
+
+
+def test_shared_module_is_added_at_the_bundle_root(tmp_path: Path, factory: BundleFactory
+                                                   ) -> None:
+    src = _shared_source(tmp_path)
+    (src / "demo" / "shared.txt").write_text("a data file, not a directive\n")
+    files, skipped = collect_files(src)
+    contents = dict(files)
+    assert [n for n, _ in files] == ["README.md", "_common.py", "demo/__init__.py",
+                                     "demo/prompts.yaml", "demo/provider.py",
+                                     "demo/shared.txt", "plugin.json"]
+    assert contents["_common.py"] == SHARED_CODE
+    assert "shared.txt" not in contents and "_unlisted.py" not in contents
+    assert skipped == []
+    result = build_bundle(src, key=factory.key, out_dir=tmp_path / "out")
+    bundle = verify_bundle(result.path.read_bytes(), factory.snapshot())
+    hashes = {f.name: f.sha256 for f in bundle.files}
+    assert hashes["_common.py"] == hashlib.sha256(SHARED_CODE).hexdigest()
+    assert "shared.txt" not in hashes
+
+
+def test_shared_include_is_reproducible_and_equals_a_copy(tmp_path: Path,
+                                                          factory: BundleFactory) -> None:
+    src = _shared_source(tmp_path / "with")
+    first = factory.build_folder(src)
+    os.utime(tmp_path / "with" / "_shared" / "_common.py", (1, 1))
+    assert factory.build_folder(src) == first
+    copied = _source(tmp_path / "copy")
+    (copied / "_common.py").write_bytes(SHARED_CODE)
+    assert factory.build_folder(copied) == first  # an include is exactly a copy
+    (tmp_path / "with" / "_shared" / "_common.py").write_bytes(SHARED_CODE + b"# edit\n")
+    assert factory.build_folder(src) != first
+
+
+@pytest.mark.parametrize("name", ["../x.py", "a/b.py", "x.txt", "/etc/x.py", "__init__.py",
+                                  "x.py.py ", "x y.py", "1x.py", "x.PY"])
+def test_shared_bad_name_refused(tmp_path: Path, name: str) -> None:
+    src = _shared_source(tmp_path, f"_common.py\n{name}\n")
+    with pytest.raises(ConfigurationError, match=r"shared\.txt, line 2: .*one file name"):
+        collect_files(src)
+
+
+def test_shared_name_listed_twice_refused(tmp_path: Path) -> None:
+    src = _shared_source(tmp_path, "_common.py\n  _common.py\n")
+    with pytest.raises(ConfigurationError, match=r"line 2: '_common\.py' is listed twice"):
+        collect_files(src)
+
+
+def test_shared_missing_file_refused(tmp_path: Path) -> None:
+    src = _shared_source(tmp_path, "_common.py\n_gone.py\n")
+    with pytest.raises(ConfigurationError, match=r"lists '_gone.py' but .*_shared/_gone.py "
+                                                 "does not exist; create it"):
+        collect_files(src)
+
+
+def test_shared_missing_folder_refused(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    (src / "shared.txt").write_text("_common.py\n")
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        collect_files(src)
+
+
+@pytest.mark.parametrize("clash", ["_common.py", "_common.py/"])
+def test_shared_name_clash_refused(tmp_path: Path, clash: str) -> None:
+    src = _shared_source(tmp_path)
+    if clash.endswith("/"):
+        (src / clash).mkdir()
+    else:
+        (src / clash).write_text("VALUE = 0\n")
+    with pytest.raises(ConfigurationError, match=r"also lists '_common\.py'.*keep one"):
+        collect_files(src)
+
+
+def test_shared_symlinks_refused(tmp_path: Path) -> None:
+    src = _shared_source(tmp_path, "_link.py\n")
+    (tmp_path / "_shared" / "_link.py").symlink_to(tmp_path / "_shared" / "_common.py")
+    with pytest.raises(ConfigurationError, match=r"_link\.py is a symlink"):
+        collect_files(src)
+    (src / "shared.txt").unlink()
+    (src / "shared.txt").symlink_to(tmp_path / "listing.txt")
+    (tmp_path / "listing.txt").write_text("_common.py\n")
+    with pytest.raises(ConfigurationError, match=r"shared\.txt is a symlink"):
+        collect_files(src)
+
+
+def test_shared_folder_symlink_refused(tmp_path: Path) -> None:
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    (real / "_common.py").write_bytes(SHARED_CODE)
+    src = _source(tmp_path / "root")
+    (tmp_path / "root" / "_shared").symlink_to(real, target_is_directory=True)
+    (src / "shared.txt").write_text("_common.py\n")
+    with pytest.raises(ConfigurationError, match=r"_shared is a symlink"):
+        collect_files(src)
+
+
+def test_build_all_skips_the_shared_folder(tmp_path: Path, factory: BundleFactory) -> None:
+    _shared_source(tmp_path / "src")
+    results = build_all(tmp_path / "src", tmp_path / "dist", factory.key)
+    assert [r.path.name for r in results] == ["demo-1.2.0.pepperplugin"]
+    assert "_common.py" in {f.name for f in results[0].bundle.files}

@@ -1,29 +1,53 @@
-"""The LLM plugin folders: valid manifests, self-contained code, no drift in copies."""
+"""The LLM plugin folders: valid manifests, self-contained bundles, shared modules."""
 
 from __future__ import annotations
 
 import ast
 import json
+import shutil
+from pathlib import Path
 
 import jsonschema
 import pytest
 
+from pepperpy.bundle.build import SHARED_LIST, collect_files
+from pepperpy.testing_bundles import BundleFactory, unpack
 from tests.llm.conftest import PLUGIN_SRC, PLUGINS, ROOT
 
-#: Files copied byte-for-byte between self-contained bundles (see their docstrings).
+SHARED_SRC = PLUGIN_SRC / "_shared"
+#: Modules of plugin_src/_shared/ each plugin's bundle includes (via its shared.txt).
 SHARED = {
-    "_openai_errors.py": ["llm_openai_provider", "llm_openrouter_provider",
-                          "embeddings_openai_provider"],
-    "_openai_chat.py": ["llm_openai_provider", "llm_openrouter_provider"],
+    "llm_openai_provider": ["_openai_chat.py", "_openai_errors.py"],
+    "llm_openrouter_provider": ["_openai_chat.py", "_openai_errors.py"],
+    "embeddings_openai_provider": ["_openai_errors.py"],
 }
 
 
-@pytest.mark.parametrize("name", sorted(SHARED))
-def test_shared_copies_are_identical(name: str) -> None:
-    texts = {folder: (PLUGIN_SRC / folder / name).read_bytes() for folder in SHARED[name]}
-    first = texts[SHARED[name][0]]
-    drifted = [folder for folder, text in texts.items() if text != first]
-    assert not drifted, f"{name} differs in {drifted}: copy it from {SHARED[name][0]}"
+def test_shared_folder_is_not_a_plugin() -> None:
+    assert not (SHARED_SRC / "plugin.json").exists()
+    listed = {path.parent.name for path in PLUGIN_SRC.glob(f"*/{SHARED_LIST}")}
+    assert listed == set(SHARED)
+    used = {name for names in SHARED.values() for name in names}
+    assert {p.name for p in SHARED_SRC.glob("*.py")} == used  # nothing stale in _shared
+
+
+@pytest.mark.parametrize("folder", sorted(SHARED))
+def test_bundle_holds_the_shared_modules(folder: str, tmp_path: Path) -> None:
+    """The bundle is self-contained: it holds each shared module at its root, byte for
+    byte, exactly as if the file had been copied into the folder (as it used to be)."""
+    factory = BundleFactory(publisher="shared-check")
+    built = factory.build_folder(PLUGIN_SRC / folder)
+    contents = {e.name.decode(): e.content for e in unpack(built)}
+    for name in SHARED[folder]:
+        assert contents[name] == (SHARED_SRC / name).read_bytes()
+    assert SHARED_LIST not in contents
+    copy = tmp_path / folder
+    shutil.copytree(PLUGIN_SRC / folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / SHARED_LIST).unlink()
+    for name in SHARED[folder]:
+        shutil.copyfile(SHARED_SRC / name, copy / name)
+    assert factory.build_folder(copy) == built
+    assert factory.build_folder(PLUGIN_SRC / folder) == built  # reproducible
 
 
 @pytest.mark.parametrize("folder", PLUGINS)
@@ -43,12 +67,15 @@ def test_imports_are_relative_or_core(folder: str) -> None:
     """A bundle is imported under a private name: only relative imports reach itself."""
     allowed = {"pepperpy", "openai", "anthropic", "__future__", "collections", "typing",
                "json", "re"}
-    for path in (PLUGIN_SRC / folder).glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+    files, _ = collect_files(PLUGIN_SRC / folder)  # the bundle's code, shared modules too
+    for name, code in files:
+        if not name.endswith(".py"):
+            continue
+        for node in ast.walk(ast.parse(code)):
             if isinstance(node, ast.Import):
                 roots = {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 roots = {(node.module or "").split(".")[0]}
             else:
                 continue
-            assert roots <= allowed, f"{path.name} imports {roots - allowed}"
+            assert roots <= allowed, f"{name} imports {roots - allowed}"

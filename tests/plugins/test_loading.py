@@ -270,6 +270,49 @@ def test_developer_mode_loads_unsigned_folder_loudly(env, capsys):
     assert type(provider).__module__.startswith("_pepperpy_plugins.echo_dev")
 
 
+def _dev_folder_with_shared_helper(env, listing: str = "helper.py\n") -> Path:
+    """An echo dev folder whose helper.py lives in ../_shared and is listed in shared.txt."""
+    from plugins.fixtures.echo import echo_files
+
+    root = env.tmp / "plugin_src"
+    for name, data in echo_files(marker=env.marker, tag="dev-shared"):
+        target = (root / "_shared" if name == "helper.py" else root / "echo") / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    (root / "_shared" / "unlisted.py").write_text("X = 1\n")
+    (root / "echo" / "shared.txt").write_text(listing)
+    return root
+
+
+def test_developer_mode_imports_shared_modules_like_the_bundle(env):
+    """shared.txt works in dev mode: the listed module comes from its real file in
+    _shared/ (tracebacks point at the source), and _shared/ itself is no plugin."""
+    from pepperpy.plugins.devmode import DeveloperModeWarning, _folders
+
+    root = _dev_folder_with_shared_helper(env)
+    env = env.with_settings(dev_plugins=(root,))
+    assert _folders(env.settings) == [root / "echo"]
+    with pytest.warns(DeveloperModeWarning):
+        provider = env.registry().create("llm", "echo", {"api_key": "k", "repeat": 2})
+    assert _ask(provider) == "echo: hihi"
+    package = type(provider).__module__.rpartition(".")[0]
+    helper = sys.modules[f"{package}.helper"]
+    assert helper.__file__ == str(root / "_shared" / "helper.py")
+    with pytest.raises(ImportError):  # only what shared.txt lists, as in the bundle
+        __import__(f"{package}.unlisted")
+
+
+def test_developer_mode_shared_errors_are_the_builders(env):
+    from pepperpy.core import ConfigurationError
+    from pepperpy.plugins.devmode import DeveloperModeWarning
+
+    root = _dev_folder_with_shared_helper(env, "helper.py\n../evil.py\n")
+    env = env.with_settings(dev_plugins=(root,))
+    with pytest.warns(DeveloperModeWarning), pytest.raises(ConfigurationError, match="line 2"):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert env.marker_lines() == []
+
+
 def test_available_lists_manifests_without_running_code(env):
     pub = env.publisher()
     _install(env, env.bundle(pub))

@@ -1,7 +1,7 @@
 """Translate ``openai`` SDK exceptions into PepperPy's provider errors.
 
-Bundles are self-contained, so this file is copied byte-for-byte into every plugin
-that uses the OpenAI SDK; ``tests/llm/test_plugin_sources.py`` keeps the copies equal.
+Bundles are self-contained: every plugin that uses the OpenAI SDK lists this file in
+its ``shared.txt``, and the builder puts it into each bundle.
 Messages say what to do and never include the API key (the SDK's own message may
 echo a masked key, so it is not repeated).
 """

@@ -1,8 +1,8 @@
 """An LLM provider for any OpenAI-compatible chat completions API.
 
-Copied byte-for-byte into every plugin that speaks OpenAI's chat API (openai,
-openrouter); ``tests/llm/test_plugin_sources.py`` keeps the copies equal. A
-subclass only sets ``vendor``/``key_env`` and may add default headers.
+Shared by every plugin that speaks OpenAI's chat API (openai, openrouter): each lists
+it in its ``shared.txt``, and the builder puts it into each bundle. A subclass only
+sets ``vendor``/``key_env`` and may add default headers.
 
 Mapping (PepperPy -> wire): system/user messages as-is; assistant tool calls as
 ``tool_calls`` with JSON-encoded arguments; tool results as ``role: "tool"`` with
