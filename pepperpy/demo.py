@@ -179,7 +179,8 @@ def run_demo(settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
     extra = SOURCE_BUILDS - settings.allow_source_builds
     if extra:
-        say(f"allowing source builds for {', '.join(sorted(extra))} only (no wheels on PyPI); "
+        say(f"allowing a source build of {', '.join(sorted(extra))} only, and only if no "
+            "cached wheel is found (PyPI has none); "
             "every other dependency installs from wheels")
         settings = dataclasses.replace(
             settings, allow_source_builds=settings.allow_source_builds | extra
