@@ -1,12 +1,15 @@
 """Conversation history kept in the configured storage provider.
 
-One JSON document per conversation, under the namespace ``pepperpy:history``: a list
-of message dicts. Messages are appended in one ``put`` per exchange, so a crash never
-leaves half an exchange behind.
+Each message is its own JSON document, in the namespace ``pepperpy:history:<id>``,
+under a key that sorts by time (nanoseconds, then a random tag, then its position in
+the exchange). Appending only adds keys, never rewrites a list, so two writers on one
+conversation cannot lose each other's turns.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Sequence
 
 from pepperpy.core import ValidationError
@@ -26,17 +29,20 @@ class ConversationHistory:
             raise ValidationError("a conversation id must be a non-empty string")
         self.storage = storage
         self.conversation_id = conversation_id
+        self.namespace = f"{HISTORY_NAMESPACE}:{conversation_id}"
         self.limit = limit
 
     async def messages(self) -> list[Message]:
         """The last ``limit`` messages, oldest first."""
-        stored = await self.storage.get(HISTORY_NAMESPACE, self.conversation_id) or []
-        return [Message.from_dict(m) for m in stored[-self.limit :]]
+        keys = (await self.storage.list(self.namespace))[-self.limit :]
+        stored = [await self.storage.get(self.namespace, key) for key in keys]
+        return [Message.from_dict(m) for m in stored if m is not None]
 
     async def append(self, messages: Sequence[Message]) -> None:
-        stored = await self.storage.get(HISTORY_NAMESPACE, self.conversation_id) or []
-        stored.extend(m.to_dict() for m in messages)
-        await self.storage.put(HISTORY_NAMESPACE, self.conversation_id, stored)
+        stamp = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+        for index, message in enumerate(messages):
+            await self.storage.put(self.namespace, f"{stamp}-{index:04d}", message.to_dict())
 
     async def clear(self) -> None:
-        await self.storage.delete(HISTORY_NAMESPACE, self.conversation_id)
+        for key in await self.storage.list(self.namespace):
+            await self.storage.delete(self.namespace, key)
