@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from pepperpy.core import ConfigurationError
 
 T = TypeVar("T")
 
@@ -35,6 +38,8 @@ class SyncRunner:
                 )
                 thread.start()
                 self._loop, self._thread = loop, thread
+                # A PepperPy dropped without close_sync() must not leave its thread behind.
+                weakref.finalize(self, _stop, loop, thread)
             return self._loop
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -42,7 +47,11 @@ class SyncRunner:
         loop = self._ensure()
         if self._thread is threading.current_thread():
             coro.close()
-            raise RuntimeError("a PepperPy sync method was called from its own event loop")
+            raise ConfigurationError(
+                "a PepperPy *_sync method was called from code PepperPy itself is running "
+                "(a tool function or provider): it would wait for itself forever; make that "
+                "function async and await the async method instead"
+            )
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     def close(self) -> None:
@@ -50,6 +59,14 @@ class SyncRunner:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
         if loop is not None and thread is not None:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
+            _stop(loop, thread)
+
+
+def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    if loop.is_closed():
+        return
+    loop.call_soon_threadsafe(loop.stop)
+    if thread is not threading.current_thread():
+        thread.join(timeout=5)
+        if not thread.is_alive():
             loop.close()

@@ -104,7 +104,13 @@ class ChatBuilder:
     def with_tools(
         self, tools: Sequence[Tool | Callable[..., Any]], *, max_rounds: int = 5
     ) -> Self:
-        """Offer tools. Tools with a Python function are run and answered automatically."""
+        """Offer tools. Tools with a Python function are run and answered automatically.
+
+        ``max_rounds`` bounds how many times tool results are sent back; a model still
+        calling tools after that raises ``ProviderError`` rather than returning nothing.
+        """
+        if not isinstance(max_rounds, int) or isinstance(max_rounds, bool) or max_rounds < 1:
+            raise ValidationError(f"max_rounds must be a positive integer, got {max_rounds!r}")
         converted = []
         for tool in tools:
             if isinstance(tool, Tool):
@@ -146,18 +152,27 @@ class ChatBuilder:
         """Generate one answer (running tool functions and validating schemas)."""
         provider, messages, history = await self._prepare()
         options = GenerationOptions(**self._options)
-        new = list(self._messages)
+        new = _for_history(self._messages)
         result = await provider.generate(messages, options)
-        for _ in range(self._max_tool_rounds):
-            if not result.tool_calls or not self._all_runnable(result):
-                break
+        rounds = 0
+        while result.tool_calls and self._all_runnable(result):
+            if rounds == self._max_tool_rounds:
+                names = ", ".join(sorted({c.name for c in result.tool_calls}))
+                raise ProviderError(
+                    f"the model was still calling tools ({names}) after {rounds} round(s) "
+                    "of tool results; raise with_tools(..., max_rounds=N) or make the "
+                    "prompt say when to stop",
+                    provider=provider.provider_name,
+                )
+            rounds += 1
             turn = await self._run_tools(result)
             messages.extend(turn)
             new.extend(turn)
             result = await provider.generate(messages, options)
         answer = Message(MessageRole.ASSISTANT, result.content, tool_calls=result.tool_calls)
         result.messages = [*messages, answer]
-        if self._schema is not None:
+        if self._schema is not None and not result.tool_calls:
+            # Pending calls to function-less tools are the caller's to answer first.
             result.parsed = _parse_structured(self._schema, result.content)
         if history is not None:
             await history.append([*new, answer])
@@ -172,7 +187,7 @@ class ChatBuilder:
             yield chunk
         if history is not None:
             answer = Message(MessageRole.ASSISTANT, "".join(parts))
-            await history.append([*self._messages, answer])
+            await history.append([*_for_history(self._messages), answer])
 
     def generate_sync(self) -> GenerationResult:
         """``generate()`` for scripts; safe inside a running event loop."""
@@ -212,27 +227,53 @@ class ChatBuilder:
         return provider, messages, history
 
     def _all_runnable(self, result: GenerationResult) -> bool:
-        functions = {t.name: t.function for t in self._options.get("tools", ())}
-        return all(functions.get(call.name) is not None for call in result.tool_calls)
+        """Whether PepperPy answers every call itself (none is for the caller)."""
+        tools = self._options.get("tools", ())
+        if not tools:
+            return False
+        functions = {t.name: t.function for t in tools}
+        # A name that was never offered is answered with an error, so the model can retry.
+        return all(
+            call.name not in functions or functions[call.name] is not None
+            for call in result.tool_calls
+        )
 
     async def _run_tools(self, result: GenerationResult) -> list[Message]:
         functions = {t.name: t.function for t in self._options.get("tools", ())}
         turn = [Message(MessageRole.ASSISTANT, result.content, tool_calls=result.tool_calls)]
         for call in result.tool_calls:
-            function = functions[call.name]
-            assert function is not None
-            try:
-                value = function(**call.arguments)
-            except TypeError as exc:
-                raise ProviderError(
-                    f"the model called tool {call.name!r} with arguments that do not fit "
-                    f"its signature ({exc}); describe the parameters more precisely"
-                ) from exc
-            if inspect.isawaitable(value):
-                value = await value
-            content = value if isinstance(value, str) else json.dumps(value, default=str)
+            function = functions.get(call.name)
+            if function is None:
+                content = (
+                    f"error: there is no tool named {call.name!r}; "
+                    f"available tools: {', '.join(sorted(functions))}"
+                )
+            else:
+                content = await _call_tool(function, call.name, call.arguments)
             turn.append(Message(MessageRole.TOOL, content, name=call.name, tool_call_id=call.id))
         return turn
+
+
+def _for_history(messages: Sequence[Message]) -> list[Message]:
+    """The messages a turn adds to a conversation: system prompts are per request."""
+    return [m for m in messages if m.role is not MessageRole.SYSTEM]
+
+
+async def _call_tool(function: Callable[..., Any], name: str, arguments: Any) -> str:
+    """Run one tool function (sync or async) and turn its value into message text."""
+    try:
+        inspect.signature(function).bind(**arguments)
+    except TypeError as exc:
+        # Checked before the call, so a TypeError raised inside the tool is not blamed
+        # on the model's arguments.
+        raise ProviderError(
+            f"the model called tool {name!r} with arguments that do not fit its "
+            f"signature ({exc}); describe the parameters more precisely"
+        ) from exc
+    value = function(**arguments)
+    if inspect.isawaitable(value):
+        value = await value
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def _parse_structured(schema: Any, content: str) -> Any:

@@ -148,7 +148,13 @@ async def answer_questions(repo: Path, settings: Settings) -> int:
     say("loading providers: llm=local, embeddings=local, rag=chroma, storage=sqlite "
         "(first run installs their dependencies with uv)")
     app = (
-        PepperPy(settings=settings, data_dir=settings.home / "demo-data", conversation_id="demo")
+        # One conversation per run: the questions are independent, and a history that
+        # grows run after run would not fit the small local model's context window.
+        PepperPy(
+            settings=settings,
+            data_dir=settings.home / "demo-data",
+            conversation_id=f"demo-{time.strftime('%Y%m%d-%H%M%S')}",
+        )
         .with_llm("local", max_tokens=96, temperature=0.1)
         .with_embeddings("local")
         .with_rag("chroma", collection="demo")

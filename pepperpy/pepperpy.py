@@ -64,6 +64,7 @@ class PepperPy:
         self._providers: dict[str, BaseProvider] = {}
         self._ready: dict[str, BaseProvider] = {}
         self._init_lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # where providers were started
         self._sync = SyncRunner()
 
     # -- configuration ----------------------------------------------------------
@@ -160,14 +161,20 @@ class PepperPy:
         self._sync.run(self.initialize())
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
-            self._sync.run(self.aclose())
+            self._sync.run(self.__aexit__(exc_type, exc, tb))
         finally:
             self._sync.close()
 
     async def _provider(self, category: str) -> Any:
         """The initialized provider for ``category`` (initializing it on first use)."""
+        self._check_loop()
         if category in self._ready:
             return self._ready[category]
         provider = self._providers.get(category)
@@ -182,6 +189,20 @@ class PepperPy:
                 await provider.initialize()
                 self._ready[category] = provider
         return provider
+
+    def _check_loop(self) -> None:
+        """Providers' clients belong to the loop that started them: refuse another one."""
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if not self._ready:  # nothing started yet, or all closed: this loop takes over
+            self._loop, self._init_lock = loop, None
+        else:
+            raise ConfigurationError(
+                "this PepperPy's providers were started on another event loop (sync calls "
+                "and `with` run on a private one; `async with` on yours): use one style "
+                "per PepperPy object, or close it (aclose()/close_sync()) before switching"
+            )
 
     def _require(self, category: str) -> None:
         if category not in self._providers:
@@ -248,16 +269,19 @@ class PepperPy:
 
         if not isinstance(question, str) or not question.strip():
             raise ValidationError("ask() needs a non-empty question string")
-        if "rag" in self._providers and "embeddings" in self._providers:
-            answer = await self.rag.ask(question, k=k)
-            if "storage" in self._providers:
-                from pepperpy.llm import Message, MessageRole
+        if "rag" in self._providers:  # without embeddings, self.rag names the fix
+            rag = self.rag
+            if "storage" not in self._providers:
+                return await rag.ask(question, k=k)
+            from pepperpy.llm import Message, MessageRole
 
-                exchange = [
-                    Message(MessageRole.USER, question),
-                    Message(MessageRole.ASSISTANT, answer.content),
-                ]
-                await self._history(self.conversation_id).append(exchange)
+            history = self._history(self.conversation_id)
+            answer = await rag.ask(question, k=k, history=await history.messages())
+            exchange = [
+                Message(MessageRole.USER, question),
+                Message(MessageRole.ASSISTANT, answer.content),
+            ]
+            await history.append(exchange)
             return answer
         chat = self.chat.with_user(question)
         if "storage" in self._providers:
@@ -271,7 +295,11 @@ class PepperPy:
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed texts with the configured embeddings provider."""
-        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        if (
+            isinstance(texts, str)
+            or not isinstance(texts, Sequence)
+            or not all(isinstance(t, str) for t in texts)
+        ):
             raise ValidationError("embed() takes a list of strings")
         return await (await self._embedder()).embed(list(texts))
 

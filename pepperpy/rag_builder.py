@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pepperpy.core import ValidationError
+from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.rag import Document, MetadataValue, SearchResult, chunk_text, stable_id
 
 if TYPE_CHECKING:
     from pepperpy.chat import ChatBuilder
     from pepperpy.embeddings import EmbeddingProvider
-    from pepperpy.llm import GenerationResult
+    from pepperpy.llm import GenerationResult, Message
     from pepperpy.rag import RAGProvider
 
 __all__ = ["Answer", "RAGBuilder"]
@@ -26,6 +26,12 @@ __all__ = ["Answer", "RAGBuilder"]
 DEFAULT_PROMPT = (
     "Answer the question using only the numbered sources below. Cite the sources you "
     "used as [1], [2]. If the sources do not contain the answer, say you don't know."
+)
+
+#: What ``ask`` answers, without calling the LLM, when retrieval finds nothing.
+NO_SOURCES_ANSWER = (
+    "I found no sources for this question in the knowledge base, so I cannot answer it "
+    "from sources. Add documents with pepper.learn(...) or pepper.rag.add_texts(...)."
 )
 
 
@@ -79,16 +85,25 @@ class RAGBuilder:
         chunk_size: int = 800,
         overlap: int = 100,
     ) -> list[str]:
-        """Chunk texts with overlap and store them with stable ids."""
+        """Chunk texts with overlap and store them with stable ids.
+
+        Every chunk's ``source`` metadata is ``source`` (or ``metadata["source"]``)
+        exactly as given, so ``where={"source": ...}`` finds it, even when several
+        texts share it; a text without one gets ``text-<hash>``. Ids derive from the
+        source, the chunk's position and its text, so adding again changes nothing.
+        """
         if isinstance(texts, str):
             texts = [texts]
+        if not isinstance(texts, Sequence):
+            raise ValidationError(
+                f"add_texts() takes a string or a list of strings, got {type(texts).__name__}"
+            )
+        given = source if source is not None else (metadata or {}).get("source")
         documents = []
-        for number, text in enumerate(texts):
+        for text in texts:
             if not isinstance(text, str):
                 raise ValidationError(f"add_texts() takes strings, got {type(text).__name__}")
-            origin = source if source is not None else f"text-{stable_id(text)[:12]}"
-            if len(texts) > 1 and source is not None:
-                origin = f"{source}#{number}"
+            origin = given if given is not None else f"text-{stable_id(text)[:12]}"
             for index, piece in enumerate(chunk_text(text, size=chunk_size, overlap=overlap)):
                 meta: dict[str, MetadataValue] = {**(metadata or {}), "source": origin}
                 meta["chunk"] = index
@@ -117,8 +132,8 @@ class RAGBuilder:
         """The ``k`` chunks closest to ``query``."""
         if not isinstance(query, str) or not query.strip():
             raise ValidationError("search() needs a non-empty query string")
-        if k < 1:
-            raise ValidationError(f"k must be at least 1, got {k}")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValidationError(f"k must be a positive integer, got {k!r}")
         vector = await (await self._embedder()).embed_query(query)
         return await (await self._store()).search(vector, k=k, where=dict(where or {}) or None)
 
@@ -129,11 +144,22 @@ class RAGBuilder:
         k: int = 4,
         where: Mapping[str, MetadataValue] | None = None,
         instructions: str = DEFAULT_PROMPT,
+        history: Sequence[Message] = (),
     ) -> Answer:
-        """Retrieve, then answer with the LLM, citing numbered sources."""
+        """Retrieve, then answer with the LLM, citing numbered sources.
+
+        ``history`` (earlier turns) goes between the instructions and the question.
+        When nothing is retrieved the LLM is not asked: the answer says so and
+        ``sources`` is empty.
+        """
         if self._chat is None:
-            raise ValidationError("rag.ask() needs an LLM: call with_llm(...) first")
+            raise ConfigurationError(
+                "rag.ask() needs an LLM to write the answer: call with_llm(...) first, "
+                "or use rag.search() for the sources alone"
+            )
         sources = await self.search(question, k=k, where=where)
+        if not sources:
+            return Answer(NO_SOURCES_ANSWER, [], None)
         context = "\n\n".join(
             f"[{n}] ({r.document.metadata.get('source', r.document.id)}) {r.document.text}"
             for n, r in enumerate(sources, 1)
@@ -141,6 +167,7 @@ class RAGBuilder:
         result = await (
             self._chat()
             .with_system(instructions)
+            .with_messages(history)
             .with_user(f"Sources:\n{context}\n\nQuestion: {question}")
             .generate()
         )

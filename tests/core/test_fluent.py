@@ -14,6 +14,7 @@ from pepperpy import (
     MessageRole,
     PepperPy,
     PepperpyError,
+    ProviderError,
 )
 from pepperpy.testing import FakeLLM, fake_registry, tool_call_result
 
@@ -255,3 +256,221 @@ async def test_a_failing_cleanup_does_not_mask_the_body_error() -> None:
     with pytest.raises(RuntimeError, match="cleanup broke"):
         async with app2:
             pass
+
+
+# -- review fixes: builder reuse, tool loop edges, history, RAG sources, loops -------
+
+
+async def test_generate_twice_on_one_builder_sends_the_same_request() -> None:
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    replies = [tool_call_result("add", {"a": 1, "b": 2}), "3"]
+    async with pepper(replies=replies) as app:
+        chat = app.chat.with_user("1+2?").with_tools([add])
+        first = await chat.generate()
+        second = await chat.generate()
+        requests = app._providers["llm"].requests
+    assert first.messages == second.messages
+    assert [len(m) for m, _ in requests] == [1, 3, 1, 3]  # no tool turn carried over
+
+
+async def test_async_tool_functions_are_awaited() -> None:
+    async def lookup(term: str) -> dict[str, str]:
+        """Look a term up."""
+        return {"term": term, "meaning": "a fruit"}
+
+    replies = [tool_call_result("lookup", {"term": "pear"}), "A pear is a fruit."]
+    async with pepper(replies=replies) as app:
+        result = await app.chat.with_user("pear?").with_tools([lookup]).generate()
+        tool_message = app._providers["llm"].requests[1][0][-1]
+    assert result.content == "A pear is a fruit."
+    assert tool_message.content == '{"term": "pear", "meaning": "a fruit"}'
+
+
+async def test_an_unknown_tool_name_is_answered_with_an_error_the_model_can_read() -> None:
+    def get_weather(city: str) -> str:
+        """Current weather for a city."""
+        return "sunny"
+
+    replies = [tool_call_result("get_wether", {"city": "Porto"}), "Sorry, try again later."]
+    async with pepper(replies=replies) as app:
+        result = await app.chat.with_user("Weather?").with_tools([get_weather]).generate()
+        tool_message = app._providers["llm"].requests[1][0][-1]
+    assert result.content == "Sorry, try again later."
+    assert tool_message.role is MessageRole.TOOL
+    assert "no tool named 'get_wether'" in tool_message.content
+    assert "available tools: get_weather" in tool_message.content
+
+
+async def test_a_model_that_never_stops_calling_tools_raises_after_max_rounds() -> None:
+    def ping() -> str:
+        """Ping."""
+        return "pong"
+
+    async with pepper(replies=[tool_call_result("ping", {})]) as app:
+        chat = app.chat.with_user("ping forever").with_tools([ping], max_rounds=2)
+        with pytest.raises(ProviderError, match=r"after 2 round.*max_rounds"):
+            await chat.generate()
+        assert len(app._providers["llm"].requests) == 3
+
+
+async def test_a_type_error_inside_a_tool_is_not_blamed_on_the_model() -> None:
+    def broken(city: str) -> str:
+        """Always fails."""
+        return city + 1  # type: ignore[operator]
+
+    replies = [tool_call_result("broken", {"city": "Porto"})]
+    async with pepper(replies=replies) as app:
+        with pytest.raises(TypeError, match="can only concatenate"):
+            await app.chat.with_user("x").with_tools([broken]).generate()
+        bad_args = [tool_call_result("broken", {"town": "Porto"})]
+        app._providers["llm"].replies = bad_args
+        with pytest.raises(ProviderError, match="do not fit its signature"):
+            await app.chat.with_user("x").with_tools([broken]).generate()
+
+
+async def test_structured_output_after_a_tool_round_and_with_a_pending_call() -> None:
+    from pepperpy import Tool
+
+    def population(city: str) -> int:
+        """Population of a city."""
+        return 232000
+
+    replies = [
+        tool_call_result("population", {"city": "Porto"}),
+        '{"name": "Porto", "population": 232000}',
+    ]
+    async with pepper(replies=replies) as app:
+        result = await app.chat.with_user("Porto").with_tools([population]).with_schema(
+            City
+        ).generate()
+    assert result.parsed == City(name="Porto", population=232000)
+    pending = Tool("lookup", "Look up", {"type": "object", "properties": {}})
+    async with pepper(replies=[tool_call_result("lookup", {})]) as app:
+        result = await app.chat.with_user("x").with_tools([pending]).with_schema(City).generate()
+    assert result.tool_calls[0].name == "lookup" and result.parsed is None
+
+
+async def test_history_keeps_turns_but_not_system_prompts() -> None:
+    app = pepper(replies=["one", "two"]).with_storage("memory")
+    async with app:
+        await app.chat.with_system("Be brief.").with_user("a").in_conversation("c").generate()
+        await app.chat.with_system("Be brief.").with_user("b").in_conversation("c").generate()
+        stored = await app.history("c")
+        second = app._providers["llm"].requests[1][0]
+    assert [(m.role.value, m.content) for m in stored] == [
+        ("user", "a"), ("assistant", "one"), ("user", "b"), ("assistant", "two")
+    ]
+    assert [m.role.value for m in second] == ["system", "user", "assistant", "user"]
+
+
+async def test_stream_saves_the_streamed_answer_in_history() -> None:
+    app = pepper(replies=["streamed words here"]).with_storage("memory")
+    async with app:
+        chat = app.chat.with_system("s").with_user("go").in_conversation("s1")
+        text = "".join([c.content async for c in chat.stream()])
+        stored = await app.history("s1")
+    assert [m.content for m in stored] == ["go", text]
+
+
+def rag_app(**llm_config: object) -> PepperPy:
+    return pepper(**llm_config).with_embeddings("hash").with_rag("memory")
+
+
+async def test_texts_sharing_a_source_keep_it_exactly_and_stay_idempotent() -> None:
+    async with rag_app() as app:
+        first = await app.rag.add_texts(["cats purr"], source="pets.md")
+        both = await app.rag.add_texts(["cats purr", "dogs bark"], source="pets.md")
+        await app.rag.add_texts(["owls hoot"], metadata={"source": "birds.md"})
+        hits = await app.rag.search("animals", k=5, where={"source": "pets.md"})
+        birds = await app.rag.search("owls", k=1)
+        count = await app.rag.count()
+    assert both[0] == first[0]  # the same text from the same source: the same id
+    assert count == 3
+    assert sorted(h.document.text for h in hits) == ["cats purr", "dogs bark"]
+    assert birds[0].document.metadata["source"] == "birds.md"
+
+
+async def test_rag_ask_with_no_sources_says_so_without_asking_the_llm() -> None:
+    async with rag_app() as app:
+        answer = await app.rag.ask("What is the capital of Portugal?")
+        requests = app._providers["llm"].requests
+    assert answer.sources == [] and answer.result is None
+    assert "no sources" in answer.content
+    assert requests == []
+
+
+async def test_ask_with_rag_and_storage_sends_earlier_turns() -> None:
+    app = rag_app(replies=["Noted.", "Lisbon."]).with_storage("memory")
+    async with app:
+        await app.learn(["Lisbon is the capital of Portugal."], source="pt.txt")
+        await app.ask("Remember that I like capitals.")
+        await app.ask("What is the capital of Portugal?")
+        second = app._providers["llm"].requests[1][0]
+    assert [m.role.value for m in second] == ["system", "user", "assistant", "user"]
+    assert second[1].content == "Remember that I like capitals."
+    assert "[1] (pt.txt)" in second[-1].content
+
+
+async def test_async_with_can_be_entered_again_after_it_closed() -> None:
+    FakeLLM.instances.clear()
+    app = pepper(replies=["ok"])
+    for _ in range(2):
+        async with app:
+            assert (await app.chat.with_user("x").generate()).content == "ok"
+    provider = FakeLLM.instances[-1]
+    assert (provider.initialize_calls, provider.cleanup_calls) == (2, 2)
+
+
+async def test_sync_opened_pepperpy_refuses_async_use_on_another_loop() -> None:
+    app = pepper(replies=["ok"])
+    with app:
+        assert app.chat.with_user("x").generate_sync().content == "ok"
+        with pytest.raises(ConfigurationError, match="another event loop"):
+            await app.chat.with_user("x").generate()
+    async with app:  # closed: the caller's loop may take over
+        assert (await app.chat.with_user("x").generate()).content == "ok"
+
+
+def test_a_sync_call_from_inside_a_tool_fails_clearly_instead_of_deadlocking() -> None:
+    app = pepper(replies=[tool_call_result("nested", {}), "done"])
+
+    def nested() -> str:
+        """Calls back into PepperPy synchronously."""
+        return app.ask_sync("inner").content
+
+    with app:
+        with pytest.raises(ConfigurationError, match="would wait for itself"):
+            app.chat.with_user("x").with_tools([nested]).generate_sync()
+
+
+def test_sync_with_keeps_the_body_error_when_cleanup_fails() -> None:
+    class BadCleanup(FakeLLM):
+        async def cleanup(self) -> None:
+            raise RuntimeError("cleanup broke")
+
+    registry = fake_registry()
+    registry.register("llm", "bad-cleanup", BadCleanup)
+    with pytest.warns(RuntimeWarning, match="cleanup broke"):
+        with pytest.raises(ValueError, match="the real problem"):
+            with PepperPy(registry=registry).with_llm("bad-cleanup"):
+                raise ValueError("the real problem")
+
+
+def test_a_dropped_sync_pepperpy_stops_its_loop_thread() -> None:
+    import gc
+    import threading
+
+    def use() -> threading.Thread:
+        app = pepper(replies=["ok"])
+        app.chat.with_user("x").generate_sync()
+        thread = app._sync._thread
+        assert thread is not None and thread.is_alive()
+        return thread
+
+    thread = use()
+    gc.collect()
+    thread.join(timeout=5)
+    assert not thread.is_alive()

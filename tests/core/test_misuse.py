@@ -146,3 +146,34 @@ def test_secret_marked_config_value_never_appears_in_provider_repr() -> None:
     provider = registry.create("llm", "tok", {"access_token": "sk-LEAK-1", "auth": "LEAK-2"})
     text = repr(provider)
     assert "LEAK" not in text, text
+
+
+def test_ask_with_rag_but_no_llm_names_the_fix() -> None:
+    app = PepperPy(registry=fake_registry()).with_embeddings("hash").with_rag("memory")
+    with app:
+        app.learn_sync(["Lisbon is the capital of Portugal."])
+        with pytest.raises(ConfigurationError, match=r"with_llm\(.*rag\.search\(\)"):
+            app.ask_sync("capital?")
+
+
+def test_ask_with_rag_but_no_embeddings_names_the_fix() -> None:
+    app = PepperPy(registry=fake_registry()).with_llm("fake").with_rag("memory")
+    with app, pytest.raises(ConfigurationError, match=r"with_embeddings\("):
+        app.ask_sync("capital?")
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda app: app.rag.search_sync("q", k="4"), "k must be a positive integer"),
+        (lambda app: app.rag.add_texts_sync(42), "a string or a list of strings"),
+        (lambda app: app.chat.with_tools([], max_rounds=0), "max_rounds"),
+        (lambda app: app.embed_sync(42), "a list of strings"),
+    ],
+    ids=["k-not-int", "texts-not-a-list", "max-rounds-zero", "embed-not-a-list"],
+)
+def test_bad_rag_and_tool_arguments(call, match) -> None:
+    app = PepperPy(registry=fake_registry()).with_llm("fake")
+    app.with_embeddings("hash").with_rag("memory")
+    with app, pytest.raises(ValidationError, match=match):
+        call(app)
