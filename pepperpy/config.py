@@ -14,7 +14,7 @@ from typing import Any
 
 from pepperpy.core import ValidationError, looks_secret
 
-__all__ = ["is_secret", "prepare_config", "secret_keys"]
+__all__ = ["coerce_strings", "is_secret", "prepare_config", "secret_keys"]
 
 
 def prepare_config(
@@ -60,6 +60,14 @@ def _missing_message(label: str, missing: list[str], properties: Mapping[str, An
             fix += f" or set the environment variable {env_name}"
         fixes.append(fix)
     return f"{label}: missing required option(s) {', '.join(missing)}; " + "; ".join(fixes)
+
+
+def coerce_strings(
+    schema: Mapping[str, Any] | None, values: Mapping[str, str]
+) -> dict[str, Any]:
+    """Convert text values (command-line options) to the types the schema declares."""
+    properties = (schema or {}).get("properties", {})
+    return {k: _coerce(v, properties.get(k, {})) for k, v in values.items()}
 
 
 def _coerce(raw: str, spec: Mapping[str, Any]) -> Any:

@@ -40,7 +40,7 @@ def register(groups: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pepperpy.core import ValidationError
 
-    config: dict[str, Any] = {}
+    config: dict[str, str] = {}
     for item in args.option:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -49,10 +49,13 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_chat(args, config))
 
 
-async def _chat(args: argparse.Namespace, config: dict[str, Any]) -> int:
+async def _chat(args: argparse.Namespace, options: dict[str, str]) -> int:
     from pepperpy import PepperPy
+    from pepperpy.config import coerce_strings
 
-    async with PepperPy().with_llm(args.provider, **config) as pepper:
+    app = PepperPy()
+    schema = app.registry.load("llm", args.provider).config_schema
+    async with app.with_llm(args.provider, **coerce_strings(schema, options)) as pepper:
         chat = pepper.chat
         if args.system:
             chat = chat.with_system(args.system)
