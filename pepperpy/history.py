@@ -32,9 +32,14 @@ class ConversationHistory:
         self.namespace = f"{HISTORY_NAMESPACE}:{conversation_id}"
         self.limit = limit
 
-    async def messages(self) -> list[Message]:
-        """The last ``limit`` messages, oldest first."""
-        keys = (await self.storage.list(self.namespace))[-self.limit :]
+    async def messages(self, *, limit: int | None = None) -> list[Message]:
+        """The last ``limit`` messages (default: this history's), oldest first.
+
+        ``limit=-1`` returns them all.
+        """
+        limit = self.limit if limit is None else limit
+        keys = await self.storage.list(self.namespace)
+        keys = keys if limit < 0 else keys[max(len(keys) - limit, 0) :]
         stored = [await self.storage.get(self.namespace, key) for key in keys]
         return [Message.from_dict(m) for m in stored if m is not None]
 

@@ -55,12 +55,20 @@ class PepperPy:
         auto_install: bool | None = None,
         data_dir: str | Path | None = None,
         conversation_id: str = "default",
+        history_limit: int = 20,
     ) -> None:
         self._registry = registry
         self._settings = settings
         self._auto_install = auto_install
         self.data_dir = Path(data_dir) if data_dir is not None else Path("pepperpy_data")
         self.conversation_id = conversation_id
+        if not isinstance(history_limit, int) or isinstance(history_limit, bool) or (
+            history_limit < 0
+        ):
+            raise ValidationError(
+                f"history_limit must be a whole number of messages >= 0, got {history_limit!r}"
+            )
+        self.history_limit = history_limit
         self._providers: dict[str, BaseProvider] = {}
         self._ready: dict[str, BaseProvider] = {}
         self._init_lock: asyncio.Lock | None = None
@@ -247,7 +255,11 @@ class PepperPy:
         async def storage() -> StorageProvider:
             return await self._provider("storage")
 
-        return ConversationHistory(_LazyStorage(storage), conversation_id)  # type: ignore[arg-type]
+        return ConversationHistory(
+            _LazyStorage(storage),  # type: ignore[arg-type]
+            conversation_id,
+            limit=self.history_limit,
+        )
 
     @property
     def storage(self) -> _LazyStorage:
@@ -306,7 +318,8 @@ class PepperPy:
     async def history(self, conversation_id: str | None = None) -> list[Message]:
         """The stored messages of a conversation (default: this instance's)."""
         self._require("storage")
-        return await self._history(conversation_id or self.conversation_id).messages()
+        history = self._history(conversation_id or self.conversation_id)
+        return await history.messages(limit=-1)
 
     def ask_sync(self, question: str, *, k: int = 4) -> Answer:
         """``ask()`` for scripts; safe inside a running event loop."""

@@ -474,3 +474,26 @@ def test_a_dropped_sync_pepperpy_stops_its_loop_thread() -> None:
     gc.collect()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+async def test_history_limit_bounds_what_is_sent_not_what_is_kept() -> None:
+    app = PepperPy(registry=fake_registry(), history_limit=2).with_llm("fake", replies=["a"])
+    app.with_storage("memory")
+    async with app:
+        for n in range(3):
+            await app.ask(f"q{n}")
+        sent = app._providers["llm"].requests[-1][0]
+        kept = await app.history()
+    assert [m.content for m in sent] == ["q1", "a", "q2"]  # 2 earlier turns + the question
+    assert len(kept) == 6
+    none_sent = PepperPy(registry=fake_registry(), history_limit=0).with_llm("fake")
+    none_sent.with_storage("memory")
+    async with none_sent:
+        await none_sent.ask("first")
+        await none_sent.ask("second")
+        assert [m.content for m in none_sent._providers["llm"].requests[-1][0]] == ["second"]
+
+
+def test_history_limit_must_be_a_count() -> None:
+    with pytest.raises(PepperpyError, match="history_limit"):
+        PepperPy(history_limit=-1)
