@@ -29,7 +29,9 @@ in one.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+_R = TypeVar("_R")
 
 __all__ = [
     "AuthenticationError",
@@ -198,9 +200,38 @@ class BaseProvider:
         """Acquire resources (clients, pools, models). Called once."""
         self.initialized = True
 
+    def close_on_cleanup(self, resource: _R) -> _R:
+        """Register a client or pool whose ``aclose()``/``close()`` ``cleanup()`` calls.
+
+        ``self._client = self.close_on_cleanup(SDKClient(...))`` in ``initialize`` is all
+        a provider needs: resources close in reverse order, each even if another fails.
+        """
+        self.__dict__.setdefault("_pepperpy_closers", []).append(resource)
+        return resource
+
+    def require_initialized(self) -> None:
+        """Refuse use before ``initialize()`` (or after ``cleanup()``), saying the fix."""
+        if not self.initialized:
+            raise ConfigurationError(
+                f"the {self.category or 'provider'} provider {self.provider_name!r} is not "
+                "initialized: use it inside `async with PepperPy()...` or call initialize()"
+            )
+
     async def cleanup(self) -> None:
         """Release what ``initialize`` acquired. Called once, even after errors."""
+        closers = self.__dict__.pop("_pepperpy_closers", [])
         self.initialized = False
+        errors: list[Exception] = []
+        for resource in reversed(closers):
+            try:
+                close = getattr(resource, "aclose", None) or resource.close
+                result = close()
+                if hasattr(result, "__await__"):
+                    await result
+            except Exception as exc:  # close the others too
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def __repr__(self) -> str:
         hidden = self.secret_keys | getattr(self, "_pepperpy_secret_keys", frozenset())

@@ -70,23 +70,15 @@ class OpenAIChatProvider(LLMProvider):
 
     async def initialize(self) -> None:
         c = self.config
-        self._client = openai.AsyncOpenAI(
+        self._client = self.close_on_cleanup(openai.AsyncOpenAI(
             api_key=c["api_key"],
             base_url=c.get("base_url"),
             organization=c.get("organization"),
             timeout=float(c["timeout"]),
             max_retries=int(c["max_retries"]),
             default_headers=self.default_headers() or None,
-        )
+        ))
         await super().initialize()
-
-    async def cleanup(self) -> None:
-        client, self._client = self._client, None
-        try:
-            if client is not None:
-                await client.close()
-        finally:
-            await super().cleanup()
 
     # -- generation -----------------------------------------------------------------
     async def generate(
@@ -179,11 +171,8 @@ class OpenAIChatProvider(LLMProvider):
         return params
 
     def _require_client(self) -> openai.AsyncOpenAI:
-        if self._client is None:
-            raise ValidationError(
-                f"the {self.vendor} provider is not initialized: use it inside "
-                "`async with PepperPy()...` or call initialize() first"
-            )
+        self.require_initialized()
+        assert self._client is not None
         return self._client
 
     def _translate(self, exc: openai.OpenAIError, model: str) -> ProviderError:

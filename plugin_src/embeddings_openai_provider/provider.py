@@ -7,7 +7,7 @@ from typing import Any
 
 import openai
 
-from pepperpy.core import ProviderError, ValidationError
+from pepperpy.core import ProviderError
 from pepperpy.embeddings import EmbeddingProvider
 
 from ._openai_errors import translate_error
@@ -57,29 +57,18 @@ class OpenAIEmbeddingProvider(EmbeddingProvider):
 
     async def initialize(self) -> None:
         c = self.config
-        self._client = openai.AsyncOpenAI(
+        self._client = self.close_on_cleanup(openai.AsyncOpenAI(
             api_key=c["api_key"],
             base_url=c.get("base_url"),
             organization=c.get("organization"),
             timeout=float(c["timeout"]),
             max_retries=int(c["max_retries"]),
-        )
+        ))
         await super().initialize()
 
-    async def cleanup(self) -> None:
-        client, self._client = self._client, None
-        try:
-            if client is not None:
-                await client.close()
-        finally:
-            await super().cleanup()
-
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if self._client is None:
-            raise ValidationError(
-                "the openai embeddings provider is not initialized: use it inside "
-                "`async with PepperPy()...` or call initialize() first"
-            )
+        self.require_initialized()
+        assert self._client is not None
         vectors: list[list[float]] = []
         size = int(self.config["batch_size"])
         for start in range(0, len(texts), size):

@@ -63,21 +63,13 @@ class AnthropicProvider(LLMProvider):
 
     async def initialize(self) -> None:
         c = self.config
-        self._client = anthropic.AsyncAnthropic(
+        self._client = self.close_on_cleanup(anthropic.AsyncAnthropic(
             api_key=c["api_key"],
             base_url=c.get("base_url"),
             timeout=float(c["timeout"]),
             max_retries=int(c["max_retries"]),
-        )
+        ))
         await super().initialize()
-
-    async def cleanup(self) -> None:
-        client, self._client = self._client, None
-        try:
-            if client is not None:
-                await client.close()
-        finally:
-            await super().cleanup()
 
     # -- generation -----------------------------------------------------------------
     async def generate(
@@ -194,11 +186,8 @@ class AnthropicProvider(LLMProvider):
         return params, forced
 
     def _require_client(self) -> anthropic.AsyncAnthropic:
-        if self._client is None:
-            raise ValidationError(
-                "the anthropic provider is not initialized: use it inside "
-                "`async with PepperPy()...` or call initialize() first"
-            )
+        self.require_initialized()
+        assert self._client is not None
         return self._client
 
     def _translate(self, exc: anthropic.AnthropicError, model: str) -> ProviderError:

@@ -177,3 +177,39 @@ def test_bad_rag_and_tool_arguments(call, match) -> None:
     app.with_embeddings("hash").with_rag("memory")
     with app, pytest.raises(ValidationError, match=match):
         call(app)
+
+
+async def test_close_on_cleanup_closes_every_resource_once_in_reverse() -> None:
+    from pepperpy.testing import FakeLLM
+
+    closed: list[str] = []
+
+    class Sync:
+        def close(self) -> None:
+            closed.append("sync")
+
+    class Async:
+        async def aclose(self) -> None:
+            closed.append("async")
+
+    class Broken:
+        def close(self) -> None:
+            closed.append("broken")
+            raise OSError("socket already gone")
+
+    provider = FakeLLM()
+    with pytest.raises(ConfigurationError, match="not initialized"):
+        provider.require_initialized()
+    await provider.initialize()
+    provider.close_on_cleanup(Sync())
+    provider.close_on_cleanup(Broken())
+    assert isinstance(provider.close_on_cleanup(Async()), Async)
+    provider.require_initialized()
+    with pytest.raises(OSError, match="socket already gone"):
+        await provider.cleanup()
+    assert closed == ["async", "broken", "sync"]
+    assert not provider.initialized
+    await provider.cleanup()  # nothing left to close
+    assert closed == ["async", "broken", "sync"]
+    with pytest.raises(ConfigurationError, match="not initialized"):
+        provider.require_initialized()

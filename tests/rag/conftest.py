@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support.chroma import ChromaServer, start_server
+from support.opening import provider_opener
 from support.vectors import HashEmbeddings
 
 from pepperpy.rag import RAGProvider
@@ -56,19 +57,8 @@ async def open_rag(
     registry: ProviderRegistry, chroma_config: dict[str, Any]
 ) -> AsyncIterator[OpenRAG]:
     """Open another initialised chroma provider on the same store and collection."""
-    opened: list[RAGProvider] = []
-
-    async def factory(**overrides: Any) -> RAGProvider:
-        provider = registry.create("rag", "chroma", {**chroma_config, **overrides})
-        assert isinstance(provider, RAGProvider)
-        await provider.initialize()
-        opened.append(provider)
-        return provider
-
-    yield factory
-    for provider in reversed(opened):
-        if provider.initialized:
-            await provider.cleanup()
+    async with provider_opener(registry, "rag", "chroma", chroma_config) as open_one:
+        yield open_one
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from support.opening import provider_opener
 from support.postgres import PostgresCluster, start_cluster
 
 from pepperpy.registry import ProviderRegistry
@@ -61,20 +62,9 @@ async def open_storage(
     registry: ProviderRegistry, storage_backend: Backend
 ) -> AsyncIterator[OpenStorage]:
     """Open another initialised provider on the same store (for reopen and concurrency)."""
-    opened: list[StorageProvider] = []
-
-    async def factory(**overrides: Any) -> StorageProvider:
-        config = {**storage_backend.config, **overrides}
-        provider = registry.create("storage", storage_backend.name, config)
-        assert isinstance(provider, StorageProvider)
-        await provider.initialize()
-        opened.append(provider)
-        return provider
-
-    yield factory
-    for provider in reversed(opened):
-        if provider.initialized:
-            await provider.cleanup()
+    name, config = storage_backend.name, storage_backend.config
+    async with provider_opener(registry, "storage", name, config) as open_one:
+        yield open_one
 
 
 @pytest.fixture
