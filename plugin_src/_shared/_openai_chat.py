@@ -33,6 +33,7 @@ from pepperpy.llm import (
     Usage,
 )
 
+from ._openai_client import open_client
 from ._openai_errors import translate_error
 
 __all__ = ["OpenAIChatProvider"]
@@ -69,15 +70,8 @@ class OpenAIChatProvider(LLMProvider):
         return {}
 
     async def initialize(self) -> None:
-        c = self.config
-        self._client = self.close_on_cleanup(openai.AsyncOpenAI(
-            api_key=c["api_key"],
-            base_url=c.get("base_url"),
-            organization=c.get("organization"),
-            timeout=float(c["timeout"]),
-            max_retries=int(c["max_retries"]),
-            default_headers=self.default_headers() or None,
-        ))
+        client = open_client(self.config, headers=self.default_headers())
+        self._client = self.close_on_cleanup(client)
         await super().initialize()
 
     # -- generation -----------------------------------------------------------------

@@ -10,6 +10,7 @@ import openai
 from pepperpy.core import ProviderError
 from pepperpy.embeddings import EmbeddingProvider
 
+from ._openai_client import open_client
 from ._openai_errors import translate_error
 
 __all__ = ["OpenAIEmbeddingProvider"]
@@ -56,14 +57,7 @@ class OpenAIEmbeddingProvider(EmbeddingProvider):
         return self._dimension
 
     async def initialize(self) -> None:
-        c = self.config
-        self._client = self.close_on_cleanup(openai.AsyncOpenAI(
-            api_key=c["api_key"],
-            base_url=c.get("base_url"),
-            organization=c.get("organization"),
-            timeout=float(c["timeout"]),
-            max_retries=int(c["max_retries"]),
-        ))
+        self._client = self.close_on_cleanup(open_client(self.config))
         await super().initialize()
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:

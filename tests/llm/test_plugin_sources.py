@@ -17,9 +17,9 @@ from tests.llm.conftest import PLUGIN_SRC, PLUGINS, ROOT
 SHARED_SRC = PLUGIN_SRC / "_shared"
 #: Modules of plugin_src/_shared/ each plugin's bundle includes (via its shared.txt).
 SHARED = {
-    "llm_openai_provider": ["_openai_chat.py", "_openai_errors.py"],
-    "llm_openrouter_provider": ["_openai_chat.py", "_openai_errors.py"],
-    "embeddings_openai_provider": ["_openai_errors.py"],
+    "llm_openai_provider": ["_openai_chat.py", "_openai_client.py", "_openai_errors.py"],
+    "llm_openrouter_provider": ["_openai_chat.py", "_openai_client.py", "_openai_errors.py"],
+    "embeddings_openai_provider": ["_openai_client.py", "_openai_errors.py"],
 }
 
 
