@@ -1,0 +1,96 @@
+"""Map an HTTP API's failures to PepperPy's provider errors, one way for every plugin.
+
+A provider plugin only classifies its SDK's exception (timed out, unreachable, or a
+status code with the server's error type and text) and calls these; the wording, the
+error class per status and the ``retry-after`` parsing stay the same across vendors.
+Nothing here imports an SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pepperpy.core import (
+    AuthenticationError,
+    BadRequestError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+
+__all__ = ["error_for_status", "retry_after_seconds", "timed_out", "unreachable"]
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asked us to wait, from ``retry-after-ms`` or ``retry-after``."""
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) / divisor
+        except ValueError:
+            continue
+    return None
+
+
+def timed_out(provider: str) -> ProviderTimeoutError:
+    return ProviderTimeoutError(
+        f"{provider} did not answer in time: raise timeout=... or retry later",
+        provider=provider,
+    )
+
+
+def unreachable(provider: str) -> ServerError:
+    return ServerError(
+        f"could not reach {provider}: check base_url and your network connection",
+        provider=provider,
+    )
+
+
+def error_for_status(
+    status: int,
+    *,
+    provider: str,
+    key_env: str,
+    model: str | None = None,
+    kind: str = "",
+    message: str = "",
+    secret: str | None = None,
+    retry_after: float | None = None,
+    request_fields: str = "model, messages, tools",
+) -> ProviderError:
+    """The error for an HTTP ``status``; ``kind`` and ``message`` are the server's own
+    error type and text (the text is shown only for refused requests, with ``secret``
+    redacted)."""
+    detail = f" [{kind}]" if kind else ""
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{provider} rejected the API key ({status}){detail}: check {key_env} or pass "
+            "api_key=...",
+            provider=provider,
+            status_code=status,
+        )
+    if status == 429:
+        return RateLimitError(
+            f"{provider} rate limit hit (429){detail} after the SDK's retries: slow down, "
+            "raise max_retries=..., or check your plan's quota",
+            provider=provider,
+            status_code=status,
+            retry_after=retry_after,
+        )
+    if status >= 500:
+        return ServerError(
+            f"{provider} failed on its side ({status}){detail}: retry later",
+            provider=provider,
+            status_code=status,
+        )
+    text = message[:300].replace(secret, "***") if secret else message[:300]
+    hint = f"check that model {model!r} exists" if status == 404 else "check the request"
+    return BadRequestError(
+        f"{provider} refused the request ({status}){detail}{f' ({text})' if text else ''}: "
+        f"{hint} ({request_fields})",
+        provider=provider,
+        status_code=status,
+    )
