@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from pepperpy import Message, MessageRole, PepperPy, ToolCall
 from tests.llm.conftest import API_KEY
-from tests.servers.anthropic_server import AnthropicServer
+from pepperpy.testing.wire.anthropic import AnthropicServer
 
 
 async def test_system_goes_to_the_system_field(

@@ -6,7 +6,7 @@ import pytest
 
 from pepperpy import AuthenticationError, PepperPy
 from tests.llm.conftest import API_KEY
-from tests.servers.openai_server import OpenAIServer, fake_embedding
+from pepperpy.testing.wire.openai import OpenAIServer, fake_embedding
 
 
 def _pepper(registry, server: OpenAIServer, **config) -> PepperPy:

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from tests.llm.conftest import ROOT, base_url
-from tests.servers.anthropic_server import AnthropicServer
-from tests.servers.openai_server import OpenAIServer
+from pepperpy.testing.wire.anthropic import AnthropicServer
+from pepperpy.testing.wire.openai import OpenAIServer
 
 KEY_ENV = {"openai": "OPENAI_API_KEY", "openrouter": "OPENROUTER_API_KEY",
            "anthropic": "ANTHROPIC_API_KEY"}

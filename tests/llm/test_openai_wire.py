@@ -8,7 +8,7 @@ import pytest
 
 from pepperpy import Message, MessageRole, PepperPy, ToolCall, ValidationError
 from tests.llm.conftest import API_KEY
-from tests.servers.openai_server import OpenAIServer
+from pepperpy.testing.wire.openai import OpenAIServer
 
 
 @pytest.mark.parametrize("vendor", ["openai", "openrouter"])

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers.anthropic_server import AnthropicServer
-from tests.servers.openai_server import OpenAIServer
+from pepperpy.testing.wire.anthropic import AnthropicServer
+from pepperpy.testing.wire.openai import OpenAIServer
 
 
 @pytest.fixture

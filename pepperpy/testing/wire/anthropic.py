@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from tests.servers.base import (
+from pepperpy.testing.wire.base import (
     LoopbackServer,
     RecordedRequest,
     Reply,

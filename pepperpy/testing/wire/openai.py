@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from tests.servers.base import (
+from pepperpy.testing.wire.base import (
     LoopbackServer,
     RecordedRequest,
     Reply,
