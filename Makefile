@@ -1,31 +1,48 @@
 # Two commands on a fresh machine:  `make demo` (the main job)  and  `make test`.
+# Set-up steps run only when their inputs change: each leaves a stamp in .venv/ that
+# is newer than pyproject.toml (and the cached llama.cpp wheel), so a second run goes
+# straight to the work. Delete .venv/ (or touch pyproject.toml) to set up again.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 WHEELS := $(or $(PEPPERPY_WHEEL_CACHE),$(HOME)/.cache/pepperpy/wheels)
 export PEPPERPY_WHEEL_CACHE := $(WHEELS)
+CORE_STAMP := $(VENV)/.pepperpy-core-installed
+TEST_STAMP := $(VENV)/.pepperpy-test-installed
+LLAMA_WHEEL := $(wildcard $(WHEELS)/llama_cpp_python-*.whl)
 
-.PHONY: demo test setup setup-test lint bench
+.PHONY: demo test setup setup-test lint bench bench-smoke llama-wheel postgres
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 # Core only: the demo installs each plugin's dependencies itself, with uv.
-setup: $(PY)
+$(CORE_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
-	bash tools/llama_wheel.sh $(PY)
+	@touch $@
 
-setup-test: setup
-	bash tools/ensure_postgres.sh
+# Cheap when the wheel is cached (one `ls`); the one-time build says how long it takes.
+llama-wheel: | $(PY)
+	@bash tools/llama_wheel.sh $(PY)
+
+postgres:
+	@bash tools/ensure_postgres.sh
+
+setup: $(CORE_STAMP) llama-wheel
+
+$(TEST_STAMP): pyproject.toml $(LLAMA_WHEEL) | $(CORE_STAMP) llama-wheel
 	$(PY) -m pip install --quiet --prefer-binary --find-links $(WHEELS) -e '.[test]'
+	@touch $@
+
+setup-test: setup postgres $(TEST_STAMP)
 
 # The demo keeps its trust store, keys and data in the checkout (.pepperpy-demo/), so
 # trusting its development key never touches your own ~/.pepperpy.
 DEMO_HOME ?= $(CURDIR)/.pepperpy-demo
 
 demo: setup
-	PEPPERPY_HOME=$(DEMO_HOME) PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
+	@PEPPERPY_HOME=$(DEMO_HOME) PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
 
 test: setup-test
 	$(VENV)/bin/ruff check .
@@ -36,5 +53,12 @@ lint: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Every bench script to the end, each ratio printed; exits 1 at the end if any failed.
 bench: setup-test
-	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@failed=""; for b in bench/bench_*.py; do echo "== $$b"; \
+	  $(PY) $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
+
+# The same scripts in smoke mode (same code, a few rounds): what the test suite runs.
+bench-smoke: setup-test
+	$(PY) -m pytest -q tests/bench

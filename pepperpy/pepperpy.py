@@ -5,6 +5,10 @@ Invariants:
   options fail on that line) but does no network or model I/O.
 - Each provider is initialized at most once, on ``async with`` or on first use, and
   every initialized provider is cleaned up once, even when the body raised.
+- Providers are independent: ``async with`` starts them all at once and cleans them up
+  one at a time, in the reverse of the order they were configured. When one fails to
+  start, the others finish starting, every started one is cleaned up, and the error
+  raised names the provider that failed.
 - No process-wide state: each ``PepperPy`` has its own registry unless one is passed.
 """
 
@@ -17,7 +21,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from pepperpy._sync import SyncRunner
-from pepperpy.core import BaseProvider, ConfigurationError, ValidationError
+from pepperpy.core import (
+    BaseProvider,
+    ConfigurationError,
+    PepperpyError,
+    ProviderError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from pepperpy.chat import ChatBuilder
@@ -71,7 +81,7 @@ class PepperPy:
         self.history_limit = history_limit
         self._providers: dict[str, BaseProvider] = {}
         self._ready: dict[str, BaseProvider] = {}
-        self._init_lock: asyncio.Lock | None = None
+        self._init_locks: dict[str, asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # where providers were started
         self._sync = SyncRunner()
 
@@ -145,19 +155,46 @@ class PepperPy:
             )
 
     async def initialize(self) -> None:
-        """Initialize every configured provider once; undo all if one fails."""
-        for category in list(self._providers):
-            try:
-                await self._provider(category)
-            except BaseException:
-                await self.aclose()
-                raise
+        """Start every configured provider at once; if one fails, undo all and raise.
+
+        Nothing is cancelled half-way (a model loading in a worker thread cannot be
+        stopped): the others finish starting, then every started one is cleaned up.
+        """
+        self._check_loop()
+        categories = [c for c in self._providers if c not in self._ready]
+        try:
+            results = await asyncio.gather(
+                *(self._provider(c) for c in categories), return_exceptions=True
+            )
+        except BaseException:  # cancelled from outside: undo what did start
+            await self._close_quietly()
+            raise
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            await self._close_quietly()
+            for other in failures[1:]:
+                failures[0].add_note(f"also failed to start: {other}")
+            raise failures[0]
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self.aclose()
+        except Exception as cleanup_error:  # the start failure is the one to report
+            import warnings
+
+            warnings.warn(
+                f"a provider failed to clean up after a failed start: {cleanup_error!r}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     async def aclose(self) -> None:
-        """Clean up every initialized provider once, in reverse order."""
+        """Clean up every initialized provider once, in reverse configuration order."""
         errors: list[BaseException] = []
-        while self._ready:
-            _, provider = self._ready.popitem()
+        order = [c for c in reversed(self._providers) if c in self._ready]
+        order += [c for c in reversed(self._ready) if c not in order]
+        for category in order:
+            provider = self._ready.pop(category)
             try:
                 await provider.cleanup()
             except Exception as exc:  # keep cleaning the others up
@@ -190,11 +227,16 @@ class PepperPy:
             raise ConfigurationError(
                 f"no {category} provider is configured: call {_SETUP_HINT[category]} first"
             )
-        if self._init_lock is None:
-            self._init_lock = asyncio.Lock()
-        async with self._init_lock:
+        lock = self._init_locks.setdefault(category, asyncio.Lock())
+        async with lock:  # one lock per provider: different providers start together
             if category not in self._ready:
-                await provider.initialize()
+                try:
+                    await provider.initialize()
+                except Exception as exc:
+                    named = _naming(exc, category, provider)
+                    if named is exc:
+                        raise
+                    raise named from exc
                 self._ready[category] = provider
         return provider
 
@@ -204,7 +246,7 @@ class PepperPy:
         if loop is self._loop:
             return
         if not self._ready:  # nothing started yet, or all closed: this loop takes over
-            self._loop, self._init_lock = loop, None
+            self._loop, self._init_locks = loop, {}
         else:
             raise ConfigurationError(
                 "this PepperPy's providers were started on another event loop (sync calls "
@@ -362,3 +404,18 @@ class _LazyStorage:
 
     async def list(self, namespace: str, *, prefix: str = "") -> list[str]:
         return await (await self._getter()).list(namespace, prefix=prefix)
+
+
+def _naming(exc: Exception, category: str, provider: BaseProvider) -> Exception:
+    """The start failure, its message naming the provider (the class is kept).
+
+    A ``PepperpyError`` keeps its class and fields, so ``except`` clauses still match;
+    anything else becomes a ``ProviderError`` chained to the original.
+    """
+    name = provider.provider_name
+    prefix = f"the {category} provider {name!r} failed to start"
+    if not isinstance(exc, PepperpyError):
+        return ProviderError(f"{prefix}: {type(exc).__name__}: {exc}", provider=name)
+    if exc.args and isinstance(exc.args[0], str) and name not in exc.args[0]:
+        exc.args = (f"{prefix}: {exc.args[0]}", *exc.args[1:])
+    return exc
