@@ -29,7 +29,11 @@ in one.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+import _thread
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 _R = TypeVar("_R")
 
@@ -53,6 +57,7 @@ __all__ = [
     "TrustError",
     "UntrustedPublisherError",
     "ValidationError",
+    "provider_imports",
 ]
 
 
@@ -239,6 +244,24 @@ class BaseProvider:
             k: ("***" if k in hidden or looks_secret(k) else v) for k, v in self.config.items()
         }
         return f"<{type(self).__name__} {shown!r}>"
+
+
+_IMPORTS = _thread.RLock()
+
+
+def provider_imports() -> AbstractContextManager[Any]:
+    """Hold this while a provider imports its libraries in a worker thread.
+
+    PepperPy starts providers concurrently, and two threads importing the same package
+    at once (numpy under chromadb and onnxruntime, say) can see each other's
+    half-initialized modules ("cannot import name ... from partially initialized
+    module"). Imports take turns under this process-wide lock; loading models and
+    opening stores still overlap.
+
+    >>> with provider_imports():
+    ...     import json
+    """
+    return _IMPORTS
 
 
 _SECRET_HINTS = ("key", "password", "passwd", "secret", "token", "dsn", "auth", "credential")

@@ -20,7 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pepperpy.core import ConfigurationError, DependencyError, ProviderError, ValidationError
+from pepperpy.core import (
+    ConfigurationError,
+    DependencyError,
+    ProviderError,
+    ValidationError,
+    provider_imports,
+)
 from pepperpy.embeddings import EmbeddingProvider
 
 __all__ = ["LocalEmbeddingProvider", "default_model_path"]
@@ -140,9 +146,10 @@ class LocalEmbeddingProvider(EmbeddingProvider):
         return pooled / np.maximum(norms, 1e-12)
 
     def _load(self) -> None:
-        import numpy as np
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+        with provider_imports():  # other providers may be importing numpy right now
+            import numpy as np
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
 
         path = self._resolve_model_path()
         tokenizer = Tokenizer.from_str(load_tokenizer_json())

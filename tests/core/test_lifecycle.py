@@ -127,7 +127,8 @@ async def test_a_failed_start_cleans_up_the_others_and_names_the_provider() -> N
 async def test_a_foreign_exception_becomes_a_provider_error_naming_the_provider() -> None:
     registry = _registry(crashes=CrashesLLM)
     app = PepperPy(registry=registry).with_storage("rec").with_llm("crashes")
-    with pytest.raises(ProviderError, match=r"llm provider 'crashes' failed to start: OSError") as caught:
+    named = r"llm provider 'crashes' failed to start: OSError"
+    with pytest.raises(ProviderError, match=named) as caught:
         await app.initialize()
     assert isinstance(caught.value.__cause__, OSError)
     assert caught.value.provider == "crashes"

@@ -20,7 +20,8 @@ LOG = Path(__file__).parent / "data" / "pip_wheel_scikit_build_ninja.log"
 
 
 def _filter() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_progress", ROOT / "tools/build_progress.py")
+    path = ROOT / "tools" / "build_progress.py"
+    spec = importlib.util.spec_from_file_location("build_progress", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -66,7 +67,8 @@ def test_a_long_build_prints_a_line_per_tenth_or_per_interval() -> None:
 def _fake_python(tmp_path: Path, *, fail: bool) -> Path:
     """A python that "builds" by printing the captured log (and a wheel unless ``fail``)."""
     fake = tmp_path / "python"
-    build = "exit 1" if fail else 'touch "$out/llama_cpp_python-0.3.36-cp311-cp311-linux_x86_64.whl"'
+    wheel = "llama_cpp_python-0.3.36-cp311-cp311-linux_x86_64.whl"
+    build = "exit 1" if fail else f'touch "$out/{wheel}"'
     fake.write_text(
         "#!/usr/bin/env bash\n"
         'if [ "$1 $2 $3" = "-m pip wheel" ]; then\n'
@@ -86,7 +88,8 @@ def test_the_wheel_script_shows_progress_once_and_is_silent_when_cached(tmp_path
     assert "once per machine" in first.stdout and "about 5 minutes" in first.stdout
     assert "llama.cpp: step 5/5 (100%)" in first.stdout
     assert "built in" in first.stdout
-    assert (tmp_path / "wheels" / "llama-cpp-python-0.3.36-build.log").read_text() == LOG.read_text()
+    kept = tmp_path / "wheels" / "llama-cpp-python-0.3.36-build.log"
+    assert kept.read_text() == LOG.read_text()
     again = subprocess.run(["bash", *script], env=env, capture_output=True, text=True)
     assert (again.returncode, again.stdout) == (0, "")
 
