@@ -5,8 +5,9 @@ Invariants:
   every call passes vectors, so nothing downloads a model at run time;
 - telemetry is off (``anonymized_telemetry=False``) in both modes;
 - adds are upserts by document id, so adding the same documents again is a no-op;
-- embedded chromadb is synchronous: its calls run in a worker thread, never on the
-  event loop; the HTTP mode uses chromadb's native ``AsyncHttpClient``;
+- embedded chromadb is synchronous: its calls run on one dedicated worker thread
+  (``worker.py``), never on the event loop, and an add is one trip there (read the
+  stored metadata, then upsert); the HTTP mode uses chromadb's ``AsyncHttpClient``;
 - scores are "higher is closer, at most 1": cosine ``1 - d``, inner product ``1 - d``
   (the dot product), l2 ``1 / (1 + d)``;
 - chromadb's exceptions are translated to PepperpyError subclasses at this boundary.
@@ -14,7 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +29,8 @@ from pepperpy.core import (
     provider_imports,
 )
 from pepperpy.rag import Document, MetadataValue, RAGProvider, SearchResult
+
+from .worker import Worker
 
 __all__ = ["ChromaProvider", "where_clause"]
 
@@ -65,6 +67,28 @@ def _metadata(value: dict[str, Any] | None) -> dict[str, MetadataValue]:
     return dict(value) if value else {}
 
 
+def _replacing(upsert: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The upsert, with metadata that replaces what the ids hold now (not merges).
+
+    Chroma's upsert merges metadata and deletes a key only when it is set to None,
+    so keys the stored version has and the new one lacks are sent as None. Chroma
+    refuses empty metadata dicts; None means "no metadata".
+    """
+    old = {i: m for i, m in zip(stored["ids"], stored["metadatas"], strict=True) if m}
+    metadatas: list[dict[str, Any] | None] = []
+    for doc_id, meta in zip(upsert["ids"], upsert["metadatas"], strict=True):
+        merged: dict[str, Any] = dict.fromkeys(old.get(doc_id, {}))
+        merged.update(meta)
+        metadatas.append(merged or None)
+    return {**upsert, "metadatas": metadatas}
+
+
+def _upsert_replacing(collection: Any, upsert: dict[str, Any]) -> None:
+    """Read the stored metadata and upsert, in one call on the worker thread."""
+    stored = collection.get(ids=upsert["ids"], include=["metadatas"])
+    collection.upsert(**_replacing(upsert, stored))
+
+
 class ChromaProvider(RAGProvider):
     """Documents and vectors in a chroma collection."""
 
@@ -99,6 +123,7 @@ class ChromaProvider(RAGProvider):
             )
         self._client: Any = None
         self._collection: Any = None
+        self._worker: Worker | None = None
         self._remote = host is not None
         self._max_batch = 1000
 
@@ -127,7 +152,8 @@ class ChromaProvider(RAGProvider):
             if self._remote:
                 await self._open_remote()
             else:
-                await asyncio.to_thread(self._open_embedded, self.path)
+                self._worker = Worker()
+                await self._worker.call(self._open_embedded, self.path)
         except PepperpyError:
             await self._release()
             raise
@@ -191,23 +217,31 @@ class ChromaProvider(RAGProvider):
 
     async def _release(self) -> None:
         client, self._client, self._collection = self._client, None, None
-        if client is None or self._remote:
+        worker, self._worker = self._worker, None
+        if worker is None:
             return  # the async HTTP client holds no local resources we must free
-        await asyncio.to_thread(client.close)  # frees the embedded system and file handles
+        try:
+            if client is not None:
+                await worker.call(client.close)  # frees the embedded system and file handles
+        finally:
+            worker.stop()
 
     # -- calls --------------------------------------------------------------------
-    async def _call(self, method: str, action: str, **kwargs: Any) -> Any:
-        """Run a collection method: awaited over HTTP, in a thread when embedded."""
-        collection = self._collection
-        if collection is None:
+    def _open_collection(self) -> Any:
+        if self._collection is None:
             raise ConfigurationError(
                 "chroma is not initialised; use it inside `async with PepperPy(...)` or "
                 "call `await provider.initialize()` first"
             )
+        return self._collection
+
+    async def _call(self, method: str, action: str, **kwargs: Any) -> Any:
+        """Run a collection method: awaited over HTTP, on the worker thread when embedded."""
+        collection = self._open_collection()
         try:
-            if self._remote:
+            if self._worker is None:
                 return await getattr(collection, method)(**kwargs)
-            return await asyncio.to_thread(getattr(collection, method), **kwargs)
+            return await self._worker.call(getattr(collection, method), **kwargs)
         except PepperpyError:
             raise
         except Exception as exc:
@@ -245,34 +279,31 @@ class ChromaProvider(RAGProvider):
         items = list(latest.values())
         for start in range(0, len(items), self._max_batch):
             batch = items[start : start + self._max_batch]
-            ids = [doc.id for doc, _ in batch]
-            await self._call(
-                "upsert",
-                "add documents",
-                ids=ids,
-                embeddings=[list(vec) for _, vec in batch],
-                documents=[doc.text for doc, _ in batch],
-                metadatas=await self._replacing_metadata(ids, [doc.metadata for doc, _ in batch]),
-            )
+            upsert = {
+                "ids": [doc.id for doc, _ in batch],
+                "embeddings": [list(vec) for _, vec in batch],
+                "documents": [doc.text for doc, _ in batch],
+                "metadatas": [doc.metadata for doc, _ in batch],
+            }
+            if self._worker is None:  # over HTTP: two awaited requests
+                stored = await self._call(
+                    "get", "add documents", ids=upsert["ids"], include=["metadatas"]
+                )
+                await self._call("upsert", "add documents", **_replacing(upsert, stored))
+            else:  # embedded: one trip to the worker thread
+                await self._on_worker(_upsert_replacing, "add documents", upsert)
         return [doc.id for doc in documents]
 
-    async def _replacing_metadata(
-        self, ids: list[str], metadatas: list[dict[str, MetadataValue]]
-    ) -> list[dict[str, Any] | None]:
-        """Metadata that replaces what the ids hold now, not merges with it.
-
-        Chroma's upsert merges metadata and deletes a key only when it is set to None,
-        so keys the stored version has and the new one lacks are sent as None. Chroma
-        refuses empty metadata dicts; None means "no metadata".
-        """
-        stored = await self._call("get", "add documents", ids=ids, include=["metadatas"])
-        old = {i: m for i, m in zip(stored["ids"], stored["metadatas"], strict=True) if m}
-        result: list[dict[str, Any] | None] = []
-        for doc_id, meta in zip(ids, metadatas, strict=True):
-            merged: dict[str, Any] = dict.fromkeys(old.get(doc_id, {}))
-            merged.update(meta)
-            result.append(merged or None)
-        return result
+    async def _on_worker(self, fn: Any, action: str, *args: Any) -> Any:
+        """Run ``fn(collection, *args)`` on the worker thread, errors translated."""
+        collection, worker = self._open_collection(), self._worker
+        assert worker is not None  # embedded mode
+        try:
+            return await worker.call(fn, collection, *args)
+        except PepperpyError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, action) from exc
 
     async def search(
         self,
