@@ -5,7 +5,10 @@ median cumulative microseconds of the top-level package. The comparison librarie
 are installed (once) into a throwaway venv under ~/.cache/pepperpy/bench-venv with
 uv, so the project's own environment stays clean.
 
-    python bench/bench_import.py
+    python bench/bench_import.py [--smoke]
+
+``--smoke``: one run each, and the comparison libraries only if their venv exists
+(no install), so the script is checked without the network.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pepperpy/bench-venv"
-RUNS = 7
+SMOKE = "--smoke" in sys.argv
+RUNS = 1 if SMOKE else 7
 
 
 def import_time_us(python: str, module: str, *, env: dict[str, str] | None = None) -> float:
@@ -55,10 +59,11 @@ def comparison_python() -> str:
 
 def main() -> None:
     ours = import_time_us(sys.executable, "pepperpy")
-    other = comparison_python()
-    rows = [("pepperpy", ours)]
-    for module in ("langchain_core", "llama_index.core"):
-        rows.append((module, import_time_us(other, module)))
+    rows = [("pepperpy", ours), ("json (stdlib)", import_time_us(sys.executable, "json"))]
+    if not SMOKE or (BENCH_VENV / "bin" / "python").exists():
+        other = comparison_python()
+        for module in ("langchain_core", "llama_index.core"):
+            rows.append((module, import_time_us(other, module)))
     print(f"{'module':<20}{'median ms':>10}{'x pepperpy':>12}")
     for name, micros in rows:
         print(f"{name:<20}{micros / 1000:>10.1f}{micros / ours:>12.1f}")

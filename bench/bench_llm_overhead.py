@@ -1,13 +1,14 @@
 """Per-request overhead of PepperPy over the raw SDK, against the same loopback server.
 
-    .venv/bin/python bench/bench_llm_overhead.py [N]
+    .venv/bin/python bench/bench_llm_overhead.py [N] [--smoke]
 
 For each vendor (openai, anthropic) and mode (generate; stream = time to last chunk),
 runs N requests through the raw SDK and N through PepperPy, interleaved pair by pair
 so drift affects both equally, and prints the median of the per-pair ratios
-(PepperPy time / raw time; target <= 1.05). Both
-sides share one client configuration and one keep-alive server; the plugins are
-loaded from plugin_src like tests/llm/conftest.py does.
+(PepperPy time / raw time; target <= 1.05). Both sides share one client
+configuration and one keep-alive server; the plugins are built from plugin_src into
+signed bundles and loaded by the plugin manager. ``--smoke``: 5 requests per side
+and a short warm-up, to check that the script still runs (the test suite does).
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import anthropic  # noqa: E402
 import openai  # noqa: E402
+from _signed import signed_registry  # noqa: E402
 
 from pepperpy import PepperPy  # noqa: E402
 from pepperpy.registry import ProviderRegistry  # noqa: E402
-from tests.llm.conftest import PLUGINS, load_plugin_source  # noqa: E402
 from pepperpy.testing.wire.anthropic import AnthropicServer  # noqa: E402
 from pepperpy.testing.wire.openai import OpenAIServer  # noqa: E402
 
@@ -36,18 +38,13 @@ PROMPT = "The quick brown fox jumps over the lazy dog " * 4
 Timed = Callable[[], Awaitable[None]]
 
 
-def registry() -> ProviderRegistry:
-    reg = ProviderRegistry()
-    for folder in PLUGINS:
-        manifest, cls = load_plugin_source(folder)
-        reg.register(manifest["category"], manifest["provider_name"], cls,
-                     config_schema=manifest["config_schema"])
-    return reg
+def registry(workdir: Path) -> ProviderRegistry:
+    return signed_registry(workdir, "llm_openai_provider", "llm_anthropic_provider")
 
 
 async def measure(pairs: list[tuple[str, Timed, Timed]], n: int) -> None:
     for label, raw, ours in pairs:
-        for _ in range(50):  # warm up connections, imports, caches
+        for _ in range(min(50, n)):  # warm up connections, imports, caches
             await raw()
             await ours()
         raw_times, our_times = [], []
@@ -128,7 +125,11 @@ async def anthropic_pairs(server: AnthropicServer, reg: ProviderRegistry) -> tup
 
 
 async def main(n: int) -> None:
-    reg = registry()
+    with tempfile.TemporaryDirectory(prefix="pepperpy-bench-") as workdir:
+        await run(n, registry(Path(workdir)))
+
+
+async def run(n: int, reg: ProviderRegistry) -> None:
     with OpenAIServer() as oserver, AnthropicServer() as aserver:
         oserver.record = aserver.record = False
         print(f"N={n} per side, interleaved; median latency per request")
@@ -141,4 +142,5 @@ async def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200))
+    args = [a for a in sys.argv[1:] if a != "--smoke"]
+    asyncio.run(main(5 if "--smoke" in sys.argv else int(args[0]) if args else 200))
