@@ -11,7 +11,9 @@
    is PepperPy's own work plus jsonschema and cryptography.
 3. Dependency check when satisfied. Target: < 2 ms, zero subprocesses.
 
-Run: ``.venv/bin/python bench/bench_discovery.py``
+Run: ``.venv/bin/python bench/bench_discovery.py [--smoke]`` (``--smoke``: 20 bundles,
+one run of each measurement: the script still runs). The plugin folders are only the
+bench's own (``checkout_plugins=False``): a checkout's ``dist_plugins/`` is not counted.
 """
 
 from __future__ import annotations
@@ -36,8 +38,12 @@ from pepperpy.bundle.keys import SigningKey  # noqa: E402
 from pepperpy.bundle.trust import TrustStore  # noqa: E402
 from pepperpy.settings import Settings  # noqa: E402
 
+SMOKE = "--smoke" in sys.argv
+BUNDLES = 20 if SMOKE else 1000
+RUNS = 1 if SMOKE else 7
 
-def _best(fn, repeat: int = 5) -> float:
+
+def _best(fn, repeat: int = 1 if SMOKE else 5) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -52,9 +58,9 @@ def bench_discovery(tmp: Path, key: SigningKey) -> None:
     folder = tmp / "many"
     folder.mkdir()
     data = build_bytes(echo_files(marker=tmp / "m"), key).data
-    for i in range(1000):
+    for i in range(BUNDLES):
         (folder / f"p{i:04d}.pepperplugin").write_bytes(data)
-    settings = Settings(home=tmp / "home", plugin_path=(folder,))
+    settings = Settings(home=tmp / "home", plugin_path=(folder,), checkout_plugins=False)
     paths = sorted(folder.iterdir())
 
     def baseline() -> None:
@@ -64,14 +70,15 @@ def bench_discovery(tmp: Path, key: SigningKey) -> None:
 
     base = _best(baseline)
     cold = []
-    for _ in range(3):
+    for _ in range(1 if SMOKE else 3):
         (settings.cache_dir / "index.json").unlink(missing_ok=True)
         start = time.perf_counter()
         discover(settings)
         cold.append(time.perf_counter() - start)
     warm = _best(lambda: discover(settings))
-    assert len(discover(settings)) == 1000
-    print("discovery of 1,000 bundles")
+    found = len(discover(settings))
+    assert found == BUNDLES, f"discovered {found} bundles, expected {BUNDLES}"
+    print(f"discovery of {BUNDLES:,} bundles")
     print(f"  zipfile + json.loads only : {base * 1000:8.1f} ms")
     print(f"  discover, warm index      : {warm * 1000:8.1f} ms  ratio {warm / base:.2f}x "
           "(target <= 2x)")
@@ -156,7 +163,7 @@ def bench_cold_load(tmp: Path, key: SigningKey) -> None:
     env = dict(os.environ, PEPPERPY_HOME=str(home), PYTHONPATH=str(REPO),
                PYTHONPYCACHEPREFIX=str(tmp / "pycache"), BENCH_CWD=str(tmp))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    print("cold load in a fresh process (median of 7; interpreter start excluded)")
+    print(f"cold load in a fresh process (median of {RUNS}; interpreter start excluded)")
     for label, sdk_like, provider in (
         ("echo plugin (no heavy imports of its own)", False, "echo"),
         ("SDK-like plugin (its code imports pydantic)", True, "echosdk"),
@@ -174,7 +181,7 @@ def bench_cold_load(tmp: Path, key: SigningKey) -> None:
         _child(load_plugin, env)  # first run pins the bytes, fills the index and pyc caches
         _child(load_folder, env)
         plugin, folder = [], []
-        for _ in range(7):  # interleaved, so background load hits both alike
+        for _ in range(RUNS):  # interleaved, so background load hits both alike
             plugin.append(_child(load_plugin, env))
             folder.append(_child(load_folder, env))
         p, f = statistics.median(plugin), statistics.median(folder)
@@ -205,12 +212,12 @@ print(" ".join(str(b - a) for a, b in zip(marks, marks[1:])))
 def _print_split(env: dict[str, str]) -> None:
     """Where the echo plugin's load time goes: library imports first, then the rest."""
     runs = []
-    for _ in range(7):
+    for _ in range(RUNS):
         out = subprocess.run([sys.executable, "-c", LOAD_SPLIT], env=env, capture_output=True,
                              text=True, check=True, cwd=env["BENCH_CWD"])
         runs.append([float(x) for x in out.stdout.split()])
     pyd, js, crypto, own = (statistics.median(r[i] for r in runs) * 1000 for i in range(4))
-    print("  echo plugin load, split (median of 7): one-time library imports pydantic "
+    print(f"  echo plugin load, split (median of {RUNS}): one-time library imports pydantic "
           f"{pyd:.1f} ms, jsonschema {js:.1f} ms, cryptography ed25519 {crypto:.1f} ms; "
           f"PepperPy's own modules and work (discover, verify, pin, import) {own:.1f} ms")
 
@@ -230,7 +237,7 @@ def bench_dependency_check() -> None:
     start = time.perf_counter()
     find_unsatisfied(reqs)  # first check: builds the per-process dist-info index
     first = time.perf_counter() - start
-    n = 200
+    n = 5 if SMOKE else 200
     start = time.perf_counter()
     for _ in range(n):
         assert not find_unsatisfied(reqs)

@@ -1,6 +1,7 @@
 """Benchmark: RAG on chroma through PepperPy vs raw chromadb; storage sqlite vs PostgreSQL.
 
-Run: ``python bench/bench_rag_storage.py [--docs 2000] [--queries 300] [--ops 2000]``
+Run: ``python bench/bench_rag_storage.py [--docs 2000] [--queries 300] [--ops 2000]
+[--rounds 5] [--smoke]`` (``--smoke``: 100 docs, 20 queries, 50 ops, one round).
 
 - RAG: the same random unit vectors go into an embedded chroma store three ways: raw
   chromadb (sync calls, the baseline), the chroma plugin's provider, and PepperPy's
@@ -262,7 +263,13 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="a little work, one round")
     args = parser.parse_args()
+    global ROUNDS
+    ROUNDS = 1 if args.smoke else args.rounds
+    if args.smoke:
+        args.docs, args.queries, args.ops = 100, 20, 50
     asyncio.run(bench_rag(args.docs, args.queries))
     asyncio.run(bench_storage(args.ops))
 
