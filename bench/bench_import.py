@@ -1,4 +1,6 @@
-"""How long `import pepperpy` takes, next to langchain_core and llama_index.core.
+"""How long `import pepperpy` takes, next to langchain_core and llama_index.core; and
+how long the `pepperpy` command takes for `--help` and `plugin list`, next to a bare
+interpreter (`python -c pass`) in the same environment.
 
 Runs each import 7 times in fresh interpreters with `-X importtime` and prints the
 median cumulative microseconds of the top-level package. The comparison libraries
@@ -17,6 +19,8 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +41,29 @@ def import_time_us(python: str, module: str, *, env: dict[str, str] | None = Non
         rows = rows or [line for line in out.splitlines() if line.rstrip().endswith(f"| {top}")]
         samples.append(float(rows[-1].split("|")[1]))
     return statistics.median(samples)
+
+
+def wall_ms(command: list[str], env: dict[str, str]) -> float:
+    """Median wall time of a fresh process running ``command`` (after one warm-up)."""
+    subprocess.run(command, capture_output=True, check=True, env=env)
+    samples = []
+    for _ in range(RUNS * 2 + 1):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True, env=env)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def bench_cli() -> None:
+    cli = str(Path(sys.executable).with_name("pepperpy"))
+    with tempfile.TemporaryDirectory(prefix="pepperpy-bench-") as home:
+        env = dict(os.environ, PEPPERPY_HOME=home, PEPPERPY_CHECKOUT_PLUGINS="0")
+        bare = wall_ms([sys.executable, "-c", "pass"], env)
+        print(f"\n{'command':<24}{'median ms':>10}{'x bare python':>15}")
+        print(f"{'python -c pass':<24}{bare:>10.1f}{1:>15.2f}")
+        for args in (["--help"], ["plugin", "list"]):
+            took = wall_ms([cli, *args], env)
+            print(f"{'pepperpy ' + ' '.join(args):<24}{took:>10.1f}{took / bare:>15.2f}")
 
 
 def comparison_python() -> str:
@@ -68,6 +95,7 @@ def main() -> None:
     for name, micros in rows:
         print(f"{name:<20}{micros / 1000:>10.1f}{micros / ours:>12.1f}")
     print(f"target: pepperpy < 30 ms -> {'OK' if ours < 30_000 else 'MISSED'}")
+    bench_cli()
 
 
 if __name__ == "__main__":

@@ -14,9 +14,21 @@ from collections.abc import Sequence
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Each command group's one-line help, shown by `pepperpy --help` without importing the
+# group, and the modules that register its subcommands. Only the group a command line
+# names is imported, so `pepperpy --help` costs little more than the interpreter.
+_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "keygen": ("create a publisher signing key (NAME.key, mode 0600) and NAME.pub", ("keygen",)),
+    "plugin": ("build, verify, install and list plugin bundles", ("bundle", "manage")),
+    "trust": ("manage trusted publisher keys", ("trust",)),
+    "chat": ("send one prompt to an LLM and stream the answer", ("chat",)),
+    "demo": ("answer questions over a small corpus, offline", ("demo",)),
+}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser: every group, or with ``argv`` only the group it names in full."""
     from pepperpy import __version__
-    from pepperpy.cli import bundle, chat, demo, keygen, manage, trust
 
     parser = argparse.ArgumentParser(
         prog="pepperpy",
@@ -26,23 +38,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups.required = True
-    keygen.register(groups)
-    plugin = groups.add_parser("plugin", help="build, verify, install and list plugin bundles")
+    wanted = None if argv is None else _command(argv)
+    for name, (help_text, modules) in _GROUPS.items():
+        if argv is None or name == wanted:
+            _register(groups, name, help_text, modules)
+        else:
+            groups.add_parser(name, help=help_text)  # listed in --help, not imported
+    return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The group a command line names (the top-level options take no values)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _register(groups: argparse._SubParsersAction, name: str, help_text: str,
+              modules: tuple[str, ...]) -> None:
+    import importlib
+
+    loaded = [importlib.import_module(f"pepperpy.cli.{m}") for m in modules]
+    if name != "plugin":
+        loaded[0].register(groups)
+        return
+    plugin = groups.add_parser("plugin", help=help_text)
     plugin_commands = plugin.add_subparsers(dest="plugin_command", metavar="SUBCOMMAND")
     plugin_commands.required = True
-    bundle.add_plugin_commands(plugin_commands)
-    manage.add_plugin_commands(plugin_commands)
-    trust.register(groups)
-    chat.register(groups)
-    demo.register(groups)
-    return parser
+    for module in loaded:
+        module.add_plugin_commands(plugin_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 refused or failed, 2 usage)."""
     from pepperpy.core import PepperpyError
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
