@@ -15,7 +15,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pepperpy import __version__
+    from pepperpy._version import __version__
     from pepperpy.cli import bundle, chat, demo, keygen, manage, trust
 
     parser = argparse.ArgumentParser(
@@ -55,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"pepperpy: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"pepperpy: error: {_one_line(str(exc.strerror or exc) + where)}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("pepperpy: interrupted", file=sys.stderr)
@@ -63,4 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    """One line, with anything a terminal would interpret escaped (names in errors come
+    from bundles and file names)."""
+    from pepperpy.cli.output import printable
+
+    return printable(" ".join(message.split()))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pepperpy.core import BundleInvalidError, ConfigurationError
+from pepperpy.cli.output import printable
+from pepperpy.core import BundleInvalidError
 
 if TYPE_CHECKING:
     from pepperpy.bundle.trust import TrustSnapshot
@@ -51,31 +51,24 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
 
     inspect = plugin_subparsers.add_parser(
         "inspect", help="show a bundle's manifest, key, digest, files and state",
-        description="Works on untrusted bundles too (nothing in them is run).\n\n"
+        description="Works on untrusted bundles too (nothing in them is run); the manifest of "
+                    "a bundle that does not verify is shown only with --unverified.\n\n"
                     "example: pepperpy plugin inspect some.pepperplugin --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     inspect.add_argument("file", type=Path, metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    inspect.add_argument("--unverified", action="store_true",
+                         help="also show the plugin.json of a bundle that did not verify "
+                              "(its claims are not trusted)")
     inspect.set_defaults(func=cmd_inspect)
 
 
 def read_bundle_file(path: Path) -> bytes:
     """Read a bundle (a regular file only), refusing oversized files before reading them."""
-    from pepperpy.bundle.fileio import open_regular
-    from pepperpy.bundle.limits import DEFAULT_LIMITS
+    from pepperpy.bundle.reader import read_bundle
 
-    try:
-        with open_regular(path) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > DEFAULT_LIMITS.max_bundle_size:
-                raise BundleInvalidError(
-                    f"file is {size} bytes, above the {DEFAULT_LIMITS.max_bundle_size} limit",
-                    path=str(path),
-                )
-            return fh.read()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+    return read_bundle(path)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -120,35 +113,35 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from pepperpy.bundle.verify import inspect_bundle
+    from pepperpy.bundle.inspect import inspect_bundle
 
     data = read_bundle_file(args.file)
-    report: dict[str, Any] = {"path": str(args.file), **inspect_bundle(data, _snapshot())}
+    report: dict[str, Any] = {"path": str(args.file),
+                              **inspect_bundle(data, _snapshot(), unverified=args.unverified)}
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
-    # An unverified manifest is attacker-controlled text: show it, never let the
-    # terminal interpret it (escape sequences could rewrite the "state:" line).
-    manifest = {k: _printable(v) for k, v in (report.get("manifest") or {}).items()}
-    print(f"file:      {_printable(report['path'])}")
-    reason = f" ({_printable(report['reason'])})" if report["reason"] else ""
+    manifest = report["manifest"] or {}
+    print(f"file:      {printable(report['path'])}")
+    reason = f" ({printable(report['reason'])})" if report["reason"] else ""
     print(f"state:     {report['state']}{reason}")
-    print(f"plugin:    {manifest.get('name', '?')} {manifest.get('version', '?')} "
-          f"({manifest.get('category', '?')}/{manifest.get('provider_name', '?')})")
-    print(f"publisher: {report['publisher'] or '(not in trust store)'}")
+    if manifest:
+        print(f"plugin:    {manifest['name']} {manifest['version']} "
+              f"({manifest['category']}/{manifest['provider_name']})")
+    print(f"publisher: {printable(report['publisher'] or '(not in trust store)')}")
     print(f"key id:    {report['key_id']}")
     print(f"sha256:    {report['digest']}")
     print(f"size:      {report['size']} bytes")
-    for dep in (report.get("manifest") or {}).get("dependencies", []):
-        print(f"requires:  {_printable(dep)}")
+    for dep in manifest.get("dependencies", []):
+        print(f"requires:  {printable(dep)}")
+    if "unverified_manifest" in report:
+        shown = report["unverified_manifest"]
+        text = printable(shown["value"]) if "value" in shown else printable(shown["error"])
+        print(f"manifest (UNVERIFIED, not trusted): {text}")
+    elif not manifest:
+        print("manifest:  not shown: the bundle did not verify (see it with --unverified)")
     print("files:")
     for f in report["files"]:
-        problem = f"  PROBLEM: {_printable(f['problem'])}" if f.get("problem") else ""
-        print(f"  {f['sha256'] or '?' * 64}  {f['size']:>10}  {f['name']}{problem}")
+        problem = f"  PROBLEM: {printable(f['problem'])}" if f.get("problem") else ""
+        print(f"  {f['sha256'] or '?' * 64}  {f['size']:>10}  {printable(f['name'])}{problem}")
     return 0
-
-
-def _printable(value: object) -> str:
-    """``value`` as text with every non-printable character escaped (``\\x1b``)."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
