@@ -24,7 +24,6 @@ from pepperpy.bundle import zipformat as zf
 from pepperpy.bundle.fileio import open_regular
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
 from pepperpy.bundle.names import SIGNATURE_NAME
-from pepperpy.bundle.signing import parse_signature_entry
 from pepperpy.core import BundleInvalidError
 
 __all__ = ["Signer", "read_bundle", "read_signer"]
@@ -76,6 +75,8 @@ def read_signer(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> Signer:
             blob = fh.read(last.data_offset - last.header_offset + last.compressed_size)
     except OSError as exc:
         raise BundleInvalidError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    from pepperpy.bundle.signing import parse_signature_entry
+
     zf.check_local_header(blob, last)
     key_id, _signature = parse_signature_entry(blob[last.data_offset - last.header_offset:])
     return Signer(key_id, size)

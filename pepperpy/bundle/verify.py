@@ -22,9 +22,8 @@ the decision "is this bundle authentic" depends on those two inputs alone
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pepperpy.bundle import zipformat as zf
@@ -35,6 +34,7 @@ from pepperpy.bundle.manifest import parse_manifest
 from pepperpy.bundle.names import MANIFEST_NAME, SIGNATURE_NAME, check_layout
 from pepperpy.bundle.signing import parse_signature_entry, statement
 from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
+from pepperpy.bundle.verified import Contents, FileInfo, VerifiedBundle
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
 
 if TYPE_CHECKING:
@@ -53,49 +53,12 @@ _PARALLEL_FROM = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class FileInfo:
-    name: str
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
 class ParsedBundle:
     """Structure and signature entry of a bundle, before any trust decision."""
 
     entries: tuple[zf.ZipEntry, ...]
     key_id: str
     signature: bytes
-
-
-@dataclass(frozen=True)
-class VerifiedBundle:
-    """A bundle that passed every check. ``data`` is the exact verified file content.
-
-    ``files`` (each entry's size and sha256) is filled by :func:`verify_bundle`; a bundle
-    taken from the verified cache (``plugins/verified_cache.py``) has the same bytes but
-    leaves it empty. ``entries`` maps each file name to its content, read from ``data``.
-    """
-
-    manifest: PluginManifest
-    manifest_bytes: bytes
-    digest: str
-    key_id: str
-    publisher: str
-    data: bytes
-    files: tuple[FileInfo, ...] = ()
-
-    @cached_property
-    def entries(self) -> Mapping[str, bytes]:
-        entries = zf.parse_archive(self.data)[:-1]
-        inflated = {e.name: bytes(zf.read_entry(self.data, e)) for e in entries
-                    if e.method != zf.STORED}
-        return _Contents(self.data, {e.name: e for e in entries if e.method == zf.STORED},
-                         inflated, [e.name for e in entries])
-
-    def __repr__(self) -> str:
-        return (f"<VerifiedBundle {self.manifest.name} {self.manifest.version} "
-                f"key={self.key_id[:16]} sha256={self.digest[:16]}>")
 
 
 def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ParsedBundle:
@@ -148,33 +111,10 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
     return record
 
 
-class _Contents(Mapping[str, bytes]):
-    """Entry contents by name: inflated entries kept, stored ones sliced on access."""
-
-    def __init__(self, data: bytes, stored: dict[str, zf.ZipEntry],
-                 inflated: dict[str, bytes], order: list[str]) -> None:
-        self._data, self._stored, self._inflated, self._order = data, stored, inflated, order
-
-    def __getitem__(self, name: str) -> bytes:
-        if name in self._inflated:
-            return self._inflated[name]
-        e = self._stored[name]
-        return self._data[e.data_offset: e.data_offset + e.size]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._stored or name in self._inflated
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._order)
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-
 def _hash_entries(
     data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits,
     hasher: ParallelHasher | None = None,
-) -> tuple[list[FileInfo], _Contents, list[zf.ZipEntry]]:
+) -> tuple[list[FileInfo], Contents, list[zf.ZipEntry]]:
     """Inflate (bounded), CRC-check and hash every plugin file exactly once.
 
     With a ``hasher``, the CRC-32 of each content of ``CHUNK`` bytes or more is handed
@@ -196,7 +136,7 @@ def _hash_entries(
             stored[entry.name] = entry
         else:
             inflated[entry.name] = bytes(content)
-    return infos, _Contents(data, stored, inflated, [e.name for e in entries]), deferred
+    return infos, Contents(data, stored, inflated, [e.name for e in entries]), deferred
 
 
 def verify_bundle(

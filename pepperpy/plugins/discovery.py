@@ -35,7 +35,10 @@ from pepperpy.bundle.fileio import atomic_write
 from pepperpy.plugins.verification import Trust, authenticate, screen
 from pepperpy.settings import Settings
 
-__all__ = ["Found", "check_file", "checkout_dist_plugins", "discover", "search_folders"]
+__all__ = [
+    "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
+    "search_folders",
+]
 
 SUFFIX = ".pepperplugin"
 _INDEX_FORMAT = 2
@@ -67,12 +70,13 @@ def checkout_dist_plugins(start: Path | None = None) -> Path | None:
     for folder in (here, *here.parents):
         project = folder / "pyproject.toml"
         dist = folder / "dist_plugins"
-        if project.is_file() and dist.is_dir() and _is_pepperpy_project(project):
+        if project.is_file() and dist.is_dir() and is_pepperpy_project(project):
             return dist
     return None
 
 
-def _is_pepperpy_project(pyproject: Path) -> bool:
+def is_pepperpy_project(pyproject: Path) -> bool:
+    """Whether ``pyproject`` is PepperPy's own project file."""
     import tomllib
 
     try:

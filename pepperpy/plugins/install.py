@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pepperpy._version import __version__
-from pepperpy.bundle.verify import VerifiedBundle
+from pepperpy.bundle.verified import VerifiedBundle
 from pepperpy.core import PluginNotFoundError
 from pepperpy.plugins import policy
 from pepperpy.plugins.locking import atomic_write, file_lock

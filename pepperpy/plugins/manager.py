@@ -36,7 +36,7 @@ from pathlib import Path
 
 from pepperpy._version import __version__
 from pepperpy.bundle.model import PluginManifest
-from pepperpy.bundle.verify import VerifiedBundle
+from pepperpy.bundle.verified import VerifiedBundle
 from pepperpy.core import (
     BundleInvalidError,
     DependencyError,
@@ -47,7 +47,7 @@ from pepperpy.core import (
     TrustError,
     UntrustedPublisherError,
 )
-from pepperpy.plugins import devmode, policy
+from pepperpy.plugins import policy
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
 from pepperpy.plugins.loader import import_entry_point, package_name, pin
@@ -124,7 +124,10 @@ class PluginManager:
             f.provider_name for f in self.discover()
             if f.category == category and f.provider_name and not f.problem
         }
-        names.update(devmode.available(self.settings, category))
+        if self.settings.dev_plugins:
+            from pepperpy.plugins import devmode
+
+            names.update(devmode.available(self.settings, category))
         return sorted(n for n in names if n)
 
     # -- resolution --------------------------------------------------------------
@@ -134,15 +137,26 @@ class PluginManager:
         key = (category, provider_name)
         if key in self._resolved:
             return self._resolved[key]
-        loaded = devmode.resolve(self.settings, category, provider_name)
+        loaded = self._developer_mode(category, provider_name)
         if loaded is None:
             ranked = self.candidates(category, provider_name)
             if not ranked:
-                devmode.raise_if_broken(self.settings, category, provider_name)
+                if self.settings.dev_plugins:
+                    from pepperpy.plugins import devmode
+
+                    devmode.raise_if_broken(self.settings, category, provider_name)
                 return None
             loaded = self._load_first_usable(ranked, category)
         self._resolved[key] = loaded
         return loaded
+
+    def _developer_mode(self, category: str, provider_name: str) -> LoadedProvider | None:
+        """Unsigned source folders, only when the operator listed some (policy rule 7)."""
+        if not self.settings.dev_plugins:
+            return None
+        from pepperpy.plugins import devmode
+
+        return devmode.resolve(self.settings, category, provider_name)
 
     def candidates(self, category: str, provider_name: str) -> list[Chosen]:
         """Usable bundles offering the provider, best first; [] if none is offered.

@@ -31,6 +31,7 @@ A refusal is an ``InstallRefusedError`` (or ``PluginLoadError`` for rule 1) whos
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -76,20 +77,49 @@ def refusal(message: str, *, plugin: str, state: str) -> InstallRefusedError:
 def compatible(manifest: PluginManifest, *, path: str, pepperpy_version: str,
                python_version: str | None = None) -> None:
     """Rule 1: refuse a plugin built for another PepperPy or Python."""
-    from packaging.specifiers import SpecifierSet
-
-    if manifest.pepperpy_compatibility and not SpecifierSet(
-            manifest.pepperpy_compatibility).contains(pepperpy_version, prereleases=True):
+    if manifest.pepperpy_compatibility and not _admits(
+            manifest.pepperpy_compatibility, pepperpy_version):
         raise _incompatible(
             f"{path}: {manifest.name} {manifest.version} needs PepperPy "
             f"{manifest.pepperpy_compatibility}, this is {pepperpy_version}; install a "
             "matching plugin version or upgrade PepperPy", manifest.name)
     running = python_version or ".".join(map(str, sys.version_info[:3]))
-    if manifest.python_requires and not SpecifierSet(manifest.python_requires).contains(
-            running, prereleases=True):
+    if manifest.python_requires and not _admits(manifest.python_requires, running):
         raise _incompatible(
             f"{path}: {manifest.name} {manifest.version} needs Python "
             f"{manifest.python_requires}, this is {running}", manifest.name)
+
+
+_SIMPLE_CLAUSE = re.compile(r"\s*(>=|<=|>|<|==|!=)\s*([0-9]+(?:\.[0-9]+)*)\s*\Z")
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*\Z")
+
+
+def _admits(specifiers: str, version: str) -> bool:
+    """PEP 440 ``SpecifierSet(specifiers).contains(version, prereleases=True)``.
+
+    Clauses of plain release numbers (``>=0.1,<0.2``: what compatibility ranges are)
+    are compared here as zero-padded tuples, which is exactly PEP 440 for release-only
+    versions on both sides; anything else goes to ``packaging``. Importing
+    ``packaging.specifiers`` costs more than the rest of loading a cached plugin.
+    """
+    clauses = [_SIMPLE_CLAUSE.match(c) for c in specifiers.split(",")]
+    if not _RELEASE.match(version) or not all(clauses):
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(specifiers).contains(version, prereleases=True)
+    have = _release(version)
+    for clause in clauses:
+        op, want = clause.group(1), _release(clause.group(2))  # type: ignore[union-attr]
+        width = max(len(have), len(want))
+        a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
+        if not {">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "==": a == b,
+                "!=": a != b}[op]:
+            return False
+    return True
+
+
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
 
 
 def _incompatible(message: str, plugin: str) -> PluginLoadError:

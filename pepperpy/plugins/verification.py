@@ -22,7 +22,7 @@ from pathlib import Path
 from pepperpy.bundle.model import from_validated
 from pepperpy.bundle.reader import Signer, read_bundle, read_signer
 from pepperpy.bundle.trust import TrustSnapshot, TrustStore
-from pepperpy.bundle.verify import VerifiedBundle, check_key
+from pepperpy.bundle.verified import VerifiedBundle
 from pepperpy.plugins.verified_cache import CachedVerification, VerifiedCache
 from pepperpy.settings import Settings
 
@@ -50,6 +50,8 @@ class Trust:
 
 def screen(path: Path, trust: Trust) -> Signer:
     """Step 1: the signer named in the file must be trusted, before the rest is read."""
+    from pepperpy.bundle.verify import check_key
+
     signer = read_signer(path)
     check_key(trust.snapshot, signer.key_id, None)
     return signer
