@@ -53,6 +53,7 @@ class Protected:
     name: str
     version: str
     needed_by: tuple[str, ...]  # e.g. "the PepperPy core (jsonschema>=4.20)"
+    plugins: tuple[str, ...] = ()  # the installed plugins among those that need it
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Conflict:
     installed: str
     wanted: str  # the plugin's requirement, or the version uv would switch to
     needed_by: tuple[str, ...]
+    plugins: tuple[str, ...] = ()
 
     def describe(self) -> str:
         owners = "; ".join(self.needed_by[:_SHOWN_OWNERS])
@@ -82,12 +84,12 @@ class DependencyConflictError(DependencyError):
     def __init__(self, plugin: str, conflicts: Sequence[Conflict], *, detail: str = "") -> None:
         self.conflicts = tuple(conflicts)
         listed = "; ".join(f"{c.package}: {c.describe()}" for c in self.conflicts)
-        others = sorted({o.split(" (")[0] for c in self.conflicts for o in c.needed_by
-                         if o.startswith("plugin ")})
+        others = sorted({p for c in self.conflicts for p in c.plugins})
         fix = (f"use a version of {plugin!r} whose requirements accept the installed "
                "versions (ask its publisher to widen them)")
         if others:
-            fix += f", or remove {', '.join(others)} if you no longer need it"
+            fix += (", or remove the plugin that needs it if you no longer use it ("
+                    + ", ".join(f"`pepperpy plugin remove {p}`" for p in others) + ")")
         fix += (", or upgrade the package yourself with uv if the core and every plugin "
                 "that needs it accept the new version")
         super().__init__(
@@ -117,7 +119,7 @@ def protected_distributions(
         walk.add(line, owner=CORE, parent=None, extras=())
     for plugin, lines in sorted(plugin_requirements.items()):
         for line in lines:
-            walk.add(line, owner=f"plugin {plugin!r}", parent=None, extras=())
+            walk.add(line, owner=f"plugin {plugin!r}", parent=None, extras=(), plugin=plugin)
     walk.run()
     return walk.protected()
 
@@ -129,10 +131,12 @@ class _Walk:
         self.versions: dict[str, tuple[str, str]] = {}  # key -> (name, version)
         self.owners: dict[str, list[str]] = {}
         self.extras_seen: dict[str, set[str]] = {}
-        # (parent "name version", its Requires-Dist lines, owner, requested extras)
-        self.queue: deque[tuple[str, tuple[str, ...], str, str]] = deque()
+        self.plugins: dict[str, set[str]] = {}
+        # (parent "name version", its Requires-Dist lines, owner, requested extras, plugin)
+        self.queue: deque[tuple[str, tuple[str, ...], str, str, str | None]] = deque()
 
-    def add(self, line: str, *, owner: str, parent: str | None, extras: Iterable[str]) -> None:
+    def add(self, line: str, *, owner: str, parent: str | None, extras: Iterable[str],
+            plugin: str | None = None) -> None:
         from packaging.requirements import InvalidRequirement, Requirement
 
         try:
@@ -149,10 +153,10 @@ class _Walk:
         spec = f"{req.name}{req.specifier}" if str(req.specifier) else req.name
         why = f"{owner} ({spec})" if parent is None else (
             f"{parent} ({spec}), which {owner} needs")
-        self.add_dist(dist, owner=owner, why=why, extras=sorted(req.extras))
+        self.add_dist(dist, owner=owner, why=why, extras=sorted(req.extras), plugin=plugin)
 
     def add_dist(self, dist: Any, *, owner: str, why: str, extras: Sequence[str],
-                 follow: bool = True) -> None:
+                 follow: bool = True, plugin: str | None = None) -> None:
         meta = dist.metadata  # parsed on every access: read once
         name, version = meta["Name"] or "", meta["Version"] or ""
         key = canonical_name(name)
@@ -161,6 +165,8 @@ class _Walk:
         owners = self.owners.setdefault(key, [])
         if why not in owners:
             owners.append(why)
+        if plugin is not None:
+            self.plugins.setdefault(key, set()).add(plugin)
         seen = self.extras_seen.get(key)
         new_extras = set(extras) - (seen or set())
         if seen is not None and not new_extras:
@@ -170,17 +176,18 @@ class _Walk:
         if follow:
             requires = tuple(meta.get_all("Requires-Dist") or ())
             self.queue.append((f"{name} {version}", requires, owner,
-                               ",".join(sorted(new_extras))))
+                               ",".join(sorted(new_extras)), plugin))
 
     def run(self) -> None:
         while self.queue:
-            parent, requires, owner, extras = self.queue.popleft()
+            parent, requires, owner, extras, plugin = self.queue.popleft()
             for line in requires:
                 self.add(line, owner=owner, parent=parent,
-                         extras=extras.split(",") if extras else ())
+                         extras=extras.split(",") if extras else (), plugin=plugin)
 
     def protected(self) -> dict[str, Protected]:
-        return {k: Protected(name, version, tuple(self.owners[k]))
+        return {k: Protected(name, version, tuple(self.owners[k]),
+                             tuple(sorted(self.plugins.get(k, ()))))
                 for k, (name, version) in sorted(self.versions.items())}
 
 
@@ -229,7 +236,8 @@ def direct_conflicts(
         if have is None or SpecifierSet(str(req.specifier)).contains(
                 have.version, prereleases=True):
             continue
-        found.setdefault(key, Conflict(have.name, have.version, str(req), have.needed_by))
+        found.setdefault(key, Conflict(have.name, have.version, str(req), have.needed_by,
+                                       have.plugins))
     return [found[k] for k in sorted(found)]
 
 
@@ -266,5 +274,5 @@ def conflicts_in_plan(plan: Plan, protected: Mapping[str, Protected]) -> list[Co
             continue
         wanted = (f"{have.name}=={new} through its dependencies" if new
                   else f"{have.name} removed through its dependencies")
-        out.append(Conflict(have.name, have.version, wanted, have.needed_by))
+        out.append(Conflict(have.name, have.version, wanted, have.needed_by, have.plugins))
     return out

@@ -10,7 +10,6 @@ core's dependency in a real environment, while the project's venv is never touch
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -67,7 +66,3 @@ def run_python(venv: Path, code: str, *, environ: dict[str, str], cwd: Path,
     if check:
         assert done.returncode == 0, done.stderr
     return done
-
-
-def last_json(done: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(done.stdout.splitlines()[-1])
