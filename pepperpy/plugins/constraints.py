@@ -90,8 +90,8 @@ class DependencyConflictError(DependencyError):
         if others:
             fix += (", or remove the plugin that needs it if you no longer use it ("
                     + ", ".join(f"`pepperpy plugin remove {p}`" for p in others) + ")")
-        fix += (", or upgrade the package yourself with uv if the core and every plugin "
-                "that needs it accept the new version")
+        fix += (", or install the version it needs yourself (uv pip install) only if the "
+                "core and every plugin that needs the package accept that version")
         super().__init__(
             f"plugin {plugin!r} refused: its dependencies would change packages the host "
             f"runs on ({listed}); nothing was installed{detail}. Fix: {fix}",

@@ -417,9 +417,10 @@ def _check_plan(spec: DependencySpec, *, settings: Settings, protected: dict[str
         if unpinned.code == 0:
             conflicts = conflicts_in_plan(parse_plan(unpinned.lines), protected)
             if conflicts:
+                said = [ln.strip() for ln in dry.tail if not ln.startswith("Using Python")]
                 raise DependencyConflictError(
                     spec.plugin, conflicts,
-                    detail=" (uv, with them pinned: " + " | ".join(dry.tail[-4:]) + ")")
+                    detail=" (uv, with them pinned: " + " | ".join(said[-4:]) + ")")
     _raise_if_failed(spec, settings, dry)
     plan = parse_plan(dry.lines)
     conflicts = conflicts_in_plan(plan, protected)
