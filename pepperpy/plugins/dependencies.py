@@ -289,7 +289,8 @@ def ensure_dependencies(
     hint = command_hint(spec, settings=settings)
     listed = ", ".join(u.describe() for u in missing)
     if not auto_install:
-        _refuse_direct_conflicts(spec, _protected(spec, settings))
+        if any(u.found is not None for u in missing):  # a conflict needs an installed one
+            _refuse_direct_conflicts(spec, _protected(spec, settings))
         raise DependencyError(
             f"plugin {spec.plugin!r} needs {listed}; auto-install is off "
             f"(PEPPERPY_AUTO_INSTALL=0): run {hint}",

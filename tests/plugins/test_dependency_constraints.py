@@ -234,7 +234,7 @@ def test_damaged_record_refuses_installs_with_the_fix(env):
     damaged = b'{"format": 1, "plugins": {"a": "packaging"}}'
     record_path(env.settings).write_bytes(damaged)
     with pytest.raises(ConfigurationError, match="pepperpy plugin deps"):
-        ensure_dependencies(DependencySpec("x", ("pepperpy-surely-absent>=1",)),
+        ensure_dependencies(DependencySpec("x", ("packaging<1",)),
                             settings=env.settings, auto_install=False)
     # a satisfied load still works, and leaves the record for the operator to fix
     ensure_dependencies(DependencySpec("x", ("packaging>=20",)), settings=env.settings,
