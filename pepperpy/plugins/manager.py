@@ -1,10 +1,10 @@
-"""The plugin manager: discover -> verify -> choose -> pin -> dependencies -> import.
+"""The plugin manager: discover -> verify -> choose -> dependencies -> import.
 
 Implements the registry's ``ProviderResolver``. Invariants (ARCHITECTURE.md, SECURITY.md):
 
 - No byte of plugin code runs and uv never starts before the bundle verified against a
   trusted, unrevoked key, and its digest is not revoked. The bytes imported are the
-  bytes verified (``loader.pin``).
+  bytes verified: ``loader`` imports code and data from them in memory, never a path.
 - Choosing among bundles for one ``(category, provider_name)``: only bundles that
   verify, are trusted, fit this PepperPy and respect name ownership are candidates;
   the highest version wins; equal versions go to the earlier search folder
@@ -46,7 +46,7 @@ from pepperpy.core import (
 from pepperpy.plugins import devmode
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
-from pepperpy.plugins.loader import import_entry_point, package_name, pin
+from pepperpy.plugins.loader import import_entry_point, package_name
 from pepperpy.plugins.locking import read_lock
 from pepperpy.plugins.state import InstallState, load_state
 from pepperpy.plugins.verification import (
@@ -101,7 +101,7 @@ class PluginManager:
     # -- resolution --------------------------------------------------------------
 
     def resolve(self, category: str, provider_name: str) -> LoadedProvider | None:
-        """Verify, choose, pin, install dependencies and import; None if nothing offers it."""
+        """Verify, choose, install dependencies and import; None if nothing offers it."""
         key = (category, provider_name)
         if key in self._resolved:
             return self._resolved[key]
@@ -194,12 +194,12 @@ class PluginManager:
     def _load(self, chosen: tuple[Any, Found]) -> LoadedProvider:
         verified, found = chosen
         m = verified.manifest
-        pinned = pin(verified.data, verified.digest, cache_dir=self.settings.cache_dir)
         ensure_dependencies(dependency_spec(m), settings=self.settings,
                             auto_install=self.auto_install, progress=self.progress)
         cls = import_entry_point(
             m.entry_point, package=package_name(m.name, verified.digest),
-            location=pinned, zipped=True, plugin=m.name,
+            data=verified.data, digest=verified.digest, location=Path(found.path),
+            plugin=m.name,
         )
         origin = f"{found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
         return LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
