@@ -232,7 +232,8 @@ class SealedImporter:
             return None
         entry, is_package = found
         origin = None if entry is None else f"{self.root}/{entry}"
-        spec = importlib.machinery.ModuleSpec(fullname, self, origin=origin,
+        loader: Any = self  # the loader protocol, without importlib.abc (see above)
+        spec = importlib.machinery.ModuleSpec(fullname, loader, origin=origin,
                                               is_package=is_package)
         spec.has_location = origin is not None
         return spec
@@ -374,6 +375,10 @@ def _define_resource_classes() -> tuple[type, type]:
             if self.is_dir():
                 raise IsADirectoryError(str(self))
             return self._importer.archive.read(self._at)
+
+        def read_text(self, encoding: str | None = None) -> str:
+            with self.open("r", encoding=encoding) as stream:
+                return str(stream.read())
 
         def open(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
             if mode not in ("r", "rb"):
