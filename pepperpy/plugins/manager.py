@@ -50,7 +50,7 @@ from pepperpy.core import (
 from pepperpy.plugins import policy
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
-from pepperpy.plugins.loader import import_entry_point, package_name, pin
+from pepperpy.plugins.loader import import_entry_point, package_name
 from pepperpy.plugins.locking import read_lock
 from pepperpy.plugins.state import InstallState, load_state
 from pepperpy.plugins.verification import Trust, authenticate
@@ -286,10 +286,10 @@ class PluginManager:
         verified, m = chosen.verified, chosen.manifest
         ensure_dependencies(dependency_spec(m), settings=self.settings,
                             auto_install=self.auto_install, progress=self.progress)
-        pinned = pin(verified.data, verified.digest, cache_dir=self.settings.cache_dir)
         cls = import_entry_point(
             m.entry_point, package=package_name(m.name, verified.digest),
-            location=pinned, zipped=True, plugin=m.name,
+            data=verified.data, digest=verified.digest, location=Path(chosen.found.path),
+            plugin=m.name,
         )
         origin = f"{chosen.found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
         loaded = LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
