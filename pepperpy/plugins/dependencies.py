@@ -2,7 +2,7 @@
 
 Invariants:
 - Callers pass requirements taken from a *verified* manifest only. This module never
-  reads a bundle, and it is only reached after verification (SECURITY.md promise 1).
+  reads a bundle, and it is only reached after verification (docs/security.md, promise 1).
 - The check is in-process (packaging, markers evaluated): when everything is satisfied
   no subprocess starts. Installed versions come from the ``NAME-VERSION.dist-info``
   folder names on ``sys.path`` (``_DistIndex``, cached per process and rebuilt when a

@@ -333,7 +333,7 @@ def _installed_v2_and_mirror_with_v1(env):
 
 def test_installed_copy_deleted_does_not_roll_back_to_an_older_plugin_path_version(env):
     """Installed echo 2.0.0 deleted: echo 1.0.0 from a plugin-path folder is refused
-    (SECURITY.md promise 3), and the error says how to repair."""
+    (docs/security.md, promise 3), and the error says how to repair."""
     env = _installed_v2_and_mirror_with_v1(env)
     (env.settings.plugins_dir / "echo.pepperplugin").unlink()
     with pytest.raises(BundleInvalidError, match="pepperpy plugin install FILE"):
