@@ -37,7 +37,6 @@ from types import MappingProxyType
 from typing import Any
 
 from pepperpy.bundle.fileio import atomic_write
-from pepperpy.bundle.keys import key_id_of, load_public_key, weak_key_problem
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.settings import Settings
 
@@ -57,7 +56,13 @@ class TrustedKey:
     added_at: str
     revoked_at: str | None = None
     scopes: tuple[str, ...] | None = None
-    weak: bool = field(default=False, compare=False)
+
+    @property
+    def weak(self) -> bool:
+        """A small-order or non-canonical key: listed, but never trusted by verify."""
+        from pepperpy.bundle.keys import weak_key_problem
+
+        return weak_key_problem(self.public_key) is not None
 
     @property
     def revoked(self) -> bool:
@@ -105,7 +110,7 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
         raw = base64.b64decode(rec["public_key"], validate=True)
     except (KeyError, TypeError, binascii.Error):
         raise bad("public_key is not base64") from None
-    if len(raw) != 32 or key_id_of(raw) != key_id:
+    if len(raw) != 32 or hashlib.sha256(raw).hexdigest() != key_id:
         raise bad("public_key does not match its key id")
     scopes = rec.get("scopes")
     publisher, added, revoked = rec.get("publisher"), rec.get("added_at"), rec.get("revoked_at")
@@ -118,8 +123,7 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
     ):
         raise bad("scopes must be a list of plugin names or null")
     return TrustedKey(key_id, publisher, raw, added, revoked,
-                      tuple(scopes) if scopes is not None else None,
-                      weak=weak_key_problem(raw) is not None)
+                      tuple(scopes) if scopes is not None else None)
 
 
 class TrustStore:
@@ -221,6 +225,8 @@ class TrustStore:
         self, pub_pem: bytes, *, publisher: str, scopes: tuple[str, ...] | None = None
     ) -> TrustedKey:
         """Trust a public key (refusing weak keys); re-adding is a no-op, scopes merge."""
+        from pepperpy.bundle.keys import load_public_key
+
         key = load_public_key(pub_pem)
         if not publisher or len(publisher) > 100 or not publisher.isprintable():
             raise ValidationError(

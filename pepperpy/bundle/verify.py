@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from pepperpy.bundle import zipformat as zf
 from pepperpy.bundle.hashing import CHUNK, ParallelHasher, digests
-from pepperpy.bundle.keys import weak_key_problem
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
 from pepperpy.bundle.manifest import parse_manifest
 from pepperpy.bundle.names import MANIFEST_NAME, SIGNATURE_NAME, check_layout
@@ -94,7 +93,7 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
             f"bundle is signed by key {key_id}, which is not in the trust store; if you "
             "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id,
         )
-    if record.weak or weak_key_problem(record.public_key):
+    if record.weak:
         raise UntrustedPublisherError(
             f"key {key_id[:16]} ({record.publisher}) is a weak ed25519 key and is never "
             "trusted; remove it with `pepperpy trust remove`", key_id=key_id,
