@@ -53,14 +53,13 @@ class OpenAIChatProvider(LLMProvider):
         base_url: str | None = None,
         organization: str | None = None,
         timeout: float = 60.0,
-        max_retries: int = 2,
         temperature: float | None = None,
         stream_usage: bool = True,
         **extra: Any,
     ) -> None:
         super().__init__(
             api_key=api_key, model=model, base_url=base_url, organization=organization,
-            timeout=timeout, max_retries=max_retries, temperature=temperature,
+            timeout=timeout, temperature=temperature,
             stream_usage=stream_usage, **extra,
         )
         self._client: openai.AsyncOpenAI | None = None

@@ -52,12 +52,11 @@ class AnthropicProvider(LLMProvider):
         max_tokens: int = 1024,
         base_url: str | None = None,
         timeout: float = 60.0,
-        max_retries: int = 2,
         temperature: float | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key, model=model, max_tokens=max_tokens, base_url=base_url,
-            timeout=timeout, max_retries=max_retries, temperature=temperature,
+            timeout=timeout, temperature=temperature,
         )
         self._client: anthropic.AsyncAnthropic | None = None
 
@@ -67,7 +66,7 @@ class AnthropicProvider(LLMProvider):
             api_key=c["api_key"],
             base_url=c.get("base_url"),
             timeout=float(c["timeout"]),
-            max_retries=int(c["max_retries"]),
+            max_retries=0,  # PepperPy's retry policy retries, above every provider
         ))
         await super().initialize()
 
