@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import math
+import sys
 import time
 from collections.abc import Mapping
 
@@ -25,6 +26,7 @@ from pepperpy.core import (
 
 __all__ = [
     "dropped",
+    "transport_errors",
     "error_for_status",
     "retry_after_seconds",
     "timed_out",
@@ -75,6 +77,18 @@ def timed_out(provider: str) -> ProviderTimeoutError:
         f"{provider} did not answer in time: raise timeout=... or retry later",
         provider=provider,
     )
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP library's connection errors, which SDKs let escape while a stream is
+    read (``httpx``, or ``httpx2`` in newer SDKs; whichever the SDK already imported)."""
+    found = []
+    for name in ("httpx", "httpx2"):
+        module = sys.modules.get(name)
+        error = getattr(module, "TransportError", None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            found.append(error)
+    return tuple(found)
 
 
 def dropped(provider: str) -> ServerError:

@@ -270,16 +270,27 @@ class PepperPy:
         )
         return self
 
-    def with_tracing(self, *, enabled: bool = True, capture_content: bool = False) -> Self:
+    def with_tracing(
+        self, *, enabled: bool = True, capture_content: bool = False,
+        tracer_provider: Any = None,
+    ) -> Self:
         """OpenTelemetry spans per call and attempt (GenAI conventions) when the
-        ``opentelemetry-api`` package is installed; on by default. Prompts and answers
-        go into spans only with ``capture_content=True``."""
+        ``opentelemetry-api`` package is installed; on by default, through the global
+        tracer provider unless ``tracer_provider`` is given. Prompts and answers go into
+        spans only with ``capture_content=True``."""
         from pepperpy.reliability.tracing import Tracing
 
         if not isinstance(enabled, bool) or not isinstance(capture_content, bool):
             raise ConfigurationError("with_tracing(): enabled and capture_content take "
                                      "True or False")
-        self._reliability.tracing = Tracing(enabled=enabled, capture_content=capture_content)
+        if tracer_provider is not None and not hasattr(tracer_provider, "get_tracer"):
+            raise ConfigurationError(
+                "with_tracing(tracer_provider=...) takes an OpenTelemetry TracerProvider, "
+                f"got {tracer_provider!r}"
+            )
+        self._reliability.tracing = Tracing(
+            enabled=enabled, capture_content=capture_content, tracer_provider=tracer_provider
+        )
         return self
 
     @property

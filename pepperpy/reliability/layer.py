@@ -57,8 +57,17 @@ class Reliability:
 class _Call:
     """Where one request stands in its chain: which link, which attempt, what next."""
 
-    __slots__ = ("attempt", "chain", "deadline", "fallbacks", "index", "model", "retries",
-                 "rel", "wait")
+    __slots__ = (
+        "attempt",
+        "chain",
+        "deadline",
+        "fallbacks",
+        "index",
+        "model",
+        "rel",
+        "retries",
+        "wait",
+    )
 
     def __init__(
         self, rel: Reliability, chain: Sequence[Link], model: str, deadline: Deadline | None

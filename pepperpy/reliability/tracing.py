@@ -33,20 +33,25 @@ def _trace_module() -> Any:
 class Tracing:
     """Starts spans when enabled and OpenTelemetry is importable."""
 
-    def __init__(self, *, enabled: bool = True, capture_content: bool = False) -> None:
+    def __init__(
+        self, *, enabled: bool = True, capture_content: bool = False, tracer_provider: Any = None
+    ) -> None:
         self.enabled = enabled
         self.capture_content = capture_content
+        #: An OpenTelemetry TracerProvider; ``None``: the global one.
+        self.tracer_provider = tracer_provider
         self._tracer: Any = None
 
     def _get_tracer(self) -> Any:
         if self._tracer is None:
-            trace = _trace_module() if self.enabled else False
+            trace: Any = _trace_module() if self.enabled else False
             if not trace:
                 self._tracer = False
             else:
                 from pepperpy import __version__
 
-                self._tracer = trace.get_tracer("pepperpy", __version__)
+                source = self.tracer_provider or trace
+                self._tracer = source.get_tracer("pepperpy", __version__)
         return self._tracer
 
     def active(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import openai
 
 from pepperpy.core import ProviderError, ValidationError
+from pepperpy.http_errors import dropped, transport_errors
 from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
@@ -113,8 +114,10 @@ class OpenAIChatProvider(LLMProvider):
         held: list[str] = []  # a wrapped structured answer is sent whole, unwrapped
         finish: str | None = None
         usage: Usage | None = None
+        opened = False
         try:
             stream = await self._require_client().chat.completions.create(**params)
+            opened = True
             try:
                 async for chunk in stream:
                     if chunk.usage is not None:
@@ -129,8 +132,14 @@ class OpenAIChatProvider(LLMProvider):
                             yield GenerationChunk(choice.delta.content)
             finally:
                 await stream.close()
+        except openai.APIConnectionError as exc:
+            if opened:  # the answer had started: the connection broke, not the address
+                raise dropped(self.vendor) from exc
+            raise self._translate(exc, params["model"]) from exc
         except openai.OpenAIError as exc:
             raise self._translate(exc, params["model"]) from exc
+        except transport_errors() as exc:
+            raise dropped(self.vendor) from exc
         tool_calls = tuple(
             ToolCall(c["id"], c["name"], self._arguments(c["name"], "".join(c["args"])))
             for _, c in sorted(calls.items())

@@ -22,6 +22,7 @@ from typing import Any
 import anthropic
 
 from pepperpy.core import ProviderError, ValidationError
+from pepperpy.http_errors import dropped, transport_errors
 from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
@@ -134,6 +135,8 @@ class AnthropicProvider(LLMProvider):
                 await stream.close()
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
+        except transport_errors() as exc:  # the SDK lets these escape mid-stream
+            raise dropped("anthropic") from exc
         content, calls = "", []
         for _, block in sorted(tools.items()):
             data = json.loads("".join(block["json"]) or "{}")
