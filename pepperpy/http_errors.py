@@ -26,10 +26,10 @@ from pepperpy.core import (
 
 __all__ = [
     "dropped",
-    "transport_errors",
     "error_for_status",
     "retry_after_seconds",
     "timed_out",
+    "transport_errors",
     "unreachable",
 ]
 

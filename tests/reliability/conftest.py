@@ -11,7 +11,7 @@ import pytest
 from pepperpy import PepperPy
 from pepperpy.registry import ProviderRegistry
 from pepperpy.testing.wire import AnthropicServer, LoopbackServer, OpenAIServer
-from tests.llm.conftest import API_KEY, base_url, clean_env, llm_registry  # noqa: F401
+from tests.llm.conftest import API_KEY, base_url, clean_env, llm_registry
 
 __all__ = ["clean_env", "llm_registry"]
 
@@ -44,7 +44,7 @@ def options(vendor: str, server: LoopbackServer, **config: Any) -> dict[str, Any
 
 @pytest.fixture
 def pepper_for(
-    llm_registry: ProviderRegistry, clean_env: None  # noqa: F811
+    llm_registry: ProviderRegistry, clean_env: None
 ) -> Callable[..., PepperPy]:
     """``pepper_for(vendor, server, **config)``: PepperPy with that LLM, fast backoff."""
 

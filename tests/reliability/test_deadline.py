@@ -28,7 +28,7 @@ async def test_a_stalled_server_with_retries_and_a_fallback(
     pepper = pepper.with_fallback("anthropic", **options("anthropic", anthropic_server))
     async with pepper.with_timeout(TIMEOUT) as pepper:
         started = time.perf_counter()
-        with pytest.raises(ProviderTimeoutError, match="deadline.*with_timeout") as info:
+        with pytest.raises(ProviderTimeoutError, match=r"deadline.*with_timeout") as info:
             await pepper.chat.with_user("hi").generate()
         elapsed = time.perf_counter() - started
     assert within_10_percent(elapsed), elapsed

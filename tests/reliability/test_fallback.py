@@ -150,7 +150,7 @@ def test_fallback_of_another_category(
     pepper = PepperPy(registry=llm_registry).with_embeddings(
         "openai", api_key="k", base_url=openai_server.url + "/v1"
     )
-    with pytest.raises(ConfigurationError, match="'anthropic' is a llm provider.*same category"):
+    with pytest.raises(ConfigurationError, match=r"'anthropic' is a llm provider.*same category"):
         pepper.with_fallback("anthropic", api_key="k")
     with pytest.raises(PluginNotFoundError):  # not a category mix-up: simply unknown
         pepper.with_fallback("no-such-provider")
@@ -166,10 +166,10 @@ def test_a_chain_that_repeats_itself(
     anthropic_server: AnthropicServer,
 ) -> None:
     pepper = pepper_for("openai", openai_server)
-    with pytest.raises(ConfigurationError, match="repeats itself.*primary"):
+    with pytest.raises(ConfigurationError, match=r"repeats itself.*primary"):
         pepper.with_fallback("openai", **options("openai", openai_server))
     pepper.with_fallback("anthropic", **options("anthropic", anthropic_server))
-    with pytest.raises(ConfigurationError, match="repeats itself.*fallback #1"):
+    with pytest.raises(ConfigurationError, match=r"repeats itself.*fallback #1"):
         pepper.with_fallback("anthropic", **options("anthropic", anthropic_server))
 
 
@@ -179,7 +179,7 @@ def test_embeddings_fallback_of_another_dimension(
     pepper = PepperPy(registry=llm_registry).with_embeddings(
         "openai", api_key="k", base_url=openai_server.url + "/v1", dimensions=8
     )
-    with pytest.raises(ConfigurationError, match="16-dimensional.*returns 8"):
+    with pytest.raises(ConfigurationError, match=r"16-dimensional.*returns 8"):
         pepper.with_fallback("openai", api_key="k", model="other", dimensions=16)
 
 
