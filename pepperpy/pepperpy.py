@@ -239,7 +239,7 @@ class PepperPy:
             for other in CATEGORIES:
                 if other != category and name in self.registry.available(other):
                     raise ConfigurationError(
-                        f"with_fallback({name!r}): {name!r} is a {other} provider, but it "
+                        f"with_fallback({name!r}): {name!r} is in the {other} category, but it "
                         f"would back up the {category} provider; a fallback must be of the "
                         f"same category (available {category} providers: "
                         f"{', '.join(self.registry.available(category)) or 'none'})"

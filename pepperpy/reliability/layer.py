@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -62,6 +63,7 @@ class _Call:
         "chain",
         "deadline",
         "fallbacks",
+        "first_ns",
         "index",
         "model",
         "rel",
@@ -76,6 +78,7 @@ class _Call:
         self.index = self.attempt = self.retries = self.fallbacks = 0
         self.wait = 0.0
         self.model = model  # of the current link
+        self.first_ns = 0  # when the first attempt started (its span is made only if needed)
 
     @property
     def link(self) -> Link:
@@ -133,42 +136,56 @@ class _Layer:
         self._chain = tuple(chain)
         self._pepperpy_provider_name = chain[0].name
 
-    def _attempt_span(self, call: _Call, span: Any) -> Any:
-        if span is None:
-            return None
+    # Attempt spans: a call answered at the first attempt has one span, its own (spans
+    # cost more than the rest of the layer). Once an attempt fails, every attempt gets a
+    # child span; the first one's is made then, with its real start time.
+    def _attempt_span(self, call: _Call, span: Any, start_time: int | None = None) -> Any:
         return self._rel.tracing.start(f"{self.operation} {call.model}", {
             "gen_ai.operation.name": self.operation, "gen_ai.system": call.link.name,
             "gen_ai.request.model": call.model, "pepperpy.attempt": call.attempt,
             "pepperpy.fallback_index": call.index,
-        }, parent=span)
+        }, parent=span, start_time=start_time)
+
+    def _begin_attempt(self, call: _Call, span: Any) -> Any:
+        if span is None:
+            return None
+        if call.attempt == 1 and call.index == 0:
+            call.first_ns = time.time_ns()
+            return None
+        return self._attempt_span(call, span)
+
+    def _attempt_failed(self, call: _Call, span: Any, child: Any, error: BaseException) -> None:
+        """Record a failed attempt (before ``call.failed`` moves on)."""
+        if span is None:
+            return
+        if child is None:
+            child = self._attempt_span(call, span, start_time=call.first_ns)
+        self._rel.tracing.fail(child, error)
+        child.end()
 
     async def _walk(
         self, call: _Call, span: Any, attempt: Callable[[Any, int], Awaitable[_T]]
     ) -> _T:
         """Attempts until one answers; ``attempt(provider, link_index)``."""
-        tracing = self._rel.tracing
         while True:
             link = call.next_attempt()
             provider = await link.start()
-            child = self._attempt_span(call, span)
+            child = self._begin_attempt(call, span)
             try:
                 result = await attempt(provider, call.index)
             except ProviderError as exc:
-                tracing.fail(child, exc)
-                if child is not None:
-                    child.end()
+                self._attempt_failed(call, span, child, exc)
                 if not call.failed(exc):
                     raise
                 if call.wait:
                     await asyncio.sleep(call.wait)
                 continue
             except BaseException as exc:
-                tracing.fail(child, exc)
                 if child is not None:
-                    child.end()
+                    self._attempt_failed(call, span, child, exc)
                 raise
             if child is not None:
-                _set_usage(child, result)
+                child.set_attributes(_result_attributes(result))
                 child.end()
             return result
 
@@ -181,12 +198,16 @@ class _Layer:
             "gen_ai.request.model": call.model, **extra,
         })
 
-    def _finish(self, span: Any, call: _Call, error: BaseException | None) -> None:
+    def _finish(
+        self, span: Any, call: _Call, error: BaseException | None, result: Any = None
+    ) -> None:
         if span is None:
             return
-        span.set_attribute("pepperpy.retries", call.retries)
-        span.set_attribute("pepperpy.fallbacks", call.fallbacks)
-        span.set_attribute("pepperpy.provider", call.link.name)
+        found = _result_attributes(result)
+        if call.retries or call.fallbacks:  # omitted when 0: each attribute costs ~4 us
+            found.update({"pepperpy.retries": call.retries, "pepperpy.fallbacks": call.fallbacks,
+                          "pepperpy.provider": call.link.name})
+        span.set_attributes(found)
         if error is not None:
             self._rel.tracing.fail(span, error)
         span.end()
@@ -203,17 +224,20 @@ def _request_attributes(options: GenerationOptions) -> dict[str, Any]:
     return extra
 
 
-def _set_usage(span: Any, result: Any) -> None:
+def _result_attributes(result: Any) -> dict[str, Any]:
+    """GenAI response attributes of a result or a stream's last chunk."""
+    found: dict[str, Any] = {}
     usage = getattr(result, "usage", None)
     if usage is not None:
-        span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
-        span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
+        found["gen_ai.usage.input_tokens"] = usage.prompt_tokens
+        found["gen_ai.usage.output_tokens"] = usage.completion_tokens
     model = getattr(result, "model", None)
     if model:
-        span.set_attribute("gen_ai.response.model", model)
+        found["gen_ai.response.model"] = model
     finish = getattr(result, "finish_reason", None)
     if finish:
-        span.set_attribute("gen_ai.response.finish_reasons", (finish,))
+        found["gen_ai.response.finish_reasons"] = (finish,)
+    return found
 
 
 class ReliableLLM(_Layer, LLMProvider):
@@ -251,6 +275,7 @@ class ReliableLLM(_Layer, LLMProvider):
         span = self._call_span(call, options)
         self._content(span, messages, None)
         error: BaseException | None = None
+        result: GenerationResult | None = None
         try:
             key = None
             if rel.cache is not None:
@@ -259,6 +284,7 @@ class ReliableLLM(_Layer, LLMProvider):
                     rel.usage.cache_hit(first.name, call.model)
                     if span is not None:
                         span.set_attribute("pepperpy.cached", True)
+                    result = hit
                     return hit
 
             async def attempt(provider: Any, index: int) -> GenerationResult:
@@ -273,15 +299,13 @@ class ReliableLLM(_Layer, LLMProvider):
                                  result.usage.completion_tokens)
             if key is not None and call.index == 0:
                 await rel.cache.put(key, result)  # type: ignore[union-attr]
-            if span is not None:
-                _set_usage(span, result)
-                self._content(span, messages, result.content)
-            return result
+            self._content(span, messages, result.content)
         except BaseException as exc:
             error = exc
             raise
         finally:
-            self._finish(span, call, error)
+            self._finish(span, call, error, result)
+        return result
 
     async def _cached(
         self, model: str, messages: Sequence[Message], options: GenerationOptions
@@ -312,34 +336,44 @@ class ReliableLLM(_Layer, LLMProvider):
         self._content(span, messages, None)
         what = f"streaming chat with {first.name!r}"
         error: BaseException | None = None
-        started = False
+        last: GenerationChunk | None = None
+        dog = _Watchdog(deadline, what) if deadline is not None else None
         try:
             while True:
                 link = call.next_attempt()
                 provider = await _within(deadline, link.start(), what)
-                child = self._attempt_span(call, span)
+                child = self._begin_attempt(call, span)
                 chunks = provider.generate_stream(messages, self._options_for(options,
                                                                               call.index))
                 try:
-                    async for chunk in _paced(chunks, deadline, what):
-                        started = True
+                    iterator = chunks.__aiter__()
+                    while True:
+                        try:
+                            chunk = await (iterator.__anext__() if dog is None
+                                           else dog.guard(iterator.__anext__()))
+                        except StopAsyncIteration:
+                            break
+                        last = chunk
                         if chunk.usage is not None:
                             rel.usage.tokens(link.name, call.model, chunk.usage.prompt_tokens,
                                              chunk.usage.completion_tokens)
-                            if span is not None:
-                                _set_usage(span, chunk)
-                        yield dataclasses.replace(chunk, provider=link.name)
+                        yield GenerationChunk(chunk.content, chunk.finish_reason,
+                                              chunk.tool_calls, chunk.usage, chunk.metadata,
+                                              link.name)
                 except ProviderError as exc:
-                    rel.tracing.fail(child, exc)
-                    if started or not call.failed(exc):
-                        raise
+                    if last is None or child is not None:
+                        self._attempt_failed(call, span, child, exc)
+                        child = None
+                    if last is not None or not call.failed(exc):
+                        raise  # once a chunk reached the caller: no retry, no fallback
                     if call.wait:
                         await _within(deadline, asyncio.sleep(call.wait), what)
                     continue
                 finally:
-                    if child is not None:
-                        child.end()
                     await chunks.aclose()  # type: ignore[attr-defined]
+                if child is not None:
+                    child.set_attributes(_result_attributes(last))
+                    child.end()
                 return
         except GeneratorExit:  # the caller stopped reading: not a failure
             raise
@@ -347,20 +381,48 @@ class ReliableLLM(_Layer, LLMProvider):
             error = exc
             raise
         finally:
-            self._finish(span, call, error)
+            if dog is not None:
+                dog.close()
+            self._finish(span, call, error, last)
 
 
-async def _paced(
-    chunks: AsyncIterator[GenerationChunk], deadline: Deadline | None, what: str
-) -> AsyncIterator[GenerationChunk]:
-    """``chunks``, each awaited under the deadline (never across a ``yield``)."""
-    iterator = chunks.__aiter__()
-    while True:
+class _Watchdog:
+    """A stream's deadline: one timer for the whole stream (not one per chunk), which
+    cancels the task only while it waits for the provider, never across a ``yield``
+    into the caller's code; the cancellation becomes the deadline's error."""
+
+    __slots__ = ("_cancelling", "_deadline", "_handle", "_task", "_what", "fired", "waiting")
+
+    def __init__(self, deadline: Deadline, what: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task, self._deadline, self._what = task, deadline, what
+        self._cancelling = task.cancelling()
+        self.fired = self.waiting = False
+        self._handle = asyncio.get_running_loop().call_at(deadline.when, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self.waiting:
+            self._task.cancel()
+
+    async def guard(self, awaitable: Awaitable[_T]) -> _T:
+        if self.fired:
+            if hasattr(awaitable, "close"):
+                awaitable.close()
+            raise self._deadline.expired_error(self._what)
+        self.waiting = True
         try:
-            chunk = await _within(deadline, iterator.__anext__(), what)
-        except StopAsyncIteration:
-            return
-        yield chunk
+            return await awaitable
+        except asyncio.CancelledError:
+            if self.fired and self._task.uncancel() <= self._cancelling:
+                raise self._deadline.expired_error(self._what) from None
+            raise
+        finally:
+            self.waiting = False
+
+    def close(self) -> None:
+        self._handle.cancel()
 
 
 class ReliableEmbeddings(_Layer, EmbeddingProvider):

@@ -57,15 +57,20 @@ class Tracing:
     def active(self) -> bool:
         return bool(self._get_tracer())
 
-    def start(self, name: str, attributes: dict[str, Any], parent: Any = None) -> Any:
-        """A started span (``None`` when tracing is off); ``parent`` is a span."""
+    def start(
+        self, name: str, attributes: dict[str, Any], parent: Any = None,
+        start_time: int | None = None,
+    ) -> Any:
+        """A started span (``None`` when tracing is off); ``parent`` is a span,
+        ``start_time`` nanoseconds since the epoch (default: now)."""
         tracer = self._get_tracer()
         if not tracer:
             return None
         trace = _otel
         context = trace.set_span_in_context(parent) if parent is not None else None
         return tracer.start_span(
-            name, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes
+            name, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes,
+            start_time=start_time,
         )
 
     @staticmethod
