@@ -433,7 +433,7 @@ class PepperPy:
 
         self._require("llm")
         history = self._history if "storage" in self._providers else None
-        return ChatBuilder(self._llm, run=self._sync.run, history=history)
+        return ChatBuilder(self._llm_layer, run=self._sync.run, history=history)
 
     @property
     def rag(self) -> RAGBuilder:
@@ -444,10 +444,15 @@ class PepperPy:
         self._require("embeddings")
         chat = (lambda: self.chat) if "llm" in self._providers else None
         return RAGBuilder(
-            store=self._store, embedder=self._embedder, chat=chat, run=self._sync.run
+            store=self._store, embedder=self._embeddings_layer, chat=chat, run=self._sync.run
         )
 
     async def _llm(self) -> LLMProvider:
+        """The configured LLM provider itself, initialized (no reliability layer)."""
+        return await self._provider("llm")
+
+    async def _llm_layer(self) -> LLMProvider:
+        """What chats call: the LLM chain behind retries, deadline, cache and fallbacks."""
         self._require("llm")
         return self._layer("llm")  # type: ignore[no-any-return]
 
@@ -455,6 +460,10 @@ class PepperPy:
         return await self._provider("rag")
 
     async def _embedder(self) -> EmbeddingProvider:
+        """The configured embeddings provider itself, initialized (no reliability layer)."""
+        return await self._provider("embeddings")
+
+    async def _embeddings_layer(self) -> EmbeddingProvider:
         self._require("embeddings")
         return self._layer("embeddings")  # type: ignore[no-any-return]
 
@@ -522,7 +531,7 @@ class PepperPy:
             or not all(isinstance(t, str) for t in texts)
         ):
             raise ValidationError("embed() takes a list of strings")
-        return await (await self._embedder()).embed(list(texts))
+        return await (await self._embeddings_layer()).embed(list(texts))
 
     async def history(self, conversation_id: str | None = None) -> list[Message]:
         """The stored messages of a conversation (default: this instance's)."""
