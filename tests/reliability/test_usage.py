@@ -69,3 +69,23 @@ def test_bad_prices(
 ) -> None:
     with pytest.raises(ConfigurationError, match=r"prices=\{"):
         pepper_for("openai", openai_server, prices=prices)
+
+
+def test_sync_calls_go_through_the_same_layer(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer
+) -> None:
+    from pepperpy.testing.wire import Fault
+
+    openai_server.inject(Fault(status=503))
+    with pepper_for("openai", openai_server) as pepper:
+        result = pepper.chat.with_timeout(10).with_user("sync").generate_sync()
+        chunks = pepper.chat.with_user("sync").stream_sync()
+        vectors_error = None
+        try:
+            pepper.embed_sync(["x"])
+        except ConfigurationError as exc:  # no embeddings configured: says the fix
+            vectors_error = exc
+    assert result.content == "Echo: sync" and result.provider == "openai"
+    assert "".join(c.content for c in chunks) == "Echo: sync"
+    assert pepper.usage.get("openai").retries == 1
+    assert vectors_error is not None and "with_embeddings" in str(vectors_error)
