@@ -27,9 +27,9 @@ import openai  # noqa: E402
 
 from pepperpy import PepperPy  # noqa: E402
 from pepperpy.registry import ProviderRegistry  # noqa: E402
-from tests.llm.conftest import PLUGINS, load_plugin_source  # noqa: E402
 from pepperpy.testing.wire.anthropic import AnthropicServer  # noqa: E402
 from pepperpy.testing.wire.openai import OpenAIServer  # noqa: E402
+from tests.llm.conftest import PLUGINS, load_plugin_source  # noqa: E402
 
 KEY = "sk-bench"
 PROMPT = "The quick brown fox jumps over the lazy dog " * 4
