@@ -170,7 +170,7 @@ def test_a_forged_cache_entry_for_other_bytes_is_never_used(env):
     env.registry().create("llm", "echo", {"api_key": "k"})
     cache_file = env.settings.home / "verified.json"
     cache = json.loads(cache_file.read_text())
-    ((digest, entry),) = cache["entries"].items()
+    ((_digest, entry),) = cache["entries"].items()
     evil = env.bundle(stranger, tag="evil")
     installed = env.settings.plugins_dir / "echo.pepperplugin"
     installed.write_bytes(evil)
