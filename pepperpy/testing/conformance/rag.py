@@ -134,6 +134,18 @@ async def _delete(h: Harness) -> None:
     h.check(await provider.count() == len(DOCS) - 1, "delete([]) changed the count")
 
 
+@rule("rag.get",
+      "get(ids) returns the stored documents in the requested order, skipping unknown ids "
+      "(when the store overrides get)",
+      "fetch by id and return [found[i] for i in ids if i in found]")
+async def _get(h: Harness) -> None:
+    provider = await _filled(h)
+    if type(provider).get is RAGProvider.get:
+        h.skip("the store does not override get()")
+    got = await provider.get([DOCS[2].id, "missing", DOCS[0].id])
+    h.check(got == [DOCS[2], DOCS[0]], f"get() returned {[d.text for d in got]!r}")
+
+
 @rule("rag.empty_store",
       "a new store counts 0 and search() on it returns []",
       "return [] when the collection is empty instead of raising")

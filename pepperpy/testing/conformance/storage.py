@@ -19,7 +19,7 @@ NESTED = {
     "big": 2**53,
     "empty": {"list": [], "dict": {}},
 }
-KEYS = ["a%b", "a_b", "axb", "a%", "ab", "A", "b", "a", "a[1]", "a*"]
+KEYS = ["a%b", "a_b", "axb", "a%", "ab", "A", "b", "añ", "a", "a\\b", "a[1]", "a*"]
 
 
 async def _get(provider: StorageProvider) -> Any:
@@ -80,7 +80,7 @@ async def _prefix(h: Harness) -> None:
     await provider.put("other", "a%b", "elsewhere")
     everything = await provider.list("ns")
     h.check(everything == sorted(KEYS), f"list() is {everything!r}")
-    for prefix in ("a%", "a_", "a[", "a*", "A", "zzz"):
+    for prefix in ("a%", "a_", "a\\", "a[", "a*", "A", "añ", "zzz"):
         expected = sorted(k for k in KEYS if k.startswith(prefix))
         got = await provider.list("ns", prefix=prefix)
         h.check(got == expected, f"list(prefix={prefix!r}) is {got!r}, not {expected!r}")
