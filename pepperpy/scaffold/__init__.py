@@ -32,7 +32,7 @@ _USAGE = {
     "llm": 'async with PepperPy().with_llm("{p}") as pepper:\n'
            '    print((await pepper.chat.with_user("hello").generate()).content)',
     "embeddings": 'async with PepperPy().with_embeddings("{p}") as pepper:\n'
-                  '    vectors = await pepper.embeddings.embed(["hello"])',
+                  '    vectors = await pepper.embed(["hello"])',
     "rag": 'async with PepperPy().with_embeddings("local").with_rag("{p}") as pepper:\n'
            '    await pepper.rag.add_texts(["PepperPy loads signed plugins."])',
     "storage": 'async with PepperPy().with_storage("{p}") as pepper:\n'

@@ -4,6 +4,7 @@ network access would fail), and the bad inputs the author can give."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -143,3 +144,20 @@ def test_bad_config_is_a_clear_error(run) -> None:
     done = run("plugin", "test", "llm_cfg_provider", "--config", '{"bogus": 1}')
     assert done.returncode == 1 and "unknown option(s) bogus" in done.stderr
     assert "PASS" not in done.stdout
+
+
+def test_inspect_shows_the_readme_escaped(run, tmp_path: Path) -> None:
+    run("plugin", "new", "llm_doc_provider", "--category", "llm")
+    readme = run.work / "llm_doc_provider" / "README.md"
+    readme.write_text(readme.read_text() + "\nsneaky \x1b[2J escape\n")
+    key, _ = BundleFactory(publisher="me").write_keys(tmp_path / "keys")
+    built = run("plugin", "build", "llm_doc_provider", "--key", str(key), "--out", "dist")
+    bundle = built.stdout.strip()
+    shown = run("plugin", "inspect", bundle)
+    assert shown.returncode == 0
+    assert "readme (from an unverified bundle):" in shown.stdout  # its key is not trusted
+    assert "  | # llm_doc_provider" in shown.stdout
+    assert "| `prefix` |" in shown.stdout and "\x1b" not in shown.stdout
+    assert "sneaky \\x1b[2J escape" in shown.stdout
+    as_json = json.loads(run("plugin", "inspect", bundle, "--json").stdout)
+    assert as_json["readme"] == readme.read_text()
