@@ -85,7 +85,7 @@ class Harness:
         try:
             provider = self.factory({**self.config, **overrides})
         except Exception as exc:
-            self.fail(f"creating the provider raised {_describe(exc)}")
+            self.fail(f"creating the provider raised {describe(exc)}")
         self.opened.append(provider)
         return provider
 
@@ -125,10 +125,6 @@ class Harness:
         return name in props or (self.config_schema is None and name in self.config)
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
-
-
 def describe(exc: BaseException) -> str:
     """``module.Class: message``, for reports."""
-    return _describe(exc)
+    return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"

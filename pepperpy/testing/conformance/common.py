@@ -14,7 +14,6 @@ from typing import Any
 from pepperpy.core import (
     AuthenticationError,
     BadRequestError,
-    BaseProvider,
     PepperpyError,
 )
 from pepperpy.testing.conformance._rules import Harness, Rule, describe, rule_list
@@ -135,7 +134,3 @@ def shared_rules(category: str, exercise: Exercise) -> list[Rule]:
             h.fail(f"the call after a cancelled one raised {describe(exc)}")
 
     return rules
-
-
-def is_provider(value: object) -> bool:
-    return isinstance(value, BaseProvider)
