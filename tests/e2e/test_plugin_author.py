@@ -161,3 +161,15 @@ def test_inspect_shows_the_readme_escaped(run, tmp_path: Path) -> None:
     assert "sneaky \\x1b[2J escape" in shown.stdout
     as_json = json.loads(run("plugin", "inspect", bundle, "--json").stdout)
     assert as_json["readme"] == readme.read_text()
+
+
+@pytest.mark.parametrize(("folder", "wire"), [("llm_anthropic_provider", "anthropic"),
+                                              ("embeddings_openai_provider", "openai")])
+def test_a_service_plugin_is_tested_against_a_wire_server(run, folder: str, wire: str) -> None:
+    args = ["plugin", "test", str(ROOT / "plugin_src" / folder), "--wire", wire]
+    if folder.startswith("llm"):
+        args += ["--feature", "tools", "--feature", "structured_output"]
+    done = run(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS  " + folder.split("_")[0] + ".errors.provider_errors" in done.stdout
+    assert "sk-conformance" not in done.stdout  # the throwaway key is never printed

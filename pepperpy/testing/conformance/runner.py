@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,8 +110,24 @@ def _wire_server(kind: str | None) -> Iterator[Any]:
     from pepperpy.testing.wire import AnthropicServer, OpenAIServer
 
     server = OpenAIServer() if kind == "openai" else AnthropicServer()
-    with server:
+    with server, _no_proxy_for_loopback():
         yield server
+
+
+@contextlib.contextmanager
+def _no_proxy_for_loopback() -> Iterator[None]:
+    """A loopback server is never behind a proxy: keep HTTP(S)_PROXY away from it."""
+    saved = {name: os.environ.get(name) for name in ("NO_PROXY", "no_proxy")}
+    for name, value in saved.items():
+        os.environ[name] = ",".join(filter(None, [value, "127.0.0.1", "localhost"]))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def run_rule(rule: Rule, subject: Subject, workdir: Path) -> Outcome:
