@@ -16,7 +16,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     from pepperpy._version import __version__
-    from pepperpy.cli import bundle, chat, demo, keygen, manage, trust
+    from pepperpy.cli import author, bundle, chat, demo, keygen, manage, trust
 
     parser = argparse.ArgumentParser(
         prog="pepperpy",
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugin_commands.required = True
     bundle.add_plugin_commands(plugin_commands)
     manage.add_plugin_commands(plugin_commands)
+    author.add_plugin_commands(plugin_commands)
     trust.register(groups)
     chat.register(groups)
     demo.register(groups)

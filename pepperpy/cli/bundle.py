@@ -38,6 +38,8 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--all", action="store_true", help="build every folder under --src")
     build.add_argument("--src", dest="src_root", type=Path, default=Path("plugin_src"),
                        help="with --all: folder of plugin folders (default: plugin_src)")
+    build.add_argument("--check", action="store_true",
+                       help="run `plugin lint` first and build nothing if it finds problems")
     build.set_defaults(func=cmd_build, _build_parser=build)
 
     verify = plugin_subparsers.add_parser(
@@ -77,6 +79,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     if args.all == (args.src is not None):
         args._build_parser.error("give either SRC_DIR or --all")
+    if args.check and not _lint_ok(args):
+        return 1
     key = load_signing_key(args.key)
     if args.all:
         results = build_all(args.src_root, args.out, key)
@@ -88,6 +92,17 @@ def cmd_build(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         print(result.path)
     return 0
+
+
+def _lint_ok(args: argparse.Namespace) -> bool:
+    from pepperpy.scaffold.lint import lint_plugin
+
+    sources = [args.src] if args.src is not None else sorted(
+        p.parent for p in Path(args.src_root).glob("*/plugin.json"))
+    problems = [f"{src}: {problem}" for src in sources for problem in lint_plugin(src)]
+    for problem in problems:
+        print(f"pepperpy: error: {_printable(problem)}", file=sys.stderr)
+    return not problems
 
 
 def _snapshot() -> TrustSnapshot:
@@ -118,6 +133,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     data = read_bundle_file(args.file)
     report: dict[str, Any] = {"path": str(args.file),
                               **inspect_bundle(data, _snapshot(), unverified=args.unverified)}
+    # A README is the publisher's text: shown when the bundle verified, else only on request.
+    show_readme = report["state"] == "verified" or args.unverified
+    report["readme"] = _readme(data) if show_readme else None
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
@@ -144,4 +162,34 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for f in report["files"]:
         problem = f"  PROBLEM: {printable(f['problem'])}" if f.get("problem") else ""
         print(f"  {f['sha256'] or '?' * 64}  {f['size']:>10}  {printable(f['name'])}{problem}")
+    if report["readme"] is None:
+        print("readme:    (none shown: no README.md, or the bundle did not verify)")
+    else:
+        trust = "" if report["state"] == "verified" else " (from an unverified bundle)"
+        print(f"readme{trust}:")
+        for line in report["readme"].splitlines():
+            print(f"  | {printable(line)}")
     return 0
+
+
+_README_LIMIT = 16_000  # characters shown; a README is a summary, not a manual
+
+
+def _readme(data: bytes) -> str | None:
+    """The bundle's README.md as text (bounded reader, same as inspect's), or None."""
+    from pepperpy.bundle.limits import DEFAULT_LIMITS
+    from pepperpy.bundle.verify import parse_bundle
+    from pepperpy.bundle.zipformat import read_entry
+    from pepperpy.core import PepperpyError
+
+    try:
+        entries = parse_bundle(data, limits=DEFAULT_LIMITS).entries[:-1]
+        entry = next((e for e in entries if e.name == "README.md"), None)
+        if entry is None:
+            return None
+        raw = bytes(read_entry(data, entry, limits=DEFAULT_LIMITS))
+    except PepperpyError:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    return text if len(text) <= _README_LIMIT else text[:_README_LIMIT] + "\n[...]"
+
