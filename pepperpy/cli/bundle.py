@@ -101,7 +101,7 @@ def _lint_ok(args: argparse.Namespace) -> bool:
         p.parent for p in Path(args.src_root).glob("*/plugin.json"))
     problems = [f"{src}: {problem}" for src in sources for problem in lint_plugin(src)]
     for problem in problems:
-        print(f"pepperpy: error: {_printable(problem)}", file=sys.stderr)
+        print(f"pepperpy: error: {printable(problem)}", file=sys.stderr)
     return not problems
 
 
