@@ -2,7 +2,7 @@
 
 1. Discovery of 1,000 bundles (warm index cache, and cold) vs reading each
    ``plugin.json`` with ``zipfile`` alone. Target: warm <= 2x.
-2. Cold load of a verified plugin in a fresh process (discover, verify, pin, import)
+2. Cold load of a verified plugin in a fresh process (discover, verify, import)
    vs importing the same code from a plain folder. Target: <= 10 ms more. Printed for
    two plugins: the echo test plugin (imports nothing heavy, so the bundle line pays
    for importing pydantic, jsonschema and cryptography's ed25519 once per process),
@@ -99,7 +99,7 @@ LOAD_FOLDER = """
 import sys, time, importlib
 import pepperpy.llm
 start = time.perf_counter()
-sys.dont_write_bytecode = True  # like zipimport: the plugin is compiled from source
+sys.dont_write_bytecode = True  # like a bundle: the plugin is compiled from source
 sys.path.insert(0, {folder!r})
 module = importlib.import_module({package!r} + ".provider")
 cls = module.EchoProvider
@@ -159,7 +159,7 @@ def bench_cold_load(tmp: Path, key: SigningKey) -> None:
     home = tmp / "home2"
     TrustStore(home / "trust.json").add(key.public_key.pem(), publisher="bench")
     # Bytecode caches as in production, kept in a temporary prefix (no clutter in the
-    # tree). Plugin code itself is always compiled from source: zipimport never caches.
+    # tree). Plugin code itself is always compiled from source: bundles are never cached.
     env = dict(os.environ, PEPPERPY_HOME=str(home), PYTHONPATH=str(REPO),
                PYTHONPYCACHEPREFIX=str(tmp / "pycache"), BENCH_CWD=str(tmp))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -178,7 +178,7 @@ def bench_cold_load(tmp: Path, key: SigningKey) -> None:
             (plain / name).write_bytes(data)
         load_plugin = LOAD_PLUGIN.format(provider=provider)
         load_folder = LOAD_FOLDER.format(folder=str(plain.parent), package=plain.name)
-        _child(load_plugin, env)  # first run pins the bytes, fills the index and pyc caches
+        _child(load_plugin, env)  # first run fills the index and pyc caches
         _child(load_folder, env)
         plugin, folder = [], []
         for _ in range(RUNS):  # interleaved, so background load hits both alike
@@ -187,7 +187,7 @@ def bench_cold_load(tmp: Path, key: SigningKey) -> None:
         p, f = statistics.median(plugin), statistics.median(folder)
         print(f"  {label}")
         print(f"    plain folder import       : {f * 1000:8.2f} ms")
-        print(f"    verified bundle (zipimport): {p * 1000:7.2f} ms  "
+        print(f"    verified bundle (sealed)   : {p * 1000:7.2f} ms  "
               f"extra {(p - f) * 1000:.2f} ms (target <= 10 ms)")
     _print_split(env)
 
@@ -219,7 +219,7 @@ def _print_split(env: dict[str, str]) -> None:
     pyd, js, crypto, own = (statistics.median(r[i] for r in runs) * 1000 for i in range(4))
     print(f"  echo plugin load, split (median of {RUNS}): one-time library imports pydantic "
           f"{pyd:.1f} ms, jsonschema {js:.1f} ms, cryptography ed25519 {crypto:.1f} ms; "
-          f"PepperPy's own modules and work (discover, verify, pin, import) {own:.1f} ms")
+          f"PepperPy's own modules and work (discover, verify, import) {own:.1f} ms")
 
 
 def bench_dependency_check() -> None:

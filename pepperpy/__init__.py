@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from pepperpy._version import __version__
+
 # Not `from typing import TYPE_CHECKING`: importing typing alone costs more than the
 # rest of `import pepperpy`, and the type checker only needs the constant's name.
 TYPE_CHECKING = False
-
-__version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "Answer": "pepperpy.rag_builder",

@@ -50,6 +50,7 @@ class ChatBuilder:
         self._schema: Any = None
         self._conversation: str | None = None
         self._max_tool_rounds = 5
+        self._timeout: float | None = None
 
     # -- messages ---------------------------------------------------------------
     def with_message(self, role: MessageRole | str, content: str) -> Self:
@@ -138,6 +139,15 @@ class ChatBuilder:
         self._options["response_format"] = ResponseFormat(name=name, schema=json_schema)
         return self
 
+    def with_timeout(self, seconds: float) -> Self:
+        """A deadline for this chat's whole answer: every retry, fallback and tool round
+        inside it (``ProviderTimeoutError`` past it; overrides ``PepperPy.with_timeout``
+        when shorter)."""
+        from pepperpy.reliability.deadline import check_timeout
+
+        self._timeout = check_timeout(seconds, where="chat.with_timeout()")
+        return self
+
     def in_conversation(self, conversation_id: str) -> Self:
         """Prepend this conversation's stored history and save the new exchange."""
         if self._history_factory is None:
@@ -150,6 +160,14 @@ class ChatBuilder:
     # -- running ------------------------------------------------------------------
     async def generate(self) -> GenerationResult:
         """Generate one answer (running tool functions and validating schemas)."""
+        if self._timeout is None:
+            return await self._generate()
+        from pepperpy.reliability.deadline import deadline_scope
+
+        with deadline_scope(self._timeout):
+            return await self._generate()
+
+    async def _generate(self) -> GenerationResult:
         provider, messages, history = await self._prepare()
         options = GenerationOptions(**self._options)
         new = _for_history(self._messages)
@@ -182,7 +200,15 @@ class ChatBuilder:
         """Stream the answer chunk by chunk."""
         provider, messages, history = await self._prepare()
         parts: list[str] = []
-        async for chunk in provider.generate_stream(messages, GenerationOptions(**self._options)):
+        options = GenerationOptions(**self._options)
+        if self._timeout is None:
+            chunks = provider.generate_stream(messages, options)
+        else:
+            from pepperpy.reliability.deadline import deadline_scope
+
+            with deadline_scope(self._timeout):  # the layer reads it on this call
+                chunks = provider.generate_stream(messages, options)
+        async for chunk in chunks:
             parts.append(chunk.content)
             yield chunk
         if history is not None:

@@ -8,7 +8,7 @@ what the caller can do about it::
     │   └── ValidationError         a value you passed is wrong (names which one)
     ├── ProviderError               the provider failed; .retryable says if retrying helps
     │   ├── AuthenticationError     401/403: check the API key
-    │   ├── RateLimitError          429: slow down (.retry_after)
+    │   ├── RateLimitError          429: slow down (.retry_after, also set on 503)
     │   ├── ProviderTimeoutError    no answer in time
     │   ├── BadRequestError         the provider refused the request (400/404/422)
     │   └── ServerError             5xx or connection failure
@@ -79,11 +79,18 @@ class ProviderError(PepperpyError):
     retryable: ClassVar[bool] = False
 
     def __init__(
-        self, message: str, *, provider: str | None = None, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
         self.status_code = status_code
+        #: Seconds the server asked us to wait before trying again (429, 503), if it said.
+        self.retry_after = retry_after
 
 
 class AuthenticationError(ProviderError):
@@ -103,8 +110,9 @@ class RateLimitError(ProviderError):
         status_code: int | None = 429,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, status_code=status_code)
-        self.retry_after = retry_after
+        super().__init__(
+            message, provider=provider, status_code=status_code, retry_after=retry_after
+        )
 
 
 class ProviderTimeoutError(ProviderError):

@@ -40,20 +40,23 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def find_checkout(start: Path | None = None) -> Path:
-    """The PepperPy source checkout holding ``plugin_src/`` (the demo builds from it).
+def find_checkout() -> Path:
+    """The PepperPy source checkout this package was imported from (it holds
+    ``plugin_src/``, which the demo builds, signs with a key it trusts, and runs).
 
-    Only a folder whose pyproject.toml names the pepperpy project counts: the demo
-    signs and trusts what it builds, so it must never pick up a stranger's folder.
+    Only the package's own source tree counts, never a folder found from the working
+    directory: a ``pyproject.toml`` claiming ``name = "pepperpy"`` above the current
+    folder must not get its ``plugin_src/`` signed and trusted.
     """
-    from pepperpy.plugins.discovery import checkout_dist_plugins
+    from pepperpy.plugins.discovery import is_pepperpy_project
 
-    dist = checkout_dist_plugins(start)
-    if dist is not None and (dist.parent / "plugin_src").is_dir():
-        return dist.parent
+    root = Path(__file__).resolve().parent.parent
+    if is_pepperpy_project(root / "pyproject.toml") and (root / "plugin_src").is_dir():
+        return root
     raise ConfigurationError(
-        "pepperpy demo runs from a PepperPy checkout (it builds plugin_src/); "
-        "cd into the repository and run `make demo`"
+        "pepperpy demo runs from a PepperPy source checkout (it builds plugin_src/), and "
+        f"this PepperPy is installed from {root}; clone the repository and run `make demo` "
+        "there"
     )
 
 

@@ -8,6 +8,11 @@ Nothing here imports an SDK.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import math
+import sys
+import time
 from collections.abc import Mapping
 
 from pepperpy.core import (
@@ -19,25 +24,77 @@ from pepperpy.core import (
     ServerError,
 )
 
-__all__ = ["error_for_status", "retry_after_seconds", "timed_out", "unreachable"]
+__all__ = [
+    "dropped",
+    "error_for_status",
+    "retry_after_seconds",
+    "timed_out",
+    "transport_errors",
+    "unreachable",
+]
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asked us to wait, from ``retry-after-ms`` or ``retry-after``."""
+def retry_after_seconds(
+    headers: Mapping[str, str], *, now: float | None = None
+) -> float | None:
+    """Seconds the server asked us to wait, from ``retry-after-ms`` or ``retry-after``.
+
+    ``retry-after`` may be a number of seconds or an HTTP-date (RFC 9110 10.2.3); a
+    date in the past means "now" (0). Anything unreadable, negative or not finite is
+    ignored, so a broken header never turns into an endless wait.
+    """
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
         if value is None:
             continue
-        try:
-            return float(value) / divisor
-        except ValueError:
-            continue
+        seconds = _seconds(value.strip(), divisor, now)
+        if seconds is not None:
+            return seconds
     return None
+
+
+def _seconds(value: str, divisor: float, now: float | None) -> float | None:
+    try:
+        number = float(value) / divisor
+    except ValueError:
+        number = None
+    if number is not None:
+        return number if math.isfinite(number) and number >= 0 else None
+    if divisor != 1.0 or len(value) > 64:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP-dates are GMT by definition
+        when = when.replace(tzinfo=datetime.UTC)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
 
 
 def timed_out(provider: str) -> ProviderTimeoutError:
     return ProviderTimeoutError(
         f"{provider} did not answer in time: raise timeout=... or retry later",
+        provider=provider,
+    )
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP library's connection errors, which SDKs let escape while a stream is
+    read (``httpx``, or ``httpx2`` in newer SDKs; whichever the SDK already imported)."""
+    found = []
+    for name in ("httpx", "httpx2"):
+        module = sys.modules.get(name)
+        error = getattr(module, "TransportError", None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            found.append(error)
+    return tuple(found)
+
+
+def dropped(provider: str) -> ServerError:
+    """The connection broke while an answer was streaming in."""
+    return ServerError(
+        f"the connection to {provider} broke while the answer was streaming: retry the request",
         provider=provider,
     )
 
@@ -74,8 +131,8 @@ def error_for_status(
         )
     if status == 429:
         return RateLimitError(
-            f"{provider} rate limit hit (429){detail} after the SDK's retries: slow down, "
-            "raise max_retries=..., or check your plan's quota",
+            f"{provider} rate limit hit (429){detail}: slow down, allow more attempts "
+            "with PepperPy().with_retry(attempts=...), or check your plan's quota",
             provider=provider,
             status_code=status,
             retry_after=retry_after,
@@ -85,6 +142,7 @@ def error_for_status(
             f"{provider} failed on its side ({status}){detail}: retry later",
             provider=provider,
             status_code=status,
+            retry_after=retry_after,
         )
     text = message[:300].replace(secret, "***") if secret else message[:300]
     hint = f"check that model {model!r} exists" if status == 404 else "check the request"

@@ -195,6 +195,10 @@ class GenerationResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: The validated object when structured output was requested.
     parsed: Any = None
+    #: The provider that answered (a fallback's name when the primary failed).
+    provider: str | None = None
+    #: Whether the answer came from the response cache (``with_cache()``), not a request.
+    cached: bool = False
 
     def json(self) -> Any:
         """Parse ``content`` as JSON (for structured output without a model class)."""
@@ -213,6 +217,8 @@ class GenerationChunk:
     tool_calls: tuple[ToolCall, ...] = ()
     usage: Usage | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: The provider streaming this answer.
+    provider: str | None = None
 
 
 class LLMProvider(BaseProvider, abc.ABC):

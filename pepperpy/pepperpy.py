@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from pepperpy.rag import RAGProvider
     from pepperpy.rag_builder import Answer, RAGBuilder
     from pepperpy.registry import ProviderRegistry
+    from pepperpy.reliability.fallback import Link
+    from pepperpy.reliability.layer import Reliability
+    from pepperpy.reliability.usage import UsageTotals
     from pepperpy.settings import Settings
     from pepperpy.storage import StorageProvider
 
@@ -84,6 +87,10 @@ class PepperPy:
         self._init_locks: dict[str, asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # where providers were started
         self._sync = SyncRunner()
+        self._rel: Reliability | None = None
+        self._fallbacks: dict[str, list[Link]] = {}
+        self._layers: dict[str, Any] = {}  # category -> the reliable wrapper over its chain
+        self._last_category: str | None = None
 
     # -- configuration ----------------------------------------------------------
     def with_llm(self, provider_type: str = "openai", /, **config: Any) -> Self:
@@ -122,12 +129,210 @@ class PepperPy:
                 f"the {category} provider is already initialized; configure providers "
                 "before entering `async with` or making the first call"
             )
+        config = self._take_prices(category, provider_type, config)
+        self._providers[category] = self._create(category, provider_type, config)
+        self._fallbacks.pop(category, None)  # a new primary starts a new chain
+        self._layers.pop(category, None)
+        self._last_category = category
+        return self
+
+    def _create(self, category: str, provider_type: str, config: dict[str, Any]) -> BaseProvider:
         loaded = self.registry.load(category, provider_type)
         schema = loaded.config_schema or {}
-        if "data_dir" in schema.get("properties", {}) and "data_dir" not in config:
+        properties = schema.get("properties", {})
+        if "data_dir" in properties and "data_dir" not in config:
             config = {**config, "data_dir": str(self.data_dir)}
-        self._providers[category] = self.registry.create(category, provider_type, config)
+        if "max_retries" in config and schema and "max_retries" not in properties:
+            raise ConfigurationError(
+                f"{category} provider {provider_type!r}: max_retries is not a provider option: "
+                "PepperPy retries every provider the same way; use "
+                ".with_retry(attempts=N) instead (N tries in all)"
+            )
+        return self.registry.create(category, provider_type, config)
+
+    # -- reliability (pepperpy/reliability/) ----------------------------------------------
+    @property
+    def _reliability(self) -> Reliability:
+        if self._rel is None:
+            from pepperpy.reliability.layer import Reliability
+
+            self._rel = Reliability()
+        return self._rel
+
+    def _take_prices(self, category: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
+        if category not in ("llm", "embeddings") or "prices" not in config:
+            return config
+        from pepperpy.reliability.usage import check_prices
+
+        config = dict(config)
+        prices = check_prices(config.pop("prices"), label=f"{category} provider {name!r}")
+        self._reliability.usage.set_prices(name, prices)
+        return config
+
+    def with_retry(
+        self, *, attempts: int = 3, backoff: float = 0.5, max_wait: float = 30.0,
+        jitter: bool = True,
+    ) -> Self:
+        """Try each provider ``attempts`` times on retryable errors (429, 5xx, timeouts).
+
+        Waits ``backoff`` seconds, doubling per retry with jitter, capped at ``max_wait``;
+        a server's Retry-After wins (one above ``max_wait`` is not waited for).
+        ``attempts=1`` turns retries off. On by default with these values.
+        """
+        from pepperpy.reliability.retry import RetryPolicy
+
+        policy = RetryPolicy(attempts=attempts, backoff=backoff, max_wait=max_wait,
+                             jitter=jitter)
+        self._reliability.retry = policy
         return self
+
+    def with_timeout(self, seconds: float | None) -> Self:
+        """A deadline per request that covers its retries, waits and fallbacks together.
+
+        Past it the call raises ``ProviderTimeoutError``; ``None`` removes it (each
+        attempt still has the provider's own ``timeout``). A chat can set its own with
+        ``pepper.chat.with_timeout(...)``.
+        """
+        from pepperpy.reliability.deadline import check_timeout
+
+        self._reliability.timeout = (
+            None if seconds is None else check_timeout(seconds, where="with_timeout()")
+        )
+        return self
+
+    def with_fallback(
+        self, provider_type: str, /, *, on: Any = (), **config: Any
+    ) -> Self:
+        """Back up the provider configured just before with another of its category.
+
+        ``.with_llm("openai").with_fallback("anthropic", model=...)``: a request moves
+        on after a retryable failure (once its retries are spent) or an error listed in
+        ``on=`` (e.g. ``on=(AuthenticationError,)``); never after a stream started.
+        Chain as many as you like; they are tried in order.
+        """
+        from pepperpy.reliability import fallback
+
+        category = self._last_category
+        if category not in ("llm", "embeddings"):
+            raise ConfigurationError(
+                "with_fallback() backs up the provider configured just before it: call it "
+                "right after with_llm(...) or with_embeddings(...)"
+            )
+        if category in self._ready:
+            raise ConfigurationError(
+                f"the {category} provider is already initialized; configure fallbacks "
+                "before entering `async with` or making the first call"
+            )
+        errors = fallback.check_on(on)
+        self._check_category(category, provider_type)
+        config = self._take_prices(category, provider_type, config)
+        provider = self._create(category, provider_type, config)
+        chain = self._fallbacks.setdefault(category, [])
+        key = f"{category}:fallback:{len(chain) + 1}"
+        link = fallback.Link(provider_type, provider, lambda: self._start(key, provider),
+                             errors)
+        links = [self._primary_link(category), *chain, link]
+        fallback.check_chain(category, links)
+        if category == "embeddings":
+            fallback.check_dimensions(links[0], link)
+        chain.append(link)
+        self._layers.pop(category, None)
+        return self
+
+    def _check_category(self, category: str, name: str) -> None:
+        from pepperpy.core import PluginNotFoundError
+        from pepperpy.registry import CATEGORIES
+
+        try:
+            self.registry.load(category, name)
+        except PluginNotFoundError:
+            for other in CATEGORIES:
+                if other != category and name in self.registry.available(other):
+                    raise ConfigurationError(
+                        f"with_fallback({name!r}): {name!r} is in the {other} category, but it "
+                        f"would back up the {category} provider; a fallback must be of the "
+                        f"same category (available {category} providers: "
+                        f"{', '.join(self.registry.available(category)) or 'none'})"
+                    ) from None
+            raise
+
+    def with_cache(self, *, ttl: float = 3600.0, any_temperature: bool = False) -> Self:
+        """Keep answers to identical requests in the configured storage for ``ttl`` s.
+
+        Only repeatable requests are cached (temperature 0 or an explicit seed, unless
+        ``any_temperature=True``); errors and tool-call rounds never are. A cached
+        answer has ``result.cached`` set. Needs ``with_storage(...)`` first.
+        """
+        from pepperpy.reliability.cache import ResponseCache, check_ttl
+        from pepperpy.reliability.layer import check_cache_storage
+
+        check_cache_storage("storage" in self._providers)
+        if not isinstance(any_temperature, bool):
+            raise ConfigurationError(
+                f"with_cache(): any_temperature must be True or False, got {any_temperature!r}"
+            )
+
+        async def storage() -> StorageProvider:
+            return await self._provider("storage")
+
+        self._reliability.cache = ResponseCache(
+            storage, ttl=check_ttl(ttl), any_temperature=any_temperature
+        )
+        return self
+
+    def with_tracing(
+        self, *, enabled: bool = True, capture_content: bool = False,
+        tracer_provider: Any = None,
+    ) -> Self:
+        """OpenTelemetry spans per call and attempt (GenAI conventions) when the
+        ``opentelemetry-api`` package is installed; on by default, through the global
+        tracer provider unless ``tracer_provider`` is given. Prompts and answers go into
+        spans only with ``capture_content=True``."""
+        from pepperpy.reliability.tracing import Tracing
+
+        if not isinstance(enabled, bool) or not isinstance(capture_content, bool):
+            raise ConfigurationError("with_tracing(): enabled and capture_content take "
+                                     "True or False")
+        if tracer_provider is not None and not hasattr(tracer_provider, "get_tracer"):
+            raise ConfigurationError(
+                "with_tracing(tracer_provider=...) takes an OpenTelemetry TracerProvider, "
+                f"got {tracer_provider!r}"
+            )
+        self._reliability.tracing = Tracing(
+            enabled=enabled, capture_content=capture_content, tracer_provider=tracer_provider
+        )
+        return self
+
+    @property
+    def usage(self) -> UsageTotals:
+        """Tokens, requests, retries, fallbacks, cache hits and cost per provider and model."""
+        return self._reliability.usage
+
+    def _primary_link(self, category: str) -> Link:
+        from pepperpy.reliability.fallback import Link
+
+        provider = self._providers[category]
+        return Link(provider.provider_name, provider, lambda: self._provider(category))
+
+    def _layer(self, category: str) -> Any:
+        layer = self._layers.get(category)
+        if layer is None:
+            from pepperpy.reliability.layer import build
+
+            chain = [self._primary_link(category), *self._fallbacks.get(category, ())]
+            layer = self._layers[category] = build(self._reliability, category, chain)
+        return layer
+
+    async def _start(self, key: str, provider: BaseProvider) -> BaseProvider:
+        """A fallback provider, initialized on first use (cleaned up by aclose())."""
+        self._check_loop()
+        if key in self._ready:
+            return self._ready[key]
+        async with self._init_locks.setdefault(key, asyncio.Lock()):
+            if key not in self._ready:
+                await provider.initialize()
+                self._ready[key] = provider
+        return provider
 
     # -- lifecycle --------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -189,10 +394,13 @@ class PepperPy:
             )
 
     async def aclose(self) -> None:
-        """Clean up every initialized provider once, in reverse configuration order."""
+        """Clean up every initialized provider once, in reverse configuration order.
+
+        Fallback providers (started on demand, not configured by ``with_*``) go first.
+        """
         errors: list[BaseException] = []
-        order = [c for c in reversed(self._providers) if c in self._ready]
-        order += [c for c in reversed(self._ready) if c not in order]
+        order = [c for c in reversed(self._ready) if c not in self._providers]
+        order += [c for c in reversed(self._providers) if c in self._ready]
         for category in order:
             provider = self._ready.pop(category)
             try:
@@ -268,7 +476,7 @@ class PepperPy:
 
         self._require("llm")
         history = self._history if "storage" in self._providers else None
-        return ChatBuilder(self._llm, run=self._sync.run, history=history)
+        return ChatBuilder(self._llm_layer, run=self._sync.run, history=history)
 
     @property
     def rag(self) -> RAGBuilder:
@@ -279,17 +487,28 @@ class PepperPy:
         self._require("embeddings")
         chat = (lambda: self.chat) if "llm" in self._providers else None
         return RAGBuilder(
-            store=self._store, embedder=self._embedder, chat=chat, run=self._sync.run
+            store=self._store, embedder=self._embeddings_layer, chat=chat, run=self._sync.run
         )
 
     async def _llm(self) -> LLMProvider:
+        """The configured LLM provider itself, initialized (no reliability layer)."""
         return await self._provider("llm")
+
+    async def _llm_layer(self) -> LLMProvider:
+        """What chats call: the LLM chain behind retries, deadline, cache and fallbacks."""
+        self._require("llm")
+        return self._layer("llm")  # type: ignore[no-any-return]
 
     async def _store(self) -> RAGProvider:
         return await self._provider("rag")
 
     async def _embedder(self) -> EmbeddingProvider:
+        """The configured embeddings provider itself, initialized (no reliability layer)."""
         return await self._provider("embeddings")
+
+    async def _embeddings_layer(self) -> EmbeddingProvider:
+        self._require("embeddings")
+        return self._layer("embeddings")  # type: ignore[no-any-return]
 
     def _history(self, conversation_id: str) -> ConversationHistory:
         from pepperpy.history import ConversationHistory
@@ -355,7 +574,7 @@ class PepperPy:
             or not all(isinstance(t, str) for t in texts)
         ):
             raise ValidationError("embed() takes a list of strings")
-        return await (await self._embedder()).embed(list(texts))
+        return await (await self._embeddings_layer()).embed(list(texts))
 
     async def history(self, conversation_id: str | None = None) -> list[Message]:
         """The stored messages of a conversation (default: this instance's)."""

@@ -21,6 +21,7 @@ __all__ = [
     "LoadedProvider",
     "ProviderRegistry",
     "ProviderResolver",
+    "check_provider_class",
     "interface_for",
 ]
 
@@ -85,7 +86,7 @@ class ProviderRegistry:
         config_schema: Mapping[str, Any] | None = None,
     ) -> None:
         """Offer an in-process provider class (it wins over plugins of that name)."""
-        self._local[(category, provider_name)] = self._checked(
+        self._local[(category, provider_name)] = check_provider_class(
             category, provider_name, LoadedProvider(provider_class, config_schema)
         )
 
@@ -102,7 +103,7 @@ class ProviderRegistry:
         if found is None and self.resolver is not None:
             found = self.resolver.resolve(category, provider_name)
             if found is not None:
-                found = self._checked(category, provider_name, found)
+                found = check_provider_class(category, provider_name, found)
                 self._resolved[key] = found
         if found is None:
             offered = ", ".join(self.available(category)) or "none"
@@ -129,21 +130,24 @@ class ProviderRegistry:
         provider._pepperpy_secret_keys = secret_keys(loaded.config_schema)  # type: ignore[attr-defined]
         return provider
 
-    @staticmethod
-    def _checked(category: str, provider_name: str, loaded: LoadedProvider) -> LoadedProvider:
-        interface = interface_for(category)
-        cls = loaded.provider_class
-        if not (isinstance(cls, type) and issubclass(cls, interface)):
-            raise PluginLoadError(
-                f"{category} provider {provider_name!r} ({loaded.origin}) is not a "
-                f"{interface.__name__} subclass; its entry point must name one",
-                plugin=provider_name,
-            )
-        missing = sorted(getattr(cls, "__abstractmethods__", ()))
-        if missing:
-            raise PluginLoadError(
-                f"{category} provider {provider_name!r} ({loaded.origin}) does not implement "
-                f"{', '.join(missing)} of {interface.__name__}",
-                plugin=provider_name,
-            )
-        return loaded
+
+def check_provider_class(
+    category: str, provider_name: str, loaded: LoadedProvider
+) -> LoadedProvider:
+    """``loaded`` if its class implements the category's interface completely, else raise."""
+    interface = interface_for(category)
+    cls = loaded.provider_class
+    if not (isinstance(cls, type) and issubclass(cls, interface)):
+        raise PluginLoadError(
+            f"{category} provider {provider_name!r} ({loaded.origin}) is not a "
+            f"{interface.__name__} subclass; its entry point must name one",
+            plugin=provider_name,
+        )
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:
+        raise PluginLoadError(
+            f"{category} provider {provider_name!r} ({loaded.origin}) does not implement "
+            f"{', '.join(missing)} of {interface.__name__}",
+            plugin=provider_name,
+        )
+    return loaded

@@ -4,7 +4,8 @@
 real signed ``.pepperplugin`` with a throwaway key. ``plugin_settings`` gives each
 test a fresh ``PEPPERPY_HOME`` that trusts that key and finds those bundles through
 ``PEPPERPY_PLUGIN_PATH``. ``plugin_registry`` is the registry ``PepperPy`` would build
-from those settings: providers come through the full pipeline (verify, pin, zipimport).
+from those settings: providers come through the full pipeline (verify, then import from
+the verified bytes).
 Dependencies are never installed here (auto-install off): the test environment has
 them, and a missing one must fail loudly, not be fetched silently.
 """

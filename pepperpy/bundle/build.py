@@ -22,15 +22,14 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from pepperpy.bundle.fileio import atomic_write
 from pepperpy.bundle.keys import SigningKey
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
 from pepperpy.bundle.names import MANIFEST_NAME, check_layout, file_kind, name_problem
@@ -193,22 +192,6 @@ def build_bytes(
     return verify_bundle(data, snapshot, limits=limits)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".build-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def build_bundle(
     src: Path, *, key: SigningKey, out_dir: Path, limits: Limits = DEFAULT_LIMITS
 ) -> BuildResult:
@@ -217,7 +200,7 @@ def build_bundle(
     files, skipped = collect_files(src, limits=limits)
     bundle = build_bytes(files, key, limits=limits)
     out = Path(out_dir) / f"{bundle.manifest.name}-{bundle.manifest.version}{BUNDLE_SUFFIX}"
-    _write_atomic(out, bundle.data)
+    atomic_write(out, bundle.data, mode=0o644)
     return BuildResult(out, bundle, tuple(skipped))
 
 

@@ -1,4 +1,4 @@
-"""Open a bundle file for reading without ever blocking on it.
+"""Bundle-file I/O: open for reading without ever blocking, and the one atomic writer.
 
 Invariant: every read of a ``*.pepperplugin`` path (discovery's ``read_manifest``,
 verification, install) goes through :func:`open_regular`. A FIFO, a device, a socket or a
@@ -6,17 +6,24 @@ folder with that name (directly or through a symlink) is refused *before* a byte
 the file is opened with ``O_NONBLOCK`` (so opening a FIFO with no writer returns at once)
 and checked with ``fstat`` on the descriptor that is then read, so nothing can be swapped
 in between the check and the read.
+
+:func:`atomic_write` is the only way PepperPy replaces a file (bundles it builds, the trust
+store, install state, caches): a temporary file in the same folder, flushed and fsynced,
+``os.replace``d over the target, then the folder fsynced, so a reader sees the old or the
+new file, never a mix, and the rename survives a crash.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from pathlib import Path
 from typing import BinaryIO
 
 from pepperpy.core import BundleInvalidError
 
-__all__ = ["open_regular"]
+__all__ = ["atomic_write", "open_regular"]
 
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -47,3 +54,37 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a plain file"
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
+    import tempfile  # tempfile pulls in shutil, random, bz2, lzma: not on the load path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (best effort: some filesystems refuse directory fsync)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -15,7 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 import sys
@@ -259,6 +258,8 @@ def _passphrase(path: Path, env: Mapping[str, str] | None) -> bytes:
     if value:
         return value.encode()
     if sys.stdin.isatty():
+        import getpass  # only when a passphrase is asked for
+
         return getpass.getpass(f"Passphrase for {path.name}: ").encode()
     raise ConfigurationError(
         f"{path} is passphrase-protected; set {PASSPHRASE_ENV} or run from a terminal"

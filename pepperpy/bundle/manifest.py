@@ -38,8 +38,7 @@ __all__ = [
     "parse_manifest",
 ]
 
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-_BRACKETS = re.compile(rb"[\[\]{}]")
+_SPECIAL = re.compile(rb'["\\\[\]{}]')
 _DEP_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+")
 
 
@@ -48,11 +47,30 @@ class _Refused(ValueError):
 
 
 def _depth_ok(raw: bytes, limit: int) -> bool:
-    depth = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub(b'""', raw)):
-        depth += 1 if match.group() in (b"[", b"{") else -1
-        if depth > limit:
-            return False
+    """Nesting depth at most ``limit``, in one linear pass over the special bytes.
+
+    Linear on purpose: this runs before ``json.loads`` sees the bytes, and a regex that
+    matches whole strings backtracks quadratically on a run of escaped quotes.
+    """
+    depth, in_string, skip_to = 0, False, -1
+    for match in _SPECIAL.finditer(raw):
+        at = match.start()
+        if at < skip_to:
+            continue
+        char = raw[at]
+        if in_string:
+            if char == 0x5C:  # backslash: the next byte is escaped
+                skip_to = at + 2
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in b"]}":
+            depth -= 1
     return True
 
 
@@ -228,11 +246,38 @@ def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginMani
     from pepperpy.bundle.model import from_validated
 
     value = parse_json_strict(raw, limits=limits)
-    problem = _schema_errors(value)
+    problem = _schema_errors(value) or _unanchored_match(value, load_schema(), "")
     if problem:
         raise BundleInvalidError(problem, plugin=_name_of(value))
     _check_fields(value, limits)
     return from_validated(value)
+
+
+def _unanchored_match(value: Any, schema: Any, where: str) -> str | None:
+    """A string the schema's ``pattern`` accepted only thanks to a trailing newline.
+
+    JSON Schema patterns are searched, and ``$`` in Python's ``re`` also matches before
+    a final newline, so ``"echo\\n"`` passes ``^[a-z]+$``. Every pattern here is checked
+    again with ``\\Z`` (the true end of the string) after the schema accepted the object.
+    """
+    if not isinstance(schema, dict):
+        return None
+    pattern = schema.get("pattern")
+    if isinstance(value, str) and isinstance(pattern, str) and pattern.endswith("$"):
+        if not re.search(pattern[:-1] + r"\Z", value):
+            return f"plugin.json field {where or '(top level)'}: {value[:40]!r} ends with a newline"
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        for key, item in value.items():
+            problem = _unanchored_match(item, props.get(key, extra), f"{where}/{key}".lstrip("/"))
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _unanchored_match(item, schema.get("items"), f"{where}/{index}")
+            if problem:
+                return problem
+    return None
 
 
 def _name_of(value: dict[str, Any]) -> str | None:
@@ -254,14 +299,6 @@ def is_compatible(manifest: PluginManifest, *, pepperpy_version: str | None = No
 
 
 def _running_version() -> str:
-    try:
-        import pepperpy
+    from pepperpy._version import __version__
 
-        return str(pepperpy.__version__)
-    except (ImportError, AttributeError):
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("pepperpy")
-        except PackageNotFoundError:
-            return "0.1.0"
+    return __version__

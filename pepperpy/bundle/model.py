@@ -1,28 +1,27 @@
-"""Typed access to a validated ``plugin.json`` (pydantic; imported only when needed).
+"""Typed access to a validated ``plugin.json``: plain frozen dataclasses.
 
-Invariant: a ``PluginManifest`` is only built by :func:`pepperpy.bundle.manifest.parse_manifest`
-after the strict JSON and schema checks. The schema already fixes every field's type
-(``additionalProperties: false`` at each level), so :func:`from_validated` builds the
-model with ``model_construct`` instead of validating the same data twice, and the
-models use ``defer_build``: pydantic builds no validator in a process that only loads
-plugins (that build, and the plugin-entry-point scan pydantic does for it, cost more
-than the rest of a load). ``tests/bundle/test_model.py`` checks that the schema's
-fields are the model's and that both ways of building give equal models.
+Invariant: a ``PluginManifest`` is only built by :func:`from_validated`, from an object
+that passed the strict JSON, schema and field checks of
+:func:`pepperpy.bundle.manifest.parse_manifest` (or from the verified cache, which holds
+only manifests that passed them). The schema already fixes every field's type
+(``additionalProperties: false`` at each level), so nothing is validated twice here.
+
+Why dataclasses and not pydantic: a process that loads one installed plugin should pay
+for the plugin's own imports, not for a validation library; ``tests/bundle/test_model.py``
+checks that the schema's fields are exactly these fields.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["LockedRequirement", "PluginManifest", "from_validated"]
 
 
-class LockedRequirement(BaseModel):
+@dataclass(frozen=True)
+class LockedRequirement:
     """One hash-pinned dependency from ``dependency_lock``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     version: str
@@ -38,10 +37,9 @@ class LockedRequirement(BaseModel):
         return " ".join([self.pin, *(f"--hash={h}" for h in self.hashes)])
 
 
-class PluginManifest(BaseModel):
+@dataclass(frozen=True)
+class PluginManifest:
     """The manifest of one plugin bundle."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     version: str
@@ -55,9 +53,9 @@ class PluginManifest(BaseModel):
     python_requires: str | None = None
     license: str | None = None
     homepage: str | None = None
-    config_schema: dict[str, Any] | None = None
+    config_schema: dict[str, Any] | None = field(default=None, hash=False)
     source_builds: tuple[str, ...] = ()
-    dependency_lock: tuple[LockedRequirement, ...] | None = Field(default=None)
+    dependency_lock: tuple[LockedRequirement, ...] | None = None
 
     @property
     def module(self) -> str:
@@ -74,23 +72,35 @@ class PluginManifest(BaseModel):
         props = (self.config_schema or {}).get("properties", {})
         return frozenset(k for k, v in props.items() if isinstance(v, dict) and v.get("secret"))
 
+    def as_json(self) -> dict[str, Any]:
+        """The manifest as JSON-ready data, fields left at their default omitted."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or value == f.default:
+                continue
+            if f.name == "dependency_lock":
+                value = [{"name": p.name, "version": p.version, "hashes": list(p.hashes)}
+                         for p in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
 
 def from_validated(value: dict[str, Any]) -> PluginManifest:
-    """The model for a ``plugin.json`` object that passed the schema and field checks.
+    """The manifest for a ``plugin.json`` object that passed the schema and field checks.
 
-    Only the JSON-to-Python shape changes pydantic would make are made here (arrays
-    become tuples, lock entries become ``LockedRequirement``); never call this with
+    Arrays become tuples and lock entries ``LockedRequirement``; never call this with
     data the schema did not accept.
     """
-    fields = dict(value)
+    data = dict(value)
     for key in ("dependencies", "source_builds"):
-        if key in fields:
-            fields[key] = tuple(fields[key])
-    if fields.get("dependency_lock") is not None:
-        fields["dependency_lock"] = tuple(
-            LockedRequirement.model_construct(
-                name=p["name"], version=p["version"], hashes=tuple(p["hashes"])
-            )
-            for p in fields["dependency_lock"]
+        if key in data:
+            data[key] = tuple(data[key])
+    if data.get("dependency_lock") is not None:
+        data["dependency_lock"] = tuple(
+            LockedRequirement(p["name"], p["version"], tuple(p["hashes"]))
+            for p in data["dependency_lock"]
         )
-    return PluginManifest.model_construct(**fields)
+    return PluginManifest(**data)

@@ -27,8 +27,8 @@ import binascii
 import builtins
 import contextlib
 import fcntl
+import hashlib
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -36,7 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pepperpy.bundle.keys import key_id_of, load_public_key, weak_key_problem
+from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.settings import Settings
 
@@ -56,7 +56,13 @@ class TrustedKey:
     added_at: str
     revoked_at: str | None = None
     scopes: tuple[str, ...] | None = None
-    weak: bool = field(default=False, compare=False)
+
+    @property
+    def weak(self) -> bool:
+        """A small-order or non-canonical key: listed, but never trusted by verify."""
+        from pepperpy.bundle.keys import weak_key_problem
+
+        return weak_key_problem(self.public_key) is not None
 
     @property
     def revoked(self) -> bool:
@@ -104,7 +110,7 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
         raw = base64.b64decode(rec["public_key"], validate=True)
     except (KeyError, TypeError, binascii.Error):
         raise bad("public_key is not base64") from None
-    if len(raw) != 32 or key_id_of(raw) != key_id:
+    if len(raw) != 32 or hashlib.sha256(raw).hexdigest() != key_id:
         raise bad("public_key does not match its key id")
     scopes = rec.get("scopes")
     publisher, added, revoked = rec.get("publisher"), rec.get("added_at"), rec.get("revoked_at")
@@ -117,8 +123,7 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
     ):
         raise bad("scopes must be a list of plugin names or null")
     return TrustedKey(key_id, publisher, raw, added, revoked,
-                      tuple(scopes) if scopes is not None else None,
-                      weak=weak_key_problem(raw) is not None)
+                      tuple(scopes) if scopes is not None else None)
 
 
 class TrustStore:
@@ -131,15 +136,22 @@ class TrustStore:
     def from_settings(cls, settings: Settings | None = None) -> TrustStore:
         return cls((settings or Settings.from_env()).trust_file)
 
-    def _load(self) -> tuple[dict[str, TrustedKey], set[str]]:
+    def _read_bytes(self) -> bytes:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            return self.path.read_bytes()
         except FileNotFoundError:
-            return {}, set()
-        except (OSError, UnicodeDecodeError) as exc:
+            return b""
+        except OSError as exc:
             raise ConfigurationError(f"cannot read trust store {self.path}: {exc}") from None
+
+    def _load(self, raw: bytes | None = None) -> tuple[dict[str, TrustedKey], set[str]]:
+        raw = self._read_bytes() if raw is None else raw
+        if not raw:
+            return {}, set()
         try:
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError(f"cannot read trust store {self.path}: {exc}") from None
         except ValueError as exc:
             raise ConfigurationError(
                 f"trust store {self.path} is not valid JSON ({exc}); nothing is trusted "
@@ -167,19 +179,7 @@ class TrustStore:
             "revoked_bundles": sorted(revoked),
         }
         data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
-        import tempfile  # writes only: a verifying process never pays for it
-
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".trust-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(self.path, data, mode=0o600)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[tuple[dict[str, TrustedKey], set[str]]]:
@@ -196,8 +196,19 @@ class TrustStore:
 
     def snapshot(self) -> TrustSnapshot:
         """Read the store once into an immutable view for verify."""
-        keys, revoked = self._load()
-        return TrustSnapshot(MappingProxyType(keys), frozenset(revoked))
+        return self.read()[0]
+
+    def read(self) -> tuple[TrustSnapshot, str]:
+        """The snapshot and the fingerprint of the bytes it was read from.
+
+        The fingerprint (sha256 of the store file, ``"empty"`` without one) keys what
+        was verified under this snapshot: any change to the store (a key added,
+        removed or revoked, a bundle revoked) changes it.
+        """
+        raw = self._read_bytes()
+        keys, revoked = self._load(raw)
+        fingerprint = hashlib.sha256(raw).hexdigest() if raw else "empty"
+        return TrustSnapshot(MappingProxyType(keys), frozenset(revoked)), fingerprint
 
     def list(self) -> list[TrustedKey]:
         keys, _ = self._load()
@@ -214,6 +225,8 @@ class TrustStore:
         self, pub_pem: bytes, *, publisher: str, scopes: tuple[str, ...] | None = None
     ) -> TrustedKey:
         """Trust a public key (refusing weak keys); re-adding is a no-op, scopes merge."""
+        from pepperpy.bundle.keys import load_public_key
+
         key = load_public_key(pub_pem)
         if not publisher or len(publisher) > 100 or not publisher.isprintable():
             raise ValidationError(

@@ -13,28 +13,27 @@ The checks run in this order (python-tuf style); each refusal raises at once:
 6. only then is ``plugin.json`` parsed (strict JSON, schema, dependency rules), and its
    ``entry_point`` module must be a file in the bundle.
 
-:func:`read_manifest` is the cheap path for listings: it reads the central directory and
-``plugin.json`` only, verifies nothing, and must never be trusted for anything else.
+Nothing here reads files, the clock or the environment: callers read the bytes
+(``bundle/reader.py``) and the trust snapshot (``bundle/trust.py``) and hand them in, so
+the decision "is this bundle authentic" depends on those two inputs alone
+(``tests/bundle/test_trust_core.py`` checks that this module imports no I/O module).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pepperpy.bundle import zipformat as zf
-from pepperpy.bundle.fileio import open_regular
 from pepperpy.bundle.hashing import CHUNK, ParallelHasher, digests
-from pepperpy.bundle.keys import weak_key_problem
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
 from pepperpy.bundle.manifest import parse_manifest
 from pepperpy.bundle.names import MANIFEST_NAME, SIGNATURE_NAME, check_layout
 from pepperpy.bundle.signing import parse_signature_entry, statement
 from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
+from pepperpy.bundle.verified import Contents, FileInfo, VerifiedBundle
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
 
 if TYPE_CHECKING:
@@ -44,19 +43,12 @@ __all__ = [
     "FileInfo",
     "ParsedBundle",
     "VerifiedBundle",
+    "check_key",
     "parse_bundle",
-    "read_manifest",
     "verify_bundle",
 ]
 
 _PARALLEL_FROM = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    name: str
-    size: int
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -66,24 +58,6 @@ class ParsedBundle:
     entries: tuple[zf.ZipEntry, ...]
     key_id: str
     signature: bytes
-
-
-@dataclass(frozen=True)
-class VerifiedBundle:
-    """A bundle that passed every check. ``data`` is the exact verified file content."""
-
-    manifest: PluginManifest
-    manifest_bytes: bytes
-    digest: str
-    key_id: str
-    publisher: str
-    files: tuple[FileInfo, ...]
-    entries: Mapping[str, bytes]
-    data: bytes
-
-    def __repr__(self) -> str:
-        return (f"<VerifiedBundle {self.manifest.name} {self.manifest.version} "
-                f"key={self.key_id[:16]} sha256={self.digest[:16]}>")
 
 
 def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ParsedBundle:
@@ -119,7 +93,7 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
             f"bundle is signed by key {key_id}, which is not in the trust store; if you "
             "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id,
         )
-    if record.weak or weak_key_problem(record.public_key):
+    if record.weak:
         raise UntrustedPublisherError(
             f"key {key_id[:16]} ({record.publisher}) is a weak ed25519 key and is never "
             "trusted; remove it with `pepperpy trust remove`", key_id=key_id,
@@ -136,33 +110,10 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
     return record
 
 
-class _Contents(Mapping[str, bytes]):
-    """Entry contents by name: inflated entries kept, stored ones sliced on access."""
-
-    def __init__(self, data: bytes, stored: dict[str, zf.ZipEntry],
-                 inflated: dict[str, bytes], order: list[str]) -> None:
-        self._data, self._stored, self._inflated, self._order = data, stored, inflated, order
-
-    def __getitem__(self, name: str) -> bytes:
-        if name in self._inflated:
-            return self._inflated[name]
-        e = self._stored[name]
-        return self._data[e.data_offset: e.data_offset + e.size]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._stored or name in self._inflated
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._order)
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-
 def _hash_entries(
     data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits,
     hasher: ParallelHasher | None = None,
-) -> tuple[list[FileInfo], _Contents, list[zf.ZipEntry]]:
+) -> tuple[list[FileInfo], Contents, list[zf.ZipEntry]]:
     """Inflate (bounded), CRC-check and hash every plugin file exactly once.
 
     With a ``hasher``, the CRC-32 of each content of ``CHUNK`` bytes or more is handed
@@ -184,7 +135,7 @@ def _hash_entries(
             stored[entry.name] = entry
         else:
             inflated[entry.name] = bytes(content)
-    return infos, _Contents(data, stored, inflated, [e.name for e in entries]), deferred
+    return infos, Contents(data, stored, inflated, [e.name for e in entries]), deferred
 
 
 def verify_bundle(
@@ -228,12 +179,10 @@ def verify_bundle(
         )
     manifest = parse_manifest(contents[MANIFEST_NAME], limits=limits)
     _check_entry_point(manifest, contents)
-    return VerifiedBundle(manifest, contents[MANIFEST_NAME], digest, record.key_id,
-                          record.publisher, tuple(infos), contents, data)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    verified = VerifiedBundle(manifest, bytes(contents[MANIFEST_NAME]), digest, record.key_id,
+                              record.publisher, data, tuple(infos))
+    verified.__dict__["entries"] = contents  # already read: spare ``entries`` a second pass
+    return verified
 
 
 def _check_entry_point(manifest: PluginManifest, contents: Mapping[str, bytes]) -> None:
@@ -253,113 +202,3 @@ def _check_entry_point(manifest: PluginManifest, contents: Mapping[str, bytes]) 
             f"entry_point {manifest.entry_point!r}: neither {base}.py nor {base}/__init__.py "
             "is in the bundle", plugin=manifest.name,
         )
-
-
-def read_manifest(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
-    """Read only the central directory and ``plugin.json`` of ``path``. Verifies nothing.
-
-    For fast listings of many bundles; never trust the result for loading or install.
-    """
-    try:
-        with open_regular(path) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size < zf.END_SIZE:
-                raise BundleInvalidError("file too short to be a bundle", path=str(path))
-            fh.seek(size - zf.END_SIZE)
-            count, cd_offset, cd_size = zf.parse_end_record(
-                fh.read(zf.END_SIZE), file_size=size, limits=limits
-            )
-            fh.seek(cd_offset)
-            entries = zf.parse_central_directory(
-                fh.read(cd_size), count=count, cd_offset=cd_offset, limits=limits
-            )
-            entry = next((e for e in entries if e.name == MANIFEST_NAME), None)
-            if entry is None:
-                raise BundleInvalidError("plugin.json is missing", path=str(path))
-            if entry.size > limits.max_manifest_size:
-                raise BundleInvalidError("plugin.json is too large", path=str(path))
-            fh.seek(entry.header_offset)
-            blob = fh.read(entry.data_offset - entry.header_offset + entry.compressed_size)
-    except OSError as exc:
-        raise BundleInvalidError(f"cannot read bundle: {exc.strerror}", path=str(path)) from None
-    zf.check_local_header(blob, entry)
-    shifted = zf.ZipEntry(entry.name, entry.method, entry.crc, entry.compressed_size,
-                          entry.size, 0, entry.data_offset - entry.header_offset)
-    return parse_manifest(bytes(zf.read_entry(blob, shifted, limits=limits)), limits=limits)
-
-
-def inspect_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS
-                   ) -> dict[str, object]:
-    """A report on any bundle, trusted or not: files, key, digest and verification state.
-
-    Raises ``BundleInvalidError`` only when the archive structure cannot be read at all.
-    Files and manifest of an unverified bundle are shown as found, never trusted; a file
-    that cannot be read or fails its CRC carries a ``problem`` instead of stopping the
-    report.
-    """
-    from pepperpy.core import PepperpyError
-
-    parsed = parse_bundle(data, limits=limits)
-    record = trust.get(parsed.key_id)
-    report: dict[str, object] = {
-        "digest": _sha256(data), "size": len(data), "key_id": parsed.key_id,
-        "publisher": record.publisher if record else None,
-    }
-    methods = {e.name: e.method for e in parsed.entries}
-    try:
-        verified = verify_bundle(data, trust, limits=limits)
-    except PepperpyError as exc:
-        state = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
-        report["state"] = state.get(type(exc).__name__, "invalid")
-        report["reason"] = str(exc)
-        files, manifest = _inspect_unverified(data, parsed.entries[:-1], limits)
-        report.update(manifest)
-    else:
-        report["state"], report["reason"] = "verified", None
-        report["manifest"] = verified.manifest.model_dump(mode="json", exclude_none=True)
-        files = [{"name": i.name, "size": i.size, "sha256": i.sha256}
-                 for i in verified.files]
-    for row in files:
-        row["stored"] = methods[str(row["name"])] == zf.STORED
-    report["files"] = files
-    return report
-
-
-def _inspect_unverified(
-    data: bytes, entries: tuple[zf.ZipEntry, ...], limits: Limits
-) -> tuple[list[dict[str, object]], dict[str, object]]:
-    """Each file's hash (or its problem) and the manifest as found, for a refused bundle."""
-    from pepperpy.bundle.manifest import parse_json_strict
-    from pepperpy.core import PepperpyError
-
-    files: list[dict[str, object]] = []
-    manifest: dict[str, object] = {"manifest": None}
-    for entry in entries:
-        row: dict[str, object] = {"name": entry.name, "size": entry.size, "sha256": None}
-        content: bytes | None
-        try:
-            content = bytes(zf.read_entry(data, entry, limits=limits))
-        except PepperpyError as exc:
-            row["problem"] = getattr(exc, "reason", str(exc))
-            content = _unchecked_content(data, entry, limits)
-        if content is not None:
-            row["sha256"] = _sha256(content)
-        files.append(row)
-        if entry.name == MANIFEST_NAME and "problem" not in row and content is not None:
-            try:
-                manifest["manifest"] = parse_json_strict(content, limits=limits)
-            except PepperpyError as bad:
-                manifest["manifest_error"] = str(bad)
-    if manifest["manifest"] is None and "manifest_error" not in manifest:
-        manifest["manifest_error"] = "plugin.json cannot be read (see its file problem)"
-    return files, manifest
-
-
-def _unchecked_content(data: bytes, entry: zf.ZipEntry, limits: Limits) -> bytes | None:
-    """The entry's content without the CRC check (for reporting only), or None."""
-    from pepperpy.core import PepperpyError
-
-    try:
-        return bytes(zf.read_entry(data, entry, limits=limits, check_crc=False))
-    except PepperpyError:
-        return None

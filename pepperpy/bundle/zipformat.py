@@ -182,6 +182,10 @@ def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[in
         )
     if n_total * CENTRAL_SIZE > cd_size:
         raise _refuse("the central directory is smaller than its entry count requires")
+    if cd_size > n_total * (CENTRAL_SIZE + limits.max_name_length):
+        # Checked before the directory is read: a sparse file declaring a huge
+        # directory costs nothing to refuse.
+        raise _refuse("the central directory is larger than its entries' names allow")
     return n_total, cd_offset, cd_size
 
 

@@ -19,7 +19,7 @@ __all__ = ["build_parser", "main"]
 # names is imported, so `pepperpy --help` costs little more than the interpreter.
 _GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "keygen": ("create a publisher signing key (NAME.key, mode 0600) and NAME.pub", ("keygen",)),
-    "plugin": ("build, verify, install and list plugin bundles", ("bundle", "manage")),
+    "plugin": ("build, verify, install and list plugin bundles", ("bundle", "manage", "author")),
     "trust": ("manage trusted publisher keys", ("trust",)),
     "chat": ("send one prompt to an LLM and stream the answer", ("chat",)),
     "demo": ("answer questions over a small corpus, offline", ("demo",)),
@@ -28,7 +28,7 @@ _GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The CLI's parser: every group, or with ``argv`` only the group it names in full."""
-    from pepperpy import __version__
+    from pepperpy._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="pepperpy",
@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"pepperpy: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"pepperpy: error: {_one_line(str(exc.strerror or exc) + where)}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("pepperpy: interrupted", file=sys.stderr)
@@ -93,4 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    """One line, with anything a terminal would interpret escaped (names in errors come
+    from bundles and file names)."""
+    from pepperpy.cli.output import printable
+
+    return printable(" ".join(message.split()))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pepperpy.core import BundleInvalidError, ConfigurationError
+from pepperpy.cli.output import printable
+from pepperpy.core import BundleInvalidError
 
 if TYPE_CHECKING:
     from pepperpy.bundle.trust import TrustSnapshot
@@ -38,6 +38,8 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--all", action="store_true", help="build every folder under --src")
     build.add_argument("--src", dest="src_root", type=Path, default=Path("plugin_src"),
                        help="with --all: folder of plugin folders (default: plugin_src)")
+    build.add_argument("--check", action="store_true",
+                       help="run `plugin lint` first and build nothing if it finds problems")
     build.set_defaults(func=cmd_build, _build_parser=build)
 
     verify = plugin_subparsers.add_parser(
@@ -51,31 +53,24 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
 
     inspect = plugin_subparsers.add_parser(
         "inspect", help="show a bundle's manifest, key, digest, files and state",
-        description="Works on untrusted bundles too (nothing in them is run).\n\n"
+        description="Works on untrusted bundles too (nothing in them is run); the manifest of "
+                    "a bundle that does not verify is shown only with --unverified.\n\n"
                     "example: pepperpy plugin inspect some.pepperplugin --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     inspect.add_argument("file", type=Path, metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    inspect.add_argument("--unverified", action="store_true",
+                         help="also show the plugin.json of a bundle that did not verify "
+                              "(its claims are not trusted)")
     inspect.set_defaults(func=cmd_inspect)
 
 
 def read_bundle_file(path: Path) -> bytes:
     """Read a bundle (a regular file only), refusing oversized files before reading them."""
-    from pepperpy.bundle.fileio import open_regular
-    from pepperpy.bundle.limits import DEFAULT_LIMITS
+    from pepperpy.bundle.reader import read_bundle
 
-    try:
-        with open_regular(path) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > DEFAULT_LIMITS.max_bundle_size:
-                raise BundleInvalidError(
-                    f"file is {size} bytes, above the {DEFAULT_LIMITS.max_bundle_size} limit",
-                    path=str(path),
-                )
-            return fh.read()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+    return read_bundle(path)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -84,6 +79,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     if args.all == (args.src is not None):
         args._build_parser.error("give either SRC_DIR or --all")
+    if args.check and not _lint_ok(args):
+        return 1
     key = load_signing_key(args.key)
     if args.all:
         results = build_all(args.src_root, args.out, key)
@@ -95,6 +92,17 @@ def cmd_build(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         print(result.path)
     return 0
+
+
+def _lint_ok(args: argparse.Namespace) -> bool:
+    from pepperpy.scaffold.lint import lint_plugin
+
+    sources = [args.src] if args.src is not None else sorted(
+        p.parent for p in Path(args.src_root).glob("*/plugin.json"))
+    problems = [f"{src}: {problem}" for src in sources for problem in lint_plugin(src)]
+    for problem in problems:
+        print(f"pepperpy: error: {printable(problem)}", file=sys.stderr)
+    return not problems
 
 
 def _snapshot() -> TrustSnapshot:
@@ -120,35 +128,68 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from pepperpy.bundle.verify import inspect_bundle
+    from pepperpy.bundle.inspect import inspect_bundle
 
     data = read_bundle_file(args.file)
-    report: dict[str, Any] = {"path": str(args.file), **inspect_bundle(data, _snapshot())}
+    report: dict[str, Any] = {"path": str(args.file),
+                              **inspect_bundle(data, _snapshot(), unverified=args.unverified)}
+    # A README is the publisher's text: shown when the bundle verified, else only on request.
+    show_readme = report["state"] == "verified" or args.unverified
+    report["readme"] = _readme(data) if show_readme else None
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
-    # An unverified manifest is attacker-controlled text: show it, never let the
-    # terminal interpret it (escape sequences could rewrite the "state:" line).
-    manifest = {k: _printable(v) for k, v in (report.get("manifest") or {}).items()}
-    print(f"file:      {_printable(report['path'])}")
-    reason = f" ({_printable(report['reason'])})" if report["reason"] else ""
+    manifest = report["manifest"] or {}
+    print(f"file:      {printable(report['path'])}")
+    reason = f" ({printable(report['reason'])})" if report["reason"] else ""
     print(f"state:     {report['state']}{reason}")
-    print(f"plugin:    {manifest.get('name', '?')} {manifest.get('version', '?')} "
-          f"({manifest.get('category', '?')}/{manifest.get('provider_name', '?')})")
-    print(f"publisher: {report['publisher'] or '(not in trust store)'}")
+    if manifest:
+        print(f"plugin:    {manifest['name']} {manifest['version']} "
+              f"({manifest['category']}/{manifest['provider_name']})")
+    print(f"publisher: {printable(report['publisher'] or '(not in trust store)')}")
     print(f"key id:    {report['key_id']}")
     print(f"sha256:    {report['digest']}")
     print(f"size:      {report['size']} bytes")
-    for dep in (report.get("manifest") or {}).get("dependencies", []):
-        print(f"requires:  {_printable(dep)}")
+    for dep in manifest.get("dependencies", []):
+        print(f"requires:  {printable(dep)}")
+    if "unverified_manifest" in report:
+        shown = report["unverified_manifest"]
+        text = printable(shown["value"]) if "value" in shown else printable(shown["error"])
+        print(f"manifest (UNVERIFIED, not trusted): {text}")
+    elif not manifest:
+        print("manifest:  not shown: the bundle did not verify (see it with --unverified)")
     print("files:")
     for f in report["files"]:
-        problem = f"  PROBLEM: {_printable(f['problem'])}" if f.get("problem") else ""
-        print(f"  {f['sha256'] or '?' * 64}  {f['size']:>10}  {f['name']}{problem}")
+        problem = f"  PROBLEM: {printable(f['problem'])}" if f.get("problem") else ""
+        print(f"  {f['sha256'] or '?' * 64}  {f['size']:>10}  {printable(f['name'])}{problem}")
+    if report["readme"] is None:
+        print("readme:    (none shown: no README.md, or the bundle did not verify)")
+    else:
+        trust = "" if report["state"] == "verified" else " (from an unverified bundle)"
+        print(f"readme{trust}:")
+        for line in report["readme"].splitlines():
+            print(f"  | {printable(line)}")
     return 0
 
 
-def _printable(value: object) -> str:
-    """``value`` as text with every non-printable character escaped (``\\x1b``)."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+_README_LIMIT = 16_000  # characters shown; a README is a summary, not a manual
+
+
+def _readme(data: bytes) -> str | None:
+    """The bundle's README.md as text (bounded reader, same as inspect's), or None."""
+    from pepperpy.bundle.limits import DEFAULT_LIMITS
+    from pepperpy.bundle.verify import parse_bundle
+    from pepperpy.bundle.zipformat import read_entry
+    from pepperpy.core import PepperpyError
+
+    try:
+        entries = parse_bundle(data, limits=DEFAULT_LIMITS).entries[:-1]
+        entry = next((e for e in entries if e.name == "README.md"), None)
+        if entry is None:
+            return None
+        raw = bytes(read_entry(data, entry, limits=DEFAULT_LIMITS))
+    except PepperpyError:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    return text if len(text) <= _README_LIMIT else text[:_README_LIMIT] + "\n[...]"
+

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pepperpy.cli.output import printable
+
 __all__ = ["add_plugin_commands"]
 
 
@@ -78,7 +80,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     r = result.record
     was = f" (was {result.previous.version})" if result.previous and \
         result.action != "unchanged" else ""
-    print(f"{result.action} {r.name} {r.version}{was} -> {result.path} "
+    print(f"{result.action} {r.name} {r.version}{was} -> {printable(result.path)} "
           f"(key {r.key_id[:16]}, sha256 {r.digest[:16]})")
     if not args.no_deps:
         ensure_dependencies(dependency_spec(result.verified.manifest), settings=settings,
@@ -102,10 +104,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no plugin bundles found (install one with `pepperpy plugin install FILE`)")
     for r in rows:
         label = f"{r.category}/{r.provider_name}" if r.category else "?"
-        print(f"{r.state:<21} {r.name or '?'} {r.version or '?'} [{label}] "
-              f"({r.source}) {r.path}")
+        print(printable(f"{r.state:<21} {r.name or '?'} {r.version or '?'} [{label}] "
+                        f"({r.source}) {r.path}"))
         if r.fix:
-            print(f"{'':<21} fix: {r.fix}")
+            print(f"{'':<21} fix: {printable(r.fix)}")
     return 0
 
 
@@ -119,10 +121,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
     else:
         for r in rows:
-            print(f"[{r.state}] {r.path}")
-            print(f"    {r.name or '?'} {r.version or '?'}: {r.detail}")
+            print(f"[{r.state}] {printable(r.path)}")
+            print(f"    {r.name or '?'} {r.version or '?'}: {printable(r.detail)}")
             if r.fix:
-                print(f"    fix: {r.fix}")
+                print(f"    fix: {printable(r.fix)}")
         bad = sum(r.state != "ok" for r in rows)
         print(f"{len(rows)} bundle(s), {bad} with problems")
     return 1 if any(r.state != "ok" for r in rows) else 0

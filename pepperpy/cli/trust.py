@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pepperpy.cli.output import printable
 from pepperpy.core import ConfigurationError
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     record = _store().add(pem, publisher=publisher,
                           scopes=tuple(args.scope) if args.scope else None)
     state = " (REVOKED: stays refused)" if record.revoked else ""
-    print(f"trusted {record.key_id} ({record.publisher}){state}")
+    print(f"trusted {record.key_id} ({printable(record.publisher)}){state}")
     return 0
 
 
@@ -83,7 +84,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for k in keys:
         state = "revoked" if k.revoked else ("weak: refused" if k.weak else "trusted")
         scopes = f" scopes={','.join(k.scopes)}" if k.scopes else ""
-        print(f"{k.key_id}  {k.publisher}  {state}  added {k.added_at}{scopes}")
+        print(f"{k.key_id}  {printable(k.publisher)}  {state}  added {k.added_at}{scopes}")
     for digest in store.revoked_bundles():
         print(f"revoked bundle sha256 {digest}")
     return 0
@@ -92,15 +93,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     record = _store().remove(args.key_id)
     if record.revoked:
-        print(f"{record.key_id} ({record.publisher}) is revoked; kept as revoked")
+        print(f"{record.key_id} ({printable(record.publisher)}) is revoked; kept as revoked")
     else:
-        print(f"removed {record.key_id} ({record.publisher})")
+        print(f"removed {record.key_id} ({printable(record.publisher)})")
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     record = _store().revoke(args.key_id)
-    print(f"revoked {record.key_id} ({record.publisher}) at {record.revoked_at}")
+    print(f"revoked {record.key_id} ({printable(record.publisher)}) at {record.revoked_at}")
     return 0
 
 

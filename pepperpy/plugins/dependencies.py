@@ -2,7 +2,7 @@
 
 Invariants:
 - Callers pass requirements taken from a *verified* manifest only. This module never
-  reads a bundle, and it is only reached after verification (SECURITY.md promise 1).
+  reads a bundle, and it is only reached after verification (docs/security.md, promise 1).
 - The check is in-process (packaging, markers evaluated): when everything is satisfied
   no subprocess starts. Installed versions come from the ``NAME-VERSION.dist-info``
   folder names on ``sys.path`` (``_DistIndex``, cached per process and rebuilt when a
@@ -15,9 +15,18 @@ Invariants:
   index and wheel folders from ``Settings`` only, requirements as arguments (or a
   hash-pinned file PepperPy writes itself from the signed lock), wheels only except the
   packages that the manifest declares *and* the operator allows to build from source.
+- The host survives its plugins: before uv installs anything, the packages the core
+  and every other installed plugin run on (``constraints``; other plugins' needs come
+  from ``deprecord``, written from verified manifests only) are pinned to their
+  installed versions in a ``--constraint`` file PepperPy writes into its private
+  temporary folder. A plugin requirement that one of them does not meet is refused
+  in-process; otherwise a sealed ``--dry-run`` resolves first, and only a plan that
+  changes none of them is installed, with the same constraints. A conflict is a
+  ``DependencyConflictError`` naming the package, who needs what, and the fix.
 - uv runs under a lock, with a time limit, its output relayed as progress; afterwards
   the check runs again, and anything still missing is an error (nothing half-installed
-  counts as installed).
+  counts as installed). Satisfied requirements are recorded (``deprecord``), so that
+  later installs for other plugins keep them.
 """
 
 from __future__ import annotations
@@ -31,10 +40,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pepperpy.core import DependencyError
+from pepperpy.plugins.deprecord import remember
 from pepperpy.plugins.locking import file_lock
 from pepperpy.settings import Settings
 
 if TYPE_CHECKING:
+    from pepperpy.plugins.constraints import Protected
     from pepperpy.plugins.distindex import DistIndex as _DistIndex
 
 __all__ = [
@@ -48,6 +59,7 @@ __all__ = [
 
 _KEPT_UV_VARIABLES = frozenset({"UV_CACHE_DIR"})
 _TAIL_LINES = 12
+_KEPT_LINES = 20_000  # enough for any install plan uv prints
 
 
 @dataclass(frozen=True)
@@ -60,9 +72,12 @@ class LockedRequirement:
     marker: str | None = None
 
     def line(self) -> str:
-        marker = f" ; {self.marker}" if self.marker else ""
         hashes = "".join(f" --hash={h}" for h in self.hashes)
-        return f"{self.name}=={self.version}{marker}{hashes}"
+        return f"{self.pin()}{hashes}"
+
+    def pin(self) -> str:
+        marker = f" ; {self.marker}" if self.marker else ""
+        return f"{self.name}=={self.version}{marker}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,10 @@ class DependencySpec:
     requirements: tuple[str, ...] = ()
     lock: tuple[LockedRequirement, ...] = ()
     source_builds: frozenset[str] = field(default_factory=frozenset)
+
+    def needs(self) -> tuple[str, ...]:
+        """Every requirement string: the ranges and the exact lock pins."""
+        return (*self.requirements, *(p.pin() for p in self.lock))
 
 
 @dataclass(frozen=True)
@@ -95,8 +114,7 @@ def find_unsatisfied(
     missing: list[Unsatisfied] = []
     seen: set[str] = set()
     pending = [_requirement(r) for r in requirements]
-    pending += [_requirement(f"{p.name}=={p.version}" + (f"; {p.marker}" if p.marker else ""))
-                for p in lock]
+    pending += [_requirement(p.pin()) for p in lock]
     index = _dist_index()
     while pending:
         req = pending.pop()
@@ -186,6 +204,8 @@ def uv_command(
     settings: Settings,
     python: str | None = None,
     requirements_file: Path | None = None,
+    constraints_file: Path | None = None,
+    dry_run: bool = False,
 ) -> list[str]:
     """The exact, sealed uv invocation PepperPy runs for ``spec``."""
     import uv
@@ -195,6 +215,10 @@ def uv_command(
     # Compiled once at install: with PYTHONDONTWRITEBYTECODE set (containers, CI),
     # chromadb would otherwise be compiled from source on every start (1.9 s vs 0.65 s).
     cmd.append("--compile-bytecode")
+    if dry_run:
+        cmd.append("--dry-run")
+    if constraints_file is not None:
+        cmd += ["--constraint", str(constraints_file)]
     if settings.no_index:
         cmd.append("--no-index")
     elif settings.index_url:
@@ -240,9 +264,9 @@ def command_hint(spec: DependencySpec, *, settings: Settings) -> str:
     """The operator-facing fix: the pepperpy command, and the uv command it runs."""
     import shlex
 
-    shown = uv_command(spec, settings=settings)
-    if spec.lock:
-        shown = uv_command(spec, settings=settings, requirements_file=Path("<locked.txt>"))
+    locked = Path("<locked.txt>") if spec.lock else None
+    shown = uv_command(spec, settings=settings, requirements_file=locked,
+                       constraints_file=Path("<installed core and plugin packages>"))
     return f"pepperpy plugin deps {spec.plugin}  (runs: {shlex.join(shown)})"
 
 
@@ -253,15 +277,23 @@ def ensure_dependencies(
     auto_install: bool,
     progress: Callable[[str], None] | None = None,
 ) -> None:
-    """Return when ``spec`` is satisfied; install with uv if allowed, else raise."""
+    """Return when ``spec`` is satisfied; install with uv if allowed, else raise.
+
+    Raises ``DependencyConflictError`` (a ``DependencyError``), before anything is
+    installed, when the plugin would change a package the core or another installed
+    plugin needs.
+    """
     if not spec.requirements and not spec.lock:
         return
     missing = find_unsatisfied(spec.requirements, lock=spec.lock)
     if not missing:
+        remember(settings, plugin=spec.plugin, lines=spec.needs())
         return
     hint = command_hint(spec, settings=settings)
     listed = ", ".join(u.describe() for u in missing)
     if not auto_install:
+        if any(u.found is not None for u in missing):  # a conflict needs an installed one
+            _refuse_direct_conflicts(spec, _protected(spec, settings))
         raise DependencyError(
             f"plugin {spec.plugin!r} needs {listed}; auto-install is off "
             f"(PEPPERPY_AUTO_INSTALL=0): run {hint}",
@@ -270,10 +302,12 @@ def ensure_dependencies(
         )
     with file_lock(settings.cache_dir / "uv.lock"):
         _invalidate_metadata_caches()
-        if not find_unsatisfied(spec.requirements, lock=spec.lock):
-            return  # another process installed them while we waited
-        _run_uv(spec, settings=settings, progress=progress or _stderr)
-        _invalidate_metadata_caches()
+        if find_unsatisfied(spec.requirements, lock=spec.lock):
+            protected = _protected(spec, settings)
+            _refuse_direct_conflicts(spec, protected)
+            _run_uv(spec, settings=settings, progress=progress or _stderr,
+                    protected=protected)
+            _invalidate_metadata_caches()
     still = find_unsatisfied(spec.requirements, lock=spec.lock)
     if still:
         raise DependencyError(
@@ -283,6 +317,23 @@ def ensure_dependencies(
             plugin=spec.plugin,
             command=f"pepperpy plugin deps {spec.plugin}",
         )
+    remember(settings, plugin=spec.plugin, lines=spec.needs())
+
+
+def _protected(spec: DependencySpec, settings: Settings) -> dict[str, Protected]:
+    """What the core and every other installed plugin run on (in-process)."""
+    from pepperpy.plugins.constraints import protected_distributions
+    from pepperpy.plugins.deprecord import other_plugins_requirements
+
+    return protected_distributions(other_plugins_requirements(settings, plugin=spec.plugin))
+
+
+def _refuse_direct_conflicts(spec: DependencySpec, protected: dict[str, Protected]) -> None:
+    from pepperpy.plugins.constraints import DependencyConflictError, direct_conflicts
+
+    conflicts = direct_conflicts(spec.needs(), protected)
+    if conflicts:
+        raise DependencyConflictError(spec.plugin, conflicts)
 
 
 def _invalidate_metadata_caches() -> None:
@@ -298,31 +349,103 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _run_uv(spec: DependencySpec, *, settings: Settings, progress: Callable[[str], None]) -> None:
-    import tempfile
+@dataclass(frozen=True)
+class _Run:
+    """One finished uv run: exit status, its output lines (bounded), timed out or not."""
 
+    code: int
+    lines: tuple[str, ...]
+    timed_out: bool
+
+    @property
+    def tail(self) -> list[str]:
+        return list(self.lines[-_TAIL_LINES:])
+
+
+def _run_uv(spec: DependencySpec, *, settings: Settings, progress: Callable[[str], None],
+            protected: dict[str, Protected]) -> None:
+    """Resolve with the host's packages pinned (dry run), check the plan, then install."""
+    import tempfile
+    import time
+
+    from pepperpy.plugins.constraints import constraint_lines
+
+    deadline = time.monotonic() + settings.uv_timeout
     with tempfile.TemporaryDirectory(prefix="pepperpy-uv-") as tmp:
         req_file = None
         if spec.lock:
             req_file = Path(tmp) / "locked-requirements.txt"
             req_file.write_text("".join(p.line() + "\n" for p in spec.lock), encoding="utf-8")
-        cmd = uv_command(spec, settings=settings, requirements_file=req_file)
+        pins = Path(tmp) / "constraints.txt"  # PepperPy's own file, never a plugin's
+        pins.write_text("".join(constraint_lines(protected)), encoding="utf-8")
+
+        def run(*, constrained: bool = True, dry_run: bool = False,
+                relay: Callable[[str], None] = progress) -> _Run:
+            cmd = uv_command(spec, settings=settings, requirements_file=req_file,
+                             constraints_file=pins if constrained else None, dry_run=dry_run)
+            return _stream(cmd, cwd=tmp, timeout=max(deadline - time.monotonic(), 0.0),
+                           progress=relay)
+
         builds = _source_build_exceptions(spec, settings)
         if builds:
             progress(f"pepperpy: building from source (allowed by operator): {sorted(builds)}")
-        progress(f"pepperpy: installing dependencies of {spec.plugin!r} with uv: "
+        progress(f"pepperpy: resolving dependencies of {spec.plugin!r} with uv, keeping "
+                 f"{len(protected)} installed packages of the core and other plugins: "
                  f"{', '.join(spec.requirements) or '(locked set)'}")
-        code, tail, timed_out = _stream(cmd, cwd=tmp, timeout=settings.uv_timeout,
-                                        progress=progress)
-    if timed_out:
+        _check_plan(spec, settings=settings, protected=protected, progress=progress,
+                    dry=run(dry_run=True), free=lambda: run(constrained=False, dry_run=True,
+                                                            relay=_quiet))
+        progress(f"pepperpy: installing dependencies of {spec.plugin!r} with uv")
+        _raise_if_failed(spec, settings, run())
+
+
+def _quiet(line: str) -> None:
+    pass
+
+
+def _check_plan(spec: DependencySpec, *, settings: Settings, protected: dict[str, Protected],
+                progress: Callable[[str], None], dry: _Run, free: Callable[[], _Run]) -> None:
+    """Refuse a plan that changes a protected package; diagnose a failed resolution.
+
+    When the pinned resolution fails, an unpinned dry run tells a conflict (it would
+    succeed by moving a protected package) from an ordinary failure (it fails too).
+    """
+    from pepperpy.plugins.constraints import (
+        DependencyConflictError,
+        conflicts_in_plan,
+        parse_plan,
+    )
+
+    if dry.code != 0 and not dry.timed_out:
+        unpinned = free()
+        if unpinned.code == 0:
+            conflicts = conflicts_in_plan(parse_plan(unpinned.lines), protected)
+            if conflicts:
+                said = [ln.strip() for ln in dry.tail if not ln.startswith("Using Python")]
+                raise DependencyConflictError(
+                    spec.plugin, conflicts,
+                    detail=" (uv, with them pinned: " + " | ".join(said[-4:]) + ")")
+    _raise_if_failed(spec, settings, dry)
+    plan = parse_plan(dry.lines)
+    conflicts = conflicts_in_plan(plan, protected)
+    if conflicts:  # the pins should make this impossible; never install such a plan
+        raise DependencyConflictError(spec.plugin, conflicts, detail=" (uv's plan)")
+    for key in sorted(set(plan.removed) - set(protected)):
+        new = plan.added.get(key)
+        progress(f"pepperpy: note: this changes {key} {plan.removed[key]} -> "
+                 f"{new or 'removed'}, which neither the core nor an installed plugin needs")
+
+
+def _raise_if_failed(spec: DependencySpec, settings: Settings, run: _Run) -> None:
+    if run.timed_out:
         reason = f"uv did not finish within {settings.uv_timeout:g} s (PEPPERPY_UV_TIMEOUT)"
-    elif code != 0:
-        reason = f"uv exited with status {code}"
+    elif run.code != 0:
+        reason = f"uv exited with status {run.code}"
     else:
         return
     raise DependencyError(
         f"plugin {spec.plugin!r}: installing its dependencies failed: {reason}: "
-        + " | ".join(tail)
+        + " | ".join(run.tail)
         + f"; fix the cause, then run {command_hint(spec, settings=settings)}",
         plugin=spec.plugin,
         command=f"pepperpy plugin deps {spec.plugin}",
@@ -340,13 +463,13 @@ def _sealed_environment() -> dict[str, str]:
 
 def _stream(
     cmd: list[str], *, cwd: str, timeout: float, progress: Callable[[str], None]
-) -> tuple[int, list[str], bool]:
-    """Run ``cmd``, relaying stderr lines as progress; keep the tail for errors."""
+) -> _Run:
+    """Run ``cmd``, relaying its output lines as progress; keep them (bounded)."""
     import subprocess
     import threading
     from collections import deque
 
-    tail: deque[str] = deque(maxlen=_TAIL_LINES)
+    lines: deque[str] = deque(maxlen=_KEPT_LINES)
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=_sealed_environment(), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -365,9 +488,9 @@ def _stream(
         for raw in proc.stdout:
             line = raw.rstrip()
             if line:
-                tail.append(line)
+                lines.append(line)
                 progress(f"  uv: {line}")
         code = proc.wait()
     finally:
         timer.cancel()
-    return code, list(tail), timed_out.is_set()
+    return _Run(code, tuple(lines), timed_out.is_set())

@@ -133,9 +133,14 @@ def _may_offer(folder: Path, category: str, provider_name: str) -> bool:
 
 
 def _load(folder: Path, manifest: Any, *, settings: Settings) -> LoadedProvider:
+    from pepperpy.core import PluginLoadError
     from pepperpy.plugins.dependencies import find_unsatisfied
     from pepperpy.plugins.loader import NAMESPACE, import_entry_point
+    from pepperpy.plugins.policy import unsigned_allowed
 
+    if not unsigned_allowed(folder, settings.dev_plugins):
+        raise PluginLoadError(f"{folder} is not a developer-mode folder; unsigned code runs "
+                              "only from folders listed in PEPPERPY_DEV_PLUGINS")
     message = (
         f"PepperPy DEVELOPER MODE: loading UNSIGNED plugin code for {manifest.category} "
         f"provider {manifest.provider_name!r} from {folder} (PEPPERPY_DEV_PLUGINS is set). "

@@ -10,11 +10,16 @@ Search order (earlier wins ties between equal versions, see ``manager.py``):
    anywhere inside a checkout, and never for an installed application).
 
 Invariants:
-- Only the ZIP central directory and ``plugin.json`` are read here (the bundle helper's
-  ``read_manifest``); nothing is verified and nothing runs. A summary found here only
-  chooses which files to verify; loading re-reads and verifies the bytes.
+- Verify before parse: a file's manifest is read only after its signature held
+  (``verification.screen`` then ``authenticate``). A file that is unsigned, signed by a
+  key nobody trusts, revoked or invalid becomes a ``Found`` with ``problem`` (and the key
+  id its signature entry names, if any): its manifest's claims are never read, so no
+  hostile ``plugin.json`` reaches a parser, and a huge or sparse file costs a few small
+  reads. Loading re-reads the bytes and checks them again; a summary here only chooses
+  which files to load.
 - The index cache (``cache_dir/index.json``) is keyed by (path, size, mtime_ns, inode,
-  device): any change to a file re-reads it. A corrupt cache is ignored and rewritten.
+  device) and the trust fingerprint: any change to a file or to the trust store re-reads
+  it. A corrupt cache is ignored and rewritten; an unwritable one is skipped.
 - A broken bundle becomes a ``Found`` with ``problem`` set; it never stops discovery.
 """
 
@@ -26,18 +31,22 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pepperpy.plugins.locking import atomic_write
+from pepperpy.bundle.fileio import atomic_write
+from pepperpy.plugins.verification import Trust, authenticate, screen
 from pepperpy.settings import Settings
 
-__all__ = ["Found", "checkout_dist_plugins", "discover", "search_folders"]
+__all__ = [
+    "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
+    "search_folders",
+]
 
 SUFFIX = ".pepperplugin"
-_INDEX_FORMAT = 1
+_INDEX_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class Found:
-    """One bundle file and what its manifest claims (unverified)."""
+    """One bundle file: what verification established, or why it was refused."""
 
     path: str
     source: str  # "installed" | "plugin-path" | "checkout"
@@ -47,6 +56,9 @@ class Found:
     category: str | None = None
     provider_name: str | None = None
     problem: str | None = None
+    refusal: str | None = None  # the refusing error's class name, with ``problem``
+    key_id: str | None = None
+    digest: str | None = None
 
 
 def checkout_dist_plugins(start: Path | None = None) -> Path | None:
@@ -58,12 +70,13 @@ def checkout_dist_plugins(start: Path | None = None) -> Path | None:
     for folder in (here, *here.parents):
         project = folder / "pyproject.toml"
         dist = folder / "dist_plugins"
-        if project.is_file() and dist.is_dir() and _is_pepperpy_project(project):
+        if project.is_file() and dist.is_dir() and is_pepperpy_project(project):
             return dist
     return None
 
 
-def _is_pepperpy_project(pyproject: Path) -> bool:
+def is_pepperpy_project(pyproject: Path) -> bool:
+    """Whether ``pyproject`` is PepperPy's own project file."""
     import tomllib
 
     try:
@@ -93,10 +106,11 @@ def _scan(folder: Path) -> Iterator[os.DirEntry[str]]:
             yield entry
 
 
-def discover(settings: Settings) -> list[Found]:
-    """Every bundle in the search folders, in search order, with its manifest summary."""
+def discover(settings: Settings, trust: Trust | None = None) -> list[Found]:
+    """Every bundle in the search folders, in search order, each verified or refused."""
+    trust = trust or Trust.read(settings)
     index_path = settings.cache_dir / "index.json"
-    cached = _load_index(index_path)
+    cached = _load_index(index_path, trust.fingerprint)
     fresh: dict[str, dict] = {}
     found: list[Found] = []
     seen: set[str] = set()
@@ -106,16 +120,16 @@ def discover(settings: Settings) -> list[Found]:
             if path in seen:
                 continue
             seen.add(path)
-            item = _summary(entry, path, cached)
+            item = _summary(entry, path, cached, trust)
             fresh[path] = item
             found.append(_found(item, path=path, source=source, order=len(found)))
     if fresh != cached:
-        _save_index(index_path, fresh)
+        _save_index(index_path, fresh, trust.fingerprint)
     return found
 
 
-def _summary(entry: os.DirEntry[str], path: str, cached: dict[str, dict]) -> dict:
-    """The cached summary if the file's identity is unchanged, else a fresh read."""
+def _summary(entry: os.DirEntry[str], path: str, cached: dict[str, dict], trust: Trust) -> dict:
+    """The cached summary if the file's identity is unchanged, else a fresh check."""
     try:
         st = entry.stat()
     except OSError as exc:
@@ -124,47 +138,50 @@ def _summary(entry: os.DirEntry[str], path: str, cached: dict[str, dict]) -> dic
     old = cached.get(path)
     if old is not None and old.get("identity") == identity:
         return old
-    return {"identity": identity, **read_summary(Path(path))}
+    return {"identity": identity, **check_file(Path(path), trust)}
 
 
-def read_summary(path: Path) -> dict:
-    """Name, version, category and provider from the manifest, or the problem."""
-    from pepperpy.bundle.verify import read_manifest
+def check_file(path: Path, trust: Trust) -> dict:
+    """What a bundle file is, as verification sees it: its verified identity, or the
+    refusal (with the key id its signature entry names, when that much is readable)."""
     from pepperpy.core import PepperpyError
 
+    key_id = None
     try:
-        manifest = read_manifest(path)
+        key_id = screen(path, trust).key_id
+        verified = authenticate(path, trust)
     except PepperpyError as exc:
-        return {"problem": str(exc)}
-    except OSError as exc:
-        return {"problem": f"cannot read: {exc.strerror or exc}"}
-    return {
-        "name": manifest.name,
-        "version": str(manifest.version),
-        "category": manifest.category,
-        "provider_name": manifest.provider_name,
-    }
+        return {"problem": str(exc), "refusal": type(exc).__name__,
+                "key_id": getattr(exc, "key_id", None) or key_id}
+    m = verified.manifest
+    return {"name": m.name, "version": m.version, "category": m.category,
+            "provider_name": m.provider_name, "key_id": verified.key_id,
+            "digest": verified.digest}
 
 
 def _found(item: dict, *, path: str, source: str, order: int) -> Found:
-    fields = {k: item.get(k) for k in ("name", "version", "category", "provider_name", "problem")}
-    return Found(path=path, source=source, order=order, **fields)
+    names = ("name", "version", "category", "provider_name", "problem", "refusal", "key_id",
+             "digest")
+    return Found(path=path, source=source, order=order, **{k: item.get(k) for k in names})
 
 
-def _load_index(path: Path) -> dict[str, dict]:
+def _load_index(path: Path, fingerprint: str) -> dict[str, dict]:
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("format") != _INDEX_FORMAT:
         return {}
+    if data.get("trust") != fingerprint:
+        return {}
     entries = data.get("entries")
     return entries if isinstance(entries, dict) else {}
 
 
-def _save_index(path: Path, entries: dict[str, dict]) -> None:
+def _save_index(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
     """Best effort: a read-only home still discovers, just without the cache."""
-    data = json.dumps({"format": _INDEX_FORMAT, "entries": entries}, separators=(",", ":"))
+    data = json.dumps({"format": _INDEX_FORMAT, "trust": fingerprint, "entries": entries},
+                      separators=(",", ":"))
     try:
         atomic_write(path, data.encode())
     except OSError:

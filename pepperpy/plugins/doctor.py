@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pepperpy.core import (
-    BundleInvalidError,
     PepperpyError,
     PluginLoadError,
     RevokedError,
@@ -28,8 +27,8 @@ from pepperpy.core import (
 from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
 from pepperpy.plugins.manager import PluginManager, dependency_spec
-from pepperpy.plugins.state import load_state
-from pepperpy.plugins.verification import trust_snapshot
+from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.plugins.verification import Trust
 
 __all__ = ["BundleStatus", "diagnose"]
 
@@ -55,36 +54,48 @@ class BundleStatus:
 
 def diagnose(manager: PluginManager) -> list[BundleStatus]:
     """A row for every bundle the manager discovers, in search order."""
-    snapshot = trust_snapshot(manager.settings)
+    trust = manager.trust()
     found = manager.discover(refresh=True)
     with manager.install_read_lock():
         state = load_state(manager.settings.state_file)
-        rows = [_row(manager, f, state=state, snapshot=snapshot) for f in found]
+        rows = [_row(manager, f, state=state, trust=trust) for f in found]
     return _mark_shadowed(rows)
 
 
-def _row(manager: PluginManager, found: Found, *, state: Any, snapshot: Any) -> BundleStatus:
+def _row(manager: PluginManager, found: Found, *, state: InstallState, trust: Trust
+         ) -> BundleStatus:
     base: dict[str, Any] = {"path": found.path, "source": found.source, "name": found.name,
             "version": found.version, "category": found.category,
-            "provider_name": found.provider_name}
+            "provider_name": found.provider_name, "key_id": found.key_id}
     if found.problem:
-        return BundleStatus(**base, state="invalid", detail=found.problem,
-                            fix=_fix_invalid(found))
+        label = _REFUSALS.get(found.refusal or "", "invalid")
+        return BundleStatus(**base, state=label, detail=found.problem,
+                            fix=_fix_for(label, found))
     try:
-        verified = manager.check(found, state=state, snapshot=snapshot)
+        chosen = manager.check(found, state=state, trust=trust)
     except PepperpyError as exc:
         label, fix = _classify(exc, found)
-        return BundleStatus(**base, state=label, detail=str(exc), fix=fix,
-                            key_id=getattr(exc, "key_id", None))
-    spec = dependency_spec(verified.manifest)
+        return BundleStatus(**base, state=label, detail=str(exc), fix=fix)
+    spec = dependency_spec(chosen.manifest)
     missing = find_unsatisfied(spec.requirements, lock=spec.lock)
     if missing:
         return BundleStatus(**base, state="missing-dependencies",
                             detail="needs " + ", ".join(u.describe() for u in missing),
-                            fix=f"pepperpy plugin deps {verified.manifest.name}",
-                            key_id=verified.key_id)
-    return BundleStatus(**base, state="ok", detail=f"signed by {verified.publisher}",
-                        fix="", key_id=verified.key_id)
+                            fix=f"pepperpy plugin deps {chosen.manifest.name}")
+    return BundleStatus(**base, state="ok", detail=f"signed by {chosen.verified.publisher}",
+                        fix="")
+
+
+_REFUSALS = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
+
+
+def _fix_for(label: str, found: Found) -> str:
+    if label == "untrusted":
+        return ("pepperpy trust add PUBFILE (the publisher's .pub for key "
+                f"{(found.key_id or '?')[:16]}), if you trust it")
+    if label == "revoked":
+        return _remove_fix(found)
+    return _fix_invalid(found)
 
 
 def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
@@ -97,15 +108,12 @@ def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
     if label == "not-owner":
         return label, (f"pepperpy plugin install {found.path} --transfer-owner, or "
                        f"pepperpy trust add PUBFILE --scope {found.name} (if intended)")
+    if label == "incompatible" or isinstance(exc, PluginLoadError):
+        return "incompatible", "install a plugin version made for this PepperPy/Python"
     if isinstance(exc, UntrustedPublisherError):
-        return "untrusted", "pepperpy trust add PUBFILE (the publisher's .pub for key " \
-                            f"{(getattr(exc, 'key_id', None) or '?')[:16]}), if you trust it"
+        return "untrusted", _fix_for("untrusted", found)
     if isinstance(exc, RevokedError):
         return "revoked", _remove_fix(found)
-    if isinstance(exc, PluginLoadError):
-        return "incompatible", "install a plugin version made for this PepperPy/Python"
-    if isinstance(exc, BundleInvalidError):
-        return "invalid", _fix_invalid(found)
     return "invalid", _fix_invalid(found)
 
 
@@ -120,24 +128,30 @@ def _fix_invalid(found: Found) -> str:
 
 
 def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:
-    """Say which healthy bundles lose a provider conflict (same rule as loading)."""
+    """Say which healthy bundle serves each provider, by the rules loading uses: the
+    policy's ranking, and a bundle whose dependencies are missing falls through to the
+    next usable one."""
     from dataclasses import replace
 
-    from packaging.version import Version
+    from pepperpy.plugins import policy
 
-    best: dict[tuple[Any, Any], tuple[Any, int]] = {}
-    for i, row in enumerate(rows):
-        if row.state in {"ok", "missing-dependencies"} and row.version:
-            key = (row.category, row.provider_name)
-            rank = (Version(row.version), -i)
-            if key not in best or rank > best[key][0]:
-                best[key] = (rank, i)
-    out = []
-    for i, row in enumerate(rows):
-        key = (row.category, row.provider_name)
-        if key in best and best[key][1] != i and row.state in {"ok", "missing-dependencies"}:
-            winner = rows[best[key][1]]
-            row = replace(row, detail=f"{row.detail}; not used: {winner.path} wins "
-                                      "(higher version or earlier folder)")
-        out.append(row)
+    healthy = [(i, r) for i, r in enumerate(rows)
+               if r.state in {"ok", "missing-dependencies"} and r.version is not None]
+    by_provider: dict[tuple[Any, Any], list[tuple[str, int]]] = {}
+    for i, row in healthy:
+        by_provider.setdefault((row.category, row.provider_name), []).append(
+            (str(row.version), i))
+    out = list(rows)
+    for ranked_pairs in by_provider.values():
+        ranked = policy.rank(ranked_pairs)
+        used = next((i for i in ranked if rows[i].state == "ok"), ranked[0])
+        for i in ranked:
+            if i == used:
+                continue
+            row = rows[i]
+            if ranked.index(i) < ranked.index(used):
+                note = f"not used until this is fixed: {rows[used].path} serves the provider"
+            else:
+                note = f"not used: {rows[used].path} wins (higher version or earlier folder)"
+            out[i] = replace(row, detail=f"{row.detail}; {note}")
     return out

@@ -1,9 +1,10 @@
 """Install and remove bundles in ``Settings.plugins_dir``.
 
 Check order for ``install`` (python-tuf's shape: every check, then one atomic change):
-limits and structure, signature, key trusted and not revoked, digest not revoked (all in
-verify) -> name ownership -> no rollback -> no same-version-other-bytes -> copy
-atomically -> record atomically. Everything after verify runs under the install lock
+authenticity (``verification.authenticate``: limits and structure, signature, key trusted
+and not revoked, digest not revoked) -> ``policy.install_action`` (compatibility, name
+ownership, no rollback, no same-version-other-bytes) -> copy atomically -> record
+atomically. Everything after verify runs under the install lock
 (``home/install.lock``), so concurrent installs serialise and the second one of the
 same bundle is a no-op.
 
@@ -21,19 +22,17 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from pepperpy.core import InstallRefusedError, PluginNotFoundError
+from pepperpy._version import __version__
+from pepperpy.bundle.verified import VerifiedBundle
+from pepperpy.core import PluginNotFoundError
+from pepperpy.plugins import policy
 from pepperpy.plugins.locking import atomic_write, file_lock
-from pepperpy.plugins.state import InstallRecord, load_state, save_state
-from pepperpy.plugins.verification import (
-    check_compatible,
-    takeover_scopes,
-    trust_snapshot,
-    verify_file,
-)
+from pepperpy.plugins.state import InstallRecord, InstallState, load_state, save_state
+from pepperpy.plugins.verification import Trust, authenticate
 from pepperpy.settings import Settings
 
 __all__ = ["InstallResult", "install_bundle", "installed_path", "remove_plugin"]
@@ -48,7 +47,7 @@ class InstallResult:
     record: InstallRecord
     previous: InstallRecord | None
     path: Path
-    verified: Any  # the VerifiedBundle, for dependency installation
+    verified: VerifiedBundle  # for dependency installation
 
 
 def installed_path(settings: Settings, name: str) -> Path:
@@ -64,10 +63,10 @@ def install_bundle(
     transfer_owner: bool = False,
 ) -> InstallResult:
     """Verify ``path`` fully, check policy, then copy and record it atomically."""
-    snapshot = trust_snapshot(settings)
-    verified = verify_file(Path(path), snapshot=snapshot)
+    trust = Trust.read(settings)
+    verified = authenticate(Path(path), trust)
     m = verified.manifest
-    check_compatible(m, path=str(path))
+    candidate = policy.Candidate(m, verified.digest, verified.key_id, str(path), "file")
     record = InstallRecord(
         name=m.name, version=m.version, digest=verified.digest, key_id=verified.key_id,
         category=m.category, provider_name=m.provider_name, file=f"{m.name}.pepperplugin",
@@ -75,9 +74,10 @@ def install_bundle(
     with file_lock(settings.home / "install.lock"):
         state = load_state(settings.state_file)
         previous = state.plugins.get(m.name)
-        action = _decide(record, previous, state=state, allow_downgrade=allow_downgrade,
-                         force=force, transfer_owner=transfer_owner,
-                         scopes=takeover_scopes(snapshot, verified.key_id))
+        action = policy.install_action(
+            candidate, previous, state, scopes=trust.scopes(verified.key_id),
+            pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
+            transfer_owner=transfer_owner)
         target = installed_path(settings, m.name)
         if action == "unchanged" and _file_digest(target) == record.digest:
             return InstallResult("unchanged", record, previous, target, verified)
@@ -85,7 +85,7 @@ def install_bundle(
         atomic_write(target, verified.data, mode=0o644)
         plugins = {n: r for n, r in state.plugins.items() if not _same_provider(r, record)}
         plugins[m.name] = record
-        save_state(settings.state_file, replace(state, plugins=plugins))
+        save_state(settings.state_file, InstallState(plugins))
         _remove_displaced(settings, state.plugins, record)
     return InstallResult(action, record, previous, target, verified)
 
@@ -98,62 +98,12 @@ def _same_provider(old: InstallRecord, new: InstallRecord) -> bool:
     )
 
 
-def _remove_displaced(settings: Settings, old: Any, new: InstallRecord) -> None:
+def _remove_displaced(
+    settings: Settings, old: Mapping[str, InstallRecord], new: InstallRecord
+) -> None:
     for record in old.values():
         if record.name != new.name and _same_provider(record, new):
             installed_path(settings, record.name).unlink(missing_ok=True)
-
-
-def _decide(
-    new: InstallRecord,
-    old: InstallRecord | None,
-    *,
-    state: Any,
-    allow_downgrade: bool,
-    force: bool,
-    transfer_owner: bool,
-    scopes: frozenset[str] = frozenset(),
-) -> str:
-    """The install action. ``scopes``: installed plugins the signing key may take over
-    without ``transfer_owner`` (``pepperpy trust add PUBFILE --scope NAME``)."""
-    from packaging.version import Version
-
-    owner = state.owner_conflict(name=new.name, category=new.category,
-                                 provider_name=new.provider_name, key_id=new.key_id,
-                                 may_take_over=scopes)
-    if owner is not None and not transfer_owner:
-        raise InstallRefusedError(
-            f"plugin {new.name!r} ({new.category}/{new.provider_name}) is signed by key "
-            f"{new.key_id[:12]}, but the installed plugin {owner.name!r} "
-            f"{owner.version} that owns this name/provider was signed by key "
-            f"{owner.key_id[:12]}; another publisher cannot take it over. If you mean to "
-            "move it, run `pepperpy plugin install FILE --transfer-owner`, or trust the new "
-            f"key for it with `pepperpy trust add PUBFILE --scope {owner.name}`",
-            plugin=new.name,
-        )
-    if old is None:
-        return "installed"
-    if old.digest == new.digest:
-        return "unchanged"
-    new_v, old_v = Version(new.version), Version(old.version)
-    if new_v < old_v and not allow_downgrade:
-        raise InstallRefusedError(
-            f"plugin {new.name!r}: version {new.version} is older than the installed "
-            f"{old.version} (rollback protection); to go back on purpose run "
-            "`pepperpy plugin install FILE --allow-downgrade`",
-            plugin=new.name,
-        )
-    if new_v == old_v and not force:
-        raise InstallRefusedError(
-            f"plugin {new.name!r} {new.version} is already installed with other bytes "
-            f"(installed sha256 {old.digest[:16]}, this file {new.digest[:16]}); a version "
-            "must not change content: ask the publisher for a new version, or run "
-            "`pepperpy plugin install FILE --force` if you know why",
-            plugin=new.name,
-        )
-    if new_v == old_v:
-        return "replaced"
-    return "upgraded" if new_v > old_v else "downgraded"
 
 
 def _file_digest(path: Path) -> str | None:

@@ -1,4 +1,4 @@
-"""File locks and atomic writes: the only way plugin state changes on disk.
+"""File locks (and, from ``bundle/fileio.py``, atomic writes): how plugin state changes.
 
 Invariants:
 - A reader never sees a half-written file: every write goes to a temporary file in the
@@ -17,7 +17,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from pepperpy.bundle.fileio import atomic_write  # the one atomic writer, re-exported here
+
 __all__ = ["atomic_write", "file_lock", "read_lock"]
+
 
 
 @contextlib.contextmanager
@@ -61,37 +64,3 @@ def _create_lock_file(path: Path) -> int | None:
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         return None
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
-    import tempfile  # tempfile pulls in shutil, random, bz2, lzma: not on the load path
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (best effort: some filesystems refuse directory fsync)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -1,21 +1,22 @@
-"""The plugin manager: discover -> verify -> choose -> pin -> dependencies -> import.
+"""The plugin manager: discover -> authenticate -> policy -> dependencies -> import.
 
-Implements the registry's ``ProviderResolver``. Invariants (ARCHITECTURE.md, SECURITY.md):
+Implements the registry's ``ProviderResolver``. The decisions are made elsewhere, each
+in one place: "is this bundle authentic" in ``bundle/verify.py`` (reached through
+``verification.py``, which adds the bounded reads and the verified cache), "may it be
+used here" in ``policy.py``. This module orders them and does the I/O between:
 
-- No byte of plugin code runs and uv never starts before the bundle verified against a
-  trusted, unrevoked key, and its digest is not revoked. The bytes imported are the
-  bytes verified (``loader.pin``).
-- Choosing among bundles for one ``(category, provider_name)``: only bundles that
-  verify, are trusted, fit this PepperPy and respect name ownership are candidates;
-  the highest version wins; equal versions go to the earlier search folder
-  (``discovery.py``). When several qualify, a ``PluginConflictWarning`` names them.
-- An installed copy must match its install record (digest): a swapped file (even an
-  older, validly signed one) is refused. A bundle from any other folder whose name has
-  an install record must not be older than the record, nor the same version with other
-  bytes: a missing or damaged installed copy never falls back to an older or different
-  signed bundle (state ``rollback``).
-- A key trusted with ``--scope NAME`` may take over the installed plugin NAME (its name
-  and its provider), at load as at install.
+- No byte of plugin code runs and uv never starts before the bundle authenticated
+  against a trusted, unrevoked key and passed ``policy.usable_here``. The bytes imported
+  are the bytes verified: they are read once, checked, and imported from memory
+  (``loader.py``).
+- Candidates for one ``(category, provider_name)`` are the bundles discovery verified;
+  each is authenticated again from a fresh read and checked by the policy; the usable
+  ones are ranked by ``policy.rank``. When several qualify, a ``PluginConflictWarning``
+  names them.
+- The best usable candidate is loaded; when it cannot be (its dependencies are missing
+  and cannot be installed, its import fails, its class is not a provider), the next one
+  is tried with a ``PluginFallbackWarning`` that says why, so one broken release never
+  takes down a provider that an older trusted release still serves.
 - The install record and installed files are read under the shared install lock, so a
   concurrent install is seen entirely before or entirely after.
 - One broken bundle never stops another: failures are collected per bundle and only
@@ -30,9 +31,12 @@ import os
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from pepperpy._version import __version__
+from pepperpy.bundle.model import PluginManifest
+from pepperpy.bundle.verified import VerifiedBundle
 from pepperpy.core import (
     BundleInvalidError,
     DependencyError,
@@ -43,26 +47,47 @@ from pepperpy.core import (
     TrustError,
     UntrustedPublisherError,
 )
-from pepperpy.plugins import devmode
+from pepperpy.plugins import policy
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
-from pepperpy.plugins.loader import import_entry_point, package_name, pin
+from pepperpy.plugins.loader import import_entry_point, package_name
 from pepperpy.plugins.locking import read_lock
 from pepperpy.plugins.state import InstallState, load_state
-from pepperpy.plugins.verification import (
-    check_compatible,
-    takeover_scopes,
-    trust_snapshot,
-    verify_file,
-)
-from pepperpy.registry import LoadedProvider
+from pepperpy.plugins.verification import Trust, authenticate
+from pepperpy.registry import LoadedProvider, check_provider_class
 from pepperpy.settings import Settings
 
-__all__ = ["PluginConflictWarning", "PluginManager", "dependency_spec"]
+__all__ = [
+    "Chosen",
+    "PluginConflictWarning",
+    "PluginFallbackWarning",
+    "PluginManager",
+    "dependency_spec",
+]
 
 
 class PluginConflictWarning(UserWarning):
     """Several usable bundles offer one provider; the message says which one won."""
+
+
+class PluginFallbackWarning(UserWarning):
+    """The best bundle for a provider could not be loaded; the next usable one was."""
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A bundle that authenticated and passed the policy, with where it was found."""
+
+    verified: VerifiedBundle
+    found: Found
+
+    @property
+    def manifest(self) -> PluginManifest:
+        return self.verified.manifest
+
+    def describe(self) -> str:
+        m = self.manifest
+        return f"{m.name} {m.version} from {self.found.path} (key {self.verified.key_id[:12]})"
 
 
 class PluginManager:
@@ -84,135 +109,201 @@ class PluginManager:
     # -- discovery ---------------------------------------------------------------
 
     def discover(self, *, refresh: bool = False) -> list[Found]:
-        """Every bundle in the search folders (cached for this manager)."""
+        """Every bundle in the search folders, verified or refused (cached per manager)."""
         if self._found is None or refresh:
-            self._found = discover(self.settings)
+            self._found = discover(self.settings, self.trust())
         return self._found
 
+    def trust(self) -> Trust:
+        """The trust store as it is now (read on each call: it may change)."""
+        return Trust.read(self.settings)
+
     def available(self, category: str) -> list[str]:
-        """Provider names offered for ``category`` (manifests only: nothing verified)."""
+        """Provider names offered for ``category`` by bundles that verified."""
         names = {
             f.provider_name for f in self.discover()
             if f.category == category and f.provider_name and not f.problem
         }
-        names.update(devmode.available(self.settings, category))
+        if self.settings.dev_plugins:
+            from pepperpy.plugins import devmode
+
+            names.update(devmode.available(self.settings, category))
         return sorted(n for n in names if n)
 
     # -- resolution --------------------------------------------------------------
 
     def resolve(self, category: str, provider_name: str) -> LoadedProvider | None:
-        """Verify, choose, pin, install dependencies and import; None if nothing offers it."""
+        """Authenticate, choose, install dependencies and import; None if nothing offers it."""
         key = (category, provider_name)
         if key in self._resolved:
             return self._resolved[key]
-        loaded = devmode.resolve(self.settings, category, provider_name)
+        loaded = self._developer_mode(category, provider_name)
         if loaded is None:
-            verified = self.choose(category, provider_name)
-            if verified is None:
-                devmode.raise_if_broken(self.settings, category, provider_name)
+            ranked = self.candidates(category, provider_name)
+            if not ranked:
+                if self.settings.dev_plugins:
+                    from pepperpy.plugins import devmode
+
+                    devmode.raise_if_broken(self.settings, category, provider_name)
                 return None
-            loaded = self._load(verified)
+            loaded = self._load_first_usable(ranked, category)
         self._resolved[key] = loaded
         return loaded
 
-    def choose(self, category: str, provider_name: str) -> Any | None:
-        """The winning ``(VerifiedBundle, Found)`` for a provider, or None if none is offered."""
-        candidates = [
+    def _developer_mode(self, category: str, provider_name: str) -> LoadedProvider | None:
+        """Unsigned source folders, only when the operator listed some (policy rule 7)."""
+        if not self.settings.dev_plugins:
+            return None
+        from pepperpy.plugins import devmode
+
+        return devmode.resolve(self.settings, category, provider_name)
+
+    def candidates(self, category: str, provider_name: str) -> list[Chosen]:
+        """Usable bundles offering the provider, best first; [] if none is offered.
+
+        Raises the most telling refusal when bundles offer it but none is usable.
+        """
+        offered = [
             f for f in self.discover()
             if (f.category, f.provider_name) == (category, provider_name) and not f.problem
         ]
+        trust = self.trust()
         with self.install_read_lock():
             state = load_state(self.settings.state_file)
-            if not candidates:
-                self._raise_if_installed_copy_broken(state, category, provider_name)
-                return None
-            usable, failures = self._check_all(candidates, state)
+            if not offered:
+                self._raise_if_refused(state, category, provider_name)
+                return []
+            usable: list[Chosen] = []
+            failures: list[tuple[Found, PepperpyError]] = []
+            for found in offered:
+                try:
+                    usable.append(self.check(found, state=state, trust=trust))
+                except PepperpyError as exc:
+                    failures.append((found, exc))
         if not usable:
             self._raise_if_installed_copy_broken(state, category, provider_name)
             raise _best_failure(category, provider_name, failures)
-        return _pick(usable, category, provider_name)
-
-    def install_read_lock(self) -> AbstractContextManager[None]:
-        """The shared install lock: an install in progress never looks like tampering
-        (its file and its record are read together, both old or both new)."""
-        return read_lock(self.settings.home / "install.lock")
-
-    def _check_all(
-        self, candidates: list[Found], state: InstallState
-    ) -> tuple[list[tuple[Any, Found]], list[tuple[Found, PepperpyError]]]:
-        snapshot = trust_snapshot(self.settings)
-        usable: list[tuple[Any, Found]] = []
-        failures: list[tuple[Found, PepperpyError]] = []
-        for found in candidates:
-            try:
-                usable.append((self.check(found, state=state, snapshot=snapshot), found))
-            except PepperpyError as exc:
-                failures.append((found, exc))
-        return usable, failures
-
-    def _raise_if_installed_copy_broken(
-        self, state: InstallState, category: str, provider_name: str
-    ) -> None:
-        """An installed provider whose file no longer reads is an error, not 'not found'."""
-        record = state.owner_of_provider(category, provider_name)
-        if record is None:
-            return
-        path = str((self.settings.plugins_dir / record.file).absolute())
-        for found in self.discover():
-            if found.path == path and found.problem:
-                raise BundleInvalidError(
-                    f"installed {record.name} {record.version} is damaged ({found.problem}); "
-                    "reinstall it with `pepperpy plugin install FILE`",
-                    plugin=record.name, path=path,
-                )
-        if not os.path.exists(path):
-            raise BundleInvalidError(
-                f"installed {record.name} {record.version} is missing; reinstall it with "
-                "`pepperpy plugin install FILE` or `pepperpy plugin remove "
-                f"{record.name}`", plugin=record.name, path=path,
+        ranked = policy.rank([(c.manifest.version, c) for c in usable])
+        if len(ranked) > 1:
+            others = "; ".join(c.describe() for c in ranked[1:])
+            warnings.warn(
+                f"{len(ranked)} bundles offer {category} provider {provider_name!r}: using "
+                f"{ranked[0].describe()} (highest version, then search order); not using "
+                f"{others}. Remove the ones you do not want (`pepperpy plugin list` shows "
+                "them)", PluginConflictWarning, stacklevel=4,
             )
+        return ranked
 
-    def choose_by_name(self, name: str) -> Any | None:
+    def choose(self, category: str, provider_name: str) -> Chosen | None:
+        """The best usable bundle for a provider, or None if none is offered."""
+        ranked = self.candidates(category, provider_name)
+        return ranked[0] if ranked else None
+
+    def choose_by_name(self, name: str) -> Chosen | None:
         """Like ``choose``, for the provider that the bundles named ``name`` offer."""
         for f in self.discover():
             if f.name == name and not f.problem and f.category and f.provider_name:
                 return self.choose(f.category, f.provider_name)
         return None
 
-    def check(self, found: Found, *, state: InstallState, snapshot: Any) -> Any:
-        """Fully verify one bundle and apply ownership, record and compatibility rules."""
-        verified = verify_file(Path(found.path), snapshot=snapshot)
+    def check(self, found: Found, *, state: InstallState, trust: Trust) -> Chosen:
+        """Authenticate one bundle from a fresh read and apply the policy to it."""
+        verified = authenticate(Path(found.path), trust)
         m = verified.manifest
         if (m.category, m.provider_name) != (found.category, found.provider_name):
-            raise BundleInvalidError("the manifest changed while it was being read",
+            raise BundleInvalidError("the bundle changed while it was being read",
                                      path=found.path)
-        _check_record(found, verified, state)
-        _check_owner(found, verified, state, snapshot)
-        check_compatible(verified.manifest, path=found.path)
-        return verified
+        candidate = policy.Candidate(m, verified.digest, verified.key_id, found.path,
+                                     found.source)
+        policy.usable_here(candidate, state, scopes=trust.scopes(verified.key_id),
+                           pepperpy_version=__version__)
+        return Chosen(verified, found)
 
-    def _load(self, chosen: tuple[Any, Found]) -> LoadedProvider:
-        verified, found = chosen
-        m = verified.manifest
-        pinned = pin(verified.data, verified.digest, cache_dir=self.settings.cache_dir)
+    def install_read_lock(self) -> AbstractContextManager[None]:
+        """The shared install lock: an install in progress never looks like tampering
+        (its file and its record are read together, both old or both new)."""
+        return read_lock(self.settings.home / "install.lock")
+
+    def _raise_if_refused(
+        self, state: InstallState, category: str, provider_name: str
+    ) -> None:
+        """No verified bundle offers the provider: if its installed copy, or any other
+        bundle found, was refused, raise that refusal (its claims were never read, so
+        any of them may be the one meant) instead of a bare "not found"."""
+        self._raise_if_installed_copy_broken(state, category, provider_name)
+        refused = [(f, _refusal_error(f, "")) for f in self.discover() if f.problem]
+        if refused:
+            raise _best_failure(category, provider_name, refused, verified_only=True)
+
+    def _raise_if_installed_copy_broken(
+        self, state: InstallState, category: str, provider_name: str
+    ) -> None:
+        """An installed provider whose file is refused or gone is that error, never a
+        fall back to another folder's bundle and never a bare "not found"."""
+        record = state.owner_of_provider(category, provider_name)
+        if record is None:
+            return
+        path = str((self.settings.plugins_dir / record.file).absolute())
+        for f in self.discover():
+            if f.path == path and f.problem:
+                raise _refusal_error(f, f"installed {record.name} {record.version} is refused "
+                                        "(reinstall it with `pepperpy plugin install FILE`): ")
+        if not os.path.exists(path):
+            raise BundleInvalidError(
+                f"installed {record.name} {record.version} is missing; reinstall it "
+                f"with `pepperpy plugin install FILE` or `pepperpy plugin remove "
+                f"{record.name}`", plugin=record.name, path=path,
+            )
+
+    # -- loading -----------------------------------------------------------------
+
+    def _load_first_usable(self, ranked: list[Chosen], category: str) -> LoadedProvider:
+        """Load the best candidate; on a failure that is the bundle's own, the next."""
+        failures: list[tuple[Chosen, PepperpyError]] = []
+        for chosen in ranked:
+            try:
+                loaded = self.load(chosen, category)
+            except (DependencyError, PluginLoadError) as exc:
+                failures.append((chosen, exc))
+                continue
+            if failures:
+                why = "; ".join(f"{c.describe()}: {e}" for c, e in failures)
+                warnings.warn(
+                    f"using {chosen.describe()} because the better candidates cannot be "
+                    f"loaded: {why}", PluginFallbackWarning, stacklevel=5)
+            return loaded
+        first = failures[0][1]
+        if len(failures) == 1:
+            raise first
+        reasons = "; ".join(f"{c.describe()}: {e}" for c, e in failures)
+        error_type = DependencyError if isinstance(first, DependencyError) else PluginLoadError
+        raise error_type(f"no bundle for {category} provider "
+                         f"{ranked[0].manifest.provider_name!r} could be loaded: {reasons}",
+                         plugin=ranked[0].manifest.name) from first
+
+    def load(self, chosen: Chosen, category: str) -> LoadedProvider:
+        """Dependencies, then import from the verified bytes, then the interface check."""
+        verified, m = chosen.verified, chosen.manifest
         ensure_dependencies(dependency_spec(m), settings=self.settings,
                             auto_install=self.auto_install, progress=self.progress)
         cls = import_entry_point(
             m.entry_point, package=package_name(m.name, verified.digest),
-            location=pinned, zipped=True, plugin=m.name,
+            data=verified.data, digest=verified.digest, location=Path(chosen.found.path),
+            plugin=m.name,
         )
-        origin = f"{found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
-        return LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
-                              extra={"digest": verified.digest, "key_id": verified.key_id,
-                                     "name": m.name, "version": m.version})
+        origin = f"{chosen.found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
+        loaded = LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
+                                extra={"digest": verified.digest, "key_id": verified.key_id,
+                                       "name": m.name, "version": m.version})
+        return check_provider_class(category, m.provider_name, loaded)
 
-    def install_dependencies(self, chosen: tuple[Any, Found]) -> None:
+    def install_dependencies(self, chosen: Chosen) -> None:
         """Install a verified bundle's dependencies now (``pepperpy plugin deps``)."""
-        ensure_dependencies(dependency_spec(chosen[0].manifest), settings=self.settings,
+        ensure_dependencies(dependency_spec(chosen.manifest), settings=self.settings,
                             auto_install=True, progress=self.progress)
 
 
-def dependency_spec(manifest: Any) -> DependencySpec:
+def dependency_spec(manifest: PluginManifest) -> DependencySpec:
     """What a verified manifest asks of the environment."""
     lock = tuple(
         LockedRequirement(p.name, p.version, tuple(p.hashes))
@@ -226,91 +317,32 @@ def dependency_spec(manifest: Any) -> DependencySpec:
     )
 
 
-def _refusal(message: str, *, plugin: str, state: str) -> InstallRefusedError:
-    error = InstallRefusedError(message, plugin=plugin)
-    error.state = state  # type: ignore[attr-defined]
-    return error
-
-
-def _check_record(found: Found, verified: Any, state: InstallState) -> None:
-    """The install record pins a name to one digest: from ANY folder, an older version
-    or the same version with other bytes is a rollback, never a fallback."""
-    from packaging.version import Version
-
-    m = verified.manifest
-    record = state.plugins.get(m.name)
-    if found.source == "installed":
-        if record is None or record.digest != verified.digest:
-            raise _refusal(
-                f"{found.path}: the installed copy of {m.name!r} does not match its "
-                "install record (replaced behind PepperPy's back, or a rollback); "
-                "reinstall it with `pepperpy plugin install FILE`",
-                plugin=m.name, state="tampered")
-        return
-    if record is None or record.digest == verified.digest:
-        return
-    version, installed = Version(m.version), Version(record.version)
-    if version > installed:
-        return
-    what = "is older than" if version < installed else (
-        f"(sha256 {verified.digest[:16]}) has other bytes than")
-    raise _refusal(
-        f"{found.path}: {m.name} {m.version} {what} the installed {record.version} "
-        "recorded in the install state, so it is not used in its place (rollback "
-        f"protection). If the installed copy is missing or damaged, reinstall {m.name} "
-        "with `pepperpy plugin install FILE`; to switch to this bundle on purpose run "
-        f"`pepperpy plugin install {found.path} --allow-downgrade` (or `--force` for the "
-        "same version)", plugin=m.name, state="rollback")
-
-
-def _check_owner(found: Found, verified: Any, state: InstallState, snapshot: Any) -> None:
-    """Another key's bundle never wins a name/provider it does not own (unless scoped)."""
-    m = verified.manifest
-    owner = state.owner_conflict(
-        name=m.name, category=m.category, provider_name=m.provider_name,
-        key_id=verified.key_id, may_take_over=takeover_scopes(snapshot, verified.key_id),
-    )
-    if owner is None:
-        return
-    raise _refusal(
-        f"{found.path}: {m.name!r} is signed by key {verified.key_id[:12]} but the "
-        f"installed {owner.name!r} owns that name/provider (key {owner.key_id[:12]}); to "
-        f"move it run `pepperpy plugin install {found.path} --transfer-owner`, or trust "
-        f"the new key for it with `pepperpy trust add PUBFILE --scope {owner.name}`",
-        plugin=m.name, state="not-owner")
-
-
-def _pick(usable: list[tuple[Any, Found]], category: str, provider_name: str) -> Any:
-    from packaging.version import Version
-
-    ranked = sorted(
-        usable, key=lambda vf: (Version(vf[0].manifest.version), -vf[1].order), reverse=True
-    )
-    winner = ranked[0]
-    if len(ranked) > 1:
-        others = "; ".join(_describe(v, f) for v, f in ranked[1:])
-        warnings.warn(
-            f"{len(ranked)} bundles offer {category} provider {provider_name!r}: using "
-            f"{_describe(*winner)} (highest version, then search order); not using {others}. "
-            "Remove the ones you do not want (`pepperpy plugin list` shows them)",
-            PluginConflictWarning, stacklevel=4,
-        )
-    return winner
-
-
-def _describe(verified: Any, found: Found) -> str:
-    m = verified.manifest
-    return f"{m.name} {m.version} from {found.path} (key {verified.key_id[:12]})"
-
-
 _PRIORITY: tuple[type[PepperpyError], ...] = (
     RevokedError, InstallRefusedError, UntrustedPublisherError, BundleInvalidError,
     PluginLoadError, TrustError, DependencyError,
 )
 
 
+_REFUSALS: dict[str, type[TrustError]] = {
+    cls.__name__: cls
+    for cls in (RevokedError, InstallRefusedError, UntrustedPublisherError, BundleInvalidError)
+}
+
+
+def _refusal_error(found: Found, prefix: str) -> PepperpyError:
+    """The refusal discovery recorded for ``found``, as the error type it was."""
+    cls = _REFUSALS.get(found.refusal or "", BundleInvalidError)
+    message = f"{prefix}{found.problem}"
+    if cls is BundleInvalidError:
+        return BundleInvalidError(message, path=found.path)
+    if cls is UntrustedPublisherError:
+        return UntrustedPublisherError(message, key_id=found.key_id)
+    return cls(message)
+
+
 def _best_failure(
-    category: str, provider_name: str, failures: list[tuple[Found, PepperpyError]]
+    category: str, provider_name: str, failures: list[tuple[Found, PepperpyError]],
+    *, verified_only: bool = False,
 ) -> PepperpyError:
     """The most telling refusal, with every bundle's reason in its message."""
     def rank(item: tuple[Found, PepperpyError]) -> int:
@@ -320,11 +352,14 @@ def _best_failure(
         return len(_PRIORITY)
 
     _found, first = min(failures, key=rank)
-    if len(failures) == 1:
+    if len(failures) == 1 and not verified_only:
         return first
     reasons = "; ".join(f"{f.path}: {e}" for f, e in failures)
+    what = ("no verified bundle offers" if verified_only else "no usable bundle offers")
+    refused = (" and these bundles were refused before their manifests were read (one may "
+               "be the one you mean)" if verified_only else "")
     error = type(first).__new__(type(first))
-    Exception.__init__(error, f"no usable bundle offers {category} provider "
-                              f"{provider_name!r}: {reasons}")
+    Exception.__init__(error, f"{what} {category} provider {provider_name!r}{refused}: "
+                              f"{reasons}")
     error.__dict__.update(first.__dict__)
     return error

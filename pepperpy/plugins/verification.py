@@ -1,79 +1,85 @@
-"""Read a bundle file (bounded) and verify it against a trust snapshot.
+"""From a bundle file to a ``VerifiedBundle``: the I/O around ``bundle/verify.py``.
 
-The one place the plugin manager and the installer turn a path into a
-``VerifiedBundle``: size checked before reading, the bytes read once, and every
-later step (install copy, pin, import) uses those same bytes, never the path again.
+The one place the plugin manager, the installer, discovery and ``doctor`` turn a path
+into verified bytes. Order, cheapest first:
+
+1. ``screen``: read only the end record, central directory and signature entry
+   (``bundle/reader.py``, a few KB whatever the file declares) and check that the key
+   it names is trusted, strong and unrevoked. An unsigned file, or one signed by a key
+   nobody trusts, is refused here: nothing else of it is read or parsed.
+2. ``authenticate``: read the whole file once (size checked first); look the sha256 of
+   those bytes up in the verified cache under the trust fingerprint; on a miss run the
+   full verification (structure, signature, then and only then the manifest) and
+   record it. Every later step (install copy, import) uses those same bytes.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pepperpy.core import BundleInvalidError, PluginLoadError
+from pepperpy.bundle.model import from_validated
+from pepperpy.bundle.reader import Signer, read_bundle, read_signer
+from pepperpy.bundle.trust import TrustSnapshot, TrustStore
+from pepperpy.bundle.verified import VerifiedBundle
+from pepperpy.plugins.verified_cache import CachedVerification, VerifiedCache
 from pepperpy.settings import Settings
 
-__all__ = [
-    "check_compatible",
-    "read_bundle_bytes", "takeover_scopes", "trust_snapshot", "verify_file"]
+__all__ = ["Trust", "authenticate", "screen"]
 
 
-def read_bundle_bytes(path: Path) -> bytes:
-    """The file's bytes: a regular file only (never blocks), size limit checked first."""
-    from pepperpy.bundle.fileio import open_regular
-    from pepperpy.bundle.limits import DEFAULT_LIMITS
+@dataclass(frozen=True)
+class Trust:
+    """The trust snapshot, its fingerprint, and the verified cache that goes with them."""
 
-    limit = DEFAULT_LIMITS.max_bundle_size
-    try:
-        with open_regular(path) as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > limit:
-                raise BundleInvalidError(f"file is {size} bytes, above the {limit}-byte limit",
-                                         path=str(path))
-            return handle.read(limit + 1)
-    except OSError as exc:
-        raise BundleInvalidError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
+    snapshot: TrustSnapshot
+    fingerprint: str
+    cache: VerifiedCache
 
+    @classmethod
+    def read(cls, settings: Settings) -> Trust:
+        snapshot, fingerprint = TrustStore(settings.trust_file).read()
+        return cls(snapshot, fingerprint, VerifiedCache(settings.home / "verified.json"))
 
-def trust_snapshot(settings: Settings) -> Any:
-    """An immutable view of the operator's trust store."""
-    from pepperpy.bundle.trust import TrustStore
-
-    return TrustStore(settings.trust_file).snapshot()
+    def scopes(self, key_id: str) -> frozenset[str]:
+        """Plugin names the key may take over from their owners (``trust add --scope``)."""
+        record = self.snapshot.get(key_id)
+        return frozenset(record.scopes or ()) if record is not None else frozenset()
 
 
-def takeover_scopes(snapshot: Any, key_id: str) -> frozenset[str]:
-    """Plugin names the key may take over from their owners (``trust add --scope``)."""
-    record = snapshot.get(key_id)
-    return frozenset(record.scopes or ()) if record is not None else frozenset()
+def screen(path: Path, trust: Trust) -> Signer:
+    """Step 1: the signer named in the file must be trusted, before the rest is read."""
+    from pepperpy.bundle.verify import check_key
+
+    signer = read_signer(path)
+    check_key(trust.snapshot, signer.key_id, None)
+    return signer
 
 
-def verify_file(path: Path, *, snapshot: Any) -> Any:
-    """Read and fully verify ``path``; return the bundle helper's ``VerifiedBundle``."""
+def authenticate(path: Path, trust: Trust) -> VerifiedBundle:
+    """Step 2: the file's bytes, verified (or found verified under this trust)."""
+    data = read_bundle(path)
+    return authenticate_bytes(data, trust, path=str(path))
+
+
+def authenticate_bytes(data: bytes, trust: Trust, *, path: str) -> VerifiedBundle:
+    """Verify ``data`` (already read), using and filling the verified cache."""
+    import json
+
+    digest = hashlib.sha256(data).hexdigest()
+    hit = trust.cache.get(digest, trust.fingerprint)
+    if hit is not None:
+        try:
+            manifest = from_validated(json.loads(hit.manifest))
+        except (ValueError, TypeError, KeyError):
+            manifest = None  # a damaged entry: verify again
+        if manifest is not None:
+            return VerifiedBundle(manifest, hit.manifest, digest, hit.key_id,
+                                  hit.publisher, data)
     from pepperpy.bundle.verify import verify_bundle
 
-    data = read_bundle_bytes(path)
-    return verify_bundle(data, snapshot, path=str(path))
-
-
-def check_compatible(manifest: Any, *, path: str) -> None:
-    """Refuse a plugin built for another PepperPy or Python (at install and at load)."""
-    from pepperpy.bundle.manifest import is_compatible
-
-    if not is_compatible(manifest):
-        raise PluginLoadError(
-            f"{path}: {manifest.name} {manifest.version} needs PepperPy "
-            f"{manifest.pepperpy_compatibility}; install a matching plugin version or "
-            "upgrade PepperPy", plugin=manifest.name,
-        )
-    if manifest.python_requires:
-        from packaging.specifiers import SpecifierSet
-
-        running = ".".join(map(str, sys.version_info[:3]))
-        if not SpecifierSet(manifest.python_requires).contains(running, prereleases=True):
-            raise PluginLoadError(
-                f"{path}: {manifest.name} {manifest.version} needs Python "
-                f"{manifest.python_requires}, this is {running}", plugin=manifest.name,
-            )
+    verified = verify_bundle(data, trust.snapshot, path=path)
+    trust.cache.put(digest, trust.fingerprint, CachedVerification(
+        verified.key_id, verified.publisher, verified.manifest_bytes))
+    return verified

@@ -16,6 +16,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pepperpy.core import ValidationError
 from pepperpy.embeddings import EmbeddingProvider
 from pepperpy.llm import (
     GenerationChunk,
@@ -149,6 +150,10 @@ class MemoryStore(RAGProvider):
     async def add(
         self, documents: Sequence[Document], embeddings: Sequence[Sequence[float]]
     ) -> list[str]:
+        if len(documents) != len(embeddings):
+            raise ValidationError(
+                f"{len(documents)} documents but {len(embeddings)} embeddings; pass one each"
+            )
         for document, vector in zip(documents, embeddings, strict=True):
             self._rows[document.id] = (document, list(vector))
         return [d.id for d in documents]
@@ -184,7 +189,10 @@ class MemoryStorage(StorageProvider):
     async def put(self, namespace: str, key: str, value: Any) -> None:
         import json
 
-        self._data[(namespace, key)] = json.dumps(value, allow_nan=False)
+        try:
+            self._data[(namespace, key)] = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"the value for {key!r} is not JSON: {exc}") from exc
 
     async def get(self, namespace: str, key: str) -> Any:
         import json

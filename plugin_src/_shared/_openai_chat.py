@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import openai
 
 from pepperpy.core import ProviderError, ValidationError
+from pepperpy.http_errors import dropped, transport_errors
 from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
@@ -53,14 +54,13 @@ class OpenAIChatProvider(LLMProvider):
         base_url: str | None = None,
         organization: str | None = None,
         timeout: float = 60.0,
-        max_retries: int = 2,
         temperature: float | None = None,
         stream_usage: bool = True,
         **extra: Any,
     ) -> None:
         super().__init__(
             api_key=api_key, model=model, base_url=base_url, organization=organization,
-            timeout=timeout, max_retries=max_retries, temperature=temperature,
+            timeout=timeout, temperature=temperature,
             stream_usage=stream_usage, **extra,
         )
         self._client: openai.AsyncOpenAI | None = None
@@ -114,8 +114,10 @@ class OpenAIChatProvider(LLMProvider):
         held: list[str] = []  # a wrapped structured answer is sent whole, unwrapped
         finish: str | None = None
         usage: Usage | None = None
+        opened = False
         try:
             stream = await self._require_client().chat.completions.create(**params)
+            opened = True
             try:
                 async for chunk in stream:
                     if chunk.usage is not None:
@@ -130,8 +132,14 @@ class OpenAIChatProvider(LLMProvider):
                             yield GenerationChunk(choice.delta.content)
             finally:
                 await stream.close()
+        except openai.APIConnectionError as exc:
+            if opened:  # the answer had started: the connection broke, not the address
+                raise dropped(self.vendor) from exc
+            raise self._translate(exc, params["model"]) from exc
         except openai.OpenAIError as exc:
             raise self._translate(exc, params["model"]) from exc
+        except transport_errors() as exc:
+            raise dropped(self.vendor) from exc
         tool_calls = tuple(
             ToolCall(c["id"], c["name"], self._arguments(c["name"], "".join(c["args"])))
             for _, c in sorted(calls.items())

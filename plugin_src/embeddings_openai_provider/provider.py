@@ -40,14 +40,12 @@ class OpenAIEmbeddingProvider(EmbeddingProvider):
         dimensions: int | None = None,
         batch_size: int = 256,
         timeout: float = 60.0,
-        max_retries: int = 2,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         super().__init__(
             api_key=api_key, model=model, base_url=base_url, organization=organization,
             dimensions=dimensions, batch_size=batch_size, timeout=timeout,
-            max_retries=max_retries,
         )
         self._dimension = dimensions or _KNOWN_DIMENSIONS.get(model, 1536)
         self._client: openai.AsyncOpenAI | None = None

@@ -22,6 +22,7 @@ from typing import Any
 import anthropic
 
 from pepperpy.core import ProviderError, ValidationError
+from pepperpy.http_errors import dropped, transport_errors
 from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
@@ -52,12 +53,11 @@ class AnthropicProvider(LLMProvider):
         max_tokens: int = 1024,
         base_url: str | None = None,
         timeout: float = 60.0,
-        max_retries: int = 2,
         temperature: float | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key, model=model, max_tokens=max_tokens, base_url=base_url,
-            timeout=timeout, max_retries=max_retries, temperature=temperature,
+            timeout=timeout, temperature=temperature,
         )
         self._client: anthropic.AsyncAnthropic | None = None
 
@@ -67,7 +67,7 @@ class AnthropicProvider(LLMProvider):
             api_key=c["api_key"],
             base_url=c.get("base_url"),
             timeout=float(c["timeout"]),
-            max_retries=int(c["max_retries"]),
+            max_retries=0,  # PepperPy's retry policy retries, above every provider
         ))
         await super().initialize()
 
@@ -135,6 +135,8 @@ class AnthropicProvider(LLMProvider):
                 await stream.close()
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
+        except transport_errors() as exc:  # the SDK lets these escape mid-stream
+            raise dropped("anthropic") from exc
         content, calls = "", []
         for _, block in sorted(tools.items()):
             data = json.loads("".join(block["json"]) or "{}")

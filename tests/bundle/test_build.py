@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pepperpy.bundle.build import build_all, build_bundle, collect_files
-from pepperpy.bundle.verify import read_manifest, verify_bundle
+from pepperpy.bundle.reader import read_signer
+from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import BundleInvalidError, ConfigurationError
 from pepperpy.testing_bundles import BundleFactory
 
@@ -36,7 +37,7 @@ def test_two_builds_are_byte_identical(tmp_path: Path, factory: BundleFactory) -
     assert a.path.name == "demo-1.2.0.pepperplugin"
     assert a.path.read_bytes() == b.path.read_bytes()
     assert verify_bundle(a.path.read_bytes(), factory.snapshot()).manifest.version == "1.2.0"
-    assert read_manifest(a.path).name == "demo"
+    assert read_signer(a.path).key_id == factory.key.key_id
 
 
 def test_ignore_rules(tmp_path: Path, factory: BundleFactory) -> None:

@@ -150,6 +150,27 @@ def test_inspect_untrusted_bundle_prints_no_terminal_control_characters(cli, tmp
     path.write_bytes(attacker.build_raw(files))
     out = cli("plugin", "inspect", str(path)).stdout
     assert "\x1b" not in out and "\x07" not in out
+    assert "did not verify" in out and "x\\x1b" not in out  # claims are not even shown
+    out = cli("plugin", "inspect", str(path), "--unverified").stdout
+    assert "UNVERIFIED" in out and "x\\u001b[1A" in out  # shown escaped, marked
+    assert "\x1b" not in out and "\x07" not in out
+
+
+def test_inspect_shows_an_unverified_manifest_of_any_shape(cli, tmp_path: Path) -> None:
+    """`dependencies` as a number (or any type) in an untrusted bundle: one report, exit
+    0, never a traceback; without --unverified its manifest is not parsed at all."""
+    from pepperpy.testing_bundles import BundleFactory
+
+    attacker = BundleFactory(publisher="attacker")
+    files = attacker.files(manifest={"dependencies": 7, "name": ["x"] * 3})
+    path = tmp_path / "odd.pepperplugin"
+    path.write_bytes(attacker.build_raw(files))
+    for extra in ((), ("--unverified",), ("--unverified", "--json")):
+        result = cli("plugin", "inspect", str(path), *extra)
+        assert "Traceback" not in result.stderr and "untrusted" in result.stdout
+    report = json.loads(cli("plugin", "inspect", str(path), "--unverified", "--json").stdout)
+    assert report["manifest"] is None
+    assert report["unverified_manifest"]["value"]["dependencies"] == 7
 
 
 def test_build_and_keygen_with_out_pointing_at_a_file_is_one_line_error(
@@ -189,7 +210,9 @@ def test_inspect_reports_a_tampered_entry_instead_of_failing(cli, tmp_path: Path
     assert "CRC-32" in report["reason"]
     problems = {f["name"]: f.get("problem") for f in report["files"]}
     assert "CRC-32" in problems["sample.py"]
-    assert report["manifest"] is not None
+    assert report["manifest"] is None  # refused: its claims are not shown by default
+    report = json.loads(cli("plugin", "inspect", str(path), "--unverified", "--json").stdout)
+    assert report["unverified_manifest"]["value"]["name"] == "sample"
     text = cli("plugin", "inspect", str(path)).stdout
     assert "state:     invalid" in text and "PROBLEM" in text
 

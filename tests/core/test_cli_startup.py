@@ -49,7 +49,8 @@ def test_plugin_list_imports_only_the_plugin_group(tmp_path: object) -> None:
     assert run["code"] == 0
     assert json.loads(str(run["out"])) is not None
     loaded = set(run["modules"])  # type: ignore[arg-type]
-    assert loaded & GROUP_MODULES == {"pepperpy.cli.bundle", "pepperpy.cli.manage"}
+    assert loaded & GROUP_MODULES == {f"pepperpy.cli.{m}" for m in _GROUPS["plugin"][1]}
+    assert "pepperpy.cli.chat" not in loaded and "pepperpy.cli.demo" not in loaded
 
 
 @pytest.mark.parametrize("name", list(_GROUPS))

@@ -44,9 +44,13 @@ def test_refused_request_shows_the_server_text_without_the_secret() -> None:
 def test_retry_after_prefers_milliseconds_and_ignores_junk() -> None:
     assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after_seconds({"retry-after": "2"}) == 2.0
-    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}) is None
+    date = "Wed, 21 Oct 2026 07:28:00 GMT"  # the HTTP-date form: seconds from `now`
+    assert retry_after_seconds({"retry-after": date}, now=1792567675.0) == 5.0
+    assert retry_after_seconds({"retry-after": "soon"}) is None
     exc = error_for_status(429, provider="acme", key_env="K", retry_after=1.5)
     assert isinstance(exc, RateLimitError) and exc.retry_after == 1.5 and exc.retryable
+    busy = error_for_status(503, provider="acme", key_env="K", retry_after=4.0)
+    assert isinstance(busy, ServerError) and busy.retry_after == 4.0 and busy.retryable
 
 
 def test_timeouts_and_unreachable_servers_say_what_to_do() -> None:

@@ -11,6 +11,7 @@ import pepperpy
 HEAVY = [
     "openai", "anthropic", "chromadb", "pydantic", "jsonschema", "cryptography",
     "httpx", "numpy", "torch", "asyncio", "llama_cpp", "onnxruntime", "psycopg",
+    "opentelemetry",
 ]
 
 

@@ -23,7 +23,7 @@ def test_chat_streams_from_an_openai_compatible_server(plugin_env, openai_server
         "chat", "Say hello", "--provider", "openai", "--model", "gpt-test",
         "--system", "Be brief.",
         "--option", f"base_url={openai_server.url}/v1", "--option", "api_key=sk-cli",
-        "--option", "timeout=20", "--option", "max_retries=0",
+        "--option", "timeout=20",
         env=plugin_env,
     )
     assert done.returncode == 0, done.stderr

@@ -2,7 +2,7 @@
 
 ``llm_registry`` is the ONE place that decides how the provider plugins are loaded:
 the repo's plugin_src folders, built into signed bundles with a throwaway key and
-loaded through the plugin manager (verify, pin, zipimport), as users get them.
+loaded through the plugin manager (verify, then import from the verified bytes), as users get them.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pepperpy import Message, MessageRole, PepperPy, ToolCall
-from tests.llm.conftest import API_KEY
 from pepperpy.testing.wire.anthropic import AnthropicServer
+from tests.llm.conftest import API_KEY
 
 
 async def test_system_goes_to_the_system_field(

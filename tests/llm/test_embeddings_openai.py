@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pepperpy import AuthenticationError, PepperPy
-from tests.llm.conftest import API_KEY
 from pepperpy.testing.wire.openai import OpenAIServer, fake_embedding
+from tests.llm.conftest import API_KEY
 
 
 def _pepper(registry, server: OpenAIServer, **config) -> PepperPy:

@@ -52,7 +52,9 @@ async def test_status_maps_to_error(
     status: int, error: type[ProviderError], mode: str,
 ) -> None:
     vendor, server = vendor_server
-    async with make_pepper(vendor, server, model=f"error-{status}", max_retries=0) as pepper:
+    async with make_pepper(vendor, server, model=f"error-{status}").with_retry(
+        attempts=1
+    ) as pepper:
         chat = pepper.chat.with_user("hi")
         with pytest.raises(error) as info:
             if mode == "generate":
@@ -72,17 +74,18 @@ async def test_429_is_retried_honouring_retry_after(
     make_pepper: Callable[..., PepperPy], vendor_server: VendorServer
 ) -> None:
     vendor, server = vendor_server
-    async with make_pepper(vendor, server, model="error-429", max_retries=2) as pepper:
+    pepper = make_pepper(vendor, server, model="error-429").with_retry(attempts=3, backoff=5)
+    async with pepper:
         started = time.perf_counter()
         with pytest.raises(RateLimitError) as info:
             await pepper.chat.with_user("hi").generate()
         elapsed = time.perf_counter() - started
-    assert server.attempts["error-429"] == 3  # first try + max_retries
+    assert server.attempts["error-429"] == 3  # PepperPy's attempts, and no SDK retries
     assert info.value.retry_after == pytest.approx(server.retry_after_ms / 1000)
     assert info.value.retryable
-    # The server asked for 20 ms; the SDK's own backoff would take >= 1.1 s.
-    assert elapsed < 0.8
-    assert [r.headers["x-stainless-retry-count"] for r in server.requests] == ["0", "1", "2"]
+    # The server asked for 20 ms (retry-after-ms wins); the backoff alone would be 5 s.
+    assert elapsed < 2.0
+    assert [r.headers["x-stainless-retry-count"] for r in server.requests] == ["0", "0", "0"]
 
 
 async def test_one_429_then_success(
@@ -100,7 +103,9 @@ async def test_timeout(
 ) -> None:
     vendor, server = vendor_server
     server.slow_seconds = 3.0
-    async with make_pepper(vendor, server, model="slow", timeout=0.3, max_retries=0) as pepper:
+    async with make_pepper(vendor, server, model="slow", timeout=0.3).with_retry(
+        attempts=1
+    ) as pepper:
         started = time.perf_counter()
         with pytest.raises(ProviderTimeoutError) as info:
             await pepper.chat.with_user("hi").generate()
@@ -118,7 +123,7 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("vendor", ["openai", "openrouter", "anthropic"])
 async def test_unreachable_server(make_pepper: Callable[..., PepperPy], vendor: str) -> None:
     url = f"http://127.0.0.1:{_closed_port()}" + ("" if vendor == "anthropic" else "/v1")
-    pepper = make_pepper(vendor, None, base_url=url, max_retries=0)
+    pepper = make_pepper(vendor, None, base_url=url).with_retry(attempts=1)
     async with pepper:
         with pytest.raises(ServerError, match="base_url"):
             await pepper.chat.with_user("hi").generate()

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from tests.llm.conftest import ROOT, base_url
 from pepperpy.testing.wire.anthropic import AnthropicServer
 from pepperpy.testing.wire.openai import OpenAIServer
+from tests.llm.conftest import ROOT, base_url
 
 KEY_ENV = {"openai": "OPENAI_API_KEY", "openrouter": "OPENROUTER_API_KEY",
            "anthropic": "ANTHROPIC_API_KEY"}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-import zipimport
 
 import pytest
 
+from pepperpy.plugins.loader import SealedImporter
 from pepperpy.registry import ProviderRegistry
 
 
@@ -19,6 +19,6 @@ def test_provider_class_is_imported_from_a_bundle(
 ) -> None:
     loaded = llm_registry.load(category, name)
     module = sys.modules[loaded.provider_class.__module__]
-    assert isinstance(module.__loader__, zipimport.zipimporter)
+    assert isinstance(module.__loader__, SealedImporter)  # the verified bytes, in memory
     assert module.__file__ is not None and ".pepperplugin" in module.__file__
     assert "key " in loaded.origin and loaded.extra["digest"]

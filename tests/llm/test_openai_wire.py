@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from pepperpy import Message, MessageRole, PepperPy, ToolCall, ValidationError
-from tests.llm.conftest import API_KEY
 from pepperpy.testing.wire.openai import OpenAIServer
+from tests.llm.conftest import API_KEY
 
 
 @pytest.mark.parametrize("vendor", ["openai", "openrouter"])

@@ -2,7 +2,7 @@
 
 The providers come through the full plugin pipeline (``session_plugin_registry`` in
 ``tests/conftest.py``: the ``plugin_src`` folders built into signed bundles, verified
-and imported with zipimport), and through the fluent API. Each model loads once per
+and imported from the verified bytes), and through the fluent API. Each model loads once per
 test session. A missing dependency fails loudly (auto-install is off), it is
 never skipped.
 """

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 import sys
-import zipimport
 from pathlib import Path
 
 import pytest
 
 from pepperpy import PepperPy
 from pepperpy.core import ValidationError
+from pepperpy.plugins.loader import SealedImporter
 from pepperpy.registry import ProviderRegistry
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -104,6 +104,6 @@ async def test_tokenizer_is_read_from_the_signed_zip(embed_pepper: PepperPy) -> 
     """The bundle's code runs from the ZIP, and its tokenizer is package data in it."""
     provider = await embed_pepper._embedder()
     module = sys.modules[type(provider).__module__]
-    assert isinstance(module.__loader__, zipimport.zipimporter)
+    assert isinstance(module.__loader__, SealedImporter)  # the verified bytes, in memory
     assert module.load_tokenizer_json() == (PLUGIN_DIR / "tokenizer.json").read_text("utf-8")
     assert provider._tokenizer.get_vocab_size() == 30522

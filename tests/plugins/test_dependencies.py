@@ -2,14 +2,13 @@
 
 Real installs never touch the project's virtualenv: each test creates a throwaway venv
 with ``uv venv`` and runs the loader in a child process with that venv's Python (the
-project's packages reach it through PYTHONPATH, read-only). uv installs a hand-written
-wheel from a local folder with ``PEPPERPY_NO_INDEX=1``: no network.
+project's packages reach it after the venv's own, see ``uvenv``). uv installs a
+hand-written wheel from a local folder with ``PEPPERPY_NO_INDEX=1``: no network.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import sysconfig
@@ -29,9 +28,9 @@ from pepperpy.plugins.dependencies import (
 )
 from pepperpy.plugins.install import install_bundle
 from pepperpy.settings import Settings
+from plugins.uvenv import child_environ, installed_in_venv, make_venv
 from plugins.wheels import build_wheel, wheel_sha256
 
-REPO = Path(__file__).resolve().parents[2]
 _POPENS: list[tuple] = []
 
 
@@ -124,28 +123,13 @@ CHILD = textwrap.dedent("""
 
 @pytest.fixture
 def venv(tmp_path: Path) -> Path:
-    import uv
-
-    target = tmp_path / "venv"
-    subprocess.run([uv.find_uv_bin(), "venv", "-q", "--offline", "--no-config", str(target),
-                    "--python", sys.executable], check=True, timeout=120)
-    return target
+    return make_venv(tmp_path / "venv")
 
 
 def _run_child(env, venv: Path, *, cwd: Path, extra: dict[str, str] | None = None) -> dict:
     script = env.tmp / "child.py"
     script.write_text(CHILD)
-    site = sysconfig.get_paths()["purelib"]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PEPPERPY_"))}
-    environ.update({
-        "PYTHONPATH": os.pathsep.join([str(REPO), site]),
-        "PEPPERPY_HOME": str(env.settings.home),
-        "PEPPERPY_NO_INDEX": "1",
-        "PEPPERPY_FIND_LINKS": str(env.tmp / "wheels"),
-        "PEPPERPY_AUTO_INSTALL": "1",
-        "UV_CACHE_DIR": str(env.tmp / "uv-cache"),
-        **(extra or {}),
-    })
+    environ = child_environ(env.settings, env.tmp, extra)
     done = subprocess.run([str(venv / "bin" / "python"), str(script)], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -177,12 +161,44 @@ def test_first_load_installs_with_uv_second_starts_no_subprocess(env, venv):
         "UV_INDEX_URL": "http://127.0.0.1:9/simple"})
     assert out["1"]["ok"], out
     assert out["1"]["dep"] == "1.0"  # from PepperPy's wheel folder, not the evil one
-    assert out["1"]["popens"] == 1
-    assert out["2"]["popens"] == 1  # resolved once per registry
+    assert out["1"]["popens"] == 2  # the pinned dry run, then the install
+    assert out["2"]["popens"] == 2  # resolved once per registry
     assert "installing dependencies of 'echo' with uv" in out["stderr"]
     again = _run_child(env, venv, cwd=app)  # a fresh process: already satisfied
     assert again["1"] == {"ok": True, "dep": "1.0", "popens": 0}
     assert not list(Path(sysconfig.get_paths()["purelib"]).glob("pepperpy_testdep*"))
+
+
+# uv reads these variables and no command-line option of PepperPy's overrides them: each
+# would change what gets installed if it reached uv. (UV_FIND_LINKS and UV_INDEX_URL, in
+# the test above, are overridden by PepperPy's own --find-links/--no-index anyway; uv
+# ignores PIP_* variables, so their removal is checked on the environment itself below.)
+@pytest.mark.parametrize("variable", ["UV_OVERRIDE", "UV_PRERELEASE"])
+def test_uv_variables_cannot_change_what_is_installed(env, venv, variable):
+    build_wheel(env.tmp / "wheels", "pepperpy-testdep", "1.0")
+    build_wheel(env.tmp / "wheels", "pepperpy-testdep", "0.5")
+    build_wheel(env.tmp / "wheels", "pepperpy-testdep", "2.0a1")
+    (env.tmp / "override.txt").write_text("pepperpy-testdep==0.5\n")
+    value = {"UV_OVERRIDE": str(env.tmp / "override.txt"), "UV_PRERELEASE": "allow"}[variable]
+    _install_echo(env, dependencies=["pepperpy-testdep>=0.1"])
+    out = _run_child(env, venv, cwd=env.tmp, extra={variable: value, "PIP_NO_INDEX": "0"})
+    assert out["1"]["ok"], out
+    assert out["1"]["dep"] == "1.0"  # not 0.5 (override) nor 2.0a1 (pre-release)
+    assert installed_in_venv(venv)["pepperpy-testdep"] == "1.0"
+
+
+def test_sealed_environment_drops_uv_and_pip_variables(monkeypatch):
+    from pepperpy.plugins.dependencies import _sealed_environment
+
+    for name, value in {"UV_OVERRIDE": "/x", "UV_CONSTRAINT": "/x", "UV_CONFIG_FILE": "/x",
+                        "UV_INDEX_URL": "http://x", "PIP_INDEX_URL": "http://x",
+                        "PIP_CONSTRAINT": "/x", "VIRTUAL_ENV": "/v", "UV_CACHE_DIR": "/cache",
+                        "PEPPERPY_KEEP": "1"}.items():
+        monkeypatch.setenv(name, value)
+    sealed = _sealed_environment()
+    assert not [k for k in sealed if k.startswith(("UV_", "PIP_")) and k != "UV_CACHE_DIR"]
+    assert "VIRTUAL_ENV" not in sealed
+    assert sealed["UV_CACHE_DIR"] == "/cache" and sealed["PEPPERPY_KEEP"] == "1"
 
 
 def test_unresolvable_requirement_is_a_dependency_error_and_not_exposed(env, venv):

@@ -40,10 +40,10 @@ def test_index_cache_is_reused_and_a_changed_file_is_reread(env):
     settings = env.with_settings(plugin_path=(folder,)).settings
     assert [f.version for f in discover(settings)] == ["1.0.0"]
     index = settings.cache_dir / "index.json"
-    entries = json.loads(index.read_text())["entries"]
+    data = json.loads(index.read_text())
     # Poison the cached summary: an unchanged file identity means the cache is used...
-    entries[str(path)]["version"] = "7.7.7"
-    index.write_text(json.dumps({"format": 1, "entries": entries}))
+    data["entries"][str(path)]["version"] = "7.7.7"
+    index.write_text(json.dumps(data))
     assert [f.version for f in discover(settings)] == ["7.7.7"]
     # ...and any change of the file (new inode/size/mtime) makes it re-read.
     tmp = folder / "new.tmp"
@@ -68,7 +68,7 @@ def test_cached_summary_is_never_trusted_for_loading(env):
 
     from pepperpy.core import BundleInvalidError
 
-    with pytest.raises(BundleInvalidError, match="manifest changed"):
+    with pytest.raises(BundleInvalidError, match="changed while it was being read"):
         env.registry().create("llm", "other", {"api_key": "k"})
     assert env.marker_lines() == []
 

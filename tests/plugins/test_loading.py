@@ -6,7 +6,6 @@ import asyncio
 import os
 import sys
 import warnings
-import zipimport
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from pepperpy.core import (
 )
 from pepperpy.llm import GenerationOptions, Message
 from pepperpy.plugins.install import install_bundle
+from pepperpy.plugins.loader import SealedImporter
 from pepperpy.plugins.manager import PluginConflictWarning
 
 
@@ -34,13 +34,13 @@ def _install(env, data: bytes, filename: str = "echo.pepperplugin", **options):
     return install_bundle(path, settings=env.settings, **options)
 
 
-def test_installed_bundle_loads_through_zipimport(env):
+def test_installed_bundle_loads_from_the_verified_bytes(env):
     pub = env.publisher()
     _install(env, env.bundle(pub))
     provider = env.registry().create("llm", "echo", {"api_key": "k", "repeat": 2})
     assert _ask(provider) == "echo: hihi"
     module = sys.modules[type(provider).__module__]
-    assert isinstance(module.__loader__, zipimport.zipimporter)
+    assert isinstance(module.__loader__, SealedImporter)
     assert module.__name__.startswith("_pepperpy_plugins.echo_")
     assert type(provider).greeting() == "hello from inside the bundle\n"  # importlib.resources
     assert env.marker_lines() == ["echo-1.0.0"]
@@ -52,8 +52,8 @@ def test_no_plugin_source_on_disk_outside_bundles(env):
     env.registry().create("llm", "echo", {"api_key": "k"})
     stray = [p for p in env.settings.home.rglob("*") if p.suffix in {".py", ".pyc"}]
     assert stray == []
-    pinned = list((env.settings.cache_dir / "pinned").iterdir())
-    assert len(pinned) == 1 and oct(pinned[0].stat().st_mode & 0o777) == "0o444"
+    copies = [p for p in env.settings.home.rglob("*.pepperplugin")]
+    assert copies == [env.settings.plugins_dir / "echo.pepperplugin"]  # no pinned copy
 
 
 def test_pepperpy_fluent_api_uses_the_plugin(env):
@@ -333,7 +333,7 @@ def _installed_v2_and_mirror_with_v1(env):
 
 def test_installed_copy_deleted_does_not_roll_back_to_an_older_plugin_path_version(env):
     """Installed echo 2.0.0 deleted: echo 1.0.0 from a plugin-path folder is refused
-    (SECURITY.md promise 3), and the error says how to repair."""
+    (docs/security.md, promise 3), and the error says how to repair."""
     env = _installed_v2_and_mirror_with_v1(env)
     (env.settings.plugins_dir / "echo.pepperplugin").unlink()
     with pytest.raises(BundleInvalidError, match="pepperpy plugin install FILE"):

@@ -13,8 +13,10 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest.decode()}"
 
 
-def build_wheel(folder: Path, name: str, version: str, *, module_source: str = "") -> Path:
-    """``folder/<name>-<version>-py3-none-any.whl`` with one module named like the project."""
+def build_wheel(folder: Path, name: str, version: str, *, module_source: str = "",
+                requires: tuple[str, ...] = ()) -> Path:
+    """``folder/<name>-<version>-py3-none-any.whl`` with one module named like the project
+    (``requires``: its ``Requires-Dist`` lines)."""
     folder.mkdir(parents=True, exist_ok=True)
     module = name.replace("-", "_")
     dist_info = f"{module}-{version}.dist-info"
@@ -22,6 +24,7 @@ def build_wheel(folder: Path, name: str, version: str, *, module_source: str = "
         f"{module}/__init__.py": (module_source or f"VERSION = {version!r}\n").encode(),
         f"{dist_info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+            + "".join(f"Requires-Dist: {r}\n" for r in requires)
         ).encode(),
         f"{dist_info}/WHEEL": (
             b"Wheel-Version: 1.0\nGenerator: pepperpy-tests\nRoot-Is-Purelib: true\n"

@@ -1,4 +1,6 @@
-"""The storage contract, run against sqlite and PostgreSQL alike."""
+"""Storage behaviour beyond the conformance suite (test_storage_conformance.py runs
+that): keys, several providers and processes on one store, reopening; sqlite and
+PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -32,104 +34,10 @@ NESTED = {
 }
 
 
-async def test_put_then_get_round_trips_nested_json(storage: StorageProvider) -> None:
-    await storage.put("app", "conv:1", NESTED)
-    assert await storage.get("app", "conv:1") == NESTED
-
-
-@pytest.mark.parametrize("value", ["text", 42, 3.5, True, [1, "two", None], {}], ids=repr)
-async def test_scalar_and_list_values_round_trip(storage: StorageProvider, value: object) -> None:
-    await storage.put("app", "k", value)
-    assert await storage.get("app", "k") == value
-
-
-async def test_put_replaces_the_previous_value(storage: StorageProvider) -> None:
-    await storage.put("app", "k", {"v": 1})
-    await storage.put("app", "k", {"v": 2, "extra": [1]})
-    assert await storage.get("app", "k") == {"v": 2, "extra": [1]}
-    assert await storage.list("app") == ["k"]
-
-
-async def test_get_missing_key_is_none(storage: StorageProvider) -> None:
-    assert await storage.get("app", "nope") is None
-
-
-async def test_delete_reports_whether_the_key_existed(storage: StorageProvider) -> None:
-    await storage.put("app", "k", 1)
-    assert await storage.delete("app", "k") is True
-    assert await storage.get("app", "k") is None
-    assert await storage.delete("app", "k") is False
-
-
-async def test_namespaces_are_isolated(storage: StorageProvider) -> None:
-    await storage.put("one", "k", "first")
-    await storage.put("two", "k", "second")
-    assert await storage.get("one", "k") == "first"
-    assert await storage.get("two", "k") == "second"
-    await storage.delete("one", "k")
-    assert await storage.get("two", "k") == "second"
-    assert await storage.list("one") == []
-    assert await storage.list("two") == ["k"]
-
-
-KEYS = ["a%b", "a_b", "axb", "a%", "ab", "A", "b", "añ", "a", "a\\b", "a[1]", "a*"]
-
-
-@pytest.mark.parametrize(
-    ("prefix", "expected"),
-    [
-        ("", sorted(KEYS)),
-        ("a%", ["a%", "a%b"]),
-        ("a_", ["a_b"]),
-        ("a\\", ["a\\b"]),
-        ("a[", ["a[1]"]),
-        ("a*", ["a*"]),
-        ("A", ["A"]),
-        ("añ", ["añ"]),
-        ("zzz", []),
-    ],
-    ids=["all", "percent", "underscore", "backslash", "bracket", "star", "case", "unicode", "none"],
-)
-async def test_list_matches_prefix_literally_and_sorts(
-    storage: StorageProvider, prefix: str, expected: list[str]
-) -> None:
-    for key in KEYS:
-        await storage.put("ns", key, key)
-    await storage.put("other", "a%b", "elsewhere")
-    assert await storage.list("ns", prefix=prefix) == expected
-
-
-@pytest.mark.parametrize(
-    "value",
-    [object(), float("nan"), float("inf"), {1, 2}, {"nested": [b"bytes"]}],
-    ids=["object", "nan", "inf", "set", "bytes"],
-)
-async def test_non_json_values_are_refused_naming_the_key(
-    storage: StorageProvider, value: object
-) -> None:
-    with pytest.raises(ValidationError, match="'the-key'"):
-        await storage.put("app", "the-key", value)
-    assert await storage.get("app", "the-key") is None
-
-
 @pytest.mark.parametrize("key", ["", "nul\x00byte"], ids=["empty", "nul"])
 async def test_bad_keys_are_refused(storage: StorageProvider, key: str) -> None:
     with pytest.raises(ValidationError):
         await storage.put("app", key, 1)
-
-
-async def test_concurrent_tasks_on_one_provider(storage: StorageProvider) -> None:
-    async def writer(n: int) -> None:
-        for i in range(20):
-            await storage.put("conc", f"w{n}:{i:02d}", {"n": n, "i": i})
-            await storage.put("conc", "shared", {"n": n, "i": i})
-
-    await asyncio.gather(*(writer(n) for n in range(8)))
-    keys = await storage.list("conc", prefix="w")
-    assert len(keys) == 8 * 20
-    assert await storage.get("conc", "w7:19") == {"n": 7, "i": 19}
-    shared = await storage.get("conc", "shared")
-    assert shared["i"] == 19  # each writer's last put; one of them won
 
 
 async def test_two_providers_write_the_same_store_at_once(open_storage: OpenStorage) -> None:

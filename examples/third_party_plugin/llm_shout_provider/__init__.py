@@ -1,1 +1,1 @@
-"""An example third-party PepperPy plugin."""
+"""The llm_shout_provider plugin (a PepperPy llm provider)."""

@@ -13,7 +13,7 @@ talks to OpenAI-compatible or Anthropic endpoints is tested through its real SDK
 from __future__ import annotations
 
 from pepperpy.testing.wire.anthropic import AnthropicServer
-from pepperpy.testing.wire.base import LoopbackServer, RecordedRequest, Reply
+from pepperpy.testing.wire.base import Fault, LoopbackServer, RecordedRequest, Reply
 from pepperpy.testing.wire.openai import OpenAIServer
 
-__all__ = ["AnthropicServer", "LoopbackServer", "OpenAIServer", "RecordedRequest", "Reply"]
+__all__ = ["AnthropicServer", "Fault", "LoopbackServer", "OpenAIServer", "RecordedRequest", "Reply"]

@@ -8,20 +8,41 @@ parsing) for the plugin tests to mean anything. Invariants:
 - ``attempts[key]`` counts requests per error-mode key, so tests can assert retries;
 - responses use HTTP/1.1 keep-alive (Content-Length for JSON, chunked for SSE), as
   the real vendors do, so benchmarks do not pay a TCP handshake per request;
-- ``stop()`` wakes any handler sleeping in a "slow" mode, so shutdown is quick.
+- ``stop()`` wakes any handler sleeping in a "slow" mode, so shutdown is quick;
+- ``inject(...)`` scripts faults request by request (an error status with or without
+  ``Retry-After``, a stall, a stream cut before or after its first chunk), for any
+  model; ``hits`` counts every request the server received.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["LoopbackServer", "RecordedRequest", "Reply"]
+__all__ = ["Fault", "LoopbackServer", "RecordedRequest", "Reply"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What the server does to one request instead of answering it normally.
+
+    ``status``: answer with this error status (the vendor's error body), sending
+    ``retry_after`` (a number of seconds or an HTTP-date) as ``Retry-After`` if set;
+    ``stall``: wait this many seconds first (``stop()`` wakes it);
+    ``cut_after``: for streams, drop the connection after this many SSE events
+    (0: right after the headers, before any chunk).
+    """
+
+    status: int | None = None
+    retry_after: str | None = None
+    stall: float = 0.0
+    cut_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -37,8 +58,9 @@ class RecordedRequest:
 class Reply:
     """What a route writes back: one JSON document or a stream of SSE events."""
 
-    def __init__(self, handler: BaseHTTPRequestHandler) -> None:
+    def __init__(self, handler: BaseHTTPRequestHandler, cut_after: int | None = None) -> None:
         self._handler = handler
+        self._cut_after = cut_after
 
     def json(
         self, status: int, payload: Any, *, headers: Mapping[str, str] | None = None
@@ -61,13 +83,25 @@ class Reply:
         h.send_header("cache-control", "no-cache")
         h.send_header("transfer-encoding", "chunked")
         h.end_headers()
-        for name, data in events:
+        for sent, (name, data) in enumerate(events):
+            if sent == self._cut_after:
+                return self._cut()
             text = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
             raw = text.encode()
             h.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
             h.wfile.flush()
+        if self._cut_after is not None:
+            return self._cut()
         h.wfile.write(b"0\r\n\r\n")
         h.wfile.flush()
+        return None
+
+    def _cut(self) -> None:
+        """Drop the connection mid-body, as a crashing server or a proxy would."""
+        h = self._handler
+        h.wfile.flush()
+        h.close_connection = True
+        h.connection.shutdown(socket.SHUT_RDWR)
 
 
 class LoopbackServer:
@@ -80,6 +114,10 @@ class LoopbackServer:
         self.requests: list[RecordedRequest] = []
         self.attempts: Counter[str] = Counter()
         self.record = True
+        #: Every request received, recorded or not (the fault-injection tests count them).
+        self.hits = 0
+        self._faults: deque[Fault] = deque()
+        self._then: Fault | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -90,6 +128,7 @@ class LoopbackServer:
     def url(self) -> str:
         assert self._httpd is not None, "server not started"
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)
         return f"http://{host}:{port}"
 
     def start(self) -> LoopbackServer:
@@ -153,6 +192,28 @@ class LoopbackServer:
         with self._lock:
             self.requests.clear()
             self.attempts.clear()
+            self.hits = 0
+            self._faults.clear()
+            self._then = None
+
+    def inject(self, *faults: Fault, then: Fault | None = None) -> None:
+        """Apply ``faults`` to the next requests, one each, then ``then`` to all later
+        ones (``None``: answer normally). ``inject(then=Fault(status=500))``: always 500.
+        """
+        with self._lock:
+            self._faults = deque(faults)
+            self._then = then
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            self.hits += 1
+            return self._faults.popleft() if self._faults else self._then
+
+    def _error(
+        self, reply: Reply, status: int, message: str | None = None, *, headers: Any = None
+    ) -> None:
+        """Answer with the vendor's error body (subclasses know its shape)."""
+        raise NotImplementedError
 
     def route(self, request: RecordedRequest, reply: Reply) -> None:
         raise NotImplementedError
@@ -174,10 +235,17 @@ class LoopbackServer:
         if self.record:
             with self._lock:
                 self.requests.append(request)
+        fault = self._next_fault()
         try:
-            self.route(request, Reply(handler))
+            if fault is not None and fault.stall:
+                self.sleep(fault.stall)
+            if fault is not None and fault.status is not None:
+                headers = {"retry-after": fault.retry_after} if fault.retry_after else None
+                return self._error(Reply(handler), fault.status, headers=headers)
+            self.route(request, Reply(handler, fault.cut_after if fault else None))
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True  # the client gave up (timeouts)
+        return None
 
 
 def example_for(schema: Mapping[str, Any]) -> Any:

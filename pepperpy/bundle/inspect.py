@@ -1,0 +1,88 @@
+"""A report on any bundle, trusted or not, for ``pepperpy plugin inspect``. No I/O.
+
+What a report shows of a bundle that did not verify is what the signature check found
+(its key id, whether the key is trusted or revoked, the reason for the refusal, each
+file's size and hash), never what its ``plugin.json`` claims: those claims are
+attacker-controlled. With ``unverified=True`` the manifest is shown too, as JSON parsed
+by the bounded strict parser (``manifest.parse_json_strict``: size, depth and string
+limits, linear time), never schema-validated or typed, and marked unverified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pepperpy.bundle import zipformat as zf
+from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
+from pepperpy.bundle.names import MANIFEST_NAME
+from pepperpy.bundle.trust import TrustSnapshot
+from pepperpy.bundle.verify import parse_bundle, verify_bundle
+from pepperpy.core import PepperpyError
+
+__all__ = ["inspect_bundle"]
+
+_STATES = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
+
+
+def inspect_bundle(data: bytes, trust: TrustSnapshot, *, unverified: bool = False,
+                   limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Files, key, digest and verification state of ``data``.
+
+    Raises ``BundleInvalidError`` only when the archive structure or its signature entry
+    cannot be read at all.
+    """
+    parsed = parse_bundle(data, limits=limits)
+    record = trust.get(parsed.key_id)
+    report: dict[str, Any] = {
+        "digest": hashlib.sha256(data).hexdigest(), "size": len(data),
+        "key_id": parsed.key_id, "publisher": record.publisher if record else None,
+        "manifest": None,
+    }
+    methods = {e.name: e.method for e in parsed.entries}
+    try:
+        verified = verify_bundle(data, trust, limits=limits)
+    except PepperpyError as exc:
+        report["state"] = _STATES.get(type(exc).__name__, "invalid")
+        report["reason"] = str(exc)
+        files = [_file_row(data, e, limits) for e in parsed.entries[:-1]]
+        if unverified:
+            report["unverified_manifest"] = _unverified_manifest(data, parsed.entries, limits)
+    else:
+        report["state"], report["reason"] = "verified", None
+        report["manifest"] = verified.manifest.as_json()
+        files = [{"name": i.name, "size": i.size, "sha256": i.sha256} for i in verified.files]
+    for row in files:
+        row["stored"] = methods[str(row["name"])] == zf.STORED
+    report["files"] = files
+    return report
+
+
+def _file_row(data: bytes, entry: zf.ZipEntry, limits: Limits) -> dict[str, Any]:
+    """One file's size and hash (or the problem reading it), for a refused bundle."""
+    row: dict[str, Any] = {"name": entry.name, "size": entry.size, "sha256": None}
+    try:
+        content = zf.read_entry(data, entry, limits=limits)
+    except PepperpyError as exc:
+        row["problem"] = getattr(exc, "reason", str(exc))
+        try:
+            content = zf.read_entry(data, entry, limits=limits, check_crc=False)
+        except PepperpyError:
+            return row
+    row["sha256"] = hashlib.sha256(content).hexdigest()
+    return row
+
+
+def _unverified_manifest(data: bytes, entries: tuple[zf.ZipEntry, ...],
+                         limits: Limits) -> dict[str, Any]:
+    """``plugin.json`` as found, through the bounded parser only, or why it cannot be."""
+    from pepperpy.bundle.manifest import parse_json_strict
+
+    entry = next((e for e in entries if e.name == MANIFEST_NAME), None)
+    if entry is None:
+        return {"error": "plugin.json is missing"}
+    try:
+        return {"value": parse_json_strict(bytes(zf.read_entry(data, entry, limits=limits)),
+                                           limits=limits)}
+    except PepperpyError as exc:
+        return {"error": str(exc)}

@@ -1,0 +1,87 @@
+"""Remember which bundle bytes verified, so a process that loads them again skips the work.
+
+A full verification imports ``cryptography`` (the signature) and ``jsonschema`` (the
+manifest schema) and costs far more than importing a small plugin. What it proves depends
+on two inputs only: the bundle's bytes and the trust store. So the result is kept under
+both: the sha256 of the bytes and the fingerprint of the trust store they were verified
+under (``TrustStore.read``).
+
+Invariants:
+- Looked up only by the sha256 of bytes just read from disk and kept in memory for the
+  import: a changed byte is another digest, a miss, and a full verification.
+- An entry counts only under the trust fingerprint it was recorded with: adding,
+  removing or revoking a key, or revoking a bundle, changes the fingerprint and so
+  invalidates every entry. Install-state rules (rollback, ownership) are not cached:
+  ``policy.py`` runs them on every load.
+- The file (``PEPPERPY_HOME/verified.json``) lives beside the trust store and the install
+  state and is written the same way (atomically); whoever can write it can write the
+  trust store too, so it adds no way in. A missing, corrupt or unwritable cache only
+  means verifying again (a read-only home still loads).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pepperpy.bundle.fileio import atomic_write
+
+__all__ = ["CachedVerification", "VerifiedCache"]
+
+_FORMAT = 1
+_MAX_ENTRIES = 512
+
+
+@dataclass(frozen=True)
+class CachedVerification:
+    """What a full verification of one digest established."""
+
+    key_id: str
+    publisher: str
+    manifest: bytes
+
+
+class VerifiedCache:
+    """The verified-bundle cache file of one PepperPy home."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, dict[str, str]] | None = None
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.path.read_bytes())
+                entries = data["entries"] if data.get("format") == _FORMAT else {}
+                self._entries = entries if isinstance(entries, dict) else {}
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                self._entries = {}
+        return self._entries
+
+    def get(self, digest: str, trust: str) -> CachedVerification | None:
+        """The verification of ``digest`` under trust fingerprint ``trust``, if recorded."""
+        entry = self._load().get(digest)
+        if not isinstance(entry, dict) or entry.get("trust") != trust:
+            return None
+        try:
+            return CachedVerification(str(entry["key_id"]), str(entry["publisher"]),
+                                      str(entry["manifest"]).encode("utf-8"))
+        except (KeyError, UnicodeEncodeError):
+            return None
+
+    def put(self, digest: str, trust: str, result: CachedVerification) -> None:
+        """Record a verification; entries under another fingerprint are dropped (stale)."""
+        entries = {d: e for d, e in self._load().items()
+                   if isinstance(e, dict) and e.get("trust") == trust}
+        entries[digest] = {"trust": trust, "key_id": result.key_id,
+                           "publisher": result.publisher,
+                           "manifest": result.manifest.decode("utf-8")}
+        if len(entries) > _MAX_ENTRIES:
+            entries = dict(list(entries.items())[-_MAX_ENTRIES:])
+        self._entries = entries
+        data = json.dumps({"format": _FORMAT, "entries": entries}, separators=(",", ":"))
+        try:
+            atomic_write(self.path, data.encode("utf-8"), mode=0o600)
+        except OSError:
+            pass  # a read-only home: verify again next time

@@ -1,0 +1,80 @@
+"""Per-request deadlines that cover every retry, wait and fallback of one request.
+
+A deadline is an absolute point on the event loop's clock. ``deadline_scope`` puts one
+in a context variable, so a chat's ``with_timeout`` reaches the layer without new
+parameters on the provider interface; the layer uses the innermost scope, else
+PepperPy's own ``with_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from pepperpy.core import ConfigurationError, ProviderTimeoutError
+
+__all__ = ["Deadline", "check_timeout", "current_deadline", "deadline_scope"]
+
+MAX_TIMEOUT = 24 * 3600.0
+
+_current: ContextVar[Deadline | None] = ContextVar("pepperpy_deadline", default=None)
+
+
+def check_timeout(seconds: Any, *, where: str) -> float:
+    """A timeout in seconds, or a ConfigurationError that names the call."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
+        math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT
+    ):
+        raise ConfigurationError(
+            f"{where}: the timeout must be a number of seconds above 0 and at most "
+            f"{MAX_TIMEOUT:g}, got {seconds!r}"
+        )
+    return float(seconds)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """``seconds`` from ``start`` on the running loop's clock."""
+
+    seconds: float
+    when: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(seconds, asyncio.get_running_loop().time() + seconds)
+
+    def expired(self) -> bool:
+        return asyncio.get_running_loop().time() >= self.when
+
+    def expired_error(self, what: str) -> ProviderTimeoutError:
+        return ProviderTimeoutError(
+            f"{what} got no answer within the {self.seconds:g} s deadline (retries and "
+            "fallbacks included): raise with_timeout(...) or try again later"
+        )
+
+
+def current_deadline() -> Deadline | None:
+    return _current.get()
+
+
+@contextmanager
+def deadline_scope(seconds: float | None) -> Iterator[None]:
+    """Run the body under a deadline ``seconds`` from now (no-op for ``None``).
+
+    An outer, earlier deadline still wins: a scope never extends one.
+    """
+    if seconds is None:
+        yield
+        return
+    new = Deadline.after(seconds)
+    outer = _current.get()
+    token = _current.set(new if outer is None or new.when < outer.when else outer)
+    try:
+        yield
+    finally:
+        _current.reset(token)

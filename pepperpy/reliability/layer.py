@@ -1,0 +1,493 @@
+"""The one place a provider call passes: cache, deadline, retries, fallbacks, usage, spans.
+
+``ReliableLLM`` and ``ReliableEmbeddings`` implement the provider interfaces over a
+chain of real providers, so the chat builder, RAG and ``pepper.embed`` use them
+unchanged. Order of one call: cache lookup; then, under the deadline, attempt after
+attempt (each counted and traced) until one answers or the chain is spent; then usage
+and cache store. A stream is retried or moved to a fallback only before its first chunk
+reached the caller, so two providers' text is never spliced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from pepperpy.core import ConfigurationError, ProviderError
+from pepperpy.embeddings import EmbeddingProvider
+from pepperpy.llm import (
+    GenerationChunk,
+    GenerationOptions,
+    GenerationResult,
+    LLMProvider,
+    Message,
+)
+from pepperpy.reliability.cache import ResponseCache
+from pepperpy.reliability.deadline import Deadline, current_deadline
+from pepperpy.reliability.fallback import Link, falls_back
+from pepperpy.reliability.retry import RetryPolicy
+from pepperpy.reliability.tracing import Tracing
+from pepperpy.reliability.usage import UsageTotals
+
+__all__ = ["Reliability", "ReliableEmbeddings", "ReliableLLM"]
+
+_T = TypeVar("_T")
+
+
+class Reliability:
+    """The settings and counters one ``PepperPy`` shares across its calls."""
+
+    def __init__(self) -> None:
+        self.retry = RetryPolicy()
+        self.timeout: float | None = None
+        self.cache: ResponseCache | None = None
+        self.usage = UsageTotals()
+        self.tracing = Tracing()
+
+    def deadline(self) -> Deadline | None:
+        found = current_deadline()
+        if found is None and self.timeout is not None:
+            return Deadline.after(self.timeout)
+        return found
+
+
+class _Call:
+    """Where one request stands in its chain: which link, which attempt, what next."""
+
+    __slots__ = (
+        "attempt",
+        "chain",
+        "deadline",
+        "fallbacks",
+        "first_ns",
+        "index",
+        "model",
+        "rel",
+        "retries",
+        "wait",
+    )
+
+    def __init__(
+        self, rel: Reliability, chain: Sequence[Link], model: str, deadline: Deadline | None
+    ) -> None:
+        self.rel, self.chain, self.deadline = rel, chain, deadline
+        self.index = self.attempt = self.retries = self.fallbacks = 0
+        self.wait = 0.0
+        self.model = model  # of the current link
+        self.first_ns = 0  # when the first attempt started (its span is made only if needed)
+
+    @property
+    def link(self) -> Link:
+        return self.chain[self.index]
+
+    def next_attempt(self) -> Link:
+        self.attempt += 1
+        link = self.chain[self.index]
+        self.rel.usage.request(link.name, self.model, retry=self.attempt > 1)
+        return link
+
+    def failed(self, error: BaseException) -> bool:
+        """Decide after a failure: ``True`` to try again (after ``wait``), else raise."""
+        if self.deadline is not None and self.deadline.expired():
+            return False  # the deadline's own error: nothing may run after it
+        wait = self.rel.retry.wait(self.attempt, error)
+        if wait is not None:
+            self.wait = wait
+            self.retries += 1
+            return True
+        following = self.index + 1
+        if following < len(self.chain) and falls_back(error, self.chain[following]):
+            self.rel.usage.fallback(self.link.name, self.model)
+            self.index, self.attempt, self.wait = following, 0, 0.0
+            self.fallbacks += 1
+            self.model = _model_of(self.chain[following], None)
+            return True
+        return False
+
+
+def _model_of(link: Link, requested: str | None) -> str:
+    return requested or link.model or "default"
+
+
+async def _within(deadline: Deadline | None, awaitable: Awaitable[_T], what: str) -> _T:
+    if deadline is None:
+        return await awaitable
+    timeout = asyncio.timeout_at(deadline.when)
+    try:
+        async with timeout:
+            return await awaitable
+    except TimeoutError:
+        if timeout.expired():
+            raise deadline.expired_error(what) from None
+        raise
+
+
+class _Layer:
+    """What both provider kinds share: the chain walk with its spans and counters."""
+
+    operation = ""
+
+    def __init__(self, rel: Reliability, chain: Sequence[Link]) -> None:
+        self._rel = rel
+        self._chain = tuple(chain)
+        self._pepperpy_provider_name = chain[0].name
+
+    # Attempt spans: a call answered at the first attempt has one span, its own (spans
+    # cost more than the rest of the layer). Once an attempt fails, every attempt gets a
+    # child span; the first one's is made then, with its real start time.
+    def _attempt_span(self, call: _Call, span: Any, start_time: int | None = None) -> Any:
+        return self._rel.tracing.start(f"{self.operation} {call.model}", {
+            "gen_ai.operation.name": self.operation, "gen_ai.system": call.link.name,
+            "gen_ai.request.model": call.model, "pepperpy.attempt": call.attempt,
+            "pepperpy.fallback_index": call.index,
+        }, parent=span, start_time=start_time)
+
+    def _begin_attempt(self, call: _Call, span: Any) -> Any:
+        if span is None:
+            return None
+        if call.attempt == 1 and call.index == 0:
+            call.first_ns = time.time_ns()
+            return None
+        return self._attempt_span(call, span)
+
+    def _attempt_failed(self, call: _Call, span: Any, child: Any, error: BaseException) -> None:
+        """Record a failed attempt (before ``call.failed`` moves on)."""
+        if span is None:
+            return
+        if child is None:
+            child = self._attempt_span(call, span, start_time=call.first_ns)
+        self._rel.tracing.fail(child, error)
+        child.end()
+
+    async def _walk(
+        self, call: _Call, span: Any, attempt: Callable[[Any, int], Awaitable[_T]]
+    ) -> _T:
+        """Attempts until one answers; ``attempt(provider, link_index)``."""
+        while True:
+            link = call.next_attempt()
+            provider = await link.start()
+            child = self._begin_attempt(call, span)
+            try:
+                result = await attempt(provider, call.index)
+            except ProviderError as exc:
+                self._attempt_failed(call, span, child, exc)
+                if not call.failed(exc):
+                    raise
+                if call.wait:
+                    await asyncio.sleep(call.wait)
+                continue
+            except BaseException as exc:
+                if child is not None:
+                    self._attempt_failed(call, span, child, exc)
+                raise
+            if child is not None:
+                child.set_attributes(_result_attributes(result))
+                child.end()
+            return result
+
+    def _call_span(self, call: _Call, options: GenerationOptions | None = None) -> Any:
+        if not self._rel.tracing.active():
+            return None
+        extra = _request_attributes(options) if options is not None else {}
+        return self._rel.tracing.start(f"{self.operation} {call.model}", {
+            "gen_ai.operation.name": self.operation, "gen_ai.system": call.link.name,
+            "gen_ai.request.model": call.model, **extra,
+        })
+
+    def _finish(
+        self, span: Any, call: _Call, error: BaseException | None, result: Any = None
+    ) -> None:
+        if span is None:
+            return
+        found = _result_attributes(result)
+        if call.retries or call.fallbacks:  # omitted when 0: each attribute costs ~4 us
+            found.update({"pepperpy.retries": call.retries, "pepperpy.fallbacks": call.fallbacks,
+                          "pepperpy.provider": call.link.name})
+        span.set_attributes(found)
+        if error is not None:
+            self._rel.tracing.fail(span, error)
+        span.end()
+
+
+def _request_attributes(options: GenerationOptions) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if options.temperature is not None:
+        extra["gen_ai.request.temperature"] = options.temperature
+    if options.max_tokens is not None:
+        extra["gen_ai.request.max_tokens"] = options.max_tokens
+    if options.seed is not None:
+        extra["gen_ai.request.seed"] = options.seed
+    return extra
+
+
+def _result_attributes(result: Any) -> dict[str, Any]:
+    """GenAI response attributes of a result or a stream's last chunk."""
+    found: dict[str, Any] = {}
+    usage = getattr(result, "usage", None)
+    if usage is not None:
+        found["gen_ai.usage.input_tokens"] = usage.prompt_tokens
+        found["gen_ai.usage.output_tokens"] = usage.completion_tokens
+    model = getattr(result, "model", None)
+    if model:
+        found["gen_ai.response.model"] = model
+    finish = getattr(result, "finish_reason", None)
+    if finish:
+        found["gen_ai.response.finish_reasons"] = (finish,)
+    return found
+
+
+class ReliableLLM(_Layer, LLMProvider):
+    """An ``LLMProvider`` over a chain of them, with PepperPy's reliability rules."""
+
+    operation = "chat"
+
+    def __init__(self, rel: Reliability, chain: Sequence[Link]) -> None:
+        LLMProvider.__init__(self)
+        _Layer.__init__(self, rel, chain)
+        self.initialized = True
+
+    def _options_for(self, options: GenerationOptions, index: int) -> GenerationOptions:
+        # A chat's with_model() names the primary's model; fallbacks keep their own.
+        if index and options.model is not None:
+            return dataclasses.replace(options, model=None)
+        return options
+
+    def _content(self, span: Any, messages: Sequence[Message], output: str | None) -> None:
+        if span is None or not self._rel.tracing.capture_content:
+            return
+        if output is None:
+            span.set_attribute("gen_ai.input.messages",
+                               json.dumps([m.to_dict() for m in messages]))
+        else:
+            span.set_attribute("gen_ai.output.messages",
+                               json.dumps([{"role": "assistant", "content": output}]))
+
+    async def generate(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> GenerationResult:
+        rel, first = self._rel, self._chain[0]
+        deadline = rel.deadline()
+        call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
+        span = self._call_span(call, options)
+        self._content(span, messages, None)
+        error: BaseException | None = None
+        result: GenerationResult | None = None
+        try:
+            key = None
+            if rel.cache is not None:
+                key, hit = await self._cached(call.model, messages, options)
+                if hit is not None:
+                    rel.usage.cache_hit(first.name, call.model)
+                    if span is not None:
+                        span.set_attribute("pepperpy.cached", True)
+                    result = hit
+                    return hit
+
+            async def attempt(provider: Any, index: int) -> GenerationResult:
+                return await provider.generate(messages, self._options_for(options, index))
+
+            result = await _within(deadline, self._walk(call, span, attempt),
+                                   f"chat with {first.name!r}")
+            result.provider = call.link.name
+            result.model = result.model or call.model
+            if result.usage is not None:
+                rel.usage.tokens(call.link.name, call.model, result.usage.prompt_tokens,
+                                 result.usage.completion_tokens)
+            if key is not None and call.index == 0:
+                await rel.cache.put(key, result)  # type: ignore[union-attr]
+            self._content(span, messages, result.content)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._finish(span, call, error, result)
+        return result
+
+    async def _cached(
+        self, model: str, messages: Sequence[Message], options: GenerationOptions
+    ) -> tuple[str | None, GenerationResult | None]:
+        cache = self._rel.cache
+        assert cache is not None
+        primary = await self._chain[0].start()
+        temperature = options.temperature
+        if temperature is None:
+            temperature = primary.config.get("temperature")
+        key = cache.key(self._chain[0].name, model, messages, options, temperature)
+        if key is None:
+            return None, None
+        return key, await cache.get(key)
+
+    def generate_stream(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> AsyncIterator[GenerationChunk]:
+        # Not an async generator itself: the deadline is read now, in the caller's scope.
+        return self._stream(messages, options, self._rel.deadline())
+
+    async def _stream(
+        self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None
+    ) -> AsyncIterator[GenerationChunk]:
+        rel, first = self._rel, self._chain[0]
+        call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
+        span = self._call_span(call, options)
+        self._content(span, messages, None)
+        what = f"streaming chat with {first.name!r}"
+        error: BaseException | None = None
+        last: GenerationChunk | None = None
+        dog = _Watchdog(deadline, what) if deadline is not None else None
+        try:
+            while True:
+                link = call.next_attempt()
+                provider = await _within(deadline, link.start(), what)
+                child = self._begin_attempt(call, span)
+                chunks = provider.generate_stream(messages, self._options_for(options,
+                                                                              call.index))
+                try:
+                    iterator = chunks.__aiter__()
+                    while True:
+                        try:
+                            chunk = await (iterator.__anext__() if dog is None
+                                           else dog.guard(iterator.__anext__()))
+                        except StopAsyncIteration:
+                            break
+                        last = chunk
+                        if chunk.usage is not None:
+                            rel.usage.tokens(link.name, call.model, chunk.usage.prompt_tokens,
+                                             chunk.usage.completion_tokens)
+                        yield GenerationChunk(chunk.content, chunk.finish_reason,
+                                              chunk.tool_calls, chunk.usage, chunk.metadata,
+                                              link.name)
+                except ProviderError as exc:
+                    if last is None or child is not None:
+                        self._attempt_failed(call, span, child, exc)
+                        child = None
+                    if last is not None or not call.failed(exc):
+                        raise  # once a chunk reached the caller: no retry, no fallback
+                    if call.wait:
+                        await _within(deadline, asyncio.sleep(call.wait), what)
+                    continue
+                finally:
+                    await chunks.aclose()  # type: ignore[attr-defined]
+                if child is not None:
+                    child.set_attributes(_result_attributes(last))
+                    child.end()
+                return
+        except GeneratorExit:  # the caller stopped reading: not a failure
+            raise
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if dog is not None:
+                dog.close()
+            self._finish(span, call, error, last)
+
+
+class _Watchdog:
+    """A stream's deadline: one timer for the whole stream (not one per chunk), which
+    cancels the task only while it waits for the provider, never across a ``yield``
+    into the caller's code; the cancellation becomes the deadline's error."""
+
+    __slots__ = ("_cancelling", "_deadline", "_handle", "_task", "_what", "fired", "waiting")
+
+    def __init__(self, deadline: Deadline, what: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task, self._deadline, self._what = task, deadline, what
+        self._cancelling = task.cancelling()
+        self.fired = self.waiting = False
+        self._handle = asyncio.get_running_loop().call_at(deadline.when, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self.waiting:
+            self._task.cancel()
+
+    async def guard(self, awaitable: Awaitable[_T]) -> _T:
+        if self.fired:
+            if hasattr(awaitable, "close"):
+                awaitable.close()
+            raise self._deadline.expired_error(self._what)
+        self.waiting = True
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            if self.fired and self._task.uncancel() <= self._cancelling:
+                raise self._deadline.expired_error(self._what) from None
+            raise
+        finally:
+            self.waiting = False
+
+    def close(self) -> None:
+        self._handle.cancel()
+
+
+class ReliableEmbeddings(_Layer, EmbeddingProvider):
+    """An ``EmbeddingProvider`` over a chain of them (same dimension throughout)."""
+
+    operation = "embeddings"
+
+    def __init__(self, rel: Reliability, chain: Sequence[Link]) -> None:
+        EmbeddingProvider.__init__(self)
+        _Layer.__init__(self, rel, chain)
+        self.initialized = True
+
+    @property
+    def dimension(self) -> int:
+        return self._chain[0].provider.dimension  # type: ignore[attr-defined, no-any-return]
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        async def attempt(provider: Any, index: int) -> list[list[float]]:
+            return self._fits(await provider.embed(texts), index)
+
+        return await self._run(attempt)
+
+    async def embed_query(self, text: str) -> list[float]:
+        async def attempt(provider: Any, index: int) -> list[float]:
+            return self._fits([await provider.embed_query(text)], index)[0]
+
+        return await self._run(attempt)
+
+    async def _run(self, attempt: Callable[[Any, int], Awaitable[_T]]) -> _T:
+        first = self._chain[0]
+        deadline = self._rel.deadline()
+        call = _Call(self._rel, self._chain, _model_of(first, None), deadline)
+        span = self._call_span(call)
+        error: BaseException | None = None
+        try:
+            return await _within(deadline, self._walk(call, span, attempt),
+                                 f"embeddings with {first.name!r}")
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._finish(span, call, error)
+
+    def _fits(self, vectors: list[list[float]], index: int) -> list[list[float]]:
+        if index and vectors:
+            want = self.dimension
+            if len(vectors[0]) != want:
+                link = self._chain[index]
+                raise ConfigurationError(
+                    f"embeddings fallback {link.name!r} returned {len(vectors[0])}-dimensional "
+                    f"vectors but {self._chain[0].name!r} returns {want}: pick a fallback "
+                    "model with the same dimension"
+                )
+        return vectors
+
+
+def build(rel: Reliability, category: str, chain: Sequence[Link]) -> Any:
+    """The layer object for ``category`` over ``chain``."""
+    return ReliableLLM(rel, chain) if category == "llm" else ReliableEmbeddings(rel, chain)
+
+
+def check_cache_storage(storage_configured: bool) -> None:
+    if not storage_configured:
+        raise ConfigurationError(
+            "with_cache() keeps answers in the storage provider, and none is configured: "
+            "call with_storage('sqlite') (or 'postgres' for a fleet) before with_cache()"
+        )
+

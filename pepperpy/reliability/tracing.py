@@ -1,0 +1,83 @@
+"""OpenTelemetry spans for provider calls, following the GenAI semantic conventions.
+
+Invariants:
+- OpenTelemetry is optional and imported on the first traced call, never by
+  ``import pepperpy``; without ``opentelemetry-api`` every method is a cheap no-op;
+- one span per call (``{operation} {model}``, kind CLIENT) and one child span per
+  attempt, so retries and fallbacks show as siblings under their call;
+- attributes never hold prompts, answers or keys unless the user opted in with
+  ``with_tracing(capture_content=True)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Tracing"]
+
+_otel: Any = None  # the opentelemetry.trace module, False when not installed
+
+
+def _trace_module() -> Any:
+    global _otel
+    if _otel is None:
+        try:
+            from opentelemetry import trace
+        except ImportError:
+            _otel = False
+        else:
+            _otel = trace
+    return _otel
+
+
+class Tracing:
+    """Starts spans when enabled and OpenTelemetry is importable."""
+
+    def __init__(
+        self, *, enabled: bool = True, capture_content: bool = False, tracer_provider: Any = None
+    ) -> None:
+        self.enabled = enabled
+        self.capture_content = capture_content
+        #: An OpenTelemetry TracerProvider; ``None``: the global one.
+        self.tracer_provider = tracer_provider
+        self._tracer: Any = None
+
+    def _get_tracer(self) -> Any:
+        if self._tracer is None:
+            trace: Any = _trace_module() if self.enabled else False
+            if not trace:
+                self._tracer = False
+            else:
+                from pepperpy import __version__
+
+                source = self.tracer_provider or trace
+                self._tracer = source.get_tracer("pepperpy", __version__)
+        return self._tracer
+
+    def active(self) -> bool:
+        return bool(self._get_tracer())
+
+    def start(
+        self, name: str, attributes: dict[str, Any], parent: Any = None,
+        start_time: int | None = None,
+    ) -> Any:
+        """A started span (``None`` when tracing is off); ``parent`` is a span,
+        ``start_time`` nanoseconds since the epoch (default: now)."""
+        tracer = self._get_tracer()
+        if not tracer:
+            return None
+        trace = _otel
+        context = trace.set_span_in_context(parent) if parent is not None else None
+        return tracer.start_span(
+            name, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes,
+            start_time=start_time,
+        )
+
+    @staticmethod
+    def fail(span: Any, error: BaseException) -> None:
+        if span is None:
+            return
+        from opentelemetry.trace import Status, StatusCode
+
+        span.set_attribute("error.type", type(error).__name__)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))

@@ -1,0 +1,19 @@
+"""The offline providers against the conformance suite: the real local LLM and
+embeddings models, built, verified and imported like any author's plugin."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pepperpy.testing.conformance import EmbeddingsConformance, LLMConformance
+from tests.conftest import PLUGIN_SRC
+
+
+class TestLocalLLMConformance(LLMConformance):
+    plugin = PLUGIN_SRC / "llm_local_provider"
+    # Short answers keep each rule's generation quick on a laptop CPU.
+    config: ClassVar[dict[str, Any]] = {"seed": 42, "temperature": 0.0, "max_tokens": 8}
+
+
+class TestLocalEmbeddingsConformance(EmbeddingsConformance):
+    plugin = PLUGIN_SRC / "embeddings_local_provider"

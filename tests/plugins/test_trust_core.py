@@ -1,0 +1,287 @@
+"""The trust core's second round: verify before parse, one policy, the verified cache,
+a read-only home, and the host surviving hostile files in its plugin folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pepperpy.core import BundleInvalidError, InstallRefusedError, UntrustedPublisherError
+from pepperpy.testing_bundles import make_entry, pack, sign_raw
+
+REPO = Path(__file__).resolve().parents[2]
+
+# -- hostile files that no trusted key signed ---------------------------------------
+
+QUADRATIC = b'{"name": "' + b'\\"' * 150_000  # a string regex backtracks on every quote
+MIXED = b'{"dependencies": [' + b",".join([b"1", b'"a"', b"[]", b"{}"] * 40_000) + b"]}"
+DEEP = b"[" * 200_000
+
+
+def _unsigned(manifest: bytes) -> bytes:
+    return pack([make_entry("plugin.json", manifest), make_entry("provider.py", b"")])
+
+
+def _sparse_huge_directory(path: Path, size: int = 400 * 1024 * 1024) -> None:
+    """A sparse file whose end record declares a central directory of ~400 MB."""
+    import struct
+
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+        fh.seek(size - 22)
+        fh.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, size - 22, 0, 0))
+
+
+def _plant_hostile_files(folder: Path, attacker_key) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, manifest in (("quadratic", QUADRATIC), ("mixed", MIXED), ("deep", DEEP)):
+        (folder / f"{name}.pepperplugin").write_bytes(_unsigned(manifest))
+        signed = sign_raw([("plugin.json", manifest), ("provider.py", b"")], attacker_key)
+        (folder / f"{name}-signed.pepperplugin").write_bytes(signed)
+    _sparse_huge_directory(folder / "sparse.pepperplugin")
+
+
+def _child(code: str, env_home: Path, plugin_path: Path, *, timeout: float = 60) -> str:
+    env = dict(os.environ, PEPPERPY_HOME=str(env_home), PEPPERPY_PLUGIN_PATH=str(plugin_path),
+               PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=timeout, cwd=plugin_path)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_hostile_unsigned_files_never_reach_a_parser(env):
+    """Every searched folder full of bait (regex, uniqueItems, depth, sparse directory):
+    discovery refuses each file on its signature entry and a trusted plugin still loads.
+    Before verify-before-parse, the bait files stalled every load for minutes: the
+    subprocess timeout is a hang guard, not a benchmark (bench/ measures the time)."""
+    attacker = env.publisher("attacker", trusted=False)
+    pub = env.publisher()
+    shared = env.tmp / "shared"
+    _plant_hostile_files(shared, attacker.key)
+    _plant_hostile_files(env.settings.plugins_dir, attacker.key)
+    env.write(shared, "echo.pepperplugin", env.bundle(pub))
+    out = _child(
+        "from pepperpy.plugins.manager import PluginManager\n"
+        "from pepperpy.registry import ProviderRegistry\n"
+        "m = PluginManager()\n"
+        "p = ProviderRegistry(resolver=m).create('llm', 'echo', {'api_key': 'k'})\n"
+        "print(type(p).__name__, sum(1 for f in m.discover() if f.problem))\n",
+        env.settings.home, shared, timeout=30)
+    assert out.split() == ["EchoProvider", "14"]
+
+
+def test_refused_files_show_the_signature_check_not_their_claims(env):
+    attacker = env.publisher("attacker", trusted=False)
+    shared = env.tmp / "shared"
+    env.write(shared, "claims.pepperplugin",
+              env.bundle(attacker, name="echo", version="99.0.0"))
+    from pepperpy.plugins.discovery import discover
+
+    (found,) = discover(env.with_settings(plugin_path=(shared,)).settings)
+    assert found.problem and attacker.key_id in found.problem
+    assert found.refusal == "UntrustedPublisherError" and found.key_id == attacker.key_id
+    assert (found.name, found.version, found.category, found.provider_name) == (None,) * 4
+
+
+def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
+    """`plugin list` with a sparse 400 MB file declaring a huge central directory and the
+    parser bait in its folders: peak memory stays under 64 MB (it read hundreds of MB
+    before the directory size was checked against the entry count)."""
+    attacker = env.publisher("attacker", trusted=False)
+    shared = env.tmp / "shared"
+    _plant_hostile_files(shared, attacker.key)
+    out = _child(
+        "import resource, sys, io, contextlib\n"
+        "from pepperpy.cli import main\n"
+        "buf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf):\n"
+        "    main(['plugin', 'list'])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n",
+        env.settings.home, shared)
+    peak_kib = int(out.split()[-1])
+    assert peak_kib < 64 * 1024, f"peak RSS {peak_kib} KiB"
+
+
+def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
+    from pepperpy.bundle.reader import read_signer
+
+    path = tmp_path / "sparse.pepperplugin"
+    _sparse_huge_directory(path)
+    with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
+        read_signer(path)
+
+
+# -- the verified cache ----------------------------------------------------------------
+
+CHILD_LOAD = (
+    "import sys\n"
+    "from pepperpy.plugins.manager import PluginManager\n"
+    "assert PluginManager().resolve('llm', 'echo') is not None\n"
+    "print(' '.join(m for m in ('cryptography', 'jsonschema', 'pydantic') if m in sys.modules)"
+    " or 'none')\n"
+)
+
+
+def _install(env, data: bytes) -> Path:
+    from pepperpy.plugins.install import install_bundle
+
+    path = env.write(env.tmp / "incoming", "echo.pepperplugin", data)
+    install_bundle(path, settings=env.settings)
+    return path
+
+
+def test_a_verified_install_loads_without_the_verifier(env):
+    """The second process that loads an installed plugin imports none of cryptography,
+    jsonschema or pydantic: the verified cache answers for the same digest and trust."""
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    empty = env.tmp / "empty"
+    empty.mkdir()
+    _child(CHILD_LOAD, env.settings.home, empty)  # fills the caches (or install did)
+    assert _child(CHILD_LOAD, env.settings.home, empty).split() == ["none"]
+
+
+def test_the_verified_cache_is_keyed_by_the_trust_store(env):
+    """Revoking the key changes the trust fingerprint: the cached verification no
+    longer counts, and the load is refused."""
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.core import RevokedError
+
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    env.registry().create("llm", "echo", {"api_key": "k"})
+    TrustStore(env.settings.trust_file).revoke(pub.key_id)
+    with pytest.raises(RevokedError):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+
+
+def test_a_forged_cache_entry_for_other_bytes_is_never_used(env):
+    """The cache is looked up by the digest of the bytes just read: rewriting an entry
+    cannot make different bytes count as verified."""
+    pub = env.publisher()
+    stranger = env.publisher("stranger", trusted=False)
+    _install(env, env.bundle(pub, tag="good"))
+    env.registry().create("llm", "echo", {"api_key": "k"})
+    cache_file = env.settings.home / "verified.json"
+    cache = json.loads(cache_file.read_text())
+    ((_digest, entry),) = cache["entries"].items()
+    evil = env.bundle(stranger, tag="evil")
+    installed = env.settings.plugins_dir / "echo.pepperplugin"
+    installed.write_bytes(evil)
+    import hashlib
+
+    # Claim the attacker's bytes verified under the current trust, as the real entry did.
+    cache["entries"][hashlib.sha256(evil).hexdigest()] = {**entry, "key_id": pub.key_id}
+    cache_file.write_text(json.dumps(cache))
+    with pytest.raises((InstallRefusedError, UntrustedPublisherError, BundleInvalidError)):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert "evil" not in env.marker_lines()
+
+
+# -- the policy -------------------------------------------------------------------------
+
+
+def test_fallback_to_the_next_usable_version_with_a_warning(env):
+    """echo 2.0.0 needs a dependency that is missing (auto-install off); the trusted
+    echo 1.0.0 still serves the provider, with a warning that says why."""
+    from pepperpy.plugins.manager import PluginConflictWarning, PluginFallbackWarning
+
+    pub = env.publisher()
+    first, second = env.tmp / "first", env.tmp / "second"
+    env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
+    env.write(second, "echo-2.pepperplugin",
+              env.bundle(pub, version="2.0.0", tag="v2",
+                         dependencies=["pepperpy-no-such-package>=1"]))
+    env = env.with_settings(plugin_path=(first, second))
+    with pytest.warns(PluginFallbackWarning, match="pepperpy-no-such-package"):
+        with pytest.warns(PluginConflictWarning):
+            provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "1.0.0"
+    assert env.marker_lines() == ["v1"]
+
+
+def test_doctor_shows_the_broken_best_and_the_one_that_serves(env):
+    from pepperpy.plugins.doctor import diagnose
+
+    pub = env.publisher()
+    first, second = env.tmp / "first", env.tmp / "second"
+    env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0"))
+    env.write(second, "echo-2.pepperplugin",
+              env.bundle(pub, version="2.0.0", dependencies=["pepperpy-no-such-package>=1"]))
+    rows = {r.version: r for r in diagnose(env.with_settings(plugin_path=(first, second))
+                                           .manager())}
+    assert rows["2.0.0"].state == "missing-dependencies"
+    assert "not used until this is fixed" in rows["2.0.0"].detail
+    assert rows["1.0.0"].state == "ok"
+
+
+@pytest.mark.parametrize("spec", [">=0.1,<0.2", ">=0.1.0", "<1", "==0.1", "!=0.1.0",
+                                  ">0.0.9,<=0.1", ">=0.1.dev0", "~=0.1", "==0.*", ">=1"])
+@pytest.mark.parametrize("version", ["0.1.0", "0.1", "0.2.0", "1.0", "0.1.1rc1"])
+def test_compatibility_fast_path_is_pep_440(spec: str, version: str):
+    from packaging.specifiers import SpecifierSet
+
+    from pepperpy.plugins.policy import _admits
+
+    assert _admits(spec, version) == SpecifierSet(spec).contains(version, prereleases=True)
+
+
+def test_decisions_do_no_io(env):
+    """bundle/verify.py and plugins/policy.py promise no I/O: run them under an audit
+    hook and see no file opened, no process started, no folder listed."""
+    from pepperpy.bundle.verify import verify_bundle
+    from pepperpy.plugins import policy
+    from pepperpy.plugins.state import InstallState
+
+    pub = env.publisher()
+    data = env.bundle(pub)
+    snapshot, _ = __import__("pepperpy.bundle.trust", fromlist=["TrustStore"]).TrustStore(
+        env.settings.trust_file).read()
+    verify_bundle(data, snapshot)  # warm imports (importing reads files)
+    events: list[str] = []
+    watched = {"open", "os.listdir", "os.scandir", "subprocess.Popen", "os.system",
+               "socket.connect", "os.remove", "os.rename"}
+
+    def hook(event: str, _args: object) -> None:
+        if event in watched:
+            events.append(event)
+
+    sys.addaudithook(hook)
+    verified = verify_bundle(data, snapshot)
+    candidate = policy.Candidate(verified.manifest, verified.digest, verified.key_id,
+                                 "x.pepperplugin", "plugin-path")
+    policy.usable_here(candidate, InstallState({}), scopes=(), pepperpy_version="0.1.0")
+    policy.install_action(candidate, None, InstallState({}), scopes=(),
+                          pepperpy_version="0.1.0")
+    hooked = list(events)
+    events.clear()
+    watched.clear()  # the hook stays installed for the process: make it inert
+    assert hooked == []
+
+
+# -- a read-only home -------------------------------------------------------------------
+
+
+def test_a_read_only_home_loads_what_is_installed(env):
+    """PEPPERPY_HOME mounted read-only (a container image): an installed, already
+    verified plugin loads, and nothing raises a raw PermissionError or OSError."""
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    empty = env.tmp / "empty"
+    empty.mkdir()
+    _child(CHILD_LOAD, env.settings.home, empty)
+    home = env.settings.home
+    script = (f"mount --bind -o ro {home} {home} && touch {home}/probe 2>/dev/null; "
+              f"test ! -e {home}/probe && exec {sys.executable} -c \"$CODE\"")
+    out = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, CODE=CHILD_LOAD, PEPPERPY_HOME=str(home),
+                 PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO)), cwd=empty)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["none"]

@@ -1,0 +1,30 @@
+"""The chroma plugin against the conformance suite, embedded (in the test's folder)
+and against a real ``chroma run`` server (a fresh collection per test)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.chroma import ChromaServer
+
+from pepperpy.testing.conformance import RAGConformance
+from tests.conftest import PLUGIN_SRC
+
+
+class TestChromaEmbeddedConformance(RAGConformance):
+    plugin = PLUGIN_SRC / "rag_chroma_provider"  # data_dir: a fresh folder per test
+
+
+class TestChromaServerConformance(RAGConformance):
+    plugin = PLUGIN_SRC / "rag_chroma_provider"
+
+    @pytest.fixture(autouse=True)
+    def _server(self, chroma_server: ChromaServer) -> None:
+        self.server = chroma_server
+
+    def provider_config(self, workdir: Path) -> dict[str, Any]:
+        return {"host": self.server.host, "port": self.server.port,
+                "collection": f"conformance-{uuid.uuid4().hex[:12]}"}

@@ -1,0 +1,110 @@
+"""OpenTelemetry spans per call and attempt, GenAI conventions, no content by default."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from pepperpy import PepperPy
+from pepperpy.testing.wire import AnthropicServer, Fault, OpenAIServer
+from tests.llm.conftest import API_KEY
+from tests.reliability.conftest import options
+
+PROMPT = "my secret prompt about zebras"
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+def traced(
+    pepper: PepperPy, exporter: InMemorySpanExporter, **kwargs: bool
+) -> PepperPy:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return pepper.with_tracing(tracer_provider=provider, **kwargs)
+
+
+async def test_a_call_with_one_retry_and_one_fallback(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
+    anthropic_server: AnthropicServer, exporter: InMemorySpanExporter,
+) -> None:
+    openai_server.inject(then=Fault(status=500))
+    pepper = pepper_for("openai", openai_server).with_retry(attempts=2, backoff=0.01)
+    pepper = traced(pepper.with_fallback("anthropic", **options("anthropic", anthropic_server)),
+                    exporter)
+    async with pepper:
+        await pepper.chat.with_temperature(0).with_max_tokens(50).with_user(PROMPT).generate()
+    spans = exporter.get_finished_spans()
+    (call,) = [s for s in spans if s.parent is None]
+    attempts = sorted((s for s in spans if s.parent is not None), key=lambda s: s.start_time)
+    assert call.name == "chat openai-model" and call.kind is SpanKind.CLIENT
+    assert {k: call.attributes[k] for k in (
+        "gen_ai.operation.name", "gen_ai.system", "gen_ai.request.model",
+        "gen_ai.request.temperature", "gen_ai.request.max_tokens", "gen_ai.response.model",
+        "pepperpy.provider", "pepperpy.retries", "pepperpy.fallbacks",
+    )} == {
+        "gen_ai.operation.name": "chat", "gen_ai.system": "openai",
+        "gen_ai.request.model": "openai-model", "gen_ai.request.temperature": 0.0,
+        "gen_ai.request.max_tokens": 50, "gen_ai.response.model": "anthropic-model",
+        "pepperpy.provider": "anthropic", "pepperpy.retries": 1, "pepperpy.fallbacks": 1,
+    }
+    assert call.attributes["gen_ai.usage.input_tokens"] > 0
+    assert call.attributes["gen_ai.usage.output_tokens"] > 0
+    assert call.status.status_code is not StatusCode.ERROR
+    assert all(a.parent.span_id == call.context.span_id for a in attempts)
+    assert [(a.attributes["gen_ai.system"], a.attributes["pepperpy.attempt"],
+             a.attributes.get("error.type")) for a in attempts] == [
+        ("openai", 1, "ServerError"), ("openai", 2, "ServerError"), ("anthropic", 1, None),
+    ]
+    assert [a.status.status_code for a in attempts][:2] == [StatusCode.ERROR] * 2
+    assert attempts[2].attributes["gen_ai.request.model"] == "anthropic-model"
+    assert attempts[2].attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    for span in spans:  # nothing the user said or the model answered, no key
+        text = json.dumps(dict(span.attributes), default=str)
+        assert "zebras" not in text and "Echo" not in text and API_KEY not in text
+
+
+async def test_content_only_when_asked_and_failures_marked(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
+    exporter: InMemorySpanExporter,
+) -> None:
+    pepper = traced(pepper_for("openai", openai_server), exporter, capture_content=True)
+    async with pepper:
+        await pepper.chat.with_user(PROMPT).generate()
+        openai_server.inject(then=Fault(status=400))
+        with pytest.raises(Exception, match="refused"):
+            [c async for c in pepper.chat.with_user("hi").stream()]
+    ok, failed = sorted((s for s in exporter.get_finished_spans() if s.parent is None),
+                        key=lambda s: s.start_time)
+    assert "zebras" in ok.attributes["gen_ai.input.messages"]
+    assert "Echo: my secret" in ok.attributes["gen_ai.output.messages"]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.attributes["error.type"] == "BadRequestError"
+
+
+async def test_tracing_can_be_switched_off(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
+    exporter: InMemorySpanExporter,
+) -> None:
+    pepper = traced(pepper_for("openai", openai_server), exporter, enabled=False)
+    async with pepper:
+        await pepper.chat.with_user("hi").generate()
+    assert exporter.get_finished_spans() == ()
+
+
+def test_import_pepperpy_imports_no_opentelemetry() -> None:
+    code = ("import sys, pepperpy; pepperpy.PepperPy; pepperpy.GenerationResult; "
+            "print(any(m.startswith('opentelemetry') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
