@@ -2,9 +2,10 @@
 
     python bench/bench_demo.py [--runs 5] [--smoke]
 
-Runs ``pepperpy demo`` in a scratch copy of the checkout (``pyproject.toml``,
-``plugin_src/``, ``examples/corpus/``: the demo signs and builds there, never in this
-checkout) with a scratch ``PEPPERPY_HOME``: once to set up (key, bundles, embeddings),
+Runs ``python -m pepperpy demo`` in a scratch copy of the checkout (``pyproject.toml``,
+``pepperpy/``, ``plugin_src/``, ``examples/corpus/``; the demo builds the source tree
+it was imported from, so it signs and builds there, never in this checkout) with a
+scratch ``PEPPERPY_HOME``: once to set up (key, bundles, embeddings),
 then ``--runs`` more times. For each later run it takes the time from process start
 to the demo's "ready for the first question" line, and checks that the answers are
 those of the first run. The baseline, in the same run: a fresh interpreter importing
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).with_name("pepperpy"))
+CLI = [sys.executable, "-m", "pepperpy"]
 FLOOR = "import chromadb, llama_cpp, onnxruntime, tokenizers"
 
 
@@ -39,8 +40,8 @@ def scratch_checkout(into: Path) -> Path:
     (repo / "dist_plugins").mkdir(parents=True)
     (repo / "examples").mkdir()
     shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
-    shutil.copytree(ROOT / "plugin_src", repo / "plugin_src",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for tree in ("pepperpy", "plugin_src"):
+        shutil.copytree(ROOT / tree, repo / tree, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "examples" / "corpus", repo / "examples" / "corpus")
     return repo
 
@@ -48,7 +49,7 @@ def scratch_checkout(into: Path) -> Path:
 def run_demo(repo: Path, env: dict[str, str]) -> tuple[float, list[str]]:
     """Seconds from start to "ready for the first question", and the answers."""
     start = time.perf_counter()
-    proc = subprocess.Popen([CLI, "demo"], cwd=repo, env=env, text=True,
+    proc = subprocess.Popen([*CLI, "demo"], cwd=repo, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     ready = None
@@ -94,7 +95,7 @@ def main() -> None:
     runs = 1 if args.smoke else args.runs
     with tempfile.TemporaryDirectory(prefix="pepperpy-bench-") as tmp:
         repo = scratch_checkout(Path(tmp))
-        env = dict(os.environ, PEPPERPY_HOME=str(Path(tmp, "home")))
+        env = dict(os.environ, PEPPERPY_HOME=str(Path(tmp, "home")), PYTHONPATH=str(repo))
         env.pop("PEPPERPY_PLUGIN_PATH", None)
         first_ready, first = run_demo(repo, env)
         later = [run_demo(repo, env) for _ in range(runs)]

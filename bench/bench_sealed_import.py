@@ -15,7 +15,7 @@ the timer covers only getting the provider class and reading one data file throu
 Runs are interleaved (background load hits all alike); medians of ``--runs``. Printed
 for the echo test plugin and for the local embeddings plugin (466 KB tokenizer.json).
 
-Run: ``.venv/bin/python bench/bench_sealed_import.py [--runs N]``
+Run: ``.venv/bin/python bench/bench_sealed_import.py [--runs N] [--smoke]``
 """
 
 from __future__ import annotations
@@ -135,7 +135,9 @@ def _child(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
+    parser.add_argument("--smoke", action="store_true", help="one run (CI checks it works)")
+    args = parser.parse_args()
+    runs = 1 if args.smoke else args.runs
     key = SigningKey.generate()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
