@@ -16,7 +16,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     from pepperpy import __version__
-    from pepperpy.cli import bundle, chat, demo, keygen, manage, trust
+    from pepperpy.cli import bundle, chat, demo, index, keygen, manage, repo, trust
 
     parser = argparse.ArgumentParser(
         prog="pepperpy",
@@ -32,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     plugin_commands.required = True
     bundle.add_plugin_commands(plugin_commands)
     manage.add_plugin_commands(plugin_commands)
+    index.add_plugin_commands(plugin_commands)
     trust.register(groups)
+    repo.register(groups)
+    index.register(groups)
     chat.register(groups)
     demo.register(groups)
     return parser
