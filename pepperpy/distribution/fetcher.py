@@ -65,7 +65,10 @@ class IndexFetcher(FetcherInterface):
                 "GET", url, preload_content=False, timeout=timeout, redirect=False
             )
         except urllib3.exceptions.MaxRetryError as exc:
-            if isinstance(exc.reason, urllib3.exceptions.TimeoutError):
+            # NewConnectionError subclasses ConnectTimeoutError: refused is not slow.
+            if isinstance(exc.reason, urllib3.exceptions.TimeoutError) and not isinstance(
+                exc.reason, urllib3.exceptions.NewConnectionError
+            ):
                 raise exceptions.SlowRetrievalError(f"no answer from {url}") from exc
             raise exceptions.DownloadError(f"cannot reach {url}: {exc.reason}") from exc
         except urllib3.exceptions.TimeoutError as exc:
