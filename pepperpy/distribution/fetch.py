@@ -206,14 +206,18 @@ class Session:
         self.offers()
         return self._clients[name]
 
-    def cached_offers(self, *, max_age: float | None = None) -> list[Offer]:
-        """Offers from each index's last refresh if recent enough, else refreshed now."""
+    def cached_offers(self, *, max_age: float | None = None,
+                      network: bool = True) -> list[Offer]:
+        """Offers from each index's last refresh if recent enough, else refreshed now
+        (or, with ``network=False``, left out)."""
         if max_age is None:
             max_age = _max_age()
         found: list[Offer] = []
         for config in self.configs:
             rows = self.store.load_catalog(config.name, max_age=max_age)
             if rows is None:
+                if not network:
+                    continue
                 return self.offers()
             found.extend(_offer_from_row(config.name, r) for r in rows)
         return found
