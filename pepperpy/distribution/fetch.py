@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -38,7 +37,7 @@ from pepperpy.core import (
 )
 from pepperpy.distribution import catalog
 from pepperpy.distribution.catalog import Offer
-from pepperpy.distribution.client import IndexClient, translate_errors
+from pepperpy.distribution.client import IndexClient
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
 from pepperpy.settings import Settings
@@ -49,6 +48,8 @@ __all__ = [
     "PublisherKey",
     "Session",
     "add_index",
+    "installed_plugins",
+    "publisher_keys",
 ]
 
 Progress = Callable[[str], None]
@@ -342,13 +343,3 @@ def _offer_from_row(index: str, row: Any) -> Offer:
         ) from None
     return offer
 
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-__all__ += ["installed_plugins", "publisher_keys", "sha256_file", "translate_errors"]

@@ -45,8 +45,13 @@ class IndexFetcher(FetcherInterface):
         if self._pool is None:
             import urllib3
 
+            # identity: the bytes counted and hashed are the bytes sent, never inflated
             self._pool = urllib3.PoolManager(
-                headers={"User-Agent": self._user_agent}, retries=urllib3.Retry(0)
+                headers={"User-Agent": self._user_agent, "Accept-Encoding": "identity"},
+                # no retries (a refused or stalled index fails fast); redirects are
+                # followed (CDNs use them) since TUF verifies the bytes, not the server
+                retries=urllib3.Retry(total=5, connect=0, read=0, status=0, other=0,
+                                      redirect=5),
             )
         return self._pool
 
@@ -62,7 +67,7 @@ class IndexFetcher(FetcherInterface):
         timeout = urllib3.Timeout(connect=self.limits.connect, read=self.limits.gap)
         try:
             response = self._http().request(  # type: ignore[attr-defined]
-                "GET", url, preload_content=False, timeout=timeout, redirect=False
+                "GET", url, preload_content=False, decode_content=False, timeout=timeout,
             )
         except urllib3.exceptions.MaxRetryError as exc:
             # NewConnectionError subclasses ConnectTimeoutError: refused is not slow.
@@ -83,15 +88,21 @@ class IndexFetcher(FetcherInterface):
         return self._http_chunks(response, url)
 
     def _http_chunks(self, response: object, url: str) -> Iterator[bytes]:
+        """Chunks as they arrive (``read1``), so the deadline is checked between bytes
+        that trickle in, not only after a full chunk."""
         import urllib3
 
         deadline = time.monotonic() + self.limits.deadline_for(self._max_length)
         try:
-            for chunk in response.stream(self.limits.chunk_size):  # type: ignore[attr-defined]
+            while True:
                 if time.monotonic() > deadline:
                     raise exceptions.SlowRetrievalError(
                         f"{url} is arriving too slowly (deadline passed)"
                     )
+                chunk = response.read1(self.limits.chunk_size,  # type: ignore[attr-defined]
+                                       decode_content=False)
+                if not chunk:
+                    return
                 yield chunk
         except urllib3.exceptions.TimeoutError as exc:
             raise exceptions.SlowRetrievalError(f"{url} stalled") from exc

@@ -29,10 +29,17 @@ def _installed(home: Path) -> dict[str, str]:
 
 
 def test_install_by_name_then_again_does_nothing(publisher: Publisher, server: IndexServer,
-                                                 home: Path) -> None:
+                                                 home: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
     _publish(publisher, publisher.bundle("sample", "1.0.0"), publisher.bundle("sample", "1.1.0"))
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
     assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
     assert run("plugin", "install", "sample") == 0
+    assert list(system_tmp.iterdir()) == []  # nothing written outside PEPPERPY_HOME
     assert _installed(home) == {"sample": "1.1.0"}
     assert (home / "plugins" / "sample.pepperplugin").is_file()
     server.state.requests.clear()

@@ -156,6 +156,17 @@ def test_slow_retrieval_times_out(attacked: Publisher, server: IndexServer,
     assert time.monotonic() - started < 20
 
 
+def test_slow_retrieval_by_trickling_hits_the_deadline(attacked: Publisher,
+                                                       server: IndexServer, home: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEPPERPY_INDEX_TIMEOUT", "0.5")  # gap 0.5 s, whole transfer 3 s
+    _publish_v2(attacked)
+    server.state.trickle = "timestamp.json"
+    started = time.monotonic()
+    _refused(home, IndexRefusedError, "slow-retrieval")
+    assert time.monotonic() - started < 15
+
+
 def test_metadata_signed_by_a_key_the_root_does_not_name(attacked: Publisher,
                                                          server: IndexServer, home: Path,
                                                          tmp_path: Path) -> None:

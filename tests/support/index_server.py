@@ -7,6 +7,8 @@ Switches on :class:`IndexServer` (all off by default):
 - ``extra``: append this many bytes to the answer for a path (endless data);
 - ``stall``: for paths containing this string, send the headers and a few bytes,
   then stop sending (slow retrieval);
+- ``trickle``: for paths containing this string, send one byte every 0.2 s, forever
+  (slow retrieval that no gap timeout catches);
 - ``requests``: every path asked for, in order.
 """
 
@@ -29,6 +31,17 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         state = self.server.state
         path = self.path.split("?", 1)[0]
         state.requests.append(path)
+        if state.trickle and state.trickle in path:
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            while not state.released.wait(0.2):  # one byte at a time, never silent long
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+            return
         if state.stall and state.stall in path:
             self.send_response(200)
             self.send_header("Content-Length", "100000")
@@ -56,6 +69,7 @@ class _State:
     overrides: dict[str, bytes] = field(default_factory=dict)
     extra: dict[str, int] = field(default_factory=dict)
     stall: str | None = None
+    trickle: str | None = None
     requests: list[str] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -63,6 +77,9 @@ class _State:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     state: _State
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client hanging up on a stalled or oversized answer is the point
 
 
 class IndexServer:
