@@ -250,6 +250,9 @@ class Session:
             return InstallOutcome(offer, "unchanged")
         client = self.client(offer.index)
         with self._private_file(offer) as path:
+            if self.progress:
+                self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
+                              f"{offer.index!r}")
             client.download(offer, path)
             try:
                 result = install_bundle(path, settings=self.settings,
