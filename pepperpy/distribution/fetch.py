@@ -246,8 +246,10 @@ class Session:
         from pepperpy.plugins.install import install_bundle
 
         current = installed_plugins(self.settings).get(offer.name)
-        if current is not None and current[1] == offer.sha256:
-            return InstallOutcome(offer, "unchanged")
+        if current is not None and current[1] == offer.sha256 and _intact(
+            self.settings, offer.name, offer.sha256
+        ):
+            return InstallOutcome(offer, "unchanged")  # a damaged copy is fetched again
         client = self.client(offer.index)
         with self._private_file(offer) as path:
             if self.progress:
@@ -322,6 +324,19 @@ def installed_plugins(settings: Settings) -> dict[str, tuple[str, str]]:
 
     state = load_state(settings.state_file)
     return {n: (r.version, r.digest) for n, r in state.plugins.items()}
+
+
+def _intact(settings: Settings, name: str, sha256: str) -> bool:
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(settings.plugins_dir / f"{name}.pepperplugin", "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return False
+    return h.hexdigest() == sha256
 
 
 def _max_age() -> float:

@@ -45,6 +45,11 @@ def test_install_by_name_then_again_does_nothing(publisher: Publisher, server: I
     server.state.requests.clear()
     assert run("plugin", "install", "sample") == 0
     assert not [r for r in server.state.requests if r.startswith("/targets/")]
+    installed_copy = home / "plugins" / "sample.pepperplugin"
+    installed_copy.write_bytes(b"damaged")
+    assert run("plugin", "install", "sample") == 0  # fetched again: the copy is repaired
+    assert installed_copy.read_bytes() == (publisher.bundles / "sample-1.1.0.pepperplugin"
+                                           ).read_bytes()
     assert run("plugin", "install", "sample==1.0.0") == 1  # rollback protection holds
     assert run("plugin", "install", "sample==1.0.0", "--allow-downgrade") == 0
     assert _installed(home) == {"sample": "1.0.0"}
