@@ -101,9 +101,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def _is_bundle_path(target: str) -> bool:
-    """A path to a bundle file (today's install) rather than a name from an index."""
-    return target.endswith(".pepperplugin") or "/" in target or "\\" in target or \
-        Path(target).is_file()
+    """A path to a bundle file (today's install) rather than a name from an index:
+    names never end in .pepperplugin nor contain a path separator."""
+    return target.endswith(".pepperplugin") or "/" in target or "\\" in target
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -101,11 +101,13 @@ def translate_errors(index: str, *, target: str | None = None) -> Iterator[None]
 
 
 def _short(exc: BaseException) -> str:
+    """ngclient's message, bounded and escaped: it may quote bytes a server sent."""
     text = str(exc) or type(exc).__name__
     cause = exc.__cause__
     if cause is not None and str(cause):
         text = f"{text} ({str(cause)[:200]})"
-    return " ".join(text.split())[:300]
+    text = " ".join(text.split())[:300]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _refused(threat: str, index: str, target: str | None, exc: BaseException) -> PepperpyError:

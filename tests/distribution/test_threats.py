@@ -242,3 +242,12 @@ def test_root_signed_only_by_the_new_key_is_refused(attacked: Publisher, server:
     server.state.overrides["/metadata/2.root.json"] = md.to_bytes()
     _publish_v2(attacked)
     _refused(home, IndexRefusedError, "untrusted-metadata")
+
+
+def test_garbage_metadata_is_refused_and_its_bytes_are_escaped(attacked: Publisher,
+                                                              server: IndexServer,
+                                                              home: Path) -> None:
+    server.state.overrides["/metadata/timestamp.json"] = (
+        b'{"signed": {"_type": "\\u001b[31mevil"}, "signatures": []}')
+    error = _refused(home, IndexRefusedError, "invalid-metadata")
+    assert "\x1b" not in str(error) and "\\x1b" in str(error)
