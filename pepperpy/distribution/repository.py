@@ -326,7 +326,8 @@ class Repository:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.metadata_dir.is_dir():
+            self._latest("root")  # raises: not an index, with the fix
         fd = os.open(self.folder / ".pepperpy-repo.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
