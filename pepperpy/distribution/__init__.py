@@ -13,7 +13,8 @@ No logic here. One module per stage, python-tuf style:
 * ``client``: one ``tuf.ngclient.Updater`` per index, TUF errors translated;
 * ``fetch``: install, update and outdated by name, through today's install path;
 * ``mirror``: copy a verified snapshot of an index to a folder;
-* ``autofetch``: install a missing provider on first use, when switched on.
+* ``autofetch``: install a missing provider on first use, when switched on;
+* ``loopback``: the main job's path (publish, serve on 127.0.0.1, install by name).
 
 Trust rules: the root of trust is a file the operator pinned (never fetched on first
 use); ngclient checks freshness, rollback, mix-and-match, lengths, hashes and slow
