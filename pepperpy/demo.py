@@ -145,6 +145,15 @@ def verify_all(bundles: list[Path], settings: Settings) -> None:
             f"signed by {verified.publisher} {verified.key_id[:16]}")
 
 
+def install_from_loopback_index(bundles: list[Path], key: Path, settings: Settings) -> Settings:
+    """The distribution path, offline: publish the bundles to a local TUF index, serve it
+    on 127.0.0.1, install every plugin by name from it; then load only installed copies."""
+    from pepperpy.distribution.loopback import publish_and_install
+
+    publish_and_install(bundles, key, settings, say=say)
+    return dataclasses.replace(settings, checkout_plugins=False)
+
+
 async def answer_questions(repo: Path, settings: Settings) -> int:
     from pepperpy.pepperpy import PepperPy
 
@@ -199,6 +208,7 @@ def run_demo(settings: Settings | None = None) -> int:
     key = ensure_dev_key(settings)
     bundles = ensure_bundles(repo, key, settings)
     verify_all(bundles, settings)
+    settings = install_from_loopback_index(bundles, key, settings)
     started = time.perf_counter()
     code = asyncio.run(answer_questions(repo, settings))
     print(f"(questions answered in {time.perf_counter() - started:.1f}s)", file=sys.stderr)

@@ -16,7 +16,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     from pepperpy._version import __version__
-    from pepperpy.cli import author, bundle, chat, demo, keygen, manage, trust
+    from pepperpy.cli import author, bundle, chat, demo, index, keygen, manage, repo, trust
 
     parser = argparse.ArgumentParser(
         prog="pepperpy",
@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_plugin_commands(plugin_commands)
     manage.add_plugin_commands(plugin_commands)
     author.add_plugin_commands(plugin_commands)
+    index.add_plugin_commands(plugin_commands)
     trust.register(groups)
+    repo.register(groups)
+    index.register(groups)
     chat.register(groups)
     demo.register(groups)
     return parser
