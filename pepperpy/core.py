@@ -16,11 +16,13 @@ what the caller can do about it::
         ├── PluginNotFoundError     no bundle offers that provider
         ├── PluginLoadError         the verified code failed to import or is not a provider
         ├── DependencyError         its dependencies are missing or failed to install
+        ├── IndexUnavailableError   a plugin index could not be reached or read (retry)
         └── TrustError              the bundle was refused: never retried, never run
             ├── BundleInvalidError      malformed, tampered or schema-invalid (.reason)
             ├── UntrustedPublisherError signed by a key that is not trusted
             ├── RevokedError            the key or this exact bundle was revoked
-            └── InstallRefusedError     rollback, same version other bytes, name takeover
+            ├── InstallRefusedError     rollback, same version other bytes, name takeover
+            └── IndexRefusedError       an index's metadata or download failed TUF (.threat)
 
 ``except TrustError`` catches every trust problem and ``except ProviderError`` every
 provider problem. Messages say what happened and what to do; no secret ever appears
@@ -44,6 +46,8 @@ __all__ = [
     "BundleInvalidError",
     "ConfigurationError",
     "DependencyError",
+    "IndexRefusedError",
+    "IndexUnavailableError",
     "InstallRefusedError",
     "PepperpyError",
     "PluginError",
@@ -185,6 +189,29 @@ class RevokedError(TrustError):
 
 class InstallRefusedError(TrustError):
     """Installing would roll back, change a version's bytes, or move a name's owner."""
+
+
+class IndexUnavailableError(PluginError):
+    """A plugin index could not be reached, answered with an HTTP error, or is not one."""
+
+    def __init__(self, message: str, *, index: str | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class IndexRefusedError(TrustError):
+    """An index's metadata or a downloaded bundle failed The Update Framework's checks.
+
+    ``threat`` names what was refused: ``"freeze"``, ``"rollback"``, ``"mix-and-match"``,
+    ``"arbitrary-package"``, ``"endless-data"``, ``"slow-retrieval"``,
+    ``"untrusted-metadata"``, ``"invalid-metadata"`` or ``"yanked"``.
+    """
+
+    def __init__(self, message: str, *, threat: str, index: str | None = None,
+                 plugin: str | None = None) -> None:
+        super().__init__(message, plugin=plugin)
+        self.threat = threat
+        self.index = index
 
 
 class BaseProvider:

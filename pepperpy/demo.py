@@ -9,9 +9,9 @@ embedded chroma and sqlite history, printing each answer with its sources. A sec
 run rebuilds, reinstalls and re-embeds nothing, and the providers start concurrently:
 it is ready for the first question in about two seconds (bench/bench_demo.py).
 
-Each step is one function (key, bundles, verification, questions), so a step can be
-swapped or added (publishing to a local index, installing by name) without touching
-the others.
+Each step is one function (key, bundles, verification, publishing to a loopback index
+and installing by name, questions), so a step can be swapped or added without
+touching the others.
 """
 
 from __future__ import annotations
@@ -158,6 +158,15 @@ def verify_all(bundles: list[Path], settings: Settings) -> None:
             f"signed by {verified.publisher} {verified.key_id[:16]}")
 
 
+def install_from_loopback_index(bundles: list[Path], key: Path, settings: Settings) -> Settings:
+    """The distribution path, offline: publish the bundles to a local TUF index, serve it
+    on 127.0.0.1, install every plugin by name from it; then load only installed copies."""
+    from pepperpy.distribution.loopback import publish_and_install
+
+    publish_and_install(bundles, key, settings, say=say)
+    return dataclasses.replace(settings, checkout_plugins=False)
+
+
 async def answer_questions(repo: Path, settings: Settings, *, started: float) -> int:
     from pepperpy.pepperpy import PepperPy
 
@@ -214,6 +223,7 @@ def run_demo(settings: Settings | None = None) -> int:
     key = ensure_dev_key(settings)
     bundles = ensure_bundles(repo, key, settings)
     verify_all(bundles, settings)
+    settings = install_from_loopback_index(bundles, key, settings)
     code = asyncio.run(answer_questions(repo, settings, started=began))
     print(f"(done in {time.perf_counter() - began:.1f}s)", file=sys.stderr)
     return code

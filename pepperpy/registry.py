@@ -102,15 +102,19 @@ class ProviderRegistry:
         found = self._local.get(key) or self._resolved.get(key)
         if found is None and self.resolver is not None:
             found = self.resolver.resolve(category, provider_name)
+            if found is None and _auto_fetch(self.resolver, category, provider_name):
+                found = self.resolver.resolve(category, provider_name)
             if found is not None:
                 found = check_provider_class(category, provider_name, found)
                 self._resolved[key] = found
         if found is None:
             offered = ", ".join(self.available(category)) or "none"
+            hint = _fetch_hint(self.resolver, category, provider_name) or (
+                "install its bundle with `pepperpy plugin install FILE` or add its folder "
+                "to PEPPERPY_PLUGIN_PATH")
             raise PluginNotFoundError(
                 f"no {category} provider named {provider_name!r} (available: {offered}); "
-                "install its bundle with `pepperpy plugin install FILE` or add its folder "
-                "to PEPPERPY_PLUGIN_PATH",
+                f"{hint}",
                 plugin=provider_name,
             )
         return found
@@ -151,3 +155,17 @@ def check_provider_class(
             plugin=provider_name,
         )
     return loaded
+
+
+def _auto_fetch(resolver: ProviderResolver, category: str, provider_name: str) -> bool:
+    """Install a missing provider from a plugin index (PEPPERPY_AUTO_FETCH=1 only)."""
+    from pepperpy.distribution.autofetch import fetch_missing
+
+    return fetch_missing(resolver, category, provider_name)
+
+
+def _fetch_hint(resolver: ProviderResolver | None, category: str,
+                provider_name: str) -> str | None:
+    from pepperpy.distribution.autofetch import fetch_hint
+
+    return fetch_hint(resolver, category, provider_name)

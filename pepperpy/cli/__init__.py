@@ -19,8 +19,11 @@ __all__ = ["build_parser", "main"]
 # names is imported, so `pepperpy --help` costs little more than the interpreter.
 _GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "keygen": ("create a publisher signing key (NAME.key, mode 0600) and NAME.pub", ("keygen",)),
-    "plugin": ("build, verify, install and list plugin bundles", ("bundle", "manage", "author")),
+    "plugin": ("build, verify, install and list plugin bundles",
+               ("bundle", "manage", "author", "index")),
     "trust": ("manage trusted publisher keys", ("trust",)),
+    "repo": ("publish bundles as a signed plugin index (TUF)", ("repo",)),
+    "index": ("configure signed plugin indexes (TUF)", ("index",)),
     "chat": ("send one prompt to an LLM and stream the answer", ("chat",)),
     "demo": ("answer questions over a small corpus, offline", ("demo",)),
 }

@@ -20,7 +20,11 @@ __all__ = ["add_plugin_commands"]
 def add_plugin_commands(plugin_subparsers: Any) -> None:
     """Register the management commands under the ``plugin`` group."""
     p = _add(plugin_subparsers, "install", cmd_install)
-    p.add_argument("file", type=Path, metavar="FILE", help="a .pepperplugin bundle")
+    p.add_argument("target", metavar="FILE|NAME[==VERSION]",
+                   help="a .pepperplugin bundle, or a plugin/provider name from an index")
+    p.add_argument("--category", help="with NAME: the category, when a provider name is "
+                   "offered in several (e.g. llm or embeddings)")
+    p.add_argument("--index", metavar="NAME", help="with NAME: install from this index only")
     p.add_argument("--no-deps", action="store_true", help="do not install its dependencies")
     p.add_argument("--allow-downgrade", action="store_true",
                    help="allow replacing a newer installed version with this older one")
@@ -61,22 +65,32 @@ def _progress(line: str) -> None:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    """Verify a bundle and install it into PEPPERPY_HOME/plugins.
+    """Verify a bundle (a file, or by name from an index) and install it.
 
     Refuses untrusted, tampered or revoked bundles, an older version than the installed
     one (unless --allow-downgrade), the same version with other bytes (unless --force),
     and a name owned by another publisher's key (unless --transfer-owner). Installing the
     identical bundle again changes nothing. Then installs its dependencies with uv.
 
+    NAME[==VERSION] (a provider or plugin name) picks the highest version compatible
+    with this PepperPy and Python from the configured indexes (`pepperpy index add`),
+    downloads it through TUF's checks, then installs it exactly as a file.
+
     example: pepperpy plugin install dist_plugins/openai-1.0.0.pepperplugin
+    example: pepperpy plugin install anthropic
     """
+    if not _is_bundle_path(args.target):
+        from pepperpy.cli.index import install_by_name
+
+        return install_by_name(args)
     from pepperpy.plugins.dependencies import ensure_dependencies
     from pepperpy.plugins.install import install_bundle
     from pepperpy.plugins.manager import dependency_spec
 
     settings = _settings()
-    result = install_bundle(args.file, settings=settings, allow_downgrade=args.allow_downgrade,
-                            force=args.force, transfer_owner=args.transfer_owner)
+    result = install_bundle(Path(args.target), settings=settings,
+                            allow_downgrade=args.allow_downgrade, force=args.force,
+                            transfer_owner=args.transfer_owner)
     r = result.record
     was = f" (was {result.previous.version})" if result.previous and \
         result.action != "unchanged" else ""
@@ -86,6 +100,12 @@ def cmd_install(args: argparse.Namespace) -> int:
         ensure_dependencies(dependency_spec(result.verified.manifest), settings=settings,
                             auto_install=True, progress=_progress)
     return 0
+
+
+def _is_bundle_path(target: str) -> bool:
+    """A path to a bundle file (today's install) rather than a name from an index:
+    names never end in .pepperplugin nor contain a path separator."""
+    return target.endswith(".pepperplugin") or "/" in target or "\\" in target
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -1,0 +1,228 @@
+"""``pepperpy index`` and ``pepperpy plugin search|update|outdated``: signed plugin indexes.
+
+Handlers call :mod:`pepperpy.distribution`; errors become one line and exit 1 in
+``pepperpy/cli/__init__.py``. Everything printed from an index is escaped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_plugin_commands", "install_by_name", "register"]
+
+
+def register(subparsers: Any) -> None:
+    index = subparsers.add_parser(
+        "index", help="configure signed plugin indexes (TUF)",
+        description="Configure the plugin indexes this machine installs from.",
+    )
+    commands = index.add_subparsers(dest="index_command", metavar="SUBCOMMAND")
+    commands.required = True
+    p = _add(commands, "add", cmd_add)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("url", metavar="URL", help="the folder holding metadata/ and targets/")
+    p.add_argument("--root", type=Path, required=True, metavar="ROOTFILE",
+                   help="the index's 1.root.json, obtained out of band")
+    p.add_argument("--trust-publishers", action="store_true",
+                   help="also trust the publisher keys the index names (shown first)")
+    p = _add(commands, "list", cmd_list)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = _add(commands, "remove", cmd_remove)
+    p.add_argument("name", metavar="NAME")
+    p = _add(commands, "mirror", cmd_mirror)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("dir", type=Path, metavar="DIR")
+
+
+def add_plugin_commands(plugin_subparsers: Any) -> None:
+    """``plugin search``, ``plugin update`` and ``plugin outdated``."""
+    p = _add(plugin_subparsers, "search", cmd_search)
+    p.add_argument("term", nargs="?", metavar="TERM")
+    p.add_argument("--json", action="store_true", help="every matching version, as JSON")
+    p.add_argument("--refresh", action="store_true",
+                   help="refresh the indexes first (default: reuse a refresh < 5 min old)")
+    p.add_argument("--index", metavar="NAME", help="only this index")
+    p = _add(plugin_subparsers, "update", cmd_update)
+    p.add_argument("names", nargs="*", metavar="NAME", help="default: every installed plugin")
+    p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
+    p.add_argument("--index", metavar="NAME", help="only this index")
+    p = _add(plugin_subparsers, "outdated", cmd_outdated)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--index", metavar="NAME", help="only this index")
+
+
+def _add(subparsers: Any, name: str, handler: Any) -> argparse.ArgumentParser:
+    doc = (handler.__doc__ or "").strip()
+    first = doc.splitlines()[0].rstrip(".")
+    parser = subparsers.add_parser(name, help=first[:1].lower() + first[1:], description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def _settings() -> Any:
+    from pepperpy.settings import Settings
+
+    return Settings.from_env()
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _safe(text: object) -> str:
+    """Untrusted text on one line, control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def _session(args: argparse.Namespace) -> Any:
+    from pepperpy.distribution.fetch import Session
+
+    return Session(_settings(), index=getattr(args, "index", None), progress=_say)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add an index, pinning its root; refreshes once to check URL and root belong together.
+
+    The root is trusted because you got it out of band, never because the server sent
+    it. Trusting an index does not trust its publishers: add their keys with
+    `pepperpy trust add`, or pass --trust-publishers to trust the keys it names.
+
+    example: pepperpy index add main https://plugins.example.org --root 1.root.json
+    """
+    from pepperpy.distribution.fetch import add_index
+
+    config, offers, keys = add_index(_settings(), args.name, args.url, args.root,
+                                     trust_publishers=args.trust_publishers, show=_say)
+    plugins = len({o.name for o in offers})
+    print(f"added index {config.name} ({_safe(config.url)}): {plugins} plugin(s), "
+          f"{len(offers)} version(s)")
+    if not args.trust_publishers:
+        for key in keys:
+            print(f"  publisher {_safe(key.publisher)!r} key {key.key_id[:16]} signs "
+                  f"{_safe(', '.join(key.names))} (not trusted by this index alone)")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List the configured indexes.
+
+    example: pepperpy index list --json
+    """
+    from pepperpy.distribution.store import IndexStore
+
+    configs = IndexStore(_settings()).list()
+    if args.json:
+        print(json.dumps([{"name": c.name, "url": c.url, "added_at": c.added_at}
+                          for c in configs], indent=2))
+        return 0
+    if not configs:
+        print("no index configured (add one with `pepperpy index add NAME URL --root ROOT`)")
+    for c in configs:
+        print(f"{c.name:<16} {_safe(c.url)} (added {c.added_at})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove an index and its cached metadata (installed plugins stay).
+
+    example: pepperpy index remove main
+    """
+    from pepperpy.distribution.store import IndexStore
+
+    IndexStore(_settings()).remove(args.name)
+    print(f"removed index {args.name}")
+    return 0
+
+
+def cmd_mirror(args: argparse.Namespace) -> int:
+    """Copy a verified snapshot of an index (metadata and bundles) into DIR.
+
+    DIR can be served by any web server or used as a file:// URL (air-gapped hosts, CI).
+    Its timestamp expires as the index's does: mirror again before that.
+
+    example: pepperpy index mirror main /srv/pepperpy-mirror
+    """
+    from pepperpy.distribution.mirror import mirror_index
+
+    copied = mirror_index(_settings(), args.name, args.dir, progress=_say)
+    print(f"mirrored {copied} bundle(s) of index {args.name} into {args.dir}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search the indexes by name, provider, category or description.
+
+    example: pepperpy plugin search openai
+    """
+    from pepperpy.distribution import catalog
+
+    offers = _session(args).search(args.term, refresh=args.refresh)
+    if args.json:
+        print(json.dumps([o.as_dict() for o in offers], indent=2))
+        return 0
+    newest = catalog.newest_by_name(offers)
+    names = sorted({o.name for o in offers})
+    if not names:
+        print("no plugin matches" + (f" {_safe(args.term)!r}" if args.term else ""))
+    for name in names:
+        best = newest.get(name)
+        versions = [o for o in offers if o.name == name]
+        shown = best or versions[-1]
+        note = "" if best else " (no usable version: yanked or incompatible)"
+        print(f"{_safe(name)} {_safe(shown.version)} [{_safe(shown.category)}/"
+              f"{_safe(shown.provider_name)}] ({shown.index}, {len(versions)} version(s))"
+              f"{note}")
+        if shown.description:
+            print(f"    {_safe(shown.description)}")
+    return 0
+
+
+def install_by_name(args: argparse.Namespace) -> int:
+    """``plugin install NAME[==VERSION]`` (called by the install command in manage.py)."""
+    session = _session(args)
+    outcome = session.install(args.target, category=args.category, deps=not args.no_deps,
+                              allow_downgrade=args.allow_downgrade, force=args.force,
+                              transfer_owner=args.transfer_owner)
+    o = outcome.offer
+    if outcome.action == "unchanged":
+        print(f"unchanged {o.name} {o.version} (already installed from index {o.index})")
+    else:
+        r = outcome.result
+        print(f"{outcome.action} {r.record.name} {r.record.version} from index {o.index} -> "
+              f"{r.path} (key {r.record.key_id[:16]}, sha256 {r.record.digest[:16]})")
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    """Install the newest usable version of installed plugins from the indexes.
+
+    example: pepperpy plugin update openai
+    """
+    outcomes = _session(args).update(list(args.names) or None, deps=not args.no_deps)
+    if not outcomes:
+        print("everything is up to date")
+    for outcome in outcomes:
+        print(f"{outcome.action} {outcome.offer.name} {outcome.offer.version} "
+              f"(from index {outcome.offer.index})")
+    return 0
+
+
+def cmd_outdated(args: argparse.Namespace) -> int:
+    """List installed plugins for which an index offers a newer version.
+
+    example: pepperpy plugin outdated --json
+    """
+    rows = _session(args).outdated()
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("everything is up to date")
+    for r in rows:
+        print(f"{r.name} {r.installed} -> {_safe(r.latest)} (index {r.index})")
+    return 0

@@ -1,0 +1,209 @@
+"""What a verified targets role offers, and which version to install. No I/O.
+
+An :class:`Offer` is one target's ``custom`` fields, read from targets metadata that
+ngclient has already verified. They are the index's claims, used only to choose what
+to download: the bundle's own signed manifest decides what is installed, and the
+install path checks it again (compatibility, trust, rollback).
+
+Rules:
+- a target whose ``custom`` is missing or malformed is skipped, never guessed at;
+- NAME matches a plugin name exactly, else a provider name; several plugins behind one
+  provider name is an error that lists them (pass ``--category`` to choose);
+- the version chosen is the highest that is not yanked, admits this PepperPy and this
+  Python; a pinned ``==VERSION`` that is yanked is refused, naming the threat.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pepperpy.core import IndexRefusedError, PluginNotFoundError, ValidationError
+
+__all__ = ["Offer", "choose", "matching", "newest_by_name", "offers_from", "parse_spec"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_FIELDS = ("name", "version", "category", "provider_name")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One bundle an index offers."""
+
+    index: str
+    path: str
+    length: int
+    sha256: str
+    name: str
+    version: str
+    category: str
+    provider_name: str
+    description: str = ""
+    pepperpy_compatibility: str | None = None
+    python_requires: str | None = None
+    key_id: str = ""
+    publisher: str = ""
+    publisher_key: str = ""
+    yanked: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+    def compatible(self, *, pepperpy_version: str | None = None,
+                   python: str | None = None) -> bool:
+        """Whether this PepperPy and this Python may run it (as the bundle claims)."""
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            if self.pepperpy_compatibility and not SpecifierSet(
+                self.pepperpy_compatibility
+            ).contains(pepperpy_version or _pepperpy_version(), prereleases=True):
+                return False
+            running = python or ".".join(map(str, sys.version_info[:3]))
+            if self.python_requires and not SpecifierSet(self.python_requires).contains(
+                running, prereleases=True
+            ):
+                return False
+        except InvalidSpecifier:
+            return False
+        return True
+
+
+def _pepperpy_version() -> str:
+    import pepperpy
+
+    return str(pepperpy.__version__)
+
+
+def offers_from(index: str, targets: Mapping[str, Any]) -> list[Offer]:
+    """Offers from verified ``TargetFile`` objects (or their JSON dicts), sorted."""
+    found = []
+    for path, target in targets.items():
+        custom = target.custom if hasattr(target, "custom") else target.get("custom")
+        length = target.length if hasattr(target, "length") else target.get("length")
+        hashes = target.hashes if hasattr(target, "hashes") else target.get("hashes")
+        offer = _offer(index, path, length, hashes, custom)
+        if offer is not None:
+            found.append(offer)
+    return sorted(found, key=lambda o: (o.name, _version_key(o.version), o.index))
+
+
+def _offer(index: str, path: str, length: Any, hashes: Any, custom: Any) -> Offer | None:
+    if not isinstance(custom, dict) or not isinstance(hashes, dict):
+        return None
+    if not all(isinstance(custom.get(f), str) and _NAME.fullmatch(custom[f]) for f in _FIELDS):
+        return None
+    sha = hashes.get("sha256")
+    if not isinstance(sha, str) or not isinstance(length, int):
+        return None
+    if path != f"{custom['name']}-{custom['version']}.pepperplugin":
+        return None
+    text = {k: custom.get(k) if isinstance(custom.get(k), str) else None
+            for k in ("pepperpy_compatibility", "python_requires")}
+    return Offer(
+        index=index, path=path, length=length, sha256=sha,
+        name=custom["name"], version=custom["version"], category=custom["category"],
+        provider_name=custom["provider_name"],
+        description=_text(custom.get("description"), 300),
+        pepperpy_compatibility=text["pepperpy_compatibility"],
+        python_requires=text["python_requires"],
+        key_id=_text(custom.get("key_id"), 64), publisher=_text(custom.get("publisher"), 100),
+        publisher_key=_text(custom.get("publisher_key"), 64),
+        yanked=custom.get("yanked") is True,
+    )
+
+
+def _text(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _version_key(version: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``NAME`` or ``NAME==VERSION``; anything else is a usage error."""
+    name, sep, version = spec.strip().partition("==")
+    if not _NAME.fullmatch(name) or (sep and not _NAME.fullmatch(version)):
+        raise ValidationError(
+            f"{spec[:80]!r} is not NAME or NAME==VERSION (NAME: a provider name such as "
+            "`openai`, or a plugin name); a bundle file must end in .pepperplugin"
+        )
+    return name, (version if sep else None)
+
+
+def matching(offers: Iterable[Offer], name: str, *, category: str | None = None) -> list[Offer]:
+    """Offers for one plugin: NAME as a plugin name first, else as a provider name."""
+    pool = [o for o in offers if category is None or o.category == category]
+    exact = [o for o in pool if o.name == name]
+    if exact:
+        return exact
+    by_provider = [o for o in pool if o.provider_name == name]
+    plugins = sorted({(o.name, o.category) for o in by_provider})
+    if len(plugins) > 1:
+        listed = ", ".join(f"{n} ({c})" for n, c in plugins)
+        raise ValidationError(
+            f"{name!r} is offered by several plugins: {listed}; name one, or pass "
+            f"--category (e.g. `pepperpy plugin install {name} --category {plugins[0][1]}`)"
+        )
+    return by_provider
+
+
+def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
+           category: str | None = None) -> Offer:
+    """The offer to install for ``NAME[==VERSION]``, or an error that says what to do."""
+    found = matching(offers, name, category=category)
+    if not found:
+        raise PluginNotFoundError(
+            f"no index offers a plugin or provider named {name!r}; see "
+            "`pepperpy plugin search` and `pepperpy index list`", plugin=name,
+        )
+    if version is not None:
+        pinned = [o for o in found if o.version == version]
+        if not pinned:
+            have = ", ".join(sorted({o.version for o in found}, key=_version_key))
+            raise PluginNotFoundError(
+                f"{found[0].name} {version} is not in any index (offered: {have})",
+                plugin=found[0].name,
+            )
+        offer = pinned[0]
+        if offer.yanked:
+            raise IndexRefusedError(
+                f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the "
+                "publisher withdrew it); install another version", threat="yanked",
+                index=offer.index, plugin=offer.name,
+            )
+        return offer
+    usable = [o for o in found if not o.yanked and o.compatible()]
+    if not usable:
+        raise PluginNotFoundError(
+            f"{found[0].name}: no version in the index is usable here (every one is yanked "
+            "or needs another PepperPy or Python); see `pepperpy plugin search "
+            f"{found[0].name}`", plugin=found[0].name,
+        )
+    return max(usable, key=lambda o: _version_key(o.version))
+
+
+def newest_by_name(offers: Iterable[Offer]) -> dict[str, Offer]:
+    """Highest usable version of each plugin name (for update and outdated)."""
+    best: dict[str, Offer] = {}
+    for o in offers:
+        if o.yanked or not o.compatible():
+            continue
+        if o.name not in best or _version_key(o.version) > _version_key(best[o.name].version):
+            best[o.name] = o
+    return best
+
+
+def newer(candidate: str, installed: str) -> bool:
+    return bool(_version_key(candidate) > _version_key(installed))

@@ -1,0 +1,204 @@
+"""One ``tuf.ngclient.Updater`` per configured index, with TUF errors translated.
+
+ngclient does every TUF check (expiry, rollback, mix-and-match, signatures against the
+pinned root, lengths, hashes); this module only wires it to PepperPy's folders and
+fetcher, and turns each failure into a ``PepperpyError`` that names the threat:
+
+=============================  ===================  ==============================
+ngclient error                 threat               PepperPy error
+=============================  ===================  ==============================
+ExpiredMetadataError           freeze               IndexRefusedError
+BadVersionNumberError          rollback             IndexRefusedError
+LengthOrHashMismatchError      mix-and-match        IndexRefusedError (metadata)
+LengthOrHashMismatchError      arbitrary-package    IndexRefusedError (a bundle)
+UnsignedMetadataError          untrusted-metadata   IndexRefusedError
+DownloadLengthMismatchError    endless-data         IndexRefusedError
+SlowRetrievalError             slow-retrieval       IndexRefusedError
+other RepositoryError          invalid-metadata     IndexRefusedError
+DownloadHTTPError, DownloadE.  (unreachable)        IndexUnavailableError
+=============================  ===================  ==============================
+
+The offers of an index come from ``metadata/targets.json`` right after a refresh
+verified it (under the store lock); before a download, the chosen target is looked up
+again through ``Updater.get_targetinfo`` and must match, so a choice never rests on an
+unverified file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from pepperpy.core import (
+    IndexRefusedError,
+    IndexUnavailableError,
+    PepperpyError,
+    ValidationError,
+)
+from pepperpy.distribution.catalog import Offer, offers_from
+from pepperpy.distribution.config import FetchLimits
+from pepperpy.distribution.fetcher import IndexFetcher
+from pepperpy.distribution.store import IndexConfig, IndexStore
+
+__all__ = ["IndexClient", "translate_errors"]
+
+_THREATS = {
+    "freeze": "the index's metadata has expired (a freeze attack, or the publisher's "
+              "`pepperpy repo refresh` cron job stopped)",
+    "rollback": "the index served metadata older than metadata this machine has already "
+                "seen (a rollback attack)",
+    "mix-and-match": "the index's metadata files do not match each other (a mix-and-match "
+                     "attack, or a half-synchronised mirror)",
+    "arbitrary-package": "the downloaded bundle's bytes differ from what the index signed "
+                         "(an arbitrary-package attack, or a corrupted mirror)",
+    "untrusted-metadata": "the index's metadata is not signed by the keys its pinned root "
+                          "names (forged metadata, or a root rotation without the old key)",
+    "endless-data": "the server sent more bytes than the signed metadata allows (an "
+                    "endless-data attack)",
+    "slow-retrieval": "the server stalled or sent too slowly (a slow-retrieval attack, or "
+                      "a network problem)",
+    "invalid-metadata": "the index served metadata that is not valid TUF metadata",
+}
+
+
+@contextlib.contextmanager
+def translate_errors(index: str, *, target: str | None = None) -> Iterator[None]:
+    """Turn ngclient's exceptions into PepperPy's, naming the threat and the fix."""
+    from tuf.api import exceptions as tuf_errors
+
+    try:
+        yield
+    except PepperpyError:
+        raise
+    except tuf_errors.DownloadLengthMismatchError as exc:
+        raise _refused("endless-data", index, target, exc) from exc
+    except tuf_errors.SlowRetrievalError as exc:
+        raise _refused("slow-retrieval", index, target, exc) from exc
+    except tuf_errors.DownloadHTTPError as exc:
+        hint = (" (is the URL the folder that holds metadata/ and targets/?)"
+                if exc.status_code == 404 else "")
+        raise IndexUnavailableError(
+            f"index {index!r}: HTTP {exc.status_code} for {target or 'metadata'}{hint}; "
+            "check the URL with `pepperpy index list`, retry later", index=index,
+        ) from exc
+    except tuf_errors.DownloadError as exc:
+        raise IndexUnavailableError(
+            f"index {index!r} cannot be reached: {_short(exc)}; check the network and the "
+            "URL (`pepperpy index list`), then retry", index=index,
+        ) from exc
+    except tuf_errors.ExpiredMetadataError as exc:
+        raise _refused("freeze", index, target, exc) from exc
+    except tuf_errors.BadVersionNumberError as exc:
+        raise _refused("rollback", index, target, exc) from exc
+    except tuf_errors.LengthOrHashMismatchError as exc:
+        threat = "arbitrary-package" if target else "mix-and-match"
+        raise _refused(threat, index, target, exc) from exc
+    except tuf_errors.UnsignedMetadataError as exc:
+        raise _refused("untrusted-metadata", index, target, exc) from exc
+    except tuf_errors.RepositoryError as exc:
+        raise _refused("invalid-metadata", index, target, exc) from exc
+
+
+def _short(exc: BaseException) -> str:
+    """ngclient's message, bounded and escaped: it may quote bytes a server sent."""
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause):
+        text = f"{text} ({str(cause)[:200]})"
+    text = " ".join(text.split())[:300]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _refused(threat: str, index: str, target: str | None, exc: BaseException) -> PepperpyError:
+    what = f"download of {target}" if target else "refresh"
+    return IndexRefusedError(
+        f"index {index!r}: {what} refused: {_THREATS[threat]} [{threat}: {_short(exc)}]. "
+        "Nothing was installed or changed. If it persists, tell the index operator; "
+        "never work around it by removing the pinned root",
+        threat=threat, index=index,
+    )
+
+
+class IndexClient:
+    """Refresh one index and download its targets. One refresh per instance (ngclient)."""
+
+    def __init__(self, store: IndexStore, config: IndexConfig, *,
+                 folder: Path | None = None, limits: FetchLimits | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.folder = folder or store.index_dir(config.name)
+        self.fetcher = IndexFetcher(limits=limits or FetchLimits.from_env(),
+                                    spool_dir=store.spool_dir)
+        self._updater: object | None = None
+
+    @property
+    def metadata_dir(self) -> Path:
+        return self.folder / "metadata"
+
+    def _open(self) -> object:
+        if self._updater is None:
+            from tuf.ngclient import Updater, UpdaterConfig
+
+            root = (self.folder / "root.json").read_bytes()
+            self.metadata_dir.mkdir(parents=True, exist_ok=True)
+            with translate_errors(self.config.name):
+                try:
+                    self._updater = Updater(
+                        metadata_dir=str(self.metadata_dir),
+                        metadata_base_url=self.config.metadata_url,
+                        target_base_url=self.config.targets_url,
+                        fetcher=self.fetcher,
+                        config=UpdaterConfig(app_user_agent="pepperpy"),
+                        bootstrap=root,
+                    )
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ValidationError(
+                        f"index {self.config.name!r}: the pinned root is not a TUF root "
+                        f"({_short(exc)})"
+                    ) from exc
+        return self._updater
+
+    def refresh(self) -> list[Offer]:
+        """Run the TUF client workflow; return the offers; save them for search."""
+        from tuf.api.metadata import Metadata, Targets
+
+        updater = self._open()
+        with translate_errors(self.config.name):
+            updater.refresh()  # type: ignore[attr-defined]
+            raw = (self.metadata_dir / "targets.json").read_bytes()
+            targets = Metadata[Targets].from_bytes(raw).signed.targets
+        offers = offers_from(self.config.name, targets)
+        self._save_catalog(offers)
+        return offers
+
+    def _save_catalog(self, offers: list[Offer]) -> None:
+        if self.folder == self.store.index_dir(self.config.name):
+            self.store.save_catalog(self.config.name, [o.as_dict() for o in offers])
+
+    def confirm(self, offer: Offer) -> object:
+        """The verified ``TargetFile`` for ``offer``; refuses if the index changed it."""
+        updater = self._open()
+        with translate_errors(self.config.name, target=offer.path):
+            info = updater.get_targetinfo(offer.path)  # type: ignore[attr-defined]
+        again = offers_from(self.config.name, {offer.path: info}) if info is not None else []
+        if not again or again[0].sha256 != offer.sha256:
+            raise IndexUnavailableError(
+                f"index {self.config.name!r} no longer offers {offer.path} as listed; run "
+                "the command again", index=self.config.name,
+            )
+        if again[0].yanked:
+            raise IndexRefusedError(
+                f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the "
+                "publisher withdrew it); install another version", threat="yanked",
+                index=offer.index, plugin=offer.name,
+            )
+        return info
+
+    def download(self, offer: Offer, destination: Path) -> Path:
+        """Download ``offer`` to ``destination`` through ngclient's length/hash checks."""
+        info = self.confirm(offer)
+        updater = self._open()
+        with translate_errors(self.config.name, target=offer.path):
+            path = updater.download_target(info, filepath=str(destination))  # type: ignore[attr-defined]
+        return Path(path)

@@ -1,0 +1,363 @@
+"""Install, update and list plugins by name from the configured indexes.
+
+Order for one install (each step refuses before the next runs):
+
+1. refresh every index involved (ngclient: freshness, rollback, mix-and-match,
+   signatures against the pinned root);
+2. choose the offer (``catalog.choose``: highest usable version, not yanked);
+3. nothing to do if that exact bundle is installed (same SHA-256: no download);
+4. confirm the target through ngclient and download it into a private folder under
+   PEPPERPY_HOME (length and hashes checked while and after streaming);
+5. hand the file to ``pepperpy.plugins.install.install_bundle``, unchanged: it verifies
+   the bundle's signature against the trust store (trusting an index never trusts a
+   publisher), rollback, ownership, then installs atomically;
+6. dependencies, as ``pepperpy plugin install FILE`` does.
+
+No plugin code and no uv run happen before steps 4 and 5 both passed; the temporary
+file is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pepperpy.core import (
+    ConfigurationError,
+    PluginNotFoundError,
+    UntrustedPublisherError,
+    ValidationError,
+)
+from pepperpy.distribution import catalog
+from pepperpy.distribution.catalog import Offer
+from pepperpy.distribution.client import IndexClient
+from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
+from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
+from pepperpy.settings import Settings
+
+__all__ = [
+    "InstallOutcome",
+    "Outdated",
+    "PublisherKey",
+    "Session",
+    "add_index",
+    "installed_plugins",
+    "publisher_keys",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PublisherKey:
+    """A publisher key an index names, with the plugins it signs there."""
+
+    key_id: str
+    publisher: str
+    pem: bytes
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """``action``: ``"unchanged"`` or install_bundle's action; ``result`` its result."""
+
+    offer: Offer
+    action: str
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Outdated:
+    name: str
+    installed: str
+    latest: str
+    index: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "installed": self.installed, "latest": self.latest,
+                "index": self.index}
+
+
+def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
+              trust_publishers: bool = False, show: Progress | None = None
+              ) -> tuple[IndexConfig, list[Offer], list[PublisherKey]]:
+    """Pin ``root_file``, refresh once to prove URL and root belong together, record it.
+
+    With ``trust_publishers``, the publisher keys the index names are shown through
+    ``show`` and added to the trust store. Nothing is recorded if anything fails.
+    """
+    store = IndexStore(settings)
+    check_index_name(name)
+    url = check_url(url)
+    root = _read_root(root_file)
+    with store.locked():
+        if any(c.name == name for c in store.list()):
+            raise ConfigurationError(
+                f"an index named {name!r} already exists; remove it first with "
+                f"`pepperpy index remove {name}`"
+            )
+        staged = store.staging_dir(name)
+        try:
+            (staged / "root.json").write_bytes(root)
+            config = IndexConfig(name, url, "")
+            offers = IndexClient(store, config, folder=staged).refresh()
+            keys = publisher_keys(offers)
+            config = store.record(name, url, staged)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        store.save_catalog(name, [o.as_dict() for o in offers])
+    if trust_publishers:
+        _trust(settings, keys, show)
+    return config, offers, keys
+
+
+def _read_root(path: Path) -> bytes:
+    from tuf.api.metadata import Metadata, Root
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read root file {path}: {exc.strerror}") from None
+    if len(data) > 512_000:
+        raise ValidationError(f"{path} is too large to be a TUF root")
+    try:
+        md = Metadata[Root].from_bytes(data)
+        md.signed.verify_delegate("root", md.signed_bytes, md.signatures)
+    except Exception as exc:  # DeserializationError, UnsignedMetadataError, ValueError...
+        raise ValidationError(
+            f"{path} is not a TUF root signed by its own keys ({type(exc).__name__}); use "
+            "the DIR/metadata/1.root.json the index's operator handed out"
+        ) from None
+    return data
+
+
+def publisher_keys(offers: Iterable[Offer]) -> list[PublisherKey]:
+    """The publisher keys an index names; a key whose bytes do not match its id is skipped."""
+    from pepperpy.bundle.keys import PublicKey
+    from pepperpy.core import PepperpyError
+
+    found: dict[str, tuple[str, bytes, set[str]]] = {}
+    for o in offers:
+        try:
+            raw = base64.b64decode(o.publisher_key, validate=True)
+            key = PublicKey(raw)
+        except (ValueError, PepperpyError):
+            continue
+        if key.key_id != o.key_id:
+            continue
+        entry = found.setdefault(key.key_id, (o.publisher, key.pem(), set()))
+        entry[2].add(o.name)
+    return [PublisherKey(k, p, pem, tuple(sorted(n))) for k, (p, pem, n) in sorted(found.items())]
+
+
+def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) -> None:
+    from pepperpy.bundle.trust import TrustStore
+
+    store = TrustStore(settings.trust_file)
+    for key in keys:
+        if show:
+            show(f"trusting publisher {key.publisher!r} key {key.key_id} (signs "
+                 f"{', '.join(key.names)} in this index)")
+        store.add(key.pem, publisher=key.publisher or "index-publisher")
+
+
+class Session:
+    """Indexes refreshed at most once per session, then searched and installed from."""
+
+    def __init__(self, settings: Settings, *, index: str | None = None,
+                 progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.store = IndexStore(settings)
+        self.progress = progress
+        configs = self.store.list()
+        if index is not None:
+            configs = [self.store.get(index)]
+        if not configs:
+            raise ConfigurationError(
+                "no plugin index is configured; add one with "
+                "`pepperpy index add NAME URL --root ROOT.json`"
+            )
+        self.configs = configs
+        self._clients: dict[str, IndexClient] = {}
+        self._offers: list[Offer] | None = None
+
+    def offers(self) -> list[Offer]:
+        """Refresh every index (once per session) and return all their offers."""
+        if self._offers is None:
+            found: list[Offer] = []
+            for config in self.configs:
+                client = IndexClient(self.store, config)
+                with self.store.locked():
+                    found.extend(client.refresh())
+                self._clients[config.name] = client
+            self._offers = found
+        return self._offers
+
+    def client(self, name: str) -> IndexClient:
+        """The refreshed client of index ``name``."""
+        self.offers()
+        return self._clients[name]
+
+    def cached_offers(self, *, max_age: float | None = None,
+                      network: bool = True) -> list[Offer]:
+        """Offers from each index's last refresh if recent enough, else refreshed now
+        (or, with ``network=False``, left out)."""
+        if max_age is None:
+            max_age = _max_age()
+        found: list[Offer] = []
+        for config in self.configs:
+            rows = self.store.load_catalog(config.name, max_age=max_age)
+            if rows is None:
+                if not network:
+                    continue
+                return self.offers()
+            found.extend(_offer_from_row(config.name, r) for r in rows)
+        return found
+
+    def search(self, term: str | None = None, *, refresh: bool = False) -> list[Offer]:
+        offers = self.offers() if refresh else self.cached_offers()
+        if not term:
+            return offers
+        needle = term.lower()
+        return [o for o in offers if needle in o.name.lower()
+                or needle in o.provider_name.lower() or needle in o.category.lower()
+                or needle in o.description.lower()]
+
+    def install(self, spec: str, *, category: str | None = None, deps: bool = True,
+                allow_downgrade: bool = False, force: bool = False,
+                transfer_owner: bool = False) -> InstallOutcome:
+        """``pepperpy plugin install NAME[==VERSION]``."""
+        name, version = catalog.parse_spec(spec)
+        offer = catalog.choose(self.offers(), name, version, category=category)
+        return self.install_offer(offer, deps=deps, allow_downgrade=allow_downgrade,
+                                  force=force, transfer_owner=transfer_owner)
+
+    def install_offer(self, offer: Offer, *, deps: bool = True, allow_downgrade: bool = False,
+                      force: bool = False, transfer_owner: bool = False) -> InstallOutcome:
+        from pepperpy.plugins.install import install_bundle
+
+        current = installed_plugins(self.settings).get(offer.name)
+        if current is not None and current[1] == offer.sha256 and _intact(
+            self.settings, offer.name, offer.sha256
+        ):
+            return InstallOutcome(offer, "unchanged")  # a damaged copy is fetched again
+        client = self.client(offer.index)
+        with self._private_file(offer) as path:
+            if self.progress:
+                self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
+                              f"{offer.index!r}")
+            client.download(offer, path)
+            try:
+                result = install_bundle(path, settings=self.settings,
+                                        allow_downgrade=allow_downgrade, force=force,
+                                        transfer_owner=transfer_owner)
+            except UntrustedPublisherError as exc:
+                raise UntrustedPublisherError(
+                    f"{offer.name} {offer.version} from index {offer.index!r} is signed by "
+                    f"key {exc.key_id or offer.key_id} ({offer.publisher or 'unknown'}), "
+                    "which this machine does not trust; an index never makes a publisher "
+                    "trusted. If you trust them, run `pepperpy trust add PUBLISHER.pub` (or "
+                    f"re-add the index with --trust-publishers)",
+                    plugin=offer.name, key_id=exc.key_id,
+                ) from exc
+        if deps:
+            from pepperpy.plugins.dependencies import ensure_dependencies
+            from pepperpy.plugins.manager import dependency_spec
+
+            ensure_dependencies(dependency_spec(result.verified.manifest),
+                                settings=self.settings, auto_install=True,
+                                progress=self.progress)
+        return InstallOutcome(offer, result.action, result)
+
+    @contextlib.contextmanager
+    def _private_file(self, offer: Offer) -> Any:
+        spool = self.store.spool_dir
+        spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder = Path(tempfile.mkdtemp(dir=spool, prefix="install-"))
+        try:
+            yield folder / offer.path
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def outdated(self) -> list[Outdated]:
+        """Installed plugins for which an index offers a newer usable version."""
+        newest = catalog.newest_by_name(self.offers())
+        rows = []
+        for name, (version, _digest) in sorted(installed_plugins(self.settings).items()):
+            offer = newest.get(name)
+            if offer is not None and catalog.newer(offer.version, version):
+                rows.append(Outdated(name, version, offer.version, offer.index))
+        return rows
+
+    def update(self, names: list[str] | None = None, *, deps: bool = True
+               ) -> list[InstallOutcome]:
+        """Install the newest usable version of each named (default: every outdated)
+        installed plugin."""
+        installed = installed_plugins(self.settings)
+        for name in names or ():
+            if name not in installed:
+                raise PluginNotFoundError(
+                    f"{name!r} is not installed; install it with `pepperpy plugin install "
+                    f"{name}`", plugin=name,
+                )
+        newest = catalog.newest_by_name(self.offers())
+        outcomes = []
+        for row in self.outdated():
+            if names and row.name not in names:
+                continue
+            outcomes.append(self.install_offer(newest[row.name], deps=deps))
+        return outcomes
+
+
+def installed_plugins(settings: Settings) -> dict[str, tuple[str, str]]:
+    """name -> (version, sha256) of installed plugins (the install records)."""
+    from pepperpy.plugins.state import load_state
+
+    state = load_state(settings.state_file)
+    return {n: (r.version, r.digest) for n, r in state.plugins.items()}
+
+
+def _intact(settings: Settings, name: str, sha256: str) -> bool:
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(settings.plugins_dir / f"{name}.pepperplugin", "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return False
+    return h.hexdigest() == sha256
+
+
+def _max_age() -> float:
+    value = os.environ.get(SEARCH_MAX_AGE_ENV, "").strip()
+    if not value:
+        return 300.0
+    if value == "0":
+        return 0.0
+    return parse_duration(value, what=SEARCH_MAX_AGE_ENV).total_seconds()
+
+
+def _offer_from_row(index: str, row: Any) -> Offer:
+    fields: dict[str, Any] = (
+        {k: row.get(k) for k in Offer.__dataclass_fields__} if isinstance(row, dict) else {}
+    )
+    try:
+        offer = Offer(**fields)
+    except TypeError:
+        raise ConfigurationError(
+            f"the catalog of index {index!r} is corrupt; run `pepperpy plugin search "
+            "--refresh`"
+        ) from None
+    return offer
+

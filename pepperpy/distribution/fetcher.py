@@ -1,0 +1,151 @@
+"""Downloads for ngclient: HTTP(S) with three timeouts, and ``file://`` for mirrors.
+
+ngclient checks every length and hash; this module only makes sure a download ends:
+
+- connect and gap timeouts (silence between bytes), as ngclient's own fetcher;
+- a deadline for the whole transfer (``FetchLimits.deadline_for``), because a server
+  that sends one byte every few seconds never trips a gap timeout (slow retrieval);
+- ngclient's ``max_length`` is enforced by ``FetcherInterface.download_file`` while
+  streaming (endless data), and the temporary file lives in ``spool_dir`` (under
+  PEPPERPY_HOME), never in the system temp folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+from urllib.parse import unquote, urlsplit
+
+from tuf.api import exceptions
+from tuf.ngclient.fetcher import FetcherInterface
+
+from pepperpy.distribution.config import FetchLimits
+
+__all__ = ["IndexFetcher"]
+
+
+class IndexFetcher(FetcherInterface):
+    """urllib3 for http(s) URLs, plain reads for file:// URLs."""
+
+    def __init__(self, *, limits: FetchLimits | None = None, spool_dir: Path | None = None,
+                 user_agent: str = "pepperpy") -> None:
+        self.limits = limits or FetchLimits()
+        self.spool_dir = spool_dir
+        self._user_agent = user_agent
+        self._pool: object | None = None
+        self._max_length = 0
+        self.requests: list[str] = []  # URLs asked for, in order (tests and benches)
+
+    def _http(self) -> object:
+        if self._pool is None:
+            import urllib3
+
+            # identity: the bytes counted and hashed are the bytes sent, never inflated
+            self._pool = urllib3.PoolManager(
+                headers={"User-Agent": self._user_agent, "Accept-Encoding": "identity"},
+                # no retries (a refused or stalled index fails fast); redirects are
+                # followed (CDNs use them) since TUF verifies the bytes, not the server
+                retries=urllib3.Retry(total=5, connect=0, read=0, status=0, other=0,
+                                      redirect=5),
+            )
+        return self._pool
+
+    def _fetch(self, url: str) -> Iterator[bytes]:
+        self.requests.append(url)
+        scheme = urlsplit(url).scheme
+        if scheme == "file":
+            return self._file_chunks(url)
+        if scheme not in ("http", "https"):
+            raise exceptions.DownloadError(f"unsupported URL scheme in {url}")
+        import urllib3
+
+        timeout = urllib3.Timeout(connect=self.limits.connect, read=self.limits.gap)
+        try:
+            response = self._http().request(  # type: ignore[attr-defined]
+                "GET", url, preload_content=False, decode_content=False, timeout=timeout,
+            )
+        except urllib3.exceptions.MaxRetryError as exc:
+            # NewConnectionError subclasses ConnectTimeoutError: refused is not slow.
+            if isinstance(exc.reason, urllib3.exceptions.TimeoutError) and not isinstance(
+                exc.reason, urllib3.exceptions.NewConnectionError
+            ):
+                raise exceptions.SlowRetrievalError(f"no answer from {url}") from exc
+            raise exceptions.DownloadError(f"cannot reach {url}: {exc.reason}") from exc
+        except urllib3.exceptions.TimeoutError as exc:
+            raise exceptions.SlowRetrievalError(f"no answer from {url}") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise exceptions.DownloadError(f"cannot reach {url}: {exc}") from exc
+        if response.status >= 300:
+            response.release_conn()
+            raise exceptions.DownloadHTTPError(
+                f"HTTP {response.status} for {url}", response.status
+            )
+        return self._http_chunks(response, url)
+
+    def _http_chunks(self, response: object, url: str) -> Iterator[bytes]:
+        """Chunks as they arrive (``read1``), so the deadline is checked between bytes
+        that trickle in, not only after a full chunk."""
+        import urllib3
+
+        deadline = time.monotonic() + self.limits.deadline_for(self._max_length)
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise exceptions.SlowRetrievalError(
+                        f"{url} is arriving too slowly (deadline passed)"
+                    )
+                chunk = response.read1(self.limits.chunk_size,  # type: ignore[attr-defined]
+                                       decode_content=False)
+                if not chunk:
+                    return
+                yield chunk
+        except urllib3.exceptions.TimeoutError as exc:
+            raise exceptions.SlowRetrievalError(f"{url} stalled") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise exceptions.DownloadError(f"download of {url} failed: {exc}") from exc
+        finally:
+            response.release_conn()  # type: ignore[attr-defined]
+
+    def _file_chunks(self, url: str) -> Iterator[bytes]:
+        path = unquote(urlsplit(url).path)
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            raise exceptions.DownloadHTTPError(f"{path} does not exist", 404) from None
+        except OSError as exc:
+            raise exceptions.DownloadError(f"cannot read {path}: {exc.strerror}") from None
+        return self._read_chunks(handle)
+
+    def _read_chunks(self, handle: IO[bytes]) -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(self.limits.chunk_size):
+                yield chunk
+
+    @contextlib.contextmanager
+    def download_file(self, url: str, max_length: int) -> Iterator[IO[bytes]]:
+        """As ngclient's, but spooled under ``spool_dir`` and with a whole-file deadline."""
+        self._max_length = max_length
+        if self.spool_dir is not None:
+            self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        received = 0
+        fd, name = tempfile.mkstemp(dir=self.spool_dir, prefix="download-")
+        try:
+            with os.fdopen(fd, "w+b") as spool:
+                os.unlink(name)  # anonymous from now on: nobody else can open it
+                for chunk in self.fetch(url):
+                    received += len(chunk)
+                    if received > max_length:
+                        raise exceptions.DownloadLengthMismatchError(
+                            f"{url} sent more than the {max_length} bytes the metadata allows"
+                        )
+                    spool.write(chunk)
+                spool.seek(0)
+                yield spool
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(name)

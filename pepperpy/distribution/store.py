@@ -1,0 +1,225 @@
+"""The client's configured indexes, under ``PEPPERPY_HOME/indexes/``::
+
+    indexes.json              {"version": 1, "indexes": {NAME: {"url", "added_at"}}}
+    NAME/root.json            the root the operator pinned (``index add --root``)
+    NAME/metadata/            ngclient's cache: root history, timestamp, snapshot, targets
+    NAME/catalog.json         offers from the last verified refresh (search reads it)
+    spool/                    private temporary downloads (mode 0700)
+
+Invariants:
+- the pinned root is the trust anchor of every refresh, never a root fetched on first
+  use; later roots are only those ngclient verified from it (``metadata/root_history``);
+- an index is recorded only after its first refresh verified: ``index add`` builds the
+  folder under a temporary name and renames it into place;
+- changes to ``indexes.json`` and refreshes take an exclusive lock (``.lock``): ngclient
+  supports one process per metadata folder at a time.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.settings import Settings
+
+__all__ = ["IndexConfig", "IndexStore", "check_index_name", "check_url"]
+
+_INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+STORE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    name: str
+    url: str
+    added_at: str
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.url}/metadata/"
+
+    @property
+    def targets_url(self) -> str:
+        return f"{self.url}/targets/"
+
+
+def check_index_name(name: str) -> str:
+    if not _INDEX_NAME.fullmatch(name):
+        raise ValidationError(
+            f"index name {name[:70]!r} must be 1-64 lowercase letters, digits, '.', '_' or "
+            "'-' (e.g. `main`)"
+        )
+    return name
+
+
+def check_url(url: str) -> str:
+    """An http(s) or file URL without query or fragment; no trailing slash."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https", "file") or parts.query or parts.fragment or (
+        parts.scheme != "file" and not parts.netloc
+    ) or (parts.scheme == "file" and not parts.path.startswith("/")):
+        raise ValidationError(
+            f"{url[:100]!r} is not an index URL: use http://, https:// or file:///path, "
+            "the folder that holds metadata/ and targets/"
+        )
+    return url.strip().rstrip("/")
+
+
+class IndexStore:
+    """Read and change the configured indexes of one PEPPERPY_HOME."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.folder = settings.home / "indexes"
+        self.file = self.folder / "indexes.json"
+
+    # -- reading ----------------------------------------------------------------
+
+    def list(self) -> list[IndexConfig]:
+        return sorted(self._load().values(), key=lambda c: c.name)
+
+    def get(self, name: str) -> IndexConfig:
+        found = self._load().get(name)
+        if found is None:
+            names = ", ".join(sorted(self._load())) or "none"
+            raise ConfigurationError(
+                f"no index named {name!r} (configured: {names}); add one with "
+                "`pepperpy index add NAME URL --root ROOT.json`"
+            )
+        return found
+
+    def _load(self) -> dict[str, IndexConfig]:
+        try:
+            raw = self.file.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {self.file}: {exc.strerror}") from None
+        try:
+            data = json.loads(raw)
+            entries = data["indexes"]
+            if data.get("version") != STORE_VERSION or not isinstance(entries, dict):
+                raise ValueError
+            return {
+                check_index_name(n): IndexConfig(n, check_url(e["url"]), str(e["added_at"]))
+                for n, e in entries.items()
+            }
+        except (ValueError, KeyError, TypeError, ValidationError):
+            raise ConfigurationError(
+                f"{self.file} is corrupt; fix it or remove it and add the indexes again "
+                "with `pepperpy index add`"
+            ) from None
+
+    def index_dir(self, name: str) -> Path:
+        return self.folder / check_index_name(name)
+
+    def pinned_root(self, name: str) -> bytes:
+        path = self.index_dir(name) / "root.json"
+        try:
+            return path.read_bytes()
+        except OSError:
+            raise ConfigurationError(
+                f"the pinned root of index {name!r} ({path}) is missing; remove the index "
+                "and add it again with its root file"
+            ) from None
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.folder / "spool"
+
+    # -- catalog ----------------------------------------------------------------
+
+    def save_catalog(self, name: str, offers: builtins.list[dict[str, Any]]) -> None:
+        data = json.dumps({"refreshed_at": time.time(), "offers": offers}).encode()
+        _atomic_write(self.index_dir(name) / "catalog.json", data)
+
+    def load_catalog(self, name: str, *, max_age: float
+                     ) -> builtins.list[dict[str, Any]] | None:
+        """Offers from the last refresh if younger than ``max_age`` seconds, else None."""
+        try:
+            data = json.loads((self.index_dir(name) / "catalog.json").read_bytes())
+            if time.time() - float(data["refreshed_at"]) > max_age:
+                return None
+            offers = data["offers"]
+            return offers if isinstance(offers, list) else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # -- changing ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def staging_dir(self, name: str) -> Path:
+        """A fresh private folder to build an index in before it is recorded."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.folder, prefix=f".adding-{name}-"))
+
+    def record(self, name: str, url: str, staged: Path) -> IndexConfig:
+        """Move a verified staging folder into place and record it (under the lock)."""
+        from datetime import UTC, datetime
+
+        entries = self._load()
+        if name in entries:
+            raise ConfigurationError(
+                f"an index named {name!r} already exists; remove it first with "
+                f"`pepperpy index remove {name}`"
+            )
+        target = self.index_dir(name)
+        if target.exists():
+            shutil.rmtree(target)  # a leftover of a removed index
+        os.replace(staged, target)
+        added = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        entries[name] = IndexConfig(name, url, added)
+        self._save(entries)
+        return entries[name]
+
+    def remove(self, name: str) -> IndexConfig:
+        with self.locked():
+            entries = self._load()
+            config = self.get(name)
+            del entries[name]
+            self._save(entries)
+            shutil.rmtree(self.index_dir(name), ignore_errors=True)
+        return config
+
+    def _save(self, entries: dict[str, IndexConfig]) -> None:
+        data = {"version": STORE_VERSION, "indexes": {
+            c.name: {"url": c.url, "added_at": c.added_at} for c in entries.values()
+        }}
+        _atomic_write(self.file, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
