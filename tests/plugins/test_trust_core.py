@@ -46,6 +46,14 @@ def _plant_hostile_files(folder: Path, attacker_key) -> None:
     _sparse_huge_directory(folder / "sparse.pepperplugin")
 
 
+# The child's own peak (VmHWM belongs to its address space, which exec starts afresh);
+# getrusage's ru_maxrss would also count the forked pytest process before exec.
+PEAK = ("def _peak_kib():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1])\n")
+
+
 def _child(code: str, env_home: Path, plugin_path: Path, *, timeout: float = 60) -> str:
     env = dict(os.environ, PEPPERPY_HOME=str(env_home), PEPPERPY_PLUGIN_PATH=str(plugin_path),
                PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO))
@@ -97,12 +105,12 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
     shared = env.tmp / "shared"
     _plant_hostile_files(shared, attacker.key)
     out = _child(
-        "import resource, sys, io, contextlib\n"
+        PEAK + "import sys, io, contextlib\n"
         "from pepperpy.cli import main\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    main(['plugin', 'list'])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n",
+        "print(_peak_kib())\n",
         env.settings.home, shared)
     peak_kib = int(out.split()[-1])
     assert peak_kib < 64 * 1024, f"peak RSS {peak_kib} KiB"
