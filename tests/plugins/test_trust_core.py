@@ -293,3 +293,38 @@ def test_a_read_only_home_loads_what_is_installed(env):
                  PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO)), cwd=empty)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["none"]
+
+
+# -- keys trusted for some plugins only ------------------------------------------------
+
+
+def test_a_key_trusted_only_for_some_plugins_signs_nothing_else(env):
+    """`trust add --only echo`: the key's echo bundle installs and loads; the same key's
+    bundle for another name is refused at install and never loads from a folder."""
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.plugins.install import install_bundle
+
+    pub = env.publisher(trusted=False)
+    TrustStore(env.settings.trust_file).add(pub.pub_pem(), publisher="acme", only=("echo",))
+    _install(env, env.bundle(pub, tag="echo"))
+    assert type(env.registry().create("llm", "echo", {"api_key": "k"})).__name__
+    other = env.write(env.tmp / "incoming", "other.pepperplugin",
+                      env.bundle(pub, name="other", provider_name="other", tag="other"))
+    with pytest.raises(InstallRefusedError, match="trusted only for echo") as info:
+        install_bundle(other, settings=env.settings)
+    assert info.value.state == "not-allowed"  # type: ignore[attr-defined]
+    folder_env = env.with_settings(plugin_path=(other.parent,))
+    with pytest.raises(InstallRefusedError, match="trusted only for echo"):
+        folder_env.registry().create("llm", "other", {"api_key": "k"})
+    assert "other" not in env.marker_lines()
+
+
+def test_trusting_a_restricted_key_again_without_only_lifts_the_restriction(env):
+    from pepperpy.bundle.trust import TrustStore
+
+    pub = env.publisher(trusted=False)
+    store = TrustStore(env.settings.trust_file)
+    assert store.add(pub.pub_pem(), publisher="acme", only=("echo",)).only == ("echo",)
+    assert store.add(pub.pub_pem(), publisher="acme", only=("b",)).only == ("b", "echo")
+    assert store.add(pub.pub_pem(), publisher="acme").only is None
+    assert store.add(pub.pub_pem(), publisher="acme", only=("c",)).only is None
