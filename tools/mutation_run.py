@@ -14,9 +14,10 @@ child process the tests start (checked before the first row). A row is
 
 Usage::
 
-    .venv/bin/python tools/mutation_run.py            # every row (about 10 minutes)
+    .venv/bin/python tools/mutation_run.py            # every row (about 3 minutes)
     .venv/bin/python tools/mutation_run.py rollback   # rows whose id contains a filter
     .venv/bin/python tools/mutation_run.py --list     # the table; checks every snippet
+    .venv/bin/python tools/mutation_run.py --each     # no -x: which named tests fail
 
 Exit status 1 if any row survived, 2 if the table is stale (a snippet is not found
 exactly once) or the unmutated tests fail.
@@ -328,8 +329,10 @@ def _environ(copy: Path) -> dict[str, str]:
     return env
 
 
-def _pytest(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+def _pytest(copy: Path, tests: tuple[str, ...], timeout: float,
+            each: bool = False) -> tuple[str, float, str]:
+    first = [] if each else ["-x"]
+    cmd = [sys.executable, "-m", "pytest", *first, "-q", "-p", "no:cacheprovider", *tests]
     start = time.monotonic()
     try:
         done = subprocess.run(cmd, cwd=copy, env=_environ(copy), capture_output=True,
@@ -345,6 +348,11 @@ def _pytest(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[str, fl
     summary = lines[-1] if lines else ""
     if failed:
         summary = f"{failed[0].rsplit('::', 1)[-1]}: {reason}"[:150]
+    if each and failed:
+        quiet = [t for t in tests if not any(f.startswith(t) for f in failed)]
+        summary = (f"{len(tests) - len(quiet)}/{len(tests)} named tests fail"
+                   + (f"; still passing: {', '.join(quiet)}" if quiet else "")
+                   + f" | {summary}")
     return status, time.monotonic() - start, summary
 
 
@@ -369,7 +377,7 @@ def _check_imports(copy: Path) -> None:
                      "is pepperpy installed non-editable in this interpreter?")
 
 
-def run(rows: list[Mutation], *, timeout: float, baseline: bool) -> int:
+def run(rows: list[Mutation], *, timeout: float, baseline: bool, each: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="pepperpy-mutation-") as tmp:
         copy = Path(tmp) / "repo"
         shutil.copytree(ROOT, copy, ignore=_IGNORE)
@@ -389,7 +397,7 @@ def run(rows: list[Mutation], *, timeout: float, baseline: bool) -> int:
                 for e in mu.edits:
                     target = copy / e.path
                     target.write_text(target.read_text(encoding="utf-8").replace(e.find, e.replace))
-                status, took, last = _pytest(copy, mu.tests, timeout)
+                status, took, last = _pytest(copy, mu.tests, timeout, each)
             finally:
                 for path, text in saved.items():
                     (copy / path).write_text(text, encoding="utf-8")
@@ -408,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("filters", nargs="*", help="run only rows whose id contains one of these")
     parser.add_argument("--list", action="store_true", help="print the table, check snippets")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per row")
+    parser.add_argument("--each", action="store_true",
+                        help="run every named test (no -x) and say which ones still pass")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip running the named tests once without any mutation")
     args = parser.parse_args(argv)
@@ -428,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"no row matches {args.filters}", file=sys.stderr)
         return 2
-    return run(rows, timeout=args.timeout, baseline=not args.no_baseline)
+    return run(rows, timeout=args.timeout, baseline=not args.no_baseline, each=args.each)
 
 
 if __name__ == "__main__":

@@ -111,10 +111,18 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
 def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
     from pepperpy.bundle.reader import read_signer
 
+    import tracemalloc
+
     path = tmp_path / "sparse.pepperplugin"
     _sparse_huge_directory(path)
-    with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
-        read_signer(path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
+            read_signer(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"read_signer allocated {peak} bytes for a sparse file"
 
 
 # -- the verified cache ----------------------------------------------------------------
