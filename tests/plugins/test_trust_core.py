@@ -109,9 +109,9 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
 
 
 def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
-    from pepperpy.bundle.reader import read_signer
-
     import tracemalloc
+
+    from pepperpy.bundle.reader import read_signer
 
     path = tmp_path / "sparse.pepperplugin"
     _sparse_huge_directory(path)
@@ -173,10 +173,10 @@ def test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused(env):
     """The cached verification names no revocation: revoking the bundle's digest
     changes the trust fingerprint, so the next load verifies again and refuses. (A key
     revocation is also caught by discovery's screen; a digest revocation only here.)"""
+    import hashlib
+
     from pepperpy.bundle.trust import TrustStore
     from pepperpy.core import RevokedError
-
-    import hashlib
 
     data = env.bundle(env.publisher(), tag="cached")
     _install(env, data)
@@ -198,7 +198,7 @@ def test_a_forged_cache_entry_for_other_bytes_is_never_used(env):
     env.registry().create("llm", "echo", {"api_key": "k"})
     cache_file = env.settings.home / "verified.json"
     cache = json.loads(cache_file.read_text())
-    ((digest, entry),) = cache["entries"].items()
+    ((_digest, entry),) = cache["entries"].items()
     evil = env.bundle(stranger, tag="evil")
     installed = env.settings.plugins_dir / "echo.pepperplugin"
     installed.write_bytes(evil)
@@ -244,7 +244,7 @@ def test_a_bundle_for_another_pepperpy_is_never_loaded(env):
     env.write(second, "echo-2.pepperplugin", env.bundle(
         pub, version="2.0.0", tag="v2", extra={"pepperpy_compatibility": ">=9.0"}))
     only_incompatible = env.with_settings(plugin_path=(second,))
-    with pytest.raises(PluginLoadError, match="needs PepperPy >=9.0"):
+    with pytest.raises(PluginLoadError, match=r"needs PepperPy >=9\.0"):
         only_incompatible.registry().create("llm", "echo", {"api_key": "k"})
     env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
     provider = env.with_settings(plugin_path=(first, second)).registry().create(
