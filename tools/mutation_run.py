@@ -14,7 +14,7 @@ child process the tests start (checked before the first row). A row is
 
 Usage::
 
-    .venv/bin/python tools/mutation_run.py            # every row (about 3 minutes)
+    .venv/bin/python tools/mutation_run.py            # every row (about 2 minutes)
     .venv/bin/python tools/mutation_run.py rollback   # rows whose id contains a filter
     .venv/bin/python tools/mutation_run.py --list     # the table; checks every snippet
     .venv/bin/python tools/mutation_run.py --each     # no -x: which named tests fail
