@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 WHEELS := $(or $(PEPPERPY_WHEEL_CACHE),$(HOME)/.cache/pepperpy/wheels)
 export PEPPERPY_WHEEL_CACHE := $(WHEELS)
 
-.PHONY: demo test setup setup-test lint bench
+.PHONY: demo test setup setup-test lint bench mutation
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ lint: setup-test
 
 bench: setup-test
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Remove each security check in turn; its tests must fail (docs/security.md, "Mutation run").
+mutation: setup-test
+	$(PY) tools/mutation_run.py $(ROWS)

@@ -117,12 +117,20 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
 
 
 def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
+    import tracemalloc
+
     from pepperpy.bundle.reader import read_signer
 
     path = tmp_path / "sparse.pepperplugin"
     _sparse_huge_directory(path)
-    with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
-        read_signer(path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
+            read_signer(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"read_signer allocated {peak} bytes for a sparse file"
 
 
 # -- the verified cache ----------------------------------------------------------------
@@ -169,6 +177,26 @@ def test_the_verified_cache_is_keyed_by_the_trust_store(env):
         env.registry().create("llm", "echo", {"api_key": "k"})
 
 
+def test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused(env):
+    """The cached verification names no revocation: revoking the bundle's digest
+    changes the trust fingerprint, so the next load verifies again and refuses. (A key
+    revocation is also caught by discovery's screen; a digest revocation only here.)"""
+    import hashlib
+
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.core import RevokedError
+
+    data = env.bundle(env.publisher(), tag="cached")
+    _install(env, data)
+    digest = hashlib.sha256(data).hexdigest()
+    env.registry().create("llm", "echo", {"api_key": "k"})
+    assert digest in json.loads((env.settings.home / "verified.json").read_text())["entries"]
+    TrustStore(env.settings.trust_file).revoke_bundle(digest)
+    with pytest.raises(RevokedError):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert env.marker_lines() == ["cached"]  # imported once, before the revocation
+
+
 def test_a_forged_cache_entry_for_other_bytes_is_never_used(env):
     """The cache is looked up by the digest of the bytes just read: rewriting an entry
     cannot make different bytes count as verified."""
@@ -212,6 +240,39 @@ def test_fallback_to_the_next_usable_version_with_a_warning(env):
             provider = env.registry().create("llm", "echo", {"api_key": "k"})
     assert type(provider).version == "1.0.0"
     assert env.marker_lines() == ["v1"]
+
+
+def test_a_bundle_for_another_pepperpy_is_never_loaded(env):
+    """Compatibility is checked at load too (not only at install): a newer bundle built
+    for another PepperPy in a plugin folder never runs; the compatible one serves."""
+    from pepperpy.core import PluginLoadError
+
+    pub = env.publisher()
+    first, second = env.tmp / "first", env.tmp / "second"
+    env.write(second, "echo-2.pepperplugin", env.bundle(
+        pub, version="2.0.0", tag="v2", extra={"pepperpy_compatibility": ">=9.0"}))
+    only_incompatible = env.with_settings(plugin_path=(second,))
+    with pytest.raises(PluginLoadError, match=r"needs PepperPy >=9\.0"):
+        only_incompatible.registry().create("llm", "echo", {"api_key": "k"})
+    env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
+    provider = env.with_settings(plugin_path=(first, second)).registry().create(
+        "llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "1.0.0"
+    assert env.marker_lines() == ["v1"]
+
+
+def test_unsigned_code_runs_only_from_folders_listed_for_developer_mode(tmp_path: Path):
+    """Rule 7: a listed folder, or a plugin folder directly inside one; nothing else
+    (not a sibling, not a folder two levels down, not with nothing listed)."""
+    from pepperpy.plugins.policy import unsigned_allowed
+
+    dev = tmp_path / "dev"
+    assert unsigned_allowed(dev, [dev])
+    assert unsigned_allowed(dev / "echo", [dev])
+    assert not unsigned_allowed(dev / "echo" / "inner", [dev])
+    assert not unsigned_allowed(tmp_path / "other", [dev])
+    assert not unsigned_allowed(tmp_path, [dev])
+    assert not unsigned_allowed(dev, [])
 
 
 def test_doctor_shows_the_broken_best_and_the_one_that_serves(env):
