@@ -11,7 +11,7 @@ CORE_STAMP := $(VENV)/.pepperpy-core-installed
 TEST_STAMP := $(VENV)/.pepperpy-test-installed
 LLAMA_WHEEL := $(wildcard $(WHEELS)/llama_cpp_python-*.whl)
 
-.PHONY: demo test setup setup-test lint bench bench-smoke llama-wheel postgres
+.PHONY: demo test setup setup-test lint bench bench-smoke mutation llama-wheel postgres
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,7 @@ bench: setup-test
 # The same scripts in smoke mode (same code, a few rounds): what the test suite runs.
 bench-smoke: setup-test
 	$(PY) -m pytest -q tests/bench
+
+# Remove each security check in turn; its tests must fail (docs/security.md, "Mutation run").
+mutation: setup-test
+	$(PY) tools/mutation_run.py $(ROWS)

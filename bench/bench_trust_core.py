@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from plugins.fixtures.echo import echo_files  # noqa: E402
-from plugins.test_trust_core import _plant_hostile_files  # noqa: E402
+from plugins.test_trust_core import PEAK, _plant_hostile_files  # noqa: E402
 
 from pepperpy.bundle.build import build_bytes  # noqa: E402
 from pepperpy.bundle.keys import SigningKey  # noqa: E402
@@ -32,9 +32,9 @@ from pepperpy.bundle.trust import TrustStore  # noqa: E402
 
 LOAD = ("from pepperpy.plugins.manager import PluginManager\n"
         "assert PluginManager().resolve('llm', 'echo') is not None\n")
-LIST = ("import resource, io, contextlib\nfrom pepperpy.cli import main\n"
+LIST = (PEAK + "import io, contextlib\nfrom pepperpy.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n    main(['plugin', 'list'])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+        "print(_peak_kib())\n")
 
 
 def _run(code: str, home: Path, folder: Path) -> tuple[float, str]:

@@ -5,7 +5,7 @@ File ``Settings.trust_file`` (``$PEPPERPY_HOME/trust.json``)::
     {"version": 1,
      "keys": {"<key id>": {"publisher": "acme", "public_key": "<base64 raw 32 bytes>",
                            "added_at": "2025-01-01T00:00:00Z", "revoked_at": null,
-                           "scopes": null}},
+                           "scopes": null, "only": null}},
      "revoked_bundles": ["<sha256 hex>", ...]}
 
 Invariants:
@@ -15,6 +15,10 @@ Invariants:
 * a key's id must equal the SHA-256 of its raw bytes; weak keys are refused on add and,
   if forced into the file by hand, are marked weak and refused by verify;
 * a revoked key stays recorded: re-adding or removing it never makes it trusted again;
+* ``only`` (a list of plugin names, or null) restricts a key to those plugins: trusted
+  through an index, it signs only what that index listed it for. Adding the key again
+  without ``only`` lifts the restriction; adding it with ``only`` never narrows a key
+  trusted for everything, and merges names into a restricted one;
 * writes take an exclusive ``fcntl.flock`` on ``trust.json.lock``, then write a temp file
   in the same folder, fsync, and ``os.replace`` it (readers see old or new, never half);
 * :meth:`TrustStore.snapshot` returns an immutable view; verify does no I/O.
@@ -56,6 +60,7 @@ class TrustedKey:
     added_at: str
     revoked_at: str | None = None
     scopes: tuple[str, ...] | None = None
+    only: tuple[str, ...] | None = None
 
     @property
     def weak(self) -> bool:
@@ -75,6 +80,7 @@ class TrustedKey:
             "added_at": self.added_at,
             "revoked_at": self.revoked_at,
             "scopes": list(self.scopes) if self.scopes is not None else None,
+            "only": list(self.only) if self.only is not None else None,
         }
 
 
@@ -118,12 +124,15 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
         raise bad("publisher and added_at must be strings")
     if revoked is not None and not isinstance(revoked, str):
         raise bad("revoked_at must be a string or null")
-    if scopes is not None and (
-        not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
-    ):
-        raise bad("scopes must be a list of plugin names or null")
+    only = rec.get("only")
+    for label, names in (("scopes", scopes), ("only", only)):
+        if names is not None and (
+            not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+        ):
+            raise bad(f"{label} must be a list of plugin names or null")
     return TrustedKey(key_id, publisher, raw, added, revoked,
-                      tuple(scopes) if scopes is not None else None)
+                      tuple(scopes) if scopes is not None else None,
+                      tuple(only) if only is not None else None)
 
 
 class TrustStore:
@@ -222,9 +231,13 @@ class TrustStore:
         return _resolve(ref, self._load()[0])
 
     def add(
-        self, pub_pem: bytes, *, publisher: str, scopes: tuple[str, ...] | None = None
+        self, pub_pem: bytes, *, publisher: str, scopes: tuple[str, ...] | None = None,
+        only: tuple[str, ...] | None = None,
     ) -> TrustedKey:
-        """Trust a public key (refusing weak keys); re-adding is a no-op, scopes merge."""
+        """Trust a public key (refusing weak keys); re-adding is a no-op, scopes merge.
+
+        ``only`` trusts the key for those plugin names alone (see the module docstring).
+        """
         from pepperpy.bundle.keys import load_public_key
 
         key = load_public_key(pub_pem)
@@ -236,11 +249,18 @@ class TrustStore:
             old = keys.get(key.key_id)
             if old is None:
                 keys[key.key_id] = TrustedKey(key.key_id, publisher, key.raw, _now(), None,
-                                              tuple(sorted(set(scopes))) if scopes else None)
-            elif scopes:
-                merged = tuple(sorted(set(old.scopes or ()) | set(scopes)))
-                keys[key.key_id] = replace(old, scopes=merged)
-            return keys[key.key_id]
+                                              tuple(sorted(set(scopes))) if scopes else None,
+                                              tuple(sorted(set(only))) if only else None)
+                return keys[key.key_id]
+            record = old
+            if scopes:
+                record = replace(record, scopes=tuple(sorted(set(old.scopes or ()) | set(scopes))))
+            if not only:
+                record = replace(record, only=None)
+            elif record.only is not None:
+                record = replace(record, only=tuple(sorted(set(record.only) | set(only))))
+            keys[key.key_id] = record
+            return record
 
     def remove(self, ref: str) -> TrustedKey:
         """Stop trusting a key. A revoked key stays recorded as revoked."""

@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="let this key take over the installed plugin PLUGIN (its name "
                           "and provider) from its current owner, at install and load, "
                           "without --transfer-owner (repeat)")
+    add.add_argument("--only", action="append", metavar="PLUGIN",
+                     help="trust this key for plugin PLUGIN only (repeat); a bundle it "
+                          "signs for any other name is refused")
     add.set_defaults(func=cmd_add)
 
     lst = commands.add_parser("list", help="show trusted and revoked keys")
@@ -65,7 +68,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"cannot read {args.pubfile}: {exc.strerror}") from None
     publisher = args.publisher or args.pubfile.stem
     record = _store().add(pem, publisher=publisher,
-                          scopes=tuple(args.scope) if args.scope else None)
+                          scopes=tuple(args.scope) if args.scope else None,
+                          only=tuple(args.only) if args.only else None)
     state = " (REVOKED: stays refused)" if record.revoked else ""
     print(f"trusted {record.key_id} ({printable(record.publisher)}){state}")
     return 0
@@ -84,6 +88,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for k in keys:
         state = "revoked" if k.revoked else ("weak: refused" if k.weak else "trusted")
         scopes = f" scopes={','.join(k.scopes)}" if k.scopes else ""
+        scopes += f" only={','.join(k.only)}" if k.only is not None else ""
         print(f"{k.key_id}  {printable(k.publisher)}  {state}  added {k.added_at}{scopes}")
     for digest in store.revoked_bundles():
         print(f"revoked bundle sha256 {digest}")

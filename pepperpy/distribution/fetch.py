@@ -167,7 +167,7 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         if show:
             show(f"trusting publisher {key.publisher!r} key {key.key_id} (signs "
                  f"{', '.join(key.names)} in this index)")
-        store.add(key.pem, publisher=key.publisher or "index-publisher")
+        store.add(key.pem, publisher=key.publisher or "index-publisher", only=key.names)
 
 
 class Session:

@@ -8,7 +8,8 @@ others from being diagnosed.
 States: ``ok``, ``untrusted``, ``invalid`` (malformed or tampered: signature or
 structure), ``tampered`` (installed copy differs from its install record), ``revoked``,
 ``rollback`` (older than, or the same version with other bytes as, the installed version
-recorded for its name), ``not-owner`` (another key owns the name), ``incompatible``
+recorded for its name), ``not-owner`` (another key owns the name), ``not-allowed`` (its
+key is trusted for other plugin names only), ``incompatible``
 (PepperPy or Python version),
 ``missing-dependencies``.
 """
@@ -108,6 +109,9 @@ def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
     if label == "not-owner":
         return label, (f"pepperpy plugin install {found.path} --transfer-owner, or "
                        f"pepperpy trust add PUBFILE --scope {found.name} (if intended)")
+    if label == "not-allowed":
+        return label, (f"pepperpy trust add PUBFILE --only {found.name}, if this publisher "
+                       "may sign it; else delete the file")
     if label == "incompatible" or isinstance(exc, PluginLoadError):
         return "incompatible", "install a plugin version made for this PepperPy/Python"
     if isinstance(exc, UntrustedPublisherError):

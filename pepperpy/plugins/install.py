@@ -77,7 +77,7 @@ def install_bundle(
         action = policy.install_action(
             candidate, previous, state, scopes=trust.scopes(verified.key_id),
             pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
-            transfer_owner=transfer_owner)
+            transfer_owner=transfer_owner, only=trust.only(verified.key_id))
         target = installed_path(settings, m.name)
         if action == "unchanged" and _file_digest(target) == record.digest:
             return InstallResult("unchanged", record, previous, target, verified)

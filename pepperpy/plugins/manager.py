@@ -216,7 +216,7 @@ class PluginManager:
         candidate = policy.Candidate(m, verified.digest, verified.key_id, found.path,
                                      found.source)
         policy.usable_here(candidate, state, scopes=trust.scopes(verified.key_id),
-                           pepperpy_version=__version__)
+                           pepperpy_version=__version__, only=trust.only(verified.key_id))
         return Chosen(verified, found)
 
     def install_read_lock(self) -> AbstractContextManager[None]:

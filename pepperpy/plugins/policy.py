@@ -50,6 +50,7 @@ __all__ = [
     "no_rollback",
     "owner",
     "rank",
+    "signer_allowed",
     "unsigned_allowed",
     "usable_here",
 ]
@@ -176,9 +177,21 @@ def owner(c: Candidate, state: InstallState, scopes: Collection[str]) -> None:
         plugin=m.name, state="not-owner")
 
 
+def signer_allowed(c: Candidate, only: Collection[str] | None) -> None:
+    """Rule 8: a key restricted to some plugin names signs only those."""
+    if only is None or c.manifest.name in only:
+        return
+    raise refusal(
+        f"{c.path}: {c.manifest.name!r} is signed by key {c.key_id[:12]}, which is trusted "
+        f"only for {', '.join(sorted(only)) or 'no plugin'}; if this publisher may sign "
+        f"{c.manifest.name!r} too, run `pepperpy trust add PUBFILE --only {c.manifest.name}`",
+        plugin=c.manifest.name, state="not-allowed")
+
+
 def usable_here(c: Candidate, state: InstallState, *, scopes: Collection[str],
-                pepperpy_version: str) -> None:
-    """Rules 1-4 in order, for loading, listing and ``doctor`` alike."""
+                pepperpy_version: str, only: Collection[str] | None = None) -> None:
+    """Rules 8 and 1-4 in order, for loading, listing and ``doctor`` alike."""
+    signer_allowed(c, only)
     if c.source == "installed":
         matches_record(c, state)
     else:
@@ -190,12 +203,13 @@ def usable_here(c: Candidate, state: InstallState, *, scopes: Collection[str],
 def install_action(
     c: Candidate, previous: InstallRecord | None, state: InstallState, *,
     scopes: Collection[str], pepperpy_version: str, allow_downgrade: bool = False,
-    force: bool = False, transfer_owner: bool = False,
+    force: bool = False, transfer_owner: bool = False, only: Collection[str] | None = None,
 ) -> str:
     """Rule 5: ``"installed"``, ``"unchanged"``, ``"upgraded"``, ``"downgraded"`` or
     ``"replaced"`` (forced same version); refuses what the flags do not allow."""
     from packaging.version import Version
 
+    signer_allowed(c, only)
     compatible(c.manifest, path=c.path, pepperpy_version=pepperpy_version)
     if not transfer_owner:
         owner(c, state, scopes)

@@ -42,6 +42,12 @@ class Trust:
         snapshot, fingerprint = TrustStore(settings.trust_file).read()
         return cls(snapshot, fingerprint, VerifiedCache(settings.home / "verified.json"))
 
+    def only(self, key_id: str) -> frozenset[str] | None:
+        """The plugin names the key is trusted for, or None for any (``trust add --only``)."""
+        record = self.snapshot.get(key_id)
+        return frozenset(record.only) if record is not None and record.only is not None \
+            else None
+
     def scopes(self, key_id: str) -> frozenset[str]:
         """Plugin names the key may take over from their owners (``trust add --scope``)."""
         record = self.snapshot.get(key_id)

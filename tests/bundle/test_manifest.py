@@ -68,6 +68,29 @@ def test_schema_failures(fields: dict) -> None:
         parse_manifest(json.dumps(value).encode())
 
 
+# JSON Schema patterns are searched and Python's ``$`` also matches before a final
+# newline, so each of these passes the schema alone; "echo\n" would install as a plugin
+# that cannot be removed, a lock version "1.0\n" would crash ``doctor``.
+_HASH = "sha256:" + "a" * 64
+TRAILING_NEWLINES = {
+    "name": {"name": "sample\n"},
+    "provider-name": {"provider_name": "sample\n"},
+    "entry-point": {"entry_point": "sample:SampleProvider\n"},
+    "config-env": {"config_schema": {"type": "object", "properties": {"k": {"env": "KEY\n"}}}},
+    "lock-name": {"dependency_lock": [{"name": "a\n", "version": "1", "hashes": [_HASH]}]},
+    "lock-version": {"dependency_lock": [{"name": "a", "version": "1.0\n", "hashes": [_HASH]}]},
+    "lock-hash": {"dependency_lock": [{"name": "a", "version": "1", "hashes": [_HASH + "\n"]}]},
+}
+
+
+@pytest.mark.parametrize("fields", list(TRAILING_NEWLINES.values()), ids=list(TRAILING_NEWLINES))
+def test_trailing_newline_never_satisfies_a_pattern(fields: dict) -> None:
+    with pytest.raises(BundleInvalidError):
+        parse_manifest(json.dumps({**BASE, **fields}).encode())
+    assert parse_manifest(json.dumps({**BASE, **json.loads(
+        json.dumps(fields).replace("\\n", ""))}).encode()).name == "sample"
+
+
 BAD_DEPS = {
     "url": "evil @ https://evil.test/evil-1.0.whl",
     "file-url": "evil @ file:///tmp/evil.whl",

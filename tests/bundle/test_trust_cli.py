@@ -106,6 +106,12 @@ def test_corrupt_trust_store(cli, tmp_path: Path) -> None:
     (cli.home / "trust.json").write_text("{not json")
     err = cli("trust", "list", code=1).stderr
     assert "not valid JSON" in err and "trust.json" in err
+    for text, says in (('{"version": 99, "keys": {}}', "no supported version"),
+                       ('{"version": 1, "keys": []}', "corrupt"),
+                       ('{"version": 1, "keys": {"' + "a" * 64 + '": {}}}', "corrupt")):
+        (cli.home / "trust.json").write_text(text)
+        err = cli("trust", "list", code=1).stderr
+        assert says in err and "trust.json" in err, text
 
 
 def test_not_a_bundle_and_missing_file(cli, tmp_path: Path) -> None:

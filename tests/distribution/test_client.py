@@ -177,6 +177,14 @@ def test_trust_publishers_imports_the_keys_the_index_names(
     key_id = publisher.factory.key.key_id  # type: ignore[attr-defined]
     assert f"trusting publisher 'acme' key {key_id}" in capsys.readouterr().err
     assert run("plugin", "install", "sample") == 0
+    # The key is trusted for what the index listed it for, not for everything.
+    from pepperpy.bundle.trust import TrustStore
+
+    (record,) = TrustStore(fresh / "trust.json").list()
+    assert record.only == ("sample",)
+    other = publisher.bundle("intruder", "1.0.0")
+    assert run("plugin", "install", str(other)) == 1
+    assert "trusted only for sample" in capsys.readouterr().err
 
 
 def test_mirror_serves_as_a_file_url(publisher: Publisher, server: IndexServer, home: Path,

@@ -153,13 +153,15 @@ def test_inspect_shows_the_readme_escaped(run, tmp_path: Path) -> None:
     key, _ = BundleFactory(publisher="me").write_keys(tmp_path / "keys")
     built = run("plugin", "build", "llm_doc_provider", "--key", str(key), "--out", "dist")
     bundle = built.stdout.strip()
-    shown = run("plugin", "inspect", bundle)
+    hidden = run("plugin", "inspect", bundle)  # its key is not trusted: text not shown
+    assert hidden.returncode == 0 and "sneaky" not in hidden.stdout
+    shown = run("plugin", "inspect", bundle, "--unverified")
     assert shown.returncode == 0
-    assert "readme (from an unverified bundle):" in shown.stdout  # its key is not trusted
+    assert "readme (from an unverified bundle):" in shown.stdout
     assert "  | # llm_doc_provider" in shown.stdout
     assert "| `prefix` |" in shown.stdout and "\x1b" not in shown.stdout
     assert "sneaky \\x1b[2J escape" in shown.stdout
-    as_json = json.loads(run("plugin", "inspect", bundle, "--json").stdout)
+    as_json = json.loads(run("plugin", "inspect", bundle, "--unverified", "--json").stdout)
     assert as_json["readme"] == readme.read_text()
 
 

@@ -155,6 +155,27 @@ def test_two_processes_installing_at_once_end_with_one_valid_install(env):
     assert leftovers == []
 
 
+def test_install_waits_for_the_install_lock_before_reading_the_state(env):
+    """Another install holding the lock: nothing is read, copied or recorded until it
+    lets go (so two installs never both see "not installed" and both write)."""
+    import threading
+
+    from pepperpy.plugins.locking import file_lock
+
+    path = _file(env, env.bundle(env.publisher()), "a.pepperplugin")
+    results: list = []
+    with file_lock(env.settings.home / "install.lock"):
+        thread = threading.Thread(
+            target=lambda: results.append(install_bundle(path, settings=env.settings)),
+            daemon=True)
+        thread.start()
+        thread.join(0.5)
+        assert results == [] and not env.settings.state_file.exists()
+        assert not (env.settings.plugins_dir / "echo.pepperplugin").exists()
+    thread.join(30)
+    assert [r.action for r in results] == ["installed"]
+
+
 def test_cli_install_list_doctor_remove(env):
     pub = env.publisher()
     good = _file(env, env.bundle(pub), "echo.pepperplugin")
@@ -215,3 +236,18 @@ def test_fifo_is_refused_at_install_without_blocking(env):
     with pytest.raises(BundleInvalidError, match="not a regular file"):
         install_bundle(fifo, settings=env.settings)
     assert not env.settings.state_file.exists()
+
+
+def test_list_doctor_and_errors_escape_terminal_controls_in_file_names(env):
+    """A file name is attacker text: ``plugin list``, ``doctor`` and error messages show
+    its escapes as ``\\x1b``, so a name cannot rewrite or fake what the screen shows."""
+    evil = "x\x1b[2K\rok      echo 9.9.9 [llm-echo]\x1b]52;c;cm0gLXJmIH4=\x07.pepperplugin"
+    env.write(env.settings.plugins_dir, evil, b"not a bundle")
+    for args in (("plugin", "list"), ("plugin", "doctor")):
+        out = _cli(env, *args)
+        assert "\x1b" not in out.stdout and "\x07" not in out.stdout and "\r" not in out.stdout
+        assert "x\\x1b[2K\\rok" in out.stdout, out.stdout
+    refused = _cli(env, "plugin", "install", str(env.tmp / "missing" / evil))
+    assert refused.returncode == 1
+    assert "\x1b" not in refused.stderr and "\x07" not in refused.stderr
+    assert "x\\x1b[2K" in refused.stderr, refused.stderr

@@ -150,6 +150,20 @@ def test_entry_module_is_the_verified_one_when_files_change_before_its_import(en
     assert sys.modules[provider_class.__module__].TAG == "A"
 
 
+def test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_import(env):
+    """Between the check and the import (where uv may run for minutes) the file is
+    replaced by another bundle of a trusted key: what runs is still what was verified."""
+    pub = env.publisher()
+    installed = _install(env, _bundle(env, pub, "A"))
+    manager = env.manager()
+    chosen = manager.choose("llm", "echo")
+    assert chosen is not None and env.marker_lines() == []
+    installed.write_bytes(_bundle(env, pub, "B"))
+    provider_class = manager.load(chosen, "llm").provider_class
+    assert sys.modules[provider_class.__module__].TAG == "A"
+    assert env.marker_lines() == ["init-A", "provider-A"]
+
+
 def test_lazily_imported_submodule_is_the_verified_one_after_files_change(env):
     provider_class = _load_a_then_swap_to_b(env)
     assert provider_class.lazy_value() == "lazy A"

@@ -46,6 +46,14 @@ def _plant_hostile_files(folder: Path, attacker_key) -> None:
     _sparse_huge_directory(folder / "sparse.pepperplugin")
 
 
+# The child's own peak (VmHWM belongs to its address space, which exec starts afresh);
+# getrusage's ru_maxrss would also count the forked pytest process before exec.
+PEAK = ("def _peak_kib():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1])\n")
+
+
 def _child(code: str, env_home: Path, plugin_path: Path, *, timeout: float = 60) -> str:
     env = dict(os.environ, PEPPERPY_HOME=str(env_home), PEPPERPY_PLUGIN_PATH=str(plugin_path),
                PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO))
@@ -97,26 +105,32 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
     shared = env.tmp / "shared"
     _plant_hostile_files(shared, attacker.key)
     out = _child(
-        "import resource, sys, io, contextlib\n"
+        PEAK + "import sys, io, contextlib\n"
         "from pepperpy.cli import main\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    main(['plugin', 'list'])\n"
-        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent at exec,
-        # so a large test process made this child look large
-        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n",
+        "print(_peak_kib())\n",
         env.settings.home, shared)
     peak_kib = int(out.split()[-1])
     assert peak_kib < 64 * 1024, f"peak RSS {peak_kib} KiB"
 
 
 def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
+    import tracemalloc
+
     from pepperpy.bundle.reader import read_signer
 
     path = tmp_path / "sparse.pepperplugin"
     _sparse_huge_directory(path)
-    with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
-        read_signer(path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
+            read_signer(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"read_signer allocated {peak} bytes for a sparse file"
 
 
 # -- the verified cache ----------------------------------------------------------------
@@ -163,6 +177,26 @@ def test_the_verified_cache_is_keyed_by_the_trust_store(env):
         env.registry().create("llm", "echo", {"api_key": "k"})
 
 
+def test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused(env):
+    """The cached verification names no revocation: revoking the bundle's digest
+    changes the trust fingerprint, so the next load verifies again and refuses. (A key
+    revocation is also caught by discovery's screen; a digest revocation only here.)"""
+    import hashlib
+
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.core import RevokedError
+
+    data = env.bundle(env.publisher(), tag="cached")
+    _install(env, data)
+    digest = hashlib.sha256(data).hexdigest()
+    env.registry().create("llm", "echo", {"api_key": "k"})
+    assert digest in json.loads((env.settings.home / "verified.json").read_text())["entries"]
+    TrustStore(env.settings.trust_file).revoke_bundle(digest)
+    with pytest.raises(RevokedError):
+        env.registry().create("llm", "echo", {"api_key": "k"})
+    assert env.marker_lines() == ["cached"]  # imported once, before the revocation
+
+
 def test_a_forged_cache_entry_for_other_bytes_is_never_used(env):
     """The cache is looked up by the digest of the bytes just read: rewriting an entry
     cannot make different bytes count as verified."""
@@ -206,6 +240,39 @@ def test_fallback_to_the_next_usable_version_with_a_warning(env):
             provider = env.registry().create("llm", "echo", {"api_key": "k"})
     assert type(provider).version == "1.0.0"
     assert env.marker_lines() == ["v1"]
+
+
+def test_a_bundle_for_another_pepperpy_is_never_loaded(env):
+    """Compatibility is checked at load too (not only at install): a newer bundle built
+    for another PepperPy in a plugin folder never runs; the compatible one serves."""
+    from pepperpy.core import PluginLoadError
+
+    pub = env.publisher()
+    first, second = env.tmp / "first", env.tmp / "second"
+    env.write(second, "echo-2.pepperplugin", env.bundle(
+        pub, version="2.0.0", tag="v2", extra={"pepperpy_compatibility": ">=9.0"}))
+    only_incompatible = env.with_settings(plugin_path=(second,))
+    with pytest.raises(PluginLoadError, match=r"needs PepperPy >=9\.0"):
+        only_incompatible.registry().create("llm", "echo", {"api_key": "k"})
+    env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
+    provider = env.with_settings(plugin_path=(first, second)).registry().create(
+        "llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "1.0.0"
+    assert env.marker_lines() == ["v1"]
+
+
+def test_unsigned_code_runs_only_from_folders_listed_for_developer_mode(tmp_path: Path):
+    """Rule 7: a listed folder, or a plugin folder directly inside one; nothing else
+    (not a sibling, not a folder two levels down, not with nothing listed)."""
+    from pepperpy.plugins.policy import unsigned_allowed
+
+    dev = tmp_path / "dev"
+    assert unsigned_allowed(dev, [dev])
+    assert unsigned_allowed(dev / "echo", [dev])
+    assert not unsigned_allowed(dev / "echo" / "inner", [dev])
+    assert not unsigned_allowed(tmp_path / "other", [dev])
+    assert not unsigned_allowed(tmp_path, [dev])
+    assert not unsigned_allowed(dev, [])
 
 
 def test_doctor_shows_the_broken_best_and_the_one_that_serves(env):
@@ -287,3 +354,38 @@ def test_a_read_only_home_loads_what_is_installed(env):
                  PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO)), cwd=empty)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["none"]
+
+
+# -- keys trusted for some plugins only ------------------------------------------------
+
+
+def test_a_key_trusted_only_for_some_plugins_signs_nothing_else(env):
+    """`trust add --only echo`: the key's echo bundle installs and loads; the same key's
+    bundle for another name is refused at install and never loads from a folder."""
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.plugins.install import install_bundle
+
+    pub = env.publisher(trusted=False)
+    TrustStore(env.settings.trust_file).add(pub.pub_pem(), publisher="acme", only=("echo",))
+    _install(env, env.bundle(pub, tag="echo"))
+    assert type(env.registry().create("llm", "echo", {"api_key": "k"})).__name__
+    other = env.write(env.tmp / "incoming", "other.pepperplugin",
+                      env.bundle(pub, name="other", provider_name="other", tag="other"))
+    with pytest.raises(InstallRefusedError, match="trusted only for echo") as info:
+        install_bundle(other, settings=env.settings)
+    assert info.value.state == "not-allowed"  # type: ignore[attr-defined]
+    folder_env = env.with_settings(plugin_path=(other.parent,))
+    with pytest.raises(InstallRefusedError, match="trusted only for echo"):
+        folder_env.registry().create("llm", "other", {"api_key": "k"})
+    assert "other" not in env.marker_lines()
+
+
+def test_trusting_a_restricted_key_again_without_only_lifts_the_restriction(env):
+    from pepperpy.bundle.trust import TrustStore
+
+    pub = env.publisher(trusted=False)
+    store = TrustStore(env.settings.trust_file)
+    assert store.add(pub.pub_pem(), publisher="acme", only=("echo",)).only == ("echo",)
+    assert store.add(pub.pub_pem(), publisher="acme", only=("b",)).only == ("b", "echo")
+    assert store.add(pub.pub_pem(), publisher="acme").only is None
+    assert store.add(pub.pub_pem(), publisher="acme", only=("c",)).only is None

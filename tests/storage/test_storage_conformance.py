@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from support.postgres import PostgresCluster
@@ -15,10 +15,17 @@ from tests.conftest import PLUGIN_SRC
 
 
 class TestSQLiteConformance(StorageConformance):
+    not_applicable: ClassVar[dict[str, str]] = {
+        "storage.errors.provider_errors": "no service behind it: nothing to answer 401 or 400",
+        "storage.errors.secrets_hidden": "its options hold no credential",
+    }
     plugin = PLUGIN_SRC / "storage_sqlite_provider"  # data_dir: a fresh folder per test
 
 
 class TestPostgresConformance(StorageConformance):
+    not_applicable: ClassVar[dict[str, str]] = {
+        "storage.errors.provider_errors": "no service behind it: nothing to answer 401 or 400",
+    }
     plugin = PLUGIN_SRC / "storage_postgres_provider"
 
     @pytest.fixture(autouse=True)

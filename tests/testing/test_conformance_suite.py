@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from pepperpy.core import BaseProvider, ValidationError
+from pepperpy.core import BaseProvider, ConfigurationError, ValidationError
 from pepperpy.llm import GenerationChunk, GenerationOptions, GenerationResult, Message
 from pepperpy.rag import SearchResult
 from pepperpy.registry import ProviderRegistry
@@ -267,19 +267,35 @@ def test_unknown_category_and_wire_are_refused() -> None:
 
 
 class TestFakeLLMThroughTheBaseClass(LLMConformance):
+    not_applicable: ClassVar[dict[str, str]] = {
+        "llm.errors.provider_errors": "an in-process fake: no service",
+        "llm.errors.secrets_hidden": "an in-process fake: no credential",
+    }
     provider_class = FakeLLM
 
 
 class TestMemoryStoreThroughTheBaseClass(RAGConformance):
+    not_applicable: ClassVar[dict[str, str]] = {
+        "rag.errors.provider_errors": "an in-process fake: no service",
+        "rag.errors.secrets_hidden": "an in-process fake: no credential",
+    }
     provider_class = MemoryStore
 
 
 class TestHashEmbeddingsThroughTheBaseClass(EmbeddingsConformance):
+    not_applicable: ClassVar[dict[str, str]] = {
+        "embeddings.errors.provider_errors": "an in-process fake: no service",
+        "embeddings.errors.secrets_hidden": "an in-process fake: no credential",
+    }
     provider_class = HashEmbeddings
     config = {"dimension": 32}
 
 
 class TestMemoryStorageThroughTheBaseClass(StorageConformance):
+    not_applicable: ClassVar[dict[str, str]] = {
+        "storage.errors.provider_errors": "an in-process fake: no service",
+        "storage.errors.secrets_hidden": "an in-process fake: no credential",
+    }
     provider_class = MemoryStorage
 
 
@@ -296,3 +312,10 @@ def test_every_rule_has_a_test_method_with_its_name() -> None:
     for suite in (LLMConformance, EmbeddingsConformance, RAGConformance, StorageConformance):
         for rule in rules_for(suite.category):
             assert callable(getattr(suite, "test_" + rule.id.replace(".", "_")))
+
+
+def test_not_applicable_removes_the_rule_and_refuses_unknown_ids() -> None:
+    assert TestFakeLLMThroughTheBaseClass.test_llm_errors_provider_errors is None  # type: ignore[attr-defined]
+    with pytest.raises(ConfigurationError, match="not a llm rule"):
+        class Wrong(LLMConformance):
+            not_applicable: ClassVar[dict[str, str]] = {"llm.no.such_rule": "typo"}

@@ -49,6 +49,20 @@ class ConformanceSuite:
     #: "openai" or "anthropic": run each test against a loopback wire server.
     wire: ClassVar[str | None] = None
     timeout: ClassVar[float] = 120.0
+    #: Rules that cannot apply to this provider, by id, each with the reason (a local
+    #: model has no API key to hide, no service to fail): their tests are not generated,
+    #: so a suite that runs green skipped nothing.
+    not_applicable: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        known = {rule.id for rule in rules_for(cls.category)} if cls.category else set()
+        for rule_id in cls.not_applicable:
+            if rule_id not in known:
+                raise ConfigurationError(
+                    f"{cls.__name__}.not_applicable names {rule_id!r}, which is not a "
+                    f"{cls.category} rule (see `pepperpy plugin test --list-rules`)")
+            setattr(cls, _test_name(rule_id), None)
 
     def provider_factory(self) -> ProviderFactory:
         """How to make a provider from a config (default: from ``plugin``/``provider_class``)."""
@@ -97,9 +111,13 @@ def _test_for(rule: Rule) -> Callable[[Any, Path], None]:
         if outcome.status == "failed":
             pytest.fail(outcome.detail, pytrace=False)
 
-    test.__name__ = "test_" + rule.id.replace(".", "_")
+    test.__name__ = _test_name(rule.id)
     test.__doc__ = rule.must
     return test
+
+
+def _test_name(rule_id: str) -> str:
+    return "test_" + rule_id.replace(".", "_")
 
 
 def _suite(name: str, category: str) -> type[ConformanceSuite]:

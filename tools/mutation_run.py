@@ -1,0 +1,452 @@
+"""Mutation run: remove each security check in turn and show that its tests fail.
+
+Every row of ``MUTATIONS`` names one check of docs/security.md's threat table: the file,
+the exact source snippet that implements it, the replacement that removes or disables
+it, and the pytest node ids that must fail without it. For each row the script copies
+the repository once to a temporary folder, edits that copy (never the checkout; the
+edit is undone in a ``finally``), and runs only the named tests against it with this
+interpreter (``-x -q -p no:cacheprovider``, ``PYTHONPATH`` = the copy, bytecode off), so
+the mutated package is the one imported, in pytest and in every ``python -m pepperpy``
+child process the tests start (checked before the first row). A row is
+
+- ``killed``: at least one named test failed (or timed out): the tests see the removal;
+- ``SURVIVED``: every named test passed without the check: the tests cannot detect it.
+
+Usage::
+
+    .venv/bin/python tools/mutation_run.py            # every row (about 2 minutes)
+    .venv/bin/python tools/mutation_run.py rollback   # rows whose id contains a filter
+    .venv/bin/python tools/mutation_run.py --list     # the table; checks every snippet
+    .venv/bin/python tools/mutation_run.py --each     # no -x: which named tests fail
+
+Exit status 1 if any row survived, 2 if the table is stale (a snippet is not found
+exactly once) or the unmutated tests fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_IGNORE = shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.pyc", ".pytest_cache",
+                                 ".mypy_cache", ".ruff_cache", ".pepperpy-demo", "*.egg-info")
+
+A = "tests/bundle/test_adversarial.py::test_refused"
+LOAD = "tests/plugins/test_loading.py::"
+CORE = "tests/plugins/test_trust_core.py::"
+INST = "tests/plugins/test_install.py::"
+SEAL = "tests/plugins/test_sealed_import.py::"
+DEPS = "tests/plugins/test_dependencies.py::"
+CONS = "tests/plugins/test_dependency_constraints.py::"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``find`` (present exactly once in ``path``) by ``replace``."""
+
+    path: str
+    find: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One check removed: the threat row it serves, the edits, the tests that catch it."""
+
+    id: str
+    threat: str
+    edits: tuple[Edit, ...]
+    tests: tuple[str, ...]
+
+
+def m(id: str, threat: str, path: str, find: str, replace: str, *tests: str) -> Mutation:
+    return Mutation(id, threat, (Edit(path, find, replace),), tests)
+
+
+VERIFY = "pepperpy/bundle/verify.py"
+ZIP = "pepperpy/bundle/zipformat.py"
+NAMES = "pepperpy/bundle/names.py"
+MANIFEST = "pepperpy/bundle/manifest.py"
+POLICY = "pepperpy/plugins/policy.py"
+LOADER = "pepperpy/plugins/loader.py"
+MANAGER = "pepperpy/plugins/manager.py"
+
+MUTATIONS: tuple[Mutation, ...] = (
+    m("signature", "modified file or manifest; mix-and-match", VERIFY,
+      "if not PublicKey(record.public_key).verify(parsed.signature, message):",
+      "if False:",
+      f"{A}[modified-entry]", f"{A}[modified-plugin-json]", f"{A}[mix-and-match]"),
+    m("local-header-name", "added, removed or renamed entries", ZIP,
+      "if name != entry.name.encode(\"ascii\"):", "if False:",
+      f"{A}[renamed-local-header-only]"),
+    Mutation("case-duplicates", "duplicate entries", (
+        Edit(ZIP, "if name.lower() in seen:", "if False:"),
+        Edit(NAMES, "if low in lowered:", "if False:")),
+        (f"{A}[case-insensitive-duplicate]",)),
+    m("name-order", "duplicate entries", ZIP,
+      "if names and name <= names[-1]:", "if False:",
+      f"{A}[duplicate-before]", f"{A}[duplicate-after]"),
+    m("entry-names", "zip slip", ZIP,
+      "problem = name_problem(name, limits=limits)", "problem = None",
+      f"{A}[dotdot-name]", f"{A}[absolute-name]", f"{A}[backslash-name]"),
+    m("file-mode", "symlinks, executables, encrypted entries", ZIP,
+      "if external != EXTERNAL_ATTR:", "if False:",
+      f"{A}[symlink-mode]", f"{A}[executable-mode]"),
+    m("local-central-agree", "two ZIP parsers", ZIP,
+      "if (sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen) != expected:",
+      "if False:",
+      f"{A}[method-mismatch-local]", f"{A}[size-mismatch-local]", f"{A}[crc-mismatch-local]"),
+    m("cd-at-end-record", "bytes outside the entries", ZIP,
+      "if cd_offset + cd_size != file_size - END_SIZE:", "if False:",
+      f"{A}[prepended-bytes]"),
+    m("crc", "two ZIP parsers; any byte-level damage", ZIP,
+      "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
+      f"{A}[modified-entry-stale-crc]"),
+    m("zip-bomb-ratio", "zip bombs", ZIP,
+      "if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:",
+      "if False:",
+      f"{A}[zip-bomb-ratio]"),
+    m("bounded-inflate", "zip bombs", ZIP,
+      "out = inflater.decompress(raw, entry.size + 1)", "out = inflater.decompress(raw)",
+      "tests/bundle/test_adversarial.py::test_zip_bomb_is_refused_fast_with_bounded_memory"),
+    m("cd-size-bound", "every input is bounded (sparse central directory)", ZIP,
+      "if cd_size > n_total * (CENTRAL_SIZE + limits.max_name_length):", "if False:",
+      f"{CORE}test_sparse_huge_directory_is_refused_before_it_is_read"),
+    m("file-types", "shadowing a signed module", NAMES,
+      "if file_kind(name) is None:", "if False:",
+      f"{A}[signed-pyc]", f"{A}[signed-so]", f"{A}[signed-pth]"),
+    m("module-shadowing", "shadowing a signed module", NAMES,
+      "if low.endswith(\".py\") and low[:-3] in folders:", "if False:",
+      f"{A}[signed-package-shadows-module]"),
+    m("screen", "untrusted publisher (verify before parse)",
+      "pepperpy/plugins/discovery.py",
+      "key_id = screen(path, trust).key_id", "key_id = None",
+      f"{CORE}test_plugin_list_memory_stays_bounded_with_hostile_files"),
+    m("weak-key", "weak ed25519 keys", VERIFY,
+      "if record.weak:", "if False:",
+      "tests/bundle/test_keys.py::test_neutral_key_forgery_refused_even_if_forced_into_store"),
+    m("revoked-key", "revoked key or bundle", VERIFY,
+      "if record.revoked:", "if False:",
+      f"{LOAD}test_revoked_key_is_refused",
+      "tests/bundle/test_adversarial.py::test_revoked_key"),
+    m("revoked-digest", "revoked key or bundle", VERIFY,
+      "if digest is not None and digest in snapshot.revoked_bundles:", "if False:",
+      "tests/bundle/test_adversarial.py::test_revoked_bundle_digest",
+      f"{LOAD}test_revoked_digest_is_refused_even_when_installed"),
+    m("cache-trust-fingerprint", "revoked key or bundle (verified cache)",
+      "pepperpy/plugins/verified_cache.py",
+      "if not isinstance(entry, dict) or entry.get(\"trust\") != trust:",
+      "if not isinstance(entry, dict):",
+      f"{CORE}test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused"),
+    m("loader-digest-recheck", "swap between verify and import", LOADER,
+      "if hashlib.sha256(data).hexdigest() != digest:", "if False:",
+      f"{SEAL}test_bytes_must_match_the_digest_and_be_immutable"),
+    Mutation("import-from-path", "swap between verify and import", (
+        Edit(MANAGER, "data=verified.data, digest=verified.digest,",
+             "data=Path(chosen.found.path).read_bytes(), digest=verified.digest,"),
+        Edit(LOADER, "if hashlib.sha256(data).hexdigest() != digest:", "if False:")),
+        (f"{SEAL}test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_"
+         "import",)),
+    m("lazy-import-from-path", "swap between verify and import (lazy import)", LOADER,
+      "source = self.archive.read(entry).replace(",
+      "source = __import__('zipfile').ZipFile(self.root).read(entry).replace(",
+      f"{SEAL}test_lazily_imported_submodule_is_the_verified_one_after_files_change"),
+    m("data-from-path", "swap between verify and import (data files)", LOADER,
+      "return self._importer.archive.read(self._at)",
+      "return __import__('zipfile').ZipFile(self._importer.root).read(self._at)",
+      f"{SEAL}test_data_file_is_the_verified_one_after_files_change"),
+    m("policy-matches-record", "rollback (installed copy swapped)", POLICY,
+      "        matches_record(c, state)\n    else:", "        pass\n    else:",
+      f"{LOAD}test_installed_file_swapped_for_an_older_signed_version_is_refused"),
+    m("policy-no-rollback", "rollback (other folders)", POLICY,
+      "    else:\n        no_rollback(c, state)", "    else:\n        pass",
+      f"{LOAD}test_installed_copy_deleted_does_not_roll_back_to_an_older_plugin_path_version",
+      f"{LOAD}test_installed_copy_tampered_does_not_roll_back_to_an_older_plugin_path_version",
+      f"{LOAD}test_same_version_other_bytes_from_plugin_path_replaces_no_missing_installed_copy"),
+    m("policy-downgrade", "rollback (install)", POLICY,
+      "if new_v < old_v and not allow_downgrade:", "if False:",
+      f"{INST}test_downgrade_refused_unless_allowed"),
+    m("policy-same-version", "same version, other bytes", POLICY,
+      "if new_v == old_v and not force:", "if False:",
+      f"{INST}test_same_version_other_bytes_refused_unless_forced"),
+    m("policy-owner-load", "name takeover (discovery and load)", POLICY,
+      "    owner(c, state, scopes)\n    compatible(", "    compatible(",
+      f"{LOAD}test_name_owned_by_installed_key_is_not_taken_over_by_discovery"),
+    m("policy-owner-install", "name takeover (install)", POLICY,
+      "    if not transfer_owner:\n        owner(c, state, scopes)",
+      "    if False:\n        owner(c, state, scopes)",
+      f"{INST}test_name_takeover_by_another_trusted_key_refused"),
+    m("policy-compatible-load", "a plugin built for another PepperPy (load)", POLICY,
+      "    owner(c, state, scopes)\n    compatible(c.manifest, path=c.path, "
+      "pepperpy_version=pepperpy_version)\n",
+      "    owner(c, state, scopes)\n",
+      f"{CORE}test_a_bundle_for_another_pepperpy_is_never_loaded"),
+    m("policy-compatible-install", "a plugin built for another PepperPy (install)", POLICY,
+      "    compatible(c.manifest, path=c.path, pepperpy_version=pepperpy_version)\n"
+      "    if not transfer_owner:",
+      "    if not transfer_owner:",
+      f"{INST}test_incompatible_bundle_is_not_installed"),
+    m("policy-rank", "rollback (ranking)", POLICY,
+      "key=lambda i: (Version(pairs[i][0]), -i), reverse=True)",
+      "key=lambda i: i)",
+      f"{LOAD}test_conflict_highest_version_wins_with_a_warning"),
+    m("policy-unsigned-allowed", "developer mode only where listed", POLICY,
+      "return any(folder in (base, base / folder.name) for base in dev_folders)",
+      "return True",
+      f"{CORE}test_unsigned_code_runs_only_from_folders_listed_for_developer_mode"),
+    m("policy-signer-allowed", "a key trusted for some plugins only", POLICY,
+      "if only is None or c.manifest.name in only:", "if True:",
+      f"{CORE}test_a_key_trusted_only_for_some_plugins_signs_nothing_else",
+      "tests/distribution/test_client.py::"
+      "test_trust_publishers_imports_the_keys_the_index_names"),
+    m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
+      "object_pairs_hook=_no_duplicates, ", "",
+      "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),
+    m("manifest-depth", "JSON tricks in plugin.json", MANIFEST,
+      "if not _depth_ok(raw, limits.max_json_depth):", "if False:",
+      "tests/bundle/test_manifest.py::test_json_traps_refused[deep-nesting]"),
+    m("manifest-trailing-newline", "JSON tricks in plugin.json ($ and a final newline)",
+      MANIFEST,
+      "problem = _schema_errors(value) or _unanchored_match(value, load_schema(), \"\")",
+      "problem = _schema_errors(value)",
+      "tests/bundle/test_manifest.py::test_trailing_newline_never_satisfies_a_pattern"),
+    m("manifest-dependencies", "malicious requirement strings", MANIFEST,
+      "        check_dependency(dep, limits=limits)\n", "        pass\n",
+      f"{A}[signed-url-dependency]", f"{A}[signed-option-dependency]"),
+    m("uv-sealed-environment", "hostile uv configuration (UV_*, PIP_*)",
+      "pepperpy/plugins/dependencies.py",
+      "cmd, cwd=cwd, env=_sealed_environment(),", "cmd, cwd=cwd, env=dict(os.environ),",
+      f"{DEPS}test_uv_variables_cannot_change_what_is_installed"),
+    m("uv-no-config", "hostile uv configuration (uv.toml)",
+      "pepperpy/plugins/dependencies.py",
+      "cmd += [\"--no-config\", \"--no-progress\", \"--color\", \"never\"]",
+      "cmd += [\"--no-progress\", \"--color\", \"never\"]",
+      f"{DEPS}test_uv_command_is_sealed",
+      f"{DEPS}test_first_load_installs_with_uv_second_starts_no_subprocess"),
+    m("uv-constraints", "a plugin's dependencies replacing the core's",
+      "pepperpy/plugins/dependencies.py",
+      "    if constraints_file is not None:\n        cmd += [\"--constraint\", "
+      "str(constraints_file)]\n",
+      "",
+      f"{CONS}test_dependency_moving_a_core_package_transitively_is_refused_by_the_pinned_dry_run"),
+    m("direct-conflicts", "a plugin's dependencies replacing the core's",
+      "pepperpy/plugins/dependencies.py",
+      "    conflicts = direct_conflicts(spec.needs(), protected)\n",
+      "    conflicts = []\n",
+      f"{CONS}test_plugin_needing_an_incompatible_core_dependency_is_refused_before_uv_runs",
+      f"{CONS}test_conflict_with_auto_install_off_names_the_core_and_starts_nothing"),
+    m("uv-require-hashes", "a package index serving other wheels",
+      "pepperpy/plugins/dependencies.py",
+      "cmd += [\"--require-hashes\", \"--requirements\", str(requirements_file)]",
+      "cmd += [\"--requirements\", str(requirements_file)]",
+      f"{DEPS}test_uv_command_is_sealed"),
+    Mutation("lock-hashes", "a package index serving other wheels (uv run)", (
+        Edit("pepperpy/plugins/dependencies.py",
+             "cmd += [\"--require-hashes\", \"--requirements\", str(requirements_file)]",
+             "cmd += [\"--requirements\", str(requirements_file)]"),
+        Edit("pepperpy/plugins/dependencies.py",
+             "hashes = \"\".join(f\" --hash={h}\" for h in self.hashes)", "hashes = \"\"")),
+        (f"{DEPS}test_hash_mismatch_is_refused_by_uv",)),
+    m("install-lock", "concurrent installs corrupting state", "pepperpy/plugins/install.py",
+      "    with file_lock(settings.home / \"install.lock\"):\n        state = load_state("
+      "settings.state_file)\n        previous",
+      "    if True:\n        state = load_state(settings.state_file)\n        previous",
+      f"{INST}test_install_waits_for_the_install_lock_before_reading_the_state"),
+    m("one-bad-bundle-discovery", "one bad bundle taking down the rest",
+      "pepperpy/plugins/discovery.py",
+      "    except PepperpyError as exc:\n        return {\"problem\"",
+      "    except OSError as exc:\n        return {\"problem\"",
+      f"{LOAD}test_one_good_and_five_broken_bundles"),
+    m("one-bad-bundle-policy", "one bad bundle taking down the rest", MANAGER,
+      "                except PepperpyError as exc:\n                    failures.append("
+      "(found, exc))",
+      "                except OSError as exc:\n                    failures.append((found, exc))",
+      f"{LOAD}test_older_plugin_path_version_is_reported_as_rollback"),
+    m("nonblocking-open", "a FIFO named *.pepperplugin hanging discovery",
+      "pepperpy/bundle/fileio.py",
+      "_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC",
+      "_FLAGS = os.O_RDONLY | os.O_CLOEXEC",
+      "tests/plugins/test_discovery.py::test_fifo_in_a_plugin_folder_does_not_hang_discovery"),
+    m("regular-file", "a FIFO named *.pepperplugin hanging discovery",
+      "pepperpy/bundle/fileio.py",
+      "if not stat.S_ISREG(mode):", "if False:",
+      "tests/plugins/test_discovery.py::test_fifo_in_a_plugin_folder_does_not_hang_discovery",
+      f"{INST}test_fifo_is_refused_at_install_without_blocking"),
+    m("load-under-install-lock", "a concurrent upgrade: new file, old record", MANAGER,
+      "        with self.install_read_lock():\n            state = load_state(",
+      "        if True:\n            state = load_state(",
+      f"{LOAD}test_loading_waits_for_an_install_holding_the_lock"),
+    m("trust-store-not-json", "corrupt trust store", "pepperpy/bundle/trust.py",
+      "        except ValueError as exc:\n            raise ConfigurationError(\n",
+      "        except ValueError as exc:\n            return {}, set()\n            raise "
+      "ConfigurationError(\n",
+      "tests/bundle/test_trust_cli.py::test_corrupt_trust_store"),
+    m("trust-store-version", "corrupt trust store", "pepperpy/bundle/trust.py",
+      "        if not isinstance(data, dict) or data.get(\"version\") != STORE_VERSION:",
+      "        if not isinstance(data, dict):",
+      "tests/bundle/test_trust_cli.py::test_corrupt_trust_store"),
+    m("private-key-0600", "leaked secrets", "pepperpy/bundle/keys.py",
+      "_write_new(private_path, key.private_pem(passphrase=passphrase), 0o600)",
+      "_write_new(private_path, key.private_pem(passphrase=passphrase), 0o644)",
+      "tests/bundle/test_keys.py::test_keygen_writes_0600_key_and_pub"),
+    m("cli-printable-list", "terminal escapes in untrusted names (list)",
+      "pepperpy/cli/manage.py",
+      "        print(printable(f\"{r.state:<21} {r.name or '?'}",
+      "        print((f\"{r.state:<21} {r.name or '?'}",
+      f"{INST}test_list_doctor_and_errors_escape_terminal_controls_in_file_names"),
+    m("cli-printable-errors", "terminal escapes in untrusted names (errors)",
+      "pepperpy/cli/__init__.py",
+      "return printable(\" \".join(message.split()))",
+      "return \" \".join(message.split())",
+      f"{INST}test_list_doctor_and_errors_escape_terminal_controls_in_file_names"),
+)
+
+
+def check_table(root: Path) -> list[str]:
+    """Problems with the table: a snippet missing or not unique, an id repeated."""
+    problems = []
+    ids = [mu.id for mu in MUTATIONS]
+    problems += [f"id {i!r} appears twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    for mu in MUTATIONS:
+        if not mu.tests:
+            problems.append(f"{mu.id}: names no test")
+        for edit in mu.edits:
+            path = root / edit.path
+            count = path.read_text(encoding="utf-8").count(edit.find) if path.is_file() else -1
+            if count != 1:
+                where = "file missing" if count < 0 else f"found {count} times"
+                problems.append(f"{mu.id}: snippet in {edit.path} {where}: {edit.find[:60]!r}")
+        for test in mu.tests:
+            if not (root / test.split("::")[0]).is_file():
+                problems.append(f"{mu.id}: no test file {test.split('::')[0]}")
+    return problems
+
+
+def _environ(copy: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PEPPERPY_", "PYTEST_"))}
+    env.update(PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def _pytest(copy: Path, tests: tuple[str, ...], timeout: float,
+            each: bool = False) -> tuple[str, float, str]:
+    first = [] if each else ["-x"]
+    cmd = [sys.executable, "-m", "pytest", *first, "-q", "-p", "no:cacheprovider", *tests]
+    start = time.monotonic()
+    try:
+        done = subprocess.run(cmd, cwd=copy, env=_environ(copy), capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - start, ""
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    status = {0: "passed", 1: "failed"}.get(done.returncode, f"error {done.returncode}")
+    # The first failing test and its first error line: the reason the row was killed.
+    failed = [ln.split(" - ")[0].removeprefix("FAILED ") for ln in lines
+              if ln.startswith(("FAILED ", "ERROR "))]
+    reason = next((ln[1:].strip() for ln in lines if ln.startswith("E ")), "")
+    summary = lines[-1] if lines else ""
+    if failed:
+        summary = f"{failed[0].rsplit('::', 1)[-1]}: {reason}"[:150]
+    if each and failed:
+        quiet = [t for t in tests if not any(f.startswith(t) for f in failed)]
+        summary = (f"{len(tests) - len(quiet)}/{len(tests)} named tests fail"
+                   + (f"; still passing: {', '.join(quiet)}" if quiet else "")
+                   + f" | {summary}")
+    return status, time.monotonic() - start, summary
+
+
+def _check_imports(copy: Path) -> None:
+    """The copy (not the checkout or the editable install) is what pytest's children
+    import, with ``-c`` and with ``-m pepperpy``."""
+    env = _environ(copy)
+    with tempfile.TemporaryDirectory() as elsewhere:
+        out = subprocess.run([sys.executable, "-c", "import pepperpy; print(pepperpy.__file__)"],
+                             env=env, cwd=elsewhere, capture_output=True, text=True, check=True)
+        main = copy / "pepperpy" / "__main__.py"
+        original = main.read_text()
+        try:
+            main.write_text("print('MUTATION-CANARY', __file__)\n")
+            canary = subprocess.run([sys.executable, "-m", "pepperpy"], env=env, cwd=elsewhere,
+                                    capture_output=True, text=True)
+        finally:
+            main.write_text(original)
+    for text in (out.stdout, canary.stdout):
+        if str(copy) not in text:
+            sys.exit(f"the copy is not the package imported (got {text.strip()!r}); "
+                     "is pepperpy installed non-editable in this interpreter?")
+
+
+def run(rows: list[Mutation], *, timeout: float, baseline: bool, each: bool = False) -> int:
+    with tempfile.TemporaryDirectory(prefix="pepperpy-mutation-") as tmp:
+        copy = Path(tmp) / "repo"
+        shutil.copytree(ROOT, copy, ignore=_IGNORE)
+        _check_imports(copy)
+        if baseline:
+            tests = tuple(dict.fromkeys(t for mu in rows for t in mu.tests))
+            status, took, last = _pytest(copy, tests, timeout * 4)
+            print(f"baseline (no mutation, {len(tests)} test ids): {status} in {took:.0f}s: "
+                  f"{last}", flush=True)
+            if status != "passed":
+                return 2
+        survived = []
+        total = time.monotonic()
+        for mu in rows:
+            saved = {e.path: (copy / e.path).read_text(encoding="utf-8") for e in mu.edits}
+            try:
+                for e in mu.edits:
+                    target = copy / e.path
+                    target.write_text(target.read_text(encoding="utf-8").replace(e.find, e.replace))
+                status, took, last = _pytest(copy, mu.tests, timeout, each)
+            finally:
+                for path, text in saved.items():
+                    (copy / path).write_text(text, encoding="utf-8")
+            verdict = "SURVIVED" if status == "passed" else "killed"
+            if verdict == "SURVIVED":
+                survived.append(mu.id)
+            print(f"{verdict:<9} {mu.id:<28} {took:5.0f}s  {status}: {last}", flush=True)
+        print(f"{len(rows) - len(survived)}/{len(rows)} killed in "
+              f"{time.monotonic() - total:.0f}s" + (f"; SURVIVED: {', '.join(survived)}"
+                                                     if survived else ""))
+        return 1 if survived else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("filters", nargs="*", help="run only rows whose id contains one of these")
+    parser.add_argument("--list", action="store_true", help="print the table, check snippets")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per row")
+    parser.add_argument("--each", action="store_true",
+                        help="run every named test (no -x) and say which ones still pass")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip running the named tests once without any mutation")
+    args = parser.parse_args(argv)
+    problems = check_table(ROOT)
+    rows = [mu for mu in MUTATIONS if not args.filters or any(f in mu.id for f in args.filters)]
+    if args.list:
+        for mu in rows:
+            files = ", ".join(dict.fromkeys(e.path for e in mu.edits))
+            print(f"{mu.id:<28} {files:<36} {mu.threat}")
+            for test in mu.tests:
+                print(f"{'':<30}{test}")
+    for problem in problems:
+        print(f"stale table: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    if args.list:
+        return 0
+    if not rows:
+        print(f"no row matches {args.filters}", file=sys.stderr)
+        return 2
+    return run(rows, timeout=args.timeout, baseline=not args.no_baseline, each=args.each)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
