@@ -10,27 +10,16 @@ import pytest
 
 from pepperpy import PepperPy
 from pepperpy.registry import ProviderRegistry
-from pepperpy.testing.wire import AnthropicServer, LoopbackServer, OpenAIServer
+from pepperpy.testing.wire import LoopbackServer, OpenAIServer
 from tests.llm.conftest import API_KEY, base_url, clean_env, llm_registry
+from tests.servers.fixtures import anthropic_server, openai_server
 
-__all__ = ["clean_env", "llm_registry"]
-
-
-@pytest.fixture
-def openai_server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as server:
-        yield server
+__all__ = ["anthropic_server", "clean_env", "llm_registry", "openai_server"]
 
 
 @pytest.fixture
 def openai_server_2() -> Iterator[OpenAIServer]:
     with OpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture
-def anthropic_server() -> Iterator[AnthropicServer]:
-    with AnthropicServer() as server:
         yield server
 
 

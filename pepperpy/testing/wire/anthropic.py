@@ -57,7 +57,6 @@ def _text_of(content: Any) -> str:
 class AnthropicServer(LoopbackServer):
     """Fake ``https://api.anthropic.com``."""
 
-    retry_after_ms: int = 20
 
     def route(self, request: RecordedRequest, reply: Reply) -> None:
         body = request.body if isinstance(request.body, dict) else {}
@@ -77,21 +76,6 @@ class AnthropicServer(LoopbackServer):
             "stop_reason": "tool_use" if has_tool else "end_turn", "stop_sequence": None,
             "usage": self._usage(body, blocks),
         })
-
-    def _failed(self, model: str, reply: Reply) -> bool:
-        attempt = self.count(model)
-        if model == "slow":
-            self.sleep(self.slow_seconds)
-        if model == "flaky-429" and attempt == 1:
-            model = "error-429"
-        if not model.startswith("error-"):
-            return False
-        status = int(model.removeprefix("error-"))
-        extra = {}
-        if status == 429:
-            extra = {"retry-after-ms": str(self.retry_after_ms), "retry-after": "1"}
-        self._error(reply, status, headers=extra)
-        return True
 
     def _error(
         self, reply: Reply, status: int, message: str | None = None, *, headers: Any = None

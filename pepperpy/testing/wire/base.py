@@ -109,6 +109,8 @@ class LoopbackServer:
 
     #: Seconds a "slow" request sleeps (longer than any test's client timeout).
     slow_seconds: float = 3.0
+    #: What a 429 asks the client to wait (``retry-after-ms``; ``retry-after`` says 1 s).
+    retry_after_ms: int = 20
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -208,6 +210,23 @@ class LoopbackServer:
         with self._lock:
             self.hits += 1
             return self._faults.popleft() if self._faults else self._then
+
+    def _failed(self, model: str, reply: Reply) -> bool:
+        """The error modes chosen by model name: ``slow``, ``flaky-429`` (a 429 on the
+        first attempt), ``error-<status>``. True when the reply was an error."""
+        attempt = self.count(model)
+        if model == "slow":
+            self.sleep(self.slow_seconds)
+        if model == "flaky-429" and attempt == 1:
+            model = "error-429"
+        if not model.startswith("error-"):
+            return False
+        status = int(model.removeprefix("error-"))
+        extra: dict[str, str] = {}
+        if status == 429:
+            extra = {"retry-after-ms": str(self.retry_after_ms), "retry-after": "1"}
+        self._error(reply, status, headers=extra)
+        return True
 
     def _error(
         self, reply: Reply, status: int, message: str | None = None, *, headers: Any = None

@@ -63,7 +63,6 @@ def fake_embedding(text: str, dimensions: int) -> list[float]:
 class OpenAIServer(LoopbackServer):
     """Fake ``https://api.openai.com`` (mount point ``/v1``)."""
 
-    retry_after_ms: int = 20
 
     def route(self, request: RecordedRequest, reply: Reply) -> None:
         body = request.body if isinstance(request.body, dict) else {}
@@ -79,21 +78,6 @@ class OpenAIServer(LoopbackServer):
         return self._error(reply, 404, f"Unknown path {request.path}.")
 
     # -- error modes -------------------------------------------------------------------
-    def _failed(self, model: str, reply: Reply) -> bool:
-        attempt = self.count(model)
-        if model == "slow":
-            self.sleep(self.slow_seconds)
-        if model == "flaky-429" and attempt == 1:
-            model = "error-429"
-        if not model.startswith("error-"):
-            return False
-        status = int(model.removeprefix("error-"))
-        extra = {}
-        if status == 429:
-            extra = {"retry-after-ms": str(self.retry_after_ms), "retry-after": "1"}
-        self._error(reply, status, headers=extra)
-        return True
-
     def _error(
         self, reply: Reply, status: int, message: str | None = None, *, headers: Any = None
     ) -> None:
