@@ -237,6 +237,8 @@ def install_action(
 
 def rank(pairs: Sequence[tuple[str, T]]) -> list[T]:
     """Rule 6: items (given with their version, in search order) best first."""
+    if len(pairs) < 2:  # the usual case: nothing to compare, no version parser to import
+        return [item for _version, item in pairs]
     from packaging.version import Version
 
     order = sorted(range(len(pairs)), key=lambda i: (Version(pairs[i][0]), -i), reverse=True)
