@@ -123,6 +123,7 @@ def discover(settings: Settings, trust: Trust | None = None) -> list[Found]:
             item = _summary(entry, path, cached, trust)
             fresh[path] = item
             found.append(_found(item, path=path, source=source, order=len(found)))
+    trust.cache.flush()
     if fresh != cached:
         _save_index(index_path, fresh, trust.fingerprint)
     return found

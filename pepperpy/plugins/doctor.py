@@ -60,6 +60,7 @@ def diagnose(manager: PluginManager) -> list[BundleStatus]:
     with manager.install_read_lock():
         state = load_state(manager.settings.state_file)
         rows = [_row(manager, f, state=state, trust=trust) for f in found]
+    trust.cache.flush()
     return _mark_shadowed(rows)
 
 

@@ -65,6 +65,7 @@ def install_bundle(
     """Verify ``path`` fully, check policy, then copy and record it atomically."""
     trust = Trust.read(settings)
     verified = authenticate(Path(path), trust)
+    trust.cache.flush()  # the first load after this install needs no verification
     m = verified.manifest
     candidate = policy.Candidate(m, verified.digest, verified.key_id, str(path), "file")
     record = InstallRecord(

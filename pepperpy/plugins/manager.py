@@ -180,6 +180,7 @@ class PluginManager:
                     usable.append(self.check(found, state=state, trust=trust))
                 except PepperpyError as exc:
                     failures.append((found, exc))
+        trust.cache.flush()
         if not usable:
             self._raise_if_installed_copy_broken(state, category, provider_name)
             raise _best_failure(category, provider_name, failures)

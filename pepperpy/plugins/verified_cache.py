@@ -48,6 +48,7 @@ class VerifiedCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._entries: dict[str, dict[str, str]] | None = None
+        self._dirty = False
 
     def _load(self) -> dict[str, dict[str, str]]:
         if self._entries is None:
@@ -71,7 +72,7 @@ class VerifiedCache:
             return None
 
     def put(self, digest: str, trust: str, result: CachedVerification) -> None:
-        """Record a verification; entries under another fingerprint are dropped (stale)."""
+        """Record a verification in memory; :meth:`flush` writes them all at once."""
         entries = {d: e for d, e in self._load().items()
                    if isinstance(e, dict) and e.get("trust") == trust}
         entries[digest] = {"trust": trust, "key_id": result.key_id,
@@ -80,8 +81,16 @@ class VerifiedCache:
         if len(entries) > _MAX_ENTRIES:
             entries = dict(list(entries.items())[-_MAX_ENTRIES:])
         self._entries = entries
-        data = json.dumps({"format": _FORMAT, "entries": entries}, separators=(",", ":"))
+        self._dirty = True
+
+    def flush(self) -> None:
+        """Write what :meth:`put` recorded (entries under another fingerprint are
+        dropped as stale). Best effort: a read-only home verifies again next time."""
+        if not self._dirty or self._entries is None:
+            return
+        data = json.dumps({"format": _FORMAT, "entries": self._entries}, separators=(",", ":"))
         try:
             atomic_write(self.path, data.encode("utf-8"), mode=0o600)
         except OSError:
-            pass  # a read-only home: verify again next time
+            pass
+        self._dirty = False
