@@ -51,7 +51,11 @@ class KeySigner(Signer):
     @classmethod
     def from_priv_key_uri(cls, priv_key_uri: str, public_key: Any,
                           secrets_handler: Any = None) -> Signer:
-        raise NotImplementedError("load PepperPy keys with load_signer(path)")
+        from pepperpy.core import ConfigurationError
+
+        raise ConfigurationError(
+            "PepperPy repository keys are PEM files from `pepperpy keygen`, not key URIs; "
+            "load them with pepperpy.distribution.signer.load_signer(path)")
 
     def __repr__(self) -> str:
         return f"<KeySigner tuf keyid={self.keyid[:16]} (private part hidden)>"

@@ -7,12 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-
 
 def _checkout(tmp_path: Path) -> Path:
     """The Makefile with a pyproject.toml and a venv whose set-up already ran."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ class Reply:
         h.connection.shutdown(socket.SHUT_RDWR)
 
 
-class LoopbackServer:
+class LoopbackServer(ABC):
     """Base class: subclasses implement ``route(request, reply)``."""
 
     #: Seconds a "slow" request sleeps (longer than any test's client timeout).
@@ -228,14 +229,15 @@ class LoopbackServer:
         self._error(reply, status, headers=extra)
         return True
 
+    @abstractmethod
     def _error(
         self, reply: Reply, status: int, message: str | None = None, *, headers: Any = None
     ) -> None:
         """Answer with the vendor's error body (subclasses know its shape)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def route(self, request: RecordedRequest, reply: Reply) -> None:
-        raise NotImplementedError
+        """Answer one request the way the vendor would."""
 
     # -- plumbing --------------------------------------------------------------------
     def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
