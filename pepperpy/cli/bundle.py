@@ -26,7 +26,7 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
         "build", help="build and sign a plugin folder into a .pepperplugin",
         description=(
             "Build SRC_DIR into OUT/<name>-<version>.pepperplugin, signed with KEYFILE.\n\n"
-            "examples:\n  pepperpy plugin build plugin_src/openai --key acme.key\n"
+            "examples:\n  pepperpy plugin build plugin_src/llm_openai_provider --key acme.key\n"
             "  pepperpy plugin build --all --key acme.key"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -45,7 +45,7 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     verify = plugin_subparsers.add_parser(
         "verify", help="check a bundle completely against the trust store",
         description="Exit 0 if FILE is valid and trusted, 1 naming the reason if not.\n\n"
-                    "example: pepperpy plugin verify dist_plugins/openai-1.0.0.pepperplugin",
+                    "example: pepperpy plugin verify dist_plugins/llm_openai_provider-1.0.3.pepperplugin",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("file", type=Path, metavar="FILE")

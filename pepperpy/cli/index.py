@@ -201,7 +201,7 @@ def install_by_name(args: argparse.Namespace) -> int:
 def cmd_update(args: argparse.Namespace) -> int:
     """Install the newest usable version of installed plugins from the indexes.
 
-    example: pepperpy plugin update openai
+    example: pepperpy plugin update llm_openai_provider
     """
     outcomes = _session(args).update(list(args.names) or None, deps=not args.no_deps)
     if not outcomes:

@@ -76,7 +76,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     with this PepperPy and Python from the configured indexes (`pepperpy index add`),
     downloads it through TUF's checks, then installs it exactly as a file.
 
-    example: pepperpy plugin install dist_plugins/openai-1.0.0.pepperplugin
+    example: pepperpy plugin install dist_plugins/llm_openai_provider-1.0.3.pepperplugin
     example: pepperpy plugin install anthropic
     """
     if not _is_bundle_path(args.target):
@@ -162,7 +162,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     The name's ownership is released with it. Dependencies stay installed.
 
-    example: pepperpy plugin remove openai
+    example: pepperpy plugin remove llm_openai_provider
     """
     from pepperpy.plugins.install import remove_plugin
 
@@ -178,7 +178,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
     (PEPPERPY_INDEX_URL, PEPPERPY_FIND_LINKS, PEPPERPY_NO_INDEX), so later loads with
     PEPPERPY_AUTO_INSTALL=0 start no subprocess.
 
-    example: pepperpy plugin deps openai anthropic
+    example: pepperpy plugin deps llm_openai_provider llm_anthropic_provider
     """
     from pepperpy.core import PluginNotFoundError
     from pepperpy.plugins.manager import PluginManager

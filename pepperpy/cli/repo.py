@@ -141,14 +141,14 @@ def _trust(pubfiles: list[Path] | None) -> Any:
 
 def _say_timestamp(repo: Any, args: argparse.Namespace) -> None:
     if not repo.timestamp_published():
-        print(f"not visible yet: publish it with `pepperpy repo refresh {args.dir} --key "
-              "TIMESTAMP_KEYFILE`")
+        print(f"not published yet: clients refuse this index until you run `pepperpy repo "
+              f"refresh {args.dir} --key TIMESTAMP_KEYFILE` (or pass --timestamp-key here)")
 
 
 def cmd_yank(args: argparse.Namespace) -> int:
     """Withdraw NAME==VERSION: clients refuse to install it (its file stays, immutable).
 
-    example: pepperpy repo yank ./index openai==1.0.1 --key acme.key --reason "CVE-..."
+    example: pepperpy repo yank ./index llm_openai_provider==1.0.1 --key acme.key --reason "CVE-..."
     """
     from pepperpy.core import ValidationError
 
@@ -182,7 +182,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     Clients that pinned an older root follow the chain; every role the old key held is
     moved to the new key and re-signed.
 
-    example: pepperpy repo rotate ./index --key old.key --new-key new.key
+    example: pepperpy repo rotate ./index --key old.key --new-key new.key --timestamp-key cron.key
     """
     old, new = _signers(args.key, args.new_key)
     repo = _repo(args)

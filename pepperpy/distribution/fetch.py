@@ -305,9 +305,12 @@ class Session:
         installed = installed_plugins(self.settings)
         for name in names or ():
             if name not in installed:
+                installed_names = ", ".join(sorted(installed)) or "none"
                 raise PluginNotFoundError(
-                    f"{name!r} is not installed; install it with `pepperpy plugin install "
-                    f"{name}`", plugin=name,
+                    f"no installed plugin is named {name!r} (installed: {installed_names}); "
+                    "`plugin update` takes installed plugin names (see `pepperpy plugin "
+                    f"list`), and `pepperpy plugin install {name}` installs a new one",
+                    plugin=name,
                 )
         newest = catalog.newest_by_name(self.offers())
         outcomes = []

@@ -221,8 +221,9 @@ def install_action(
     if new_v < old_v and not allow_downgrade:
         raise refusal(
             f"plugin {name!r}: version {c.manifest.version} is older than the installed "
-            f"{previous.version} (rollback protection); to go back on purpose run "
-            "`pepperpy plugin install FILE --allow-downgrade`", plugin=name, state="rollback")
+            f"{previous.version} (rollback protection); to go back on purpose run the same "
+            "`pepperpy plugin install` again with --allow-downgrade", plugin=name,
+            state="rollback")
     if new_v == old_v and not force:
         raise refusal(
             f"plugin {name!r} {c.manifest.version} is already installed with other bytes "
