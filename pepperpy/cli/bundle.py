@@ -45,7 +45,8 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     verify = plugin_subparsers.add_parser(
         "verify", help="check a bundle completely against the trust store",
         description="Exit 0 if FILE is valid and trusted, 1 naming the reason if not.\n\n"
-                    "example: pepperpy plugin verify dist_plugins/llm_openai_provider-1.0.3.pepperplugin",
+                    "example: pepperpy plugin verify "
+                    "dist_plugins/llm_openai_provider-1.0.3.pepperplugin",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("file", type=Path, metavar="FILE")

@@ -61,7 +61,8 @@ class ConformanceSuite:
             if rule_id not in known:
                 raise ConfigurationError(
                     f"{cls.__name__}.not_applicable names {rule_id!r}, which is not a "
-                    f"{cls.category} rule (the rule ids are listed under "The rules" in docs/plugin-author-guide.md)")
+                    f"{cls.category} rule (the rule ids are listed under 'The rules' in "
+                    "docs/plugin-author-guide.md)")
             setattr(cls, _test_name(rule_id), None)
 
     def provider_factory(self) -> ProviderFactory:
