@@ -203,10 +203,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "return True",
       f"{CORE}test_unsigned_code_runs_only_from_folders_listed_for_developer_mode"),
     m("policy-signer-allowed", "a key trusted for some plugins only", POLICY,
-      "if only is None or c.manifest.name in only:", "if True:",
+      "if only is None or m.name in only or f\"{m.name}@{m.category}/{m.provider_name}\" in only:",
+      "if True:",
       f"{CORE}test_a_key_trusted_only_for_some_plugins_signs_nothing_else",
       "tests/distribution/test_client.py::"
       "test_trust_publishers_imports_the_keys_the_index_names"),
+    m("index-offer-matches-manifest", "an index relabelling a genuine old bundle",
+      "pepperpy/plugins/install.py", "        accept(verified)\n", "        pass\n",
+      "tests/distribution/test_threats.py::"
+      "test_an_old_bundle_listed_as_a_new_version_is_refused"),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates, ", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),

@@ -16,7 +16,8 @@ Invariants:
   if forced into the file by hand, are marked weak and refused by verify;
 * a revoked key stays recorded: re-adding or removing it never makes it trusted again;
 * ``only`` (a list of plugin names, or null) restricts a key to those plugins: trusted
-  through an index, it signs only what that index listed it for. Adding the key again
+  through an index, it signs only what that index listed it for, each entry written
+  ``name@category/provider`` so that the provider slot is pinned too. Adding the key again
   without ``only`` lifts the restriction; adding it with ``only`` never narrows a key
   trusted for everything, and merges names into a restricted one;
 * writes take an exclusive ``fcntl.flock`` on ``trust.json.lock``, then write a temp file

@@ -63,6 +63,8 @@ class PublisherKey:
     publisher: str
     pem: bytes
     names: tuple[str, ...]
+    #: ``name@category/provider`` for each: what the key is trusted for when imported
+    slots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,10 @@ def publisher_keys(offers: Iterable[Offer]) -> list[PublisherKey]:
         if key.key_id != o.key_id:
             continue
         entry = found.setdefault(key.key_id, (o.publisher, key.pem(), set()))
-        entry[2].add(o.name)
-    return [PublisherKey(k, p, pem, tuple(sorted(n))) for k, (p, pem, n) in sorted(found.items())]
+        entry[2].add(f"{o.name}@{o.category}/{o.provider_name}")
+    return [PublisherKey(k, p, pem, tuple(sorted({s.split("@")[0] for s in slots})),
+                         tuple(sorted(slots)))
+            for k, (p, pem, slots) in sorted(found.items())]
 
 
 def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) -> None:
@@ -167,7 +171,7 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         if show:
             show(f"trusting publisher {key.publisher!r} key {key.key_id} (signs "
                  f"{', '.join(key.names)} in this index)")
-        store.add(key.pem, publisher=key.publisher or "index-publisher", only=key.names)
+        store.add(key.pem, publisher=key.publisher or "index-publisher", only=key.slots)
 
 
 class Session:
@@ -243,13 +247,19 @@ class Session:
 
     def install_offer(self, offer: Offer, *, deps: bool = True, allow_downgrade: bool = False,
                       force: bool = False, transfer_owner: bool = False) -> InstallOutcome:
-        from pepperpy.plugins.install import install_bundle
+        from pepperpy.plugins.install import install_bundle, installed_path
 
+        options: dict[str, Any] = {"allow_downgrade": allow_downgrade, "force": force,
+                                   "transfer_owner": transfer_owner,
+                                   "accept": _matches(offer)}
         current = installed_plugins(self.settings).get(offer.name)
-        if current is not None and current[1] == offer.sha256 and _intact(
-            self.settings, offer.name, offer.sha256
-        ):
-            return InstallOutcome(offer, "unchanged")  # a damaged copy is fetched again
+        installed = installed_path(self.settings, offer.name)
+        if current is not None and current[1] == offer.sha256 == _digest_of(installed):
+            # Already installed and intact: no download, but the same checks as any
+            # install (a revoked key or digest, a key trusted for other plugins only).
+            # A damaged or missing copy is fetched again below.
+            result = install_bundle(installed, settings=self.settings, **options)
+            return self._finish(offer, result, deps=deps)
         client = self.client(offer.index)
         with self._private_file(offer) as path:
             if self.progress:
@@ -257,9 +267,7 @@ class Session:
                               f"{offer.index!r}")
             client.download(offer, path)
             try:
-                result = install_bundle(path, settings=self.settings,
-                                        allow_downgrade=allow_downgrade, force=force,
-                                        transfer_owner=transfer_owner)
+                result = install_bundle(path, settings=self.settings, **options)
             except UntrustedPublisherError as exc:
                 raise UntrustedPublisherError(
                     f"{offer.name} {offer.version} from index {offer.index!r} is signed by "
@@ -269,6 +277,9 @@ class Session:
                     f"re-add the index with --trust-publishers)",
                     plugin=offer.name, key_id=exc.key_id,
                 ) from exc
+        return self._finish(offer, result, deps=deps)
+
+    def _finish(self, offer: Offer, result: Any, *, deps: bool) -> InstallOutcome:
         if deps:
             from pepperpy.plugins.dependencies import ensure_dependencies
             from pepperpy.plugins.manager import dependency_spec
@@ -329,17 +340,38 @@ def installed_plugins(settings: Settings) -> dict[str, tuple[str, str]]:
     return {n: (r.version, r.digest) for n, r in state.plugins.items()}
 
 
-def _intact(settings: Settings, name: str, sha256: str) -> bool:
+def _digest_of(path: Path) -> str | None:
+    """SHA-256 of a bundle file (a regular file only, bounded), or None if unreadable."""
     import hashlib
 
-    h = hashlib.sha256()
+    from pepperpy.bundle.reader import read_bundle
+    from pepperpy.core import PepperpyError
+
     try:
-        with open(settings.plugins_dir / f"{name}.pepperplugin", "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-    except OSError:
-        return False
-    return h.hexdigest() == sha256
+        return hashlib.sha256(read_bundle(path)).hexdigest()
+    except PepperpyError:
+        return None
+
+
+def _matches(offer: Offer) -> Any:
+    """A check that the signed manifest is what the index listed: name, version,
+    category and provider. An index (or one of several) that lists a publisher's old
+    bundle under a new version must not freeze or roll back a plugin."""
+    from pepperpy.core import IndexRefusedError
+
+    def accept(verified: Any) -> None:
+        m = verified.manifest
+        listed = (offer.name, offer.version, offer.category, offer.provider_name)
+        signed = (m.name, m.version, m.category, m.provider_name)
+        if listed != signed:
+            raise IndexRefusedError(
+                f"index {offer.index!r} lists {offer.path} as {' '.join(listed)}, but the "
+                f"bundle's signed manifest says {' '.join(signed)}: refused "
+                "(arbitrary-package); nothing was installed. Tell the index's operator, and "
+                "remove the index with `pepperpy index remove` if you no longer trust it",
+                threat="arbitrary-package", index=offer.index, plugin=offer.name)
+
+    return accept
 
 
 def _max_age() -> float:

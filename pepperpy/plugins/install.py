@@ -22,7 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -61,11 +61,19 @@ def install_bundle(
     allow_downgrade: bool = False,
     force: bool = False,
     transfer_owner: bool = False,
+    accept: Callable[[VerifiedBundle], None] | None = None,
 ) -> InstallResult:
-    """Verify ``path`` fully, check policy, then copy and record it atomically."""
+    """Verify ``path`` fully, check policy, then copy and record it atomically.
+
+    ``accept`` sees the verified bundle before the policy and before anything is
+    written; raising refuses the install (an index checks that the bundle is the one it
+    listed).
+    """
     trust = Trust.read(settings)
     verified = authenticate(Path(path), trust)
     trust.cache.flush()  # the first load after this install needs no verification
+    if accept is not None:
+        accept(verified)
     m = verified.manifest
     candidate = policy.Candidate(m, verified.digest, verified.key_id, str(path), "file")
     record = InstallRecord(

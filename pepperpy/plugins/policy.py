@@ -178,12 +178,17 @@ def owner(c: Candidate, state: InstallState, scopes: Collection[str]) -> None:
 
 
 def signer_allowed(c: Candidate, only: Collection[str] | None) -> None:
-    """Rule 8: a key restricted to some plugin names signs only those."""
-    if only is None or c.manifest.name in only:
+    """Rule 8: a key restricted to some plugins signs only those. An entry is a plugin
+    name, or ``name@category/provider`` (what an index listed), which also pins the
+    provider slot the plugin may offer, so a restricted key cannot take another
+    plugin's provider under a name it was trusted for."""
+    m = c.manifest
+    if only is None or m.name in only or f"{m.name}@{m.category}/{m.provider_name}" in only:
         return
     raise refusal(
-        f"{c.path}: {c.manifest.name!r} is signed by key {c.key_id[:12]}, which is trusted "
-        f"only for {', '.join(sorted(only)) or 'no plugin'}; if this publisher may sign "
+        f"{c.path}: {c.manifest.name!r} ({c.manifest.category}/{c.manifest.provider_name}) "
+        f"is signed by key {c.key_id[:12]}, which is trusted only for "
+        f"{', '.join(sorted(only)) or 'no plugin'}; if this publisher may sign "
         f"{c.manifest.name!r} too, run `pepperpy trust add PUBFILE --only {c.manifest.name}`",
         plugin=c.manifest.name, state="not-allowed")
 

@@ -181,10 +181,10 @@ def test_trust_publishers_imports_the_keys_the_index_names(
     from pepperpy.bundle.trust import TrustStore
 
     (record,) = TrustStore(fresh / "trust.json").list()
-    assert record.only == ("sample",)
+    assert record.only == ("sample@llm/sample",)  # the name and the provider slot it listed
     other = publisher.bundle("intruder", "1.0.0")
     assert run("plugin", "install", str(other)) == 1
-    assert "trusted only for sample" in capsys.readouterr().err
+    assert "trusted only for sample@llm/sample" in capsys.readouterr().err
 
 
 def test_mirror_serves_as_a_file_url(publisher: Publisher, server: IndexServer, home: Path,

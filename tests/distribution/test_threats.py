@@ -251,3 +251,51 @@ def test_garbage_metadata_is_refused_and_its_bytes_are_escaped(attacked: Publish
         b'{"signed": {"_type": "\\u001b[31mevil"}, "signatures": []}')
     error = _refused(home, IndexRefusedError, "invalid-metadata")
     assert "\x1b" not in str(error) and "\\x1b" in str(error)
+
+
+def _relabel(publisher: Publisher, old_bundle: Path, claimed: str) -> None:
+    """The index's key holder lists the publisher's genuine OLD bundle as `claimed`."""
+    import hashlib
+
+    from tuf.api.metadata import TargetFile
+
+    from pepperpy.distribution.repository import Repository
+    from pepperpy.distribution.signer import load_signer
+
+    signer = load_signer(publisher.repo_key)
+    repo = Repository(publisher.folder)
+    data = old_bundle.read_bytes()
+    path = f"sample-{claimed}.pepperplugin"
+    (repo.targets_dir / f"{hashlib.sha256(data).hexdigest()}.{path}").write_bytes(data)
+    with repo._lock():
+        targets = repo.targets()
+        target = TargetFile.from_data(path, data, ["sha256"])
+        target.unrecognized_fields["custom"] = {
+            "name": "sample", "version": claimed, "category": "llm",
+            "provider_name": "sample", "description": "", "yanked": False}
+        targets.signed.targets[path] = target
+        repo._publish(targets, repo.root().signed, [signer])
+
+
+def test_an_old_bundle_listed_as_a_new_version_is_refused(attacked: Publisher,
+                                                          home: Path) -> None:
+    """The index signs a target whose bytes are the publisher's genuine 1.0.0 but lists
+    it as 99.0: TUF's checks pass (the metadata is the index's own), the bundle verifies
+    (the publisher signed it), yet installing it would freeze the plugin at 1.0.0 while
+    `outdated` and `update` believe 99.0. The signed manifest must match the listing."""
+    _relabel(attacked, attacked.bundles / "sample-1.0.0.pepperplugin", "99.0")
+    error = _refused(home, IndexRefusedError, "arbitrary-package", spec="sample==99.0")
+    assert "signed manifest says sample 1.0.0" in str(error)
+
+
+def test_an_installed_bundle_revoked_since_is_not_reported_unchanged(attacked: Publisher,
+                                                                     home: Path) -> None:
+    """`plugin install NAME` of the installed version skips the download, never the
+    checks: after `trust revoke-bundle`, it is refused, not 'unchanged'."""
+    import hashlib
+
+    from pepperpy.core import RevokedError
+
+    bundle = attacked.bundles / "sample-1.0.0.pepperplugin"
+    assert run("trust", "revoke-bundle", hashlib.sha256(bundle.read_bytes()).hexdigest()) == 0
+    _refused(home, RevokedError)

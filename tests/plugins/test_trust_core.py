@@ -389,3 +389,25 @@ def test_trusting_a_restricted_key_again_without_only_lifts_the_restriction(env)
     assert store.add(pub.pub_pem(), publisher="acme", only=("b",)).only == ("b", "echo")
     assert store.add(pub.pub_pem(), publisher="acme").only is None
     assert store.add(pub.pub_pem(), publisher="acme", only=("c",)).only is None
+
+
+def test_a_key_trusted_for_a_plugin_slot_cannot_take_another_provider(env):
+    """Keys imported from an index are trusted for `name@category/provider`: a bundle of
+    that name declaring another provider (to win `with_llm("other")` by version) is
+    refused; the listed slot loads."""
+    from pepperpy.bundle.trust import TrustStore
+
+    pub = env.publisher(trusted=False)
+    TrustStore(env.settings.trust_file).add(pub.pub_pem(), publisher="acme",
+                                            only=("echo@llm/echo",))
+    shared = env.tmp / "shared"
+    env.write(shared, "slot.pepperplugin",
+              env.bundle(pub, provider_name="other", version="9.0.0", tag="grab"))
+    folder_env = env.with_settings(plugin_path=(shared,))
+    with pytest.raises(InstallRefusedError, match=r"\(llm/other\).*trusted only for"):
+        folder_env.registry().create("llm", "other", {"api_key": "k"})
+    assert "grab" not in env.marker_lines()
+    env.write(shared, "slot.pepperplugin", env.bundle(pub, tag="ok"))
+    provider = env.with_settings(plugin_path=(shared,)).registry().create(
+        "llm", "echo", {"api_key": "k"})
+    assert type(provider).__name__ == "EchoProvider"
