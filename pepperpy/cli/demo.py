@@ -9,7 +9,16 @@ __all__ = ["register"]
 
 
 def register(groups: Any) -> None:
-    parser = groups.add_parser("demo", help="answer questions over a small corpus, offline")
+    parser = groups.add_parser(
+        "demo", help="answer questions over a small corpus, offline",
+        description=(
+            "The main job, from a PepperPy source checkout: create and trust a development "
+            "key (in .pepperpy-demo/ unless PEPPERPY_HOME says otherwise), build and sign "
+            "plugin_src/, publish the bundles to a loopback signed index and install them "
+            "from it by name, install their dependencies with uv, then answer three "
+            "questions over examples/corpus/ with the local model.\n\n"
+            "example: make demo   (or: PEPPERPY_HOME=.pepperpy-demo pepperpy demo)"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.set_defaults(func=run)
 
 

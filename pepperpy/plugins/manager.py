@@ -247,8 +247,11 @@ class PluginManager:
         path = str((self.settings.plugins_dir / record.file).absolute())
         for f in self.discover():
             if f.path == path and f.problem:
+                fix = (f"remove it with `pepperpy plugin remove {record.name}` and install "
+                       "another version" if f.refusal == "RevokedError"
+                       else "reinstall it with `pepperpy plugin install FILE`")
                 raise _refusal_error(f, f"installed {record.name} {record.version} is refused "
-                                        "(reinstall it with `pepperpy plugin install FILE`): ")
+                                        f"({fix}): ")
         if not os.path.exists(path):
             raise BundleInvalidError(
                 f"installed {record.name} {record.version} is missing; reinstall it "
