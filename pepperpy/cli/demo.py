@@ -13,7 +13,8 @@ def register(groups: Any) -> None:
         "demo", help="answer questions over a small corpus, offline",
         description=(
             "The main job, from a PepperPy source checkout: create and trust a development "
-            "key (in .pepperpy-demo/ unless PEPPERPY_HOME says otherwise), build and sign "
+            "key in PEPPERPY_HOME (`make demo` sets it to .pepperpy-demo/ in the checkout), "
+            "build and sign "
             "plugin_src/, publish the bundles to a loopback signed index and install them "
             "from it by name, install their dependencies with uv, then answer three "
             "questions over examples/corpus/ with the local model.\n\n"
