@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from tuf.api import exceptions
@@ -64,11 +65,12 @@ class IndexFetcher(FetcherInterface):
             raise exceptions.DownloadError(f"unsupported URL scheme in {url}")
         import urllib3
 
+        # The deadline starts before the request: a server that trickles its status line
+        # and headers one byte at a time never trips urllib3's per-read timeout.
+        deadline = time.monotonic() + self.limits.deadline_for(self._max_length)
         timeout = urllib3.Timeout(connect=self.limits.connect, read=self.limits.gap)
         try:
-            response = self._http().request(  # type: ignore[attr-defined]
-                "GET", url, preload_content=False, decode_content=False, timeout=timeout,
-            )
+            response = self._request_until(url, timeout, deadline)
         except urllib3.exceptions.MaxRetryError as exc:
             # NewConnectionError subclasses ConnectTimeoutError: refused is not slow.
             if isinstance(exc.reason, urllib3.exceptions.TimeoutError) and not isinstance(
@@ -85,14 +87,53 @@ class IndexFetcher(FetcherInterface):
             raise exceptions.DownloadHTTPError(
                 f"HTTP {response.status} for {url}", response.status
             )
-        return self._http_chunks(response, url)
+        return self._http_chunks(response, url, deadline)
 
-    def _http_chunks(self, response: object, url: str) -> Iterator[bytes]:
+    def _request_until(self, url: str, timeout: object, deadline: float) -> Any:
+        """``request()`` in a daemon thread, waited for until ``deadline`` only.
+
+        On time-out the thread is abandoned; if its answer ever arrives, the connection
+        is closed, never handed back to the pool half read.
+        """
+        lock = threading.Lock()
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                result: Any = self._http().request(  # type: ignore[attr-defined]
+                    "GET", url, preload_content=False, decode_content=False,
+                    timeout=timeout,
+                )
+            except BaseException as exc:  # handed to the waiting thread
+                outcome["error"] = exc
+            else:
+                with lock:
+                    if outcome.get("abandoned"):
+                        result.release_conn()
+                        result.close()
+                        return
+                    outcome["response"] = result
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="pepperpy-fetch", daemon=True).start()
+        done.wait(max(0.0, deadline - time.monotonic()))
+        with lock:
+            if "response" not in outcome and "error" not in outcome:
+                outcome["abandoned"] = True
+                raise exceptions.SlowRetrievalError(
+                    f"{url} is answering too slowly (deadline passed before the headers)"
+                )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
+    def _http_chunks(self, response: object, url: str, deadline: float) -> Iterator[bytes]:
         """Chunks as they arrive (``read1``), so the deadline is checked between bytes
         that trickle in, not only after a full chunk."""
         import urllib3
 
-        deadline = time.monotonic() + self.limits.deadline_for(self._max_length)
         try:
             while True:
                 if time.monotonic() > deadline:

@@ -1,0 +1,48 @@
+"""Fixes from a security review of the distribution code: each test tries the attack."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.index_server import IndexServer, Publisher, run
+
+
+def _within(seconds: float, call: Any) -> Any:
+    """Run ``call`` in a daemon thread; fail (instead of hanging) if it is still running
+    after ``seconds``. Returns what it returned or the exception it raised."""
+    outcome: dict[str, Any] = {}
+
+    def go() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s (hang)"
+    return outcome.get("error", outcome.get("value"))
+
+
+def test_headers_trickled_one_byte_at_a_time_hit_the_deadline(server: IndexServer) -> None:
+    from tuf.api.exceptions import SlowRetrievalError
+
+    from pepperpy.distribution.config import FetchLimits
+    from pepperpy.distribution.fetcher import IndexFetcher
+
+    (server.folder / "metadata").mkdir(parents=True, exist_ok=True)
+    server.state.trickle_headers = "timestamp.json"
+    limits = FetchLimits(connect=0.5, gap=0.5, total=1.0)
+    fetcher = IndexFetcher(limits=limits)
+    started = time.monotonic()
+    result = _within(3 * limits.total + 1,
+                     lambda: fetcher.download_bytes(f"{server.url}/metadata/timestamp.json",
+                                                    1000))
+    assert isinstance(result, SlowRetrievalError), result
+    assert "too slowly" in str(result)
+    assert time.monotonic() - started < 3 * limits.total + 1
