@@ -154,8 +154,13 @@ class IndexFetcher(FetcherInterface):
 
     def _file_chunks(self, url: str) -> Iterator[bytes]:
         path = unquote(urlsplit(url).path)
+        from pepperpy.bundle.fileio import open_regular
+        from pepperpy.core import PepperpyError
+
         try:
-            handle = open(path, "rb")
+            handle = open_regular(path)  # a FIFO or device would block or never end
+        except PepperpyError as exc:
+            raise exceptions.DownloadError(f"cannot read {path}: {exc}") from None
         except FileNotFoundError:
             raise exceptions.DownloadHTTPError(f"{path} does not exist", 404) from None
         except OSError as exc:

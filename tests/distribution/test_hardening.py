@@ -46,3 +46,30 @@ def test_headers_trickled_one_byte_at_a_time_hit_the_deadline(server: IndexServe
     assert isinstance(result, SlowRetrievalError), result
     assert "too slowly" in str(result)
     assert time.monotonic() - started < 3 * limits.total + 1
+
+
+def _published(publisher: Publisher, *names: str) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    for name in names:
+        assert run("repo", "add", publisher.folder, publisher.bundle(name, "1.0.0"),
+                   "--key", publisher.repo_key) == 0
+
+
+def test_a_fifo_in_a_file_mirror_is_refused_without_blocking(publisher: Publisher,
+                                                            home: Path) -> None:
+    import os
+
+    from pepperpy.core import IndexUnavailableError
+    from pepperpy.distribution.fetch import add_index
+    from pepperpy.settings import Settings
+
+    _published(publisher, "sample")
+    timestamp = publisher.folder / "metadata" / "timestamp.json"
+    timestamp.unlink()
+    os.mkfifo(timestamp)  # nobody ever writes: a plain open() blocks forever
+    result = _within(10, lambda: add_index(Settings.from_env(), "main",
+                                           f"file://{publisher.folder}", publisher.root))
+    assert isinstance(result, IndexUnavailableError), result
+    assert "not a regular file" in str(result)
+    assert run("index", "list") == 0
+    assert not (home / "indexes" / "main").exists()
