@@ -73,3 +73,51 @@ def test_a_fifo_in_a_file_mirror_is_refused_without_blocking(publisher: Publishe
     assert "not a regular file" in str(result)
     assert run("index", "list") == 0
     assert not (home / "indexes" / "main").exists()
+
+
+def test_repo_add_refuses_a_name_the_signing_key_is_not_trusted_for(
+        publisher: Publisher, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.core import InstallRefusedError
+    from pepperpy.distribution.repository import Repository
+
+    _published(publisher)
+    store = TrustStore(home / "trust.json")
+    key = publisher.factory.key.public_key  # type: ignore[attr-defined]
+    store.remove(key.key_id)
+    store.add(key.pem(), publisher="acme", only=("foo",))
+    before = {p.name: p.read_bytes() for p in (publisher.folder / "metadata").iterdir()}
+
+    assert run("repo", "add", publisher.folder, publisher.bundle("openai", "1.0.0"),
+               "--key", publisher.repo_key) == 1
+    err = capsys.readouterr().err
+    assert "'openai' is signed by key" in err and "trusted only for foo" in err
+    assert {p.name: p.read_bytes() for p in (publisher.folder / "metadata").iterdir()} \
+        == before
+    assert list((publisher.folder / "targets").iterdir()) == []
+    with pytest.raises(InstallRefusedError):
+        Repository(publisher.folder).add([publisher.bundle("openai", "1.0.0")],
+                                         signers=[], trust=store.snapshot())
+    # the name it is trusted for still publishes
+    assert run("repo", "add", publisher.folder, publisher.bundle("foo", "1.0.0"),
+               "--key", publisher.repo_key) == 0
+    assert list(Repository(publisher.folder).offered()) == ["foo-1.0.0.pepperplugin"]
+
+
+@pytest.mark.parametrize(("corrupt", "command"), [
+    ("timestamp.json", "refresh"), ("1.snapshot.json", "refresh"),
+    ("1.targets.json", "add"), ("timestamp.json", "add"),
+])
+def test_corrupt_repository_metadata_is_a_one_line_error(
+        publisher: Publisher, home: Path, capsys: pytest.CaptureFixture[str],
+        corrupt: str, command: str) -> None:
+    _published(publisher)
+    (publisher.folder / "metadata" / corrupt).write_bytes(b'{"signed": 3')
+    capsys.readouterr()
+    argv: list[object] = ["repo", command, publisher.folder]
+    if command == "add":
+        argv.append(publisher.bundle("sample", "1.0.0"))
+    assert run(*argv, "--key", publisher.repo_key) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{corrupt} is corrupt" in err and "restore it from a backup" in err
