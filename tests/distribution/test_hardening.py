@@ -121,3 +121,29 @@ def test_corrupt_repository_metadata_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"{corrupt} is corrupt" in err and "restore it from a backup" in err
+
+
+def test_trust_publishers_refusing_a_key_records_no_index(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The index operator names the publisher key with a name the trust store refuses.
+    keys = publisher.folder.parent / "named"
+    keys.mkdir()
+    pub = keys / "acme\tcorp.pub"  # a tab: not printable
+    pub.write_bytes(publisher.factory.key.public_key.pem())  # type: ignore[attr-defined]
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    assert run("repo", "add", publisher.folder, publisher.bundle("sample", "1.0.0"),
+               "--key", publisher.repo_key, "--publisher-key", pub) == 0
+    trust_before = (home / "trust.json").read_bytes()
+    capsys.readouterr()
+
+    assert run("index", "add", "main", server.url, "--root", publisher.root,
+               "--trust-publishers") == 1
+    err = capsys.readouterr().err
+    assert "cannot be trusted" in err and "must be 1-100 printable characters" in err
+    assert run("index", "list", "--json") == 0
+    assert '"main"' not in capsys.readouterr().out
+    assert not (home / "indexes" / "main").exists()
+    assert (home / "trust.json").read_bytes() == trust_before
+    # without the flag the same index is added (nothing was half-recorded before)
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
