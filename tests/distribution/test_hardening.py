@@ -147,3 +147,16 @@ def test_trust_publishers_refusing_a_key_records_no_index(
     assert (home / "trust.json").read_bytes() == trust_before
     # without the flag the same index is added (nothing was half-recorded before)
     assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+
+
+def test_mirror_replaces_a_corrupt_bundle_of_the_right_size(
+        publisher: Publisher, server: IndexServer, home: Path, tmp_path: Path) -> None:
+    _published(publisher, "sample")
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    mirror = tmp_path / "mirror"
+    assert run("index", "mirror", "main", mirror) == 0
+    (copy,) = (mirror / "targets").iterdir()
+    good = copy.read_bytes()
+    copy.write_bytes(bytes(b ^ 0xFF for b in good[:64]) + good[64:])  # same size
+    assert run("index", "mirror", "main", mirror) == 0
+    assert copy.read_bytes() == good
