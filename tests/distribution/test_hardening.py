@@ -160,3 +160,27 @@ def test_mirror_replaces_a_corrupt_bundle_of_the_right_size(
     copy.write_bytes(bytes(b ^ 0xFF for b in good[:64]) + good[64:])  # same size
     assert run("index", "mirror", "main", mirror) == 0
     assert copy.read_bytes() == good
+
+
+@pytest.mark.parametrize("name", ["indexes.json", "spool"])
+def test_index_names_of_the_stores_own_files_are_refused(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str], name: str) -> None:
+    _published(publisher, "sample")
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    store_file = home / "indexes" / "indexes.json"
+    before = store_file.read_bytes()
+    capsys.readouterr()
+    assert run("index", "add", name, server.url, "--root", publisher.root) == 1
+    err = capsys.readouterr().err
+    assert f"index name {name!r} is reserved" in err
+    assert store_file.is_file() and store_file.read_bytes() == before
+    assert run("index", "list") == 0
+
+
+def test_an_unparseable_url_is_a_one_line_error(
+        publisher: Publisher, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _published(publisher)
+    assert run("index", "add", "x", "http://[bad", "--root", publisher.root) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not an index URL" in err
