@@ -95,13 +95,14 @@ class IndexFetcher(FetcherInterface):
         On time-out the thread is abandoned; if its answer ever arrives, the connection
         is closed, never handed back to the pool half read.
         """
+        pool: Any = self._http()  # created here, not raced by two threads
         lock = threading.Lock()
         done = threading.Event()
         outcome: dict[str, Any] = {}
 
         def run() -> None:
             try:
-                result: Any = self._http().request(  # type: ignore[attr-defined]
+                result: Any = pool.request(
                     "GET", url, preload_content=False, decode_content=False,
                     timeout=timeout,
                 )
@@ -110,8 +111,8 @@ class IndexFetcher(FetcherInterface):
             else:
                 with lock:
                     if outcome.get("abandoned"):
+                        result.close()  # closes the socket: the body is never read
                         result.release_conn()
-                        result.close()
                         return
                     outcome["response"] = result
             finally:
