@@ -98,6 +98,15 @@ class TrustSnapshot:
         return self.keys.get(key_id)
 
 
+def check_publisher(publisher: str) -> str:
+    """A publisher name the store accepts: 1-100 printable characters."""
+    if not publisher or len(publisher) > 100 or not publisher.isprintable():
+        raise ValidationError(
+            f"publisher name {publisher[:40]!r} must be 1-100 printable characters"
+        )
+    return publisher
+
+
 def _now() -> str:
     import datetime as _dt  # only when the store changes: loading never needs it
 
@@ -242,10 +251,7 @@ class TrustStore:
         from pepperpy.bundle.keys import load_public_key
 
         key = load_public_key(pub_pem)
-        if not publisher or len(publisher) > 100 or not publisher.isprintable():
-            raise ValidationError(
-                f"publisher name {publisher[:40]!r} must be 1-100 printable characters"
-            )
+        check_publisher(publisher)
         with self._locked() as (keys, _revoked):
             old = keys.get(key.key_id)
             if old is None:

@@ -112,6 +112,8 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
             config = IndexConfig(name, url, "")
             offers = IndexClient(store, config, folder=staged).refresh()
             keys = publisher_keys(offers)
+            if trust_publishers:
+                _check_trustable(settings, keys)  # refuse before anything is recorded
             config = store.record(name, url, staged)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
@@ -163,6 +165,30 @@ def publisher_keys(offers: Iterable[Offer]) -> list[PublisherKey]:
             for k, (p, pem, slots) in sorted(found.items())]
 
 
+def _check_trustable(settings: Settings, keys: list[PublisherKey]) -> None:
+    """What ``TrustStore.add`` would refuse, checked up front: each key's PEM, each
+    publisher name, and a readable trust store."""
+    from pepperpy.bundle.keys import load_public_key
+    from pepperpy.bundle.trust import TrustStore, check_publisher
+    from pepperpy.core import PepperpyError
+
+    for key in keys:
+        try:
+            load_public_key(key.pem)
+            check_publisher(_publisher_name(key))
+        except PepperpyError as exc:
+            raise ValidationError(
+                f"the index names publisher key {key.key_id[:16]} that cannot be trusted "
+                f"({exc}); nothing was added: add the index without --trust-publishers "
+                "and trust its publishers with `pepperpy trust add PUBFILE`"
+            ) from None
+    TrustStore(settings.trust_file).snapshot()  # a corrupt store fails here, not later
+
+
+def _publisher_name(key: PublisherKey) -> str:
+    return key.publisher or "index-publisher"
+
+
 def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) -> None:
     from pepperpy.bundle.trust import TrustStore
 
@@ -171,7 +197,7 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         if show:
             show(f"trusting publisher {key.publisher!r} key {key.key_id} (signs "
                  f"{', '.join(key.names)} in this index)")
-        store.add(key.pem, publisher=key.publisher or "index-publisher", only=key.slots)
+        store.add(key.pem, publisher=_publisher_name(key), only=key.slots)
 
 
 class Session:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from tuf.api import exceptions
@@ -64,11 +65,12 @@ class IndexFetcher(FetcherInterface):
             raise exceptions.DownloadError(f"unsupported URL scheme in {url}")
         import urllib3
 
+        # The deadline starts before the request: a server that trickles its status line
+        # and headers one byte at a time never trips urllib3's per-read timeout.
+        deadline = time.monotonic() + self.limits.deadline_for(self._max_length)
         timeout = urllib3.Timeout(connect=self.limits.connect, read=self.limits.gap)
         try:
-            response = self._http().request(  # type: ignore[attr-defined]
-                "GET", url, preload_content=False, decode_content=False, timeout=timeout,
-            )
+            response = self._request_until(url, timeout, deadline)
         except urllib3.exceptions.MaxRetryError as exc:
             # NewConnectionError subclasses ConnectTimeoutError: refused is not slow.
             if isinstance(exc.reason, urllib3.exceptions.TimeoutError) and not isinstance(
@@ -85,14 +87,54 @@ class IndexFetcher(FetcherInterface):
             raise exceptions.DownloadHTTPError(
                 f"HTTP {response.status} for {url}", response.status
             )
-        return self._http_chunks(response, url)
+        return self._http_chunks(response, url, deadline)
 
-    def _http_chunks(self, response: object, url: str) -> Iterator[bytes]:
+    def _request_until(self, url: str, timeout: object, deadline: float) -> Any:
+        """``request()`` in a daemon thread, waited for until ``deadline`` only.
+
+        On time-out the thread is abandoned; if its answer ever arrives, the connection
+        is closed, never handed back to the pool half read.
+        """
+        pool: Any = self._http()  # created here, not raced by two threads
+        lock = threading.Lock()
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                result: Any = pool.request(
+                    "GET", url, preload_content=False, decode_content=False,
+                    timeout=timeout,
+                )
+            except BaseException as exc:  # handed to the waiting thread
+                outcome["error"] = exc
+            else:
+                with lock:
+                    if outcome.get("abandoned"):
+                        result.close()  # closes the socket: the body is never read
+                        result.release_conn()
+                        return
+                    outcome["response"] = result
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="pepperpy-fetch", daemon=True).start()
+        done.wait(max(0.0, deadline - time.monotonic()))
+        with lock:
+            if "response" not in outcome and "error" not in outcome:
+                outcome["abandoned"] = True
+                raise exceptions.SlowRetrievalError(
+                    f"{url} is answering too slowly (deadline passed before the headers)"
+                )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
+    def _http_chunks(self, response: object, url: str, deadline: float) -> Iterator[bytes]:
         """Chunks as they arrive (``read1``), so the deadline is checked between bytes
         that trickle in, not only after a full chunk."""
         import urllib3
 
-        deadline = time.monotonic() + self.limits.deadline_for(self._max_length)
         try:
             while True:
                 if time.monotonic() > deadline:
@@ -113,8 +155,13 @@ class IndexFetcher(FetcherInterface):
 
     def _file_chunks(self, url: str) -> Iterator[bytes]:
         path = unquote(urlsplit(url).path)
+        from pepperpy.bundle.fileio import open_regular
+        from pepperpy.core import PepperpyError
+
         try:
-            handle = open(path, "rb")
+            handle = open_regular(path)  # a FIFO or device would block or never end
+        except PepperpyError as exc:
+            raise exceptions.DownloadError(f"cannot read {path}: {exc}") from None
         except FileNotFoundError:
             raise exceptions.DownloadHTTPError(f"{path} does not exist", 404) from None
         except OSError as exc:

@@ -34,11 +34,14 @@ def mirror_index(settings: Settings, name: str, dest: Path, *,
     updater = client._open()
     for offer in offers:
         target = dest / "targets" / f"{offer.sha256}.{offer.path}"
-        if target.exists() and target.stat().st_size == offer.length:
-            continue
         with translate_errors(name, target=offer.path):
             info = updater.get_targetinfo(offer.path)  # type: ignore[attr-defined]
             if info is None:
+                continue
+            # kept only if length and hashes match (a same-size corrupt copy is replaced);
+            # is_file first: ngclient's check opens the path, and a FIFO would block
+            if target.is_file() and updater.find_cached_target(  # type: ignore[attr-defined]
+                    info, str(target)) is not None:
                 continue
             if progress:
                 progress(f"mirroring {offer.path} ({offer.length} bytes)")

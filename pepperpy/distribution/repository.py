@@ -128,10 +128,10 @@ class Repository:
             return []
 
     def root(self) -> Metadata[Root]:
-        return Metadata[Root].from_bytes(self._latest("root")[1].read_bytes())
+        return _parse(Metadata[Root], self._latest("root")[1])
 
     def targets(self) -> Metadata[Targets]:
-        return Metadata[Targets].from_bytes(self._latest("targets")[1].read_bytes())
+        return _parse(Metadata[Targets], self._latest("targets")[1])
 
     def offered(self) -> dict[str, TargetFile]:
         """Every target in the newest targets metadata, by path."""
@@ -142,11 +142,20 @@ class Repository:
     def add(self, bundles: Iterable[Path], *, signers: list[KeySigner], trust: Any) -> list[Added]:
         """Verify each bundle against ``trust`` (a trust snapshot), then publish them."""
         from pepperpy.bundle.verify import verify_bundle
+        from pepperpy.plugins import policy
 
         checked = []
         for path in bundles:
             data = _read_bundle(Path(path))
             verified = verify_bundle(data, trust, path=str(path))
+            # a key trusted only for some plugin names (``trust add --only``) publishes
+            # only those: the index would otherwise offer a name its signer may not use
+            key = trust.get(verified.key_id)
+            policy.signer_allowed(
+                policy.Candidate(verified.manifest, verified.digest, verified.key_id,
+                                 str(path), "file"),
+                key.only if key is not None else None,
+            )
             checked.append((data, verified))
         results: list[Added] = []
         with self._lock():
@@ -245,7 +254,7 @@ class Repository:
     # -- publishing -------------------------------------------------------------
 
     def _snapshot_md(self) -> Metadata[Snapshot]:
-        return Metadata[Snapshot].from_bytes(self._latest("snapshot")[1].read_bytes())
+        return _parse(Metadata[Snapshot], self._latest("snapshot")[1])
 
     def _publish(self, targets: Metadata[Targets], root: Root, signers: list[KeySigner],
                  *, bump: bool = True) -> None:
@@ -293,18 +302,17 @@ class Repository:
 
     def timestamp_published(self) -> bool:
         """Whether ``timestamp.json`` points at the newest snapshot."""
-        try:
-            ts = Metadata[Timestamp].from_bytes((self.metadata_dir / "timestamp.json").read_bytes())
-        except OSError:
+        path = self.metadata_dir / "timestamp.json"
+        if not path.exists():
             return False
+        ts = _parse(Metadata[Timestamp], path)
         return ts.signed.snapshot_meta.version == self._latest("snapshot")[0]
 
     def _timestamp_version(self) -> int:
-        try:
-            raw = (self.metadata_dir / "timestamp.json").read_bytes()
-        except FileNotFoundError:
+        path = self.metadata_dir / "timestamp.json"
+        if not path.exists():
             return 0
-        return int(Metadata[Timestamp].from_bytes(raw).signed.version)
+        return int(_parse(Metadata[Timestamp], path).signed.version)
 
     @staticmethod
     def _sign(md: Metadata[Any], signers: list[KeySigner]) -> None:
@@ -334,6 +342,22 @@ class Repository:
             yield
         finally:
             os.close(fd)
+
+
+def _parse(kind: Any, path: Path) -> Any:
+    """``kind.from_bytes`` of ``path``; a missing or corrupt file is a ConfigurationError."""
+    from tuf.api.serialization import DeserializationError
+
+    try:
+        return kind.from_bytes(path.read_bytes())
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+    except (DeserializationError, ValueError, TypeError, KeyError) as exc:
+        raise ConfigurationError(
+            f"{path} is corrupt ({type(exc).__name__}); restore it from a backup, a mirror "
+            "(`pepperpy index mirror`) or a client's copy in "
+            "PEPPERPY_HOME/indexes/NAME/metadata/, then retry"
+        ) from None
 
 
 def _holders(root: Root, role: str, signers: list[KeySigner]) -> list[KeySigner]:

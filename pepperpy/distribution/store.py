@@ -38,6 +38,9 @@ from pepperpy.settings import Settings
 __all__ = ["IndexConfig", "IndexStore", "check_index_name", "check_url"]
 
 _INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# What the store keeps beside the index folders (the rest starts with "."): an index
+# with one of these names would overwrite it or be overwritten.
+RESERVED_NAMES = frozenset({"indexes.json", "spool"})
 STORE_VERSION = 1
 
 
@@ -62,15 +65,25 @@ def check_index_name(name: str) -> str:
             f"index name {name[:70]!r} must be 1-64 lowercase letters, digits, '.', '_' or "
             "'-' (e.g. `main`)"
         )
+    if name in RESERVED_NAMES:
+        raise ValidationError(
+            f"index name {name!r} is reserved (the store keeps a file or folder of that "
+            "name beside the indexes); choose another name, e.g. `main`"
+        )
     return name
 
 
 def check_url(url: str) -> str:
     """An http(s) or file URL without query or fragment; no trailing slash."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https", "file") or parts.query or parts.fragment or (
-        parts.scheme != "file" and not parts.netloc
-    ) or (parts.scheme == "file" and not parts.path.startswith("/")):
+    try:
+        parts = urlsplit(url.strip())
+        bad = parts.scheme not in ("http", "https", "file") or bool(
+            parts.query or parts.fragment) or (
+            parts.scheme != "file" and not parts.netloc
+        ) or (parts.scheme == "file" and not parts.path.startswith("/"))
+    except ValueError:  # e.g. "http://[bad": an unclosed IPv6 bracket
+        bad = True
+    if bad:
         raise ValidationError(
             f"{url[:100]!r} is not an index URL: use http://, https:// or file:///path, "
             "the folder that holds metadata/ and targets/"

@@ -9,6 +9,8 @@ Switches on :class:`IndexServer` (all off by default):
   then stop sending (slow retrieval);
 - ``trickle``: for paths containing this string, send one byte every 0.2 s, forever
   (slow retrieval that no gap timeout catches);
+- ``trickle_headers``: for paths containing this string, send the status line, then one
+  byte of a header every 0.2 s, forever (slow retrieval before the body);
 - ``requests``: every path asked for, in order.
 """
 
@@ -31,6 +33,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         state = self.server.state
         path = self.path.split("?", 1)[0]
         state.requests.append(path)
+        if state.trickle_headers and state.trickle_headers in path:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not state.released.wait(0.2):  # the headers never end
+                try:
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                except OSError:
+                    return
+            return
         if state.trickle and state.trickle in path:
             self.send_response(200)
             self.send_header("Content-Length", "100000")
@@ -70,6 +81,7 @@ class _State:
     extra: dict[str, int] = field(default_factory=dict)
     stall: str | None = None
     trickle: str | None = None
+    trickle_headers: str | None = None
     requests: list[str] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
 
