@@ -91,7 +91,7 @@ def test_repo_add_refuses_a_name_the_signing_key_is_not_trusted_for(
     assert run("repo", "add", publisher.folder, publisher.bundle("openai", "1.0.0"),
                "--key", publisher.repo_key) == 1
     err = capsys.readouterr().err
-    assert "'openai' is signed by key" in err and "trusted only for foo" in err
+    assert "'openai' (llm/openai) is signed by key" in err and "trusted only for foo" in err
     assert {p.name: p.read_bytes() for p in (publisher.folder / "metadata").iterdir()} \
         == before
     assert list((publisher.folder / "targets").iterdir()) == []
