@@ -10,9 +10,10 @@ category's interface, and the user's config passes the provider's ``config_schem
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
+from pepperpy._record import record
 from pepperpy.config import prepare_config, secret_keys
 from pepperpy.core import BaseProvider, PluginLoadError, PluginNotFoundError, ValidationError
 
@@ -49,7 +50,7 @@ def interface_for(category: str) -> type[BaseProvider]:
     raise ValidationError(f"unknown provider category {category!r}; use one of {CATEGORIES}")
 
 
-@dataclass(frozen=True)
+@record
 class LoadedProvider:
     """A provider class ready to instantiate, and the schema its config must pass."""
 

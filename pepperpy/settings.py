@@ -23,8 +23,10 @@ documented environment variable; ``Settings`` lets code and tests pass values di
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from pepperpy._record import record
 
 __all__ = ["Settings"]
 
@@ -43,7 +45,7 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() not in {"0", "false", "no", "off"}
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """Operator settings. ``Settings.from_env()`` reads the environment once."""
 

@@ -7,14 +7,14 @@ frozen dataclass so a caller can pass tighter ones (tests do) but nothing mutate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pepperpy._record import record
 
 __all__ = ["DEFAULT_LIMITS", "Limits"]
 
 MiB = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     """Upper bounds for one bundle; defaults fit every provider we ship with room to spare."""
 

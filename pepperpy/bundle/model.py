@@ -13,13 +13,15 @@ checks that the schema's fields are exactly these fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any
+
+from pepperpy._record import record
 
 __all__ = ["LockedRequirement", "PluginManifest", "from_validated"]
 
 
-@dataclass(frozen=True)
+@record
 class LockedRequirement:
     """One hash-pinned dependency from ``dependency_lock``."""
 
@@ -37,7 +39,7 @@ class LockedRequirement:
         return " ".join([self.pin, *(f"--hash={h}" for h in self.hashes)])
 
 
-@dataclass(frozen=True)
+@record
 class PluginManifest:
     """The manifest of one plugin bundle."""
 

@@ -17,9 +17,9 @@ Errors are ``BundleInvalidError`` naming the file; nothing here parses ``plugin.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from pepperpy._record import record
 from pepperpy.bundle import zipformat as zf
 from pepperpy.bundle.fileio import open_regular
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
@@ -29,7 +29,7 @@ from pepperpy.core import BundleInvalidError
 __all__ = ["Signer", "read_bundle", "read_signer"]
 
 
-@dataclass(frozen=True)
+@record
 class Signer:
     """What the signature entry of an unverified file claims: only a key id, and the size."""
 

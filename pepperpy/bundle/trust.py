@@ -36,11 +36,12 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.settings import Settings
@@ -51,7 +52,7 @@ STORE_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
+@record
 class TrustedKey:
     """One key record; ``revoked_at`` set means refused forever."""
 
@@ -85,7 +86,7 @@ class TrustedKey:
         }
 
 
-@dataclass(frozen=True)
+@record
 class TrustSnapshot:
     """An immutable view of the trust store, handed to verify (which does no I/O)."""
 

@@ -8,10 +8,10 @@ cryptography it uses.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from pepperpy._record import record
 from pepperpy.bundle import zipformat as zf
 
 if TYPE_CHECKING:
@@ -20,14 +20,14 @@ if TYPE_CHECKING:
 __all__ = ["Contents", "FileInfo", "VerifiedBundle"]
 
 
-@dataclass(frozen=True)
+@record
 class FileInfo:
     name: str
     size: int
     sha256: str
 
 
-@dataclass(frozen=True)
+@record
 class VerifiedBundle:
     """A bundle that passed every check. ``data`` is the exact verified file content.
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from pepperpy._record import record
 from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
 from pepperpy.bundle.names import SIGNATURE_NAME, name_problem
 from pepperpy.core import BundleInvalidError
@@ -69,7 +69,7 @@ DEFLATED = 8
 _FIX = " (rebuild the bundle with `pepperpy plugin build`)"
 
 
-@dataclass(frozen=True)
+@record
 class ZipEntry:
     """One entry as the central directory declares it (checked against its local header)."""
 
@@ -95,7 +95,7 @@ def _compress(data: bytes) -> tuple[int, bytes]:
     return STORED, data
 
 
-@dataclass(frozen=True)
+@record
 class EncodedEntry:
     """A file ready to be written: name, method, CRC, stored bytes and real size."""
 

@@ -34,11 +34,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pepperpy._record import record
 from pepperpy.core import DependencyError
 from pepperpy.plugins.deprecord import remember
 from pepperpy.plugins.locking import file_lock
@@ -62,7 +63,7 @@ _TAIL_LINES = 12
 _KEPT_LINES = 20_000  # enough for any install plan uv prints
 
 
-@dataclass(frozen=True)
+@record
 class LockedRequirement:
     """One exact pin from a signed manifest's dependency lock."""
 
@@ -80,7 +81,7 @@ class LockedRequirement:
         return f"{self.name}=={self.version}{marker}"
 
 
-@dataclass(frozen=True)
+@record
 class DependencySpec:
     """What one verified plugin needs from the environment."""
 
@@ -94,7 +95,7 @@ class DependencySpec:
         return (*self.requirements, *(p.pin() for p in self.lock))
 
 
-@dataclass(frozen=True)
+@record
 class Unsatisfied:
     """A requirement this environment does not meet."""
 
@@ -349,7 +350,7 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-@dataclass(frozen=True)
+@record
 class _Run:
     """One finished uv run: exit status, its output lines (bounded), timed out or not."""
 

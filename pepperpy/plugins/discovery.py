@@ -28,9 +28,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
 from pepperpy.plugins.verification import Trust, authenticate, screen
 from pepperpy.settings import Settings
@@ -44,7 +45,7 @@ SUFFIX = ".pepperplugin"
 _INDEX_FORMAT = 2
 
 
-@dataclass(frozen=True)
+@record
 class Found:
     """One bundle file: what verification established, or why it was refused."""
 

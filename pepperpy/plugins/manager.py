@@ -31,9 +31,9 @@ import os
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 
+from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.bundle.model import PluginManifest
 from pepperpy.bundle.verified import VerifiedBundle
@@ -74,7 +74,7 @@ class PluginFallbackWarning(UserWarning):
     """The best bundle for a provider could not be loaded; the next usable one was."""
 
 
-@dataclass(frozen=True)
+@record
 class Chosen:
     """A bundle that authenticated and passed the policy, with where it was found."""
 

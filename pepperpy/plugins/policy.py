@@ -34,10 +34,10 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from pepperpy._record import record
 from pepperpy.bundle.model import PluginManifest
 from pepperpy.core import InstallRefusedError, PluginLoadError
 from pepperpy.plugins.state import InstallRecord, InstallState
@@ -58,7 +58,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """What the rules need to know of one verified bundle and where it was found."""
 

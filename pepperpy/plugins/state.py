@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+from pepperpy._record import record
 from pepperpy.core import ConfigurationError
 from pepperpy.plugins.locking import atomic_write
 
@@ -30,7 +31,7 @@ __all__ = ["InstallRecord", "InstallState", "load_state", "save_state"]
 _FORMAT = 1
 
 
-@dataclass(frozen=True)
+@record
 class InstallRecord:
     """One installed plugin version."""
 
@@ -43,7 +44,7 @@ class InstallRecord:
     file: str  # file name inside Settings.plugins_dir
 
 
-@dataclass(frozen=True)
+@record
 class InstallState:
     """Everything installed, by plugin name."""
 
@@ -54,9 +55,9 @@ class InstallState:
         return record.key_id if record else None
 
     def owner_of_provider(self, category: str, provider_name: str) -> InstallRecord | None:
-        for record in self.plugins.values():
-            if (record.category, record.provider_name) == (category, provider_name):
-                return record
+        for rec in self.plugins.values():
+            if (rec.category, rec.provider_name) == (category, provider_name):
+                return rec
         return None
 
     def owner_conflict(
@@ -68,10 +69,10 @@ class InstallState:
         ``may_take_over`` are the plugin names ``key_id`` is trusted to take over (its
         trust-store scopes): a record of one of those names is never a conflict.
         """
-        for record in (self.plugins.get(name), self.owner_of_provider(category, provider_name)):
-            if record is None or record.key_id == key_id or record.name in may_take_over:
+        for rec in (self.plugins.get(name), self.owner_of_provider(category, provider_name)):
+            if rec is None or rec.key_id == key_id or rec.name in may_take_over:
                 continue
-            return record
+            return rec
         return None
 
 

@@ -16,9 +16,9 @@ into verified bytes. Order, cheapest first:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
+from pepperpy._record import record
 from pepperpy.bundle.model import from_validated
 from pepperpy.bundle.reader import Signer, read_bundle, read_signer
 from pepperpy.bundle.trust import TrustSnapshot, TrustStore
@@ -29,7 +29,7 @@ from pepperpy.settings import Settings
 __all__ = ["Trust", "authenticate", "screen"]
 
 
-@dataclass(frozen=True)
+@record
 class Trust:
     """The trust snapshot, its fingerprint, and the verified cache that goes with them."""
 

@@ -22,9 +22,9 @@ Invariants:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
+from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
 
 __all__ = ["CachedVerification", "VerifiedCache"]
@@ -33,7 +33,7 @@ _FORMAT = 1
 _MAX_ENTRIES = 512
 
 
-@dataclass(frozen=True)
+@record
 class CachedVerification:
     """What a full verification of one digest established."""
 

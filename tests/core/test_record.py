@@ -1,0 +1,69 @@
+"""``pepperpy._record.record`` behaves as ``@dataclass(frozen=True)`` for what it supports,
+including the ``dataclasses`` functions the code uses on records."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import pytest
+
+from pepperpy._record import record
+
+
+@record
+class Point:
+    kind: ClassVar[str] = "point"
+    x: int
+    y: int = 0
+    tags: tuple[str, ...] = ()
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    note: str = dataclasses.field(default="", repr=False)
+
+    @property
+    def total(self) -> int:
+        return self.x + self.y
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    kind: ClassVar[str] = "point"
+    x: int
+    y: int = 0
+    tags: tuple[str, ...] = ()
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    note: str = dataclasses.field(default="", repr=False)
+
+
+CASES = [((1,), {}), ((1, 2), {"tags": ("a",)}), ((), {"x": 3, "extra": {"k": 1}}),
+         ((4, 5, ("b",), {"z": 2}, "n"), {})]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), CASES)
+def test_a_record_behaves_as_the_frozen_dataclass(args: tuple, kwargs: dict) -> None:
+    ours, ref = Point(*args, **kwargs), Reference(*args, **kwargs)
+    assert repr(ours).replace("Point", "Reference") == repr(ref)
+    assert dataclasses.asdict(ours) == dataclasses.asdict(ref)
+    assert [f.name for f in dataclasses.fields(ours)] == [f.name for f in dataclasses.fields(ref)]
+    assert dataclasses.is_dataclass(ours) and ours.kind == "point"
+    assert ours == Point(*args, **kwargs) and hash(ours) == hash(Point(*args, **kwargs))
+    changed = dataclasses.replace(ours, y=9)
+    assert changed.y == 9 and changed.x == ours.x and changed != ours
+    assert ours.total == ours.x + ours.y
+
+
+def test_a_record_is_frozen_and_checks_its_arguments() -> None:
+    point = Point(1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        point.x = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del point.x  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing required argument 'x'"):
+        Point()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected or repeated argument 'z'"):
+        Point(1, z=2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="repeated argument 'x'"):
+        Point(1, x=2)  # type: ignore[misc]
+    assert Point(1, extra={"a": 1}) == Point(1, extra={"b": 2})  # compare=False
+    assert Point(1).extra is not Point(1).extra  # default_factory runs per instance
+    assert Point(1) != Reference(1)
