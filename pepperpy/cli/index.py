@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from pepperpy.cli.common import add_command, load_settings, progress
+from pepperpy.cli.output import printable
 
 __all__ = ["add_plugin_commands", "install_by_name", "register"]
 
@@ -22,67 +24,51 @@ def register(subparsers: Any) -> None:
     )
     commands = index.add_subparsers(dest="index_command", metavar="SUBCOMMAND")
     commands.required = True
-    p = _add(commands, "add", cmd_add)
+    p = add_command(commands, "add", cmd_add)
     p.add_argument("name", metavar="NAME")
     p.add_argument("url", metavar="URL", help="the folder holding metadata/ and targets/")
     p.add_argument("--root", type=Path, required=True, metavar="ROOTFILE",
                    help="the index's 1.root.json, obtained out of band")
     p.add_argument("--trust-publishers", action="store_true",
                    help="also trust the publisher keys the index names (shown first)")
-    p = _add(commands, "list", cmd_list)
+    p = add_command(commands, "list", cmd_list)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _add(commands, "remove", cmd_remove)
+    p = add_command(commands, "remove", cmd_remove)
     p.add_argument("name", metavar="NAME")
-    p = _add(commands, "mirror", cmd_mirror)
+    p = add_command(commands, "mirror", cmd_mirror)
     p.add_argument("name", metavar="NAME")
     p.add_argument("dir", type=Path, metavar="DIR")
 
 
 def add_plugin_commands(plugin_subparsers: Any) -> None:
     """``plugin search``, ``plugin update`` and ``plugin outdated``."""
-    p = _add(plugin_subparsers, "search", cmd_search)
+    p = add_command(plugin_subparsers, "search", cmd_search)
     p.add_argument("term", nargs="?", metavar="TERM")
     p.add_argument("--json", action="store_true", help="every matching version, as JSON")
     p.add_argument("--refresh", action="store_true",
                    help="refresh the indexes first (default: reuse a refresh < 5 min old)")
     p.add_argument("--index", metavar="NAME", help="only this index")
-    p = _add(plugin_subparsers, "update", cmd_update)
+    p = add_command(plugin_subparsers, "update", cmd_update)
     p.add_argument("names", nargs="*", metavar="NAME", help="default: every installed plugin")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
     p.add_argument("--index", metavar="NAME", help="only this index")
-    p = _add(plugin_subparsers, "outdated", cmd_outdated)
+    p = add_command(plugin_subparsers, "outdated", cmd_outdated)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--index", metavar="NAME", help="only this index")
 
 
-def _add(subparsers: Any, name: str, handler: Any) -> argparse.ArgumentParser:
-    doc = (handler.__doc__ or "").strip()
-    first = doc.splitlines()[0].rstrip(".")
-    parser = subparsers.add_parser(name, help=first[:1].lower() + first[1:], description=doc,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(func=handler)
-    return parser
 
 
-def _settings() -> Any:
-    from pepperpy.settings import Settings
-
-    return Settings.from_env()
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
-def _safe(text: object) -> str:
-    """Untrusted text on one line, control characters escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _session(args: argparse.Namespace) -> Any:
     from pepperpy.distribution.fetch import Session
 
-    return Session(_settings(), index=getattr(args, "index", None), progress=_say)
+    return Session(load_settings(), index=getattr(args, "index", None), progress=progress)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -96,15 +82,15 @@ def cmd_add(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution.fetch import add_index
 
-    config, offers, keys = add_index(_settings(), args.name, args.url, args.root,
-                                     trust_publishers=args.trust_publishers, show=_say)
+    config, offers, keys = add_index(load_settings(), args.name, args.url, args.root,
+                                     trust_publishers=args.trust_publishers, show=progress)
     plugins = len({o.name for o in offers})
-    print(f"added index {config.name} ({_safe(config.url)}): {plugins} plugin(s), "
+    print(f"added index {config.name} ({printable(config.url)}): {plugins} plugin(s), "
           f"{len(offers)} version(s)")
     if not args.trust_publishers:
         for key in keys:
-            print(f"  publisher {_safe(key.publisher)!r} key {key.key_id[:16]} signs "
-                  f"{_safe(', '.join(key.names))} (not trusted by this index alone)")
+            print(f"  publisher {printable(key.publisher)!r} key {key.key_id[:16]} signs "
+                  f"{printable(', '.join(key.names))} (not trusted by this index alone)")
     return 0
 
 
@@ -115,7 +101,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution.store import IndexStore
 
-    configs = IndexStore(_settings()).list()
+    configs = IndexStore(load_settings()).list()
     if args.json:
         print(json.dumps([{"name": c.name, "url": c.url, "added_at": c.added_at}
                           for c in configs], indent=2))
@@ -123,7 +109,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not configs:
         print("no index configured (add one with `pepperpy index add NAME URL --root ROOT`)")
     for c in configs:
-        print(f"{c.name:<16} {_safe(c.url)} (added {c.added_at})")
+        print(f"{c.name:<16} {printable(c.url)} (added {c.added_at})")
     return 0
 
 
@@ -134,7 +120,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution.store import IndexStore
 
-    IndexStore(_settings()).remove(args.name)
+    IndexStore(load_settings()).remove(args.name)
     print(f"removed index {args.name}")
     return 0
 
@@ -149,7 +135,7 @@ def cmd_mirror(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution.mirror import mirror_index
 
-    copied = mirror_index(_settings(), args.name, args.dir, progress=_say)
+    copied = mirror_index(load_settings(), args.name, args.dir, progress=progress)
     print(f"mirrored {copied} bundle(s) of index {args.name} into {args.dir}")
     return 0
 
@@ -168,17 +154,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     newest = catalog.newest_by_name(offers)
     names = sorted({o.name for o in offers})
     if not names:
-        print("no plugin matches" + (f" {_safe(args.term)!r}" if args.term else ""))
+        print("no plugin matches" + (f" {printable(args.term)!r}" if args.term else ""))
     for name in names:
         best = newest.get(name)
         versions = [o for o in offers if o.name == name]
         shown = best or versions[-1]
         note = "" if best else " (no usable version: yanked or incompatible)"
-        print(f"{_safe(name)} {_safe(shown.version)} [{_safe(shown.category)}/"
-              f"{_safe(shown.provider_name)}] ({shown.index}, {len(versions)} version(s))"
+        print(f"{printable(name)} {printable(shown.version)} [{printable(shown.category)}/"
+              f"{printable(shown.provider_name)}] ({shown.index}, {len(versions)} version(s))"
               f"{note}")
         if shown.description:
-            print(f"    {_safe(shown.description)}")
+            print(f"    {printable(shown.description)}")
     return 0
 
 
@@ -224,5 +210,5 @@ def cmd_outdated(args: argparse.Namespace) -> int:
     if not rows:
         print("everything is up to date")
     for r in rows:
-        print(f"{r.name} {r.installed} -> {_safe(r.latest)} (index {r.index})")
+        print(f"{r.name} {r.installed} -> {printable(r.latest)} (index {r.index})")
     return 0

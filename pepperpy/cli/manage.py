@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from pepperpy.cli.common import add_command, load_settings, progress
 from pepperpy.cli.output import printable
 
 __all__ = ["add_plugin_commands"]
@@ -19,7 +19,7 @@ __all__ = ["add_plugin_commands"]
 
 def add_plugin_commands(plugin_subparsers: Any) -> None:
     """Register the management commands under the ``plugin`` group."""
-    p = _add(plugin_subparsers, "install", cmd_install)
+    p = add_command(plugin_subparsers, "install", cmd_install)
     p.add_argument("target", metavar="FILE|NAME[==VERSION]",
                    help="a .pepperplugin bundle, or a plugin/provider name from an index")
     p.add_argument("--category", help="with NAME: the category, when a provider name is "
@@ -32,36 +32,21 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
                    help="allow replacing the installed bundle of the same version")
     p.add_argument("--transfer-owner", action="store_true",
                    help="let this bundle's key take over a name owned by another key")
-    p = _add(plugin_subparsers, "list", cmd_list)
+    p = add_command(plugin_subparsers, "list", cmd_list)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _add(plugin_subparsers, "remove", cmd_remove)
+    p = add_command(plugin_subparsers, "remove", cmd_remove)
     p.add_argument("name", metavar="NAME", help="installed plugin name")
-    p = _add(plugin_subparsers, "deps", cmd_deps)
+    p = add_command(plugin_subparsers, "deps", cmd_deps)
     p.add_argument("names", nargs="*", metavar="NAME",
                    help="plugin names (default: every installed plugin)")
-    p = _add(plugin_subparsers, "doctor", cmd_doctor)
+    p = add_command(plugin_subparsers, "doctor", cmd_doctor)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _add(subparsers: Any, name: str, handler: Any) -> argparse.ArgumentParser:
-    doc = (handler.__doc__ or "").strip()
-    first = doc.splitlines()[0].rstrip(".")
-    parser = subparsers.add_parser(
-        name, help=first[:1].lower() + first[1:], description=doc,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(func=handler)
-    return parser
 
 
-def _settings() -> Any:
-    from pepperpy.settings import Settings
-
-    return Settings.from_env()
 
 
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_install(args: argparse.Namespace) -> int:
@@ -87,7 +72,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     from pepperpy.plugins.install import install_bundle
     from pepperpy.plugins.manager import dependency_spec
 
-    settings = _settings()
+    settings = load_settings()
     result = install_bundle(Path(args.target), settings=settings,
                             allow_downgrade=args.allow_downgrade, force=args.force,
                             transfer_owner=args.transfer_owner)
@@ -98,7 +83,7 @@ def cmd_install(args: argparse.Namespace) -> int:
           f"(key {r.key_id[:16]}, sha256 {r.digest[:16]})")
     if not args.no_deps:
         ensure_dependencies(dependency_spec(result.verified.manifest), settings=settings,
-                            auto_install=True, progress=_progress)
+                            auto_install=True, progress=progress)
     return 0
 
 
@@ -154,7 +139,7 @@ def _diagnose() -> list[Any]:
     from pepperpy.plugins.doctor import diagnose
     from pepperpy.plugins.manager import PluginManager
 
-    return diagnose(PluginManager(_settings()))
+    return diagnose(PluginManager(load_settings()))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -166,7 +151,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     """
     from pepperpy.plugins.install import remove_plugin
 
-    record = remove_plugin(args.name, settings=_settings())
+    record = remove_plugin(args.name, settings=load_settings())
     print(f"removed {record.name} {record.version}")
     return 0
 
@@ -184,8 +169,8 @@ def cmd_deps(args: argparse.Namespace) -> int:
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.plugins.state import load_state
 
-    settings = _settings()
-    manager = PluginManager(settings, auto_install=True, progress=_progress)
+    settings = load_settings()
+    manager = PluginManager(settings, auto_install=True, progress=progress)
     names = list(args.names) or sorted(load_state(settings.state_file).plugins)
     for name in names:
         chosen = manager.choose_by_name(name)

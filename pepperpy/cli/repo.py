@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pepperpy.cli.common import add_command
+
 __all__ = ["register"]
 
 _EXPIRES_HELP = ("ROLE=DURATION, e.g. timestamp=12h or snapshot=3d (repeat); defaults: "
@@ -60,15 +62,11 @@ def register(subparsers: Any) -> None:
 
 
 def _add(subparsers: Any, name: str, handler: Any) -> argparse.ArgumentParser:
-    doc = (handler.__doc__ or "").strip()
-    first = doc.splitlines()[0].rstrip(".")
-    parser = subparsers.add_parser(name, help=first[:1].lower() + first[1:], description=doc,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, name, handler)
     parser.add_argument("--key", type=Path, required=True, metavar="KEYFILE",
                         help="ed25519 key file written by `pepperpy keygen`")
     parser.add_argument("--expires", action="append", metavar="ROLE=DURATION",
                         help=_EXPIRES_HELP)
-    parser.set_defaults(func=handler)
     return parser
 
 

@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,9 +43,11 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
+from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.distribution.config import DEFAULT_EXPIRIES, ROLES
 from pepperpy.distribution.signer import KeySigner
+from pepperpy.plugins.locking import file_lock
 
 __all__ = ["Added", "Repository", "target_path_for"]
 
@@ -298,7 +297,7 @@ class Repository:
         )
         md = Metadata(timestamp)
         self._sign(md, _holders(root, "timestamp", signers))
-        _atomic_replace(self.metadata_dir / "timestamp.json", md.to_bytes())
+        atomic_write(self.metadata_dir / "timestamp.json", md.to_bytes())
 
     def timestamp_published(self) -> bool:
         """Whether ``timestamp.json`` points at the newest snapshot."""
@@ -330,18 +329,14 @@ class Repository:
                 f"{path} already exists with other content; files in an index are "
                 "immutable (was the folder edited by hand?)"
             )
-        _atomic_replace(path, data)
+        atomic_write(path, data)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         if not self.metadata_dir.is_dir():
             self._latest("root")  # raises: not an index, with the fix
-        fd = os.open(self.folder / ".pepperpy-repo.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(self.folder / ".pepperpy-repo.lock"):
             yield
-        finally:
-            os.close(fd)
 
 
 def _parse(kind: Any, path: Path) -> Any:
@@ -414,16 +409,3 @@ def _read_bundle(path: Path) -> bytes:
         raise ConfigurationError(f"cannot read bundle {path}: {exc.strerror}") from None
 
 
-def _atomic_replace(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -18,21 +18,21 @@ Invariants:
 from __future__ import annotations
 
 import builtins
-import contextlib
-import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.plugins.locking import file_lock
 from pepperpy.settings import Settings
 
 __all__ = ["IndexConfig", "IndexStore", "check_index_name", "check_url"]
@@ -157,7 +157,7 @@ class IndexStore:
 
     def save_catalog(self, name: str, offers: builtins.list[dict[str, Any]]) -> None:
         data = json.dumps({"refreshed_at": time.time(), "offers": offers}).encode()
-        _atomic_write(self.index_dir(name) / "catalog.json", data)
+        atomic_write(self.index_dir(name) / "catalog.json", data, mode=0o600)
 
     def load_catalog(self, name: str, *, max_age: float
                      ) -> builtins.list[dict[str, Any]] | None:
@@ -173,15 +173,9 @@ class IndexStore:
 
     # -- changing ---------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def locked(self) -> AbstractContextManager[None]:
+        """The store's exclusive lock: index records change one process at a time."""
+        return file_lock(self.folder / ".lock")
 
     def staging_dir(self, name: str) -> Path:
         """A fresh private folder to build an index in before it is recorded."""
@@ -220,19 +214,5 @@ class IndexStore:
         data = {"version": STORE_VERSION, "indexes": {
             c.name: {"url": c.url, "added_at": c.added_at} for c in entries.values()
         }}
-        _atomic_write(self.file, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        atomic_write(self.file, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n",
+                     mode=0o600)
