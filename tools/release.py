@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dists import ROOT, build_all  # noqa: E402
+from dists import ROOT, build_all
 
 PUBLISHER = "pepperpy-release"
 
@@ -74,7 +74,8 @@ def rehearse(out: Path, *, key: Path | None = None, index_key: Path | None = Non
         _pepperpy("repo", "init", out / "index", "--key", index_key, home=home)
         _pepperpy("repo", "add", out / "index", *bundles, "--key", index_key,
                   "--publisher-key", pub, home=home)
-    (out / "index" / ".pepperpy-repo.lock").unlink(missing_ok=True)  # the publisher's, not the site's
+    # the publisher's lock file, not part of the site
+    (out / "index" / ".pepperpy-repo.lock").unlink(missing_ok=True)
     return {"root": out / "index" / "metadata" / "1.root.json", "index": out / "index",
             "publisher": out / "publisher.pub", **{p.name: p for p in wheels}}
 
