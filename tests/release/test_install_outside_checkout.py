@@ -126,6 +126,12 @@ def _check_the_runtime_alone(app: App) -> None:
             "    if m.name != 'pepperpy.__main__':\n"
             "        importlib.import_module(m.name)\n")
     app.run(app.bin / "python", "-c", walk)
+    # a plugin's dependencies may not move what the installed runtime needs (and only that)
+    protected = ("from pepperpy.plugins.constraints import protected_distributions as p\n"
+                 "found = p({})\n"
+                 "assert 'pepperplug' in found and 'pip' not in found, sorted(found)\n"
+                 "assert found['cryptography'].needed_by[0].startswith('the PepperPy core')\n")
+    app.run(app.bin / "python", "-c", protected)
     listed = " ".join(app.pepperpy("--help").stdout.split())
     assert "needs pepperplug-dev" in listed and "from a source checkout" in listed
     missing = app.pepperpy("plugin", "new", "llm_x", "--category", "llm", check=False)
