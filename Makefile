@@ -17,9 +17,13 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Core only: the demo installs each plugin's dependencies itself, with uv.
-$(CORE_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+# The checkout's three distributions, editable: the runtime (.), the test kit and the
+# authors' tools (packages/). The demo installs each plugin's dependencies itself, with uv.
+DISTS := -e . -e packages/pepperplug-testing -e packages/pepperplug-dev
+PROJECTS := pyproject.toml $(wildcard packages/*/pyproject.toml)
+
+$(CORE_STAMP): $(PROJECTS) | $(PY)
+	$(PY) -m pip install --quiet $(DISTS)
 	@touch $@
 
 # Cheap when the wheel is cached (one `ls`); the one-time build says how long it takes.
@@ -31,18 +35,20 @@ postgres:
 
 setup: $(CORE_STAMP) llama-wheel
 
-$(TEST_STAMP): pyproject.toml $(LLAMA_WHEEL) | $(CORE_STAMP) llama-wheel
-	$(PY) -m pip install --quiet --prefer-binary --find-links $(WHEELS) -e '.[test]'
+$(TEST_STAMP): $(PROJECTS) $(LLAMA_WHEEL) | $(CORE_STAMP) llama-wheel
+	$(PY) -m pip install --quiet --prefer-binary --find-links $(WHEELS) -e '.[test]' \
+	  -e packages/pepperplug-testing -e packages/pepperplug-dev
 	@touch $@
 
 setup-test: setup postgres $(TEST_STAMP)
 
-# The demo keeps its trust store, keys and data in the checkout (.pepperpy-demo/), so
+# The demo (tools/demo.py: part of the checkout, in no distribution) keeps its trust
+# store, keys and data in the checkout (.pepperpy-demo/), so
 # trusting its development key never touches your own ~/.pepperpy.
 DEMO_HOME ?= $(CURDIR)/.pepperpy-demo
 
 demo: setup
-	@PEPPERPY_HOME=$(DEMO_HOME) PEPPERPY_FIND_LINKS=$(WHEELS) $(VENV)/bin/pepperpy demo
+	@PEPPERPY_HOME=$(DEMO_HOME) PEPPERPY_FIND_LINKS=$(WHEELS) $(PY) tools/demo.py
 
 test: setup-test
 	$(VENV)/bin/ruff check .

@@ -18,7 +18,7 @@ def signed_registry(workdir: Path, *folders: str) -> ProviderRegistry:
     """A registry offering the named ``plugin_src`` folders, built and signed in ``workdir``."""
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.settings import Settings
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     factory = BundleFactory(publisher="pepperpy-bench")
     bundles = workdir / "bundles"

@@ -2,9 +2,9 @@
 
     python bench/bench_demo.py [--runs 5] [--smoke]
 
-Runs ``python -m pepperpy demo`` in a scratch copy of the checkout (``pyproject.toml``,
-``pepperpy/``, ``plugin_src/``, ``examples/corpus/``; the demo builds the source tree
-it was imported from, so it signs and builds there, never in this checkout) with a
+Runs ``python tools/demo.py`` in a scratch copy of the checkout (``pyproject.toml``,
+``pepperpy/``, ``tools/demo.py``, ``plugin_src/``, ``examples/corpus/``; the demo builds
+the checkout it is part of, so it signs and builds there, never in this checkout) with a
 scratch ``PEPPERPY_HOME``: once to set up (key, bundles, embeddings),
 then ``--runs`` more times. For each later run it takes the time from process start
 to the demo's "ready for the first question" line, and checks that the answers are
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "pepperpy"]
+DEMO = [sys.executable, "tools/demo.py"]
 FLOOR = "import chromadb, llama_cpp, onnxruntime, tokenizers"
 
 
@@ -43,13 +43,15 @@ def scratch_checkout(into: Path) -> Path:
     for tree in ("pepperpy", "plugin_src"):
         shutil.copytree(ROOT / tree, repo / tree, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "examples" / "corpus", repo / "examples" / "corpus")
+    (repo / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "demo.py", repo / "tools" / "demo.py")
     return repo
 
 
 def run_demo(repo: Path, env: dict[str, str]) -> tuple[float, list[str]]:
     """Seconds from start to "ready for the first question", and the answers."""
     start = time.perf_counter()
-    proc = subprocess.Popen([*CLI, "demo"], cwd=repo, env=env, text=True,
+    proc = subprocess.Popen(DEMO, cwd=repo, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     ready = None
@@ -61,7 +63,7 @@ def run_demo(repo: Path, env: dict[str, str]) -> tuple[float, list[str]]:
             answers.append(line.strip())
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.wait() != 0 or ready is None:
-        raise SystemExit(f"pepperpy demo failed (exit {proc.returncode}):\n{stderr[-3000:]}")
+        raise SystemExit(f"the demo failed (exit {proc.returncode}):\n{stderr[-3000:]}")
     return ready, answers
 
 
@@ -103,7 +105,7 @@ def main() -> None:
     ready = statistics.median(r for r, _ in later)
     same = all(answers == first for _, answers in later)
     make = 0.0 if args.smoke else make_overhead(3)
-    print(f"pepperpy demo in a scratch checkout: first run {first_ready:.2f}s to the first "
+    print(f"the demo in a scratch checkout: first run {first_ready:.2f}s to the first "
           f"question (set-up included); later runs, median of {runs}:")
     print(f"  {'import floor (chromadb, llama_cpp, onnxruntime, tokenizers)':<62}"
           f"{floor:6.2f}s  1.00x")

@@ -30,7 +30,7 @@ from pepperpy.bundle.keys import generate_key
 from pepperpy.cli import main as cli
 from pepperpy.distribution.fetch import Session, add_index
 from pepperpy.settings import Settings
-from pepperpy.testing_bundles import BundleFactory
+from pepperpy_testing.bundles import BundleFactory
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

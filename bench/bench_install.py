@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from dists import DISTRIBUTIONS, RUNTIME, build  # noqa: E402
+from dists import RUNTIME, build  # noqa: E402
 
 SMOKE = "--smoke" in sys.argv
 ROUNDS = 1 if SMOKE else 5
@@ -67,8 +67,7 @@ def import_ms(python: Path) -> float:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pepperpy-bench-install-") as tmp:
         work = Path(tmp)
-        wheel = next(p for p in build(DISTRIBUTIONS[RUNTIME], work / "dist",
-                                      workdir=work / "stage") if p.suffix == ".whl")
+        wheel = next(p for p in build(RUNTIME, work / "dist") if p.suffix == ".whl")
         empty = site_packages(venv(work / "empty"))
         base = size(work / "empty")
         python = venv(work / "warm")

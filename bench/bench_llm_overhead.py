@@ -30,8 +30,8 @@ from _signed import signed_registry  # noqa: E402
 
 from pepperpy import PepperPy  # noqa: E402
 from pepperpy.registry import ProviderRegistry  # noqa: E402
-from pepperpy.testing.wire.anthropic import AnthropicServer  # noqa: E402
-from pepperpy.testing.wire.openai import OpenAIServer  # noqa: E402
+from pepperpy_testing.wire.anthropic import AnthropicServer  # noqa: E402
+from pepperpy_testing.wire.openai import OpenAIServer  # noqa: E402
 
 KEY = "sk-bench"
 PROMPT = "The quick brown fox jumps over the lazy dog " * 4

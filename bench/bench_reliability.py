@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from pepperpy import PepperPy  # noqa: E402
 from pepperpy.chat import ChatBuilder  # noqa: E402
 from pepperpy.registry import ProviderRegistry  # noqa: E402
-from pepperpy.testing.wire import OpenAIServer  # noqa: E402
+from pepperpy_testing.wire import OpenAIServer  # noqa: E402
 
 PLUGINS = ("llm_openai_provider", "storage_sqlite_provider")
 PROMPT = "The quick brown fox jumps over the lazy dog " * 4
@@ -42,7 +42,7 @@ def registry(home: Path) -> ProviderRegistry:
     from pepperpy.bundle.manifest import parse_manifest
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.settings import Settings
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     factory = BundleFactory(publisher="bench")
     folder = home / "bundles"

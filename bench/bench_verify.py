@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pepperpy.bundle.verify import verify_bundle
-from pepperpy.testing_bundles import BundleFactory
+from pepperpy_testing.bundles import BundleFactory
 
 SMOKE = "--smoke" in sys.argv
 MB = 1 if SMOKE else 50

@@ -27,13 +27,13 @@ if str(ROOT) not in sys.path:
 @dataclass(frozen=True)
 class SignedPlugins:
     folder: Path
-    factory: object  # pepperpy.testing_bundles.BundleFactory
+    factory: object  # pepperpy_testing.bundles.BundleFactory
 
 
 @pytest.fixture(scope="session")
 def signed_plugins(tmp_path_factory: pytest.TempPathFactory) -> SignedPlugins:
     from pepperpy.bundle.manifest import parse_manifest
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     factory = BundleFactory(publisher="pepperpy-test")
     folder = tmp_path_factory.mktemp("signed-plugins")

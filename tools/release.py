@@ -68,7 +68,7 @@ def rehearse(out: Path, *, key: Path | None = None, index_key: Path | None = Non
         index_key = index_key or key
         pub = _public_key(key)
         shutil.copyfile(pub, out / "publisher.pub")
-        wheels = build_all(out, workdir=work / "stage")
+        wheels = build_all(out)
         bundles = _pepperpy("plugin", "build", "--all", "--src", plugins, "--key", key,
                             "--out", out / "plugins", home=home).split()
         _pepperpy("repo", "init", out / "index", "--key", index_key, home=home)

@@ -125,8 +125,9 @@ def _not_installed(command: str, dist: str) -> NoReturn:
 
     if dist == CHECKOUT:
         raise ConfigurationError(
-            f"`pepperpy {command}` runs from a PepperPy source checkout only (it builds the "
-            "repository's plugin_src/); clone the repository and run `make demo` there")
+            f"`pepperpy {command}` is not an installed command: the demo runs from a "
+            "PepperPy source checkout (it builds the repository's plugin_src/); run "
+            "`make demo` in a clone of the repository")
     raise ConfigurationError(
         f"`pepperpy {command}` comes with the {dist} distribution, which is not installed; "
         f"install it with `pip install {dist}=={__version__}`")

@@ -1,5 +1,5 @@
 """``pepperpy plugin verify|inspect``: check signed bundles (``plugin build`` is in
-:mod:`pepperpy.cli.build`, shipped by pepperplug-dev).
+:mod:`pepperpy_dev.cli.build`, shipped by pepperplug-dev).
 
 The ``plugin`` group is shared with the plugin manager's commands; the dispatcher
 creates it and calls :func:`add_plugin_commands`.

@@ -10,9 +10,9 @@ Invariants:
 - Protected = every installed distribution that a protected requirement reaches,
   transitively through installed distributions' ``Requires-Dist`` (markers and
   requested extras evaluated), each pinned to its installed version. The roots are
-  the requirements of the installed distributions that ship ``pepperpy``
-  (:data:`CORE_DISTRIBUTIONS`) and those distributions themselves, read with
-  ``importlib.metadata``, and the recorded requirements of every
+  the requirements of PepperPy's installed distributions (:data:`CORE_DISTRIBUTIONS`)
+  and those distributions themselves, read with ``importlib.metadata``, and the
+  recorded requirements of every
   *other* plugin in the install state (``deprecord``: written only from verified
   manifests). Stricter than "the core's specifiers": a plugin may add packages, never
   move one the host already runs on, even within the core's own range.
@@ -44,9 +44,9 @@ __all__ = [
 ]
 
 CORE = "the PepperPy core"
-# The distributions that ship the `pepperpy` import package: the runtime, the authors'
-# and the tests' (tools/dists.py), and a source checkout installed in development mode.
-CORE_DISTRIBUTIONS = ("pepperplug", "pepperplug-dev", "pepperplug-testing", "pepperpy")
+# PepperPy's distributions: the runtime (import package `pepperpy`), the authors' and the
+# tests' (tools/dists.py).
+CORE_DISTRIBUTIONS = ("pepperplug", "pepperplug-dev", "pepperplug-testing")
 _SHOWN_OWNERS = 3
 
 

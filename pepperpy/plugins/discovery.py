@@ -84,7 +84,7 @@ def is_pepperpy_project(pyproject: Path) -> bool:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return data.get("project", {}).get("name") == "pepperpy"
+    return data.get("project", {}).get("name") == "pepperplug"  # the runtime, at the root
 
 
 def search_folders(settings: Settings) -> list[tuple[str, Path]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.testing_bundles import BundleFactory, marker_plugin_files
+from pepperpy_testing.bundles import BundleFactory, marker_plugin_files
 
 
 @pytest.fixture(scope="session")

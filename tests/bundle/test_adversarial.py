@@ -25,7 +25,7 @@ from pepperpy.core import (
     TrustError,
     UntrustedPublisherError,
 )
-from pepperpy.testing_bundles import (
+from pepperpy_testing.bundles import (
     BundleFactory,
     add_entry,
     append_bytes,

@@ -13,7 +13,7 @@ from pepperpy.bundle.build import build_all, build_bundle, collect_files
 from pepperpy.bundle.reader import read_signer
 from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import BundleInvalidError, ConfigurationError
-from pepperpy.testing_bundles import BundleFactory
+from pepperpy_testing.bundles import BundleFactory
 
 
 def _source(root: Path, name: str = "demo") -> Path:

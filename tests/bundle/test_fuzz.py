@@ -8,7 +8,7 @@ from pathlib import Path
 from pepperpy.bundle.reader import read_signer
 from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import PepperpyError
-from pepperpy.testing_bundles import BundleFactory
+from pepperpy_testing.bundles import BundleFactory
 
 ROUNDS = 2500
 

@@ -13,7 +13,7 @@ from pepperpy.bundle import verify as verify_module
 from pepperpy.bundle.hashing import CHUNK, ParallelHasher, crc32_combine, digests
 from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import BundleInvalidError, RevokedError
-from pepperpy.testing_bundles import BundleFactory, replace_entry
+from pepperpy_testing.bundles import BundleFactory, replace_entry
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -79,7 +79,7 @@ def test_large_bundle_revoked_digest_is_refused(large):
 
 
 def test_large_bundle_deflated_entry_crc_mismatch_is_refused(large):
-    from pepperpy.testing_bundles import set_fields, unpack
+    from pepperpy_testing.bundles import set_fields, unpack
 
     factory, data, _ = large
     entry = next(e for e in unpack(data) if e.name == b"model/notes.txt")

@@ -13,7 +13,7 @@ import zipfile
 
 import nacl.signing
 
-from pepperpy.testing_bundles import BundleFactory
+from pepperpy_testing.bundles import BundleFactory
 
 
 def independent_verify(data: bytes, public_key_raw: bytes) -> dict:
@@ -46,7 +46,7 @@ def test_pynacl_verifies_our_bundle(factory: BundleFactory) -> None:
 def test_pynacl_rejects_tampered_bundle(factory: BundleFactory) -> None:
     import pytest
 
-    from pepperpy.testing_bundles import replace_entry
+    from pepperpy_testing.bundles import replace_entry
 
     data = replace_entry(factory.build(), "sample.py", b"import os\n")
     with pytest.raises(nacl.exceptions.BadSignatureError):

@@ -21,7 +21,7 @@ from pepperpy.bundle.signing import encode_signature_entry
 from pepperpy.bundle.trust import TrustStore
 from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import ConfigurationError, UntrustedPublisherError, ValidationError
-from pepperpy.testing_bundles import BundleFactory, replace_entry
+from pepperpy_testing.bundles import BundleFactory, replace_entry
 
 P = 2**255 - 19
 _Y8A = int.from_bytes(bytes.fromhex(

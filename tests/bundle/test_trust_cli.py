@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.testing_bundles import replace_entry
+from pepperpy_testing.bundles import replace_entry
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_inspect_untrusted_bundle_prints_no_terminal_control_characters(cli, tmp
                                                                         ) -> None:
     """An unverified manifest is attacker text: `plugin inspect` escapes every
     non-printable character (ANSI/OSC escapes could fake the 'state:' line)."""
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     evil = "x\x1b[1A\r\x1b[2Kstate:     verified\x1b]52;c;cm0gLXJmIH4=\x07"
     attacker = BundleFactory(publisher="attacker")  # never trusted
@@ -165,7 +165,7 @@ def test_inspect_untrusted_bundle_prints_no_terminal_control_characters(cli, tmp
 def test_inspect_shows_an_unverified_manifest_of_any_shape(cli, tmp_path: Path) -> None:
     """`dependencies` as a number (or any type) in an untrusted bundle: one report, exit
     0, never a traceback; without --unverified its manifest is not parsed at all."""
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     attacker = BundleFactory(publisher="attacker")
     files = attacker.files(manifest={"dependencies": 7, "name": ["x"] * 3})
@@ -203,7 +203,7 @@ def test_bad_uv_timeout_setting_is_a_configuration_error(cli) -> None:
 def test_inspect_reports_a_tampered_entry_instead_of_failing(cli, tmp_path: Path) -> None:
     """A modified entry with a stale CRC: inspect still reports (state "invalid", the
     reason, and the file's problem) instead of exiting 1 with no report."""
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     factory = BundleFactory()
     factory.trust(cli.home)

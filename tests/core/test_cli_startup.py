@@ -51,7 +51,7 @@ def test_plugin_list_imports_only_the_plugin_group(tmp_path: object) -> None:
     assert json.loads(str(run["out"])) is not None
     loaded = set(run["modules"])  # type: ignore[arg-type]
     assert loaded & GROUP_MODULES == {ep.module for ep in COMMANDS["plugin"]}
-    assert "pepperpy.cli.chat" not in loaded and "pepperpy.cli.demo" not in loaded
+    assert "pepperpy.cli.chat" not in loaded and "pepperpy_dev.cli.repo" not in loaded
 
 
 @pytest.mark.parametrize("name", list(_GROUPS))

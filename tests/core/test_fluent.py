@@ -16,7 +16,7 @@ from pepperpy import (
     PepperpyError,
     ProviderError,
 )
-from pepperpy.testing import FakeLLM, fake_registry, tool_call_result
+from pepperpy_testing import FakeLLM, fake_registry, tool_call_result
 
 
 def pepper(**llm_config: object) -> PepperPy:

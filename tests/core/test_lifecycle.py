@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from pepperpy import ConfigurationError, PepperPy, ProviderError
-from pepperpy.testing import FakeLLM, HashEmbeddings, MemoryStorage, MemoryStore, fake_registry
+from pepperpy_testing import FakeLLM, HashEmbeddings, MemoryStorage, MemoryStore, fake_registry
 
 
 class Journal:

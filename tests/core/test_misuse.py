@@ -13,7 +13,7 @@ from pepperpy import (
     PluginNotFoundError,
     ValidationError,
 )
-from pepperpy.testing import fake_registry
+from pepperpy_testing import fake_registry
 
 
 def test_chat_before_with_llm_names_the_fix() -> None:
@@ -81,7 +81,7 @@ def test_config_schema_errors_name_the_key_and_hide_secrets(monkeypatch) -> None
     class Needy(BaseProvider):
         pass
 
-    from pepperpy.testing import FakeLLM
+    from pepperpy_testing import FakeLLM
 
     schema = {
         "type": "object",
@@ -180,7 +180,7 @@ def test_bad_rag_and_tool_arguments(call, match) -> None:
 
 
 async def test_close_on_cleanup_closes_every_resource_once_in_reverse() -> None:
-    from pepperpy.testing import FakeLLM
+    from pepperpy_testing import FakeLLM
 
     closed: list[str] = []
 

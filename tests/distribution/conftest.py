@@ -12,7 +12,7 @@ from support.index_server import IndexServer, Publisher
 @pytest.fixture
 def publisher(tmp_path: Path) -> Publisher:
     from pepperpy.bundle.keys import generate_key
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     keys = tmp_path / "keys"
     repo_key = generate_key(publisher="index", out_dir=keys).private_path

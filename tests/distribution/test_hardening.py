@@ -79,7 +79,7 @@ def test_repo_add_refuses_a_name_the_signing_key_is_not_trusted_for(
         publisher: Publisher, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from pepperpy.bundle.trust import TrustStore
     from pepperpy.core import InstallRefusedError
-    from pepperpy.distribution.repository import Repository
+    from pepperpy_dev.repository import Repository
 
     _published(publisher)
     store = TrustStore(home / "trust.json")

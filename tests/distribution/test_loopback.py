@@ -11,8 +11,8 @@ from pepperpy.settings import Settings
 
 def test_publish_serve_and_install_by_name_then_nothing_the_second_time(
         signed_plugins, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pepperpy.demo import install_from_loopback_index
     from pepperpy.plugins.manager import PluginManager
+    from tools.demo import install_from_loopback_index
 
     home = tmp_path / "home"
     signed_plugins.factory.trust(home)

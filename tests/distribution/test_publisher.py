@@ -47,7 +47,7 @@ def test_add_names_the_target_as_plugin_build_does(publisher: Publisher, home: P
 
 def test_add_refuses_a_bundle_that_does_not_verify(publisher: Publisher, home: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from pepperpy.testing_bundles import replace_entry
+    from pepperpy_testing.bundles import replace_entry
 
     bundle = publisher.bundle()
     tampered = publisher.bundles / "tampered-1.0.0.pepperplugin"

@@ -67,7 +67,7 @@ def _signed(publisher: Publisher, raw: bytes, edit: Callable[[Any], None],
     """Re-sign metadata after ``edit`` (with the repository key unless ``key``)."""
     from tuf.api.metadata import Metadata
 
-    from pepperpy.distribution.signer import load_signer
+    from pepperpy_dev.signer import load_signer
 
     md = Metadata.from_bytes(raw)
     edit(md.signed)
@@ -193,7 +193,7 @@ def test_yanked_version_is_refused(attacked: Publisher, home: Path) -> None:
 
 def test_untrusted_publisher_listed_by_the_index(attacked: Publisher, home: Path,
                                                  tmp_path: Path) -> None:
-    from pepperpy.testing_bundles import BundleFactory
+    from pepperpy_testing.bundles import BundleFactory
 
     stranger = BundleFactory(publisher="stranger")
     bundle = attacked.bundles / "sample-3.0.0.pepperplugin"
@@ -227,7 +227,7 @@ def test_root_signed_only_by_the_new_key_is_refused(attacked: Publisher, server:
     from tuf.api.metadata import Metadata
 
     from pepperpy.bundle.keys import generate_key
-    from pepperpy.distribution.signer import load_signer
+    from pepperpy_dev.signer import load_signer
 
     new = load_signer(generate_key(publisher="usurper", out_dir=tmp_path / "u").private_path)
     md = Metadata.from_bytes(attacked.root.read_bytes())
@@ -259,8 +259,8 @@ def _relabel(publisher: Publisher, old_bundle: Path, claimed: str) -> None:
 
     from tuf.api.metadata import TargetFile
 
-    from pepperpy.distribution.repository import Repository
-    from pepperpy.distribution.signer import load_signer
+    from pepperpy_dev.repository import Repository
+    from pepperpy_dev.signer import load_signer
 
     signer = load_signer(publisher.repo_key)
     repo = Repository(publisher.folder)

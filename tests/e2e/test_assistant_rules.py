@@ -59,7 +59,8 @@ def test_every_named_path_exists(path: Path) -> None:
     for name in _paths(text):
         candidate = name.replace("<name>", "llm_openai_provider").replace("NAME", "")
         candidate = candidate.rstrip("/")
-        hits = [ROOT / candidate, *(ROOT / "pepperpy").glob(candidate)]
+        hits = [ROOT / candidate, *(ROOT / "pepperpy").glob(candidate),
+                *(ROOT / "packages").glob(f"*/*/{candidate}")]  # pepperpy_dev, _testing
         if "/" not in candidate:  # a bare file name: a core module or a plugin's file
             hits += [*ROOT.glob(f"plugin_src/*/{candidate}")]
         assert any(h.exists() for h in hits), f"{path.name} names {name}, which does not exist"

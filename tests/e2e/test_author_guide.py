@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from pepperpy import PepperPy, Settings
-from pepperpy.scaffold import plugin_files
-from pepperpy.testing import BundleFactory
-from pepperpy.testing.conformance import rules_for
+from pepperpy_dev.scaffold import plugin_files
+from pepperpy_testing import BundleFactory
+from pepperpy_testing.conformance import rules_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "third_party_plugin" / "llm_shout_provider"

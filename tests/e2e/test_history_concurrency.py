@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pepperpy import PepperPy
 from pepperpy.registry import ProviderRegistry
-from pepperpy.testing import FakeLLM
+from pepperpy_testing import FakeLLM
 
 
 async def test_concurrent_turns_on_one_conversation_lose_nothing(

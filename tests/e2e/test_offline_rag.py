@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pepperpy import PepperPy
-from pepperpy.demo import QUESTIONS
+from tools.demo import QUESTIONS
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.testing import BundleFactory
-from pepperpy.testing_bundles import replace_entry
+from pepperpy_testing import BundleFactory
+from pepperpy_testing.bundles import replace_entry
 
 ROOT = Path(__file__).resolve().parents[2]
 

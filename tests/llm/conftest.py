@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:  # so `tests.servers` imports however pytest is st
 
 from pepperpy import PepperPy  # noqa: E402
 from pepperpy.registry import ProviderRegistry  # noqa: E402
-from pepperpy.testing.wire.base import LoopbackServer  # noqa: E402
+from pepperpy_testing.wire.base import LoopbackServer  # noqa: E402
 from tests.servers.fixtures import anthropic_server, openai_server  # noqa: E402
 
 __all__ = ["anthropic_server", "openai_server"]

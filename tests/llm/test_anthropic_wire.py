@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pepperpy import Message, MessageRole, PepperPy, ToolCall
-from pepperpy.testing.wire.anthropic import AnthropicServer
+from pepperpy_testing.wire.anthropic import AnthropicServer
 from tests.llm.conftest import API_KEY
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pepperpy import AuthenticationError, PepperPy
-from pepperpy.testing.wire.openai import OpenAIServer, fake_embedding
+from pepperpy_testing.wire.openai import OpenAIServer, fake_embedding
 from tests.llm.conftest import API_KEY
 
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from pepperpy.testing.wire.anthropic import AnthropicServer
-from pepperpy.testing.wire.openai import OpenAIServer
+from pepperpy_testing.wire.anthropic import AnthropicServer
+from pepperpy_testing.wire.openai import OpenAIServer
 from tests.llm.conftest import ROOT, base_url
 
 KEY_ENV = {"openai": "OPENAI_API_KEY", "openrouter": "OPENROUTER_API_KEY",

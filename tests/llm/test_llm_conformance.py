@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from pepperpy.testing.conformance import EmbeddingsConformance, LLMConformance
+from pepperpy_testing.conformance import EmbeddingsConformance, LLMConformance
 from tests.llm.conftest import PLUGIN_SRC
 
 

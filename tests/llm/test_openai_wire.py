@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from pepperpy import Message, MessageRole, PepperPy, ToolCall, ValidationError
-from pepperpy.testing.wire.openai import OpenAIServer
+from pepperpy_testing.wire.openai import OpenAIServer
 from tests.llm.conftest import API_KEY
 
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from pepperpy.bundle.build import SHARED_LIST, collect_files
-from pepperpy.testing_bundles import BundleFactory, unpack
+from pepperpy_testing.bundles import BundleFactory, unpack
 from tests.llm.conftest import PLUGIN_SRC, PLUGINS, ROOT
 
 SHARED_SRC = PLUGIN_SRC / "_shared"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pepperpy.testing.conformance import EmbeddingsConformance, LLMConformance
+from pepperpy_testing.conformance import EmbeddingsConformance, LLMConformance
 from tests.conftest import PLUGIN_SRC
 
 

@@ -190,7 +190,8 @@ def test_conflict_with_auto_install_off_names_the_core_and_starts_nothing(env):
 
 def test_core_closure_is_protected_transitively():
     protected = protected_distributions({})
-    assert {"pepperpy", "cryptography", "cffi", "jsonschema", "packaging"} <= set(protected)
+    assert {"pepperplug", "pepperplug-testing", "cryptography", "cffi", "jsonschema",
+            "packaging"} <= set(protected)
     assert any(CORE in why for why in protected["cffi"].needed_by)
     assert "openai" not in protected  # installed here, but needed by neither side
     assert "pydantic" not in protected  # only the `structured` extra asks for it

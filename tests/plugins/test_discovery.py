@@ -16,7 +16,7 @@ def test_search_order_installed_then_plugin_path_then_checkout(env, monkeypatch)
     env.write(env.tmp / "p1", "a.pepperplugin", data)
     repo = env.tmp / "repo"
     (repo / "src" / "deep").mkdir(parents=True)
-    (repo / "pyproject.toml").write_text('[project]\nname = "pepperpy"\n')
+    (repo / "pyproject.toml").write_text('[project]\nname = "pepperplug"\n')
     env.write(repo / "dist_plugins", "b.pepperplugin", data)
     monkeypatch.chdir(repo / "src" / "deep")
     found = discover(env.with_settings(plugin_path=(env.tmp / "p1",)).settings)
@@ -29,7 +29,7 @@ def test_checkout_detection_needs_the_pepperpy_project(tmp_path):
     (tmp_path / "dist_plugins").mkdir()
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "someone-else"\n')
     assert checkout_dist_plugins(tmp_path) is None
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pepperpy"\n')
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pepperplug"\n')
     assert checkout_dist_plugins(tmp_path) == (tmp_path / "dist_plugins").resolve()
 
 

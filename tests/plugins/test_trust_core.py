@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pepperpy.core import BundleInvalidError, InstallRefusedError, UntrustedPublisherError
-from pepperpy.testing_bundles import make_entry, pack, sign_raw
+from pepperpy_testing.bundles import make_entry, pack, sign_raw
 
 REPO = Path(__file__).resolve().parents[2]
 

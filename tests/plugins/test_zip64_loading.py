@@ -11,7 +11,7 @@ from pepperpy import PepperPy, PluginError
 from pepperpy.plugins.doctor import diagnose
 from pepperpy.plugins.manager import PluginManager
 from pepperpy.settings import Settings
-from pepperpy.testing_bundles import BundleFactory, marker_plugin_files, zip64_confusion
+from pepperpy_testing.bundles import BundleFactory, marker_plugin_files, zip64_confusion
 
 
 def _llm_marker_plugin(marker: Path) -> dict[str, bytes]:
@@ -19,7 +19,7 @@ def _llm_marker_plugin(marker: Path) -> dict[str, bytes]:
     manifest = json.loads(files["plugin.json"])
     files["markerplugin.py"] = (
         f"import pathlib\npathlib.Path({str(marker)!r}).write_text('module ran')\n"
-        "from pepperpy.testing import FakeLLM as Provider\n"
+        "from pepperpy_testing import FakeLLM as Provider\n"
     ).encode()
     files["plugin.json"] = json.dumps(manifest).encode()
     return files

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 from support.chroma import ChromaServer
 
-from pepperpy.testing.conformance import RAGConformance
+from pepperpy_testing.conformance import RAGConformance
 from tests.conftest import PLUGIN_SRC
 
 

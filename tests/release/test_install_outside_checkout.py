@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.testing.wire.openai import OpenAIServer
+from pepperpy_testing.wire.openai import OpenAIServer
 from tests.support.index_server import IndexServer
 
 pytestmark = pytest.mark.slow

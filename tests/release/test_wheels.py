@@ -1,9 +1,11 @@
 """What each release wheel carries: the runtime has no test, authoring, publishing or demo
-code, and the three together ship the whole checkout package exactly once."""
+code, each wheel ships exactly its project's import package, and the three agree on
+one version."""
 
 from __future__ import annotations
 
 import configparser
+import re
 import sys
 import tomllib
 import zipfile
@@ -15,23 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "tools") not in sys.path:
     sys.path.insert(0, str(ROOT / "tools"))
 
-from dists import DEMO_FILES, DISTRIBUTIONS, RUNTIME, VERSION  # noqa: E402
+from dists import IMPORT_PACKAGES, PROJECTS, RUNTIME, VERSION, project  # noqa: E402
 
-# Modules an application never needs; any of them in the runtime wheel is a defect.
-NOT_RUNTIME = (
-    "pepperpy/testing/",  # conformance suites, wire servers, fakes
-    "pepperpy/testing_bundles.py",  # the bundle factory and tamper kit
-    "pepperpy/scaffold/",  # plugin new / lint
-    "pepperpy/demo.py", "pepperpy/cli/demo.py", "pepperpy/distribution/loopback.py",
-    "pepperpy/distribution/repository.py", "pepperpy/distribution/signer.py",  # repo ...
-    "pepperpy/cli/repo.py", "pepperpy/cli/keygen.py", "pepperpy/cli/author.py",
-    "pepperpy/cli/build.py", "pepperpy/cli/conformance.py",
+# What an application never needs: any of it in the runtime wheel is a defect.
+NOT_RUNTIME = re.compile(
+    r"testing|conformance|wire|fake|tamper|scaffold|template|lint|demo|loopback|"
+    r"repository|signer|keygen|cli/(author|build|repo)\.py|pepperpy_dev|pepperpy_testing"
 )
 
 
 def _wheel(release: dict[str, Path], dist: str) -> Path:
-    name = f"{dist.replace('-', '_')}-{VERSION}-py3-none-any.whl"
-    return release[name]
+    return release[f"{dist.replace('-', '_')}-{VERSION}-py3-none-any.whl"]
 
 
 def _files(wheel: Path) -> list[str]:
@@ -39,13 +35,22 @@ def _files(wheel: Path) -> list[str]:
         return [n for n in zf.namelist() if ".dist-info/" not in n]
 
 
-def _entry_points(wheel: Path) -> dict[str, dict[str, str]]:
+def _metadata(wheel: Path, name: str) -> str:
     with zipfile.ZipFile(wheel) as zf:
-        name = next(n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt"))
-        parser = configparser.ConfigParser(delimiters=("=",))
-        parser.optionxform = str  # type: ignore[assignment,method-assign]
-        parser.read_string(zf.read(name).decode())
+        return zf.read(next(n for n in zf.namelist() if n.endswith(f".dist-info/{name}"))
+                       ).decode()
+
+
+def _entry_points(wheel: Path) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(_metadata(wheel, "entry_points.txt"))
     return {s: dict(parser[s]) for s in parser.sections()}
+
+
+def _requires(wheel: Path) -> list[str]:
+    return [line.split(": ", 1)[1] for line in _metadata(wheel, "METADATA").splitlines()
+            if line.startswith("Requires-Dist: ")]
 
 
 def test_the_runtime_wheel_carries_no_test_authoring_publishing_or_demo_module(
@@ -53,56 +58,46 @@ def test_the_runtime_wheel_carries_no_test_authoring_publishing_or_demo_module(
 ) -> None:
     files = _files(_wheel(release, RUNTIME))
     assert "pepperpy/__init__.py" in files and "pepperpy/schemas/plugin.schema.json" in files
-    found = [f for f in files if f.startswith(NOT_RUNTIME)]
-    assert found == []
+    assert [f for f in files if NOT_RUNTIME.search(f)] == []
 
 
-@pytest.mark.parametrize("dist", list(DISTRIBUTIONS))
-def test_each_wheel_ships_exactly_its_configured_files(release: dict[str, Path],
-                                                       dist: str) -> None:
-    assert sorted(_files(_wheel(release, dist))) == DISTRIBUTIONS[dist].sources()
+@pytest.mark.parametrize("dist", list(PROJECTS))
+def test_each_wheel_ships_exactly_its_import_package(release: dict[str, Path],
+                                                     dist: str) -> None:
+    package = PROJECTS[dist] / IMPORT_PACKAGES[dist]
+    expected = sorted(p.relative_to(package.parent).as_posix() for p in package.rglob("*")
+                      if p.is_file() and "__pycache__" not in p.parts)
+    assert sorted(_files(_wheel(release, dist))) == expected
 
 
-def test_the_three_wheels_ship_the_package_once_and_only_the_demo_stays_behind(
+@pytest.mark.parametrize("dist", list(PROJECTS))
+def test_each_wheel_declares_its_own_commands_from_its_own_package(
+    release: dict[str, Path], dist: str,
+) -> None:
+    commands = _entry_points(_wheel(release, dist))["pepperpy.commands"]
+    assert commands == project(dist)["entry-points"]["pepperpy.commands"]
+    assert {v.split(".")[0] for v in commands.values()} == {IMPORT_PACKAGES[dist]}
+
+
+def test_the_distributions_share_one_version_and_pin_the_runtime(
     release: dict[str, Path],
 ) -> None:
-    shipped = [f for dist in DISTRIBUTIONS for f in _files(_wheel(release, dist))]
-    assert len(shipped) == len(set(shipped))
-    checkout = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pepperpy").rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts}
-    assert checkout - set(shipped) == set(DEMO_FILES)
-
-
-def test_each_wheel_declares_its_own_commands_and_the_checkout_all_of_them(
-    release: dict[str, Path],
-) -> None:
-    declared: dict[str, str] = {}
-    for dist in DISTRIBUTIONS:
-        commands = _entry_points(_wheel(release, dist)).get("pepperpy.commands", {})
-        assert commands == DISTRIBUTIONS[dist].commands
-        declared.update(commands)
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    checkout = project["entry-points"]["pepperpy.commands"]
-    assert {k: v for k, v in checkout.items() if k != "demo"} == declared
-    assert _entry_points(_wheel(release, RUNTIME))["console_scripts"] == {
-        "pepperpy": "pepperpy.cli:main"}
-
-
-def test_the_runtime_needs_no_pydantic_and_the_others_pin_the_runtime(
-    release: dict[str, Path],
-) -> None:
-    def requires(dist: str) -> list[str]:
-        with zipfile.ZipFile(_wheel(release, dist)) as zf:
-            meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-            lines = zf.read(meta).decode().splitlines()
-        return [line.split(": ", 1)[1] for line in lines if line.startswith("Requires-Dist")]
-
-    runtime = requires(RUNTIME)
-    assert not any(r.startswith("pydantic") and "extra ==" not in r for r in runtime)
-    assert any(r.startswith("pydantic") and 'extra == "structured"' in r for r in runtime)
-    for dist in DISTRIBUTIONS:
+    for dist in PROJECTS:
         if dist != RUNTIME:
-            assert f"{RUNTIME}=={VERSION}" in requires(dist)
+            assert project(dist)["version"] == VERSION
+            assert f"{RUNTIME}=={VERSION}" in _requires(_wheel(release, dist))
+    pinned = tomllib.loads((PROJECTS["pepperplug-dev"] / "pyproject.toml").read_text())
+    assert f"pepperplug-testing=={VERSION}" in pinned["project"]["dependencies"]
+
+
+def test_the_runtime_needs_no_pydantic_and_says_which_command_it_runs(
+    release: dict[str, Path],
+) -> None:
+    runtime = _wheel(release, RUNTIME)
+    requires = _requires(runtime)
+    assert not [r for r in requires if r.startswith("pydantic") and "extra ==" not in r]
+    assert [r for r in requires if r.startswith("pydantic") and 'extra == "structured"' in r]
+    assert _entry_points(runtime)["console_scripts"] == {"pepperpy": "pepperpy.cli:main"}
 
 
 def test_the_index_site_holds_every_first_party_plugin_and_no_private_key(

@@ -1,5 +1,5 @@
 """Fixtures for the reliability tests: the real plugins (signed bundles) and SDKs
-against loopback servers that inject faults (``pepperpy.testing.wire.Fault``)."""
+against loopback servers that inject faults (``pepperpy_testing.wire.Fault``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from pepperpy import PepperPy
 from pepperpy.registry import ProviderRegistry
-from pepperpy.testing.wire import LoopbackServer, OpenAIServer
+from pepperpy_testing.wire import LoopbackServer, OpenAIServer
 from tests.llm.conftest import API_KEY, base_url, clean_env, llm_registry
 from tests.servers.fixtures import anthropic_server, openai_server
 

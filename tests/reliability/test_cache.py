@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pepperpy import ConfigurationError, PepperPy, ServerError
-from pepperpy.testing.wire import Fault, OpenAIServer
+from pepperpy_testing.wire import Fault, OpenAIServer
 from tests.reliability.conftest import options
 
 

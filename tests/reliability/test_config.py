@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from pepperpy import ConfigurationError, PepperPy
-from pepperpy.testing.wire import OpenAIServer
+from pepperpy_testing.wire import OpenAIServer
 
 
 @pytest.mark.parametrize(

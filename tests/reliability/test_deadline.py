@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from pepperpy import ConfigurationError, PepperPy, ProviderTimeoutError
-from pepperpy.testing.wire import AnthropicServer, Fault, OpenAIServer
+from pepperpy_testing.wire import AnthropicServer, Fault, OpenAIServer
 from tests.reliability.conftest import options
 
 TIMEOUT = 1.0

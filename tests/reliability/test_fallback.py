@@ -13,7 +13,7 @@ from pepperpy import (
     PluginNotFoundError,
     ServerError,
 )
-from pepperpy.testing.wire import AnthropicServer, Fault, OpenAIServer
+from pepperpy_testing.wire import AnthropicServer, Fault, OpenAIServer
 from tests.reliability.conftest import options
 
 

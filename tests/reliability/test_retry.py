@@ -10,7 +10,7 @@ import pytest
 
 from pepperpy import BadRequestError, PepperPy, RateLimitError, ServerError
 from pepperpy.http_errors import retry_after_seconds
-from pepperpy.testing.wire import AnthropicServer, Fault, LoopbackServer, OpenAIServer
+from pepperpy_testing.wire import AnthropicServer, Fault, LoopbackServer, OpenAIServer
 
 VENDORS = ["openai", "anthropic"]
 

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from pepperpy import PepperPy
-from pepperpy.testing.wire import AnthropicServer, Fault, OpenAIServer
+from pepperpy_testing.wire import AnthropicServer, Fault, OpenAIServer
 from tests.llm.conftest import API_KEY
 from tests.reliability.conftest import options
 

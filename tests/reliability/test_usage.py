@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from pepperpy import ConfigurationError, PepperPy
-from pepperpy.testing.wire import AnthropicServer, OpenAIServer
+from pepperpy_testing.wire import AnthropicServer, OpenAIServer
 from tests.reliability.conftest import options
 
 PRICES = {"openai-model": {"input": 1.0, "output": 2.0}}
@@ -40,7 +40,7 @@ async def test_a_fallbacks_prices_are_its_own(
     pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
     anthropic_server: AnthropicServer,
 ) -> None:
-    from pepperpy.testing.wire import Fault
+    from pepperpy_testing.wire import Fault
 
     openai_server.inject(then=Fault(status=500))
     pepper = pepper_for("openai", openai_server, prices=PRICES).with_fallback(
@@ -74,7 +74,7 @@ def test_bad_prices(
 def test_sync_calls_go_through_the_same_layer(
     pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer
 ) -> None:
-    from pepperpy.testing.wire import Fault
+    from pepperpy_testing.wire import Fault
 
     openai_server.inject(Fault(status=503))
     with pepper_for("openai", openai_server) as pepper:

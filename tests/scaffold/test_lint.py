@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.scaffold import new_plugin
-from pepperpy.scaffold.lint import lint_plugin
+from pepperpy_dev.scaffold import new_plugin
+from pepperpy_dev.scaffold.lint import lint_plugin
 from tests.conftest import PLUGIN_SRC
 
 REPO_PLUGINS = sorted(p.parent.name for p in PLUGIN_SRC.glob("*/plugin.json"))
@@ -111,7 +111,7 @@ def test_lint_names_the_problem(
 
 
 def test_build_check_refuses_to_build_a_plugin_with_problems(tmp_path: Path) -> None:
-    from pepperpy.testing import BundleFactory
+    from pepperpy_testing import BundleFactory
 
     folder = new_plugin("llm_demo_provider", "llm", out=tmp_path)
     (folder / "README.md").unlink()

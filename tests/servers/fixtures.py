@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pepperpy.testing.wire.anthropic import AnthropicServer
-from pepperpy.testing.wire.openai import OpenAIServer
+from pepperpy_testing.wire.anthropic import AnthropicServer
+from pepperpy_testing.wire.openai import OpenAIServer
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 from support.postgres import PostgresCluster
 
-from pepperpy.testing.conformance import StorageConformance
+from pepperpy_testing.conformance import StorageConformance
 from tests.conftest import PLUGIN_SRC
 
 

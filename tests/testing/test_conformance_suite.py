@@ -14,8 +14,8 @@ from pepperpy.core import BaseProvider, ConfigurationError, ValidationError
 from pepperpy.llm import GenerationChunk, GenerationOptions, GenerationResult, Message
 from pepperpy.rag import SearchResult
 from pepperpy.registry import ProviderRegistry
-from pepperpy.testing import FakeLLM, HashEmbeddings, MemoryStorage, MemoryStore
-from pepperpy.testing.conformance import (
+from pepperpy_testing import FakeLLM, HashEmbeddings, MemoryStorage, MemoryStore
+from pepperpy_testing.conformance import (
     EmbeddingsConformance,
     LLMConformance,
     RAGConformance,

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _checkout(tmp_path: Path) -> Path:
     """The Makefile with a pyproject.toml and a venv whose set-up already ran."""
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pepperpy"\n')
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pepperplug"\n')
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "python").write_text("")
     (tmp_path / "wheels").mkdir()
@@ -34,11 +34,12 @@ def _stamp(repo: Path, *names: str) -> None:
 def test_a_first_run_installs_and_a_second_goes_straight_to_the_demo(tmp_path: Path) -> None:
     repo = _checkout(tmp_path)
     first = _dry_run(repo, "demo")
-    assert "pip install --quiet -e ." in first and "pepperpy demo" in first
+    assert "pip install --quiet -e . -e packages/pepperplug-testing -e packages/pepperplug-dev" \
+        in first and "tools/demo.py" in first
     _stamp(repo, ".pepperpy-core-installed")
     second = _dry_run(repo, "demo")
     assert "pip install" not in second
-    assert "pepperpy demo" in second and "llama_wheel.sh" in second  # one `ls` when cached
+    assert "tools/demo.py" in second and "llama_wheel.sh" in second  # one `ls` when cached
 
 
 def test_a_changed_pyproject_sets_up_again(tmp_path: Path) -> None:
@@ -59,4 +60,4 @@ def test_a_new_llama_wheel_reinstalls_the_test_environment(tmp_path: Path) -> No
     later = (repo / ".venv" / ".pepperpy-test-installed").stat().st_mtime + 10
     os.utime(wheel, (later, later))
     out = _dry_run(repo, "test")
-    assert "-e '.[test]'" in out and "pip install --quiet -e .\n" not in out
+    assert "-e '.[test]'" in out and "pip install --quiet -e . -e" not in out

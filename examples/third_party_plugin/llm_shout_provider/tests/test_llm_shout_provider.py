@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pepperpy.testing.conformance import LLMConformance
+from pepperpy_testing.conformance import LLMConformance
 
 
 class TestShoutLLMProvider(LLMConformance):

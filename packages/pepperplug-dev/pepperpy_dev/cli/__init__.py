@@ -1,0 +1,1 @@
+"""The ``pepperpy`` commands of ``pepperplug-dev`` (registered by entry points)."""

@@ -1,0 +1,325 @@
+"""The main job: answer questions over a small corpus, fully offline.
+
+Steps, each said out loud: make (once) a local development publisher key and trust
+it; build the repo's ``plugin_src`` folders into signed bundles (only those missing
+or older than their sources); verify every bundle; let the plugin manager install
+dependencies with uv (llama-cpp-python may build from source: that is allowed here
+by name, and said); then answer questions with the local LLM, local embeddings,
+embedded chroma and sqlite history, printing each answer with its sources. A second
+run rebuilds, reinstalls and re-embeds nothing, and the providers start concurrently:
+it is ready for the first question in about two seconds (bench/bench_demo.py).
+
+Each step is one function (key, bundles, verification, publishing to a loopback index
+and installing by name, questions), so a step can be swapped or added without
+touching the others.
+
+The demo is part of the source checkout only (no distribution ships it): it builds the
+checkout's ``plugin_src/``. ``make demo`` runs ``python tools/demo.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import http.server
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.settings import Settings
+
+__all__ = ["INDEX_NAME", "QUESTIONS", "publish_and_install", "run_demo", "static_server"]
+
+DEV_PUBLISHER = "pepperpy-dev"
+QUESTIONS = (
+    ("When does the Pão de Ló bakery open?", "bakery-hours.md"),
+    ("How tall is the Quillon Harbor lighthouse?", "harbor-lighthouse.md"),
+    ("When does the Velna River Festival take place?", "river-festival.md"),
+)
+SOURCE_BUILDS = frozenset({"llama-cpp-python"})
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def find_checkout() -> Path:
+    """The PepperPy source checkout this file is part of (it holds ``plugin_src/``, which
+    the demo builds, signs with a key it trusts, and runs).
+
+    Only the demo's own checkout counts, never a folder found from the working
+    directory: a ``plugin_src/`` above the current folder must not get signed and trusted.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if (root / "plugin_src").is_dir() and (root / "pepperpy" / "__init__.py").is_file():
+        return root
+    raise ConfigurationError(
+        f"the demo runs from a PepperPy source checkout (it builds plugin_src/), and {root} "
+        "is not one; clone the repository and run `make demo` there"
+    )
+
+
+def ensure_dev_key(settings: Settings) -> Path:
+    """Create the local development publisher key once, and trust it, out loud."""
+    from pepperpy.bundle.keys import generate_key
+    from pepperpy.bundle.trust import TrustStore
+
+    key_dir = settings.home / "keys"
+    private = key_dir / f"{DEV_PUBLISHER}.key"
+    public = key_dir / f"{DEV_PUBLISHER}.pub"
+    if private.exists() != public.exists():
+        raise ConfigurationError(
+            f"only one of {private.name} and {public.name} exists in {key_dir}; "
+            "remove the other to create a fresh development key"
+        )
+    if not private.exists():
+        made = generate_key(publisher=DEV_PUBLISHER, out_dir=key_dir)
+        say(
+            f"created a local development publisher key {made.key_id[:16]} in {key_dir} "
+            "(private key mode 0600; it never leaves this machine)"
+        )
+    store = TrustStore(settings.trust_file)
+    before = {k.key_id for k in store.list()}
+    record = store.add(public.read_bytes(), publisher=DEV_PUBLISHER)
+    if record.key_id not in before:
+        say(f"trusting {DEV_PUBLISHER} ({record.key_id[:16]}) in {settings.trust_file}")
+    if record.revoked:
+        raise ConfigurationError(
+            f"the development key {record.key_id[:16]} is revoked in {settings.trust_file}; "
+            f"remove {key_dir} and the key's entry to start over"
+        )
+    return private
+
+
+def ensure_bundles(repo: Path, key_path: Path, settings: Settings) -> list[Path]:
+    """Build plugin folders whose bundle is missing, stale, or signed by another key."""
+    from pepperpy.bundle.build import build_bundle
+    from pepperpy.bundle.keys import load_signing_key
+    from pepperpy.bundle.manifest import parse_manifest
+
+    out_dir = repo / "dist_plugins"
+    key = load_signing_key(key_path)
+    bundles = []
+    for src in sorted(p.parent for p in (repo / "plugin_src").glob("*/plugin.json")):
+        manifest = parse_manifest((src / "plugin.json").read_bytes())
+        target = out_dir / f"{manifest.name}-{manifest.version}.pepperplugin"
+        if not _fresh(src, target, key.key_id, settings):
+            started = time.perf_counter()
+            target = build_bundle(src, key=key, out_dir=out_dir).path
+            say(f"built {target.name} in {time.perf_counter() - started:.2f}s")
+        _remove_older_builds(out_dir, manifest.name, keep=target)
+        bundles.append(target)
+    return bundles
+
+
+def _remove_older_builds(out_dir: Path, name: str, *, keep: Path) -> None:
+    """Other versions of a plugin the demo builds: two would offer the same provider."""
+    for old in out_dir.glob(f"{name}-*.pepperplugin"):
+        version = old.name[len(name) + 1 : -len(".pepperplugin")]
+        if old != keep and version and "-" not in version:
+            old.unlink()
+            say(f"removed {old.name} (replaced by {keep.name})")
+
+
+def _fresh(src: Path, target: Path, key_id: str, settings: Settings) -> bool:
+    from pepperpy.bundle.build import list_files
+
+    if not target.exists():
+        return False
+    inputs = [path for _, path in list_files(src)[0]]  # with the ../_shared/ modules
+    newest = max(p.stat().st_mtime for p in [*src.rglob("*"), *inputs] if p.is_file())
+    if newest > target.stat().st_mtime:
+        return False
+    return _signed_by(target, key_id, settings)
+
+
+def _signed_by(path: Path, key_id: str, settings: Settings) -> bool:
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.bundle.verify import verify_bundle
+    from pepperpy.core import TrustError
+
+    try:
+        verified = verify_bundle(path.read_bytes(), TrustStore(settings.trust_file).snapshot())
+    except TrustError:
+        return False
+    return verified.key_id == key_id
+
+
+def verify_all(bundles: list[Path], settings: Settings) -> None:
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.bundle.verify import verify_bundle
+
+    snapshot = TrustStore(settings.trust_file).snapshot()
+    for path in bundles:
+        verified = verify_bundle(path.read_bytes(), snapshot, path=str(path))
+        m = verified.manifest
+        say(f"verified {m.name} {m.version} ({m.category}/{m.provider_name}), "
+            f"signed by {verified.publisher} {verified.key_id[:16]}")
+
+
+def install_from_loopback_index(bundles: list[Path], key: Path, settings: Settings) -> Settings:
+    """The distribution path, offline: publish the bundles to a local TUF index, serve it
+    on 127.0.0.1, install every plugin by name from it; then load only installed copies."""
+    publish_and_install(bundles, key, settings, say=say)
+    return dataclasses.replace(settings, checkout_plugins=False)
+
+
+async def answer_questions(repo: Path, settings: Settings, *, started: float) -> int:
+    from pepperpy.pepperpy import PepperPy
+
+    say("loading providers: llm=local, embeddings=local, rag=chroma, storage=sqlite "
+        "(first run installs their dependencies with uv)")
+    app = (
+        # One conversation per run: the questions are independent, and a history that
+        # grows run after run would not fit the small local model's context window.
+        PepperPy(
+            settings=settings,
+            data_dir=settings.home / "demo-data",
+            conversation_id=f"demo-{time.strftime('%Y%m%d-%H%M%S')}",
+        )
+        .with_llm("local", max_tokens=96, temperature=0.1)
+        .with_embeddings("local")
+        .with_rag("chroma", collection="demo")
+        .with_storage("sqlite")
+    )
+    async with app as pepper:
+        files = sorted((repo / "examples" / "corpus").glob("*.md"))
+        before = await pepper.rag.count()
+        began = time.perf_counter()
+        await pepper.rag.add_files(files, chunk_size=600, overlap=80)
+        added = await pepper.rag.count() - before
+        say(f"knowledge base: {len(files)} files, {added} new chunks embedded "
+            f"in {time.perf_counter() - began:.2f}s ({before} already stored)")
+        say(f"ready for the first question {time.perf_counter() - started:.1f}s after start")
+        right = 0
+        for question, expected in QUESTIONS:
+            asked = time.perf_counter()
+            answer = await pepper.ask(question, k=1)
+            sources = [str(r.document.metadata.get("source", "?")) for r in answer.sources]
+            right += bool(sources) and sources[0] == expected
+            print(f"\nQ: {question}\nA: {answer.content.strip()}")
+            print(f"   sources: {', '.join(sources)}  ({time.perf_counter() - asked:.1f}s)")
+    print(f"\n{right}/{len(QUESTIONS)} questions retrieved the right source first.")
+    return 0 if right == len(QUESTIONS) else 1
+
+
+def run_demo(settings: Settings | None = None) -> int:
+    """Run the whole main job; returns the exit code."""
+    began = time.perf_counter()
+    settings = settings or Settings.from_env()
+    extra = SOURCE_BUILDS - settings.allow_source_builds
+    if extra:
+        say(f"allowing a source build of {', '.join(sorted(extra))} only, and only if no "
+            "cached wheel is found (PyPI has none); "
+            "every other dependency installs from wheels")
+        settings = dataclasses.replace(
+            settings, allow_source_builds=settings.allow_source_builds | extra
+        )
+    repo = find_checkout()
+    say(f"PepperPy home: {settings.home}")
+    key = ensure_dev_key(settings)
+    bundles = ensure_bundles(repo, key, settings)
+    verify_all(bundles, settings)
+    settings = install_from_loopback_index(bundles, key, settings)
+    code = asyncio.run(answer_questions(repo, settings, started=began))
+    print(f"(done in {time.perf_counter() - began:.1f}s)", file=sys.stderr)
+    return code
+
+
+# -- publishing to a loopback index (the distribution path, offline) --
+
+
+INDEX_NAME = "demo"
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def static_server(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) until the block ends."""
+    handler = functools.partial(_Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    # shutdown() waits for the loop's next poll: 0.5 s by default, on every demo run
+    serve = functools.partial(server.serve_forever, poll_interval=0.02)
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def publish_and_install(bundles: list[Path], key: Path, settings: Settings, *,
+                        say: Callable[[str], None]) -> list[str]:
+    """Publish ``bundles`` (signed with ``key``) and install each plugin by name."""
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy.distribution.fetch import Session, add_index
+    from pepperpy.distribution.store import IndexStore
+    from pepperpy_dev.repository import Repository
+    from pepperpy_dev.signer import load_signer
+
+    folder = settings.home / "demo-index"
+    signer = load_signer(key)
+    trust = TrustStore(settings.trust_file).snapshot()
+    repo = Repository(folder)
+    if not (folder / "metadata" / "1.root.json").is_file():
+        repo.init(key=signer)
+        say(f"created a local plugin index (TUF) in {folder}")
+    reset = False
+    try:
+        added = repo.add(bundles, signers=[signer], trust=trust)
+    except ValidationError:
+        # A bundle rebuilt with other bytes under the same version (a source edit without
+        # a version bump): an index never changes a version's bytes, so start it over.
+        say("a bundle changed without a new version: starting the local index over")
+        shutil.rmtree(folder)
+        repo.init(key=signer)
+        added = repo.add(bundles, signers=[signer], trust=trust)
+        reset = True
+    fresh = [a.path for a in added if a.action == "added"]
+    say(f"index: {len(fresh)} bundle(s) published, {len(added) - len(fresh)} already there")
+    store = IndexStore(settings)
+    with static_server(folder) as url:
+        say(f"serving the index at {url} (a static file server on loopback)")
+        if any(c.name == INDEX_NAME for c in store.list()):
+            store.remove(INDEX_NAME)  # the port changes every run
+        add_index(settings, INDEX_NAME, url, folder / "metadata" / "1.root.json")
+        session = Session(settings, index=INDEX_NAME, progress=say)
+        names = sorted({o.name for o in session.offers()})
+        for name in names:
+            outcome = session.install(name, deps=False, force=reset)
+            say(f"plugin install {name}: {outcome.action} {outcome.offer.version} "
+                f"(from index {INDEX_NAME!r})")
+    return names
+
+
+def main() -> int:
+    """``python tools/demo.py``: a refusal is one line on stderr and exit code 1, as the
+    ``pepperpy`` command does (the traceback with ``--debug``)."""
+    from pepperpy.core import PepperpyError
+
+    try:
+        return run_demo()
+    except PepperpyError as exc:
+        if "--debug" in sys.argv:
+            raise
+        print(f"demo: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("demo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
