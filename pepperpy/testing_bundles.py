@@ -17,8 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pepperpy.bundle.build import sign_files
 from pepperpy.bundle.keys import SigningKey
-from pepperpy.bundle.signing import sign_files
 from pepperpy.bundle.trust import TrustedKey, TrustSnapshot, TrustStore
 
 __all__ = [
@@ -278,7 +278,7 @@ def sign_raw(files: list[tuple[str | bytes, bytes]], key: SigningKey, *,
     """
     import hashlib
 
-    from pepperpy.bundle.signing import FORMAT, encode_signature_entry
+    from pepperpy.trust.authentic import FORMAT, encode_signature_entry
 
     entries = [make_entry(n, c, deflate=deflate) for n, c in files]
     lines = [FORMAT.encode() + b"\n"]

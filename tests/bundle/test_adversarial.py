@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import (
     BundleInvalidError,
     RevokedError,
@@ -41,6 +40,7 @@ from pepperpy.testing_bundles import (
     unpack,
     zip64_confusion,
 )
+from pepperpy.trust.gate import verify_bundle
 
 MOD = "markerplugin.py"
 SIG = ".pepperpy-signature"
