@@ -81,7 +81,7 @@ MANAGER = "pepperpy/plugins/manager.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     m("signature", "modified file or manifest; mix-and-match", VERIFY,
-      "if not _signature_valid(record.public_key, signature, statement(infos, prefix_digest)):",
+      "if not _signature_valid(record.public_key, signature, statement(prefix_digest)):",
       "if False:",
       f"{A}[modified-entry]", f"{A}[modified-plugin-json]", f"{A}[mix-and-match]"),
     m("local-header-name", "added, removed or renamed entries", ZIP,
@@ -109,7 +109,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       f"{A}[prepended-bytes]"),
     m("crc", "two ZIP parsers; any byte-level damage", ZIP,
       "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
-      f"{A}[modified-entry-stale-crc]"),
+      f"{A}[signed-stale-crc]"),
     m("zip-bomb-ratio", "zip bombs", ZIP,
       "if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:",
       "if False:",

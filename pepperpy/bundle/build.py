@@ -308,7 +308,6 @@ def sign_files(files: Sequence[tuple[str, bytes]], key: SigningKey) -> bytes:
         raise BundleInvalidError(f"{SIGNATURE_NAME} is reserved for the signature")
     encoded = [encode_entry(name, data) for name, data in ordered]
     prefix = local_section(encoded)
-    listed = [(name, hashlib.sha256(data).hexdigest(), len(data)) for name, data in ordered]
-    signature = key.sign(statement(listed, hashlib.sha256(prefix).hexdigest()))
+    signature = key.sign(statement(hashlib.sha256(prefix).hexdigest()))
     sig_entry = encode_signature_entry(key_id=key.key_id, signature=signature)
     return assemble([*encoded, encode_entry(SIGNATURE_NAME, sig_entry, stored=True)])

@@ -29,15 +29,15 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pepperpy.core import BundleInvalidError
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, ZipEntry
 
 __all__ = [
     "CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
-    "check_layout", "check_local_header", "file_kind", "name_problem", "parse_archive",
-    "parse_central_directory", "parse_end_record", "read_entry",
+    "check_archive", "check_layout", "check_local_header", "file_kind", "name_problem",
+    "parse_archive", "parse_central_directory", "parse_end_record", "read_entry",
 ]
 
 MANIFEST_NAME = "plugin.json"
@@ -311,18 +311,23 @@ def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEn
     count, cd_offset, cd_size = parse_end_record(
         data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits
     )
+    entries = parse_central_directory(
+        data[cd_offset: cd_offset + cd_size], count=count, cd_offset=cd_offset, limits=limits)
+    check_archive(data, entries)
+    return entries
+
+
+def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
+    """The rest of the layout, for a directory parsed from ``data``: no ZIP64 locator,
+    and every local header agrees with its central header."""
+    size = len(data)
     if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
         ZIP64_LOCATOR_SIG
     ):
         raise _refuse("a ZIP64 end locator precedes the end record")
     view = memoryview(data)
-    entries = parse_central_directory(
-        bytes(view[cd_offset: cd_offset + cd_size]), count=count, cd_offset=cd_offset,
-        limits=limits,
-    )
     for entry in entries:
         check_local_header(view[entry.header_offset: entry.data_offset], entry)
-    return entries
 
 
 def read_entry(
@@ -382,6 +387,13 @@ class Contents(Mapping[str, bytes]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        """Inflate (bounded) and CRC-check every entry once; keep the inflated ones."""
+        for name, entry in self._entries.items():
+            content = read_entry(self._data, entry, limits=limits)
+            if entry.method != STORED:
+                self._inflated[name] = bytes(content)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)

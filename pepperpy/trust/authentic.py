@@ -6,14 +6,16 @@ The checks, in order; each refusal raises at once:
 2. structure: the canonical ZIP layout, names, file types, shadowing (``archive.py``);
 3. the signature entry: present exactly once, last, stored, canonical JSON;
 4. the key is in the snapshot, strong (not a small-order or non-canonical point), not
-   revoked (``UntrustedPublisherError``, ``RevokedError``); the whole-file digest is not
-   revoked;
-5. the statement is rebuilt from the archive and the ed25519 signature over it must
-   verify.
+   revoked (``UntrustedPublisherError``, ``RevokedError``);
+5. one SHA-256 pass over the raw bytes gives the file's digest (not revoked) and the
+   digest of every byte before the signature entry; the ed25519 signature over the
+   statement built from it must verify.
 
-The statement is never stored: signer and verifier both rebuild it (see
-``docs/bundle-format.md``). Nothing here reads files, the clock or the environment, and
-this module imports nothing that does (``tests/trust/test_kernel_shape.py``).
+Nothing is inflated here: the signed statement covers the raw, compressed bytes and
+every header (``docs/bundle-format.md``), so a file that merely names a trusted key
+costs one hash pass. Inflating (bounded, CRC-checked) comes after, in ``gate.py``.
+Nothing here reads files, the clock or the environment, and this module imports nothing
+that does (``tests/trust/test_kernel_shape.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ __all__ = [
     "parse_signature_entry", "statement", "verify_signature", "weak_key_problem",
 ]
 
-FORMAT = "pepperpy-bundle/1"
+FORMAT = "pepperpy-bundle/2"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _B64_SIG = re.compile(r"[A-Za-z0-9+/]{86}==")
 
@@ -114,13 +116,10 @@ def _signature_valid(raw_key: bytes, signature: bytes, message: bytes) -> bool:
 # -- the signed statement and the signature entry -------------------------------------
 
 
-def statement(files: Sequence[tuple[str, str, int]], entries_sha256: str) -> bytes:
-    """The bytes the publisher signs: ``(name, sha256 hex, size)`` per plugin file in
-    archive order, then the SHA-256 of every archive byte before the signature entry."""
-    lines = [FORMAT.encode() + b"\n"]
-    lines += [f"{digest} {size} {name}\n".encode("ascii") for name, digest, size in files]
-    lines.append(f"entries-sha256 {entries_sha256}\n".encode("ascii"))
-    return b"".join(lines)
+def statement(entries_sha256: str) -> bytes:
+    """The bytes the publisher signs: the format, then the SHA-256 of every archive byte
+    before the signature entry (every local header, name and compressed byte)."""
+    return f"{FORMAT}\nentries-sha256 {entries_sha256}\n".encode("ascii")
 
 
 def encode_signature_entry(*, key_id: str, signature: bytes) -> bytes:
@@ -222,27 +221,34 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
 
 def verify_signature(
     data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-    path: str | None = None,
+    path: str | None = None, entries: Sequence[ZipEntry] | None = None,
 ) -> tuple[TrustedKey, str, tuple[ZipEntry, ...]]:
-    """Steps 1-5 on ``data``: (the signing key's record, the file's SHA-256, the entries)."""
+    """Steps 1-5 on ``data``: (the signing key's record, the file's SHA-256, the entries).
+
+    ``entries``: the directory already parsed from these very bytes (the gate's screen);
+    its local headers and layout are checked against ``data`` here.
+    """
     if len(data) > limits.max_bundle_size:
         raise BundleInvalidError(
             f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit", path=path
         )
-    entries, key_id, signature = parse_bundle(data, limits=limits)
+    if entries is None:
+        directory, key_id, signature = parse_bundle(data, limits=limits)
+    else:
+        directory = tuple(entries)
+        zf.check_archive(data, directory)
+        key_id, signature = parse_signature_entry(
+            zf.read_entry(data, check_directory(directory), limits=limits))
     record = check_key(trust, key_id, None)
     view = memoryview(data)
-    prefix_end = entries[-1].header_offset
-    hasher = hashlib.sha256(view[:prefix_end])
+    hasher = hashlib.sha256(view[:directory[-1].header_offset])
     prefix_digest = hasher.copy().hexdigest()
-    hasher.update(view[prefix_end:])
+    hasher.update(view[directory[-1].header_offset:])
     digest = hasher.hexdigest()
     check_key(trust, key_id, digest)
-    infos = [(e.name, hashlib.sha256(zf.read_entry(data, e, limits=limits)).hexdigest(), e.size)
-             for e in entries[:-1]]
-    if not _signature_valid(record.public_key, signature, statement(infos, prefix_digest)):
+    if not _signature_valid(record.public_key, signature, statement(prefix_digest)):
         raise BundleInvalidError(
             f"the signature by key {record.key_id[:16]} ({record.publisher}) does not match "
             "the files: the bundle was modified after signing", path=path,
         )
-    return record, digest, entries
+    return record, digest, directory

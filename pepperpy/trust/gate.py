@@ -286,7 +286,7 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
             return _issue(VerifiedBundle(manifest, hit.manifest, digest, hit.key_id,
                                          hit.publisher, data, zf.Contents(data, entries),
                                          entries))
-        verified = verify_bundle(data, trust.snapshot, limits=limits)
+        verified = verify_bundle(data, trust.snapshot, limits=limits, entries=entries)
     trust.cache.put(digest, trust.fingerprint, CachedVerification(
         verified.key_id, verified.publisher, verified.manifest_bytes))
     return verified
@@ -300,10 +300,14 @@ def _cached_manifest(raw: bytes) -> PluginManifest | None:
 
 
 def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-                  path: str | None = None) -> VerifiedBundle:
-    """Verify bytes already in memory: authentic first, then the manifest."""
-    record, digest, entries = verify_signature(data, trust, limits=limits, path=path)
+                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None
+                  ) -> VerifiedBundle:
+    """Verify bytes already in memory: the signature over the raw bytes first, then (and
+    only then) inflate and CRC-check every entry and parse the manifest."""
+    record, digest, entries = verify_signature(data, trust, limits=limits, path=path,
+                                               entries=entries)
     contents = zf.Contents(data, entries)
+    contents.check(limits)
     manifest_bytes = bytes(contents[zf.MANIFEST_NAME])
     manifest = parse_manifest(manifest_bytes, limits=limits)
     _check_entry_point(manifest, contents)

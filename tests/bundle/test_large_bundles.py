@@ -28,11 +28,20 @@ def test_large_bundle_verifies(large):
     assert verified.entries["model/weights.bin"] == weights
 
 
+def _signed_with_bad_crc(factory: BundleFactory, data: bytes, name: str) -> bytes:
+    """Genuinely signed by the trusted key, but ``name``'s CRC-32 is off by one bit."""
+    from pepperpy.testing_bundles import sign_raw, unpack
+
+    entries = unpack(data)[:-1]
+    for entry in entries:
+        if entry.name == name.encode():
+            entry.crc ^= 1
+    return sign_raw([], factory.key, entries=entries)
+
+
 def test_large_bundle_crc_mismatch_is_refused(large):
-    factory, data, weights = large
-    changed = bytearray(weights)
-    changed[-1] ^= 1
-    bad = replace_entry(data, "model/weights.bin", bytes(changed), fix_crc=False)
+    factory, data, _ = large
+    bad = _signed_with_bad_crc(factory, data, "model/weights.bin")
     with pytest.raises(BundleInvalidError, match="CRC-32 mismatch"):
         verify_bundle(bad, factory.snapshot())
 
@@ -56,11 +65,11 @@ def test_large_bundle_revoked_digest_is_refused(large):
 
 
 def test_large_bundle_deflated_entry_crc_mismatch_is_refused(large):
-    from pepperpy.testing_bundles import set_fields, unpack
+    from pepperpy.testing_bundles import unpack
 
     factory, data, _ = large
     entry = next(e for e in unpack(data) if e.name == b"model/notes.txt")
     assert entry.method == 8 and entry.size >= CHUNK  # inflated and CRC-checked
-    bad = set_fields(data, "model/notes.txt", crc=entry.crc ^ 1)
+    bad = _signed_with_bad_crc(factory, data, "model/notes.txt")
     with pytest.raises(BundleInvalidError, match="CRC-32 mismatch"):
         verify_bundle(bad, factory.snapshot())
