@@ -39,9 +39,9 @@ Timed = Callable[[], Awaitable[object]]
 
 
 def registry(home: Path) -> ProviderRegistry:
-    from pepperpy.bundle.manifest import parse_manifest
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.settings import Settings
+    from pepperpy.trust.manifest import parse_manifest
     from pepperpy_testing.bundles import BundleFactory
 
     factory = BundleFactory(publisher="bench")

@@ -32,7 +32,7 @@ class SignedPlugins:
 
 @pytest.fixture(scope="session")
 def signed_plugins(tmp_path_factory: pytest.TempPathFactory) -> SignedPlugins:
-    from pepperpy.bundle.manifest import parse_manifest
+    from pepperpy.trust.manifest import parse_manifest
     from pepperpy_testing.bundles import BundleFactory
 
     factory = BundleFactory(publisher="pepperpy-test")

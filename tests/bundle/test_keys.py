@@ -17,10 +17,10 @@ from pepperpy.bundle.keys import (
     load_public_key,
     load_signing_key,
 )
-from pepperpy.bundle.signing import encode_signature_entry
 from pepperpy.bundle.trust import TrustStore
-from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import ConfigurationError, UntrustedPublisherError, ValidationError
+from pepperpy.trust.authentic import encode_signature_entry
+from pepperpy.trust.gate import verify_bundle
 from pepperpy_testing.bundles import BundleFactory, replace_entry
 
 P = 2**255 - 19
