@@ -89,7 +89,8 @@ def test_install_the_runtime_add_the_index_install_openai_and_get_an_answer(
     tmp_path: Path, release: dict[str, Path], servers: tuple[IndexServer, OpenAIServer],
 ) -> None:
     index, wire = servers
-    wheel = next(p for name, p in release.items() if name.startswith("pepperplug-"))
+    wheel = next(p for name, p in release.items()
+                 if name.startswith("pepperplug-") and name.endswith(".whl"))
     app = App(tmp_path / "app", wheel, _env(tmp_path, wire))
     assert app.run(app.bin / "python", "-c", "import openai", check=False).returncode != 0
     _check_the_runtime_alone(app)
@@ -102,13 +103,15 @@ def test_install_the_runtime_add_the_index_install_openai_and_get_an_answer(
 
     assert _answer(app) == f"Echo: {QUESTION}"
     assert wire.last("/v1/chat/completions").body["model"] == "gpt-4o-mini"
+    _check_the_authors_distributions_on_top(app, release)
 
 
 def test_the_same_with_auto_fetch_and_no_install_step(
     tmp_path: Path, release: dict[str, Path], servers: tuple[IndexServer, OpenAIServer],
 ) -> None:
     index, wire = servers
-    wheel = next(p for name, p in release.items() if name.startswith("pepperplug-"))
+    wheel = next(p for name, p in release.items()
+                 if name.startswith("pepperplug-") and name.endswith(".whl"))
     app = App(tmp_path / "app", wheel, _env(tmp_path, wire))
     app.pepperpy("index", "add", "rehearsal", index.url, "--root", release["root"],
                  "--trust-publishers")
@@ -140,3 +143,22 @@ def _check_the_runtime_alone(app: App) -> None:
     assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
     tested = app.pepperpy("plugin", "test", "some_folder", check=False)
     assert tested.returncode == 1 and "pepperplug-testing" in tested.stderr
+
+
+def _check_the_authors_distributions_on_top(app: App, release: dict[str, Path]) -> None:
+    """pepperplug-testing and pepperplug-dev on top: an author's loop works as in a
+    checkout (new, test, build, repo)."""
+    wheels = [p for name, p in release.items()
+              if name.startswith(("pepperplug_dev-", "pepperplug_testing-"))
+              and name.endswith(".whl")]
+    app.run(app.bin / "pip", "install", "--quiet", *wheels)
+    app.pepperpy("plugin", "new", "llm_echo_provider", "--category", "llm")
+    tested = app.pepperpy("plugin", "test", "llm_echo_provider")
+    assert "FAIL" not in tested.stdout and "passed" in tested.stdout
+    app.pepperpy("keygen", "--publisher", "me", "--out", "keys")
+    built = app.pepperpy("plugin", "build", "llm_echo_provider", "--key", "keys/me.key",
+                         "--out", "out").stdout.strip()
+    app.pepperpy("repo", "init", "site", "--key", "keys/me.key")
+    added = app.pepperpy("repo", "add", "site", built, "--key", "keys/me.key",
+                         "--publisher-key", "keys/me.pub")
+    assert "llm_echo_provider" in added.stdout
