@@ -45,10 +45,11 @@ from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.settings import Settings
 from pepperpy.trust.authentic import weak_key_problem
-from pepperpy.trust.gate import Trust, VerifiedCache
+from pepperpy.trust.gate import Trust
 from pepperpy.trust.types import TrustedKey, TrustSnapshot
 
-__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "key_json", "read_trust"]
+__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_json",
+           "read_trust"]
 
 STORE_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -64,6 +65,56 @@ def key_json(key: TrustedKey) -> dict[str, Any]:
         "scopes": list(key.scopes) if key.scopes is not None else None,
         "only": list(key.only) if key.only is not None else None,
     }
+
+
+class VerifiedCache:
+    """``PEPPERPY_HOME/verified.json``: what full verifications established, by digest.
+
+    Each entry names the trust fingerprint it was verified under; the gate
+    (``pepperpy.trust.gate.authenticate``) uses an entry only under that same fingerprint,
+    so adding, removing or revoking a key, or revoking a bundle, invalidates every entry.
+    A missing, corrupt or unwritable file only means verifying again (a read-only home
+    still loads); whoever can write it can write the trust store beside it too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, dict[str, str]] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.path.read_bytes())
+                entries = data["entries"] if data.get("format") == 1 else {}
+                self._entries = entries if isinstance(entries, dict) else {}
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                self._entries = {}
+        return self._entries
+
+    def get(self, digest: str) -> dict[str, str] | None:
+        """The entry for ``digest`` (with its ``trust`` fingerprint), if well-formed."""
+        entry = self._load().get(digest)
+        keys = ("trust", "key_id", "publisher", "manifest")
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in keys):
+            return None
+        return entry
+
+    def put(self, digest: str, entry: dict[str, str]) -> None:
+        """Record a verification in memory (entries under another fingerprint are dropped
+        as stale); :meth:`flush` writes them all at once."""
+        entries = {d: e for d, e in self._load().items()
+                   if isinstance(e, dict) and e.get("trust") == entry["trust"]}
+        entries[digest] = entry
+        self._entries, self._dirty = dict(list(entries.items())[-512:]), True
+
+    def flush(self) -> None:
+        """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""
+        if self._dirty and self._entries is not None:
+            data = json.dumps({"format": 1, "entries": self._entries}, separators=(",", ":"))
+            with contextlib.suppress(OSError):
+                atomic_write(self.path, data.encode("utf-8"), mode=0o600)
+            self._dirty = False
 
 
 def read_trust(settings: Settings) -> Trust:

@@ -22,7 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def install_bundle(
     with file_lock(settings.home / "install.lock"):
         state = load_state(settings.state_file)
         previous = state.plugins.get(m.name)
-        action = policy.install_action(
+        action = install_action(
             candidate, previous, state, scopes=trust.scopes(verified.key_id),
             pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
             transfer_owner=transfer_owner, only=trust.only(verified.key_id))
@@ -98,6 +98,44 @@ def install_bundle(
         save_state(settings.state_file, InstallState(plugins))
         _remove_displaced(settings, state.plugins, record)
     return InstallResult(action, record, previous, target, verified)
+
+
+def install_action(
+    c: policy.Candidate, previous: InstallRecord | None, state: InstallState, *,
+    scopes: Collection[str], pepperpy_version: str, allow_downgrade: bool = False,
+    force: bool = False, transfer_owner: bool = False, only: Collection[str] | None = None,
+) -> str:
+    """What ``plugin install`` does: ``"installed"``, ``"unchanged"``, ``"upgraded"``,
+    ``"downgraded"`` or ``"replaced"`` (forced same version); the load rules (signer,
+    compatibility, owner; ``--transfer-owner`` skips the last) first, then no older
+    version (``--allow-downgrade``) and no same version with other bytes (``--force``)."""
+    from packaging.version import Version
+
+    policy.signer_allowed(c, only, state)
+    policy.compatible(c.manifest, path=c.path, pepperpy_version=pepperpy_version)
+    if not transfer_owner:
+        policy.owner(c, state, scopes)
+    if previous is None:
+        return "installed"
+    if previous.digest == c.digest:
+        return "unchanged"
+    name, new_v, old_v = c.manifest.name, Version(c.manifest.version), Version(previous.version)
+    if new_v < old_v and not allow_downgrade:
+        raise policy.refusal(
+            f"plugin {name!r}: version {c.manifest.version} is older than the installed "
+            f"{previous.version} (rollback protection); to go back on purpose run the same "
+            "`pepperpy plugin install` again with --allow-downgrade", plugin=name,
+            state="rollback")
+    if new_v == old_v and not force:
+        raise policy.refusal(
+            f"plugin {name!r} {c.manifest.version} is already installed with other bytes "
+            f"(installed sha256 {previous.digest[:16]}, this file {c.digest[:16]}); a version "
+            "must not change content: ask the publisher for a new version, or run "
+            "`pepperpy plugin install FILE --force` if you know why", plugin=name,
+            state="rollback")
+    if new_v == old_v:
+        return "replaced"
+    return "upgraded" if new_v > old_v else "downgraded"
 
 
 def _same_provider(old: InstallRecord, new: InstallRecord) -> bool:

@@ -119,7 +119,8 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
 def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
     import tracemalloc
 
-    from pepperpy.trust.gate import Trust, VerifiedCache, screen
+    from pepperpy.bundle.trust import VerifiedCache
+    from pepperpy.trust.gate import Trust, screen
     from pepperpy.trust.types import TrustSnapshot
 
     path = tmp_path / "sparse.pepperplugin"
@@ -297,17 +298,20 @@ def test_doctor_shows_the_broken_best_and_the_one_that_serves(env):
 def test_compatibility_fast_path_is_pep_440(spec: str, version: str):
     from packaging.specifiers import SpecifierSet
 
-    from pepperpy.trust.admissible import _admits
+    from pepperpy._versions import admits
 
-    assert _admits(spec, version) == SpecifierSet(spec).contains(version, prereleases=True)
+    assert admits(spec, version) == SpecifierSet(spec).contains(version, prereleases=True)
 
 
 def test_decisions_do_no_io(env):
-    """bundle/verify.py and plugins/policy.py promise no I/O: run them under an audit
-    hook and see no file opened, no process started, no folder listed."""
-    from pepperpy.plugins.state import InstallState
+    """The decisions (trust/authentic.py, trust/admissible.py, the install rule) promise
+    no I/O: run them under an audit hook and see no file opened, no process started, no
+    folder listed."""
+    from pepperpy.plugins.install import install_action
     from pepperpy.trust import admissible as policy
+    from pepperpy.trust.authentic import verify_signature
     from pepperpy.trust.gate import verify_bundle
+    from pepperpy.trust.types import InstallState
 
     pub = env.publisher()
     data = env.bundle(pub)
@@ -323,12 +327,12 @@ def test_decisions_do_no_io(env):
             events.append(event)
 
     sys.addaudithook(hook)
+    verify_signature(data, snapshot)
     verified = verify_bundle(data, snapshot)
     candidate = policy.Candidate(verified.manifest, verified.digest, verified.key_id,
                                  "x.pepperplugin", "plugin-path")
     policy.usable_here(candidate, InstallState({}), scopes=(), pepperpy_version="0.1.0")
-    policy.install_action(candidate, None, InstallState({}), scopes=(),
-                          pepperpy_version="0.1.0")
+    install_action(candidate, None, InstallState({}), scopes=(), pepperpy_version="0.1.0")
     hooked = list(events)
     events.clear()
     watched.clear()  # the hook stays installed for the process: make it inert
