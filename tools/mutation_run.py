@@ -46,6 +46,8 @@ INST = "tests/plugins/test_install.py::"
 SEAL = "tests/plugins/test_sealed_import.py::"
 DEPS = "tests/plugins/test_dependencies.py::"
 CONS = "tests/plugins/test_dependency_constraints.py::"
+KERNEL = "tests/trust/test_verify_before_inflate.py::"
+SLOT = "tests/trust/test_slots.py::"
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,14 @@ MUTATIONS: tuple[Mutation, ...] = (
       f"{A}[signed-package-shadows-module]"),
     m("screen", "untrusted publisher (verify before parse)", GATE,
       "    authentic.check_key(trust, key_id, None)\n    return size,", "    return size,",
-      f"{CORE}test_plugin_list_memory_stays_bounded_with_hostile_files"),
+      f"{CORE}test_plugin_list_memory_stays_bounded_with_hostile_files",
+      f"{KERNEL}test_the_screen_refuses_a_key_nobody_trusts_before_reading_the_file"),
+    m("signature-before-inflate", "naming a trusted key id to make every load inflate",
+      VERIFY, "    check_key(trust, key_id, digest)\n",
+      "    check_key(trust, key_id, digest)\n"
+      "    [zf.read_entry(data, e, limits=limits) for e in directory[:-1]]\n",
+      f"{KERNEL}test_a_file_naming_a_trusted_key_costs_one_hash_pass_not_inflation",
+      f"{KERNEL}test_a_wrong_signature_is_refused_before_any_entry_inflates"),
     m("weak-key", "weak ed25519 keys", VERIFY,
       "if weak_key_problem(record.public_key) is not None:", "if False:",
       "tests/bundle/test_keys.py::test_neutral_key_forgery_refused_even_if_forced_into_store"),

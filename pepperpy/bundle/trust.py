@@ -295,6 +295,17 @@ class TrustStore:
             keys[key.key_id] = record
             return record
 
+    def pin(self, key_id: str, name: str, slot: str) -> bool:
+        """Pin a plain ``--only NAME`` entry of ``key_id`` to ``NAME@slot`` (the slot NAME
+        was first installed in); True if the store changed."""
+        with self._locked() as (keys, _revoked):
+            record = keys.get(key_id)
+            if record is None or record.only is None or name not in record.only:
+                return False
+            pinned = (set(record.only) - {name}) | {f"{name}@{slot}"}
+            keys[key_id] = replace(record, only=tuple(sorted(pinned)))
+            return True
+
     def remove(self, ref: str) -> TrustedKey:
         """Stop trusting a key. A revoked key stays recorded as revoked."""
         with self._locked() as (keys, _revoked):

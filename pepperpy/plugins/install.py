@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pepperpy._version import __version__
-from pepperpy.bundle.trust import read_trust
+from pepperpy.bundle.trust import TrustStore, read_trust
 from pepperpy.core import PluginNotFoundError
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import InstallRecord, InstallState, load_state, save_state
@@ -88,6 +88,8 @@ def install_bundle(
             candidate, previous, state, scopes=trust.scopes(verified.key_id),
             pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
             transfer_owner=transfer_owner, only=trust.only(verified.key_id))
+        # a key trusted `--only NAME` is pinned to the slot NAME is first installed in
+        TrustStore(settings.trust_file).pin(verified.key_id, m.name, m.slot)
         target = installed_path(settings, m.name)
         if action == "unchanged" and _file_digest(target) == record.digest:
             return InstallResult("unchanged", record, previous, target, verified)
