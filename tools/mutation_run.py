@@ -226,6 +226,26 @@ MUTATIONS: tuple[Mutation, ...] = (
       f"{CORE}test_a_key_trusted_only_for_some_plugins_signs_nothing_else",
       "tests/distribution/test_client.py::"
       "test_trust_publishers_imports_the_keys_the_index_names"),
+    m("yanked-at-download", "a version yanked after it was listed",
+      "pepperpy/distribution/client.py", "        if again[0].yanked:", "        if False:",
+      "tests/distribution/test_yanked.py::"
+      "test_a_version_yanked_after_it_was_listed_is_refused_at_download"),
+    m("policy-not-yanked", "a yanked version in a searched folder or as a fallback", POLICY,
+      "    if c.yanked:", "    if False:",
+      "tests/distribution/test_yanked.py::"
+      "test_a_yanked_version_in_a_searched_folder_is_never_chosen"),
+    m("slot-pin-at-install", "a name-only key taking another provider slot",
+      "pepperpy/plugins/install.py",
+      "        TrustStore(settings.trust_file).pin(verified.key_id, m.name, m.slot)\n", "",
+      f"{SLOT}test_a_name_only_key_is_pinned_to_the_slot_of_its_first_install"),
+    m("slot-plain-name", "a name-only key taking another provider slot", POLICY,
+      "    if m.name in only and (named is None or named.slot == m.slot) and (",
+      "    if m.name in only and (",
+      f"{SLOT}test_a_plain_name_entry_never_follows_its_plugin_into_another_slot"),
+    m("slot-other-name", "another name taking an installed slot (outright, fallback)",
+      POLICY, "    if holder is not None and holder.name != m.name:", "    if False:",
+      f"{SLOT}test_another_name_never_takes_an_installed_slot_outright",
+      f"{SLOT}test_a_fallback_never_leaves_the_installed_plugin_for_another_name"),
     m("index-offer-matches-manifest", "an index relabelling a genuine old bundle",
       "pepperpy/plugins/install.py", "        accept(verified)\n", "        pass\n",
       "tests/distribution/test_threats.py::"

@@ -40,7 +40,7 @@ from pepperpy.trust.gate import Trust, authenticate
 
 __all__ = [
     "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
-    "search_folders",
+    "search_folders", "withdrawn_digests",
 ]
 
 SUFFIX = ".pepperplugin"
@@ -72,6 +72,20 @@ def checkout_dist_plugins(root: Path | None = None) -> Path | None:
     if dist.is_dir() and is_pepperpy_project(root / "pyproject.toml"):
         return dist
     return None
+
+
+def withdrawn_digests(settings: Settings) -> frozenset[str]:
+    """SHA-256 digests of bundles a configured index marked yanked, from each index's last
+    verified refresh (``indexes/NAME/catalog.json``, written by the index client): read
+    only for bundles found outside the install folder, never over the network."""
+    found: set[str] = set()
+    for catalog in sorted((settings.home / "indexes").glob("*/catalog.json")):
+        try:
+            offers = json.loads(catalog.read_bytes()).get("offers", [])
+            found.update(o["sha256"] for o in offers if o.get("yanked") is True)
+        except (OSError, ValueError, AttributeError, TypeError, KeyError):
+            continue
+    return frozenset(found)
 
 
 def is_pepperpy_project(pyproject: Path) -> bool:

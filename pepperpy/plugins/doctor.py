@@ -111,8 +111,11 @@ def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
         return label, (f"pepperpy plugin install {found.path} --transfer-owner, or "
                        f"pepperpy trust add PUBFILE --scope {found.name} (if intended)")
     if label == "not-allowed":
-        return label, (f"pepperpy trust add PUBFILE --only {found.name}, if this publisher "
-                       "may sign it; else delete the file")
+        return label, (f"pepperpy trust add PUBFILE --only {found.name}@{found.category}/"
+                       f"{found.provider_name}, if this publisher may offer it; else delete "
+                       "the file")
+    if label == "yanked":
+        return label, f"delete {found.path}; its index withdrew this version"
     if label == "incompatible" or isinstance(exc, PluginLoadError):
         return "incompatible", "install a plugin version made for this PepperPy/Python"
     if isinstance(exc, UntrustedPublisherError):

@@ -105,6 +105,7 @@ class PluginManager:
         self.progress = progress
         self._found: list[Found] | None = None
         self._resolved: dict[tuple[str, str], LoadedProvider] = {}
+        self._yanked: frozenset[str] | None = None
 
     # -- discovery ---------------------------------------------------------------
 
@@ -214,11 +215,21 @@ class PluginManager:
         if (m.category, m.provider_name) != (found.category, found.provider_name):
             raise BundleInvalidError("the bundle changed while it was being read",
                                      path=found.path)
+        yanked = found.source != "installed" and verified.digest in self._withdrawn()
         candidate = policy.Candidate(m, verified.digest, verified.key_id, found.path,
-                                     found.source)
+                                     found.source, yanked)
         policy.usable_here(candidate, state, scopes=trust.scopes(verified.key_id),
                            pepperpy_version=__version__, only=trust.only(verified.key_id))
         return Chosen(verified, found)
+
+    def _withdrawn(self) -> frozenset[str]:
+        """Digests an index yanked (read once per manager, only when a bundle from a
+        searched folder is checked: installed copies never need it)."""
+        if self._yanked is None:
+            from pepperpy.plugins.discovery import withdrawn_digests
+
+            self._yanked = withdrawn_digests(self.settings)
+        return self._yanked
 
     def install_read_lock(self) -> AbstractContextManager[None]:
         """The shared install lock: an install in progress never looks like tampering
