@@ -246,6 +246,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       POLICY, "    if holder is not None and holder.name != m.name:", "    if False:",
       f"{SLOT}test_another_name_never_takes_an_installed_slot_outright",
       f"{SLOT}test_a_fallback_never_leaves_the_installed_plugin_for_another_name"),
+    m("deps-installed-bundle", "plugin deps installing another bundle's requirements",
+      "pepperpy/cli/manage.py", "manager.install_dependencies(manager.installed(name))",
+      "manager.install_dependencies(manager.choose(manager.installed(name).manifest.category,"
+      " manager.installed(name).manifest.provider_name))",
+      f"{SLOT}test_plugin_deps_installs_the_requirements_of_the_installed_bundle"),
     m("index-offer-matches-manifest", "an index relabelling a genuine old bundle",
       "pepperpy/plugins/install.py", "        accept(verified)\n", "        pass\n",
       "tests/distribution/test_threats.py::"

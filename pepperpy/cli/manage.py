@@ -165,7 +165,6 @@ def cmd_deps(args: argparse.Namespace) -> int:
 
     example: pepperpy plugin deps llm_openai_provider llm_anthropic_provider
     """
-    from pepperpy.core import PluginNotFoundError
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.plugins.state import load_state
 
@@ -173,11 +172,6 @@ def cmd_deps(args: argparse.Namespace) -> int:
     manager = PluginManager(settings, auto_install=True, progress=progress)
     names = list(args.names) or sorted(load_state(settings.state_file).plugins)
     for name in names:
-        chosen = manager.choose_by_name(name)
-        if chosen is None:
-            raise PluginNotFoundError(
-                f"no bundle named {name!r} found; see `pepperpy plugin list`", plugin=name
-            )
-        manager.install_dependencies(chosen)
+        manager.install_dependencies(manager.installed(name))  # NAME's own installed bundle
         print(f"{name}: dependencies satisfied")
     return 0

@@ -42,6 +42,7 @@ from pepperpy.core import (
     InstallRefusedError,
     PepperpyError,
     PluginLoadError,
+    PluginNotFoundError,
     RevokedError,
     TrustError,
     UntrustedPublisherError,
@@ -201,12 +202,24 @@ class PluginManager:
         ranked = self.candidates(category, provider_name)
         return ranked[0] if ranked else None
 
-    def choose_by_name(self, name: str) -> Chosen | None:
-        """Like ``choose``, for the provider that the bundles named ``name`` offer."""
-        for f in self.discover():
-            if f.name == name and not f.problem and f.category and f.provider_name:
-                return self.choose(f.category, f.provider_name)
-        return None
+    def installed(self, name: str) -> Chosen:
+        """``name``'s installed bundle, read, verified and checked like any load (``plugin
+        deps NAME`` installs its requirements, never another bundle's)."""
+        trust = self.trust()
+        with self.install_read_lock():
+            state = load_state(self.settings.state_file)
+            record = state.plugins.get(name)
+            if record is None:
+                raise PluginNotFoundError(
+                    f"plugin {name!r} is not installed (installed: "
+                    f"{', '.join(sorted(state.plugins)) or 'none'}); install it first with "
+                    f"`pepperpy plugin install {name}`", plugin=name)
+            found = Found(str((self.settings.plugins_dir / record.file).absolute()),
+                          "installed", 0, name, record.version, record.category,
+                          record.provider_name)
+            chosen = self.check(found, state=state, trust=trust)
+        trust.cache.flush()
+        return chosen
 
     def check(self, found: Found, *, state: InstallState, trust: Trust) -> Chosen:
         """Authenticate one bundle from a fresh read and apply the policy to it."""

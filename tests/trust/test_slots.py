@@ -99,3 +99,24 @@ def test_a_plain_name_entry_never_follows_its_plugin_into_another_slot(env):
     with pytest.raises(InstallRefusedError, match="not for this name in this provider slot"):
         dev.registry().load("llm", "openai")
     assert "grab" not in env.marker_lines()
+
+
+def test_plugin_deps_installs_the_requirements_of_the_installed_bundle(env, monkeypatch,
+                                                                       capsys):
+    """A newer echo in a searched folder ranks first for the slot and needs a package
+    that exists nowhere: `plugin deps echo` works on the installed echo, which needs
+    nothing, and never starts uv for the other bundle."""
+    from pepperpy.cli import main
+
+    pub = env.publisher()
+    _install(env, env.bundle(pub, version="1.0.0"))
+    folder = env.tmp / "folder"
+    env.write(folder, "echo-2.pepperplugin", env.bundle(
+        pub, version="2.0.0", dependencies=["pepperpy-no-such-package>=1"]))
+    for name, value in (("PEPPERPY_DEV", "1"), ("PEPPERPY_PLUGIN_PATH", str(folder)),
+                        ("PEPPERPY_CHECKOUT_PLUGINS", "0"), ("PEPPERPY_NO_INDEX", "1")):
+        monkeypatch.setenv(name, value)
+    assert main(["plugin", "deps", "echo"]) == 0
+    assert "echo: dependencies satisfied" in capsys.readouterr().out
+    assert main(["plugin", "deps", "nothing"]) == 1
+    assert "'nothing' is not installed" in capsys.readouterr().err
