@@ -328,8 +328,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "tests/plugins/test_discovery.py::test_fifo_in_a_plugin_folder_does_not_hang_discovery",
       f"{INST}test_fifo_is_refused_at_install_without_blocking"),
     m("load-under-install-lock", "a concurrent upgrade: new file, old record", MANAGER,
-      "        with self.install_read_lock():\n            state = load_state(",
-      "        if True:\n            state = load_state(",
+      "        with self.install_read_lock():\n            state = load_state("
+      "self.settings.state_file)\n            if not offered:",
+      "        if True:\n            state = load_state(self.settings.state_file)\n"
+      "            if not offered:",
       f"{LOAD}test_loading_waits_for_an_install_holding_the_lock"),
     m("trust-store-not-json", "corrupt trust store", "pepperpy/bundle/trust.py",
       "        except ValueError as exc:\n            raise ConfigurationError(\n",
