@@ -251,6 +251,18 @@ MUTATIONS: tuple[Mutation, ...] = (
       "manager.install_dependencies(manager.choose(manager.installed(name).manifest.category,"
       " manager.installed(name).manifest.provider_name))",
       f"{SLOT}test_plugin_deps_installs_the_requirements_of_the_installed_bundle"),
+    m("dev-mode-only", "searched folders used without development mode",
+      "pepperpy/plugins/discovery.py",
+      "    if not settings.dev_mode:\n        return folders\n", "",
+      "tests/plugins/test_discovery.py::"
+      "test_installed_plugins_are_the_only_candidates_unless_development_mode_is_on"),
+    m("checkout-not-from-cwd", "a planted ancestor checkout becoming a plugin source",
+      "pepperpy/plugins/discovery.py",
+      "    root = root or Path(__file__).resolve().parents[2]\n",
+      "    root = root or next((f for f in (Path.cwd(), *Path.cwd().parents)\n"
+      "                         if (f / 'dist_plugins').is_dir()), Path.cwd())\n",
+      "tests/plugins/test_discovery.py::"
+      "test_a_planted_ancestor_checkout_is_never_a_plugin_source"),
     m("index-offer-matches-manifest", "an index relabelling a genuine old bundle",
       "pepperpy/plugins/install.py", "        accept(verified)\n", "        pass\n",
       "tests/distribution/test_threats.py::"

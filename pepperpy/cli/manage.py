@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,10 @@ def _is_bundle_path(target: str) -> bool:
 def cmd_list(args: argparse.Namespace) -> int:
     """List every bundle found, where, its state and the command that fixes it.
 
-    Searches PEPPERPY_HOME/plugins, each PEPPERPY_PLUGIN_PATH folder, then the checkout's
-    dist_plugins/. Each bundle is fully verified; no plugin code runs.
+    Lists PEPPERPY_HOME/plugins, and in development mode (PEPPERPY_DEV=1) each
+    PEPPERPY_PLUGIN_PATH folder, then the checkout's dist_plugins/; each row says its
+    source and whether a load of its provider uses it. Each bundle is fully verified; no
+    plugin code runs.
 
     example: pepperpy plugin list --json
     """
@@ -109,8 +112,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no plugin bundles found (install one with `pepperpy plugin install FILE`)")
     for r in rows:
         label = f"{r.category}/{r.provider_name}" if r.category else "?"
+        used = "used" if r.used else "not used"
         print(printable(f"{r.state:<21} {r.name or '?'} {r.version or '?'} [{label}] "
-                        f"({r.source}) {r.path}"))
+                        f"({r.source}, {used}) {r.path}"))
         if r.fix:
             print(f"{'':<21} fix: {printable(r.fix)}")
     return 0
@@ -135,11 +139,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if any(r.state != "ok" for r in rows) else 0
 
 
+def _dev_mode_note(settings: Any) -> None:
+    """Say when searched folders are set but not searched (development mode is off)."""
+    if settings.plugin_path and not settings.dev_mode:
+        print("note: PEPPERPY_PLUGIN_PATH is set but development mode is off, so its "
+              "folders are not searched; installed plugins are the only candidates (set "
+              "PEPPERPY_DEV=1 to search them)", file=sys.stderr)
+
+
 def _diagnose() -> list[Any]:
     from pepperpy.plugins.doctor import diagnose
     from pepperpy.plugins.manager import PluginManager
 
-    return diagnose(PluginManager(load_settings()))
+    settings = load_settings()
+    _dev_mode_note(settings)
+    return diagnose(PluginManager(settings))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:

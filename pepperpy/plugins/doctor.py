@@ -48,6 +48,7 @@ class BundleStatus:
     detail: str
     fix: str
     key_id: str | None = None
+    used: bool = False  # the bundle a load of its provider would use
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,6 +156,7 @@ def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:
         used = next((i for i in ranked if rows[i].state == "ok"), ranked[0])
         for i in ranked:
             if i == used:
+                out[i] = replace(rows[i], used=rows[i].state == "ok")
                 continue
             row = rows[i]
             if ranked.index(i) < ranked.index(used):

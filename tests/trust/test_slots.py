@@ -120,3 +120,27 @@ def test_plugin_deps_installs_the_requirements_of_the_installed_bundle(env, monk
     assert "echo: dependencies satisfied" in capsys.readouterr().out
     assert main(["plugin", "deps", "nothing"]) == 1
     assert "'nothing' is not installed" in capsys.readouterr().err
+
+
+def test_plugin_list_says_where_each_candidate_comes_from_and_whether_it_is_used(
+        env, monkeypatch, capsys):
+    from pepperpy.cli import main
+
+    pub = env.publisher()
+    _install(env, env.bundle(pub, version="1.0.0"))
+    folder = env.tmp / "folder"
+    env.write(folder, "echo-2.pepperplugin", env.bundle(pub, version="2.0.0"))
+    env.write(folder, "renamed.pepperplugin", env.bundle(pub, name="echo_renamed",
+                                                         version="3.0.0"))
+    monkeypatch.setenv("PEPPERPY_PLUGIN_PATH", str(folder))
+    monkeypatch.setenv("PEPPERPY_CHECKOUT_PLUGINS", "0")
+    assert main(["plugin", "list"]) == 0
+    out, err = capsys.readouterr()
+    assert "ok                    echo 1.0.0 [llm/echo] (installed, used)" in out
+    assert "echo-2" not in out and "development mode is off" in err
+    monkeypatch.setenv("PEPPERPY_DEV", "1")
+    assert main(["plugin", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "echo 1.0.0 [llm/echo] (installed, not used)" in out
+    assert "echo 2.0.0 [llm/echo] (plugin-path, used)" in out
+    assert "rollback              echo_renamed 3.0.0 [llm/echo] (plugin-path, not used)" in out
