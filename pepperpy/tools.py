@@ -34,10 +34,12 @@ from pepperpy.core import BaseProvider, ConfigurationError
 from pepperpy.llm import Message, MessageRole, Tool, ToolCall
 
 __all__ = [
+    "ToolBox",
     "ToolResult",
     "ToolRunner",
     "ToolStep",
     "ToolsProvider",
+    "check_tool_settings",
     "check_unique",
     "provider_tools",
 ]
@@ -171,14 +173,15 @@ class ToolRunner:
         """The assistant turn that made ``calls`` and one tool message per call."""
         turn = [Message(MessageRole.ASSISTANT, content, tool_calls=tuple(calls))]
         for call in calls:
-            result = await self._one(call)
+            result = await self.call(call)
             self.steps.append(ToolStep(call.name, dict(call.arguments), result.content,
                                        result.is_error, call.id))
             turn.append(Message(MessageRole.TOOL, result.content, name=call.name,
                                 tool_call_id=call.id))
         return turn
 
-    async def _one(self, call: ToolCall) -> ToolResult:
+    async def call(self, call: ToolCall) -> ToolResult:
+        """One call, by the rules above (not recorded in ``steps``)."""
         tool = self._tools.get(call.name)
         if tool is None or tool.function is None:
             return _error(f"there is no tool named {call.name!r}; available tools: "
@@ -286,3 +289,56 @@ def _mismatch(tool: Tool, arguments: Any) -> str | None:
 
 def _error(text: str) -> ToolResult:
     return ToolResult(f"error: {text}", is_error=True)
+
+
+def check_tool_settings(prefix: Any, timeout: Any) -> None:
+    """``with_tools(prefix=, timeout=)``, or a ValidationError naming the fix."""
+    from pepperpy.core import ValidationError
+
+    if not isinstance(prefix, str) or (prefix and not _NAME.match(prefix)):
+        raise ValidationError(f"with_tools(prefix=...) takes letters, digits, '_' and '-', "
+                              f"got {prefix!r}")
+    if timeout is not None:
+        from pepperpy.reliability.deadline import check_timeout
+
+        check_timeout(timeout, where="with_tools(timeout=...)")
+
+
+Source = tuple[Callable[[], Awaitable[ToolsProvider]], str, "float | None"]
+
+
+class ToolBox:
+    """The tools of every configured tools provider (``pepper.tools``)."""
+
+    def __init__(self, sources: Sequence[Source], *, tracing: Any = None) -> None:
+        self._sources = sources
+        self._tracing = tracing
+
+    async def collect(self) -> list[Tool]:
+        """Every provider's tools, callable; a name offered twice is refused."""
+        tools: list[Tool] = []
+        for getter, prefix, timeout in self._sources:
+            tools.extend(await provider_tools(await getter(), prefix=prefix, timeout=timeout))
+        return list(check_unique(tools))
+
+    async def list(self) -> list[Tool]:
+        """The tools offered (name, description, parameters)."""
+        return [dataclasses.replace(t, function=None) for t in await self.collect()]
+
+    async def call(self, name: str, arguments: dict[str, Any] | None = None) -> ToolResult:
+        """Call one tool as the model would: validated, bounded, failures as results."""
+        from pepperpy.core import ValidationError
+
+        tools = {t.name: t for t in await self.collect()}
+        tool = tools.get(name)
+        if tool is None:
+            raise ValidationError(f"there is no tool named {name!r}; available tools: "
+                                  f"{', '.join(sorted(tools)) or 'none'}")
+        problem = _mismatch(tool, arguments if arguments is not None else {})
+        if problem is not None:
+            raise ValidationError(f"the arguments for {name!r} do not match its schema: "
+                                  f"{problem}")
+        from pepperpy.reliability.deadline import current_deadline
+
+        runner = ToolRunner([tool], tracing=self._tracing, deadline=current_deadline())
+        return await runner.call(ToolCall("direct", name, arguments or {}))

@@ -38,7 +38,8 @@ def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
-@pytest.mark.parametrize("category", ["llm", "embeddings", "rag", "storage"])
+@pytest.mark.parametrize("category", ["llm", "embeddings", "rag", "storage", "tools",
+                                      "calendar"])
 def test_new_then_test_passes_for_each_category(run, category: str) -> None:
     name = f"{category}_demo_provider"
     created = run("plugin", "new", name, "--category", category)
@@ -87,7 +88,7 @@ def test_a_broken_edit_fails_the_named_rule(run) -> None:
     [
         (["Bad-Name", "--category", "llm"], 1, "invalid plugin name 'Bad-Name'"),
         (["x", "--category", "llm"], 1, "invalid plugin name 'x'"),
-        (["llm_ok_provider", "--category", "vision"], 2, "invalid choice: 'vision'"),
+        (["llm_ok_provider", "--category", "Vision!"], 1, "invalid category 'Vision!'"),
         (["llm_ok_provider", "--category", "llm", "--provider-name", "Bad Name"], 1,
          "invalid provider name"),
         (["llm_ok_provider", "--category", "llm", "--out", "missing"], 1, "does not exist"),
