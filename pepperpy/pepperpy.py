@@ -30,6 +30,7 @@ from pepperpy.core import (
 )
 
 if TYPE_CHECKING:
+    from pepperpy.agent import Agent
     from pepperpy.chat import ChatBuilder
     from pepperpy.embeddings import EmbeddingProvider
     from pepperpy.handle import ProviderHandle
@@ -529,6 +530,26 @@ class PepperPy:
         tools = self.tools.collect if self._tool_sources else None
         return ChatBuilder(self._llm_layer, run=self._sync.run, history=history, tools=tools,
                            tracing=self._reliability.tracing)
+
+    def agent(
+        self, *, instructions: str = "", max_steps: int = 8,
+        tools: Sequence[Any] = (), max_tool_calls: int = 32, timeout: float | None = None,
+        conversation_id: str | None = None, model: str | None = None,
+    ) -> Agent:
+        """An agent: ``await pepper.agent(instructions="...").run("task")`` loops model ->
+        tools -> model (the configured tools plus ``tools``) until an answer or
+        ``max_steps`` model calls; ``conversation_id`` keeps its memory in storage."""
+        from pepperpy.agent import Agent
+
+        self._require("llm")
+        history = self._history if "storage" in self._providers else None
+        return Agent(
+            llm=self._llm_layer, configured_tools=self.tools.collect if self._tool_sources
+            else None, history=history, run=self._sync.run,
+            tracing=self._reliability.tracing, instructions=instructions, max_steps=max_steps,
+            tools=tools, max_tool_calls=max_tool_calls, timeout=timeout,
+            conversation_id=conversation_id, model=model,
+        )
 
     @property
     def tools(self) -> ToolBox:
