@@ -53,12 +53,15 @@ class {class_name}(LLMProvider):
     async def generate_stream(
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> AsyncIterator[GenerationChunk]:
+        # Replace with your backend's streaming call; keep the final chunk's shape.
         result = await self.generate(messages, options)
-        words = result.content.split(" ")
+        words = result.content.split(" ") if result.content else []
         for index, word in enumerate(words):
             yield GenerationChunk(content=word if index == len(words) - 1 else word + " ")
-        # Exactly one chunk carries finish_reason, and it is the last one.
-        yield GenerationChunk(content="", finish_reason="stop", usage=result.usage)
+        # Exactly one chunk carries finish_reason, and it is the last one. It also
+        # carries the tool calls: chat.stream() and agents run them between rounds.
+        yield GenerationChunk(content="", finish_reason=result.finish_reason or "stop",
+                              tool_calls=result.tool_calls, usage=result.usage)
 
 
 def _refuse_unsupported(options: GenerationOptions, provider: str) -> None:

@@ -176,3 +176,35 @@ def test_a_service_plugin_is_tested_against_a_wire_server(run, folder: str, wire
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS  " + folder.split("_")[0] + ".errors.provider_errors" in done.stdout
     assert "sk-conformance" not in done.stdout  # the throwaway key is never printed
+
+
+def test_plugin_test_feature_tools_fails_a_stream_that_drops_tool_calls(run) -> None:
+    """The scaffold's stream carries generate()'s tool calls; the old split-the-text
+    stream, which dropped them, fails `llm.tools.stream`."""
+    run("plugin", "new", "llm_caller_provider", "--category", "llm")
+    provider = run.work / "llm_caller_provider" / "provider.py"
+    text = provider.read_text()
+    calling = text.replace(
+        "        _refuse_unsupported(options, self.provider_name)\n",
+        "        if options.tools:\n"
+        "            from pepperpy.llm import ToolCall\n"
+        "            call = ToolCall('call_1', options.tools[0].name, {'city': 'Paris'})\n"
+        "            return GenerationResult(content='', tool_calls=(call,),\n"
+        "                                    finish_reason='tool_calls')\n",
+    )
+    assert calling != text
+    provider.write_text(calling)
+    tested = run("plugin", "test", "llm_caller_provider", "--feature", "tools")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "PASS  llm.tools.stream" in tested.stdout
+    dropping = calling.replace(
+        "        yield GenerationChunk(content=\"\", finish_reason=result.finish_reason or \"stop\",\n"
+        "                              tool_calls=result.tool_calls, usage=result.usage)\n",
+        "        yield GenerationChunk(content=\"\", finish_reason=\"stop\", usage=result.usage)\n",
+    )
+    assert dropping != calling
+    provider.write_text(dropping)
+    tested = run("plugin", "test", "llm_caller_provider", "--feature", "tools")
+    assert tested.returncode == 1
+    assert "FAIL  llm.tools.stream" in tested.stdout
+    assert "carried no tool calls" in tested.stdout
