@@ -198,7 +198,7 @@ def test_plugin_test_feature_tools_fails_a_stream_that_drops_tool_calls(run) -> 
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "PASS  llm.tools.stream" in tested.stdout
     dropping = calling.replace(
-        "        yield GenerationChunk(content=\"\", finish_reason=result.finish_reason or \"stop\",\n"
+        '        yield GenerationChunk(content="", finish_reason=result.finish_reason or "stop",\n'
         "                              tool_calls=result.tool_calls, usage=result.usage)\n",
         "        yield GenerationChunk(content=\"\", finish_reason=\"stop\", usage=result.usage)\n",
     )
