@@ -168,3 +168,21 @@ def test_a_missing_program_and_bad_options_name_the_fix(make_pepper: Make) -> No
 
     with pytest.raises(ProviderError, match="could not be started"):
         asyncio.run(start())
+
+
+def test_the_mcp_plugin_passes_the_tools_rules(
+    session_plugin_registry: Any, mcp_server: Any
+) -> None:
+    from pepperpy.testing.conformance import Subject, run_rules
+
+    server = mcp_server()
+
+    def create(config: dict[str, Any]) -> Any:
+        return session_plugin_registry.create("tools", "mcp", config)
+
+    report = run_rules(Subject("tools", create, lambda _: server.config("shout,lookup")))
+    assert report.ok, [o.detail for o in report.failed]
+    assert {o.rule.id for o in report.outcomes if o.status == "passed"} >= {
+        "tools.list.tools_are_described", "tools.call.result_or_error_result",
+        "tools.cancel.usable_after_cancel", "tools.lifecycle.initialize_then_cleanup"}
+    assert not alive(server.pid)
