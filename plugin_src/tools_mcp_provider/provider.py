@@ -78,6 +78,8 @@ class MCPToolsProvider(ToolsProvider):
         except BaseException as exc:
             error = self._start_error(exc)
             await self._end()
+            if ready.done() and not ready.cancelled():
+                ready.exception()  # retrieved: the error raised below reports it
             raise error from exc
         await super().initialize()
 
@@ -103,7 +105,10 @@ class MCPToolsProvider(ToolsProvider):
                 await self._stop.wait()
         except BaseException as exc:
             if not ready.done():
-                ready.set_exception(exc)
+                if isinstance(exc, Exception):
+                    ready.set_exception(exc)
+                else:
+                    ready.cancel()
             if not isinstance(exc, Exception):
                 raise
         finally:
@@ -126,14 +131,16 @@ class MCPToolsProvider(ToolsProvider):
         """Close the session and stop the server; waits for it even when cancelled."""
         task, self._task = self._task, None
         self._stop.set()
+        if task is not None and self._session is None:
+            task.cancel()  # still starting (or stuck in the handshake): nothing to close politely
         if task is not None:
             try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                await asyncio.wait_for(asyncio.shield(task), 10)  # let the process stop
+                await asyncio.wait([task])  # never raises the task's own outcome
+            except asyncio.CancelledError:  # we are cancelled: still let the server stop
+                await asyncio.wait([task], timeout=10)
                 raise
-            except Exception:  # already reported by initialize() or by a call
-                pass
+            if not task.cancelled():
+                task.exception()  # retrieved: initialize() or a call reported it already
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None

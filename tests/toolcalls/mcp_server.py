@@ -2,8 +2,8 @@
 
 Environment: ``TOOLS`` (comma-separated, in order: lookup, shout, broken, slow),
 ``PIDFILE`` (where to write this process's pid), ``MODE`` (``exit``: exit at once with a
-message on stderr; ``garbage``: write a non-protocol line to stdout first), and an
-optional port argument for streamable HTTP instead of stdio.
+message on stderr; ``hang``: never answer; ``garbage``: write a non-protocol line to
+stdout first), and an optional port argument for streamable HTTP instead of stdio.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ if os.environ.get("PIDFILE"):
 if os.environ.get("MODE") == "exit":
     print("fatal: the dictionary database is missing", file=sys.stderr)
     sys.exit(3)
+if os.environ.get("MODE") == "hang":
+    import time
+
+    time.sleep(3600)  # never answers the handshake
 if os.environ.get("MODE") == "garbage":
     print("Starting dictionary server v1.0...", flush=True)
 

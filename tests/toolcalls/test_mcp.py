@@ -156,6 +156,19 @@ async def test_a_server_that_fails_at_start_is_a_clear_error_and_leaves_nothing(
     assert not alive(server.pid)
 
 
+async def test_a_server_that_never_answers_times_out_and_is_stopped(
+    make_pepper: Make, mcp_server: Any
+) -> None:
+    server = mcp_server()
+    pepper = make_pepper().with_tools("mcp", start_timeout=1, **server.config(mode="hang"))
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="did not answer the MCP handshake within 1 s"):
+        async with pepper:
+            pass
+    assert time.monotonic() - started < 10
+    assert not alive(server.pid)
+
+
 def test_a_missing_program_and_bad_options_name_the_fix(make_pepper: Make) -> None:
     with pytest.raises(ValidationError, match="exactly one of command"):
         make_pepper().with_tools("mcp")
