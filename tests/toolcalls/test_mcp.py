@@ -162,9 +162,13 @@ async def test_a_server_that_never_answers_times_out_and_is_stopped(
     server = mcp_server()
     pepper = make_pepper().with_tools("mcp", start_timeout=1, **server.config(mode="hang"))
     started = time.monotonic()
-    with pytest.raises(ProviderError, match="did not answer the MCP handshake within 1 s"):
+
+    async def start() -> None:
         async with pepper:
             pass
+
+    with pytest.raises(ProviderError, match="did not answer the MCP handshake within 1 s"):
+        await asyncio.wait_for(start(), 30)  # a stuck stop would hang here, not forever
     assert time.monotonic() - started < 10
     assert not alive(server.pid)
 
