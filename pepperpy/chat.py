@@ -222,10 +222,11 @@ class ChatBuilder:
         from pepperpy.tool_loop import ToolLoop
         from pepperpy.tools import ToolRunner, check_unique
 
-        tools = tuple(self._options.get("tools", ()))
+        tools = list(self._options.get("tools", ()))
         if self._configured_tools is not None:
-            tools = check_unique([*tools, *await self._configured_tools()])
-        options = GenerationOptions(**{**self._options, "tools": tools})
+            tools.extend(await self._configured_tools())
+        tools = list(check_unique(tools))
+        options = GenerationOptions(**{**self._options, "tools": tuple(tools)})
         deadline = deadline or current_deadline()
         runner = ToolRunner(tools, max_tool_calls=self._max_tool_calls,
                             tracing=self._tracing, deadline=deadline)

@@ -67,3 +67,27 @@ async def test_calls_past_max_tool_calls_are_answered_with_an_error_not_run() ->
     assert answers[2] == ("error: the budget of 2 tool call(s) for this run is spent; "
                           "answer with what you have")
     assert result.content == "done"
+
+
+async def test_two_functions_of_one_name_are_refused_naming_the_fix() -> None:
+    import pytest
+
+    from pepperpy.core import ConfigurationError
+    from pepperpy.llm import Tool
+
+    def lookup(word: str) -> str:
+        """Look up."""
+        return word
+
+    other = Tool("lookup", "Another lookup.", {"type": "object", "properties": {}})
+    async with pepper(["never"]) as app:
+        with pytest.raises(ConfigurationError, match=r"two tools are named 'lookup' \(from a "
+                           "Python function and a Tool without a function\\).*rename"):
+            await app.chat.with_user("x").with_tools([lookup, other]).generate()
+        assert sent_count(app) == 0
+
+
+def sent_count(app: PepperPy) -> int:
+    llm = app._providers["llm"]
+    assert isinstance(llm, FakeLLM)
+    return len(llm.requests)
