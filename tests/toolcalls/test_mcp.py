@@ -203,3 +203,14 @@ def test_the_mcp_plugin_passes_the_tools_rules(
         "tools.list.tools_are_described", "tools.call.result_or_error_result",
         "tools.cancel.usable_after_cancel", "tools.lifecycle.initialize_then_cleanup"}
     assert not alive(server.pid)
+
+
+def test_sync_use_starts_and_stops_the_server_too(make_pepper: Make, mcp_server: Any) -> None:
+    server = mcp_server()
+    with make_pepper(model="tool-chain").with_tools("mcp", **server.config("lookup,shout")) as (
+            pepper):
+        answer = pepper.chat.with_user("go").generate_sync()
+        result = pepper.agent(max_steps=4).run_sync("go")
+        assert alive(server.pid)
+    assert answer.content == result.content == "tool said: MEANING-OF-TEXT"
+    assert not alive(server.pid)
