@@ -100,10 +100,14 @@ class Agent:
         """Work on ``task`` until the model answers or ``max_steps`` is reached."""
         from pepperpy.reliability.deadline import deadline_scope
 
-        with deadline_scope(self.timeout):
+        with deadline_scope(self.timeout), self._span() as span:
             loop, messages, history = await self._start(task)
             outcome = await loop.generate(messages)
-            return await self._finish(task, outcome, history)
+            result = await self._finish(task, outcome, history)
+            if span is not None:
+                span.set_attribute("pepperpy.agent.model_calls", result.model_calls)
+                span.set_attribute("pepperpy.agent.tool_calls", len(result.steps))
+            return result
 
     async def stream(self, task: str) -> AsyncIterator[GenerationChunk]:
         """``run()`` as a stream: the answer's text, tool rounds as marked chunks
@@ -119,6 +123,15 @@ class Agent:
         result = await self._finish(task, loop.outcome, history)
         if result.stopped is not None:
             yield GenerationChunk(result.content, finish_reason=result.stopped)
+
+    def _span(self) -> Any:
+        """The run's ``invoke_agent`` span: its model and tool calls are its children."""
+        from contextlib import nullcontext
+
+        if self._tracing is None:
+            return nullcontext()
+        return self._tracing.enclosing("invoke_agent", {
+            "gen_ai.operation.name": "invoke_agent", "pepperpy.agent.max_steps": self.max_steps})
 
     def run_sync(self, task: str) -> AgentResult:
         """``run()`` for scripts."""

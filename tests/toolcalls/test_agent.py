@@ -40,9 +40,16 @@ async def test_an_agent_solves_a_two_step_task_with_mcp_tools(
         ("shout", {"text": "meaning-of-text"}, "MEANING-OF-TEXT", False),
     ]
     assert usage.requests == 3
-    names = [s.name for s in exporter.get_finished_spans()]
+    spans = exporter.get_finished_spans()
+    names = [s.name for s in spans]
     assert names.count("execute_tool lookup") == names.count("execute_tool shout") == 1
     assert sum(n.startswith("chat ") for n in names) == 3
+    (run,) = [s for s in spans if s.name == "invoke_agent"]
+    children = [s.name for s in spans if s.parent is not None
+                and s.parent.span_id == run.context.span_id]
+    assert sorted(children) == sorted(["execute_tool lookup", "execute_tool shout",
+                                       "chat tool-chain", "chat tool-chain", "chat tool-chain"])
+    assert run.attributes["pepperpy.agent.tool_calls"] == 2
     assert not alive(server.pid)
 
 
