@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import resource
-import resource
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,8 @@ import asyncio, sys
 import openai
 async def main():
     async with openai.AsyncOpenAI(api_key="sk-bench", base_url={url!r}) as c:
-        r = await c.chat.completions.create(model="m", messages=[{{"role": "user", "content": "hi"}}])
+        r = await c.chat.completions.create(
+            model="m", messages=[{{"role": "user", "content": "hi"}}])
         assert r.choices[0].message.content
 asyncio.run(main())
 print(len(sys.modules))
