@@ -92,6 +92,9 @@ class CachedVerification:
     manifest: bytes
 
 
+_CACHE_ENTRIES = 10_000  # enough that listing 5,000 bundles never evicts its own entries
+
+
 class VerifiedCache:
     """Which bundle digests verified, under which trust fingerprint (``verified.json``).
 
@@ -128,12 +131,17 @@ class VerifiedCache:
 
     def put(self, digest: str, trust: str, result: CachedVerification) -> None:
         """Record a verification in memory; :meth:`flush` writes them all at once."""
-        entries = {d: e for d, e in self._load().items()
-                   if isinstance(e, dict) and e.get("trust") == trust}
+        entries = self._load()
+        if not self._dirty:  # once per write: entries under another fingerprint are stale
+            entries = {d: e for d, e in entries.items()
+                       if isinstance(e, dict) and e.get("trust") == trust}
+        entries.pop(digest, None)  # newest last; the oldest go first past the cap
         entries[digest] = {"trust": trust, "key_id": result.key_id,
                            "publisher": result.publisher,
                            "manifest": result.manifest.decode("utf-8")}
-        self._entries = dict(list(entries.items())[-512:])
+        while len(entries) > _CACHE_ENTRIES:
+            del entries[next(iter(entries))]
+        self._entries = entries
         self._dirty = True
 
     def flush(self) -> None:
