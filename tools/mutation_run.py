@@ -277,6 +277,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "(found, exc))",
       "                except OSError as exc:\n                    failures.append((found, exc))",
       f"{LOAD}test_older_plugin_path_version_is_reported_as_rollback"),
+    m("listing-file-identity", "a bundle rewritten in place behind a listing's cache",
+      "pepperpy/plugins/discovery.py", "st.st_mtime_ns, st.st_ctime_ns, st.st_ino",
+      "st.st_mtime_ns, st.st_ino",
+      "tests/plugins/test_listing_cache.py::"
+      "test_same_size_and_mtime_with_other_bytes_is_checked_again"),
     m("nonblocking-open", "a FIFO named *.pepperplugin hanging discovery", GATE,
       "_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC",
       "_FLAGS = os.O_RDONLY | os.O_CLOEXEC",
