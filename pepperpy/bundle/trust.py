@@ -67,6 +67,9 @@ def key_json(key: TrustedKey) -> dict[str, Any]:
     }
 
 
+_CACHE_ENTRIES = 10_000  # enough that listing 5,000 bundles never evicts its own entries
+
+
 class VerifiedCache:
     """``PEPPERPY_HOME/verified.json``: what full verifications established, by digest.
 
@@ -101,12 +104,16 @@ class VerifiedCache:
         return entry
 
     def put(self, digest: str, entry: dict[str, str]) -> None:
-        """Record a verification in memory (entries under another fingerprint are dropped
-        as stale); :meth:`flush` writes them all at once."""
-        entries = {d: e for d, e in self._load().items()
-                   if isinstance(e, dict) and e.get("trust") == entry["trust"]}
+        """Record a verification in memory; :meth:`flush` writes them all at once."""
+        entries = self._load()
+        if not self._dirty:  # once per write: entries under another fingerprint are stale
+            entries = {d: e for d, e in entries.items()
+                       if isinstance(e, dict) and e.get("trust") == entry["trust"]}
+        entries.pop(digest, None)  # newest last; the oldest go first past the cap
         entries[digest] = entry
-        self._entries, self._dirty = dict(list(entries.items())[-512:]), True
+        while len(entries) > _CACHE_ENTRIES:
+            del entries[next(iter(entries))]
+        self._entries, self._dirty = entries, True
 
     def flush(self) -> None:
         """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""
@@ -297,7 +304,10 @@ class TrustStore:
 
     def pin(self, key_id: str, name: str, slot: str) -> bool:
         """Pin a plain ``--only NAME`` entry of ``key_id`` to ``NAME@slot`` (the slot NAME
-        was first installed in); True if the store changed."""
+        was first installed in); True if the store changed. Writes nothing otherwise."""
+        record = self._load()[0].get(key_id)
+        if record is None or record.only is None or name not in record.only:
+            return False
         with self._locked() as (keys, _revoked):
             record = keys.get(key_id)
             if record is None or record.only is None or name not in record.only:

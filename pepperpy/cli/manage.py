@@ -99,8 +99,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     Lists PEPPERPY_HOME/plugins, and in development mode (PEPPERPY_DEV=1) each
     PEPPERPY_PLUGIN_PATH folder, then the checkout's dist_plugins/; each row says its
-    source and whether a load of its provider uses it. Each bundle is fully verified; no
-    plugin code runs.
+    source and whether a load of its provider uses it. Each bundle is fully verified (one
+    whose file is unchanged since its last check under the same trust store is not read
+    again); no plugin code runs.
 
     example: pepperpy plugin list --json
     """

@@ -228,14 +228,14 @@ class PluginManager:
         if (m.category, m.provider_name) != (found.category, found.provider_name):
             raise BundleInvalidError("the bundle changed while it was being read",
                                      path=found.path)
-        yanked = found.source != "installed" and verified.digest in self._withdrawn()
+        yanked = found.source != "installed" and verified.digest in self.withdrawn()
         candidate = policy.Candidate(m, verified.digest, verified.key_id, found.path,
                                      found.source, yanked)
         policy.usable_here(candidate, state, scopes=trust.scopes(verified.key_id),
                            pepperpy_version=__version__, only=trust.only(verified.key_id))
         return Chosen(verified, found)
 
-    def _withdrawn(self) -> frozenset[str]:
+    def withdrawn(self) -> frozenset[str]:
         """Digests an index yanked (read once per manager, only when a bundle from a
         searched folder is checked: installed copies never need it)."""
         if self._yanked is None:

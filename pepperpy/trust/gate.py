@@ -24,7 +24,6 @@ writes anything but the verified cache (``PEPPERPY_HOME/verified.json``), best e
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 import weakref
@@ -174,7 +173,8 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
         cd_offset = entries[-1].data_offset + entries[-1].compressed_size
         if len(data) != size or data[cd_offset: cd_offset + len(directory)] != directory:
             raise BundleInvalidError("the file changed while it was read; try again")
-        digest = hashlib.sha256(data).hexdigest()
+        hashed = authentic.file_digests(data, entries)  # one pass: digest and prefix
+        digest = hashed[1]
         hit = trust.cache.get(digest)
         if hit is not None and hit.get("trust") != trust.fingerprint:
             hit = None  # verified under another trust store: it proves nothing now
@@ -183,7 +183,8 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
             return _issue(VerifiedBundle(manifest, hit["manifest"].encode(), digest,
                                          hit["key_id"], hit["publisher"], data,
                                          zf.Contents(data, entries), entries))
-        verified = verify_bundle(data, trust.snapshot, limits=limits, entries=entries)
+        verified = verify_bundle(data, trust.snapshot, limits=limits, entries=entries,
+                                 hashed=hashed)
     trust.cache.put(digest, {"trust": trust.fingerprint, "key_id": verified.key_id,
                              "publisher": verified.publisher,
                              "manifest": verified.manifest_bytes.decode("utf-8")})
@@ -191,12 +192,12 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
 
 
 def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None
-                  ) -> VerifiedBundle:
+                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None,
+                  hashed: tuple[str, str] | None = None) -> VerifiedBundle:
     """Verify bytes already in memory: the signature over the raw bytes first, then (and
     only then) inflate and CRC-check every entry and parse the manifest."""
-    record, digest, entries = authentic.verify_signature(data, trust, limits=limits, path=path,
-                                               entries=entries)
+    record, digest, entries = authentic.verify_signature(
+        data, trust, limits=limits, path=path, entries=entries, hashed=hashed)
     contents = zf.Contents(data, entries)
     contents.check(limits)
     manifest_bytes = bytes(contents[zf.MANIFEST_NAME])

@@ -4,7 +4,6 @@ every process after the first)."""
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,20 +11,8 @@ from typing import Any
 from pepperpy.plugins.install import install_bundle
 
 
-class _Counting:
-    """``hashlib`` for the gate, counting SHA-256 passes over ``size`` bytes or more."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self.passes = size, 0
-
-    def sha256(self, data: Any = b"") -> Any:
-        if len(data) >= self.size:
-            self.passes += 1
-        return hashlib.sha256(data)
-
-
 def test_a_cold_load_reads_hashes_and_parses_the_bundle_once(env, monkeypatch):
-    from pepperpy.trust import archive, gate
+    from pepperpy.trust import archive, authentic
 
     pub = env.publisher()
     data = env.bundle(pub)
@@ -38,19 +25,23 @@ def test_a_cold_load_reads_hashes_and_parses_the_bundle_once(env, monkeypatch):
 
     opened: list[str] = []
     parsed: list[int] = []
-    counting = _Counting(len(data))
-    real_parse = archive.parse_central_directory
+    hashed: list[int] = []
+    real_parse, real_digests = archive.parse_central_directory, authentic.file_digests
 
     def parse(*args: Any, **kwargs: Any) -> Any:
         parsed.append(1)
         return real_parse(*args, **kwargs)
+
+    def digests(data: bytes, entries: Any) -> Any:
+        hashed.append(len(data))
+        return real_digests(data, entries)
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event == "open" and watching and str(args[0]) == str(installed):
             opened.append(str(args[0]))
 
     monkeypatch.setattr(archive, "parse_central_directory", parse)
-    monkeypatch.setattr(gate, "hashlib", counting)
+    monkeypatch.setattr(authentic, "file_digests", digests)
     watching = True
     sys.addaudithook(hook)
     try:
@@ -58,5 +49,5 @@ def test_a_cold_load_reads_hashes_and_parses_the_bundle_once(env, monkeypatch):
     finally:
         watching = False
     assert type(provider).__name__ == "EchoProvider"
-    assert (len(opened), counting.passes, len(parsed)) == (1, 1, 1)
+    assert (len(opened), hashed, len(parsed)) == (1, [len(data)], 1)
     assert Path(installed).read_bytes() == data
