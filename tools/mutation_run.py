@@ -290,9 +290,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        if True:\n            state = load_state(",
       f"{LOAD}test_loading_waits_for_an_install_holding_the_lock"),
     m("trust-store-not-json", "corrupt trust store", "pepperpy/bundle/trust.py",
-      "        except ValueError as exc:\n            raise ConfigurationError(\n",
-      "        except ValueError as exc:\n            return {}, set()\n            raise "
-      "ConfigurationError(\n",
+      "        data = parse_json(raw, path=self.path, what=\"trust store\", fix=self._fix(), "
+      "depth=8)\n",
+      "        try:\n            data = parse_json(raw, path=self.path, what=\"trust store\", "
+      "fix=self._fix(), depth=8)\n        except ConfigurationError:\n"
+      "            return {}, set()\n",
       "tests/bundle/test_trust_cli.py::test_corrupt_trust_store"),
     m("trust-store-version", "corrupt trust store", "pepperpy/bundle/trust.py",
       "        if not isinstance(data, dict) or data.get(\"version\") != STORE_VERSION:",

@@ -34,7 +34,7 @@ from pepperpy.core import (
     IndexRefusedError,
     IndexUnavailableError,
     PepperpyError,
-    ValidationError,
+    StateError,
 )
 from pepperpy.distribution.catalog import Offer, offers_from
 from pepperpy.distribution.config import FetchLimits
@@ -138,9 +138,11 @@ class IndexClient:
 
     def _open(self) -> object:
         if self._updater is None:
+            from tuf.api.exceptions import RepositoryError
             from tuf.ngclient import Updater, UpdaterConfig
 
-            root = (self.folder / "root.json").read_bytes()
+            root = self.store.pinned_root(self.config.name, self.folder)
+            self.store.check_cached_metadata(self.config.name, self.metadata_dir)
             self.metadata_dir.mkdir(parents=True, exist_ok=True)
             with translate_errors(self.config.name):
                 try:
@@ -152,10 +154,14 @@ class IndexClient:
                         config=UpdaterConfig(app_user_agent="pepperpy"),
                         bootstrap=root,
                     )
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise ValidationError(
-                        f"index {self.config.name!r}: the pinned root is not a TUF root "
-                        f"({_short(exc)})"
+                except (ValueError, KeyError, TypeError, RepositoryError) as exc:
+                    # the constructor reads only the pinned root: this is local
+                    raise StateError(
+                        f"{self.folder / 'root.json'} (the pinned root of index "
+                        f"{self.config.name!r}) is damaged: not a TUF root ({_short(exc)}); "
+                        "this is local damage, not the index's fault: remove the index "
+                        f"(`pepperpy index remove {self.config.name}`) and add it again "
+                        "with the root file you trust", path=str(self.folder / "root.json"),
                     ) from exc
         return self._updater
 

@@ -24,7 +24,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from pepperpy.distribution.catalog import Offer
 from pepperpy.distribution.client import IndexClient
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
+from pepperpy.fsio import atomic_write
 from pepperpy.settings import Settings
 
 __all__ = [
@@ -106,9 +107,10 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
                 f"an index named {name!r} already exists; remove it first with "
                 f"`pepperpy index remove {name}`"
             )
+        store.clean()  # what an interrupted `index add` left
         staged = store.staging_dir(name)
         try:
-            (staged / "root.json").write_bytes(root)
+            atomic_write(staged / "root.json", root, mode=0o600, root=staged)
             config = IndexConfig(name, url, "")
             offers = IndexClient(store, config, folder=staged).refresh()
             keys = publisher_keys(offers)
@@ -227,6 +229,7 @@ class Session:
             for config in self.configs:
                 client = IndexClient(self.store, config)
                 with self.store.locked():
+                    self.store.clean()
                     found.extend(client.refresh())
                 self._clients[config.name] = client
             self._offers = found
@@ -317,13 +320,8 @@ class Session:
 
     @contextlib.contextmanager
     def _private_file(self, offer: Offer) -> Any:
-        spool = self.store.spool_dir
-        spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-        folder = Path(tempfile.mkdtemp(dir=spool, prefix="install-"))
-        try:
+        with private_folder(self.store.spool_dir, "install-") as folder:
             yield folder / offer.path
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     def outdated(self) -> list[Outdated]:
         """Installed plugins for which an index offers a newer usable version."""
@@ -356,6 +354,23 @@ class Session:
                 continue
             outcomes.append(self.install_offer(newest[row.name], deps=deps))
         return outcomes
+
+
+@contextlib.contextmanager
+def private_folder(spool: Path, prefix: str) -> Iterator[Path]:
+    """A fresh folder in the private spool (mode 0700), removed afterwards; a crash
+    leaves it to ``clean_spool`` (the next command, or ``plugin doctor --fix``)."""
+    import fcntl
+
+    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = Path(tempfile.mkdtemp(dir=spool, prefix=prefix))
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # in use: cleaning leaves it alone
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
 
 
 def installed_plugins(settings: Settings) -> dict[str, tuple[str, str]]:

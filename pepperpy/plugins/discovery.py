@@ -33,6 +33,7 @@ from pathlib import Path
 
 from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
+from pepperpy.core import StateError
 from pepperpy.plugins.verification import Trust, authenticate, screen
 from pepperpy.settings import Settings
 
@@ -186,7 +187,7 @@ def _save_index(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
                       separators=(",", ":"))
     try:
         atomic_write(path, data.encode())
-    except OSError:
+    except (OSError, StateError):
         pass
 
 

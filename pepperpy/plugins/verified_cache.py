@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
+from pepperpy.core import StateError
 
 __all__ = ["CachedVerification", "VerifiedCache"]
 
@@ -91,6 +92,6 @@ class VerifiedCache:
         data = json.dumps({"format": _FORMAT, "entries": self._entries}, separators=(",", ":"))
         try:
             atomic_write(self.path, data.encode("utf-8"), mode=0o600)
-        except OSError:
+        except (OSError, StateError):
             pass
         self._dirty = False
