@@ -35,6 +35,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,7 @@ __all__ = [
     "refuse_deep",
     "remove_file",
     "state_error",
+    "temp_files",
 ]
 
 TEMP_SUFFIX = ".tmp"
@@ -223,6 +225,23 @@ def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: in
 def _write_all(fd: int, view: memoryview) -> None:
     while view:
         view = view[os.write(fd, view):]
+
+
+def temp_files(folder: Path, target: str | None = None) -> list[Path]:
+    """Temporary files :func:`atomic_write` left in ``folder`` (for ``target`` only, if
+    given). Only the holder of the lock that guards those writes may remove them."""
+    prefix = "." if target is None else f".{target[:80]}."
+    try:
+        names = [e.name for e in os.scandir(folder)
+                 if e.name.startswith(prefix) and is_temp_name(e.name)]
+    except OSError:
+        return []
+    if target is None:  # one of another target's: ``.a.json.<hex>.tmp`` is not ``.a.<hex>.tmp``
+        return [folder / n for n in sorted(names)]
+    return [folder / n for n in sorted(names) if _TEMP.fullmatch(n[len(prefix):])]
+
+
+_TEMP = re.compile(r"[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
 
 
 def remove_file(path: Path) -> bool:

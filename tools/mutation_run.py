@@ -261,9 +261,9 @@ MUTATIONS: tuple[Mutation, ...] = (
              "hashes = \"\".join(f\" --hash={h}\" for h in self.hashes)", "hashes = \"\"")),
         (f"{DEPS}test_hash_mismatch_is_refused_by_uv",)),
     m("install-lock", "concurrent installs corrupting state", "pepperpy/plugins/install.py",
-      "    with file_lock(settings.home / \"install.lock\"):\n        state = load_state("
-      "settings.state_file)\n        previous",
-      "    if True:\n        state = load_state(settings.state_file)\n        previous",
+      "    with file_lock(settings.home / \"install.lock\"):\n        state = settle("
+      "settings)\n        previous",
+      "    if True:\n        state = settle(settings)\n        previous",
       f"{INST}test_install_waits_for_the_install_lock_before_reading_the_state"),
     m("one-bad-bundle-discovery", "one bad bundle taking down the rest",
       "pepperpy/plugins/discovery.py",

@@ -45,7 +45,15 @@ from typing import Any
 
 from pepperpy._record import record
 from pepperpy.core import ConfigurationError, ValidationError
-from pepperpy.fsio import atomic_write, file_lock, parse_json, read_state, state_error
+from pepperpy.fsio import (
+    atomic_write,
+    file_lock,
+    parse_json,
+    read_state,
+    remove_file,
+    state_error,
+    temp_files,
+)
 from pepperpy.settings import Settings
 
 __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey"]
@@ -213,6 +221,9 @@ class TrustStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[tuple[dict[str, TrustedKey], set[str]]]:
         with file_lock(self.path.with_name(self.path.name + ".lock")):
+            for leftover in (temp_files(self.path.parent, self.path.name)
+                             + temp_files(self.path.parent, self.backup.name)):
+                remove_file(leftover)  # a crashed change's
             keys, revoked = self._load()
             yield keys, revoked
             self._save(keys, revoked)
@@ -273,9 +284,12 @@ class TrustStore:
             keys[key.key_id] = record
             return record
 
-    def remove(self, ref: str) -> TrustedKey:
-        """Stop trusting a key. A revoked key stays recorded as revoked."""
+    def remove(self, ref: str) -> TrustedKey | None:
+        """Stop trusting a key. A revoked key stays recorded as revoked. A full key id
+        that is not in the store is already removed: ``None`` (a retried removal)."""
         with self._locked() as (keys, _revoked):
+            if _HEX64.fullmatch(ref.strip().lower()) and ref.strip().lower() not in keys:
+                return None
             key_id = _resolve(ref, keys)
             record = keys[key_id]
             if not record.revoked:

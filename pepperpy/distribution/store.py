@@ -270,7 +270,8 @@ class IndexStore:
                       if e.name.startswith(".adding-") or is_temp_name(e.name)]
         with contextlib.suppress(OSError):
             found += [Path(e.path) for e in os.scandir(self.spool_dir) if not _in_use(e)]
-        with contextlib.suppress(OSError):  # ngclient's own temp files (under this lock)
+        with contextlib.suppress(OSError):  # catalogs' and ngclient's (under this lock)
+            found += [p for p in self.folder.glob("*/.*.tmp") if is_temp_name(p.name)]
             found += [p for p in self.folder.glob("*/metadata/tmp*") if p.is_file()]
         return sorted(found)
 

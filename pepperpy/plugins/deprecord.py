@@ -99,9 +99,11 @@ def remember(settings: Settings, *, plugin: str, lines: Sequence[str]) -> None:
 
 
 def _write(path: Path, plugin: str, lines: tuple[str, ...]) -> None:
-    from pepperpy.plugins.locking import atomic_write, file_lock
+    from pepperpy.fsio import atomic_write, file_lock, remove_file, temp_files
 
     with file_lock(path.with_name(path.name + ".lock")):
+        for leftover in temp_files(path.parent, path.name):
+            remove_file(leftover)  # a crashed write's
         record: Mapping[str, Sequence[str]] = {**load_record(path), plugin: lines}
         data = {"format": _FORMAT,
                 "plugins": {n: list(v) for n, v in sorted(record.items())}}

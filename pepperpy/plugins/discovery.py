@@ -32,8 +32,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pepperpy._record import record
-from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import StateError
+from pepperpy.fsio import atomic_write, file_lock, remove_file, temp_files
 from pepperpy.plugins.verification import Trust, authenticate, screen
 from pepperpy.settings import Settings
 
@@ -186,7 +186,10 @@ def _save_index(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
     data = json.dumps({"format": _INDEX_FORMAT, "trust": fingerprint, "entries": entries},
                       separators=(",", ":"))
     try:
-        atomic_write(path, data.encode())
+        with file_lock(path.with_name(path.name + ".lock")):
+            for leftover in temp_files(path.parent, path.name):
+                remove_file(leftover)  # a crashed write's
+            atomic_write(path, data.encode())
     except (OSError, StateError):
         pass
 

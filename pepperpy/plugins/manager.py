@@ -216,6 +216,7 @@ class PluginManager:
                                      path=found.path)
         candidate = policy.Candidate(m, verified.digest, verified.key_id, found.path,
                                      found.source)
+        state = state.settled_for(m.name, verified.digest)  # an install in progress
         policy.usable_here(candidate, state, scopes=trust.scopes(verified.key_id),
                            pepperpy_version=__version__, only=trust.only(verified.key_id))
         return Chosen(verified, found)

@@ -25,8 +25,8 @@ import json
 from pathlib import Path
 
 from pepperpy._record import record
-from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import StateError
+from pepperpy.fsio import atomic_write, file_lock, remove_file, temp_files
 
 __all__ = ["CachedVerification", "VerifiedCache"]
 
@@ -91,7 +91,10 @@ class VerifiedCache:
             return
         data = json.dumps({"format": _FORMAT, "entries": self._entries}, separators=(",", ":"))
         try:
-            atomic_write(self.path, data.encode("utf-8"), mode=0o600)
+            with file_lock(self.path.with_name(self.path.name + ".lock")):
+                for leftover in temp_files(self.path.parent, self.path.name):
+                    remove_file(leftover)  # a crashed flush's
+                atomic_write(self.path, data.encode("utf-8"), mode=0o600)
         except (OSError, StateError):
             pass
         self._dirty = False

@@ -1,0 +1,90 @@
+"""SIGKILL at every write point of install, update and trust changes: afterwards the
+plugin loads (old or new), the next run of the command succeeds, nothing is left."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crash import every_point, pepperpy
+
+from pepperpy.settings import Settings
+
+
+def _settings(home: Path) -> Settings:
+    return Settings(home=home, checkout_plugins=False, auto_install=False)
+
+
+def _loaded_version(home: Path) -> str:
+    """Load the echo provider for real (verify, import from the verified bytes)."""
+    from pepperpy.plugins.manager import PluginManager
+
+    loaded = PluginManager(_settings(home)).resolve("llm", "echo")
+    assert loaded is not None
+    return str(loaded.extra["version"])
+
+
+def _doctor_states(home: Path) -> list[str]:
+    from pepperpy.plugins.doctor import diagnose
+    from pepperpy.plugins.manager import PluginManager
+
+    return [row.state for row in diagnose(PluginManager(_settings(home)))]
+
+
+def test_install_upgrade_killed_at_every_write_point(home, tmp_path: Path) -> None:
+    old, new = home.bundle("1.0.0"), home.bundle("2.0.0")
+    assert pepperpy(home.home, "plugin", "install", old).returncode == 0
+    work = tmp_path / "work"
+
+    def after_crash(root: Path, where: str) -> None:
+        assert _loaded_version(root / "home") in {"1.0.0", "2.0.0"}, where
+        assert set(_doctor_states(root / "home")) == {"ok"}, where
+
+    def after_rerun(root: Path, where: str) -> None:
+        assert _loaded_version(root / "home") == "2.0.0", where
+        state = json.loads((root / "home" / "installed.json").read_bytes())
+        assert "pending" not in state and state["plugins"]["echo"]["version"] == "2.0.0", where
+
+    new_in_work = work / new.relative_to(home.root)
+    labels = every_point(home.root, work, ["plugin", "install", new_in_work],
+                         after_crash=after_crash, after_rerun=after_rerun,
+                         home_of=lambda root: root / "home")
+    assert any("echo.pepperplugin" in label for label in labels)
+    assert sum("installed.json" in label for label in labels) >= 9  # journal, commit, done
+
+
+def test_first_install_killed_at_every_write_point(home, tmp_path: Path) -> None:
+    """Before the first install completes there is nothing to load; after the rerun
+    the plugin loads, and the crash never leaves a bundle the doctor calls tampered."""
+    bundle = home.bundle("1.0.0")
+    work = tmp_path / "work"
+
+    def after_crash(root: Path, where: str) -> None:
+        states = _doctor_states(root / "home")
+        assert "tampered" not in states and set(states) <= {"ok"}, (where, states)
+
+    def after_rerun(root: Path, where: str) -> None:
+        assert _loaded_version(root / "home") == "1.0.0", where
+
+    every_point(home.root, work, ["plugin", "install", work / bundle.relative_to(home.root)],
+                after_crash=after_crash, after_rerun=after_rerun,
+                home_of=lambda root: root / "home")
+
+
+def test_remove_killed_at_every_write_point(home, tmp_path: Path) -> None:
+    assert pepperpy(home.home, "plugin", "install", home.bundle("1.0.0")).returncode == 0
+    work = tmp_path / "work"
+
+    def after_crash(root: Path, where: str) -> None:
+        states = _doctor_states(root / "home")
+        assert "tampered" not in states, (where, states)
+
+    def after_rerun(root: Path, where: str) -> None:
+        from pepperpy.plugins.state import load_state
+
+        state = load_state(root / "home" / "installed.json")
+        assert (state.plugins, state.pending) == ({}, {}), where
+        assert list((root / "home" / "plugins").iterdir()) == [], where
+
+    every_point(home.root, work, ["plugin", "remove", "echo"], after_crash=after_crash,
+                after_rerun=after_rerun, home_of=lambda root: root / "home")
