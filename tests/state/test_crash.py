@@ -88,3 +88,33 @@ def test_remove_killed_at_every_write_point(home, tmp_path: Path) -> None:
 
     every_point(home.root, work, ["plugin", "remove", "echo"], after_crash=after_crash,
                 after_rerun=after_rerun, home_of=lambda root: root / "home")
+
+
+def test_doctor_lists_what_a_crash_left_and_fix_settles_it(home, tmp_path: Path) -> None:
+    """Killed halfway through writing the new bundle: doctor names the interrupted
+    install and the temporary file (never "tampered"); --fix rolls it back; the next
+    doctor is clean and the old version loads."""
+    from crash import clone, leftovers
+
+    old, new = home.bundle("1.0.0"), home.bundle("2.0.0")
+    assert pepperpy(home.home, "plugin", "install", old).returncode == 0
+    log = tmp_path / "points.log"
+    dry = clone(home.home, tmp_path / "dry")
+    assert pepperpy(dry, "plugin", "install", new,
+                    env={"PEPPERPY_CRASH_LOG": str(log)}).returncode == 0
+    labels = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
+    point = next(i for i, label in enumerate(labels, 1)
+                 if label.startswith("write") and label.endswith("echo.pepperplugin"))
+    killed = pepperpy(home.home, "plugin", "install", new,
+                      env={"PEPPERPY_CRASH_AT": str(point)})
+    assert killed.returncode == -9
+    doctor = pepperpy(home.home, "plugin", "doctor")
+    assert doctor.returncode == 1
+    assert "interrupted install of echo 2.0.0" in doctor.stdout
+    assert ".echo.pepperplugin." in doctor.stdout and "tampered" not in doctor.stdout
+    fixed = pepperpy(home.home, "plugin", "doctor", "--fix")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "[fixed]" in fixed.stdout and "[ok]" in fixed.stdout
+    assert leftovers(home.home) == []
+    assert _loaded_version(home.home) == "1.0.0"
+    assert pepperpy(home.home, "plugin", "doctor").returncode == 0
