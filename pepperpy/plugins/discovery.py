@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pepperpy._record import record
 from pepperpy.core import StateError
-from pepperpy.fsio import atomic_write, file_lock, remove_file, temp_files
+from pepperpy.fsio import atomic_write, file_lock, load_json, remove_file, temp_files
 from pepperpy.plugins.verification import Trust, authenticate, screen
 from pepperpy.settings import Settings
 
@@ -169,9 +169,9 @@ def _found(item: dict, *, path: str, source: str, order: int) -> Found:
 
 
 def _load_index(path: Path, fingerprint: str) -> dict[str, dict]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    try:  # bounded: a damaged cache is only a miss, rewritten after this discovery
+        data = load_json(path, what="discovery cache", fix="", limit=32 << 20, depth=8)
+    except StateError:
         return {}
     if not isinstance(data, dict) or data.get("format") != _INDEX_FORMAT:
         return {}

@@ -26,12 +26,13 @@ from pathlib import Path
 
 from pepperpy._record import record
 from pepperpy.core import StateError
-from pepperpy.fsio import atomic_write, file_lock, remove_file, temp_files
+from pepperpy.fsio import atomic_write, file_lock, load_json, remove_file, temp_files
 
 __all__ = ["CachedVerification", "VerifiedCache"]
 
 _FORMAT = 1
 _MAX_ENTRIES = 512
+_MAX_BYTES = 32 << 20
 
 
 @record
@@ -53,11 +54,12 @@ class VerifiedCache:
 
     def _load(self) -> dict[str, dict[str, str]]:
         if self._entries is None:
-            try:
-                data = json.loads(self.path.read_bytes())
+            try:  # bounded: a damaged cache is only a miss, rebuilt by the next flush
+                data = load_json(self.path, what="verification cache", fix="",
+                                 limit=_MAX_BYTES, depth=8)
                 entries = data["entries"] if data.get("format") == _FORMAT else {}
                 self._entries = entries if isinstance(entries, dict) else {}
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            except (StateError, ValueError, TypeError, KeyError, AttributeError):
                 self._entries = {}
         return self._entries
 
