@@ -144,7 +144,7 @@ class IndexClient:
             root = self.store.pinned_root(self.config.name, self.folder)
             self.store.check_cached_metadata(self.config.name, self.metadata_dir)
             self.metadata_dir.mkdir(parents=True, exist_ok=True)
-            with translate_errors(self.config.name):
+            with translate_errors(self.config.name), self._writing_metadata():
                 try:
                     self._updater = Updater(
                         metadata_dir=str(self.metadata_dir),
@@ -170,13 +170,26 @@ class IndexClient:
         from tuf.api.metadata import Metadata, Targets
 
         updater = self._open()
-        with translate_errors(self.config.name):
+        with translate_errors(self.config.name), self._writing_metadata():
             updater.refresh()  # type: ignore[attr-defined]
             raw = (self.metadata_dir / "targets.json").read_bytes()
             targets = Metadata[Targets].from_bytes(raw).signed.targets
         offers = offers_from(self.config.name, targets)
         self._save_catalog(offers)
         return offers
+
+    @contextlib.contextmanager
+    def _writing_metadata(self) -> Iterator[None]:
+        """ngclient writes its cache itself: a full disk there names the folder (never
+        ngclient's temporary file) and leaves the last verified metadata in place."""
+        try:
+            yield
+        except OSError as exc:
+            raise StateError(
+                f"{self.metadata_dir} (the metadata cache of index {self.config.name!r}) "
+                f"could not be written ({exc.strerror or exc}): nothing was changed; free "
+                "some space and run the command again", path=str(self.metadata_dir),
+            ) from exc
 
     def _save_catalog(self, offers: list[Offer]) -> None:
         if self.folder == self.store.index_dir(self.config.name):

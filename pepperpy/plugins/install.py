@@ -28,6 +28,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from pepperpy._version import __version__
 from pepperpy.bundle.verified import VerifiedBundle
-from pepperpy.core import PluginNotFoundError
+from pepperpy.core import PluginNotFoundError, StateError
 from pepperpy.fsio import remove_file, temp_files
 from pepperpy.plugins import policy
 from pepperpy.plugins.locking import atomic_write, file_lock
@@ -111,7 +112,12 @@ def _transaction(settings: Settings, state: InstallState, pending: Pending,
     name = pending.record.name
     journal = InstallState(state.plugins, {**state.pending, name: pending})
     save_state(settings.state_file, journal)
-    atomic_write(installed_path(settings, name), data, mode=0o644, root=settings.home)
+    try:
+        atomic_write(installed_path(settings, name), data, mode=0o644, root=settings.home)
+    except StateError:  # a full disk, say: the old bundle is untouched, so is its record
+        with contextlib.suppress(StateError):
+            save_state(settings.state_file, state)  # else the next command rolls back
+        raise
     save_state(settings.state_file, journal.committed(name))
     _finish(settings, journal.committed(name), name)
 
