@@ -47,6 +47,7 @@ __all__ = [
     "TEMP_SUFFIX",
     "atomic_write",
     "crash_point",
+    "ensure_folder",
     "file_lock",
     "is_temp_name",
     "load_json",
@@ -123,6 +124,18 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, root: Path | Non
         raise
     except OSError as exc:
         raise _write_error(path, exc) from exc
+
+
+def ensure_folder(folder: Path, *, root: Path, mode: int = 0o755) -> Path:
+    """Create ``folder`` (and those between it and ``root``) as :func:`atomic_write`
+    would: no link followed below ``root``, nothing created outside it."""
+    try:
+        with _open_folder(Path(folder), Path(root), mode):
+            return Path(folder)
+    except StateError:
+        raise
+    except OSError as exc:
+        raise _write_error(Path(folder), exc) from exc
 
 
 def _write_error(path: Path, exc: OSError) -> StateError:

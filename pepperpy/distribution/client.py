@@ -40,6 +40,7 @@ from pepperpy.distribution.catalog import Offer, offers_from
 from pepperpy.distribution.config import FetchLimits
 from pepperpy.distribution.fetcher import IndexFetcher
 from pepperpy.distribution.store import IndexConfig, IndexStore
+from pepperpy.fsio import ensure_folder
 
 __all__ = ["IndexClient", "translate_errors"]
 
@@ -143,7 +144,7 @@ class IndexClient:
 
             root = self.store.pinned_root(self.config.name, self.folder)
             self.store.check_cached_metadata(self.config.name, self.metadata_dir)
-            self.metadata_dir.mkdir(parents=True, exist_ok=True)
+            ensure_folder(self.metadata_dir, root=self.store.settings.home)
             with translate_errors(self.config.name), self._writing_metadata():
                 try:
                     self._updater = Updater(

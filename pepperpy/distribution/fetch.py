@@ -40,7 +40,7 @@ from pepperpy.distribution.catalog import Offer
 from pepperpy.distribution.client import IndexClient
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
-from pepperpy.fsio import atomic_write
+from pepperpy.fsio import atomic_write, ensure_folder
 from pepperpy.settings import Settings
 
 __all__ = [
@@ -384,7 +384,7 @@ def private_folder(spool: Path, prefix: str) -> Iterator[Path]:
     leaves it to ``clean_spool`` (the next command, or ``plugin doctor --fix``)."""
     import fcntl
 
-    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_folder(spool, root=spool.parent.parent, mode=0o700)  # PEPPERPY_HOME
     folder = Path(tempfile.mkdtemp(dir=spool, prefix=prefix))
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -54,7 +54,7 @@ from tuf.api.metadata import (
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.distribution.config import DEFAULT_EXPIRIES, ROLES
 from pepperpy.distribution.signer import KeySigner
-from pepperpy.fsio import atomic_write, file_lock, is_temp_name, read_state
+from pepperpy.fsio import atomic_write, ensure_folder, file_lock, is_temp_name, read_state
 
 __all__ = ["Added", "Repository", "target_path_for"]
 
@@ -102,8 +102,8 @@ class Repository:
         root = Root(expires=_expiry(self.expiries["root"]), consistent_snapshot=True)
         for role, signer in holders.items():
             root.add_key(signer.public_key, role)
-        self.metadata_dir.mkdir(parents=True, exist_ok=True)
-        self.targets_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.metadata_dir, root=self.folder)
+        ensure_folder(self.targets_dir, root=self.folder)
         with self._lock():
             root_md = Metadata(root)
             self._sign(root_md, [holders["root"]])

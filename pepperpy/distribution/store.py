@@ -39,6 +39,7 @@ from pepperpy.core import ConfigurationError, StateError, ValidationError
 from pepperpy.fsio import (
     atomic_write,
     crash_point,
+    ensure_folder,
     file_lock,
     is_temp_name,
     load_json,
@@ -219,7 +220,7 @@ class IndexStore:
 
     def staging_dir(self, name: str) -> Path:
         """A fresh private folder to build an index in before it is recorded."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.folder, root=self.settings.home)
         return Path(tempfile.mkdtemp(dir=self.folder, prefix=f".adding-{name}-"))
 
     def record(self, name: str, url: str, staged: Path) -> IndexConfig:
