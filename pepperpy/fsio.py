@@ -57,6 +57,7 @@ __all__ = [
     "remove_file",
     "state_error",
     "temp_files",
+    "write_cache",
 ]
 
 TEMP_SUFFIX = ".tmp"
@@ -264,6 +265,19 @@ def remove_file(path: Path) -> bool:
     try:
         os.unlink(path)
     except FileNotFoundError:
+        return False
+    return True
+
+
+def write_cache(path: Path, data: bytes, *, mode: int = 0o600) -> bool:
+    """Best-effort write of a cache anyone may rebuild (a read-only home skips it):
+    under the file's own lock, after removing what a crashed write of it left."""
+    try:
+        with file_lock(path.with_name(path.name + ".lock")):
+            for leftover in temp_files(path.parent, path.name):
+                remove_file(leftover)
+            atomic_write(path, data, mode=mode)
+    except (OSError, StateError):
         return False
     return True
 

@@ -147,8 +147,8 @@ class Repository:
 
     def add(self, bundles: Iterable[Path], *, signers: list[KeySigner], trust: Any) -> list[Added]:
         """Verify each bundle against ``trust`` (a trust snapshot), then publish them."""
-        from pepperpy.bundle.verify import verify_bundle
-        from pepperpy.plugins import policy
+        from pepperpy.trust import admissible as policy
+        from pepperpy.trust.gate import verify_bundle
 
         checked = []
         for path in bundles:
@@ -357,7 +357,7 @@ class Repository:
         atomic_write(path, data, root=self.folder, staging=self.staging_dir)
 
     def _read(self, path: Path) -> bytes:
-        from pepperpy.bundle.limits import DEFAULT_LIMITS
+        from pepperpy.trust.types import DEFAULT_LIMITS
 
         data = read_state(path, what="index file", limit=DEFAULT_LIMITS.max_bundle_size,
                           fix=_RESTORE)
@@ -460,7 +460,7 @@ def _custom(verified: Any, key: Any) -> dict[str, Any]:
 
 
 def _read_bundle(path: Path) -> bytes:
-    from pepperpy.bundle.limits import DEFAULT_LIMITS
+    from pepperpy.trust.types import DEFAULT_LIMITS
 
     try:
         size = path.stat().st_size

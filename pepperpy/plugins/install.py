@@ -35,14 +35,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pepperpy._version import __version__
-from pepperpy.bundle.verified import VerifiedBundle
+from pepperpy.bundle.trust import read_trust
 from pepperpy.core import PluginNotFoundError, StateError
 from pepperpy.fsio import remove_file, temp_files
-from pepperpy.plugins import policy
 from pepperpy.plugins.locking import atomic_write, file_lock
-from pepperpy.plugins.state import InstallRecord, InstallState, Pending, load_state, save_state
-from pepperpy.plugins.verification import Trust, authenticate
+from pepperpy.plugins.state import (
+    InstallRecord,
+    InstallState,
+    Pending,
+    committed,
+    load_state,
+    save_state,
+)
 from pepperpy.settings import Settings
+from pepperpy.trust import admissible as policy
+from pepperpy.trust.gate import authenticate
+from pepperpy.trust.types import VerifiedBundle
 
 __all__ = ["InstallResult", "install_bundle", "install_leftovers", "installed_path",
            "remove_plugin", "settle", "settle_now"]
@@ -79,7 +87,7 @@ def install_bundle(
     written; raising refuses the install (an index checks that the bundle is the one it
     listed).
     """
-    trust = Trust.read(settings)
+    trust = read_trust(settings)
     verified = authenticate(Path(path), trust)
     trust.cache.flush()  # the first load after this install needs no verification
     if accept is not None:
@@ -118,8 +126,8 @@ def _transaction(settings: Settings, state: InstallState, pending: Pending,
         with contextlib.suppress(StateError):
             save_state(settings.state_file, state)  # else the next command rolls back
         raise
-    save_state(settings.state_file, journal.committed(name))
-    _finish(settings, journal.committed(name), name)
+    save_state(settings.state_file, committed(journal, name))
+    _finish(settings, committed(journal, name), name)
 
 
 def _finish(settings: Settings, state: InstallState, name: str) -> InstallState:
@@ -143,7 +151,7 @@ def settle(settings: Settings) -> InstallState:
         elif current is not None and current.digest == pending.record.digest:
             state = _finish(settings, state, name)  # recorded: only the cleanup was left
         elif _file_digest(installed_path(settings, name)) == pending.record.digest:
-            state = _finish(settings, state.committed(name), name)  # roll forward
+            state = _finish(settings, committed(state, name), name)  # roll forward
         else:  # the new bundle never landed: the old state stands
             state = InstallState(state.plugins,
                                  {n: p for n, p in state.pending.items() if n != name})
@@ -176,8 +184,8 @@ def _same_provider(old: InstallRecord, new: InstallRecord) -> bool:
 
 
 def _file_digest(path: Path) -> str | None:
-    from pepperpy.bundle.fileio import open_regular
     from pepperpy.core import PepperpyError
+    from pepperpy.trust.gate import open_regular
 
     try:
         with open_regular(path) as handle:

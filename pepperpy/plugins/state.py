@@ -12,7 +12,7 @@ Invariants:
 - ``pending`` is the install journal (``install.py``): an install in progress (or
   interrupted) names the record it is installing. While it is pending, the installed
   file may be the old bundle or the new one, and both are the recorded bytes
-  (:meth:`InstallState.settled_for`): a crash never makes a working plugin "tampered".
+  (:func:`settled_for`): a crash never makes a working plugin "tampered".
 - Read bounded (size and nesting, ``pepperpy.fsio.load_json``): an empty, truncated,
   garbled or oversized file, a folder or a device is refused by name.
 - A record names the key that signed the installed version. That key owns the plugin
@@ -27,8 +27,7 @@ Invariants:
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
-from dataclasses import asdict, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -36,24 +35,13 @@ from pepperpy._record import record
 from pepperpy.core import ConfigurationError
 from pepperpy.fsio import load_json
 from pepperpy.plugins.locking import atomic_write
+from pepperpy.trust.types import InstallRecord, InstallState  # the kernel's values
 
-__all__ = ["InstallRecord", "InstallState", "Pending", "load_state", "save_state"]
+__all__ = ["InstallRecord", "InstallState", "Pending", "committed", "load_state", "save_state",
+           "settled_for"]
 
 _FORMAT = 1
 MAX_STATE_BYTES = 8 << 20
-
-
-@record
-class InstallRecord:
-    """One installed plugin version."""
-
-    name: str
-    version: str
-    digest: str
-    key_id: str
-    category: str
-    provider_name: str
-    file: str  # file name inside Settings.plugins_dir
 
 
 @record
@@ -67,52 +55,21 @@ class Pending:
     removing: bool = False
 
 
-@record
-class InstallState:
-    """Everything installed, by plugin name, and the installs in progress."""
+def settled_for(state: InstallState, name: str, digest: str) -> InstallState:
+    """The state as it is once the pending install of ``name`` completes, if the bundle
+    found (``digest``) is that install's; else ``state`` unchanged."""
+    pending = state.pending.get(name)
+    if pending is None or pending.removing or pending.record.digest != digest:
+        return state
+    return committed(state, name)
 
-    plugins: Mapping[str, InstallRecord]
-    pending: Mapping[str, Pending] = field(default_factory=dict)
 
-    def settled_for(self, name: str, digest: str) -> InstallState:
-        """The state as it is once the pending install of ``name`` completes, if the
-        bundle found (``digest``) is that install's; else this state unchanged."""
-        pending = self.pending.get(name)
-        if pending is None or pending.removing or pending.record.digest != digest:
-            return self
-        return self.committed(name)
-
-    def committed(self, name: str) -> InstallState:
-        """This state with the pending install of ``name`` applied (still pending)."""
-        pending = self.pending[name]
-        plugins = {n: r for n, r in self.plugins.items() if n not in pending.displaces}
-        plugins[name] = pending.record
-        return InstallState(plugins, self.pending)
-
-    def owner_of_name(self, name: str) -> str | None:
-        record = self.plugins.get(name)
-        return record.key_id if record else None
-
-    def owner_of_provider(self, category: str, provider_name: str) -> InstallRecord | None:
-        for rec in self.plugins.values():
-            if (rec.category, rec.provider_name) == (category, provider_name):
-                return rec
-        return None
-
-    def owner_conflict(
-        self, *, name: str, category: str, provider_name: str, key_id: str,
-        may_take_over: Collection[str] = (),
-    ) -> InstallRecord | None:
-        """The installed record whose owner ``key_id`` would take over, if any.
-
-        ``may_take_over`` are the plugin names ``key_id`` is trusted to take over (its
-        trust-store scopes): a record of one of those names is never a conflict.
-        """
-        for rec in (self.plugins.get(name), self.owner_of_provider(category, provider_name)):
-            if rec is None or rec.key_id == key_id or rec.name in may_take_over:
-                continue
-            return rec
-        return None
+def committed(state: InstallState, name: str) -> InstallState:
+    """``state`` with the pending install of ``name`` applied (still pending)."""
+    pending = state.pending[name]
+    plugins = {n: r for n, r in state.plugins.items() if n not in pending.displaces}
+    plugins[name] = pending.record
+    return InstallState(plugins, state.pending)
 
 
 _FIX = ("restore it from a backup, or delete it and reinstall your plugins with "
