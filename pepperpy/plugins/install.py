@@ -13,10 +13,10 @@ Invariants:
 - An install is one transaction, journaled in the state file (``state.Pending``):
   (1) the state records the install as pending, (2) the installed file
   ``plugins_dir/<name>.pepperplugin`` is replaced by the verified bytes (not re-read
-  from the source path), (3) the state records the new version, (4) the files of
-  displaced plugins are removed, (5) the pending entry is dropped. A crash at any point
-  leaves the old bundle or the new one in place, and loading accepts either (the
-  pending record names the new one), so the plugin keeps loading.
+  from the source path), (3) the files of plugins it displaces (an ownership transfer)
+  are removed, (4) the state records the new version and drops the pending entry. A
+  crash at any point leaves the old bundle or the new one in place, and loading accepts
+  either (the pending record names the new one), so the plugin keeps loading.
 - The next command that takes the install lock (install, update, remove, ``plugin
   doctor --fix``) settles what a crash left (:func:`settle`): an install whose bundle
   is in place is completed, one whose bundle is not is rolled back, and temporary files
@@ -116,7 +116,7 @@ def install_bundle(
 
 def _transaction(settings: Settings, state: InstallState, pending: Pending,
                  data: bytes) -> None:
-    """Steps 1-5 of the module docstring (caller holds the install lock)."""
+    """Steps 1-4 of the module docstring (caller holds the install lock)."""
     name = pending.record.name
     journal = InstallState(state.plugins, {**state.pending, name: pending})
     save_state(settings.state_file, journal)
@@ -126,12 +126,12 @@ def _transaction(settings: Settings, state: InstallState, pending: Pending,
         with contextlib.suppress(StateError):
             save_state(settings.state_file, state)  # else the next command rolls back
         raise
-    save_state(settings.state_file, committed(journal, name))
     _finish(settings, committed(journal, name), name)
 
 
 def _finish(settings: Settings, state: InstallState, name: str) -> InstallState:
-    """Steps 4 and 5: remove the displaced plugins' files, drop the journal entry."""
+    """Steps 3 and 4: remove the displaced plugins' files (the pending record already
+    stands in for them), then record the install and drop its journal entry."""
     for other in state.pending[name].displaces:
         if other not in state.plugins:
             remove_file(installed_path(settings, other))
