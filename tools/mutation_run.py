@@ -317,11 +317,10 @@ MUTATIONS: tuple[Mutation, ...] = (
         Edit("pepperpy/plugins/dependencies.py",
              "hashes = \"\".join(f\" --hash={h}\" for h in self.hashes)", "hashes = \"\"")),
         (f"{DEPS}test_hash_mismatch_is_refused_by_uv",)),
-    m("install-lock", "concurrent installs corrupting state",
-      "pepperpy/plugins/install.py",
-      "    with file_lock(settings.home / \"install.lock\"):\n        state = load_state("
-      "settings.state_file)\n        previous",
-      "    if True:\n        state = load_state(settings.state_file)\n        previous",
+    m("install-lock", "concurrent installs corrupting state", "pepperpy/plugins/install.py",
+      "    with file_lock(settings.home / \"install.lock\"):\n        state = settle("
+      "settings)\n        previous",
+      "    if True:\n        state = settle(settings)\n        previous",
       f"{INST}test_install_waits_for_the_install_lock_before_reading_the_state"),
     m("one-bad-bundle-discovery", "one bad bundle taking down the rest",
       "pepperpy/plugins/discovery.py",
@@ -353,9 +352,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "            if not offered:",
       f"{LOAD}test_loading_waits_for_an_install_holding_the_lock"),
     m("trust-store-not-json", "corrupt trust store", "pepperpy/bundle/trust.py",
-      "        except ValueError as exc:\n            raise ConfigurationError(\n",
-      "        except ValueError as exc:\n            return {}, set()\n            raise "
-      "ConfigurationError(\n",
+      "        data = parse_json(raw, path=self.path, what=\"trust store\", fix=self._fix(), "
+      "depth=8)\n",
+      "        try:\n            data = parse_json(raw, path=self.path, what=\"trust store\", "
+      "fix=self._fix(), depth=8)\n        except ConfigurationError:\n"
+      "            return {}, set()\n",
       "tests/bundle/test_trust_cli.py::test_corrupt_trust_store"),
     m("trust-store-version", "corrupt trust store", "pepperpy/bundle/trust.py",
       "        if not isinstance(data, dict) or data.get(\"version\") != STORE_VERSION:",
@@ -393,6 +394,119 @@ MUTATIONS: tuple[Mutation, ...] = (
       "plugin_src/tools_mcp_provider/provider.py",
       "            task.cancel()  # still starting", "            pass  # still starting",
       f"{MCP}test_a_server_that_never_answers_times_out_and_is_stopped"),
+)
+
+# Durable state (docs/security.md, "Durable state"): the one writer, bounded state reads,
+# the install journal, resumable publishing, the response cache, text at the door.
+FSIO = "pepperpy/fsio.py"
+STATE = "tests/state/"
+CRASH = "tests/state/test_crash.py::"
+DAMAGED = "tests/state/test_damaged.py::test_damaged_state_file_is_refused_by_name"
+MIRROR = "tests/distribution/test_mirror_writes.py::"
+RCACHE = "tests/reliability/test_cache.py::"
+MUTATIONS += (
+    m("writer-link-target", "writes through a planted link", FSIO,
+      "        if not stat.S_ISREG(st.st_mode):\n            raise state_error(path, "
+      "f\"is {_kind(st.st_mode)}, not a file\",",
+      "        if False:\n            raise state_error(path, "
+      "f\"is {_kind(st.st_mode)}, not a file\",",
+      f"{STATE}test_writer.py::test_a_link_at_the_target_is_refused_and_not_followed",
+      f"{MIRROR}test_links_planted_in_the_mirror_change_nothing_outside_it[bundle-file]"),
+    m("writer-link-folder", "writes through a planted link", FSIO,
+      "return os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)",
+      "return os.open(part, _DIR_FLAGS, dir_fd=fd)",
+      f"{STATE}test_writer.py::test_a_linked_folder_below_the_root_is_refused",
+      f"{MIRROR}test_links_planted_in_the_mirror_change_nothing_outside_it[metadata-folder]"),
+    m("writer-confined", "files created outside their folder", FSIO,
+      "        raise StateError(f\"{folder} is outside {base}; PepperPy writes nothing there\",\n"
+      "                         path=str(folder)) from None",
+      "        base, parts = folder, ()",
+      f"{STATE}test_writer.py::test_creates_nothing_outside_its_root"),
+    m("writer-names-target", "errors naming a temp file, not the file written", FSIO,
+      "        raise _write_error(path, exc) from exc", "        raise",
+      f"{STATE}test_writer.py::test_a_failed_write_names_the_target_and_removes_its_temp_file",
+      f"{STATE}test_full_disk.py::test_full_disk_during_install_keeps_the_old_version"),
+    m("mirror-hash-is-hex", "a hostile index naming a path outside the mirror",
+      "pepperpy/distribution/catalog.py", "not _SHA256.fullmatch(sha) or ", "",
+      f"{MIRROR}test_a_hostile_index_cannot_name_a_path_outside_the_mirror"),
+    m("mirror-spool", "unverified downloads in the mirror; writes through links",
+      "pepperpy/distribution/mirror.py", "info, filepath=str(spool / offer.path))",
+      "info, filepath=str(target))",
+      f"{MIRROR}test_links_planted_in_the_mirror_change_nothing_outside_it[bundle-file]",
+      f"{MIRROR}test_mirror_downloads_pass_through_the_private_spool"),
+    m("state-regular-file", "a state file that is a device, a folder or a FIFO", FSIO,
+      "        if not stat.S_ISREG(st.st_mode):\n            raise state_error(path, "
+      "f\"(the {what}) is",
+      "        if False:\n            raise state_error(path, f\"(the {what}) is",
+      f"{STATE}test_reads.py::test_not_a_file_is_refused_by_name"),
+    Mutation("state-size-bound", "unbounded state reads (200 MB, /dev/zero)", (
+        Edit(FSIO, "        if st.st_size > limit:", "        if False:"),
+        Edit(FSIO, "        while size <= limit:", "        while True:")),
+        (f"{STATE}test_reads.py::test_size_is_checked_before_reading",)),
+    m("state-depth", "deeply nested state files", FSIO,
+      "    if _too_deep(text, depth):", "    if False:",
+      f"{STATE}test_reads.py::test_nesting_is_checked_before_parsing"),
+    Mutation("state-empty-is-damage", "a damaged trust store read as empty (revocations lost)", (
+        Edit(FSIO, "    if not raw.strip():\n        raise state_error(",
+             "    if not raw.strip():\n        return None\n        raise state_error("),
+        Edit("pepperpy/bundle/trust.py", "        if raw is not None and not raw.strip():",
+             "        if False:")),
+        (f"{DAMAGED}[trust.json]",
+         f"{STATE}test_reads.py::test_missing_is_none_but_empty_is_damage")),
+    m("trust-backup", "revocations lost with a damaged trust store", "pepperpy/bundle/trust.py",
+      "        atomic_write(self.backup, data, mode=0o600)\n", "",
+      f"{STATE}test_crash_index.py::test_trust_change_killed_at_every_write_point_keeps_"
+      "revocations[revoke]"),
+    m("pinned-root-local", "local damage blamed on the index", "pepperpy/distribution/client.py",
+      "except (ValueError, KeyError, TypeError, RepositoryError) as exc:",
+      "except (ValueError, KeyError, TypeError) as exc:",
+      f"{DAMAGED}[indexes/main/root.json]"),
+    m("install-journal", "a crash between bundle and record: a working plugin refused",
+      "pepperpy/plugins/install.py",
+      "    save_state(settings.state_file, journal)\n    try:", "    try:",
+      f"{CRASH}test_install_upgrade_killed_at_every_write_point"),
+    m("load-accepts-pending", "a crash between bundle and record: a working plugin refused",
+      MANAGER, "        state = settled_for(state, m.name, verified.digest)", "",
+      f"{CRASH}test_install_upgrade_killed_at_every_write_point"),
+    m("settle-leftovers", "leftovers of crashed installs", "pepperpy/plugins/install.py",
+      "    for leftover in install_leftovers(settings):\n        remove_file(leftover)",
+      "    for leftover in install_leftovers(settings):\n        pass",
+      f"{CRASH}test_doctor_lists_what_a_crash_left_and_fix_settles_it"),
+    m("repo-finish-interrupted", "a retried publish reporting success with nothing served",
+      "pepperpy/distribution/repository.py",
+      "            self.finish_interrupted(signers)\n            targets = self.targets()",
+      "            targets = self.targets()",
+      f"{STATE}test_crash_index.py::test_repo_add_killed_at_every_write_point_is_finished_"
+      "by_running_it_again"),
+    m("repo-staging", "temporary files in a served folder",
+      "pepperpy/distribution/repository.py",
+      "atomic_write(path, data, root=self.folder, staging=self.staging_dir)",
+      "atomic_write(path, data, root=self.folder)",
+      f"{STATE}test_crash_index.py::test_repo_add_killed_at_every_write_point_is_finished_"
+      "by_running_it_again"),
+    m("index-clean", "leftovers of crashed index commands", "pepperpy/distribution/fetch.py",
+      "                    self.store.clean()\n", "",
+      f"{STATE}test_crash_index.py::test_update_killed_at_every_write_point"),
+    m("cache-identity", "one tenant's cached answer served to another",
+      "pepperpy/reliability/cache.py",
+      "\"chain\": [[name, _digest(\"config\", _canonical(dict(config)))]",
+      "\"chain\": [[name, None]",
+      f"{RCACHE}test_two_tenants_sharing_one_cache_never_see_each_others_answers"),
+    m("cache-check", "a poisoned cache entry served", "pepperpy/reliability/cache.py",
+      "    if entry.get(\"check\") != _digest(\"check\", key):", "    if False:",
+      f"{RCACHE}test_a_poisoned_or_malformed_entry_is_a_miss[foreign-check]"),
+    m("cache-malformed", "a malformed cache entry served or a KeyError",
+      "pepperpy/reliability/cache.py",
+      "    if not isinstance(data, dict) or not isinstance(data.get(\"content\"), str):",
+      "    if False:",
+      f"{RCACHE}test_a_poisoned_or_malformed_entry_is_a_miss[content-not-text]"),
+    m("text-generate", "lone surrogates failing deep in an SDK", "pepperpy/chat.py",
+      "            check_text(m.content, f\"message {number} ({m.role.value})\")",
+      "            pass",
+      "tests/llm/test_bad_text.py::test_generate_names_the_message_instead_of_failing_in_the_sdk"),
+    m("text-learn", "lone surrogates failing deep in a store", "pepperpy/rag_builder.py",
+      "            check_text(text, f\"text {number}\"", "            (text, f\"text {number}\"",
+      "tests/llm/test_bad_text.py::test_learn_names_the_text"),
 )
 
 

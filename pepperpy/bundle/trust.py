@@ -10,8 +10,10 @@ File ``Settings.trust_file`` (``$PEPPERPY_HOME/trust.json``)::
 
 Invariants:
 
-* a missing file means "nothing trusted"; a corrupt, unreadable or inconsistent file is a
-  ``ConfigurationError`` naming the file and the fix; it never means "trust everything";
+* a missing file means "nothing trusted"; an empty, truncated, corrupt, oversized or
+  unreadable file (a folder, a device, a dangling link) is a ``ConfigurationError``
+  naming the file and the fix, read in bounded memory; it never means "nothing trusted"
+  or "nothing revoked", so a revoked key never comes back through a damaged file;
 * a key's id must equal the SHA-256 of its raw bytes; weak keys are refused on add and,
   if forced into the file by hand, are marked weak and refused by verify;
 * a revoked key stays recorded: re-adding or removing it never makes it trusted again;
@@ -20,8 +22,9 @@ Invariants:
   ``name@category/provider`` so that the provider slot is pinned too. Adding the key again
   without ``only`` lifts the restriction; adding it with ``only`` never narrows a key
   trusted for everything, and merges names into a restricted one;
-* writes take an exclusive ``fcntl.flock`` on ``trust.json.lock``, then write a temp file
-  in the same folder, fsync, and ``os.replace`` it (readers see old or new, never half);
+* writes take an exclusive ``fcntl.flock`` on ``trust.json.lock``, then go through
+  :func:`pepperpy.fsio.atomic_write` (readers see old or new, never half), and the same
+  bytes to ``trust.json.bak``, the copy to restore if the store is damaged later;
 * :meth:`TrustStore.snapshot` returns an immutable view; verify does no I/O.
 """
 
@@ -31,7 +34,6 @@ import base64
 import binascii
 import builtins
 import contextlib
-import fcntl
 import hashlib
 import json
 import re
@@ -41,8 +43,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pepperpy.bundle.fileio import atomic_write
-from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.core import ConfigurationError, PepperpyError, ValidationError
+from pepperpy.fsio import (
+    atomic_write,
+    file_lock,
+    load_json,
+    parse_json,
+    read_state,
+    remove_file,
+    state_error,
+    temp_files,
+    write_cache,
+)
 from pepperpy.settings import Settings
 from pepperpy.trust.authentic import weak_key_problem
 from pepperpy.trust.gate import Trust
@@ -52,6 +64,7 @@ __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_js
            "read_trust"]
 
 STORE_VERSION = 1
+MAX_STORE_BYTES = 8 << 20  # about 20,000 keys; a larger file is damage, never read
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -87,11 +100,12 @@ class VerifiedCache:
 
     def _load(self) -> dict[str, dict[str, str]]:
         if self._entries is None:
-            try:
-                data = json.loads(self.path.read_bytes())
+            try:  # bounded: damage is a miss, and the cache is rebuilt
+                data = load_json(self.path, what="verification cache", fix="",
+                                 limit=32 << 20, depth=8)
                 entries = data["entries"] if data.get("format") == 1 else {}
                 self._entries = entries if isinstance(entries, dict) else {}
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            except (PepperpyError, OSError, ValueError, TypeError, KeyError, AttributeError):
                 self._entries = {}
         return self._entries
 
@@ -119,8 +133,7 @@ class VerifiedCache:
         """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""
         if self._dirty and self._entries is not None:
             data = json.dumps({"format": 1, "entries": self._entries}, separators=(",", ":"))
-            with contextlib.suppress(OSError):
-                atomic_write(self.path, data.encode("utf-8"), mode=0o600)
+            write_cache(self.path, data.encode("utf-8"), mode=0o600)
             self._dirty = False
 
 
@@ -148,8 +161,9 @@ def _now() -> str:
 def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
     def bad(why: str) -> ConfigurationError:
         return ConfigurationError(
-            f"trust store {path} is corrupt: key {key_id[:16]}: {why}; fix or remove the "
-            "file and re-add keys with `pepperpy trust add`"
+            f"trust store {path} is corrupt: key {key_id[:16]}: {why}; fix the record or "
+            f"restore the store from its backup {path.name}.bak (never delete the store: "
+            "it holds your revocations)"
         )
 
     if not _HEX64.fullmatch(key_id) or not isinstance(rec, dict):
@@ -188,31 +202,33 @@ class TrustStore:
     def from_settings(cls, settings: Settings | None = None) -> TrustStore:
         return cls((settings or Settings.from_env()).trust_file)
 
+    def _fix(self) -> str:
+        return (f"restore it from a backup (PepperPy keeps a copy of the last good store "
+                f"in {self.backup}); never delete it to start over: it holds your "
+                "revocations")
+
+    @property
+    def backup(self) -> Path:
+        return self.path.with_name(self.path.name + ".bak")
+
     def _read_bytes(self) -> bytes:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return b""
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read trust store {self.path}: {exc}") from None
+        """The store's bytes (``b""`` if there is none); bounded, never a device."""
+        raw = read_state(self.path, what="trust store", limit=MAX_STORE_BYTES,
+                         fix=self._fix())
+        if raw is not None and not raw.strip():
+            raise state_error(self.path, "(the trust store) is empty (damaged: PepperPy "
+                                         "never writes an empty one)", self._fix())
+        return b"" if raw is None else raw
 
     def _load(self, raw: bytes | None = None) -> tuple[dict[str, TrustedKey], set[str]]:
         raw = self._read_bytes() if raw is None else raw
         if not raw:
             return {}, set()
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigurationError(f"cannot read trust store {self.path}: {exc}") from None
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"trust store {self.path} is not valid JSON ({exc}); nothing is trusted "
-                "until it is fixed or removed and keys are re-added with `pepperpy trust add`"
-            ) from None
+        data = parse_json(raw, path=self.path, what="trust store", fix=self._fix(), depth=8)
         if not isinstance(data, dict) or data.get("version") != STORE_VERSION:
             raise ConfigurationError(
                 f"trust store {self.path} has no supported version (expected "
-                f"\"version\": {STORE_VERSION}); fix or remove it"
+                f"\"version\": {STORE_VERSION}); {self._fix()}"
             )
         keys, revoked = data.get("keys", {}), data.get("revoked_bundles", [])
         if not isinstance(keys, dict) or not isinstance(revoked, list) or not all(
@@ -220,11 +236,13 @@ class TrustStore:
         ):
             raise ConfigurationError(
                 f"trust store {self.path} is corrupt: keys must be an object and "
-                "revoked_bundles a list of sha256 hex digests"
+                f"revoked_bundles a list of sha256 hex digests; {self._fix()}"
             )
         return {k: _parse_key(k, v, self.path) for k, v in keys.items()}, set(revoked)
 
     def _save(self, keys: dict[str, TrustedKey], revoked: set[str]) -> None:
+        """The store, then the same bytes as its backup: a store damaged later (a disk
+        error, an editor) can be restored without losing a revocation."""
         body = {
             "version": STORE_VERSION,
             "keys": {k: key_json(keys[k]) for k in sorted(keys)},
@@ -232,16 +250,14 @@ class TrustStore:
         }
         data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
         atomic_write(self.path, data, mode=0o600)
+        atomic_write(self.backup, data, mode=0o600)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[tuple[dict[str, TrustedKey], set[str]]]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(self.path.with_name(self.path.name + ".lock"), "a")
-        except OSError as exc:
-            raise ConfigurationError(f"cannot lock trust store {self.path}: {exc}") from None
-        with lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        with file_lock(self.path.with_name(self.path.name + ".lock")):
+            for leftover in (temp_files(self.path.parent, self.path.name)
+                             + temp_files(self.path.parent, self.backup.name)):
+                remove_file(leftover)  # a crashed change's
             keys, revoked = self._load()
             yield keys, revoked
             self._save(keys, revoked)
@@ -316,9 +332,12 @@ class TrustStore:
             keys[key_id] = replace(record, only=tuple(sorted(pinned)))
             return True
 
-    def remove(self, ref: str) -> TrustedKey:
-        """Stop trusting a key. A revoked key stays recorded as revoked."""
+    def remove(self, ref: str) -> TrustedKey | None:
+        """Stop trusting a key. A revoked key stays recorded as revoked. A full key id
+        that is not in the store is already removed: ``None`` (a retried removal)."""
         with self._locked() as (keys, _revoked):
+            if _HEX64.fullmatch(ref.strip().lower()) and ref.strip().lower() not in keys:
+                return None
             key_id = _resolve(ref, keys)
             record = keys[key_id]
             if not record.revoked:

@@ -42,6 +42,8 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
                    help="plugin names (default: every installed plugin)")
     p = add_command(plugin_subparsers, "doctor", cmd_doctor)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--fix", action="store_true",
+                   help="finish or undo interrupted installs and remove what crashes left")
 
 
 
@@ -124,20 +126,38 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check every bundle and explain each problem with its fix; exit 1 if any.
 
+    Also lists what an interrupted command left behind (an install cut short by a crash,
+    temporary files, spool downloads); --fix finishes or undoes those installs and
+    removes the rest (the next install, update or index command does so too).
+
     example: pepperpy plugin doctor
+    example: pepperpy plugin doctor --fix
     """
+    from pepperpy.plugins import leftovers
+
+    settings = load_settings()
+    fixed = leftovers.clean(settings) if args.fix else []
+    left = leftovers.find(settings)
     rows = _diagnose()
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        print(json.dumps([r.as_dict() for r in rows] + [
+            {"path": x.path, "state": "leftover", "detail": x.what,
+             "fix": "pepperpy plugin doctor --fix"} for x in left], indent=2))
     else:
+        for x in fixed:
+            print(f"[fixed] {printable(x.path)}: {printable(x.what)}")
+        for x in left:
+            print(f"[leftover] {printable(x.path)}: {printable(x.what)}")
+            print("    fix: pepperpy plugin doctor --fix")
         for r in rows:
             print(f"[{r.state}] {printable(r.path)}")
             print(f"    {r.name or '?'} {r.version or '?'}: {printable(r.detail)}")
             if r.fix:
                 print(f"    fix: {printable(r.fix)}")
         bad = sum(r.state != "ok" for r in rows)
-        print(f"{len(rows)} bundle(s), {bad} with problems")
-    return 1 if any(r.state != "ok" for r in rows) else 0
+        print(f"{len(rows)} bundle(s), {bad} with problems"
+              + (f", {len(left)} leftover(s) of interrupted commands" if left else ""))
+    return 1 if left or any(r.state != "ok" for r in rows) else 0
 
 
 def _dev_mode_note(settings: Any) -> None:

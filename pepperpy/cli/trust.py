@@ -101,7 +101,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     record = _store().remove(args.key_id)
-    if record.revoked:
+    if record is None:
+        print(f"{printable(args.key_id.strip().lower())} is not in the trust store; nothing "
+              "to remove")
+    elif record.revoked:
         print(f"{record.key_id} ({printable(record.publisher)}) is revoked; kept as revoked")
     else:
         print(f"removed {record.key_id} ({printable(record.publisher)})")

@@ -34,8 +34,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pepperpy._record import record
-from pepperpy.bundle.fileio import atomic_write
 from pepperpy.bundle.trust import read_trust
+from pepperpy.core import StateError
+from pepperpy.fsio import load_json, write_cache
 from pepperpy.settings import Settings
 from pepperpy.trust.gate import Trust, authenticate
 
@@ -182,9 +183,9 @@ def _found(item: dict, *, path: str, source: str, order: int) -> Found:
 
 
 def _load_index(path: Path, fingerprint: str) -> dict[str, dict]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    try:  # bounded: a damaged cache is only a miss, rewritten after this discovery
+        data = load_json(path, what="discovery cache", fix="", limit=32 << 20, depth=8)
+    except StateError:
         return {}
     if not isinstance(data, dict) or data.get("format") != _INDEX_FORMAT:
         return {}
@@ -198,10 +199,7 @@ def _save_index(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
     """Best effort: a read-only home still discovers, just without the cache."""
     data = json.dumps({"format": _INDEX_FORMAT, "trust": fingerprint, "entries": entries},
                       separators=(",", ":"))
-    try:
-        atomic_write(path, data.encode())
-    except OSError:
-        pass
+    write_cache(path, data.encode(), mode=0o644)
 
 
 def as_dict(found: Found) -> dict:

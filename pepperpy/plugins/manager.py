@@ -50,7 +50,7 @@ from pepperpy.core import (
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
 from pepperpy.plugins.locking import read_lock
-from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.plugins.state import InstallState, load_state, settled_for
 from pepperpy.registry import LoadedProvider, check_provider_class
 from pepperpy.settings import Settings
 from pepperpy.trust import admissible as policy
@@ -231,6 +231,7 @@ class PluginManager:
         yanked = found.source != "installed" and verified.digest in self.withdrawn()
         candidate = policy.Candidate(m, verified.digest, verified.key_id, found.path,
                                      found.source, yanked)
+        state = settled_for(state, m.name, verified.digest)  # an install in progress
         policy.usable_here(candidate, state, scopes=trust.scopes(verified.key_id),
                            pepperpy_version=__version__, only=trust.only(verified.key_id))
         return Chosen(verified, found)

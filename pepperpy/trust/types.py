@@ -168,9 +168,11 @@ class InstallRecord:
 
 @record
 class InstallState:
-    """Everything installed, by plugin name."""
+    """Everything installed, by plugin name, and the install journal (``pending``:
+    ``plugins/state.py`` writes and reads it; the kernel never looks at it)."""
 
     plugins: Mapping[str, InstallRecord]
+    pending: Mapping[str, Any] = field(default_factory=dict)
 
     def owner_of_provider(self, category: str, provider_name: str) -> InstallRecord | None:
         for rec in self.plugins.values():
