@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from pepperpy.bundle.trust import VerifiedCache
 from pepperpy.core import PepperpyError
-from pepperpy.trust.gate import Trust, VerifiedCache, screen, verify_bundle
+from pepperpy.trust.gate import Trust, screen, verify_bundle
 from pepperpy_testing.bundles import BundleFactory
 
 ROUNDS = 2500
