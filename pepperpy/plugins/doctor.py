@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pepperpy._version import __version__
 from pepperpy.core import (
     PepperpyError,
     PluginLoadError,
@@ -29,7 +30,10 @@ from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
 from pepperpy.plugins.manager import PluginManager, dependency_spec
 from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.trust import admissible as policy
 from pepperpy.trust.gate import Trust
+from pepperpy.trust.manifest import from_cache
+from pepperpy.trust.types import PluginManifest
 
 __all__ = ["BundleStatus", "diagnose"]
 
@@ -48,6 +52,7 @@ class BundleStatus:
     detail: str
     fix: str
     key_id: str | None = None
+    used: bool = False  # the bundle a load of its provider would use
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,18 +79,45 @@ def _row(manager: PluginManager, found: Found, *, state: InstallState, trust: Tr
         return BundleStatus(**base, state=label, detail=found.problem,
                             fix=_fix_for(label, found))
     try:
-        chosen = manager.check(found, state=state, trust=trust)
+        manifest, publisher = _check(manager, found, state=state, trust=trust)
     except PepperpyError as exc:
         label, fix = _classify(exc, found)
         return BundleStatus(**base, state=label, detail=str(exc), fix=fix)
-    spec = dependency_spec(chosen.manifest)
+    spec = dependency_spec(manifest)
     missing = find_unsatisfied(spec.requirements, lock=spec.lock)
     if missing:
         return BundleStatus(**base, state="missing-dependencies",
                             detail="needs " + ", ".join(u.describe() for u in missing),
-                            fix=f"pepperpy plugin deps {chosen.manifest.name}")
-    return BundleStatus(**base, state="ok", detail=f"signed by {chosen.verified.publisher}",
-                        fix="")
+                            fix=f"pepperpy plugin deps {manifest.name}")
+    return BundleStatus(**base, state="ok", detail=f"signed by {publisher}", fix="")
+
+
+def _check(manager: PluginManager, found: Found, *, state: InstallState, trust: Trust
+           ) -> tuple[PluginManifest, str]:
+    """``manager.check`` for a listing: the manifest and publisher, after the policy.
+
+    Discovery has just seen this file with the identity (size, times, inode, device) it
+    had when it was verified, under this trust fingerprint (its index is keyed on both),
+    and the verified cache holds that verification under the same digest and
+    fingerprint: then the file is not read and hashed again. Anything else (a miss, a
+    changed trust store, a damaged entry) is the full check from a fresh read. Loading
+    always reads and checks the bytes it imports.
+    """
+    hit = trust.cache.get(found.digest) if found.digest else None
+    if hit is not None and (hit["trust"], hit["key_id"]) != (trust.fingerprint, found.key_id):
+        hit = None  # verified under another trust store, or by another key
+    manifest = from_cache(hit["manifest"]) if hit is not None else None
+    if hit is None or manifest is None or (manifest.name, manifest.category,
+                                           manifest.provider_name) != (
+            found.name, found.category, found.provider_name):
+        chosen = manager.check(found, state=state, trust=trust)
+        return chosen.manifest, chosen.verified.publisher
+    yanked = found.source != "installed" and found.digest in manager.withdrawn()
+    candidate = policy.Candidate(manifest, str(found.digest), hit["key_id"], found.path,
+                                 found.source, yanked)
+    policy.usable_here(candidate, state, scopes=trust.scopes(hit["key_id"]),
+                       pepperpy_version=__version__, only=trust.only(hit["key_id"]))
+    return manifest, hit["publisher"]
 
 
 _REFUSALS = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
@@ -111,8 +143,11 @@ def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
         return label, (f"pepperpy plugin install {found.path} --transfer-owner, or "
                        f"pepperpy trust add PUBFILE --scope {found.name} (if intended)")
     if label == "not-allowed":
-        return label, (f"pepperpy trust add PUBFILE --only {found.name}, if this publisher "
-                       "may sign it; else delete the file")
+        return label, (f"pepperpy trust add PUBFILE --only {found.name}@{found.category}/"
+                       f"{found.provider_name}, if this publisher may offer it; else delete "
+                       "the file")
+    if label == "yanked":
+        return label, f"delete {found.path}; its index withdrew this version"
     if label == "incompatible" or isinstance(exc, PluginLoadError):
         return "incompatible", "install a plugin version made for this PepperPy/Python"
     if isinstance(exc, UntrustedPublisherError):
@@ -152,6 +187,7 @@ def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:
         used = next((i for i in ranked if rows[i].state == "ok"), ranked[0])
         for i in ranked:
             if i == used:
+                out[i] = replace(rows[i], used=rows[i].state == "ok")
                 continue
             row = rows[i]
             if ranked.index(i) < ranked.index(used):

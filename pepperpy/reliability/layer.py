@@ -15,7 +15,7 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pepperpy.core import ConfigurationError, ProviderError
 from pepperpy.embeddings import EmbeddingProvider
@@ -26,12 +26,14 @@ from pepperpy.llm import (
     LLMProvider,
     Message,
 )
-from pepperpy.reliability.cache import ResponseCache
 from pepperpy.reliability.deadline import Deadline, current_deadline
 from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
 from pepperpy.reliability.tracing import Tracing
 from pepperpy.reliability.usage import UsageTotals
+
+if TYPE_CHECKING:
+    from pepperpy.reliability.cache import ResponseCache
 
 __all__ = ["Reliability", "ReliableEmbeddings", "ReliableLLM"]
 
@@ -297,7 +299,7 @@ class ReliableLLM(_Layer, LLMProvider):
             if result.usage is not None:
                 rel.usage.tokens(call.link.name, call.model, result.usage.prompt_tokens,
                                  result.usage.completion_tokens)
-            if key is not None and call.index == 0:
+            if key is not None:  # a fallback's answer too: the key names the chain
                 await rel.cache.put(key, result)  # type: ignore[union-attr]
             self._content(span, messages, result.content)
         except BaseException as exc:
@@ -316,7 +318,8 @@ class ReliableLLM(_Layer, LLMProvider):
         temperature = options.temperature
         if temperature is None:
             temperature = primary.config.get("temperature")
-        key = cache.key(self._chain[0].name, model, messages, options, temperature)
+        chain = [(link.name, link.provider.config) for link in self._chain]
+        key = cache.key(chain, model, messages, options, temperature)
         if key is None:
             return None, None
         return key, await cache.get(key)

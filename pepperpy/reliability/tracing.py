@@ -11,6 +11,8 @@ Invariants:
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,6 +38,16 @@ def _trace_module() -> Any:
     return _otel
 
 
+def _otel_in_use() -> bool:
+    """Whether anything could have set up a tracer provider in this process.
+
+    Setting one imports ``opentelemetry.trace`` (or names it in the variable
+    OpenTelemetry reads); until then every span would be a no-op one from the proxy
+    tracer, which costs an import and a few microseconds per call, and records nothing.
+    """
+    return "opentelemetry.trace" in sys.modules or "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+
+
 class Tracing:
     """Starts spans when enabled and OpenTelemetry is importable."""
 
@@ -50,6 +62,8 @@ class Tracing:
 
     def _get_tracer(self) -> Any:
         if self._tracer is None:
+            if self.enabled and self.tracer_provider is None and not _otel_in_use():
+                return False  # asked again at the next call, so a later set-up is seen
             trace: Any = _trace_module() if self.enabled else False
             if not trace:
                 self._tracer = False
