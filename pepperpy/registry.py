@@ -26,7 +26,7 @@ __all__ = [
     "interface_for",
 ]
 
-CATEGORIES = ("llm", "embeddings", "rag", "storage")
+CATEGORIES = ("llm", "embeddings", "rag", "storage", "documents")
 
 
 def interface_for(category: str) -> type[BaseProvider]:
@@ -47,6 +47,10 @@ def interface_for(category: str) -> type[BaseProvider]:
         from pepperpy.storage import StorageProvider
 
         return StorageProvider
+    if category == "documents":
+        from pepperpy.documents import DocumentLoader
+
+        return DocumentLoader
     raise ValidationError(f"unknown provider category {category!r}; use one of {CATEGORIES}")
 
 
