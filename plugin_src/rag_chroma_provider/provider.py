@@ -6,8 +6,9 @@ Invariants:
 - telemetry is off (``anonymized_telemetry=False``) in both modes;
 - adds are upserts by document id, so adding the same documents again is a no-op;
 - embedded chromadb is synchronous: its calls run on one dedicated worker thread
-  (``worker.py``), never on the event loop, and an add is one trip there (read the
-  stored metadata, then upsert); the HTTP mode uses chromadb's ``AsyncHttpClient``;
+  (``_worker.py``, shared with milvus), never on the event loop, and an add is one
+  trip there (read the stored metadata, then upsert); the HTTP mode uses chromadb's
+  ``AsyncHttpClient``;
 - scores are "higher is closer, at most 1": cosine ``1 - d``, inner product ``1 - d``
   (the dot product), l2 ``1 / (1 + d)``;
 - a vector of another length than the collection's is refused with a message naming
@@ -33,7 +34,7 @@ from pepperpy.core import (
 )
 from pepperpy.rag import Document, MetadataValue, RAGProvider, SearchResult, dimension_message
 
-from .worker import Worker
+from ._worker import Worker
 
 __all__ = ["ChromaProvider", "where_clause"]
 
@@ -156,7 +157,7 @@ class ChromaProvider(RAGProvider):
             if self._remote:
                 await self._open_remote()
             else:
-                self._worker = Worker()
+                self._worker = Worker("pepperpy-chroma")
                 await self._worker.call(self._open_embedded, self.path)
         except PepperpyError:
             await self._release()

@@ -11,7 +11,7 @@ import pytest
 
 from pepperpy import PepperPy
 
-STORES = ("chroma",)
+STORES = ("chroma", "milvus")
 
 
 @pytest.fixture(params=STORES)
@@ -22,7 +22,7 @@ def store(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_app(session_plugin_registry, tmp_path: Path, store: str) -> Callable[..., PepperPy]:
     """A PepperPy factory: local embeddings and ``store``, one collection per test."""
-    collection = f"docs-{uuid.uuid4().hex[:10]}"
+    collection = f"docs_{uuid.uuid4().hex[:10]}"
 
     def make(**options: object) -> PepperPy:
         return (
