@@ -61,5 +61,5 @@ async def test_other_distance_and_bad_uri_are_refused(
         await store.cleanup()
         with pytest.raises(ConfigurationError, match="distance 'cosine'"):
             await open_one(distance="l2")
-        with pytest.raises(ConfigurationError, match="ending in .db"):
+        with pytest.raises(ConfigurationError, match=r"ending in \.db"):
             await open_one(uri=str(tmp_path / "store.sqlite"))
