@@ -27,9 +27,9 @@ __all__ = ["Chunk", "chunk_sections", "split_units"]
 Measure = Callable[[str], int]
 
 _SEPARATORS = (
-    re.compile(r"(?<=\n)\s*\n"),  # paragraphs
+    re.compile(r"(?<=\n\n)"),  # paragraphs (zero-width: the text is kept whole)
     re.compile(r"(?<=\n)"),  # lines
-    re.compile(r"(?<=[.!?;:])\s+"),  # sentences
+    re.compile(r"(?<=[.!?;:]\s)"),  # sentences
     re.compile(r"(?<=\s)"),  # words
 )
 

@@ -127,3 +127,17 @@ async def test_progress_reports_files_chunks_and_rate(
         ids = await pepper.rag.add_files([folder], progress=progress)
     assert [files for files, _, _ in seen][:4] == [1, 2, 3, 4]
     assert seen[-1] == (4, len(ids), len(ids))
+
+
+async def test_chunks_are_sized_in_the_embeddings_models_tokens(
+    make_app: Callable[..., PepperPy], tmp_path: Path
+) -> None:
+    sentences = " ".join(f"Clause {i} of the long charter binds the guild." for i in range(400))
+    (tmp_path / "charter.md").write_text(f"# Charter\n\n{sentences}\n", encoding="utf-8")
+    async with make_app() as pepper:
+        ids = await pepper.rag.add_files([tmp_path / "charter.md"])
+        documents = await (await pepper._store()).get(ids)
+        count = (await pepper._embedder()).count_tokens  # type: ignore[attr-defined]
+        bodies = [d.text.split("\n", 1)[1] for d in documents]  # after the heading line
+        sizes = [count(b) for b in bodies]
+    assert len(documents) > 5 and max(sizes) <= 200 and min(sizes[:-1]) > 150
