@@ -27,10 +27,11 @@ async def test_answers_from_the_corpus_citing_the_right_source(
     plugin_registry, tmp_path: Path
 ) -> None:
     async with offline_app(plugin_registry, tmp_path) as pepper:
-        await pepper.rag.add_files(sorted(CORPUS.glob("*.md")))
-        for question, expected_source in QUESTIONS:
+        await pepper.rag.add_files([CORPUS])  # Markdown, a PDF and a Word document
+        for question, expected_source, page in QUESTIONS:
             answer = await pepper.ask(question, k=1)
-            assert answer.sources[0].document.metadata["source"] == expected_source
+            found = answer.sources[0].document.metadata
+            assert (found["source"], found.get("page")) == (expected_source, page)
             assert answer.content.strip()
         answer = await pepper.ask("How tall is the Quillon Harbor lighthouse?", k=1)
         assert "41" in answer.content
