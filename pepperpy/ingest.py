@@ -6,8 +6,9 @@ Invariants:
   folder already walked (a loop), or nowhere, is reported and not followed;
 - every file that cannot be used (no loader for its type, empty, too big, unreadable,
   refused by its loader) is reported in one warning line on the ``pepperpy.rag``
-  logger and skipped: the others are still ingested. The call fails only if no file
-  could be read, or, with ``strict=True``, before anything is stored if any could not;
+  logger (non-printable characters of names and messages escaped) and skipped: the
+  others are still ingested. The call fails only if no file could be read, or, with
+  ``strict=True``, before anything is stored if any could not;
 - a file's identity is its resolved path; chunk ids derive from it and the content
   (pepperpy/chunking.py), so adding the same files again embeds nothing, and a changed
   file has its old chunks that are gone deleted (stores that can list ids by metadata);
@@ -205,7 +206,7 @@ class _Run:
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append(Skipped(path, reason))
         self.state.files_skipped += 1
-        log.warning("skipped %s: %s", path, reason)
+        log.warning("skipped %s: %s", _escaped(path), _escaped(reason))
 
     def report(self) -> None:
         if self.callback is not None:
@@ -277,6 +278,11 @@ class _Run:
             await self._writing
             self._writing = None
         self.report()
+
+
+def _escaped(text: str) -> str:
+    """One line, terminal escapes neutralised: file names and parser messages are data."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _no_loader(path: Path, loaders: Mapping[str, DocumentLoader]) -> str:

@@ -347,7 +347,8 @@ def _row(doc: Document, vector: Sequence[float]) -> dict[str, Any]:
             f"milvus: document {doc.id[:40]!r} has {len(doc.text.encode())} bytes of text; "
             f"a Milvus text field holds {_MAX_TEXT_BYTES}: chunk it (rag.add_texts and "
             "rag.add_files do)")
-    return {"id": doc.id, "vector": [float(v) for v in vector], "text": doc.text,
+    return {"id": doc.id, "vector": vector if isinstance(vector, list) else list(vector),
+            "text": doc.text,
             "metadata": dict(doc.metadata)}
 
 

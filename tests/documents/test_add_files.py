@@ -100,6 +100,18 @@ async def test_bad_inputs_are_each_named_once_and_the_rest_is_ingested(
     assert len(lines) == len(BAD) + 1  # nothing else, and .hidden.md is never read
 
 
+async def test_a_hostile_file_name_stays_one_escaped_line(
+    make_app: Callable[..., PepperPy], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = write_good(tmp_path / "corpus")
+    (folder / "evil\x1b[2J\nname.xyz").write_bytes(b"data")
+    caplog.set_level(logging.WARNING, logger="pepperpy.rag")
+    async with make_app() as pepper:
+        await pepper.rag.add_files([folder])
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "pepperpy.rag"]
+    assert "evil\\x1b[2J\\nname.xyz" in line and "\x1b" not in line and "\n" not in line
+
+
 async def test_nothing_readable_fails_and_strict_adds_nothing(
     make_app: Callable[..., PepperPy], tmp_path: Path
 ) -> None:
