@@ -154,6 +154,7 @@ def read_limited(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
 class _Parsed:
     path: Path
     documents: list[Document]
+    order: int = 0  # the file's place in the walk: ids are returned in that order
 
 
 def _parse(
@@ -198,7 +199,7 @@ class _Run:
         self.measure, self.size, self.overlap = measure, size, overlap
         self.batch_size, self.callback = batch_size, progress
         self.skipped: list[Skipped] = []
-        self.ids: list[str] = []
+        self.ids: dict[int, list[str]] = {}
         self.state = IngestProgress(0)
         self._pending: list[Document] = []
         self._writing: asyncio.Task[list[str]] | None = None
@@ -215,7 +216,7 @@ class _Run:
     async def read_all(self, files: list[Path], out: asyncio.Queue[_Parsed | None]) -> None:
         gate = asyncio.Semaphore(_READERS)
 
-        async def one(path: Path) -> None:
+        async def one(order: int, path: Path) -> None:
             loader = self.loaders.get(path.suffix.lower())
             if loader is None:
                 self.skip(str(path), _no_loader(path, self.loaders))
@@ -231,10 +232,11 @@ class _Run:
             if not parsed.documents:
                 self.skip(str(path), "no text found in it (a scan without a text layer?)")
                 return
+            parsed.order = order
             await out.put(parsed)
 
         try:
-            await asyncio.gather(*(one(p) for p in files))
+            await asyncio.gather(*(one(n, p) for n, p in enumerate(files)))
         finally:
             await out.put(None)
 
@@ -245,7 +247,7 @@ class _Run:
         await self._drop_stale(parsed, set(new_ids))
         known = {d.id for d in await self.store.get(new_ids)} if new_ids else set()
         self._pending += [d for d in docs if d.id not in known]
-        self.ids += new_ids
+        self.ids[parsed.order] = new_ids
         self.state.files_done += 1
         self.state.chunks += len(docs)
         while len(self._pending) >= self.batch_size:
@@ -335,7 +337,7 @@ async def ingest(
         )
     if not files and not unreadable:
         raise ConfigurationError("add_files(): the paths given hold no files")
-    return run.ids
+    return [i for order in sorted(run.ids) for i in run.ids[order]]
 
 
 def _refuse_strict(skipped: list[Skipped]) -> None:

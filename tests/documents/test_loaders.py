@@ -66,12 +66,23 @@ def _forged_bomb(declared: int) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("data", [
-    _forged_bomb(4_000_000_000),  # declared size alone: nothing is inflated to find out
-], ids=["declared-4GB"])
-def test_docx_bomb_is_refused_by_declared_size(data: bytes) -> None:
-    with pytest.raises(ValidationError, match="ZIP bomb"):
-        loader("documents_docx_provider").read(data, name="bomb.docx")
+def _incompressible(size: int) -> bytes:
+    """A ZIP of ``size`` random bytes: ratio about 1, so only the total can refuse it."""
+    import os
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/media/image1.bin", os.urandom(size))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("data", "limit"), [
+    (_forged_bomb(4_000_000_000), 100 << 20),  # the claim alone: nothing is inflated
+    (_incompressible(64 << 10), 32 << 10),  # a plain ratio, too much in all
+], ids=["declared-4GB", "total-above-limit"])
+def test_docx_bomb_is_refused_by_declared_size(data: bytes, limit: int) -> None:
+    with pytest.raises(ValidationError, match=r"would unpack to \d+ bytes .*ZIP bomb"):
+        loader("documents_docx_provider", max_unpacked_bytes=limit).read(data, name="b.docx")
 
 
 def test_docx_bomb_by_ratio(tmp_path: Path) -> None:
