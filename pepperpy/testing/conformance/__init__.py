@@ -1,8 +1,8 @@
 """Contract suites any provider plugin can run: what the PepperPy core relies on.
 
 One suite per category (``LLMConformance``, ``EmbeddingsConformance``,
-``RAGConformance``, ``StorageConformance``): subclass it in your pytest with your
-plugin folder and config, and every rule becomes a test. A failure names the rule,
+``RAGConformance``, ``StorageConformance``, ``DocumentsConformance``): subclass it in
+your pytest with your plugin folder and config, and every rule becomes a test. A failure names the rule,
 what was found and the fix. ``pepperpy plugin test`` runs the same rules from the
 command line (``run_rules``). Rules cover the lifecycle, the interface's types and
 invariants, errors (``PepperpyError`` subclasses, no secrets in messages) and
@@ -29,6 +29,7 @@ from pepperpy.testing.conformance.runner import (
 )
 from pepperpy.testing.conformance.suite import (
     ConformanceSuite,
+    DocumentsConformance,
     EmbeddingsConformance,
     LLMConformance,
     RAGConformance,
@@ -38,6 +39,7 @@ from pepperpy.testing.conformance.suite import (
 __all__ = [
     "ConformanceFailure",
     "ConformanceSuite",
+    "DocumentsConformance",
     "EmbeddingsConformance",
     "Harness",
     "LLMConformance",

@@ -34,7 +34,8 @@ WIRE_API_KEY = "sk-conformance-SECRET-7f3a9c"
 
 
 def rules_for(category: str) -> tuple[Rule, ...]:
-    """The rules of one category (``llm``, ``embeddings``, ``rag``, ``storage``)."""
+    """The rules of one category (``llm``, ``embeddings``, ``rag``, ``storage``,
+    ``documents``)."""
     if category == "llm":
         from pepperpy.testing.conformance.llm import LLM_RULES as rules
     elif category == "embeddings":
@@ -43,10 +44,12 @@ def rules_for(category: str) -> tuple[Rule, ...]:
         from pepperpy.testing.conformance.rag import RAG_RULES as rules
     elif category == "storage":
         from pepperpy.testing.conformance.storage import STORAGE_RULES as rules
+    elif category == "documents":
+        from pepperpy.testing.conformance.documents import DOCUMENTS_RULES as rules
     else:
         raise ValidationError(
-            f"no conformance suite for category {category!r}; use llm, embeddings, rag "
-            "or storage"
+            f"no conformance suite for category {category!r}; use llm, embeddings, rag, "
+            "storage or documents"
         )
     return tuple(rules)
 

@@ -27,6 +27,7 @@ from pepperpy.testing.conformance.runner import Subject, rules_for, run_rule
 
 __all__ = [
     "ConformanceSuite",
+    "DocumentsConformance",
     "EmbeddingsConformance",
     "LLMConformance",
     "RAGConformance",
@@ -134,3 +135,4 @@ LLMConformance = _suite("LLMConformance", "llm")
 EmbeddingsConformance = _suite("EmbeddingsConformance", "embeddings")
 RAGConformance = _suite("RAGConformance", "rag")
 StorageConformance = _suite("StorageConformance", "storage")
+DocumentsConformance = _suite("DocumentsConformance", "documents")
