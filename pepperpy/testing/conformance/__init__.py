@@ -2,10 +2,10 @@
 
 One suite per category (``LLMConformance``, ``EmbeddingsConformance``,
 ``RAGConformance``, ``StorageConformance``, ``DocumentsConformance``): subclass it in
-your pytest with your plugin folder and config, and every rule becomes a test. A
-failure names the rule, what was found and the fix. ``pepperpy plugin test`` runs the same rules from the
-command line (``run_rules``). Rules cover the lifecycle, the interface's types and
-invariants, errors (``PepperpyError`` subclasses, no secrets in messages) and
+your pytest with your plugin folder and config, and every rule becomes a test. A failure
+names the rule, what was found and the fix. ``pepperpy plugin test`` runs the same rules
+from the command line (``run_rules``). Rules cover the lifecycle, the interface's types
+and invariants, errors (``PepperpyError`` subclasses, no secrets in messages) and
 cancellation. Providers that talk to an OpenAI- or Anthropic-compatible service set
 ``wire = "openai"`` and run against ``pepperpy.testing.wire``'s loopback servers.
 """
