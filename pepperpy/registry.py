@@ -3,12 +3,15 @@
 ``PepperPy.with_*`` asks the registry for ``(category, provider_name)``. The registry
 first looks at providers registered in-process (applications' own classes and test
 fakes), then asks its resolver: the plugin manager, which verifies, installs and
-imports signed bundles. Both paths end in the same checks: the class implements the
+imports signed bundles (``PepperPy`` wraps it in ``distribution.autofetch.AutoFetch``,
+so a provider nothing offers may come from an index; the registry never imports
+distribution code). Both paths end in the same checks: the class implements the
 category's interface, and the user's config passes the provider's ``config_schema``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any, Protocol
@@ -19,6 +22,7 @@ from pepperpy.core import BaseProvider, PluginLoadError, PluginNotFoundError, Va
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_NAME",
     "LoadedProvider",
     "ProviderRegistry",
     "ProviderResolver",
@@ -26,11 +30,15 @@ __all__ = [
     "interface_for",
 ]
 
-CATEGORIES = ("llm", "embeddings", "rag", "storage", "documents")
+#: The categories whose interface the core defines. Any other category name is open:
+#: its providers only need to be ``BaseProvider`` subclasses, reached with ``pepper.use``.
+CATEGORIES = ("llm", "embeddings", "rag", "storage", "tools", "documents")
+CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 def interface_for(category: str) -> type[BaseProvider]:
-    """The abstract class a provider of ``category`` must implement."""
+    """The abstract class a provider of ``category`` must implement (``BaseProvider``
+    for a category the core does not define)."""
     if category == "llm":
         from pepperpy.llm import LLMProvider
 
@@ -51,7 +59,16 @@ def interface_for(category: str) -> type[BaseProvider]:
         from pepperpy.documents import DocumentLoader
 
         return DocumentLoader
-    raise ValidationError(f"unknown provider category {category!r}; use one of {CATEGORIES}")
+    if category == "tools":
+        from pepperpy.tools import ToolsProvider
+
+        return ToolsProvider
+    if not isinstance(category, str) or not CATEGORY_NAME.fullmatch(category):
+        raise ValidationError(
+            f"invalid provider category {category!r}: a category is 1-32 lowercase letters, "
+            f"digits and underscores, starting with a letter (known: {', '.join(CATEGORIES)})"
+        )
+    return BaseProvider
 
 
 @record
@@ -72,6 +89,12 @@ class ProviderResolver(Protocol):
 
     def available(self, category: str) -> list[str]:
         """Provider names offered for ``category`` (cheap: manifests only)."""
+
+
+def _hint(resolver: ProviderResolver | None, category: str, provider_name: str) -> str | None:
+    """What the resolver suggests for a provider nothing offers (``hint``, optional)."""
+    hint = getattr(resolver, "hint", None)
+    return hint(category, provider_name) if callable(hint) else None
 
 
 class ProviderRegistry:
@@ -107,14 +130,12 @@ class ProviderRegistry:
         found = self._local.get(key) or self._resolved.get(key)
         if found is None and self.resolver is not None:
             found = self.resolver.resolve(category, provider_name)
-            if found is None and _auto_fetch(self.resolver, category, provider_name):
-                found = self.resolver.resolve(category, provider_name)
             if found is not None:
                 found = check_provider_class(category, provider_name, found)
                 self._resolved[key] = found
         if found is None:
             offered = ", ".join(self.available(category)) or "none"
-            hint = _fetch_hint(self.resolver, category, provider_name) or (
+            hint = _hint(self.resolver, category, provider_name) or (
                 "install its bundle with `pepperpy plugin install FILE` or add its folder "
                 "to PEPPERPY_PLUGIN_PATH")
             raise PluginNotFoundError(
@@ -160,17 +181,3 @@ def check_provider_class(
             plugin=provider_name,
         )
     return loaded
-
-
-def _auto_fetch(resolver: ProviderResolver, category: str, provider_name: str) -> bool:
-    """Install a missing provider from a plugin index (PEPPERPY_AUTO_FETCH=1 only)."""
-    from pepperpy.distribution.autofetch import fetch_missing
-
-    return fetch_missing(resolver, category, provider_name)
-
-
-def _fetch_hint(resolver: ProviderResolver | None, category: str,
-                provider_name: str) -> str | None:
-    from pepperpy.distribution.autofetch import fetch_hint
-
-    return fetch_hint(resolver, category, provider_name)

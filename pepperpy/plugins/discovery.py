@@ -11,15 +11,16 @@ Search order (earlier wins ties between equal versions, see ``manager.py``):
 
 Invariants:
 - Verify before parse: a file's manifest is read only after its signature held
-  (``verification.screen`` then ``authenticate``). A file that is unsigned, signed by a
+  (``gate.authenticate`` screens first). A file that is unsigned, signed by a
   key nobody trusts, revoked or invalid becomes a ``Found`` with ``problem`` (and the key
   id its signature entry names, if any): its manifest's claims are never read, so no
   hostile ``plugin.json`` reaches a parser, and a huge or sparse file costs a few small
   reads. Loading re-reads the bytes and checks them again; a summary here only chooses
   which files to load.
-- The index cache (``cache_dir/index.json``) is keyed by (path, size, mtime_ns, inode,
-  device) and the trust fingerprint: any change to a file or to the trust store re-reads
-  it. A corrupt cache is ignored and rewritten; an unwritable one is skipped.
+- The index cache (``cache_dir/index.json``) is keyed by (path, size, mtime_ns,
+  ctime_ns, inode, device) and the trust fingerprint: any change to a file (writing it
+  changes its ctime, which no user can set back) or to the trust store re-reads it. A
+  corrupt cache is ignored and rewritten; an unwritable one is skipped.
 - A broken bundle becomes a ``Found`` with ``problem`` set; it never stops discovery.
 """
 
@@ -33,8 +34,9 @@ from pathlib import Path
 
 from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
-from pepperpy.plugins.verification import Trust, authenticate, screen
+from pepperpy.bundle.trust import read_trust
 from pepperpy.settings import Settings
+from pepperpy.trust.gate import Trust, authenticate
 
 __all__ = [
     "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
@@ -109,7 +111,7 @@ def _scan(folder: Path) -> Iterator[os.DirEntry[str]]:
 
 def discover(settings: Settings, trust: Trust | None = None) -> list[Found]:
     """Every bundle in the search folders, in search order, each verified or refused."""
-    trust = trust or Trust.read(settings)
+    trust = trust or read_trust(settings)
     index_path = settings.cache_dir / "index.json"
     cached = _load_index(index_path, trust.fingerprint)
     fresh: dict[str, dict] = {}
@@ -136,7 +138,7 @@ def _summary(entry: os.DirEntry[str], path: str, cached: dict[str, dict], trust:
         st = entry.stat()
     except OSError as exc:
         return {"identity": None, "problem": f"cannot stat: {exc.strerror}"}
-    identity = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+    identity = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
     old = cached.get(path)
     if old is not None and old.get("identity") == identity:
         return old
@@ -148,13 +150,11 @@ def check_file(path: Path, trust: Trust) -> dict:
     refusal (with the key id its signature entry names, when that much is readable)."""
     from pepperpy.core import PepperpyError
 
-    key_id = None
     try:
-        key_id = screen(path, trust).key_id
         verified = authenticate(path, trust)
     except PepperpyError as exc:
         return {"problem": str(exc), "refusal": type(exc).__name__,
-                "key_id": getattr(exc, "key_id", None) or key_id}
+                "key_id": getattr(exc, "key_id", None)}
     m = verified.manifest
     return {"name": m.name, "version": m.version, "category": m.category,
             "provider_name": m.provider_name, "key_id": verified.key_id,
