@@ -27,3 +27,14 @@ class TestHtmlConformance(DocumentsConformance):
 class TestMarkdownConformance(DocumentsConformance):
     not_applicable = _NA
     plugin = PLUGIN_SRC / "documents_markdown_provider"
+
+
+def test_scaffolding_a_loader_points_to_the_example_loader(tmp_path) -> None:
+    import pytest
+
+    from pepperpy.core import ValidationError
+    from pepperpy.scaffold import new_plugin
+
+    with pytest.raises(ValidationError, match="documents_markdown_provider"):
+        new_plugin("documents_epub_provider", "documents", out=tmp_path)
+    assert not list(tmp_path.iterdir())
