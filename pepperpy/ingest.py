@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from pepperpy.chunking import Measure, chunk_sections
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.rag import Document, MetadataValue
+from pepperpy.textcheck import check_text
 
 if TYPE_CHECKING:
     from pepperpy.documents import DocumentLoader
@@ -162,10 +163,13 @@ def _parse(
 ) -> _Parsed:
     """Read, parse and chunk one file (on a worker thread)."""
     identity = os.path.realpath(path)
+    check_text(identity, "its path")  # a non-UTF-8 name cannot be stored as metadata
     data = read_limited(path)
     sections = loader.read(data, name=path.name)
     chunks = chunk_sections(sections, identity=identity, size=size, overlap=overlap,
                             measure=measure)
+    for chunk in chunks:
+        check_text(chunk.text, "its text")
     documents = []
     for index, chunk in enumerate(chunks):
         meta: dict[str, MetadataValue] = {"source": path.name, "path": identity,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.rag import Document, MetadataValue, SearchResult, chunk_text, stable_id
+from pepperpy.textcheck import check_text
 
 if TYPE_CHECKING:
     from pepperpy.chat import ChatBuilder
@@ -106,9 +107,10 @@ class RAGBuilder:
             )
         given = source if source is not None else (metadata or {}).get("source")
         documents = []
-        for text in texts:
+        for number, text in enumerate(texts, 1):
             if not isinstance(text, str):
                 raise ValidationError(f"add_texts() takes strings, got {type(text).__name__}")
+            check_text(text, f"text {number}" + (f" (source {given!r})" if given else ""))
             origin = given if given is not None else f"text-{stable_id(text)[:12]}"
             for index, piece in enumerate(chunk_text(text, size=chunk_size, overlap=overlap)):
                 meta: dict[str, MetadataValue] = {**(metadata or {}), "source": origin}

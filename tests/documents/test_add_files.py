@@ -112,6 +112,21 @@ async def test_a_hostile_file_name_stays_one_escaped_line(
     assert "evil\\x1b[2J\\nname.xyz" in line and "\x1b" not in line and "\n" not in line
 
 
+async def test_a_non_utf8_file_name_is_skipped_by_name(
+    make_app: Callable[..., PepperPy], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = write_good(tmp_path / "corpus")
+    with open(os.fsencode(folder) + b"/caf\xe9.md", "wb") as handle:  # latin-1 name
+        handle.write(b"# Cafe\n\nEspresso costs two crowns.\n")
+    caplog.set_level(logging.WARNING, logger="pepperpy.rag")
+    async with make_app() as pepper:
+        ids = await pepper.rag.add_files([folder])
+        sources = {str(d.metadata["source"]) for d in await (await pepper._store()).get(ids)}
+    assert len(sources) == 4  # the four good files, stored
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "pepperpy.rag"]
+    assert "caf\\udce9.md" in line and "lone surrogate" in line
+
+
 async def test_nothing_readable_fails_and_strict_adds_nothing(
     make_app: Callable[..., PepperPy], tmp_path: Path
 ) -> None:
