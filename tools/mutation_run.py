@@ -109,6 +109,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("cd-at-end-record", "bytes outside the entries", ZIP,
       "if cd_offset + cd_size != file_size - END_SIZE:", "if False:",
       f"{A}[prepended-bytes]"),
+    m("end-record-in-verified-bytes", "bytes outside the signed prefix (end record)", ZIP,
+      "if cd_offset + cd_size + END_SIZE != size or data[size - END_SIZE:] != END.pack(",
+      "if False and data[size - END_SIZE:] != END.pack(",
+      "tests/trust/test_end_record.py::"
+      "test_bytes_with_another_end_record_than_the_screened_directory_are_refused",
+      "tests/trust/test_end_record.py::"
+      "test_a_revoked_bundle_flipping_its_end_record_never_authenticates"),
     m("crc", "two ZIP parsers; any byte-level damage", ZIP,
       "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
       f"{A}[signed-stale-crc]"),

@@ -318,9 +318,22 @@ def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEn
 
 
 def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
-    """The rest of the layout, for a directory parsed from ``data``: no ZIP64 locator,
-    and every local header agrees with its central header."""
+    """The rest of the layout, for a directory parsed from ``data``: the end record in
+    ``data`` is the one these entries imply, no ZIP64 locator, and every local header
+    agrees with its central header.
+
+    The gate parses the directory from a first read of the file and checks these rules
+    on a second read of the whole file; the end record is outside the signed bytes, so
+    a file changed in between must not leave a second, non-canonical end record (and
+    so a second digest that dodges a revocation) in the bytes that are verified.
+    """
     size = len(data)
+    cd_offset = entries[-1].data_offset + entries[-1].compressed_size
+    cd_size = sum(CENTRAL_SIZE + len(e.name) for e in entries)
+    if cd_offset + cd_size + END_SIZE != size or data[size - END_SIZE:] != END.pack(
+            END_SIG, 0, 0, len(entries), len(entries), cd_size, cd_offset, 0):
+        raise _refuse("the end record does not match the central directory (the file "
+                      "changed while it was read, or bytes were altered)")
     if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
         ZIP64_LOCATOR_SIG
     ):
