@@ -153,6 +153,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if not isinstance(entry, dict) or entry.get(\"trust\") != trust:",
       "if not isinstance(entry, dict):",
       f"{CORE}test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused"),
+    m("cache-verifier-version", "a verification cached by an older, laxer PepperPy",
+      "pepperpy/bundle/trust.py",
+      'fingerprint = f"pepperpy-{__version__}:{fingerprint}"', "pass",
+      "tests/trust/test_cache_binding.py::"
+      "test_a_verification_cached_by_an_older_pepperpy_is_not_trusted_after_an_upgrade"),
     m("sealed-issued-only", "swap between verify and import", LOADER,
       "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
       f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
