@@ -109,13 +109,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("cd-at-end-record", "bytes outside the entries", ZIP,
       "if cd_offset + cd_size != file_size - END_SIZE:", "if False:",
       f"{A}[prepended-bytes]"),
-    m("end-record-in-verified-bytes", "bytes outside the signed prefix (end record)", ZIP,
-      "if cd_offset + cd_size + END_SIZE != size or data[size - END_SIZE:] != END.pack(",
-      "if False and data[size - END_SIZE:] != END.pack(",
+    m("end-record-in-verified-bytes", "bytes after the signed prefix", ZIP,
+      "if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:",
+      "if False:",
       "tests/trust/test_end_record.py::"
       "test_bytes_with_another_end_record_than_the_screened_directory_are_refused",
       "tests/trust/test_end_record.py::"
-      "test_a_revoked_bundle_flipping_its_end_record_never_authenticates"),
+      "test_a_revoked_bundle_flipping_its_end_record_never_authenticates",
+      "tests/trust/test_end_record.py::test_every_byte_outside_the_signed_prefix_is_pinned"),
     m("crc", "two ZIP parsers; any byte-level damage", ZIP,
       "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
       f"{A}[signed-stale-crc]"),

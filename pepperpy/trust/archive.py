@@ -329,11 +329,14 @@ def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
     """
     size = len(data)
     cd_offset = entries[-1].data_offset + entries[-1].compressed_size
-    cd_size = sum(CENTRAL_SIZE + len(e.name) for e in entries)
-    if cd_offset + cd_size + END_SIZE != size or data[size - END_SIZE:] != END.pack(
-            END_SIG, 0, 0, len(entries), len(entries), cd_size, cd_offset, 0):
-        raise _refuse("the end record does not match the central directory (the file "
-                      "changed while it was read, or bytes were altered)")
+    directory = b"".join(
+        CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE, e.crc,
+                     e.compressed_size, e.size, len(e.name), 0, 0, 0, 0, EXTERNAL_ATTR,
+                     e.header_offset) + e.name.encode("ascii") for e in entries)
+    end = END.pack(END_SIG, 0, 0, len(entries), len(entries), len(directory), cd_offset, 0)
+    if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:
+        raise _refuse("the central directory or end record does not match the entries (the "
+                      "file changed while it was read, or bytes were altered)")
     if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
         ZIP64_LOCATOR_SIG
     ):

@@ -84,3 +84,27 @@ def test_a_revoked_bundle_flipping_its_end_record_never_authenticates(tmp_path: 
         stop.set()
         flipper.join()
     assert accepted == [], f"verified after {tries} reads under digest {accepted}"
+
+
+def test_every_byte_outside_the_signed_prefix_is_pinned():
+    """Every byte after the signed prefix (the signature entry's local header and content,
+    the central directory, the end record) is determined by the prefix and the signature:
+    changing any one of them is refused, by a whole-file verification and by the gate's
+    path that reuses the directory its screen parsed from an earlier read."""
+    factory = BundleFactory()
+    good = factory.build()
+    screened = tuple(zf.parse_archive(good))
+    snapshot = factory.snapshot()
+    prefix_end = screened[-1].header_offset
+    accepted = []
+    for offset in range(prefix_end, len(good)):
+        for delta in (0x01, 0x80, 0xFF):
+            changed = bytearray(good)
+            changed[offset] ^= delta
+            for entries in (None, screened):
+                try:
+                    verify_bundle(bytes(changed), snapshot, entries=entries)
+                except PepperpyError:
+                    continue
+                accepted.append((offset, delta, entries is not None))
+    assert accepted == []
