@@ -154,6 +154,21 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if not isinstance(entry, dict) or entry.get(\"trust\") != trust:",
       "if not isinstance(entry, dict):",
       f"{CORE}test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused"),
+    m("slot-install-rollback", "rollback of a slot through another name (install)",
+      "pepperpy/plugins/install.py",
+      "if holder is not None and holder.name != m.name and holder.key_id == record.key_id:",
+      "if False:",
+      "tests/plugins/test_slot_install.py::"
+      "test_an_older_release_under_another_name_is_not_installed_into_a_held_slot",
+      "tests/plugins/test_slot_install.py::"
+      "test_a_newer_release_under_another_name_replaces_the_slot_holder"),
+    m("slot-install-displaces", "two plugins of one publisher in one slot (fallback)",
+      "pepperpy/plugins/install.py",
+      "        (old.category, old.provider_name) == (new.category, new.provider_name))",
+      "        (old.category, old.provider_name) == (new.category, new.provider_name)\n"
+      "        and old.key_id != new.key_id)",
+      "tests/plugins/test_slot_install.py::"
+      "test_a_newer_release_under_another_name_replaces_the_slot_holder"),
     m("cache-verifier-version", "a verification cached by an older, laxer PepperPy",
       "pepperpy/bundle/trust.py",
       'fingerprint = f"pepperpy-{__version__}:{fingerprint}"', "pass",
