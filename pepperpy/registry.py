@@ -132,8 +132,8 @@ class ProviderRegistry:
         if found is None:
             offered = ", ".join(self.available(category)) or "none"
             hint = _hint(self.resolver, category, provider_name) or (
-                "install its bundle with `pepperpy plugin install FILE` or add its folder "
-                "to PEPPERPY_PLUGIN_PATH")
+                "install its bundle with `pepperpy plugin install FILE` (in development, "
+                "PEPPERPY_DEV=1 also searches PEPPERPY_PLUGIN_PATH)")
             raise PluginNotFoundError(
                 f"no {category} provider named {provider_name!r} (available: {offered}); "
                 f"{hint}",
