@@ -46,6 +46,7 @@ INST = "tests/plugins/test_install.py::"
 SEAL = "tests/plugins/test_sealed_import.py::"
 DEPS = "tests/plugins/test_dependencies.py::"
 CONS = "tests/plugins/test_dependency_constraints.py::"
+DOCS = "tests/documents/"
 KERNEL = "tests/trust/test_verify_before_inflate.py::"
 SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
@@ -404,6 +405,29 @@ MUTATIONS: tuple[Mutation, ...] = (
       "return printable(\" \".join(message.split()))",
       "return \" \".join(message.split())",
       f"{INST}test_list_doctor_and_errors_escape_terminal_controls_in_file_names"),
+    m("docx-declared-size", "a .docx ZIP bomb given to rag.add_files",
+      "plugin_src/documents_docx_provider/provider.py",
+      "    if total > max_bytes:", "    if False:",
+      f"{DOCS}test_loaders.py::test_docx_bomb_is_refused_by_declared_size"),
+    m("docx-ratio", "a .docx ZIP bomb given to rag.add_files",
+      "plugin_src/documents_docx_provider/provider.py",
+      "if entry.file_size > max_ratio * max(entry.compress_size, 1) and",
+      "if False and",
+      f"{DOCS}test_loaders.py::test_docx_bomb_by_ratio"),
+    m("html-depth", "HTML nested deep enough to stall the parser",
+      "plugin_src/documents_html_provider/provider.py",
+      "        if depth > limit:\n            raise ValidationError(",
+      "        if False:\n            raise ValidationError(",
+      f"{DOCS}test_loaders.py::test_deep_html_is_refused_before_parsing"),
+    m("milvus-filter-quoting", "metadata filters pasted into a Milvus expression",
+      "plugin_src/rag_milvus_provider/provider.py",
+      "literal = json.dumps(value, ensure_ascii=False)", "literal = f'\"{value}\"'",
+      "tests/rag/test_milvus_contract.py::test_filter_values_are_quoted_not_pasted"),
+    m("ingest-escaped-names", "terminal escapes in file names given to rag.add_files",
+      "pepperpy/ingest.py",
+      'log.warning("skipped %s: %s", _escaped(path), _escaped(reason))',
+      'log.warning("skipped %s: %s", path, reason)',
+      f"{DOCS}test_add_files.py::test_a_hostile_file_name_stays_one_escaped_line"),
     m("tool-schema", "tool arguments the schema does not allow", "pepperpy/tools.py",
       "        problem = _mismatch(tool, call.arguments)\n",
       "        problem = None\n",
