@@ -112,6 +112,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("cd-at-end-record", "bytes outside the entries", ZIP,
       "if cd_offset + cd_size != file_size - END_SIZE:", "if False:",
       f"{A}[prepended-bytes]"),
+    m("end-record-in-verified-bytes", "bytes after the signed prefix", ZIP,
+      "if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:",
+      "if False:",
+      "tests/trust/test_end_record.py::"
+      "test_bytes_with_another_end_record_than_the_screened_directory_are_refused",
+      "tests/trust/test_end_record.py::"
+      "test_a_revoked_bundle_flipping_its_end_record_never_authenticates",
+      "tests/trust/test_end_record.py::test_every_byte_outside_the_signed_prefix_is_pinned"),
     m("crc", "two ZIP parsers; any byte-level damage", ZIP,
       "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
       f"{A}[signed-stale-crc]"),
@@ -156,6 +164,26 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if hit is not None and hit.get(\"trust\") != trust.fingerprint:",
       "if False:",
       f"{CORE}test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused"),
+    m("slot-install-rollback", "rollback of a slot through another name (install)",
+      "pepperpy/plugins/install.py",
+      "if holder is not None and holder.name != m.name and holder.key_id == record.key_id:",
+      "if False:",
+      "tests/plugins/test_slot_install.py::"
+      "test_an_older_release_under_another_name_is_not_installed_into_a_held_slot",
+      "tests/plugins/test_slot_install.py::"
+      "test_a_newer_release_under_another_name_replaces_the_slot_holder"),
+    m("slot-install-displaces", "two plugins of one publisher in one slot (fallback)",
+      "pepperpy/plugins/install.py",
+      "        (old.category, old.provider_name) == (new.category, new.provider_name))",
+      "        (old.category, old.provider_name) == (new.category, new.provider_name)\n"
+      "        and old.key_id != new.key_id)",
+      "tests/plugins/test_slot_install.py::"
+      "test_a_newer_release_under_another_name_replaces_the_slot_holder"),
+    m("cache-verifier-version", "a verification cached by an older, laxer PepperPy",
+      "pepperpy/bundle/trust.py",
+      'fingerprint = f"pepperpy-{__version__}:{fingerprint}"', "pass",
+      "tests/trust/test_cache_binding.py::"
+      "test_a_verification_cached_by_an_older_pepperpy_is_not_trusted_after_an_upgrade"),
     m("sealed-issued-only", "swap between verify and import", LOADER,
       "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
       f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
