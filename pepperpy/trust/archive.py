@@ -42,7 +42,6 @@ __all__ = [
 
 MANIFEST_NAME = "plugin.json"
 SIGNATURE_NAME = ".pepperpy-signature"
-CODE_EXTENSIONS = frozenset({".py"})
 DATA_EXTENSIONS = frozenset({".json", ".txt", ".md", ".csv", ".tsv", ".toml", ".yaml", ".yml",
                             ".onnx", ".model", ".bin", ".vocab", ".gguf"})
 EXTENSIONLESS_NAMES = frozenset({"LICENSE", "README", "NOTICE", "COPYING", "py.typed"})
@@ -84,7 +83,7 @@ def file_kind(name: str) -> str | None:
     if dot <= 0:
         return None
     ext = base[dot:].lower()
-    if ext in CODE_EXTENSIONS and base[dot:] == ext:
+    if ext == ".py" and base[dot:] == ext:
         return "code"
     if ext in DATA_EXTENSIONS:
         return "data"
