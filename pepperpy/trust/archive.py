@@ -124,7 +124,6 @@ def check_layout(names: Iterable[str]) -> str | None:
 LOCAL_SIG = b"PK\x03\x04"
 CENTRAL_SIG = b"PK\x01\x02"
 END_SIG = b"PK\x05\x06"
-ZIP64_LOCATOR_SIG = b"PK\x06\x07"
 LOCAL = struct.Struct("<4sHHHHHIIIHH")
 CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 END = struct.Struct("<4sHHHHIIH")
@@ -273,18 +272,12 @@ def parse_central_directory(
 
 
 def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
-    """Check that the local header at the start of ``buf`` matches ``entry`` exactly."""
-    if len(buf) < LOCAL_SIZE + len(entry.name):
-        raise _refuse(f"entry {entry.name!r}: local header truncated")
-    sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen = (
-        LOCAL.unpack_from(buf, 0))
-    name = bytes(buf[LOCAL_SIZE: LOCAL_SIZE + nlen])
-    expected = (LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE, entry.crc,
-                entry.compressed_size, entry.size, len(entry.name), 0)
-    if (sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen) != expected:
+    """Check that the local header at the start of ``buf`` is exactly the one ``entry``
+    implies (the one ``plugin build`` writes), name included."""
+    expected = LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE,
+                          entry.crc, entry.compressed_size, entry.size, len(entry.name), 0)
+    if bytes(buf[:LOCAL_SIZE + len(entry.name)]) != expected + entry.name.encode("ascii"):
         raise _refuse(f"entry {entry.name!r}: local header disagrees with the central directory")
-    if name != entry.name.encode("ascii"):
-        raise _refuse(f"entry {entry.name!r}: local header names it {name!r}")
 
 
 def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
@@ -300,8 +293,8 @@ def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEn
 
 def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
     """The rest of the layout, for a directory parsed from ``data``: the end record in
-    ``data`` is the one these entries imply, no ZIP64 locator, and every local header
-    agrees with its central header.
+    ``data`` is the one these entries imply (so no ZIP64 record or locator, no comment,
+    nothing between them), and every local header agrees with its central header.
 
     The gate parses the directory from a first read of the file and checks these rules
     on a second read of the whole file; the end record is outside the signed bytes, so
@@ -318,9 +311,6 @@ def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
     if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:
         raise _refuse("the central directory or end record does not match the entries (the "
                       "file changed while it was read, or bytes were altered)")
-    if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
-        ZIP64_LOCATOR_SIG):
-        raise _refuse("a ZIP64 end locator precedes the end record")
     view = memoryview(data)
     for entry in entries:
         check_local_header(view[entry.header_offset: entry.data_offset], entry)
