@@ -13,8 +13,8 @@ import pytest
 from pepperpy.bundle.trust import read_trust
 from pepperpy.core import BundleInvalidError
 from pepperpy.settings import Settings
-from pepperpy_testing.bundles import BundleFactory
 from pepperpy.trust.gate import authenticate
+from pepperpy_testing.bundles import BundleFactory
 
 
 def test_a_verification_cached_by_an_older_pepperpy_is_not_trusted_after_an_upgrade(

@@ -16,9 +16,9 @@ import pytest
 from pepperpy.bundle.trust import TrustStore, read_trust
 from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.settings import Settings
-from pepperpy_testing.bundles import BundleFactory
 from pepperpy.trust import archive as zf
 from pepperpy.trust.gate import authenticate, verify_bundle
+from pepperpy_testing.bundles import BundleFactory
 
 
 def _other_end_record(good: bytes, field_offset: int) -> bytes:
