@@ -200,10 +200,18 @@ async def answer_questions(repo: Path, settings: Settings, *, started: float) ->
             answer = await pepper.ask(question, k=1)
             sources = [str(r.document.metadata.get("source", "?")) for r in answer.sources]
             right += bool(sources) and sources[0] == expected
-            print(f"\nQ: {question}\nA: {answer.content.strip()}")
-            print(f"   sources: {', '.join(sources)}  ({time.perf_counter() - asked:.1f}s)")
+            show_answer(question, answer.content, sources, time.perf_counter() - asked)
     print(f"\n{right}/{len(QUESTIONS)} questions retrieved the right source first.")
     return 0 if right == len(QUESTIONS) else 1
+
+
+def show_answer(question: str, content: str, sources: list[str], seconds: float) -> None:
+    """Print one answer: the model's text and the sources' names are untrusted, so
+    control and bidi characters are escaped (line breaks kept)."""
+    from pepperpy.cli.output import printable, terminal_text
+
+    print(f"\nQ: {question}\nA: {terminal_text(content.strip())}")
+    print(f"   sources: {printable(', '.join(sources))}  ({seconds:.1f}s)")
 
 
 def run_demo(settings: Settings | None = None) -> int:

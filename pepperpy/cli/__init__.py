@@ -25,6 +25,7 @@ _GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "repo": ("publish bundles as a signed plugin index (TUF)", ("repo",)),
     "index": ("configure signed plugin indexes (TUF)", ("index",)),
     "chat": ("send one prompt to an LLM and stream the answer", ("chat",)),
+    "models": ("list the installed LLM providers and their default models", ("models",)),
     "demo": ("answer questions over a small corpus, offline", ("demo",)),
 }
 

@@ -35,6 +35,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add_command(commands, "remove", cmd_remove)
     p.add_argument("name", metavar="NAME")
+    p = add_command(commands, "order", cmd_order)
+    p.add_argument("names", nargs="+", metavar="NAME", help="indexes to put first, in order")
     p = add_command(commands, "mirror", cmd_mirror)
     p.add_argument("name", metavar="NAME")
     p.add_argument("dir", type=Path, metavar="DIR")
@@ -113,6 +115,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_order(args: argparse.Namespace) -> int:
+    """Put these indexes first, in this order: when two indexes list the same provider
+    slot (category/provider), installs and updates take it from the first one.
+
+    example: pepperpy index order internal main
+    """
+    from pepperpy.distribution.store import IndexStore
+
+    configs = IndexStore(load_settings()).reorder(list(args.names))
+    print("index order: " + " > ".join(c.name for c in configs))
+    return 0
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     """Remove an index and its cached metadata (installed plugins stay).
 
@@ -147,24 +162,31 @@ def cmd_search(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution import catalog
 
-    offers = _session(args).search(args.term, refresh=args.refresh)
+    session = _session(args)
+    offers = session.search(args.term, refresh=args.refresh)
+    used = catalog.first_index_wins(offers, [c.name for c in session.configs])
     if args.json:
-        print(json.dumps([o.as_dict() for o in offers], indent=2))
+        print(json.dumps([{**o.as_dict(), "used": o in used} for o in offers], indent=2))
         return 0
-    newest = catalog.newest_by_name(offers)
+    newest = catalog.newest_by_name(used)
     names = sorted({o.name for o in offers})
     if not names:
         print("no plugin matches" + (f" {printable(args.term)!r}" if args.term else ""))
     for name in names:
+        mine = [o for o in used if o.name == name] or [o for o in offers if o.name == name]
         best = newest.get(name)
-        versions = [o for o in offers if o.name == name]
-        shown = best or versions[-1]
+        shown = best or mine[-1]
+        versions = len({o.version for o in mine})
         note = "" if best else " (no usable version: yanked or incompatible)"
         print(f"{printable(name)} {printable(shown.version)} [{printable(shown.category)}/"
-              f"{printable(shown.provider_name)}] ({shown.index}, {len(versions)} version(s))"
-              f"{note}")
+              f"{printable(shown.provider_name)}] from index {printable(shown.index)} "
+              f"({versions} version(s)){note}")
         if shown.description:
             print(f"    {printable(shown.description)}")
+        others = sorted({o.index for o in offers if o.name == name} - {shown.index})
+        if others:
+            print(f"    also listed by index {printable(', '.join(others))} (not used: "
+                  f"{printable(shown.index)} comes first in `pepperpy index list`)")
     return 0
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 from pepperpy.core import IndexRefusedError, PluginNotFoundError, ValidationError
 
-__all__ = ["Offer", "choose", "matching", "newest_by_name", "offers_from", "parse_spec"]
+__all__ = ["Offer", "choose", "first_index_wins", "matching", "newest_by_name", "offers_from",
+           "parse_spec"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _FIELDS = ("name", "version", "category", "provider_name")
@@ -159,13 +160,27 @@ def matching(offers: Iterable[Offer], name: str, *, category: str | None = None)
     return by_provider
 
 
+def first_index_wins(offers: Iterable[Offer], order: list[str]) -> list[Offer]:
+    """The offers of each provider slot (``category/provider``) from the first index in
+    ``order`` that lists it: when two indexes offer one slot, the operator's order
+    decides, never the higher version number a later index claims."""
+    offers = list(offers)
+    rank = {name: i for i, name in enumerate(order)}
+    owner: dict[tuple[str, str], str] = {}
+    for o in sorted(offers, key=lambda o: rank.get(o.index, len(rank))):
+        owner.setdefault((o.category, o.provider_name), o.index)
+    return [o for o in offers if owner[(o.category, o.provider_name)] == o.index]
+
+
 def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
-           category: str | None = None) -> Offer:
+           category: str | None = None, skipped: Iterable[str] = ()) -> Offer:
     """The offer to install for ``NAME[==VERSION]``, or an error that says what to do."""
     found = matching(offers, name, category=category)
     if not found:
+        down = ", ".join(repr(s) for s in skipped)
+        also = f" (index {down} could not be read, see above)" if down else ""
         raise PluginNotFoundError(
-            f"no index offers a plugin or provider named {name!r}; see "
+            f"no index offers a plugin or provider named {name!r}{also}; see "
             "`pepperpy plugin search` and `pepperpy index list`", plugin=name,
         )
     if version is not None:

@@ -31,6 +31,9 @@ from typing import Any
 
 from pepperpy.core import (
     ConfigurationError,
+    IndexRefusedError,
+    IndexUnavailableError,
+    PepperpyError,
     PluginNotFoundError,
     UntrustedPublisherError,
     ValidationError,
@@ -219,22 +222,70 @@ class Session:
         self.configs = configs
         self._clients: dict[str, IndexClient] = {}
         self._offers: list[Offer] | None = None
+        #: indexes left out of this session's refresh, with the reason
+        self.skipped: dict[str, PepperpyError] = {}
+        self._stale: list[Offer] | None = None
 
-    def offers(self) -> list[Offer]:
-        """Refresh every index (once per session) and return all their offers."""
+    def offers(self, *, stale_ok: bool = False) -> list[Offer]:
+        """Refresh every index (once per session) and return all their offers.
+
+        An index that cannot be reached or is refused is skipped with a note, so it never
+        blocks the others; the error is raised only when every index failed. With
+        ``stale_ok`` (search, outdated), a skipped index whose verified metadata has not
+        expired contributes its last offers, with a note saying so.
+        """
         if self._offers is None:
             found: list[Offer] = []
             for config in self.configs:
                 client = IndexClient(self.store, config)
-                with self.store.locked():
-                    found.extend(client.refresh())
+                try:
+                    with self.store.locked():
+                        found.extend(client.refresh())
+                except (IndexUnavailableError, IndexRefusedError) as exc:
+                    self.skipped[config.name] = exc
+                    if len(self.configs) > 1:  # alone, the error itself is the message
+                        self._note(f"skipping index {config.name!r}: {exc}")
+                    continue
                 self._clients[config.name] = client
             self._offers = found
-        return self._offers
+        stale = self._stale_offers() if stale_ok else []
+        if not self._clients and not stale:
+            raise next(iter(self.skipped.values()))
+        return self._offers + stale
+
+    def _stale_offers(self) -> list[Offer]:
+        """Offers of the indexes skipped as unreachable, from their last verified refresh
+        while its metadata is unexpired."""
+        if self._stale is not None:
+            return self._stale
+        found: list[Offer] = []
+        for name, exc in self.skipped.items():
+            if not isinstance(exc, IndexUnavailableError):
+                continue  # a refused index's offers are not shown, cached or not
+            until = self.store.metadata_expiry(name)
+            rows = self.store.load_catalog(name, max_age=float("inf"))
+            if until is None or rows is None:
+                continue
+            self._note(f"note: index {name!r} is unreachable; showing its offers from the "
+                       f"last refresh (metadata valid until {until})")
+            found.extend(_offer_from_row(name, r) for r in rows)
+        self._stale = found
+        return found
+
+    def _note(self, line: str) -> None:
+        if self.progress:
+            self.progress(f"pepperpy: {line}")
+
+    def usable(self) -> list[Offer]:
+        """The offers installs choose from: each provider slot from the first index (in
+        the operator's order, `pepperpy index list`) that lists it."""
+        return catalog.first_index_wins(self.offers(), [c.name for c in self.configs])
 
     def client(self, name: str) -> IndexClient:
         """The refreshed client of index ``name``."""
         self.offers()
+        if name not in self._clients:
+            raise self.skipped[name]
         return self._clients[name]
 
     def cached_offers(self, *, max_age: float | None = None,
@@ -249,12 +300,12 @@ class Session:
             if rows is None:
                 if not network:
                     continue
-                return self.offers()
+                return self.offers(stale_ok=True)
             found.extend(_offer_from_row(config.name, r) for r in rows)
         return found
 
     def search(self, term: str | None = None, *, refresh: bool = False) -> list[Offer]:
-        offers = self.offers() if refresh else self.cached_offers()
+        offers = self.offers(stale_ok=True) if refresh else self.cached_offers()
         if not term:
             return offers
         needle = term.lower()
@@ -267,7 +318,8 @@ class Session:
                 transfer_owner: bool = False) -> InstallOutcome:
         """``pepperpy plugin install NAME[==VERSION]``."""
         name, version = catalog.parse_spec(spec)
-        offer = catalog.choose(self.offers(), name, version, category=category)
+        offer = catalog.choose(self.usable(), name, version, category=category,
+                               skipped=sorted(self.skipped))
         return self.install_offer(offer, deps=deps, allow_downgrade=allow_downgrade,
                                   force=force, transfer_owner=transfer_owner)
 
@@ -327,7 +379,8 @@ class Session:
 
     def outdated(self) -> list[Outdated]:
         """Installed plugins for which an index offers a newer usable version."""
-        newest = catalog.newest_by_name(self.offers())
+        newest = catalog.newest_by_name(catalog.first_index_wins(
+            self.offers(stale_ok=True), [c.name for c in self.configs]))
         rows = []
         for name, (version, _digest) in sorted(installed_plugins(self.settings).items()):
             offer = newest.get(name)
@@ -349,7 +402,7 @@ class Session:
                     f"list`), and `pepperpy plugin install {name}` installs a new one",
                     plugin=name,
                 )
-        newest = catalog.newest_by_name(self.offers())
+        newest = catalog.newest_by_name(self.usable())
         outcomes = []
         for row in self.outdated():
             if names and row.name not in names:
