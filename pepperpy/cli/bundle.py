@@ -56,10 +56,12 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
         "inspect", help="show a bundle's manifest, key, digest, files and state",
         description="Works on untrusted bundles too (nothing in them is run); the manifest of "
                     "a bundle that does not verify is shown only with --unverified.\n\n"
-                    "example: pepperpy plugin inspect some.pepperplugin --json",
+                    "example: pepperpy plugin inspect some.pepperplugin --json\n"
+                    "example: pepperpy plugin inspect openai   (the installed bundle)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    inspect.add_argument("file", type=Path, metavar="FILE")
+    inspect.add_argument("file", type=Path, metavar="FILE|NAME",
+                         help="a .pepperplugin file, or an installed plugin or provider name")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     inspect.add_argument("--unverified", action="store_true",
                          help="also show the plugin.json of a bundle that did not verify "
@@ -128,9 +130,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bundle_or_installed(target: Path) -> Path:
+    """``target`` itself, or the installed bundle of the plugin or provider it names."""
+    text = str(target)
+    if target.exists() or text.endswith(".pepperplugin") or "/" in text or "\\" in text:
+        return target
+    from pepperpy.cli.names import installed_name
+    from pepperpy.plugins.install import installed_path
+    from pepperpy.settings import Settings
+
+    settings = Settings.from_env()
+    return installed_path(settings, installed_name(text, settings))
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from pepperpy.bundle.inspect import inspect_bundle
 
+    args.file = _bundle_or_installed(args.file)
     data = read_bundle_file(args.file)
     report: dict[str, Any] = {"path": str(args.file),
                               **inspect_bundle(data, _snapshot(), unverified=args.unverified)}

@@ -51,10 +51,13 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
                    help="refresh the indexes first (default: reuse a refresh < 5 min old)")
     p.add_argument("--index", metavar="NAME", help="only this index")
     p = add_command(plugin_subparsers, "update", cmd_update)
-    p.add_argument("names", nargs="*", metavar="NAME", help="default: every installed plugin")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="plugin or provider names (default: every installed plugin)")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
     p.add_argument("--index", metavar="NAME", help="only this index")
     p = add_command(plugin_subparsers, "outdated", cmd_outdated)
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="plugin or provider names (default: every installed plugin)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--index", metavar="NAME", help="only this index")
 
@@ -209,9 +212,13 @@ def install_by_name(args: argparse.Namespace) -> int:
 def cmd_update(args: argparse.Namespace) -> int:
     """Install the newest usable version of installed plugins from the indexes.
 
-    example: pepperpy plugin update llm_openai_provider
+    example: pepperpy plugin update openai
     """
-    outcomes = _session(args).update(list(args.names) or None, deps=not args.no_deps)
+    from pepperpy.cli.names import installed_name
+
+    settings = load_settings()
+    names = [installed_name(n, settings) for n in args.names]
+    outcomes = _session(args).update(names or None, deps=not args.no_deps)
     if not outcomes:
         print("everything is up to date")
     for outcome in outcomes:
@@ -224,8 +231,13 @@ def cmd_outdated(args: argparse.Namespace) -> int:
     """List installed plugins for which an index offers a newer version.
 
     example: pepperpy plugin outdated --json
+    example: pepperpy plugin outdated openai
     """
-    rows = _session(args).outdated()
+    from pepperpy.cli.names import installed_name
+
+    settings = load_settings()
+    names = {installed_name(n, settings) for n in args.names}
+    rows = [r for r in _session(args).outdated() if not names or r.name in names]
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return 0

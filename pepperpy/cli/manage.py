@@ -35,10 +35,10 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
     p = add_command(plugin_subparsers, "list", cmd_list)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add_command(plugin_subparsers, "remove", cmd_remove)
-    p.add_argument("name", metavar="NAME", help="installed plugin name")
+    p.add_argument("name", metavar="NAME", help="installed plugin or provider name")
     p = add_command(plugin_subparsers, "deps", cmd_deps)
     p.add_argument("names", nargs="*", metavar="NAME",
-                   help="plugin names (default: every installed plugin)")
+                   help="plugin or provider names (default: every installed plugin)")
     p = add_command(plugin_subparsers, "doctor", cmd_doctor)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -147,11 +147,13 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     The name's ownership is released with it. Dependencies stay installed.
 
-    example: pepperpy plugin remove llm_openai_provider
+    example: pepperpy plugin remove openai
     """
+    from pepperpy.cli.names import installed_name
     from pepperpy.plugins.install import remove_plugin
 
-    record = remove_plugin(args.name, settings=load_settings())
+    settings = load_settings()
+    record = remove_plugin(installed_name(args.name, settings), settings=settings)
     print(f"removed {record.name} {record.version}")
     return 0
 
@@ -163,15 +165,17 @@ def cmd_deps(args: argparse.Namespace) -> int:
     (PEPPERPY_INDEX_URL, PEPPERPY_FIND_LINKS, PEPPERPY_NO_INDEX), so later loads with
     PEPPERPY_AUTO_INSTALL=0 start no subprocess.
 
-    example: pepperpy plugin deps llm_openai_provider llm_anthropic_provider
+    example: pepperpy plugin deps openai anthropic
     """
+    from pepperpy.cli.names import installed_name
     from pepperpy.core import PluginNotFoundError
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.plugins.state import load_state
 
     settings = load_settings()
     manager = PluginManager(settings, auto_install=True, progress=progress)
-    names = list(args.names) or sorted(load_state(settings.state_file).plugins)
+    names = [installed_name(n, settings) for n in args.names] or sorted(
+        load_state(settings.state_file).plugins)
     for name in names:
         chosen = manager.choose_by_name(name)
         if chosen is None:

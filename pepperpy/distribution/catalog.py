@@ -175,10 +175,16 @@ def first_index_wins(offers: Iterable[Offer], order: list[str]) -> list[Offer]:
 def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
            category: str | None = None, skipped: Iterable[str] = ()) -> Offer:
     """The offer to install for ``NAME[==VERSION]``, or an error that says what to do."""
+    offers = list(offers)
     found = matching(offers, name, category=category)
     if not found:
+        import difflib
+
+        close = difflib.get_close_matches(
+            name, sorted({o.name for o in offers} | {o.provider_name for o in offers}), n=1)
+        also = f" (did you mean {close[0]!r}?)" if close else ""
         down = ", ".join(repr(s) for s in skipped)
-        also = f" (index {down} could not be read, see above)" if down else ""
+        also += f" (index {down} could not be read, see above)" if down else ""
         raise PluginNotFoundError(
             f"no index offers a plugin or provider named {name!r}{also}; see "
             "`pepperpy plugin search` and `pepperpy index list`", plugin=name,
