@@ -41,12 +41,15 @@ class ChatBuilder:
         *,
         run: Callable[[Any], Any],
         history: Callable[[str], ConversationHistory] | None = None,
+        defaults: dict[str, Any] | None = None,
     ) -> None:
         self._provider_getter = provider_getter
         self._run = run
         self._history_factory = history
         self._messages: list[Message] = []
         self._options: dict[str, Any] = {}
+        #: with_llm()'s request defaults (max_tokens, temperature, ...); options win
+        self._defaults = dict(defaults or {})
         self._schema: Any = None
         self._conversation: str | None = None
         self._max_tool_rounds = 5
@@ -92,7 +95,7 @@ class ChatBuilder:
         return self._set("max_tokens", max_tokens, int)
 
     def with_options(self, **options: Any) -> Self:
-        """Set several options at once (model, temperature, max_tokens, stop, seed)."""
+        """Set several options at once (model, temperature, max_tokens, top_p, stop, seed)."""
         unknown = sorted(set(options) - _OPTION_NAMES)
         if unknown:
             raise ValidationError(
@@ -169,7 +172,7 @@ class ChatBuilder:
 
     async def _generate(self) -> GenerationResult:
         provider, messages, history = await self._prepare()
-        options = GenerationOptions(**self._options)
+        options = GenerationOptions(**{**self._defaults, **self._options})
         new = _for_history(self._messages)
         result = await provider.generate(messages, options)
         rounds = 0
@@ -200,7 +203,7 @@ class ChatBuilder:
         """Stream the answer chunk by chunk."""
         provider, messages, history = await self._prepare()
         parts: list[str] = []
-        options = GenerationOptions(**self._options)
+        options = GenerationOptions(**{**self._defaults, **self._options})
         if self._timeout is None:
             chunks = provider.generate_stream(messages, options)
         else:

@@ -180,6 +180,46 @@ class GenerationOptions:
     response_format: ResponseFormat | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    top_p: float | None = None
+
+
+#: Options every LLM provider takes in ``with_llm(...)``, with one meaning everywhere: the
+#: default of every request on that ``PepperPy``, overridden by the chat's own setting
+#: (``with_max_tokens``, ``with_temperature``, ``with_options``). A provider whose API
+#: lacks one (Anthropic has no ``seed``) ignores it.
+GENERATION_DEFAULTS = ("max_tokens", "temperature", "top_p", "stop", "seed")
+
+
+def split_generation_defaults(config: dict[str, Any], *, label: str
+                              ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(request defaults, provider options)`` from ``with_llm``'s keywords, each
+    default checked: max_tokens a positive int, temperature 0-2, top_p 0-1, stop a
+    string or a list of strings, seed an int."""
+    defaults = {k: config[k] for k in GENERATION_DEFAULTS if config.get(k) is not None}
+    rest = {k: v for k, v in config.items() if k not in GENERATION_DEFAULTS}
+    for key, value in defaults.items():
+        defaults[key] = _checked(key, value, label)
+    return defaults, rest
+
+
+def _checked(key: str, value: Any, label: str) -> Any:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if key == "stop":
+        stops = (value,) if isinstance(value, str) else value
+        if isinstance(stops, list | tuple) and stops and all(
+                isinstance(s, str) and s for s in stops):
+            return tuple(stops)
+    elif (key == "max_tokens" and integer and value >= 1) or (key == "seed" and integer):
+        return value
+    elif key == "temperature" and number and 0 <= value <= 2:
+        return float(value)
+    elif key == "top_p" and number and 0 < value <= 1:
+        return float(value)
+    wanted = {"max_tokens": "a positive integer", "seed": "an integer",
+              "temperature": "a number from 0 to 2", "top_p": "a number above 0, at most 1",
+              "stop": "a string or a list of non-empty strings"}[key]
+    raise ValidationError(f"{label}: {key} must be {wanted}, got {value!r}")
 
 
 @dataclass

@@ -83,6 +83,7 @@ class PepperPy:
             )
         self.history_limit = history_limit
         self._providers: dict[str, BaseProvider] = {}
+        self._request_defaults: dict[str, Any] = {}
         self._ready: dict[str, BaseProvider] = {}
         self._init_locks: dict[str, asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # where providers were started
@@ -130,6 +131,11 @@ class PepperPy:
                 "before entering `async with` or making the first call"
             )
         config = self._take_prices(category, provider_type, config)
+        if category == "llm":
+            from pepperpy.llm import split_generation_defaults
+
+            self._request_defaults, config = split_generation_defaults(
+                config, label=f"llm provider {provider_type!r}")
         self._providers[category] = self._create(category, provider_type, config)
         self._fallbacks.pop(category, None)  # a new primary starts a new chain
         self._layers.pop(category, None)
@@ -476,7 +482,8 @@ class PepperPy:
 
         self._require("llm")
         history = self._history if "storage" in self._providers else None
-        return ChatBuilder(self._llm_layer, run=self._sync.run, history=history)
+        return ChatBuilder(self._llm_layer, run=self._sync.run, history=history,
+                           defaults=self._request_defaults)
 
     @property
     def rag(self) -> RAGBuilder:

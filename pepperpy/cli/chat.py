@@ -100,6 +100,22 @@ def _piped() -> bool:
     return stat.S_ISFIFO(mode) and bool(select.select([sys.stdin], [], [], 0.5)[0])
 
 
+def _generation_types(options: dict[str, str]) -> dict[str, Any]:
+    """``--option`` values for the options every LLM takes, as their types."""
+    from pepperpy.core import ValidationError
+
+    typed: dict[str, Any] = dict(options)
+    for key, kind in (("max_tokens", int), ("seed", int), ("temperature", float),
+                      ("top_p", float)):
+        if key in options:
+            try:
+                typed[key] = kind(options[key])
+            except ValueError:
+                raise ValidationError(f"--option {key} takes a number, got "
+                                      f"{options[key]!r}") from None
+    return typed
+
+
 def _state_file() -> Path:
     from pepperpy.cli.common import load_settings
 
@@ -148,6 +164,7 @@ async def _chat(args: argparse.Namespace, prompt: str, options: dict[str, str]) 
     history.append(Message(MessageRole.USER, prompt))
     app = PepperPy()
     schema = app.registry.load("llm", provider).config_schema
+    options = _generation_types(options)
     answer: list[str] = []
     usage = None
     async with app.with_llm(provider, **coerce_strings(schema, options)) as pepper:

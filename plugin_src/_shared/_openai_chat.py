@@ -166,6 +166,8 @@ class OpenAIChatProvider(LLMProvider):
             params["stop"] = list(options.stop)
         if options.seed is not None:
             params["seed"] = options.seed
+        if options.top_p is not None:
+            params["top_p"] = options.top_p
         if options.tools:
             params["tools"] = [_wire_tool(t) for t in options.tools]
         if options.response_format is not None:

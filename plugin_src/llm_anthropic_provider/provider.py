@@ -170,6 +170,8 @@ class AnthropicProvider(LLMProvider):
             # Recent SDKs dropped sampling keywords from create(); the API still takes
             # the field on models that support it, so send it as a raw body field.
             params["extra_body"] = {"temperature": min(float(temperature), 1.0)}  # 0..1
+        if options.top_p is not None:
+            params.setdefault("extra_body", {})["top_p"] = options.top_p
         if options.stop:
             params["stop_sequences"] = list(options.stop)
         tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
