@@ -106,7 +106,7 @@ def ensure_bundles(repo: Path, key_path: Path, settings: Settings) -> list[Path]
         target = out_dir / f"{manifest.name}-{manifest.version}.pepperplugin"
         if not _fresh(src, target, key.key_id, settings):
             started = time.perf_counter()
-            target = build_bundle(src, key=key, out_dir=out_dir).path
+            target = build_bundle(src, key=key, out_dir=out_dir, force=True).path
             say(f"built {target.name} in {time.perf_counter() - started:.2f}s")
         _remove_older_builds(out_dir, manifest.name, keep=target)
         bundles.append(target)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pepperpy.cli.output import printable
-from pepperpy.core import BundleInvalidError
+from pepperpy.core import BundleInvalidError, UntrustedPublisherError, ValidationError
 
 if TYPE_CHECKING:
     from pepperpy.bundle.trust import TrustSnapshot
@@ -38,6 +38,9 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--all", action="store_true", help="build every folder under --src")
     build.add_argument("--src", dest="src_root", type=Path, default=Path("plugin_src"),
                        help="with --all: folder of plugin folders (default: plugin_src)")
+    build.add_argument("--force", action="store_true",
+                       help="replace a bundle of the same name and version that has other "
+                            "bytes (normally refused: bump the version instead)")
     build.add_argument("--check", action="store_true",
                        help="run `plugin lint` first and build nothing if it finds problems")
     build.set_defaults(func=cmd_build, _build_parser=build)
@@ -46,10 +49,14 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
         "verify", help="check a bundle completely against the trust store",
         description="Exit 0 if FILE is valid and trusted, 1 naming the reason if not.\n\n"
                     "example: pepperpy plugin verify "
-                    "dist_plugins/llm_openai_provider-1.0.3.pepperplugin",
+                    "dist_plugins/llm_openai_provider-1.0.3.pepperplugin\n"
+                    "example: pepperpy plugin verify dist/my-1.0.0.pepperplugin --key acme.pub",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("file", type=Path, metavar="FILE")
+    verify.add_argument("--key", type=Path, metavar="PUBFILE",
+                        help="verify against this public key (e.g. your own acme.pub) "
+                             "instead of the trust store, which is neither read nor changed")
     verify.set_defaults(func=cmd_verify)
 
     inspect = plugin_subparsers.add_parser(
@@ -86,9 +93,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     key = load_signing_key(args.key)
     if args.all:
-        results = build_all(args.src_root, args.out, key)
+        results = build_all(args.src_root, args.out, key, force=args.force)
     else:
-        results = [build_bundle(args.src, key=key, out_dir=args.out)]
+        results = [build_bundle(args.src, key=key, out_dir=args.out, force=args.force)]
     for result in results:
         for name in result.skipped:
             print(f"pepperpy: warning: skipped {name} (file type not allowed in bundles)",
@@ -118,16 +125,41 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from pepperpy.bundle.verify import verify_bundle
 
     data = read_bundle_file(args.file)
+    snapshot = _snapshot() if args.key is None else _only_key(args.key)
     try:
-        bundle = verify_bundle(data, _snapshot(), path=str(args.file))
+        bundle = verify_bundle(data, snapshot, path=str(args.file))
+    except UntrustedPublisherError as exc:
+        if args.key is None:
+            raise
+        theirs = next(iter(snapshot.keys))
+        raise UntrustedPublisherError(
+            f"{args.file} is signed by key {exc.key_id}, not by the key in {args.key} "
+            f"({theirs}); check that you built it with the matching .key file",
+            plugin=exc.plugin, key_id=exc.key_id) from None
     except BundleInvalidError as exc:
         if exc.path is None:
             raise BundleInvalidError(exc.reason, plugin=exc.plugin, path=str(args.file)) from exc
         raise
     m = bundle.manifest
+    against = f" (against {args.key}, not the trust store)" if args.key else ""
     print(f"OK {m.name} {m.version} publisher={bundle.publisher} key={bundle.key_id} "
-          f"sha256={bundle.digest}")
+          f"sha256={bundle.digest}{against}")
     return 0
+
+
+def _only_key(path: Path) -> TrustSnapshot:
+    """A trust snapshot holding one public key file's key and nothing else."""
+    from types import MappingProxyType
+
+    from pepperpy.bundle.keys import load_public_key
+    from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
+
+    try:
+        key = load_public_key(Path(path).read_bytes())
+    except OSError as exc:
+        raise ValidationError(f"cannot read public key file {path}: {exc.strerror}") from None
+    record = TrustedKey(key.key_id, f"(key file {Path(path).name})", key.raw, "")
+    return TrustSnapshot(MappingProxyType({key.key_id: record}))
 
 
 def _bundle_or_installed(target: Path) -> Path:

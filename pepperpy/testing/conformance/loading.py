@@ -86,7 +86,7 @@ def _build(src: Path, dist: Path, home: Path) -> Any:
 
     factory = BundleFactory(publisher="plugin-test")  # a throwaway key, never saved
     factory.trust(home)
-    return build_bundle(src, key=factory.key, out_dir=dist).bundle.manifest
+    return build_bundle(src, key=factory.key, out_dir=dist, force=True).bundle.manifest
 
 
 def _take(bundle: Path, dist: Path, home: Path) -> Any:
