@@ -78,7 +78,25 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     lint.add_argument("src", type=Path, metavar="SRC_DIR")
     lint.add_argument("--no-resolve", action="store_true",
                       help="skip the dependency resolution with uv (offline)")
+    lint.add_argument("--fix", action="store_true",
+                      help="first rewrite the README's options/dependencies section from "
+                           "plugin.json (as `plugin readme` does)")
     lint.set_defaults(func=cmd_lint)
+
+    readme = plugin_subparsers.add_parser(
+        "readme", help="write the README's options and dependencies from plugin.json",
+        description=(
+            "Rewrite the reference section of SRC_DIR/README.md (every option with its "
+            "type, default, environment variable and description; secret options marked; "
+            "the dependencies) from plugin.json and its config_schema. Only the text "
+            "between the section's two markers changes; a README without them gets its "
+            "Options/Dependencies sections replaced, or the section appended.\n\n"
+            "example: pepperpy plugin readme plugins/llm_echo_provider"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    readme.add_argument("src", type=Path, metavar="SRC_DIR")
+    readme.set_defaults(func=cmd_readme)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -146,9 +164,22 @@ def _print_outcome(outcome: Any) -> None:
         print(f"        {outcome.detail}", flush=True)
 
 
+def cmd_readme(args: argparse.Namespace) -> int:
+    from pepperpy.scaffold.readme import update_readme
+
+    path, changed = update_readme(args.src)
+    print(f"{'updated' if changed else 'unchanged'} {path}")
+    if changed:
+        print("next: bump \"version\" in plugin.json (the README ships in the bundle)",
+              file=sys.stderr)
+    return 0
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from pepperpy.scaffold.lint import lint_plugin
 
+    if args.fix:
+        cmd_readme(args)
     problems = lint_plugin(args.src, resolve=not args.no_resolve)
     for problem in problems:
         print(f"  FAIL  {problem}")

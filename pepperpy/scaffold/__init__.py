@@ -17,6 +17,7 @@ from typing import Any
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.registry import CATEGORIES
 from pepperpy.scaffold import templates
+from pepperpy.scaffold.readme import reference_section
 
 __all__ = ["new_plugin", "plugin_files"]
 
@@ -117,21 +118,17 @@ def plugin_files(
         "provider.py": templates.PROVIDERS[category].format(**fields),
         "README.md": templates.README.format(
             **fields, usage=_USAGE[category].format(p=provider),
-            options=options_table(options), dependencies="None besides PepperPy.",
+            reference=reference_section(_parsed(manifest)),
         ),
         f"tests/test_{name}.py": templates.TEST.format(**fields),
         "AGENTS.md": templates.AGENTS.format(**fields),
     }
 
 
-def options_table(options: dict[str, Any]) -> str:
-    """Markdown rows for a config schema's properties (used by README templates)."""
-    rows = []
-    for key, spec in options.items():
-        default = json.dumps(spec["default"]) if "default" in spec else "(none)"
-        env = f"`{spec['env']}`" if spec.get("env") else ""
-        rows.append(f"| `{key}` | `{default}` | {env} | {spec.get('description', '')} |")
-    return "\n".join(rows)
+def _parsed(manifest: dict[str, Any]) -> Any:
+    from pepperpy.bundle.manifest import parse_manifest
+
+    return parse_manifest(json.dumps(manifest).encode())
 
 
 def new_plugin(

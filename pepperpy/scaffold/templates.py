@@ -248,15 +248,7 @@ Provides the `{category}` provider `{provider_name}`:
 {usage}
 ```
 
-## Options
-
-| option | default | environment variable | description |
-| --- | --- | --- | --- |
-{options}
-
-## Dependencies
-
-{dependencies}
+{reference}
 
 ## Development
 
@@ -264,6 +256,7 @@ Provides the `{category}` provider `{provider_name}`:
 pepperpy plugin test .                       # build with a throwaway key, run the conformance suite
 python -m pytest tests                       # the same suite from pytest
 pepperpy plugin lint .                       # manifest, schema, interface, README
+pepperpy plugin readme .                     # rewrite the options table from plugin.json
 pepperpy plugin build . --key KEYFILE        # the signed .pepperplugin to publish
 ```
 '''
@@ -278,7 +271,8 @@ AGENTS = '''# Rules for coding assistants working on this plugin
   `self.close_on_cleanup(...)`; raise `pepperpy.core` errors (`ProviderError`
   subclasses, `ValidationError`), chained with `from`, never with a key in the message.
 - Every option is in `config_schema` (with `env` and `"secret": true` for credentials)
-  and in the README's options table. Dependencies go in `plugin.json`'s
+  and so in the README's options table, which `pepperpy plugin readme .` writes (never
+  edit it by hand). Dependencies go in `plugin.json`'s
   `dependencies` (PEP 508 names and versions only).
 - Bump `version` in `plugin.json` for every change. Check with `pepperpy plugin test .`
   and `pepperpy plugin lint .` before building.
