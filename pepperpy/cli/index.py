@@ -244,5 +244,10 @@ def cmd_outdated(args: argparse.Namespace) -> int:
     if not rows:
         print("everything is up to date")
     for r in rows:
-        print(f"{r.name} {r.installed} -> {printable(r.latest)} (index {r.index})")
+        if not r.yanked:
+            print(f"{r.name} {r.installed} -> {printable(r.latest)} (index {r.index})")
+            continue
+        reason = f": {printable(r.yanked_reason)}" if r.yanked_reason else ""
+        print(f"{r.name} {r.installed} YANKED by index {r.index}{reason}")
+        print(f"    fix: {printable(r.fix)}")
     return 0

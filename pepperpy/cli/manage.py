@@ -101,9 +101,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     example: pepperpy plugin list --json
     """
+    from pepperpy.distribution.fetch import yanked_installed
+
     rows = _diagnose()
+    yanked = yanked_installed(load_settings())
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        print(json.dumps([{**r.as_dict(), "yanked": _yank(r, yanked)} for r in rows],
+                         indent=2))
         return 0
     if not rows:
         print("no plugin bundles found (install one with `pepperpy plugin install FILE`)")
@@ -113,7 +117,20 @@ def cmd_list(args: argparse.Namespace) -> int:
                         f"({r.source}) {r.path}"))
         if r.fix:
             print(f"{'':<21} fix: {printable(r.fix)}")
+        pulled = _yank(r, yanked)
+        if pulled:
+            reason = f": {pulled['reason']}" if pulled["reason"] else ""
+            print(printable(f"{'':<21} YANKED by index {pulled['index']}{reason}"))
+            print(f"{'':<21} fix: {printable(pulled['fix'])}")
     return 0
+
+
+def _yank(row: Any, yanked: dict[str, Any]) -> dict[str, str] | None:
+    """The yank of an installed row's version (from the indexes' last refresh), or None."""
+    found = yanked.get(row.name or "") if row.source == "installed" else None
+    if found is None or found.installed != row.version:
+        return None
+    return {"index": found.index, "reason": found.yanked_reason, "fix": found.fix}
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from typing import Any
 from pepperpy.core import IndexRefusedError, PluginNotFoundError, ValidationError
 
 __all__ = ["Offer", "choose", "first_index_wins", "matching", "newest_by_name", "offers_from",
-           "parse_spec"]
+           "parse_spec", "yanked_error"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _FIELDS = ("name", "version", "category", "provider_name")
@@ -49,6 +49,7 @@ class Offer:
     publisher: str = ""
     publisher_key: str = ""
     yanked: bool = False
+    yanked_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -116,6 +117,7 @@ def _offer(index: str, path: str, length: Any, hashes: Any, custom: Any) -> Offe
         key_id=_text(custom.get("key_id"), 64), publisher=_text(custom.get("publisher"), 100),
         publisher_key=_text(custom.get("publisher_key"), 64),
         yanked=custom.get("yanked") is True,
+        yanked_reason=_text(custom.get("yanked_reason"), 200),
     )
 
 
@@ -199,11 +201,7 @@ def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
             )
         offer = pinned[0]
         if offer.yanked:
-            raise IndexRefusedError(
-                f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the "
-                "publisher withdrew it); install another version", threat="yanked",
-                index=offer.index, plugin=offer.name,
-            )
+            raise yanked_error(offer)
         return offer
     usable = [o for o in found if not o.yanked and o.compatible()]
     if not usable:
@@ -213,6 +211,16 @@ def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
             f"{found[0].name}`", plugin=found[0].name,
         )
     return max(usable, key=lambda o: _version_key(o.version))
+
+
+def yanked_error(offer: Offer) -> IndexRefusedError:
+    """The refusal to install a yanked version, with the publisher's reason."""
+    reason = f": {offer.yanked_reason}" if offer.yanked_reason else ""
+    return IndexRefusedError(
+        f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the publisher "
+        f"withdrew it{reason}); install another version (`pepperpy plugin search "
+        f"{offer.name}` lists them)", threat="yanked", index=offer.index, plugin=offer.name,
+    )
 
 
 def newest_by_name(offers: Iterable[Offer]) -> dict[str, Offer]:

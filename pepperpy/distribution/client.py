@@ -36,7 +36,7 @@ from pepperpy.core import (
     PepperpyError,
     ValidationError,
 )
-from pepperpy.distribution.catalog import Offer, offers_from
+from pepperpy.distribution.catalog import Offer, offers_from, yanked_error
 from pepperpy.distribution.config import FetchLimits
 from pepperpy.distribution.fetcher import IndexFetcher
 from pepperpy.distribution.store import IndexConfig, IndexStore
@@ -230,11 +230,7 @@ class IndexClient:
                 "the command again", index=self.config.name,
             )
         if again[0].yanked:
-            raise IndexRefusedError(
-                f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the "
-                "publisher withdrew it); install another version", threat="yanked",
-                index=offer.index, plugin=offer.name,
-            )
+            raise yanked_error(again[0])
         return info
 
     def download(self, offer: Offer, destination: Path) -> Path:

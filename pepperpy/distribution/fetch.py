@@ -81,14 +81,21 @@ class InstallOutcome:
 
 @dataclass(frozen=True)
 class Outdated:
+    """An installed plugin with a newer usable version, or whose version was yanked
+    (``yanked_reason`` the publisher's words, ``fix`` the command that moves off it)."""
+
     name: str
     installed: str
     latest: str
     index: str
+    yanked: bool = False
+    yanked_reason: str = ""
+    fix: str = ""
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "installed": self.installed, "latest": self.latest,
-                "index": self.index}
+                "index": self.index, "yanked": self.yanked,
+                "yanked_reason": self.yanked_reason, "fix": self.fix}
 
 
 def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
@@ -378,15 +385,11 @@ class Session:
             shutil.rmtree(folder, ignore_errors=True)
 
     def outdated(self) -> list[Outdated]:
-        """Installed plugins for which an index offers a newer usable version."""
-        newest = catalog.newest_by_name(catalog.first_index_wins(
-            self.offers(stale_ok=True), [c.name for c in self.configs]))
-        rows = []
-        for name, (version, _digest) in sorted(installed_plugins(self.settings).items()):
-            offer = newest.get(name)
-            if offer is not None and catalog.newer(offer.version, version):
-                rows.append(Outdated(name, version, offer.version, offer.index))
-        return rows
+        """Installed plugins for which an index offers a newer usable version, and those
+        whose installed version an index yanked."""
+        offers = catalog.first_index_wins(self.offers(stale_ok=True),
+                                          [c.name for c in self.configs])
+        return outdated_rows(offers, installed_plugins(self.settings))
 
     def update(self, names: list[str] | None = None, *, deps: bool = True
                ) -> list[InstallOutcome]:
@@ -405,10 +408,51 @@ class Session:
         newest = catalog.newest_by_name(self.usable())
         outcomes = []
         for row in self.outdated():
-            if names and row.name not in names:
+            offer = newest.get(row.name)
+            if (names and row.name not in names) or offer is None:
                 continue
-            outcomes.append(self.install_offer(newest[row.name], deps=deps))
+            if catalog.newer(offer.version, row.installed):  # a yank alone: not an update
+                outcomes.append(self.install_offer(offer, deps=deps))
         return outcomes
+
+
+def outdated_rows(offers: list[Offer], installed: dict[str, tuple[str, str]]
+                  ) -> list[Outdated]:
+    """What ``plugin outdated`` lists, from offers already chosen by index order."""
+    newest = catalog.newest_by_name(offers)
+    rows = []
+    for name, (version, _digest) in sorted(installed.items()):
+        offer = newest.get(name)
+        pulled = next((o for o in offers if o.name == name and o.version == version
+                       and o.yanked), None)
+        if pulled is not None:
+            rows.append(_yanked_row(name, version, pulled, offer))
+        elif offer is not None and catalog.newer(offer.version, version):
+            rows.append(Outdated(name, version, offer.version, offer.index))
+    return rows
+
+
+def _yanked_row(name: str, version: str, pulled: Offer, best: Offer | None) -> Outdated:
+    if best is None:
+        fix = (f"no usable version is left; `pepperpy plugin remove {name}`, or keep it "
+               "knowingly")
+    elif catalog.newer(best.version, version):
+        fix = f"pepperpy plugin update {name}"
+    else:
+        fix = f"pepperpy plugin install {name}=={best.version} --allow-downgrade"
+    return Outdated(name, version, best.version if best else "", pulled.index, True,
+                    pulled.yanked_reason, fix)
+
+
+def yanked_installed(settings: Settings) -> dict[str, Outdated]:
+    """Installed plugins whose version an index yanked, from the indexes' last refresh
+    (no network): what ``plugin list`` flags."""
+    store = IndexStore(settings)
+    configs = store.list()
+    offers = [_offer_from_row(c.name, row) for c in configs
+              for row in store.load_catalog(c.name, max_age=float("inf")) or ()]
+    offers = catalog.first_index_wins(offers, [c.name for c in configs])
+    return {r.name: r for r in outdated_rows(offers, installed_plugins(settings)) if r.yanked}
 
 
 def installed_plugins(settings: Settings) -> dict[str, tuple[str, str]]:

@@ -69,7 +69,8 @@ def test_update_and_outdated_pick_up_a_new_version(publisher: Publisher, server:
     capsys.readouterr()
     assert run("plugin", "outdated", "--json") == 0
     assert json.loads(capsys.readouterr().out) == [
-        {"name": "sample", "installed": "1.0.0", "latest": "2.0.0", "index": "main"}]
+        {"name": "sample", "installed": "1.0.0", "latest": "2.0.0", "index": "main",
+         "yanked": False, "yanked_reason": "", "fix": ""}]
     assert run("plugin", "update") == 0
     assert _installed(home) == {"sample": "2.0.0"}
     capsys.readouterr()
