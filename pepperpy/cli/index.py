@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add_command(commands, "remove", cmd_remove)
     p.add_argument("name", metavar="NAME")
+    p = add_command(commands, "trust", cmd_trust)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     p = add_command(commands, "order", cmd_order)
     p.add_argument("names", nargs="+", metavar="NAME", help="indexes to put first, in order")
     p = add_command(commands, "mirror", cmd_mirror)
@@ -115,6 +118,41 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no index configured (add one with `pepperpy index add NAME URL --root ROOT`)")
     for c in configs:
         print(f"{c.name:<16} {printable(c.url)} (added {c.added_at})")
+    return 0
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    """Re-read the publishers index NAME names and widen trust after asking: keys not
+    trusted yet, and plugins a scoped key (`index add --trust-publishers`, `trust add
+    --only`) does not cover yet, such as a plugin the publisher shipped since.
+
+    example: pepperpy index trust main
+    """
+    import sys
+
+    from pepperpy.core import ConfigurationError
+    from pepperpy.distribution.fetch import Session, apply_trust, trust_changes
+
+    settings = load_settings()
+    session = Session(settings, index=args.name, progress=progress)
+    changes = trust_changes(settings, session.offers())
+    if not changes:
+        print(f"nothing to add: the trust store already covers every plugin index "
+              f"{args.name} signs")
+        return 0
+    for c in changes:
+        what = "trust new key" if c.new_key else "widen key"
+        print(printable(f"{what} {c.key.key_id[:16]} ({c.key.publisher or 'unnamed'}) "
+                        f"for: {', '.join(c.slots)}"))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigurationError("not a terminal, so nothing was changed: review the "
+                                     "list above and run again with --yes")
+        if input("trust these? [y/N] ").strip().lower() not in {"y", "yes"}:
+            print("nothing changed")
+            return 1
+    apply_trust(settings, changes)
+    print(f"trusted: {sum(len(c.slots) for c in changes)} plugin(s) of index {args.name}")
     return 0
 
 

@@ -50,9 +50,12 @@ __all__ = [
     "Outdated",
     "PublisherKey",
     "Session",
+    "TrustChange",
     "add_index",
+    "apply_trust",
     "installed_plugins",
     "publisher_keys",
+    "trust_changes",
 ]
 
 Progress = Callable[[str], None]
@@ -208,6 +211,47 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
             show(f"trusting publisher {key.publisher!r} key {key.key_id} (signs "
                  f"{', '.join(key.names)} in this index)")
         store.add(key.pem, publisher=_publisher_name(key), only=key.slots)
+
+
+@dataclass(frozen=True)
+class TrustChange:
+    """What ``index trust`` would add: a new key, or new slots for a scoped key."""
+
+    key: PublisherKey
+    slots: tuple[str, ...]
+    new_key: bool
+
+
+def trust_changes(settings: Settings, offers: Iterable[Offer]) -> list[TrustChange]:
+    """How trusting the publishers an index names now would widen the trust store:
+    keys it does not hold, and plugins a key trusted with ``--only`` does not cover yet.
+    A revoked key is never offered; an unscoped key needs nothing."""
+    from pepperpy.bundle.trust import TrustStore
+
+    keys = publisher_keys(offers)
+    _check_trustable(settings, keys)
+    store = TrustStore(settings.trust_file).snapshot()
+    changes = []
+    for key in keys:
+        held = store.get(key.key_id)
+        if held is None:
+            changes.append(TrustChange(key, key.slots, True))
+        elif held.revoked_at is None and held.only is not None:
+            plain = {o for o in held.only if "@" not in o}  # a name: any of its slots
+            extra = tuple(s for s in key.slots
+                          if s not in held.only and s.split("@")[0] not in plain)
+            if extra:
+                changes.append(TrustChange(key, extra, False))
+    return changes
+
+
+def apply_trust(settings: Settings, changes: list[TrustChange]) -> None:
+    """Add the keys and slots ``changes`` lists (scopes merge; nothing else changes)."""
+    from pepperpy.bundle.trust import TrustStore
+
+    store = TrustStore(settings.trust_file)
+    for change in changes:
+        store.add(change.key.pem, publisher=_publisher_name(change.key), only=change.slots)
 
 
 class Session:
