@@ -17,6 +17,7 @@ from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
     GenerationResult,
+    Image,
     Message,
     MessageRole,
     ResponseFormat,
@@ -56,16 +57,23 @@ class ChatBuilder:
         self._timeout: float | None = None
 
     # -- messages ---------------------------------------------------------------
-    def with_message(self, role: MessageRole | str, content: str) -> Self:
+    def with_message(self, role: MessageRole | str, content: str, *,
+                     images: Sequence[Any] = ()) -> Self:
         """Append a message; ``role`` is a MessageRole or its value ("user", ...)."""
-        self._messages.append(Message(role=role, content=content))  # type: ignore[arg-type]
+        if isinstance(images, str | bytes):
+            raise ValidationError("images= takes a list of paths or bytes: "
+                                  "images=[\"photo.png\"]")
+        shown = tuple(Image.of(i) for i in images)
+        self._messages.append(Message(role=role, content=content, images=shown))  # type: ignore[arg-type]
         return self
 
     def with_system(self, content: str) -> Self:
         return self.with_message(MessageRole.SYSTEM, content)
 
-    def with_user(self, content: str) -> Self:
-        return self.with_message(MessageRole.USER, content)
+    def with_user(self, content: str, *, images: Sequence[Any] = ()) -> Self:
+        """A user message; ``images`` (file paths, bytes or ``Image``) for models that see:
+        ``with_user("What is in this picture?", images=["photo.png"])``."""
+        return self.with_message(MessageRole.USER, content, images=images)
 
     def with_assistant(self, content: str) -> Self:
         return self.with_message(MessageRole.ASSISTANT, content)

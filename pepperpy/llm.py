@@ -9,9 +9,11 @@ same.
 from __future__ import annotations
 
 import abc
+import base64
 import enum
 import inspect
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, get_type_hints
@@ -50,6 +52,57 @@ class ToolCall:
     arguments: dict[str, Any]
 
 
+#: Image formats every vision API takes, by their file signature.
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image sent with a message: its bytes and media type (png, jpeg, gif, webp)."""
+
+    data: bytes = field(repr=False)
+    media_type: str
+
+    @classmethod
+    def of(cls, source: Image | bytes | str | os.PathLike[str]) -> Image:
+        """From an ``Image``, raw bytes, or a file path; the type comes from the bytes."""
+        if isinstance(source, Image):
+            return source
+        if isinstance(source, bytes | bytearray):
+            data = bytes(source)
+        elif isinstance(source, str | os.PathLike):
+            try:
+                with open(source, "rb") as handle:
+                    data = handle.read(MAX_IMAGE_BYTES + 1)
+            except OSError as exc:
+                raise ValidationError(f"cannot read image {source}: {exc.strerror}") from None
+        else:
+            raise ValidationError(f"an image is a file path or bytes, got "
+                                  f"{type(source).__name__}")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValidationError(f"an image may be at most {MAX_IMAGE_BYTES} bytes; "
+                                  "resize it first")
+        return cls(data, _media_type(data))
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{self.base64()}"
+
+
+def _media_type(data: bytes) -> str:
+    for magic, media in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return media
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise ValidationError("the image is not PNG, JPEG, GIF or WebP (checked by its first "
+                          "bytes); convert it to one of those")
+
+
 @dataclass(frozen=True)
 class Message:
     """One message of a conversation.
@@ -63,6 +116,8 @@ class Message:
     name: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
+    #: images a user message shows the model (providers that cannot see refuse them)
+    images: tuple[Image, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.role, MessageRole):
@@ -90,6 +145,9 @@ class Message:
             ]
         if self.tool_call_id:
             data["tool_call_id"] = self.tool_call_id
+        if self.images:
+            data["images"] = [{"media_type": i.media_type, "data": i.base64()}
+                              for i in self.images]
         return data
 
     @classmethod
@@ -103,6 +161,8 @@ class Message:
             name=data.get("name"),
             tool_calls=calls,
             tool_call_id=data.get("tool_call_id"),
+            images=tuple(Image.of(base64.b64decode(i["data"]))
+                         for i in data.get("images", ())),
         )
 
 
@@ -265,6 +325,9 @@ class LLMProvider(BaseProvider, abc.ABC):
     """Interface every LLM provider implements."""
 
     category: ClassVar[str] = "llm"
+    #: Whether the provider sends ``Message.images`` to its model; PepperPy refuses
+    #: images for providers that leave this False instead of silently dropping them.
+    accepts_images: ClassVar[bool] = False
 
     @abc.abstractmethod
     async def generate(

@@ -45,6 +45,7 @@ class OpenAIChatProvider(LLMProvider):
 
     vendor: ClassVar[str] = "openai"
     key_env: ClassVar[str] = "OPENAI_API_KEY"
+    accepts_images: ClassVar[bool] = True  # sent as image_url content parts (data URLs)
 
     def __init__(
         self,
@@ -219,6 +220,10 @@ def _wire_message(message: Message) -> dict[str, Any]:
             )
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
     wire: dict[str, Any] = {"role": role.value, "content": message.content}
+    if message.images:  # content parts: the text, then each image as a data URL
+        wire["content"] = [{"type": "text", "text": message.content}] + [
+            {"type": "image_url", "image_url": {"url": image.data_url()}}
+            for image in message.images]
     if message.name and role is not MessageRole.SYSTEM:
         wire["name"] = _safe_name(message.name)
     if role is MessageRole.ASSISTANT and message.tool_calls:
