@@ -27,7 +27,9 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Write DIR/NAME/: plugin.json, provider.py (a working minimal provider), "
             "README.md, AGENTS.md and tests/ running the conformance suite.\n\n"
-            "example: pepperpy plugin new llm_echo_provider --category llm --out plugins"
+            "example: pepperpy plugin new llm_echo_provider --category llm --out plugins\n"
+            "example: pepperpy plugin new llm_acme_provider --category llm "
+            "--template openai-compatible"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -38,6 +40,10 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     new.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                      help="folder to create NAME in (default: the current folder)")
     new.add_argument("--author", default="", help="author field of plugin.json")
+    new.add_argument("--template", choices=("minimal", "openai-compatible"),
+                     default="minimal",
+                     help="openai-compatible (llm): a provider for a service that speaks "
+                          "OpenAI's API, on the installed PepperPy's wire code")
     new.set_defaults(func=cmd_new)
 
     test = plugin_subparsers.add_parser(
@@ -106,9 +112,11 @@ def cmd_new(args: argparse.Namespace) -> int:
     from pepperpy.scaffold import new_plugin
 
     target = new_plugin(args.name, args.category, out=args.out,
-                        provider_name=args.provider_name, author=args.author)
+                        provider_name=args.provider_name, author=args.author,
+                        template=args.template)
     print(target)
-    print(f"next: pepperpy plugin test {target}", file=sys.stderr)
+    wire = " --wire openai" if args.template == "openai-compatible" else ""
+    print(f"next: pepperpy plugin test {target}{wire}", file=sys.stderr)
     return 0
 
 

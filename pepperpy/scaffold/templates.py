@@ -219,6 +219,48 @@ class {class_name}(StorageProvider):
 
 PROVIDERS = {"llm": LLM, "embeddings": EMBEDDINGS, "rag": RAG, "storage": STORAGE}
 
+OPENAI_COMPATIBLE = '''"""{description}"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pepperpy.openai_compatible import OpenAIChatProvider
+
+
+class {class_name}(OpenAIChatProvider):
+    """Chat, streaming, tool calls, structured output and usage through the service's
+    OpenAI-compatible API, with the wire code of the installed PepperPy (not a copy).
+
+    Set ``base_url``'s default in plugin.json to the service's URL; override
+    ``default_headers()`` if the service wants extra headers on every request.
+    """
+
+    vendor: ClassVar[str] = "{provider_name}"
+    key_env: ClassVar[str] = "{env_prefix}_API_KEY"
+'''
+
+TEST_OPENAI_COMPATIBLE = '''"""PepperPy's conformance suite, run against this plugin as users get
+it, talking to a loopback server that speaks OpenAI's protocol (no network, no key).
+
+    python -m pytest tests        # or: pepperpy plugin test . --wire openai
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pepperpy.testing.conformance import {suite}
+
+
+class Test{class_name}({suite}):
+    plugin = Path(__file__).resolve().parents[1]
+    wire = "openai"
+    features = ("tools", "structured_output")
+    config: ClassVar[dict[str, Any]] = {{}}  # the options your tests pass to the provider
+'''
+
 TEST = '''"""PepperPy's conformance suite, run against this plugin as users get it: built
 with a throwaway key, verified, and imported from the signed bundle.
 

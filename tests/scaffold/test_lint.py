@@ -164,3 +164,28 @@ def test_readme_and_lint_fix_write_the_table_from_the_manifest(tmp_path: Path) -
     again = subprocess.run([sys.executable, "-m", "pepperpy", "plugin", "readme", str(folder)],
                            capture_output=True, text=True)
     assert again.stdout.startswith("unchanged") and (folder / "README.md").read_text() == text
+
+
+def test_the_openai_compatible_template_passes_its_suite_and_lint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEPPERPY_NO_INDEX", "1")
+    cli = [sys.executable, "-m", "pepperpy", "plugin"]
+    done = subprocess.run([*cli, "new", "llm_acme_provider", "--category", "llm",
+                           "--template", "openai-compatible", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "llm_acme_provider"
+    code = (folder / "provider.py").read_text()
+    assert "from pepperpy.openai_compatible import OpenAIChatProvider" in code
+    assert not list(folder.glob("_openai*"))  # imported from PepperPy, not copied
+    assert json.loads((folder / "plugin.json").read_text())["dependencies"] == ["openai>=1.40"]
+    assert lint_plugin(folder) == []
+    done = subprocess.run([*cli, "test", str(folder), "--wire", "openai", "--feature", "tools",
+                           "--feature", "structured_output"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " 0 failed" in done.stdout and "PASS  llm.tools" in done.stdout
+    refused = subprocess.run([*cli, "new", "emb_x", "--category", "embeddings",
+                              "--template", "openai-compatible", "--out", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "for --category llm" in refused.stderr

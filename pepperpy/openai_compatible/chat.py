@@ -1,8 +1,8 @@
 """An LLM provider for any OpenAI-compatible chat completions API.
 
-Shared by every plugin that speaks OpenAI's chat API (openai, openrouter): each lists
-it in its ``shared.txt``, and the builder puts it into each bundle. A subclass only
-sets ``vendor``/``key_env`` and may add default headers.
+Used by every plugin that speaks OpenAI's chat API (openai, openrouter, and those
+``plugin new --template openai-compatible`` writes): a subclass only sets
+``vendor``/``key_env`` and may add default headers.
 
 Mapping (PepperPy -> wire): system/user messages as-is; assistant tool calls as
 ``tool_calls`` with JSON-encoded arguments; tool results as ``role: "tool"`` with
@@ -33,9 +33,8 @@ from pepperpy.llm import (
     ToolCall,
     Usage,
 )
-
-from ._openai_client import open_client
-from ._openai_errors import translate_error
+from pepperpy.openai_compatible.client import open_client
+from pepperpy.openai_compatible.errors import translate_error
 
 __all__ = ["OpenAIChatProvider"]
 
