@@ -74,7 +74,8 @@ def _prompt(argument: str | None) -> str:
     """The argument, stdin, or stdin then the argument; a usage error if neither."""
     from pepperpy.core import ValidationError
 
-    read = argument in (None, "-") or _piped()
+    terminal = sys.stdin is None or sys.stdin.isatty()
+    read = argument == "-" or (argument is None and not terminal) or _piped()
     text = sys.stdin.read() if read and sys.stdin is not None else ""
     if argument not in (None, "-"):
         text = f"{text.rstrip()}\n\n{argument}" if text.strip() else argument
