@@ -312,6 +312,26 @@ MUTATIONS: tuple[Mutation, ...] = (
       "return printable(\" \".join(message.split()))",
       "return \" \".join(message.split())",
       f"{INST}test_list_doctor_and_errors_escape_terminal_controls_in_file_names"),
+    m("cli-chat-escape", "terminal escapes in model output (chat)", "pepperpy/cli/chat.py",
+      "sys.stdout.write(terminal_text(chunk.content))",
+      "sys.stdout.write(chunk.content)",
+      "tests/e2e/test_cli_chat.py::test_chat_output_escapes_control_and_bidi_characters"),
+    m("demo-escape", "terminal escapes in model output (demo)", "pepperpy/demo.py",
+      "A: {terminal_text(content.strip())}",
+      "A: {content.strip()}",
+      "tests/e2e/test_cli_chat.py::test_demo_answer_is_escaped"),
+    m("conformance-secret-logs", "leaked secrets (a provider's log lines)",
+      "pepperpy/testing/conformance/common.py",
+      "        shown += [(f\"a log record of {r.name!r}\", _log_text(r)) for r in records]\n",
+      "",
+      "tests/testing/test_conformance_suite.py::"
+      "test_a_provider_that_leaks_a_secret_fails_and_the_report_masks_it"),
+    m("conformance-report-mask", "leaked secrets (the suite's report)",
+      "pepperpy/testing/conformance/runner.py",
+      "    return _masked(outcome, harness.secrets())",
+      "    return outcome",
+      "tests/testing/test_conformance_suite.py::"
+      "test_a_provider_that_leaks_a_secret_fails_and_the_report_masks_it"),
 )
 
 
