@@ -39,10 +39,10 @@ Timed = Callable[[], Awaitable[object]]
 
 
 def registry(home: Path) -> ProviderRegistry:
-    from pepperpy.bundle.manifest import parse_manifest
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.settings import Settings
     from pepperpy.testing_bundles import BundleFactory
+    from pepperpy.trust.manifest import parse_manifest
 
     factory = BundleFactory(publisher="bench")
     folder = home / "bundles"

@@ -5,7 +5,7 @@ plugin manager does after verification) and has imported the modules both paths 
 the timer covers only getting the provider class and reading one data file through
 ``importlib.resources``:
 
-* sealed   : ``loader.import_entry_point(data=...)`` (digest re-check, index, imports
+* sealed   : ``sealed.import_bundle(verified)`` (the gate's VerifiedBundle; imports
              and data served from the bytes in memory) -- what PepperPy does now;
 * zipimport: the former loader, kept here as the baseline: re-hash the pinned copy on
              disk, run the root ``__init__.py`` through a ``zipimporter``, let the
@@ -39,7 +39,7 @@ from pepperpy.bundle.keys import SigningKey  # noqa: E402
 
 CHILD = r'''
 import hashlib, importlib, importlib.machinery, importlib.util, os, sys, time, types
-import pepperpy.llm, pepperpy.embeddings, pepperpy.bundle.zipformat, pepperpy.plugins.loader
+import pepperpy.llm, pepperpy.embeddings, pepperpy.trust.archive, pepperpy.trust.sealed
 from pathlib import Path
 
 mode, bundle, pinned, folder, entry, data_name = sys.argv[1:7]
@@ -85,10 +85,18 @@ def zipimport_baseline():
     return getattr(importlib.import_module(f"{package}.{module_name}"), attr)
 
 
+if mode == "sealed":  # verified before the timer starts, as the plugin manager does
+    from pepperpy.trust.gate import verify_bundle
+    from pepperpy.trust.types import TrustedKey, TrustSnapshot
+
+    raw = bytes.fromhex(os.environ["BENCH_PUBLIC_KEY"])
+    record = TrustedKey(hashlib.sha256(raw).hexdigest(), "bench", raw, "")
+    verified = verify_bundle(data, TrustSnapshot(types.MappingProxyType({record.key_id: record})))
+
+
 def sealed():
-    from pepperpy.plugins.loader import import_entry_point
-    return import_entry_point(entry, package=package, plugin="bench", location=Path(bundle),
-                              data=data, digest=digest)
+    from pepperpy.trust.sealed import import_bundle
+    return import_bundle(verified, location=Path(bundle))
 
 
 def plain_folder():
@@ -141,7 +149,8 @@ def main() -> None:
     key = SigningKey.generate()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(tmp / "pyc"))
+        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(tmp / "pyc"),
+                   BENCH_PUBLIC_KEY=key.public_key.raw.hex())
         local, _ = collect_files(REPO / "plugin_src" / "embeddings_local_provider")
         cases = [
             ("echo plugin", _prepare(tmp, "echo", echo_files(marker=tmp / "m"), key),

@@ -21,8 +21,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from pepperpy.bundle.verify import verify_bundle
+from pepperpy.bundle.trust import read_trust
 from pepperpy.testing_bundles import BundleFactory
+from pepperpy.trust.gate import verify_bundle
 
 SMOKE = "--smoke" in sys.argv
 MB = 1 if SMOKE else 50
@@ -71,7 +72,6 @@ def small(factory: BundleFactory) -> None:
           f"{statistics.median(times) * 1e6:.0f} us, p95 "
           f"{sorted(times)[SMALL * 95 // 100 - 1] * 1e6:.0f} us, total {sum(times) * 1000:.0f} ms")
     from pepperpy.plugins.discovery import check_file
-    from pepperpy.plugins.verification import Trust
     from pepperpy.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,7 +82,7 @@ def small(factory: BundleFactory) -> None:
             paths.append(path)
         home = Path(tmp) / "home"
         factory.trust(home)
-        trust = Trust.read(Settings(home=home, checkout_plugins=False))
+        trust = read_trust(Settings(home=home, checkout_plugins=False))
         start = time.perf_counter()
         for path in paths:
             assert "problem" not in check_file(path, trust)

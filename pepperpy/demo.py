@@ -96,7 +96,7 @@ def ensure_bundles(repo: Path, key_path: Path, settings: Settings) -> list[Path]
     """Build plugin folders whose bundle is missing, stale, or signed by another key."""
     from pepperpy.bundle.build import build_bundle
     from pepperpy.bundle.keys import load_signing_key
-    from pepperpy.bundle.manifest import parse_manifest
+    from pepperpy.trust.manifest import parse_manifest
 
     out_dir = repo / "dist_plugins"
     key = load_signing_key(key_path)
@@ -136,8 +136,8 @@ def _fresh(src: Path, target: Path, key_id: str, settings: Settings) -> bool:
 
 def _signed_by(path: Path, key_id: str, settings: Settings) -> bool:
     from pepperpy.bundle.trust import TrustStore
-    from pepperpy.bundle.verify import verify_bundle
     from pepperpy.core import TrustError
+    from pepperpy.trust.gate import verify_bundle
 
     try:
         verified = verify_bundle(path.read_bytes(), TrustStore(settings.trust_file).snapshot())
@@ -148,7 +148,7 @@ def _signed_by(path: Path, key_id: str, settings: Settings) -> bool:
 
 def verify_all(bundles: list[Path], settings: Settings) -> None:
     from pepperpy.bundle.trust import TrustStore
-    from pepperpy.bundle.verify import verify_bundle
+    from pepperpy.trust.gate import verify_bundle
 
     snapshot = TrustStore(settings.trust_file).snapshot()
     for path in bundles:

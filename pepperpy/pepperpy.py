@@ -111,13 +111,14 @@ class PepperPy:
     def registry(self) -> ProviderRegistry:
         """Where providers come from: in-process registrations, then signed plugins."""
         if self._registry is None:
+            from pepperpy.distribution.autofetch import AutoFetch
             from pepperpy.plugins.manager import PluginManager
             from pepperpy.registry import ProviderRegistry
             from pepperpy.settings import Settings
 
             settings = self._settings or Settings.from_env()
             manager = PluginManager(settings, auto_install=self._auto_install)
-            self._registry = ProviderRegistry(resolver=manager)
+            self._registry = ProviderRegistry(resolver=AutoFetch(manager))
         return self._registry
 
     def _configure(self, category: str, provider_type: Any, config: dict[str, Any]) -> Self:

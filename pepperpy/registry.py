@@ -3,7 +3,9 @@
 ``PepperPy.with_*`` asks the registry for ``(category, provider_name)``. The registry
 first looks at providers registered in-process (applications' own classes and test
 fakes), then asks its resolver: the plugin manager, which verifies, installs and
-imports signed bundles. Both paths end in the same checks: the class implements the
+imports signed bundles (``PepperPy`` wraps it in ``distribution.autofetch.AutoFetch``,
+so a provider nothing offers may come from an index; the registry never imports
+distribution code). Both paths end in the same checks: the class implements the
 category's interface, and the user's config passes the provider's ``config_schema``.
 """
 
@@ -70,6 +72,12 @@ class ProviderResolver(Protocol):
         """Provider names offered for ``category`` (cheap: manifests only)."""
 
 
+def _hint(resolver: ProviderResolver | None, category: str, provider_name: str) -> str | None:
+    """What the resolver suggests for a provider nothing offers (``hint``, optional)."""
+    hint = getattr(resolver, "hint", None)
+    return hint(category, provider_name) if callable(hint) else None
+
+
 class ProviderRegistry:
     """Maps ``(category, provider_name)`` to providers and creates them."""
 
@@ -103,8 +111,6 @@ class ProviderRegistry:
         found = self._local.get(key) or self._resolved.get(key)
         if found is None and self.resolver is not None:
             found = self.resolver.resolve(category, provider_name)
-            if found is None and _auto_fetch(self.resolver, category, provider_name):
-                found = self.resolver.resolve(category, provider_name)
             if found is not None:
                 found = check_provider_class(category, provider_name, found)
                 self._resolved[key] = found
@@ -115,7 +121,7 @@ class ProviderRegistry:
             offered = ", ".join(names) or "none"
             close = difflib.get_close_matches(provider_name, names, n=1, cutoff=0.6)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
-            hint = _fetch_hint(self.resolver, category, provider_name) or (
+            hint = _hint(self.resolver, category, provider_name) or (
                 "install its bundle with `pepperpy plugin install FILE` or add its folder "
                 "to PEPPERPY_PLUGIN_PATH")
             raise PluginNotFoundError(
@@ -162,17 +168,3 @@ def check_provider_class(
             plugin=provider_name,
         )
     return loaded
-
-
-def _auto_fetch(resolver: ProviderResolver, category: str, provider_name: str) -> bool:
-    """Install a missing provider from a plugin index (PEPPERPY_AUTO_FETCH=1 only)."""
-    from pepperpy.distribution.autofetch import fetch_missing
-
-    return fetch_missing(resolver, category, provider_name)
-
-
-def _fetch_hint(resolver: ProviderResolver | None, category: str,
-                provider_name: str) -> str | None:
-    from pepperpy.distribution.autofetch import fetch_hint
-
-    return fetch_hint(resolver, category, provider_name)

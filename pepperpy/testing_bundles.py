@@ -17,8 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pepperpy.bundle.build import sign_files
 from pepperpy.bundle.keys import SigningKey
-from pepperpy.bundle.signing import sign_files
 from pepperpy.bundle.trust import TrustedKey, TrustSnapshot, TrustStore
 
 __all__ = [
@@ -270,24 +270,22 @@ class BundleFactory:
 
 
 def sign_raw(files: list[tuple[str | bytes, bytes]], key: SigningKey, *,
-             deflate: bool = False) -> bytes:
-    """Sign ``files`` in the given order with no policy checks (to craft bad bundles).
+             deflate: bool = False, entries: list[RawEntry] | None = None) -> bytes:
+    """Sign ``files`` (or ready-made ``entries``) in the given order with no policy checks
+    (to craft bad bundles).
 
     The signature is genuine, so a refusal proves the structural or policy check works,
     not the signature check.
     """
     import hashlib
 
-    from pepperpy.bundle.signing import FORMAT, encode_signature_entry
+    from pepperpy.trust.authentic import encode_signature_entry, statement
 
-    entries = [make_entry(n, c, deflate=deflate) for n, c in files]
-    lines = [FORMAT.encode() + b"\n"]
-    lines += [f"{hashlib.sha256(c).hexdigest()} {len(c)} ".encode() + e.name + b"\n"
-              for e, (_, c) in zip(entries, files, strict=True)]
+    entries = entries if entries is not None else [
+        make_entry(n, c, deflate=deflate) for n, c in files]
     body = pack(entries)
     prefix = body[: struct.unpack_from("<I", body, len(body) - 6)[0]]
-    lines.append(f"entries-sha256 {hashlib.sha256(prefix).hexdigest()}\n".encode())
-    sig = key.sign(b"".join(lines))
+    sig = key.sign(statement(hashlib.sha256(prefix).hexdigest()))
     sig_entry = encode_signature_entry(key_id=key.key_id, signature=sig)
     return pack([*entries, make_entry(".pepperpy-signature", sig_entry)])
 

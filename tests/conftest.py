@@ -32,8 +32,8 @@ class SignedPlugins:
 
 @pytest.fixture(scope="session")
 def signed_plugins(tmp_path_factory: pytest.TempPathFactory) -> SignedPlugins:
-    from pepperpy.bundle.manifest import parse_manifest
     from pepperpy.testing_bundles import BundleFactory
+    from pepperpy.trust.manifest import parse_manifest
 
     factory = BundleFactory(publisher="pepperpy-test")
     folder = tmp_path_factory.mktemp("signed-plugins")

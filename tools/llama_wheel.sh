@@ -15,7 +15,7 @@ if ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl >/dev/null 2>&1; then
 fi
 LOG="$WHEELS/llama-cpp-python-$VERSION-build.log"
 echo "llama-cpp-python $VERSION: building it from source, once per machine, into $WHEELS"
-echo "  (PyPI has no wheel for it; about 5 minutes on 2 cores, up to 15 on a busy machine;"
+echo "  (PyPI has no wheel for it; about 2 minutes on 2 cores, up to 5 on a busy machine;"
 echo "   later runs reuse the wheel; full log: $LOG)"
 start=$(date +%s)
 status=0

@@ -71,17 +71,17 @@ def m(id: str, threat: str, path: str, find: str, replace: str, *tests: str) -> 
     return Mutation(id, threat, (Edit(path, find, replace),), tests)
 
 
-VERIFY = "pepperpy/bundle/verify.py"
-ZIP = "pepperpy/bundle/zipformat.py"
-NAMES = "pepperpy/bundle/names.py"
-MANIFEST = "pepperpy/bundle/manifest.py"
-POLICY = "pepperpy/plugins/policy.py"
-LOADER = "pepperpy/plugins/loader.py"
+VERIFY = "pepperpy/trust/authentic.py"
+ZIP = NAMES = "pepperpy/trust/archive.py"
+MANIFEST = "pepperpy/trust/manifest.py"
+POLICY = "pepperpy/trust/admissible.py"
+LOADER = "pepperpy/trust/sealed.py"
+GATE = "pepperpy/trust/gate.py"
 MANAGER = "pepperpy/plugins/manager.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     m("signature", "modified file or manifest; mix-and-match", VERIFY,
-      "if not PublicKey(record.public_key).verify(parsed.signature, message):",
+      "if not _signature_valid(record.public_key, signature, statement(prefix_digest)):",
       "if False:",
       f"{A}[modified-entry]", f"{A}[modified-plugin-json]", f"{A}[mix-and-match]"),
     m("local-header-name", "added, removed or renamed entries", ZIP,
@@ -109,7 +109,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       f"{A}[prepended-bytes]"),
     m("crc", "two ZIP parsers; any byte-level damage", ZIP,
       "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
-      f"{A}[modified-entry-stale-crc]"),
+      f"{A}[signed-stale-crc]"),
     m("zip-bomb-ratio", "zip bombs", ZIP,
       "if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:",
       "if False:",
@@ -126,12 +126,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("module-shadowing", "shadowing a signed module", NAMES,
       "if low.endswith(\".py\") and low[:-3] in folders:", "if False:",
       f"{A}[signed-package-shadows-module]"),
-    m("screen", "untrusted publisher (verify before parse)",
-      "pepperpy/plugins/discovery.py",
-      "key_id = screen(path, trust).key_id", "key_id = None",
+    m("screen", "untrusted publisher (verify before parse)", GATE,
+      "    check_key(trust, key_id, None)\n    return size,", "    return size,",
       f"{CORE}test_plugin_list_memory_stays_bounded_with_hostile_files"),
     m("weak-key", "weak ed25519 keys", VERIFY,
-      "if record.weak:", "if False:",
+      "if weak_key_problem(record.public_key) is not None:", "if False:",
       "tests/bundle/test_keys.py::test_neutral_key_forgery_refused_even_if_forced_into_store"),
     m("revoked-key", "revoked key or bundle", VERIFY,
       "if record.revoked:", "if False:",
@@ -141,20 +140,20 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if digest is not None and digest in snapshot.revoked_bundles:", "if False:",
       "tests/bundle/test_adversarial.py::test_revoked_bundle_digest",
       f"{LOAD}test_revoked_digest_is_refused_even_when_installed"),
-    m("cache-trust-fingerprint", "revoked key or bundle (verified cache)",
-      "pepperpy/plugins/verified_cache.py",
+    m("cache-trust-fingerprint", "revoked key or bundle (verified cache)", GATE,
       "if not isinstance(entry, dict) or entry.get(\"trust\") != trust:",
       "if not isinstance(entry, dict):",
       f"{CORE}test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused"),
-    m("loader-digest-recheck", "swap between verify and import", LOADER,
-      "if hashlib.sha256(data).hexdigest() != digest:", "if False:",
-      f"{SEAL}test_bytes_must_match_the_digest_and_be_immutable"),
-    Mutation("import-from-path", "swap between verify and import", (
-        Edit(MANAGER, "data=verified.data, digest=verified.digest,",
-             "data=Path(chosen.found.path).read_bytes(), digest=verified.digest,"),
-        Edit(LOADER, "if hashlib.sha256(data).hexdigest() != digest:", "if False:")),
-        (f"{SEAL}test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_"
-         "import",)),
+    m("sealed-issued-only", "swap between verify and import", LOADER,
+      "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
+      f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
+    m("import-from-path", "swap between verify and import", MANAGER,
+      "cls = import_bundle(verified, location=Path(chosen.found.path))",
+      "cls = import_bundle(__import__('pepperpy.trust.gate', fromlist=['x']).verify_bundle("
+      "Path(chosen.found.path).read_bytes(), self.trust().snapshot), "
+      "location=Path(chosen.found.path))",
+      f"{SEAL}test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_"
+      "import"),
     m("lazy-import-from-path", "swap between verify and import (lazy import)", LOADER,
       "source = self.archive.read(entry).replace(",
       "source = __import__('zipfile').ZipFile(self.root).read(entry).replace(",
@@ -198,7 +197,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "key=lambda i: (Version(pairs[i][0]), -i), reverse=True)",
       "key=lambda i: i)",
       f"{LOAD}test_conflict_highest_version_wins_with_a_warning"),
-    m("policy-unsigned-allowed", "developer mode only where listed", POLICY,
+    m("policy-unsigned-allowed", "developer mode only where listed",
+      "pepperpy/plugins/devmode.py",
       "return any(folder in (base, base / folder.name) for base in dev_folders)",
       "return True",
       f"{CORE}test_unsigned_code_runs_only_from_folders_listed_for_developer_mode"),
@@ -275,13 +275,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "(found, exc))",
       "                except OSError as exc:\n                    failures.append((found, exc))",
       f"{LOAD}test_older_plugin_path_version_is_reported_as_rollback"),
-    m("nonblocking-open", "a FIFO named *.pepperplugin hanging discovery",
-      "pepperpy/bundle/fileio.py",
+    m("nonblocking-open", "a FIFO named *.pepperplugin hanging discovery", GATE,
       "_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC",
       "_FLAGS = os.O_RDONLY | os.O_CLOEXEC",
       "tests/plugins/test_discovery.py::test_fifo_in_a_plugin_folder_does_not_hang_discovery"),
-    m("regular-file", "a FIFO named *.pepperplugin hanging discovery",
-      "pepperpy/bundle/fileio.py",
+    m("regular-file", "a FIFO named *.pepperplugin hanging discovery", GATE,
       "if not stat.S_ISREG(mode):", "if False:",
       "tests/plugins/test_discovery.py::test_fifo_in_a_plugin_folder_does_not_hang_discovery",
       f"{INST}test_fifo_is_refused_at_install_without_blocking"),

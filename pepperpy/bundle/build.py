@@ -8,7 +8,7 @@ Invariants:
 * ignore rules: any path segment starting with ``.`` (``.git``, ``.DS_Store``,
   ``.venv``...), ``__pycache__`` folders, names ending in ``~``, ``.pyc``/``.pyo``,
   ``.swp``/``.swo`` are skipped silently; any other file whose type a bundle may not
-  hold (see :mod:`pepperpy.bundle.names`) is skipped and reported in ``skipped``;
+  hold (see :mod:`pepperpy.trust.archive`) is skipped and reported in ``skipped``;
 * author-only files are never bundled: a top-level ``tests/`` folder, ``conftest.py``,
   ``AGENTS.md`` and ``CLAUDE.md`` (what the scaffold writes for the author; a bundle
   ships what runs, plus its README);
@@ -27,25 +27,34 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 from pepperpy.bundle.fileio import atomic_write
 from pepperpy.bundle.keys import SigningKey
-from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
-from pepperpy.bundle.names import MANIFEST_NAME, check_layout, file_kind, name_problem
-from pepperpy.bundle.signing import sign_files
-from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
-from pepperpy.bundle.verify import VerifiedBundle, verify_bundle
 from pepperpy.core import BundleInvalidError, ConfigurationError
+from pepperpy.trust import archive as zf
+from pepperpy.trust.archive import (
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    check_layout,
+    file_kind,
+    name_problem,
+)
+from pepperpy.trust.authentic import encode_signature_entry, statement
+from pepperpy.trust.gate import verify_bundle
+from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, VerifiedBundle
 
 __all__ = [
     "SHARED_DIR", "SHARED_LIST", "BuildResult", "build_all", "build_bundle", "build_bytes",
-    "collect_files", "list_files", "shared_folder",
+    "collect_files", "list_files", "shared_folder", "sign_files", "write_archive",
 ]
 
 BUNDLE_SUFFIX = ".pepperplugin"
@@ -247,3 +256,93 @@ def build_all(
         raise ConfigurationError(f"no plugin folders (*/plugin.json) under {src_root}")
     return [build_bundle(s, key=key, out_dir=out_dir, limits=limits, force=force)
             for s in sources]
+
+
+# -- writing the canonical archive (the reader is pepperpy.trust.archive) -----------
+
+
+def _compress(data: bytes) -> tuple[int, bytes]:
+    """Deflate at level 9 unless that does not shrink the data; deterministic per zlib."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
+    packed = comp.compress(data) + comp.flush()
+    if len(packed) < len(data):
+        return zf.DEFLATED, packed
+    return zf.STORED, data
+
+
+@dataclass(frozen=True)
+class EncodedEntry:
+    """A file ready to be written: name, method, CRC, stored bytes and real size."""
+
+    name: str
+    method: int
+    crc: int
+    packed: bytes
+    size: int
+
+
+def encode_entry(name: str, data: bytes, *, stored: bool = False) -> EncodedEntry:
+    """Check the name and compress (or store) one file."""
+    problem = name_problem(name)
+    if problem:
+        raise BundleInvalidError(problem)
+    method, packed = (zf.STORED, data) if stored else _compress(data)
+    return EncodedEntry(name, method, zlib.crc32(data), packed, len(data))
+
+
+def _local_header(e: EncodedEntry) -> bytes:
+    raw_name = e.name.encode("ascii")
+    return zf.LOCAL.pack(zf.LOCAL_SIG, zf.VERSION, zf.FLAGS, e.method, zf.DOS_TIME,
+                         zf.DOS_DATE, e.crc, len(e.packed), e.size, len(raw_name),
+                         0) + raw_name
+
+
+def local_section(entries: Sequence[EncodedEntry]) -> bytes:
+    """The local headers and data of ``entries``: the archive's first bytes."""
+    return b"".join(_local_header(e) + e.packed for e in entries)
+
+
+def assemble(entries: Sequence[EncodedEntry]) -> bytes:
+    """Write encoded entries, in the given order, in the canonical layout."""
+    local_parts: list[bytes] = []
+    central_parts: list[bytes] = []
+    offset = 0
+    for e in entries:
+        raw_name = e.name.encode("ascii")
+        header = _local_header(e)
+        central_parts.append(
+            zf.CENTRAL.pack(zf.CENTRAL_SIG, zf.MADE_BY, zf.VERSION, zf.FLAGS, e.method,
+                            zf.DOS_TIME, zf.DOS_DATE, e.crc, len(e.packed), e.size,
+                            len(raw_name), 0, 0, 0, 0, zf.EXTERNAL_ATTR, offset) + raw_name
+        )
+        local_parts += [header, e.packed]
+        offset += len(header) + len(e.packed)
+    cd = b"".join(central_parts)
+    end = zf.END.pack(zf.END_SIG, 0, 0, len(entries), len(entries), len(cd), offset, 0)
+    return b"".join(local_parts) + cd + end
+
+
+def write_archive(files: Sequence[tuple[str, bytes]]) -> bytes:
+    """Write ``files`` in the given order in the canonical layout.
+
+    The caller orders entries (sorted plugin files, then the signature entry); the
+    reader refuses any other order. The signature entry is always stored.
+    """
+    return assemble([encode_entry(n, d, stored=n == SIGNATURE_NAME) for n, d in files])
+
+
+def sign_files(files: Sequence[tuple[str, bytes]], key: SigningKey) -> bytes:
+    """Sort, sign and write ``files`` as a complete bundle archive."""
+    ordered = sorted(files)
+    names = [name for name, _ in ordered]
+    if len(set(names)) != len(names):
+        raise BundleInvalidError("two files have the same name")
+    if MANIFEST_NAME not in names:
+        raise BundleInvalidError("a bundle needs plugin.json at its root")
+    if SIGNATURE_NAME in names:
+        raise BundleInvalidError(f"{SIGNATURE_NAME} is reserved for the signature")
+    encoded = [encode_entry(name, data) for name, data in ordered]
+    prefix = local_section(encoded)
+    signature = key.sign(statement(hashlib.sha256(prefix).hexdigest()))
+    sig_entry = encode_signature_entry(key_id=key.key_id, signature=signature)
+    return assemble([*encoded, encode_entry(SIGNATURE_NAME, sig_entry, stored=True)])

@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pepperpy.bundle import zipformat as zf
-from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
-from pepperpy.bundle.names import MANIFEST_NAME
-from pepperpy.bundle.trust import TrustSnapshot
-from pepperpy.bundle.verify import parse_bundle, verify_bundle
 from pepperpy.core import PepperpyError
+from pepperpy.trust import archive as zf
+from pepperpy.trust.archive import MANIFEST_NAME
+from pepperpy.trust.authentic import parse_bundle
+from pepperpy.trust.gate import verify_bundle
+from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, ZipEntry
 
 __all__ = ["inspect_bundle"]
 
@@ -32,22 +32,22 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, unverified: bool = Fals
     Raises ``BundleInvalidError`` only when the archive structure or its signature entry
     cannot be read at all.
     """
-    parsed = parse_bundle(data, limits=limits)
-    record = trust.get(parsed.key_id)
+    entries, key_id, _signature = parse_bundle(data, limits=limits)
+    record = trust.get(key_id)
     report: dict[str, Any] = {
         "digest": hashlib.sha256(data).hexdigest(), "size": len(data),
-        "key_id": parsed.key_id, "publisher": record.publisher if record else None,
+        "key_id": key_id, "publisher": record.publisher if record else None,
         "manifest": None,
     }
-    methods = {e.name: e.method for e in parsed.entries}
+    methods = {e.name: e.method for e in entries}
     try:
         verified = verify_bundle(data, trust, limits=limits)
     except PepperpyError as exc:
         report["state"] = _STATES.get(type(exc).__name__, "invalid")
         report["reason"] = str(exc)
-        files = [_file_row(data, e, limits) for e in parsed.entries[:-1]]
+        files = [_file_row(data, e, limits) for e in entries[:-1]]
         if unverified:
-            report["unverified_manifest"] = _unverified_manifest(data, parsed.entries, limits)
+            report["unverified_manifest"] = _unverified_manifest(data, entries, limits)
     else:
         report["state"], report["reason"] = "verified", None
         report["manifest"] = verified.manifest.as_json()
@@ -58,7 +58,7 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, unverified: bool = Fals
     return report
 
 
-def _file_row(data: bytes, entry: zf.ZipEntry, limits: Limits) -> dict[str, Any]:
+def _file_row(data: bytes, entry: ZipEntry, limits: Limits) -> dict[str, Any]:
     """One file's size and hash (or the problem reading it), for a refused bundle."""
     row: dict[str, Any] = {"name": entry.name, "size": entry.size, "sha256": None}
     try:
@@ -73,10 +73,10 @@ def _file_row(data: bytes, entry: zf.ZipEntry, limits: Limits) -> dict[str, Any]
     return row
 
 
-def _unverified_manifest(data: bytes, entries: tuple[zf.ZipEntry, ...],
+def _unverified_manifest(data: bytes, entries: tuple[ZipEntry, ...],
                          limits: Limits) -> dict[str, Any]:
     """``plugin.json`` as found, through the bounded parser only, or why it cannot be."""
-    from pepperpy.bundle.manifest import parse_json_strict
+    from pepperpy.trust.manifest import parse_json_strict
 
     entry = next((e for e in entries if e.name == MANIFEST_NAME), None)
     if entry is None:

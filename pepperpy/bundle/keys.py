@@ -1,4 +1,7 @@
-"""ed25519 publisher keys: generate, store, load, identify, and refuse weak ones.
+"""ed25519 publisher keys: generate, store and load them (the private side).
+
+Key ids and the weak-key check are part of the trust kernel
+(:mod:`pepperpy.trust.authentic`); this module uses them for every key it accepts.
 
 Invariants:
 
@@ -15,16 +18,15 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.trust.authentic import key_id_of, weak_key_problem
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -43,62 +45,6 @@ __all__ = [
 ]
 
 PASSPHRASE_ENV = "PEPPERPY_KEY_PASSPHRASE"
-_P = 2**255 - 19
-_D = (-121665 * pow(121666, _P - 2, _P)) % _P
-_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
-
-
-def key_id_of(raw: bytes) -> str:
-    """The key id: lowercase hex SHA-256 of the raw 32-byte public key."""
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _decode_point(raw: bytes) -> tuple[int, int] | str:
-    """RFC 8032 point decoding; return (x, y) or the reason the encoding is bad."""
-    if len(raw) != 32:
-        return f"an ed25519 public key is 32 bytes, found {len(raw)}"
-    value = int.from_bytes(raw, "little")
-    sign, y = value >> 255, value & ((1 << 255) - 1)
-    if y >= _P:
-        return "non-canonical encoding (y >= p)"
-    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
-    x = (u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P)) % _P
-    if (v * x * x - u) % _P:
-        x = (x * _SQRT_M1) % _P
-        if (v * x * x - u) % _P:
-            return "not a point on edwards25519"
-    if x == 0 and sign:
-        return "non-canonical encoding (negative zero x)"
-    if (x & 1) != sign:
-        x = _P - x
-    return x, y
-
-
-def _double(x: int, y: int, z: int) -> tuple[int, int, int]:
-    """Projective doubling on -x^2 + y^2 = 1 + d x^2 y^2 (dbl-2008-bbjlp), no inversion."""
-    b, c, d = (x + y) ** 2 % _P, x * x % _P, y * y % _P
-    e = -c % _P
-    f = (e + d) % _P
-    j = (f - 2 * (z * z)) % _P
-    return (b - c - d) * j % _P, f * (e - d) % _P, f * j % _P
-
-
-@lru_cache(maxsize=4096)
-def weak_key_problem(raw: bytes) -> str | None:
-    """Why ``raw`` is not an acceptable public key, or None if it is.
-
-    Multiplying by the cofactor 8 sends exactly the eight small-order points to the
-    neutral element (0, 1); pure integer arithmetic, no extra dependency.
-    """
-    point = _decode_point(raw)
-    if isinstance(point, str):
-        return point
-    x, y, z = point[0], point[1], 1
-    for _ in range(3):
-        x, y, z = _double(x, y, z)
-    if x == 0 and y == z:
-        return "small-order point (a key that verifies forged signatures)"
-    return None
 
 
 def check_public_key(raw: bytes) -> None:

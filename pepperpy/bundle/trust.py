@@ -36,67 +36,40 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import field, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.settings import Settings
+from pepperpy.trust.authentic import weak_key_problem
+from pepperpy.trust.gate import Trust, VerifiedCache
+from pepperpy.trust.types import TrustedKey, TrustSnapshot
 
-__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey"]
+__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "key_json", "read_trust"]
 
 STORE_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-@record
-class TrustedKey:
-    """One key record; ``revoked_at`` set means refused forever."""
-
-    key_id: str
-    publisher: str
-    public_key: bytes
-    added_at: str
-    revoked_at: str | None = None
-    scopes: tuple[str, ...] | None = None
-    only: tuple[str, ...] | None = None
-
-    @property
-    def weak(self) -> bool:
-        """A small-order or non-canonical key: listed, but never trusted by verify."""
-        from pepperpy.bundle.keys import weak_key_problem
-
-        return weak_key_problem(self.public_key) is not None
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "publisher": self.publisher,
-            "public_key": base64.b64encode(self.public_key).decode("ascii"),
-            "added_at": self.added_at,
-            "revoked_at": self.revoked_at,
-            "scopes": list(self.scopes) if self.scopes is not None else None,
-            "only": list(self.only) if self.only is not None else None,
-        }
+def key_json(key: TrustedKey) -> dict[str, Any]:
+    """A key record as the store writes it (``weak`` is derived, never stored)."""
+    return {
+        "publisher": key.publisher,
+        "public_key": base64.b64encode(key.public_key).decode("ascii"),
+        "added_at": key.added_at,
+        "revoked_at": key.revoked_at,
+        "scopes": list(key.scopes) if key.scopes is not None else None,
+        "only": list(key.only) if key.only is not None else None,
+    }
 
 
-@record
-class TrustSnapshot:
-    """An immutable view of the trust store, handed to verify (which does no I/O)."""
-
-    keys: MappingProxyType[str, TrustedKey] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-    revoked_bundles: frozenset[str] = frozenset()
-
-    def get(self, key_id: str) -> TrustedKey | None:
-        return self.keys.get(key_id)
+def read_trust(settings: Settings) -> Trust:
+    """The trust store as it is now, its fingerprint and the verified cache under it."""
+    snapshot, fingerprint = TrustStore(settings.trust_file).read()
+    return Trust(snapshot, fingerprint, VerifiedCache(settings.home / "verified.json"))
 
 
 def check_publisher(publisher: str) -> str:
@@ -143,7 +116,8 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
             raise bad(f"{label} must be a list of plugin names or null")
     return TrustedKey(key_id, publisher, raw, added, revoked,
                       tuple(scopes) if scopes is not None else None,
-                      tuple(only) if only is not None else None)
+                      tuple(only) if only is not None else None,
+                      weak=weak_key_problem(raw) is not None)
 
 
 class TrustStore:
@@ -195,7 +169,7 @@ class TrustStore:
     def _save(self, keys: dict[str, TrustedKey], revoked: set[str]) -> None:
         body = {
             "version": STORE_VERSION,
-            "keys": {k: keys[k].to_json() for k in sorted(keys)},
+            "keys": {k: key_json(keys[k]) for k in sorted(keys)},
             "revoked_bundles": sorted(revoked),
         }
         data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()

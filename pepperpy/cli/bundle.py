@@ -78,7 +78,7 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
 
 def read_bundle_file(path: Path) -> bytes:
     """Read a bundle (a regular file only), refusing oversized files before reading them."""
-    from pepperpy.bundle.reader import read_bundle
+    from pepperpy.trust.gate import read_bundle
 
     return read_bundle(path)
 
@@ -122,7 +122,7 @@ def _snapshot() -> TrustSnapshot:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from pepperpy.bundle.verify import verify_bundle
+    from pepperpy.trust.gate import verify_bundle
 
     data = read_bundle_file(args.file)
     snapshot = _snapshot() if args.key is None else _only_key(args.key)
@@ -226,13 +226,13 @@ _README_LIMIT = 16_000  # characters shown; a README is a summary, not a manual
 
 def _readme(data: bytes) -> str | None:
     """The bundle's README.md as text (bounded reader, same as inspect's), or None."""
-    from pepperpy.bundle.limits import DEFAULT_LIMITS
-    from pepperpy.bundle.verify import parse_bundle
-    from pepperpy.bundle.zipformat import read_entry
     from pepperpy.core import PepperpyError
+    from pepperpy.trust.archive import read_entry
+    from pepperpy.trust.authentic import parse_bundle
+    from pepperpy.trust.types import DEFAULT_LIMITS
 
     try:
-        entries = parse_bundle(data, limits=DEFAULT_LIMITS).entries[:-1]
+        entries = parse_bundle(data, limits=DEFAULT_LIMITS)[0][:-1]
         entry = next((e for e in entries if e.name == "README.md"), None)
         if entry is None:
             return None

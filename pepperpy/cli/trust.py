@@ -76,10 +76,12 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from pepperpy.bundle.trust import key_json
+
     store = _store()
     keys = store.list()
     if args.json:
-        body = {"keys": [{"key_id": k.key_id, "weak": k.weak, **k.to_json()} for k in keys],
+        body = {"keys": [{"key_id": k.key_id, "weak": k.weak, **key_json(k)} for k in keys],
                 "revoked_bundles": store.revoked_bundles()}
         print(json.dumps(body, indent=2))
         return 0

@@ -1,7 +1,8 @@
 """Install a missing provider from the configured indexes on first use.
 
 ``PepperPy().with_llm("anthropic")`` with no anthropic bundle installed: when
-``PEPPERPY_AUTO_FETCH=1`` and an index offers ``llm/anthropic``, the registry calls
+``PEPPERPY_AUTO_FETCH=1`` and an index offers ``llm/anthropic``, :class:`AutoFetch` (the
+resolver ``PepperPy`` gives its registry, wrapping the plugin manager) calls
 :func:`fetch_missing`, which installs it through exactly the path of ``pepperpy plugin
 install`` (TUF checks, then the unchanged bundle verification against the trust store)
 and says so on stderr; the plugin manager then loads it as any installed bundle, and
@@ -9,7 +10,7 @@ installs its dependencies according to ``PEPPERPY_AUTO_INSTALL``.
 
 Off by default. When off, :func:`fetch_hint` names the command that would fix the
 "not found" error, from the last refresh only (no network on an error path).
-Nothing here is imported unless a provider was not found.
+Index code is imported only when a provider was not found.
 """
 
 from __future__ import annotations
@@ -18,12 +19,35 @@ import os
 import sys
 from typing import Any
 
-from pepperpy.distribution.config import AUTO_FETCH_ENV
+from pepperpy.registry import LoadedProvider
 
-__all__ = ["enabled", "fetch_hint", "fetch_missing"]
+__all__ = ["AutoFetch", "enabled", "fetch_hint", "fetch_missing"]
+
+
+class AutoFetch:
+    """A provider resolver around the plugin manager: what nothing installed offers is
+    installed from an index first (``PEPPERPY_AUTO_FETCH=1``), then resolved again."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+        self.settings = manager.settings
+
+    def resolve(self, category: str, provider_name: str) -> LoadedProvider | None:
+        found: LoadedProvider | None = self.manager.resolve(category, provider_name)
+        if found is None and fetch_missing(self.manager, category, provider_name):
+            found = self.manager.resolve(category, provider_name)
+        return found
+
+    def available(self, category: str) -> list[str]:
+        return list(self.manager.available(category))
+
+    def hint(self, category: str, provider_name: str) -> str | None:
+        return fetch_hint(self.manager, category, provider_name)
 
 
 def enabled(env: dict[str, str] | None = None) -> bool:
+    from pepperpy.distribution.config import AUTO_FETCH_ENV  # not on a plain load's path
+
     value = (os.environ if env is None else env).get(AUTO_FETCH_ENV, "").strip().lower()
     return value in {"1", "true", "yes", "on"}
 
@@ -54,6 +78,7 @@ def fetch_missing(resolver: Any, category: str, provider_name: str) -> bool:
     settings = _settings(resolver)
     if not enabled() or not _has_indexes(settings):
         return False
+    from pepperpy.distribution.config import AUTO_FETCH_ENV
     from pepperpy.distribution.fetch import Session
 
     session = Session(settings, progress=_say)
@@ -77,6 +102,7 @@ def fetch_hint(resolver: Any, category: str, provider_name: str) -> str | None:
     if not _has_indexes(settings):
         return None
     from pepperpy.core import PepperpyError
+    from pepperpy.distribution.config import AUTO_FETCH_ENV
     from pepperpy.distribution.fetch import Session
 
     try:

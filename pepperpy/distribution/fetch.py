@@ -511,8 +511,8 @@ def _digest_of(path: Path) -> str | None:
     """SHA-256 of a bundle file (a regular file only, bounded), or None if unreadable."""
     import hashlib
 
-    from pepperpy.bundle.reader import read_bundle
     from pepperpy.core import PepperpyError
+    from pepperpy.trust.gate import read_bundle
 
     try:
         return hashlib.sha256(read_bundle(path)).hexdigest()

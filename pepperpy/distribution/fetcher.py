@@ -155,8 +155,8 @@ class IndexFetcher(FetcherInterface):
 
     def _file_chunks(self, url: str) -> Iterator[bytes]:
         path = unquote(urlsplit(url).path)
-        from pepperpy.bundle.fileio import open_regular
         from pepperpy.core import PepperpyError
+        from pepperpy.trust.gate import open_regular
 
         try:
             handle = open_regular(path)  # a FIFO or device would block or never end

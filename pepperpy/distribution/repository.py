@@ -155,8 +155,8 @@ class Repository:
 
     def add(self, bundles: Iterable[Path], *, signers: list[KeySigner], trust: Any) -> list[Added]:
         """Verify each bundle against ``trust`` (a trust snapshot), then publish them."""
-        from pepperpy.bundle.verify import verify_bundle
-        from pepperpy.plugins import policy
+        from pepperpy.trust import admissible as policy
+        from pepperpy.trust.gate import verify_bundle
 
         checked = []
         for path in bundles:
@@ -429,7 +429,7 @@ def _custom(verified: Any, key: Any) -> dict[str, Any]:
 
 
 def _read_bundle(path: Path) -> bytes:
-    from pepperpy.bundle.limits import DEFAULT_LIMITS
+    from pepperpy.trust.types import DEFAULT_LIMITS
 
     try:
         size = path.stat().st_size

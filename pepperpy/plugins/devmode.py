@@ -21,10 +21,11 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
 import importlib.util
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
@@ -52,8 +53,8 @@ def _folders(settings: Settings) -> list[Path]:
 
 def _manifest(folder: Path) -> Any:
     """The folder's parsed ``plugin.json``; every failure is a ``PepperpyError``."""
-    from pepperpy.bundle.manifest import parse_manifest
     from pepperpy.core import BundleInvalidError
+    from pepperpy.trust.manifest import parse_manifest
 
     path = folder / "plugin.json"
     fix = "fix it, or take the folder out of PEPPERPY_DEV_PLUGINS"
@@ -135,8 +136,7 @@ def _may_offer(folder: Path, category: str, provider_name: str) -> bool:
 def _load(folder: Path, manifest: Any, *, settings: Settings) -> LoadedProvider:
     from pepperpy.core import PluginLoadError
     from pepperpy.plugins.dependencies import find_unsatisfied
-    from pepperpy.plugins.loader import NAMESPACE, import_entry_point
-    from pepperpy.plugins.policy import unsigned_allowed
+    from pepperpy.trust.sealed import NAMESPACE
 
     if not unsigned_allowed(folder, settings.dev_plugins):
         raise PluginLoadError(f"{folder} is not a developer-mode folder; unsigned code runs "
@@ -161,13 +161,49 @@ def _load(folder: Path, manifest: Any, *, settings: Settings) -> LoadedProvider:
     safe = "".join(c if c.isalnum() else "_" for c in manifest.name)
     package = f"{NAMESPACE}.{safe}_dev{tag}"
     _add_shared_finder(package, _shared_modules(folder))
-    cls = import_entry_point(
-        manifest.entry_point, package=package,
-        location=folder.resolve(), zipped=False, plugin=manifest.name,
-    )
+    cls = _import_folder(manifest, package, folder.resolve())
     return LoadedProvider(cls, config_schema=manifest.config_schema,
                           origin=f"{folder} (UNSIGNED developer mode, {manifest.name} "
                                  f"{manifest.version})")
+
+
+def unsigned_allowed(folder: Path, dev_folders: Collection[Path]) -> bool:
+    """Unsigned code runs only from a folder the operator listed for developer mode
+    (``PEPPERPY_DEV_PLUGINS``), or a plugin folder directly inside one."""
+    return any(folder in (base, base / folder.name) for base in dev_folders)
+
+
+def _import_folder(manifest: Any, package: str, location: Path) -> Any:
+    """Import ``entry_point`` from an unsigned folder with the normal source loader; the
+    folder's ``__init__.py`` (if any) runs as ``package``."""
+    import importlib
+
+    from pepperpy.core import PluginLoadError
+    from pepperpy.trust.sealed import namespace, unload
+
+    module_name, _, attr = manifest.entry_point.partition(":")
+    namespace()
+    before = set(sys.modules)
+    try:
+        if package not in sys.modules:
+            init = str(location / "__init__.py")
+            loader = importlib.machinery.SourceFileLoader(package, init)
+            spec = ModuleSpec(package, loader, origin=init, is_package=True)
+            spec.submodule_search_locations = [str(location)]
+            spec.has_location = True
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[package] = module
+            if (location / "__init__.py").is_file():
+                loader.exec_module(module)
+        target = importlib.import_module(
+            package if module_name in {"", "."} else f"{package}.{module_name.lstrip('.')}")
+        return getattr(target, attr)
+    except Exception as exc:
+        unload(package, before)
+        raise PluginLoadError(
+            f"plugin {manifest.name!r}: importing {manifest.entry_point!r} failed: "
+            f"{type(exc).__name__}: {exc}; fix the plugin source", plugin=manifest.name,
+        ) from exc
 
 
 def _shared_modules(folder: Path) -> dict[str, Path]:

@@ -11,7 +11,7 @@ Search order (earlier wins ties between equal versions, see ``manager.py``):
 
 Invariants:
 - Verify before parse: a file's manifest is read only after its signature held
-  (``verification.screen`` then ``authenticate``). A file that is unsigned, signed by a
+  (``gate.authenticate`` screens first). A file that is unsigned, signed by a
   key nobody trusts, revoked or invalid becomes a ``Found`` with ``problem`` (and the key
   id its signature entry names, if any): its manifest's claims are never read, so no
   hostile ``plugin.json`` reaches a parser, and a huge or sparse file costs a few small
@@ -33,8 +33,9 @@ from pathlib import Path
 
 from pepperpy._record import record
 from pepperpy.bundle.fileio import atomic_write
-from pepperpy.plugins.verification import Trust, authenticate, screen
+from pepperpy.bundle.trust import read_trust
 from pepperpy.settings import Settings
+from pepperpy.trust.gate import Trust, authenticate
 
 __all__ = [
     "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
@@ -109,7 +110,7 @@ def _scan(folder: Path) -> Iterator[os.DirEntry[str]]:
 
 def discover(settings: Settings, trust: Trust | None = None) -> list[Found]:
     """Every bundle in the search folders, in search order, each verified or refused."""
-    trust = trust or Trust.read(settings)
+    trust = trust or read_trust(settings)
     index_path = settings.cache_dir / "index.json"
     cached = _load_index(index_path, trust.fingerprint)
     fresh: dict[str, dict] = {}
@@ -148,13 +149,11 @@ def check_file(path: Path, trust: Trust) -> dict:
     refusal (with the key id its signature entry names, when that much is readable)."""
     from pepperpy.core import PepperpyError
 
-    key_id = None
     try:
-        key_id = screen(path, trust).key_id
         verified = authenticate(path, trust)
     except PepperpyError as exc:
         return {"problem": str(exc), "refusal": type(exc).__name__,
-                "key_id": getattr(exc, "key_id", None) or key_id}
+                "key_id": getattr(exc, "key_id", None)}
     m = verified.manifest
     return {"name": m.name, "version": m.version, "category": m.category,
             "provider_name": m.provider_name, "key_id": verified.key_id,

@@ -29,7 +29,7 @@ from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
 from pepperpy.plugins.manager import PluginManager, dependency_spec
 from pepperpy.plugins.state import InstallState, load_state
-from pepperpy.plugins.verification import Trust
+from pepperpy.trust.gate import Trust
 
 __all__ = ["BundleStatus", "diagnose"]
 
@@ -138,7 +138,7 @@ def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:
     next usable one."""
     from dataclasses import replace
 
-    from pepperpy.plugins import policy
+    from pepperpy.trust import admissible as policy
 
     healthy = [(i, r) for i, r in enumerate(rows)
                if r.state in {"ok", "missing-dependencies"} and r.version is not None]

@@ -27,13 +27,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pepperpy._version import __version__
-from pepperpy.bundle.verified import VerifiedBundle
+from pepperpy.bundle.trust import read_trust
 from pepperpy.core import PluginNotFoundError
-from pepperpy.plugins import policy
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import InstallRecord, InstallState, load_state, save_state
-from pepperpy.plugins.verification import Trust, authenticate
 from pepperpy.settings import Settings
+from pepperpy.trust import admissible as policy
+from pepperpy.trust.gate import authenticate
+from pepperpy.trust.types import VerifiedBundle
 
 __all__ = ["InstallResult", "install_bundle", "installed_path", "remove_plugin"]
 
@@ -69,7 +70,7 @@ def install_bundle(
     written; raising refuses the install (an index checks that the bundle is the one it
     listed).
     """
-    trust = Trust.read(settings)
+    trust = read_trust(settings)
     verified = authenticate(Path(path), trust)
     trust.cache.flush()  # the first load after this install needs no verification
     if accept is not None:
@@ -116,8 +117,8 @@ def _remove_displaced(
 
 
 def _file_digest(path: Path) -> str | None:
-    from pepperpy.bundle.fileio import open_regular
     from pepperpy.core import PepperpyError
+    from pepperpy.trust.gate import open_regular
 
     try:
         with open_regular(path) as handle:

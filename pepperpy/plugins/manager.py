@@ -35,8 +35,7 @@ from pathlib import Path
 
 from pepperpy._record import record
 from pepperpy._version import __version__
-from pepperpy.bundle.model import PluginManifest
-from pepperpy.bundle.verified import VerifiedBundle
+from pepperpy.bundle.trust import read_trust
 from pepperpy.core import (
     BundleInvalidError,
     DependencyError,
@@ -47,15 +46,16 @@ from pepperpy.core import (
     TrustError,
     UntrustedPublisherError,
 )
-from pepperpy.plugins import policy
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
-from pepperpy.plugins.loader import import_entry_point, package_name
 from pepperpy.plugins.locking import read_lock
 from pepperpy.plugins.state import InstallState, load_state
-from pepperpy.plugins.verification import Trust, authenticate
 from pepperpy.registry import LoadedProvider, check_provider_class
 from pepperpy.settings import Settings
+from pepperpy.trust import admissible as policy
+from pepperpy.trust.gate import Trust, authenticate
+from pepperpy.trust.sealed import import_bundle
+from pepperpy.trust.types import PluginManifest, VerifiedBundle
 
 __all__ = [
     "Chosen",
@@ -116,7 +116,7 @@ class PluginManager:
 
     def trust(self) -> Trust:
         """The trust store as it is now (read on each call: it may change)."""
-        return Trust.read(self.settings)
+        return read_trust(self.settings)
 
     def available(self, category: str) -> list[str]:
         """Provider names offered for ``category`` by bundles that verified."""
@@ -293,11 +293,7 @@ class PluginManager:
         verified, m = chosen.verified, chosen.manifest
         ensure_dependencies(dependency_spec(m), settings=self.settings,
                             auto_install=self.auto_install, progress=self.progress)
-        cls = import_entry_point(
-            m.entry_point, package=package_name(m.name, verified.digest),
-            data=verified.data, digest=verified.digest, location=Path(chosen.found.path),
-            plugin=m.name,
-        )
+        cls = import_bundle(verified, location=Path(chosen.found.path))
         origin = f"{chosen.found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
         loaded = LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
                                 extra={"digest": verified.digest, "key_id": verified.key_id,

@@ -18,62 +18,16 @@ Invariants:
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from pepperpy._record import record
 from pepperpy.core import ConfigurationError
 from pepperpy.plugins.locking import atomic_write
+from pepperpy.trust.types import InstallRecord, InstallState  # the kernel's values
 
 __all__ = ["InstallRecord", "InstallState", "load_state", "save_state"]
 
 _FORMAT = 1
-
-
-@record
-class InstallRecord:
-    """One installed plugin version."""
-
-    name: str
-    version: str
-    digest: str
-    key_id: str
-    category: str
-    provider_name: str
-    file: str  # file name inside Settings.plugins_dir
-
-
-@record
-class InstallState:
-    """Everything installed, by plugin name."""
-
-    plugins: Mapping[str, InstallRecord]
-
-    def owner_of_name(self, name: str) -> str | None:
-        record = self.plugins.get(name)
-        return record.key_id if record else None
-
-    def owner_of_provider(self, category: str, provider_name: str) -> InstallRecord | None:
-        for rec in self.plugins.values():
-            if (rec.category, rec.provider_name) == (category, provider_name):
-                return rec
-        return None
-
-    def owner_conflict(
-        self, *, name: str, category: str, provider_name: str, key_id: str,
-        may_take_over: Collection[str] = (),
-    ) -> InstallRecord | None:
-        """The installed record whose owner ``key_id`` would take over, if any.
-
-        ``may_take_over`` are the plugin names ``key_id`` is trusted to take over (its
-        trust-store scopes): a record of one of those names is never a conflict.
-        """
-        for rec in (self.plugins.get(name), self.owner_of_provider(category, provider_name)):
-            if rec is None or rec.key_id == key_id or rec.name in may_take_over:
-                continue
-            return rec
-        return None
 
 
 def load_state(path: Path) -> InstallState:

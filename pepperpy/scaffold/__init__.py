@@ -160,7 +160,7 @@ def plugin_files(
 
 
 def _parsed(manifest: dict[str, Any]) -> Any:
-    from pepperpy.bundle.manifest import parse_manifest
+    from pepperpy.trust.manifest import parse_manifest
 
     return parse_manifest(json.dumps(manifest).encode())
 

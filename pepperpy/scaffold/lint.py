@@ -24,7 +24,7 @@ README_NAME = "README.md"
 def lint_plugin(src: Path, *, resolve: bool = True) -> list[str]:
     """Every problem found in the plugin folder ``src`` (empty when it is ready)."""
     from pepperpy.bundle.build import collect_files
-    from pepperpy.bundle.manifest import parse_manifest
+    from pepperpy.trust.manifest import parse_manifest
 
     src = Path(src)
     try:

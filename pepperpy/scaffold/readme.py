@@ -65,7 +65,7 @@ def _row(key: str, spec: Any) -> str:
 def update_readme(src: Path) -> tuple[Path, bool]:
     """Write the reference section into ``src/README.md`` (creating the README if
     needed); returns the path and whether anything changed."""
-    from pepperpy.bundle.manifest import parse_manifest
+    from pepperpy.trust.manifest import parse_manifest
 
     src = Path(src)
     manifest = parse_manifest((src / "plugin.json").read_bytes())

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import (
     BundleInvalidError,
     RevokedError,
@@ -41,6 +40,7 @@ from pepperpy.testing_bundles import (
     unpack,
     zip64_confusion,
 )
+from pepperpy.trust.gate import verify_bundle
 
 MOD = "markerplugin.py"
 SIG = ".pepperpy-signature"
@@ -84,12 +84,22 @@ def _bomb_ratio(c: Ctx) -> bytes:
 
 
 def _bomb_lying_size(c: Ctx) -> bytes:
-    """Declares 1 KiB but inflates to 200 MiB (the ratio check passes: both sizes small)."""
+    """Declares 1 KiB but inflates to 200 MiB (the ratio check passes: both sizes small).
+    Signed by the trusted key, so it reaches inflation: bounded by the declared size."""
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
     payload = comp.compress(bytes(200 * 1024 * 1024)) + comp.flush()
     bomb = make_entry("data.bin", b"x" * 1024)
     bomb.payload, bomb.method = payload, 8
-    return pack([bomb, *unpack(c.good)])
+    return sign_raw([], c.f.key, entries=[bomb, *unpack(c.good)[:-1]])
+
+
+def _signed_bad_crc(c: Ctx) -> bytes:
+    """Genuinely signed, but one entry's content does not match its CRC-32."""
+    entries = unpack(c.good)[:-1]
+    i = next(i for i, e in enumerate(entries) if e.name == MOD.encode())
+    entries[i] = make_entry(MOD, EVIL)
+    entries[i].crc ^= 1
+    return sign_raw([], c.f.key, entries=entries)
 
 
 def _recompressed(c: Ctx) -> bytes:
@@ -107,7 +117,8 @@ CASES: list[tuple[str, Callable[[Ctx], bytes], type[TrustError], str]] = [
     ("modified-entry", lambda c: replace_entry(c.good, MOD, EVIL), BundleInvalidError,
      "modified after signing"),
     ("modified-entry-stale-crc", lambda c: replace_entry(c.good, MOD, EVIL, fix_crc=False),
-     BundleInvalidError, "CRC-32"),
+     BundleInvalidError, "modified after signing"),
+    ("signed-stale-crc", lambda c: _signed_bad_crc(c), BundleInvalidError, "CRC-32"),
     ("modified-plugin-json", lambda c: replace_entry(
         c.good, "plugin.json", c.files["plugin.json"].replace(b"1.0.0", b"9.0.0")),
      BundleInvalidError, "modified after signing"),
@@ -222,7 +233,7 @@ CASES: list[tuple[str, Callable[[Ctx], bytes], type[TrustError], str]] = [
     ("untrusted-key", lambda c: c.s.build(c.files), UntrustedPublisherError, "not in the trust"),
     ("forged-key-id", lambda c: _forge_key_id(c), BundleInvalidError, "modified after signing"),
     ("bad-signature-format", lambda c: replace_entry(
-        c.good, SIG, unpack(c.good)[-1].content.replace(b"bundle/1", b"bundle/2")),
+        c.good, SIG, unpack(c.good)[-1].content.replace(b"bundle/2", b"bundle/1")),
      BundleInvalidError, "not supported"),
     ("signature-entry-extra-key", lambda c: replace_entry(
         c.good, SIG, unpack(c.good)[-1].content[:-1] + b',"z":1}'), BundleInvalidError,

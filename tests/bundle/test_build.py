@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from pepperpy.bundle.build import build_all, build_bundle, collect_files
-from pepperpy.bundle.reader import read_signer
-from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import BundleInvalidError, ConfigurationError
 from pepperpy.testing_bundles import BundleFactory
+from pepperpy.trust.gate import Trust, VerifiedCache, screen, verify_bundle
 
 
 def _source(root: Path, name: str = "demo") -> Path:
@@ -37,7 +36,8 @@ def test_two_builds_are_byte_identical(tmp_path: Path, factory: BundleFactory) -
     assert a.path.name == "demo-1.2.0.pepperplugin"
     assert a.path.read_bytes() == b.path.read_bytes()
     assert verify_bundle(a.path.read_bytes(), factory.snapshot()).manifest.version == "1.2.0"
-    assert read_signer(a.path).key_id == factory.key.key_id
+    trust = Trust(factory.snapshot(), "test", VerifiedCache(tmp_path / "verified.json"))
+    assert screen(a.path, trust) == factory.key.key_id
 
 
 def test_ignore_rules(tmp_path: Path, factory: BundleFactory) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from pepperpy.bundle.reader import read_signer
-from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import PepperpyError
 from pepperpy.testing_bundles import BundleFactory
+from pepperpy.trust.gate import Trust, VerifiedCache, screen, verify_bundle
 
 ROUNDS = 2500
 
@@ -37,6 +36,7 @@ def test_random_mutations_are_refused_or_identical(
 ) -> None:
     good = factory.build({**marker_files, "data/words.txt": b"alpha beta gamma " * 40})
     snapshot = factory.snapshot()
+    trust = Trust(snapshot, "test", VerifiedCache(tmp_path / "verified.json"))
     rng = random.Random(20250101)
     refused = identical = 0
     target = tmp_path / "mutant.pepperplugin"
@@ -52,7 +52,7 @@ def test_random_mutations_are_refused_or_identical(
         if round_no % 10 == 0:  # the cheap listing path must fail just as cleanly
             target.write_bytes(mutant)
             try:
-                read_signer(target)
+                screen(target, trust)
             except PepperpyError:
                 pass
     assert refused + identical == ROUNDS

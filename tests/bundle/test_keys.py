@@ -17,11 +17,11 @@ from pepperpy.bundle.keys import (
     load_public_key,
     load_signing_key,
 )
-from pepperpy.bundle.signing import encode_signature_entry
 from pepperpy.bundle.trust import TrustStore
-from pepperpy.bundle.verify import verify_bundle
 from pepperpy.core import ConfigurationError, UntrustedPublisherError, ValidationError
 from pepperpy.testing_bundles import BundleFactory, replace_entry
+from pepperpy.trust.authentic import encode_signature_entry
+from pepperpy.trust.gate import verify_bundle
 
 P = 2**255 - 19
 _Y8A = int.from_bytes(bytes.fromhex(

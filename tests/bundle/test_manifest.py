@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from pepperpy.bundle.manifest import check_dependency, is_compatible, parse_manifest
-from pepperpy.core import BundleInvalidError
+from pepperpy.core import BundleInvalidError, PluginLoadError
+from pepperpy.trust.admissible import compatible
+from pepperpy.trust.manifest import check_dependency, parse_manifest
 
 BASE = {"name": "sample", "version": "1.0.0", "category": "llm", "provider_name": "sample",
         "entry_point": "sample:SampleProvider"}
@@ -152,8 +153,9 @@ def test_full_manifest_parses() -> None:
 
 
 def test_compatibility() -> None:
-    assert is_compatible(parse_manifest(_raw(pepperpy_compatibility=">=0.1,<0.2")),
-                         pepperpy_version="0.1.0")
-    assert not is_compatible(parse_manifest(_raw(pepperpy_compatibility=">=1.0")),
-                             pepperpy_version="0.1.0")
-    assert is_compatible(parse_manifest(_raw()))
+    compatible(parse_manifest(_raw(pepperpy_compatibility=">=0.1,<0.2")), path="x",
+               pepperpy_version="0.1.0")
+    with pytest.raises(PluginLoadError, match=r"needs PepperPy >=1\.0"):
+        compatible(parse_manifest(_raw(pepperpy_compatibility=">=1.0")), path="x",
+                   pepperpy_version="0.1.0")
+    compatible(parse_manifest(_raw()), path="x", pepperpy_version="0.1.0")

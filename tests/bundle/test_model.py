@@ -9,8 +9,8 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from pepperpy.bundle.manifest import load_schema, parse_manifest
-from pepperpy.bundle.model import LockedRequirement, PluginManifest
+from pepperpy.trust.manifest import load_schema, parse_manifest
+from pepperpy.trust.types import LockedRequirement, PluginManifest
 
 BASE = {"name": "sample", "version": "1.0.0", "category": "llm", "provider_name": "sample",
         "entry_point": "sample:SampleProvider"}

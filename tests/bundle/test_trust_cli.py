@@ -213,7 +213,7 @@ def test_inspect_reports_a_tampered_entry_instead_of_failing(cli, tmp_path: Path
     path.write_bytes(bad)
     report = json.loads(cli("plugin", "inspect", str(path), "--json").stdout)
     assert report["state"] == "invalid"
-    assert "CRC-32" in report["reason"]
+    assert "modified after signing" in report["reason"]
     problems = {f["name"]: f.get("problem") for f in report["files"]}
     assert "CRC-32" in problems["sample.py"]
     assert report["manifest"] is None  # refused: its claims are not shown by default

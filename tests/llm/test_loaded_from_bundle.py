@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from pepperpy.plugins.loader import SealedImporter
 from pepperpy.registry import ProviderRegistry
+from pepperpy.trust.sealed import SealedImporter
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 
 from pepperpy import PepperPy
 from pepperpy.core import ValidationError
-from pepperpy.plugins.loader import SealedImporter
 from pepperpy.registry import ProviderRegistry
+from pepperpy.trust.sealed import SealedImporter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

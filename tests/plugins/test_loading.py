@@ -20,8 +20,8 @@ from pepperpy.core import (
 )
 from pepperpy.llm import GenerationOptions, Message
 from pepperpy.plugins.install import install_bundle
-from pepperpy.plugins.loader import SealedImporter
 from pepperpy.plugins.manager import PluginConflictWarning
+from pepperpy.trust.sealed import SealedImporter
 
 
 def _ask(provider, text: str = "hi") -> str:
@@ -430,7 +430,7 @@ def test_scoped_key_takes_over_the_named_plugin_at_load(env):
 
 
 def test_package_name_uses_the_full_digest(env):
-    from pepperpy.plugins.loader import package_name
+    from pepperpy.trust.sealed import package_name
 
     digest = "ab" * 32
     assert package_name("echo", digest) == f"_pepperpy_plugins.echo_{digest}"

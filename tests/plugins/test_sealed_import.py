@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 from pepperpy.bundle.build import build_bytes
-from pepperpy.core import BundleInvalidError, PluginLoadError
+from pepperpy.core import PluginLoadError
 from pepperpy.plugins.install import install_bundle
-from pepperpy.plugins.loader import (
+from pepperpy.trust.sealed import (
     NAMESPACE,
     SealedImporter,
-    import_entry_point,
+    import_bundle,
     package_name,
 )
 
@@ -290,20 +290,25 @@ def test_two_plugins_with_the_same_module_names_keep_their_own_code_and_data(env
     assert (echo.data_value(), parrot.data_value()) == ("greeting A\n", "greeting P\n")
 
 
-def test_bytes_must_match_the_digest_and_be_immutable(env):
+def test_only_a_bundle_the_gate_verified_is_imported(env):
+    """The importer takes a VerifiedBundle the gate issued, never bytes plus a claim: a
+    hand-made one (other bytes under a verified bundle's digest and manifest) runs nothing."""
+    from dataclasses import replace
+
     pub = env.publisher()
-    data = _bundle(env, pub, "A")
-    with pytest.raises(BundleInvalidError, match="do not match the verified digest"):
-        import_entry_point("provider:EchoProvider", package=f"{NAMESPACE}.x_0", plugin="x",
-                           location=env.tmp / "x", data=data, digest="0" * 64)
-    with pytest.raises(TypeError, match="immutable"):
-        import_entry_point("provider:EchoProvider", package=f"{NAMESPACE}.x_1", plugin="x",
-                           location=env.tmp / "x", data=bytearray(data), digest="0" * 64)
+    genuine = build_bytes(_files(env.marker, "A"), pub.key)
+    other = _bundle(env, pub, "B")
+    forged = replace(genuine, data=other)
+    for fake in (forged, genuine.data, (genuine.data, genuine.digest)):
+        with pytest.raises(TypeError, match=r"issued by pepperpy\.trust\.gate"):
+            import_bundle(fake, location=env.tmp / "x")  # type: ignore[arg-type]
     assert env.marker_lines() == []
+    assert import_bundle(genuine, location=env.tmp / "x").__name__ == "EchoProvider"
+    assert env.marker_lines() == ["init-A", "provider-A"]
 
 
 def test_the_loader_module_is_cheap_to_import():
-    code = ("import sys, pepperpy.plugins.loader\n"
+    code = ("import sys, pepperpy.trust.sealed\n"
             "print(sorted(m for m in sys.modules if m.startswith(('importlib.resources', "
             "'importlib.abc', 'zipfile', 'tempfile', 'pepperpy.bundle'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -119,18 +119,19 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
 def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
     import tracemalloc
 
-    from pepperpy.bundle.reader import read_signer
+    from pepperpy.trust.gate import Trust, VerifiedCache, screen
+    from pepperpy.trust.types import TrustSnapshot
 
     path = tmp_path / "sparse.pepperplugin"
     _sparse_huge_directory(path)
     tracemalloc.start()
     try:
         with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
-            read_signer(path)
+            screen(path, Trust(TrustSnapshot(), "empty", VerifiedCache(tmp_path / "v.json")))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 4 * 1024 * 1024, f"read_signer allocated {peak} bytes for a sparse file"
+    assert peak < 4 * 1024 * 1024, f"screen allocated {peak} bytes for a sparse file"
 
 
 # -- the verified cache ----------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_a_bundle_for_another_pepperpy_is_never_loaded(env):
 def test_unsigned_code_runs_only_from_folders_listed_for_developer_mode(tmp_path: Path):
     """Rule 7: a listed folder, or a plugin folder directly inside one; nothing else
     (not a sibling, not a folder two levels down, not with nothing listed)."""
-    from pepperpy.plugins.policy import unsigned_allowed
+    from pepperpy.plugins.devmode import unsigned_allowed
 
     dev = tmp_path / "dev"
     assert unsigned_allowed(dev, [dev])
@@ -296,7 +297,7 @@ def test_doctor_shows_the_broken_best_and_the_one_that_serves(env):
 def test_compatibility_fast_path_is_pep_440(spec: str, version: str):
     from packaging.specifiers import SpecifierSet
 
-    from pepperpy.plugins.policy import _admits
+    from pepperpy.trust.admissible import _admits
 
     assert _admits(spec, version) == SpecifierSet(spec).contains(version, prereleases=True)
 
@@ -304,9 +305,9 @@ def test_compatibility_fast_path_is_pep_440(spec: str, version: str):
 def test_decisions_do_no_io(env):
     """bundle/verify.py and plugins/policy.py promise no I/O: run them under an audit
     hook and see no file opened, no process started, no folder listed."""
-    from pepperpy.bundle.verify import verify_bundle
-    from pepperpy.plugins import policy
     from pepperpy.plugins.state import InstallState
+    from pepperpy.trust import admissible as policy
+    from pepperpy.trust.gate import verify_bundle
 
     pub = env.publisher()
     data = env.bundle(pub)

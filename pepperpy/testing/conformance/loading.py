@@ -109,8 +109,7 @@ def _take(bundle: Path, dist: Path, home: Path) -> Any:
 def _verify(bundle: Path, home: Path) -> Any:
     """Full verification against the copied trust store, so a refusal names its reason."""
     from pepperpy.bundle.trust import TrustStore
-    from pepperpy.bundle.verify import verify_bundle
-    from pepperpy.cli.bundle import read_bundle_file
+    from pepperpy.trust.gate import read_bundle, verify_bundle
 
-    return verify_bundle(read_bundle_file(bundle), TrustStore(home / "trust.json").snapshot(),
+    return verify_bundle(read_bundle(bundle), TrustStore(home / "trust.json").snapshot(),
                   path=str(bundle))

@@ -1,11 +1,12 @@
 """May a verified bundle be used here? Every rule once, no I/O.
 
 Authenticity ("signed by a trusted, unrevoked key, and the bytes are the signed bytes")
-is decided first, in ``bundle/verify.py``. This module decides the rest, and every
+is decided first, in ``authentic.py``. This module decides the rest, and every
 caller (load, install, list, doctor) asks it; nothing else in PepperPy makes these
 decisions. Inputs are values (the verified manifest and digest, where the bundle was
 found, the install state, the key's trust scopes, the running versions); nothing here
-reads files, the environment or the clock (``tests/plugins/test_policy.py`` checks it).
+reads files, the environment or the clock, and nothing it imports does
+(``tests/trust/test_kernel_shape.py`` checks it).
 
 Rules, each a function:
 
@@ -22,8 +23,6 @@ Rules, each a function:
    (``--force``); returns what the install does.
 6. ``rank``: among usable bundles of one provider, the highest version first, then the
    earlier search folder.
-7. ``unsigned_allowed``: unsigned source folders load only from folders the operator
-   listed for developer mode.
 
 A refusal is an ``InstallRefusedError`` (or ``PluginLoadError`` for rule 1) whose
 ``state`` names the rule, so ``doctor`` and ``list`` can label it.
@@ -34,13 +33,10 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Collection, Sequence
-from pathlib import Path
 from typing import TypeVar
 
-from pepperpy._record import record
-from pepperpy.bundle.model import PluginManifest
 from pepperpy.core import InstallRefusedError, PluginLoadError
-from pepperpy.plugins.state import InstallRecord, InstallState
+from pepperpy.trust.types import Candidate, InstallRecord, InstallState, PluginManifest
 
 __all__ = [
     "Candidate",
@@ -51,22 +47,10 @@ __all__ = [
     "owner",
     "rank",
     "signer_allowed",
-    "unsigned_allowed",
     "usable_here",
 ]
 
 T = TypeVar("T")
-
-
-@record
-class Candidate:
-    """What the rules need to know of one verified bundle and where it was found."""
-
-    manifest: PluginManifest
-    digest: str
-    key_id: str
-    path: str
-    source: str  # "installed" | "plugin-path" | "checkout" | "file" (an install argument)
 
 
 def refusal(message: str, *, plugin: str, state: str) -> InstallRefusedError:
@@ -249,9 +233,3 @@ def rank(pairs: Sequence[tuple[str, T]]) -> list[T]:
 
     order = sorted(range(len(pairs)), key=lambda i: (Version(pairs[i][0]), -i), reverse=True)
     return [pairs[i][1] for i in order]
-
-
-def unsigned_allowed(folder: Path, dev_folders: Collection[Path]) -> bool:
-    """Rule 7: unsigned code runs only from a folder the operator listed for developer
-    mode (``PEPPERPY_DEV_PLUGINS``), or a plugin folder directly inside one."""
-    return any(folder in (base, base / folder.name) for base in dev_folders)

@@ -1,7 +1,7 @@
-"""The one canonical ZIP layout PepperPy writes and the only one it reads.
+"""The archive: the one canonical ZIP layout PepperPy reads, and which entries it may hold.
 
 Bytes in, entries out; no file I/O. Python's ``zipfile`` and ``zipimport`` can read one
-file as two different archives, so the reader accepts exactly what the writer emits and
+file as two different archives, so the reader accepts exactly what the builder emits and
 leaves nothing for a second parser to interpret differently. Invariants:
 
 * local entries start at offset 0, follow central-directory order, with no gaps;
@@ -14,49 +14,130 @@ leaves nothing for a second parser to interpret differently. Invariants:
   attributes "regular file 0644" (no symlinks, no folders);
 * only methods 0 (stored, sizes equal) and 8 (raw deflate);
 * local and central headers agree on every field, names included; CRC-32 is checked;
-* names pass :func:`pepperpy.bundle.names.name_problem`, are unique ignoring case and
-  strictly sorted, except that the signature entry comes last;
+* a name is ASCII from ``[A-Za-z0-9._/-]``, relative, with no empty, ``.``, ``..`` or
+  hidden segment (no zip slip, no backslash or NUL tricks); names are unique ignoring
+  case and strictly sorted, except that the signature entry comes last;
+* a file is ``plugin.json`` (root only), ``*.py``, a data file with an allowed extension
+  or a known extension-less text file; never bytecode, native code, ``.pth``; a module
+  ``m.py`` beside a package ``m/`` is refused (one candidate per module name);
 * sizes and compression ratio are checked against :class:`Limits` before inflating, and
   inflating stops one byte past the declared size (bounded memory for zip bombs).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from pepperpy._record import record
-from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
-from pepperpy.bundle.names import SIGNATURE_NAME, name_problem
 from pepperpy.core import BundleInvalidError
+from pepperpy.trust.types import DEFAULT_LIMITS, Limits, ZipEntry
 
 __all__ = [
-    "CENTRAL_SIZE",
-    "END_SIZE",
-    "LOCAL_SIZE",
-    "EncodedEntry",
-    "ZipEntry",
-    "assemble",
-    "encode_entry",
-    "local_section",
-    "parse_archive",
-    "parse_central_directory",
-    "parse_end_record",
-    "read_entry",
-    "write_archive",
+    "CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
+    "check_archive", "check_layout", "check_local_header", "file_kind", "name_problem",
+    "parse_archive", "parse_central_directory", "parse_end_record", "read_entry",
 ]
+
+MANIFEST_NAME = "plugin.json"
+SIGNATURE_NAME = ".pepperpy-signature"
+CODE_EXTENSIONS = frozenset({".py"})
+DATA_EXTENSIONS = frozenset(
+    {".json", ".txt", ".md", ".csv", ".tsv", ".toml", ".yaml", ".yml",
+     ".onnx", ".model", ".bin", ".vocab", ".gguf"}
+)
+EXTENSIONLESS_NAMES = frozenset({"LICENSE", "README", "NOTICE", "COPYING", "py.typed"})
+_NAME_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def name_problem(name: str, *, limits: Limits = DEFAULT_LIMITS) -> str | None:
+    """Return why ``name`` is not a safe entry name, or None when it is."""
+    if not name:
+        return "empty entry name"
+    if len(name) > limits.max_name_length:
+        return f"entry name longer than {limits.max_name_length} bytes"
+    if not _NAME_CHARS.fullmatch(name):
+        return (
+            f"entry name {name!r} has characters outside [A-Za-z0-9._/-] "
+            "(no backslash, NUL, spaces or non-ASCII)"
+        )
+    if name == SIGNATURE_NAME:
+        return None
+    segments = name.split("/")
+    if len(segments) > limits.max_name_depth:
+        return f"entry name {name!r} is deeper than {limits.max_name_depth} folders"
+    for segment in segments:
+        if segment == "":
+            return f"entry name {name!r} is absolute or has an empty segment"
+        if segment in (".", ".."):
+            return f"entry name {name!r} has a '{segment}' segment (path traversal)"
+        if segment.startswith("."):
+            return f"entry name {name!r} has a hidden segment {segment!r}"
+    return None
+
+
+def file_kind(name: str) -> str | None:
+    """``"manifest"``, ``"code"`` or ``"data"`` for an allowed file, None otherwise."""
+    if name == MANIFEST_NAME:
+        return "manifest"
+    base = name.rsplit("/", 1)[-1]
+    if base in EXTENSIONLESS_NAMES:
+        return "data"
+    dot = base.rfind(".")
+    if dot <= 0:
+        return None
+    ext = base[dot:].lower()
+    if ext in CODE_EXTENSIONS and base[dot:] == ext:
+        return "code"
+    if ext in DATA_EXTENSIONS:
+        return "data"
+    return None
+
+
+def check_layout(names: Iterable[str]) -> str | None:
+    """Return why this set of plugin file names is unsafe together, or None.
+
+    ``names`` excludes the signature entry. Checks file types, case-insensitive
+    uniqueness, file/folder clashes and module shadowing.
+    """
+    names = list(names)
+    lowered: dict[str, str] = {}
+    folders: set[str] = set()
+    for name in names:
+        if file_kind(name) is None:
+            return (
+                f"file {name!r} is not an allowed type (allowed: plugin.json, *.py, "
+                f"{', '.join(sorted(DATA_EXTENSIONS))}, {', '.join(sorted(EXTENSIONLESS_NAMES))})"
+            )
+        low = name.lower()
+        if low in lowered:
+            return f"entries {lowered[low]!r} and {name!r} differ only by case"
+        lowered[low] = name
+        parts = low.split("/")
+        for i in range(1, len(parts)):
+            folders.add("/".join(parts[:i]))
+    for low, name in lowered.items():
+        if low in folders:
+            return f"{name!r} is both a file and a folder"
+        if low.endswith(".py") and low[:-3] in folders:
+            return (
+                f"module {name!r} is shadowed by package folder {name[:-3] + '/'!r}; "
+                "keep only one of them"
+            )
+    return None
+
 
 LOCAL_SIG = b"PK\x03\x04"
 CENTRAL_SIG = b"PK\x01\x02"
 END_SIG = b"PK\x05\x06"
 ZIP64_LOCATOR_SIG = b"PK\x06\x07"
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_END = struct.Struct("<4sHHHHIIH")
-LOCAL_SIZE = _LOCAL.size  # 30
-CENTRAL_SIZE = _CENTRAL.size  # 46
-END_SIZE = _END.size  # 22
+LOCAL = struct.Struct("<4sHHHHHIIIHH")
+CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+END = struct.Struct("<4sHHHHIIH")
+LOCAL_SIZE = LOCAL.size  # 30
+CENTRAL_SIZE = CENTRAL.size  # 46
+END_SIZE = END.size  # 22
 
 VERSION = 20
 MADE_BY = (3 << 8) | VERSION
@@ -69,90 +150,8 @@ DEFLATED = 8
 _FIX = " (rebuild the bundle with `pepperpy plugin build`)"
 
 
-@record
-class ZipEntry:
-    """One entry as the central directory declares it (checked against its local header)."""
-
-    name: str
-    method: int
-    crc: int
-    compressed_size: int
-    size: int
-    header_offset: int
-    data_offset: int
-
-
 def _refuse(reason: str) -> BundleInvalidError:
     return BundleInvalidError(reason + _FIX)
-
-
-def _compress(data: bytes) -> tuple[int, bytes]:
-    """Deflate at level 9 unless that does not shrink the data; deterministic per zlib."""
-    comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
-    packed = comp.compress(data) + comp.flush()
-    if len(packed) < len(data):
-        return DEFLATED, packed
-    return STORED, data
-
-
-@record
-class EncodedEntry:
-    """A file ready to be written: name, method, CRC, stored bytes and real size."""
-
-    name: str
-    method: int
-    crc: int
-    packed: bytes
-    size: int
-
-
-def encode_entry(name: str, data: bytes, *, stored: bool = False) -> EncodedEntry:
-    """Check the name and compress (or store) one file."""
-    problem = name_problem(name)
-    if problem:
-        raise BundleInvalidError(problem)
-    method, packed = (STORED, data) if stored else _compress(data)
-    return EncodedEntry(name, method, zlib.crc32(data), packed, len(data))
-
-
-def _local_header(e: EncodedEntry) -> bytes:
-    raw_name = e.name.encode("ascii")
-    return _LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE, e.crc,
-                       len(e.packed), e.size, len(raw_name), 0) + raw_name
-
-
-def local_section(entries: Sequence[EncodedEntry]) -> bytes:
-    """The local headers and data of ``entries``: the archive's first bytes."""
-    return b"".join(_local_header(e) + e.packed for e in entries)
-
-
-def assemble(entries: Sequence[EncodedEntry]) -> bytes:
-    """Write encoded entries, in the given order, in the canonical layout."""
-    local_parts: list[bytes] = []
-    central_parts: list[bytes] = []
-    offset = 0
-    for e in entries:
-        raw_name = e.name.encode("ascii")
-        header = _local_header(e)
-        central_parts.append(
-            _CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE,
-                          e.crc, len(e.packed), e.size, len(raw_name), 0, 0, 0, 0,
-                          EXTERNAL_ATTR, offset) + raw_name
-        )
-        local_parts += [header, e.packed]
-        offset += len(header) + len(e.packed)
-    cd = b"".join(central_parts)
-    end = _END.pack(END_SIG, 0, 0, len(entries), len(entries), len(cd), offset, 0)
-    return b"".join(local_parts) + cd + end
-
-
-def write_archive(files: Sequence[tuple[str, bytes]]) -> bytes:
-    """Write ``files`` in the given order in the canonical layout.
-
-    The caller orders entries (sorted plugin files, then the signature entry); the
-    reader refuses any other order. The signature entry is always stored.
-    """
-    return assemble([encode_entry(n, d, stored=n == SIGNATURE_NAME) for n, d in files])
 
 
 def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[int, int, int]:
@@ -163,7 +162,7 @@ def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[in
         )
     if file_size < END_SIZE or len(tail) != END_SIZE:
         raise BundleInvalidError(f"not a bundle: {file_size} bytes is too short for a ZIP file")
-    sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = _END.unpack(tail)
+    sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = END.unpack(tail)
     if sig != END_SIG:
         raise BundleInvalidError(
             "not a canonical bundle: the file does not end with a ZIP end record "
@@ -256,7 +255,7 @@ def parse_central_directory(
     for index in range(count):
         if pos + CENTRAL_SIZE > len(cd):
             raise _refuse(f"central header {index} runs past the central directory")
-        fields = _CENTRAL.unpack_from(cd, pos)
+        fields = CENTRAL.unpack_from(cd, pos)
         _check_central(fields, index)
         crc, csize, usize, nlen, offset = fields[7], fields[8], fields[9], fields[10], fields[16]
         raw_name = cd[pos + CENTRAL_SIZE: pos + CENTRAL_SIZE + nlen]
@@ -295,7 +294,7 @@ def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
     if len(buf) < LOCAL_SIZE + len(entry.name):
         raise _refuse(f"entry {entry.name!r}: local header truncated")
     sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen = (
-        _LOCAL.unpack_from(buf, 0)
+        LOCAL.unpack_from(buf, 0)
     )
     name = bytes(buf[LOCAL_SIZE: LOCAL_SIZE + nlen])
     expected = (LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE, entry.crc,
@@ -312,18 +311,23 @@ def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEn
     count, cd_offset, cd_size = parse_end_record(
         data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits
     )
+    entries = parse_central_directory(
+        data[cd_offset: cd_offset + cd_size], count=count, cd_offset=cd_offset, limits=limits)
+    check_archive(data, entries)
+    return entries
+
+
+def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
+    """The rest of the layout, for a directory parsed from ``data``: no ZIP64 locator,
+    and every local header agrees with its central header."""
+    size = len(data)
     if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
         ZIP64_LOCATOR_SIG
     ):
         raise _refuse("a ZIP64 end locator precedes the end record")
     view = memoryview(data)
-    entries = parse_central_directory(
-        bytes(view[cd_offset: cd_offset + cd_size]), count=count, cd_offset=cd_offset,
-        limits=limits,
-    )
     for entry in entries:
         check_local_header(view[entry.header_offset: entry.data_offset], entry)
-    return entries
 
 
 def read_entry(
@@ -362,3 +366,37 @@ def _inflate(raw: memoryview, entry: ZipEntry) -> bytes:
             f"entry {entry.name!r}: deflate stream does not match its declared size"
         )
     return out
+
+
+class Contents(Mapping[str, bytes]):
+    """Entry contents by name, read from the verified bytes on access (stored entries
+    sliced, deflated ones inflated once and kept)."""
+
+    def __init__(self, data: bytes, entries: Iterable[ZipEntry]) -> None:
+        self._data = data
+        self._entries = {e.name: e for e in entries if e.name != SIGNATURE_NAME}
+        self._inflated: dict[str, bytes] = {}
+
+    def __getitem__(self, name: str) -> bytes:
+        entry = self._entries[name]
+        if entry.method == STORED:
+            return self._data[entry.data_offset: entry.data_offset + entry.size]
+        if name not in self._inflated:
+            self._inflated[name] = bytes(read_entry(self._data, entry))
+        return self._inflated[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        """Inflate (bounded) and CRC-check every entry once; keep the inflated ones."""
+        for name, entry in self._entries.items():
+            content = read_entry(self._data, entry, limits=limits)
+            if entry.method != STORED:
+                self._inflated[name] = bytes(content)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)

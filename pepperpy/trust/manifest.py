@@ -22,17 +22,14 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pepperpy.bundle.limits import DEFAULT_LIMITS, Limits
 from pepperpy.core import BundleInvalidError
+from pepperpy.trust.types import DEFAULT_LIMITS, Limits, PluginManifest, from_validated
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
-    from pepperpy.bundle.model import PluginManifest
-
 __all__ = [
     "check_dependency",
-    "is_compatible",
     "load_schema",
     "parse_json_strict",
     "parse_manifest",
@@ -243,7 +240,6 @@ def _check_fields(value: dict[str, Any], limits: Limits) -> None:
 
 def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
     """Strict JSON, schema, dependency and version checks, then the typed model."""
-    from pepperpy.bundle.model import from_validated
 
     value = parse_json_strict(raw, limits=limits)
     problem = _schema_errors(value) or _unanchored_match(value, load_schema(), "")
@@ -283,22 +279,3 @@ def _unanchored_match(value: Any, schema: Any, where: str) -> str | None:
 def _name_of(value: dict[str, Any]) -> str | None:
     name = value.get("name")
     return name if isinstance(name, str) and len(name) < 80 else None
-
-
-def is_compatible(manifest: PluginManifest, *, pepperpy_version: str | None = None) -> bool:
-    """True when ``pepperpy_compatibility`` admits this PepperPy (absent means any)."""
-    if not manifest.pepperpy_compatibility:
-        return True
-    from packaging.specifiers import SpecifierSet
-
-    if pepperpy_version is None:
-        pepperpy_version = _running_version()
-    return SpecifierSet(manifest.pepperpy_compatibility).contains(
-        pepperpy_version, prereleases=True
-    )
-
-
-def _running_version() -> str:
-    from pepperpy._version import __version__
-
-    return __version__

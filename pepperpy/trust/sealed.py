@@ -2,12 +2,12 @@
 
 Invariants:
 
-- Sealed: a signed bundle is imported from the exact ``bytes`` object that was
-  verified (its SHA-256 is checked again here). Every module, whether imported at load
-  time or lazily hours later, and every data file read through ``get_data`` or
-  ``importlib.resources`` is inflated from those bytes; no file is opened, so replacing
-  or deleting anything on disk after the check changes nothing that runs. Nothing is
-  written to disk and nothing is extracted.
+- Sealed: :func:`import_bundle` accepts only a ``VerifiedBundle`` that ``gate.py``
+  issued in this process (never raw bytes plus a digest). Every module, whether imported
+  at load time or lazily hours later, and every data file read through ``get_data`` or
+  ``importlib.resources`` comes from that bundle's verified ``bytes``; no file is opened,
+  so replacing or deleting anything on disk after the check changes nothing that runs.
+  Nothing is written to disk and nothing is extracted.
 - Each bundle becomes the package ``_pepperpy_plugins.<name>_<sha256>`` (the full
   digest: two bundles share a package only if they are the same bytes). The bundle's
   root ``__init__.py`` (if any) runs as that package, relative imports work, two
@@ -15,51 +15,39 @@ Invariants:
 - One finder, first on ``sys.meta_path``, answers only for the packages registered
   here; everything else falls through to the normal finders at the cost of one prefix
   check. A failed import leaves no module of the bundle behind, and unregisters it.
-- Developer mode (``zipped=False``) imports an unsigned folder with the normal
-  ``SourceFileLoader`` and path finder, as before.
+- Tracebacks show the verified lines: each module's source is put in ``linecache``
+  from the verified bytes when it runs, so nothing at the bundle's path on disk is read.
 
 Where the sealed loader differs from ``zipimport`` (docs/bundle-format.md, section 10):
-
-- ``__path__`` of every bundle package is ``[]``: the path finder, path hooks and
-  ``pkgutil.iter_modules`` see nothing, so if this finder were removed from
-  ``sys.meta_path`` an import fails closed instead of reopening a file by path.
-- ``__file__``/``co_filename`` read ``<bundle path>/<entry>`` like zipimport's, but
-  that path is a label: it is never opened. Tracebacks, ``inspect`` and ``linecache``
-  get source lines from ``get_source`` (the verified bytes) -- unless something exists
-  at that very path on disk, which ``linecache`` prefers (it can only affect lines
-  displayed, never code that runs; a bundle path is a file, so nothing can be below it
-  unless the bundle is replaced by a folder).
-- A folder without ``__init__.py`` imports as an empty regular package (``__file__``
-  unset) served by this loader, not as a namespace package; resources work in it.
-- ``.pepperpy-signature`` is hidden from ``get_data`` and ``importlib.resources``.
-- The bundle bytes stay in memory for the life of the process (zipimport keeps only
-  the central directory); each read inflates and CRC-checks the entry again.
+``__path__`` of every bundle package is ``[]`` (if this finder were removed from
+``sys.meta_path`` an import fails closed instead of reopening a file by path);
+``__file__``/``co_filename`` read ``<bundle path>/<entry>`` but are labels, never opened;
+a folder without ``__init__.py`` imports as an empty regular package;
+``.pepperpy-signature`` is hidden from ``get_data`` and ``importlib.resources``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
 import io
+import linecache
 import os
 import re
 import sys
 import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pepperpy.core import BundleInvalidError, PluginLoadError
+from pepperpy.core import PluginLoadError
+from pepperpy.trust.gate import issued
+from pepperpy.trust.types import VerifiedBundle
 
-if TYPE_CHECKING:
-    from pepperpy.bundle.zipformat import ZipEntry
-
-__all__ = ["NAMESPACE", "SealedImporter", "import_entry_point", "package_name"]
+__all__ = ["NAMESPACE", "SealedImporter", "import_bundle", "package_name", "unload"]
 
 NAMESPACE = "_pepperpy_plugins"
-_SIGNATURE = ".pepperpy-signature"  # pepperpy.bundle.names.SIGNATURE_NAME (not imported: cost)
 
 
 def package_name(name: str, digest: str) -> str:
@@ -68,112 +56,67 @@ def package_name(name: str, digest: str) -> str:
     return f"{NAMESPACE}.{safe}_{digest}"
 
 
-def import_entry_point(
-    entry_point: str,
-    *,
-    package: str,
-    plugin: str,
-    location: Path,
-    data: bytes | None = None,
-    digest: str | None = None,
-    zipped: bool = True,
-) -> Any:
-    """Import ``module:attr`` and return the attribute.
+def import_bundle(bundle: VerifiedBundle, *, location: Path) -> Any:
+    """Import the bundle's ``entry_point`` (``module:attr``) and return the attribute.
 
-    ``zipped=True`` (signed bundles): ``data`` is the verified bundle, ``digest`` its
-    SHA-256 and ``location`` the path it was read from (a label for ``__file__`` and
-    tracebacks, never opened). ``zipped=False`` (developer mode): ``location`` is the
-    plugin folder, imported from disk.
+    ``location`` is the path the bundle was read from: a label for ``__file__`` and
+    tracebacks, never opened.
     """
-    module_name, _, attr = entry_point.partition(":")
-    if not module_name or not attr:
-        raise PluginLoadError(
-            f"plugin {plugin!r}: entry_point {entry_point!r} must look like 'module:Class'",
-            plugin=plugin,
-        )
-    _namespace()
-    registered = False
-    if zipped:
-        if data is None or digest is None:
-            raise TypeError("import_entry_point(zipped=True) needs the verified data and digest")
-        registered = _register(package, data, digest, location)
+    if not isinstance(bundle, VerifiedBundle) or not issued(bundle):
+        raise TypeError("import_bundle needs a VerifiedBundle issued by pepperpy.trust.gate")
+    m = bundle.manifest
+    module_name, _, attr = m.entry_point.partition(":")
+    package = package_name(m.name, bundle.digest)
+    namespace()
+    _install_finder()
+    registered = package not in _FINDER.importers
+    if registered:
+        _FINDER.importers[package] = SealedImporter(package, _Archive(bundle),
+                                                    root=str(location))
     before = set(sys.modules)
     try:
-        if not zipped:
-            _folder_package(package, location)
         target = importlib.import_module(
-            package if module_name in {"", "."} else f"{package}.{module_name.lstrip('.')}"
-        )
+            package if module_name in {"", "."} else f"{package}.{module_name.lstrip('.')}")
         return getattr(target, attr)
     except Exception as exc:
-        for name in set(sys.modules) - before:
-            if name == package or name.startswith(package + "."):
-                sys.modules.pop(name, None)
+        unload(package, before)
         if registered:
             _FINDER.importers.pop(package, None)
         raise PluginLoadError(
-            f"plugin {plugin!r}: importing {entry_point!r} failed: "
+            f"plugin {m.name!r}: importing {m.entry_point!r} failed: "
             f"{type(exc).__name__}: {exc}; the publisher must fix the bundle",
-            plugin=plugin,
+            plugin=m.name,
         ) from exc
 
 
-def _register(package: str, data: bytes, digest: str, location: Path) -> bool:
-    """Make ``package`` importable from ``data``; False if it already was."""
-    if not isinstance(data, bytes):  # a bytearray or memoryview could change later
-        raise TypeError("the verified bundle must be immutable bytes")
-    _install_finder()
-    if package in _FINDER.importers:
-        return False
-    _FINDER.importers[package] = SealedImporter(package, _Archive(data, digest),
-                                                root=str(location))
-    return True
+def unload(package: str, before: set[str]) -> None:
+    """Forget the modules of ``package`` imported since ``before`` (a failed import)."""
+    for name in set(sys.modules) - before:
+        if name == package or name.startswith(package + "."):
+            sys.modules.pop(name, None)
 
 
-def _namespace() -> None:
+def namespace() -> None:
+    """The private parent package, with no search path: nothing imports by accident."""
     if NAMESPACE not in sys.modules:
         root = types.ModuleType(NAMESPACE, "Private parent of imported PepperPy plugins.")
-        root.__path__ = []  # a package with no search path: nothing imports by accident
+        root.__path__ = []
         sys.modules[NAMESPACE] = root
 
 
-def _folder_package(package: str, location: Path) -> None:
-    """Developer mode: the folder's ``__init__.py`` (if any) runs as ``package``."""
-    if package in sys.modules:
-        return
-    init = str(location / "__init__.py")
-    loader = importlib.machinery.SourceFileLoader(package, init)
-    spec = importlib.machinery.ModuleSpec(package, loader, origin=init, is_package=True)
-    spec.submodule_search_locations = [str(location)]
-    spec.has_location = True
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[package] = module
-    if (location / "__init__.py").is_file():
-        loader.exec_module(module)
-
-
 class _Archive:
-    """The verified bundle bytes, indexed once. Every read inflates from them."""
+    """The verified bundle's files and folders, from the directory the gate parsed."""
 
-    def __init__(self, data: bytes, digest: str) -> None:
-        from pepperpy.bundle import zipformat
-
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise BundleInvalidError("the bytes to import do not match the verified digest")
-        self.data = data
-        self.files: dict[str, ZipEntry] = {
-            e.name: e for e in zipformat.parse_archive(data) if e.name != _SIGNATURE
-        }
+    def __init__(self, bundle: VerifiedBundle) -> None:
+        self.contents = bundle.entries
+        self.files = frozenset(bundle.entries)
         self.dirs = {name.rsplit("/", i)[0] for name in self.files
                      for i in range(1, name.count("/") + 1)}
 
     def read(self, name: str) -> bytes:
-        from pepperpy.bundle import zipformat
-
-        entry = self.files.get(name)
-        if entry is None:
+        if name not in self.files:
             raise FileNotFoundError(2, "no such file in the verified bundle", name)
-        return bytes(zipformat.read_entry(self.data, entry))
+        return bytes(self.contents[name])
 
     def children(self, folder: str) -> list[str]:
         """Names of the files and folders directly inside ``folder`` ("" is the root)."""
@@ -251,7 +194,12 @@ class SealedImporter:
         if entry is None:
             return None
         source = self.archive.read(entry).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        return compile(source, f"{self.root}/{entry}", "exec", dont_inherit=True)
+        filename = f"{self.root}/{entry}"
+        text = importlib.util.decode_source(source)
+        # Tracebacks read these lines, never the file now at that path (mtime None:
+        # ``linecache.checkcache`` keeps the entry).
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        return compile(source, filename, "exec", dont_inherit=True)
 
     def get_source(self, fullname: str) -> str | None:
         entry, _ = self._require(fullname)

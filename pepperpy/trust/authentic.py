@@ -1,0 +1,254 @@
+"""Is this bundle authentic? Bytes and a trust snapshot in, a decision out. No I/O.
+
+The checks, in order; each refusal raises at once:
+
+1. limits: file size (before anything is parsed);
+2. structure: the canonical ZIP layout, names, file types, shadowing (``archive.py``);
+3. the signature entry: present exactly once, last, stored, canonical JSON;
+4. the key is in the snapshot, strong (not a small-order or non-canonical point), not
+   revoked (``UntrustedPublisherError``, ``RevokedError``);
+5. one SHA-256 pass over the raw bytes gives the file's digest (not revoked) and the
+   digest of every byte before the signature entry; the ed25519 signature over the
+   statement built from it must verify.
+
+Nothing is inflated here: the signed statement covers the raw, compressed bytes and
+every header (``docs/bundle-format.md``), so a file that merely names a trusted key
+costs one hash pass. Inflating (bounded, CRC-checked) comes after, in ``gate.py``.
+Nothing here reads files, the clock or the environment, and this module imports nothing
+that does (``tests/trust/test_kernel_shape.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
+from pepperpy.trust import archive as zf
+from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, ZipEntry
+
+__all__ = [
+    "FORMAT", "check_key", "encode_signature_entry", "key_id_of", "parse_bundle",
+    "parse_signature_entry", "statement", "verify_signature", "weak_key_problem",
+]
+
+FORMAT = "pepperpy-bundle/2"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_B64_SIG = re.compile(r"[A-Za-z0-9+/]{86}==")
+
+# -- ed25519 public keys -----------------------------------------------------------------
+
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, _P - 2, _P)) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def key_id_of(raw: bytes) -> str:
+    """The key id: lowercase hex SHA-256 of the raw 32-byte public key."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _decode_point(raw: bytes) -> tuple[int, int] | str:
+    """RFC 8032 point decoding; return (x, y) or the reason the encoding is bad."""
+    if len(raw) != 32:
+        return f"an ed25519 public key is 32 bytes, found {len(raw)}"
+    value = int.from_bytes(raw, "little")
+    sign, y = value >> 255, value & ((1 << 255) - 1)
+    if y >= _P:
+        return "non-canonical encoding (y >= p)"
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = (u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P)) % _P
+    if (v * x * x - u) % _P:
+        x = (x * _SQRT_M1) % _P
+        if (v * x * x - u) % _P:
+            return "not a point on edwards25519"
+    if x == 0 and sign:
+        return "non-canonical encoding (negative zero x)"
+    if (x & 1) != sign:
+        x = _P - x
+    return x, y
+
+
+def _double(x: int, y: int, z: int) -> tuple[int, int, int]:
+    """Projective doubling on -x^2 + y^2 = 1 + d x^2 y^2 (dbl-2008-bbjlp), no inversion."""
+    b, c, d = (x + y) ** 2 % _P, x * x % _P, y * y % _P
+    e = -c % _P
+    f = (e + d) % _P
+    j = (f - 2 * (z * z)) % _P
+    return (b - c - d) * j % _P, f * (e - d) % _P, f * j % _P
+
+
+@lru_cache(maxsize=4096)
+def weak_key_problem(raw: bytes) -> str | None:
+    """Why ``raw`` is not an acceptable public key, or None if it is.
+
+    OpenSSL accepts small-order keys; with the neutral element as the key, the signature
+    (R = neutral, S = 0) verifies for every message. Multiplying by the cofactor 8 sends
+    exactly the eight small-order points to the neutral element (0, 1).
+    """
+    point = _decode_point(raw)
+    if isinstance(point, str):
+        return point
+    x, y, z = point[0], point[1], 1
+    for _ in range(3):
+        x, y, z = _double(x, y, z)
+    if x == 0 and y == z:
+        return "small-order point (a key that verifies forged signatures)"
+    return None
+
+
+def _signature_valid(raw_key: bytes, signature: bytes, message: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(raw_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# -- the signed statement and the signature entry -------------------------------------
+
+
+def statement(entries_sha256: str) -> bytes:
+    """The bytes the publisher signs: the format, then the SHA-256 of every archive byte
+    before the signature entry (every local header, name and compressed byte)."""
+    return f"{FORMAT}\nentries-sha256 {entries_sha256}\n".encode("ascii")
+
+
+def encode_signature_entry(*, key_id: str, signature: bytes) -> bytes:
+    """Canonical JSON content of ``.pepperpy-signature``."""
+    body = {"format": FORMAT, "key_id": key_id,
+            "signature": base64.b64encode(signature).decode("ascii")}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def parse_signature_entry(raw: bytes | memoryview) -> tuple[str, bytes]:
+    """Return (key id, 64-byte signature); refuse any non-canonical content."""
+    raw = bytes(raw)
+    try:
+        body = json.loads(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise BundleInvalidError("the signature entry is not ASCII JSON") from None
+    if not isinstance(body, dict) or set(body) != {"format", "key_id", "signature"}:
+        raise BundleInvalidError(
+            "the signature entry must hold exactly the keys format, key_id and signature"
+        )
+    if body["format"] != FORMAT:
+        raise BundleInvalidError(
+            f"bundle format {str(body['format'])[:40]!r} is not supported; expected {FORMAT!r} "
+            "(upgrade PepperPy or rebuild the bundle)"
+        )
+    key_id, sig = body["key_id"], body["signature"]
+    if not isinstance(key_id, str) or not _HEX64.fullmatch(key_id):
+        raise BundleInvalidError("the signature entry's key_id is not 64 lowercase hex digits")
+    if not isinstance(sig, str) or not _B64_SIG.fullmatch(sig):
+        raise BundleInvalidError("the signature entry's signature is not base64 of 64 bytes")
+    try:
+        signature = base64.b64decode(sig, validate=True)
+    except binascii.Error:
+        raise BundleInvalidError("the signature entry's signature is not valid base64") from None
+    if encode_signature_entry(key_id=key_id, signature=signature) != raw:
+        raise BundleInvalidError("the signature entry is not in canonical form")
+    return key_id, signature
+
+
+# -- the decision ----------------------------------------------------------------------
+
+
+def check_directory(entries: Sequence[ZipEntry]) -> ZipEntry:
+    """The file rules that need the whole directory; return the signature entry."""
+    if entries[-1].name != zf.SIGNATURE_NAME:
+        raise BundleInvalidError(
+            f"the last entry must be {zf.SIGNATURE_NAME} (is the bundle signed? "
+            "build it with `pepperpy plugin build --key ...`)"
+        )
+    files = entries[:-1]
+    if zf.SIGNATURE_NAME in (e.name for e in files):
+        raise BundleInvalidError(f"{zf.SIGNATURE_NAME} appears more than once")
+    problem = zf.check_layout(e.name for e in files)
+    if problem:
+        raise BundleInvalidError(problem)
+    if zf.MANIFEST_NAME not in {e.name for e in files}:
+        raise BundleInvalidError("plugin.json is missing from the bundle root")
+    sig_entry = entries[-1]
+    if sig_entry.method != zf.STORED:
+        raise BundleInvalidError("the signature entry must be stored, not compressed")
+    return sig_entry
+
+
+def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS
+                 ) -> tuple[tuple[ZipEntry, ...], str, bytes]:
+    """Steps 1-3: (entries, key id, signature) of ``data``, before any trust decision."""
+    entries = tuple(zf.parse_archive(data, limits=limits))
+    sig_entry = check_directory(entries)
+    if sig_entry.size > limits.max_signature_entry_size:
+        raise BundleInvalidError("the signature entry is larger than a signature can be")
+    key_id, signature = parse_signature_entry(zf.read_entry(data, sig_entry, limits=limits))
+    return entries, key_id, signature
+
+
+def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> TrustedKey:
+    """Step 4: the signing key must be trusted, strong and unrevoked; the digest unrevoked."""
+    record = snapshot.get(key_id)
+    if record is None:
+        raise UntrustedPublisherError(
+            f"bundle is signed by key {key_id}, which is not in the trust store; if you "
+            "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id,
+        )
+    if weak_key_problem(record.public_key) is not None:
+        raise UntrustedPublisherError(
+            f"key {key_id[:16]} ({record.publisher}) is a weak ed25519 key and is never "
+            "trusted; remove it with `pepperpy trust remove`", key_id=key_id,
+        )
+    if record.revoked:
+        raise RevokedError(
+            f"key {key_id[:16]} ({record.publisher}) was revoked at {record.revoked_at}; "
+            "ask the publisher for a bundle signed with a new key"
+        )
+    if digest is not None and digest in snapshot.revoked_bundles:
+        raise RevokedError(
+            f"bundle sha256 {digest} was revoked by the operator; install another version"
+        )
+    return record
+
+
+def verify_signature(
+    data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
+    path: str | None = None, entries: Sequence[ZipEntry] | None = None,
+) -> tuple[TrustedKey, str, tuple[ZipEntry, ...]]:
+    """Steps 1-5 on ``data``: (the signing key's record, the file's SHA-256, the entries).
+
+    ``entries``: the directory already parsed from these very bytes (the gate's screen);
+    its local headers and layout are checked against ``data`` here.
+    """
+    if len(data) > limits.max_bundle_size:
+        raise BundleInvalidError(
+            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit", path=path
+        )
+    if entries is None:
+        directory, key_id, signature = parse_bundle(data, limits=limits)
+    else:
+        directory = tuple(entries)
+        zf.check_archive(data, directory)
+        key_id, signature = parse_signature_entry(
+            zf.read_entry(data, check_directory(directory), limits=limits))
+    record = check_key(trust, key_id, None)
+    view = memoryview(data)
+    hasher = hashlib.sha256(view[:directory[-1].header_offset])
+    prefix_digest = hasher.copy().hexdigest()
+    hasher.update(view[directory[-1].header_offset:])
+    digest = hasher.hexdigest()
+    check_key(trust, key_id, digest)
+    if not _signature_valid(record.public_key, signature, statement(prefix_digest)):
+        raise BundleInvalidError(
+            f"the signature by key {record.key_id[:16]} ({record.publisher}) does not match "
+            "the files: the bundle was modified after signing", path=path,
+        )
+    return record, digest, directory
