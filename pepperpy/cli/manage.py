@@ -186,7 +186,7 @@ def cmd_deps(args: argparse.Namespace) -> int:
     (PEPPERPY_INDEX_URL, PEPPERPY_FIND_LINKS, PEPPERPY_NO_INDEX), so later loads with
     PEPPERPY_AUTO_INSTALL=0 start no subprocess.
 
-    example: pepperpy plugin deps openai anthropic
+    example: pepperpy plugin deps anthropic llm_openai_provider
     """
     from pepperpy.cli.names import installed_name
     from pepperpy.core import PluginNotFoundError
