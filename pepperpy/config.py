@@ -1,8 +1,9 @@
 """Check a user's provider configuration against the plugin's ``config_schema``.
 
 Order: refuse unknown keys, fill missing keys from the environment variable the
-schema names (``"env"``) and then from ``"default"``, then validate types with
-jsonschema. Error messages name the key and the fix, and never show the value of a
+schema names (``"env"``) and then from ``"default"``, then validate types
+(``pepperpy.config_check`` for the flat schemas providers use, jsonschema for anything
+else). Error messages name the key and the fix, and never show the value of a
 key marked ``"secret": true`` (or any key named like a credential).
 """
 
@@ -12,6 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from pepperpy.config_check import config_errors
 from pepperpy.core import ValidationError, looks_secret
 
 __all__ = ["coerce_strings", "is_secret", "prepare_config", "secret_keys"]
@@ -99,20 +101,26 @@ def secret_keys(schema: Mapping[str, Any] | None) -> frozenset[str]:
 
 
 def _validate_types(schema: Mapping[str, Any], filled: Mapping[str, Any], label: str) -> None:
-    import jsonschema  # heavy: only when a provider with a schema is created
-
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(dict(filled)), key=lambda e: list(e.path))
+    errors = config_errors(schema, filled)
+    if errors is None:
+        errors = _jsonschema_errors(schema, filled)
     if not errors:
         return
     problems = []
     properties = schema.get("properties", {})
-    for error in errors[:5]:
-        key = ".".join(str(p) for p in error.path) or "(config)"
-        top = str(error.path[0]) if error.path else ""
-        if top and is_secret(top, properties.get(top)):
-            detail = f"failed the '{error.validator}' check"
-        else:
-            detail = error.message
-        problems.append(f"option {key}: {detail}")
+    for path, keyword, message in errors[:5]:
+        if path and is_secret(path[0], properties.get(path[0])):
+            message = f"failed the '{keyword}' check"
+        problems.append(f"option {'.'.join(path) or '(config)'}: {message}")
     raise ValidationError(f"{label}: invalid configuration: " + "; ".join(problems))
+
+
+def _jsonschema_errors(
+    schema: Mapping[str, Any], filled: Mapping[str, Any]
+) -> list[tuple[tuple[str, ...], str, str]]:
+    """``(path, keyword, message)`` from jsonschema, for schemas beyond the flat subset."""
+    import jsonschema  # heavy: only for a schema config_check does not cover
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(filled)), key=lambda e: list(e.path))
+    return [(tuple(str(p) for p in e.path), str(e.validator), e.message) for e in errors]

@@ -46,6 +46,8 @@ INST = "tests/plugins/test_install.py::"
 SEAL = "tests/plugins/test_sealed_import.py::"
 DEPS = "tests/plugins/test_dependencies.py::"
 CONS = "tests/plugins/test_dependency_constraints.py::"
+TOOL = "tests/toolcalls/test_tool_safety.py::"
+MCP = "tests/toolcalls/test_mcp.py::"
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "(found, exc))",
       "                except OSError as exc:\n                    failures.append((found, exc))",
       f"{LOAD}test_older_plugin_path_version_is_reported_as_rollback"),
+    m("listing-file-identity", "a bundle rewritten in place behind a listing's cache",
+      "pepperpy/plugins/discovery.py", "st.st_mtime_ns, st.st_ctime_ns, st.st_ino",
+      "st.st_mtime_ns, st.st_ino",
+      "tests/plugins/test_listing_cache.py::"
+      "test_same_size_and_mtime_with_other_bytes_is_checked_again"),
     m("nonblocking-open", "a FIFO named *.pepperplugin hanging discovery", GATE,
       "_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC",
       "_FLAGS = os.O_RDONLY | os.O_CLOEXEC",
@@ -330,6 +337,24 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    return outcome",
       "tests/testing/test_conformance_suite.py::"
       "test_a_provider_that_leaks_a_secret_fails_and_the_report_masks_it"),
+    m("tool-schema", "tool arguments the schema does not allow", "pepperpy/tools.py",
+      "        problem = _mismatch(tool, call.arguments)\n",
+      "        problem = None\n",
+      f"{TOOL}test_arguments_are_checked_against_the_schema_before_the_tool_runs"),
+    m("tool-schema-direct", "tool arguments the schema does not allow", "pepperpy/tools.py",
+      "        problem = _mismatch(tool, arguments if arguments is not None else {})",
+      "        problem = None",
+      f"{MCP}test_arguments_that_do_not_match_the_schema_are_refused_before_the_call"),
+    m("tool-result-size", "tool results flooding the prompt", "pepperpy/tools.py",
+      "        if len(text) <= self._max_chars:", "        if True:",
+      f"{TOOL}test_a_huge_tool_result_is_cut_before_it_reenters_the_prompt"),
+    m("tool-call-budget", "runaway tool loops", "pepperpy/tools.py",
+      "        if len(self.steps) >= self._max_calls:", "        if False:",
+      f"{TOOL}test_calls_past_max_tool_calls_are_answered_with_an_error_not_run"),
+    m("mcp-stuck-start", "MCP server processes left running",
+      "plugin_src/tools_mcp_provider/provider.py",
+      "            task.cancel()  # still starting", "            pass  # still starting",
+      f"{MCP}test_a_server_that_never_answers_times_out_and_is_stopped"),
 )
 
 

@@ -97,7 +97,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     """List every bundle found, where, its state and the command that fixes it.
 
     Searches PEPPERPY_HOME/plugins, each PEPPERPY_PLUGIN_PATH folder, then the checkout's
-    dist_plugins/. Each bundle is fully verified; no plugin code runs.
+    dist_plugins/. Each bundle is fully verified (one whose file is unchanged since its
+    last check under the same trust store is not read again); no plugin code runs.
 
     example: pepperpy plugin list --json
     """

@@ -17,9 +17,10 @@ Invariants:
   hostile ``plugin.json`` reaches a parser, and a huge or sparse file costs a few small
   reads. Loading re-reads the bytes and checks them again; a summary here only chooses
   which files to load.
-- The index cache (``cache_dir/index.json``) is keyed by (path, size, mtime_ns, inode,
-  device) and the trust fingerprint: any change to a file or to the trust store re-reads
-  it. A corrupt cache is ignored and rewritten; an unwritable one is skipped.
+- The index cache (``cache_dir/index.json``) is keyed by (path, size, mtime_ns,
+  ctime_ns, inode, device) and the trust fingerprint: any change to a file (writing it
+  changes its ctime, which no user can set back) or to the trust store re-reads it. A
+  corrupt cache is ignored and rewritten; an unwritable one is skipped.
 - A broken bundle becomes a ``Found`` with ``problem`` set; it never stops discovery.
 """
 
@@ -137,7 +138,7 @@ def _summary(entry: os.DirEntry[str], path: str, cached: dict[str, dict], trust:
         st = entry.stat()
     except OSError as exc:
         return {"identity": None, "problem": f"cannot stat: {exc.strerror}"}
-    identity = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+    identity = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
     old = cached.get(path)
     if old is not None and old.get("identity") == identity:
         return old

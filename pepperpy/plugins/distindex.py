@@ -148,8 +148,13 @@ def _build(key: tuple[tuple[str, int], ...]) -> DistIndex:
     return DistIndex(versions, key, racy)
 
 
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")  # "1.40.2": valid PEP 440 as written
+
+
 @lru_cache(maxsize=4096)
 def _is_pep440(version: str) -> bool:
+    if _RELEASE.fullmatch(version):
+        return True  # no packaging import for what most installed versions look like
     from packaging.version import InvalidVersion, Version
 
     try:

@@ -16,9 +16,11 @@ key is trusted for other plugin names only), ``incompatible``
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pepperpy._version import __version__
 from pepperpy.core import (
     PepperpyError,
     PluginLoadError,
@@ -29,7 +31,9 @@ from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
 from pepperpy.plugins.manager import PluginManager, dependency_spec
 from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.trust import admissible as policy
 from pepperpy.trust.gate import Trust
+from pepperpy.trust.types import PluginManifest, from_validated
 
 __all__ = ["BundleStatus", "diagnose"]
 
@@ -74,18 +78,50 @@ def _row(manager: PluginManager, found: Found, *, state: InstallState, trust: Tr
         return BundleStatus(**base, state=label, detail=found.problem,
                             fix=_fix_for(label, found))
     try:
-        chosen = manager.check(found, state=state, trust=trust)
+        manifest, publisher = _check(manager, found, state=state, trust=trust)
     except PepperpyError as exc:
         label, fix = _classify(exc, found)
         return BundleStatus(**base, state=label, detail=str(exc), fix=fix)
-    spec = dependency_spec(chosen.manifest)
+    spec = dependency_spec(manifest)
     missing = find_unsatisfied(spec.requirements, lock=spec.lock)
     if missing:
         return BundleStatus(**base, state="missing-dependencies",
                             detail="needs " + ", ".join(u.describe() for u in missing),
-                            fix=f"pepperpy plugin deps {chosen.manifest.name}")
-    return BundleStatus(**base, state="ok", detail=f"signed by {chosen.verified.publisher}",
-                        fix="")
+                            fix=f"pepperpy plugin deps {manifest.name}")
+    return BundleStatus(**base, state="ok", detail=f"signed by {publisher}", fix="")
+
+
+def _check(manager: PluginManager, found: Found, *, state: InstallState, trust: Trust
+           ) -> tuple[PluginManifest, str]:
+    """``manager.check`` for a listing: the manifest and publisher, after the policy.
+
+    Discovery has just seen this file with the identity (size, times, inode, device) it
+    had when it was verified, under this trust fingerprint (its index is keyed on both),
+    and the verified cache holds that verification under the same digest and
+    fingerprint: then the file is not read and hashed again. Anything else (a miss, a
+    changed trust store, a damaged entry) is the full check from a fresh read. Loading
+    always reads and checks the bytes it imports.
+    """
+    hit = trust.cache.get(found.digest, trust.fingerprint) if found.digest else None
+    manifest = _manifest(hit.manifest) if hit is not None and hit.key_id == found.key_id \
+        else None
+    if hit is None or manifest is None or (manifest.name, manifest.category,
+                                           manifest.provider_name) != (
+            found.name, found.category, found.provider_name):
+        chosen = manager.check(found, state=state, trust=trust)
+        return chosen.manifest, chosen.verified.publisher
+    candidate = policy.Candidate(manifest, str(found.digest), hit.key_id, found.path,
+                                 found.source)
+    policy.usable_here(candidate, state, scopes=trust.scopes(hit.key_id),
+                       pepperpy_version=__version__, only=trust.only(hit.key_id))
+    return manifest, hit.publisher
+
+
+def _manifest(raw: bytes) -> PluginManifest | None:
+    try:
+        return from_validated(json.loads(raw))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 _REFUSALS = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}

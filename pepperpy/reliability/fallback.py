@@ -12,15 +12,15 @@ Invariants (checked when the chain is configured, not when it is first used):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from pepperpy._record import record
 from pepperpy.core import BaseProvider, ConfigurationError, PepperpyError, ProviderError
 
 __all__ = ["Link", "check_chain", "check_dimensions", "check_on", "falls_back"]
 
 
-@dataclass(frozen=True)
+@record  # not @dataclass: cheaper to define on every first call (pepperpy._record)
 class Link:
     """One provider of a chain: its name, the object, and how to get it started."""
 

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pepperpy.core import ConfigurationError, ProviderError, ValidationError
 from pepperpy.embeddings import EmbeddingProvider
@@ -26,12 +26,14 @@ from pepperpy.llm import (
     LLMProvider,
     Message,
 )
-from pepperpy.reliability.cache import ResponseCache
 from pepperpy.reliability.deadline import Deadline, current_deadline
 from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
 from pepperpy.reliability.tracing import Tracing
 from pepperpy.reliability.usage import UsageTotals
+
+if TYPE_CHECKING:
+    from pepperpy.reliability.cache import ResponseCache
 
 __all__ = ["Reliability", "ReliableEmbeddings", "ReliableLLM"]
 

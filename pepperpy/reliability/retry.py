@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from typing import Any
 
+from pepperpy._record import record
 from pepperpy.core import ConfigurationError, ProviderError
 
 __all__ = ["RetryPolicy"]
@@ -37,7 +37,7 @@ def _number(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
+@record  # not @dataclass: cheaper to define on every first call (pepperpy._record)
 class RetryPolicy:
     """``attempts`` tries per provider; waits ``backoff``, then twice that, ... capped at
     ``max_wait``, with jitter so many clients do not retry in step."""

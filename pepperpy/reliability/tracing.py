@@ -11,9 +11,17 @@ Invariants:
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["Tracing"]
+
+#: The span new spans hang under when no parent is given (an agent run's span).
+_enclosing: ContextVar[Any] = ContextVar("pepperpy_enclosing_span", default=None)
 
 _otel: Any = None  # the opentelemetry.trace module, False when not installed
 
@@ -30,6 +38,16 @@ def _trace_module() -> Any:
     return _otel
 
 
+def _otel_in_use() -> bool:
+    """Whether anything could have set up a tracer provider in this process.
+
+    Setting one imports ``opentelemetry.trace`` (or names it in the variable
+    OpenTelemetry reads); until then every span would be a no-op one from the proxy
+    tracer, which costs an import and a few microseconds per call, and records nothing.
+    """
+    return "opentelemetry.trace" in sys.modules or "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+
+
 class Tracing:
     """Starts spans when enabled and OpenTelemetry is importable."""
 
@@ -44,6 +62,8 @@ class Tracing:
 
     def _get_tracer(self) -> Any:
         if self._tracer is None:
+            if self.enabled and self.tracer_provider is None and not _otel_in_use():
+                return False  # asked again at the next call, so a later set-up is seen
             trace: Any = _trace_module() if self.enabled else False
             if not trace:
                 self._tracer = False
@@ -67,11 +87,29 @@ class Tracing:
         if not tracer:
             return None
         trace = _otel
+        parent = parent if parent is not None else _enclosing.get()
         context = trace.set_span_in_context(parent) if parent is not None else None
         return tracer.start_span(
             name, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes,
             start_time=start_time,
         )
+
+    @contextmanager
+    def enclosing(self, name: str, attributes: dict[str, Any]) -> Iterator[Any]:
+        """A span that every span started inside the block hangs under (an agent run:
+        its model calls and tool calls), ended on the way out; ``None`` when off."""
+        span = self.start(name, attributes)
+        token = _enclosing.set(span) if span is not None else None
+        try:
+            yield span
+        except BaseException as exc:
+            self.fail(span, exc)
+            raise
+        finally:
+            if token is not None:
+                _enclosing.reset(token)
+            if span is not None:
+                span.end()
 
     @staticmethod
     def fail(span: Any, error: BaseException) -> None:

@@ -26,8 +26,7 @@ def reference_section(manifest: Any) -> str:
     properties = (manifest.config_schema or {}).get("properties") or {}
     lines = [BEGIN, "## Options", ""]
     if properties:
-        lines += [f"Pass them as keyword arguments of `with_{manifest.category}"
-                  f"(\"{manifest.provider_name}\", option=value)`; an option with an "
+        lines += [f"Pass them as keyword arguments of `{_call(manifest)}`; an option with an "
                   "environment variable takes its value from there when it is not passed. "
                   "Secret options never appear in messages, logs or `repr`.", "",
                   "| option | type | default | environment variable | description |",
@@ -47,6 +46,17 @@ def reference_section(manifest: Any) -> str:
     else:
         lines.append("None besides PepperPy.")
     return "\n".join([*lines, END])
+
+
+_WITH = frozenset({"llm", "embeddings", "rag", "storage", "tools"})
+
+
+def _call(manifest: Any) -> str:
+    """How an application configures the provider: ``with_llm(...)`` or ``pepper.use``."""
+    name = manifest.provider_name
+    if manifest.category in _WITH:
+        return f"with_{manifest.category}(\"{name}\", option=value)"
+    return f"pepper.use(\"{manifest.category}\", \"{name}\", option=value)"
 
 
 def _row(key: str, spec: Any) -> str:

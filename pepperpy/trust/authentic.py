@@ -219,14 +219,26 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
     return record
 
 
+def file_digests(data: bytes, entries: Sequence[ZipEntry]) -> tuple[str, str]:
+    """SHA-256 of the archive prefix (what the signature covers) and of the whole file,
+    in one pass over ``data``."""
+    view = memoryview(data)
+    hasher = hashlib.sha256(view[:entries[-1].header_offset])
+    prefix_digest = hasher.copy().hexdigest()
+    hasher.update(view[entries[-1].header_offset:])
+    return prefix_digest, hasher.hexdigest()
+
+
 def verify_signature(
     data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
     path: str | None = None, entries: Sequence[ZipEntry] | None = None,
+    hashed: tuple[str, str] | None = None,
 ) -> tuple[TrustedKey, str, tuple[ZipEntry, ...]]:
     """Steps 1-5 on ``data``: (the signing key's record, the file's SHA-256, the entries).
 
     ``entries``: the directory already parsed from these very bytes (the gate's screen);
-    its local headers and layout are checked against ``data`` here.
+    its local headers and layout are checked against ``data`` here. ``hashed``:
+    ``file_digests(data, entries)`` when the gate has just computed it (one pass, not two).
     """
     if len(data) > limits.max_bundle_size:
         raise BundleInvalidError(
@@ -240,11 +252,7 @@ def verify_signature(
         key_id, signature = parse_signature_entry(
             zf.read_entry(data, check_directory(directory), limits=limits))
     record = check_key(trust, key_id, None)
-    view = memoryview(data)
-    hasher = hashlib.sha256(view[:directory[-1].header_offset])
-    prefix_digest = hasher.copy().hexdigest()
-    hasher.update(view[directory[-1].header_offset:])
-    digest = hasher.hexdigest()
+    prefix_digest, digest = hashed or file_digests(data, directory)
     check_key(trust, key_id, digest)
     if not _signature_valid(record.public_key, signature, statement(prefix_digest)):
         raise BundleInvalidError(

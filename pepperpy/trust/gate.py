@@ -23,7 +23,6 @@ writes anything but the verified cache (``PEPPERPY_HOME/verified.json``), best e
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -38,6 +37,7 @@ from pepperpy.trust import archive as zf
 from pepperpy.trust.authentic import (
     check_directory,
     check_key,
+    file_digests,
     parse_signature_entry,
     verify_signature,
 )
@@ -92,6 +92,9 @@ class CachedVerification:
     manifest: bytes
 
 
+_CACHE_ENTRIES = 10_000  # enough that listing 5,000 bundles never evicts its own entries
+
+
 class VerifiedCache:
     """Which bundle digests verified, under which trust fingerprint (``verified.json``).
 
@@ -128,12 +131,17 @@ class VerifiedCache:
 
     def put(self, digest: str, trust: str, result: CachedVerification) -> None:
         """Record a verification in memory; :meth:`flush` writes them all at once."""
-        entries = {d: e for d, e in self._load().items()
-                   if isinstance(e, dict) and e.get("trust") == trust}
+        entries = self._load()
+        if not self._dirty:  # once per write: entries under another fingerprint are stale
+            entries = {d: e for d, e in entries.items()
+                       if isinstance(e, dict) and e.get("trust") == trust}
+        entries.pop(digest, None)  # newest last; the oldest go first past the cap
         entries[digest] = {"trust": trust, "key_id": result.key_id,
                            "publisher": result.publisher,
                            "manifest": result.manifest.decode("utf-8")}
-        self._entries = dict(list(entries.items())[-512:])
+        while len(entries) > _CACHE_ENTRIES:
+            del entries[next(iter(entries))]
+        self._entries = entries
         self._dirty = True
 
     def flush(self) -> None:
@@ -279,14 +287,16 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
         cd_offset = entries[-1].data_offset + entries[-1].compressed_size
         if len(data) != size or data[cd_offset: cd_offset + len(directory)] != directory:
             raise BundleInvalidError("the file changed while it was read; try again")
-        digest = hashlib.sha256(data).hexdigest()
+        hashed = file_digests(data, entries)
+        digest = hashed[1]
         hit = trust.cache.get(digest, trust.fingerprint)
         manifest = _cached_manifest(hit.manifest) if hit is not None else None
         if hit is not None and manifest is not None:
             return _issue(VerifiedBundle(manifest, hit.manifest, digest, hit.key_id,
                                          hit.publisher, data, zf.Contents(data, entries),
                                          entries))
-        verified = verify_bundle(data, trust.snapshot, limits=limits, entries=entries)
+        verified = verify_bundle(data, trust.snapshot, limits=limits, entries=entries,
+                                 hashed=hashed)
     trust.cache.put(digest, trust.fingerprint, CachedVerification(
         verified.key_id, verified.publisher, verified.manifest_bytes))
     return verified
@@ -300,12 +310,12 @@ def _cached_manifest(raw: bytes) -> PluginManifest | None:
 
 
 def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None
-                  ) -> VerifiedBundle:
+                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None,
+                  hashed: tuple[str, str] | None = None) -> VerifiedBundle:
     """Verify bytes already in memory: the signature over the raw bytes first, then (and
     only then) inflate and CRC-check every entry and parse the manifest."""
     record, digest, entries = verify_signature(data, trust, limits=limits, path=path,
-                                               entries=entries)
+                                               entries=entries, hashed=hashed)
     contents = zf.Contents(data, entries)
     contents.check(limits)
     manifest_bytes = bytes(contents[zf.MANIFEST_NAME])

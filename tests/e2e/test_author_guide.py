@@ -62,12 +62,13 @@ def test_the_guide_shows_the_example_test_file_as_it_is() -> None:
 
 
 def test_the_guide_lists_every_rule_and_no_other() -> None:
-    named = set(re.findall(r"`((?:llm|embeddings|rag|storage|\*)\.[a-z_.]+)`", GUIDE))
-    for category in ("llm", "embeddings", "rag", "storage"):
+    named = set(re.findall(r"`((?:llm|embeddings|rag|storage|tools|\*)\.[a-z_.]+)`", GUIDE))
+    for category in ("llm", "embeddings", "rag", "storage", "tools"):
         for rule in rules_for(category):
             generic = "*." + rule.id.split(".", 1)[1]
             assert rule.id in named or generic in named, rule.id
-    known = {r.id for c in ("llm", "embeddings", "rag", "storage") for r in rules_for(c)}
+    known = {r.id for c in ("llm", "embeddings", "rag", "storage", "tools")
+             for r in rules_for(c)}
     for name in named:
         pattern = re.escape(name).replace(r"\*", r"[a-z]+")
         assert any(re.fullmatch(pattern, k) for k in known), f"the guide names {name}"

@@ -61,6 +61,41 @@ def test_unsatisfied_versions_and_missing_packages_are_reported():
         ("packaging<1", False), ("pepperpy-surely-absent>=1", True)]
 
 
+PLAIN_CASES = [
+    "packaging", "packaging>=20", "packaging >= 20.0 , < 999", "packaging==0", "packaging!=1",
+    "packaging<1", "packaging>1000", "packaging<=1.0.0", "Pydantic_Core>=1", "pydantic>=2,<3",
+    "pydantic>=2,<2", "pydantic==2", "pydantic~=2.0", "pydantic==2.*", "pydantic>=2.0rc1",
+    "pydantic[email]>=2", 'pydantic>=2; python_version < "3"', "pepperpy-surely-absent",
+    "pepperpy-surely-absent>=1",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_CASES)
+def test_the_plain_shortcut_agrees_with_packaging(text):
+    from packaging.requirements import Requirement
+
+    from pepperpy.plugins.dependencies import _dist_index, _installed_version, _plainly_met
+
+    req = Requirement(text)
+    found = _installed_version(req.name)
+    applies = req.marker is None or req.marker.evaluate({"extra": ""})
+    met = found is not None and req.specifier.contains(found, prereleases=True)
+    if _plainly_met(text, _dist_index()):  # never "met" when packaging says otherwise
+        assert met and applies and not req.extras
+    if not req.extras:
+        assert (find_unsatisfied((text,)) == []) == (met or not applies)
+
+
+def test_a_met_plain_requirement_does_not_import_packaging_requirements():
+    code = ("import sys\n"
+            "from pepperpy.plugins.dependencies import find_unsatisfied\n"
+            "assert find_unsatisfied(('pydantic>=2', 'jsonschema>=4,<99')) == []\n"
+            "print('packaging.requirements' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_auto_install_off_names_the_exact_commands(tmp_path):
     settings = Settings(home=tmp_path, auto_install=False)
     spec = DependencySpec("echo", ("pepperpy-surely-absent>=1",))

@@ -108,3 +108,28 @@ def test_import_pepperpy_imports_no_opentelemetry() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_global_tracing_waits_for_opentelemetry_to_be_set_up() -> None:
+    """Before anything sets up OpenTelemetry a call makes no span and imports nothing;
+    a tracer provider set up later in the process is used from the next call on."""
+    code = """
+import sys
+from pepperpy.reliability.tracing import Tracing
+tracing = Tracing()
+assert tracing.start("chat m", {}) is None and not tracing.active()
+assert not any(m.startswith("opentelemetry") for m in sys.modules)
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+tracing.start("chat m", {"gen_ai.request.model": "m"}).end()
+print([s.name for s in exporter.get_finished_spans()])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "['chat m']"

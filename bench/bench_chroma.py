@@ -1,0 +1,110 @@
+"""The chroma plugin vs raw chromadb at 2,000 and 50,000 chunks: adds and query latency.
+
+    .venv/bin/python bench/bench_chroma.py [--smoke] [--sizes 2000,50000]
+
+The same random 384-d unit vectors go into two embedded stores in the same run: raw
+chromadb (``collection.upsert`` in its maximum batch size, then ``collection.query``
+called directly, blocking the event loop: the fastest anyone can call it) and the
+chroma plugin's provider as PepperPy loads it (``add``, then ``search`` with k=5). Adds
+alternate which side goes first per round, in fresh folders; queries run in
+interleaved blocks of 20. Each line prints PepperPy's time over raw chromadb's
+(median of per-round ratios, min..max). Target: <= 1.05x.
+``--smoke``: 200 chunks, 20 queries, two rounds (the test suite runs that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+
+from bench_rag_storage import RawChroma, _vectors  # noqa: E402
+from support.plugins import register_source_plugins  # noqa: E402
+
+from pepperpy.rag import Document, RAGProvider  # noqa: E402
+from pepperpy.registry import ProviderRegistry  # noqa: E402
+
+
+async def one_size(n: int, n_queries: int, rounds: int, registry: ProviderRegistry) -> None:
+    rng = random.Random(n)
+    texts = [f"chunk {i}: " + " ".join(rng.choice("abcdefgh") * 3 for _ in range(12))
+             for i in range(n)]
+    vecs = _vectors(n, rng)
+    queries = _vectors(n_queries, rng)
+    docs = [Document(t, id=f"id{i}", metadata={"i": i}) for i, t in enumerate(texts)]
+    add_ratios, query_ratios = [], []
+    add_raw, query_raw, add_ours, query_ours = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="pepperpy-bench-chroma-") as tmp:
+        for r in range(rounds):
+            raw = RawChroma(Path(tmp, f"raw{r}"))
+            provider = registry.create("rag", "chroma", {"path": str(Path(tmp, f"ours{r}")),
+                                                         "collection": "bench"})
+            assert isinstance(provider, RAGProvider)
+            await provider.initialize()
+            try:
+                timed: dict[str, float] = {}
+                for side in (("raw", "ours") if r % 2 == 0 else ("ours", "raw")):
+                    start = time.perf_counter()
+                    if side == "raw":
+                        raw.add(texts, vecs)
+                    else:
+                        await provider.add(docs, vecs)
+                    timed[side] = time.perf_counter() - start
+                add_raw.append(timed["raw"])
+                add_ours.append(timed["ours"])
+                add_ratios.append(timed["ours"] / timed["raw"])
+                for q in queries[:10]:  # warm both (HNSW index loaded, caches)
+                    raw.query(q)
+                    await provider.search(q, k=5)
+                spent = {"raw": 0.0, "ours": 0.0}
+                for s in range(0, n_queries, 20):
+                    block = queries[s:s + 20]
+                    for side in (("raw", "ours") if (s // 20) % 2 == 0 else ("ours", "raw")):
+                        start = time.perf_counter()
+                        if side == "raw":
+                            for q in block:
+                                raw.query(q)
+                        else:
+                            for q in block:
+                                await provider.search(q, k=5)
+                        spent[side] += time.perf_counter() - start
+                query_raw.append(spent["raw"] / n_queries)
+                query_ours.append(spent["ours"] / n_queries)
+                query_ratios.append(spent["ours"] / spent["raw"])
+            finally:
+                raw.client.close()
+                await provider.cleanup()
+    print(f"{n:,} chunks x 384-d, {n_queries} queries (k=5), {rounds} rounds")
+    print(f"  add    raw {statistics.median(add_raw):8.3f} s   pepperpy "
+          f"{statistics.median(add_ours):8.3f} s   ratio {statistics.median(add_ratios):.3f} "
+          f"({min(add_ratios):.3f}..{max(add_ratios):.3f}, target <= 1.05)")
+    print(f"  query  raw {statistics.median(query_raw) * 1e6:8.0f} us  pepperpy "
+          f"{statistics.median(query_ours) * 1e6:8.0f} us  ratio "
+          f"{statistics.median(query_ratios):.3f} ({min(query_ratios):.3f}.."
+          f"{max(query_ratios):.3f}, target <= 1.05)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="2000,50000")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="a little work (CI)")
+    args = parser.parse_args()
+    sizes = [200] if args.smoke else [int(s) for s in args.sizes.split(",")]
+    queries, rounds = (20, 2) if args.smoke else (args.queries, args.rounds)
+    registry = register_source_plugins(ProviderRegistry(), "rag_chroma_provider")
+    for n in sizes:
+        asyncio.run(one_size(n, queries, rounds, registry))
+
+
+if __name__ == "__main__":
+    main()

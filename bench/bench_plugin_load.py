@@ -1,0 +1,120 @@
+"""Cold load of every shipped plugin in a fresh process vs the same code from a folder.
+
+    .venv/bin/python bench/bench_plugin_load.py [--smoke] [PLUGIN ...]
+
+For each ``plugin_src`` plugin (built and signed with a throwaway key, installed in a
+private PEPPERPY_HOME): a fresh interpreter creates the provider through PepperPy
+(``PepperPy().registry.create``: find the installed bundle, check it against the
+verified cache and the policy, check its dependencies, import it from memory, check
+the configuration against its ``config_schema``, construct it) against a fresh
+interpreter that imports the same files from a plain folder and constructs the class
+with the same (already complete) configuration. Each child reports the CPU time it
+spent from its first line (interpreter start excluded; CPU time, because wall time on
+a shared machine swings by hundreds of milliseconds). Runs are interleaved; the figure is the
+median of per-round differences, with their min..max. Target: every plugin <= +10 ms.
+``--smoke``: two plugins, two rounds (the test suite runs that).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pepperpy.config import prepare_config  # noqa: E402
+from pepperpy.plugins.install import install_bundle  # noqa: E402
+from pepperpy.settings import Settings  # noqa: E402
+from pepperpy.testing_bundles import BundleFactory  # noqa: E402
+
+SMOKE = "--smoke" in sys.argv
+ROUNDS = 2 if SMOKE else 9
+REQUIRED = {"api_key": "sk-bench", "dsn": "postgresql://bench@127.0.0.1:1/bench"}
+
+VIA_PEPPERPY = """
+import time
+start = time.process_time()
+from pepperpy.plugins.manager import PluginManager
+from pepperpy.registry import ProviderRegistry
+provider = ProviderRegistry(resolver=PluginManager()).create({category!r}, {provider!r}, {config!r})
+print(time.process_time() - start)
+"""
+VIA_FOLDER = """
+import time
+start = time.process_time()
+import importlib, sys
+sys.dont_write_bytecode = True  # as from a bundle: the plugin's code compiles from source
+sys.path.insert(0, {folder!r})
+cls = getattr(importlib.import_module({module!r}), {cls!r})
+provider = cls(**{filled!r})
+print(time.process_time() - start)
+"""
+
+
+def _child(code: str, env: dict[str, str], cwd: Path) -> float:
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
+                         text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
+    return float(out.stdout.split()[-1])
+
+
+def main() -> None:
+    names = [a for a in sys.argv[1:] if not a.startswith("--")]
+    plugins = sorted(p.parent for p in (ROOT / "plugin_src").glob("*/plugin.json"))
+    if names:
+        plugins = [p for p in plugins if p.name in names]
+    elif SMOKE:
+        plugins = [p for p in plugins if p.name in ("llm_openai_provider",
+                                                      "storage_sqlite_provider")]
+    with tempfile.TemporaryDirectory(prefix="pepperpy-bench-load-") as name:
+        tmp = Path(name)
+        factory = BundleFactory(publisher="bench")
+        home = tmp / "home"
+        factory.trust(home)
+        env = dict(os.environ, PEPPERPY_HOME=str(home), PEPPERPY_AUTO_INSTALL="0",
+                   PEPPERPY_CHECKOUT_PLUGINS="0", PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        print(f"cold load, fresh process, CPU ms from the first line ({ROUNDS} interleaved "
+              "rounds; median of per-round differences, min..max)")
+        print(f"  {'plugin':<28} {'folder':>9} {'pepperpy':>9} {'extra':>9}   range")
+        for src in plugins:
+            manifest = json.loads((src / "plugin.json").read_text())
+            bundle = tmp / f"{src.name}.pepperplugin"
+            bundle.write_bytes(factory.build_folder(src))
+            install_bundle(bundle, settings=Settings(home=home, checkout_plugins=False))
+            plain = tmp / "plain" / f"{src.name}_plain"
+            with zipfile.ZipFile(bundle) as z:
+                z.extractall(plain)
+            schema = manifest.get("config_schema") or {}
+            config = {k: v for k, v in REQUIRED.items() if k in schema.get("required", ())}
+            if manifest["name"] == "rag_chroma_provider":
+                config["path"] = str(tmp / "chroma")
+            filled = prepare_config(schema, config, label=manifest["name"], env={})
+            module, cls = manifest["entry_point"].split(":")
+            ours = VIA_PEPPERPY.format(category=manifest["category"],
+                                       provider=manifest["provider_name"], config=config)
+            theirs = VIA_FOLDER.format(folder=str(plain.parent), module=f"{plain.name}.{module}",
+                                       cls=cls, filled=filled)
+            _child(ours, env, tmp)  # warm: the verified cache, bytecode of the libraries
+            _child(theirs, env, tmp)
+            a, b = [], []
+            for i in range(ROUNDS):
+                for code, into in ((ours, a), (theirs, b)) if i % 2 == 0 else (
+                        (theirs, b), (ours, a)):
+                    into.append(_child(code, env, tmp))
+            extra = [(x - y) * 1000 for x, y in zip(a, b, strict=True)]
+            print(f"  {src.name:<28} {statistics.median(b) * 1000:7.1f}ms "
+                  f"{statistics.median(a) * 1000:7.1f}ms {statistics.median(extra):+7.1f}ms   "
+                  f"{min(extra):+.1f}..{max(extra):+.1f} (target <= +10 ms)")
+
+
+if __name__ == "__main__":
+    main()

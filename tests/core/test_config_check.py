@@ -1,0 +1,131 @@
+"""The small config checker refuses exactly what jsonschema refuses, in its words.
+
+Each shipped plugin's ``config_schema`` is checked with values of every JSON type at
+and around its limits; the result (key, keyword, message, order) must equal
+jsonschema's Draft 2020-12 result. Schemas beyond the subset go to jsonschema.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pepperpy.config import _jsonschema_errors, prepare_config
+from pepperpy.config_check import config_errors
+from pepperpy.core import ValidationError
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = {
+    p.parent.name: json.loads(p.read_text())["config_schema"]
+    for p in sorted((ROOT / "plugin_src").glob("*/plugin.json"))
+}
+VALUES: list[Any] = [
+    "", "x", "gpt-4o-mini", "a" * 300, "http://x", "bad name!", "cosine", "l2", "ip",
+    0, 1, -1, 2, 3, 65536, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, -0.1, 1e12,
+    True, False, None, [], [1], {}, {"a": 1},
+]
+
+
+def _expected(schema: dict[str, Any], config: dict[str, Any]) -> list[Any]:
+    return _jsonschema_errors(schema, config)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_every_shipped_schema_is_in_the_subset(name: str) -> None:
+    schema = SCHEMAS[name]
+    assert config_errors(schema, {k: "x" for k in schema.get("required", [])}) == []
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_same_refusals_as_jsonschema_for_each_key(name: str) -> None:
+    schema = SCHEMAS[name]
+    required = {k: "x" for k in schema.get("required", [])}
+    enums = [v for spec in schema["properties"].values() for v in spec.get("enum", [])]
+    refused = 0
+    for key in schema["properties"]:
+        for value in VALUES + enums:
+            config = {**required, key: value}
+            got = config_errors(schema, config)
+            assert got == _expected(schema, config), (key, value)
+            refused += bool(got)
+    assert refused  # the values do reach the limits
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_same_refusals_with_several_bad_keys_at_once(name: str) -> None:
+    schema = SCHEMAS[name]
+    keys = list(schema["properties"])[:4]
+    for values in product([None, "", 1.5, True, -1], repeat=len(keys)):
+        config = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+        config.update({k: "x" for k in schema.get("required", []) if k not in config})
+        assert config_errors(schema, config) == _expected(schema, config), config
+
+
+SYNTHETIC = {
+    "type": "object",
+    "properties": {
+        "a": {"type": ["integer", "null"], "exclusiveMaximum": 3, "minimum": 0},
+        "b": {"const": [1, True], "description": "d"},
+        "c": {"type": "string", "maxLength": 0},
+        "d": {"enum": [1, "1", False, {"k": [0]}]},
+        "e": {"type": "array"},
+        "f": {"type": "string", "minLength": 3, "maxLength": 4, "pattern": "^[a-z]+$"},
+    },
+}
+
+
+def test_the_rest_of_the_subset_matches_too() -> None:
+    for key in SYNTHETIC["properties"]:
+        for value in [*VALUES, [1, True], [1, 1], {"k": [0]}, {"k": [False]}, "1", "abcde"]:
+            config = {key: value}
+            assert config_errors(SYNTHETIC, config) == _expected(SYNTHETIC, config), config
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"a": {"type": "string", "format": "uri"}}},
+    {"type": "object", "properties": {"a": {"anyOf": [{"type": "string"}]}}},
+    {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}}}},
+    {"type": "object", "properties": {"a": True}},
+    {"type": "object", "properties": {"a": {"type": "str"}}},
+    {"type": "object", "additionalProperties": {"type": "string"}},
+    {"type": "object", "$defs": {}, "properties": {}},
+])
+def test_anything_else_goes_to_jsonschema(schema: dict[str, Any]) -> None:
+    assert config_errors(schema, {"a": "x"}) is None
+
+
+def test_fallback_still_refuses() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}}}}
+    with pytest.raises(ValidationError, match=r"option a\.0: 1 is not of type 'string'"):
+        prepare_config(schema, {"a": [1]}, label="p")
+
+
+def test_a_secret_value_is_never_shown() -> None:
+    with pytest.raises(ValidationError) as info:
+        prepare_config(SCHEMAS["llm_openai_provider"], {"api_key": 12345678}, label="openai")
+    assert "12345678" not in str(info.value)
+    assert "option api_key: failed the 'type' check" in str(info.value)
+
+
+def test_creating_a_provider_config_imports_no_jsonschema() -> None:
+    code = (
+        "import json, sys\n"
+        "from pepperpy.config import prepare_config\n"
+        f"schema = json.loads({json.dumps(json.dumps(SCHEMAS['llm_openai_provider']))})\n"
+        "prepare_config(schema, {'api_key': 'k'}, label='openai')\n"
+        "try:\n"
+        "    prepare_config(schema, {'api_key': 'k', 'temperature': 3}, label='openai')\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
+        "print('jsonschema' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["openai: invalid configuration: option temperature: 3 is greater than the "
+                   "maximum of 2", "False"]
