@@ -274,6 +274,10 @@ class ChatBuilder:
         return self
 
     async def _prepare(self) -> tuple[LLMProvider, list[Message], ConversationHistory | None]:
+        from pepperpy.textcheck import check_text
+
+        for number, m in enumerate(self._messages, 1):
+            check_text(m.content, f"message {number} ({m.role.value})")
         if not any(
             m.role is MessageRole.USER and m.content.strip() for m in self._messages
         ):

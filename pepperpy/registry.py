@@ -137,8 +137,8 @@ class ProviderRegistry:
             close = difflib.get_close_matches(provider_name, names, n=1, cutoff=0.6)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
             hint = _hint(self.resolver, category, provider_name) or (
-                "install its bundle with `pepperpy plugin install FILE` or add its folder "
-                "to PEPPERPY_PLUGIN_PATH")
+                "install its bundle with `pepperpy plugin install FILE` (in development, "
+                "PEPPERPY_DEV=1 also searches PEPPERPY_PLUGIN_PATH)")
             raise PluginNotFoundError(
                 f"no {category} provider named {provider_name!r}{guess} (available: "
                 f"{offered}); "

@@ -143,10 +143,12 @@ def _load_last() -> dict[str, Any]:
 
 
 def _save_last(provider: str, model: str | None, messages: list[Any]) -> None:
-    from pepperpy.bundle.fileio import atomic_write
+    from pepperpy.cli.common import load_settings
+    from pepperpy.fsio import atomic_write
 
     data = {"provider": provider, "model": model, "messages": [m.to_dict() for m in messages]}
-    atomic_write(_state_file(), json.dumps(data, indent=1).encode(), mode=0o600)
+    atomic_write(_state_file(), json.dumps(data, indent=1).encode(), mode=0o600,
+                 root=Path(load_settings().home))
 
 
 async def _chat(args: argparse.Namespace, prompt: str, options: dict[str, str]) -> int:

@@ -28,7 +28,7 @@ async def test_shout(tmp_path: Path) -> None:
     (dist / "llm_shout_provider-1.0.0.pepperplugin").write_bytes(factory.build_folder(EXAMPLE))
     home = tmp_path / "home"
     factory.trust(home)
-    settings = Settings(home=home, plugin_path=(dist,), auto_install=False)
+    settings = Settings(home=home, dev_mode=True, plugin_path=(dist,), auto_install=False)
     async with PepperPy(settings=settings).with_llm("shout") as pepper:
         result = await pepper.chat.with_user("hello").generate()
     assert result.content == "HELLO!"

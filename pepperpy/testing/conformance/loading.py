@@ -74,7 +74,7 @@ def load_plugin(path: str | Path, *, home: Path | None = None, install_deps: boo
     dist = home / "dist"
     dist.mkdir(parents=True, exist_ok=True)
     m = _build(path, dist, home) if path.is_dir() else _take(path, dist, home)
-    settings = replace(Settings.from_env(), home=home, plugin_path=(dist,),
+    settings = replace(Settings.from_env(), home=home, dev_mode=True, plugin_path=(dist,),
                        auto_install=install_deps, checkout_plugins=False, dev_plugins=())
     registry = ProviderRegistry(resolver=PluginManager(settings, progress=progress))
     loaded = registry.load(m.category, m.provider_name)
