@@ -36,7 +36,8 @@ def installed_name(name: str, settings: Any, *, category: str | None = None) -> 
     known = [*plugins, *(r.provider_name for r in plugins.values())]
     installed = ", ".join(sorted(plugins)) or "none"
     raise PluginNotFoundError(
-        f"no installed plugin or provider is named {name!r}{did_you_mean(name, known)} "
-        f"(installed: {installed}); see `pepperpy plugin list`, or install it with "
+        f"{name!r} is not installed{did_you_mean(name, known)}: no installed plugin or "
+        f"provider has that name (installed: {installed}); see `pepperpy plugin list`, or "
+        "install it with "
         f"`pepperpy plugin install {name}`", plugin=name,
     )

@@ -47,7 +47,8 @@ def test_a_near_miss_suggests_the_installed_name(
     capsys.readouterr()
     assert run("plugin", *command, "acmee") == 1
     err = capsys.readouterr().err
-    assert "no installed plugin or provider is named 'acmee' (did you mean 'acme'?)" in err
+    assert "'acmee' is not installed (did you mean 'acme'?): no installed plugin or " \
+           "provider has that name" in err
     assert err.count("\n") == 1
 
 

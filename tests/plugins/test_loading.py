@@ -202,7 +202,7 @@ def test_identical_copies_are_no_conflict(env):
     first, second = env.tmp / "first", env.tmp / "second"
     env.write(first, "echo.pepperplugin", data)
     env.write(second, "echo.pepperplugin", data)
-    env = env.with_settings(plugin_path=(first, second))
+    env = env.with_settings(dev_mode=True, plugin_path=(first, second))
     with warnings.catch_warnings():
         warnings.simplefilter("error", PluginConflictWarning)
         provider = env.registry().create("llm", "echo", {"api_key": "k"})
