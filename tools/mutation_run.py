@@ -46,6 +46,7 @@ INST = "tests/plugins/test_install.py::"
 SEAL = "tests/plugins/test_sealed_import.py::"
 DEPS = "tests/plugins/test_dependencies.py::"
 CONS = "tests/plugins/test_dependency_constraints.py::"
+DOCS = "tests/documents/"
 KERNEL = "tests/trust/test_verify_before_inflate.py::"
 SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
@@ -111,6 +112,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("cd-at-end-record", "bytes outside the entries", ZIP,
       "if cd_offset + cd_size != file_size - END_SIZE:", "if False:",
       f"{A}[prepended-bytes]"),
+    m("end-record-in-verified-bytes", "bytes after the signed prefix", ZIP,
+      "if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:",
+      "if False:",
+      "tests/trust/test_end_record.py::"
+      "test_bytes_with_another_end_record_than_the_screened_directory_are_refused",
+      "tests/trust/test_end_record.py::"
+      "test_a_revoked_bundle_flipping_its_end_record_never_authenticates",
+      "tests/trust/test_end_record.py::test_every_byte_outside_the_signed_prefix_is_pinned"),
     m("crc", "two ZIP parsers; any byte-level damage", ZIP,
       "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
       f"{A}[signed-stale-crc]"),
@@ -155,6 +164,26 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if hit is not None and hit.get(\"trust\") != trust.fingerprint:",
       "if False:",
       f"{CORE}test_a_bundle_revoked_after_it_was_verified_and_cached_is_refused"),
+    m("slot-install-rollback", "rollback of a slot through another name (install)",
+      "pepperpy/plugins/install.py",
+      "if holder is not None and holder.name != m.name and holder.key_id == record.key_id:",
+      "if False:",
+      "tests/plugins/test_slot_install.py::"
+      "test_an_older_release_under_another_name_is_not_installed_into_a_held_slot",
+      "tests/plugins/test_slot_install.py::"
+      "test_a_newer_release_under_another_name_replaces_the_slot_holder"),
+    m("slot-install-displaces", "two plugins of one publisher in one slot (fallback)",
+      "pepperpy/plugins/install.py",
+      "        (old.category, old.provider_name) == (new.category, new.provider_name))",
+      "        (old.category, old.provider_name) == (new.category, new.provider_name)\n"
+      "        and old.key_id != new.key_id)",
+      "tests/plugins/test_slot_install.py::"
+      "test_a_newer_release_under_another_name_replaces_the_slot_holder"),
+    m("cache-verifier-version", "a verification cached by an older, laxer PepperPy",
+      "pepperpy/bundle/trust.py",
+      'fingerprint = f"pepperpy-{__version__}:{fingerprint}"', "pass",
+      "tests/trust/test_cache_binding.py::"
+      "test_a_verification_cached_by_an_older_pepperpy_is_not_trusted_after_an_upgrade"),
     m("sealed-issued-only", "swap between verify and import", LOADER,
       "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
       f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
@@ -396,6 +425,29 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    return outcome",
       "tests/testing/test_conformance_suite.py::"
       "test_a_provider_that_leaks_a_secret_fails_and_the_report_masks_it"),
+    m("docx-declared-size", "a .docx ZIP bomb given to rag.add_files",
+      "plugin_src/documents_docx_provider/provider.py",
+      "    if total > max_bytes:", "    if False:",
+      f"{DOCS}test_loaders.py::test_docx_bomb_is_refused_by_declared_size"),
+    m("docx-ratio", "a .docx ZIP bomb given to rag.add_files",
+      "plugin_src/documents_docx_provider/provider.py",
+      "if entry.file_size > max_ratio * max(entry.compress_size, 1) and",
+      "if False and",
+      f"{DOCS}test_loaders.py::test_docx_bomb_by_ratio"),
+    m("html-depth", "HTML nested deep enough to stall the parser",
+      "plugin_src/documents_html_provider/provider.py",
+      "        if depth > limit:\n            raise ValidationError(",
+      "        if False:\n            raise ValidationError(",
+      f"{DOCS}test_loaders.py::test_deep_html_is_refused_before_parsing"),
+    m("milvus-filter-quoting", "metadata filters pasted into a Milvus expression",
+      "plugin_src/rag_milvus_provider/provider.py",
+      "literal = json.dumps(value, ensure_ascii=False)", "literal = f'\"{value}\"'",
+      "tests/rag/test_milvus_contract.py::test_filter_values_are_quoted_not_pasted"),
+    m("ingest-escaped-names", "terminal escapes in file names given to rag.add_files",
+      "pepperpy/ingest.py",
+      'log.warning("skipped %s: %s", _escaped(path), _escaped(reason))',
+      'log.warning("skipped %s: %s", path, reason)',
+      f"{DOCS}test_add_files.py::test_a_hostile_file_name_stays_one_escaped_line"),
     m("tool-schema", "tool arguments the schema does not allow", "pepperpy/tools.py",
       "        problem = _mismatch(tool, call.arguments)\n",
       "        problem = None\n",

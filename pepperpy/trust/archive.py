@@ -300,9 +300,25 @@ def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEn
 
 
 def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
-    """The rest of the layout, for a directory parsed from ``data``: no ZIP64 locator,
-    and every local header agrees with its central header."""
+    """The rest of the layout, for a directory parsed from ``data``: the end record in
+    ``data`` is the one these entries imply, no ZIP64 locator, and every local header
+    agrees with its central header.
+
+    The gate parses the directory from a first read of the file and checks these rules
+    on a second read of the whole file; the end record is outside the signed bytes, so
+    a file changed in between must not leave a second, non-canonical end record (and
+    so a second digest that dodges a revocation) in the bytes that are verified.
+    """
     size = len(data)
+    cd_offset = entries[-1].data_offset + entries[-1].compressed_size
+    directory = b"".join(
+        CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE, e.crc,
+                     e.compressed_size, e.size, len(e.name), 0, 0, 0, 0, EXTERNAL_ATTR,
+                     e.header_offset) + e.name.encode("ascii") for e in entries)
+    end = END.pack(END_SIG, 0, 0, len(entries), len(entries), len(directory), cd_offset, 0)
+    if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:
+        raise _refuse("the central directory or end record does not match the entries (the "
+                      "file changed while it was read, or bytes were altered)")
     if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
         ZIP64_LOCATOR_SIG):
         raise _refuse("a ZIP64 end locator precedes the end record")
