@@ -109,6 +109,7 @@ DISTRIBUTIONS: dict[str, Distribution] = {
             "trust": "pepperpy.cli.trust:register",
             "index": "pepperpy.cli.index:register",
             "chat": "pepperpy.cli.chat:register",
+            "models": "pepperpy.cli.models:register",
             "rag": "pepperpy.cli.rag:register",
             "plugin.manage": "pepperpy.cli.manage:add_plugin_commands",
             "plugin.check": "pepperpy.cli.bundle:add_plugin_commands",
