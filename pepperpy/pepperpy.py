@@ -92,6 +92,7 @@ class PepperPy:
             )
         self.history_limit = history_limit
         self._providers: dict[str, BaseProvider] = {}
+        self._request_defaults: dict[str, Any] = {}
         self._ready: dict[str, BaseProvider] = {}
         self._init_locks: dict[str, asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # where providers were started
@@ -184,6 +185,11 @@ class PepperPy:
                 "before entering `async with` or making the first call"
             )
         config = self._take_prices(category, provider_type, config)
+        if category == "llm":
+            from pepperpy.llm import split_generation_defaults
+
+            self._request_defaults, config = split_generation_defaults(
+                config, label=f"llm provider {provider_type!r}")
         self._providers[key] = self._create(category, provider_type, config)
         self._fallbacks.pop(key, None)  # a new primary starts a new chain
         self._layers.pop(key, None)
@@ -532,7 +538,8 @@ class PepperPy:
         history = self._history if "storage" in self._providers else None
         tools = self.tools.collect if self._tool_sources else None
         return ChatBuilder(self._llm_layer, run=self._sync.run, history=history, tools=tools,
-                           tracing=self._reliability.tracing)
+                           tracing=self._reliability.tracing,
+                           defaults=self._request_defaults)
 
     def agent(
         self, *, instructions: str = "", max_steps: int = 8,

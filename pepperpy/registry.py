@@ -134,12 +134,18 @@ class ProviderRegistry:
                 found = check_provider_class(category, provider_name, found)
                 self._resolved[key] = found
         if found is None:
-            offered = ", ".join(self.available(category)) or "none"
+            import difflib
+
+            names = self.available(category)
+            offered = ", ".join(names) or "none"
+            close = difflib.get_close_matches(provider_name, names, n=1, cutoff=0.6)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
             hint = _hint(self.resolver, category, provider_name) or (
                 "install its bundle with `pepperpy plugin install FILE` (in development, "
                 "PEPPERPY_DEV=1 also searches PEPPERPY_PLUGIN_PATH)")
             raise PluginNotFoundError(
-                f"no {category} provider named {provider_name!r} (available: {offered}); "
+                f"no {category} provider named {provider_name!r}{guess} (available: "
+                f"{offered}); "
                 f"{hint}",
                 plugin=provider_name,
             )

@@ -122,7 +122,7 @@ def ensure_bundles(repo: Path, key_path: Path, settings: Settings) -> list[Path]
         target = out_dir / f"{manifest.name}-{manifest.version}.pepperplugin"
         if not _fresh(src, target, key.key_id, settings):
             started = time.perf_counter()
-            target = build_bundle(src, key=key, out_dir=out_dir).path
+            target = build_bundle(src, key=key, out_dir=out_dir, force=True).path
             say(f"built {target.name} in {time.perf_counter() - started:.2f}s")
         _remove_older_builds(out_dir, manifest.name, keep=target)
         bundles.append(target)
@@ -218,11 +218,19 @@ async def answer_questions(repo: Path, settings: Settings, *, started: float) ->
             found = [r.document.metadata for r in answer.sources]
             right += bool(found) and (found[0].get("source"), found[0].get("page")) == (
                 expected, page)
-            print(f"\nQ: {question}\nA: {answer.content.strip()}")
-            print(f"   sources: {', '.join(_cite(m) for m in found)}  "
-                  f"({time.perf_counter() - asked:.1f}s)")
+            show_answer(question, answer.content, [_cite(m) for m in found],
+                        time.perf_counter() - asked)
     print(f"\n{right}/{len(QUESTIONS)} questions retrieved the right source first.")
     return 0 if right == len(QUESTIONS) else 1
+
+
+def show_answer(question: str, content: str, sources: list[str], seconds: float) -> None:
+    """Print one answer: the model's text and the sources' names are untrusted, so
+    control and bidi characters are escaped (line breaks kept)."""
+    from pepperpy.cli.output import printable, terminal_text
+
+    print(f"\nQ: {question}\nA: {terminal_text(content.strip())}")
+    print(f"   sources: {printable(', '.join(sources))}  ({seconds:.1f}s)")
 
 
 def _cite(metadata: Mapping[str, object]) -> str:

@@ -6,7 +6,7 @@ One repository, three audiences, three project folders:
   time: interfaces, the fluent API, bundle verification and the trust store, loading,
   dependency installs, the index client, reliability, and the runtime commands
   ``plugin install|list|remove|verify|inspect|search|update``, ``trust``, ``index``,
-  ``chat``, ``rag``;
+  ``chat``, ``rag``, ``models``;
 * ``pepperplug-dev`` (``packages/pepperplug-dev``, ``pepperpy_dev``): what plugin authors
   and index publishers need: ``plugin new``, ``plugin lint``, ``plugin build``,
   ``keygen``, ``repo ...``;
