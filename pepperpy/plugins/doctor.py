@@ -30,7 +30,7 @@ from pepperpy.core import (
 from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
 from pepperpy.plugins.manager import PluginManager, dependency_spec
-from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.plugins.state import InstallState, load_state, settled_for
 from pepperpy.trust import admissible as policy
 from pepperpy.trust.gate import Trust
 from pepperpy.trust.types import PluginManifest, from_validated
@@ -112,6 +112,7 @@ def _check(manager: PluginManager, found: Found, *, state: InstallState, trust: 
         return chosen.manifest, chosen.verified.publisher
     candidate = policy.Candidate(manifest, str(found.digest), hit.key_id, found.path,
                                  found.source)
+    state = settled_for(state, manifest.name, str(found.digest))  # an install in progress
     policy.usable_here(candidate, state, scopes=trust.scopes(hit.key_id),
                        pepperpy_version=__version__, only=trust.only(hit.key_id))
     return manifest, hit.publisher
