@@ -32,6 +32,7 @@ from pepperpy.core import (
 if TYPE_CHECKING:
     from pepperpy.agent import Agent
     from pepperpy.chat import ChatBuilder
+    from pepperpy.documents import DocumentLoader
     from pepperpy.embeddings import EmbeddingProvider
     from pepperpy.handle import ProviderHandle
     from pepperpy.history import ConversationHistory
@@ -99,6 +100,7 @@ class PepperPy:
         self._fallbacks: dict[str, list[Link]] = {}
         self._layers: dict[str, Any] = {}  # category -> the reliable wrapper over its chain
         self._last_category: str | None = None
+        self._loaders: dict[str, DocumentLoader] | None = None
         self._tool_sources: list[tuple[str, str, float | None]] = []  # key, prefix, timeout
 
     # -- configuration ----------------------------------------------------------
@@ -571,8 +573,21 @@ class PepperPy:
         self._require("embeddings")
         chat = (lambda: self.chat) if "llm" in self._providers else None
         return RAGBuilder(
-            store=self._store, embedder=self._embeddings_layer, chat=chat, run=self._sync.run
+            store=self._store, embedder=self._embeddings_layer, chat=chat, run=self._sync.run,
+            loaders=self._document_loaders, raw_embedder=self._embedder,
         )
+
+    async def _document_loaders(self) -> dict[str, DocumentLoader]:
+        """File type -> the installed documents loader for it (first by name wins)."""
+        if self._loaders is None:
+            loaders: dict[str, DocumentLoader] = {}
+            for name in self.registry.available("documents"):
+                loader = self.registry.create("documents", name, {})
+                await loader.initialize()
+                for suffix in loader.file_types:  # type: ignore[attr-defined]
+                    loaders.setdefault(suffix, loader)  # type: ignore[arg-type]
+            self._loaders = loaders
+        return self._loaders
 
     async def _llm(self) -> LLMProvider:
         """The configured LLM provider itself, initialized (no reliability layer)."""

@@ -32,7 +32,7 @@ __all__ = [
 
 #: The categories whose interface the core defines. Any other category name is open:
 #: its providers only need to be ``BaseProvider`` subclasses, reached with ``pepper.use``.
-CATEGORIES = ("llm", "embeddings", "rag", "storage", "tools")
+CATEGORIES = ("llm", "embeddings", "rag", "storage", "tools", "documents")
 CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
@@ -55,6 +55,10 @@ def interface_for(category: str) -> type[BaseProvider]:
         from pepperpy.storage import StorageProvider
 
         return StorageProvider
+    if category == "documents":
+        from pepperpy.documents import DocumentLoader
+
+        return DocumentLoader
     if category == "tools":
         from pepperpy.tools import ToolsProvider
 
@@ -132,8 +136,8 @@ class ProviderRegistry:
         if found is None:
             offered = ", ".join(self.available(category)) or "none"
             hint = _hint(self.resolver, category, provider_name) or (
-                "install its bundle with `pepperpy plugin install FILE` or add its folder "
-                "to PEPPERPY_PLUGIN_PATH")
+                "install its bundle with `pepperpy plugin install FILE` (in development, "
+                "PEPPERPY_DEV=1 also searches PEPPERPY_PLUGIN_PATH)")
             raise PluginNotFoundError(
                 f"no {category} provider named {provider_name!r} (available: {offered}); "
                 f"{hint}",

@@ -43,22 +43,25 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.core import ConfigurationError, PepperpyError, ValidationError
 from pepperpy.fsio import (
     atomic_write,
     file_lock,
+    load_json,
     parse_json,
     read_state,
     remove_file,
     state_error,
     temp_files,
+    write_cache,
 )
 from pepperpy.settings import Settings
 from pepperpy.trust.authentic import weak_key_problem
-from pepperpy.trust.gate import Trust, VerifiedCache
+from pepperpy.trust.gate import Trust
 from pepperpy.trust.types import TrustedKey, TrustSnapshot
 
-__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "key_json", "read_trust"]
+__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_json",
+           "read_trust"]
 
 STORE_VERSION = 1
 MAX_STORE_BYTES = 8 << 20  # about 20,000 keys; a larger file is damage, never read
@@ -75,6 +78,63 @@ def key_json(key: TrustedKey) -> dict[str, Any]:
         "scopes": list(key.scopes) if key.scopes is not None else None,
         "only": list(key.only) if key.only is not None else None,
     }
+
+
+_CACHE_ENTRIES = 10_000  # enough that listing 5,000 bundles never evicts its own entries
+
+
+class VerifiedCache:
+    """``PEPPERPY_HOME/verified.json``: what full verifications established, by digest.
+
+    Each entry names the trust fingerprint it was verified under; the gate
+    (``pepperpy.trust.gate.authenticate``) uses an entry only under that same fingerprint,
+    so adding, removing or revoking a key, or revoking a bundle, invalidates every entry.
+    A missing, corrupt or unwritable file only means verifying again (a read-only home
+    still loads); whoever can write it can write the trust store beside it too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, dict[str, str]] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        if self._entries is None:
+            try:  # bounded: damage is a miss, and the cache is rebuilt
+                data = load_json(self.path, what="verification cache", fix="",
+                                 limit=32 << 20, depth=8)
+                entries = data["entries"] if data.get("format") == 1 else {}
+                self._entries = entries if isinstance(entries, dict) else {}
+            except (PepperpyError, OSError, ValueError, TypeError, KeyError, AttributeError):
+                self._entries = {}
+        return self._entries
+
+    def get(self, digest: str) -> dict[str, str] | None:
+        """The entry for ``digest`` (with its ``trust`` fingerprint), if well-formed."""
+        entry = self._load().get(digest)
+        keys = ("trust", "key_id", "publisher", "manifest")
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in keys):
+            return None
+        return entry
+
+    def put(self, digest: str, entry: dict[str, str]) -> None:
+        """Record a verification in memory; :meth:`flush` writes them all at once."""
+        entries = self._load()
+        if not self._dirty:  # once per write: entries under another fingerprint are stale
+            entries = {d: e for d, e in entries.items()
+                       if isinstance(e, dict) and e.get("trust") == entry["trust"]}
+        entries.pop(digest, None)  # newest last; the oldest go first past the cap
+        entries[digest] = entry
+        while len(entries) > _CACHE_ENTRIES:
+            del entries[next(iter(entries))]
+        self._entries, self._dirty = entries, True
+
+    def flush(self) -> None:
+        """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""
+        if self._dirty and self._entries is not None:
+            data = json.dumps({"format": 1, "entries": self._entries}, separators=(",", ":"))
+            write_cache(self.path, data.encode("utf-8"), mode=0o600)
+            self._dirty = False
 
 
 def read_trust(settings: Settings) -> Trust:
@@ -257,6 +317,20 @@ class TrustStore:
                 record = replace(record, only=tuple(sorted(set(record.only) | set(only))))
             keys[key.key_id] = record
             return record
+
+    def pin(self, key_id: str, name: str, slot: str) -> bool:
+        """Pin a plain ``--only NAME`` entry of ``key_id`` to ``NAME@slot`` (the slot NAME
+        was first installed in); True if the store changed. Writes nothing otherwise."""
+        record = self._load()[0].get(key_id)
+        if record is None or record.only is None or name not in record.only:
+            return False
+        with self._locked() as (keys, _revoked):
+            record = keys.get(key_id)
+            if record is None or record.only is None or name not in record.only:
+                return False
+            pinned = (set(record.only) - {name}) | {f"{name}@{slot}"}
+            keys[key_id] = replace(record, only=tuple(sorted(pinned)))
+            return True
 
     def remove(self, ref: str) -> TrustedKey | None:
         """Stop trusting a key. A revoked key stays recorded as revoked. A full key id

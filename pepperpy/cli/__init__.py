@@ -38,6 +38,7 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "repo": ("publish bundles as a signed plugin index (TUF)", DEV),
     "index": ("configure signed plugin indexes (TUF)", RUNTIME),
     "chat": ("send one prompt to an LLM and stream the answer", RUNTIME),
+    "rag": ("add files and folders to a knowledge base", RUNTIME),
     "demo": ("answer questions over a small corpus, offline", CHECKOUT),
 }
 # `plugin` subcommands that the other distributions add.

@@ -39,8 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "and provider) from its current owner, at install and load, "
                           "without --transfer-owner (repeat)")
     add.add_argument("--only", action="append", metavar="PLUGIN",
-                     help="trust this key for plugin PLUGIN only (repeat); a bundle it "
-                          "signs for any other name is refused")
+                     help="trust this key for plugin PLUGIN only (repeat), in one provider "
+                          "slot: PLUGIN@category/provider pins it now, a plain PLUGIN is "
+                          "pinned to the slot it is first installed in; a bundle it signs "
+                          "for any other name or slot is refused")
     add.set_defaults(func=cmd_add)
 
     lst = commands.add_parser("list", help="show trusted and revoked keys")

@@ -149,6 +149,7 @@ class Repository:
         """Verify each bundle against ``trust`` (a trust snapshot), then publish them."""
         from pepperpy.trust import admissible as policy
         from pepperpy.trust.gate import verify_bundle
+        from pepperpy.trust.types import InstallState
 
         checked = []
         for path in bundles:
@@ -160,7 +161,7 @@ class Repository:
             policy.signer_allowed(
                 policy.Candidate(verified.manifest, verified.digest, verified.key_id,
                                  str(path), "file"),
-                key.only if key is not None else None,
+                key.only if key is not None else None, InstallState({}),
             )
             checked.append((data, verified))
         results: list[Added] = []

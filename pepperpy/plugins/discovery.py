@@ -1,13 +1,14 @@
 """Find bundles and read their manifests cheaply, with an index cache.
 
-Search order (earlier wins ties between equal versions, see ``manager.py``):
+Candidates: the installed plugins (``PEPPERPY_HOME/plugins``, what ``plugin install`` put
+there), and nothing else unless the operator switches development mode on
+(``PEPPERPY_DEV=1``, ``Settings.dev_mode``); then, in this order (earlier wins ties
+between equal versions, see ``manager.py``):
 
-1. ``Settings.plugins_dir`` (``PEPPERPY_HOME/plugins``): what ``plugin install`` put there;
 2. each folder of ``PEPPERPY_PLUGIN_PATH``, in order;
-3. the checkout's ``dist_plugins/``: searching upward from the current directory, the
-   first folder holding a ``pyproject.toml`` whose ``[project] name`` is ``pepperpy``
-   and a ``dist_plugins`` folder beside it (so the repo's own built plugins work from
-   anywhere inside a checkout, and never for an installed application).
+3. the ``dist_plugins/`` of the PepperPy checkout this package runs from (an editable
+   install of the repository), never one found from the current directory: a planted
+   ``pyproject.toml`` and ``dist_plugins/`` in a shared folder is not a plugin source.
 
 Invariants:
 - Verify before parse: a file's manifest is read only after its signature held
@@ -41,7 +42,7 @@ from pepperpy.trust.gate import Trust, authenticate
 
 __all__ = [
     "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
-    "search_folders",
+    "search_folders", "withdrawn_digests",
 ]
 
 SUFFIX = ".pepperplugin"
@@ -65,18 +66,28 @@ class Found:
     digest: str | None = None
 
 
-def checkout_dist_plugins(start: Path | None = None) -> Path | None:
-    """The ``dist_plugins`` of the PepperPy checkout containing ``start`` (default CWD)."""
-    try:
-        here = (start or Path.cwd()).resolve()
-    except OSError:
-        return None
-    for folder in (here, *here.parents):
-        project = folder / "pyproject.toml"
-        dist = folder / "dist_plugins"
-        if project.is_file() and dist.is_dir() and is_pepperpy_project(project):
-            return dist
+def checkout_dist_plugins(root: Path | None = None) -> Path | None:
+    """The ``dist_plugins`` of the PepperPy checkout this package runs from (``root``,
+    default: the folder above the ``pepperpy`` package), or None for an installed one."""
+    root = root or Path(__file__).resolve().parents[2]
+    dist = root / "dist_plugins"
+    if dist.is_dir() and is_pepperpy_project(root / "pyproject.toml"):
+        return dist
     return None
+
+
+def withdrawn_digests(settings: Settings) -> frozenset[str]:
+    """SHA-256 digests of bundles a configured index marked yanked, from each index's last
+    verified refresh (``indexes/NAME/catalog.json``, written by the index client): read
+    only for bundles found outside the install folder, never over the network."""
+    found: set[str] = set()
+    for catalog in sorted((settings.home / "indexes").glob("*/catalog.json")):
+        try:
+            offers = json.loads(catalog.read_bytes()).get("offers", [])
+            found.update(o["sha256"] for o in offers if o.get("yanked") is True)
+        except (OSError, ValueError, AttributeError, TypeError, KeyError):
+            continue
+    return frozenset(found)
 
 
 def is_pepperpy_project(pyproject: Path) -> bool:
@@ -91,8 +102,11 @@ def is_pepperpy_project(pyproject: Path) -> bool:
 
 
 def search_folders(settings: Settings) -> list[tuple[str, Path]]:
-    """The folders searched, in order, each with its source label."""
+    """The folders searched, in order, each with its source label: the installed plugins,
+    and in development mode only, the searched folders."""
     folders: list[tuple[str, Path]] = [("installed", settings.plugins_dir)]
+    if not settings.dev_mode:
+        return folders
     folders += [("plugin-path", p) for p in settings.plugin_path]
     dist = checkout_dist_plugins() if settings.checkout_plugins else None
     if dist is not None:

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from pepperpy._version import __version__
-from pepperpy.bundle.trust import read_trust
+from pepperpy.bundle.trust import TrustStore, read_trust
 from pepperpy.core import PluginNotFoundError, StateError
 from pepperpy.fsio import remove_file, temp_files
 from pepperpy.plugins.locking import atomic_write, file_lock
@@ -101,10 +101,12 @@ def install_bundle(
     with file_lock(settings.home / "install.lock"):
         state = settle(settings)
         previous = state.plugins.get(m.name)
-        action = policy.install_action(
+        action = install_action(
             candidate, previous, state, scopes=trust.scopes(verified.key_id),
             pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
             transfer_owner=transfer_owner, only=trust.only(verified.key_id))
+        # a key trusted `--only NAME` is pinned to the slot NAME is first installed in
+        TrustStore(settings.trust_file).pin(verified.key_id, m.name, m.slot)
         target = installed_path(settings, m.name)
         if action == "unchanged" and _file_digest(target) == record.digest:
             return InstallResult("unchanged", record, previous, target, verified)
@@ -112,6 +114,44 @@ def install_bundle(
                                  if r.name != m.name and _same_provider(r, record)))
         _transaction(settings, state, Pending(record, displaces), verified.data)
     return InstallResult(action, record, previous, target, verified)
+
+
+def install_action(
+    c: policy.Candidate, previous: InstallRecord | None, state: InstallState, *,
+    scopes: Collection[str], pepperpy_version: str, allow_downgrade: bool = False,
+    force: bool = False, transfer_owner: bool = False, only: Collection[str] | None = None,
+) -> str:
+    """What ``plugin install`` does: ``"installed"``, ``"unchanged"``, ``"upgraded"``,
+    ``"downgraded"`` or ``"replaced"`` (forced same version); the load rules (signer,
+    compatibility, owner; ``--transfer-owner`` skips the last) first, then no older
+    version (``--allow-downgrade``) and no same version with other bytes (``--force``)."""
+    from packaging.version import Version
+
+    policy.signer_allowed(c, only, state)
+    policy.compatible(c.manifest, path=c.path, pepperpy_version=pepperpy_version)
+    if not transfer_owner:
+        policy.owner(c, state, scopes)
+    if previous is None:
+        return "installed"
+    if previous.digest == c.digest:
+        return "unchanged"
+    name, new_v, old_v = c.manifest.name, Version(c.manifest.version), Version(previous.version)
+    if new_v < old_v and not allow_downgrade:
+        raise policy.refusal(
+            f"plugin {name!r}: version {c.manifest.version} is older than the installed "
+            f"{previous.version} (rollback protection); to go back on purpose run the same "
+            "`pepperpy plugin install` again with --allow-downgrade", plugin=name,
+            state="rollback")
+    if new_v == old_v and not force:
+        raise policy.refusal(
+            f"plugin {name!r} {c.manifest.version} is already installed with other bytes "
+            f"(installed sha256 {previous.digest[:16]}, this file {c.digest[:16]}); a version "
+            "must not change content: ask the publisher for a new version, or run "
+            "`pepperpy plugin install FILE --force` if you know why", plugin=name,
+            state="rollback")
+    if new_v == old_v:
+        return "replaced"
+    return "upgraded" if new_v > old_v else "downgraded"
 
 
 def _transaction(settings: Settings, state: InstallState, pending: Pending,

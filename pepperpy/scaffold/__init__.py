@@ -94,6 +94,12 @@ def plugin_files(
             "underscores, starting with a letter (llm, embeddings, rag, storage, tools, or "
             "a new one such as calendar)"
         )
+    if category == "documents":
+        raise ValidationError(
+            "no template for documents loaders yet: copy plugin_src/documents_markdown_provider "
+            "(a complete loader in 60 lines) and see 'A documents loader' in "
+            "docs/plugin-author-guide.md"
+        )
     provider = provider_name or default_provider_name(name, category)
     if not _PROVIDER.fullmatch(provider):
         raise ValidationError(

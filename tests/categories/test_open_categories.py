@@ -42,7 +42,7 @@ def calendar_registry(tmp_path: Path) -> ProviderRegistry:
     home = tmp_path / "home"
     factory.trust(home)
     settings = Settings(home=home, plugin_path=(bundles,), auto_install=False,
-                        checkout_plugins=False)
+                        checkout_plugins=False, dev_mode=True)
     return ProviderRegistry(resolver=PluginManager(settings))
 
 

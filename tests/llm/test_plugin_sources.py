@@ -20,6 +20,8 @@ SHARED = {
     "llm_openai_provider": ["_openai_chat.py", "_openai_client.py", "_openai_errors.py"],
     "llm_openrouter_provider": ["_openai_chat.py", "_openai_client.py", "_openai_errors.py"],
     "embeddings_openai_provider": ["_openai_client.py", "_openai_errors.py"],
+    "rag_chroma_provider": ["_worker.py"],
+    "rag_milvus_provider": ["_worker.py"],
 }
 
 

@@ -35,7 +35,7 @@ WIRE_API_KEY = "sk-conformance-SECRET-7f3a9c"
 
 def rules_for(category: str) -> tuple[Rule, ...]:
     """The rules of one category (``llm``, ``embeddings``, ``rag``, ``storage``,
-    ``tools``; any other category gets the shared lifecycle rules)."""
+    ``tools``, ``documents``; any other category gets the shared lifecycle rules)."""
     if category == "llm":
         from pepperpy.testing.conformance.llm import LLM_RULES as rules
     elif category == "embeddings":
@@ -46,6 +46,8 @@ def rules_for(category: str) -> tuple[Rule, ...]:
         from pepperpy.testing.conformance.storage import STORAGE_RULES as rules
     elif category == "tools":
         from pepperpy.testing.conformance.tools import TOOLS_RULES as rules
+    elif category == "documents":
+        from pepperpy.testing.conformance.documents import DOCUMENTS_RULES as rules
     else:
         from pepperpy.registry import interface_for
         from pepperpy.testing.conformance.tools import open_category_rules
