@@ -259,9 +259,8 @@ class _Run:
         self.report()
 
     async def _drop_stale(self, parsed: _Parsed, keep: set[str]) -> None:
-        try:
-            old = await self.store.ids({"path": parsed.documents[0].metadata["path"]})
-        except NotImplementedError:
+        old = await self.store.ids({"path": parsed.documents[0].metadata["path"]})
+        if old is None:
             return  # the store cannot list by metadata: changed files keep old chunks
         stale = [i for i in old if i not in keep]
         if stale:

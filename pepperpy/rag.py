@@ -133,10 +133,10 @@ class RAGProvider(BaseProvider, abc.ABC):
         """Documents by id (those that exist). Stores override when they can."""
         return []
 
-    async def ids(self, where: dict[str, MetadataValue]) -> list[str]:
+    async def ids(self, where: dict[str, MetadataValue]) -> list[str] | None:
         """Ids of every document whose metadata equals every pair in ``where``.
 
         ``rag.add_files`` uses it to drop the chunks a changed file no longer has;
-        a store that cannot list by metadata leaves this unimplemented.
+        ``None`` (the default) says the store cannot list by metadata.
         """
-        raise NotImplementedError
+        return None

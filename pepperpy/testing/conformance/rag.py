@@ -161,6 +161,8 @@ async def _ids_where(h: Harness) -> None:
     ]
     for where, expected in cases:
         got = await provider.ids(where)
+        h.check(got is not None, "ids() is overridden but returned None (cannot list)")
+        got = got or []
         h.check(set(got) == expected and len(got) == len(expected),
                 f"ids(where={where!r}) gave {len(got)} ids, not {len(expected)}")
 
