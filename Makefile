@@ -11,7 +11,7 @@ CORE_STAMP := $(VENV)/.pepperpy-core-installed
 TEST_STAMP := $(VENV)/.pepperpy-test-installed
 LLAMA_WHEEL := $(wildcard $(WHEELS)/llama_cpp_python-*.whl)
 
-.PHONY: demo test setup setup-test lint bench bench-smoke mutation llama-wheel postgres
+.PHONY: demo test setup setup-test lint bench bench-smoke mutation llama-wheel postgres espeak dist
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,16 @@ llama-wheel: | $(PY)
 postgres:
 	@bash tools/ensure_postgres.sh
 
+espeak:
+	@bash tools/ensure_espeak.sh
+
 setup: $(CORE_STAMP) llama-wheel
 
 $(TEST_STAMP): pyproject.toml $(LLAMA_WHEEL) | $(CORE_STAMP) llama-wheel
 	$(PY) -m pip install --quiet --prefer-binary --find-links $(WHEELS) -e '.[test]'
 	@touch $@
 
-setup-test: setup postgres $(TEST_STAMP)
+setup-test: setup postgres espeak $(TEST_STAMP)
 
 # The demo keeps its trust store, keys and data in the checkout (.pepperpy-demo/), so
 # trusting its development key never touches your own ~/.pepperpy.
@@ -52,6 +55,13 @@ test: setup-test
 lint: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# The release rehearsal: wheels and sdists of pepperplug, pepperplug-dev and
+# pepperplug-testing, the signed first-party plugins and a static plugin index site, all
+# under dist/ (docs/operator-guide.md, "Publishing a release"). Throwaway keys unless
+# KEY=publisher.key (and INDEX_KEY=index.key) are given.
+dist: setup-test
+	$(PY) tools/release.py --out dist $(if $(KEY),--key $(KEY)) $(if $(INDEX_KEY),--index-key $(INDEX_KEY))
 
 # Every bench script to the end, each ratio printed; exits 1 at the end if any failed.
 bench: setup-test

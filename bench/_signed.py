@@ -29,6 +29,7 @@ def signed_registry(workdir: Path, *folders: str) -> ProviderRegistry:
     home = workdir / "home"
     factory.trust(home)
     settings = Settings(
-        home=home, plugin_path=(bundles,), auto_install=False, checkout_plugins=False
+        home=home, plugin_path=(bundles,), auto_install=False, checkout_plugins=False,
+        dev_mode=True,
     )
     return ProviderRegistry(resolver=PluginManager(settings))

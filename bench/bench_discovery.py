@@ -60,7 +60,8 @@ def bench_discovery(tmp: Path, key: SigningKey) -> None:
     for i in range(BUNDLES):  # distinct bytes: no verified-cache hit between files
         data = build_bytes(echo_files(marker=tmp / "m", version=f"1.0.{i}"), key).data
         (folder / f"p{i:04d}.pepperplugin").write_bytes(data)
-    settings = Settings(home=tmp / "home", plugin_path=(folder,), checkout_plugins=False)
+    settings = Settings(home=tmp / "home", dev_mode=True, plugin_path=(folder,),
+                        checkout_plugins=False)
     start = time.perf_counter()
     discover(settings)  # cold: no index, and no file signed by a trusted key
     untrusted = time.perf_counter() - start

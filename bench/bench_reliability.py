@@ -53,8 +53,8 @@ def registry(home: Path) -> ProviderRegistry:
         (folder / f"{manifest.name}-{manifest.version}.pepperplugin").write_bytes(
             factory.build_folder(src))
     factory.trust(home / "home")
-    settings = Settings(home=home / "home", plugin_path=(folder,), auto_install=False,
-                        checkout_plugins=False)
+    settings = Settings(home=home / "home", dev_mode=True, plugin_path=(folder,),
+                        auto_install=False, checkout_plugins=False)
     return ProviderRegistry(resolver=PluginManager(settings))
 
 

@@ -38,8 +38,9 @@ LIST = (PEAK + "import io, contextlib\nfrom pepperpy.cli import main\n"
 
 
 def _run(code: str, home: Path, folder: Path) -> tuple[float, str]:
-    env = dict(os.environ, PEPPERPY_HOME=str(home), PEPPERPY_PLUGIN_PATH=str(folder),
-               PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO))
+    env = dict(os.environ, PEPPERPY_HOME=str(home), PEPPERPY_DEV="1",
+               PEPPERPY_PLUGIN_PATH=str(folder), PEPPERPY_AUTO_INSTALL="0",
+               PYTHONPATH=str(REPO))
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True, cwd=folder, timeout=300)

@@ -15,6 +15,8 @@ from pepperpy._version import __version__
 TYPE_CHECKING = False
 
 _EXPORTS: dict[str, str] = {
+    "Agent": "pepperpy.agent",
+    "AgentResult": "pepperpy.agent",
     "Answer": "pepperpy.rag_builder",
     "AuthenticationError": "pepperpy.core",
     "BadRequestError": "pepperpy.core",
@@ -45,10 +47,13 @@ _EXPORTS: dict[str, str] = {
     "RevokedError": "pepperpy.core",
     "SearchResult": "pepperpy.rag",
     "ServerError": "pepperpy.core",
+    "StateError": "pepperpy.core",
     "Settings": "pepperpy.settings",
     "StorageProvider": "pepperpy.storage",
     "Tool": "pepperpy.llm",
     "ToolCall": "pepperpy.llm",
+    "ToolResult": "pepperpy.tools",
+    "ToolsProvider": "pepperpy.tools",
     "TrustError": "pepperpy.core",
     "UntrustedPublisherError": "pepperpy.core",
     "Usage": "pepperpy.llm",
@@ -56,6 +61,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "Agent",
+    "AgentResult",
     "Answer",
     "AuthenticationError",
     "BadRequestError",
@@ -87,9 +94,12 @@ __all__ = [
     "SearchResult",
     "ServerError",
     "Settings",
+    "StateError",
     "StorageProvider",
     "Tool",
     "ToolCall",
+    "ToolResult",
+    "ToolsProvider",
     "TrustError",
     "UntrustedPublisherError",
     "Usage",
@@ -114,6 +124,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from typing import Any
 
+    from pepperpy.agent import Agent, AgentResult
     from pepperpy.core import (
         AuthenticationError,
         BadRequestError,
@@ -131,6 +142,7 @@ if TYPE_CHECKING:
         RateLimitError,
         RevokedError,
         ServerError,
+        StateError,
         TrustError,
         UntrustedPublisherError,
         ValidationError,
@@ -154,3 +166,4 @@ if TYPE_CHECKING:
     from pepperpy.registry import ProviderRegistry
     from pepperpy.settings import Settings
     from pepperpy.storage import StorageProvider
+    from pepperpy.tools import ToolResult, ToolsProvider

@@ -7,7 +7,6 @@ structured-output validation, running tool functions, and saving history.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Self
@@ -22,10 +21,12 @@ from pepperpy.llm import (
     ResponseFormat,
     Tool,
 )
+from pepperpy.tools import MAX_TOOL_CALLS
 
 if TYPE_CHECKING:
     from pepperpy.history import ConversationHistory
     from pepperpy.llm import LLMProvider
+    from pepperpy.tool_loop import ToolLoop
 
 __all__ = ["ChatBuilder"]
 
@@ -41,8 +42,13 @@ class ChatBuilder:
         *,
         run: Callable[[Any], Any],
         history: Callable[[str], ConversationHistory] | None = None,
+        tools: Callable[[], Awaitable[list[Tool]]] | None = None,
+        tracing: Any = None,
     ) -> None:
         self._provider_getter = provider_getter
+        self._configured_tools = tools
+        self._tracing = tracing
+        self._max_tool_calls = MAX_TOOL_CALLS
         self._run = run
         self._history_factory = history
         self._messages: list[Message] = []
@@ -103,15 +109,20 @@ class ChatBuilder:
         return self
 
     def with_tools(
-        self, tools: Sequence[Tool | Callable[..., Any]], *, max_rounds: int = 5
+        self, tools: Sequence[Tool | Callable[..., Any]], *, max_rounds: int = 5,
+        max_tool_calls: int = MAX_TOOL_CALLS,
     ) -> Self:
-        """Offer tools. Tools with a Python function are run and answered automatically.
+        """Offer tools. Tools with a Python function are run and answered automatically,
+        in ``generate()`` and ``stream()`` alike (see ``pepperpy.tools`` for the rules).
 
         ``max_rounds`` bounds how many times tool results are sent back; a model still
         calling tools after that raises ``ProviderError`` rather than returning nothing.
+        ``max_tool_calls`` bounds the calls of one answer (later ones get an error).
         """
-        if not isinstance(max_rounds, int) or isinstance(max_rounds, bool) or max_rounds < 1:
-            raise ValidationError(f"max_rounds must be a positive integer, got {max_rounds!r}")
+        for label, value in (("max_rounds", max_rounds), ("max_tool_calls", max_tool_calls)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValidationError(f"{label} must be a positive integer, got {value!r}")
+        self._max_tool_calls = max_tool_calls
         converted = []
         for tool in tools:
             if isinstance(tool, Tool):
@@ -169,51 +180,67 @@ class ChatBuilder:
 
     async def _generate(self) -> GenerationResult:
         provider, messages, history = await self._prepare()
-        options = GenerationOptions(**self._options)
         new = _for_history(self._messages)
-        result = await provider.generate(messages, options)
-        rounds = 0
-        while result.tool_calls and self._all_runnable(result):
-            if rounds == self._max_tool_rounds:
-                names = ", ".join(sorted({c.name for c in result.tool_calls}))
-                raise ProviderError(
-                    f"the model was still calling tools ({names}) after {rounds} round(s) "
-                    "of tool results; raise with_tools(..., max_rounds=N) or make the "
-                    "prompt say when to stop",
-                    provider=provider.provider_name,
-                )
-            rounds += 1
-            turn = await self._run_tools(result)
-            messages.extend(turn)
-            new.extend(turn)
-            result = await provider.generate(messages, options)
-        answer = Message(MessageRole.ASSISTANT, result.content, tool_calls=result.tool_calls)
-        result.messages = [*messages, answer]
+        loop = await self._loop(provider)
+        outcome = await loop.generate(messages)
+        result = outcome.result
+        if outcome.exhausted:
+            raise self._exhausted(result, provider)
+        new.extend(outcome.added)
+        result.messages = [*messages, outcome.added[-1]]
         if self._schema is not None and not result.tool_calls:
             # Pending calls to function-less tools are the caller's to answer first.
             result.parsed = _parse_structured(self._schema, result.content)
         if history is not None:
-            await history.append([*new, answer])
+            await history.append(new)
         return result
 
     async def stream(self) -> AsyncIterator[GenerationChunk]:
-        """Stream the answer chunk by chunk."""
-        provider, messages, history = await self._prepare()
-        parts: list[str] = []
-        options = GenerationOptions(**self._options)
-        if self._timeout is None:
-            chunks = provider.generate_stream(messages, options)
-        else:
-            from pepperpy.reliability.deadline import deadline_scope
+        """Stream the answer chunk by chunk; tools run between rounds as in generate().
 
-            with deadline_scope(self._timeout):  # the layer reads it on this call
-                chunks = provider.generate_stream(messages, options)
-        async for chunk in chunks:
-            parts.append(chunk.content)
+        Tool rounds show as chunks with ``kind`` "tool_calls" and "tool_result" and
+        empty ``content``.
+        """
+        provider, messages, history = await self._prepare()
+        deadline = None
+        if self._timeout is not None:
+            from pepperpy.reliability.deadline import Deadline
+
+            deadline = Deadline.after(self._timeout)
+        loop = await self._loop(provider, deadline)
+        async for chunk in loop.stream(messages):
             yield chunk
+        outcome = loop.outcome
+        assert outcome is not None
+        if outcome.exhausted:
+            raise self._exhausted(outcome.result, provider)
         if history is not None:
-            answer = Message(MessageRole.ASSISTANT, "".join(parts))
-            await history.append([*_for_history(self._messages), answer])
+            await history.append([*_for_history(self._messages), *outcome.added])
+
+    async def _loop(self, provider: LLMProvider, deadline: Any = None) -> ToolLoop:
+        from pepperpy.reliability.deadline import current_deadline
+        from pepperpy.tool_loop import ToolLoop
+        from pepperpy.tools import ToolRunner, check_unique
+
+        tools = list(self._options.get("tools", ()))
+        if self._configured_tools is not None:
+            tools.extend(await self._configured_tools())
+        tools = list(check_unique(tools))
+        options = GenerationOptions(**{**self._options, "tools": tuple(tools)})
+        deadline = deadline or current_deadline()
+        runner = ToolRunner(tools, max_tool_calls=self._max_tool_calls,
+                            tracing=self._tracing, deadline=deadline)
+        return ToolLoop(provider, runner, options, max_rounds=self._max_tool_rounds,
+                        deadline=deadline)
+
+    def _exhausted(self, result: GenerationResult, provider: LLMProvider) -> ProviderError:
+        names = ", ".join(sorted({c.name for c in result.tool_calls}))
+        return ProviderError(
+            f"the model was still calling tools ({names}) after {self._max_tool_rounds} "
+            "round(s) of tool results; raise with_tools(..., max_rounds=N) or make the "
+            "prompt say when to stop",
+            provider=provider.provider_name,
+        )
 
     def generate_sync(self) -> GenerationResult:
         """``generate()`` for scripts; safe inside a running event loop."""
@@ -235,6 +262,10 @@ class ChatBuilder:
         return self
 
     async def _prepare(self) -> tuple[LLMProvider, list[Message], ConversationHistory | None]:
+        from pepperpy.textcheck import check_text
+
+        for number, m in enumerate(self._messages, 1):
+            check_text(m.content, f"message {number} ({m.role.value})")
         if not any(
             m.role is MessageRole.USER and m.content.strip() for m in self._messages
         ):
@@ -252,54 +283,10 @@ class ChatBuilder:
             messages = [*system, *past, *rest]
         return provider, messages, history
 
-    def _all_runnable(self, result: GenerationResult) -> bool:
-        """Whether PepperPy answers every call itself (none is for the caller)."""
-        tools = self._options.get("tools", ())
-        if not tools:
-            return False
-        functions = {t.name: t.function for t in tools}
-        # A name that was never offered is answered with an error, so the model can retry.
-        return all(
-            call.name not in functions or functions[call.name] is not None
-            for call in result.tool_calls
-        )
-
-    async def _run_tools(self, result: GenerationResult) -> list[Message]:
-        functions = {t.name: t.function for t in self._options.get("tools", ())}
-        turn = [Message(MessageRole.ASSISTANT, result.content, tool_calls=result.tool_calls)]
-        for call in result.tool_calls:
-            function = functions.get(call.name)
-            if function is None:
-                content = (
-                    f"error: there is no tool named {call.name!r}; "
-                    f"available tools: {', '.join(sorted(functions))}"
-                )
-            else:
-                content = await _call_tool(function, call.name, call.arguments)
-            turn.append(Message(MessageRole.TOOL, content, name=call.name, tool_call_id=call.id))
-        return turn
-
 
 def _for_history(messages: Sequence[Message]) -> list[Message]:
     """The messages a turn adds to a conversation: system prompts are per request."""
     return [m for m in messages if m.role is not MessageRole.SYSTEM]
-
-
-async def _call_tool(function: Callable[..., Any], name: str, arguments: Any) -> str:
-    """Run one tool function (sync or async) and turn its value into message text."""
-    try:
-        inspect.signature(function).bind(**arguments)
-    except TypeError as exc:
-        # Checked before the call, so a TypeError raised inside the tool is not blamed
-        # on the model's arguments.
-        raise ProviderError(
-            f"the model called tool {name!r} with arguments that do not fit its "
-            f"signature ({exc}); describe the parameters more precisely"
-        ) from exc
-    value = function(**arguments)
-    if inspect.isawaitable(value):
-        value = await value
-    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def _parse_structured(schema: Any, content: str) -> Any:

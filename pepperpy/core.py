@@ -5,7 +5,8 @@ what the caller can do about it::
 
     PepperpyError
     ├── ConfigurationError          fix your code or configuration, then retry
-    │   └── ValidationError         a value you passed is wrong (names which one)
+    │   ├── ValidationError         a value you passed is wrong (names which one)
+    │   └── StateError              a state file is damaged or cannot be written (.path)
     ├── ProviderError               the provider failed; .retryable says if retrying helps
     │   ├── AuthenticationError     401/403: check the API key
     │   ├── RateLimitError          429: slow down (.retry_after, also set on 503)
@@ -58,6 +59,7 @@ __all__ = [
     "RateLimitError",
     "RevokedError",
     "ServerError",
+    "StateError",
     "TrustError",
     "UntrustedPublisherError",
     "ValidationError",
@@ -75,6 +77,15 @@ class ConfigurationError(PepperpyError):
 
 class ValidationError(ConfigurationError):
     """A value passed to PepperPy is invalid; the message names it."""
+
+
+class StateError(ConfigurationError):
+    """A file PepperPy keeps (trust store, install state, index configuration...) is
+    damaged, or could not be written; ``path`` names it, the message says the fix."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ProviderError(PepperpyError):

@@ -219,6 +219,9 @@ class GenerationChunk:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: The provider streaming this answer.
     provider: str | None = None
+    #: "text" for the answer; "tool_calls" and "tool_result" for the tool rounds a
+    #: streamed chat runs (their ``content`` is empty; see ``tool_calls``/``metadata``).
+    kind: str = "text"
 
 
 class LLMProvider(BaseProvider, abc.ABC):

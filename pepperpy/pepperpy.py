@@ -30,8 +30,10 @@ from pepperpy.core import (
 )
 
 if TYPE_CHECKING:
+    from pepperpy.agent import Agent
     from pepperpy.chat import ChatBuilder
     from pepperpy.embeddings import EmbeddingProvider
+    from pepperpy.handle import ProviderHandle
     from pepperpy.history import ConversationHistory
     from pepperpy.llm import LLMProvider, Message
     from pepperpy.rag import RAGProvider
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from pepperpy.reliability.usage import UsageTotals
     from pepperpy.settings import Settings
     from pepperpy.storage import StorageProvider
+    from pepperpy.tools import ToolBox
 
 __all__ = ["PepperPy"]
 
@@ -50,7 +53,12 @@ _SETUP_HINT = {
     "embeddings": "with_embeddings('local')",
     "rag": "with_rag('chroma')",
     "storage": "with_storage('sqlite')",
+    "tools": "with_tools('mcp', command=[...]) or with_tools('mcp', url=...)",
 }
+
+
+def _setup_hint(category: str) -> str:
+    return _SETUP_HINT.get(category) or f"pepper.use({category!r}, PROVIDER_NAME, ...)"
 
 
 class PepperPy:
@@ -91,6 +99,7 @@ class PepperPy:
         self._fallbacks: dict[str, list[Link]] = {}
         self._layers: dict[str, Any] = {}  # category -> the reliable wrapper over its chain
         self._last_category: str | None = None
+        self._tool_sources: list[tuple[str, str, float | None]] = []  # key, prefix, timeout
 
     # -- configuration ----------------------------------------------------------
     def with_llm(self, provider_type: str = "openai", /, **config: Any) -> Self:
@@ -120,21 +129,63 @@ class PepperPy:
             self._registry = ProviderRegistry(resolver=AutoFetch(manager))
         return self._registry
 
-    def _configure(self, category: str, provider_type: Any, config: dict[str, Any]) -> Self:
+    def with_tools(
+        self, provider_type: str = "mcp", /, *, prefix: str = "", timeout: float | None = None,
+        **config: Any,
+    ) -> Self:
+        """Offer a tools provider's tools to every chat and agent (call it any number of
+        times): ``with_tools("mcp", command=["python", "server.py"])`` or ``url=...``.
+
+        ``prefix`` is put before each of its tool names (two tools of one name are
+        refused); ``timeout`` bounds each call, in seconds (an error result past it).
+        """
+        from pepperpy.tools import check_tool_settings
+
+        check_tool_settings(prefix, timeout)
+        key = "tools" if "tools" not in self._providers else f"tools:{len(self._tool_sources)}"
+        self._configure("tools", provider_type, config, key=key)
+        self._tool_sources.append((key, prefix, timeout))
+        return self
+
+    def use(self, category: str, provider_type: str, /, **config: Any) -> ProviderHandle:
+        """A provider of any category, known to the core or not:
+        ``await pepper.use("tts", "espeak").synthesize("Hello")``.
+
+        The first call configures it (as ``with_llm`` and friends do); a later call with
+        the same names and no options returns the same provider. It starts on first use
+        (or on ``async with``) and is cleaned up with the others.
+        """
+        from pepperpy.handle import ProviderHandle
+        from pepperpy.registry import interface_for
+
+        interface_for(category)  # a malformed category name fails here
+        key = category
+        current = self._providers.get(key)
+        if current is not None and current.provider_name != provider_type:
+            key = f"{category}:{provider_type}"
+            current = self._providers.get(key)
+        if current is None or config:
+            self._configure(category, provider_type, config, key=key)
+        return ProviderHandle(lambda: self._provider(key), f"{category} provider "
+                              f"{provider_type!r}")
+
+    def _configure(self, category: str, provider_type: Any, config: dict[str, Any], *,
+                   key: str | None = None) -> Self:
+        key = key or category
         if "provider_type" in config:  # the seed's keyword form: with_llm(provider_type=...)
             provider_type = config.pop("provider_type")
         if not isinstance(provider_type, str) or not provider_type:
             raise ValidationError(f"the {category} provider name must be a non-empty string")
-        if category in self._ready:
+        if key in self._ready:
             raise ConfigurationError(
                 f"the {category} provider is already initialized; configure providers "
                 "before entering `async with` or making the first call"
             )
         config = self._take_prices(category, provider_type, config)
-        self._providers[category] = self._create(category, provider_type, config)
-        self._fallbacks.pop(category, None)  # a new primary starts a new chain
-        self._layers.pop(category, None)
-        self._last_category = category
+        self._providers[key] = self._create(category, provider_type, config)
+        self._fallbacks.pop(key, None)  # a new primary starts a new chain
+        self._layers.pop(key, None)
+        self._last_category = key
         return self
 
     def _create(self, category: str, provider_type: str, config: dict[str, Any]) -> BaseProvider:
@@ -434,7 +485,7 @@ class PepperPy:
         provider = self._providers.get(category)
         if provider is None:
             raise ConfigurationError(
-                f"no {category} provider is configured: call {_SETUP_HINT[category]} first"
+                f"no {category} provider is configured: call {_setup_hint(category)} first"
             )
         lock = self._init_locks.setdefault(category, asyncio.Lock())
         async with lock:  # one lock per provider: different providers start together
@@ -466,7 +517,7 @@ class PepperPy:
     def _require(self, category: str) -> None:
         if category not in self._providers:
             raise ConfigurationError(
-                f"no {category} provider is configured: call {_SETUP_HINT[category]} first"
+                f"no {category} provider is configured: call {_setup_hint(category)} first"
             )
 
     # -- builders -----------------------------------------------------------------
@@ -477,7 +528,39 @@ class PepperPy:
 
         self._require("llm")
         history = self._history if "storage" in self._providers else None
-        return ChatBuilder(self._llm_layer, run=self._sync.run, history=history)
+        tools = self.tools.collect if self._tool_sources else None
+        return ChatBuilder(self._llm_layer, run=self._sync.run, history=history, tools=tools,
+                           tracing=self._reliability.tracing)
+
+    def agent(
+        self, *, instructions: str = "", max_steps: int = 8,
+        tools: Sequence[Any] = (), max_tool_calls: int = 32, timeout: float | None = None,
+        conversation_id: str | None = None, model: str | None = None,
+    ) -> Agent:
+        """An agent: ``await pepper.agent(instructions="...").run("task")`` loops model ->
+        tools -> model (the configured tools plus ``tools``) until an answer or
+        ``max_steps`` model calls; ``conversation_id`` keeps its memory in storage."""
+        from pepperpy.agent import Agent
+
+        self._require("llm")
+        history = self._history if "storage" in self._providers else None
+        return Agent(
+            llm=self._llm_layer, configured_tools=self.tools.collect if self._tool_sources
+            else None, history=history, run=self._sync.run,
+            tracing=self._reliability.tracing, instructions=instructions, max_steps=max_steps,
+            tools=tools, max_tool_calls=max_tool_calls, timeout=timeout,
+            conversation_id=conversation_id, model=model,
+        )
+
+    @property
+    def tools(self) -> ToolBox:
+        """The configured tools providers' tools: ``await pepper.tools.list()``,
+        ``await pepper.tools.call("lookup", {"word": "x"})``."""
+        from pepperpy.tools import ToolBox
+
+        sources = [(lambda key=key: self._provider(key), prefix, timeout)
+                   for key, prefix, timeout in self._tool_sources]
+        return ToolBox(sources, tracing=self._reliability.tracing)
 
     @property
     def rag(self) -> RAGBuilder:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.rag import Document, MetadataValue, SearchResult, chunk_text, stable_id
+from pepperpy.textcheck import check_text
 
 if TYPE_CHECKING:
     from pepperpy.chat import ChatBuilder
@@ -100,9 +101,10 @@ class RAGBuilder:
             )
         given = source if source is not None else (metadata or {}).get("source")
         documents = []
-        for text in texts:
+        for number, text in enumerate(texts, 1):
             if not isinstance(text, str):
                 raise ValidationError(f"add_texts() takes strings, got {type(text).__name__}")
+            check_text(text, f"text {number}" + (f" (source {given!r})" if given else ""))
             origin = given if given is not None else f"text-{stable_id(text)[:12]}"
             for index, piece in enumerate(chunk_text(text, size=chunk_size, overlap=overlap)):
                 meta: dict[str, MetadataValue] = {**(metadata or {}), "source": origin}
@@ -117,10 +119,18 @@ class RAGBuilder:
         ids: list[str] = []
         for raw in paths:
             path = Path(raw)
+            named = ascii(str(path))  # a non-UTF-8 file name is shown escaped
+            check_text(path.name, f"the file name {named}")
             try:
                 text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ValidationError(f"cannot read {path} as UTF-8 text: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    f"{named} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset "
+                    f"{exc.start} is not valid UTF-8 (the encoding tried); convert the file "
+                    "to UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or read it yourself with its "
+                    "encoding and use add_texts()") from None
+            except OSError as exc:
+                raise ValidationError(f"cannot read {named}: {exc.strerror}") from exc
             ids += await self.add_texts(
                 [text], source=path.name, chunk_size=chunk_size, overlap=overlap
             )

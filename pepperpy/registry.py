@@ -11,6 +11,7 @@ category's interface, and the user's config passes the provider's ``config_schem
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from pepperpy.core import BaseProvider, PluginLoadError, PluginNotFoundError, Va
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_NAME",
     "LoadedProvider",
     "ProviderRegistry",
     "ProviderResolver",
@@ -28,11 +30,15 @@ __all__ = [
     "interface_for",
 ]
 
-CATEGORIES = ("llm", "embeddings", "rag", "storage")
+#: The categories whose interface the core defines. Any other category name is open:
+#: its providers only need to be ``BaseProvider`` subclasses, reached with ``pepper.use``.
+CATEGORIES = ("llm", "embeddings", "rag", "storage", "tools")
+CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 def interface_for(category: str) -> type[BaseProvider]:
-    """The abstract class a provider of ``category`` must implement."""
+    """The abstract class a provider of ``category`` must implement (``BaseProvider``
+    for a category the core does not define)."""
     if category == "llm":
         from pepperpy.llm import LLMProvider
 
@@ -49,7 +55,16 @@ def interface_for(category: str) -> type[BaseProvider]:
         from pepperpy.storage import StorageProvider
 
         return StorageProvider
-    raise ValidationError(f"unknown provider category {category!r}; use one of {CATEGORIES}")
+    if category == "tools":
+        from pepperpy.tools import ToolsProvider
+
+        return ToolsProvider
+    if not isinstance(category, str) or not CATEGORY_NAME.fullmatch(category):
+        raise ValidationError(
+            f"invalid provider category {category!r}: a category is 1-32 lowercase letters, "
+            f"digits and underscores, starting with a letter (known: {', '.join(CATEGORIES)})"
+        )
+    return BaseProvider
 
 
 @record
@@ -117,8 +132,8 @@ class ProviderRegistry:
         if found is None:
             offered = ", ".join(self.available(category)) or "none"
             hint = _hint(self.resolver, category, provider_name) or (
-                "install its bundle with `pepperpy plugin install FILE` or add its folder "
-                "to PEPPERPY_PLUGIN_PATH")
+                "install its bundle with `pepperpy plugin install FILE` (in development, "
+                "PEPPERPY_DEV=1 also searches PEPPERPY_PLUGIN_PATH)")
             raise PluginNotFoundError(
                 f"no {category} provider named {provider_name!r} (available: {offered}); "
                 f"{hint}",

@@ -6,7 +6,11 @@ documented environment variable; ``Settings`` lets code and tests pass values di
 | variable                     | default            | meaning                                     |
 |------------------------------|--------------------|---------------------------------------------|
 | PEPPERPY_HOME                | ~/.pepperpy        | trust store, installed plugins, caches      |
+| PEPPERPY_DEV                 | 0                  | 1: development mode: also search the folders|
+|                              |                    | of PEPPERPY_PLUGIN_PATH and the checkout's  |
+|                              |                    | dist_plugins/ (installed plugins otherwise) |
 | PEPPERPY_PLUGIN_PATH         | (empty)            | extra folders of .pepperplugin files        |
+|                              |                    | (searched only in development mode)         |
 | PEPPERPY_AUTO_INSTALL        | 1                  | 0: never run uv; missing deps are an error  |
 | PEPPERPY_INDEX_URL           | (uv's default)     | the package index uv installs from          |
 | PEPPERPY_NO_INDEX            | 0                  | 1: use no index at all, only FIND_LINKS     |
@@ -17,7 +21,9 @@ documented environment variable; ``Settings`` lets code and tests pass values di
 | PEPPERPY_UV_TIMEOUT          | 1800               | seconds before a uv run is stopped          |
 | PEPPERPY_DEV_PLUGINS         | (empty)            | os.pathsep list of unsigned plugin_src      |
 |                              |                    | folders to load (developer mode, loud)      |
-| PEPPERPY_CHECKOUT_PLUGINS    | 1                  | 0: ignore a source checkout's dist_plugins/ |
+| PEPPERPY_CHECKOUT_PLUGINS    | 1                  | 0: in development mode, ignore the          |
+|                              |                    | dist_plugins/ of the checkout this PepperPy |
+|                              |                    | runs from (never one found from the cwd)    |
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class Settings:
     uv_timeout: float = 1800.0
     dev_plugins: tuple[Path, ...] = ()
     checkout_plugins: bool = True
+    dev_mode: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -78,6 +85,7 @@ class Settings:
             uv_timeout=_seconds(env.get("PEPPERPY_UV_TIMEOUT"), 1800.0),
             dev_plugins=_split_paths(env.get("PEPPERPY_DEV_PLUGINS")),
             checkout_plugins=_flag(env.get("PEPPERPY_CHECKOUT_PLUGINS"), True),
+            dev_mode=_flag(env.get("PEPPERPY_DEV"), False),
         )
 
     @property

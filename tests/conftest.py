@@ -48,9 +48,10 @@ def _settings_for(home: Path, signed: SignedPlugins):
     from pepperpy.settings import Settings
 
     signed.factory.trust(home)  # type: ignore[attr-defined]
-    return Settings(
-        home=home, plugin_path=(signed.folder,), auto_install=False, checkout_plugins=False
-    )
+    # The repo's plugins are built into a folder, not installed: a development setup, so
+    # development mode is switched on explicitly (PEPPERPY_DEV=1 in child processes).
+    return Settings(home=home, plugin_path=(signed.folder,), auto_install=False,
+                    checkout_plugins=False, dev_mode=True)
 
 
 @pytest.fixture
@@ -81,6 +82,7 @@ def plugin_env(session_plugin_settings) -> dict[str, str]:
     s = session_plugin_settings
     return {
         "PEPPERPY_HOME": str(s.home),
+        "PEPPERPY_DEV": "1",
         "PEPPERPY_PLUGIN_PATH": os.pathsep.join(str(p) for p in s.plugin_path),
         "PEPPERPY_AUTO_INSTALL": "0",
         "PEPPERPY_CHECKOUT_PLUGINS": "0",

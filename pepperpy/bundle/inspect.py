@@ -11,6 +11,7 @@ limits, linear time), never schema-validated or typed, and marked unverified.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from typing import Any
 
 from pepperpy.core import PepperpyError
@@ -18,9 +19,9 @@ from pepperpy.trust import archive as zf
 from pepperpy.trust.archive import MANIFEST_NAME
 from pepperpy.trust.authentic import parse_bundle
 from pepperpy.trust.gate import verify_bundle
-from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, ZipEntry
+from pepperpy.trust.types import DEFAULT_LIMITS, Limits, PluginManifest, TrustSnapshot, ZipEntry
 
-__all__ = ["inspect_bundle"]
+__all__ = ["inspect_bundle", "manifest_json"]
 
 _STATES = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
 
@@ -50,12 +51,29 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, unverified: bool = Fals
             report["unverified_manifest"] = _unverified_manifest(data, entries, limits)
     else:
         report["state"], report["reason"] = "verified", None
-        report["manifest"] = verified.manifest.as_json()
-        files = [{"name": i.name, "size": i.size, "sha256": i.sha256} for i in verified.files]
+        report["manifest"] = manifest_json(verified.manifest)
+        files = [{"name": name, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+                 for name, content in verified.entries.items()]
     for row in files:
         row["stored"] = methods[str(row["name"])] == zf.STORED
     report["files"] = files
     return report
+
+
+def manifest_json(manifest: PluginManifest) -> dict[str, Any]:
+    """The manifest as JSON-ready data, fields left at their default omitted."""
+    out: dict[str, Any] = {}
+    for f in fields(manifest):
+        value = getattr(manifest, f.name)
+        if value is None or value == f.default:
+            continue
+        if f.name == "dependency_lock":
+            value = [{"name": p.name, "version": p.version, "hashes": list(p.hashes)}
+                     for p in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
 
 
 def _file_row(data: bytes, entry: ZipEntry, limits: Limits) -> dict[str, Any]:

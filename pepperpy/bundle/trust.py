@@ -10,8 +10,10 @@ File ``Settings.trust_file`` (``$PEPPERPY_HOME/trust.json``)::
 
 Invariants:
 
-* a missing file means "nothing trusted"; a corrupt, unreadable or inconsistent file is a
-  ``ConfigurationError`` naming the file and the fix; it never means "trust everything";
+* a missing file means "nothing trusted"; an empty, truncated, corrupt, oversized or
+  unreadable file (a folder, a device, a dangling link) is a ``ConfigurationError``
+  naming the file and the fix, read in bounded memory; it never means "nothing trusted"
+  or "nothing revoked", so a revoked key never comes back through a damaged file;
 * a key's id must equal the SHA-256 of its raw bytes; weak keys are refused on add and,
   if forced into the file by hand, are marked weak and refused by verify;
 * a revoked key stays recorded: re-adding or removing it never makes it trusted again;
@@ -20,8 +22,9 @@ Invariants:
   ``name@category/provider`` so that the provider slot is pinned too. Adding the key again
   without ``only`` lifts the restriction; adding it with ``only`` never narrows a key
   trusted for everything, and merges names into a restricted one;
-* writes take an exclusive ``fcntl.flock`` on ``trust.json.lock``, then write a temp file
-  in the same folder, fsync, and ``os.replace`` it (readers see old or new, never half);
+* writes take an exclusive ``fcntl.flock`` on ``trust.json.lock``, then go through
+  :func:`pepperpy.fsio.atomic_write` (readers see old or new, never half), and the same
+  bytes to ``trust.json.bak``, the copy to restore if the store is damaged later;
 * :meth:`TrustStore.snapshot` returns an immutable view; verify does no I/O.
 """
 
@@ -31,7 +34,6 @@ import base64
 import binascii
 import builtins
 import contextlib
-import fcntl
 import hashlib
 import json
 import re
@@ -41,16 +43,28 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pepperpy.bundle.fileio import atomic_write
-from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.core import ConfigurationError, PepperpyError, ValidationError
+from pepperpy.fsio import (
+    atomic_write,
+    file_lock,
+    load_json,
+    parse_json,
+    read_state,
+    remove_file,
+    state_error,
+    temp_files,
+    write_cache,
+)
 from pepperpy.settings import Settings
 from pepperpy.trust.authentic import weak_key_problem
-from pepperpy.trust.gate import Trust, VerifiedCache
+from pepperpy.trust.gate import Trust
 from pepperpy.trust.types import TrustedKey, TrustSnapshot
 
-__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "key_json", "read_trust"]
+__all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_json",
+           "read_trust"]
 
 STORE_VERSION = 1
+MAX_STORE_BYTES = 8 << 20  # about 20,000 keys; a larger file is damage, never read
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -64,6 +78,63 @@ def key_json(key: TrustedKey) -> dict[str, Any]:
         "scopes": list(key.scopes) if key.scopes is not None else None,
         "only": list(key.only) if key.only is not None else None,
     }
+
+
+_CACHE_ENTRIES = 10_000  # enough that listing 5,000 bundles never evicts its own entries
+
+
+class VerifiedCache:
+    """``PEPPERPY_HOME/verified.json``: what full verifications established, by digest.
+
+    Each entry names the trust fingerprint it was verified under; the gate
+    (``pepperpy.trust.gate.authenticate``) uses an entry only under that same fingerprint,
+    so adding, removing or revoking a key, or revoking a bundle, invalidates every entry.
+    A missing, corrupt or unwritable file only means verifying again (a read-only home
+    still loads); whoever can write it can write the trust store beside it too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, dict[str, str]] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        if self._entries is None:
+            try:  # bounded: damage is a miss, and the cache is rebuilt
+                data = load_json(self.path, what="verification cache", fix="",
+                                 limit=32 << 20, depth=8)
+                entries = data["entries"] if data.get("format") == 1 else {}
+                self._entries = entries if isinstance(entries, dict) else {}
+            except (PepperpyError, OSError, ValueError, TypeError, KeyError, AttributeError):
+                self._entries = {}
+        return self._entries
+
+    def get(self, digest: str) -> dict[str, str] | None:
+        """The entry for ``digest`` (with its ``trust`` fingerprint), if well-formed."""
+        entry = self._load().get(digest)
+        keys = ("trust", "key_id", "publisher", "manifest")
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in keys):
+            return None
+        return entry
+
+    def put(self, digest: str, entry: dict[str, str]) -> None:
+        """Record a verification in memory; :meth:`flush` writes them all at once."""
+        entries = self._load()
+        if not self._dirty:  # once per write: entries under another fingerprint are stale
+            entries = {d: e for d, e in entries.items()
+                       if isinstance(e, dict) and e.get("trust") == entry["trust"]}
+        entries.pop(digest, None)  # newest last; the oldest go first past the cap
+        entries[digest] = entry
+        while len(entries) > _CACHE_ENTRIES:
+            del entries[next(iter(entries))]
+        self._entries, self._dirty = entries, True
+
+    def flush(self) -> None:
+        """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""
+        if self._dirty and self._entries is not None:
+            data = json.dumps({"format": 1, "entries": self._entries}, separators=(",", ":"))
+            write_cache(self.path, data.encode("utf-8"), mode=0o600)
+            self._dirty = False
 
 
 def read_trust(settings: Settings) -> Trust:
@@ -90,8 +161,9 @@ def _now() -> str:
 def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
     def bad(why: str) -> ConfigurationError:
         return ConfigurationError(
-            f"trust store {path} is corrupt: key {key_id[:16]}: {why}; fix or remove the "
-            "file and re-add keys with `pepperpy trust add`"
+            f"trust store {path} is corrupt: key {key_id[:16]}: {why}; fix the record or "
+            f"restore the store from its backup {path.name}.bak (never delete the store: "
+            "it holds your revocations)"
         )
 
     if not _HEX64.fullmatch(key_id) or not isinstance(rec, dict):
@@ -130,31 +202,33 @@ class TrustStore:
     def from_settings(cls, settings: Settings | None = None) -> TrustStore:
         return cls((settings or Settings.from_env()).trust_file)
 
+    def _fix(self) -> str:
+        return (f"restore it from a backup (PepperPy keeps a copy of the last good store "
+                f"in {self.backup}); never delete it to start over: it holds your "
+                "revocations")
+
+    @property
+    def backup(self) -> Path:
+        return self.path.with_name(self.path.name + ".bak")
+
     def _read_bytes(self) -> bytes:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return b""
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read trust store {self.path}: {exc}") from None
+        """The store's bytes (``b""`` if there is none); bounded, never a device."""
+        raw = read_state(self.path, what="trust store", limit=MAX_STORE_BYTES,
+                         fix=self._fix())
+        if raw is not None and not raw.strip():
+            raise state_error(self.path, "(the trust store) is empty (damaged: PepperPy "
+                                         "never writes an empty one)", self._fix())
+        return b"" if raw is None else raw
 
     def _load(self, raw: bytes | None = None) -> tuple[dict[str, TrustedKey], set[str]]:
         raw = self._read_bytes() if raw is None else raw
         if not raw:
             return {}, set()
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigurationError(f"cannot read trust store {self.path}: {exc}") from None
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"trust store {self.path} is not valid JSON ({exc}); nothing is trusted "
-                "until it is fixed or removed and keys are re-added with `pepperpy trust add`"
-            ) from None
+        data = parse_json(raw, path=self.path, what="trust store", fix=self._fix(), depth=8)
         if not isinstance(data, dict) or data.get("version") != STORE_VERSION:
             raise ConfigurationError(
                 f"trust store {self.path} has no supported version (expected "
-                f"\"version\": {STORE_VERSION}); fix or remove it"
+                f"\"version\": {STORE_VERSION}); {self._fix()}"
             )
         keys, revoked = data.get("keys", {}), data.get("revoked_bundles", [])
         if not isinstance(keys, dict) or not isinstance(revoked, list) or not all(
@@ -162,11 +236,13 @@ class TrustStore:
         ):
             raise ConfigurationError(
                 f"trust store {self.path} is corrupt: keys must be an object and "
-                "revoked_bundles a list of sha256 hex digests"
+                f"revoked_bundles a list of sha256 hex digests; {self._fix()}"
             )
         return {k: _parse_key(k, v, self.path) for k, v in keys.items()}, set(revoked)
 
     def _save(self, keys: dict[str, TrustedKey], revoked: set[str]) -> None:
+        """The store, then the same bytes as its backup: a store damaged later (a disk
+        error, an editor) can be restored without losing a revocation."""
         body = {
             "version": STORE_VERSION,
             "keys": {k: key_json(keys[k]) for k in sorted(keys)},
@@ -174,16 +250,14 @@ class TrustStore:
         }
         data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
         atomic_write(self.path, data, mode=0o600)
+        atomic_write(self.backup, data, mode=0o600)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[tuple[dict[str, TrustedKey], set[str]]]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(self.path.with_name(self.path.name + ".lock"), "a")
-        except OSError as exc:
-            raise ConfigurationError(f"cannot lock trust store {self.path}: {exc}") from None
-        with lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        with file_lock(self.path.with_name(self.path.name + ".lock")):
+            for leftover in (temp_files(self.path.parent, self.path.name)
+                             + temp_files(self.path.parent, self.backup.name)):
+                remove_file(leftover)  # a crashed change's
             keys, revoked = self._load()
             yield keys, revoked
             self._save(keys, revoked)
@@ -244,9 +318,26 @@ class TrustStore:
             keys[key.key_id] = record
             return record
 
-    def remove(self, ref: str) -> TrustedKey:
-        """Stop trusting a key. A revoked key stays recorded as revoked."""
+    def pin(self, key_id: str, name: str, slot: str) -> bool:
+        """Pin a plain ``--only NAME`` entry of ``key_id`` to ``NAME@slot`` (the slot NAME
+        was first installed in); True if the store changed. Writes nothing otherwise."""
+        record = self._load()[0].get(key_id)
+        if record is None or record.only is None or name not in record.only:
+            return False
         with self._locked() as (keys, _revoked):
+            record = keys.get(key_id)
+            if record is None or record.only is None or name not in record.only:
+                return False
+            pinned = (set(record.only) - {name}) | {f"{name}@{slot}"}
+            keys[key_id] = replace(record, only=tuple(sorted(pinned)))
+            return True
+
+    def remove(self, ref: str) -> TrustedKey | None:
+        """Stop trusting a key. A revoked key stays recorded as revoked. A full key id
+        that is not in the store is already removed: ``None`` (a retried removal)."""
+        with self._locked() as (keys, _revoked):
+            if _HEX64.fullmatch(ref.strip().lower()) and ref.strip().lower() not in keys:
+                return None
             key_id = _resolve(ref, keys)
             record = keys[key_id]
             if not record.revoked:

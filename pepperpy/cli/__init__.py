@@ -3,6 +3,13 @@
 Commands are thin: each group module parses its arguments and calls the library.
 Errors are handled here, in one place: a ``PepperpyError`` becomes one line on stderr
 and exit code 1; usage errors exit 2; ``--debug`` shows the traceback.
+
+The command groups come from entry points (group ``pepperpy.commands``) of whatever
+distributions are installed: ``pepperplug`` ships the runtime commands, ``pepperplug-dev``
+the authoring and publishing ones, ``pepperplug-testing`` ``plugin test``. A command of a
+distribution that is not installed is still listed, and says which one to install.
+An entry point named ``GROUP`` registers a group (``register(subparsers)``); one named
+``plugin.PART`` adds subcommands to ``plugin`` (``add_plugin_commands(subparsers)``).
 """
 
 from __future__ import annotations
@@ -10,23 +17,46 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
+__all__ = ["ENTRY_POINT_GROUP", "build_parser", "main"]
 
-# Each command group's one-line help, shown by `pepperpy --help` without importing the
-# group, and the modules that register its subcommands. Only the group a command line
+ENTRY_POINT_GROUP = "pepperpy.commands"
+RUNTIME, DEV, TESTING = "pepperplug", "pepperplug-dev", "pepperplug-testing"
+CHECKOUT = "a PepperPy source checkout"
+
+# The project's command groups: the one-line help `pepperpy --help` shows without
+# importing a group, and the distribution that ships it. Only the group a command line
 # names is imported, so `pepperpy --help` costs little more than the interpreter.
-_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "keygen": ("create a publisher signing key (NAME.key, mode 0600) and NAME.pub", ("keygen",)),
-    "plugin": ("build, verify, install and list plugin bundles",
-               ("bundle", "manage", "author", "index")),
-    "trust": ("manage trusted publisher keys", ("trust",)),
-    "repo": ("publish bundles as a signed plugin index (TUF)", ("repo",)),
-    "index": ("configure signed plugin indexes (TUF)", ("index",)),
-    "chat": ("send one prompt to an LLM and stream the answer", ("chat",)),
-    "demo": ("answer questions over a small corpus, offline", ("demo",)),
+_GROUPS: dict[str, tuple[str, str]] = {
+    "keygen": ("create a publisher signing key (NAME.key, mode 0600) and NAME.pub", DEV),
+    "plugin": ("build, verify, install and list plugin bundles", RUNTIME),
+    "trust": ("manage trusted publisher keys", RUNTIME),
+    "repo": ("publish bundles as a signed plugin index (TUF)", DEV),
+    "index": ("configure signed plugin indexes (TUF)", RUNTIME),
+    "chat": ("send one prompt to an LLM and stream the answer", RUNTIME),
+    "demo": ("answer questions over a small corpus, offline", CHECKOUT),
 }
+# `plugin` subcommands that the other distributions add.
+_PLUGIN_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "new": ("create a plugin folder that builds and passes its own tests", DEV),
+    "lint": ("check a plugin folder before building it", DEV),
+    "build": ("build and sign a plugin folder into a .pepperplugin", DEV),
+    "test": ("run the conformance suite against a plugin folder or bundle", TESTING),
+}
+
+
+def installed_commands() -> dict[str, list[EntryPoint]]:
+    """The installed entry points by command group, each group's sorted by name."""
+    from importlib.metadata import entry_points
+
+    found: dict[str, dict[str, EntryPoint]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name.split(".", 1)[0], {}).setdefault(ep.name, ep)
+    return {group: [eps[n] for n in sorted(eps)] for group, eps in found.items()}
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -42,11 +72,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups.required = True
     wanted = None if argv is None else _command(argv)
-    for name, (help_text, modules) in _GROUPS.items():
-        if argv is None or name == wanted:
-            _register(groups, name, help_text, modules)
+    installed = installed_commands()
+    for name in [*_GROUPS, *sorted(set(installed) - set(_GROUPS))]:
+        help_text, dist = _GROUPS.get(name, ("", ""))
+        if name not in installed:
+            _missing(groups, name, help_text, dist)
+        elif argv is None or name == wanted:
+            _register(groups, name, help_text, installed[name])
         else:
-            groups.add_parser(name, help=help_text)  # listed in --help, not imported
+            groups.add_parser(name, help=help_text or _origin(installed[name]))
     return parser
 
 
@@ -55,19 +89,47 @@ def _command(argv: Sequence[str]) -> str | None:
     return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
-def _register(groups: argparse._SubParsersAction, name: str, help_text: str,
-              modules: tuple[str, ...]) -> None:
-    import importlib
+def _origin(eps: list[EntryPoint]) -> str:
+    dist = eps[0].dist
+    return f"commands from {dist.name if dist else eps[0].value}"
 
-    loaded = [importlib.import_module(f"pepperpy.cli.{m}") for m in modules]
+
+def _register(groups: argparse._SubParsersAction, name: str, help_text: str,
+              eps: list[EntryPoint]) -> None:
     if name != "plugin":
-        loaded[0].register(groups)
+        for ep in eps:
+            ep.load()(groups)
         return
     plugin = groups.add_parser("plugin", help=help_text)
     plugin_commands = plugin.add_subparsers(dest="plugin_command", metavar="SUBCOMMAND")
     plugin_commands.required = True
-    for module in loaded:
-        module.add_plugin_commands(plugin_commands)
+    for ep in eps:
+        ep.load()(plugin_commands)
+    for sub, (sub_help, dist) in _PLUGIN_ELSEWHERE.items():
+        if sub not in plugin_commands.choices:
+            _missing(plugin_commands, sub, sub_help, dist, prefix="plugin ")
+
+
+def _missing(groups: argparse._SubParsersAction, name: str, help_text: str, dist: str,
+             *, prefix: str = "") -> None:
+    """A command whose distribution is not installed: listed, and it says what to do."""
+    where = "from a source checkout" if dist == CHECKOUT else f"needs {dist}"
+    parser = groups.add_parser(name, help=f"{help_text} ({where})", add_help=False)
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(func=lambda args: _not_installed(prefix + name, dist))
+
+
+def _not_installed(command: str, dist: str) -> NoReturn:
+    from pepperpy._version import __version__
+    from pepperpy.core import ConfigurationError
+
+    if dist == CHECKOUT:
+        raise ConfigurationError(
+            f"`pepperpy {command}` runs from a PepperPy source checkout only (it builds the "
+            "repository's plugin_src/); clone the repository and run `make demo` there")
+    raise ConfigurationError(
+        f"`pepperpy {command}` comes with the {dist} distribution, which is not installed; "
+        f"install it with `pip install {dist}=={__version__}`")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

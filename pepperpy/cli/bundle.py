@@ -1,4 +1,5 @@
-"""``pepperpy plugin build|verify|inspect``: make and check signed bundles.
+"""``pepperpy plugin verify|inspect``: check signed bundles (``plugin build`` is in
+:mod:`pepperpy.cli.build`, shipped by pepperplug-dev).
 
 The ``plugin`` group is shared with the plugin manager's commands; the dispatcher
 creates it and calls :func:`add_plugin_commands`.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,26 +22,6 @@ __all__ = ["add_plugin_commands"]
 
 
 def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
-    build = plugin_subparsers.add_parser(
-        "build", help="build and sign a plugin folder into a .pepperplugin",
-        description=(
-            "Build SRC_DIR into OUT/<name>-<version>.pepperplugin, signed with KEYFILE.\n\n"
-            "examples:\n  pepperpy plugin build plugin_src/llm_openai_provider --key acme.key\n"
-            "  pepperpy plugin build --all --key acme.key"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    build.add_argument("src", nargs="?", type=Path, metavar="SRC_DIR")
-    build.add_argument("--key", required=True, type=Path, metavar="KEYFILE")
-    build.add_argument("--out", type=Path, default=Path("dist_plugins"),
-                       help="output folder (default: dist_plugins)")
-    build.add_argument("--all", action="store_true", help="build every folder under --src")
-    build.add_argument("--src", dest="src_root", type=Path, default=Path("plugin_src"),
-                       help="with --all: folder of plugin folders (default: plugin_src)")
-    build.add_argument("--check", action="store_true",
-                       help="run `plugin lint` first and build nothing if it finds problems")
-    build.set_defaults(func=cmd_build, _build_parser=build)
-
     verify = plugin_subparsers.add_parser(
         "verify", help="check a bundle completely against the trust store",
         description="Exit 0 if FILE is valid and trusted, 1 naming the reason if not.\n\n"
@@ -72,38 +52,6 @@ def read_bundle_file(path: Path) -> bytes:
     from pepperpy.trust.gate import read_bundle
 
     return read_bundle(path)
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from pepperpy.bundle.build import build_all, build_bundle
-    from pepperpy.bundle.keys import load_signing_key
-
-    if args.all == (args.src is not None):
-        args._build_parser.error("give either SRC_DIR or --all")
-    if args.check and not _lint_ok(args):
-        return 1
-    key = load_signing_key(args.key)
-    if args.all:
-        results = build_all(args.src_root, args.out, key)
-    else:
-        results = [build_bundle(args.src, key=key, out_dir=args.out)]
-    for result in results:
-        for name in result.skipped:
-            print(f"pepperpy: warning: skipped {name} (file type not allowed in bundles)",
-                  file=sys.stderr)
-        print(result.path)
-    return 0
-
-
-def _lint_ok(args: argparse.Namespace) -> bool:
-    from pepperpy.scaffold.lint import lint_plugin
-
-    sources = [args.src] if args.src is not None else sorted(
-        p.parent for p in Path(args.src_root).glob("*/plugin.json"))
-    problems = [f"{src}: {problem}" for src in sources for problem in lint_plugin(src)]
-    for problem in problems:
-        print(f"pepperpy: error: {printable(problem)}", file=sys.stderr)
-    return not problems
 
 
 def _snapshot() -> TrustSnapshot:

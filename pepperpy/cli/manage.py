@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
                    help="plugin names (default: every installed plugin)")
     p = add_command(plugin_subparsers, "doctor", cmd_doctor)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--fix", action="store_true",
+                   help="finish or undo interrupted installs and remove what crashes left")
 
 
 
@@ -96,9 +99,11 @@ def _is_bundle_path(target: str) -> bool:
 def cmd_list(args: argparse.Namespace) -> int:
     """List every bundle found, where, its state and the command that fixes it.
 
-    Searches PEPPERPY_HOME/plugins, each PEPPERPY_PLUGIN_PATH folder, then the checkout's
-    dist_plugins/. Each bundle is fully verified (one whose file is unchanged since its
-    last check under the same trust store is not read again); no plugin code runs.
+    Lists PEPPERPY_HOME/plugins, and in development mode (PEPPERPY_DEV=1) each
+    PEPPERPY_PLUGIN_PATH folder, then the checkout's dist_plugins/; each row says its
+    source and whether a load of its provider uses it. Each bundle is fully verified (one
+    whose file is unchanged since its last check under the same trust store is not read
+    again); no plugin code runs.
 
     example: pepperpy plugin list --json
     """
@@ -110,8 +115,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no plugin bundles found (install one with `pepperpy plugin install FILE`)")
     for r in rows:
         label = f"{r.category}/{r.provider_name}" if r.category else "?"
+        used = "used" if r.used else "not used"
         print(printable(f"{r.state:<21} {r.name or '?'} {r.version or '?'} [{label}] "
-                        f"({r.source}) {r.path}"))
+                        f"({r.source}, {used}) {r.path}"))
         if r.fix:
             print(f"{'':<21} fix: {printable(r.fix)}")
     return 0
@@ -120,27 +126,55 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check every bundle and explain each problem with its fix; exit 1 if any.
 
+    Also lists what an interrupted command left behind (an install cut short by a crash,
+    temporary files, spool downloads); --fix finishes or undoes those installs and
+    removes the rest (the next install, update or index command does so too).
+
     example: pepperpy plugin doctor
+    example: pepperpy plugin doctor --fix
     """
+    from pepperpy.plugins import leftovers
+
+    settings = load_settings()
+    fixed = leftovers.clean(settings) if args.fix else []
+    left = leftovers.find(settings)
     rows = _diagnose()
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        print(json.dumps([r.as_dict() for r in rows] + [
+            {"path": x.path, "state": "leftover", "detail": x.what,
+             "fix": "pepperpy plugin doctor --fix"} for x in left], indent=2))
     else:
+        for x in fixed:
+            print(f"[fixed] {printable(x.path)}: {printable(x.what)}")
+        for x in left:
+            print(f"[leftover] {printable(x.path)}: {printable(x.what)}")
+            print("    fix: pepperpy plugin doctor --fix")
         for r in rows:
             print(f"[{r.state}] {printable(r.path)}")
             print(f"    {r.name or '?'} {r.version or '?'}: {printable(r.detail)}")
             if r.fix:
                 print(f"    fix: {printable(r.fix)}")
         bad = sum(r.state != "ok" for r in rows)
-        print(f"{len(rows)} bundle(s), {bad} with problems")
-    return 1 if any(r.state != "ok" for r in rows) else 0
+        print(f"{len(rows)} bundle(s), {bad} with problems"
+              + (f", {len(left)} leftover(s) of interrupted commands" if left else ""))
+    return 1 if left or any(r.state != "ok" for r in rows) else 0
+
+
+def _dev_mode_note(settings: Any) -> None:
+    """Say when searched folders are set but not searched (development mode is off)."""
+    if settings.plugin_path and not settings.dev_mode:
+        print("note: PEPPERPY_PLUGIN_PATH is set but development mode is off, so its "
+              "folders are not searched; installed plugins are the only candidates (set "
+              "PEPPERPY_DEV=1 to search them)", file=sys.stderr)
 
 
 def _diagnose() -> list[Any]:
     from pepperpy.plugins.doctor import diagnose
     from pepperpy.plugins.manager import PluginManager
 
-    return diagnose(PluginManager(load_settings()))
+    settings = load_settings()
+    _dev_mode_note(settings)
+    return diagnose(PluginManager(settings))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -166,7 +200,6 @@ def cmd_deps(args: argparse.Namespace) -> int:
 
     example: pepperpy plugin deps llm_openai_provider llm_anthropic_provider
     """
-    from pepperpy.core import PluginNotFoundError
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.plugins.state import load_state
 
@@ -174,11 +207,6 @@ def cmd_deps(args: argparse.Namespace) -> int:
     manager = PluginManager(settings, auto_install=True, progress=progress)
     names = list(args.names) or sorted(load_state(settings.state_file).plugins)
     for name in names:
-        chosen = manager.choose_by_name(name)
-        if chosen is None:
-            raise PluginNotFoundError(
-                f"no bundle named {name!r} found; see `pepperpy plugin list`", plugin=name
-            )
-        manager.install_dependencies(chosen)
+        manager.install_dependencies(manager.installed(name))  # NAME's own installed bundle
         print(f"{name}: dependencies satisfied")
     return 0

@@ -39,8 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "and provider) from its current owner, at install and load, "
                           "without --transfer-owner (repeat)")
     add.add_argument("--only", action="append", metavar="PLUGIN",
-                     help="trust this key for plugin PLUGIN only (repeat); a bundle it "
-                          "signs for any other name is refused")
+                     help="trust this key for plugin PLUGIN only (repeat), in one provider "
+                          "slot: PLUGIN@category/provider pins it now, a plain PLUGIN is "
+                          "pinned to the slot it is first installed in; a bundle it signs "
+                          "for any other name or slot is refused")
     add.set_defaults(func=cmd_add)
 
     lst = commands.add_parser("list", help="show trusted and revoked keys")
@@ -99,7 +101,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     record = _store().remove(args.key_id)
-    if record.revoked:
+    if record is None:
+        print(f"{printable(args.key_id.strip().lower())} is not in the trust store; nothing "
+              "to remove")
+    elif record.revoked:
         print(f"{record.key_id} ({printable(record.publisher)}) is revoked; kept as revoked")
     else:
         print(f"removed {record.key_id} ({printable(record.publisher)})")

@@ -6,7 +6,8 @@ to download: the bundle's own signed manifest decides what is installed, and the
 install path checks it again (compatibility, trust, rollback).
 
 Rules:
-- a target whose ``custom`` is missing or malformed is skipped, never guessed at;
+- a target whose ``custom`` is missing or malformed, or whose sha256 is not 64 hex
+  digits, is skipped, never guessed at;
 - NAME matches a plugin name exactly, else a provider name; several plugins behind one
   provider name is an error that lists them (pass ``--category`` to choose);
 - the version chosen is the highest that is not yanked, admits this PepperPy and this
@@ -26,6 +27,7 @@ from pepperpy.core import IndexRefusedError, PluginNotFoundError, ValidationErro
 __all__ = ["Offer", "choose", "matching", "newest_by_name", "offers_from", "parse_spec"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = ("name", "version", "category", "provider_name")
 
 
@@ -99,7 +101,8 @@ def _offer(index: str, path: str, length: Any, hashes: Any, custom: Any) -> Offe
     if not all(isinstance(custom.get(f), str) and _NAME.fullmatch(custom[f]) for f in _FIELDS):
         return None
     sha = hashes.get("sha256")
-    if not isinstance(sha, str) or not isinstance(length, int):
+    # the digest names the mirrored file: 64 hex digits, never a path
+    if not isinstance(sha, str) or not _SHA256.fullmatch(sha) or not isinstance(length, int):
         return None
     if path != f"{custom['name']}-{custom['version']}.pepperplugin":
         return None

@@ -34,12 +34,13 @@ from pepperpy.core import (
     IndexRefusedError,
     IndexUnavailableError,
     PepperpyError,
-    ValidationError,
+    StateError,
 )
 from pepperpy.distribution.catalog import Offer, offers_from
 from pepperpy.distribution.config import FetchLimits
 from pepperpy.distribution.fetcher import IndexFetcher
 from pepperpy.distribution.store import IndexConfig, IndexStore
+from pepperpy.fsio import ensure_folder
 
 __all__ = ["IndexClient", "translate_errors"]
 
@@ -138,11 +139,13 @@ class IndexClient:
 
     def _open(self) -> object:
         if self._updater is None:
+            from tuf.api.exceptions import RepositoryError
             from tuf.ngclient import Updater, UpdaterConfig
 
-            root = (self.folder / "root.json").read_bytes()
-            self.metadata_dir.mkdir(parents=True, exist_ok=True)
-            with translate_errors(self.config.name):
+            root = self.store.pinned_root(self.config.name, self.folder)
+            self.store.check_cached_metadata(self.config.name, self.metadata_dir)
+            ensure_folder(self.metadata_dir, root=self.store.settings.home)
+            with translate_errors(self.config.name), self._writing_metadata():
                 try:
                     self._updater = Updater(
                         metadata_dir=str(self.metadata_dir),
@@ -152,10 +155,14 @@ class IndexClient:
                         config=UpdaterConfig(app_user_agent="pepperpy"),
                         bootstrap=root,
                     )
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise ValidationError(
-                        f"index {self.config.name!r}: the pinned root is not a TUF root "
-                        f"({_short(exc)})"
+                except (ValueError, KeyError, TypeError, RepositoryError) as exc:
+                    # the constructor reads only the pinned root: this is local
+                    raise StateError(
+                        f"{self.folder / 'root.json'} (the pinned root of index "
+                        f"{self.config.name!r}) is damaged: not a TUF root ({_short(exc)}); "
+                        "this is local damage, not the index's fault: remove the index "
+                        f"(`pepperpy index remove {self.config.name}`) and add it again "
+                        "with the root file you trust", path=str(self.folder / "root.json"),
                     ) from exc
         return self._updater
 
@@ -164,13 +171,26 @@ class IndexClient:
         from tuf.api.metadata import Metadata, Targets
 
         updater = self._open()
-        with translate_errors(self.config.name):
+        with translate_errors(self.config.name), self._writing_metadata():
             updater.refresh()  # type: ignore[attr-defined]
             raw = (self.metadata_dir / "targets.json").read_bytes()
             targets = Metadata[Targets].from_bytes(raw).signed.targets
         offers = offers_from(self.config.name, targets)
         self._save_catalog(offers)
         return offers
+
+    @contextlib.contextmanager
+    def _writing_metadata(self) -> Iterator[None]:
+        """ngclient writes its cache itself: a full disk there names the folder (never
+        ngclient's temporary file) and leaves the last verified metadata in place."""
+        try:
+            yield
+        except OSError as exc:
+            raise StateError(
+                f"{self.metadata_dir} (the metadata cache of index {self.config.name!r}) "
+                f"could not be written ({exc.strerror or exc}): nothing was changed; free "
+                "some space and run the command again", path=str(self.metadata_dir),
+            ) from exc
 
     def _save_catalog(self, offers: list[Offer]) -> None:
         if self.folder == self.store.index_dir(self.config.name):

@@ -24,7 +24,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from pepperpy.distribution.catalog import Offer
 from pepperpy.distribution.client import IndexClient
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
+from pepperpy.fsio import atomic_write, ensure_folder
 from pepperpy.settings import Settings
 
 __all__ = [
@@ -93,7 +94,9 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
               ) -> tuple[IndexConfig, list[Offer], list[PublisherKey]]:
     """Pin ``root_file``, refresh once to prove URL and root belong together, record it.
 
-    With ``trust_publishers``, the publisher keys the index names are shown through
+    Adding the same index again (same name, URL and root) refreshes it and succeeds, so
+    an interrupted ``index add`` is finished by running it again. With
+    ``trust_publishers``, the publisher keys the index names are shown through
     ``show`` and added to the trust store. Nothing is recorded if anything fails.
     """
     store = IndexStore(settings)
@@ -101,27 +104,45 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
     url = check_url(url)
     root = _read_root(root_file)
     with store.locked():
-        if any(c.name == name for c in store.list()):
-            raise ConfigurationError(
-                f"an index named {name!r} already exists; remove it first with "
-                f"`pepperpy index remove {name}`"
-            )
-        staged = store.staging_dir(name)
-        try:
-            (staged / "root.json").write_bytes(root)
-            config = IndexConfig(name, url, "")
-            offers = IndexClient(store, config, folder=staged).refresh()
-            keys = publisher_keys(offers)
-            if trust_publishers:
-                _check_trustable(settings, keys)  # refuse before anything is recorded
-            config = store.record(name, url, staged)
-        except BaseException:
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
-        store.save_catalog(name, [o.as_dict() for o in offers])
+        store.clean()  # what an interrupted `index add` left
+        existing = next((c for c in store.list() if c.name == name), None)
+        if existing is not None:
+            config, offers, keys = _same_again(settings, store, existing, url, root,
+                                               trust_publishers=trust_publishers)
+        else:
+            staged = store.staging_dir(name)
+            try:
+                atomic_write(staged / "root.json", root, mode=0o600, root=staged)
+                offers = IndexClient(store, IndexConfig(name, url, ""), folder=staged).refresh()
+                keys = publisher_keys(offers)
+                if trust_publishers:
+                    _check_trustable(settings, keys)  # refuse before anything is recorded
+                config = store.record(name, url, staged)
+            except BaseException:
+                shutil.rmtree(staged, ignore_errors=True)
+                raise
+            store.save_catalog(name, [o.as_dict() for o in offers])
     if trust_publishers:
         _trust(settings, keys, show)
     return config, offers, keys
+
+
+def _same_again(settings: Settings, store: IndexStore, existing: IndexConfig, url: str,
+                root: bytes, *, trust_publishers: bool
+                ) -> tuple[IndexConfig, list[Offer], list[PublisherKey]]:
+    """``index add`` of an index already recorded with this URL and root: a retry (of a
+    command that was interrupted, say) refreshes it and succeeds; anything else is a
+    conflict the operator must resolve."""
+    if existing.url != url or store.pinned_root(existing.name) != root:
+        raise ConfigurationError(
+            f"an index named {existing.name!r} already exists with another URL or root; "
+            f"remove it first with `pepperpy index remove {existing.name}`"
+        )
+    offers = IndexClient(store, existing).refresh()
+    keys = publisher_keys(offers)
+    if trust_publishers:
+        _check_trustable(settings, keys)
+    return existing, offers, keys
 
 
 def _read_root(path: Path) -> bytes:
@@ -227,6 +248,7 @@ class Session:
             for config in self.configs:
                 client = IndexClient(self.store, config)
                 with self.store.locked():
+                    self.store.clean()
                     found.extend(client.refresh())
                 self._clients[config.name] = client
             self._offers = found
@@ -317,13 +339,8 @@ class Session:
 
     @contextlib.contextmanager
     def _private_file(self, offer: Offer) -> Any:
-        spool = self.store.spool_dir
-        spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-        folder = Path(tempfile.mkdtemp(dir=spool, prefix="install-"))
-        try:
+        with private_folder(self.store.spool_dir, "install-") as folder:
             yield folder / offer.path
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     def outdated(self) -> list[Outdated]:
         """Installed plugins for which an index offers a newer usable version."""
@@ -339,6 +356,9 @@ class Session:
                ) -> list[InstallOutcome]:
         """Install the newest usable version of each named (default: every outdated)
         installed plugin."""
+        from pepperpy.plugins.install import settle_now
+
+        settle_now(self.settings)  # an interrupted update is finished (or undone) first
         installed = installed_plugins(self.settings)
         for name in names or ():
             if name not in installed:
@@ -356,6 +376,23 @@ class Session:
                 continue
             outcomes.append(self.install_offer(newest[row.name], deps=deps))
         return outcomes
+
+
+@contextlib.contextmanager
+def private_folder(spool: Path, prefix: str) -> Iterator[Path]:
+    """A fresh folder in the private spool (mode 0700), removed afterwards; a crash
+    leaves it to ``clean_spool`` (the next command, or ``plugin doctor --fix``)."""
+    import fcntl
+
+    ensure_folder(spool, root=spool.parent.parent, mode=0o700)  # PEPPERPY_HOME
+    folder = Path(tempfile.mkdtemp(dir=spool, prefix=prefix))
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # in use: cleaning leaves it alone
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
 
 
 def installed_plugins(settings: Settings) -> dict[str, tuple[str, str]]:

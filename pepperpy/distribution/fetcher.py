@@ -7,7 +7,8 @@ ngclient checks every length and hash; this module only makes sure a download en
   that sends one byte every few seconds never trips a gap timeout (slow retrieval);
 - ngclient's ``max_length`` is enforced by ``FetcherInterface.download_file`` while
   streaming (endless data), and the temporary file lives in ``spool_dir`` (under
-  PEPPERPY_HOME), never in the system temp folder.
+  PEPPERPY_HOME), never in the system temp folder; it has no name (``O_TMPFILE``), so
+  nobody else can open it and a crash leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -177,22 +178,33 @@ class IndexFetcher(FetcherInterface):
     def download_file(self, url: str, max_length: int) -> Iterator[IO[bytes]]:
         """As ngclient's, but spooled under ``spool_dir`` and with a whole-file deadline."""
         self._max_length = max_length
-        if self.spool_dir is not None:
-            self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.spool_dir is not None:  # PEPPERPY_HOME/indexes/spool
+            from pepperpy.fsio import ensure_folder
+
+            ensure_folder(self.spool_dir, root=self.spool_dir.parent.parent, mode=0o700)
         received = 0
-        fd, name = tempfile.mkstemp(dir=self.spool_dir, prefix="download-")
-        try:
-            with os.fdopen(fd, "w+b") as spool:
-                os.unlink(name)  # anonymous from now on: nobody else can open it
-                for chunk in self.fetch(url):
-                    received += len(chunk)
-                    if received > max_length:
-                        raise exceptions.DownloadLengthMismatchError(
-                            f"{url} sent more than the {max_length} bytes the metadata allows"
-                        )
-                    spool.write(chunk)
-                spool.seek(0)
-                yield spool
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(name)
+        with _anonymous_file(self.spool_dir) as spool:
+            for chunk in self.fetch(url):
+                received += len(chunk)
+                if received > max_length:
+                    raise exceptions.DownloadLengthMismatchError(
+                        f"{url} sent more than the {max_length} bytes the metadata allows"
+                    )
+                spool.write(chunk)
+            spool.seek(0)
+            yield spool
+
+
+@contextlib.contextmanager
+def _anonymous_file(folder: Path | None) -> Iterator[IO[bytes]]:
+    """A file in ``folder`` that has no name (``O_TMPFILE``), so nobody else can open
+    it and a crash leaves nothing behind; where the file system cannot, a named file
+    that is unlinked at once."""
+    where = str(folder) if folder is not None else tempfile.gettempdir()
+    try:
+        fd = os.open(where, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except (OSError, AttributeError):
+        fd, name = tempfile.mkstemp(dir=where, prefix="download-")
+        os.unlink(name)
+    with os.fdopen(fd, "w+b") as handle:
+        yield handle

@@ -19,6 +19,13 @@ Invariants:
 - A target is added only after its bundle verifies (structure, signature, trusted and
   unrevoked key); a target path never changes bytes (a version never changes content).
 - Changes take an exclusive lock on ``DIR/.pepperpy-repo.lock``.
+- Nothing half-written is ever in ``metadata/`` or ``targets/`` (a static server may
+  publish them at any moment): temporary files live in ``DIR/.pepperpy-staging/`` and
+  are renamed into place; a crash's leftovers there are removed by the next change.
+- An interrupted publication is finished by the next ``repo add`` (or ``repo refresh``):
+  a targets version no snapshot lists, or a snapshot the timestamp does not point at,
+  is published before anything else, so a retried CI job never reports "unchanged"
+  with nothing served.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,11 +51,10 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
-from pepperpy.bundle.fileio import atomic_write
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.distribution.config import DEFAULT_EXPIRIES, ROLES
 from pepperpy.distribution.signer import KeySigner
-from pepperpy.plugins.locking import file_lock
+from pepperpy.fsio import atomic_write, ensure_folder, file_lock, is_temp_name, read_state
 
 __all__ = ["Added", "Repository", "target_path_for"]
 
@@ -95,8 +102,8 @@ class Repository:
         root = Root(expires=_expiry(self.expiries["root"]), consistent_snapshot=True)
         for role, signer in holders.items():
             root.add_key(signer.public_key, role)
-        self.metadata_dir.mkdir(parents=True, exist_ok=True)
-        self.targets_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.metadata_dir, root=self.folder)
+        ensure_folder(self.targets_dir, root=self.folder)
         with self._lock():
             root_md = Metadata(root)
             self._sign(root_md, [holders["root"]])
@@ -142,6 +149,7 @@ class Repository:
         """Verify each bundle against ``trust`` (a trust snapshot), then publish them."""
         from pepperpy.trust import admissible as policy
         from pepperpy.trust.gate import verify_bundle
+        from pepperpy.trust.types import InstallState
 
         checked = []
         for path in bundles:
@@ -153,17 +161,37 @@ class Repository:
             policy.signer_allowed(
                 policy.Candidate(verified.manifest, verified.digest, verified.key_id,
                                  str(path), "file"),
-                key.only if key is not None else None,
+                key.only if key is not None else None, InstallState({}),
             )
             checked.append((data, verified))
         results: list[Added] = []
         with self._lock():
+            self.finish_interrupted(signers)
             targets = self.targets()
             for data, verified in checked:
                 results.append(self._add_target(targets.signed, data, verified, trust))
             if any(r.action == "added" for r in results):
                 self._publish(targets, self.root().signed, signers)
         return results
+
+    def finish_interrupted(self, signers: list[KeySigner]) -> bool:
+        """Publish what an interrupted change left unpublished (caller holds the lock):
+        a targets version newer than the snapshot lists, then a snapshot newer than the
+        timestamp names. True if anything was published."""
+        root = self.root().signed
+        targets_version = self._latest("targets")[0]
+        listed = self._snapshot_md().signed.meta["targets.json"].version
+        if targets_version > listed and _holders(root, "snapshot", signers):
+            snapshot = Snapshot(expires=_expiry(self.expiries["snapshot"]))
+            raw = self._read(self._latest("targets")[1])
+            snapshot.meta["targets.json"] = MetaFile.from_data(targets_version, raw,
+                                                               ["sha256"])
+            self._publish_snapshot(snapshot, root, signers)
+            return True
+        if not self.timestamp_published() and _holders(root, "timestamp", signers):
+            self._publish_timestamp(root, signers)
+            return True
+        return False
 
     def _add_target(self, targets: Targets, data: bytes, verified: Any, trust: Any) -> Added:
         m = verified.manifest
@@ -215,6 +243,8 @@ class Repository:
             held = {r for r in ROLES if _holders(root, r, signers)}
             if "timestamp" not in held:
                 raise ConfigurationError(_missing_key("timestamp", root))
+            if self.finish_interrupted(signers):
+                return self._timestamp_version()
             targets = self.targets()
             if "targets" in held and _due(targets.signed, self.expiries["targets"]):
                 self._publish(targets, root, signers)
@@ -289,7 +319,7 @@ class Repository:
 
     def _publish_timestamp(self, root: Root, signers: list[KeySigner]) -> None:
         version, path = self._latest("snapshot")
-        raw = path.read_bytes()
+        raw = self._read(path)
         timestamp = Timestamp(
             version=self._timestamp_version() + 1,
             expires=_expiry(self.expiries["timestamp"]),
@@ -297,7 +327,7 @@ class Repository:
         )
         md = Metadata(timestamp)
         self._sign(md, _holders(root, "timestamp", signers))
-        atomic_write(self.metadata_dir / "timestamp.json", md.to_bytes())
+        self._write(self.metadata_dir / "timestamp.json", md.to_bytes())
 
     def timestamp_published(self) -> bool:
         """Whether ``timestamp.json`` points at the newest snapshot."""
@@ -319,39 +349,75 @@ class Repository:
         for signer in signers:
             md.sign(signer, append=True)
 
-    @staticmethod
-    def _write_new(path: Path, data: bytes) -> None:
+    @property
+    def staging_dir(self) -> Path:
+        """Where temporary files live: never in a folder a server publishes."""
+        return self.folder / ".pepperpy-staging"
+
+    def _write(self, path: Path, data: bytes) -> None:
+        atomic_write(path, data, root=self.folder, staging=self.staging_dir)
+
+    def _read(self, path: Path) -> bytes:
+        from pepperpy.trust.types import DEFAULT_LIMITS
+
+        data = read_state(path, what="index file", limit=DEFAULT_LIMITS.max_bundle_size,
+                          fix=_RESTORE)
+        if data is None:
+            raise ConfigurationError(f"{path} is missing; {_RESTORE}")
+        return data
+
+    def _write_new(self, path: Path, data: bytes) -> None:
         """Write an immutable file; refuse to change one that exists with other bytes."""
-        if path.exists():
-            if path.read_bytes() == data:
+        if path.exists() or path.is_symlink():
+            if self._read(path) == data:
                 return
             raise ConfigurationError(
                 f"{path} already exists with other content; files in an index are "
                 "immutable (was the folder edited by hand?)"
             )
-        atomic_write(path, data)
+        self._write(path, data)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         if not self.metadata_dir.is_dir():
             self._latest("root")  # raises: not an index, with the fix
         with file_lock(self.folder / ".pepperpy-repo.lock"):
+            self._clean_staging()
             yield
+
+    def _clean_staging(self) -> None:
+        """Remove the temporary files a crashed change left (caller holds the lock)."""
+        try:
+            names = [e.name for e in os.scandir(self.staging_dir)]
+        except OSError:
+            return
+        for name in names:
+            if is_temp_name(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(self.staging_dir / name)
+
+
+_RESTORE = ("restore it from a backup, a mirror (`pepperpy index mirror`) or a client's "
+            "copy in PEPPERPY_HOME/indexes/NAME/metadata/, then retry")
+_METADATA_LIMIT = 64 << 20
 
 
 def _parse(kind: Any, path: Path) -> Any:
-    """``kind.from_bytes`` of ``path``; a missing or corrupt file is a ConfigurationError."""
+    """``kind.from_bytes`` of ``path`` (bounded); a missing or corrupt file is a
+    ConfigurationError naming it."""
     from tuf.api.serialization import DeserializationError
 
+    from pepperpy.fsio import refuse_deep
+
+    raw = read_state(path, what="index metadata", limit=_METADATA_LIMIT, fix=_RESTORE)
+    if raw is None:
+        raise ConfigurationError(f"cannot read {path}: it is missing; {_RESTORE}")
+    refuse_deep(raw, path=path, what="index metadata", fix=_RESTORE)
     try:
-        return kind.from_bytes(path.read_bytes())
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+        return kind.from_bytes(raw)
     except (DeserializationError, ValueError, TypeError, KeyError) as exc:
         raise ConfigurationError(
-            f"{path} is corrupt ({type(exc).__name__}); restore it from a backup, a mirror "
-            "(`pepperpy index mirror`) or a client's copy in "
-            "PEPPERPY_HOME/indexes/NAME/metadata/, then retry"
+            f"{path} is corrupt ({type(exc).__name__}); {_RESTORE}"
         ) from None
 
 

@@ -12,12 +12,17 @@ Invariants:
 - an index is recorded only after its first refresh verified: ``index add`` builds the
   folder under a temporary name and renames it into place;
 - changes to ``indexes.json`` and refreshes take an exclusive lock (``.lock``): ngclient
-  supports one process per metadata folder at a time.
+  supports one process per metadata folder at a time;
+- every state file here is read bounded (size, nesting) and refused by name when
+  damaged; the catalog is a cache, so a damaged one is only a miss; a crash's staging
+  folders and spool downloads are removed by the next ``index`` change or refresh, or
+  by ``pepperpy plugin doctor --fix``.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import re
@@ -30,9 +35,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pepperpy.bundle.fileio import atomic_write
-from pepperpy.core import ConfigurationError, ValidationError
-from pepperpy.plugins.locking import file_lock
+from pepperpy.core import ConfigurationError, StateError, ValidationError
+from pepperpy.fsio import (
+    atomic_write,
+    crash_point,
+    ensure_folder,
+    file_lock,
+    is_temp_name,
+    load_json,
+    read_state,
+    refuse_deep,
+    state_error,
+)
 from pepperpy.settings import Settings
 
 __all__ = ["IndexConfig", "IndexStore", "check_index_name", "check_url"]
@@ -42,6 +56,11 @@ _INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # with one of these names would overwrite it or be overwritten.
 RESERVED_NAMES = frozenset({"indexes.json", "spool"})
 STORE_VERSION = 1
+ROOT_LIMIT = 512_000  # as ``index add --root`` allows
+# ngclient's own download limits (UpdaterConfig): a cached file is never larger
+_CACHE_LIMITS = {"root": ROOT_LIMIT, "timestamp": 16_384, "snapshot": 2_000_000,
+                 "targets": 5_000_000}
+CATALOG_LIMIT = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -115,14 +134,13 @@ class IndexStore:
         return found
 
     def _load(self) -> dict[str, IndexConfig]:
-        try:
-            raw = self.file.read_bytes()
-        except FileNotFoundError:
+        fix = ("fix it, or remove it and add the indexes again with `pepperpy index add` "
+               "(their pinned roots stay in their folders)")
+        data = load_json(self.file, what="index configuration", fix=fix, limit=1 << 20,
+                         depth=8)
+        if data is None:
             return {}
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {self.file}: {exc.strerror}") from None
         try:
-            data = json.loads(raw)
             entries = data["indexes"]
             if data.get("version") != STORE_VERSION or not isinstance(entries, dict):
                 raise ValueError
@@ -139,15 +157,35 @@ class IndexStore:
     def index_dir(self, name: str) -> Path:
         return self.folder / check_index_name(name)
 
-    def pinned_root(self, name: str) -> bytes:
-        path = self.index_dir(name) / "root.json"
-        try:
-            return path.read_bytes()
-        except OSError:
-            raise ConfigurationError(
-                f"the pinned root of index {name!r} ({path}) is missing; remove the index "
-                "and add it again with its root file"
-            ) from None
+    def pinned_root(self, name: str, folder: Path | None = None) -> bytes:
+        """The root the operator pinned (in ``folder``, default the index's own);
+        damage here is local, never the server's fault."""
+        path = (folder or self.index_dir(name)) / "root.json"
+        fix = (f"this is local damage, not the index's fault: remove the index (`pepperpy "
+               f"index remove {name}`) and add it again with the root file you trust")
+        data = read_state(path, what=f"pinned root of index {name!r}", limit=ROOT_LIMIT,
+                          fix=fix)
+        if data is None:
+            raise state_error(path, f"(the pinned root of index {name!r}) is missing", fix)
+        refuse_deep(data, path=path, what=f"pinned root of index {name!r}", fix=fix)
+        return data
+
+    def check_cached_metadata(self, name: str, folder: Path) -> None:
+        """Refuse, by name, cached metadata that is not a plain file or is larger than
+        ngclient would ever have downloaded (it reads these files whole). Invalid
+        content is ngclient's to judge: it ignores it and downloads again."""
+        fix = (f"remove it; the next refresh of index {name!r} downloads it again "
+               "(`pepperpy plugin search --refresh`)")
+        files = [folder / f"{role}.json" for role in _CACHE_LIMITS]
+        with contextlib.suppress(OSError):
+            files += sorted((folder / "root_history").iterdir())
+        for path in files:
+            role = path.name.split(".")[-2]
+            limit = _CACHE_LIMITS.get(role, _CACHE_LIMITS["root"])
+            data = read_state(path, what=f"cached {role} metadata of index {name!r}",
+                              limit=limit, fix=fix)
+            if data is not None:
+                refuse_deep(data, path=path, what=f"cached {role} metadata", fix=fix)
 
     @property
     def spool_dir(self) -> Path:
@@ -157,18 +195,21 @@ class IndexStore:
 
     def save_catalog(self, name: str, offers: builtins.list[dict[str, Any]]) -> None:
         data = json.dumps({"refreshed_at": time.time(), "offers": offers}).encode()
-        atomic_write(self.index_dir(name) / "catalog.json", data, mode=0o600)
+        atomic_write(self.index_dir(name) / "catalog.json", data, mode=0o600,
+                     root=self.settings.home)
 
     def load_catalog(self, name: str, *, max_age: float
                      ) -> builtins.list[dict[str, Any]] | None:
-        """Offers from the last refresh if younger than ``max_age`` seconds, else None."""
+        """Offers from the last refresh if younger than ``max_age`` seconds, else None
+        (a damaged catalog is a cache: the next refresh rebuilds it)."""
         try:
-            data = json.loads((self.index_dir(name) / "catalog.json").read_bytes())
+            data = load_json(self.index_dir(name) / "catalog.json", what="catalog",
+                             fix="", limit=CATALOG_LIMIT, depth=8)
             if time.time() - float(data["refreshed_at"]) > max_age:
                 return None
             offers = data["offers"]
             return offers if isinstance(offers, list) else None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (StateError, ValueError, KeyError, TypeError):
             return None
 
     # -- changing ---------------------------------------------------------------
@@ -179,7 +220,7 @@ class IndexStore:
 
     def staging_dir(self, name: str) -> Path:
         """A fresh private folder to build an index in before it is recorded."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.folder, root=self.settings.home)
         return Path(tempfile.mkdtemp(dir=self.folder, prefix=f".adding-{name}-"))
 
     def record(self, name: str, url: str, staged: Path) -> IndexConfig:
@@ -193,8 +234,10 @@ class IndexStore:
                 f"`pepperpy index remove {name}`"
             )
         target = self.index_dir(name)
-        if target.exists():
-            shutil.rmtree(target)  # a leftover of a removed index
+        if target.exists() or target.is_symlink():
+            crash_point(f"remove {target}")
+            _remove_tree(target)  # a leftover of a removed index
+        crash_point(f"rename {staged}")
         os.replace(staged, target)
         added = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         entries[name] = IndexConfig(name, url, added)
@@ -207,7 +250,8 @@ class IndexStore:
             config = self.get(name)
             del entries[name]
             self._save(entries)
-            shutil.rmtree(self.index_dir(name), ignore_errors=True)
+            crash_point(f"remove {self.index_dir(name)}")
+            _remove_tree(self.index_dir(name))
         return config
 
     def _save(self, entries: dict[str, IndexConfig]) -> None:
@@ -215,4 +259,52 @@ class IndexStore:
             c.name: {"url": c.url, "added_at": c.added_at} for c in entries.values()
         }}
         atomic_write(self.file, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n",
-                     mode=0o600)
+                     mode=0o600, root=self.settings.home)
+
+    def leftovers(self) -> builtins.list[Path]:
+        """What a crash left: staging folders of ``index add`` and temp files (only
+        ever in use under the store lock, which the caller holds), and spool folders
+        whose process is gone (a live one holds a lock on its folder)."""
+        found = []
+        with contextlib.suppress(OSError):
+            found += [Path(e.path) for e in os.scandir(self.folder)
+                      if e.name.startswith(".adding-") or is_temp_name(e.name)]
+        with contextlib.suppress(OSError):
+            found += [Path(e.path) for e in os.scandir(self.spool_dir) if not _in_use(e)]
+        with contextlib.suppress(OSError):  # catalogs' and ngclient's (under this lock)
+            found += [p for p in self.folder.glob("*/.*.tmp") if is_temp_name(p.name)]
+            found += [p for p in self.folder.glob("*/metadata/tmp*") if p.is_file()]
+        return sorted(found)
+
+    def clean(self) -> builtins.list[Path]:
+        """Remove :meth:`leftovers` (caller holds the store lock); returns them."""
+        found = self.leftovers()
+        for path in found:
+            _remove_tree(path)
+        return found
+
+
+def _in_use(entry: os.DirEntry[str]) -> bool:
+    """A spool folder whose owner still holds its lock (``fetch.private_folder``)."""
+    import fcntl
+
+    try:
+        fd = os.open(entry.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False  # a file or a link: spool holds only folders in use
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a file, a link or a folder (never following a link out of it)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -10,12 +10,13 @@ Invariants:
 - Protected = every installed distribution that a protected requirement reaches,
   transitively through installed distributions' ``Requires-Dist`` (markers and
   requested extras evaluated), each pinned to its installed version. The roots are
-  the requirements of the installed ``pepperpy`` distribution (and ``pepperpy``
-  itself), read with ``importlib.metadata``, and the recorded requirements of every
+  the requirements of the installed distributions that ship ``pepperpy``
+  (:data:`CORE_DISTRIBUTIONS`) and those distributions themselves, read with
+  ``importlib.metadata``, and the recorded requirements of every
   *other* plugin in the install state (``deprecord``: written only from verified
   manifests). Stricter than "the core's specifiers": a plugin may add packages, never
   move one the host already runs on, even within the core's own range.
-- Without ``pepperpy`` metadata (a source tree on ``sys.path``, not installed) the
+- Without any of their metadata (a source tree on ``sys.path``, not installed) the
   core's requirements are unknown, so every installed distribution is protected.
 - Pure computation over installed metadata: no subprocess, no network, nothing written.
 """
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 CORE = "the PepperPy core"
+# The distributions that ship the `pepperpy` import package: the runtime, the authors'
+# and the tests' (tools/dists.py), and a source checkout installed in development mode.
+CORE_DISTRIBUTIONS = ("pepperplug", "pepperplug-dev", "pepperplug-testing", "pepperpy")
 _SHOWN_OWNERS = 3
 
 
@@ -109,14 +113,19 @@ def protected_distributions(
     """
     from importlib import metadata
 
-    try:
-        core = metadata.distribution("pepperpy")
-    except metadata.PackageNotFoundError:
+    cores = []
+    for name in CORE_DISTRIBUTIONS:
+        try:
+            cores.append(metadata.distribution(name))
+        except metadata.PackageNotFoundError:
+            continue
+    if not cores:
         return _everything_installed()
     walk = _Walk()
-    walk.add_dist(core, owner=CORE, why=f"{CORE} (itself)", extras=(), follow=False)
-    for line in core.requires or ():
-        walk.add(line, owner=CORE, parent=None, extras=())
+    for core in cores:
+        walk.add_dist(core, owner=CORE, why=f"{CORE} (itself)", extras=(), follow=False)
+        for line in core.requires or ():
+            walk.add(line, owner=CORE, parent=None, extras=())
     for plugin, lines in sorted(plugin_requirements.items()):
         for line in lines:
             walk.add(line, owner=f"plugin {plugin!r}", parent=None, extras=(), plugin=plugin)

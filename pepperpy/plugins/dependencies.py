@@ -145,16 +145,16 @@ def _plainly_met(text: str, index: _DistIndex | None) -> bool:
 
     Importing ``packaging.requirements`` costs about 10 ms per process, more than the
     rest of the check. A plain requirement means the same to packaging as here (a
-    name and release-number clauses, compared by the kernel's PEP 440 rules); an unmet
+    name and release-number clauses, compared by ``pepperpy._versions``' PEP 440 rules); an unmet
     one is parsed by packaging anyway, so what the user reads does not change.
     """
     found = _PLAIN.fullmatch(text)
     version = index.version(found.group(1)) if found and index is not None else None
     if version is None:
         return False
-    from pepperpy.trust.admissible import _admits
+    from pepperpy._versions import admits
 
-    return not found.group(2).strip() or _admits(found.group(2), version)  # type: ignore[union-attr]
+    return not found.group(2).strip() or admits(found.group(2), version)  # type: ignore[union-attr]
 
 
 # Parsing a requirement, evaluating its marker and a specifier check are pure functions

@@ -40,17 +40,12 @@ def record_path(settings: Settings) -> Path:
 
 def load_record(path: Path) -> dict[str, tuple[str, ...]]:
     """Plugin name -> recorded requirement strings; a missing file is an empty record."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_BYTES + 1)
-    except FileNotFoundError:
+    from pepperpy.fsio import load_json
+
+    data = load_json(path, what="dependency record", fix=_FIX, limit=_MAX_BYTES, depth=8)
+    if data is None:
         return {}
-    except OSError as exc:
-        raise _unreadable(path, exc) from exc
     try:
-        if len(raw) > _MAX_BYTES:
-            raise ValueError(f"larger than {_MAX_BYTES} bytes")
-        data = json.loads(raw)
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise ValueError("unknown format")
         plugins = data["plugins"]
@@ -64,11 +59,12 @@ def load_record(path: Path) -> dict[str, tuple[str, ...]]:
     return {str(name): tuple(lines) for name, lines in plugins.items()}
 
 
+_FIX = ("delete it, then run `pepperpy plugin deps` to record the dependencies of every "
+        "installed plugin again")
+
+
 def _unreadable(path: Path, exc: Exception) -> ConfigurationError:
-    return ConfigurationError(
-        f"the dependency record {path} is unreadable ({exc}); delete it, then run "
-        "`pepperpy plugin deps` to record the dependencies of every installed plugin again"
-    )
+    return ConfigurationError(f"the dependency record {path} is unreadable ({exc}); {_FIX}")
 
 
 def other_plugins_requirements(settings: Settings, *, plugin: str) -> dict[str, tuple[str, ...]]:
@@ -99,9 +95,11 @@ def remember(settings: Settings, *, plugin: str, lines: Sequence[str]) -> None:
 
 
 def _write(path: Path, plugin: str, lines: tuple[str, ...]) -> None:
-    from pepperpy.plugins.locking import atomic_write, file_lock
+    from pepperpy.fsio import atomic_write, file_lock, remove_file, temp_files
 
     with file_lock(path.with_name(path.name + ".lock")):
+        for leftover in temp_files(path.parent, path.name):
+            remove_file(leftover)  # a crashed write's
         record: Mapping[str, Sequence[str]] = {**load_record(path), plugin: lines}
         data = {"format": _FORMAT,
                 "plugins": {n: list(v) for n, v in sorted(record.items())}}

@@ -1,13 +1,14 @@
 """Find bundles and read their manifests cheaply, with an index cache.
 
-Search order (earlier wins ties between equal versions, see ``manager.py``):
+Candidates: the installed plugins (``PEPPERPY_HOME/plugins``, what ``plugin install`` put
+there), and nothing else unless the operator switches development mode on
+(``PEPPERPY_DEV=1``, ``Settings.dev_mode``); then, in this order (earlier wins ties
+between equal versions, see ``manager.py``):
 
-1. ``Settings.plugins_dir`` (``PEPPERPY_HOME/plugins``): what ``plugin install`` put there;
 2. each folder of ``PEPPERPY_PLUGIN_PATH``, in order;
-3. the checkout's ``dist_plugins/``: searching upward from the current directory, the
-   first folder holding a ``pyproject.toml`` whose ``[project] name`` is ``pepperpy``
-   and a ``dist_plugins`` folder beside it (so the repo's own built plugins work from
-   anywhere inside a checkout, and never for an installed application).
+3. the ``dist_plugins/`` of the PepperPy checkout this package runs from (an editable
+   install of the repository), never one found from the current directory: a planted
+   ``pyproject.toml`` and ``dist_plugins/`` in a shared folder is not a plugin source.
 
 Invariants:
 - Verify before parse: a file's manifest is read only after its signature held
@@ -33,14 +34,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pepperpy._record import record
-from pepperpy.bundle.fileio import atomic_write
 from pepperpy.bundle.trust import read_trust
+from pepperpy.core import StateError
+from pepperpy.fsio import load_json, write_cache
 from pepperpy.settings import Settings
 from pepperpy.trust.gate import Trust, authenticate
 
 __all__ = [
     "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
-    "search_folders",
+    "search_folders", "withdrawn_digests",
 ]
 
 SUFFIX = ".pepperplugin"
@@ -64,18 +66,28 @@ class Found:
     digest: str | None = None
 
 
-def checkout_dist_plugins(start: Path | None = None) -> Path | None:
-    """The ``dist_plugins`` of the PepperPy checkout containing ``start`` (default CWD)."""
-    try:
-        here = (start or Path.cwd()).resolve()
-    except OSError:
-        return None
-    for folder in (here, *here.parents):
-        project = folder / "pyproject.toml"
-        dist = folder / "dist_plugins"
-        if project.is_file() and dist.is_dir() and is_pepperpy_project(project):
-            return dist
+def checkout_dist_plugins(root: Path | None = None) -> Path | None:
+    """The ``dist_plugins`` of the PepperPy checkout this package runs from (``root``,
+    default: the folder above the ``pepperpy`` package), or None for an installed one."""
+    root = root or Path(__file__).resolve().parents[2]
+    dist = root / "dist_plugins"
+    if dist.is_dir() and is_pepperpy_project(root / "pyproject.toml"):
+        return dist
     return None
+
+
+def withdrawn_digests(settings: Settings) -> frozenset[str]:
+    """SHA-256 digests of bundles a configured index marked yanked, from each index's last
+    verified refresh (``indexes/NAME/catalog.json``, written by the index client): read
+    only for bundles found outside the install folder, never over the network."""
+    found: set[str] = set()
+    for catalog in sorted((settings.home / "indexes").glob("*/catalog.json")):
+        try:
+            offers = json.loads(catalog.read_bytes()).get("offers", [])
+            found.update(o["sha256"] for o in offers if o.get("yanked") is True)
+        except (OSError, ValueError, AttributeError, TypeError, KeyError):
+            continue
+    return frozenset(found)
 
 
 def is_pepperpy_project(pyproject: Path) -> bool:
@@ -90,8 +102,11 @@ def is_pepperpy_project(pyproject: Path) -> bool:
 
 
 def search_folders(settings: Settings) -> list[tuple[str, Path]]:
-    """The folders searched, in order, each with its source label."""
+    """The folders searched, in order, each with its source label: the installed plugins,
+    and in development mode only, the searched folders."""
     folders: list[tuple[str, Path]] = [("installed", settings.plugins_dir)]
+    if not settings.dev_mode:
+        return folders
     folders += [("plugin-path", p) for p in settings.plugin_path]
     dist = checkout_dist_plugins() if settings.checkout_plugins else None
     if dist is not None:
@@ -168,9 +183,9 @@ def _found(item: dict, *, path: str, source: str, order: int) -> Found:
 
 
 def _load_index(path: Path, fingerprint: str) -> dict[str, dict]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    try:  # bounded: a damaged cache is only a miss, rewritten after this discovery
+        data = load_json(path, what="discovery cache", fix="", limit=32 << 20, depth=8)
+    except StateError:
         return {}
     if not isinstance(data, dict) or data.get("format") != _INDEX_FORMAT:
         return {}
@@ -184,10 +199,7 @@ def _save_index(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
     """Best effort: a read-only home still discovers, just without the cache."""
     data = json.dumps({"format": _INDEX_FORMAT, "trust": fingerprint, "entries": entries},
                       separators=(",", ":"))
-    try:
-        atomic_write(path, data.encode())
-    except OSError:
-        pass
+    write_cache(path, data.encode(), mode=0o644)
 
 
 def as_dict(found: Found) -> dict:

@@ -16,7 +16,6 @@ key is trusted for other plugin names only), ``incompatible``
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,7 +32,8 @@ from pepperpy.plugins.manager import PluginManager, dependency_spec
 from pepperpy.plugins.state import InstallState, load_state
 from pepperpy.trust import admissible as policy
 from pepperpy.trust.gate import Trust
-from pepperpy.trust.types import PluginManifest, from_validated
+from pepperpy.trust.manifest import from_cache
+from pepperpy.trust.types import PluginManifest
 
 __all__ = ["BundleStatus", "diagnose"]
 
@@ -52,6 +52,7 @@ class BundleStatus:
     detail: str
     fix: str
     key_id: str | None = None
+    used: bool = False  # the bundle a load of its provider would use
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,26 +103,21 @@ def _check(manager: PluginManager, found: Found, *, state: InstallState, trust: 
     changed trust store, a damaged entry) is the full check from a fresh read. Loading
     always reads and checks the bytes it imports.
     """
-    hit = trust.cache.get(found.digest, trust.fingerprint) if found.digest else None
-    manifest = _manifest(hit.manifest) if hit is not None and hit.key_id == found.key_id \
-        else None
+    hit = trust.cache.get(found.digest) if found.digest else None
+    if hit is not None and (hit["trust"], hit["key_id"]) != (trust.fingerprint, found.key_id):
+        hit = None  # verified under another trust store, or by another key
+    manifest = from_cache(hit["manifest"]) if hit is not None else None
     if hit is None or manifest is None or (manifest.name, manifest.category,
                                            manifest.provider_name) != (
             found.name, found.category, found.provider_name):
         chosen = manager.check(found, state=state, trust=trust)
         return chosen.manifest, chosen.verified.publisher
-    candidate = policy.Candidate(manifest, str(found.digest), hit.key_id, found.path,
-                                 found.source)
-    policy.usable_here(candidate, state, scopes=trust.scopes(hit.key_id),
-                       pepperpy_version=__version__, only=trust.only(hit.key_id))
-    return manifest, hit.publisher
-
-
-def _manifest(raw: bytes) -> PluginManifest | None:
-    try:
-        return from_validated(json.loads(raw))
-    except (ValueError, TypeError, KeyError):
-        return None
+    yanked = found.source != "installed" and found.digest in manager.withdrawn()
+    candidate = policy.Candidate(manifest, str(found.digest), hit["key_id"], found.path,
+                                 found.source, yanked)
+    policy.usable_here(candidate, state, scopes=trust.scopes(hit["key_id"]),
+                       pepperpy_version=__version__, only=trust.only(hit["key_id"]))
+    return manifest, hit["publisher"]
 
 
 _REFUSALS = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
@@ -147,8 +143,11 @@ def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
         return label, (f"pepperpy plugin install {found.path} --transfer-owner, or "
                        f"pepperpy trust add PUBFILE --scope {found.name} (if intended)")
     if label == "not-allowed":
-        return label, (f"pepperpy trust add PUBFILE --only {found.name}, if this publisher "
-                       "may sign it; else delete the file")
+        return label, (f"pepperpy trust add PUBFILE --only {found.name}@{found.category}/"
+                       f"{found.provider_name}, if this publisher may offer it; else delete "
+                       "the file")
+    if label == "yanked":
+        return label, f"delete {found.path}; its index withdrew this version"
     if label == "incompatible" or isinstance(exc, PluginLoadError):
         return "incompatible", "install a plugin version made for this PepperPy/Python"
     if isinstance(exc, UntrustedPublisherError):
@@ -188,6 +187,7 @@ def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:
         used = next((i for i in ranked if rows[i].state == "ok"), ranked[0])
         for i in ranked:
             if i == used:
+                out[i] = replace(rows[i], used=rows[i].state == "ok")
                 continue
             row = rows[i]
             if ranked.index(i) < ranked.index(used):

@@ -10,10 +10,17 @@ same bundle is a no-op.
 
 Invariants:
 - Nothing is written unless every check passed; a refusal changes nothing.
-- The installed file is ``plugins_dir/<name>.pepperplugin``, written from the verified
-  bytes (not re-read from the source path), then the state record: a crash between the
-  two leaves a file whose digest differs from the record, which loading refuses until
-  the install is repeated.
+- An install is one transaction, journaled in the state file (``state.Pending``):
+  (1) the state records the install as pending, (2) the installed file
+  ``plugins_dir/<name>.pepperplugin`` is replaced by the verified bytes (not re-read
+  from the source path), (3) the files of plugins it displaces (an ownership transfer)
+  are removed, (4) the state records the new version and drops the pending entry. A
+  crash at any point leaves the old bundle or the new one in place, and loading accepts
+  either (the pending record names the new one), so the plugin keeps loading.
+- The next command that takes the install lock (install, update, remove, ``plugin
+  doctor --fix``) settles what a crash left (:func:`settle`): an install whose bundle
+  is in place is completed, one whose bundle is not is rolled back, and temporary files
+  in the plugin folder are removed. ``plugin doctor`` lists them until then.
 - Ownership: the key that signed the installed version owns the name and its
   ``(category, provider_name)``; another key needs ``transfer_owner=True``, or a trust
   store scope naming the installed plugin (``pepperpy trust add PUBFILE --scope NAME``).
@@ -21,22 +28,32 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from pepperpy._version import __version__
-from pepperpy.bundle.trust import read_trust
-from pepperpy.core import PluginNotFoundError
+from pepperpy.bundle.trust import TrustStore, read_trust
+from pepperpy.core import PluginNotFoundError, StateError
+from pepperpy.fsio import remove_file, temp_files
 from pepperpy.plugins.locking import atomic_write, file_lock
-from pepperpy.plugins.state import InstallRecord, InstallState, load_state, save_state
+from pepperpy.plugins.state import (
+    InstallRecord,
+    InstallState,
+    Pending,
+    committed,
+    load_state,
+    save_state,
+)
 from pepperpy.settings import Settings
 from pepperpy.trust import admissible as policy
 from pepperpy.trust.gate import authenticate
 from pepperpy.trust.types import VerifiedBundle
 
-__all__ = ["InstallResult", "install_bundle", "installed_path", "remove_plugin"]
+__all__ = ["InstallResult", "install_bundle", "install_leftovers", "installed_path",
+           "remove_plugin", "settle", "settle_now"]
 
 
 @dataclass(frozen=True)
@@ -82,22 +99,120 @@ def install_bundle(
         category=m.category, provider_name=m.provider_name, file=f"{m.name}.pepperplugin",
     )
     with file_lock(settings.home / "install.lock"):
-        state = load_state(settings.state_file)
+        state = settle(settings)
         previous = state.plugins.get(m.name)
-        action = policy.install_action(
+        action = install_action(
             candidate, previous, state, scopes=trust.scopes(verified.key_id),
             pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
             transfer_owner=transfer_owner, only=trust.only(verified.key_id))
+        # a key trusted `--only NAME` is pinned to the slot NAME is first installed in
+        TrustStore(settings.trust_file).pin(verified.key_id, m.name, m.slot)
         target = installed_path(settings, m.name)
         if action == "unchanged" and _file_digest(target) == record.digest:
             return InstallResult("unchanged", record, previous, target, verified)
-        settings.plugins_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, verified.data, mode=0o644)
-        plugins = {n: r for n, r in state.plugins.items() if not _same_provider(r, record)}
-        plugins[m.name] = record
-        save_state(settings.state_file, InstallState(plugins))
-        _remove_displaced(settings, state.plugins, record)
+        displaces = tuple(sorted(r.name for r in state.plugins.values()
+                                 if r.name != m.name and _same_provider(r, record)))
+        _transaction(settings, state, Pending(record, displaces), verified.data)
     return InstallResult(action, record, previous, target, verified)
+
+
+def install_action(
+    c: policy.Candidate, previous: InstallRecord | None, state: InstallState, *,
+    scopes: Collection[str], pepperpy_version: str, allow_downgrade: bool = False,
+    force: bool = False, transfer_owner: bool = False, only: Collection[str] | None = None,
+) -> str:
+    """What ``plugin install`` does: ``"installed"``, ``"unchanged"``, ``"upgraded"``,
+    ``"downgraded"`` or ``"replaced"`` (forced same version); the load rules (signer,
+    compatibility, owner; ``--transfer-owner`` skips the last) first, then no older
+    version (``--allow-downgrade``) and no same version with other bytes (``--force``)."""
+    from packaging.version import Version
+
+    policy.signer_allowed(c, only, state)
+    policy.compatible(c.manifest, path=c.path, pepperpy_version=pepperpy_version)
+    if not transfer_owner:
+        policy.owner(c, state, scopes)
+    if previous is None:
+        return "installed"
+    if previous.digest == c.digest:
+        return "unchanged"
+    name, new_v, old_v = c.manifest.name, Version(c.manifest.version), Version(previous.version)
+    if new_v < old_v and not allow_downgrade:
+        raise policy.refusal(
+            f"plugin {name!r}: version {c.manifest.version} is older than the installed "
+            f"{previous.version} (rollback protection); to go back on purpose run the same "
+            "`pepperpy plugin install` again with --allow-downgrade", plugin=name,
+            state="rollback")
+    if new_v == old_v and not force:
+        raise policy.refusal(
+            f"plugin {name!r} {c.manifest.version} is already installed with other bytes "
+            f"(installed sha256 {previous.digest[:16]}, this file {c.digest[:16]}); a version "
+            "must not change content: ask the publisher for a new version, or run "
+            "`pepperpy plugin install FILE --force` if you know why", plugin=name,
+            state="rollback")
+    if new_v == old_v:
+        return "replaced"
+    return "upgraded" if new_v > old_v else "downgraded"
+
+
+def _transaction(settings: Settings, state: InstallState, pending: Pending,
+                 data: bytes) -> None:
+    """Steps 1-4 of the module docstring (caller holds the install lock)."""
+    name = pending.record.name
+    journal = InstallState(state.plugins, {**state.pending, name: pending})
+    save_state(settings.state_file, journal)
+    try:
+        atomic_write(installed_path(settings, name), data, mode=0o644, root=settings.home)
+    except StateError:  # a full disk, say: the old bundle is untouched, so is its record
+        with contextlib.suppress(StateError):
+            save_state(settings.state_file, state)  # else the next command rolls back
+        raise
+    _finish(settings, committed(journal, name), name)
+
+
+def _finish(settings: Settings, state: InstallState, name: str) -> InstallState:
+    """Steps 3 and 4: remove the displaced plugins' files (the pending record already
+    stands in for them), then record the install and drop its journal entry."""
+    for other in state.pending[name].displaces:
+        if other not in state.plugins:
+            remove_file(installed_path(settings, other))
+    done = InstallState(state.plugins, {n: p for n, p in state.pending.items() if n != name})
+    save_state(settings.state_file, done)
+    return done
+
+
+def settle(settings: Settings) -> InstallState:
+    """Complete or roll back what an interrupted install left, and remove temporary files
+    in the plugin folder (caller holds the install lock). Returns the settled state."""
+    state = load_state(settings.state_file)
+    for name, pending in sorted(state.pending.items()):
+        current = state.plugins.get(name)
+        if pending.removing:
+            state = _finish_removal(settings, state, name)
+        elif current is not None and current.digest == pending.record.digest:
+            state = _finish(settings, state, name)  # recorded: only the cleanup was left
+        elif _file_digest(installed_path(settings, name)) == pending.record.digest:
+            state = _finish(settings, committed(state, name), name)  # roll forward
+        else:  # the new bundle never landed: the old state stands
+            state = InstallState(state.plugins,
+                                 {n: p for n, p in state.pending.items() if n != name})
+            save_state(settings.state_file, state)
+    for leftover in install_leftovers(settings):
+        remove_file(leftover)
+    return state
+
+
+def settle_now(settings: Settings) -> InstallState:
+    """:func:`settle` under the install lock (``plugin update``, ``doctor --fix``)."""
+    with file_lock(settings.home / "install.lock"):
+        return settle(settings)
+
+
+def install_leftovers(settings: Settings) -> list[Path]:
+    """Temporary files a crashed install left: in the plugin folder and beside the
+    state file (only ever written under the install lock)."""
+    found = temp_files(settings.plugins_dir)
+    found += temp_files(settings.home, settings.state_file.name)
+    return found
 
 
 def _same_provider(old: InstallRecord, new: InstallRecord) -> bool:
@@ -106,14 +221,6 @@ def _same_provider(old: InstallRecord, new: InstallRecord) -> bool:
         (old.category, old.provider_name) == (new.category, new.provider_name)
         and old.key_id != new.key_id
     )
-
-
-def _remove_displaced(
-    settings: Settings, old: Mapping[str, InstallRecord], new: InstallRecord
-) -> None:
-    for record in old.values():
-        if record.name != new.name and _same_provider(record, new):
-            installed_path(settings, record.name).unlink(missing_ok=True)
 
 
 def _file_digest(path: Path) -> str | None:
@@ -128,10 +235,16 @@ def _file_digest(path: Path) -> str | None:
 
 
 def remove_plugin(name: str, *, settings: Settings) -> InstallRecord:
-    """Remove an installed plugin and its record (its name's ownership goes with it)."""
+    """Remove an installed plugin and its record (its name's ownership goes with it).
+
+    Journaled like an install: the state marks the removal pending, the file goes,
+    then the record. Running it again after a crash finishes the removal."""
     with file_lock(settings.home / "install.lock"):
-        state = load_state(settings.state_file)
+        interrupted = load_state(settings.state_file).pending.get(name)
+        state = settle(settings)
         record = state.plugins.get(name)
+        if record is None and interrupted is not None and interrupted.removing:
+            return interrupted.record  # the crashed removal, finished by ``settle``
         if record is None:
             installed = ", ".join(sorted(state.plugins)) or "none"
             raise PluginNotFoundError(
@@ -139,9 +252,16 @@ def remove_plugin(name: str, *, settings: Settings) -> InstallRecord:
                 "see `pepperpy plugin list`",
                 plugin=name,
             )
-        plugins = {n: r for n, r in state.plugins.items() if n != name}
-        save_state(settings.state_file, replace(state, plugins=plugins))
-        installed_path(settings, record.file.removesuffix(".pepperplugin")).unlink(
-            missing_ok=True
-        )
+        journal = InstallState(state.plugins,
+                               {**state.pending, name: Pending(record, removing=True)})
+        save_state(settings.state_file, journal)
+        _finish_removal(settings, journal, name)
     return record
+
+
+def _finish_removal(settings: Settings, state: InstallState, name: str) -> InstallState:
+    remove_file(settings.plugins_dir / state.pending[name].record.file)
+    done = InstallState({n: r for n, r in state.plugins.items() if n != name},
+                        {n: p for n, p in state.pending.items() if n != name})
+    save_state(settings.state_file, done)
+    return done

@@ -1,4 +1,4 @@
-"""File locks (and, from ``bundle/fileio.py``, atomic writes): how plugin state changes.
+"""File locks and atomic writes (both from :mod:`pepperpy.fsio`): how plugin state changes.
 
 Invariants:
 - A reader never sees a half-written file: every write goes to a temporary file in the
@@ -17,22 +17,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pepperpy.bundle.fileio import atomic_write  # the one atomic writer, re-exported here
+from pepperpy.fsio import atomic_write, file_lock  # the one writer and lock, re-exported
 
 __all__ = ["atomic_write", "file_lock", "read_lock"]
-
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
-    """Hold an exclusive (or shared) lock on ``path`` (created if missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 @contextlib.contextmanager
@@ -44,7 +31,7 @@ def read_lock(path: Path) -> Iterator[None]:
     """
     fd: int | None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         fd = _create_lock_file(path)
     except OSError:
@@ -61,6 +48,6 @@ def read_lock(path: Path) -> Iterator[None]:
 def _create_lock_file(path: Path) -> int | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
         return None

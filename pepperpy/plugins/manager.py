@@ -42,6 +42,7 @@ from pepperpy.core import (
     InstallRefusedError,
     PepperpyError,
     PluginLoadError,
+    PluginNotFoundError,
     RevokedError,
     TrustError,
     UntrustedPublisherError,
@@ -49,7 +50,7 @@ from pepperpy.core import (
 from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
 from pepperpy.plugins.discovery import Found, discover
 from pepperpy.plugins.locking import read_lock
-from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.plugins.state import InstallState, load_state, settled_for
 from pepperpy.registry import LoadedProvider, check_provider_class
 from pepperpy.settings import Settings
 from pepperpy.trust import admissible as policy
@@ -105,6 +106,7 @@ class PluginManager:
         self.progress = progress
         self._found: list[Found] | None = None
         self._resolved: dict[tuple[str, str], LoadedProvider] = {}
+        self._yanked: frozenset[str] | None = None
 
     # -- discovery ---------------------------------------------------------------
 
@@ -200,12 +202,24 @@ class PluginManager:
         ranked = self.candidates(category, provider_name)
         return ranked[0] if ranked else None
 
-    def choose_by_name(self, name: str) -> Chosen | None:
-        """Like ``choose``, for the provider that the bundles named ``name`` offer."""
-        for f in self.discover():
-            if f.name == name and not f.problem and f.category and f.provider_name:
-                return self.choose(f.category, f.provider_name)
-        return None
+    def installed(self, name: str) -> Chosen:
+        """``name``'s installed bundle, read, verified and checked like any load (``plugin
+        deps NAME`` installs its requirements, never another bundle's)."""
+        trust = self.trust()
+        with self.install_read_lock():
+            state = load_state(self.settings.state_file)
+            record = state.plugins.get(name)
+            if record is None:
+                raise PluginNotFoundError(
+                    f"plugin {name!r} is not installed (installed: "
+                    f"{', '.join(sorted(state.plugins)) or 'none'}); install it first with "
+                    f"`pepperpy plugin install {name}`", plugin=name)
+            found = Found(str((self.settings.plugins_dir / record.file).absolute()),
+                          "installed", 0, name, record.version, record.category,
+                          record.provider_name)
+            chosen = self.check(found, state=state, trust=trust)
+        trust.cache.flush()
+        return chosen
 
     def check(self, found: Found, *, state: InstallState, trust: Trust) -> Chosen:
         """Authenticate one bundle from a fresh read and apply the policy to it."""
@@ -214,11 +228,22 @@ class PluginManager:
         if (m.category, m.provider_name) != (found.category, found.provider_name):
             raise BundleInvalidError("the bundle changed while it was being read",
                                      path=found.path)
+        yanked = found.source != "installed" and verified.digest in self.withdrawn()
         candidate = policy.Candidate(m, verified.digest, verified.key_id, found.path,
-                                     found.source)
+                                     found.source, yanked)
+        state = settled_for(state, m.name, verified.digest)  # an install in progress
         policy.usable_here(candidate, state, scopes=trust.scopes(verified.key_id),
                            pepperpy_version=__version__, only=trust.only(verified.key_id))
         return Chosen(verified, found)
+
+    def withdrawn(self) -> frozenset[str]:
+        """Digests an index yanked (read once per manager, only when a bundle from a
+        searched folder is checked: installed copies never need it)."""
+        if self._yanked is None:
+            from pepperpy.plugins.discovery import withdrawn_digests
+
+            self._yanked = withdrawn_digests(self.settings)
+        return self._yanked
 
     def install_read_lock(self) -> AbstractContextManager[None]:
         """The shared install lock: an install in progress never looks like tampering

@@ -1,11 +1,20 @@
 """The install state: which version of each plugin is installed, and who owns its name.
 
-Stored at ``Settings.state_file`` as JSON (``{"format": 1, "plugins": {NAME: record}}``).
+Stored at ``Settings.state_file`` as JSON::
+
+    {"format": 1, "plugins": {NAME: record},
+     "pending": {NAME: {"record": record, "displaces": [NAME, ...]}}}
 
 Invariants:
 - Written only through :func:`pepperpy.plugins.locking.atomic_write`, by a caller that
   holds the install lock, after the bundle verified: readers see the old state or the
   new one, and a refused install leaves it untouched.
+- ``pending`` is the install journal (``install.py``): an install in progress (or
+  interrupted) names the record it is installing. While it is pending, the installed
+  file may be the old bundle or the new one, and both are the recorded bytes
+  (:func:`settled_for`): a crash never makes a working plugin "tampered".
+- Read bounded (size and nesting, ``pepperpy.fsio.load_json``): an empty, truncated,
+  garbled or oversized file, a folder or a device is refused by name.
 - A record names the key that signed the installed version. That key owns the plugin
   name and its ``(category, provider_name)``: discovery and install refuse the same
   name or provider from any other key until the operator moves it
@@ -20,39 +29,88 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+from pepperpy._record import record
 from pepperpy.core import ConfigurationError
+from pepperpy.fsio import load_json
 from pepperpy.plugins.locking import atomic_write
 from pepperpy.trust.types import InstallRecord, InstallState  # the kernel's values
 
-__all__ = ["InstallRecord", "InstallState", "load_state", "save_state"]
+__all__ = ["InstallRecord", "InstallState", "Pending", "committed", "load_state", "save_state",
+           "settled_for"]
 
 _FORMAT = 1
+MAX_STATE_BYTES = 8 << 20
+
+
+@record
+class Pending:
+    """An install in progress: the record it installs and the names it displaces (an
+    ownership transfer removes the slot's other plugins); or, with ``removing``, the
+    removal of ``record``."""
+
+    record: InstallRecord
+    displaces: tuple[str, ...] = ()
+    removing: bool = False
+
+
+def settled_for(state: InstallState, name: str, digest: str) -> InstallState:
+    """The state as it is once the pending install of ``name`` completes, if the bundle
+    found (``digest``) is that install's; else ``state`` unchanged."""
+    pending = state.pending.get(name)
+    if pending is None or pending.removing or pending.record.digest != digest:
+        return state
+    return committed(state, name)
+
+
+def committed(state: InstallState, name: str) -> InstallState:
+    """``state`` with the pending install of ``name`` applied (still pending)."""
+    pending = state.pending[name]
+    plugins = {n: r for n, r in state.plugins.items() if n not in pending.displaces}
+    plugins[name] = pending.record
+    return InstallState(plugins, state.pending)
+
+
+_FIX = ("restore it from a backup, or delete it and reinstall your plugins with "
+        "`pepperpy plugin install FILE` (rollback protection starts again from what you "
+        "install)")
 
 
 def load_state(path: Path) -> InstallState:
     """Read the state file; a missing file means nothing is installed."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    data = load_json(path, what="install state", fix=_FIX, limit=MAX_STATE_BYTES, depth=8)
+    if data is None:
         return InstallState({})
     try:
-        data = json.loads(raw)
-        if data.get("format") != _FORMAT:
-            raise ValueError(f"unknown format {data.get('format')!r}")
-        plugins = {n: InstallRecord(**r) for n, r in data["plugins"].items()}
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ValueError(f"unknown format {data.get('format')!r}"
+                             if isinstance(data, dict) else "not an object")
+        plugins = {n: _record(r) for n, r in data["plugins"].items()}
+        pending = {n: Pending(_record(p["record"]), tuple(str(d) for d in p["displaces"]),
+                              p.get("removing") is True)
+                   for n, p in data.get("pending", {}).items()}
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigurationError(
-            f"the install state {path} is unreadable ({exc}); restore it from a backup, "
-            "or delete it and reinstall your plugins with `pepperpy plugin install FILE`"
-        ) from exc
-    return InstallState(plugins)
+            f"the install state {path} is damaged ({str(exc)[:100]}); {_FIX}"
+        ) from None
+    return InstallState(plugins, pending)
+
+
+def _record(data: Any) -> InstallRecord:
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError("a record must be an object of strings")
+    return InstallRecord(**data)
 
 
 def save_state(path: Path, state: InstallState) -> None:
     """Atomically replace the state file (caller holds the install lock)."""
-    data = {
+    data: dict[str, Any] = {
         "format": _FORMAT,
         "plugins": {n: asdict(r) for n, r in sorted(state.plugins.items())},
     }
+    if state.pending:
+        data["pending"] = {n: {"record": asdict(p.record), "displaces": list(p.displaces),
+                               "removing": p.removing}
+                           for n, p in sorted(state.pending.items())}
     atomic_write(path, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")

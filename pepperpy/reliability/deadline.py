@@ -18,7 +18,7 @@ from typing import Any
 
 from pepperpy.core import ConfigurationError, ProviderTimeoutError
 
-__all__ = ["Deadline", "check_timeout", "current_deadline", "deadline_scope"]
+__all__ = ["Deadline", "check_timeout", "current_deadline", "deadline_scope", "pinned"]
 
 MAX_TIMEOUT = 24 * 3600.0
 
@@ -71,9 +71,19 @@ def deadline_scope(seconds: float | None) -> Iterator[None]:
     if seconds is None:
         yield
         return
-    new = Deadline.after(seconds)
+    with pinned(Deadline.after(seconds)):
+        yield
+
+
+@contextmanager
+def pinned(deadline: Deadline | None) -> Iterator[None]:
+    """Run the body under ``deadline`` itself (no-op for ``None``): a multi-round call
+    keeps one deadline across its rounds. An earlier outer deadline still wins."""
+    if deadline is None:
+        yield
+        return
     outer = _current.get()
-    token = _current.set(new if outer is None or new.when < outer.when else outer)
+    token = _current.set(deadline if outer is None or deadline.when < outer.when else outer)
     try:
         yield
     finally:

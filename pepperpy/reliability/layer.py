@@ -299,7 +299,7 @@ class ReliableLLM(_Layer, LLMProvider):
             if result.usage is not None:
                 rel.usage.tokens(call.link.name, call.model, result.usage.prompt_tokens,
                                  result.usage.completion_tokens)
-            if key is not None and call.index == 0:
+            if key is not None:  # a fallback's answer too: the key names the chain
                 await rel.cache.put(key, result)  # type: ignore[union-attr]
             self._content(span, messages, result.content)
         except BaseException as exc:
@@ -318,7 +318,8 @@ class ReliableLLM(_Layer, LLMProvider):
         temperature = options.temperature
         if temperature is None:
             temperature = primary.config.get("temperature")
-        key = cache.key(self._chain[0].name, model, messages, options, temperature)
+        chain = [(link.name, link.provider.config) for link in self._chain]
+        key = cache.key(chain, model, messages, options, temperature)
         if key is None:
             return None, None
         return key, await cache.get(key)

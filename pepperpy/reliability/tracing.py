@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["Tracing"]
+
+#: The span new spans hang under when no parent is given (an agent run's span).
+_enclosing: ContextVar[Any] = ContextVar("pepperpy_enclosing_span", default=None)
 
 _otel: Any = None  # the opentelemetry.trace module, False when not installed
 
@@ -81,11 +87,29 @@ class Tracing:
         if not tracer:
             return None
         trace = _otel
+        parent = parent if parent is not None else _enclosing.get()
         context = trace.set_span_in_context(parent) if parent is not None else None
         return tracer.start_span(
             name, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes,
             start_time=start_time,
         )
+
+    @contextmanager
+    def enclosing(self, name: str, attributes: dict[str, Any]) -> Iterator[Any]:
+        """A span that every span started inside the block hangs under (an agent run:
+        its model calls and tool calls), ended on the way out; ``None`` when off."""
+        span = self.start(name, attributes)
+        token = _enclosing.set(span) if span is not None else None
+        try:
+            yield span
+        except BaseException as exc:
+            self.fail(span, exc)
+            raise
+        finally:
+            if token is not None:
+                _enclosing.reset(token)
+            if span is not None:
+                span.end()
 
     @staticmethod
     def fail(span: Any, error: BaseException) -> None:

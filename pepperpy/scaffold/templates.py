@@ -7,7 +7,7 @@ Placeholders are ``str.format`` fields; literal braces are doubled.
 
 from __future__ import annotations
 
-__all__ = ["AGENTS", "PROVIDERS", "README", "TEST"]
+__all__ = ["AGENTS", "GENERIC", "PROVIDERS", "README", "TEST"]
 
 LLM = '''"""{description}"""
 
@@ -53,12 +53,15 @@ class {class_name}(LLMProvider):
     async def generate_stream(
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> AsyncIterator[GenerationChunk]:
+        # Replace with your backend's streaming call; keep the final chunk's shape.
         result = await self.generate(messages, options)
-        words = result.content.split(" ")
+        words = result.content.split(" ") if result.content else []
         for index, word in enumerate(words):
             yield GenerationChunk(content=word if index == len(words) - 1 else word + " ")
-        # Exactly one chunk carries finish_reason, and it is the last one.
-        yield GenerationChunk(content="", finish_reason="stop", usage=result.usage)
+        # Exactly one chunk carries finish_reason, and it is the last one. It also
+        # carries the tool calls: chat.stream() and agents run them between rounds.
+        yield GenerationChunk(content="", finish_reason=result.finish_reason or "stop",
+                              tool_calls=result.tool_calls, usage=result.usage)
 
 
 def _refuse_unsupported(options: GenerationOptions, provider: str) -> None:
@@ -217,7 +220,64 @@ class {class_name}(StorageProvider):
         return sorted(keys)
 '''
 
-PROVIDERS = {"llm": LLM, "embeddings": EMBEDDINGS, "rag": RAG, "storage": STORAGE}
+TOOLS = '''"""{description}"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pepperpy.llm import Tool
+from pepperpy.tools import ToolResult, ToolsProvider
+
+
+class {class_name}(ToolsProvider):
+    """One tool, ``shout``: replace with your service's tools."""
+
+    async def initialize(self) -> None:
+        # Connect to your service here, never in __init__.
+        await super().initialize()
+
+    async def list_tools(self) -> list[Tool]:
+        self.require_initialized()
+        return [Tool("shout", "Upper-case a text.", {{
+            "type": "object", "properties": {{"text": {{"type": "string"}}}},
+            "required": ["text"]}})]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        self.require_initialized()
+        if name != "shout":
+            return ToolResult(f"no tool named {{name!r}}", is_error=True)
+        return ToolResult(str(arguments.get("text", "")).upper())
+'''
+
+#: A category the core does not define: any BaseProvider subclass with the methods
+#: the category's users call (``pepper.use(category, provider).method(...)``).
+GENERIC = '''"""{description}"""
+
+from __future__ import annotations
+
+from pepperpy.core import BaseProvider
+
+
+class {class_name}(BaseProvider):
+    """A {category} provider: replace ``describe`` with the methods your category offers.
+
+    Users reach it with ``await pepper.use("{category}", "{provider_name}").describe()``.
+    """
+
+    category = "{category}"
+
+    async def initialize(self) -> None:
+        # Connect to your service here, never in __init__.
+        await super().initialize()
+
+    async def describe(self) -> str:
+        self.require_initialized()
+        return f"{{self.provider_name}}: {{self.config['greeting']}}"
+'''
+
+PROVIDERS = {"llm": LLM, "embeddings": EMBEDDINGS, "rag": RAG, "storage": STORAGE,
+             "tools": TOOLS}
 
 TEST = '''"""PepperPy's conformance suite, run against this plugin as users get it: built
 with a throwaway key, verified, and imported from the signed bundle.
@@ -233,7 +293,7 @@ from typing import Any, ClassVar
 from pepperpy.testing.conformance import {suite}
 
 
-class Test{class_name}({suite}):
+class Test{class_name}({suite}):{category_line}
     plugin = Path(__file__).resolve().parents[1]
     config: ClassVar[dict[str, Any]] = {{}}  # the options your tests pass to the provider
 '''

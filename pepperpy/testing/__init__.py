@@ -97,7 +97,9 @@ class FakeLLM(LLMProvider):
         for index, word in enumerate(words):
             last = index == len(words) - 1
             yield GenerationChunk(
-                content=word if last else word + " ", finish_reason="stop" if last else None
+                content=word if last else word + " ",
+                finish_reason=(result.finish_reason or "stop") if last else None,
+                tool_calls=result.tool_calls if last else (),  # streams carry tool calls too
             )
 
     def _next_reply(self, messages: Sequence[Message], options: GenerationOptions) -> Reply:

@@ -43,10 +43,8 @@ __all__ = [
 MANIFEST_NAME = "plugin.json"
 SIGNATURE_NAME = ".pepperpy-signature"
 CODE_EXTENSIONS = frozenset({".py"})
-DATA_EXTENSIONS = frozenset(
-    {".json", ".txt", ".md", ".csv", ".tsv", ".toml", ".yaml", ".yml",
-     ".onnx", ".model", ".bin", ".vocab", ".gguf"}
-)
+DATA_EXTENSIONS = frozenset({".json", ".txt", ".md", ".csv", ".tsv", ".toml", ".yaml", ".yml",
+                            ".onnx", ".model", ".bin", ".vocab", ".gguf"})
 EXTENSIONLESS_NAMES = frozenset({"LICENSE", "README", "NOTICE", "COPYING", "py.typed"})
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
 
@@ -58,10 +56,8 @@ def name_problem(name: str, *, limits: Limits = DEFAULT_LIMITS) -> str | None:
     if len(name) > limits.max_name_length:
         return f"entry name longer than {limits.max_name_length} bytes"
     if not _NAME_CHARS.fullmatch(name):
-        return (
-            f"entry name {name!r} has characters outside [A-Za-z0-9._/-] "
-            "(no backslash, NUL, spaces or non-ASCII)"
-        )
+        return (f"entry name {name!r} has characters outside [A-Za-z0-9._/-] "
+                "(no backslash, NUL, spaces or non-ASCII)")
     if name == SIGNATURE_NAME:
         return None
     segments = name.split("/")
@@ -121,10 +117,8 @@ def check_layout(names: Iterable[str]) -> str | None:
         if low in folders:
             return f"{name!r} is both a file and a folder"
         if low.endswith(".py") and low[:-3] in folders:
-            return (
-                f"module {name!r} is shadowed by package folder {name[:-3] + '/'!r}; "
-                "keep only one of them"
-            )
+            return (f"module {name!r} is shadowed by package folder {name[:-3] + '/'!r}; "
+                    "keep only one of them")
     return None
 
 
@@ -158,8 +152,7 @@ def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[in
     """Check the 22-byte end record; return (entry count, CD offset, CD size)."""
     if file_size > limits.max_bundle_size:
         raise BundleInvalidError(
-            f"file is {file_size} bytes, above the {limits.max_bundle_size}-byte limit"
-        )
+            f"file is {file_size} bytes, above the {limits.max_bundle_size}-byte limit")
     if file_size < END_SIZE or len(tail) != END_SIZE:
         raise BundleInvalidError(f"not a bundle: {file_size} bytes is too short for a ZIP file")
     sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = END.unpack(tail)
@@ -172,13 +165,10 @@ def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[in
         raise _refuse("the end record declares multiple disks or a comment")
     if n_total == 0 or n_total > limits.max_entries:
         raise BundleInvalidError(
-            f"the archive declares {n_total} entries; expected 1 to {limits.max_entries}"
-        )
+            f"the archive declares {n_total} entries; expected 1 to {limits.max_entries}")
     if cd_offset + cd_size != file_size - END_SIZE:
-        raise _refuse(
-            "the central directory does not end exactly at the end record "
-            "(bytes were inserted, removed or appended)"
-        )
+        raise _refuse("the central directory does not end exactly at the end record "
+                      "(bytes were inserted, removed or appended)")
     if n_total * CENTRAL_SIZE > cd_size:
         raise _refuse("the central directory is smaller than its entry count requires")
     if cd_size > n_total * (CENTRAL_SIZE + limits.max_name_length):
@@ -216,17 +206,13 @@ def _check_central(fields: tuple, index: int) -> None:
 def _check_sizes(name: str, csize: int, usize: int, total: int, limits: Limits) -> None:
     if usize > limits.max_entry_size or csize > limits.max_entry_size:
         raise BundleInvalidError(
-            f"entry {name!r} declares {usize} bytes, above the {limits.max_entry_size} limit"
-        )
+            f"entry {name!r} declares {usize} bytes, above the {limits.max_entry_size} limit")
     if total > limits.max_total_size:
         raise BundleInvalidError(
-            f"entries total more than the {limits.max_total_size}-byte limit when inflated"
-        )
+            f"entries total more than the {limits.max_total_size}-byte limit when inflated")
     if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:
-        raise BundleInvalidError(
-            f"entry {name!r} inflates {usize // max(csize, 1)}x, above the "
-            f"{limits.max_compression_ratio}x limit (zip bomb?)"
-        )
+        raise BundleInvalidError(f"entry {name!r} inflates {usize // max(csize, 1)}x, above the "
+                                 f"{limits.max_compression_ratio}x limit (zip bomb?)")
 
 
 def _check_name_order(names: list[str], name: str, seen: set[str]) -> None:
@@ -272,10 +258,8 @@ def parse_central_directory(
         total += usize
         _check_sizes(name, csize, usize, total, limits)
         if offset != expected_offset:
-            raise _refuse(
-                f"entry {name!r} starts at offset {offset}, expected {expected_offset} "
-                "(gap, overlap or reordering)"
-            )
+            raise _refuse(f"entry {name!r} starts at offset {offset}, expected {expected_offset} "
+                          "(gap, overlap or reordering)")
         data_offset = offset + LOCAL_SIZE + nlen
         entries.append(ZipEntry(name, fields[4], crc, csize, usize, offset, data_offset))
         names.append(name)
@@ -294,8 +278,7 @@ def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
     if len(buf) < LOCAL_SIZE + len(entry.name):
         raise _refuse(f"entry {entry.name!r}: local header truncated")
     sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen = (
-        LOCAL.unpack_from(buf, 0)
-    )
+        LOCAL.unpack_from(buf, 0))
     name = bytes(buf[LOCAL_SIZE: LOCAL_SIZE + nlen])
     expected = (LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE, entry.crc,
                 entry.compressed_size, entry.size, len(entry.name), 0)
@@ -309,8 +292,7 @@ def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEn
     """Check the whole layout of ``data`` and return its entries in archive order."""
     size = len(data)
     count, cd_offset, cd_size = parse_end_record(
-        data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits
-    )
+        data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits)
     entries = parse_central_directory(
         data[cd_offset: cd_offset + cd_size], count=count, cd_offset=cd_offset, limits=limits)
     check_archive(data, entries)
@@ -322,8 +304,7 @@ def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
     and every local header agrees with its central header."""
     size = len(data)
     if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
-        ZIP64_LOCATOR_SIG
-    ):
+        ZIP64_LOCATOR_SIG):
         raise _refuse("a ZIP64 end locator precedes the end record")
     view = memoryview(data)
     for entry in entries:
@@ -359,12 +340,10 @@ def _inflate(raw: memoryview, entry: ZipEntry) -> bytes:
         raise BundleInvalidError(f"entry {entry.name!r}: corrupt deflate data ({exc})") from None
     if len(out) > entry.size or inflater.unconsumed_tail:
         raise BundleInvalidError(
-            f"entry {entry.name!r} inflates past its declared {entry.size} bytes (zip bomb?)"
-        )
+            f"entry {entry.name!r} inflates past its declared {entry.size} bytes (zip bomb?)")
     if len(out) != entry.size or not inflater.eof or inflater.unused_data:
         raise BundleInvalidError(
-            f"entry {entry.name!r}: deflate stream does not match its declared size"
-        )
+            f"entry {entry.name!r}: deflate stream does not match its declared size")
     return out
 
 

@@ -138,8 +138,7 @@ def parse_signature_entry(raw: bytes | memoryview) -> tuple[str, bytes]:
         raise BundleInvalidError("the signature entry is not ASCII JSON") from None
     if not isinstance(body, dict) or set(body) != {"format", "key_id", "signature"}:
         raise BundleInvalidError(
-            "the signature entry must hold exactly the keys format, key_id and signature"
-        )
+            "the signature entry must hold exactly the keys format, key_id and signature")
     if body["format"] != FORMAT:
         raise BundleInvalidError(
             f"bundle format {str(body['format'])[:40]!r} is not supported; expected {FORMAT!r} "
@@ -162,36 +161,43 @@ def parse_signature_entry(raw: bytes | memoryview) -> tuple[str, bytes]:
 # -- the decision ----------------------------------------------------------------------
 
 
-def check_directory(entries: Sequence[ZipEntry]) -> ZipEntry:
-    """The file rules that need the whole directory; return the signature entry."""
-    if entries[-1].name != zf.SIGNATURE_NAME:
-        raise BundleInvalidError(
-            f"the last entry must be {zf.SIGNATURE_NAME} (is the bundle signed? "
-            "build it with `pepperpy plugin build --key ...`)"
-        )
-    files = entries[:-1]
-    if zf.SIGNATURE_NAME in (e.name for e in files):
-        raise BundleInvalidError(f"{zf.SIGNATURE_NAME} appears more than once")
+def check_directory(entries: Sequence[ZipEntry], limits: Limits = DEFAULT_LIMITS) -> ZipEntry:
+    """Steps 2-3, the rules that need the whole directory; return the signature entry."""
+    *files, sig_entry = entries
+    if sig_entry.name != zf.SIGNATURE_NAME:
+        raise BundleInvalidError(f"the last entry must be {zf.SIGNATURE_NAME} (is the bundle "
+                                 "signed? build it with `pepperpy plugin build --key ...`)")
+    names = {e.name for e in files}
     problem = zf.check_layout(e.name for e in files)
+    if zf.SIGNATURE_NAME in names:
+        problem = f"{zf.SIGNATURE_NAME} appears more than once"
+    elif problem is None and zf.MANIFEST_NAME not in names:
+        problem = "plugin.json is missing from the bundle root"
     if problem:
         raise BundleInvalidError(problem)
-    if zf.MANIFEST_NAME not in {e.name for e in files}:
-        raise BundleInvalidError("plugin.json is missing from the bundle root")
-    sig_entry = entries[-1]
-    if sig_entry.method != zf.STORED:
-        raise BundleInvalidError("the signature entry must be stored, not compressed")
+    if sig_entry.method != zf.STORED or sig_entry.size > limits.max_signature_entry_size:
+        raise BundleInvalidError("the signature entry must be stored, not compressed, and "
+                                 "no larger than a signature")
     return sig_entry
 
 
-def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS
+def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS,
+                 entries: Sequence[ZipEntry] | None = None
                  ) -> tuple[tuple[ZipEntry, ...], str, bytes]:
-    """Steps 1-3: (entries, key id, signature) of ``data``, before any trust decision."""
-    entries = tuple(zf.parse_archive(data, limits=limits))
-    sig_entry = check_directory(entries)
-    if sig_entry.size > limits.max_signature_entry_size:
-        raise BundleInvalidError("the signature entry is larger than a signature can be")
+    """Steps 1-3: (entries, key id, signature) of ``data``, before any trust decision.
+    ``entries``: the directory already parsed from these very bytes (the gate's screen);
+    its local headers are checked against ``data`` here."""
+    if len(data) > limits.max_bundle_size:
+        raise BundleInvalidError(
+            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit")
+    if entries is None:
+        directory = tuple(zf.parse_archive(data, limits=limits))
+    else:
+        directory = tuple(entries)
+        zf.check_archive(data, directory)
+    sig_entry = check_directory(directory, limits)
     key_id, signature = parse_signature_entry(zf.read_entry(data, sig_entry, limits=limits))
-    return entries, key_id, signature
+    return directory, key_id, signature
 
 
 def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> TrustedKey:
@@ -214,8 +220,7 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
         )
     if digest is not None and digest in snapshot.revoked_bundles:
         raise RevokedError(
-            f"bundle sha256 {digest} was revoked by the operator; install another version"
-        )
+            f"bundle sha256 {digest} was revoked by the operator; install another version")
     return record
 
 
@@ -235,28 +240,13 @@ def verify_signature(
     hashed: tuple[str, str] | None = None,
 ) -> tuple[TrustedKey, str, tuple[ZipEntry, ...]]:
     """Steps 1-5 on ``data``: (the signing key's record, the file's SHA-256, the entries).
-
-    ``entries``: the directory already parsed from these very bytes (the gate's screen);
-    its local headers and layout are checked against ``data`` here. ``hashed``:
-    ``file_digests(data, entries)`` when the gate has just computed it (one pass, not two).
-    """
-    if len(data) > limits.max_bundle_size:
-        raise BundleInvalidError(
-            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit", path=path
-        )
-    if entries is None:
-        directory, key_id, signature = parse_bundle(data, limits=limits)
-    else:
-        directory = tuple(entries)
-        zf.check_archive(data, directory)
-        key_id, signature = parse_signature_entry(
-            zf.read_entry(data, check_directory(directory), limits=limits))
+    ``hashed``: ``file_digests(data, entries)`` when the gate has just computed it."""
+    directory, key_id, signature = parse_bundle(data, limits=limits, entries=entries)
     record = check_key(trust, key_id, None)
     prefix_digest, digest = hashed or file_digests(data, directory)
     check_key(trust, key_id, digest)
     if not _signature_valid(record.public_key, signature, statement(prefix_digest)):
         raise BundleInvalidError(
             f"the signature by key {record.key_id[:16]} ({record.publisher}) does not match "
-            "the files: the bundle was modified after signing", path=path,
-        )
+            "the files: the bundle was modified after signing", path=path)
     return record, digest, directory

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,47 +29,14 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, PluginManifest, from_va
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
-__all__ = [
-    "check_dependency",
-    "load_schema",
-    "parse_json_strict",
-    "parse_manifest",
-]
+__all__ = ["check_dependency", "check_entry_point", "from_cache", "load_schema",
+           "parse_json_strict", "parse_manifest"]
 
-_SPECIAL = re.compile(rb'["\\\[\]{}]')
 _DEP_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+")
 
 
 class _Refused(ValueError):
     pass
-
-
-def _depth_ok(raw: bytes, limit: int) -> bool:
-    """Nesting depth at most ``limit``, in one linear pass over the special bytes.
-
-    Linear on purpose: this runs before ``json.loads`` sees the bytes, and a regex that
-    matches whole strings backtracks quadratically on a run of escaped quotes.
-    """
-    depth, in_string, skip_to = 0, False, -1
-    for match in _SPECIAL.finditer(raw):
-        at = match.start()
-        if at < skip_to:
-            continue
-        char = raw[at]
-        if in_string:
-            if char == 0x5C:  # backslash: the next byte is escaped
-                skip_to = at + 2
-            elif char == 0x22:
-                in_string = False
-        elif char == 0x22:
-            in_string = True
-        elif char in b"[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif char in b"]}":
-            depth -= 1
-    return True
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -84,10 +52,11 @@ def _constant(name: str) -> Any:
     raise _Refused(f"{name} is not valid JSON")
 
 
-def _check_strings(value: Any, limits: Limits) -> None:
-    stack = [value]
+def _check_values(value: Any, limits: Limits) -> None:
+    """Nesting depth, string length and lone surrogates, in one walk."""
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             if len(item) > limits.max_json_string:
                 raise _Refused(f"a string longer than {limits.max_json_string} characters")
@@ -95,23 +64,20 @@ def _check_strings(value: Any, limits: Limits) -> None:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 raise _Refused("a string with a lone surrogate escape") from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, dict | list):
+            if depth >= limits.max_json_depth:
+                raise _Refused(f"nesting deeper than {limits.max_json_depth} levels")
+            items = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in items)
 
 
 def parse_json_strict(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Parse ``plugin.json`` bytes with every JSON ambiguity refused."""
     if len(raw) > limits.max_manifest_size:
         raise BundleInvalidError(
-            f"plugin.json is {len(raw)} bytes, above the {limits.max_manifest_size}-byte limit"
-        )
+            f"plugin.json is {len(raw)} bytes, above the {limits.max_manifest_size}-byte limit")
     if raw.startswith(b"\xef\xbb\xbf"):
         raise BundleInvalidError("plugin.json starts with a UTF-8 BOM; save it without one")
-    if not _depth_ok(raw, limits.max_json_depth):
-        raise BundleInvalidError(f"plugin.json nests deeper than {limits.max_json_depth} levels")
 
     def parse_int(text: str) -> int:
         if len(text.lstrip("-")) > limits.max_json_int_digits:
@@ -119,16 +85,15 @@ def parse_json_strict(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[st
         return int(text)
 
     def parse_float(text: str) -> float:
-        value = float(text)
-        if value in (float("inf"), float("-inf")):
+        if float(text) in (float("inf"), float("-inf")):
             raise _Refused(f"number {text[:20]} overflows a float")
-        return value
+        return float(text)
 
     try:
-        text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant,
-                           parse_int=parse_int, parse_float=parse_float)
-        _check_strings(value, limits)
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
+                           parse_constant=_constant, parse_int=parse_int,
+                           parse_float=parse_float)
+        _check_values(value, limits)
     except UnicodeDecodeError:
         raise BundleInvalidError("plugin.json is not valid UTF-8") from None
     except _Refused as exc:
@@ -165,7 +130,19 @@ def _validator() -> Any:
     # No ``check_schema`` here: the schema ships with PepperPy and cannot change at
     # run time; checking it against the 2020-12 meta-schema cost more than the rest of
     # a plugin load, so tests/bundle/test_model.py does it once instead.
-    return Draft202012Validator(load_schema())
+    return Draft202012Validator(_anchored(load_schema()))
+
+
+def _anchored(schema: Any) -> Any:
+    """The schema with each pattern's final ``$`` made ``\\Z``: patterns are searched, and
+    Python's ``$`` also matches before a final newline (``"echo\\n"`` would pass
+    ``^[a-z]+$``)."""
+    if isinstance(schema, list):
+        return [_anchored(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {k: v[:-1] + r"\Z" if k == "pattern" and isinstance(v, str) and v.endswith("$")
+            else _anchored(v) for k, v in schema.items()}
 
 
 def _schema_errors(value: dict[str, Any]) -> str | None:
@@ -183,10 +160,8 @@ def check_dependency(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Requireme
     from packaging.requirements import InvalidRequirement, Requirement
 
     def refuse(why: str) -> BundleInvalidError:
-        return BundleInvalidError(
-            f"dependency {text[:80]!r} refused: {why}; write it as "
-            "'name[extra]>=1.0; python_version >= \"3.11\"'"
-        )
+        return BundleInvalidError(f"dependency {text[:80]!r} refused: {why}; write it as "
+                                  "'name[extra]>=1.0; python_version >= \"3.11\"'")
 
     if not isinstance(text, str) or not text:
         raise refuse("not a non-empty string")
@@ -213,10 +188,8 @@ def _check_fields(value: dict[str, Any], limits: Limits) -> None:
 
     try:
         if str(Version(value["version"])) != value["version"]:
-            raise BundleInvalidError(
-                f"version {value['version']!r} is not normalised; write "
-                f"{str(Version(value['version']))!r}"
-            )
+            raise BundleInvalidError(f"version {value['version']!r} is not normalised; write "
+                                     f"{str(Version(value['version']))!r}")
     except InvalidVersion:
         raise BundleInvalidError(f"version {value['version']!r} is not PEP 440") from None
     for key in ("pepperpy_compatibility", "python_requires"):
@@ -240,42 +213,39 @@ def _check_fields(value: dict[str, Any], limits: Limits) -> None:
 
 def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
     """Strict JSON, schema, dependency and version checks, then the typed model."""
-
     value = parse_json_strict(raw, limits=limits)
-    problem = _schema_errors(value) or _unanchored_match(value, load_schema(), "")
+    problem = _schema_errors(value)
     if problem:
         raise BundleInvalidError(problem, plugin=_name_of(value))
     _check_fields(value, limits)
     return from_validated(value)
 
 
-def _unanchored_match(value: Any, schema: Any, where: str) -> str | None:
-    """A string the schema's ``pattern`` accepted only thanks to a trailing newline.
-
-    JSON Schema patterns are searched, and ``$`` in Python's ``re`` also matches before
-    a final newline, so ``"echo\\n"`` passes ``^[a-z]+$``. Every pattern here is checked
-    again with ``\\Z`` (the true end of the string) after the schema accepted the object.
-    """
-    if not isinstance(schema, dict):
-        return None
-    pattern = schema.get("pattern")
-    if isinstance(value, str) and isinstance(pattern, str) and pattern.endswith("$"):
-        if not re.search(pattern[:-1] + r"\Z", value):
-            return f"plugin.json field {where or '(top level)'}: {value[:40]!r} ends with a newline"
-    if isinstance(value, dict):
-        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
-        for key, item in value.items():
-            problem = _unanchored_match(item, props.get(key, extra), f"{where}/{key}".lstrip("/"))
-            if problem:
-                return problem
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            problem = _unanchored_match(item, schema.get("items"), f"{where}/{index}")
-            if problem:
-                return problem
-    return None
-
-
 def _name_of(value: dict[str, Any]) -> str | None:
     name = value.get("name")
     return name if isinstance(name, str) and len(name) < 80 else None
+
+
+def from_cache(raw: object) -> PluginManifest | None:
+    """A manifest the verified cache recorded (it passed every check), or None if the
+    entry is damaged (then the bundle is verified again)."""
+    try:
+        return from_validated(json.loads(raw))  # type: ignore[arg-type]
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def check_entry_point(manifest: PluginManifest, names: Collection[str]) -> None:
+    """The ``entry_point`` module (and each package above it) is a file in the bundle."""
+    parts = manifest.module.split(".")
+    if any(not p for p in parts):
+        raise BundleInvalidError(f"entry_point module {manifest.module!r} is malformed")
+    for i in range(1, len(parts)):
+        package = "/".join(parts[:i]) + "/__init__.py"
+        if package not in names:
+            raise BundleInvalidError(f"entry_point {manifest.entry_point!r} needs {package} "
+                                     "in the bundle", plugin=manifest.name)
+    base = "/".join(parts)
+    if f"{base}.py" not in names and f"{base}/__init__.py" not in names:
+        raise BundleInvalidError(f"entry_point {manifest.entry_point!r}: neither {base}.py "
+                                 f"nor {base}/__init__.py is in the bundle", plugin=manifest.name)

@@ -68,11 +68,11 @@ def import_bundle(bundle: VerifiedBundle, *, location: Path) -> Any:
     module_name, _, attr = m.entry_point.partition(":")
     package = package_name(m.name, bundle.digest)
     namespace()
-    _install_finder()
+    if not any(f is _FINDER for f in sys.meta_path):
+        sys.meta_path.insert(0, _FINDER)
     registered = package not in _FINDER.importers
     if registered:
-        _FINDER.importers[package] = SealedImporter(package, _Archive(bundle),
-                                                    root=str(location))
+        _FINDER.importers[package] = SealedImporter(package, bundle, root=str(location))
     before = set(sys.modules)
     try:
         target = importlib.import_module(
@@ -104,27 +104,6 @@ def namespace() -> None:
         sys.modules[NAMESPACE] = root
 
 
-class _Archive:
-    """The verified bundle's files and folders, from the directory the gate parsed."""
-
-    def __init__(self, bundle: VerifiedBundle) -> None:
-        self.contents = bundle.entries
-        self.files = frozenset(bundle.entries)
-        self.dirs = {name.rsplit("/", i)[0] for name in self.files
-                     for i in range(1, name.count("/") + 1)}
-
-    def read(self, name: str) -> bytes:
-        if name not in self.files:
-            raise FileNotFoundError(2, "no such file in the verified bundle", name)
-        return bytes(self.contents[name])
-
-    def children(self, folder: str) -> list[str]:
-        """Names of the files and folders directly inside ``folder`` ("" is the root)."""
-        prefix = folder + "/" if folder else ""
-        return sorted(n for n in (*self.files, *self.dirs)
-                      if n.startswith(prefix) and "/" not in n[len(prefix):])
-
-
 class SealedImporter:
     """Finder and loader for one bundle package, serving code from verified bytes.
 
@@ -134,33 +113,34 @@ class SealedImporter:
     ``importlib.abc`` pulls in ``importlib.resources`` and ``tempfile``.
     """
 
-    def __init__(self, package: str, archive: _Archive, *, root: str) -> None:
-        self.package = package
-        self.archive = archive
-        self.root = root
+    def __init__(self, package: str, bundle: VerifiedBundle, *, root: str) -> None:
+        self.package, self.root, self.contents = package, root, bundle.entries
+        self.files = frozenset(bundle.entries)
+        self.dirs = {name.rsplit("/", i)[0] for name in self.files
+                     for i in range(1, name.count("/") + 1)}
 
     def __repr__(self) -> str:
         return f"<SealedImporter {self.package} from verified bytes of {self.root!r}>"
 
+    def read(self, name: str) -> bytes:
+        if name not in self.files:
+            raise FileNotFoundError(2, "no such file in the verified bundle", name)
+        return bytes(self.contents[name])
+
     def _lookup(self, fullname: str) -> tuple[str | None, bool] | None:
         """(source entry or None, is_package) for a module of this bundle, else None."""
-        if fullname == self.package:
-            rel = ""
-        elif fullname.startswith(self.package + "."):
-            parts = fullname[len(self.package) + 1:].split(".")
-            if not all(p.isidentifier() for p in parts):
-                return None
-            rel = "/".join(parts)
-        else:
+        if fullname != self.package and not fullname.startswith(self.package + "."):
             return None
+        parts = fullname[len(self.package) + 1:].split(".") if fullname != self.package else []
+        if not all(p.isidentifier() for p in parts):
+            return None
+        rel = "/".join(parts)
         init = f"{rel}/__init__.py" if rel else "__init__.py"
-        if init in self.archive.files:
+        if init in self.files:
             return init, True
-        if rel and f"{rel}.py" in self.archive.files:
+        if rel and f"{rel}.py" in self.files:
             return f"{rel}.py", False
-        if not rel or rel in self.archive.dirs:
-            return None, True
-        return None
+        return (None, True) if not rel or rel in self.dirs else None
 
     def _require(self, fullname: str) -> tuple[str | None, bool]:
         found = self._lookup(fullname)
@@ -173,11 +153,10 @@ class SealedImporter:
         found = self._lookup(fullname)
         if found is None:
             return None
-        entry, is_package = found
-        origin = None if entry is None else f"{self.root}/{entry}"
+        origin = None if found[0] is None else f"{self.root}/{found[0]}"
         loader: Any = self  # the loader protocol, without importlib.abc (see above)
         spec = importlib.machinery.ModuleSpec(fullname, loader, origin=origin,
-                                              is_package=is_package)
+                                              is_package=found[1])
         spec.has_location = origin is not None
         return spec
 
@@ -193,7 +172,7 @@ class SealedImporter:
         entry, _ = self._require(fullname)
         if entry is None:
             return None
-        source = self.archive.read(entry).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        source = self.read(entry).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         filename = f"{self.root}/{entry}"
         text = importlib.util.decode_source(source)
         # Tracebacks read these lines, never the file now at that path (mtime None:
@@ -203,7 +182,7 @@ class SealedImporter:
 
     def get_source(self, fullname: str) -> str | None:
         entry, _ = self._require(fullname)
-        return None if entry is None else importlib.util.decode_source(self.archive.read(entry))
+        return None if entry is None else importlib.util.decode_source(self.read(entry))
 
     def get_filename(self, fullname: str) -> str:
         entry, _ = self._require(fullname)
@@ -216,16 +195,67 @@ class SealedImporter:
 
     def get_data(self, pathname: str) -> bytes:
         """A file's bytes, named relative to the bundle or as ``<bundle path>/<name>``."""
-        prefix = self.root + "/"
-        return self.archive.read(pathname[len(prefix):] if pathname.startswith(prefix)
-                                 else pathname)
+        return self.read(pathname.removeprefix(self.root + "/"))
 
     def get_resource_reader(self, fullname: str) -> Any:
         found = self._lookup(fullname)
         if found is None or not found[1]:
             return None
-        folder = fullname[len(self.package) + 1:].replace(".", "/")
-        return _resource_classes()[0](self, folder)
+        from importlib.resources.abc import TraversableResources  # only when data is read
+
+        path = SealedPath(self, fullname[len(self.package) + 1:].replace(".", "/"))
+        return type("SealedResources", (TraversableResources,), {"files": lambda _: path})()
+
+
+class SealedPath:
+    """A file or folder inside the verified bundle, for ``importlib.resources``
+    (a ``Traversable``); every read uses the verified bytes."""
+
+    def __init__(self, importer: SealedImporter, at: str) -> None:
+        self._importer, self._at = importer, at
+
+    def __str__(self) -> str:
+        return f"{self._importer.root}/{self._at}" if self._at else self._importer.root
+
+    @property
+    def name(self) -> str:
+        return self._at.rsplit("/", 1)[-1] if self._at else os.path.basename(self._importer.root)
+
+    def is_file(self) -> bool:
+        return self._at in self._importer.files
+
+    def is_dir(self) -> bool:
+        return not self._at or self._at in self._importer.dirs
+
+    def iterdir(self) -> Iterator[SealedPath]:
+        if not self.is_dir():
+            raise (NotADirectoryError if self.is_file() else FileNotFoundError)(str(self))
+        prefix = self._at + "/" if self._at else ""
+        names = {prefix + n[len(prefix):].split("/", 1)[0]
+                 for n in self._importer.files if n.startswith(prefix)}
+        return iter([SealedPath(self._importer, n) for n in sorted(names)])
+
+    def joinpath(self, *descendants: str | os.PathLike[str]) -> SealedPath:
+        parts = [self._at] if self._at else []
+        for descendant in descendants:
+            parts += [p for p in os.fspath(descendant).split("/") if p not in ("", ".")]
+        return SealedPath(self._importer, "/".join(parts))
+
+    __truediv__ = joinpath
+
+    def read_bytes(self) -> bytes:
+        if self.is_dir():
+            raise IsADirectoryError(str(self))
+        return self._importer.read(self._at)
+
+    def read_text(self, encoding: str | None = None) -> str:
+        return self.read_bytes().decode(encoding or "utf-8")
+
+    def open(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode not in ("r", "rb"):
+            raise ValueError(f"mode {mode!r}: a bundle is read-only ('r' or 'rb')")
+        stream = io.BytesIO(self.read_bytes())
+        return stream if mode == "rb" else io.TextIOWrapper(stream, *args, **kwargs)
 
 
 class _Finder:
@@ -236,102 +266,8 @@ class _Finder:
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if not fullname.startswith(NAMESPACE + "."):
-            return None
         importer = self.importers.get(".".join(fullname.split(".", 2)[:2]))
         return None if importer is None else importer.find_spec(fullname)
 
 
 _FINDER = _Finder()
-
-
-def _install_finder() -> None:
-    if not any(f is _FINDER for f in sys.meta_path):
-        sys.meta_path.insert(0, _FINDER)
-
-
-_RESOURCE_CLASSES: tuple[type, type] | None = None
-
-
-def _resource_classes() -> tuple[type, type]:
-    """Define the resource reader and traversable on first use (``importlib.resources``
-    costs imports that a plugin reading no data never pays)."""
-    global _RESOURCE_CLASSES
-    if _RESOURCE_CLASSES is None:
-        _RESOURCE_CLASSES = _define_resource_classes()
-    return _RESOURCE_CLASSES
-
-
-def _define_resource_classes() -> tuple[type, type]:
-    from importlib.resources.abc import Traversable, TraversableResources
-
-    class SealedResources(TraversableResources):
-        """``importlib.resources`` reader for one package folder of a sealed bundle."""
-
-        def __init__(self, importer: SealedImporter, folder: str) -> None:
-            self.importer, self.folder = importer, folder
-
-        def files(self) -> SealedPath:
-            return SealedPath(self.importer, self.folder)
-
-    class SealedPath(Traversable):
-        """A file or folder inside the verified bundle; every read uses its bytes."""
-
-        def __init__(self, importer: SealedImporter, at: str) -> None:
-            self._importer, self._at = importer, at
-
-        def __repr__(self) -> str:
-            return f"SealedPath({str(self)!r})"
-
-        def __str__(self) -> str:
-            return f"{self._importer.root}/{self._at}" if self._at else self._importer.root
-
-        def __eq__(self, other: object) -> bool:
-            return (isinstance(other, SealedPath) and other._importer is self._importer
-                    and other._at == self._at)
-
-        def __hash__(self) -> int:
-            return hash((id(self._importer), self._at))
-
-        @property
-        def name(self) -> str:
-            return self._at.rsplit("/", 1)[-1] if self._at else os.path.basename(
-                self._importer.root)
-
-        def is_file(self) -> bool:
-            return self._at in self._importer.archive.files
-
-        def is_dir(self) -> bool:
-            return not self._at or self._at in self._importer.archive.dirs
-
-        def iterdir(self) -> Iterator[SealedPath]:
-            if not self.is_dir():
-                raise (NotADirectoryError if self.is_file() else FileNotFoundError)(str(self))
-            archive = self._importer.archive
-            return iter([SealedPath(self._importer, n) for n in archive.children(self._at)])
-
-        def joinpath(self, *descendants: str | os.PathLike[str]) -> SealedPath:
-            parts = [self._at] if self._at else []
-            for descendant in descendants:
-                parts += [p for p in os.fspath(descendant).split("/") if p not in ("", ".")]
-            return SealedPath(self._importer, "/".join(parts))
-
-        def __truediv__(self, child: str | os.PathLike[str]) -> SealedPath:
-            return self.joinpath(child)
-
-        def read_bytes(self) -> bytes:
-            if self.is_dir():
-                raise IsADirectoryError(str(self))
-            return self._importer.archive.read(self._at)
-
-        def read_text(self, encoding: str | None = None) -> str:
-            with self.open("r", encoding=encoding) as stream:
-                return str(stream.read())
-
-        def open(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-            if mode not in ("r", "rb"):
-                raise ValueError(f"mode {mode!r}: a bundle is read-only ('r' or 'rb')")
-            stream = io.BytesIO(self.read_bytes())
-            return stream if mode == "rb" else io.TextIOWrapper(stream, *args, **kwargs)
-
-    return SealedResources, SealedPath

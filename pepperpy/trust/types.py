@@ -9,17 +9,17 @@ manifests); a ``VerifiedBundle`` only by ``gate.py``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import field, fields
+from collections.abc import Mapping
+from dataclasses import field
 from types import MappingProxyType
 from typing import Any
 
 from pepperpy._record import record
 
 __all__ = [
-    "DEFAULT_LIMITS", "Candidate", "FileInfo", "InstallRecord", "InstallState", "Limits",
+    "DEFAULT_LIMITS", "Candidate", "InstallRecord", "InstallState", "Limits",
     "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "VerifiedBundle",
-    "ZipEntry", "from_validated", "slot_of",
+    "ZipEntry", "from_validated",
 ]
 
 MiB = 1024 * 1024
@@ -63,28 +63,12 @@ class ZipEntry:
 
 
 @record
-class FileInfo:
-    name: str
-    size: int
-    sha256: str
-
-
-@record
 class LockedRequirement:
     """One hash-pinned dependency from ``dependency_lock``."""
 
     name: str
     version: str
     hashes: tuple[str, ...]
-
-    @property
-    def pin(self) -> str:
-        """``name==version``, as passed to uv."""
-        return f"{self.name}=={self.version}"
-
-    def requirement_line(self) -> str:
-        """A requirements-file line for ``uv pip install --require-hashes -r``."""
-        return " ".join([self.pin, *(f"--hash={h}" for h in self.hashes)])
 
 
 @record
@@ -121,28 +105,6 @@ class PluginManifest:
         """The provider slot, ``category/provider_name``: the unit of ownership."""
         return f"{self.category}/{self.provider_name}"
 
-    @property
-    def secret_config_keys(self) -> frozenset[str]:
-        """Config keys marked ``"secret": true``: never shown in output or errors."""
-        props = (self.config_schema or {}).get("properties", {})
-        return frozenset(k for k, v in props.items() if isinstance(v, dict) and v.get("secret"))
-
-    def as_json(self) -> dict[str, Any]:
-        """The manifest as JSON-ready data, fields left at their default omitted."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None or value == f.default:
-                continue
-            if f.name == "dependency_lock":
-                value = [{"name": p.name, "version": p.version, "hashes": list(p.hashes)}
-                         for p in value]
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
-
-
 def from_validated(value: dict[str, Any]) -> PluginManifest:
     """The manifest for a ``plugin.json`` object that passed the schema and field checks."""
     data = dict(value)
@@ -155,10 +117,6 @@ def from_validated(value: dict[str, Any]) -> PluginManifest:
             for p in data["dependency_lock"]
         )
     return PluginManifest(**data)
-
-
-def slot_of(category: str, provider_name: str) -> str:
-    return f"{category}/{provider_name}"
 
 
 @record
@@ -184,9 +142,7 @@ class TrustedKey:
 class TrustSnapshot:
     """An immutable view of the trust store, handed to the decisions."""
 
-    keys: MappingProxyType[str, TrustedKey] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    keys: MappingProxyType[str, TrustedKey] = field(default_factory=lambda: MappingProxyType({}))
     revoked_bundles: frozenset[str] = frozenset()
 
     def get(self, key_id: str) -> TrustedKey | None:
@@ -207,38 +163,21 @@ class InstallRecord:
 
     @property
     def slot(self) -> str:
-        return slot_of(self.category, self.provider_name)
+        return f"{self.category}/{self.provider_name}"
 
 
 @record
 class InstallState:
-    """Everything installed, by plugin name."""
+    """Everything installed, by plugin name, and the install journal (``pending``:
+    ``plugins/state.py`` writes and reads it; the kernel never looks at it)."""
 
     plugins: Mapping[str, InstallRecord]
-
-    def owner_of_name(self, name: str) -> str | None:
-        record = self.plugins.get(name)
-        return record.key_id if record else None
+    pending: Mapping[str, Any] = field(default_factory=dict)
 
     def owner_of_provider(self, category: str, provider_name: str) -> InstallRecord | None:
         for rec in self.plugins.values():
             if (rec.category, rec.provider_name) == (category, provider_name):
                 return rec
-        return None
-
-    def owner_conflict(
-        self, *, name: str, category: str, provider_name: str, key_id: str,
-        may_take_over: Collection[str] = (),
-    ) -> InstallRecord | None:
-        """The installed record whose owner ``key_id`` would take over, if any.
-
-        ``may_take_over`` are the plugin names ``key_id`` is trusted to take over (its
-        trust-store scopes): a record of one of those names is never a conflict.
-        """
-        for rec in (self.plugins.get(name), self.owner_of_provider(category, provider_name)):
-            if rec is None or rec.key_id == key_id or rec.name in may_take_over:
-                continue
-            return rec
         return None
 
 
@@ -267,14 +206,6 @@ class VerifiedBundle:
     data: bytes
     entries: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)
     directory: tuple[ZipEntry, ...] = field(default=(), compare=False, repr=False)
-
-    @property
-    def files(self) -> tuple[FileInfo, ...]:
-        """Each file's name, size and SHA-256 (computed on demand: ``inspect``)."""
-        import hashlib
-
-        return tuple(FileInfo(n, len(c), hashlib.sha256(c).hexdigest())
-                     for n, c in self.entries.items())
 
     def __repr__(self) -> str:
         return (f"<VerifiedBundle {self.manifest.name} {self.manifest.version} "

@@ -178,7 +178,7 @@ CASES: list[tuple[str, Callable[[Ctx], bytes], type[TrustError], str]] = [
      BundleInvalidError, "plugin.json is missing"),
     ("signed-missing-entry-point", lambda c: c.signed(entry_point="nothere:Provider"),
      BundleInvalidError, "nothere"),
-    ("signed-invalid-schema", lambda c: c.signed(category="spyware"), BundleInvalidError,
+    ("signed-invalid-schema", lambda c: c.signed(category="../llm"), BundleInvalidError,
      "category"),
     ("signed-unknown-field", lambda c: c.signed(postinstall="rm -rf /"), BundleInvalidError,
      "postinstall"),

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from pepperpy.bundle.build import build_all, build_bundle, collect_files
+from pepperpy.bundle.trust import VerifiedCache
 from pepperpy.core import BundleInvalidError, ConfigurationError
 from pepperpy.testing_bundles import BundleFactory
-from pepperpy.trust.gate import Trust, VerifiedCache, screen, verify_bundle
+from pepperpy.trust.gate import Trust, screen, verify_bundle
 
 
 def _source(root: Path, name: str = "demo") -> Path:
@@ -119,7 +120,7 @@ def test_shared_module_is_added_at_the_bundle_root(tmp_path: Path, factory: Bund
     assert skipped == []
     result = build_bundle(src, key=factory.key, out_dir=tmp_path / "out")
     bundle = verify_bundle(result.path.read_bytes(), factory.snapshot())
-    hashes = {f.name: f.sha256 for f in bundle.files}
+    hashes = {n: hashlib.sha256(c).hexdigest() for n, c in bundle.entries.items()}
     assert hashes["_common.py"] == hashlib.sha256(SHARED_CODE).hexdigest()
     assert "shared.txt" not in hashes
 
@@ -203,4 +204,4 @@ def test_build_all_skips_the_shared_folder(tmp_path: Path, factory: BundleFactor
     _shared_source(tmp_path / "src")
     results = build_all(tmp_path / "src", tmp_path / "dist", factory.key)
     assert [r.path.name for r in results] == ["demo-1.2.0.pepperplugin"]
-    assert "_common.py" in {f.name for f in results[0].bundle.files}
+    assert "_common.py" in set(results[0].bundle.entries)

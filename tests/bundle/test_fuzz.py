@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from pepperpy.bundle.trust import VerifiedCache
 from pepperpy.core import PepperpyError
 from pepperpy.testing_bundles import BundleFactory
-from pepperpy.trust.gate import Trust, VerifiedCache, screen, verify_bundle
+from pepperpy.trust.gate import Trust, screen, verify_bundle
 
 ROUNDS = 2500
 

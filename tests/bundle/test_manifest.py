@@ -146,9 +146,8 @@ def test_full_manifest_parses() -> None:
                dependency_lock=[{"name": "openai", "version": "1.40.0",
                                  "hashes": ["sha256:" + "a" * 64]}])
     m = parse_manifest(raw)
-    assert m.secret_config_keys == {"api_key"}
-    assert m.dependency_lock[0].requirement_line() == (
-        "openai==1.40.0 --hash=sha256:" + "a" * 64)
+    assert m.config_schema["properties"]["api_key"]["secret"] is True
+    assert m.dependency_lock[0].hashes == ("sha256:" + "a" * 64,)
     assert m.module == "sample" and m.class_name == "SampleProvider"
 
 

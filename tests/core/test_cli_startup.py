@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pepperpy.cli import _GROUPS, build_parser
+from pepperpy.cli import _GROUPS, build_parser, installed_commands
 
 PROBE = """
 import contextlib, io, json, sys
@@ -31,7 +31,8 @@ def _run(argv: list[str], home: str) -> dict[str, object]:
     return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
 
-GROUP_MODULES = {f"pepperpy.cli.{m}" for _, modules in _GROUPS.values() for m in modules}
+COMMANDS = installed_commands()  # the checkout installs all three distributions' commands
+GROUP_MODULES = {ep.module for eps in COMMANDS.values() for ep in eps}
 
 
 def test_help_lists_every_command_without_importing_one(tmp_path: object) -> None:
@@ -49,7 +50,7 @@ def test_plugin_list_imports_only_the_plugin_group(tmp_path: object) -> None:
     assert run["code"] == 0
     assert json.loads(str(run["out"])) is not None
     loaded = set(run["modules"])  # type: ignore[arg-type]
-    assert loaded & GROUP_MODULES == {f"pepperpy.cli.{m}" for m in _GROUPS["plugin"][1]}
+    assert loaded & GROUP_MODULES == {ep.module for ep in COMMANDS["plugin"]}
     assert "pepperpy.cli.chat" not in loaded and "pepperpy.cli.demo" not in loaded
 
 

@@ -316,19 +316,23 @@ async def test_a_model_that_never_stops_calling_tools_raises_after_max_rounds() 
         assert len(app._providers["llm"].requests) == 3
 
 
-async def test_a_type_error_inside_a_tool_is_not_blamed_on_the_model() -> None:
+async def test_a_failing_tool_and_bad_arguments_reach_the_model_as_error_results() -> None:
     def broken(city: str) -> str:
         """Always fails."""
         return city + 1  # type: ignore[operator]
 
-    replies = [tool_call_result("broken", {"city": "Porto"})]
+    replies = [tool_call_result("broken", {"city": "Porto"}), "could not"]
     async with pepper(replies=replies) as app:
-        with pytest.raises(TypeError, match="can only concatenate"):
-            await app.chat.with_user("x").with_tools([broken]).generate()
-        bad_args = [tool_call_result("broken", {"town": "Porto"})]
-        app._providers["llm"].replies = bad_args
-        with pytest.raises(ProviderError, match="do not fit its signature"):
-            await app.chat.with_user("x").with_tools([broken]).generate()
+        result = await app.chat.with_user("x").with_tools([broken]).generate()
+        failed = app._providers["llm"].requests[1][0][-1]
+        app._providers["llm"].replies = [tool_call_result("broken", {"town": "Porto"}), "ok"]
+        app._providers["llm"].requests.clear()
+        await app.chat.with_user("x").with_tools([broken]).generate()
+        mismatch = app._providers["llm"].requests[1][0][-1]
+    assert result.content == "could not"
+    assert failed.content.startswith("error: tool 'broken' failed: TypeError: can only")
+    assert mismatch.content.startswith("error: the arguments for 'broken' do not match")
+    assert "'city' is a required property" in mismatch.content
 
 
 async def test_structured_output_after_a_tool_round_and_with_a_pending_call() -> None:

@@ -33,8 +33,13 @@ def test_unknown_provider_lists_what_is_available() -> None:
     assert "pepperpy plugin install" in str(info.value)
 
 
-def test_unknown_category_is_a_validation_error() -> None:
-    with pytest.raises(ValidationError, match="unknown provider category"):
+def test_a_malformed_category_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="invalid provider category 'Vision!'"):
+        fake_registry().load("Vision!", "x")
+
+
+def test_an_unknown_category_without_a_provider_names_the_fix() -> None:
+    with pytest.raises(PluginNotFoundError, match=r"no vision provider named 'x'.*install"):
         fake_registry().load("vision", "x")
 
 

@@ -122,8 +122,10 @@ def test_index_list_and_remove(publisher: Publisher, server: IndexServer, home: 
                                capsys: pytest.CaptureFixture[str]) -> None:
     _publish(publisher)
     assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
-    assert run("index", "add", "main", server.url, "--root", publisher.root) == 1
-    capsys.readouterr()
+    # the same index again is a retry (it refreshes and succeeds); another URL is not
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    assert run("index", "add", "main", server.url + "/other", "--root", publisher.root) == 1
+    assert "already exists with another URL or root" in capsys.readouterr().err
     assert run("index", "list", "--json") == 0
     assert [i["name"] for i in json.loads(capsys.readouterr().out)] == ["main"]
     assert run("index", "remove", "main") == 0

@@ -28,7 +28,7 @@ async def test_shout(tmp_path: Path) -> None:
     (dist / "llm_shout_provider-1.0.0.pepperplugin").write_bytes(factory.build_folder(EXAMPLE))
     home = tmp_path / "home"
     factory.trust(home)
-    settings = Settings(home=home, plugin_path=(dist,), auto_install=False)
+    settings = Settings(home=home, dev_mode=True, plugin_path=(dist,), auto_install=False)
     async with PepperPy(settings=settings).with_llm("shout") as pepper:
         result = await pepper.chat.with_user("hello").generate()
     assert result.content == "HELLO!"
@@ -62,12 +62,13 @@ def test_the_guide_shows_the_example_test_file_as_it_is() -> None:
 
 
 def test_the_guide_lists_every_rule_and_no_other() -> None:
-    named = set(re.findall(r"`((?:llm|embeddings|rag|storage|\*)\.[a-z_.]+)`", GUIDE))
-    for category in ("llm", "embeddings", "rag", "storage"):
+    named = set(re.findall(r"`((?:llm|embeddings|rag|storage|tools|\*)\.[a-z_.]+)`", GUIDE))
+    for category in ("llm", "embeddings", "rag", "storage", "tools"):
         for rule in rules_for(category):
             generic = "*." + rule.id.split(".", 1)[1]
             assert rule.id in named or generic in named, rule.id
-    known = {r.id for c in ("llm", "embeddings", "rag", "storage") for r in rules_for(c)}
+    known = {r.id for c in ("llm", "embeddings", "rag", "storage", "tools")
+             for r in rules_for(c)}
     for name in named:
         pattern = re.escape(name).replace(r"\*", r"[a-z]+")
         assert any(re.fullmatch(pattern, k) for k in known), f"the guide names {name}"

@@ -38,7 +38,8 @@ def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
-@pytest.mark.parametrize("category", ["llm", "embeddings", "rag", "storage"])
+@pytest.mark.parametrize("category", ["llm", "embeddings", "rag", "storage", "tools",
+                                      "calendar"])
 def test_new_then_test_passes_for_each_category(run, category: str) -> None:
     name = f"{category}_demo_provider"
     created = run("plugin", "new", name, "--category", category)
@@ -87,7 +88,7 @@ def test_a_broken_edit_fails_the_named_rule(run) -> None:
     [
         (["Bad-Name", "--category", "llm"], 1, "invalid plugin name 'Bad-Name'"),
         (["x", "--category", "llm"], 1, "invalid plugin name 'x'"),
-        (["llm_ok_provider", "--category", "vision"], 2, "invalid choice: 'vision'"),
+        (["llm_ok_provider", "--category", "Vision!"], 1, "invalid category 'Vision!'"),
         (["llm_ok_provider", "--category", "llm", "--provider-name", "Bad Name"], 1,
          "invalid provider name"),
         (["llm_ok_provider", "--category", "llm", "--out", "missing"], 1, "does not exist"),
@@ -175,3 +176,35 @@ def test_a_service_plugin_is_tested_against_a_wire_server(run, folder: str, wire
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS  " + folder.split("_")[0] + ".errors.provider_errors" in done.stdout
     assert "sk-conformance" not in done.stdout  # the throwaway key is never printed
+
+
+def test_plugin_test_feature_tools_fails_a_stream_that_drops_tool_calls(run) -> None:
+    """The scaffold's stream carries generate()'s tool calls; the old split-the-text
+    stream, which dropped them, fails `llm.tools.stream`."""
+    run("plugin", "new", "llm_caller_provider", "--category", "llm")
+    provider = run.work / "llm_caller_provider" / "provider.py"
+    text = provider.read_text()
+    calling = text.replace(
+        "        _refuse_unsupported(options, self.provider_name)\n",
+        "        if options.tools:\n"
+        "            from pepperpy.llm import ToolCall\n"
+        "            call = ToolCall('call_1', options.tools[0].name, {'city': 'Paris'})\n"
+        "            return GenerationResult(content='', tool_calls=(call,),\n"
+        "                                    finish_reason='tool_calls')\n",
+    )
+    assert calling != text
+    provider.write_text(calling)
+    tested = run("plugin", "test", "llm_caller_provider", "--feature", "tools")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "PASS  llm.tools.stream" in tested.stdout
+    dropping = calling.replace(
+        '        yield GenerationChunk(content="", finish_reason=result.finish_reason or "stop",\n'
+        "                              tool_calls=result.tool_calls, usage=result.usage)\n",
+        "        yield GenerationChunk(content=\"\", finish_reason=\"stop\", usage=result.usage)\n",
+    )
+    assert dropping != calling
+    provider.write_text(dropping)
+    tested = run("plugin", "test", "llm_caller_provider", "--feature", "tools")
+    assert tested.returncode == 1
+    assert "FAIL  llm.tools.stream" in tested.stdout
+    assert "carried no tool calls" in tested.stdout

@@ -87,8 +87,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("PEPPERPY_HOME", str(home))
     monkeypatch.delenv("PEPPERPY_PLUGIN_PATH", raising=False)
     monkeypatch.delenv("PEPPERPY_DEV_PLUGINS", raising=False)
-    monkeypatch.chdir(tmp_path)  # never discover the repo's own dist_plugins
-    settings = Settings(home=home, auto_install=False)
+    monkeypatch.delenv("PEPPERPY_DEV", raising=False)
+    monkeypatch.chdir(tmp_path)
+    # never this checkout's own dist_plugins, even where a test turns development mode on
+    settings = Settings(home=home, auto_install=False, checkout_plugins=False)
     return Env(settings=settings, tmp=tmp_path, marker=tmp_path / "imported.txt")
 
 

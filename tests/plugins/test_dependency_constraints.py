@@ -190,10 +190,11 @@ def test_conflict_with_auto_install_off_names_the_core_and_starts_nothing(env):
 
 def test_core_closure_is_protected_transitively():
     protected = protected_distributions({})
-    assert {"pepperpy", "pydantic", "pydantic-core", "jsonschema", "packaging"} <= set(protected)
-    assert any(CORE in why for why in protected["pydantic-core"].needed_by)
+    assert {"pepperpy", "cryptography", "cffi", "jsonschema", "packaging"} <= set(protected)
+    assert any(CORE in why for why in protected["cffi"].needed_by)
     assert "openai" not in protected  # installed here, but needed by neither side
-    assert direct_conflicts(["pydantic>=2", 'jsonschema<2; python_version < "3"'],
+    assert "pydantic" not in protected  # only the `structured` extra asks for it
+    assert direct_conflicts(["cryptography>=1", 'jsonschema<2; python_version < "3"'],
                             protected) == []
 
 

@@ -6,23 +6,42 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
+from pepperpy.core import PluginNotFoundError
 from pepperpy.plugins.discovery import checkout_dist_plugins, discover
+from pepperpy.settings import Settings
 
 
-def test_search_order_installed_then_plugin_path_then_checkout(env, monkeypatch):
+def test_installed_plugins_are_the_only_candidates_unless_development_mode_is_on(env):
     pub = env.publisher()
     data = env.bundle(pub)
     env.write(env.settings.plugins_dir, "echo.pepperplugin", data)
     env.write(env.tmp / "p1", "a.pepperplugin", data)
-    repo = env.tmp / "repo"
-    (repo / "src" / "deep").mkdir(parents=True)
-    (repo / "pyproject.toml").write_text('[project]\nname = "pepperpy"\n')
-    env.write(repo / "dist_plugins", "b.pepperplugin", data)
-    monkeypatch.chdir(repo / "src" / "deep")
-    found = discover(env.with_settings(plugin_path=(env.tmp / "p1",)).settings)
-    assert [(f.source, Path(f.path).name) for f in found] == [
-        ("installed", "echo.pepperplugin"), ("plugin-path", "a.pepperplugin"),
-        ("checkout", "b.pepperplugin")]
+    off = env.with_settings(plugin_path=(env.tmp / "p1",)).settings
+    assert [(f.source, Path(f.path).name) for f in discover(off)] == [
+        ("installed", "echo.pepperplugin")]
+    on = env.with_settings(dev_mode=True, plugin_path=(env.tmp / "p1",)).settings
+    assert [(f.source, Path(f.path).name) for f in discover(on)] == [
+        ("installed", "echo.pepperplugin"), ("plugin-path", "a.pepperplugin")]
+    assert Settings.from_env({"PEPPERPY_PLUGIN_PATH": "/x"}).dev_mode is False
+    assert Settings.from_env({"PEPPERPY_DEV": "1"}).dev_mode is True
+
+
+def test_a_planted_ancestor_checkout_is_never_a_plugin_source(env, monkeypatch):
+    """A ``pyproject.toml`` naming pepperpy and a ``dist_plugins/`` planted above the
+    working folder (a shared temp folder) offer nothing, even in development mode: the
+    checkout is only the one this PepperPy runs from."""
+    pub = env.publisher()
+    planted = env.tmp / "shared"
+    (planted / "work" / "deep").mkdir(parents=True)
+    (planted / "pyproject.toml").write_text('[project]\nname = "pepperpy"\n')
+    env.write(planted / "dist_plugins", "evil.pepperplugin", env.bundle(pub))
+    monkeypatch.chdir(planted / "work" / "deep")
+    settings = env.with_settings(dev_mode=True, checkout_plugins=True).settings
+    assert [f.path for f in discover(settings) if "evil" in f.path] == []
+    with pytest.raises(PluginNotFoundError):
+        env.with_settings(dev_mode=True, checkout_plugins=True).registry().load("llm", "echo")
 
 
 def test_checkout_detection_needs_the_pepperpy_project(tmp_path):
@@ -37,7 +56,7 @@ def test_index_cache_is_reused_and_a_changed_file_is_reread(env):
     pub = env.publisher()
     folder = env.tmp / "p"
     path = env.write(folder, "echo.pepperplugin", env.bundle(pub, version="1.0.0"))
-    settings = env.with_settings(plugin_path=(folder,)).settings
+    settings = env.with_settings(dev_mode=True, plugin_path=(folder,)).settings
     assert [f.version for f in discover(settings)] == ["1.0.0"]
     index = settings.cache_dir / "index.json"
     data = json.loads(index.read_text())
@@ -56,7 +75,7 @@ def test_cached_summary_is_never_trusted_for_loading(env):
     pub = env.publisher()
     folder = env.tmp / "p"
     env.write(folder, "echo.pepperplugin", env.bundle(pub, version="1.0.0"))
-    env = env.with_settings(plugin_path=(folder,))
+    env = env.with_settings(dev_mode=True, plugin_path=(folder,))
     discover(env.settings)
     index = env.settings.cache_dir / "index.json"
     data = json.loads(index.read_text())
@@ -76,7 +95,7 @@ def test_cached_summary_is_never_trusted_for_loading(env):
 def test_corrupt_index_is_ignored(env):
     folder = env.tmp / "p"
     env.write(folder, "echo.pepperplugin", env.bundle(env.publisher()))
-    settings = env.with_settings(plugin_path=(folder,)).settings
+    settings = env.with_settings(dev_mode=True, plugin_path=(folder,)).settings
     settings.cache_dir.mkdir(parents=True)
     (settings.cache_dir / "index.json").write_text("{not json")
     assert [f.name for f in discover(settings)] == ["echo"]
@@ -91,7 +110,7 @@ def test_fifo_in_a_plugin_folder_does_not_hang_discovery(env):
     shared.mkdir()
     os.mkfifo(shared / "evil.pepperplugin")
     os.symlink(shared / "evil.pepperplugin", shared / "link.pepperplugin")
-    settings = env.with_settings(plugin_path=(shared,)).settings
+    settings = env.with_settings(dev_mode=True, plugin_path=(shared,)).settings
     result: list = []
     done = threading.Event()
 
@@ -110,5 +129,5 @@ def test_fifo_in_a_plugin_folder_does_not_hang_discovery(env):
 
     from pepperpy.plugins.doctor import diagnose
 
-    rows = diagnose(env.with_settings(plugin_path=(shared,)).manager())
+    rows = diagnose(env.with_settings(dev_mode=True, plugin_path=(shared,)).manager())
     assert {r.state for r in rows} == {"invalid"}

@@ -131,7 +131,7 @@ def test_only_untrusted_bundles_raise_with_the_fix(env):
     stranger = env.publisher("stranger", trusted=False)
     folder = env.tmp / "shared"
     env.write(folder, "echo.pepperplugin", env.bundle(stranger))
-    env = env.with_settings(plugin_path=(folder,))
+    env = env.with_settings(dev_mode=True, plugin_path=(folder,))
     with pytest.raises(UntrustedPublisherError, match="pepperpy trust add") as info:
         env.registry().create("llm", "echo", {"api_key": "k"})
     assert stranger.key_id in str(info.value)
@@ -144,7 +144,7 @@ def test_untrusted_bundle_never_wins_over_a_trusted_one(env):
     folder = env.tmp / "shared"
     env.write(folder, "a.pepperplugin", env.bundle(stranger, version="9.0.0", tag="evil"))
     env.write(folder, "b.pepperplugin", env.bundle(trusted, version="1.0.0", tag="good"))
-    env = env.with_settings(plugin_path=(folder,))
+    env = env.with_settings(dev_mode=True, plugin_path=(folder,))
     provider = env.registry().create("llm", "echo", {"api_key": "k"})
     assert type(provider).version == "1.0.0"
     assert env.marker_lines() == ["good"]
@@ -177,7 +177,7 @@ def test_conflict_highest_version_wins_with_a_warning(env):
     first, second = env.tmp / "first", env.tmp / "second"
     env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
     env.write(second, "echo-2.pepperplugin", env.bundle(pub, version="2.0.0", tag="v2"))
-    env = env.with_settings(plugin_path=(first, second))
+    env = env.with_settings(dev_mode=True, plugin_path=(first, second))
     with pytest.warns(PluginConflictWarning, match=r"echo 2\.0\.0 .*not using echo 1\.0\.0"):
         provider = env.registry().create("llm", "echo", {"api_key": "k"})
     assert type(provider).version == "2.0.0"
@@ -189,7 +189,7 @@ def test_conflict_equal_versions_earlier_folder_wins(env):
     first, second = env.tmp / "first", env.tmp / "second"
     env.write(first, "x.pepperplugin", env.bundle(acme, name="echo_a", tag="first"))
     env.write(second, "x.pepperplugin", env.bundle(other, name="echo_b", tag="second"))
-    env = env.with_settings(plugin_path=(first, second))
+    env = env.with_settings(dev_mode=True, plugin_path=(first, second))
     with pytest.warns(PluginConflictWarning):
         env.registry().create("llm", "echo", {"api_key": "k"})
     assert env.marker_lines() == ["first"]
@@ -200,7 +200,7 @@ def test_name_owned_by_installed_key_is_not_taken_over_by_discovery(env):
     _install(env, env.bundle(owner, version="1.0.0", tag="owner"))
     folder = env.tmp / "shared"
     env.write(folder, "echo.pepperplugin", env.bundle(rival, version="5.0.0", tag="rival"))
-    env = env.with_settings(plugin_path=(folder,))
+    env = env.with_settings(dev_mode=True, plugin_path=(folder,))
     with warnings.catch_warnings():
         warnings.simplefilter("error", PluginConflictWarning)
         provider = env.registry().create("llm", "echo", {"api_key": "k"})
@@ -228,7 +228,7 @@ def test_one_good_and_five_broken_bundles(env):
     env.write(folder, "good.pepperplugin", env.bundle(pub, tag="good"))
     for filename, data in _broken_bundles(env, pub).items():
         env.write(folder, filename, data)
-    env = env.with_settings(plugin_path=(folder,))
+    env = env.with_settings(dev_mode=True, plugin_path=(folder,))
     registry = env.registry()
     assert _ask(registry.create("llm", "echo", {"api_key": "k"})) == "echo: hi"
     assert env.marker_lines() == ["good"]
@@ -328,7 +328,7 @@ def _installed_v2_and_mirror_with_v1(env):
     _install(env, env.bundle(pub, version="2.0.0", tag="v2"))
     mirror = env.tmp / "mirror"  # e.g. a shared folder that still holds old releases
     env.write(mirror, "echo-1.0.0.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
-    return env.with_settings(plugin_path=(mirror,))
+    return env.with_settings(dev_mode=True, plugin_path=(mirror,))
 
 
 def test_installed_copy_deleted_does_not_roll_back_to_an_older_plugin_path_version(env):
@@ -379,7 +379,7 @@ def test_same_version_other_bytes_from_plugin_path_replaces_no_missing_installed
     _install(env, a)
     mirror = env.tmp / "mirror"
     env.write(mirror, "echo-2.0.0.pepperplugin", b)
-    env = env.with_settings(plugin_path=(mirror,))
+    env = env.with_settings(dev_mode=True, plugin_path=(mirror,))
     (env.settings.plugins_dir / "echo.pepperplugin").unlink()
     with pytest.raises(BundleInvalidError, match="is missing"):
         env.registry().create("llm", "echo", {"api_key": "k"})
@@ -392,7 +392,7 @@ def test_identical_copy_in_plugin_path_still_loads_when_installed_copy_is_missin
     _install(env, data)
     mirror = env.tmp / "mirror"
     env.write(mirror, "echo-2.0.0.pepperplugin", data)
-    env = env.with_settings(plugin_path=(mirror,))
+    env = env.with_settings(dev_mode=True, plugin_path=(mirror,))
     (env.settings.plugins_dir / "echo.pepperplugin").unlink()
     assert _ask(env.registry().create("llm", "echo", {"api_key": "k"})) == "echo: hi"
 
@@ -408,7 +408,7 @@ def test_scoped_key_takes_over_the_named_plugin_at_load(env):
     TrustStore(env.settings.trust_file).add(b.pub_pem(), publisher="b", scopes=("echo",))
     folder = env.tmp / "shared"
     env.write(folder, "echo-b.pepperplugin", env.bundle(b, version="2.0.0", tag="B"))
-    env = env.with_settings(plugin_path=(folder,))
+    env = env.with_settings(dev_mode=True, plugin_path=(folder,))
     with pytest.warns(PluginConflictWarning):
         provider = env.registry().create("llm", "echo", {"api_key": "k"})
     assert type(provider).version == "2.0.0"

@@ -191,6 +191,30 @@ def test_traceback_shows_the_verified_source_line(env):
     assert f'File "{installed}/provider.py"' in text and "explode()" in text
 
 
+def test_traceback_lines_come_from_the_verified_bytes_when_a_folder_replaces_the_bundle(env):
+    """The bundle's path becomes a folder holding other sources at the very names a
+    traceback shows: the lines shown are still the verified ones (never read from disk)."""
+    import linecache
+    import shutil
+
+    pub = env.publisher()
+    installed = _install(env, _bundle(env, pub, "A"))
+    provider_class = env.registry().load("llm", "echo").provider_class
+    installed.unlink()
+    installed.mkdir()
+    (installed / "tools.py").write_text("def explode():\n    ATTACKER_LINE = 1\n")
+    (installed / "provider.py").write_text("ATTACKER_PROVIDER_LINE\n" * 80)
+    linecache.checkcache()  # what traceback does before it reads any line
+    try:
+        with pytest.raises(RuntimeError) as info:
+            provider_class.fail()
+        text = "".join(traceback.format_exception(info.value))
+    finally:
+        shutil.rmtree(installed)
+    assert 'raise RuntimeError("boom from bundle A")  # the line a traceback must show' in text
+    assert "ATTACKER" not in text
+
+
 def test_module_attributes_follow_zipimport(env):
     pub = env.publisher()
     installed = _install(env, _bundle(env, pub, "A"))

@@ -55,8 +55,9 @@ PEAK = ("def _peak_kib():\n"
 
 
 def _child(code: str, env_home: Path, plugin_path: Path, *, timeout: float = 60) -> str:
-    env = dict(os.environ, PEPPERPY_HOME=str(env_home), PEPPERPY_PLUGIN_PATH=str(plugin_path),
-               PEPPERPY_AUTO_INSTALL="0", PYTHONPATH=str(REPO))
+    env = dict(os.environ, PEPPERPY_HOME=str(env_home), PEPPERPY_DEV="1",
+               PEPPERPY_PLUGIN_PATH=str(plugin_path), PEPPERPY_AUTO_INSTALL="0",
+               PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=timeout, cwd=plugin_path)
     assert out.returncode == 0, out.stderr
@@ -91,7 +92,7 @@ def test_refused_files_show_the_signature_check_not_their_claims(env):
               env.bundle(attacker, name="echo", version="99.0.0"))
     from pepperpy.plugins.discovery import discover
 
-    (found,) = discover(env.with_settings(plugin_path=(shared,)).settings)
+    (found,) = discover(env.with_settings(dev_mode=True, plugin_path=(shared,)).settings)
     assert found.problem and attacker.key_id in found.problem
     assert found.refusal == "UntrustedPublisherError" and found.key_id == attacker.key_id
     assert (found.name, found.version, found.category, found.provider_name) == (None,) * 4
@@ -119,7 +120,8 @@ def test_plugin_list_memory_stays_bounded_with_hostile_files(env):
 def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path):
     import tracemalloc
 
-    from pepperpy.trust.gate import Trust, VerifiedCache, screen
+    from pepperpy.bundle.trust import VerifiedCache
+    from pepperpy.trust.gate import Trust, screen
     from pepperpy.trust.types import TrustSnapshot
 
     path = tmp_path / "sparse.pepperplugin"
@@ -235,7 +237,7 @@ def test_fallback_to_the_next_usable_version_with_a_warning(env):
     env.write(second, "echo-2.pepperplugin",
               env.bundle(pub, version="2.0.0", tag="v2",
                          dependencies=["pepperpy-no-such-package>=1"]))
-    env = env.with_settings(plugin_path=(first, second))
+    env = env.with_settings(dev_mode=True, plugin_path=(first, second))
     with pytest.warns(PluginFallbackWarning, match="pepperpy-no-such-package"):
         with pytest.warns(PluginConflictWarning):
             provider = env.registry().create("llm", "echo", {"api_key": "k"})
@@ -252,11 +254,11 @@ def test_a_bundle_for_another_pepperpy_is_never_loaded(env):
     first, second = env.tmp / "first", env.tmp / "second"
     env.write(second, "echo-2.pepperplugin", env.bundle(
         pub, version="2.0.0", tag="v2", extra={"pepperpy_compatibility": ">=9.0"}))
-    only_incompatible = env.with_settings(plugin_path=(second,))
+    only_incompatible = env.with_settings(dev_mode=True, plugin_path=(second,))
     with pytest.raises(PluginLoadError, match=r"needs PepperPy >=9\.0"):
         only_incompatible.registry().create("llm", "echo", {"api_key": "k"})
     env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0", tag="v1"))
-    provider = env.with_settings(plugin_path=(first, second)).registry().create(
+    provider = env.with_settings(dev_mode=True, plugin_path=(first, second)).registry().create(
         "llm", "echo", {"api_key": "k"})
     assert type(provider).version == "1.0.0"
     assert env.marker_lines() == ["v1"]
@@ -284,8 +286,8 @@ def test_doctor_shows_the_broken_best_and_the_one_that_serves(env):
     env.write(first, "echo-1.pepperplugin", env.bundle(pub, version="1.0.0"))
     env.write(second, "echo-2.pepperplugin",
               env.bundle(pub, version="2.0.0", dependencies=["pepperpy-no-such-package>=1"]))
-    rows = {r.version: r for r in diagnose(env.with_settings(plugin_path=(first, second))
-                                           .manager())}
+    dev = env.with_settings(dev_mode=True, plugin_path=(first, second))
+    rows = {r.version: r for r in diagnose(dev.manager())}
     assert rows["2.0.0"].state == "missing-dependencies"
     assert "not used until this is fixed" in rows["2.0.0"].detail
     assert rows["1.0.0"].state == "ok"
@@ -297,17 +299,20 @@ def test_doctor_shows_the_broken_best_and_the_one_that_serves(env):
 def test_compatibility_fast_path_is_pep_440(spec: str, version: str):
     from packaging.specifiers import SpecifierSet
 
-    from pepperpy.trust.admissible import _admits
+    from pepperpy._versions import admits
 
-    assert _admits(spec, version) == SpecifierSet(spec).contains(version, prereleases=True)
+    assert admits(spec, version) == SpecifierSet(spec).contains(version, prereleases=True)
 
 
 def test_decisions_do_no_io(env):
-    """bundle/verify.py and plugins/policy.py promise no I/O: run them under an audit
-    hook and see no file opened, no process started, no folder listed."""
-    from pepperpy.plugins.state import InstallState
+    """The decisions (trust/authentic.py, trust/admissible.py, the install rule) promise
+    no I/O: run them under an audit hook and see no file opened, no process started, no
+    folder listed."""
+    from pepperpy.plugins.install import install_action
     from pepperpy.trust import admissible as policy
+    from pepperpy.trust.authentic import verify_signature
     from pepperpy.trust.gate import verify_bundle
+    from pepperpy.trust.types import InstallState
 
     pub = env.publisher()
     data = env.bundle(pub)
@@ -323,12 +328,12 @@ def test_decisions_do_no_io(env):
             events.append(event)
 
     sys.addaudithook(hook)
+    verify_signature(data, snapshot)
     verified = verify_bundle(data, snapshot)
     candidate = policy.Candidate(verified.manifest, verified.digest, verified.key_id,
                                  "x.pepperplugin", "plugin-path")
     policy.usable_here(candidate, InstallState({}), scopes=(), pepperpy_version="0.1.0")
-    policy.install_action(candidate, None, InstallState({}), scopes=(),
-                          pepperpy_version="0.1.0")
+    install_action(candidate, None, InstallState({}), scopes=(), pepperpy_version="0.1.0")
     hooked = list(events)
     events.clear()
     watched.clear()  # the hook stays installed for the process: make it inert
@@ -375,7 +380,7 @@ def test_a_key_trusted_only_for_some_plugins_signs_nothing_else(env):
     with pytest.raises(InstallRefusedError, match="trusted only for echo") as info:
         install_bundle(other, settings=env.settings)
     assert info.value.state == "not-allowed"  # type: ignore[attr-defined]
-    folder_env = env.with_settings(plugin_path=(other.parent,))
+    folder_env = env.with_settings(dev_mode=True, plugin_path=(other.parent,))
     with pytest.raises(InstallRefusedError, match="trusted only for echo"):
         folder_env.registry().create("llm", "other", {"api_key": "k"})
     assert "other" not in env.marker_lines()
@@ -404,11 +409,11 @@ def test_a_key_trusted_for_a_plugin_slot_cannot_take_another_provider(env):
     shared = env.tmp / "shared"
     env.write(shared, "slot.pepperplugin",
               env.bundle(pub, provider_name="other", version="9.0.0", tag="grab"))
-    folder_env = env.with_settings(plugin_path=(shared,))
+    folder_env = env.with_settings(dev_mode=True, plugin_path=(shared,))
     with pytest.raises(InstallRefusedError, match=r"\(llm/other\).*trusted only for"):
         folder_env.registry().create("llm", "other", {"api_key": "k"})
     assert "grab" not in env.marker_lines()
     env.write(shared, "slot.pepperplugin", env.bundle(pub, tag="ok"))
-    provider = env.with_settings(plugin_path=(shared,)).registry().create(
+    provider = env.with_settings(dev_mode=True, plugin_path=(shared,)).registry().create(
         "llm", "echo", {"api_key": "k"})
     assert type(provider).__name__ == "EchoProvider"

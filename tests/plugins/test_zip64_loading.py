@@ -37,7 +37,7 @@ def test_zip64_confusion_in_a_plugin_folder_is_refused_and_runs_nothing(tmp_path
     )
     home = tmp_path / "home"
     factory.trust(home)
-    settings = Settings(home=home, plugin_path=(folder,), checkout_plugins=False)
+    settings = Settings(home=home, dev_mode=True, plugin_path=(folder,), checkout_plugins=False)
 
     with pytest.raises(PluginError):  # unreadable manifest: nothing offers it
         PepperPy(settings=settings).with_llm("markerplugin")
@@ -50,6 +50,6 @@ def test_zip64_confusion_in_a_plugin_folder_is_refused_and_runs_nothing(tmp_path
 
     # The same plugin, built honestly, loads: the refusal is about the layout.
     (folder / "markerplugin-1.0.0.pepperplugin").write_bytes(good)
-    PepperPy(settings=Settings(home=home, plugin_path=(folder,), checkout_plugins=False)
-             ).with_llm("markerplugin")
+    PepperPy(settings=Settings(home=home, dev_mode=True, plugin_path=(folder,),
+                               checkout_plugins=False)).with_llm("markerplugin")
     assert marker.read_text() == "module ran"

@@ -129,16 +129,71 @@ async def test_expired_entries_are_not_served(
     assert openai_server.hits == 2
 
 
-async def test_a_fallbacks_answer_is_not_filed_under_the_primary(
+async def test_a_fallbacks_answer_is_cached_under_the_request_and_its_chain(
     pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer, anthropic_server,
     tmp_path: Path,
 ) -> None:
+    """The answer the fallback served is kept for this request to this chain; the
+    primary alone (another chain) never gets it as its own."""
     openai_server.inject(Fault(status=500), Fault(status=500), Fault(status=500))
+    store = str(tmp_path / "c.db")
     pepper = pepper_for("openai", openai_server).with_fallback(
         "anthropic", **options("anthropic", anthropic_server)
-    ).with_storage("sqlite", path=str(tmp_path / "c.db")).with_cache()
+    ).with_storage("sqlite", path=store).with_cache()
     async with pepper:
         first = await pepper.chat.with_temperature(0).with_user("hi").generate()
         second = await pepper.chat.with_temperature(0).with_user("hi").generate()
-    assert first.provider == "anthropic" and second.provider == "openai"
-    assert not second.cached
+    assert first.provider == second.provider == "anthropic"
+    assert second.cached and anthropic_server.hits == 1
+    alone = pepper_for("openai", openai_server).with_storage("sqlite", path=store).with_cache()
+    async with alone:
+        third = await alone.chat.with_temperature(0).with_user("hi").generate()
+    assert third.provider == "openai" and not third.cached
+
+
+async def test_two_tenants_sharing_one_cache_never_see_each_others_answers(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
+    openai_server_2: OpenAIServer, tmp_path: Path,
+) -> None:
+    """Same request, same provider and model; other account (API key) or endpoint."""
+    store = str(tmp_path / "shared.db")
+    tenants = [
+        pepper_for("openai", openai_server, api_key="sk-tenant-a"),
+        pepper_for("openai", openai_server, api_key="sk-tenant-b"),
+        pepper_for("openai", openai_server_2, api_key="sk-tenant-a"),
+    ]
+    for pepper in tenants:
+        async with pepper.with_storage("sqlite", path=store).with_cache() as p:
+            answer = await p.chat.with_temperature(0).with_user("balance?").generate()
+            assert not answer.cached
+    assert (openai_server.hits, openai_server_2.hits) == (2, 1)
+    async with tenants[1].with_storage("sqlite", path=store).with_cache() as p:
+        assert (await p.chat.with_temperature(0).with_user("balance?").generate()).cached
+    assert openai_server.hits == 2
+
+
+@pytest.mark.parametrize("poison", [
+    pytest.param(lambda e: {**e, "check": "0" * 64}, id="foreign-check"),
+    pytest.param(lambda e: {k: v for k, v in e.items() if k != "check"}, id="no-check"),
+    pytest.param(lambda e: {**e, "result": {"content": 42}}, id="content-not-text"),
+    pytest.param(lambda e: {**e, "result": None}, id="no-result"),
+    pytest.param(lambda e: {**e, "result": {**e["result"], "usage": ["x"]}}, id="bad-usage"),
+    pytest.param(lambda e: {**e, "expires": "never"}, id="bad-expiry"),
+    pytest.param(lambda e: ["not", "an", "entry"], id="not-an-object"),
+])
+async def test_a_poisoned_or_malformed_entry_is_a_miss(
+    cached: Callable[..., PepperPy], openai_server: OpenAIServer, tmp_path: Path,
+    poison: Callable[[dict], object],
+) -> None:
+    from pepperpy.reliability.cache import NAMESPACE
+
+    async with cached() as pepper:
+        await pepper.chat.with_temperature(0).with_user("hello").generate()
+    async with cached() as pepper:
+        (key,) = await pepper.storage.list(NAMESPACE)
+        entry = await pepper.storage.get(NAMESPACE, key)
+        await pepper.storage.put(NAMESPACE, key, poison(entry))
+    async with cached() as pepper:
+        answer = await pepper.chat.with_temperature(0).with_user("hello").generate()
+    assert not answer.cached and answer.content == "Echo: hello"
+    assert openai_server.hits == 2

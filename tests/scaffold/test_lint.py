@@ -23,7 +23,8 @@ def test_every_repo_plugin_passes_lint(folder: str, monkeypatch: pytest.MonkeyPa
     assert lint_plugin(PLUGIN_SRC / folder) == []
 
 
-@pytest.mark.parametrize("category", ["llm", "embeddings", "rag", "storage"])
+@pytest.mark.parametrize("category", ["llm", "embeddings", "rag", "storage", "tools",
+                                      "calendar"])
 def test_a_new_plugin_passes_lint(category: str, tmp_path: Path) -> None:
     assert lint_plugin(new_plugin(f"{category}_fresh_provider", category, out=tmp_path)) == []
 

@@ -257,8 +257,9 @@ def test_a_hung_call_fails_its_rule_with_the_time_limit(tmp_path: Path) -> None:
 
 
 def test_unknown_category_and_wire_are_refused() -> None:
-    with pytest.raises(ValidationError, match="no conformance suite for category 'vision'"):
-        rules_for("vision")
+    with pytest.raises(ValidationError, match="invalid provider category 'Vision!'"):
+        rules_for("Vision!")
+    assert {r.id for r in rules_for("vision")} >= {"vision.lifecycle.initialize_then_cleanup"}
     with pytest.raises(ValidationError, match="unknown wire protocol 'grpc'"):
         subject("llm", FakeLLM, wire="grpc")
 

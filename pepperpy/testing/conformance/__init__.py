@@ -1,7 +1,8 @@
 """Contract suites any provider plugin can run: what the PepperPy core relies on.
 
 One suite per category (``LLMConformance``, ``EmbeddingsConformance``,
-``RAGConformance``, ``StorageConformance``): subclass it in your pytest with your
+``RAGConformance``, ``StorageConformance``, ``ToolsConformance``; ``CategoryConformance``
+for a category the core does not define): subclass it in your pytest with your
 plugin folder and config, and every rule becomes a test. A failure names the rule,
 what was found and the fix. ``pepperpy plugin test`` runs the same rules from the
 command line (``run_rules``). Rules cover the lifecycle, the interface's types and
@@ -28,14 +29,17 @@ from pepperpy.testing.conformance.runner import (
     run_rules,
 )
 from pepperpy.testing.conformance.suite import (
+    CategoryConformance,
     ConformanceSuite,
     EmbeddingsConformance,
     LLMConformance,
     RAGConformance,
     StorageConformance,
+    ToolsConformance,
 )
 
 __all__ = [
+    "CategoryConformance",
     "ConformanceFailure",
     "ConformanceSuite",
     "EmbeddingsConformance",
@@ -49,6 +53,7 @@ __all__ = [
     "Rule",
     "StorageConformance",
     "Subject",
+    "ToolsConformance",
     "load_plugin",
     "rules_for",
     "run_rule",

@@ -160,6 +160,39 @@ async def _tools(h: Harness) -> None:
         h.check(isinstance(call.arguments, dict), f"arguments {call.arguments!r}")
 
 
+@rule("llm.tools.stream",
+      "with options.tools, a provider declaring the `tools` feature streams its tool "
+      "calls too: a chunk (the last, with finish_reason) carries ToolCall objects naming "
+      "a given tool with dict arguments; others stream or raise a PepperpyError",
+      "collect the backend's streamed tool-call deltas and put the finished ToolCalls on "
+      "the final chunk: GenerationChunk('', finish_reason=..., tool_calls=calls); a stream "
+      "that drops them leaves chat.stream() and agents without their tools")
+async def _tools_stream(h: Harness) -> None:
+    provider = await h.open()
+    options = GenerationOptions(max_tokens=64, tools=(WEATHER,))
+    messages = [Message(MessageRole.USER, "What is the weather in Paris? Use the tool.")]
+
+    async def collect() -> list[GenerationChunk]:
+        return [chunk async for chunk in provider.generate_stream(messages, options)]
+
+    try:
+        chunks = await asyncio.wait_for(collect(), 120)
+    except PepperpyError as exc:
+        h.check("tools" not in h.features, f"generate_stream() with tools raised {describe(exc)}")
+        return
+    except Exception as exc:
+        h.fail(f"generate_stream() with tools raised {describe(exc)}")
+    if "tools" not in h.features:
+        return
+    calls = [call for chunk in chunks for call in chunk.tool_calls]
+    h.check(calls, f"the stream of {len(chunks)} chunk(s) carried no tool calls, though "
+                   "generate() calls tools")
+    h.check(chunks[-1].finish_reason is not None, "the last chunk has no finish_reason")
+    for call in calls:
+        h.check(call.name == WEATHER.name, f"a streamed call to unknown tool {call.name!r}")
+        h.check(isinstance(call.arguments, dict), f"streamed arguments {call.arguments!r}")
+
+
 @rule("llm.structured_output",
       "with options.response_format, a provider declaring `structured_output` answers "
       "with a JSON object; others answer or raise a PepperpyError",

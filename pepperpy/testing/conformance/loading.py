@@ -71,7 +71,7 @@ def load_plugin(path: str | Path, *, home: Path | None = None) -> LoadedPlugin:
     dist = home / "dist"
     dist.mkdir(parents=True, exist_ok=True)
     m = _build(path, dist, home) if path.is_dir() else _take(path, dist, home)
-    settings = Settings(home=home, plugin_path=(dist,), auto_install=False,
+    settings = Settings(home=home, dev_mode=True, plugin_path=(dist,), auto_install=False,
                         checkout_plugins=False)
     registry = ProviderRegistry(resolver=PluginManager(settings))
     loaded = registry.load(m.category, m.provider_name)

@@ -34,7 +34,8 @@ WIRE_API_KEY = "sk-conformance-SECRET-7f3a9c"
 
 
 def rules_for(category: str) -> tuple[Rule, ...]:
-    """The rules of one category (``llm``, ``embeddings``, ``rag``, ``storage``)."""
+    """The rules of one category (``llm``, ``embeddings``, ``rag``, ``storage``,
+    ``tools``; any other category gets the shared lifecycle rules)."""
     if category == "llm":
         from pepperpy.testing.conformance.llm import LLM_RULES as rules
     elif category == "embeddings":
@@ -43,11 +44,14 @@ def rules_for(category: str) -> tuple[Rule, ...]:
         from pepperpy.testing.conformance.rag import RAG_RULES as rules
     elif category == "storage":
         from pepperpy.testing.conformance.storage import STORAGE_RULES as rules
+    elif category == "tools":
+        from pepperpy.testing.conformance.tools import TOOLS_RULES as rules
     else:
-        raise ValidationError(
-            f"no conformance suite for category {category!r}; use llm, embeddings, rag "
-            "or storage"
-        )
+        from pepperpy.registry import interface_for
+        from pepperpy.testing.conformance.tools import open_category_rules
+
+        interface_for(category)  # a malformed name is refused here
+        rules = open_category_rules(category)
     return tuple(rules)
 
 

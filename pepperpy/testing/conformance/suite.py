@@ -26,11 +26,13 @@ from pepperpy.testing.conformance._rules import ProviderFactory, Rule
 from pepperpy.testing.conformance.runner import Subject, rules_for, run_rule
 
 __all__ = [
+    "CategoryConformance",
     "ConformanceSuite",
     "EmbeddingsConformance",
     "LLMConformance",
     "RAGConformance",
     "StorageConformance",
+    "ToolsConformance",
 ]
 
 
@@ -134,3 +136,16 @@ LLMConformance = _suite("LLMConformance", "llm")
 EmbeddingsConformance = _suite("EmbeddingsConformance", "embeddings")
 RAGConformance = _suite("RAGConformance", "rag")
 StorageConformance = _suite("StorageConformance", "storage")
+ToolsConformance = _suite("ToolsConformance", "tools")
+
+
+class CategoryConformance(ConformanceSuite):
+    """The shared rules for a category the core does not define: set ``category``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if cls.category:
+            for rule in rules_for(cls.category):
+                method = _test_for(rule)
+                if method.__name__ not in cls.__dict__:
+                    setattr(cls, method.__name__, method)
+        super().__init_subclass__(**kwargs)

@@ -6,6 +6,8 @@ The fake model is deterministic:
   input is built from N's ``input_schema`` (how structured output is forced);
 - ``tools`` and no ``tool_result`` yet: a ``tool_use`` block for the first tool;
 - after a ``tool_result``: ``"tool said: <its content>"``;
+- models ``tool-chain`` and ``tool-loop``: the scripted tool loops of
+  ``base.scripted_tool_turn`` (a text block, then a ``tool_use`` block);
 - otherwise ``"Echo: <last user text>"``.
 
 Streaming sends the real event sequence: message_start, content_block_start, ping,
@@ -26,6 +28,7 @@ from pepperpy.testing.wire.base import (
     Reply,
     count_words,
     example_for,
+    scripted_tool_turn,
     word_pieces,
 )
 
@@ -94,6 +97,9 @@ class AnthropicServer(LoopbackServer):
         answered = isinstance(content, list) and any(
             b.get("type") == "tool_result" for b in content
         )
+        scripted = self._scripted(body)
+        if scripted is not None:
+            return scripted
         name = None
         if choice.get("type") == "tool":
             name = choice["name"]
@@ -105,6 +111,23 @@ class AnthropicServer(LoopbackServer):
                      "input": example_for(schema)}]
         prefix = "tool said: " if answered else "Echo: "
         return [{"type": "text", "text": prefix + _text_of(content)}]
+
+    def _scripted(self, body: dict[str, Any]) -> list[dict[str, Any]] | None:
+        messages = body.get("messages", [])
+        tools = [(t["name"], t.get("input_schema", {})) for t in body.get("tools") or ()]
+        blocks = [b for m in messages if isinstance(m.get("content"), list)
+                  for b in m["content"]]
+        called = [b["name"] for b in blocks if b.get("type") == "tool_use"]
+        results = [_text_of(b.get("content", "")) for b in blocks
+                   if b.get("type") == "tool_result"]
+        turn = scripted_tool_turn(str(body.get("model")), tools, called,
+                                  results[-1] if results else None)
+        if turn is None:
+            return None
+        text, name, arguments = turn
+        use = {"type": "tool_use", "id": f"toolu_{len(called) + 1}", "name": name,
+               "input": arguments}
+        return [{"type": "text", "text": text}, use] if text else [use]
 
     def _usage(self, body: dict[str, Any], blocks: list[Any]) -> dict[str, int]:
         prompt = count_words([m.get("content") for m in body.get("messages", [])])

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Fault", "LoopbackServer", "RecordedRequest", "Reply"]
+__all__ = ["Fault", "LoopbackServer", "RecordedRequest", "Reply", "scripted_tool_turn"]
 
 
 @dataclass(frozen=True)
@@ -289,6 +289,34 @@ def example_for(schema: Mapping[str, Any]) -> Any:
     return {"string": "text", "integer": 42, "number": 1.5, "boolean": True, "null": None}.get(
         kind, "text"
     )
+
+
+def scripted_tool_turn(
+    model: str, tools: list[tuple[str, Mapping[str, Any]]], called: list[str],
+    last_result: str | None,
+) -> tuple[str, str, dict[str, Any]] | None:
+    """The scripted models that exercise tool loops, chosen by model name.
+
+    ``tool-chain`` calls each offered tool once, in order, passing the previous tool's
+    result as the first string parameter (so one tool's output is the next one's
+    input), saying ``"Calling NAME."`` first; ``None`` once all were called.
+    ``tool-loop`` calls the first tool on every turn and never answers.
+    Returns ``(text before the call, tool name, arguments)``.
+    """
+    if model == "tool-loop" and tools:
+        name, schema = tools[0]
+        return "", name, example_for(schema)
+    if model != "tool-chain":
+        return None
+    pending = [(n, sc) for n, sc in tools if n not in called]
+    if not pending:
+        return None
+    name, schema = pending[0]
+    arguments = example_for(schema)
+    strings = [k for k, v in schema.get("properties", {}).items() if v.get("type") == "string"]
+    if last_result is not None and strings:
+        arguments[strings[0]] = last_result
+    return f"Calling {name}.", name, arguments
 
 
 def word_pieces(text: str) -> list[str]:

@@ -6,6 +6,8 @@ The fake model is deterministic so tests can assert exact answers:
 - with ``tools`` and no tool result yet: it calls the first tool (arguments built
   from the tool's parameter schema), ``finish_reason="tool_calls"``;
 - after a ``tool`` message: ``"tool said: <that message's content>"``;
+- models ``tool-chain`` and ``tool-loop``: the scripted tool loops of
+  ``base.scripted_tool_turn`` (text, then a tool call, in one streamed turn);
 - otherwise: ``"Echo: <last user message>"``.
 
 Error modes are chosen by the model name (so they work through any client):
@@ -33,6 +35,7 @@ from pepperpy.testing.wire.base import (
     Reply,
     count_words,
     example_for,
+    scripted_tool_turn,
     word_pieces,
 )
 
@@ -94,6 +97,9 @@ class OpenAIServer(LoopbackServer):
         if fmt.get("type") == "json_schema":
             return json.dumps(example_for(fmt["json_schema"].get("schema", {}))), []
         last = messages[-1] if messages else {}
+        scripted = self._scripted(body)
+        if scripted is not None:
+            return scripted
         if body.get("tools") and last.get("role") != "tool":
             fn = body["tools"][0]["function"]
             args = json.dumps(example_for(fn.get("parameters", {})))
@@ -106,6 +112,21 @@ class OpenAIServer(LoopbackServer):
         if isinstance(text, list):  # content parts
             text = " ".join(p.get("text", "") for p in text if isinstance(p, dict))
         return f"Echo: {text}", []
+
+    def _scripted(self, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+        messages = body.get("messages", [])
+        tools = [(t["function"]["name"], t["function"].get("parameters", {}))
+                 for t in body.get("tools") or ()]
+        called = [c["function"]["name"] for m in messages for c in m.get("tool_calls") or ()]
+        results = [m.get("content") for m in messages if m.get("role") == "tool"]
+        turn = scripted_tool_turn(str(body.get("model")), tools, called,
+                                  results[-1] if results else None)
+        if turn is None:
+            return None
+        text, name, arguments = turn
+        call_id = f"call_{len(called) + 1}"
+        return text, [{"id": call_id, "type": "function",
+                       "function": {"name": name, "arguments": json.dumps(arguments)}}]
 
     def _usage(self, body: dict[str, Any], content: str, calls: list[Any]) -> dict[str, int]:
         prompt = count_words([m.get("content") for m in body.get("messages", [])])
