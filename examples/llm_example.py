@@ -1,9 +1,11 @@
 """Chat with an LLM through PepperPy (the seed's example, configurable from the shell).
 
-    OPENAI_API_KEY=sk-... python examples/llm_example.py
+    python examples/llm_example.py                     # the local model, after `make demo`
+    PEPPERPY_EXAMPLE_PROVIDER=openai OPENAI_API_KEY=sk-... python examples/llm_example.py
 
 Environment (all optional):
-    PEPPERPY_EXAMPLE_PROVIDER   openai (default), openrouter, anthropic, local
+    PEPPERPY_EXAMPLE_PROVIDER   local (default), openai, openrouter, anthropic, or any
+                                installed LLM (`pepperpy models` lists them)
     PEPPERPY_EXAMPLE_MODEL      model name (default: the provider's default)
     PEPPERPY_EXAMPLE_BASE_URL   API base URL (any OpenAI-compatible server, a test server)
 The API key comes from the provider's usual variable: OPENAI_API_KEY,
@@ -25,8 +27,8 @@ KEY_ENV = {
 
 def llm_config() -> dict:
     """with_llm() keywords from the environment; unset values keep the plugin's defaults."""
-    provider = os.environ.get("PEPPERPY_EXAMPLE_PROVIDER", "openai")
-    config = {"provider_type": provider}
+    provider = os.environ.get("PEPPERPY_EXAMPLE_PROVIDER", "local")
+    config = {"provider_type": provider, "max_tokens": 200}
     if provider in KEY_ENV:
         config["api_key"] = os.environ.get(KEY_ENV[provider])
     for key in ("model", "base_url"):

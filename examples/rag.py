@@ -1,12 +1,18 @@
 """Answer questions over your own files, citing sources (offline).
 
     python examples/rag.py
+
+Uses the local model (`make demo` installs it); any installed LLM works instead:
+PEPPERPY_EXAMPLE_PROVIDER=openai (with OPENAI_API_KEY; `pepperpy models` lists them).
 """
 
 import asyncio
+import os
 from pathlib import Path
 
 from pepperpy import PepperPy
+
+PROVIDER = os.environ.get("PEPPERPY_EXAMPLE_PROVIDER", "local")
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -14,7 +20,7 @@ CORPUS = Path(__file__).parent / "corpus"
 async def main() -> None:
     app = (
         PepperPy(data_dir="pepperpy_data/examples")
-        .with_llm("local", max_tokens=80)
+        .with_llm(PROVIDER, max_tokens=80)
         .with_embeddings("local")
         .with_rag("chroma", collection="examples")
     )

@@ -1,17 +1,23 @@
 """Keep a conversation in sqlite: earlier turns go with each new question.
 
     python examples/storage.py
+
+Uses the local model (`make demo` installs it); any installed LLM works instead:
+PEPPERPY_EXAMPLE_PROVIDER=openai (with OPENAI_API_KEY; `pepperpy models` lists them).
 """
 
 import asyncio
+import os
 
 from pepperpy import PepperPy
+
+PROVIDER = os.environ.get("PEPPERPY_EXAMPLE_PROVIDER", "local")
 
 
 async def main() -> None:
     app = (
         PepperPy(data_dir="pepperpy_data/examples", conversation_id="storage-example")
-        .with_llm("local", max_tokens=48)
+        .with_llm(PROVIDER, max_tokens=48)
         .with_storage("sqlite")
     )
     async with app as pepper:

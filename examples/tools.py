@@ -2,6 +2,8 @@
 
     OPENAI_API_KEY=sk-... python examples/tools.py
     # any OpenAI-compatible server: OPENAI_BASE_URL=http://127.0.0.1:8080/v1
+    # another tool-capable provider: PEPPERPY_EXAMPLE_PROVIDER=anthropic (the local
+    # model cannot call tools, so this example defaults to openai)
 """
 
 import asyncio

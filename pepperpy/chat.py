@@ -16,6 +16,7 @@ from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
     GenerationResult,
+    Image,
     Message,
     MessageRole,
     ResponseFormat,
@@ -44,6 +45,7 @@ class ChatBuilder:
         history: Callable[[str], ConversationHistory] | None = None,
         tools: Callable[[], Awaitable[list[Tool]]] | None = None,
         tracing: Any = None,
+        defaults: dict[str, Any] | None = None,
     ) -> None:
         self._provider_getter = provider_getter
         self._configured_tools = tools
@@ -53,22 +55,31 @@ class ChatBuilder:
         self._history_factory = history
         self._messages: list[Message] = []
         self._options: dict[str, Any] = {}
+        #: with_llm()'s request defaults (max_tokens, temperature, ...); options win
+        self._defaults = dict(defaults or {})
         self._schema: Any = None
         self._conversation: str | None = None
         self._max_tool_rounds = 5
         self._timeout: float | None = None
 
     # -- messages ---------------------------------------------------------------
-    def with_message(self, role: MessageRole | str, content: str) -> Self:
+    def with_message(self, role: MessageRole | str, content: str, *,
+                     images: Sequence[Any] = ()) -> Self:
         """Append a message; ``role`` is a MessageRole or its value ("user", ...)."""
-        self._messages.append(Message(role=role, content=content))  # type: ignore[arg-type]
+        if isinstance(images, str | bytes):
+            raise ValidationError("images= takes a list of paths or bytes: "
+                                  "images=[\"photo.png\"]")
+        shown = tuple(Image.of(i) for i in images)
+        self._messages.append(Message(role=role, content=content, images=shown))  # type: ignore[arg-type]
         return self
 
     def with_system(self, content: str) -> Self:
         return self.with_message(MessageRole.SYSTEM, content)
 
-    def with_user(self, content: str) -> Self:
-        return self.with_message(MessageRole.USER, content)
+    def with_user(self, content: str, *, images: Sequence[Any] = ()) -> Self:
+        """A user message; ``images`` (file paths, bytes or ``Image``) for models that see:
+        ``with_user("What is in this picture?", images=["photo.png"])``."""
+        return self.with_message(MessageRole.USER, content, images=images)
 
     def with_assistant(self, content: str) -> Self:
         return self.with_message(MessageRole.ASSISTANT, content)
@@ -98,7 +109,7 @@ class ChatBuilder:
         return self._set("max_tokens", max_tokens, int)
 
     def with_options(self, **options: Any) -> Self:
-        """Set several options at once (model, temperature, max_tokens, stop, seed)."""
+        """Set several options at once (model, temperature, max_tokens, top_p, stop, seed)."""
         unknown = sorted(set(options) - _OPTION_NAMES)
         if unknown:
             raise ValidationError(
@@ -226,7 +237,8 @@ class ChatBuilder:
         if self._configured_tools is not None:
             tools.extend(await self._configured_tools())
         tools = list(check_unique(tools))
-        options = GenerationOptions(**{**self._options, "tools": tuple(tools)})
+        options = GenerationOptions(**{**self._defaults, **self._options,
+                                       "tools": tuple(tools)})
         deadline = deadline or current_deadline()
         runner = ToolRunner(tools, max_tool_calls=self._max_tool_calls,
                             tracing=self._tracing, deadline=deadline)

@@ -5,7 +5,8 @@ it; build the repo's ``plugin_src`` folders into signed bundles (only those miss
 or older than their sources); verify every bundle; let the plugin manager install
 dependencies with uv (llama-cpp-python may build from source: that is allowed here
 by name, and said); then answer questions with the local LLM, local embeddings,
-embedded chroma and sqlite history, printing each answer with its sources. A second
+embedded chroma and sqlite history, printing each answer with its sources (the corpus
+holds Markdown, a PDF and a Word document: PDF sources are cited with their page). A second
 run rebuilds, reinstalls and re-embeds nothing, and the providers start concurrently:
 it is ready for the first question in about two seconds (bench/bench_demo.py).
 
@@ -21,17 +22,27 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pepperpy.core import ConfigurationError
 from pepperpy.settings import Settings
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pepperpy.ingest import IngestProgress
+
 __all__ = ["QUESTIONS", "run_demo"]
 
 DEV_PUBLISHER = "pepperpy-dev"
-QUESTIONS = (
-    ("When does the Pão de Ló bakery open?", "bakery-hours.md"),
-    ("How tall is the Quillon Harbor lighthouse?", "harbor-lighthouse.md"),
-    ("When does the Velna River Festival take place?", "river-festival.md"),
+#: (question, the source that holds the answer, its page for a PDF)
+QUESTIONS: tuple[tuple[str, str, int | None], ...] = (
+    ("When does the Pão de Ló bakery open?", "bakery-hours.md", None),
+    ("How tall is the Quillon Harbor lighthouse?", "harbor-lighthouse.md", None),
+    ("When does the Velna River Festival take place?", "river-festival.md", None),
+    ("When does the ferry to Osk Island leave?", "quillon-guide.pdf", 2),
+    ("How much does a small plot in the community garden cost per year?",
+     "community-garden.docx", None),
 )
 SOURCE_BUILDS = frozenset({"llama-cpp-python"})
 
@@ -106,7 +117,7 @@ def ensure_bundles(repo: Path, key_path: Path, settings: Settings) -> list[Path]
         target = out_dir / f"{manifest.name}-{manifest.version}.pepperplugin"
         if not _fresh(src, target, key.key_id, settings):
             started = time.perf_counter()
-            target = build_bundle(src, key=key, out_dir=out_dir).path
+            target = build_bundle(src, key=key, out_dir=out_dir, force=True).path
             say(f"built {target.name} in {time.perf_counter() - started:.2f}s")
         _remove_older_builds(out_dir, manifest.name, keep=target)
         bundles.append(target)
@@ -170,7 +181,8 @@ def install_from_loopback_index(bundles: list[Path], key: Path, settings: Settin
 async def answer_questions(repo: Path, settings: Settings, *, started: float) -> int:
     from pepperpy.pepperpy import PepperPy
 
-    say("loading providers: llm=local, embeddings=local, rag=chroma, storage=sqlite "
+    say("loading providers: llm=local, embeddings=local, rag=chroma, storage=sqlite, "
+        "documents=pdf/docx/html/markdown "
         "(first run installs their dependencies with uv)")
     app = (
         # One conversation per run: the questions are independent, and a history that
@@ -186,24 +198,46 @@ async def answer_questions(repo: Path, settings: Settings, *, started: float) ->
         .with_storage("sqlite")
     )
     async with app as pepper:
-        files = sorted((repo / "examples" / "corpus").glob("*.md"))
+        corpus = repo / "examples" / "corpus"
         before = await pepper.rag.count()
         began = time.perf_counter()
-        await pepper.rag.add_files(files, chunk_size=600, overlap=80)
+        progress: list[IngestProgress] = []
+        await pepper.rag.add_files([corpus], progress=progress.append)
         added = await pepper.rag.count() - before
-        say(f"knowledge base: {len(files)} files, {added} new chunks embedded "
-            f"in {time.perf_counter() - began:.2f}s ({before} already stored)")
+        say(f"knowledge base: {progress[-1].files_done} files from {corpus.name}/ (Markdown, "
+            f"PDF, Word), {added} new chunks embedded in {time.perf_counter() - began:.2f}s "
+            f"({before} already stored)")
         say(f"ready for the first question {time.perf_counter() - started:.1f}s after start")
         right = 0
-        for question, expected in QUESTIONS:
+        for question, expected, page in QUESTIONS:
             asked = time.perf_counter()
             answer = await pepper.ask(question, k=1)
-            sources = [str(r.document.metadata.get("source", "?")) for r in answer.sources]
-            right += bool(sources) and sources[0] == expected
-            print(f"\nQ: {question}\nA: {answer.content.strip()}")
-            print(f"   sources: {', '.join(sources)}  ({time.perf_counter() - asked:.1f}s)")
+            found = [r.document.metadata for r in answer.sources]
+            right += bool(found) and (found[0].get("source"), found[0].get("page")) == (
+                expected, page)
+            show_answer(question, answer.content, [_cite(m) for m in found],
+                        time.perf_counter() - asked)
     print(f"\n{right}/{len(QUESTIONS)} questions retrieved the right source first.")
     return 0 if right == len(QUESTIONS) else 1
+
+
+def show_answer(question: str, content: str, sources: list[str], seconds: float) -> None:
+    """Print one answer: the model's text and the sources' names are untrusted, so
+    control and bidi characters are escaped (line breaks kept)."""
+    from pepperpy.cli.output import printable, terminal_text
+
+    print(f"\nQ: {question}\nA: {terminal_text(content.strip())}")
+    print(f"   sources: {printable(', '.join(sources))}  ({seconds:.1f}s)")
+
+
+def _cite(metadata: Mapping[str, object]) -> str:
+    """``file.pdf p.2`` for a page, ``file.docx (Heading > Sub)`` for a section."""
+    cited = str(metadata.get("source", "?"))
+    if metadata.get("page") is not None:
+        return f"{cited} p.{metadata['page']}"
+    if metadata.get("headings"):
+        return f"{cited} ({metadata['headings']})"
+    return cited
 
 
 def run_demo(settings: Settings | None = None) -> int:

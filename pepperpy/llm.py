@@ -9,9 +9,11 @@ same.
 from __future__ import annotations
 
 import abc
+import base64
 import enum
 import inspect
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, get_type_hints
@@ -50,6 +52,57 @@ class ToolCall:
     arguments: dict[str, Any]
 
 
+#: Image formats every vision API takes, by their file signature.
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image sent with a message: its bytes and media type (png, jpeg, gif, webp)."""
+
+    data: bytes = field(repr=False)
+    media_type: str
+
+    @classmethod
+    def of(cls, source: Image | bytes | str | os.PathLike[str]) -> Image:
+        """From an ``Image``, raw bytes, or a file path; the type comes from the bytes."""
+        if isinstance(source, Image):
+            return source
+        if isinstance(source, bytes | bytearray):
+            data = bytes(source)
+        elif isinstance(source, str | os.PathLike):
+            try:
+                with open(source, "rb") as handle:
+                    data = handle.read(MAX_IMAGE_BYTES + 1)
+            except OSError as exc:
+                raise ValidationError(f"cannot read image {source}: {exc.strerror}") from None
+        else:
+            raise ValidationError(f"an image is a file path or bytes, got "
+                                  f"{type(source).__name__}")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValidationError(f"an image may be at most {MAX_IMAGE_BYTES} bytes; "
+                                  "resize it first")
+        return cls(data, _media_type(data))
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{self.base64()}"
+
+
+def _media_type(data: bytes) -> str:
+    for magic, media in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return media
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise ValidationError("the image is not PNG, JPEG, GIF or WebP (checked by its first "
+                          "bytes); convert it to one of those")
+
+
 @dataclass(frozen=True)
 class Message:
     """One message of a conversation.
@@ -63,6 +116,8 @@ class Message:
     name: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
+    #: images a user message shows the model (providers that cannot see refuse them)
+    images: tuple[Image, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.role, MessageRole):
@@ -90,6 +145,9 @@ class Message:
             ]
         if self.tool_call_id:
             data["tool_call_id"] = self.tool_call_id
+        if self.images:
+            data["images"] = [{"media_type": i.media_type, "data": i.base64()}
+                              for i in self.images]
         return data
 
     @classmethod
@@ -103,6 +161,8 @@ class Message:
             name=data.get("name"),
             tool_calls=calls,
             tool_call_id=data.get("tool_call_id"),
+            images=tuple(Image.of(base64.b64decode(i["data"]))
+                         for i in data.get("images", ())),
         )
 
 
@@ -180,6 +240,46 @@ class GenerationOptions:
     response_format: ResponseFormat | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    top_p: float | None = None
+
+
+#: Options every LLM provider takes in ``with_llm(...)``, with one meaning everywhere: the
+#: default of every request on that ``PepperPy``, overridden by the chat's own setting
+#: (``with_max_tokens``, ``with_temperature``, ``with_options``). A provider whose API
+#: lacks one (Anthropic has no ``seed``) ignores it.
+GENERATION_DEFAULTS = ("max_tokens", "temperature", "top_p", "stop", "seed")
+
+
+def split_generation_defaults(config: dict[str, Any], *, label: str
+                              ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(request defaults, provider options)`` from ``with_llm``'s keywords, each
+    default checked: max_tokens a positive int, temperature 0-2, top_p 0-1, stop a
+    string or a list of strings, seed an int."""
+    defaults = {k: config[k] for k in GENERATION_DEFAULTS if config.get(k) is not None}
+    rest = {k: v for k, v in config.items() if k not in GENERATION_DEFAULTS}
+    for key, value in defaults.items():
+        defaults[key] = _checked(key, value, label)
+    return defaults, rest
+
+
+def _checked(key: str, value: Any, label: str) -> Any:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if key == "stop":
+        stops = (value,) if isinstance(value, str) else value
+        if isinstance(stops, list | tuple) and stops and all(
+                isinstance(s, str) and s for s in stops):
+            return tuple(stops)
+    elif (key == "max_tokens" and integer and value >= 1) or (key == "seed" and integer):
+        return value
+    elif key == "temperature" and number and 0 <= value <= 2:
+        return float(value)
+    elif key == "top_p" and number and 0 < value <= 1:
+        return float(value)
+    wanted = {"max_tokens": "a positive integer", "seed": "an integer",
+              "temperature": "a number from 0 to 2", "top_p": "a number above 0, at most 1",
+              "stop": "a string or a list of non-empty strings"}[key]
+    raise ValidationError(f"{label}: {key} must be {wanted}, got {value!r}")
 
 
 @dataclass
@@ -228,6 +328,9 @@ class LLMProvider(BaseProvider, abc.ABC):
     """Interface every LLM provider implements."""
 
     category: ClassVar[str] = "llm"
+    #: Whether the provider sends ``Message.images`` to its model; PepperPy refuses
+    #: images for providers that leave this False instead of silently dropping them.
+    accepts_images: ClassVar[bool] = False
 
     @abc.abstractmethod
     async def generate(

@@ -32,6 +32,7 @@ from pepperpy.core import (
 if TYPE_CHECKING:
     from pepperpy.agent import Agent
     from pepperpy.chat import ChatBuilder
+    from pepperpy.documents import DocumentLoader
     from pepperpy.embeddings import EmbeddingProvider
     from pepperpy.handle import ProviderHandle
     from pepperpy.history import ConversationHistory
@@ -91,6 +92,7 @@ class PepperPy:
             )
         self.history_limit = history_limit
         self._providers: dict[str, BaseProvider] = {}
+        self._request_defaults: dict[str, Any] = {}
         self._ready: dict[str, BaseProvider] = {}
         self._init_locks: dict[str, asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # where providers were started
@@ -99,6 +101,7 @@ class PepperPy:
         self._fallbacks: dict[str, list[Link]] = {}
         self._layers: dict[str, Any] = {}  # category -> the reliable wrapper over its chain
         self._last_category: str | None = None
+        self._loaders: dict[str, DocumentLoader] | None = None
         self._tool_sources: list[tuple[str, str, float | None]] = []  # key, prefix, timeout
 
     # -- configuration ----------------------------------------------------------
@@ -182,6 +185,11 @@ class PepperPy:
                 "before entering `async with` or making the first call"
             )
         config = self._take_prices(category, provider_type, config)
+        if category == "llm":
+            from pepperpy.llm import split_generation_defaults
+
+            self._request_defaults, config = split_generation_defaults(
+                config, label=f"llm provider {provider_type!r}")
         self._providers[key] = self._create(category, provider_type, config)
         self._fallbacks.pop(key, None)  # a new primary starts a new chain
         self._layers.pop(key, None)
@@ -530,7 +538,8 @@ class PepperPy:
         history = self._history if "storage" in self._providers else None
         tools = self.tools.collect if self._tool_sources else None
         return ChatBuilder(self._llm_layer, run=self._sync.run, history=history, tools=tools,
-                           tracing=self._reliability.tracing)
+                           tracing=self._reliability.tracing,
+                           defaults=self._request_defaults)
 
     def agent(
         self, *, instructions: str = "", max_steps: int = 8,
@@ -571,8 +580,21 @@ class PepperPy:
         self._require("embeddings")
         chat = (lambda: self.chat) if "llm" in self._providers else None
         return RAGBuilder(
-            store=self._store, embedder=self._embeddings_layer, chat=chat, run=self._sync.run
+            store=self._store, embedder=self._embeddings_layer, chat=chat, run=self._sync.run,
+            loaders=self._document_loaders, raw_embedder=self._embedder,
         )
+
+    async def _document_loaders(self) -> dict[str, DocumentLoader]:
+        """File type -> the installed documents loader for it (first by name wins)."""
+        if self._loaders is None:
+            loaders: dict[str, DocumentLoader] = {}
+            for name in self.registry.available("documents"):
+                loader = self.registry.create("documents", name, {})
+                await loader.initialize()
+                for suffix in loader.file_types:  # type: ignore[attr-defined]
+                    loaders.setdefault(suffix, loader)  # type: ignore[arg-type]
+            self._loaders = loaders
+        return self._loaders
 
     async def _llm(self) -> LLMProvider:
         """The configured LLM provider itself, initialized (no reliability layer)."""

@@ -15,7 +15,9 @@ from typing import Any, ClassVar
 
 from pepperpy.core import BaseProvider, ValidationError
 
-__all__ = ["Document", "RAGProvider", "SearchResult", "chunk_text", "stable_id"]
+__all__ = [
+    "Document", "RAGProvider", "SearchResult", "chunk_text", "dimension_message", "stable_id",
+]
 
 MetadataValue = str | int | float | bool
 
@@ -56,6 +58,16 @@ def stable_id(text: str, source: Any = None, index: int | None = None) -> str:
     digest.update(b"\0" + str(index if index is not None else "").encode() + b"\0")
     digest.update(text.encode())
     return digest.hexdigest()[:32]
+
+
+def dimension_message(store: str, collection: str, where: str, stored: int, given: int) -> str:
+    """What every store says when vectors of another length meet an existing collection."""
+    return (
+        f"{store}: collection {collection!r} in {where} holds {stored}-dimension vectors, "
+        f"and the embeddings provider gives {given}; the embeddings model changed. Use "
+        f"another collection (with_rag(..., collection='...')), or re-index: delete the "
+        f"collection and add the documents again with the new model"
+    )
 
 
 def chunk_text(text: str, *, size: int = 800, overlap: int = 100) -> list[str]:
@@ -120,3 +132,11 @@ class RAGProvider(BaseProvider, abc.ABC):
     async def get(self, ids: Sequence[str]) -> list[Document]:
         """Documents by id (those that exist). Stores override when they can."""
         return []
+
+    async def ids(self, where: dict[str, MetadataValue]) -> list[str] | None:
+        """Ids of every document whose metadata equals every pair in ``where``.
+
+        ``rag.add_files`` uses it to drop the chunks a changed file no longer has;
+        ``None`` (the default) says the store cannot list by metadata.
+        """
+        return None

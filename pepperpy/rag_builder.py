@@ -18,7 +18,9 @@ from pepperpy.textcheck import check_text
 
 if TYPE_CHECKING:
     from pepperpy.chat import ChatBuilder
+    from pepperpy.documents import DocumentLoader
     from pepperpy.embeddings import EmbeddingProvider
+    from pepperpy.ingest import IngestProgress
     from pepperpy.llm import GenerationResult, Message
     from pepperpy.rag import RAGProvider
 
@@ -58,9 +60,13 @@ class RAGBuilder:
         embedder: Callable[[], Awaitable[EmbeddingProvider]],
         chat: Callable[[], ChatBuilder] | None,
         run: Callable[[Any], Any],
+        loaders: Callable[[], Awaitable[Mapping[str, DocumentLoader]]] | None = None,
+        raw_embedder: Callable[[], Awaitable[EmbeddingProvider]] | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
+        self._loaders = loaders
+        self._raw_embedder = raw_embedder or embedder
         self._chat = chat
         self._run = run
 
@@ -113,28 +119,46 @@ class RAGBuilder:
         return await self.add_documents(documents)
 
     async def add_files(
-        self, paths: Sequence[str | Path], *, chunk_size: int = 800, overlap: int = 100
+        self,
+        paths: Sequence[str | Path],
+        *,
+        chunk_size: int | None = None,
+        overlap: int | None = None,
+        strict: bool = False,
+        progress: Callable[[IngestProgress], None] | None = None,
     ) -> list[str]:
-        """Read UTF-8 text files and add them; each chunk's source is the file name."""
-        ids: list[str] = []
-        for raw in paths:
-            path = Path(raw)
-            named = ascii(str(path))  # a non-UTF-8 file name is shown escaped
-            check_text(path.name, f"the file name {named}")
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                raise ValidationError(
-                    f"{named} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset "
-                    f"{exc.start} is not valid UTF-8 (the encoding tried); convert the file "
-                    "to UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or read it yourself with its "
-                    "encoding and use add_texts()") from None
-            except OSError as exc:
-                raise ValidationError(f"cannot read {named}: {exc.strerror}") from exc
-            ids += await self.add_texts(
-                [text], source=path.name, chunk_size=chunk_size, overlap=overlap
-            )
-        return ids
+        """Add files and folders (recursive, hidden names skipped) with the installed
+        documents loaders; return the chunk ids of the files read.
+
+        Each chunk's metadata has ``source`` (the file name), ``path``, ``page`` (PDF,
+        1-based) and ``headings`` where the format has them. A file no loader reads, or
+        one its loader refuses, is named in one warning line (logger ``pepperpy.rag``)
+        and skipped; the call fails only if nothing could be read, or with
+        ``strict=True`` before storing anything if any file could not be. Sizes are
+        the embeddings model's tokens when it can count them (default 200, overlap
+        25), else characters (800, overlap 100). ``progress`` is called after each file
+        with an ``IngestProgress``.
+        """
+        from pepperpy.ingest import ingest
+
+        if self._loaders is None:
+            raise ConfigurationError("add_files() needs documents loaders; use PepperPy.rag")
+        loaders = await self._loaders()
+        embedder = await self._embedder()
+        counter = getattr(await self._raw_embedder(), "count_tokens", None)
+        measure = counter if callable(counter) else len
+        default_size, default_overlap = (200, 25) if callable(counter) else (800, 100)
+        return await ingest(
+            paths,
+            loaders=loaders,
+            store=await self._store(),
+            embedder=embedder,
+            size=default_size if chunk_size is None else chunk_size,
+            overlap=default_overlap if overlap is None else overlap,
+            measure=measure,
+            strict=strict,
+            progress=progress,
+        )
 
     async def search(
         self, query: str, *, k: int = 4, where: Mapping[str, MetadataValue] | None = None
@@ -194,6 +218,9 @@ class RAGBuilder:
 
     def search_sync(self, query: str, **kwargs: Any) -> list[SearchResult]:
         return self._run(self.search(query, **kwargs))
+
+    def add_files_sync(self, paths: Sequence[str | Path], **kwargs: Any) -> list[str]:
+        return self._run(self.add_files(paths, **kwargs))
 
     def ask_sync(self, question: str, **kwargs: Any) -> Answer:
         return self._run(self.ask(question, **kwargs))

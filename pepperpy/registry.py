@@ -32,7 +32,7 @@ __all__ = [
 
 #: The categories whose interface the core defines. Any other category name is open:
 #: its providers only need to be ``BaseProvider`` subclasses, reached with ``pepper.use``.
-CATEGORIES = ("llm", "embeddings", "rag", "storage", "tools")
+CATEGORIES = ("llm", "embeddings", "rag", "storage", "tools", "documents")
 CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
@@ -55,6 +55,10 @@ def interface_for(category: str) -> type[BaseProvider]:
         from pepperpy.storage import StorageProvider
 
         return StorageProvider
+    if category == "documents":
+        from pepperpy.documents import DocumentLoader
+
+        return DocumentLoader
     if category == "tools":
         from pepperpy.tools import ToolsProvider
 
@@ -130,12 +134,18 @@ class ProviderRegistry:
                 found = check_provider_class(category, provider_name, found)
                 self._resolved[key] = found
         if found is None:
-            offered = ", ".join(self.available(category)) or "none"
+            import difflib
+
+            names = self.available(category)
+            offered = ", ".join(names) or "none"
+            close = difflib.get_close_matches(provider_name, names, n=1, cutoff=0.6)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
             hint = _hint(self.resolver, category, provider_name) or (
                 "install its bundle with `pepperpy plugin install FILE` (in development, "
                 "PEPPERPY_DEV=1 also searches PEPPERPY_PLUGIN_PATH)")
             raise PluginNotFoundError(
-                f"no {category} provider named {provider_name!r} (available: {offered}); "
+                f"no {category} provider named {provider_name!r}{guess} (available: "
+                f"{offered}); "
                 f"{hint}",
                 plugin=provider_name,
             )

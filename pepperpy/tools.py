@@ -98,24 +98,21 @@ async def provider_tools(
                 "(a prefix= counts): fix the server's tool names or shorten the prefix"
             )
 
-        def call(_name: str = tool.name, **arguments: Any) -> Awaitable[ToolResult]:
-            return provider.call_tool(_name, arguments)
-
         tools.append(Tool(prefix + tool.name, tool.description, tool.parameters or
                           {"type": "object", "properties": {}},
-                          function=_Bound(call, provider.provider_name, timeout)))
+                          function=_Bound(provider, tool.name, timeout)))
     return tools
 
 
 class _Bound:
     """A provider's tool as a callable (``**arguments`` in, ``ToolResult`` out)."""
 
-    def __init__(self, call: Callable[..., Awaitable[ToolResult]], source: str,
-                 timeout: float | None) -> None:
-        self.call, self.source, self.timeout = call, source, timeout
+    def __init__(self, provider: ToolsProvider, name: str, timeout: float | None) -> None:
+        self.provider, self.name, self.timeout = provider, name, timeout
+        self.source = provider.provider_name
 
     def __call__(self, **arguments: Any) -> Awaitable[ToolResult]:
-        return self.call(**arguments)
+        return self.provider.call_tool(self.name, arguments)
 
 
 def check_unique(tools: Sequence[Tool]) -> tuple[Tool, ...]:

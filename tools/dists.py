@@ -6,7 +6,7 @@ One source tree, three audiences:
   ``pepperpy``: interfaces, the fluent API, bundle verification and the trust store,
   loading, dependency installs, the index client, reliability, and the runtime commands
   ``plugin install|list|remove|verify|inspect|search|update``, ``trust``, ``index``,
-  ``chat``);
+  ``chat``, ``rag``);
 * ``pepperplug-dev``: what plugin authors and index publishers need (``plugin new``,
   ``plugin lint``, ``plugin build``, ``keygen``, ``repo ...``);
 * ``pepperplug-testing``: the conformance suites, the wire servers, the fake providers
@@ -109,6 +109,8 @@ DISTRIBUTIONS: dict[str, Distribution] = {
             "trust": "pepperpy.cli.trust:register",
             "index": "pepperpy.cli.index:register",
             "chat": "pepperpy.cli.chat:register",
+            "models": "pepperpy.cli.models:register",
+            "rag": "pepperpy.cli.rag:register",
             "plugin.manage": "pepperpy.cli.manage:add_plugin_commands",
             "plugin.check": "pepperpy.cli.bundle:add_plugin_commands",
             "plugin.index": "pepperpy.cli.index:add_plugin_commands",

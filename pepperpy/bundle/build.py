@@ -9,6 +9,11 @@ Invariants:
   ``.venv``...), ``__pycache__`` folders, names ending in ``~``, ``.pyc``/``.pyo``,
   ``.swp``/``.swo`` are skipped silently; any other file whose type a bundle may not
   hold (see :mod:`pepperpy.trust.archive`) is skipped and reported in ``skipped``;
+* author-only files are never bundled: a top-level ``tests/`` folder, ``conftest.py``,
+  ``AGENTS.md`` and ``CLAUDE.md`` (what the scaffold writes for the author; a bundle
+  ships what runs, plus its README);
+* a same-name, same-version bundle already in the output folder with other bytes is
+  refused unless ``force``: two different files must never share a version;
 * a symlink anywhere in the source is an error (a bundle never follows links);
 * build-time includes: a root ``shared.txt`` (never bundled) lists module files, one
   per line (blank lines and ``#`` comments allowed), read from the sibling folder
@@ -54,6 +59,8 @@ __all__ = [
 
 BUNDLE_SUFFIX = ".pepperplugin"
 _JUNK_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", "~")
+#: Top-level names in a plugin folder that are for its author, never for its users.
+AUTHOR_ONLY = frozenset({"tests", "conftest.py", "AGENTS.md", "CLAUDE.md"})
 #: The folder, next to the plugin folders, that holds modules several plugins include.
 SHARED_DIR = "_shared"
 #: The file in a plugin folder naming the shared modules its bundle includes.
@@ -93,7 +100,7 @@ def _walk(src: Path, limits: Limits) -> tuple[list[tuple[str, Path]], list[str]]
         for name in sorted(dirs + names):
             full = base / name
             rel = full.relative_to(src).as_posix()
-            if _is_junk(rel):
+            if _is_junk(rel) or rel in AUTHOR_ONLY:
                 if name in dirs:
                     dirs.remove(name)
                 continue
@@ -202,25 +209,53 @@ def build_bytes(
 
 
 def build_bundle(
-    src: Path, *, key: SigningKey, out_dir: Path, limits: Limits = DEFAULT_LIMITS
+    src: Path, *, key: SigningKey, out_dir: Path, limits: Limits = DEFAULT_LIMITS,
+    force: bool = False,
 ) -> BuildResult:
-    """Build ``src`` into ``out_dir/<name>-<version>.pepperplugin``."""
+    """Build ``src`` into ``out_dir/<name>-<version>.pepperplugin``; an existing file of
+    that name with other bytes is refused unless ``force``."""
     src = Path(src)
     files, skipped = collect_files(src, limits=limits)
     bundle = build_bytes(files, key, limits=limits)
     out = Path(out_dir) / f"{bundle.manifest.name}-{bundle.manifest.version}{BUNDLE_SUFFIX}"
+    if not force:
+        _refuse_other_bytes(out, bundle)
     atomic_write(out, bundle.data, mode=0o644)
     return BuildResult(out, bundle, tuple(skipped))
 
 
+def _refuse_other_bytes(out: Path, bundle: VerifiedBundle) -> None:
+    try:
+        same = out.read_bytes() == bundle.data
+    except FileNotFoundError:
+        return
+    if not same:
+        m = bundle.manifest
+        raise ConfigurationError(
+            f"{out} already exists with other bytes: {m.name} {m.version} was built before "
+            "from other files (or with another key), and two bundles must never share a "
+            f"version; bump \"version\" in plugin.json (e.g. {_next_patch(m.version)}), or "
+            "pass --force to replace it"
+        )
+
+
+def _next_patch(version: str) -> str:
+    parts = version.split(".")
+    if len(parts) == 3 and parts[2].isdigit():
+        return f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}"
+    return f"a version above {version}"
+
+
 def build_all(
-    src_root: Path, out_dir: Path, key: SigningKey, *, limits: Limits = DEFAULT_LIMITS
+    src_root: Path, out_dir: Path, key: SigningKey, *, limits: Limits = DEFAULT_LIMITS,
+    force: bool = False,
 ) -> list[BuildResult]:
     """Build every ``src_root/*/plugin.json`` folder, in name order; stop at the first error."""
     sources = sorted(p.parent for p in Path(src_root).glob(f"*/{MANIFEST_NAME}"))
     if not sources:
         raise ConfigurationError(f"no plugin folders (*/plugin.json) under {src_root}")
-    return [build_bundle(s, key=key, out_dir=out_dir, limits=limits) for s in sources]
+    return [build_bundle(s, key=key, out_dir=out_dir, limits=limits, force=force)
+            for s in sources]
 
 
 # -- writing the canonical archive (the reader is pepperpy.trust.archive) -----------

@@ -139,7 +139,12 @@ class VerifiedCache:
 
 def read_trust(settings: Settings) -> Trust:
     """The trust store as it is now, its fingerprint and the verified cache under it."""
+    from pepperpy._version import __version__
+
     snapshot, fingerprint = TrustStore(settings.trust_file).read()
+    # Bound to the verifier too: after an upgrade (whose checks may be stricter) nothing
+    # an older PepperPy verified or listed counts until it is verified again.
+    fingerprint = f"pepperpy-{__version__}:{fingerprint}"
     return Trust(snapshot, fingerprint, VerifiedCache(settings.home / "verified.json"))
 
 

@@ -38,6 +38,8 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "repo": ("publish bundles as a signed plugin index (TUF)", DEV),
     "index": ("configure signed plugin indexes (TUF)", RUNTIME),
     "chat": ("send one prompt to an LLM and stream the answer", RUNTIME),
+    "models": ("list the installed LLM providers and their default models", RUNTIME),
+    "rag": ("add files and folders to a knowledge base", RUNTIME),
     "demo": ("answer questions over a small corpus, offline", CHECKOUT),
 }
 # `plugin` subcommands that the other distributions add.
@@ -45,6 +47,7 @@ _PLUGIN_ELSEWHERE: dict[str, tuple[str, str]] = {
     "new": ("create a plugin folder that builds and passes its own tests", DEV),
     "lint": ("check a plugin folder before building it", DEV),
     "build": ("build and sign a plugin folder into a .pepperplugin", DEV),
+    "readme": ("write the README's options and dependencies from plugin.json", DEV),
     "test": ("run the conformance suite against a plugin folder or bundle", TESTING),
 }
 

@@ -32,6 +32,9 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--all", action="store_true", help="build every folder under --src")
     build.add_argument("--src", dest="src_root", type=Path, default=Path("plugin_src"),
                        help="with --all: folder of plugin folders (default: plugin_src)")
+    build.add_argument("--force", action="store_true",
+                       help="replace a bundle of the same name and version that has other "
+                            "bytes (normally refused: bump the version instead)")
     build.add_argument("--check", action="store_true",
                        help="run `plugin lint` first and build nothing if it finds problems")
     build.set_defaults(func=cmd_build, _build_parser=build)
@@ -47,9 +50,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     key = load_signing_key(args.key)
     if args.all:
-        results = build_all(args.src_root, args.out, key)
+        results = build_all(args.src_root, args.out, key, force=args.force)
     else:
-        results = [build_bundle(args.src, key=key, out_dir=args.out)]
+        results = [build_bundle(args.src, key=key, out_dir=args.out, force=args.force)]
     for result in results:
         for name in result.skipped:
             print(f"pepperpy: warning: skipped {name} (file type not allowed in bundles)",

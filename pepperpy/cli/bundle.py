@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pepperpy.cli.output import printable
-from pepperpy.core import BundleInvalidError
+from pepperpy.core import BundleInvalidError, UntrustedPublisherError, ValidationError
 
 if TYPE_CHECKING:
     from pepperpy.bundle.trust import TrustSnapshot
@@ -26,20 +26,26 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
         "verify", help="check a bundle completely against the trust store",
         description="Exit 0 if FILE is valid and trusted, 1 naming the reason if not.\n\n"
                     "example: pepperpy plugin verify "
-                    "dist_plugins/llm_openai_provider-1.0.3.pepperplugin",
+                    "dist_plugins/llm_openai_provider-1.0.3.pepperplugin\n"
+                    "example: pepperpy plugin verify dist/my-1.0.0.pepperplugin --key acme.pub",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("file", type=Path, metavar="FILE")
+    verify.add_argument("--key", type=Path, metavar="PUBFILE",
+                        help="verify against this public key (e.g. your own acme.pub) "
+                             "instead of the trust store, which is neither read nor changed")
     verify.set_defaults(func=cmd_verify)
 
     inspect = plugin_subparsers.add_parser(
         "inspect", help="show a bundle's manifest, key, digest, files and state",
         description="Works on untrusted bundles too (nothing in them is run); the manifest of "
                     "a bundle that does not verify is shown only with --unverified.\n\n"
-                    "example: pepperpy plugin inspect some.pepperplugin --json",
+                    "example: pepperpy plugin inspect some.pepperplugin --json\n"
+                    "example: pepperpy plugin inspect openai   (the installed bundle)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    inspect.add_argument("file", type=Path, metavar="FILE")
+    inspect.add_argument("file", type=Path, metavar="FILE|NAME",
+                         help="a .pepperplugin file, or an installed plugin or provider name")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     inspect.add_argument("--unverified", action="store_true",
                          help="also show the plugin.json of a bundle that did not verify "
@@ -64,21 +70,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from pepperpy.trust.gate import verify_bundle
 
     data = read_bundle_file(args.file)
+    snapshot = _snapshot() if args.key is None else _only_key(args.key)
     try:
-        bundle = verify_bundle(data, _snapshot(), path=str(args.file))
+        bundle = verify_bundle(data, snapshot, path=str(args.file))
+    except UntrustedPublisherError as exc:
+        if args.key is None:
+            raise
+        theirs = next(iter(snapshot.keys))
+        raise UntrustedPublisherError(
+            f"{args.file} is signed by key {exc.key_id}, not by the key in {args.key} "
+            f"({theirs}); check that you built it with the matching .key file",
+            plugin=exc.plugin, key_id=exc.key_id) from None
     except BundleInvalidError as exc:
         if exc.path is None:
             raise BundleInvalidError(exc.reason, plugin=exc.plugin, path=str(args.file)) from exc
         raise
     m = bundle.manifest
+    against = f" (against {args.key}, not the trust store)" if args.key else ""
     print(f"OK {m.name} {m.version} publisher={bundle.publisher} key={bundle.key_id} "
-          f"sha256={bundle.digest}")
+          f"sha256={bundle.digest}{against}")
     return 0
+
+
+def _only_key(path: Path) -> TrustSnapshot:
+    """A trust snapshot holding one public key file's key and nothing else."""
+    from types import MappingProxyType
+
+    from pepperpy.bundle.keys import load_public_key
+    from pepperpy.bundle.trust import TrustedKey, TrustSnapshot
+
+    try:
+        key = load_public_key(Path(path).read_bytes())
+    except OSError as exc:
+        raise ValidationError(f"cannot read public key file {path}: {exc.strerror}") from None
+    record = TrustedKey(key.key_id, f"(key file {Path(path).name})", key.raw, "")
+    return TrustSnapshot(MappingProxyType({key.key_id: record}))
+
+
+def _bundle_or_installed(target: Path) -> Path:
+    """``target`` itself, or the installed bundle of the plugin or provider it names."""
+    text = str(target)
+    if target.exists() or text.endswith(".pepperplugin") or "/" in text or "\\" in text:
+        return target
+    from pepperpy.cli.names import installed_name
+    from pepperpy.plugins.install import installed_path
+    from pepperpy.settings import Settings
+
+    settings = Settings.from_env()
+    return installed_path(settings, installed_name(text, settings))
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from pepperpy.bundle.inspect import inspect_bundle
 
+    args.file = _bundle_or_installed(args.file)
     data = read_bundle_file(args.file)
     report: dict[str, Any] = {"path": str(args.file),
                               **inspect_bundle(data, _snapshot(), unverified=args.unverified)}

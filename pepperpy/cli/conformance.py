@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     test.add_argument("--rule", action="append", default=[], metavar="PREFIX",
                       help="run only rules whose id starts with PREFIX (repeatable)")
     test.add_argument("--timeout", type=float, default=120.0, help="seconds per rule")
+    test.add_argument("--no-deps", action="store_true",
+                      help="do not install the plugin's dependencies (by default they are "
+                           "installed with uv into this Python first)")
     test.set_defaults(func=cmd_test)
 
 
@@ -62,7 +66,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     from pepperpy.testing.conformance.runner import wire_config
 
     config = _config(args.config)
-    plugin = load_plugin(args.src)
+    plugin = _load(args, load_plugin)
     props = (plugin.config_schema or {}).get("properties", {})
 
     def config_for(workdir: Path) -> dict[str, Any]:
@@ -83,6 +87,40 @@ def cmd_test(args: argparse.Namespace) -> int:
     report = run_rules(subject, rules=rules, on_outcome=_print_outcome)
     print(report.summary())
     return 0 if report.ok else 1
+
+
+def _load(args: argparse.Namespace, load_plugin: Any) -> Any:
+    """The plugin, its dependencies installed first with uv unless --no-deps."""
+    from pepperpy.core import DependencyError
+
+    needs = _dependencies(args.src)
+    if needs and not args.no_deps:
+        print(f"installing its dependencies into this Python ({sys.executable}) with uv: "
+              f"{', '.join(needs)} (skip with --no-deps)", file=sys.stderr, flush=True)
+    try:
+        return load_plugin(args.src, install_deps=not args.no_deps,
+                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+    except DependencyError as exc:
+        if not args.no_deps:
+            raise
+        import shlex
+
+        raise DependencyError(
+            f"{args.src} needs {', '.join(needs) or 'packages that are not installed'}; run "
+            f"`pepperpy plugin test {shlex.quote(str(args.src))}` without --no-deps (it "
+            "installs them with uv), or install them yourself: `uv pip install --python "
+            f"{shlex.quote(sys.executable)} {shlex.join(needs)}`", plugin=exc.plugin,
+        ) from None
+
+
+def _dependencies(src: Path) -> list[str]:
+    """A source folder's declared dependencies (a bundle's are read when it verifies)."""
+    try:
+        manifest = json.loads((Path(src) / "plugin.json").read_bytes())
+    except (OSError, ValueError):
+        return []
+    found = manifest.get("dependencies") if isinstance(manifest, dict) else None
+    return [d for d in found if isinstance(d, str)] if isinstance(found, list) else []
 
 
 class _Unstarted:

@@ -35,6 +35,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add_command(commands, "remove", cmd_remove)
     p.add_argument("name", metavar="NAME")
+    p = add_command(commands, "trust", cmd_trust)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--yes", action="store_true", help="do not ask (scripts)")
+    p = add_command(commands, "order", cmd_order)
+    p.add_argument("names", nargs="+", metavar="NAME", help="indexes to put first, in order")
     p = add_command(commands, "mirror", cmd_mirror)
     p.add_argument("name", metavar="NAME")
     p.add_argument("dir", type=Path, metavar="DIR")
@@ -49,10 +54,13 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
                    help="refresh the indexes first (default: reuse a refresh < 5 min old)")
     p.add_argument("--index", metavar="NAME", help="only this index")
     p = add_command(plugin_subparsers, "update", cmd_update)
-    p.add_argument("names", nargs="*", metavar="NAME", help="default: every installed plugin")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="plugin or provider names (default: every installed plugin)")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
     p.add_argument("--index", metavar="NAME", help="only this index")
     p = add_command(plugin_subparsers, "outdated", cmd_outdated)
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="plugin or provider names (default: every installed plugin)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--index", metavar="NAME", help="only this index")
 
@@ -113,6 +121,54 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trust(args: argparse.Namespace) -> int:
+    """Re-read the publishers index NAME names and widen trust after asking: keys not
+    trusted yet, and plugins a scoped key (`index add --trust-publishers`, `trust add
+    --only`) does not cover yet, such as a plugin the publisher shipped since.
+
+    example: pepperpy index trust main
+    """
+    import sys
+
+    from pepperpy.core import ConfigurationError
+    from pepperpy.distribution.fetch import Session, apply_trust, trust_changes
+
+    settings = load_settings()
+    session = Session(settings, index=args.name, progress=progress)
+    changes = trust_changes(settings, session.offers())
+    if not changes:
+        print(f"nothing to add: the trust store already covers every plugin index "
+              f"{args.name} signs")
+        return 0
+    for c in changes:
+        what = "trust new key" if c.new_key else "widen key"
+        print(printable(f"{what} {c.key.key_id[:16]} ({c.key.publisher or 'unnamed'}) "
+                        f"for: {', '.join(c.slots)}"))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigurationError("not a terminal, so nothing was changed: review the "
+                                     "list above and run again with --yes")
+        if input("trust these? [y/N] ").strip().lower() not in {"y", "yes"}:
+            print("nothing changed")
+            return 1
+    apply_trust(settings, changes)
+    print(f"trusted: {sum(len(c.slots) for c in changes)} plugin(s) of index {args.name}")
+    return 0
+
+
+def cmd_order(args: argparse.Namespace) -> int:
+    """Put these indexes first, in this order: when two indexes list the same provider
+    slot (category/provider), installs and updates take it from the first one.
+
+    example: pepperpy index order internal main
+    """
+    from pepperpy.distribution.store import IndexStore
+
+    configs = IndexStore(load_settings()).reorder(list(args.names))
+    print("index order: " + " > ".join(c.name for c in configs))
+    return 0
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     """Remove an index and its cached metadata (installed plugins stay).
 
@@ -147,24 +203,31 @@ def cmd_search(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution import catalog
 
-    offers = _session(args).search(args.term, refresh=args.refresh)
+    session = _session(args)
+    offers = session.search(args.term, refresh=args.refresh)
+    used = catalog.first_index_wins(offers, [c.name for c in session.configs])
     if args.json:
-        print(json.dumps([o.as_dict() for o in offers], indent=2))
+        print(json.dumps([{**o.as_dict(), "used": o in used} for o in offers], indent=2))
         return 0
-    newest = catalog.newest_by_name(offers)
+    newest = catalog.newest_by_name(used)
     names = sorted({o.name for o in offers})
     if not names:
         print("no plugin matches" + (f" {printable(args.term)!r}" if args.term else ""))
     for name in names:
+        mine = [o for o in used if o.name == name] or [o for o in offers if o.name == name]
         best = newest.get(name)
-        versions = [o for o in offers if o.name == name]
-        shown = best or versions[-1]
+        shown = best or mine[-1]
+        versions = len({o.version for o in mine})
         note = "" if best else " (no usable version: yanked or incompatible)"
         print(f"{printable(name)} {printable(shown.version)} [{printable(shown.category)}/"
-              f"{printable(shown.provider_name)}] ({shown.index}, {len(versions)} version(s))"
-              f"{note}")
+              f"{printable(shown.provider_name)}] from index {printable(shown.index)} "
+              f"({versions} version(s)){note}")
         if shown.description:
             print(f"    {printable(shown.description)}")
+        others = sorted({o.index for o in offers if o.name == name} - {shown.index})
+        if others:
+            print(f"    also listed by index {printable(', '.join(others))} (not used: "
+                  f"{printable(shown.index)} comes first in `pepperpy index list`)")
     return 0
 
 
@@ -187,9 +250,13 @@ def install_by_name(args: argparse.Namespace) -> int:
 def cmd_update(args: argparse.Namespace) -> int:
     """Install the newest usable version of installed plugins from the indexes.
 
-    example: pepperpy plugin update llm_openai_provider
+    example: pepperpy plugin update openai
     """
-    outcomes = _session(args).update(list(args.names) or None, deps=not args.no_deps)
+    from pepperpy.cli.names import installed_name
+
+    settings = load_settings()
+    names = [installed_name(n, settings) for n in args.names]
+    outcomes = _session(args).update(names or None, deps=not args.no_deps)
     if not outcomes:
         print("everything is up to date")
     for outcome in outcomes:
@@ -202,13 +269,23 @@ def cmd_outdated(args: argparse.Namespace) -> int:
     """List installed plugins for which an index offers a newer version.
 
     example: pepperpy plugin outdated --json
+    example: pepperpy plugin outdated openai
     """
-    rows = _session(args).outdated()
+    from pepperpy.cli.names import installed_name
+
+    settings = load_settings()
+    names = {installed_name(n, settings) for n in args.names}
+    rows = [r for r in _session(args).outdated() if not names or r.name in names]
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return 0
     if not rows:
         print("everything is up to date")
     for r in rows:
-        print(f"{r.name} {r.installed} -> {printable(r.latest)} (index {r.index})")
+        if not r.yanked:
+            print(f"{r.name} {r.installed} -> {printable(r.latest)} (index {r.index})")
+            continue
+        reason = f": {printable(r.yanked_reason)}" if r.yanked_reason else ""
+        print(f"{r.name} {r.installed} YANKED by index {r.index}{reason}")
+        print(f"    fix: {printable(r.fix)}")
     return 0

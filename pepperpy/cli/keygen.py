@@ -44,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
         passphrase = value.encode()
     out = args.out if args.out is not None else Settings.from_env().home / "keys"
     made = generate_key(publisher=args.publisher, out_dir=out.expanduser(), passphrase=passphrase)
+    from pepperpy.distribution.signer import tuf_key_id
+
     print(f"key id:      {made.key_id}")
+    print(f"TUF key id:  {tuf_key_id(made.public_path)} (as a repository key: "
+          "`pepperpy repo status` and index errors name it)")
     print(f"private key: {made.private_path} (mode 0600, keep it secret)")
     print(f"public key:  {made.public_path}")
     return 0

@@ -36,10 +36,10 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
     p = add_command(plugin_subparsers, "list", cmd_list)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = add_command(plugin_subparsers, "remove", cmd_remove)
-    p.add_argument("name", metavar="NAME", help="installed plugin name")
+    p.add_argument("name", metavar="NAME", help="installed plugin or provider name")
     p = add_command(plugin_subparsers, "deps", cmd_deps)
     p.add_argument("names", nargs="*", metavar="NAME",
-                   help="plugin names (default: every installed plugin)")
+                   help="plugin or provider names (default: every installed plugin)")
     p = add_command(plugin_subparsers, "doctor", cmd_doctor)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--fix", action="store_true",
@@ -107,9 +107,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     example: pepperpy plugin list --json
     """
+    from pepperpy.core import PepperpyError
+    from pepperpy.distribution.fetch import yanked_installed
+
     rows = _diagnose()
+    try:
+        yanked = yanked_installed(load_settings())
+    except PepperpyError:  # a broken index store never hides the bundles themselves
+        yanked = {}
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        print(json.dumps([{**r.as_dict(), "yanked": _yank(r, yanked)} for r in rows],
+                         indent=2))
         return 0
     if not rows:
         print("no plugin bundles found (install one with `pepperpy plugin install FILE`)")
@@ -120,7 +128,20 @@ def cmd_list(args: argparse.Namespace) -> int:
                         f"({r.source}, {used}) {r.path}"))
         if r.fix:
             print(f"{'':<21} fix: {printable(r.fix)}")
+        pulled = _yank(r, yanked)
+        if pulled:
+            reason = f": {pulled['reason']}" if pulled["reason"] else ""
+            print(printable(f"{'':<21} YANKED by index {pulled['index']}{reason}"))
+            print(f"{'':<21} fix: {printable(pulled['fix'])}")
     return 0
+
+
+def _yank(row: Any, yanked: dict[str, Any]) -> dict[str, str] | None:
+    """The yank of an installed row's version (from the indexes' last refresh), or None."""
+    found = yanked.get(row.name or "") if row.source == "installed" else None
+    if found is None or found.installed != row.version:
+        return None
+    return {"index": found.index, "reason": found.yanked_reason, "fix": found.fix}
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -182,11 +203,13 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     The name's ownership is released with it. Dependencies stay installed.
 
-    example: pepperpy plugin remove llm_openai_provider
+    example: pepperpy plugin remove openai
     """
+    from pepperpy.cli.names import installed_name
     from pepperpy.plugins.install import remove_plugin
 
-    record = remove_plugin(args.name, settings=load_settings())
+    settings = load_settings()
+    record = remove_plugin(installed_name(args.name, settings), settings=settings)
     print(f"removed {record.name} {record.version}")
     return 0
 
@@ -198,14 +221,16 @@ def cmd_deps(args: argparse.Namespace) -> int:
     (PEPPERPY_INDEX_URL, PEPPERPY_FIND_LINKS, PEPPERPY_NO_INDEX), so later loads with
     PEPPERPY_AUTO_INSTALL=0 start no subprocess.
 
-    example: pepperpy plugin deps llm_openai_provider llm_anthropic_provider
+    example: pepperpy plugin deps anthropic llm_openai_provider
     """
+    from pepperpy.cli.names import installed_name
     from pepperpy.plugins.manager import PluginManager
     from pepperpy.plugins.state import load_state
 
     settings = load_settings()
     manager = PluginManager(settings, auto_install=True, progress=progress)
-    names = list(args.names) or sorted(load_state(settings.state_file).plugins)
+    names = [installed_name(n, settings) for n in args.names] or sorted(
+        load_state(settings.state_file).plugins)
     for name in names:
         manager.install_dependencies(manager.installed(name))  # NAME's own installed bundle
         print(f"{name}: dependencies satisfied")

@@ -54,6 +54,11 @@ def register(subparsers: Any) -> None:
     p = _add(commands, "refresh", cmd_refresh)
     p.add_argument("dir", type=Path, metavar="DIR")
 
+    p = add_command(commands, "status", cmd_status)
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("--key", type=Path, action="append", default=[], metavar="KEYFILE",
+                   help="a .key or .pub file: show which role ids it holds (repeat)")
+
     p = _add(commands, "rotate", cmd_rotate)
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--new-key", type=Path, required=True, metavar="NEW_KEYFILE")
@@ -138,9 +143,43 @@ def _trust(pubfiles: list[Path] | None) -> Any:
 
 
 def _say_timestamp(repo: Any, args: argparse.Namespace) -> None:
-    if not repo.timestamp_published():
-        print(f"not published yet: clients refuse this index until you run `pepperpy repo "
-              f"refresh {args.dir} --key TIMESTAMP_KEYFILE` (or pass --timestamp-key here)")
+    if repo.timestamp_published():
+        return
+    how = (f"`pepperpy repo refresh {args.dir} --key TIMESTAMP_KEYFILE` (or pass "
+           "--timestamp-key here)")
+    if not (repo.metadata_dir / "timestamp.json").exists():
+        print(f"not published yet: the index has no timestamp, so clients cannot use it "
+              f"until you run {how}")
+    else:
+        print(f"not published yet: clients keep seeing the previous snapshot (without this "
+              f"change) until you run {how}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show each role of the index in DIR: version, expiry, TUF key ids and threshold;
+    with --key files, the file each key id belongs to (match the ids in errors such as
+    "none of the keys given holds the targets role (its key: 98c3...)").
+
+    example: pepperpy repo status ./index --key acme.key --key cron.pub
+    """
+    from pepperpy.distribution.repository import Repository
+    from pepperpy.distribution.signer import tuf_key_id
+
+    files: dict[str, list[str]] = {}
+    for path in args.key:
+        files.setdefault(tuf_key_id(path), []).append(str(path))
+    rows = Repository(args.dir).status()
+    for row in rows:
+        state = (f"version {row.version}, expires {row.expires}" if row.version is not None
+                 else "not published")
+        print(f"{row.role:<10} {state}; threshold {row.threshold}")
+        for key_id in row.key_ids:
+            where = f"  ({', '.join(files[key_id])})" if key_id in files else ""
+            print(f"           key {key_id}{where}")
+    for key_id, paths in files.items():
+        if all(key_id not in r.key_ids for r in rows):
+            print(f"{', '.join(paths)}: holds no role of this index (TUF key id {key_id})")
+    return 0
 
 
 def cmd_yank(args: argparse.Namespace) -> int:

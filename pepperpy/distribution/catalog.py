@@ -24,7 +24,8 @@ from typing import Any
 
 from pepperpy.core import IndexRefusedError, PluginNotFoundError, ValidationError
 
-__all__ = ["Offer", "choose", "matching", "newest_by_name", "offers_from", "parse_spec"]
+__all__ = ["Offer", "choose", "first_index_wins", "matching", "newest_by_name", "offers_from",
+           "parse_spec", "yanked_error"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -50,6 +51,7 @@ class Offer:
     publisher: str = ""
     publisher_key: str = ""
     yanked: bool = False
+    yanked_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -118,6 +120,7 @@ def _offer(index: str, path: str, length: Any, hashes: Any, custom: Any) -> Offe
         key_id=_text(custom.get("key_id"), 64), publisher=_text(custom.get("publisher"), 100),
         publisher_key=_text(custom.get("publisher_key"), 64),
         yanked=custom.get("yanked") is True,
+        yanked_reason=_text(custom.get("yanked_reason"), 200),
     )
 
 
@@ -162,13 +165,33 @@ def matching(offers: Iterable[Offer], name: str, *, category: str | None = None)
     return by_provider
 
 
+def first_index_wins(offers: Iterable[Offer], order: list[str]) -> list[Offer]:
+    """The offers of each provider slot (``category/provider``) from the first index in
+    ``order`` that lists it: when two indexes offer one slot, the operator's order
+    decides, never the higher version number a later index claims."""
+    offers = list(offers)
+    rank = {name: i for i, name in enumerate(order)}
+    owner: dict[tuple[str, str], str] = {}
+    for o in sorted(offers, key=lambda o: rank.get(o.index, len(rank))):
+        owner.setdefault((o.category, o.provider_name), o.index)
+    return [o for o in offers if owner[(o.category, o.provider_name)] == o.index]
+
+
 def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
-           category: str | None = None) -> Offer:
+           category: str | None = None, skipped: Iterable[str] = ()) -> Offer:
     """The offer to install for ``NAME[==VERSION]``, or an error that says what to do."""
+    offers = list(offers)
     found = matching(offers, name, category=category)
     if not found:
+        import difflib
+
+        close = difflib.get_close_matches(
+            name, sorted({o.name for o in offers} | {o.provider_name for o in offers}), n=1)
+        also = f" (did you mean {close[0]!r}?)" if close else ""
+        down = ", ".join(repr(s) for s in skipped)
+        also += f" (index {down} could not be read, see above)" if down else ""
         raise PluginNotFoundError(
-            f"no index offers a plugin or provider named {name!r}; see "
+            f"no index offers a plugin or provider named {name!r}{also}; see "
             "`pepperpy plugin search` and `pepperpy index list`", plugin=name,
         )
     if version is not None:
@@ -181,11 +204,7 @@ def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
             )
         offer = pinned[0]
         if offer.yanked:
-            raise IndexRefusedError(
-                f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the "
-                "publisher withdrew it); install another version", threat="yanked",
-                index=offer.index, plugin=offer.name,
-            )
+            raise yanked_error(offer)
         return offer
     usable = [o for o in found if not o.yanked and o.compatible()]
     if not usable:
@@ -195,6 +214,16 @@ def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
             f"{found[0].name}`", plugin=found[0].name,
         )
     return max(usable, key=lambda o: _version_key(o.version))
+
+
+def yanked_error(offer: Offer) -> IndexRefusedError:
+    """The refusal to install a yanked version, with the publisher's reason."""
+    reason = f": {offer.yanked_reason}" if offer.yanked_reason else ""
+    return IndexRefusedError(
+        f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the publisher "
+        f"withdrew it{reason}); install another version (`pepperpy plugin search "
+        f"{offer.name}` lists them)", threat="yanked", index=offer.index, plugin=offer.name,
+    )
 
 
 def newest_by_name(offers: Iterable[Offer]) -> dict[str, Offer]:

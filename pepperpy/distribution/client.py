@@ -36,7 +36,7 @@ from pepperpy.core import (
     PepperpyError,
     StateError,
 )
-from pepperpy.distribution.catalog import Offer, offers_from
+from pepperpy.distribution.catalog import Offer, offers_from, yanked_error
 from pepperpy.distribution.config import FetchLimits
 from pepperpy.distribution.fetcher import IndexFetcher
 from pepperpy.distribution.store import IndexConfig, IndexStore
@@ -64,7 +64,8 @@ _THREATS = {
 
 
 @contextlib.contextmanager
-def translate_errors(index: str, *, target: str | None = None) -> Iterator[None]:
+def translate_errors(index: str, *, target: str | None = None,
+                     url: str | None = None) -> Iterator[None]:
     """Turn ngclient's exceptions into PepperPy's, naming the threat and the fix."""
     from tuf.api import exceptions as tuf_errors
 
@@ -84,10 +85,7 @@ def translate_errors(index: str, *, target: str | None = None) -> Iterator[None]
             "check the URL with `pepperpy index list`, retry later", index=index,
         ) from exc
     except tuf_errors.DownloadError as exc:
-        raise IndexUnavailableError(
-            f"index {index!r} cannot be reached: {_short(exc)}; check the network and the "
-            "URL (`pepperpy index list`), then retry", index=index,
-        ) from exc
+        raise IndexUnavailableError(_unreachable(index, url, exc), index=index) from exc
     except tuf_errors.ExpiredMetadataError as exc:
         raise _refused("freeze", index, target, exc) from exc
     except tuf_errors.BadVersionNumberError as exc:
@@ -109,6 +107,50 @@ def _short(exc: BaseException) -> str:
         text = f"{text} ({str(cause)[:200]})"
     text = " ".join(text.split())[:300]
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _unreachable(index: str, url: str | None, exc: BaseException) -> str:
+    """One readable line: where, what failed at the socket, what to check."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    where = ""
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            where = f" at {parts.path}"
+        else:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            where = f" at {parts.hostname}:{port}"
+    what, check = _cause(exc, socket, ssl)
+    return (f"index {index!r} cannot be reached{where}: {what}; {check}, and the URL "
+            "(`pepperpy index list`), then retry")
+
+
+def _cause(exc: BaseException, socket: object, ssl: object) -> tuple[str, str]:
+    """The first socket-level cause in ``exc``'s chain, in words."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused", "check that the index's server is running"
+        if isinstance(seen, socket.gaierror):  # type: ignore[attr-defined]
+            return "the host name does not resolve", "check the host name and DNS"
+        if isinstance(seen, ssl.SSLError):  # type: ignore[attr-defined]
+            return (f"TLS failed ({getattr(seen, 'reason', None) or 'handshake'})",
+                    "check the server's certificate")
+        if isinstance(seen, TimeoutError):
+            return "the connection timed out", "check the network and firewall"
+        if isinstance(seen, ConnectionError):
+            return "the connection was reset", "check the network and the server"
+        if isinstance(seen, FileNotFoundError):
+            return "the folder does not exist", "check the folder"
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else (
+            seen.__cause__ or seen.__context__)
+    return _short(exc), "check the network or the folder"
 
 
 def _refused(threat: str, index: str, target: str | None, exc: BaseException) -> PepperpyError:
@@ -145,7 +187,8 @@ class IndexClient:
             root = self.store.pinned_root(self.config.name, self.folder)
             self.store.check_cached_metadata(self.config.name, self.metadata_dir)
             ensure_folder(self.metadata_dir, root=self.store.settings.home)
-            with translate_errors(self.config.name), self._writing_metadata():
+            with translate_errors(self.config.name, url=self.config.url), \
+                    self._writing_metadata():
                 try:
                     self._updater = Updater(
                         metadata_dir=str(self.metadata_dir),
@@ -171,7 +214,8 @@ class IndexClient:
         from tuf.api.metadata import Metadata, Targets
 
         updater = self._open()
-        with translate_errors(self.config.name), self._writing_metadata():
+        with translate_errors(self.config.name, url=self.config.url), \
+                self._writing_metadata():
             updater.refresh()  # type: ignore[attr-defined]
             raw = (self.metadata_dir / "targets.json").read_bytes()
             targets = Metadata[Targets].from_bytes(raw).signed.targets
@@ -199,7 +243,7 @@ class IndexClient:
     def confirm(self, offer: Offer) -> object:
         """The verified ``TargetFile`` for ``offer``; refuses if the index changed it."""
         updater = self._open()
-        with translate_errors(self.config.name, target=offer.path):
+        with translate_errors(self.config.name, target=offer.path, url=self.config.url):
             info = updater.get_targetinfo(offer.path)  # type: ignore[attr-defined]
         again = offers_from(self.config.name, {offer.path: info}) if info is not None else []
         if not again or again[0].sha256 != offer.sha256:
@@ -208,17 +252,13 @@ class IndexClient:
                 "the command again", index=self.config.name,
             )
         if again[0].yanked:
-            raise IndexRefusedError(
-                f"{offer.name} {offer.version} was yanked by index {offer.index!r} (the "
-                "publisher withdrew it); install another version", threat="yanked",
-                index=offer.index, plugin=offer.name,
-            )
+            raise yanked_error(again[0])
         return info
 
     def download(self, offer: Offer, destination: Path) -> Path:
         """Download ``offer`` to ``destination`` through ngclient's length/hash checks."""
         info = self.confirm(offer)
         updater = self._open()
-        with translate_errors(self.config.name, target=offer.path):
+        with translate_errors(self.config.name, target=offer.path, url=self.config.url):
             path = updater.download_target(info, filepath=str(destination))  # type: ignore[attr-defined]
         return Path(path)

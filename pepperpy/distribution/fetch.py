@@ -31,6 +31,9 @@ from typing import Any
 
 from pepperpy.core import (
     ConfigurationError,
+    IndexRefusedError,
+    IndexUnavailableError,
+    PepperpyError,
     PluginNotFoundError,
     UntrustedPublisherError,
     ValidationError,
@@ -48,9 +51,12 @@ __all__ = [
     "Outdated",
     "PublisherKey",
     "Session",
+    "TrustChange",
     "add_index",
+    "apply_trust",
     "installed_plugins",
     "publisher_keys",
+    "trust_changes",
 ]
 
 Progress = Callable[[str], None]
@@ -79,14 +85,21 @@ class InstallOutcome:
 
 @dataclass(frozen=True)
 class Outdated:
+    """An installed plugin with a newer usable version, or whose version was yanked
+    (``yanked_reason`` the publisher's words, ``fix`` the command that moves off it)."""
+
     name: str
     installed: str
     latest: str
     index: str
+    yanked: bool = False
+    yanked_reason: str = ""
+    fix: str = ""
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "installed": self.installed, "latest": self.latest,
-                "index": self.index}
+                "index": self.index, "yanked": self.yanked,
+                "yanked_reason": self.yanked_reason, "fix": self.fix}
 
 
 def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
@@ -221,6 +234,47 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         store.add(key.pem, publisher=_publisher_name(key), only=key.slots)
 
 
+@dataclass(frozen=True)
+class TrustChange:
+    """What ``index trust`` would add: a new key, or new slots for a scoped key."""
+
+    key: PublisherKey
+    slots: tuple[str, ...]
+    new_key: bool
+
+
+def trust_changes(settings: Settings, offers: Iterable[Offer]) -> list[TrustChange]:
+    """How trusting the publishers an index names now would widen the trust store:
+    keys it does not hold, and plugins a key trusted with ``--only`` does not cover yet.
+    A revoked key is never offered; an unscoped key needs nothing."""
+    from pepperpy.bundle.trust import TrustStore
+
+    keys = publisher_keys(offers)
+    _check_trustable(settings, keys)
+    store = TrustStore(settings.trust_file).snapshot()
+    changes = []
+    for key in keys:
+        held = store.get(key.key_id)
+        if held is None:
+            changes.append(TrustChange(key, key.slots, True))
+        elif held.revoked_at is None and held.only is not None:
+            plain = {o for o in held.only if "@" not in o}  # a name: any of its slots
+            extra = tuple(s for s in key.slots
+                          if s not in held.only and s.split("@")[0] not in plain)
+            if extra:
+                changes.append(TrustChange(key, extra, False))
+    return changes
+
+
+def apply_trust(settings: Settings, changes: list[TrustChange]) -> None:
+    """Add the keys and slots ``changes`` lists (scopes merge; nothing else changes)."""
+    from pepperpy.bundle.trust import TrustStore
+
+    store = TrustStore(settings.trust_file)
+    for change in changes:
+        store.add(change.key.pem, publisher=_publisher_name(change.key), only=change.slots)
+
+
 class Session:
     """Indexes refreshed at most once per session, then searched and installed from."""
 
@@ -240,23 +294,71 @@ class Session:
         self.configs = configs
         self._clients: dict[str, IndexClient] = {}
         self._offers: list[Offer] | None = None
+        #: indexes left out of this session's refresh, with the reason
+        self.skipped: dict[str, PepperpyError] = {}
+        self._stale: list[Offer] | None = None
 
-    def offers(self) -> list[Offer]:
-        """Refresh every index (once per session) and return all their offers."""
+    def offers(self, *, stale_ok: bool = False) -> list[Offer]:
+        """Refresh every index (once per session) and return all their offers.
+
+        An index that cannot be reached or is refused is skipped with a note, so it never
+        blocks the others; the error is raised only when every index failed. With
+        ``stale_ok`` (search, outdated), a skipped index whose verified metadata has not
+        expired contributes its last offers, with a note saying so.
+        """
         if self._offers is None:
             found: list[Offer] = []
             for config in self.configs:
                 client = IndexClient(self.store, config)
-                with self.store.locked():
-                    self.store.clean()
-                    found.extend(client.refresh())
+                try:
+                    with self.store.locked():
+                        self.store.clean()
+                        found.extend(client.refresh())
+                except (IndexUnavailableError, IndexRefusedError) as exc:
+                    self.skipped[config.name] = exc
+                    if len(self.configs) > 1:  # alone, the error itself is the message
+                        self._note(f"skipping index {config.name!r}: {exc}")
+                    continue
                 self._clients[config.name] = client
             self._offers = found
-        return self._offers
+        stale = self._stale_offers() if stale_ok else []
+        if not self._clients and not stale:
+            raise next(iter(self.skipped.values()))
+        return self._offers + stale
+
+    def _stale_offers(self) -> list[Offer]:
+        """Offers of the indexes skipped as unreachable, from their last verified refresh
+        while its metadata is unexpired."""
+        if self._stale is not None:
+            return self._stale
+        found: list[Offer] = []
+        for name, exc in self.skipped.items():
+            if not isinstance(exc, IndexUnavailableError):
+                continue  # a refused index's offers are not shown, cached or not
+            until = self.store.metadata_expiry(name)
+            rows = self.store.load_catalog(name, max_age=float("inf"))
+            if until is None or rows is None:
+                continue
+            self._note(f"note: index {name!r} is unreachable; showing its offers from the "
+                       f"last refresh (metadata valid until {until})")
+            found.extend(_offer_from_row(name, r) for r in rows)
+        self._stale = found
+        return found
+
+    def _note(self, line: str) -> None:
+        if self.progress:
+            self.progress(f"pepperpy: {line}")
+
+    def usable(self) -> list[Offer]:
+        """The offers installs choose from: each provider slot from the first index (in
+        the operator's order, `pepperpy index list`) that lists it."""
+        return catalog.first_index_wins(self.offers(), [c.name for c in self.configs])
 
     def client(self, name: str) -> IndexClient:
         """The refreshed client of index ``name``."""
         self.offers()
+        if name not in self._clients:
+            raise self.skipped[name]
         return self._clients[name]
 
     def cached_offers(self, *, max_age: float | None = None,
@@ -271,12 +373,12 @@ class Session:
             if rows is None:
                 if not network:
                     continue
-                return self.offers()
+                return self.offers(stale_ok=True)
             found.extend(_offer_from_row(config.name, r) for r in rows)
         return found
 
     def search(self, term: str | None = None, *, refresh: bool = False) -> list[Offer]:
-        offers = self.offers() if refresh else self.cached_offers()
+        offers = self.offers(stale_ok=True) if refresh else self.cached_offers()
         if not term:
             return offers
         needle = term.lower()
@@ -289,7 +391,8 @@ class Session:
                 transfer_owner: bool = False) -> InstallOutcome:
         """``pepperpy plugin install NAME[==VERSION]``."""
         name, version = catalog.parse_spec(spec)
-        offer = catalog.choose(self.offers(), name, version, category=category)
+        offer = catalog.choose(self.usable(), name, version, category=category,
+                               skipped=sorted(self.skipped))
         return self.install_offer(offer, deps=deps, allow_downgrade=allow_downgrade,
                                   force=force, transfer_owner=transfer_owner)
 
@@ -343,14 +446,11 @@ class Session:
             yield folder / offer.path
 
     def outdated(self) -> list[Outdated]:
-        """Installed plugins for which an index offers a newer usable version."""
-        newest = catalog.newest_by_name(self.offers())
-        rows = []
-        for name, (version, _digest) in sorted(installed_plugins(self.settings).items()):
-            offer = newest.get(name)
-            if offer is not None and catalog.newer(offer.version, version):
-                rows.append(Outdated(name, version, offer.version, offer.index))
-        return rows
+        """Installed plugins for which an index offers a newer usable version, and those
+        whose installed version an index yanked."""
+        offers = catalog.first_index_wins(self.offers(stale_ok=True),
+                                          [c.name for c in self.configs])
+        return outdated_rows(offers, installed_plugins(self.settings))
 
     def update(self, names: list[str] | None = None, *, deps: bool = True
                ) -> list[InstallOutcome]:
@@ -369,13 +469,54 @@ class Session:
                     f"list`), and `pepperpy plugin install {name}` installs a new one",
                     plugin=name,
                 )
-        newest = catalog.newest_by_name(self.offers())
+        newest = catalog.newest_by_name(self.usable())
         outcomes = []
         for row in self.outdated():
-            if names and row.name not in names:
+            offer = newest.get(row.name)
+            if (names and row.name not in names) or offer is None:
                 continue
-            outcomes.append(self.install_offer(newest[row.name], deps=deps))
+            if catalog.newer(offer.version, row.installed):  # a yank alone: not an update
+                outcomes.append(self.install_offer(offer, deps=deps))
         return outcomes
+
+
+def outdated_rows(offers: list[Offer], installed: dict[str, tuple[str, str]]
+                  ) -> list[Outdated]:
+    """What ``plugin outdated`` lists, from offers already chosen by index order."""
+    newest = catalog.newest_by_name(offers)
+    rows = []
+    for name, (version, _digest) in sorted(installed.items()):
+        offer = newest.get(name)
+        pulled = next((o for o in offers if o.name == name and o.version == version
+                       and o.yanked), None)
+        if pulled is not None:
+            rows.append(_yanked_row(name, version, pulled, offer))
+        elif offer is not None and catalog.newer(offer.version, version):
+            rows.append(Outdated(name, version, offer.version, offer.index))
+    return rows
+
+
+def _yanked_row(name: str, version: str, pulled: Offer, best: Offer | None) -> Outdated:
+    if best is None:
+        fix = (f"no usable version is left; `pepperpy plugin remove {name}`, or keep it "
+               "knowingly")
+    elif catalog.newer(best.version, version):
+        fix = f"pepperpy plugin update {name}"
+    else:
+        fix = f"pepperpy plugin install {name}=={best.version} --allow-downgrade"
+    return Outdated(name, version, best.version if best else "", pulled.index, True,
+                    pulled.yanked_reason, fix)
+
+
+def yanked_installed(settings: Settings) -> dict[str, Outdated]:
+    """Installed plugins whose version an index yanked, from the indexes' last refresh
+    (no network): what ``plugin list`` flags."""
+    store = IndexStore(settings)
+    configs = store.list()
+    offers = [_offer_from_row(c.name, row) for c in configs
+              for row in store.load_catalog(c.name, max_age=float("inf")) or ()]
+    offers = catalog.first_index_wins(offers, [c.name for c in configs])
+    return {r.name: r for r in outdated_rows(offers, installed_plugins(settings)) if r.yanked}
 
 
 @contextlib.contextmanager

@@ -51,12 +51,12 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
-from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.core import ConfigurationError, UntrustedPublisherError, ValidationError
 from pepperpy.distribution.config import DEFAULT_EXPIRIES, ROLES
 from pepperpy.distribution.signer import KeySigner
 from pepperpy.fsio import atomic_write, ensure_folder, file_lock, is_temp_name, read_state
 
-__all__ = ["Added", "Repository", "target_path_for"]
+__all__ = ["Added", "Repository", "RoleStatus", "target_path_for"]
 
 _VERSIONED = re.compile(r"(\d+)\.(root|targets|snapshot)\.json")
 
@@ -139,6 +139,21 @@ class Repository:
     def targets(self) -> Metadata[Targets]:
         return _parse(Metadata[Targets], self._latest("targets")[1])
 
+    def status(self) -> list[RoleStatus]:
+        """Each role's newest metadata: version, expiry, key ids and threshold."""
+        root = self.root()
+        rows = []
+        for role in ("root", "targets", "snapshot", "timestamp"):
+            path = (self.metadata_dir / "timestamp.json" if role == "timestamp"
+                    else self._latest(role)[1])
+            signed = _parse(Metadata[Any], path).signed if path.exists() else None
+            keys = root.signed.roles[role]
+            rows.append(RoleStatus(
+                role, signed.version if signed else None,
+                signed.expires.strftime("%Y-%m-%dT%H:%M:%SZ") if signed else None,
+                tuple(keys.keyids), keys.threshold))
+        return rows
+
     def offered(self) -> dict[str, TargetFile]:
         """Every target in the newest targets metadata, by path."""
         return dict(self.targets().signed.targets)
@@ -154,7 +169,15 @@ class Repository:
         checked = []
         for path in bundles:
             data = _read_bundle(Path(path))
-            verified = verify_bundle(data, trust, path=str(path))
+            try:
+                verified = verify_bundle(data, trust, path=str(path))
+            except UntrustedPublisherError as exc:
+                raise UntrustedPublisherError(
+                    f"{path} is signed by publisher key {exc.key_id}, which the trust store "
+                    "does not hold: pass its public key with `--publisher-key PUBFILE` (the "
+                    "NAME.pub `pepperpy keygen` wrote), or trust it with `pepperpy trust add "
+                    "PUBFILE`; nothing was published", plugin=exc.plugin, key_id=exc.key_id,
+                ) from None
             # a key trusted only for some plugin names (``trust add --only``) publishes
             # only those: the index would otherwise offer a name its signer may not use
             key = trust.get(verified.key_id)
@@ -400,6 +423,17 @@ class Repository:
 _RESTORE = ("restore it from a backup, a mirror (`pepperpy index mirror`) or a client's "
             "copy in PEPPERPY_HOME/indexes/NAME/metadata/, then retry")
 _METADATA_LIMIT = 64 << 20
+
+
+@dataclass(frozen=True)
+class RoleStatus:
+    """One TUF role of an index as ``repo status`` shows it (None: not published)."""
+
+    role: str
+    version: int | None
+    expires: str | None
+    key_ids: tuple[str, ...]
+    threshold: int
 
 
 def _parse(kind: Any, path: Path) -> Any:

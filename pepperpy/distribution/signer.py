@@ -19,7 +19,7 @@ from securesystemslib.signer import Signature, Signer, SSlibKey
 if TYPE_CHECKING:
     from pepperpy.bundle.keys import SigningKey
 
-__all__ = ["KeySigner", "load_signer", "tuf_key"]
+__all__ = ["KeySigner", "load_signer", "tuf_key", "tuf_key_id"]
 
 
 def tuf_key(raw_public: bytes) -> SSlibKey:
@@ -66,3 +66,14 @@ def load_signer(path: Path) -> KeySigner:
     from pepperpy.bundle.keys import load_signing_key
 
     return KeySigner(load_signing_key(Path(path)), path=Path(path))
+
+
+def tuf_key_id(path: Path) -> str:
+    """The TUF key id of a key file: a ``NAME.pub`` (read as is) or a ``NAME.key``
+    (loaded as a signer; a passphrase is asked for if it has one)."""
+    from pepperpy.bundle.keys import load_public_key
+
+    data = Path(path).read_bytes()
+    if b"PUBLIC KEY" in data:
+        return str(tuf_key(load_public_key(data).raw).keyid)
+    return load_signer(Path(path)).keyid

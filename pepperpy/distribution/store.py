@@ -121,7 +121,22 @@ class IndexStore:
     # -- reading ----------------------------------------------------------------
 
     def list(self) -> list[IndexConfig]:
-        return sorted(self._load().values(), key=lambda c: c.name)
+        """The indexes in the operator's order: the first one that lists a provider slot
+        is the one it is installed from (``pepperpy index order``)."""
+        return [*self._load().values()]
+
+    def reorder(self, first: builtins.list[str]) -> builtins.list[IndexConfig]:
+        """Put the indexes named in ``first`` ahead of the others, in that order."""
+        with self.locked():
+            entries = self._load()
+            for name in first:
+                self.get(name)
+            if len(set(first)) != len(first):
+                raise ValidationError("name each index once")
+            rest = [n for n in entries if n not in first]
+            entries = {n: entries[n] for n in [*first, *rest]}
+            self._save(entries)
+        return [*entries.values()]
 
     def get(self, name: str) -> IndexConfig:
         found = self._load().get(name)
@@ -144,10 +159,14 @@ class IndexStore:
             entries = data["indexes"]
             if data.get("version") != STORE_VERSION or not isinstance(entries, dict):
                 raise ValueError
-            return {
+            found = {
                 check_index_name(n): IndexConfig(n, check_url(e["url"]), str(e["added_at"]))
                 for n, e in entries.items()
             }
+            order = data.get("order")
+            if not isinstance(order, list) or sorted(order) != sorted(found):
+                order = sorted(found, key=lambda n: (found[n].added_at, n))  # oldest first
+            return {n: found[n] for n in order}
         except (ValueError, KeyError, TypeError, ValidationError):
             raise ConfigurationError(
                 f"{self.file} is corrupt; fix it or remove it and add the indexes again "
@@ -212,6 +231,24 @@ class IndexStore:
         except (StateError, ValueError, KeyError, TypeError):
             return None
 
+    def metadata_expiry(self, name: str) -> str | None:
+        """When the index's verified local metadata (timestamp, snapshot, targets)
+        expires, as ``YYYY-MM-DDTHH:MM:SSZ``; None if missing or already expired."""
+        from datetime import UTC, datetime
+
+        from tuf.api.metadata import Metadata
+
+        folder = self.index_dir(name) / "metadata"
+        try:
+            expiries = [Metadata.from_bytes((folder / f"{role}.json").read_bytes()).signed
+                        .expires for role in ("timestamp", "snapshot", "targets")]
+        except Exception:  # missing, unreadable or not metadata (DeserializationError)
+            return None
+        first = min(expiries)
+        if first <= datetime.now(UTC):
+            return None
+        return first.strftime("%Y-%m-%dT%H:%M:%SZ")
+
     # -- changing ---------------------------------------------------------------
 
     def locked(self) -> AbstractContextManager[None]:
@@ -257,7 +294,7 @@ class IndexStore:
     def _save(self, entries: dict[str, IndexConfig]) -> None:
         data = {"version": STORE_VERSION, "indexes": {
             c.name: {"url": c.url, "added_at": c.added_at} for c in entries.values()
-        }}
+        }, "order": [*entries]}
         atomic_write(self.file, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n",
                      mode=0o600, root=self.settings.home)
 

@@ -29,7 +29,7 @@ from pepperpy.core import (
 from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
 from pepperpy.plugins.manager import PluginManager, dependency_spec
-from pepperpy.plugins.state import InstallState, load_state
+from pepperpy.plugins.state import InstallState, load_state, settled_for
 from pepperpy.trust import admissible as policy
 from pepperpy.trust.gate import Trust
 from pepperpy.trust.manifest import from_cache
@@ -115,6 +115,7 @@ def _check(manager: PluginManager, found: Found, *, state: InstallState, trust: 
     yanked = found.source != "installed" and found.digest in manager.withdrawn()
     candidate = policy.Candidate(manifest, str(found.digest), hit["key_id"], found.path,
                                  found.source, yanked)
+    state = settled_for(state, manifest.name, str(found.digest))  # an install in progress
     policy.usable_here(candidate, state, scopes=trust.scopes(hit["key_id"]),
                        pepperpy_version=__version__, only=trust.only(hit["key_id"]))
     return manifest, hit["publisher"]

@@ -24,6 +24,10 @@ Invariants:
 - Ownership: the key that signed the installed version owns the name and its
   ``(category, provider_name)``; another key needs ``transfer_owner=True``, or a trust
   store scope naming the installed plugin (``pepperpy trust add PUBFILE --scope NAME``).
+- One installed plugin per provider slot: a bundle of another name taking a slot replaces
+  the plugin that held it, and from the same key it is judged against that plugin's
+  version (an older release renamed is a rollback: ``--allow-downgrade``), so it never
+  sits beside it as its fallback.
 """
 
 from __future__ import annotations
@@ -105,6 +109,16 @@ def install_bundle(
             candidate, previous, state, scopes=trust.scopes(verified.key_id),
             pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
             transfer_owner=transfer_owner, only=trust.only(verified.key_id))
+        holder = state.owner_of_provider(m.category, m.provider_name)
+        if holder is not None and holder.name != m.name and holder.key_id == record.key_id:
+            # The slot is the unit: the same publisher's bundle of another name is judged
+            # against the slot's plugin (no rollback through a rename) and replaces it
+            # (one plugin per slot; another publisher needs --transfer-owner, above).
+            install_action(
+                candidate, holder, state, scopes=trust.scopes(verified.key_id),
+                pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
+                transfer_owner=transfer_owner, only=trust.only(verified.key_id))
+            action = _slot_action(action, holder, record)
         # a key trusted `--only NAME` is pinned to the slot NAME is first installed in
         TrustStore(settings.trust_file).pin(verified.key_id, m.name, m.slot)
         target = installed_path(settings, m.name)
@@ -215,12 +229,20 @@ def install_leftovers(settings: Settings) -> list[Path]:
     return found
 
 
+def _slot_action(action: str, holder: InstallRecord, new: InstallRecord) -> str:
+    """What installing ``new`` does to its slot when ``holder`` (another name) holds it."""
+    if action != "installed":
+        return action
+    from packaging.version import Version
+
+    new_v, old_v = Version(new.version), Version(holder.version)
+    return "upgraded" if new_v > old_v else "downgraded" if new_v < old_v else "replaced"
+
+
 def _same_provider(old: InstallRecord, new: InstallRecord) -> bool:
-    """Records ``new`` displaces: its own name, or (after a transfer) its provider slot."""
+    """Records ``new`` displaces: its own name, and whatever held its provider slot."""
     return old.name == new.name or (
-        (old.category, old.provider_name) == (new.category, new.provider_name)
-        and old.key_id != new.key_id
-    )
+        (old.category, old.provider_name) == (new.category, new.provider_name))
 
 
 def _file_digest(path: Path) -> str | None:

@@ -187,10 +187,13 @@ class PluginManager:
             self._raise_if_installed_copy_broken(state, category, provider_name)
             raise _best_failure(category, provider_name, failures)
         ranked = policy.rank([(c.manifest.version, c) for c in usable])
-        if len(ranked) > 1:
-            others = "; ".join(c.describe() for c in ranked[1:])
+        # identical copies (same bytes: `make demo` installs what dist_plugins/ holds) are
+        # no conflict: whichever loads, the code is the same
+        distinct = [c for c in ranked[1:] if c.verified.digest != ranked[0].verified.digest]
+        if distinct:
+            others = "; ".join(c.describe() for c in distinct)
             warnings.warn(
-                f"{len(ranked)} bundles offer {category} provider {provider_name!r}: using "
+                f"{len(distinct) + 1} bundles offer {category} provider {provider_name!r}: using "
                 f"{ranked[0].describe()} (highest version, then search order); not using "
                 f"{others}. Remove the ones you do not want (`pepperpy plugin list` shows "
                 "them)", PluginConflictWarning, stacklevel=4,

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pepperpy.core import ConfigurationError, ProviderError
+from pepperpy.core import ConfigurationError, ProviderError, ValidationError
 from pepperpy.embeddings import EmbeddingProvider
 from pepperpy.llm import (
     GenerationChunk,
@@ -290,6 +290,7 @@ class ReliableLLM(_Layer, LLMProvider):
                     return hit
 
             async def attempt(provider: Any, index: int) -> GenerationResult:
+                refuse_unseen_images(provider, messages)
                 return await provider.generate(messages, self._options_for(options, index))
 
             result = await _within(deadline, self._walk(call, span, attempt),
@@ -345,6 +346,7 @@ class ReliableLLM(_Layer, LLMProvider):
             while True:
                 link = call.next_attempt()
                 provider = await _within(deadline, link.start(), what)
+                refuse_unseen_images(provider, messages)
                 child = self._begin_attempt(call, span)
                 chunks = provider.generate_stream(messages, self._options_for(options,
                                                                               call.index))
@@ -387,6 +389,17 @@ class ReliableLLM(_Layer, LLMProvider):
             if dog is not None:
                 dog.close()
             self._finish(span, call, error, last)
+
+
+def refuse_unseen_images(provider: Any, messages: Sequence[Message]) -> None:
+    """Images for a provider that cannot see them are refused, never silently dropped."""
+    if getattr(provider, "accepts_images", False) or not any(m.images for m in messages):
+        return
+    name = getattr(provider, "provider_name", None) or type(provider).__name__
+    raise ValidationError(
+        f"the llm provider {name!r} cannot see images; send them to one that can "
+        "(openai or anthropic, with a vision model), or leave images= out"
+    )
 
 
 class _Watchdog:

@@ -10,7 +10,6 @@ only, PepperPy's own index settings). Each problem is one line saying what to fi
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,9 @@ def _schema_problems(schema: dict[str, Any] | None) -> list[str]:
         problems.append("config_schema: set \"additionalProperties\": false so typos in "
                         "options are refused")
     for key, spec in schema.get("properties", {}).items():
+        if _credential_name(key) and not spec.get("secret"):
+            problems.append(f"config_schema: option {key!r} looks like a credential; mark "
+                            "it \"secret\": true so PepperPy never shows its value")
         if "default" in spec:
             errors = list(Draft202012Validator(spec).iter_errors(spec["default"]))
             if errors:
@@ -67,27 +69,24 @@ def _schema_problems(schema: dict[str, Any] | None) -> list[str]:
     return problems
 
 
+_CREDENTIAL_WORDS = frozenset({"key", "apikey", "password", "passwd", "secret", "token",
+                               "dsn", "auth", "credential", "credentials"})
+
+
+def _credential_name(key: str) -> bool:
+    """``api_key``, ``auth_token``, ``dsn``: named like a credential (``max_tokens`` not)."""
+    return bool(_CREDENTIAL_WORDS & set(key.lower().replace("-", "_").split("_")))
+
+
 def _readme_problems(readme: bytes | None, manifest: Any) -> list[str]:
     if readme is None:
         return [f"{README_NAME}: missing; say what the plugin provides, each option with "
                 "its environment variable, and its dependencies (`pepperpy plugin new` "
                 "writes one)"]
-    text = readme.decode("utf-8", errors="replace")
-    problems = []
-    for key, spec in ((manifest.config_schema or {}).get("properties") or {}).items():
-        if not re.search(rf"\b{re.escape(key)}\b", text):
-            problems.append(f"{README_NAME}: option {key!r} is not documented")
-        env = spec.get("env")
-        if env and env not in text:
-            problems.append(f"{README_NAME}: environment variable {env} (option {key!r}) "
-                            "is not documented")
-    from packaging.requirements import Requirement
+    from pepperpy.scaffold.readme import section_problem
 
-    for dependency in manifest.dependencies:
-        name = Requirement(dependency).name
-        if name.lower() not in text.lower():
-            problems.append(f"{README_NAME}: dependency {name} is not mentioned")
-    return problems
+    problem = section_problem(readme.decode("utf-8", errors="replace"), manifest)
+    return [f"{README_NAME}: {problem}"] if problem else []
 
 
 def _load_problems(src: Path) -> list[str]:

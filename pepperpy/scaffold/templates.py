@@ -279,6 +279,48 @@ class {class_name}(BaseProvider):
 PROVIDERS = {"llm": LLM, "embeddings": EMBEDDINGS, "rag": RAG, "storage": STORAGE,
              "tools": TOOLS}
 
+OPENAI_COMPATIBLE = '''"""{description}"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pepperpy.openai_compatible import OpenAIChatProvider
+
+
+class {class_name}(OpenAIChatProvider):
+    """Chat, streaming, tool calls, structured output and usage through the service's
+    OpenAI-compatible API, with the wire code of the installed PepperPy (not a copy).
+
+    Set ``base_url``'s default in plugin.json to the service's URL; override
+    ``default_headers()`` if the service wants extra headers on every request.
+    """
+
+    vendor: ClassVar[str] = "{provider_name}"
+    key_env: ClassVar[str] = "{env_prefix}_API_KEY"
+'''
+
+TEST_OPENAI_COMPATIBLE = '''"""PepperPy's conformance suite, run against this plugin as users get
+it, talking to a loopback server that speaks OpenAI's protocol (no network, no key).
+
+    python -m pytest tests        # or: pepperpy plugin test . --wire openai
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pepperpy.testing.conformance import {suite}
+
+
+class Test{class_name}({suite}):
+    plugin = Path(__file__).resolve().parents[1]
+    wire = "openai"
+    features = ("tools", "structured_output")
+    config: ClassVar[dict[str, Any]] = {{}}  # the options your tests pass to the provider
+'''
+
 TEST = '''"""PepperPy's conformance suite, run against this plugin as users get it: built
 with a throwaway key, verified, and imported from the signed bundle.
 
@@ -308,15 +350,7 @@ Provides the `{category}` provider `{provider_name}`:
 {usage}
 ```
 
-## Options
-
-| option | default | environment variable | description |
-| --- | --- | --- | --- |
-{options}
-
-## Dependencies
-
-{dependencies}
+{reference}
 
 ## Development
 
@@ -324,6 +358,7 @@ Provides the `{category}` provider `{provider_name}`:
 pepperpy plugin test .                       # build with a throwaway key, run the conformance suite
 python -m pytest tests                       # the same suite from pytest
 pepperpy plugin lint .                       # manifest, schema, interface, README
+pepperpy plugin readme .                     # rewrite the options table from plugin.json
 pepperpy plugin build . --key KEYFILE        # the signed .pepperplugin to publish
 ```
 '''
@@ -338,7 +373,8 @@ AGENTS = '''# Rules for coding assistants working on this plugin
   `self.close_on_cleanup(...)`; raise `pepperpy.core` errors (`ProviderError`
   subclasses, `ValidationError`), chained with `from`, never with a key in the message.
 - Every option is in `config_schema` (with `env` and `"secret": true` for credentials)
-  and in the README's options table. Dependencies go in `plugin.json`'s
+  and so in the README's options table, which `pepperpy plugin readme .` writes (never
+  edit it by hand). Dependencies go in `plugin.json`'s
   `dependencies` (PEP 508 names and versions only).
 - Bump `version` in `plugin.json` for every change. Check with `pepperpy plugin test .`
   and `pepperpy plugin lint .` before building.

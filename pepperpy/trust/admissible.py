@@ -63,7 +63,8 @@ def signer_allowed(c: Candidate, only: Collection[str] | None, state: InstallSta
     if only is None or f"{m.name}@{m.slot}" in only:
         return
     named, holder = state.plugins.get(m.name), slot_holder(m, state)
-    if m.name in only and (named is None or named.slot == m.slot) and (
+    if m.name in only and (named is None or (named.category, named.provider_name) == (
+            m.category, m.provider_name)) and (
             holder is None or holder.name == m.name):
         return
     raise refusal(

@@ -42,7 +42,6 @@ __all__ = [
 
 MANIFEST_NAME = "plugin.json"
 SIGNATURE_NAME = ".pepperpy-signature"
-CODE_EXTENSIONS = frozenset({".py"})
 DATA_EXTENSIONS = frozenset({".json", ".txt", ".md", ".csv", ".tsv", ".toml", ".yaml", ".yml",
                             ".onnx", ".model", ".bin", ".vocab", ".gguf"})
 EXTENSIONLESS_NAMES = frozenset({"LICENSE", "README", "NOTICE", "COPYING", "py.typed"})
@@ -84,7 +83,7 @@ def file_kind(name: str) -> str | None:
     if dot <= 0:
         return None
     ext = base[dot:].lower()
-    if ext in CODE_EXTENSIONS and base[dot:] == ext:
+    if ext == ".py" and base[dot:] == ext:
         return "code"
     if ext in DATA_EXTENSIONS:
         return "data"
@@ -125,7 +124,6 @@ def check_layout(names: Iterable[str]) -> str | None:
 LOCAL_SIG = b"PK\x03\x04"
 CENTRAL_SIG = b"PK\x01\x02"
 END_SIG = b"PK\x05\x06"
-ZIP64_LOCATOR_SIG = b"PK\x06\x07"
 LOCAL = struct.Struct("<4sHHHHHIIIHH")
 CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 END = struct.Struct("<4sHHHHIIH")
@@ -274,18 +272,12 @@ def parse_central_directory(
 
 
 def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
-    """Check that the local header at the start of ``buf`` matches ``entry`` exactly."""
-    if len(buf) < LOCAL_SIZE + len(entry.name):
-        raise _refuse(f"entry {entry.name!r}: local header truncated")
-    sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen = (
-        LOCAL.unpack_from(buf, 0))
-    name = bytes(buf[LOCAL_SIZE: LOCAL_SIZE + nlen])
-    expected = (LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE, entry.crc,
-                entry.compressed_size, entry.size, len(entry.name), 0)
-    if (sig, needed, flags, method, mtime, mdate, crc, csize, usize, nlen, elen) != expected:
+    """Check that the local header at the start of ``buf`` is exactly the one ``entry``
+    implies (the one ``plugin build`` writes), name included."""
+    expected = LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE,
+                          entry.crc, entry.compressed_size, entry.size, len(entry.name), 0)
+    if bytes(buf[:LOCAL_SIZE + len(entry.name)]) != expected + entry.name.encode("ascii"):
         raise _refuse(f"entry {entry.name!r}: local header disagrees with the central directory")
-    if name != entry.name.encode("ascii"):
-        raise _refuse(f"entry {entry.name!r}: local header names it {name!r}")
 
 
 def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
@@ -300,12 +292,25 @@ def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEn
 
 
 def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
-    """The rest of the layout, for a directory parsed from ``data``: no ZIP64 locator,
-    and every local header agrees with its central header."""
+    """The rest of the layout, for a directory parsed from ``data``: the end record in
+    ``data`` is the one these entries imply (so no ZIP64 record or locator, no comment,
+    nothing between them), and every local header agrees with its central header.
+
+    The gate parses the directory from a first read of the file and checks these rules
+    on a second read of the whole file; the end record is outside the signed bytes, so
+    a file changed in between must not leave a second, non-canonical end record (and
+    so a second digest that dodges a revocation) in the bytes that are verified.
+    """
     size = len(data)
-    if size >= END_SIZE + 20 and data[size - END_SIZE - 20: size - END_SIZE - 16] == (
-        ZIP64_LOCATOR_SIG):
-        raise _refuse("a ZIP64 end locator precedes the end record")
+    cd_offset = entries[-1].data_offset + entries[-1].compressed_size
+    directory = b"".join(
+        CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE, e.crc,
+                     e.compressed_size, e.size, len(e.name), 0, 0, 0, 0, EXTERNAL_ATTR,
+                     e.header_offset) + e.name.encode("ascii") for e in entries)
+    end = END.pack(END_SIG, 0, 0, len(entries), len(entries), len(directory), cd_offset, 0)
+    if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:
+        raise _refuse("the central directory or end record does not match the entries (the "
+                      "file changed while it was read, or bytes were altered)")
     view = memoryview(data)
     for entry in entries:
         check_local_header(view[entry.header_offset: entry.data_offset], entry)

@@ -32,11 +32,31 @@ if TYPE_CHECKING:
 __all__ = ["check_dependency", "check_entry_point", "from_cache", "load_schema",
            "parse_json_strict", "parse_manifest"]
 
+_SPECIAL = re.compile(rb'["\\\[\]{}]')
 _DEP_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+")
 
 
 class _Refused(ValueError):
     pass
+
+
+def _depth_ok(raw: bytes, limit: int) -> bool:
+    """Nesting depth at most ``limit``, in one linear pass over the special bytes, before
+    ``json.loads`` (whose scanner recurses) sees them."""
+    depth, in_string, skip_to = 0, False, -1
+    for match in _SPECIAL.finditer(raw):
+        at, char = match.start(), raw[match.start()]
+        if at < skip_to:
+            continue
+        if in_string:  # a backslash escapes the next byte; a quote ends the string
+            skip_to, in_string = (at + 2 if char == 0x5C else skip_to), char != 0x22
+        elif char == 0x22:
+            in_string = True
+        else:
+            depth += 1 if char in b"[{" else -1
+            if depth > limit:
+                return False
+    return True
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -53,10 +73,10 @@ def _constant(name: str) -> Any:
 
 
 def _check_values(value: Any, limits: Limits) -> None:
-    """Nesting depth, string length and lone surrogates, in one walk."""
-    stack = [(value, 0)]
+    """String length and lone surrogates, in one walk."""
+    stack = [value]
     while stack:
-        item, depth = stack.pop()
+        item = stack.pop()
         if isinstance(item, str):
             if len(item) > limits.max_json_string:
                 raise _Refused(f"a string longer than {limits.max_json_string} characters")
@@ -65,10 +85,7 @@ def _check_values(value: Any, limits: Limits) -> None:
             except UnicodeEncodeError:
                 raise _Refused("a string with a lone surrogate escape") from None
         elif isinstance(item, dict | list):
-            if depth >= limits.max_json_depth:
-                raise _Refused(f"nesting deeper than {limits.max_json_depth} levels")
-            items = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in items)
+            stack.extend([*item.keys(), *item.values()] if isinstance(item, dict) else item)
 
 
 def parse_json_strict(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
@@ -78,6 +95,8 @@ def parse_json_strict(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[st
             f"plugin.json is {len(raw)} bytes, above the {limits.max_manifest_size}-byte limit")
     if raw.startswith(b"\xef\xbb\xbf"):
         raise BundleInvalidError("plugin.json starts with a UTF-8 BOM; save it without one")
+    if not _depth_ok(raw, limits.max_json_depth):
+        raise BundleInvalidError(f"plugin.json nests deeper than {limits.max_json_depth} levels")
 
     def parse_int(text: str) -> int:
         if len(text.lstrip("-")) > limits.max_json_int_digits:

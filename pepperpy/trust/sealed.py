@@ -119,9 +119,6 @@ class SealedImporter:
         self.dirs = {name.rsplit("/", i)[0] for name in self.files
                      for i in range(1, name.count("/") + 1)}
 
-    def __repr__(self) -> str:
-        return f"<SealedImporter {self.package} from verified bytes of {self.root!r}>"
-
     def read(self, name: str) -> bytes:
         if name not in self.files:
             raise FileNotFoundError(2, "no such file in the verified bundle", name)

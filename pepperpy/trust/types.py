@@ -161,10 +161,6 @@ class InstallRecord:
     provider_name: str
     file: str  # file name inside Settings.plugins_dir
 
-    @property
-    def slot(self) -> str:
-        return f"{self.category}/{self.provider_name}"
-
 
 @record
 class InstallState:

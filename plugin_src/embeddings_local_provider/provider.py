@@ -71,6 +71,7 @@ class LocalEmbeddingProvider(EmbeddingProvider):
         self.model_path: str | None = config.get("model_path")
         self._session: Any = None
         self._tokenizer: Any = None
+        self._counter: Any = None  # an untruncated tokenizer, made on first count_tokens
         self._np: Any = None
         self._input_names: set[str] = set()
 
@@ -85,7 +86,7 @@ class LocalEmbeddingProvider(EmbeddingProvider):
 
     async def cleanup(self) -> None:
         self._session = None
-        self._tokenizer = None
+        self._tokenizer = self._counter = None
         await super().cleanup()
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -107,6 +108,21 @@ class LocalEmbeddingProvider(EmbeddingProvider):
             )
         vectors = await asyncio.to_thread(self.embed_array, items)
         return vectors.tolist()
+
+    def count_tokens(self, text: str) -> int:
+        """How many model tokens ``text`` is (no special tokens, never truncated): what
+        ``rag.add_files`` measures chunks in, so none is cut off at ``max_length``."""
+        counter = self._counter
+        if counter is None:
+            if self._tokenizer is None:
+                raise ConfigurationError("the local embeddings provider is not initialised")
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_str(load_tokenizer_json())
+            counter.no_truncation()
+            counter.no_padding()
+            self._counter = counter
+        return len(counter.encode(text, add_special_tokens=False).ids)
 
     def embed_array(self, texts: list[str]) -> Any:
         """Synchronous core: an ``(n, 384)`` float32 array, rows unit-norm."""

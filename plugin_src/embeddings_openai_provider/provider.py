@@ -9,9 +9,8 @@ import openai
 
 from pepperpy.core import ProviderError
 from pepperpy.embeddings import EmbeddingProvider
-
-from ._openai_client import open_client
-from ._openai_errors import translate_error
+from pepperpy.openai_compatible.client import open_client
+from pepperpy.openai_compatible.errors import translate_error
 
 __all__ = ["OpenAIEmbeddingProvider"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import anthropic
 
@@ -44,6 +44,8 @@ _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls"
 
 class AnthropicProvider(LLMProvider):
     """``with_llm("anthropic", api_key=..., model=..., max_tokens=...)``."""
+
+    accepts_images: ClassVar[bool] = True  # sent as base64 image blocks
 
     def __init__(
         self,
@@ -170,6 +172,8 @@ class AnthropicProvider(LLMProvider):
             # Recent SDKs dropped sampling keywords from create(); the API still takes
             # the field on models that support it, so send it as a raw body field.
             params["extra_body"] = {"temperature": min(float(temperature), 1.0)}  # 0..1
+        if options.top_p is not None:
+            params.setdefault("extra_body", {})["top_p"] = options.top_p
         if options.stop:
             params["stop_sequences"] = list(options.stop)
         tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
@@ -230,7 +234,10 @@ def _blocks(message: Message) -> tuple[str, list[dict[str, Any]]]:
             )
         return "user", [{"type": "tool_result", "tool_use_id": message.tool_call_id,
                          "content": message.content}]
-    blocks: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = [
+        {"type": "image", "source": {"type": "base64", "media_type": image.media_type,
+                                     "data": image.base64()}}
+        for image in message.images]  # images before the text, as Anthropic advises
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     if message.role is MessageRole.ASSISTANT:

@@ -213,6 +213,8 @@ class LocalLLMProvider(LLMProvider):
         }
         if options.stop:
             kwargs["stop"] = list(options.stop)
+        if options.top_p is not None:
+            kwargs["top_p"] = options.top_p
         if options.response_format is not None:
             # llama-cpp-python turns the schema into a grammar: the answer is valid JSON.
             kwargs["response_format"] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ._openai_chat import OpenAIChatProvider
+from pepperpy.openai_compatible import OpenAIChatProvider
 
 __all__ = ["OpenRouterProvider"]
 

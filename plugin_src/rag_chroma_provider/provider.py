@@ -6,15 +6,19 @@ Invariants:
 - telemetry is off (``anonymized_telemetry=False``) in both modes;
 - adds are upserts by document id, so adding the same documents again is a no-op;
 - embedded chromadb is synchronous: its calls run on one dedicated worker thread
-  (``worker.py``), never on the event loop, and an add is one trip there (read the
-  stored metadata, then upsert); the HTTP mode uses chromadb's ``AsyncHttpClient``;
+  (``_worker.py``, shared with milvus), never on the event loop, and an add is one
+  trip there (read the stored metadata, then upsert); the HTTP mode uses chromadb's
+  ``AsyncHttpClient``;
 - scores are "higher is closer, at most 1": cosine ``1 - d``, inner product ``1 - d``
   (the dot product), l2 ``1 / (1 + d)``;
+- a vector of another length than the collection's is refused with a message naming
+  the collection, both dimensions and the fix (``dimension_message``);
 - chromadb's exceptions are translated to PepperpyError subclasses at this boundary.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,15 +32,16 @@ from pepperpy.core import (
     ValidationError,
     provider_imports,
 )
-from pepperpy.rag import Document, MetadataValue, RAGProvider, SearchResult
+from pepperpy.rag import Document, MetadataValue, RAGProvider, SearchResult, dimension_message
 
-from .worker import Worker
+from ._worker import Worker
 
 __all__ = ["ChromaProvider", "where_clause"]
 
 _PROVIDER = "chroma"
 _DISTANCES = ("cosine", "l2", "ip")
 _INCLUDE = ["documents", "metadatas"]
+_DIMENSION = re.compile(r"expecting embedding with dimension of (\d+), got (\d+)")
 
 
 def where_clause(where: dict[str, MetadataValue] | None) -> dict[str, Any] | None:
@@ -152,7 +157,7 @@ class ChromaProvider(RAGProvider):
             if self._remote:
                 await self._open_remote()
             else:
-                self._worker = Worker()
+                self._worker = Worker("pepperpy-chroma")
                 await self._worker.call(self._open_embedded, self.path)
         except PepperpyError:
             await self._release()
@@ -250,6 +255,12 @@ class ChromaProvider(RAGProvider):
     def _translate(self, exc: Exception, action: str) -> PepperpyError:
         from chromadb.errors import ChromaError, InvalidArgumentError
 
+        dimensions = _DIMENSION.search(str(exc))
+        if dimensions:
+            return BadRequestError(dimension_message(
+                "chroma", self.config["collection"], self.where,
+                int(dimensions.group(1)), int(dimensions.group(2))), provider=_PROVIDER)
+
         if isinstance(exc, InvalidArgumentError | ValueError | TypeError):
             return BadRequestError(
                 f"chroma could not {action} in {self.where}: {exc}", provider=_PROVIDER
@@ -337,6 +348,10 @@ class ChromaProvider(RAGProvider):
 
     async def count(self) -> int:
         return int(await self._call("count", "count documents"))
+
+    async def ids(self, where: dict[str, MetadataValue]) -> list[str]:
+        result = await self._call("get", "list documents", where=where_clause(where), include=[])
+        return list(result["ids"])
 
     async def get(self, ids: Sequence[str]) -> list[Document]:
         wanted = list(dict.fromkeys(ids))

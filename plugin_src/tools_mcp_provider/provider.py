@@ -53,6 +53,14 @@ class MCPToolsProvider(ToolsProvider):
                 "the mcp tools provider needs exactly one of command=[...] (a stdio server) "
                 "or url='http://.../mcp' (a streamable HTTP server)"
             )
+        if command is not None and (not command or not all(
+                isinstance(part, str) and part for part in command)):
+            raise ValidationError(
+                f"mcp command= takes the program and its arguments as non-empty strings, "
+                f"e.g. ['python', 'server.py'], got {command!r}")
+        if env is not None and not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+            raise ValidationError("mcp env= takes string names and string values")
         super().__init__(command=command, url=url, env=env, cwd=cwd,
                          start_timeout=start_timeout, call_timeout=call_timeout)
         self._session: mcp.ClientSession | None = None

@@ -236,3 +236,50 @@ def test_fifo_named_like_a_bundle_is_refused_without_blocking(cli, tmp_path: Pat
     os.mkfifo(fifo)
     for command in ("verify", "inspect"):
         assert "not a regular file" in cli("plugin", command, str(fifo), code=1).stderr
+
+
+def test_build_refuses_a_same_version_bundle_with_other_bytes(cli, tmp_path: Path) -> None:
+    cli("keygen", "--publisher", "acme", "--out", str(tmp_path / "keys"))
+    key = str(tmp_path / "keys" / "acme.key")
+    src = _plugin_src(tmp_path)
+    dist = str(tmp_path / "dist")
+    built = Path(cli("plugin", "build", str(src), "--key", key, "--out", dist).stdout.strip())
+    first = built.read_bytes()
+    cli("plugin", "build", str(src), "--key", key, "--out", dist)  # same bytes: fine
+    (src / "hello.py").write_text("class Hello:\n    changed = True\n")
+    err = cli("plugin", "build", str(src), "--key", key, "--out", dist, code=1).stderr
+    assert "hello-0.3.0.pepperplugin already exists with other bytes" in err
+    assert "bump \"version\" in plugin.json (e.g. 0.3.1)" in err and "--force" in err
+    assert built.read_bytes() == first  # nothing replaced
+    cli("plugin", "build", str(src), "--key", key, "--out", dist, "--force")
+    assert built.read_bytes() != first
+
+
+def test_verify_against_a_public_key_file_leaves_the_trust_store_alone(
+        cli, tmp_path: Path) -> None:
+    cli("keygen", "--publisher", "acme", "--out", str(tmp_path / "keys"))
+    cli("keygen", "--publisher", "other", "--out", str(tmp_path / "keys"))
+    src = _plugin_src(tmp_path)
+    built = cli("plugin", "build", str(src), "--key", str(tmp_path / "keys" / "acme.key"),
+                "--out", str(tmp_path / "dist")).stdout.strip()
+    out = cli("plugin", "verify", built, "--key", str(tmp_path / "keys" / "acme.pub")).stdout
+    assert out.startswith("OK hello 0.3.0") and "not the trust store" in out
+    assert not (cli.home / "trust.json").exists()  # type: ignore[attr-defined]
+    err = cli("plugin", "verify", built, "--key", str(tmp_path / "keys" / "other.pub"),
+              code=1).stderr
+    assert "not by the key in" in err and "other.pub" in err
+    cli("plugin", "verify", built, "--key", str(tmp_path / "missing.pub"), code=1)
+
+
+def test_author_files_never_enter_a_bundle(cli, tmp_path: Path) -> None:
+    cli("keygen", "--publisher", "acme", "--out", str(tmp_path / "keys"))
+    src = _plugin_src(tmp_path)
+    (src / "README.md").write_text("# hello\n")
+    (src / "AGENTS.md").write_text("rules for the author's tools\n")
+    (src / "tests").mkdir()
+    (src / "tests" / "test_hello.py").write_text("def test_x():\n    pass\n")
+    (src / "conftest.py").write_text("")
+    built = cli("plugin", "build", str(src), "--key", str(tmp_path / "keys" / "acme.key"),
+                "--out", str(tmp_path / "dist")).stdout.strip()
+    report = json.loads(cli("plugin", "inspect", built, "--json", "--unverified").stdout)
+    assert {f["name"] for f in report["files"]} == {"hello.py", "plugin.json", "README.md"}

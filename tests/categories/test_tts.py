@@ -41,7 +41,7 @@ async def test_hello_world_is_speech_of_plausible_length(
     assert rms > 500  # speech, not silence (silence is 0)
     assert _measure(slow)[0] > seconds
     loaded = session_plugin_registry.load("tts", "espeak")
-    assert "tts_espeak_provider-0.1.0.pepperplugin" in loaded.origin
+    assert "tts_espeak_provider-0.1.1.pepperplugin" in loaded.origin
 
 
 async def test_text_that_looks_like_an_option_is_spoken_not_obeyed(

@@ -69,7 +69,8 @@ def test_update_and_outdated_pick_up_a_new_version(publisher: Publisher, server:
     capsys.readouterr()
     assert run("plugin", "outdated", "--json") == 0
     assert json.loads(capsys.readouterr().out) == [
-        {"name": "sample", "installed": "1.0.0", "latest": "2.0.0", "index": "main"}]
+        {"name": "sample", "installed": "1.0.0", "latest": "2.0.0", "index": "main",
+         "yanked": False, "yanked_reason": "", "fix": ""}]
     assert run("plugin", "update") == 0
     assert _installed(home) == {"sample": "2.0.0"}
     capsys.readouterr()
@@ -201,3 +202,33 @@ def test_mirror_serves_as_a_file_url(publisher: Publisher, server: IndexServer, 
     assert run("index", "add", "local", mirror.as_uri(), "--root", publisher.root) == 0
     assert run("plugin", "install", "sample") == 0
     assert _installed(tmp_path / "air-gapped") == {"sample": "1.0.0"}
+
+
+def test_index_trust_widens_a_scoped_key_to_a_new_plugin_after_asking(
+        publisher: Publisher, server: IndexServer, home: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from pepperpy.bundle.trust import TrustStore
+
+    _publish(publisher, publisher.bundle("sample", "1.0.0"))
+    fresh = tmp_path / "fresh-home"
+    monkeypatch.setenv("PEPPERPY_HOME", str(fresh))
+    assert run("index", "add", "main", server.url, "--root", publisher.root,
+               "--trust-publishers") == 0
+    monkeypatch.setenv("PEPPERPY_HOME", str(home))  # the publisher ships another plugin
+    _publish(publisher, publisher.bundle("later", "1.0.0"))
+    monkeypatch.setenv("PEPPERPY_HOME", str(fresh))
+    assert run("plugin", "install", "later") == 1  # the key is scoped to `sample`
+    capsys.readouterr()
+    assert run("index", "trust", "main") == 1  # not a terminal, no --yes: nothing changes
+    done = capsys.readouterr()
+    assert "widen key" in done.out and "later@llm/later" in done.out
+    assert "run again with --yes" in done.err
+    (record,) = TrustStore(fresh / "trust.json").list()
+    assert record.only == ("sample@llm/sample",)
+    assert run("index", "trust", "main", "--yes") == 0
+    (record,) = TrustStore(fresh / "trust.json").list()
+    assert record.only == ("later@llm/later", "sample@llm/sample")
+    assert run("plugin", "install", "later") == 0
+    capsys.readouterr()
+    assert run("index", "trust", "main") == 0
+    assert "nothing to add" in capsys.readouterr().out

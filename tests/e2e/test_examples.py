@@ -60,3 +60,38 @@ def test_third_party_plugin_example(tmp_path: Path) -> None:
     env = {"PEPPERPY_CHECKOUT_PLUGINS": "0"}
     out = run_example(EXAMPLES / "third_party_plugin" / "run.py", tmp_path, env)
     assert "SIGNED PLUGINS ARE FUN!!" in out
+
+
+@pytest.mark.parametrize(("name", "expect"), [
+    ("chat.py", "Echo: Name one use of a lighthouse."), ("streaming.py", "chunks]"),
+    ("structured_output.py", "year_built="), ("storage.py", "assistant:"),
+    ("llm_example.py", "Echo: Tell me about Python.")])
+def test_examples_run_with_any_installed_llm(name: str, expect: str, plugin_env, openai_server,  # noqa: F811
+                                             tmp_path: Path) -> None:
+    env = {**plugin_env, "PEPPERPY_EXAMPLE_PROVIDER": "openai", "OPENAI_API_KEY": "sk-ex",
+           "OPENAI_BASE_URL": openai_server.url + "/v1"}
+    done = subprocess.run([sys.executable, "-W", "always", str(EXAMPLES / name)], cwd=tmp_path,
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert expect in done.stdout
+    assert "Warning" not in done.stderr  # no PluginConflictWarning, nothing else either
+    assert openai_server.requests[0].body["max_tokens"] > 0  # the example's max_tokens
+
+
+def test_identical_copies_in_two_folders_warn_nothing(plugin_env, openai_server,  # noqa: F811
+                                                      tmp_path: Path) -> None:
+    """After `make demo` the installed bundles and dist_plugins/ hold the same bytes."""
+    import shutil
+
+    folders = [Path(p) for p in plugin_env["PEPPERPY_PLUGIN_PATH"].split(os.pathsep)]
+    copy = tmp_path / "copy"
+    shutil.copytree(folders[0], copy)
+    env = {**plugin_env, "PEPPERPY_PLUGIN_PATH": os.pathsep.join(map(str, [*folders, copy])),
+           "PEPPERPY_EXAMPLE_PROVIDER": "openai", "OPENAI_API_KEY": "sk-ex",
+           "OPENAI_BASE_URL": openai_server.url + "/v1"}
+    done = subprocess.run([sys.executable, "-W", "always", str(EXAMPLES / "chat.py")],
+                          cwd=tmp_path, env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "PluginConflictWarning" not in done.stderr

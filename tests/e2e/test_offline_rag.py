@@ -12,12 +12,12 @@ from pepperpy.demo import QUESTIONS
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus"
 
 
-def offline_app(registry, data_dir: Path) -> PepperPy:
+def offline_app(registry, data_dir: Path, store: str = "chroma") -> PepperPy:
     return (
         PepperPy(registry=registry, data_dir=data_dir, conversation_id="e2e")
         .with_llm("local", max_tokens=48, temperature=0.0)
         .with_embeddings("local")
-        .with_rag("chroma", collection="e2e")
+        .with_rag(store, collection="e2e")
         .with_storage("sqlite")
     )
 
@@ -27,10 +27,11 @@ async def test_answers_from_the_corpus_citing_the_right_source(
     plugin_registry, tmp_path: Path
 ) -> None:
     async with offline_app(plugin_registry, tmp_path) as pepper:
-        await pepper.rag.add_files(sorted(CORPUS.glob("*.md")))
-        for question, expected_source in QUESTIONS:
+        await pepper.rag.add_files([CORPUS])  # Markdown, a PDF and a Word document
+        for question, expected_source, page in QUESTIONS:
             answer = await pepper.ask(question, k=1)
-            assert answer.sources[0].document.metadata["source"] == expected_source
+            found = answer.sources[0].document.metadata
+            assert (found["source"], found.get("page")) == (expected_source, page)
             assert answer.content.strip()
         answer = await pepper.ask("How tall is the Quillon Harbor lighthouse?", k=1)
         assert "41" in answer.content
@@ -41,13 +42,19 @@ async def test_answers_from_the_corpus_citing_the_right_source(
 
 
 @pytest.mark.slow
-async def test_a_second_run_reuses_the_stored_knowledge(plugin_registry, tmp_path: Path) -> None:
-    files = sorted(CORPUS.glob("*.md"))
-    async with offline_app(plugin_registry, tmp_path) as pepper:
+@pytest.mark.parametrize("store", ["chroma", "milvus"])
+async def test_a_second_run_reuses_the_stored_knowledge(
+    plugin_registry, tmp_path: Path, store: str
+) -> None:
+    files = [CORPUS]
+    async with offline_app(plugin_registry, tmp_path, store) as pepper:
         first = await pepper.rag.add_files(files)
         assert await pepper.rag.count() == len(first)
-    async with offline_app(plugin_registry, tmp_path) as pepper:
+    async with offline_app(plugin_registry, tmp_path, store) as pepper:
         again = await pepper.rag.add_files(files)
         assert again == first and await pepper.rag.count() == len(first)
         hits = await pepper.rag.search("boat race between the mill and the bridge", k=1)
+        ferry = await pepper.rag.search("first ferry of the day to Osk Island", k=1)
     assert hits[0].document.metadata["source"] == "river-festival.md"
+    assert (ferry[0].document.metadata["source"], ferry[0].document.metadata["page"]) == (
+        "quillon-guide.pdf", 2)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.plugins import register_source_plugins
 
 from pepperpy import PepperPy, ValidationError
 from pepperpy.testing import fake_registry
@@ -42,11 +43,12 @@ async def test_add_files_names_a_non_utf8_file_and_the_encoding(tmp_path: Path) 
     latin.write_bytes("café".encode("latin-1"))
     odd_name = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.txt"))
     odd_name.write_text("fine text")
-    async with PepperPy(registry=fake_registry()).with_embeddings("hash").with_rag(
+    registry = register_source_plugins(fake_registry(), "documents_markdown_provider")
+    async with PepperPy(registry=registry).with_embeddings("hash").with_rag(
             "memory") as pepper:
         with pytest.raises(ValidationError) as caught:
             await pepper.rag.add_files([latin])
         message = str(caught.value)
-        assert "menu.txt" in message and "UTF-8" in message and "0xe9" in message
-        with pytest.raises(ValidationError, match=r"file name .*lone surrogate"):
+        assert "menu.txt" in message and "not UTF-8" in message and "byte 3" in message
+        with pytest.raises(ValidationError, match=r"caf.*path holds a lone surrogate"):
             await pepper.rag.add_files([odd_name])

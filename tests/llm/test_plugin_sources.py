@@ -17,9 +17,8 @@ from tests.llm.conftest import PLUGIN_SRC, PLUGINS, ROOT
 SHARED_SRC = PLUGIN_SRC / "_shared"
 #: Modules of plugin_src/_shared/ each plugin's bundle includes (via its shared.txt).
 SHARED = {
-    "llm_openai_provider": ["_openai_chat.py", "_openai_client.py", "_openai_errors.py"],
-    "llm_openrouter_provider": ["_openai_chat.py", "_openai_client.py", "_openai_errors.py"],
-    "embeddings_openai_provider": ["_openai_client.py", "_openai_errors.py"],
+    "rag_chroma_provider": ["_worker.py"],
+    "rag_milvus_provider": ["_worker.py"],
 }
 
 
@@ -48,6 +47,22 @@ def test_bundle_holds_the_shared_modules(folder: str, tmp_path: Path) -> None:
         shutil.copyfile(SHARED_SRC / name, copy / name)
     assert factory.build_folder(copy) == built
     assert factory.build_folder(PLUGIN_SRC / folder) == built  # reproducible
+
+
+#: Plugins that speak OpenAI's API through the core's pepperpy.openai_compatible.
+OPENAI_SPEAKERS = ("llm_openai_provider", "llm_openrouter_provider",
+                   "embeddings_openai_provider")
+
+
+@pytest.mark.parametrize("folder", OPENAI_SPEAKERS)
+def test_openai_code_comes_from_the_installed_pepperpy(folder: str) -> None:
+    """The wire code is imported from the core, not copied into each bundle."""
+    files, _ = collect_files(PLUGIN_SRC / folder)
+    names = {name for name, _ in files}
+    assert not {n for n in names if n.startswith("_openai")}
+    assert not (PLUGIN_SRC / folder / SHARED_LIST).exists()
+    code = dict(files)["provider.py"].decode()
+    assert "from pepperpy.openai_compatible" in code
 
 
 @pytest.mark.parametrize("folder", PLUGINS)

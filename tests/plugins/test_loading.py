@@ -195,6 +195,20 @@ def test_conflict_equal_versions_earlier_folder_wins(env):
     assert env.marker_lines() == ["first"]
 
 
+def test_identical_copies_are_no_conflict(env):
+    """`make demo` installs the bundles dist_plugins/ holds: the same bytes twice."""
+    pub = env.publisher()
+    data = env.bundle(pub, version="1.0.0", tag="same")
+    first, second = env.tmp / "first", env.tmp / "second"
+    env.write(first, "echo.pepperplugin", data)
+    env.write(second, "echo.pepperplugin", data)
+    env = env.with_settings(dev_mode=True, plugin_path=(first, second))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginConflictWarning)
+        provider = env.registry().create("llm", "echo", {"api_key": "k"})
+    assert type(provider).version == "1.0.0"
+
+
 def test_name_owned_by_installed_key_is_not_taken_over_by_discovery(env):
     owner, rival = env.publisher(), env.publisher("rival")
     _install(env, env.bundle(owner, version="1.0.0", tag="owner"))

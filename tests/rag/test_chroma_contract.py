@@ -71,8 +71,13 @@ async def test_data_survives_reopen(open_rag: OpenRAG) -> None:
 
 async def test_wrong_dimension_is_a_bad_request(rag: RAGProvider) -> None:
     await rag.add(DOCS, VECTORS)
-    with pytest.raises(BadRequestError, match="dimension"):
+    with pytest.raises(BadRequestError, match="dimension") as raised:
         await rag.add([Document("short vector")], [[1.0, 0.0]])
+    message = str(raised.value)  # names the collection, both sizes and the fix
+    assert rag.config["collection"] in message and "4-dimension" in message
+    assert "gives 2" in message and "collection=" in message and "re-index" in message
+    with pytest.raises(BadRequestError, match="4-dimension"):
+        await rag.search([1.0, 0.0])
 
 
 async def test_mismatched_lengths_and_bad_k_are_refused(rag: RAGProvider) -> None:

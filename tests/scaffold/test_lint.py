@@ -12,6 +12,7 @@ import pytest
 
 from pepperpy.scaffold import new_plugin
 from pepperpy.scaffold.lint import lint_plugin
+from pepperpy.scaffold.readme import BEGIN, END, update_readme
 from tests.conftest import PLUGIN_SRC
 
 REPO_PLUGINS = sorted(p.parent.name for p in PLUGIN_SRC.glob("*/plugin.json"))
@@ -79,17 +80,37 @@ def _skipped_file(f: Path) -> None:
 
 def _unresolvable_dependency(f: Path) -> None:
     _manifest(f, lambda m: m.update({"dependencies": ["packaging>=999"]}))
-    (f / "README.md").write_text((f / "README.md").read_text() + "\nNeeds packaging.\n")
+    update_readme(f)
+
+
+def _says_no_dependencies(f: Path) -> None:
+    _manifest(f, lambda m: m.update({"dependencies": ["packaging>=20"]}))
+    update_readme(f)
+    (f / "README.md").write_text((f / "README.md").read_text() + "\nNo dependencies.\n")
+
+
+def _hand_kept_table(f: Path) -> None:
+    text = (f / "README.md").read_text()
+    (f / "README.md").write_text(text.replace(BEGIN, "").replace(END, ""))
+
+
+def _unmarked_credential(f: Path) -> None:
+    _manifest(f, lambda m: m["config_schema"]["properties"].update(
+        {"auth_token": {"type": "string", "description": "token"}}))
+    update_readme(f)
 
 
 CASES = [
     (_no_readme, "README.md: missing"),
-    (_undocumented_option, "option 'shout' is not documented"),
-    (_undocumented_option, "environment variable DEMO_SHOUT"),
+    (_undocumented_option, "README.md: the options/dependencies section is out of date"),
     (_bad_default, "the default of 'prefix' does not validate"),
     (_invalid_schema, "config_schema: not a valid JSON Schema"),
     (_open_schema, "additionalProperties"),
-    (_undocumented_dependency, "dependency packaging is not mentioned"),
+    (_undocumented_dependency, "README.md: the options/dependencies section is out of date"),
+    (_says_no_dependencies, "says the plugin has no dependencies, but plugin.json lists "
+                            "packaging>=20"),
+    (_hand_kept_table, "has no generated reference section"),
+    (_unmarked_credential, "option 'auth_token' looks like a credential"),
     (_not_a_provider, "is not a LLMProvider subclass"),
     (_missing_method, "does not implement generate_stream"),
     (_import_fails, "not_a_module_anywhere"),
@@ -125,3 +146,47 @@ def test_build_check_refuses_to_build_a_plugin_with_problems(tmp_path: Path) -> 
     assert not out.exists()
     done = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and out.exists()  # without --check it builds
+
+
+def test_readme_and_lint_fix_write_the_table_from_the_manifest(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = new_plugin("llm_demo_provider", "llm", out=tmp_path, provider_name="demo")
+    _undocumented_option(folder)
+    _manifest(folder, lambda m: m.update({"dependencies": ["packaging>=20"]}))
+    cmd = [sys.executable, "-m", "pepperpy", "plugin", "lint", str(folder), "--no-resolve"]
+    assert subprocess.run(cmd, capture_output=True, text=True).returncode == 1
+    done = subprocess.run([*cmd, "--fix"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    text = (folder / "README.md").read_text()
+    assert "| `shout` | boolean | `false` | `DEMO_SHOUT` |" in text
+    assert "- `packaging>=20`" in text and "## Development" in text  # the rest is kept
+    again = subprocess.run([sys.executable, "-m", "pepperpy", "plugin", "readme", str(folder)],
+                           capture_output=True, text=True)
+    assert again.stdout.startswith("unchanged") and (folder / "README.md").read_text() == text
+
+
+def test_the_openai_compatible_template_passes_its_suite_and_lint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEPPERPY_NO_INDEX", "1")
+    cli = [sys.executable, "-m", "pepperpy", "plugin"]
+    done = subprocess.run([*cli, "new", "llm_acme_provider", "--category", "llm",
+                           "--template", "openai-compatible", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "llm_acme_provider"
+    code = (folder / "provider.py").read_text()
+    assert "from pepperpy.openai_compatible import OpenAIChatProvider" in code
+    assert not list(folder.glob("_openai*"))  # imported from PepperPy, not copied
+    assert json.loads((folder / "plugin.json").read_text())["dependencies"] == ["openai>=1.40"]
+    assert lint_plugin(folder) == []
+    done = subprocess.run([*cli, "test", str(folder), "--wire", "openai", "--feature", "tools",
+                           "--feature", "structured_output"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " 0 failed" in done.stdout and "PASS  llm.tools" in done.stdout
+    refused = subprocess.run([*cli, "new", "emb_x", "--category", "embeddings",
+                              "--template", "openai-compatible", "--out", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "for --category llm" in refused.stderr

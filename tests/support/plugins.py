@@ -25,10 +25,33 @@ def load_source_plugin(folder: str) -> tuple[dict[str, Any], type]:
     manifest = json.loads((PLUGIN_SRC / folder / "plugin.json").read_text())
     if str(PLUGIN_SRC) not in sys.path:
         sys.path.insert(0, str(PLUGIN_SRC))
+    _shared_modules(folder)
     # The entry point is relative to the bundle root, which is the plugin's folder.
     module_name, class_name = manifest["entry_point"].split(":")
     module = importlib.import_module(f"{folder}.{module_name}")
     return manifest, getattr(module, class_name)
+
+
+def _shared_modules(folder: str) -> None:
+    """The ``_shared`` modules the folder's ``shared.txt`` lists, importable as
+    ``folder.<module>`` (a built bundle holds them at its root)."""
+    import importlib.util
+
+    from pepperpy.bundle.build import SHARED_DIR, SHARED_LIST
+
+    listed = PLUGIN_SRC / folder / SHARED_LIST
+    if not listed.exists():
+        return
+    for line in listed.read_text().splitlines():
+        name = line.strip()
+        if not name or name.startswith("#") or f"{folder}.{name[:-3]}" in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(
+            f"{folder}.{name[:-3]}", PLUGIN_SRC / SHARED_DIR / name)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
 
 
 def register_source_plugins(registry: ProviderRegistry, *folders: str) -> ProviderRegistry:

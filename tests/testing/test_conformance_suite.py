@@ -232,6 +232,75 @@ def test_a_broken_provider_fails_the_rule_it_breaks(
     assert healthy.status == "passed"  # the same rule passes on the fake it was made from
 
 
+SECRET = "sk-conformance-SECRET-42"
+
+
+class LogsItsKey(FakeLLM):
+    async def generate(self, messages: Sequence[Message], options: GenerationOptions
+                       ) -> GenerationResult:
+        import logging
+
+        logging.getLogger("vendor.sdk").debug("auth header: Bearer %s", self.config["api_key"])
+        return await super().generate(messages, options)
+
+
+class KeyInResult(FakeLLM):
+    async def generate(self, messages: Sequence[Message], options: GenerationOptions
+                       ) -> GenerationResult:
+        result = await super().generate(messages, options)
+        result.metadata["request"] = {"headers": {"x-api-key": self.config["api_key"]}}
+        return result
+
+
+class KeyInCause(FakeLLM):
+    async def generate(self, messages: Sequence[Message], options: GenerationOptions
+                       ) -> GenerationResult:
+        from pepperpy.core import ProviderError
+
+        try:
+            raise RuntimeError(f"401 for key {self.config['api_key']}")
+        except RuntimeError as exc:
+            raise ProviderError("the service refused the key") from exc
+
+
+class KeyInRepr(FakeLLM):
+    def __repr__(self) -> str:
+        return f"<KeyInRepr {self.config}>"
+
+
+class KeyInEveryError(FakeLLM):
+    async def generate(self, messages: Sequence[Message], options: GenerationOptions
+                       ) -> GenerationResult:
+        raise RuntimeError(f"boom with {self.config['api_key']}")
+
+
+@pytest.mark.parametrize(("cls", "where"), [
+    (LogsItsKey, "a log record of 'vendor.sdk'"), (KeyInResult, "the result of a call"),
+    (KeyInCause, "the error a call raised"), (KeyInRepr, "repr(provider)")],
+    ids=lambda v: v.__name__ if isinstance(v, type) else "")
+def test_a_provider_that_leaks_a_secret_fails_and_the_report_masks_it(
+        cls: type[BaseProvider], where: str, tmp_path: Path) -> None:
+    (rule,) = [r for r in rules_for("llm") if r.id == "llm.errors.secrets_hidden"]
+    schema = {"type": "object", "properties": {"api_key": {"type": "string", "secret": True},
+                                               "replies": {"type": "array"}}}
+
+    def subject_of(provider: type[BaseProvider]) -> Subject:
+        registry = ProviderRegistry()
+        registry.register("llm", "x", provider)
+        return Subject("llm", lambda c: registry.create("llm", "x", c),
+                       lambda _: {"api_key": SECRET}, config_schema=schema)
+
+    outcome = run_rule(rule, subject_of(cls), tmp_path)
+    assert outcome.status == "failed", outcome
+    assert f"a secret value in {where}" in outcome.detail
+    assert SECRET not in outcome.detail
+    assert run_rule(rule, subject_of(FakeLLM), tmp_path / "ok").status == "passed"
+    leaky = run_rule(next(r for r in rules_for("llm") if r.id == "llm.generate.usage"),
+                     subject_of(KeyInEveryError), tmp_path / "masked")
+    assert leaky.status == "failed" and "boom with ***" in leaky.detail
+    assert SECRET not in leaky.detail
+
+
 def test_cleanup_that_raises_is_reported_on_every_rule_that_opened_it(tmp_path: Path) -> None:
     outcome = outcome_of("llm", CleanupRaises, "llm.generate.usage", tmp_path)
     assert outcome.status == "failed"

@@ -176,6 +176,10 @@ async def test_a_server_that_never_answers_times_out_and_is_stopped(
 def test_a_missing_program_and_bad_options_name_the_fix(make_pepper: Make) -> None:
     with pytest.raises(ValidationError, match="exactly one of command"):
         make_pepper().with_tools("mcp")
+    with pytest.raises(ValidationError, match="non-empty strings"):
+        make_pepper().with_tools("mcp", command=["python", ""])
+    with pytest.raises(ValidationError, match="string values"):
+        make_pepper().with_tools("mcp", command=["x"], env={"N": 1})
     with pytest.raises(ValidationError, match="prefix"):
         make_pepper().with_tools("mcp", prefix="a b", command=["x"])
 

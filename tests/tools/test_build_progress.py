@@ -65,13 +65,30 @@ def test_a_long_build_prints_a_line_per_tenth_or_per_interval() -> None:
 
 
 def _fake_python(tmp_path: Path, *, fail: bool) -> Path:
-    """A python that "builds" by printing the captured log (and a wheel unless ``fail``)."""
+    """A python that "downloads" a source tree whose CMakeLists forces the common library
+    on, and "builds" by printing the captured log (and a wheel unless ``fail``); it keeps
+    the CMake arguments and the CMakeLists it was handed in ``seen/``."""
     fake = tmp_path / "python"
     wheel = "llama_cpp_python-0.3.36-cp311-cp311-linux_x86_64.whl"
     build = "exit 1" if fail else f'touch "$out/{wheel}"'
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    src = tmp_path / "sdist" / "llama_cpp_python-0.3.36"
+    src.mkdir(parents=True)
+    (src / "CMakeLists.txt").write_text(
+        'set(LLAMA_BUILD_COMMON ON CACHE BOOL "Build llama.cpp common library" FORCE)\n')
+    sdist = tmp_path / "sdist.tar.gz"
+    subprocess.run(["tar", "-czf", str(sdist), "-C", str(src.parent), src.name], check=True)
     fake.write_text(
         "#!/usr/bin/env bash\n"
+        'if [ "$1 $2 $3" = "-m pip download" ]; then\n'
+        '  while [ "$1" != "-d" ]; do shift; done\n'
+        f'  cp "{sdist}" "$2/llama_cpp_python-0.3.36.tar.gz"; exit 0\nfi\n'
         'if [ "$1 $2 $3" = "-m pip wheel" ]; then\n'
+        f'  echo "$CMAKE_ARGS" > "{seen}/cmake_args"\n'
+        '  for a in "$@"; do\n'
+        f'    [ -f "$a/CMakeLists.txt" ] && cp "$a/CMakeLists.txt" "{seen}/"\n'
+        '  done\n'
         '  while [ "$1" != "-w" ]; do shift; done; out="$2"\n'
         f'  cat "{LOG}"\n  {build}\n  exit 0\nfi\n'
         f'exec "{sys.executable}" "$@"\n'
@@ -86,6 +103,10 @@ def test_the_wheel_script_shows_progress_once_and_is_silent_when_cached(tmp_path
     first = subprocess.run(["bash", *script], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     assert "once per machine" in first.stdout and "about 2 minutes" in first.stdout
+    # only what text generation needs: no multimodal library, no llama.cpp common helpers
+    assert "-DLLAVA_BUILD=OFF" in (tmp_path / "seen" / "cmake_args").read_text()
+    cmake = (tmp_path / "seen" / "CMakeLists.txt").read_text()
+    assert "set(LLAMA_BUILD_COMMON OFF CACHE BOOL" in cmake and "COMMON ON" not in cmake
     assert "llama.cpp: step 5/5 (100%)" in first.stdout
     assert "built in" in first.stdout
     kept = tmp_path / "wheels" / "llama-cpp-python-0.3.36-build.log"

@@ -105,6 +105,7 @@ def test_a_file_naming_a_trusted_key_costs_one_hash_pass_not_inflation(env, tmp_
     env.write(homes[1] / "plugins", "attack.pepperplugin", attack)
     clean = min(_load(homes[0]) for _ in range(2))
     attacked = _load(homes[1])
+    print(f"clean {clean}, attacked {attacked}")  # (seconds, peak RSS KiB)
     assert attacked[1] - clean[1] < 50 * 1024, (clean, attacked)
     assert attacked[0] - clean[0] < 0.2, (clean, attacked)
 

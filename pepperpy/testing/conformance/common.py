@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from pepperpy.core import (
@@ -72,17 +73,25 @@ def shared_rules(category: str, exercise: Exercise) -> list[Rule]:
 
     @rule(f"{category}.errors.secrets_hidden",
           "no secret config value (an option marked \"secret\": true or named like a key) "
-          "appears in repr(provider)",
-          "mark credentials \"secret\": true in config_schema and never override __repr__ "
-          "to print self.config")
+          "appears in repr(provider), in a log record, in a result, or in an error (its "
+          "message, repr or the errors it was raised from)",
+          "mark credentials \"secret\": true in config_schema; never override __repr__ to "
+          "print self.config, log the config or a client's headers, copy options into a "
+          "result's metadata, or quote them in errors (error_for_status(..., secret=key))")
     async def _secrets(h: Harness) -> None:
         secrets = h.secrets()
         if not secrets:
             h.skip("the config holds no secret values")
-        provider = await h.open()
-        shown = repr(provider) + str(provider)
-        leaked = [s for s in secrets if s in shown]
-        h.check(not leaked, "a secret value in repr(provider)")
+        with captured_logs() as records:
+            provider = await h.open()
+            shown = [("repr(provider)", repr(provider) + str(provider))]
+            shown += await _outcome_text(exercise, provider, "a call")
+            if h.wire is not None and h.has_option("model"):
+                failing = await h.open(model="error-401")
+                shown += await _outcome_text(exercise, failing, "a refused call")
+        shown += [(f"a log record of {r.name!r}", _log_text(r)) for r in records]
+        for where, text in shown:
+            h.check(not any(s in text for s in secrets), f"a secret value in {where}")
 
     @rule(f"{category}.errors.provider_errors",
           "service failures surface as PepperpyError subclasses: 401 as "
@@ -134,3 +143,46 @@ def shared_rules(category: str, exercise: Exercise) -> list[Rule]:
             h.fail(f"the call after a cancelled one raised {describe(exc)}")
 
     return rules
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[logging.LogRecord]]:
+    """Every log record emitted meanwhile, at any level, from any logger."""
+    records: list[logging.LogRecord] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    handler, level = _Keep(logging.DEBUG), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _log_text(record: logging.LogRecord) -> str:
+    try:
+        text = record.getMessage()
+    except Exception:  # a bad format string: look at the parts
+        text = f"{record.msg!r} {record.args!r}"
+    return f"{text} {record.exc_text or ''} {record.__dict__!r}"
+
+
+async def _outcome_text(exercise: Exercise, provider: Any, label: str
+                        ) -> list[tuple[str, str]]:
+    """What a call shows: its result's repr, or its error's text down the chain."""
+    try:
+        result = await asyncio.wait_for(exercise(provider), 60)
+    except Exception as exc:
+        chain: list[str] = []
+        seen: BaseException | None = exc
+        while seen is not None and len(chain) < 10:
+            chain.append(f"{seen} {seen!r} {getattr(seen, 'args', '')!r}")
+            seen = seen.__cause__ or seen.__context__
+        return [(f"the error {label} raised", " ".join(chain))]
+    return [(f"the result of {label}", f"{result!r} {getattr(result, '__dict__', '')!r}")]

@@ -4,8 +4,10 @@ A source folder is built with a throwaway key into a private ``PEPPERPY_HOME`` t
 trusts only that key; a ``.pepperplugin`` file is verified against the operator's
 trust store (copied into the private home). Either way the provider class comes
 from the plugin manager, through verification, pinning and zipimport, and nothing is
-written outside the private folder. Dependencies are never installed: a missing one
-is a ``DependencyError`` naming the command to run.
+written outside the private folder (except dependencies). With ``install_deps`` the
+plugin's dependencies are installed with uv into the running Python, as a load with
+auto-install does (what ``pepperpy plugin test`` does, after saying so); without it, a
+missing one is a ``DependencyError``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,8 @@ class LoadedPlugin:
         return self.registry.create(self.category, self.provider_name, config)
 
 
-def load_plugin(path: str | Path, *, home: Path | None = None) -> LoadedPlugin:
+def load_plugin(path: str | Path, *, home: Path | None = None, install_deps: bool = False,
+                progress: Callable[[str], None] | None = None) -> LoadedPlugin:
     """Build (a folder) or take (a bundle), verify, and import the plugin at ``path``.
 
     ``home`` is the private PEPPERPY_HOME to use; by default a temporary folder removed
@@ -71,9 +74,9 @@ def load_plugin(path: str | Path, *, home: Path | None = None) -> LoadedPlugin:
     dist = home / "dist"
     dist.mkdir(parents=True, exist_ok=True)
     m = _build(path, dist, home) if path.is_dir() else _take(path, dist, home)
-    settings = Settings(home=home, dev_mode=True, plugin_path=(dist,), auto_install=False,
-                        checkout_plugins=False)
-    registry = ProviderRegistry(resolver=PluginManager(settings))
+    settings = replace(Settings.from_env(), home=home, dev_mode=True, plugin_path=(dist,),
+                       auto_install=install_deps, checkout_plugins=False, dev_plugins=())
+    registry = ProviderRegistry(resolver=PluginManager(settings, progress=progress))
     loaded = registry.load(m.category, m.provider_name)
     plugin = LoadedPlugin(m.category, m.provider_name, m.name, m.version, registry, loaded, home)
     _CACHE[(path, stamp)] = plugin
@@ -86,7 +89,7 @@ def _build(src: Path, dist: Path, home: Path) -> Any:
 
     factory = BundleFactory(publisher="plugin-test")  # a throwaway key, never saved
     factory.trust(home)
-    return build_bundle(src, key=factory.key, out_dir=dist).bundle.manifest
+    return build_bundle(src, key=factory.key, out_dir=dist, force=True).bundle.manifest
 
 
 def _take(bundle: Path, dist: Path, home: Path) -> Any:

@@ -146,6 +146,27 @@ async def _get(h: Harness) -> None:
     h.check(got == [DOCS[2], DOCS[0]], f"get() returned {[d.text for d in got]!r}")
 
 
+@rule("rag.ids_where",
+      "ids(where) lists every document whose metadata equals every pair (when the store "
+      "overrides it; rag.add_files uses it to drop a changed file's old chunks)",
+      "query ids with the same filter search() uses, without a vector")
+async def _ids_where(h: Harness) -> None:
+    provider = await _filled(h)
+    if type(provider).ids is RAGProvider.ids:
+        h.skip("the store does not override ids()")
+    cases: list[tuple[dict[str, Any], set[str]]] = [
+        ({"lang": "en"}, {DOCS[0].id, DOCS[1].id, DOCS[3].id}),
+        ({"lang": "en", "topic": "pets"}, {DOCS[3].id}),
+        ({"lang": "de"}, set()),
+    ]
+    for where, expected in cases:
+        got = await provider.ids(where)
+        h.check(got is not None, "ids() is overridden but returned None (cannot list)")
+        got = got or []
+        h.check(set(got) == expected and len(got) == len(expected),
+                f"ids(where={where!r}) gave {len(got)} ids, not {len(expected)}")
+
+
 @rule("rag.empty_store",
       "a new store counts 0 and search() on it returns []",
       "return [] when the collection is empty instead of raising")

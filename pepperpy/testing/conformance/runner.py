@@ -35,7 +35,7 @@ WIRE_API_KEY = "sk-conformance-SECRET-7f3a9c"
 
 def rules_for(category: str) -> tuple[Rule, ...]:
     """The rules of one category (``llm``, ``embeddings``, ``rag``, ``storage``,
-    ``tools``; any other category gets the shared lifecycle rules)."""
+    ``tools``, ``documents``; any other category gets the shared lifecycle rules)."""
     if category == "llm":
         from pepperpy.testing.conformance.llm import LLM_RULES as rules
     elif category == "embeddings":
@@ -46,6 +46,8 @@ def rules_for(category: str) -> tuple[Rule, ...]:
         from pepperpy.testing.conformance.storage import STORAGE_RULES as rules
     elif category == "tools":
         from pepperpy.testing.conformance.tools import TOOLS_RULES as rules
+    elif category == "documents":
+        from pepperpy.testing.conformance.documents import DOCUMENTS_RULES as rules
     else:
         from pepperpy.registry import interface_for
         from pepperpy.testing.conformance.tools import open_category_rules
@@ -142,19 +144,32 @@ def run_rule(rule: Rule, subject: Subject, workdir: Path) -> Outcome:
             config = {**wire_config(subject.wire or "", server, subject.config_schema), **config}
         harness = Harness(rule, subject.factory, config, workdir, subject.features, server,
                           subject.config_schema)
-        try:
-            asyncio.run(_run(harness, subject.timeout))
-        except RuleSkipped as skip:
-            return Outcome(rule, "skipped", str(skip))
-        except ConformanceFailure as failure:
-            return Outcome(rule, "failed", str(failure))
-        except TimeoutError:
-            message = f"[{rule.id}] {rule.must}; found: no result in {subject.timeout:g}s"
-            return Outcome(rule, "failed", f"{message}. Fix: {rule.fix}")
-        except Exception as exc:
-            message = f"[{rule.id}] {rule.must}; found: {describe(exc)}"
-            hint = " (raise PepperpyError subclasses for failures a user can meet)"
-            return Outcome(rule, "failed", f"{message}. Fix: {rule.fix}{hint}")
+        outcome = _outcome(rule, harness, subject.timeout)
+    return _masked(outcome, harness.secrets())
+
+
+def _masked(outcome: Outcome, secrets: list[str]) -> Outcome:
+    """The report never prints a secret option's value, whatever a provider put in it."""
+    detail = outcome.detail
+    for secret in sorted(secrets, key=len, reverse=True):
+        detail = detail.replace(secret, "***")
+    return outcome if detail == outcome.detail else Outcome(outcome.rule, outcome.status, detail)
+
+
+def _outcome(rule: Rule, harness: Harness, timeout: float) -> Outcome:
+    try:
+        asyncio.run(_run(harness, timeout))
+    except RuleSkipped as skip:
+        return Outcome(rule, "skipped", str(skip))
+    except ConformanceFailure as failure:
+        return Outcome(rule, "failed", str(failure))
+    except TimeoutError:
+        message = f"[{rule.id}] {rule.must}; found: no result in {timeout:g}s"
+        return Outcome(rule, "failed", f"{message}. Fix: {rule.fix}")
+    except Exception as exc:
+        message = f"[{rule.id}] {rule.must}; found: {describe(exc)}"
+        hint = " (raise PepperpyError subclasses for failures a user can meet)"
+        return Outcome(rule, "failed", f"{message}. Fix: {rule.fix}{hint}")
     return Outcome(rule, "passed")
 
 

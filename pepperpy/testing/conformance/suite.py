@@ -28,6 +28,7 @@ from pepperpy.testing.conformance.runner import Subject, rules_for, run_rule
 __all__ = [
     "CategoryConformance",
     "ConformanceSuite",
+    "DocumentsConformance",
     "EmbeddingsConformance",
     "LLMConformance",
     "RAGConformance",
@@ -137,6 +138,7 @@ EmbeddingsConformance = _suite("EmbeddingsConformance", "embeddings")
 RAGConformance = _suite("RAGConformance", "rag")
 StorageConformance = _suite("StorageConformance", "storage")
 ToolsConformance = _suite("ToolsConformance", "tools")
+DocumentsConformance = _suite("DocumentsConformance", "documents")
 
 
 class CategoryConformance(ConformanceSuite):

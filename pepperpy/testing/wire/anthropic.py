@@ -28,6 +28,8 @@ from pepperpy.testing.wire.base import (
     Reply,
     count_words,
     example_for,
+    image_problem,
+    images_note,
     scripted_tool_turn,
     word_pieces,
 )
@@ -57,6 +59,22 @@ def _text_of(content: Any) -> str:
     return " ".join(parts)
 
 
+def _image_blocks_problem(body: dict[str, Any]) -> str | None:
+    """Image blocks as Anthropic checks them: base64 source, known media type, user turn."""
+    for message in body.get("messages", []):
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "image":
+                continue
+            source = block.get("source") or {}
+            if message.get("role") != "user" or source.get("type") != "base64":
+                return "messages: image blocks need a base64 source in a user turn"
+            problem = image_problem(source.get("media_type"), source.get("data"))
+            if problem:
+                return f"messages: {problem}"
+    return None
+
+
 class AnthropicServer(LoopbackServer):
     """Fake ``https://api.anthropic.com``."""
 
@@ -69,6 +87,9 @@ class AnthropicServer(LoopbackServer):
             return None
         if "max_tokens" not in body:
             return self._error(reply, 400, "max_tokens: Field required")
+        problem = _image_blocks_problem(body)
+        if problem:
+            return self._error(reply, 400, problem)
         blocks = self._answer(body)
         if body.get("stream"):
             return reply.sse(self._events(body, blocks))
@@ -110,7 +131,9 @@ class AnthropicServer(LoopbackServer):
             return [{"type": "tool_use", "id": "toolu_1", "name": name,
                      "input": example_for(schema)}]
         prefix = "tool said: " if answered else "Echo: "
-        return [{"type": "text", "text": prefix + _text_of(content)}]
+        images = [b["source"]["media_type"] for b in content or []
+                  if isinstance(content, list) and b.get("type") == "image"]
+        return [{"type": "text", "text": prefix + _text_of(content) + images_note(images)}]
 
     def _scripted(self, body: dict[str, Any]) -> list[dict[str, Any]] | None:
         messages = body.get("messages", [])

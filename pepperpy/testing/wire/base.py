@@ -334,3 +334,27 @@ def count_words(value: Any) -> int:
     if isinstance(value, list | tuple):
         return sum(count_words(v) for v in value)
     return 0
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def image_problem(media_type: Any, data: Any) -> str | None:
+    """Why an image in a request is malformed (as a vendor's API would refuse it)."""
+    import base64
+    import binascii
+
+    if media_type not in IMAGE_TYPES:
+        return f"Unsupported image media type {media_type!r}."
+    try:
+        raw = base64.b64decode(str(data), validate=True)
+    except (binascii.Error, ValueError):
+        return "Image data is not valid base64."
+    if not raw:
+        return "Image data is empty."
+    return None
+
+
+def images_note(media_types: list[str]) -> str:
+    """What the fake models add to an echo when the message showed images."""
+    return f" [images: {', '.join(media_types)}]" if media_types else ""

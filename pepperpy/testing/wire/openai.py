@@ -35,6 +35,8 @@ from pepperpy.testing.wire.base import (
     Reply,
     count_words,
     example_for,
+    image_problem,
+    images_note,
     scripted_tool_turn,
     word_pieces,
 )
@@ -63,6 +65,28 @@ def fake_embedding(text: str, dimensions: int) -> list[float]:
     ))))
 
 
+def _image_parts_problem(body: dict[str, Any]) -> str | None:
+    """Content parts as OpenAI checks them: text, or image_url with a data URL."""
+    for message in body.get("messages", []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                continue
+            if kind != "image_url" or message.get("role") != "user":
+                return f"Invalid content part {kind!r} for role {message.get('role')!r}."
+            url = (part.get("image_url") or {}).get("url", "")
+            head, sep, data = str(url).partition(";base64,")
+            if not url.startswith("data:") or not sep:
+                return "Invalid image_url: expected a data URL (data:image/...;base64,...)."
+            problem = image_problem(head[5:], data)
+            if problem:
+                return problem
+    return None
+
+
 class OpenAIServer(LoopbackServer):
     """Fake ``https://api.openai.com`` (mount point ``/v1``)."""
 
@@ -75,6 +99,9 @@ class OpenAIServer(LoopbackServer):
         if self._failed(model, reply):
             return None
         if request.path == "/v1/chat/completions":
+            problem = _image_parts_problem(body)
+            if problem:
+                return self._error(reply, 400, problem)
             return self._chat(body, reply)
         if request.path == "/v1/embeddings":
             return self._embeddings(body, reply)
@@ -109,9 +136,13 @@ class OpenAIServer(LoopbackServer):
             return f"tool said: {last.get('content')}", []
         users = [m for m in messages if m.get("role") == "user"]
         text = users[-1].get("content", "") if users else ""
+        images: list[str] = []
         if isinstance(text, list):  # content parts
-            text = " ".join(p.get("text", "") for p in text if isinstance(p, dict))
-        return f"Echo: {text}", []
+            images = [p["image_url"]["url"].split(";")[0][5:] for p in text
+                      if isinstance(p, dict) and p.get("type") == "image_url"]
+            text = " ".join(p["text"] for p in text
+                            if isinstance(p, dict) and p.get("type") == "text")
+        return f"Echo: {text}{images_note(images)}", []
 
     def _scripted(self, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
         messages = body.get("messages", [])

@@ -1,11 +1,11 @@
-"""One dedicated thread for embedded chroma's synchronous calls.
+"""One dedicated thread for an embedded store's synchronous calls (chroma, milvus).
 
 ``asyncio.to_thread`` costs about 100 µs a call on two busy cores (context copy,
 executor bookkeeping, a concurrent future chained to an asyncio one); a query on a
 small collection takes 1-3 ms, so that hop alone cost several percent. Here a call is
 one queue put and one ``call_soon_threadsafe``: about half the cost. Calls run one at
 a time, in order, on the same thread that opened the client; the event loop never
-blocks on chroma.
+blocks on the store.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _STOP = None
 class Worker:
     """A thread that runs submitted functions in order and hands results to the loop."""
 
-    def __init__(self, name: str = "pepperpy-chroma") -> None:
+    def __init__(self, name: str) -> None:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -32,7 +32,7 @@ class Worker:
     async def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` on the worker thread; its exception is raised here."""
         if not self._thread.is_alive():
-            raise RuntimeError("the chroma worker thread has stopped")
+            raise RuntimeError(f"the {self._thread.name} worker thread has stopped")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._jobs.put((loop, future, fn, args, kwargs))

@@ -1,8 +1,8 @@
 """An LLM provider for any OpenAI-compatible chat completions API.
 
-Shared by every plugin that speaks OpenAI's chat API (openai, openrouter): each lists
-it in its ``shared.txt``, and the builder puts it into each bundle. A subclass only
-sets ``vendor``/``key_env`` and may add default headers.
+Used by every plugin that speaks OpenAI's chat API (openai, openrouter, and those
+``plugin new --template openai-compatible`` writes): a subclass only sets
+``vendor``/``key_env`` and may add default headers.
 
 Mapping (PepperPy -> wire): system/user messages as-is; assistant tool calls as
 ``tool_calls`` with JSON-encoded arguments; tool results as ``role: "tool"`` with
@@ -33,9 +33,8 @@ from pepperpy.llm import (
     ToolCall,
     Usage,
 )
-
-from ._openai_client import open_client
-from ._openai_errors import translate_error
+from pepperpy.openai_compatible.client import open_client
+from pepperpy.openai_compatible.errors import translate_error
 
 __all__ = ["OpenAIChatProvider"]
 
@@ -45,6 +44,7 @@ class OpenAIChatProvider(LLMProvider):
 
     vendor: ClassVar[str] = "openai"
     key_env: ClassVar[str] = "OPENAI_API_KEY"
+    accepts_images: ClassVar[bool] = True  # sent as image_url content parts (data URLs)
 
     def __init__(
         self,
@@ -166,6 +166,8 @@ class OpenAIChatProvider(LLMProvider):
             params["stop"] = list(options.stop)
         if options.seed is not None:
             params["seed"] = options.seed
+        if options.top_p is not None:
+            params["top_p"] = options.top_p
         if options.tools:
             params["tools"] = [_wire_tool(t) for t in options.tools]
         if options.response_format is not None:
@@ -217,6 +219,10 @@ def _wire_message(message: Message) -> dict[str, Any]:
             )
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
     wire: dict[str, Any] = {"role": role.value, "content": message.content}
+    if message.images:  # content parts: the text, then each image as a data URL
+        wire["content"] = [{"type": "text", "text": message.content}] + [
+            {"type": "image_url", "image_url": {"url": image.data_url()}}
+            for image in message.images]
     if message.name and role is not MessageRole.SYSTEM:
         wire["name"] = _safe_name(message.name)
     if role is MessageRole.ASSISTANT and message.tool_calls:

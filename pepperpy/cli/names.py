@@ -1,0 +1,43 @@
+"""The names a user types for an installed plugin: its plugin name (``llm_openai_provider``)
+or its provider name (``openai``), as ``plugin install`` takes them; with a suggestion
+when neither matches ("did you mean 'openai'?")."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["did_you_mean", "installed_name"]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or an empty string."""
+    close = difflib.get_close_matches(name, sorted(set(known)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def installed_name(name: str, settings: Any, *, category: str | None = None) -> str:
+    """The installed plugin ``name`` means: a plugin name, else a provider name."""
+    from pepperpy.core import PluginNotFoundError, ValidationError
+    from pepperpy.plugins.state import load_state
+
+    plugins = load_state(settings.state_file).plugins
+    if name in plugins:
+        return name
+    by_provider = sorted(n for n, r in plugins.items() if r.provider_name == name
+                         and (category is None or r.category == category))
+    if len(by_provider) == 1:
+        return by_provider[0]
+    if by_provider:
+        listed = ", ".join(f"{n} ({plugins[n].category})" for n in by_provider)
+        raise ValidationError(f"{name!r} names several installed plugins: {listed}; "
+                              "give the plugin name")
+    known = [*plugins, *(r.provider_name for r in plugins.values())]
+    installed = ", ".join(sorted(plugins)) or "none"
+    raise PluginNotFoundError(
+        f"{name!r} is not installed{did_you_mean(name, known)}: no installed plugin or "
+        f"provider has that name (installed: {installed}); see `pepperpy plugin list`, or "
+        "install it with "
+        f"`pepperpy plugin install {name}`", plugin=name,
+    )

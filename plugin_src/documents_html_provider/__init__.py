@@ -1,0 +1,5 @@
+"""PepperPy documents plugin: HTML (entry point ``provider:HtmlLoader``)."""
+
+from .provider import HtmlLoader
+
+__all__ = ["HtmlLoader"]

@@ -1,0 +1,5 @@
+"""PepperPy documents plugin: Markdown and plain text (entry point ``provider:MarkdownLoader``)."""
+
+from .provider import MarkdownLoader
+
+__all__ = ["MarkdownLoader"]

@@ -1,0 +1,66 @@
+"""Every command that takes an installed plugin takes the names `plugin install` took:
+the plugin name or the provider name; a wrong name suggests the closest one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support.index_server import IndexServer, Publisher, run
+
+
+def _setup(publisher: Publisher, server: IndexServer) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    bundle = publisher.bundle("llm_acme_provider", "1.0.0", provider_name="acme")
+    assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    assert run("plugin", "install", "acme") == 0
+
+
+def test_provider_names_work_in_update_outdated_deps_inspect_remove(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _setup(publisher, server)
+    bundle = publisher.bundle("llm_acme_provider", "1.1.0", provider_name="acme")
+    assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
+    capsys.readouterr()
+    assert run("plugin", "outdated", "acme", "--json", "--index", "main") == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == ["llm_acme_provider"]
+    assert run("plugin", "update", "acme") == 0
+    assert "llm_acme_provider 1.1.0" in capsys.readouterr().out
+    assert run("plugin", "deps", "acme") == 0
+    assert "llm_acme_provider: dependencies satisfied" in capsys.readouterr().out
+    assert run("plugin", "inspect", "acme", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["state"] == "verified" and report["manifest"]["version"] == "1.1.0"
+    assert run("plugin", "remove", "acme") == 0
+    assert "removed llm_acme_provider 1.1.0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [("update",), ("outdated",), ("deps",), ("remove",),
+                                     ("inspect",)])
+def test_a_near_miss_suggests_the_installed_name(
+        command: tuple[str, ...], publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _setup(publisher, server)
+    capsys.readouterr()
+    assert run("plugin", *command, "acmee") == 1
+    err = capsys.readouterr().err
+    assert "'acmee' is not installed (did you mean 'acme'?): no installed plugin or " \
+           "provider has that name" in err
+    assert err.count("\n") == 1
+
+
+def test_install_and_with_llm_suggest_the_closest_name(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pepperpy import PepperPy
+    from pepperpy.core import PluginNotFoundError
+
+    _setup(publisher, server)
+    capsys.readouterr()
+    assert run("plugin", "install", "acmy") == 1
+    assert "(did you mean 'acme'?)" in capsys.readouterr().err
+    with pytest.raises(PluginNotFoundError, match=r"did you mean 'acme'\?"):
+        PepperPy().with_llm("acm")

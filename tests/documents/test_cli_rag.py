@@ -1,0 +1,44 @@
+"""`pepperpy rag add`: the real command, through signed plugins, progress on stderr."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .corpus import write_bad, write_good
+
+
+def pepperpy(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pepperpy", *args], cwd=cwd,
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_rag_add_prints_progress_and_skips_on_stderr(plugin_env, tmp_path: Path) -> None:
+    folder = write_good(tmp_path / "corpus")
+    (folder / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    done = pepperpy("rag", "add", "corpus", "--collection", "cli", env=plugin_env,
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert [line for line in lines if line.startswith("skipped ")] == [
+        f"skipped {Path('corpus') / 'latin1.txt'}: latin1.txt is not UTF-8 text (byte 3 is "
+        "invalid); convert it with `iconv -f LATIN1 -t UTF-8` or save it as UTF-8"]
+    progress = [line for line in lines if " files, " in line]
+    assert progress[-1].startswith("4/5 files") and "/s)" in progress[-1]
+    assert "collection 'cli' holds" in done.stdout
+    again = pepperpy("rag", "add", "corpus", "--collection", "cli", env=plugin_env,
+                     cwd=tmp_path)
+    assert done.stdout.split("holds")[1] == again.stdout.split("holds")[1]  # nothing new
+
+
+def test_rag_add_with_nothing_readable_is_one_error_line(plugin_env, tmp_path: Path) -> None:
+    write_bad(tmp_path / "bad")
+    done = pepperpy("rag", "add", "bad", env=plugin_env, cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("pepperpy: error")]
+    assert len(errors) == 1 and "could not read any" in errors[0]
+    assert "Traceback" not in done.stderr
