@@ -1,9 +1,8 @@
 """Type checks for the subset of JSON Schema that provider ``config_schema``s use.
 
-Most shipped schemas are flat objects: typed properties with length, range, enum and
+Every shipped schema is a flat object: typed properties with length, range, enum and
 pattern limits. Checking those here keeps jsonschema (about 40 ms to import) off the
-path that creates a provider; the others (mcp's command list and env map) go to
-jsonschema. ``config_errors`` returns ``None`` for any schema that
+path that creates a provider. ``config_errors`` returns ``None`` for any schema that
 uses anything else, and the caller then asks jsonschema: the same refusals either way
 (``tests/core/test_config_check.py`` compares both on every shipped schema), with
 jsonschema's own messages, keyword names and error order.
