@@ -13,8 +13,10 @@ has the local LLM answer it (32 tokens):
   model through onnxruntime and tokenizers, chromadb's ``PersistentClient`` and a
   sqlite file holding the conversation, called directly.
 
-Peak RSS is the child's ``ru_maxrss``. Rounds are interleaved; the line prints the
-median of per-round ratios with min..max (target <= 1.03). ``--smoke``: one round.
+Peak RSS is the child's high-water mark (``VmHWM`` in ``/proc/self/status``; not
+``ru_maxrss``, which keeps the forking parent's figure across ``exec``). Rounds are
+interleaved; the line prints the median of per-round ratios with min..max (target
+<= 1.03). ``--smoke``: one round.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ PLUGINS = ("llm_local_provider", "embeddings_local_provider", "rag_chroma_provid
            "storage_sqlite_provider")
 
 OURS = """
-import asyncio, resource, sys
+import asyncio, sys
 from pathlib import Path
 from pepperpy.pepperpy import PepperPy
 
@@ -55,11 +57,11 @@ async def main():
         assert answer.content.strip()
 
 asyncio.run(main())
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])
 """
 
 RAW = """
-import json, os, resource, sqlite3, sys
+import json, os, sqlite3, sys
 from pathlib import Path
 sys.path.insert(0, {bench!r})
 import chromadb
@@ -89,7 +91,7 @@ db.execute("create table if not exists kv (k text primary key, v text)")
 db.execute("insert or replace into kv values (?, ?)", ("q", json.dumps(messages)))
 db.commit()
 assert answer["choices"][0]["message"]["content"].strip()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])
 """
 
 

@@ -4,9 +4,14 @@
    the same bytes, in the same run. Target ratio <= 1.3.
 2. 1,000 small bundles: per-bundle verify time, and per-file listing time (what
    ``pepperpy plugin list`` does for a file it has not seen: screen, then verify).
+3. ``pepperpy plugin verify FILE`` as a fresh process, for a 1 MB and a 500 MB bundle,
+   against a fresh process that runs one ``hashlib.file_digest`` over the same file:
+   wall time and peak RSS, interleaved rounds (targets: 1 MB <= 0.06 s; 500 MB <= 1.3x,
+   memory bounded).
 
 Run: .venv/bin/python bench/bench_verify.py [--smoke]
-(``--smoke``: a 1 MB bundle, 20 small ones, one round: the script still runs.)
+(``--smoke``: a 1 MB bundle, 20 small ones, 1 and 5 MB files, one round: the script
+still runs.)
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -91,7 +97,54 @@ def small(factory: BundleFactory) -> None:
               f"{total * 1e6 / SMALL:.0f} us each")
 
 
+HASH_ONLY = ("import hashlib, sys\n"
+             "with open(sys.argv[1], 'rb') as f:\n"
+             "    hashlib.file_digest(f, 'sha256')\n"
+             "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n")
+VERIFY_CLI = ("import sys\n"
+              "from pepperpy.cli import main\n"
+              "code = main(['plugin', 'verify', sys.argv[1]])\n"
+              "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+              "sys.exit(code)\n")
+
+
+def _timed_child(code: str, path: Path, env: dict[str, str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, str(path)], env=env,
+                         capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    if out.returncode:
+        raise SystemExit(f"child failed:\n{out.stdout[-1000:]}{out.stderr[-2000:]}")
+    return took, int(out.stdout.split()[-1])
+
+
+def cli(factory: BundleFactory) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        factory.trust(home)
+        env = dict(os.environ, PEPPERPY_HOME=str(home))
+        for mb in (1, 5) if SMOKE else (1, 500):
+            path = Path(tmp) / f"b{mb}.pepperplugin"
+            path.write_bytes(factory.build(factory.files(
+                extra={"model/weights.bin": os.urandom(mb * 1000 * 1000)})))
+            ours, base = [], []
+            for i in range(ROUNDS if mb < 100 else min(ROUNDS, 3)):
+                for code, into in ((VERIFY_CLI, ours), (HASH_ONLY, base)) if i % 2 == 0 else (
+                        (HASH_ONLY, base), (VERIFY_CLI, ours)):
+                    into.append(_timed_child(code, path, env))
+            ratios = [o[0] / b[0] for o, b in zip(ours, base, strict=True)]
+            t_ours = statistics.median(o[0] for o in ours)
+            t_base = statistics.median(b[0] for b in base)
+            print(f"pepperpy plugin verify, {mb} MB bundle, fresh process: {t_ours:.3f} s vs "
+                  f"one hashlib pass {t_base:.3f} s: ratio {statistics.median(ratios):.2f} "
+                  f"({min(ratios):.2f}..{max(ratios):.2f}); peak RSS "
+                  f"{max(o[1] for o in ours) / 1024:.0f} MiB vs "
+                  f"{max(b[1] for b in base) / 1024:.0f} MiB")
+            path.unlink()
+
+
 if __name__ == "__main__":
     f = BundleFactory(publisher="bench")
     big(f)
     small(f)
+    cli(f)
