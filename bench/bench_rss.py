@@ -39,7 +39,7 @@ SMOKE = "--smoke" in sys.argv
 ROUNDS = 1 if SMOKE else 5
 QUESTION = "When does the bakery open on Sundays?"
 PLUGINS = ("llm_local_provider", "embeddings_local_provider", "rag_chroma_provider",
-           "storage_sqlite_provider")
+           "storage_sqlite_provider", "documents_markdown_provider")
 
 OURS = """
 import asyncio, sys
