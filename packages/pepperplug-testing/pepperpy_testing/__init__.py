@@ -180,6 +180,10 @@ class MemoryStore(RAGProvider):
     async def get(self, ids: Sequence[str]) -> list[Document]:
         return [self._rows[i][0] for i in ids if i in self._rows]
 
+    async def ids(self, where: dict[str, Any]) -> list[str]:
+        return [i for i, (doc, _) in self._rows.items()
+                if all(doc.metadata.get(k) == v for k, v in where.items())]
+
 
 class MemoryStorage(StorageProvider):
     """JSON storage in a dict (values are copied through JSON, like a real store)."""
