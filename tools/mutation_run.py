@@ -607,7 +607,10 @@ def check_table(root: Path) -> list[str]:
 
 def _environ(copy: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PEPPERPY_", "PYTEST_"))}
-    env.update(PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1")
+    # the copy's three import packages: pepperpy, and pepperpy_testing / pepperpy_dev
+    # from packages/ (else the editable installs would serve the unmutated originals)
+    paths = [copy, *sorted(p for p in (copy / "packages").glob("*") if p.is_dir())]
+    env.update(PYTHONPATH=os.pathsep.join(map(str, paths)), PYTHONDONTWRITEBYTECODE="1")
     return env
 
 
