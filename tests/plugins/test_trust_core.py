@@ -55,9 +55,11 @@ PEAK = ("def _peak_kib():\n"
 
 
 def _child(code: str, env_home: Path, plugin_path: Path, *, timeout: float = 60) -> str:
+    # the searched folder under test only: not the checkout's dist_plugins/ (which
+    # `make demo` fills with bundles of its own key)
     env = dict(os.environ, PEPPERPY_HOME=str(env_home), PEPPERPY_DEV="1",
                PEPPERPY_PLUGIN_PATH=str(plugin_path), PEPPERPY_AUTO_INSTALL="0",
-               PYTHONPATH=str(REPO))
+               PEPPERPY_CHECKOUT_PLUGINS="0", PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=timeout, cwd=plugin_path)
     assert out.returncode == 0, out.stderr
