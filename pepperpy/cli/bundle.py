@@ -67,12 +67,11 @@ def _snapshot() -> TrustSnapshot:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from pepperpy.trust.gate import verify_bundle
+    from pepperpy.trust.gate import check
 
-    data = read_bundle_file(args.file)
     snapshot = _snapshot() if args.key is None else _only_key(args.key)
-    try:
-        bundle = verify_bundle(data, snapshot, path=str(args.file))
+    try:  # one pass over the file in bounded memory, every check a load makes
+        bundle = check(args.file, snapshot)
     except UntrustedPublisherError as exc:
         if args.key is None:
             raise

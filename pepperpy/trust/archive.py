@@ -36,8 +36,9 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, ZipEntry
 
 __all__ = [
     "CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
-    "check_archive", "check_layout", "check_local_header", "file_kind", "name_problem",
-    "parse_archive", "parse_central_directory", "parse_end_record", "read_entry",
+    "check_archive", "check_contents", "check_layout", "check_local_header", "data_of",
+    "file_kind", "name_problem", "parse_archive", "parse_central_directory",
+    "parse_end_record", "read_entry",
 ]
 
 MANIFEST_NAME = "plugin.json"
@@ -281,39 +282,67 @@ def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
 
 
 def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
-    """Check the whole layout of ``data`` and return its entries in archive order."""
+    """The entries of ``data``'s end record and central directory, in archive order (the
+    rest of the layout: :func:`check_archive`, on the pieces of one pass)."""
     size = len(data)
     count, cd_offset, cd_size = parse_end_record(
         data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits)
-    entries = parse_central_directory(
+    return parse_central_directory(
         data[cd_offset: cd_offset + cd_size], count=count, cd_offset=cd_offset, limits=limits)
-    check_archive(data, entries)
-    return entries
 
 
-def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
-    """The rest of the layout, for a directory parsed from ``data``: the end record in
-    ``data`` is the one these entries imply (so no ZIP64 record or locator, no comment,
-    nothing between them), and every local header agrees with its central header.
+def check_archive(pieces: Sequence[bytes | bytearray | memoryview], entries: Sequence[ZipEntry],
+                  size: int) -> None:
+    """The rest of the layout, on the pieces one pass over the file kept (entry ``i``'s
+    piece starts at its local header; the last one runs to the end of the file): the
+    bytes after the signed prefix are exactly the central directory and end record these
+    entries imply (so no ZIP64 record or locator, no comment, nothing between them), and
+    every local header agrees with its central header.
 
     The gate parses the directory from a first read of the file and checks these rules
-    on a second read of the whole file; the end record is outside the signed bytes, so
-    a file changed in between must not leave a second, non-canonical end record (and
-    so a second digest that dodges a revocation) in the bytes that are verified.
+    on the second read's bytes; the end record is outside the signed bytes, so a file
+    changed in between must not leave a second, non-canonical end record (and so a
+    second digest that dodges a revocation) in the bytes that are verified.
     """
-    size = len(data)
     cd_offset = entries[-1].data_offset + entries[-1].compressed_size
     directory = b"".join(
         CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE, e.crc,
                      e.compressed_size, e.size, len(e.name), 0, 0, 0, 0, EXTERNAL_ATTR,
                      e.header_offset) + e.name.encode("ascii") for e in entries)
     end = END.pack(END_SIG, 0, 0, len(entries), len(entries), len(directory), cd_offset, 0)
-    if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:
+    tail = memoryview(pieces[-1])[cd_offset - entries[-1].header_offset:]
+    if cd_offset + len(directory) + END_SIZE != size or tail != directory + end:
         raise _refuse("the central directory or end record does not match the entries (the "
                       "file changed while it was read, or bytes were altered)")
-    view = memoryview(data)
-    for entry in entries:
-        check_local_header(view[entry.header_offset: entry.data_offset], entry)
+    for piece, entry in zip(pieces, entries, strict=True):
+        check_local_header(piece, entry)
+
+
+def data_of(piece: bytes | bytearray | memoryview, entry: ZipEntry) -> memoryview:
+    """``entry``'s raw (stored or deflated) bytes, from its piece."""
+    start = entry.data_offset - entry.header_offset
+    raw = memoryview(piece)[start: start + entry.compressed_size]
+    if len(raw) != entry.compressed_size:
+        raise _refuse(f"entry {entry.name!r}: data truncated")
+    return raw
+
+
+def check_contents(pieces: Sequence[bytes | bytearray | memoryview],
+                   entries: Sequence[ZipEntry], crcs: Sequence[int], *, keep: bool = True,
+                   limits: Limits = DEFAULT_LIMITS) -> dict[str, bytes]:
+    """Step 6, after the signature: every file's CRC-32 (a stored entry's came with the
+    pass; a deflated one is inflated from its piece, bounded); the inflated contents
+    (with ``keep=False`` only ``plugin.json``'s)."""
+    inflated: dict[str, bytes] = {}
+    for piece, entry, crc in zip(pieces, entries, crcs):
+        if entry.method == DEFLATED:
+            content = _inflate(data_of(piece, entry), entry)
+            crc = zlib.crc32(content)
+            if keep or entry.name == MANIFEST_NAME:
+                inflated[entry.name] = content
+        if crc != entry.crc:
+            raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
+    return inflated
 
 
 def read_entry(
@@ -325,9 +354,7 @@ def read_entry(
     ``data`` is the whole archive. Inflating stops one byte past the declared size, so
     memory stays bounded by the (already limited) declared size.
     """
-    raw = memoryview(data)[entry.data_offset: entry.data_offset + entry.compressed_size]
-    if len(raw) != entry.compressed_size:
-        raise _refuse(f"entry {entry.name!r}: data truncated")
+    raw = data_of(memoryview(data)[entry.header_offset:], entry)
     if entry.method == STORED:
         content: bytes | memoryview = raw
     else:
@@ -354,12 +381,13 @@ def _inflate(raw: memoryview, entry: ZipEntry) -> bytes:
 
 class Contents(Mapping[str, bytes]):
     """Entry contents by name, read from the verified bytes on access (stored entries
-    sliced, deflated ones inflated once and kept)."""
+    sliced; deflated ones as the verification inflated them, kept)."""
 
-    def __init__(self, data: bytes, entries: Iterable[ZipEntry]) -> None:
+    def __init__(self, data: bytes, entries: Iterable[ZipEntry],
+                 inflated: dict[str, bytes] | None = None) -> None:
         self._data = data
         self._entries = {e.name: e for e in entries if e.name != SIGNATURE_NAME}
-        self._inflated: dict[str, bytes] = {}
+        self._inflated = inflated if inflated is not None else {}
 
     def __getitem__(self, name: str) -> bytes:
         entry = self._entries[name]
@@ -371,13 +399,6 @@ class Contents(Mapping[str, bytes]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
-
-    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        """Inflate (bounded) and CRC-check every entry once; keep the inflated ones."""
-        for name, entry in self._entries.items():
-            content = read_entry(self._data, entry, limits=limits)
-            if entry.method != STORED:
-                self._inflated[name] = bytes(content)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)

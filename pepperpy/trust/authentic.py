@@ -25,16 +25,19 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
 from pepperpy.trust import archive as zf
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, ZipEntry
 
 __all__ = [
-    "FORMAT", "check_key", "encode_signature_entry", "key_id_of", "parse_bundle",
-    "parse_signature_entry", "statement", "verify_signature", "weak_key_problem",
+    "FORMAT", "Pass", "check_directory", "check_key", "encode_signature_entry", "key_id_of",
+    "parse_bundle", "parse_signature_entry", "scan", "statement", "verify_pass",
+    "weak_key_problem",
 ]
 
 FORMAT = "pepperpy-bundle/2"
@@ -185,19 +188,68 @@ def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS,
                  entries: Sequence[ZipEntry] | None = None
                  ) -> tuple[tuple[ZipEntry, ...], str, bytes]:
     """Steps 1-3: (entries, key id, signature) of ``data``, before any trust decision.
-    ``entries``: the directory already parsed from these very bytes (the gate's screen);
-    its local headers are checked against ``data`` here."""
+    ``entries``: the directory already parsed from these very bytes (the gate's screen)."""
     if len(data) > limits.max_bundle_size:
         raise BundleInvalidError(
             f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit")
-    if entries is None:
-        directory = tuple(zf.parse_archive(data, limits=limits))
-    else:
-        directory = tuple(entries)
-        zf.check_archive(data, directory)
-    sig_entry = check_directory(directory, limits)
-    key_id, signature = parse_signature_entry(zf.read_entry(data, sig_entry, limits=limits))
-    return directory, key_id, signature
+    directory = tuple(entries or zf.parse_archive(data, limits=limits))
+    check_directory(directory, limits)
+    return (directory, *_signed_by(scan([(0, memoryview(data))], directory, len(data)),
+                                   directory))
+
+
+Pass = tuple[str, str, list[int], list[Any], int]
+"""What one pass over a file gave: the SHA-256 of its signed prefix and of the whole
+file, each entry's CRC-32 (stored entries), each entry's piece, the file size."""
+
+
+def scan(chunks: Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry], size: int, *,
+         copy: bool = False) -> Pass:
+    """One pass over the file's bytes as they arrive (``chunks``: offset and bytes, in
+    order, covering the file): both digests, the CRC-32 of every stored entry's bytes, and
+    the pieces the later checks read: each entry from its local header through its data
+    when it is deflated or ``plugin.json`` (else its header only), and everything from
+    the signature entry on. ``copy``: the chunks are a reused buffer, so pieces are
+    copied out; without it, ``chunks`` is one view of the whole file, sliced."""
+    cut, last = entries[-1].header_offset, len(entries) - 1
+    keep = [size if i == last else e.data_offset + (
+        e.compressed_size if e.method == zf.DEFLATED or e.name == zf.MANIFEST_NAME else 0)
+        for i, e in enumerate(entries)]
+    hasher, prefix, first = hashlib.sha256(), "", 0
+    crcs, pieces = [0] * len(entries), [bytearray() for _ in entries]
+    for at, chunk in chunks:
+        end = at + len(chunk)
+        if at <= cut < end:
+            hasher.update(chunk[:cut - at])
+            prefix = hasher.copy().hexdigest()
+            hasher.update(chunk[cut - at:])
+        else:
+            hasher.update(chunk)
+        i = first
+        while i <= last and entries[i].header_offset < end:
+            e = entries[i]
+            lo, hi = max(e.header_offset, at), min(keep[i], end)
+            if lo < hi:
+                if copy:
+                    pieces[i] += chunk[lo - at:hi - at]
+                else:
+                    pieces[i] = chunk[lo - at:hi - at]
+            lo, hi = max(e.data_offset, at), min(e.data_offset + e.compressed_size, end)
+            if e.method == zf.STORED and lo < hi:
+                crcs[i] = zlib.crc32(chunk[lo - at:hi - at], crcs[i])
+            first += i == first and max(keep[i], e.data_offset + e.compressed_size) <= end
+            i += 1
+    return prefix, hasher.hexdigest(), crcs, pieces, size
+
+
+def _signed_by(scanned: Pass, entries: Sequence[ZipEntry]) -> tuple[str, bytes]:
+    """Steps 2-3 on a pass: the layout after the signed prefix and every local header
+    (``archive.check_archive``), then the signature entry (CRC-checked, canonical)."""
+    _prefix, _digest, crcs, pieces, size = scanned
+    zf.check_archive(pieces, entries, size)
+    if crcs[-1] != entries[-1].crc:
+        raise BundleInvalidError(f"entry {zf.SIGNATURE_NAME!r}: CRC-32 mismatch (corrupted data)")
+    return parse_signature_entry(zf.data_of(pieces[-1], entries[-1]))
 
 
 def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> TrustedKey:
@@ -224,29 +276,14 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
     return record
 
 
-def file_digests(data: bytes, entries: Sequence[ZipEntry]) -> tuple[str, str]:
-    """SHA-256 of the archive prefix (what the signature covers) and of the whole file,
-    in one pass over ``data``."""
-    view = memoryview(data)
-    hasher = hashlib.sha256(view[:entries[-1].header_offset])
-    prefix_digest = hasher.copy().hexdigest()
-    hasher.update(view[entries[-1].header_offset:])
-    return prefix_digest, hasher.hexdigest()
-
-
-def verify_signature(
-    data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-    path: str | None = None, entries: Sequence[ZipEntry] | None = None,
-    hashed: tuple[str, str] | None = None,
-) -> tuple[TrustedKey, str, tuple[ZipEntry, ...]]:
-    """Steps 1-5 on ``data``: (the signing key's record, the file's SHA-256, the entries).
-    ``hashed``: ``file_digests(data, entries)`` when the gate has just computed it."""
-    directory, key_id, signature = parse_bundle(data, limits=limits, entries=entries)
-    record = check_key(trust, key_id, None)
-    prefix_digest, digest = hashed or file_digests(data, directory)
-    check_key(trust, key_id, digest)
-    if not _signature_valid(record.public_key, signature, statement(prefix_digest)):
+def verify_pass(scanned: Pass, entries: Sequence[ZipEntry], trust: TrustSnapshot, *,
+                path: str | None = None) -> TrustedKey:
+    """Steps 2-5 on one pass over a file whose directory passed ``check_directory``: the
+    signing key's record, once the signature over the signed prefix holds."""
+    key_id, signature = _signed_by(scanned, entries)
+    record = check_key(trust, key_id, scanned[1])
+    if not _signature_valid(record.public_key, signature, statement(scanned[0])):
         raise BundleInvalidError(
             f"the signature by key {record.key_id[:16]} ({record.publisher}) does not match "
             "the files: the bundle was modified after signing", path=path)
-    return record, digest, directory
+    return record

@@ -36,11 +36,19 @@ from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.trust import archive as zf
 from pepperpy.trust import authentic
 from pepperpy.trust.manifest import check_entry_point, from_cache, parse_manifest
-from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, VerifiedBundle, ZipEntry
+from pepperpy.trust.types import (
+    DEFAULT_LIMITS,
+    Limits,
+    TrustSnapshot,
+    Verified,
+    VerifiedBundle,
+    ZipEntry,
+)
 
-__all__ = ["Trust", "authenticate", "issued", "open_regular", "read_bundle",
+__all__ = ["Trust", "authenticate", "check", "issued", "open_regular", "read_bundle",
            "screen", "verify_bundle"]
 
+_CHUNK = 1 << 20
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
@@ -122,8 +130,8 @@ def _size(handle: BinaryIO, limits: Limits) -> int:
 
 
 def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[str, str | None]
-            ) -> tuple[int, bytes, tuple[ZipEntry, ...]]:
-    """Step 2 on an open file: (size, directory bytes, entries); the key checked."""
+            ) -> tuple[int, tuple[ZipEntry, ...]]:
+    """Step 2 on an open file: (size, entries); the layout rules and the key checked."""
     size = _size(handle, limits)
     if size < zf.END_SIZE:
         raise BundleInvalidError("file too short to be a bundle")
@@ -131,9 +139,8 @@ def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[
     count, cd_offset, cd_size = zf.parse_end_record(
         handle.read(zf.END_SIZE), file_size=size, limits=limits)
     handle.seek(cd_offset)
-    directory = handle.read(cd_size)
-    entries = tuple(zf.parse_central_directory(directory, count=count, cd_offset=cd_offset,
-                                               limits=limits))
+    entries = tuple(zf.parse_central_directory(handle.read(cd_size), count=count,
+                                               cd_offset=cd_offset, limits=limits))
     last = authentic.check_directory(entries, limits)
     handle.seek(last.header_offset)
     blob = handle.read(last.data_offset - last.header_offset + last.compressed_size)
@@ -141,7 +148,7 @@ def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[
     key_id, _ = authentic.parse_signature_entry(blob[last.data_offset - last.header_offset:])
     found["key_id"] = key_id
     authentic.check_key(trust, key_id, None)
-    return size, directory, entries
+    return size, entries
 
 
 def screen(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> str:
@@ -152,56 +159,103 @@ def screen(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> str:
     return str(found["key_id"])
 
 
-def read_bundle(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    """The file's bytes, unverified (``inspect``, ``verify``): a regular file, bounded."""
-    with _reading(path, {}) as handle:
-        size = _size(handle, limits)
-        data = handle.read(size + 1)
-        if len(data) != size:
-            raise BundleInvalidError("the file changed while it was read; try again")
+def _read_all(handle: BinaryIO, size: int) -> bytes:
+    handle.seek(0)
+    data = handle.read(size + 1)
+    if len(data) != size:
+        raise BundleInvalidError("the file changed while it was read; try again")
     return data
+
+
+def _chunks(handle: BinaryIO, size: int) -> Iterator[tuple[int, memoryview]]:
+    """The file from its start, through ``handle``, in one reused 1 MiB buffer."""
+    buffer, at = memoryview(bytearray(min(size, _CHUNK))), 0
+    handle.seek(0)
+    while at < size and (got := handle.readinto(buffer[:size - at])):
+        yield at, buffer[:got]
+        at += got
+    if at != size or handle.read(1):
+        raise BundleInvalidError("the file changed while it was read; try again")
+
+
+def read_bundle(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The file's bytes, unverified (``inspect``): a regular file, bounded."""
+    with _reading(path, {}) as handle:
+        return _read_all(handle, _size(handle, limits))
 
 
 def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
                  ) -> VerifiedBundle:
     """Steps 1-5: the file's bytes, verified (or found verified under this trust)."""
+    verified, data, inflated, entries = _gate(path, trust, limits, keep=True)
+    return _bundle(verified, inflated, data=data, entries=entries)
+
+
+def check(path: Path, trust: Trust | TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS
+          ) -> Verified:
+    """What :func:`authenticate` establishes, without keeping the bytes (``plugin verify``,
+    discovery): one pass in bounded memory keeps only the local headers, the deflated
+    entries and the tail. With a bare ``TrustSnapshot`` no verified cache is used."""
+    return _gate(path, trust, limits, keep=False)[0]
+
+
+def _gate(path: Path, trust: Trust | TrustSnapshot, limits: Limits, *, keep: bool
+          ) -> tuple[Verified, bytes, dict[str, bytes], tuple[ZipEntry, ...]]:
+    """Open, screen, then one pass: the whole file read into memory (``keep``) and hashed,
+    or read in chunks and hashed as they arrive; then the cache or every check."""
+    cached = trust if isinstance(trust, Trust) else None
+    snapshot = cached.snapshot if cached is not None else trust
     found: dict[str, str | None] = {}
     with _reading(path, found) as handle:
-        size, directory, entries = _screen(handle, trust.snapshot, limits, found)
-        handle.seek(0)
-        data = handle.read(size + 1)
-        cd_offset = entries[-1].data_offset + entries[-1].compressed_size
-        if len(data) != size or data[cd_offset: cd_offset + len(directory)] != directory:
-            raise BundleInvalidError("the file changed while it was read; try again")
-        hashed = authentic.file_digests(data, entries)  # one pass: digest and prefix
-        digest = hashed[1]
-        hit = trust.cache.get(digest)
-        if hit is not None and hit.get("trust") != trust.fingerprint:
+        size, entries = _screen(handle, snapshot, limits, found)  # type: ignore[arg-type]
+        data = _read_all(handle, size) if keep else b""
+        scanned = authentic.scan([(0, memoryview(data))] if keep else _chunks(handle, size),
+                                 entries, size, copy=not keep)
+        digest = scanned[1]
+        hit = cached.cache.get(digest) if cached is not None else None
+        if hit is not None and hit.get("trust") != cached.fingerprint:  # type: ignore[union-attr]
             hit = None  # verified under another trust store: it proves nothing now
         manifest = from_cache(hit["manifest"]) if hit is not None else None
         if hit is not None and manifest is not None:
-            return _issue(VerifiedBundle(manifest, hit["manifest"].encode(), digest,
-                                         hit["key_id"], hit["publisher"], data,
-                                         zf.Contents(data, entries), entries))
-        verified = verify_bundle(data, trust.snapshot, limits=limits, entries=entries,
-                                 hashed=hashed)
-    trust.cache.put(digest, {"trust": trust.fingerprint, "key_id": verified.key_id,
-                             "publisher": verified.publisher,
-                             "manifest": verified.manifest_bytes.decode("utf-8")})
-    return verified
+            return (Verified(manifest, hit["manifest"].encode(), digest, hit["key_id"],
+                             hit["publisher"]), data, {}, entries)
+        verified, inflated = _verify(scanned, entries, snapshot, limits,  # type: ignore[arg-type]
+                                     keep=keep)
+    if cached is not None:
+        cached.cache.put(digest, {"trust": cached.fingerprint, "key_id": verified.key_id,
+                                  "publisher": verified.publisher,
+                                  "manifest": verified.manifest_bytes.decode("utf-8")})
+    return verified, data, inflated, entries
 
 
 def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None,
-                  hashed: tuple[str, str] | None = None) -> VerifiedBundle:
-    """Verify bytes already in memory: the signature over the raw bytes first, then (and
-    only then) inflate and CRC-check every entry and parse the manifest."""
-    record, digest, entries = authentic.verify_signature(
-        data, trust, limits=limits, path=path, entries=entries, hashed=hashed)
-    contents = zf.Contents(data, entries)
-    contents.check(limits)
-    manifest_bytes = bytes(contents[zf.MANIFEST_NAME])
-    manifest = parse_manifest(manifest_bytes, limits=limits)
-    check_entry_point(manifest, contents)
-    return _issue(VerifiedBundle(manifest, manifest_bytes, digest, record.key_id,
-                                 record.publisher, data, contents, entries))
+                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None
+                  ) -> VerifiedBundle:
+    """Verify bytes already in memory (``entries``: their directory, already parsed)."""
+    entries = tuple(entries or zf.parse_archive(data, limits=limits))
+    authentic.check_directory(entries, limits)
+    scanned = authentic.scan([(0, memoryview(data))], entries, len(data))
+    return _bundle(*_verify(scanned, entries, trust, limits, path=path), data=data,
+                   entries=entries)
+
+
+def _verify(scanned: authentic.Pass, entries: tuple[ZipEntry, ...], trust: TrustSnapshot,
+            limits: Limits, *, keep: bool = True, path: str | None = None
+            ) -> tuple[Verified, dict[str, bytes]]:
+    """Steps 2-6 on one pass: the signature over the raw bytes first, then (and only then)
+    every entry inflated (bounded) and CRC-checked, the manifest parsed, the entry point."""
+    record = authentic.verify_pass(scanned, entries, trust, path=path)
+    inflated = zf.check_contents(scanned[3], entries, scanned[2], keep=keep, limits=limits)
+    names = [e.name for e in entries]
+    at = names.index(zf.MANIFEST_NAME)
+    raw = inflated.get(zf.MANIFEST_NAME, zf.data_of(scanned[3][at], entries[at]))
+    manifest = parse_manifest(bytes(raw), limits=limits)
+    check_entry_point(manifest, frozenset(names))
+    return Verified(manifest, bytes(raw), scanned[1], record.key_id, record.publisher), inflated
+
+
+def _bundle(verified: Verified, inflated: dict[str, bytes], *, data: bytes,
+            entries: tuple[ZipEntry, ...]) -> VerifiedBundle:
+    v = verified
+    return _issue(VerifiedBundle(v.manifest, v.manifest_bytes, v.digest, v.key_id, v.publisher,
+                                 data, zf.Contents(data, entries, inflated), entries))
