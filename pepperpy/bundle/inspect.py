@@ -14,14 +14,14 @@ import hashlib
 from dataclasses import fields
 from typing import Any
 
-from pepperpy.core import PepperpyError
+from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.trust import archive as zf
 from pepperpy.trust.archive import MANIFEST_NAME
-from pepperpy.trust.authentic import parse_bundle
+from pepperpy.trust.authentic import check_directory, scan, signed_by
 from pepperpy.trust.gate import verify_bundle
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, PluginManifest, TrustSnapshot, ZipEntry
 
-__all__ = ["inspect_bundle", "manifest_json"]
+__all__ = ["inspect_bundle", "manifest_json", "parse_bundle"]
 
 _STATES = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
 
@@ -58,6 +58,18 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, unverified: bool = Fals
         row["stored"] = methods[str(row["name"])] == zf.STORED
     report["files"] = files
     return report
+
+
+def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS
+                 ) -> tuple[tuple[ZipEntry, ...], str, bytes]:
+    """(entries, key id, signature) of ``data``, before any trust decision: the layout
+    and signature entry checks of verification, for a report."""
+    if len(data) > limits.max_bundle_size:
+        raise BundleInvalidError(
+            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit")
+    entries = tuple(zf.parse_archive(data, limits=limits))
+    check_directory(entries, limits)
+    return (entries, *signed_by(scan([(0, memoryview(data))], entries, len(data)), entries))
 
 
 def manifest_json(manifest: PluginManifest) -> dict[str, Any]:

@@ -66,12 +66,23 @@ def _snapshot() -> TrustSnapshot:
     return TrustStore.from_settings().snapshot()
 
 
+class _NoCache:
+    """`plugin verify` checks completely: no verification is taken from, or left in, the
+    verified cache."""
+
+    def get(self, digest: str) -> None:
+        return None
+
+    def put(self, digest: str, entry: dict[str, str]) -> None:
+        pass
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    from pepperpy.trust.gate import check
+    from pepperpy.trust.gate import Trust, check
 
     snapshot = _snapshot() if args.key is None else _only_key(args.key)
     try:  # one pass over the file in bounded memory, every check a load makes
-        bundle = check(args.file, snapshot)
+        bundle = check(args.file, Trust(snapshot, "", _NoCache()))
     except UntrustedPublisherError as exc:
         if args.key is None:
             raise
@@ -170,9 +181,9 @@ _README_LIMIT = 16_000  # characters shown; a README is a summary, not a manual
 
 def _readme(data: bytes) -> str | None:
     """The bundle's README.md as text (bounded reader, same as inspect's), or None."""
+    from pepperpy.bundle.inspect import parse_bundle
     from pepperpy.core import PepperpyError
     from pepperpy.trust.archive import read_entry
-    from pepperpy.trust.authentic import parse_bundle
     from pepperpy.trust.types import DEFAULT_LIMITS
 
     try:

@@ -12,7 +12,7 @@ between equal versions, see ``manager.py``):
 
 Invariants:
 - Verify before parse: a file's manifest is read only after its signature held
-  (``gate.authenticate`` screens first). A file that is unsigned, signed by a
+  (``gate.check`` screens first). A file that is unsigned, signed by a
   key nobody trusts, revoked or invalid becomes a ``Found`` with ``problem`` (and the key
   id its signature entry names, if any): its manifest's claims are never read, so no
   hostile ``plugin.json`` reaches a parser, and a huge or sparse file costs a few small

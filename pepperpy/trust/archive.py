@@ -334,7 +334,7 @@ def check_contents(pieces: Sequence[bytes | bytearray | memoryview],
     pass; a deflated one is inflated from its piece, bounded); the inflated contents
     (with ``keep=False`` only ``plugin.json``'s)."""
     inflated: dict[str, bytes] = {}
-    for piece, entry, crc in zip(pieces, entries, crcs):
+    for piece, entry, crc in zip(pieces, entries, crcs, strict=True):
         if entry.method == DEFLATED:
             content = _inflate(data_of(piece, entry), entry)
             crc = zlib.crc32(content)

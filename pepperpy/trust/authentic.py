@@ -36,7 +36,7 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapsh
 
 __all__ = [
     "FORMAT", "Pass", "check_directory", "check_key", "encode_signature_entry", "key_id_of",
-    "parse_bundle", "parse_signature_entry", "scan", "statement", "verify_pass",
+    "parse_signature_entry", "scan", "signed_by", "statement", "verify_pass",
     "weak_key_problem",
 ]
 
@@ -184,20 +184,6 @@ def check_directory(entries: Sequence[ZipEntry], limits: Limits = DEFAULT_LIMITS
     return sig_entry
 
 
-def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS,
-                 entries: Sequence[ZipEntry] | None = None
-                 ) -> tuple[tuple[ZipEntry, ...], str, bytes]:
-    """Steps 1-3: (entries, key id, signature) of ``data``, before any trust decision.
-    ``entries``: the directory already parsed from these very bytes (the gate's screen)."""
-    if len(data) > limits.max_bundle_size:
-        raise BundleInvalidError(
-            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit")
-    directory = tuple(entries or zf.parse_archive(data, limits=limits))
-    check_directory(directory, limits)
-    return (directory, *_signed_by(scan([(0, memoryview(data))], directory, len(data)),
-                                   directory))
-
-
 Pass = tuple[str, str, list[int], list[Any], int]
 """What one pass over a file gave: the SHA-256 of its signed prefix and of the whole
 file, each entry's CRC-32 (stored entries), each entry's piece, the file size."""
@@ -242,7 +228,7 @@ def scan(chunks: Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry], 
     return prefix, hasher.hexdigest(), crcs, pieces, size
 
 
-def _signed_by(scanned: Pass, entries: Sequence[ZipEntry]) -> tuple[str, bytes]:
+def signed_by(scanned: Pass, entries: Sequence[ZipEntry]) -> tuple[str, bytes]:
     """Steps 2-3 on a pass: the layout after the signed prefix and every local header
     (``archive.check_archive``), then the signature entry (CRC-checked, canonical)."""
     _prefix, _digest, crcs, pieces, size = scanned
@@ -280,7 +266,7 @@ def verify_pass(scanned: Pass, entries: Sequence[ZipEntry], trust: TrustSnapshot
                 path: str | None = None) -> TrustedKey:
     """Steps 2-5 on one pass over a file whose directory passed ``check_directory``: the
     signing key's record, once the signature over the signed prefix holds."""
-    key_id, signature = _signed_by(scanned, entries)
+    key_id, signature = signed_by(scanned, entries)
     record = check_key(trust, key_id, scanned[1])
     if not _signature_valid(record.public_key, signature, statement(scanned[0])):
         raise BundleInvalidError(

@@ -34,19 +34,12 @@ from typing import Any, BinaryIO
 from pepperpy._record import record
 from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.trust import archive as zf
-from pepperpy.trust import authentic
+from pepperpy.trust import authentic, types
 from pepperpy.trust.manifest import check_entry_point, from_cache, parse_manifest
-from pepperpy.trust.types import (
-    DEFAULT_LIMITS,
-    Limits,
-    TrustSnapshot,
-    Verified,
-    VerifiedBundle,
-    ZipEntry,
-)
+from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, VerifiedBundle, ZipEntry
 
-__all__ = ["Trust", "authenticate", "check", "issued", "open_regular", "read_bundle",
-           "screen", "verify_bundle"]
+__all__ = ["Trust", "Verified", "authenticate", "check", "issued", "open_regular",
+           "read_bundle", "screen", "verify_bundle"]
 
 _CHUNK = 1 << 20
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
@@ -90,6 +83,17 @@ class Trust:
         """Plugin names the key may take over from their owners (``trust add --scope``)."""
         rec = self.snapshot.get(key_id)
         return frozenset(rec.scopes or ()) if rec is not None else frozenset()
+
+
+@record
+class Verified:
+    """What verifying a file established, without keeping its bytes (:func:`check`)."""
+
+    manifest: types.PluginManifest
+    manifest_bytes: bytes
+    digest: str
+    key_id: str
+    publisher: str
 
 
 def issued(bundle: VerifiedBundle) -> bool:
@@ -191,40 +195,35 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
     return _bundle(verified, inflated, data=data, entries=entries)
 
 
-def check(path: Path, trust: Trust | TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS
-          ) -> Verified:
+def check(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> Verified:
     """What :func:`authenticate` establishes, without keeping the bytes (``plugin verify``,
     discovery): one pass in bounded memory keeps only the local headers, the deflated
-    entries and the tail. With a bare ``TrustSnapshot`` no verified cache is used."""
+    entries and the tail."""
     return _gate(path, trust, limits, keep=False)[0]
 
 
-def _gate(path: Path, trust: Trust | TrustSnapshot, limits: Limits, *, keep: bool
+def _gate(path: Path, trust: Trust, limits: Limits, *, keep: bool
           ) -> tuple[Verified, bytes, dict[str, bytes], tuple[ZipEntry, ...]]:
     """Open, screen, then one pass: the whole file read into memory (``keep``) and hashed,
     or read in chunks and hashed as they arrive; then the cache or every check."""
-    cached = trust if isinstance(trust, Trust) else None
-    snapshot = cached.snapshot if cached is not None else trust
     found: dict[str, str | None] = {}
     with _reading(path, found) as handle:
-        size, entries = _screen(handle, snapshot, limits, found)  # type: ignore[arg-type]
+        size, entries = _screen(handle, trust.snapshot, limits, found)
         data = _read_all(handle, size) if keep else b""
         scanned = authentic.scan([(0, memoryview(data))] if keep else _chunks(handle, size),
                                  entries, size, copy=not keep)
         digest = scanned[1]
-        hit = cached.cache.get(digest) if cached is not None else None
-        if hit is not None and hit.get("trust") != cached.fingerprint:  # type: ignore[union-attr]
+        hit = trust.cache.get(digest)
+        if hit is not None and hit.get("trust") != trust.fingerprint:
             hit = None  # verified under another trust store: it proves nothing now
         manifest = from_cache(hit["manifest"]) if hit is not None else None
         if hit is not None and manifest is not None:
             return (Verified(manifest, hit["manifest"].encode(), digest, hit["key_id"],
                              hit["publisher"]), data, {}, entries)
-        verified, inflated = _verify(scanned, entries, snapshot, limits,  # type: ignore[arg-type]
-                                     keep=keep)
-    if cached is not None:
-        cached.cache.put(digest, {"trust": cached.fingerprint, "key_id": verified.key_id,
-                                  "publisher": verified.publisher,
-                                  "manifest": verified.manifest_bytes.decode("utf-8")})
+        verified, inflated = _verify(scanned, entries, trust.snapshot, limits, keep=keep)
+    trust.cache.put(digest, {"trust": trust.fingerprint, "key_id": verified.key_id,
+                             "publisher": verified.publisher,
+                             "manifest": verified.manifest_bytes.decode("utf-8")})
     return verified, data, inflated, entries
 
 

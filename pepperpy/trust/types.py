@@ -18,8 +18,8 @@ from pepperpy._record import record
 
 __all__ = [
     "DEFAULT_LIMITS", "Candidate", "InstallRecord", "InstallState", "Limits",
-    "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "Verified",
-    "VerifiedBundle", "ZipEntry", "from_validated",
+    "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "VerifiedBundle",
+    "ZipEntry", "from_validated",
 ]
 
 MiB = 1024 * 1024
@@ -187,17 +187,6 @@ class Candidate:
     path: str
     source: str  # "installed" | "plugin-path" | "checkout" | "file" (an install argument)
     yanked: bool = False  # an index this bundle came from withdrew its version
-
-
-@record
-class Verified:
-    """What verifying a file established, without its bytes (``gate.check``)."""
-
-    manifest: PluginManifest
-    manifest_bytes: bytes
-    digest: str
-    key_id: str
-    publisher: str
 
 
 @record

@@ -312,7 +312,8 @@ def test_decisions_do_no_io(env):
     folder listed."""
     from pepperpy.plugins.install import install_action
     from pepperpy.trust import admissible as policy
-    from pepperpy.trust.authentic import verify_signature
+    from pepperpy.trust.archive import parse_archive
+    from pepperpy.trust.authentic import scan, verify_pass
     from pepperpy.trust.gate import verify_bundle
     from pepperpy.trust.types import InstallState
 
@@ -330,7 +331,8 @@ def test_decisions_do_no_io(env):
             events.append(event)
 
     sys.addaudithook(hook)
-    verify_signature(data, snapshot)
+    entries = tuple(parse_archive(data))
+    verify_pass(scan([(0, memoryview(data))], entries, len(data)), entries, snapshot)
     verified = verify_bundle(data, snapshot)
     candidate = policy.Candidate(verified.manifest, verified.digest, verified.key_id,
                                  "x.pepperplugin", "plugin-path")
