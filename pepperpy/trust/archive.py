@@ -97,7 +97,6 @@ def check_layout(names: Iterable[str]) -> str | None:
     ``names`` excludes the signature entry. Checks file types, case-insensitive
     uniqueness, file/folder clashes and module shadowing.
     """
-    names = list(names)
     lowered: dict[str, str] = {}
     folders: set[str] = set()
     for name in names:
@@ -122,24 +121,18 @@ def check_layout(names: Iterable[str]) -> str | None:
     return None
 
 
-LOCAL_SIG = b"PK\x03\x04"
-CENTRAL_SIG = b"PK\x01\x02"
-END_SIG = b"PK\x05\x06"
+LOCAL_SIG, CENTRAL_SIG, END_SIG = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
 LOCAL = struct.Struct("<4sHHHHHIIIHH")
 CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 END = struct.Struct("<4sHHHHIIH")
-LOCAL_SIZE = LOCAL.size  # 30
-CENTRAL_SIZE = CENTRAL.size  # 46
-END_SIZE = END.size  # 22
+LOCAL_SIZE, CENTRAL_SIZE, END_SIZE = LOCAL.size, CENTRAL.size, END.size  # 30, 46, 22
 
 VERSION = 20
 MADE_BY = (3 << 8) | VERSION
-FLAGS = 0
-DOS_TIME = 0
+FLAGS = DOS_TIME = 0
 DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01
 EXTERNAL_ATTR = 0o100644 << 16
-STORED = 0
-DEFLATED = 8
+STORED, DEFLATED = 0, 8
 _FIX = " (rebuild the bundle with `pepperpy plugin build`)"
 
 

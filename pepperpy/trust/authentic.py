@@ -231,11 +231,8 @@ def scan(chunks: Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry], 
 def signed_by(scanned: Pass, entries: Sequence[ZipEntry]) -> tuple[str, bytes]:
     """Steps 2-3 on a pass: the layout after the signed prefix and every local header
     (``archive.check_archive``), then the signature entry (CRC-checked, canonical)."""
-    _prefix, _digest, crcs, pieces, size = scanned
-    zf.check_archive(pieces, entries, size)
-    if crcs[-1] != entries[-1].crc:
-        raise BundleInvalidError(f"entry {zf.SIGNATURE_NAME!r}: CRC-32 mismatch (corrupted data)")
-    return parse_signature_entry(zf.data_of(pieces[-1], entries[-1]))
+    zf.check_archive(scanned[3], entries, scanned[4])  # its CRC: with every entry's, later
+    return parse_signature_entry(zf.data_of(scanned[3][-1], entries[-1]))
 
 
 def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> TrustedKey:

@@ -39,7 +39,7 @@ from pepperpy.trust.manifest import check_entry_point, from_cache, parse_manifes
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, VerifiedBundle, ZipEntry
 
 __all__ = ["Trust", "Verified", "authenticate", "check", "issued", "open_regular",
-           "read_bundle", "screen", "verify_bundle"]
+           "read_bundle", "verify_bundle"]
 
 _CHUNK = 1 << 20
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
@@ -137,9 +137,7 @@ def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[
             ) -> tuple[int, tuple[ZipEntry, ...]]:
     """Step 2 on an open file: (size, entries); the layout rules and the key checked."""
     size = _size(handle, limits)
-    if size < zf.END_SIZE:
-        raise BundleInvalidError("file too short to be a bundle")
-    handle.seek(size - zf.END_SIZE)
+    handle.seek(max(size - zf.END_SIZE, 0))  # a shorter file is refused by its end record
     count, cd_offset, cd_size = zf.parse_end_record(
         handle.read(zf.END_SIZE), file_size=size, limits=limits)
     handle.seek(cd_offset)
@@ -153,14 +151,6 @@ def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[
     found["key_id"] = key_id
     authentic.check_key(trust, key_id, None)
     return size, entries
-
-
-def screen(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> str:
-    """The trusted key id ``path`` names, reading only its directory and signature."""
-    found: dict[str, str | None] = {}
-    with _reading(path, found) as handle:
-        _screen(handle, trust.snapshot, limits, found)
-    return str(found["key_id"])
 
 
 def _read_all(handle: BinaryIO, size: int) -> bytes:
@@ -245,16 +235,14 @@ def _verify(scanned: authentic.Pass, entries: tuple[ZipEntry, ...], trust: Trust
     every entry inflated (bounded) and CRC-checked, the manifest parsed, the entry point."""
     record = authentic.verify_pass(scanned, entries, trust, path=path)
     inflated = zf.check_contents(scanned[3], entries, scanned[2], keep=keep, limits=limits)
-    names = [e.name for e in entries]
-    at = names.index(zf.MANIFEST_NAME)
-    raw = inflated.get(zf.MANIFEST_NAME, zf.data_of(scanned[3][at], entries[at]))
-    manifest = parse_manifest(bytes(raw), limits=limits)
-    check_entry_point(manifest, frozenset(names))
-    return Verified(manifest, bytes(raw), scanned[1], record.key_id, record.publisher), inflated
+    at = [e.name for e in entries].index(zf.MANIFEST_NAME)
+    raw = bytes(inflated.get(zf.MANIFEST_NAME, zf.data_of(scanned[3][at], entries[at])))
+    manifest = parse_manifest(raw, limits=limits)
+    check_entry_point(manifest, frozenset(e.name for e in entries))
+    return Verified(manifest, raw, scanned[1], record.key_id, record.publisher), inflated
 
 
-def _bundle(verified: Verified, inflated: dict[str, bytes], *, data: bytes,
+def _bundle(v: Verified, inflated: dict[str, bytes], *, data: bytes,
             entries: tuple[ZipEntry, ...]) -> VerifiedBundle:
-    v = verified
     return _issue(VerifiedBundle(v.manifest, v.manifest_bytes, v.digest, v.key_id, v.publisher,
                                  data, zf.Contents(data, entries, inflated), entries))

@@ -123,7 +123,7 @@ def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path)
     import tracemalloc
 
     from pepperpy.bundle.trust import VerifiedCache
-    from pepperpy.trust.gate import Trust, screen
+    from pepperpy.trust.gate import Trust, check
     from pepperpy.trust.types import TrustSnapshot
 
     path = tmp_path / "sparse.pepperplugin"
@@ -131,7 +131,7 @@ def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path)
     tracemalloc.start()
     try:
         with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
-            screen(path, Trust(TrustSnapshot(), "empty", VerifiedCache(tmp_path / "v.json")))
+            check(path, Trust(TrustSnapshot(), "empty", VerifiedCache(tmp_path / "v.json")))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
