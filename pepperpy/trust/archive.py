@@ -103,8 +103,7 @@ def check_layout(names: Iterable[str]) -> str | None:
         if file_kind(name) is None:
             return (
                 f"file {name!r} is not an allowed type (allowed: plugin.json, *.py, "
-                f"{', '.join(sorted(DATA_EXTENSIONS))}, {', '.join(sorted(EXTENSIONLESS_NAMES))})"
-            )
+                f"{', '.join(sorted(DATA_EXTENSIONS))}, {', '.join(sorted(EXTENSIONLESS_NAMES))})")
         low = name.lower()
         if low in lowered:
             return f"entries {lowered[low]!r} and {name!r} differ only by case"
@@ -151,8 +150,7 @@ def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[in
     if sig != END_SIG:
         raise BundleInvalidError(
             "not a canonical bundle: the file does not end with a ZIP end record "
-            "(not a ZIP, truncated, has a comment, or has bytes appended)"
-        )
+            "(not a ZIP, truncated, has a comment, or has bytes appended)")
     if (disk, cd_disk, comment) != (0, 0, 0) or n_disk != n_total:
         raise _refuse("the end record declares multiple disks or a comment")
     if n_total == 0 or n_total > limits.max_entries:
@@ -185,8 +183,7 @@ def _check_central(fields: tuple, index: int) -> None:
     if external != EXTERNAL_ATTR:
         raise BundleInvalidError(
             f"{where}: file mode {external >> 16:#o} is not a regular 0644 file "
-            "(symlinks, folders and executables are refused)"
-        )
+            "(symlinks, folders and executables are refused)")
     if method not in (STORED, DEFLATED):
         raise BundleInvalidError(f"{where}: compression method {method}; only 0 and 8 allowed")
     if (mtime, mdate, elen, clen, disk, internal) != (DOS_TIME, DOS_DATE, 0, 0, 0, 0):
@@ -219,8 +216,7 @@ def _check_name_order(names: list[str], name: str, seen: set[str]) -> None:
 
 
 def parse_central_directory(
-    cd: bytes, *, count: int, cd_offset: int, limits: Limits = DEFAULT_LIMITS
-) -> list[ZipEntry]:
+    cd: bytes, *, count: int, cd_offset: int, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
     """Parse and check ``count`` central headers that fill ``cd`` exactly.
 
     Offsets are checked to be contiguous assuming each local header is 30 bytes plus
@@ -340,8 +336,7 @@ def check_contents(pieces: Sequence[bytes | bytearray | memoryview],
 
 def read_entry(
     data: bytes | memoryview, entry: ZipEntry, *, limits: Limits = DEFAULT_LIMITS,
-    check_crc: bool = True,
-) -> bytes | memoryview:
+    check_crc: bool = True) -> bytes | memoryview:
     """Return the content of ``entry`` (a memoryview for stored entries), checked.
 
     ``data`` is the whole archive. Inflating stops one byte past the declared size, so

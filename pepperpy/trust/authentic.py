@@ -145,8 +145,7 @@ def parse_signature_entry(raw: bytes | memoryview) -> tuple[str, bytes]:
     if body["format"] != FORMAT:
         raise BundleInvalidError(
             f"bundle format {str(body['format'])[:40]!r} is not supported; expected {FORMAT!r} "
-            "(upgrade PepperPy or rebuild the bundle)"
-        )
+            "(upgrade PepperPy or rebuild the bundle)")
     key_id, sig = body["key_id"], body["signature"]
     if not isinstance(key_id, str) or not _HEX64.fullmatch(key_id):
         raise BundleInvalidError("the signature entry's key_id is not 64 lowercase hex digits")
@@ -241,18 +240,15 @@ def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> Trust
     if record is None:
         raise UntrustedPublisherError(
             f"bundle is signed by key {key_id}, which is not in the trust store; if you "
-            "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id,
-        )
+            "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id)
     if weak_key_problem(record.public_key) is not None:
         raise UntrustedPublisherError(
             f"key {key_id[:16]} ({record.publisher}) is a weak ed25519 key and is never "
-            "trusted; remove it with `pepperpy trust remove`", key_id=key_id,
-        )
+            "trusted; remove it with `pepperpy trust remove`", key_id=key_id)
     if record.revoked:
         raise RevokedError(
             f"key {key_id[:16]} ({record.publisher}) was revoked at {record.revoked_at}; "
-            "ask the publisher for a bundle signed with a new key"
-        )
+            "ask the publisher for a bundle signed with a new key")
     if digest is not None and digest in snapshot.revoked_bundles:
         raise RevokedError(
             f"bundle sha256 {digest} was revoked by the operator; install another version")

@@ -178,8 +178,7 @@ def read_bundle(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
         return _read_all(handle, _size(handle, limits))
 
 
-def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
-                 ) -> VerifiedBundle:
+def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> VerifiedBundle:
     """Steps 1-5: the file's bytes, verified (or found verified under this trust)."""
     verified, data, inflated, entries = _gate(path, trust, limits, keep=True)
     return _bundle(verified, inflated, data=data, entries=entries)

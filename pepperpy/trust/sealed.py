@@ -82,11 +82,9 @@ def import_bundle(bundle: VerifiedBundle, *, location: Path) -> Any:
         unload(package, before)
         if registered:
             _FINDER.importers.pop(package, None)
-        raise PluginLoadError(
-            f"plugin {m.name!r}: importing {m.entry_point!r} failed: "
-            f"{type(exc).__name__}: {exc}; the publisher must fix the bundle",
-            plugin=m.name,
-        ) from exc
+        raise PluginLoadError(f"plugin {m.name!r}: importing {m.entry_point!r} failed: "
+                              f"{type(exc).__name__}: {exc}; the publisher must fix the bundle",
+                              plugin=m.name) from exc
 
 
 def unload(package: str, before: set[str]) -> None:

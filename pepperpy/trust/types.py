@@ -114,8 +114,7 @@ def from_validated(value: dict[str, Any]) -> PluginManifest:
     if data.get("dependency_lock") is not None:
         data["dependency_lock"] = tuple(
             LockedRequirement(p["name"], p["version"], tuple(p["hashes"]))
-            for p in data["dependency_lock"]
-        )
+            for p in data["dependency_lock"])
     return PluginManifest(**data)
 
 
