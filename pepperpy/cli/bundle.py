@@ -181,9 +181,8 @@ _README_LIMIT = 16_000  # characters shown; a README is a summary, not a manual
 
 def _readme(data: bytes) -> str | None:
     """The bundle's README.md as text (bounded reader, same as inspect's), or None."""
-    from pepperpy.bundle.inspect import parse_bundle
+    from pepperpy.bundle.inspect import parse_bundle, read_entry
     from pepperpy.core import PepperpyError
-    from pepperpy.trust.archive import read_entry
     from pepperpy.trust.types import DEFAULT_LIMITS
 
     try:
@@ -191,7 +190,7 @@ def _readme(data: bytes) -> str | None:
         entry = next((e for e in entries if e.name == "README.md"), None)
         if entry is None:
             return None
-        raw = bytes(read_entry(data, entry, limits=DEFAULT_LIMITS))
+        raw = bytes(read_entry(data, entry))
     except PepperpyError:
         return None
     text = raw.decode("utf-8", errors="replace")

@@ -90,8 +90,7 @@ def compatible(manifest: PluginManifest, *, path: str, pepperpy_version: str,
 
 def matches_record(c: Candidate, state: InstallState) -> None:
     """Rule 3: the installed copy is exactly the recorded bytes."""
-    record = state.plugins.get(c.manifest.name)
-    if record is None or record.digest != c.digest:
+    if (record := state.plugins.get(c.manifest.name)) is None or record.digest != c.digest:
         raise refusal(
             f"{c.path}: the installed copy of {c.manifest.name!r} does not match its "
             "install record (replaced behind PepperPy's back, or a rollback); reinstall "

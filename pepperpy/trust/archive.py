@@ -37,8 +37,8 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, ZipEntry
 __all__ = [
     "CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
     "check_archive", "check_contents", "check_layout", "check_local_header", "data_of",
-    "file_kind", "name_problem", "parse_archive", "parse_central_directory",
-    "parse_end_record", "read_entry",
+    "file_kind", "inflate", "name_problem", "parse_archive", "parse_central_directory",
+    "parse_end_record",
 ]
 
 MANIFEST_NAME = "plugin.json"
@@ -204,13 +204,13 @@ def _check_sizes(name: str, csize: int, usize: int, total: int, limits: Limits) 
                                  f"{limits.max_compression_ratio}x limit (zip bomb?)")
 
 
-def _check_name_order(names: list[str], name: str, seen: set[str]) -> None:
+def _check_name_order(last: str, name: str, seen: set[str]) -> None:
     if name == SIGNATURE_NAME:
         return
-    if names and names[-1] == SIGNATURE_NAME:
+    if last == SIGNATURE_NAME:
         raise _refuse(f"entry {name!r} follows the signature entry, which must be last")
-    if names and name <= names[-1]:
-        raise _refuse(f"entry {name!r} is out of order or duplicated (after {names[-1]!r})")
+    if last and name <= last:
+        raise _refuse(f"entry {name!r} is out of order or duplicated (after {last!r})")
     if name.lower() in seen:
         raise BundleInvalidError(f"entry {name!r} duplicates another entry (ignoring case)")
 
@@ -223,7 +223,6 @@ def parse_central_directory(
     the name; :func:`parse_archive` then checks the local headers themselves.
     """
     entries: list[ZipEntry] = []
-    names: list[str] = []
     seen: set[str] = set()
     pos = expected_offset = total = 0
     for index in range(count):
@@ -242,7 +241,7 @@ def parse_central_directory(
         problem = name_problem(name, limits=limits)
         if problem:
             raise BundleInvalidError(problem)
-        _check_name_order(names, name, seen)
+        _check_name_order(entries[-1].name if entries else "", name, seen)
         total += usize
         _check_sizes(name, csize, usize, total, limits)
         if offset != expected_offset:
@@ -250,7 +249,6 @@ def parse_central_directory(
                           "(gap, overlap or reordering)")
         data_offset = offset + LOCAL_SIZE + nlen
         entries.append(ZipEntry(name, fields[4], crc, csize, usize, offset, data_offset))
-        names.append(name)
         seen.add(name.lower())
         expected_offset = data_offset + csize
         pos += CENTRAL_SIZE + nlen
@@ -325,7 +323,7 @@ def check_contents(pieces: Sequence[bytes | bytearray | memoryview],
     inflated: dict[str, bytes] = {}
     for piece, entry, crc in zip(pieces, entries, crcs, strict=True):
         if entry.method == DEFLATED:
-            content = _inflate(data_of(piece, entry), entry)
+            content = inflate(data_of(piece, entry), entry)
             crc = zlib.crc32(content)
             if keep or entry.name == MANIFEST_NAME:
                 inflated[entry.name] = content
@@ -334,25 +332,9 @@ def check_contents(pieces: Sequence[bytes | bytearray | memoryview],
     return inflated
 
 
-def read_entry(
-    data: bytes | memoryview, entry: ZipEntry, *, limits: Limits = DEFAULT_LIMITS,
-    check_crc: bool = True) -> bytes | memoryview:
-    """Return the content of ``entry`` (a memoryview for stored entries), checked.
-
-    ``data`` is the whole archive. Inflating stops one byte past the declared size, so
-    memory stays bounded by the (already limited) declared size.
-    """
-    raw = data_of(memoryview(data)[entry.header_offset:], entry)
-    if entry.method == STORED:
-        content: bytes | memoryview = raw
-    else:
-        content = _inflate(raw, entry)
-    if check_crc and zlib.crc32(content) != entry.crc:
-        raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
-    return content
-
-
-def _inflate(raw: memoryview, entry: ZipEntry) -> bytes:
+def inflate(raw: memoryview, entry: ZipEntry) -> bytes:
+    """``entry``'s raw deflate bytes inflated: inflating stops one byte past the declared
+    size, so memory stays bounded by the (already limited) declared size."""
     inflater = zlib.decompressobj(-15)
     try:
         out = inflater.decompress(raw, entry.size + 1)
@@ -381,8 +363,9 @@ class Contents(Mapping[str, bytes]):
         entry = self._entries[name]
         if entry.method == STORED:
             return self._data[entry.data_offset: entry.data_offset + entry.size]
-        if name not in self._inflated:
-            self._inflated[name] = bytes(read_entry(self._data, entry))
+        if name not in self._inflated:  # bounded and CRC-checked, as verification does
+            self._inflated.update(check_contents([memoryview(self._data)[entry.header_offset:]],
+                                                 [entry], [0]))
         return self._inflated[name]
 
     def __contains__(self, name: object) -> bool:

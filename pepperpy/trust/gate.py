@@ -201,8 +201,7 @@ def _gate(path: Path, trust: Trust, limits: Limits, *, keep: bool
         data = _read_all(handle, size) if keep else b""
         scanned = authentic.scan([(0, memoryview(data))] if keep else _chunks(handle, size),
                                  entries, size, copy=not keep)
-        digest = scanned[1]
-        hit = trust.cache.get(digest)
+        hit = trust.cache.get(digest := scanned[1])
         if hit is not None and hit.get("trust") != trust.fingerprint:
             hit = None  # verified under another trust store: it proves nothing now
         manifest = from_cache(hit["manifest"]) if hit is not None else None
@@ -244,4 +243,4 @@ def _verify(scanned: authentic.Pass, entries: tuple[ZipEntry, ...], trust: Trust
 def _bundle(v: Verified, inflated: dict[str, bytes], *, data: bytes,
             entries: tuple[ZipEntry, ...]) -> VerifiedBundle:
     return _issue(VerifiedBundle(v.manifest, v.manifest_bytes, v.digest, v.key_id, v.publisher,
-                                 data, zf.Contents(data, entries, inflated), entries))
+                                 data, zf.Contents(data, entries, inflated)))

@@ -138,8 +138,7 @@ def load_schema() -> dict[str, Any]:
     except FileNotFoundError:  # a zipped or otherwise unusual install
         from importlib.resources import files
 
-        resource = files("pepperpy") / "schemas" / "plugin.schema.json"
-        return json.loads(resource.read_text(encoding="utf-8"))
+        return json.loads((files("pepperpy") / "schemas" / "plugin.schema.json").read_bytes())
 
 
 @lru_cache(maxsize=1)
@@ -165,39 +164,35 @@ def _anchored(schema: Any) -> Any:
 
 
 _TYPES = {"string": str, "object": dict, "array": list, "boolean": bool}
-_SIZES = {"maxLength": (str, 1), "minLength": (str, -1), "maxItems": (list, 1),
-          "minItems": (list, -1)}
+#: What each keyword plugin.schema.json uses asks of a value (schema, rule, value).
+_KEYWORDS: dict[str, Any] = {
+    "type": lambda s, r, v: type(v) is _TYPES.get(r),
+    "pattern": lambda s, r, v: isinstance(v, str) and re.search(r, v) is not None,
+    "maxLength": lambda s, r, v: isinstance(v, str) and len(v) <= r,
+    "minLength": lambda s, r, v: isinstance(v, str) and len(v) >= r,
+    "maxItems": lambda s, r, v: isinstance(v, list) and len(v) <= r,
+    "minItems": lambda s, r, v: isinstance(v, list) and len(v) >= r,
+    "uniqueItems": lambda s, r, v: isinstance(v, list) and len({*map(str, v)}) == len(v)
+    and all(isinstance(item, str) for item in v),
+    "items": lambda s, r, v: isinstance(v, list) and all(_fits(r, item) for item in v),
+    "required": lambda s, r, v: isinstance(v, dict) and all(k in v for k in r),
+    "properties": lambda s, r, v: isinstance(v, dict) and all(
+        _fits(r[k], item) for k, item in v.items() if k in r),
+    "additionalProperties": lambda s, r, v: isinstance(v, dict) and all(
+        r is True or (r is not False and _fits(r, item))
+        for k, item in v.items() if k not in s.get("properties", {})),
+    "const": lambda s, r, v: type(v) is type(r) and v == r,
+    **dict.fromkeys(("$schema", "$id", "title", "description"), lambda s, r, v: True),
+}
 
 
 def _fits(schema: dict[str, Any], value: Any) -> bool:
     """True only when ``value`` certainly validates against ``schema``, read keyword by
-    keyword (the ones plugin.schema.json uses); False means unsure, and jsonschema (40 ms
-    to import) judges and words the refusal. ``tests/trust/test_manifest_check.py``
-    compares both over thousands of manifests."""
-    for key, rule in schema.items():
-        if key == "type":
-            ok = type(value) is _TYPES.get(rule)
-        elif key == "pattern":
-            ok = isinstance(value, str) and re.search(rule, value) is not None
-        elif key in _SIZES:
-            ok = isinstance(value, _SIZES[key][0]) and (len(value) - rule) * _SIZES[key][1] <= 0
-        elif key == "uniqueItems":
-            ok = isinstance(value, list) and len(set(map(str, value))) == len(value) and all(
-                isinstance(item, str) for item in value)
-        elif key == "items":
-            ok = isinstance(value, list) and all(_fits(rule, item) for item in value)
-        elif key in ("properties", "additionalProperties", "required"):
-            known = schema.get("properties", {})
-            ok = isinstance(value, dict) and all(k in value for k in schema.get("required", ())) \
-                and all(_fits(known[k], v) if k in known else rule is not False and (
-                    key != "additionalProperties" or _fits(rule, v)) for k, v in value.items())
-        elif key == "const":
-            ok = type(value) is type(rule) and value == rule
-        else:
-            ok = key in ("$schema", "$id", "title", "description")
-        if not ok:
-            return False
-    return True
+    keyword (``_KEYWORDS``: the ones plugin.schema.json uses); False means unsure (any
+    other keyword, too), and jsonschema (40 ms to import) judges and words the refusal.
+    ``tests/trust/test_manifest_check.py`` compares both over thousands of manifests."""
+    return all(key in _KEYWORDS and _KEYWORDS[key](schema, rule, value)
+               for key, rule in schema.items())
 
 
 @lru_cache(maxsize=1)

@@ -107,10 +107,8 @@ class PluginManifest:
 
 def from_validated(value: dict[str, Any]) -> PluginManifest:
     """The manifest for a ``plugin.json`` object that passed the schema and field checks."""
-    data = dict(value)
-    for key in ("dependencies", "source_builds"):
-        if key in data:
-            data[key] = tuple(data[key])
+    data = {k: tuple(v) if k in ("dependencies", "source_builds") else v
+            for k, v in value.items()}
     if data.get("dependency_lock") is not None:
         data["dependency_lock"] = tuple(
             LockedRequirement(p["name"], p["version"], tuple(p["hashes"]))
@@ -170,10 +168,8 @@ class InstallState:
     pending: Mapping[str, Any] = field(default_factory=dict)
 
     def owner_of_provider(self, category: str, provider_name: str) -> InstallRecord | None:
-        for rec in self.plugins.values():
-            if (rec.category, rec.provider_name) == (category, provider_name):
-                return rec
-        return None
+        return next((rec for rec in self.plugins.values()
+                     if (rec.category, rec.provider_name) == (category, provider_name)), None)
 
 
 @record
@@ -200,7 +196,6 @@ class VerifiedBundle:
     publisher: str
     data: bytes
     entries: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-    directory: tuple[ZipEntry, ...] = field(default=(), compare=False, repr=False)
 
     def __repr__(self) -> str:
         return (f"<VerifiedBundle {self.manifest.name} {self.manifest.version} "
