@@ -34,12 +34,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pepperpy.core import BundleInvalidError
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, ZipEntry
 
-__all__ = [
-    "CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
-    "check_archive", "check_contents", "check_layout", "check_local_header", "data_of",
-    "file_kind", "inflate", "name_problem", "parse_archive", "parse_central_directory",
-    "parse_end_record",
-]
+__all__ = ["CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
+           "check_archive", "check_contents", "check_layout", "check_local_header", "data_of",
+           "file_kind", "inflate", "name_problem", "parse_archive", "parse_central_directory",
+           "parse_end_record"]
 
 MANIFEST_NAME = "plugin.json"
 SIGNATURE_NAME = ".pepperpy-signature"
@@ -238,8 +236,7 @@ def parse_central_directory(
             name = raw_name.decode("ascii")
         except UnicodeDecodeError:
             raise BundleInvalidError(f"entry {raw_name!r}: name is not ASCII") from None
-        problem = name_problem(name, limits=limits)
-        if problem:
+        if problem := name_problem(name, limits=limits):
             raise BundleInvalidError(problem)
         _check_name_order(entries[-1].name if entries else "", name, seen)
         total += usize
@@ -259,7 +256,7 @@ def parse_central_directory(
     return entries
 
 
-def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
+def check_local_header(buf: bytes | bytearray | memoryview, entry: ZipEntry) -> None:
     """Check that the local header at the start of ``buf`` is exactly the one ``entry``
     implies (the one ``plugin build`` writes), name included."""
     expected = LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE,

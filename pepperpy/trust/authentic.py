@@ -33,11 +33,9 @@ from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherEr
 from pepperpy.trust import archive as zf
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, ZipEntry
 
-__all__ = [
-    "FORMAT", "Pass", "check_directory", "check_key", "encode_signature_entry", "key_id_of",
-    "parse_signature_entry", "scan", "signed_by", "statement", "verify_pass",
-    "weak_key_problem",
-]
+__all__ = ["FORMAT", "Pass", "check_directory", "check_key", "encode_signature_entry", "key_id_of",
+           "parse_signature_entry", "scan", "signed_by", "statement", "verify_pass",
+           "weak_key_problem"]
 
 FORMAT = "pepperpy-bundle/2"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -197,7 +195,7 @@ def scan(chunks: Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry], 
         e.compressed_size if e.method == zf.DEFLATED or e.name == zf.MANIFEST_NAME else 0)
         for i, e in enumerate(entries)]
     hasher, prefix, first = hashlib.sha256(), "", 0
-    crcs, pieces = [0] * len(entries), [bytearray() for _ in entries]
+    crcs, pieces = [0] * len(entries), list[Any](bytearray() for _ in entries)
     for at, chunk in chunks:
         end = at + len(chunk)
         mid = cut - at if at <= cut < end else 0  # where the signed prefix ends

@@ -44,8 +44,7 @@ __all__ = ["Trust", "Verified", "authenticate", "check", "issued", "open_regular
 _CHUNK = 1 << 20
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISDIR, "a folder"))
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
 _ISSUED: weakref.WeakValueDictionary[int, VerifiedBundle] = weakref.WeakValueDictionary()
 
 
@@ -54,8 +53,7 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     ``OSError`` from opening (missing file, no permission) propagates unchanged."""
     fd = os.open(path, _FLAGS)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(mode := os.fstat(fd).st_mode):
             kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
             raise BundleInvalidError(f"not a regular file ({kind}); a bundle must be a plain "
                                      "file: delete or rename it", path=str(path))
@@ -81,8 +79,7 @@ class Trust:
 
     def scopes(self, key_id: str) -> frozenset[str]:
         """Plugin names the key may take over from their owners (``trust add --scope``)."""
-        rec = self.snapshot.get(key_id)
-        return frozenset(rec.scopes or ()) if rec is not None else frozenset()
+        return frozenset(getattr(self.snapshot.get(key_id), "scopes", None) or ())
 
 
 @record
@@ -101,18 +98,14 @@ def issued(bundle: VerifiedBundle) -> bool:
     return _ISSUED.get(id(bundle)) is bundle
 
 
-def _issue(bundle: VerifiedBundle) -> VerifiedBundle:
-    _ISSUED[id(bundle)] = bundle
-    return bundle
-
-
 @contextlib.contextmanager
-def _reading(path: Path, found: dict[str, str | None]) -> Iterator[BinaryIO]:
-    """Open ``path``; every refusal inside names the file (and the key, once known), and
-    ``OSError`` becomes a ``BundleInvalidError``."""
+def _reading(path: Path) -> Iterator[tuple[BinaryIO, dict[str, str | None]]]:
+    """Open ``path``; every refusal inside names the file (and the key, once known in
+    ``found["key_id"]``), and ``OSError`` becomes a ``BundleInvalidError``."""
+    found: dict[str, str | None] = {}
     try:
         with open_regular(path) as handle:
-            yield handle
+            yield handle, found
     except OSError as exc:
         raise BundleInvalidError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     except PepperpyError as exc:
@@ -126,8 +119,7 @@ def _reading(path: Path, found: dict[str, str | None]) -> Iterator[BinaryIO]:
 
 
 def _size(handle: BinaryIO, limits: Limits) -> int:
-    size = os.fstat(handle.fileno()).st_size
-    if size > limits.max_bundle_size:
+    if (size := os.fstat(handle.fileno()).st_size) > limits.max_bundle_size:
         raise BundleInvalidError(f"file is {size} bytes, above the {limits.max_bundle_size}-"
                                  "byte limit; it is not a bundle PepperPy can load")
     return size
@@ -136,16 +128,14 @@ def _size(handle: BinaryIO, limits: Limits) -> int:
 def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[str, str | None]
             ) -> tuple[int, tuple[ZipEntry, ...]]:
     """Step 2 on an open file: (size, entries); the layout rules and the key checked."""
-    size = _size(handle, limits)
-    handle.seek(max(size - zf.END_SIZE, 0))  # a shorter file is refused by its end record
+    size, fd = _size(handle, limits), handle.fileno()  # a file under 22 bytes: no end record
     count, cd_offset, cd_size = zf.parse_end_record(
-        handle.read(zf.END_SIZE), file_size=size, limits=limits)
-    handle.seek(cd_offset)
-    entries = tuple(zf.parse_central_directory(handle.read(cd_size), count=count,
+        os.pread(fd, zf.END_SIZE, max(size - zf.END_SIZE, 0)), file_size=size, limits=limits)
+    entries = tuple(zf.parse_central_directory(os.pread(fd, cd_size, cd_offset), count=count,
                                                cd_offset=cd_offset, limits=limits))
     last = authentic.check_directory(entries, limits)
-    handle.seek(last.header_offset)
-    blob = handle.read(last.data_offset - last.header_offset + last.compressed_size)
+    blob = os.pread(fd, last.data_offset - last.header_offset + last.compressed_size,
+                    last.header_offset)
     zf.check_local_header(blob, last)
     key_id, _ = authentic.parse_signature_entry(blob[last.data_offset - last.header_offset:])
     found["key_id"] = key_id
@@ -165,7 +155,7 @@ def _chunks(handle: BinaryIO, size: int) -> Iterator[tuple[int, memoryview]]:
     """The file from its start, through ``handle``, in one reused 1 MiB buffer."""
     buffer, at = memoryview(bytearray(min(size, _CHUNK))), 0
     handle.seek(0)
-    while at < size and (got := handle.readinto(buffer[:size - at])):
+    while at < size and (got := handle.readinto(buffer[:size - at])):  # type: ignore[attr-defined]
         yield at, buffer[:got]
         at += got
     if at != size or handle.read(1):
@@ -174,14 +164,13 @@ def _chunks(handle: BinaryIO, size: int) -> Iterator[tuple[int, memoryview]]:
 
 def read_bundle(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
     """The file's bytes, unverified (``inspect``): a regular file, bounded."""
-    with _reading(path, {}) as handle:
+    with _reading(path) as (handle, _):
         return _read_all(handle, _size(handle, limits))
 
 
 def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> VerifiedBundle:
     """Steps 1-5: the file's bytes, verified (or found verified under this trust)."""
-    verified, data, inflated, entries = _gate(path, trust, limits, keep=True)
-    return _bundle(verified, inflated, data=data, entries=entries)
+    return _bundle(*_gate(path, trust, limits, keep=True))
 
 
 def check(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> Verified:
@@ -192,11 +181,10 @@ def check(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> Verif
 
 
 def _gate(path: Path, trust: Trust, limits: Limits, *, keep: bool
-          ) -> tuple[Verified, bytes, dict[str, bytes], tuple[ZipEntry, ...]]:
+          ) -> tuple[Verified, dict[str, bytes], bytes, tuple[ZipEntry, ...]]:
     """Open, screen, then one pass: the whole file read into memory (``keep``) and hashed,
     or read in chunks and hashed as they arrive; then the cache or every check."""
-    found: dict[str, str | None] = {}
-    with _reading(path, found) as handle:
+    with _reading(path) as (handle, found):
         size, entries = _screen(handle, trust.snapshot, limits, found)
         data = _read_all(handle, size) if keep else b""
         scanned = authentic.scan([(0, memoryview(data))] if keep else _chunks(handle, size),
@@ -204,15 +192,14 @@ def _gate(path: Path, trust: Trust, limits: Limits, *, keep: bool
         hit = trust.cache.get(digest := scanned[1])
         if hit is not None and hit.get("trust") != trust.fingerprint:
             hit = None  # verified under another trust store: it proves nothing now
-        manifest = from_cache(hit["manifest"]) if hit is not None else None
-        if hit is not None and manifest is not None:
+        if hit is not None and (manifest := from_cache(hit["manifest"])) is not None:
             return (Verified(manifest, hit["manifest"].encode(), digest, hit["key_id"],
-                             hit["publisher"]), data, {}, entries)
+                             hit["publisher"]), {}, data, entries)
         verified, inflated = _verify(scanned, entries, trust.snapshot, limits, keep=keep)
     trust.cache.put(digest, {"trust": trust.fingerprint, "key_id": verified.key_id,
                              "publisher": verified.publisher,
                              "manifest": verified.manifest_bytes.decode("utf-8")})
-    return verified, data, inflated, entries
+    return verified, inflated, data, entries
 
 
 def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
@@ -222,8 +209,7 @@ def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT
     entries = tuple(entries or zf.parse_archive(data, limits=limits))
     authentic.check_directory(entries, limits)
     scanned = authentic.scan([(0, memoryview(data))], entries, len(data))
-    return _bundle(*_verify(scanned, entries, trust, limits, path=path), data=data,
-                   entries=entries)
+    return _bundle(*_verify(scanned, entries, trust, limits, path=path), data, entries)
 
 
 def _verify(scanned: authentic.Pass, entries: tuple[ZipEntry, ...], trust: TrustSnapshot,
@@ -240,7 +226,9 @@ def _verify(scanned: authentic.Pass, entries: tuple[ZipEntry, ...], trust: Trust
     return Verified(manifest, raw, scanned[1], record.key_id, record.publisher), inflated
 
 
-def _bundle(v: Verified, inflated: dict[str, bytes], *, data: bytes,
+def _bundle(v: Verified, inflated: dict[str, bytes], data: bytes,
             entries: tuple[ZipEntry, ...]) -> VerifiedBundle:
-    return _issue(VerifiedBundle(v.manifest, v.manifest_bytes, v.digest, v.key_id, v.publisher,
-                                 data, zf.Contents(data, entries, inflated)))
+    bundle = VerifiedBundle(v.manifest, v.manifest_bytes, v.digest, v.key_id, v.publisher,
+                            data, zf.Contents(data, entries, inflated))
+    _ISSUED[id(bundle)] = bundle
+    return bundle

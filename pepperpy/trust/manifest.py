@@ -203,10 +203,9 @@ def _schema() -> dict[str, Any]:
 def _schema_errors(value: dict[str, Any]) -> str | None:
     if _fits(_schema(), value):
         return None
-    errors = sorted(_validator().iter_errors(value), key=lambda e: list(e.absolute_path))
-    if not errors:
+    first = min(_validator().iter_errors(value), key=lambda e: list(e.absolute_path), default=None)
+    if first is None:
         return None
-    first = errors[0]
     where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
     message = first.message if len(first.message) < 200 else first.message[:200] + "..."
     return f"plugin.json field {where}: {message}"
@@ -271,8 +270,7 @@ def _check_fields(value: dict[str, Any], limits: Limits) -> None:
 def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
     """Strict JSON, schema, dependency and version checks, then the typed model."""
     value = parse_json_strict(raw, limits=limits)
-    problem = _schema_errors(value)
-    if problem:
+    if problem := _schema_errors(value):
         raise BundleInvalidError(problem, plugin=_name_of(value))
     _check_fields(value, limits)
     return from_validated(value)

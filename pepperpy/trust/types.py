@@ -16,11 +16,9 @@ from typing import Any
 
 from pepperpy._record import record
 
-__all__ = [
-    "DEFAULT_LIMITS", "Candidate", "InstallRecord", "InstallState", "Limits",
-    "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "VerifiedBundle",
-    "ZipEntry", "from_validated",
-]
+__all__ = ["DEFAULT_LIMITS", "Candidate", "InstallRecord", "InstallState", "Limits",
+           "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "VerifiedBundle",
+           "ZipEntry", "from_validated"]
 
 MiB = 1024 * 1024
 
@@ -107,7 +105,7 @@ class PluginManifest:
 
 def from_validated(value: dict[str, Any]) -> PluginManifest:
     """The manifest for a ``plugin.json`` object that passed the schema and field checks."""
-    data = {k: tuple(v) if k in ("dependencies", "source_builds") else v
+    data: dict[str, Any] = {k: tuple(v) if k in ("dependencies", "source_builds") else v
             for k, v in value.items()}
     if data.get("dependency_lock") is not None:
         data["dependency_lock"] = tuple(
