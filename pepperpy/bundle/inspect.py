@@ -70,7 +70,7 @@ def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS
             f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit")
     entries = tuple(zf.parse_archive(data, limits=limits))
     check_directory(entries, limits)
-    return (entries, *signed_by(scan([(0, memoryview(data))], entries, len(data)), entries))
+    return (entries, *signed_by(scan(memoryview(data), entries, len(data)), entries))
 
 
 def read_entry(data: bytes, entry: ZipEntry, *, check_crc: bool = True) -> bytes | memoryview:

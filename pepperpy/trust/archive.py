@@ -268,9 +268,8 @@ def check_local_header(buf: bytes | bytearray | memoryview, entry: ZipEntry) -> 
 def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
     """The entries of ``data``'s end record and central directory, in archive order (the
     rest of the layout: :func:`check_archive`, on the pieces of one pass)."""
-    size = len(data)
     count, cd_offset, cd_size = parse_end_record(
-        data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits)
+        data[max(len(data) - END_SIZE, 0):], file_size=len(data), limits=limits)
     return parse_central_directory(
         data[cd_offset: cd_offset + cd_size], count=count, cd_offset=cd_offset, limits=limits)
 

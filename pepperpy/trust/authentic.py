@@ -38,6 +38,7 @@ __all__ = ["FORMAT", "Pass", "check_directory", "check_key", "encode_signature_e
            "weak_key_problem"]
 
 FORMAT = "pepperpy-bundle/2"
+CHUNK = 1 << 18  # bytes hashed, then CRC-checked while still in the CPU cache
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _B64_SIG = re.compile(r"[A-Za-z0-9+/]{86}==")
 
@@ -182,21 +183,23 @@ def check_directory(entries: Sequence[ZipEntry], limits: Limits = DEFAULT_LIMITS
 Pass = tuple[str, str, list[int], list[Any], int]
 
 
-def scan(chunks: Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry], size: int, *,
-         copy: bool = False) -> Pass:
-    """One pass over the file's bytes as they arrive (``chunks``: offset and bytes, in
-    order, covering the file): both digests, the CRC-32 of every stored entry's bytes, and
-    the pieces the later checks read: each entry from its local header through its data
-    when it is deflated or ``plugin.json`` (else its header only), and everything from
-    the signature entry on. ``copy``: the chunks are a reused buffer, so pieces are
-    copied out; without it, ``chunks`` is one view of the whole file, sliced."""
+def scan(source: memoryview | Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry],
+         size: int) -> Pass:
+    """One pass over the file's bytes as they arrive (``source``: (offset, bytes) chunks in
+    order, covering the file, copied from as they come; or the whole file in memory, taken
+    in 256 KiB slices and sliced): both digests, the CRC-32 of every stored entry's bytes
+    (each chunk is still in the CPU cache from hashing), and the pieces the later checks
+    read: each entry from its local header through its data when it is deflated or
+    ``plugin.json`` (else its header only), and everything from the signature entry on."""
+    whole = source if isinstance(source, memoryview) else None
     cut, last = entries[-1].header_offset, len(entries) - 1
     keep = [size if i == last else e.data_offset + (
         e.compressed_size if e.method == zf.DEFLATED or e.name == zf.MANIFEST_NAME else 0)
         for i, e in enumerate(entries)]
     hasher, prefix, first = hashlib.sha256(), "", 0
     crcs, pieces = [0] * len(entries), list[Any](bytearray() for _ in entries)
-    for at, chunk in chunks:
+    for at, chunk in ((at, source[at:at + CHUNK]) for at in range(0, size, CHUNK)) if (
+            isinstance(source, memoryview)) else source:
         end = at + len(chunk)
         mid = cut - at if at <= cut < end else 0  # where the signed prefix ends
         hasher.update(chunk[:mid])
@@ -206,16 +209,15 @@ def scan(chunks: Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry], 
         while i <= last and entries[i].header_offset < end:
             e = entries[i]
             lo, hi = max(e.header_offset, at), min(keep[i], end)
-            if lo < hi:
-                if copy:
-                    pieces[i] += chunk[lo - at:hi - at]
-                else:
-                    pieces[i] = chunk[lo - at:hi - at]
+            if lo < hi and whole is None:
+                pieces[i] += chunk[lo - at:hi - at]
             lo, hi = max(e.data_offset, at), min(e.data_offset + e.compressed_size, end)
             if e.method == zf.STORED and lo < hi:
                 crcs[i] = zlib.crc32(chunk[lo - at:hi - at], crcs[i])
             first += i == first and max(keep[i], e.data_offset + e.compressed_size) <= end
             i += 1
+    if whole is not None:
+        pieces = [whole[e.header_offset:end] for e, end in zip(entries, keep, strict=True)]
     return prefix, hasher.hexdigest(), crcs, pieces, size
 
 

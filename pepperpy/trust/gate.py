@@ -41,7 +41,7 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, Verified
 __all__ = ["Trust", "Verified", "authenticate", "check", "issued", "open_regular",
            "read_bundle", "verify_bundle"]
 
-_CHUNK = 1 << 20
+_CHUNK = authentic.CHUNK  # 256 KiB reads, as hashlib.file_digest makes
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
@@ -144,15 +144,13 @@ def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[
 
 
 def _read_all(handle: BinaryIO, size: int) -> bytes:
-    handle.seek(0)
-    data = handle.read(size + 1)
-    if len(data) != size:
+    if len(data := os.pread(handle.fileno(), size + 1, 0)) != size:  # one read, whole
         raise BundleInvalidError("the file changed while it was read; try again")
     return data
 
 
 def _chunks(handle: BinaryIO, size: int) -> Iterator[tuple[int, memoryview]]:
-    """The file from its start, through ``handle``, in one reused 1 MiB buffer."""
+    """The file from its start, through ``handle``, in one reused 256 KiB buffer."""
     buffer, at = memoryview(bytearray(min(size, _CHUNK))), 0
     handle.seek(0)
     while at < size and (got := handle.readinto(buffer[:size - at])):  # type: ignore[attr-defined]
@@ -187,8 +185,8 @@ def _gate(path: Path, trust: Trust, limits: Limits, *, keep: bool
     with _reading(path) as (handle, found):
         size, entries = _screen(handle, trust.snapshot, limits, found)
         data = _read_all(handle, size) if keep else b""
-        scanned = authentic.scan([(0, memoryview(data))] if keep else _chunks(handle, size),
-                                 entries, size, copy=not keep)
+        scanned = authentic.scan(memoryview(data) if keep else _chunks(handle, size), entries,
+                                 size)
         hit = trust.cache.get(digest := scanned[1])
         if hit is not None and hit.get("trust") != trust.fingerprint:
             hit = None  # verified under another trust store: it proves nothing now
@@ -208,7 +206,7 @@ def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT
     """Verify bytes already in memory (``entries``: their directory, already parsed)."""
     entries = tuple(entries or zf.parse_archive(data, limits=limits))
     authentic.check_directory(entries, limits)
-    scanned = authentic.scan([(0, memoryview(data))], entries, len(data))
+    scanned = authentic.scan(memoryview(data), entries, len(data))
     return _bundle(*_verify(scanned, entries, trust, limits, path=path), data, entries)
 
 

@@ -332,7 +332,7 @@ def test_decisions_do_no_io(env):
 
     sys.addaudithook(hook)
     entries = tuple(parse_archive(data))
-    verify_pass(scan([(0, memoryview(data))], entries, len(data)), entries, snapshot)
+    verify_pass(scan(memoryview(data), entries, len(data)), entries, snapshot)
     verified = verify_bundle(data, snapshot)
     candidate = policy.Candidate(verified.manifest, verified.digest, verified.key_id,
                                  "x.pepperplugin", "plugin-path")

@@ -51,7 +51,7 @@ def _validator() -> Draft202012Validator:
 
 def _variants() -> list[dict[str, Any]]:
     bases = [json.loads(p.read_bytes()) for p in SHIPPED] + [FULL]
-    keys = sorted(manifest._schema()["properties"]) + ["extra", "$schema"]
+    keys = [*sorted(manifest._schema()["properties"]), "extra", "$schema"]
     out: list[dict[str, Any]] = [copy.deepcopy(b) for b in bases]
     for base, key, value in itertools.product(bases[-3:], keys, VALUES):
         variant = copy.deepcopy(base)
