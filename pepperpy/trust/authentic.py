@@ -3,13 +3,16 @@
 The checks, in order; each refusal raises at once:
 
 1. limits: file size (before anything is parsed);
-2. structure: the canonical ZIP layout, names, file types, shadowing (``archive.py``);
+2. structure: the canonical ZIP layout, names, file types, shadowing (``archive.py``;
+   ``check_directory`` on the central directory, ``archive.check_archive`` on the pass);
 3. the signature entry: present exactly once, last, stored, canonical JSON;
 4. the key is in the snapshot, strong (not a small-order or non-canonical point), not
    revoked (``UntrustedPublisherError``, ``RevokedError``);
-5. one SHA-256 pass over the raw bytes gives the file's digest (not revoked) and the
-   digest of every byte before the signature entry; the ed25519 signature over the
-   statement built from it must verify.
+5. one pass over the raw bytes (:func:`scan`, chunks in file order: the gate's reads, or
+   slices of bytes in memory) gives the file's SHA-256 (not revoked), the SHA-256 of
+   every byte before the signature entry and each stored entry's CRC-32; the ed25519
+   signature over the statement built from the prefix digest must verify
+   (:func:`verify_pass`).
 
 Nothing is inflated here: the signed statement covers the raw, compressed bytes and
 every header (``docs/bundle-format.md``), so a file that merely names a trusted key

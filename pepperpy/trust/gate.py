@@ -1,7 +1,8 @@
 """The gate: from a bundle file to a ``VerifiedBundle``. The kernel's only I/O.
 
 Every path PepperPy loads, installs, lists or checks comes through :func:`authenticate`
-(bytes already in memory, through :func:`verify_bundle`). Order, cheapest first:
+(the bytes kept), :func:`check` (``plugin verify`` and discovery: the bytes streamed, not
+kept) or, for bytes already in memory, :func:`verify_bundle`. Order, cheapest first:
 
 1. open once with ``O_NONBLOCK`` and refuse anything but a regular file (``fstat`` on
    the descriptor that is then read: a FIFO or device never blocks, nothing is swapped
@@ -9,12 +10,18 @@ Every path PepperPy loads, installs, lists or checks comes through :func:`authen
 2. screen: read only the end record, the central directory (its size bounded by the
    entry count before it is read) and the signature entry, and check that the key it
    names is trusted, strong and unrevoked. A file nobody trusts costs a few small reads;
-3. read the rest through the same descriptor (size checked first); the directory read
-   in step 2 must be the one in those bytes, so it is parsed once;
-4. hash the bytes once; a digest verified before under this trust fingerprint (the
-   verified cache) skips the signature check; otherwise ``authentic.verify_signature``
-   decides, and only then is ``plugin.json`` parsed (``manifest.py``);
-5. hand back a ``VerifiedBundle``: the only object ``sealed.import_bundle`` accepts.
+3. one pass over the whole file through the same descriptor (``authentic.scan``): read
+   into memory with one ``pread`` and taken in 256 KiB slices (``authenticate``), or read
+   in 256 KiB chunks into one reused buffer (``check``); each slice is hashed, then
+   CRC-checked if it belongs to a stored entry, while still in the CPU cache. A file
+   that grows or shrinks meanwhile is refused; the directory read in step 2 must be the
+   one in these bytes (``archive.check_archive``), so it is parsed once;
+4. a digest verified before under this trust fingerprint (the verified cache) skips the
+   rest; otherwise ``authentic.verify_pass`` decides the signature, and only then are
+   deflated entries inflated (bounded) and every CRC compared, and ``plugin.json`` parsed
+   (``manifest.py``);
+5. hand back a ``VerifiedBundle`` (the only object ``sealed.import_bundle`` accepts, and
+   only for bytes held in memory) or, from ``check``, a ``Verified`` summary.
 
 Every later step (install copy, import, data reads) uses those bytes, never the path.
 Refusals are ``PepperpyError``s naming the file, the reason and the fix; nothing here
