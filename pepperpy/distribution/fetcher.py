@@ -17,7 +17,6 @@ sure a download ends:
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import tempfile
 import threading
@@ -198,10 +197,7 @@ class IndexFetcher(FetcherInterface):
         the bytes (a bundle: the gate, then its digest against the signed target info)
         before anything is written."""
         self._max_length = max_length
-        buffer = io.BytesIO()  # grows in place; getvalue() hands over its bytes uncopied
-        for chunk in self._bounded(url, max_length):
-            buffer.write(chunk)
-        return buffer.getvalue()
+        return b"".join(self._bounded(url, max_length))  # one copy, into its final size
 
     def _bounded(self, url: str, max_length: int) -> Iterator[bytes]:
         received = 0
