@@ -175,8 +175,6 @@ def install_action(
     ``"downgraded"`` or ``"replaced"`` (forced same version); the load rules (signer,
     compatibility, owner; ``--transfer-owner`` skips the last) first, then no older
     version (``--allow-downgrade``) and no same version with other bytes (``--force``)."""
-    from packaging.version import Version
-
     policy.signer_allowed(c, only, state)
     policy.compatible(c.manifest, path=c.path, pepperpy_version=pepperpy_version)
     if not transfer_owner:
@@ -185,6 +183,8 @@ def install_action(
         return "installed"
     if previous.digest == c.digest:
         return "unchanged"
+    from packaging.version import Version
+
     name, new_v, old_v = c.manifest.name, Version(c.manifest.version), Version(previous.version)
     if new_v < old_v and not allow_downgrade:
         raise policy.refusal(
