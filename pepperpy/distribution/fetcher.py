@@ -17,6 +17,7 @@ sure a download ends:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import threading
@@ -197,7 +198,12 @@ class IndexFetcher(FetcherInterface):
         the bytes (a bundle: the gate, then its digest against the signed target info)
         before anything is written."""
         self._max_length = max_length
-        return b"".join(self._bounded(url, max_length))  # one copy, into its final size
+        # Each chunk is copied once and freed: the buffer grows in place (mremap) and
+        # getvalue() hands it over uncopied, so the peak is about one bundle, not two.
+        buffer = io.BytesIO()
+        for chunk in self._bounded(url, max_length):
+            buffer.write(chunk)
+        return buffer.getvalue()
 
     def _bounded(self, url: str, max_length: int) -> Iterator[bytes]:
         received = 0
