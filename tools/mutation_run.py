@@ -302,6 +302,23 @@ MUTATIONS: tuple[Mutation, ...] = (
       "pepperpy/plugins/install.py", "        accept(verified)\n", "        pass\n",
       "tests/distribution/test_threats.py::"
       "test_an_old_bundle_listed_as_a_new_version_is_refused"),
+    m("index-target-hash", "arbitrary package (other bytes for a listed bundle)",
+      "pepperpy/distribution/fetch.py",
+      "            target.check(verified.digest)  # the bytes the index signed, before all else\n",
+      "            pass\n",
+      "tests/distribution/test_threats.py::"
+      "test_a_signed_bundle_other_than_the_listed_one_is_refused"),
+    m("index-target-length", "arbitrary package (other bytes for a listed bundle)",
+      "pepperpy/distribution/client.py", "        if len(data) != info.length:\n",
+      "        if False:\n",
+      "tests/distribution/test_threats.py::test_a_short_download_is_refused"),
+    m("index-target-refused-bytes", "arbitrary package (other bytes for a listed bundle)",
+      "pepperpy/distribution/client.py",
+      "        if isinstance(refusal, IndexRefusedError):\n            return\n",
+      "        return\n",
+      "tests/distribution/test_threats.py::test_arbitrary_package_bytes_differ_from_metadata",
+      "tests/distribution/test_download_check.py::"
+      "test_a_refusal_of_unsigned_bytes_names_the_arbitrary_package"),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates,", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),

@@ -58,7 +58,7 @@ from pepperpy.fsio import (
 from pepperpy.settings import Settings
 from pepperpy.trust.authentic import weak_key_problem
 from pepperpy.trust.gate import Trust
-from pepperpy.trust.types import TrustedKey, TrustSnapshot
+from pepperpy.trust.types import TrustedKey, TrustSnapshot, VerifiedBundle
 
 __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_json",
            "read_trust"]
@@ -128,6 +128,14 @@ class VerifiedCache:
         while len(entries) > _CACHE_ENTRIES:
             del entries[next(iter(entries))]
         self._entries, self._dirty = entries, True
+
+    def remember(self, verified: VerifiedBundle, fingerprint: str) -> None:
+        """Record a full verification of bytes already in memory, as the gate's
+        ``authenticate`` records one of a file (an install from an index: its first
+        load then needs no verification)."""
+        self.put(verified.digest, {"trust": fingerprint, "key_id": verified.key_id,
+                                   "publisher": verified.publisher,
+                                   "manifest": verified.manifest_bytes.decode("utf-8")})
 
     def flush(self) -> None:
         """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""

@@ -124,6 +124,44 @@ def test_arbitrary_package_bytes_differ_from_metadata(attacked: Publisher,
     _refused(home, IndexRefusedError, "arbitrary-package")
 
 
+def _sample_v2(publisher: Publisher, readme: bytes) -> bytes:
+    f = publisher.factory
+    return f.build(f.files(  # type: ignore[attr-defined,no-any-return]
+        manifest={"name": "sample", "version": "2.0.0", "provider_name": "sample",
+                  "entry_point": "sample_pkg:Provider"},
+        extra={"README.md": readme}))
+
+
+def test_a_signed_bundle_other_than_the_listed_one_is_refused(
+        attacked: Publisher, server: IndexServer, home: Path) -> None:
+    """The same name, version and length, signed by the trusted publisher, but not the
+    bytes the index signed: the gate accepts it, so only the signed target hash (compared
+    with the gate's digest before anything is written) refuses it."""
+    import hashlib
+
+    listed = _sample_v2(attacked, b"A" * 200)
+    other = _sample_v2(attacked, b"B" * 200)
+    assert len(listed) == len(other) and listed != other
+    bundle = attacked.bundles / "sample-2.0.0.pepperplugin"
+    bundle.write_bytes(listed)
+    assert run("repo", "add", attacked.folder, bundle, "--key", attacked.repo_key) == 0
+    url = f"/targets/{hashlib.sha256(listed).hexdigest()}.sample-2.0.0.pepperplugin"
+    server.state.overrides[url] = other
+    error = _refused(home, IndexRefusedError, "arbitrary-package")
+    assert hashlib.sha256(other).hexdigest() in str(error)
+
+
+def test_a_short_download_is_refused(attacked: Publisher, server: IndexServer,
+                                     home: Path) -> None:
+    import hashlib
+
+    data = _publish_v2(attacked).read_bytes()
+    url = f"/targets/{hashlib.sha256(data).hexdigest()}.sample-2.0.0.pepperplugin"
+    server.state.overrides[url] = data[:-100]
+    error = _refused(home, IndexRefusedError, "arbitrary-package")
+    assert f"received {len(data) - 100} bytes" in str(error)
+
+
 def test_mix_and_match_snapshot_and_targets_disagree(attacked: Publisher, server: IndexServer,
                                                       home: Path) -> None:
     old_targets = _meta(attacked, "2.targets.json")
