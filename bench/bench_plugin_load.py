@@ -97,6 +97,10 @@ def main() -> None:
             config = {k: v for k, v in REQUIRED.items() if k in schema.get("required", ())}
             if manifest["name"] == "rag_chroma_provider":
                 config["path"] = str(tmp / "chroma")
+            if manifest["name"] == "tools_mcp_provider":
+                # a stdio server the provider only starts in initialize(): construction
+                # checks the configuration and starts nothing
+                config["command"] = [sys.executable, "-c", "pass"]
             filled = prepare_config(schema, config, label=manifest["name"], env={})
             module, cls = manifest["entry_point"].split(":")
             ours = VIA_PEPPERPY.format(category=manifest["category"],
