@@ -141,7 +141,7 @@ def test_a_folder_added_to_sys_path_is_another_environment(site, settings, tmp_p
     _dist(front, "pepperpy_fake_extra-1.0", name="pepperpy-fake-extra", version="1.0")
     monkeypatch.setattr(sys, "path", [str(front), *sys.path])
     assert not _hit(settings)
-    with pytest.raises(DependencyError, match="found 1.0"):
+    with pytest.raises(DependencyError, match=r"found 1\.0"):
         _check(settings)
 
 
