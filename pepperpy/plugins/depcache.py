@@ -38,6 +38,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pepperpy.settings import Settings
 
@@ -115,7 +116,7 @@ def _load(settings: Settings) -> dict[str, list[list[object]]]:
     try:  # a regular file, bounded (never blocks on a FIFO); damage is a miss
         raw = read_state(memo_path(settings), what="dependency memo", limit=_MAX_BYTES,
                          fix="")
-        data = json.loads(raw) if raw else None
+        data: Any = json.loads(raw) if raw else {}
         entries = data["entries"] if data.get("format") == _FORMAT else None
     except (PepperpyError, OSError, ValueError, TypeError, KeyError, AttributeError,
             RecursionError):
