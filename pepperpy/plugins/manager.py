@@ -33,6 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from pepperpy._frames import with_room
 from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.bundle.trust import read_trust
@@ -318,7 +319,9 @@ class PluginManager:
         verified, m = chosen.verified, chosen.manifest
         ensure_dependencies(dependency_spec(m), settings=self.settings,
                             auto_install=self.auto_install, progress=self.progress)
-        cls = import_bundle(verified, location=Path(chosen.found.path))
+        # with room: the plugin's imports (an SDK's hundreds of modules) run without
+        # mapping and unmapping frame-stack chunks at every level (pepperpy/_frames.py)
+        cls = with_room(import_bundle, verified, location=Path(chosen.found.path))
         origin = f"{chosen.found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
         loaded = LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
                                 extra={"digest": verified.digest, "key_id": verified.key_id,
