@@ -38,12 +38,11 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pepperpy._record import record
+from pepperpy._record import field, record
 from pepperpy.core import DependencyError
 from pepperpy.plugins.deprecord import remember
 from pepperpy.plugins.locking import file_lock
