@@ -186,8 +186,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
       f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
     m("import-from-path", "swap between verify and import", MANAGER,
-      "cls = import_bundle(verified, location=Path(chosen.found.path))",
-      "cls = import_bundle(__import__('pepperpy.trust.gate', fromlist=['x']).verify_bundle("
+      "cls = with_room(import_bundle, verified, location=Path(chosen.found.path))",
+      "cls = with_room(import_bundle, __import__('pepperpy.trust.gate', fromlist=['x'])"
+      ".verify_bundle("
       "Path(chosen.found.path).read_bytes(), self.trust().snapshot), "
       "location=Path(chosen.found.path))",
       f"{SEAL}test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_"
