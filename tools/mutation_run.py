@@ -343,7 +343,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         Edit("pepperpy/plugins/dependencies.py",
              "cmd += [\"--require-hashes\", \"--requirements\", str(requirements_file)]",
              "cmd += [\"--requirements\", str(requirements_file)]"),
-        Edit("pepperpy/plugins/dependencies.py",
+        Edit("pepperpy/plugins/depspec.py",
              "hashes = \"\".join(f\" --hash={h}\" for h in self.hashes)", "hashes = \"\"")),
         (f"{DEPS}test_hash_mismatch_is_refused_by_uv",)),
     m("install-lock", "concurrent installs corrupting state", "pepperpy/plugins/install.py",

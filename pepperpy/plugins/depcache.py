@@ -38,11 +38,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pepperpy.settings import Settings
 
-__all__ = ["Environment", "environment", "memo_path", "other_distribution_finders",
+if TYPE_CHECKING:
+    from pepperpy.plugins.depspec import DependencySpec
+
+__all__ = ["Environment", "already_met", "environment", "memo_path", "other_distribution_finders",
            "remember_met", "remembered"]
 
 _FORMAT = 1
@@ -92,6 +95,20 @@ def environment() -> Environment | None:
     interpreter = [sys.executable, sys.version, sys.implementation.name, sys.platform,
                    os.name, list(os.uname())]
     return Environment(json.dumps([interpreter, entries]), newest)
+
+
+def already_met(spec: DependencySpec, settings: Settings) -> bool:
+    """True if ``spec`` has nothing to check, or was found met in this very environment
+    (then recorded for the host's protection as a full check would, ``deprecord``)."""
+    if not spec.requirements and not spec.lock:
+        return True
+    env = environment()
+    if env is None or not remembered(settings, env, spec.needs()):
+        return False
+    from pepperpy.plugins.deprecord import remember
+
+    remember(settings, plugin=spec.plugin, lines=spec.needs())
+    return True
 
 
 def other_distribution_finders() -> bool:

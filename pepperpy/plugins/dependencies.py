@@ -42,9 +42,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pepperpy._record import field, record
+from pepperpy._record import record
 from pepperpy.core import DependencyError
 from pepperpy.plugins.deprecord import remember
+from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
 from pepperpy.plugins.locking import file_lock
 from pepperpy.settings import Settings
 
@@ -64,38 +65,6 @@ __all__ = [
 _KEPT_UV_VARIABLES = frozenset({"UV_CACHE_DIR"})
 _TAIL_LINES = 12
 _KEPT_LINES = 20_000  # enough for any install plan uv prints
-
-
-@record
-class LockedRequirement:
-    """One exact pin from a signed manifest's dependency lock."""
-
-    name: str
-    version: str
-    hashes: tuple[str, ...]  # "sha256:<hex>"
-    marker: str | None = None
-
-    def line(self) -> str:
-        hashes = "".join(f" --hash={h}" for h in self.hashes)
-        return f"{self.pin()}{hashes}"
-
-    def pin(self) -> str:
-        marker = f" ; {self.marker}" if self.marker else ""
-        return f"{self.name}=={self.version}{marker}"
-
-
-@record
-class DependencySpec:
-    """What one verified plugin needs from the environment."""
-
-    plugin: str
-    requirements: tuple[str, ...] = ()
-    lock: tuple[LockedRequirement, ...] = ()
-    source_builds: frozenset[str] = field(default_factory=frozenset)
-
-    def needs(self) -> tuple[str, ...]:
-        """Every requirement string: the ranges and the exact lock pins."""
-        return (*self.requirements, *(p.pin() for p in self.lock))
 
 
 @record
@@ -344,14 +313,11 @@ def ensure_dependencies(
     installed, when the plugin would change a package the core or another installed
     plugin needs.
     """
-    if not spec.requirements and not spec.lock:
-        return
     from pepperpy.plugins import depcache
 
-    env = depcache.environment()  # taken first: a change during the check never matches
-    if env is not None and depcache.remembered(settings, env, spec.needs()):
-        remember(settings, plugin=spec.plugin, lines=spec.needs())
+    if depcache.already_met(spec, settings):
         return
+    env = depcache.environment()  # taken first: a change during the check never matches
     sources = _Sources()
     missing = _check(spec.requirements, spec.lock, sources)
     if not missing:
