@@ -47,6 +47,7 @@ from pepperpy.core import DependencyError
 from pepperpy.plugins.deprecord import remember
 from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
 from pepperpy.plugins.locking import file_lock
+from pepperpy.printable import printable
 from pepperpy.settings import Settings
 
 if TYPE_CHECKING:
@@ -525,7 +526,7 @@ def _stream(
             line = raw.rstrip()
             if line:
                 lines.append(line)
-                progress(f"  uv: {line}")
+                progress(f"  uv: {printable(line)}")
         code = proc.wait()
     finally:
         timer.cancel()
