@@ -282,6 +282,11 @@ def _checked(key: str, value: Any, label: str) -> Any:
     raise ValidationError(f"{label}: {key} must be {wanted}, got {value!r}")
 
 
+#: "no metadata given": a fresh dict per chunk, as ``field(default_factory=dict)`` does.
+_FRESH: Any = object()
+_new = object.__new__
+
+
 @dataclass
 class GenerationResult:
     """What a generation produced."""
@@ -308,7 +313,7 @@ class GenerationResult:
             raise ValidationError(f"the model's answer is not valid JSON: {exc}") from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class GenerationChunk:
     """A piece of a streamed answer; the last one carries ``finish_reason``."""
 
@@ -322,6 +327,27 @@ class GenerationChunk:
     #: "text" for the answer; "tool_calls" and "tool_result" for the tool rounds a
     #: streamed chat runs (their ``content`` is empty; see ``tool_calls``/``metadata``).
     kind: str = "text"
+
+    # Written by hand: one is made per streamed piece, and the frozen dataclass's own
+    # __init__ (an object.__setattr__ per field) costs three times as much.
+    def __init__(
+        self, content: str, finish_reason: str | None = None,
+        tool_calls: tuple[ToolCall, ...] = (), usage: Usage | None = None,
+        metadata: dict[str, Any] = _FRESH, provider: str | None = None, kind: str = "text",
+    ) -> None:
+        d = self.__dict__
+        d["content"], d["finish_reason"], d["tool_calls"], d["usage"] = (
+            content, finish_reason, tool_calls, usage)
+        d["metadata"] = {} if metadata is _FRESH else metadata
+        d["provider"], d["kind"] = provider, kind
+
+    def _tagged(self, provider: str) -> GenerationChunk:
+        """A copy marked as streamed by ``provider`` (the layer's tag on every piece)."""
+        copy = _new(GenerationChunk)
+        d = copy.__dict__
+        d.update(self.__dict__)
+        d["provider"], d["kind"] = provider, "text"
+        return copy
 
 
 class LLMProvider(BaseProvider, abc.ABC):
