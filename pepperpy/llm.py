@@ -103,7 +103,7 @@ def _media_type(data: bytes) -> str:
                           "bytes); convert it to one of those")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Message:
     """One message of a conversation.
 
@@ -119,20 +119,29 @@ class Message:
     #: images a user message shows the model (providers that cannot see refuse them)
     images: tuple[Image, ...] = ()
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.role, MessageRole):
+    # Written by hand (a few are made per request): the frozen dataclass's own __init__
+    # sets each field through object.__setattr__, three times the cost.
+    def __init__(
+        self, role: MessageRole | str, content: str, name: str | None = None,
+        tool_calls: tuple[ToolCall, ...] = (), tool_call_id: str | None = None,
+        images: tuple[Image, ...] = (),
+    ) -> None:
+        if role.__class__ is not MessageRole:
             try:
-                object.__setattr__(self, "role", MessageRole(self.role))
+                role = MessageRole(role)
             except ValueError:
                 roles = ", ".join(r.value for r in MessageRole)
                 raise ValidationError(
-                    f"unknown message role {self.role!r}; use one of: {roles}"
+                    f"unknown message role {role!r}; use one of: {roles}"
                 ) from None
-        if not isinstance(self.content, str):
+        if not isinstance(content, str):
             raise ValidationError(
-                f"message content must be a str, got {type(self.content).__name__}; "
+                f"message content must be a str, got {type(content).__name__}; "
                 "convert it with str() or json.dumps() first"
             )
+        d = self.__dict__
+        d["role"], d["content"], d["name"] = role, content, name
+        d["tool_calls"], d["tool_call_id"], d["images"] = tool_calls, tool_call_id, images
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe form, used for conversation history."""
@@ -166,12 +175,16 @@ class Message:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Usage:
     """Token counts as the provider reported them."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    def __init__(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        d = self.__dict__  # one per request: see Message.__init__
+        d["prompt_tokens"], d["completion_tokens"] = prompt_tokens, completion_tokens
 
     @property
     def total_tokens(self) -> int:
