@@ -343,6 +343,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("stream-size-change", "a file changed while plugin verify streams it", GATE,
       "    if at != size or handle.read(1):", "    if False:",
       f"{STREAM}test_a_file_changed_while_it_is_streamed_is_refused"),
+    m("cache-hit-directory", "a directory swapped between the screen and the read (cache hit)",
+      GATE, "            zf.check_archive(scanned[3], entries, size)  # the screen's directory",
+      "            pass  # the screen's directory",
+      "tests/trust/test_cache_hit_race.py::"
+      "test_a_directory_swapped_between_screen_and_read_is_refused_on_a_cache_hit",
+      "tests/trust/test_cache_hit_race.py::"
+      "test_a_directory_swapped_between_screen_and_stream_is_refused_on_a_cache_hit"),
     m("read-size-change", "a file changed between the screen and the whole-file read", GATE,
       "    if len(data := os.pread(handle.fileno(), size + 1, 0)) != size:",
       "    if not (data := os.pread(handle.fileno(), size + 1, 0)):",

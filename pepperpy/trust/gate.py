@@ -198,6 +198,7 @@ def _gate(path: Path, trust: Trust, limits: Limits, *, keep: bool
         if hit is not None and hit.get("trust") != trust.fingerprint:
             hit = None  # verified under another trust store: it proves nothing now
         if hit is not None and (manifest := from_cache(hit["manifest"])) is not None:
+            zf.check_archive(scanned[3], entries, size)  # the screen's directory is the hashed one
             return (Verified(manifest, hit["manifest"].encode(), digest, hit["key_id"],
                              hit["publisher"]), {}, data, entries)
         verified, inflated = _verify(scanned, entries, trust.snapshot, limits, keep=keep)
