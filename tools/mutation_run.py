@@ -313,6 +313,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "pepperpy/distribution/client.py", "        if len(data) != info.length:\n",
       "        if False:\n",
       "tests/distribution/test_threats.py::test_a_short_download_is_refused"),
+    m("index-target-size-bound", "endless data (a target longer than any bundle, held in memory)",
+      "pepperpy/distribution/client.py",
+      "        if info.length > DEFAULT_LIMITS.max_bundle_size:  # held in memory: bounded first\n",
+      "        if False:\n",
+      "tests/distribution/test_threats.py::"
+      "test_a_target_longer_than_any_bundle_is_refused_before_it_is_downloaded"),
     m("index-target-refused-bytes", "arbitrary package (other bytes for a listed bundle)",
       "pepperpy/distribution/client.py",
       "        if isinstance(refusal, IndexRefusedError):\n            return\n",
