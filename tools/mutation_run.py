@@ -355,11 +355,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       MANIFEST, '"pattern": lambda s, r, v: isinstance(v, str) and re.search(r, v) is not None,',
       '"pattern": lambda s, r, v: True,',
       "tests/trust/test_manifest_check.py::test_the_hand_check_accepts_nothing_jsonschema_refuses",
-      f"{A}[signed-invalid-schema]"),
+      f"{A}[signed-invalid-schema]",
+      "tests/trust/test_manifest_adversarial.py::"
+      "test_the_hand_check_and_jsonschema_agree_on_adversarial_manifests"),
     m("manifest-hand-check-extra-keys", "plugin.json fields (the check that spares jsonschema)",
       MANIFEST, "r is True or (r is not False and _fits(r, item))", "True",
       "tests/trust/test_manifest_check.py::test_the_hand_check_accepts_nothing_jsonschema_refuses",
-      f"{A}[signed-unknown-field]"),
+      f"{A}[signed-unknown-field]",
+      "tests/trust/test_manifest_adversarial.py::"
+      "test_the_hand_check_and_jsonschema_agree_on_adversarial_manifests"),
     m("stream-size-change", "a file changed while plugin verify streams it", GATE,
       "    if at != size or handle.read(1):", "    if False:",
       f"{STREAM}test_a_file_changed_while_it_is_streamed_is_refused"),
