@@ -17,7 +17,9 @@ kept) or, for bytes already in memory, :func:`verify_bundle`. Order, cheapest fi
    that grows or shrinks meanwhile is refused; the directory read in step 2 must be the
    one in these bytes (``archive.check_archive``), so it is parsed once;
 4. a digest verified before under this trust fingerprint (the verified cache) skips the
-   rest; otherwise ``authentic.verify_pass`` decides the signature, and only then are
+   rest, once the screened directory is shown to be the one in the hashed bytes
+   (``archive.check_archive``: else a directory swapped in between would be used to slice
+   verified bytes); otherwise ``authentic.verify_pass`` decides the signature, and only then are
    deflated entries inflated (bounded) and every CRC compared, and ``plugin.json`` parsed
    (``manifest.py``);
 5. hand back a ``VerifiedBundle`` (the only object ``sealed.import_bundle`` accepts, and
