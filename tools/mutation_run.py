@@ -191,8 +191,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
       f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
     m("import-from-path", "swap between verify and import", MANAGER,
-      "cls = import_bundle(verified, location=Path(chosen.found.path))",
-      "cls = import_bundle(__import__('pepperpy.trust.gate', fromlist=['x']).verify_bundle("
+      "cls = with_room(import_bundle, verified, location=Path(chosen.found.path))",
+      "cls = with_room(import_bundle, __import__('pepperpy.trust.gate', fromlist=['x'])"
+      ".verify_bundle("
       "Path(chosen.found.path).read_bytes(), self.trust().snapshot), "
       "location=Path(chosen.found.path))",
       f"{SEAL}test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_"
@@ -363,7 +364,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         Edit("pepperpy/plugins/dependencies.py",
              "cmd += [\"--require-hashes\", \"--requirements\", str(requirements_file)]",
              "cmd += [\"--requirements\", str(requirements_file)]"),
-        Edit("pepperpy/plugins/dependencies.py",
+        Edit("pepperpy/plugins/depspec.py",
              "hashes = \"\".join(f\" --hash={h}\" for h in self.hashes)", "hashes = \"\"")),
         (f"{DEPS}test_hash_mismatch_is_refused_by_uv",)),
     m("install-lock", "concurrent installs corrupting state", "pepperpy/plugins/install.py",

@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 from pepperpy._record import record
@@ -203,4 +202,6 @@ def _save_index(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
 
 
 def as_dict(found: Found) -> dict:
+    from dataclasses import asdict  # listing only: loading never imports dataclasses
+
     return asdict(found)

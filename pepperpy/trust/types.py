@@ -10,11 +10,10 @@ manifests); a ``VerifiedBundle`` only by ``gate.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 from types import MappingProxyType
 from typing import Any
 
-from pepperpy._record import record
+from pepperpy._record import field, record
 
 __all__ = ["DEFAULT_LIMITS", "Candidate", "InstallRecord", "InstallState", "Limits",
            "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "VerifiedBundle",
