@@ -182,8 +182,8 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -
 
 def check(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> Verified:
     """What :func:`authenticate` establishes, without keeping the bytes (``plugin verify``,
-    discovery): one pass in bounded memory keeps only the local headers, the deflated
-    entries and the tail."""
+    discovery): one pass through a 256 KiB buffer keeps only the local headers, the raw
+    deflated entries and ``plugin.json``, and the tail (docs/bundle-format.md, section 6)."""
     return _gate(path, trust, limits, keep=False)[0]
 
 
