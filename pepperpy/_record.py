@@ -95,6 +95,8 @@ def record(cls: type[T]) -> type[T]:
         "__delattr__": _frozen,
     }
     for name, value in methods.items():
+        if name in ("__init__", "__repr__", "__eq__") and name in cls.__dict__:
+            continue  # the class's own, as @dataclass keeps it
         setattr(cls, name, value)
     return cls
 

@@ -100,3 +100,35 @@ def test_loading_a_plugin_imports_neither_dataclasses_nor_inspect() -> None:
 def test_field_refuses_a_default_and_a_factory() -> None:
     with pytest.raises(ValueError, match="both default and default_factory"):
         field(default=1, default_factory=list)
+
+
+def test_a_record_keeps_its_own_repr_as_a_dataclass_does() -> None:
+    """A class that writes its own ``__repr__`` (VerifiedBundle: never the bundle's
+    bytes) keeps it."""
+
+    @record
+    class Blob:
+        name: str
+        data: bytes
+
+        def __repr__(self) -> str:
+            return f"<Blob {self.name} {len(self.data)} bytes>"
+
+    assert repr(Blob("x", b"\0" * 10_000)) == "<Blob x 10000 bytes>"
+    assert Blob("x", b"a") == Blob("x", b"a")
+
+
+
+def test_a_verified_bundle_repr_names_it_without_its_bytes(tmp_path: Any) -> None:
+    from pepperpy.bundle.trust import VerifiedCache
+    from pepperpy.trust.gate import Trust, authenticate
+    from pepperpy_testing.bundles import BundleFactory
+
+    factory = BundleFactory()
+    path = tmp_path / "b.pepperplugin"
+    path.write_bytes(factory.build(factory.files(extra={"q/big.txt": bytes(range(256)) * 400})))
+    bundle = authenticate(path, Trust(factory.snapshot(), "t",
+                                      VerifiedCache(tmp_path / "verified.json")))
+    shown = repr(bundle)
+    assert shown.startswith("<VerifiedBundle ") and bundle.digest[:16] in shown
+    assert len(shown) < 200
