@@ -22,7 +22,12 @@ $(PY):
 DISTS := -e . -e packages/pepperplug-testing -e packages/pepperplug-dev
 PROJECTS := pyproject.toml $(wildcard packages/*/pyproject.toml)
 
+# A checkout set up before the runtime was named pepperplug still holds a `pepperpy`
+# distribution (and its pepperpy.egg-info) whose stale command entry points shadow the
+# real ones: drop both first.
 $(CORE_STAMP): $(PROJECTS) | $(PY)
+	@$(PY) -m pip uninstall --quiet --yes pepperpy 2>/dev/null || true
+	@rm -rf pepperpy.egg-info
 	$(PY) -m pip install --quiet $(DISTS)
 	@touch $@
 

@@ -14,9 +14,10 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.llm import (
@@ -69,6 +70,7 @@ class Agent:
         timeout: float | None = None,
         conversation_id: str | None = None,
         model: str | None = None,
+        defaults: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(instructions, str):
             raise ValidationError(f"agent(instructions=...) takes a string, got {instructions!r}")
@@ -94,6 +96,8 @@ class Agent:
         self.max_tool_calls, self.timeout = max_tool_calls, timeout
         self.conversation_id = conversation_id
         self._model = model
+        #: with_llm()'s request defaults (max_tokens, temperature, ...), as chats get them
+        self._defaults = dict(defaults or {})
         self._tools = tuple(t if isinstance(t, Tool) else _as_tool(t) for t in tools)
 
     async def run(self, task: str) -> AgentResult:
@@ -104,34 +108,63 @@ class Agent:
             loop, messages, history = await self._start(task)
             outcome = await loop.generate(messages)
             result = await self._finish(task, outcome, history)
-            if span is not None:
-                span.set_attribute("pepperpy.agent.model_calls", result.model_calls)
-                span.set_attribute("pepperpy.agent.tool_calls", len(result.steps))
+            self._record(span, result)
             return result
 
     async def stream(self, task: str) -> AsyncIterator[GenerationChunk]:
         """``run()`` as a stream: the answer's text, tool rounds as marked chunks
         (``kind`` "tool_calls"/"tool_result"); a run stopped by ``max_steps`` ends with
-        a chunk that says so (``finish_reason="max_steps"``)."""
+        a chunk that says so (``finish_reason="max_steps"``). Its model and tool calls
+        hang under one ``invoke_agent`` span, as in ``run()``."""
         from pepperpy.reliability.deadline import Deadline
 
+        tracing = self._tracing
+        span = tracing.start("invoke_agent", self._span_attributes()) if tracing else None
+        within = tracing.within if tracing else nullcontext
         deadline = Deadline.after(self.timeout) if self.timeout is not None else None
-        loop, messages, history = await self._start(task, deadline)
-        async for chunk in loop.stream(messages):
-            yield chunk
-        assert loop.outcome is not None
-        result = await self._finish(task, loop.outcome, history)
-        if result.stopped is not None:
-            yield GenerationChunk(result.content, finish_reason=result.stopped)
+        try:
+            with within(span):
+                loop, messages, history = await self._start(task, deadline)
+            chunks = cast(AsyncGenerator[GenerationChunk, None], loop.stream(messages))
+            try:
+                while True:
+                    with within(span):
+                        try:
+                            chunk = await chunks.__anext__()
+                        except StopAsyncIteration:
+                            break
+                    yield chunk
+            finally:
+                await chunks.aclose()
+            assert loop.outcome is not None
+            with within(span):
+                result = await self._finish(task, loop.outcome, history)
+            self._record(span, result)
+            if result.stopped is not None:
+                yield GenerationChunk(result.content, finish_reason=result.stopped)
+        except BaseException as exc:
+            if tracing is not None and not isinstance(exc, GeneratorExit):
+                tracing.fail(span, exc)
+            raise
+        finally:
+            if span is not None:
+                span.end()
 
     def _span(self) -> Any:
         """The run's ``invoke_agent`` span: its model and tool calls are its children."""
-        from contextlib import nullcontext
-
         if self._tracing is None:
             return nullcontext()
-        return self._tracing.enclosing("invoke_agent", {
-            "gen_ai.operation.name": "invoke_agent", "pepperpy.agent.max_steps": self.max_steps})
+        return self._tracing.enclosing("invoke_agent", self._span_attributes())
+
+    def _span_attributes(self) -> dict[str, Any]:
+        return {"gen_ai.operation.name": "invoke_agent",
+                "pepperpy.agent.max_steps": self.max_steps}
+
+    @staticmethod
+    def _record(span: Any, result: AgentResult) -> None:
+        if span is not None:
+            span.set_attribute("pepperpy.agent.model_calls", result.model_calls)
+            span.set_attribute("pepperpy.agent.tool_calls", len(result.steps))
 
     def run_sync(self, task: str) -> AgentResult:
         """``run()`` for scripts."""
@@ -158,7 +191,7 @@ class Agent:
         deadline = deadline or current_deadline()
         runner = ToolRunner(tools, max_tool_calls=self.max_tool_calls, tracing=self._tracing,
                             deadline=deadline)
-        options = GenerationOptions(model=self._model, tools=tuple(tools))
+        options = GenerationOptions(**self._defaults, model=self._model, tools=tuple(tools))
         loop = ToolLoop(await self._llm(), runner, options, max_rounds=self.max_steps - 1,
                         deadline=deadline)
         return loop, messages, history

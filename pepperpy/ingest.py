@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from pepperpy.chunking import Measure, chunk_sections
 from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.printable import printable
 from pepperpy.rag import Document, MetadataValue
 from pepperpy.textcheck import check_text
 
@@ -211,7 +212,7 @@ class _Run:
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append(Skipped(path, reason))
         self.state.files_skipped += 1
-        log.warning("skipped %s: %s", _escaped(path), _escaped(reason))
+        log.warning("skipped %s: %s", printable(str(path)), printable(reason))
 
     def report(self) -> None:
         if self.callback is not None:
@@ -283,11 +284,6 @@ class _Run:
             await self._writing
             self._writing = None
         self.report()
-
-
-def _escaped(text: str) -> str:
-    """One line, terminal escapes neutralised: file names and parser messages are data."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _no_loader(path: Path, loaders: Mapping[str, DocumentLoader]) -> str:

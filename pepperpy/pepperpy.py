@@ -558,7 +558,7 @@ class PepperPy:
             else None, history=history, run=self._sync.run,
             tracing=self._reliability.tracing, instructions=instructions, max_steps=max_steps,
             tools=tools, max_tool_calls=max_tool_calls, timeout=timeout,
-            conversation_id=conversation_id, model=model,
+            conversation_id=conversation_id, model=model, defaults=self._request_defaults,
         )
 
     @property

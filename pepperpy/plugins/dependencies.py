@@ -44,6 +44,7 @@ from pepperpy._record import record
 from pepperpy.core import DependencyError
 from pepperpy.plugins.deprecord import remember
 from pepperpy.plugins.locking import file_lock
+from pepperpy.printable import printable
 from pepperpy.settings import Settings
 
 if TYPE_CHECKING:
@@ -516,7 +517,7 @@ def _stream(
             line = raw.rstrip()
             if line:
                 lines.append(line)
-                progress(f"  uv: {line}")
+                progress(f"  uv: {printable(line)}")
         code = proc.wait()
     finally:
         timer.cancel()

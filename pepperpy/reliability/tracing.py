@@ -119,6 +119,19 @@ class Tracing:
                 span.end()
 
     @staticmethod
+    @contextmanager
+    def within(span: Any) -> Iterator[None]:
+        """Spans started inside the block hang under ``span`` (already started, ended by
+        its owner); a stream re-enters it at each step, so between chunks the caller's
+        code never runs under it."""
+        token = _enclosing.set(span) if span is not None else None
+        try:
+            yield
+        finally:
+            if token is not None:
+                _enclosing.reset(token)
+
+    @staticmethod
     def fail(span: Any, error: BaseException) -> None:
         if span is None:
             return

@@ -18,12 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import tempfile
+from collections.abc import AsyncIterator
 from typing import Any
 
 import mcp
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
 from pepperpy.core import ProviderError, ValidationError
@@ -45,6 +48,7 @@ class MCPToolsProvider(ToolsProvider):
         url: str | None = None,
         env: dict[str, str] | None = None,
         cwd: str | None = None,
+        headers: dict[str, str] | None = None,
         start_timeout: float = 30.0,
         call_timeout: float = 60.0,
     ) -> None:
@@ -61,12 +65,15 @@ class MCPToolsProvider(ToolsProvider):
         if env is not None and not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
             raise ValidationError("mcp env= takes string names and string values")
-        super().__init__(command=command, url=url, env=env, cwd=cwd,
+        if headers is not None:
+            _check_headers(headers, url)
+        super().__init__(command=command, url=url, env=env, cwd=cwd, headers=headers,
                          start_timeout=start_timeout, call_timeout=call_timeout)
         self._session: mcp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._stderr: Any = None
+        self._http_status: int | None = None
         self._tools: list[Tool] | None = None
 
     @property
@@ -124,11 +131,26 @@ class MCPToolsProvider(ToolsProvider):
 
     def _transport(self) -> Any:
         if self.config["url"]:
-            return streamable_http_client(self.config["url"])
+            return self._http_transport()
         program, *args = self.config["command"]
         params = StdioServerParameters(command=program, args=args, env=self.config["env"],
                                        cwd=self.config["cwd"])
         return stdio_client(params, errlog=self._stderr)
+
+    @contextlib.asynccontextmanager
+    async def _http_transport(self) -> AsyncIterator[Any]:
+        """The streamable HTTP transport on the SDK's client (its timeouts), sending
+        ``headers`` with every request; an HTTP error status is kept for the message."""
+
+        async def seen(response: Any) -> None:
+            if response.status_code >= 400:
+                self._http_status = response.status_code
+
+        headers = self.config["headers"]
+        async with create_mcp_http_client(headers=dict(headers) if headers else None) as client:
+            client.event_hooks = {"request": [], "response": [seen]}
+            async with streamable_http_client(self.config["url"], http_client=client) as streams:
+                yield streams
 
     async def cleanup(self) -> None:
         await self._end()
@@ -168,6 +190,11 @@ class MCPToolsProvider(ToolsProvider):
                       f"{self.config['start_timeout']:g} s")
         elif isinstance(exc, FileNotFoundError | PermissionError):
             reason = f"could not be started ({exc.strerror}: {exc.filename})"
+        elif self._http_status in (401, 403):
+            return ProviderError(
+                f"the {self._label} refused the connection (HTTP {self._http_status}): give "
+                "it the credentials it expects with headers={'Authorization': 'Bearer ...'}",
+                provider="mcp")
         else:
             reason = f"failed to start ({type(exc).__name__}: {exc})"
         return ProviderError(
@@ -239,3 +266,23 @@ def _text(block: Any) -> str:
         resource = block.resource
         return str(getattr(resource, "text", "") or f"[resource {resource.uri}]")
     return f"[{kind} content]"
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _check_headers(headers: Any, url: str | None) -> None:
+    """``headers=`` is for a streamable HTTP server: token names, one-line values."""
+    if url is None:
+        raise ValidationError("mcp headers= is for a streamable HTTP server (url=...); a "
+                              "stdio server takes env= instead")
+    if not isinstance(headers, dict):
+        raise ValidationError("mcp headers= takes a dict of header names to values, e.g. "
+                              "{'Authorization': 'Bearer ...'}")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValidationError(f"mcp headers=: {str(name)[:40]!r} is not an HTTP header "
+                                  "name (letters, digits and -_.!#$%&'*+^`|~ only)")
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            raise ValidationError(f"mcp headers=: the value of {name!r} must be a one-line "
+                                  "string")

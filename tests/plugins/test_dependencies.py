@@ -22,6 +22,7 @@ from pepperpy.core import DependencyError
 from pepperpy.plugins.dependencies import (
     DependencySpec,
     LockedRequirement,
+    _stream,
     ensure_dependencies,
     find_unsatisfied,
     uv_command,
@@ -277,3 +278,14 @@ def test_uv_command_passes_absolute_find_links(env, tmp_path, monkeypatch):
     assert Path(folder).is_absolute(), cmd
     assert folder == str(tmp_path / "wheels")
     assert cmd[cmd.index("--default-index") + 1] == str(tmp_path / "index")
+
+
+def test_uv_output_is_relayed_with_terminal_escapes_neutralised(tmp_path):
+    """What uv prints can echo index data (file names, metadata, error text): a line
+    holding escape sequences or bidi overrides reaches the terminal escaped."""
+    hostile = "+ pkg==1.0\x1b[2J\x1b]0;owned\x07\u202e"
+    relayed: list[str] = []
+    run = _stream([sys.executable, "-c", f"print({hostile!r})"], cwd=str(tmp_path),
+                  timeout=60, progress=relayed.append)
+    assert run.code == 0 and run.lines == (hostile,)  # kept verbatim for parsing
+    assert relayed == ["  uv: + pkg==1.0\\x1b[2J\\x1b]0;owned\\x07\\u202e"]

@@ -60,10 +60,23 @@ def mcp_server(tmp_path: Path) -> Callable[[], Server]:
 @pytest.fixture
 def http_mcp_server(tmp_path: Path) -> Iterator[str]:
     """An MCP server over streamable HTTP on a free loopback port; its URL."""
+    yield from _http_server({})
+
+
+@pytest.fixture
+def token_mcp_server(tmp_path: Path) -> Iterator[str]:
+    """The same, answering only requests with ``Authorization: Bearer MCP_TOKEN``."""
+    yield from _http_server({"TOKEN": MCP_TOKEN})
+
+
+MCP_TOKEN = "mcp-token-SECRET-42"
+
+
+def _http_server(extra: dict[str, str]) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "TOOLS": "lookup,shout"}
+    env = {**os.environ, "TOOLS": "lookup,shout", **extra}
     process = subprocess.Popen([sys.executable, str(SERVER), str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

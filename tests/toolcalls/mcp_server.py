@@ -3,7 +3,8 @@
 Environment: ``TOOLS`` (comma-separated, in order: lookup, shout, broken, slow),
 ``PIDFILE`` (where to write this process's pid), ``MODE`` (``exit``: exit at once with a
 message on stderr; ``hang``: never answer; ``garbage``: write a non-protocol line to
-stdout first), and an optional port argument for streamable HTTP instead of stdio.
+stdout first), and an optional port argument for streamable HTTP instead of stdio
+(``TOKEN``: then every HTTP request must carry ``Authorization: Bearer TOKEN``, or 401).
 """
 
 from __future__ import annotations
@@ -56,7 +57,20 @@ for name in os.environ.get("TOOLS", "lookup").split(","):
     app.tool()({"lookup": lookup, "shout": shout, "broken": broken, "slow": slow}[name])
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
+    if len(sys.argv) > 1 and os.environ.get("TOKEN"):
+        import uvicorn
+        from starlette.responses import PlainTextResponse
+
+        inner, wanted = app.streamable_http_app(), f"Bearer {os.environ['TOKEN']}".encode()
+
+        async def guarded(scope, receive, send):  # type: ignore[no-untyped-def]
+            if scope["type"] == "http" and dict(scope["headers"]).get(b"authorization") != wanted:
+                await PlainTextResponse("unauthorized", status_code=401)(scope, receive, send)
+                return
+            await inner(scope, receive, send)
+
+        uvicorn.run(guarded, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+    elif len(sys.argv) > 1:
         app.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
     else:
         app.run()

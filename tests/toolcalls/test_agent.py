@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from pepperpy import PepperPy
 from pepperpy.core import ConfigurationError, ValidationError
-from tests.toolcalls.conftest import alive
+from tests.toolcalls.conftest import API_KEY, alive
 
 Make = Callable[..., PepperPy]
 
@@ -129,3 +129,54 @@ def test_bad_agent_settings_name_the_fix(make_pepper: Make) -> None:
         pepper.agent(conversation_id="x")
     with pytest.raises(ConfigurationError, match="no llm provider is configured"):
         PepperPy().agent()
+
+
+async def test_agent_stream_hangs_its_calls_under_one_run_span(make_pepper: Make) -> None:
+    """``stream()`` traces like ``run()``: one ``invoke_agent`` span over its model and
+    tool calls; a call the consumer makes between two chunks is not one of them."""
+    def lookup(word: str) -> str:
+        """Look a word up."""
+        return f"meaning-of-{word}"
+
+    def shout(text: str) -> str:
+        """Upper-case a text."""
+        return text.upper()
+
+    exporter = InMemorySpanExporter()
+    traces = TracerProvider()
+    traces.add_span_processor(SimpleSpanProcessor(exporter))
+    async with make_pepper(model="tool-chain").with_tracing(tracer_provider=traces) as pepper:
+        agent = pepper.agent(instructions="Be brief.", tools=[lookup, shout])
+        chunks = []
+        async for chunk in agent.stream("go"):
+            if not chunks:  # the application's own call, made mid-stream
+                await pepper.chat.with_model("echo-model").with_user("aside").generate()
+            chunks.append(chunk)
+    assert "".join(c.content for c in chunks).endswith("tool said: MEANING-OF-TEXT")
+    spans = exporter.get_finished_spans()
+    (run,) = [s for s in spans if s.name == "invoke_agent"]
+    children = sorted(s.name for s in spans if s.parent is not None
+                      and s.parent.span_id == run.context.span_id)
+    assert children == sorted(["execute_tool lookup", "execute_tool shout",
+                               "chat tool-chain", "chat tool-chain", "chat tool-chain"])
+    (aside,) = [s for s in spans if s.name == "chat echo-model"]
+    assert aside.parent is None
+    assert run.attributes["pepperpy.agent.tool_calls"] == 2
+    assert run.attributes["pepperpy.agent.model_calls"] == 3
+
+
+async def test_agent_requests_carry_with_llm_generation_defaults(
+    session_plugin_registry: Any, openai_server: Any
+) -> None:
+    """``with_llm(..., temperature=, max_tokens=)`` reaches an agent's model calls as it
+    reaches a chat's."""
+    pepper = PepperPy(registry=session_plugin_registry).with_llm(
+        "openai", api_key=API_KEY, base_url=openai_server.url + "/v1", model="test-model",
+        temperature=0.25, max_tokens=77, seed=5)
+    openai_server.requests.clear()
+    async with pepper:
+        result = await pepper.agent(instructions="Be brief.").run("Hello")
+    assert result.content == "Echo: Hello"
+    (sent,) = [r.body for r in openai_server.requests if r.path.endswith("/chat/completions")]
+    assert (sent["temperature"], sent["max_tokens"], sent["seed"]) == (0.25, 77, 5)
+    assert sent["model"] == "test-model"

@@ -11,8 +11,13 @@ from typing import Any
 import pytest
 
 from pepperpy import PepperPy
-from pepperpy.core import ConfigurationError, ProviderError, ProviderTimeoutError, ValidationError
-from tests.toolcalls.conftest import alive
+from pepperpy.core import (
+    ConfigurationError,
+    ProviderError,
+    ProviderTimeoutError,
+    ValidationError,
+)
+from tests.toolcalls.conftest import MCP_TOKEN, alive
 
 Make = Callable[..., PepperPy]
 
@@ -105,6 +110,32 @@ async def test_a_streamable_http_server(make_pepper: Make, http_mcp_server: str)
     assert names == ["lookup", "shout"]
     assert shouted.content == "HI"
     assert result.content == "tool said: meaning-of-text"
+
+
+async def test_headers_reach_a_streamable_http_server_and_stay_secret(
+    make_pepper: Make, token_mcp_server: str
+) -> None:
+    headers = {"Authorization": f"Bearer {MCP_TOKEN}"}
+    pepper = make_pepper().with_tools("mcp", url=token_mcp_server, headers=headers)
+    async with pepper:
+        assert (await pepper.tools.call("shout", {"text": "hi"})).content == "HI"
+    shown = "".join(repr(p) for p in pepper._providers.values())
+    assert "headers" in shown and MCP_TOKEN not in shown
+    without = make_pepper().with_tools("mcp", url=token_mcp_server, start_timeout=10)
+    with pytest.raises(ProviderError, match=r"refused the connection \(HTTP 401\): .*headers="):
+        async with without:
+            await without.tools.list()
+
+
+def test_bad_headers_name_the_fix(make_pepper: Make) -> None:
+    cases = [({"command": ["python", "s.py"], "headers": {"A": "b"}}, "stdio server takes env="),
+             ({"url": "http://127.0.0.1:1/mcp", "headers": {"A": "b\r\nX-Evil: 1"}},
+              "one-line string"),
+             ({"url": "http://127.0.0.1:1/mcp", "headers": {"Bad Name": "v"}},
+              "not an HTTP header name")]
+    for config, message in cases:
+        with pytest.raises(ValidationError, match=message):
+            make_pepper().with_tools("mcp", **config)
 
 
 async def test_two_servers_with_clashing_names_are_refused_unless_prefixed(
