@@ -234,6 +234,12 @@ class BaseProvider:
     """
 
     category: ClassVar[str] = ""
+    #: How starting this provider uses memory, so that providers started together do
+    #: not pile up their peaks: ``"transient"``, building its model needs far more
+    #: memory for a moment than it keeps (an ONNX session's graph optimisation);
+    #: ``"resident"``, it loads a large model that stays (a GGUF file). ``async with``
+    #: starts resident loads once the transient ones are done, the rest at once.
+    start_memory: ClassVar[str] = ""
     #: Config keys never shown in ``repr``, besides those named like credentials and
     #: those the plugin's config_schema marks ``"secret": true`` (set by the registry).
     secret_keys: ClassVar[frozenset[str]] = frozenset()

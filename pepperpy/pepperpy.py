@@ -5,10 +5,12 @@ Invariants:
   options fail on that line) but does no network or model I/O.
 - Each provider is initialized at most once, on ``async with`` or on first use, and
   every initialized provider is cleaned up once, even when the body raised.
-- Providers are independent: ``async with`` starts them all at once and cleans them up
-  one at a time, in the reverse of the order they were configured. When one fails to
-  start, the others finish starting, every started one is cleaned up, and the error
-  raised names the provider that failed.
+- Providers are independent: ``async with`` starts them all at once (except that a
+  provider whose start keeps a large model in memory starts after those whose start
+  needs a large passing peak: ``BaseProvider.start_memory``) and cleans them up one at
+  a time, in the reverse of the order they were configured. When one fails to start,
+  the others finish starting, every started one is cleaned up, and the error raised
+  names the provider that failed.
 - No process-wide state: each ``PepperPy`` has its own registry unless one is passed.
 """
 
@@ -422,15 +424,16 @@ class PepperPy:
     async def initialize(self) -> None:
         """Start every configured provider at once; if one fails, undo all and raise.
 
+        Resident model loads wait for the transient ones (``BaseProvider.start_memory``):
+        an ONNX session's build needs about twice its model for a moment, and on top of
+        a mapped LLM that moment would be the process's peak. Everything else overlaps.
         Nothing is cancelled half-way (a model loading in a worker thread cannot be
         stopped): the others finish starting, then every started one is cleaned up.
         """
         self._check_loop()
         categories = [c for c in self._providers if c not in self._ready]
         try:
-            results = await asyncio.gather(
-                *(self._provider(c) for c in categories), return_exceptions=True
-            )
+            results = await asyncio.gather(*self._starts(categories), return_exceptions=True)
         except BaseException:  # cancelled from outside: undo what did start
             await self._close_quietly()
             raise
@@ -440,6 +443,24 @@ class PepperPy:
             for other in failures[1:]:
                 failures[0].add_note(f"also failed to start: {other}")
             raise failures[0]
+
+    def _starts(self, categories: list[str]) -> list[Any]:
+        """One awaitable per category, in order; resident loads after transient ones."""
+        memory = {c: self._providers[c].start_memory for c in categories}
+        transient = [asyncio.ensure_future(self._provider(c))
+                     for c in categories if memory[c] == "transient"]
+        started = iter(transient)
+
+        async def after_transient(category: str) -> Any:
+            await asyncio.wait(transient)
+            return await self._provider(category)
+
+        return [
+            next(started) if memory[c] == "transient"
+            else after_transient(c) if memory[c] == "resident" and transient
+            else self._provider(c)
+            for c in categories
+        ]
 
     async def _close_quietly(self) -> None:
         try:

@@ -74,6 +74,8 @@ def default_model_path() -> Path:
 class LocalLLMProvider(LLMProvider):
     """Chat completions from a local GGUF model, using the model's own chat template."""
 
+    start_memory = "resident"  # the mapped model and its context stay loaded
+
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         self.model_path: str | None = config.get("model_path")

@@ -175,3 +175,91 @@ async def test_first_use_of_two_providers_at_once_starts_each_once() -> None:
     finally:
         await app.aclose()
     assert sorted(Journal.events) == ["start llm", "start storage", "stop llm", "stop storage"]
+
+
+async def test_resident_model_loads_start_after_transient_builds_others_overlap() -> None:
+    """A provider whose start keeps a large model (``start_memory = "resident"``) starts
+    once those whose start has a large passing peak (``"transient"``) are done; the
+    others start at once, overlapping the transient one."""
+    Journal.events = []
+    overlap = asyncio.Barrier(2)
+
+    class BuildsEmbeddings(HashEmbeddings):
+        start_memory = "transient"
+
+        async def initialize(self) -> None:
+            Journal.events.append("build starts")
+            await asyncio.wait_for(overlap.wait(), timeout=30)  # storage starts meanwhile
+            await asyncio.sleep(0.01)
+            Journal.events.append("build done")
+            await super().initialize()
+
+    class OverlapsStorage(MemoryStorage):
+        async def initialize(self) -> None:
+            await asyncio.wait_for(overlap.wait(), timeout=30)
+            await super().initialize()
+
+    class MapsLLM(FakeLLM):
+        start_memory = "resident"
+
+        async def initialize(self) -> None:
+            Journal.events.append("llm loads")
+            await super().initialize()
+
+    registry = _registry(builds=BuildsEmbeddings, overlaps=OverlapsStorage, maps=MapsLLM)
+    app = (PepperPy(registry=registry).with_llm("maps").with_embeddings("builds")
+           .with_storage("overlaps"))
+    async with app:
+        assert set(app._ready) == {"llm", "embeddings", "storage"}
+    assert Journal.events == ["build starts", "build done", "llm loads"]
+
+
+async def test_a_resident_load_alone_starts_at_once() -> None:
+    """Without a transient start to wait for, a resident load overlaps the others."""
+    both_started = asyncio.Barrier(2)
+
+    class MapsLLM(FakeLLM):
+        start_memory = "resident"
+
+        async def initialize(self) -> None:
+            await asyncio.wait_for(both_started.wait(), timeout=30)
+            await super().initialize()
+
+    class WaitsStorage(MemoryStorage):
+        async def initialize(self) -> None:
+            await asyncio.wait_for(both_started.wait(), timeout=30)
+            await super().initialize()
+
+    app = (PepperPy(registry=_registry(maps=MapsLLM, waits=WaitsStorage))
+           .with_llm("maps").with_storage("waits"))
+    async with app:
+        assert set(app._ready) == {"llm", "storage"}
+
+
+async def test_a_failed_transient_start_still_starts_and_cleans_up_the_resident_one() -> None:
+    Journal.events = []
+
+    class FailsEmbeddings(HashEmbeddings):
+        start_memory = "transient"
+
+        async def initialize(self) -> None:
+            raise ConfigurationError("no model file")
+
+    class MapsLLM(FakeLLM):
+        start_memory = "resident"
+
+        async def initialize(self) -> None:
+            Journal.events.append("start llm")
+            await super().initialize()
+
+        async def cleanup(self) -> None:
+            Journal.events.append("stop llm")
+            await super().cleanup()
+
+    app = (PepperPy(registry=_registry(fails=FailsEmbeddings, maps=MapsLLM))
+           .with_llm("maps").with_embeddings("fails"))
+    with pytest.raises(ConfigurationError, match="'fails' failed to start: no model file"):
+        await app.initialize()
+    assert Journal.events == ["start llm", "stop llm"]
+    assert app._ready == {}
+    assert asyncio.all_tasks() == {asyncio.current_task()}
