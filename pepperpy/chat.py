@@ -185,25 +185,21 @@ class ChatBuilder:
     # -- running ------------------------------------------------------------------
     async def generate(self) -> GenerationResult:
         """Generate one answer (running tool functions and validating schemas)."""
-        if self._timeout is None:
-            return await self._generate()
-        with pinned(Deadline.after(self._timeout)):
-            return await self._generate()
-
-    async def _generate(self) -> GenerationResult:
-        provider, messages, history = await self._prepare()
-        loop = await self._loop(provider)
-        outcome = await loop.generate(messages)
-        result = outcome.result
-        if outcome.exhausted:
-            raise self._exhausted(result, provider)
-        result.messages = [*messages, outcome.added[-1]]
-        if self._schema is not None and not result.tool_calls:
-            # Pending calls to function-less tools are the caller's to answer first.
-            result.parsed = _parse_structured(self._schema, result.content)
-        if history is not None:
-            await history.append([*_for_history(self._messages), *outcome.added])
-        return result
+        # One coroutine, not two: see ReliableLLM.generate on why depth costs.
+        with pinned(None if self._timeout is None else Deadline.after(self._timeout)):
+            provider, messages, history = await self._prepare()
+            loop = await self._loop(provider)
+            outcome = await loop.generate(messages)
+            result = outcome.result
+            if outcome.exhausted:
+                raise self._exhausted(result, provider)
+            result.messages = [*messages, outcome.added[-1]]
+            if self._schema is not None and not result.tool_calls:
+                # Pending calls to function-less tools are the caller's to answer first.
+                result.parsed = _parse_structured(self._schema, result.content)
+            if history is not None:
+                await history.append([*_for_history(self._messages), *outcome.added])
+            return result
 
     async def stream(self) -> AsyncIterator[GenerationChunk]:
         """Stream the answer chunk by chunk; tools run between rounds as in generate().

@@ -242,7 +242,7 @@ class ResponseFormat:
     schema: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class GenerationOptions:
     """Per-request options. ``None`` means the provider's configured default."""
 
@@ -254,6 +254,18 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     top_p: float | None = None
+
+    def __init__(
+        self, model: str | None = None, temperature: float | None = None,
+        max_tokens: int | None = None, tools: tuple[Tool, ...] = (),
+        response_format: ResponseFormat | None = None, stop: tuple[str, ...] = (),
+        seed: int | None = None, top_p: float | None = None,
+    ) -> None:
+        d = self.__dict__  # one per request: see Message.__init__
+        d["model"], d["temperature"], d["max_tokens"], d["tools"] = (
+            model, temperature, max_tokens, tools)
+        d["response_format"], d["stop"], d["seed"], d["top_p"] = (
+            response_format, stop, seed, top_p)
 
 
 #: Options every LLM provider takes in ``with_llm(...)``, with one meaning everywhere: the
