@@ -15,8 +15,14 @@ result all count:
    the installed wheel (a no-op; uv's cache warm, as on a developer's machine).
    Target <= 1.5x.
 
+3. SHA-256 passes over the bundle during one ``plugin install NAME`` (in this process:
+   the bytes fed to every SHA-256 object ``hashlib`` hands out, over the bundle's size).
+   Target 1.
+
 Rounds are interleaved; each line prints the median of per-round ratios with their
-min..max. ``--smoke``: a 2 MB file and two rounds (the test suite runs that).
+min..max, then each side's median CPU time (user + system of the command's process:
+steadier than wall time on a shared machine; the loopback servers run in this script).
+``--smoke``: a 2 MB file and two rounds (the test suite runs that).
 """
 
 from __future__ import annotations
@@ -107,18 +113,31 @@ def publish(work: Path, factory: BundleFactory, bundle: Path) -> tuple[str, Path
     return serve(repo), repo / "metadata" / "1.root.json"
 
 
-def run(cmd: list[str], env: dict[str, str]) -> float:
+#: CPU seconds (user + system) of each child, by the side's name, filled by ``run``
+CPU: dict[str, list[float]] = {}
+
+
+def run(cmd: list[str], env: dict[str, str], side: str = "") -> float:
+    """Wall seconds of one fresh process; its CPU seconds go to ``CPU[side]``."""
     start = time.perf_counter()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert child.stdout is not None
+    output = child.stdout.read()  # one pipe: read to the end, then reap with its rusage
+    child.stdout.close()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     took = time.perf_counter() - start
-    if out.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+    if child.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{output[-4000:].decode(errors='replace')}")
+    if side:
+        CPU.setdefault(side, []).append(usage.ru_utime + usage.ru_stime)
     return took
 
 
 def compare(title: str, sides: dict[str, Callable[[int], float]],
             targets: dict[str, float]) -> None:
     times: dict[str, list[float]] = {k: [] for k in sides}
+    CPU.clear()
     for i in range(ROUNDS):
         for name in (list(sides) if i % 2 == 0 else list(reversed(sides))):
             times[name].append(sides[name](i))
@@ -131,6 +150,55 @@ def compare(title: str, sides: dict[str, Callable[[int], float]],
             line += (f"   pepperpy / this {statistics.median(ratios):.2f} "
                      f"({min(ratios):.2f}..{max(ratios):.2f}, target <= {targets[name]})")
         print(line)
+    if len(CPU) == len(sides):  # CPU of the command alone (the loopback server is ours)
+        cpu = ", ".join(f"{name} {statistics.median(CPU[name]) * 1000:.0f} ms"
+                        for name in sides)
+        print(f"  CPU (user + system, median): {cpu}")
+
+
+class _Counted:
+    """A SHA-256 object that adds every byte it is fed to ``fed``."""
+
+    def __init__(self, inner: object, fed: list[int]) -> None:
+        self._inner, self._fed = inner, fed
+
+    def update(self, data: bytes) -> None:
+        self._fed[0] += memoryview(data).nbytes
+        self._inner.update(data)  # type: ignore[attr-defined]
+
+    def copy(self) -> _Counted:
+        return _Counted(self._inner.copy(), self._fed)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def hash_passes(work: Path, url: str, root: Path, factory: BundleFactory, size: int) -> float:
+    """Bytes hashed with SHA-256 during one install by name, in bundle sizes."""
+    from pepperpy.distribution.fetch import Session
+
+    settings = Settings(home=work / "count-home", auto_install=False, checkout_plugins=False)
+    factory.trust(settings.home)
+    add_index(settings, "main", url, root)
+    fed = [0]
+    real_sha256, real_new = hashlib.sha256, hashlib.new
+
+    def sha256(data: bytes = b"", **kw: object) -> _Counted:
+        counted = _Counted(real_sha256(**kw), fed)  # type: ignore[arg-type]
+        counted.update(data)
+        return counted
+
+    def new(name: str, data: bytes = b"", **kw: object) -> object:
+        if name.lower() != "sha256":
+            return real_new(name, data, **kw)  # type: ignore[arg-type]
+        return sha256(data)
+
+    hashlib.sha256, hashlib.new = sha256, new  # type: ignore[assignment]
+    try:
+        Session(settings).install("big", deps=False)
+    finally:
+        hashlib.sha256, hashlib.new = real_sha256, real_new  # type: ignore[assignment]
+    return fed[0] / size
 
 
 def main() -> None:
@@ -169,17 +237,19 @@ def main() -> None:
         uv_env = dict(base_env, UV_CACHE_DIR=str(work / "uv-cache"))
 
         def ours_install(i: int) -> float:
-            return run([*pepperpy, "plugin", "install", "big", "--no-deps"], envs[i])
+            return run([*pepperpy, "plugin", "install", "big", "--no-deps"], envs[i],
+                       "pepperpy")
 
         def pip_install(i: int) -> float:
             return run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                         "--no-cache-dir", "--disable-pip-version-check", "--index-url", simple,
-                        "--target", str(work / f"pip-{i}"), "bigwheel"], base_env)
+                        "--target", str(work / f"pip-{i}"), "bigwheel"], base_env,
+                       "pip install (no cache)")
 
         def uv_install(i: int) -> float:
             return run([UV, "pip", "install", "--quiet", "--no-deps", "--no-cache",
                         "--no-config", "--index-url", simple, "--target", str(work / f"uv-{i}"),
-                        "bigwheel"], uv_env)
+                        "bigwheel"], uv_env, "uv pip install (no cache)")
 
         compare("install one 50 MB package from a loopback index" if not SMOKE else
                 "install one 2 MB package from a loopback index",
@@ -196,15 +266,19 @@ def main() -> None:
         run(upgrade, uv_env)
 
         def ours_update(i: int) -> float:
-            return run([*pepperpy, "plugin", "update", "--no-deps"], installed)
+            return run([*pepperpy, "plugin", "update", "--no-deps"], installed, "pepperpy")
 
         def uv_upgrade(i: int) -> float:
-            return run(upgrade, uv_env)
+            return run(upgrade, uv_env, "uv pip install --upgrade (no-op)")
 
         ours_update(0)
         compare("no-change update",
                 {"pepperpy": ours_update, "uv pip install --upgrade (no-op)": uv_upgrade},
                 {"uv pip install --upgrade (no-op)": 1.5})
+
+        passes = hash_passes(work, url, root, factory, bundle.stat().st_size)
+        print(f"SHA-256 passes over the bundle during one install by name: {passes:.2f} "
+              "(target 1)")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ through :func:`atomic_write`; every state file it reads goes through
   make a write fail, never land outside ``root``.
 - **Old or new, never a mix.** The bytes go to a temporary file in the target's own
   folder (``O_CREAT | O_EXCL | O_NOFOLLOW``, a random name starting with ``.``), are
-  fsynced, ``os.replace``d over the target, and the folder is fsynced.
+  fsynced, ``os.replace``d over the target, and the folder is fsynced (caches, which
+  are rebuilt when damaged, skip both fsyncs: ``durable=False``).
 - **Nothing created outside ``root``.** ``root`` itself is created if missing (it is
   the operator's choice of folder: a link *to* it is fine); nothing above it is.
 - **Errors name the target**, never the temporary file: a full disk is
@@ -105,14 +106,17 @@ def _kind(mode: int) -> str:
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, root: Path | None = None,
-                 folder_mode: int = 0o755, staging: Path | None = None) -> None:
+                 folder_mode: int = 0o755, staging: Path | None = None,
+                 durable: bool = True) -> None:
     """Replace ``path`` with ``data``: readers see the old or the new file, never a mix.
 
     ``root`` (default: the target's folder) is the folder the write is confined to:
     missing folders between it and the target are created, none of them is followed if
     it is a link, and nothing above it is created except ``root`` itself. ``staging``
     (a folder under ``root``, same file system) holds the temporary file instead of the
-    target's folder: for folders a server may publish at any moment.
+    target's folder: for folders a server may publish at any moment. ``durable=False``
+    (caches only, which a reader rebuilds when damaged or missing) skips the two fsyncs:
+    still old or new for every reader, but a power cut may lose the write.
     """
     path = Path(path)
     try:
@@ -120,7 +124,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, root: Path | Non
             folder = stack.enter_context(_open_folder(path.parent, root, folder_mode))
             temp_folder = folder if staging is None else stack.enter_context(
                 _open_folder(Path(staging), root, 0o700))
-            _replace_in(folder, temp_folder, path, data, mode)
+            _replace_in(folder, temp_folder, path, data, mode, durable)
     except StateError:
         raise
     except OSError as exc:
@@ -200,7 +204,8 @@ def _step_into(fd: int, part: str, here: Path, folder_mode: int) -> int:
         os.close(fd)
 
 
-def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: int) -> None:
+def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: int,
+                durable: bool) -> None:
     name = path.name
     try:
         st = os.stat(name, dir_fd=folder, follow_symlinks=False)
@@ -223,7 +228,8 @@ def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: in
             crash_point(f"write {path}")
             _write_all(fd, view[half:])
             os.fchmod(fd, mode)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         crash_point(f"replace {path}")
@@ -232,8 +238,9 @@ def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: in
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=temp_folder)
         raise
-    with contextlib.suppress(OSError):  # some file systems refuse a folder fsync
-        os.fsync(folder)
+    if durable:
+        with contextlib.suppress(OSError):  # some file systems refuse a folder fsync
+            os.fsync(folder)
 
 
 def _write_all(fd: int, view: memoryview) -> None:
@@ -271,12 +278,13 @@ def remove_file(path: Path) -> bool:
 
 def write_cache(path: Path, data: bytes, *, mode: int = 0o600) -> bool:
     """Best-effort write of a cache anyone may rebuild (a read-only home skips it):
-    under the file's own lock, after removing what a crashed write of it left."""
+    under the file's own lock, after removing what a crashed write of it left; atomic,
+    not fsynced (a cache lost to a power cut is rebuilt)."""
     try:
         with file_lock(path.with_name(path.name + ".lock")):
             for leftover in temp_files(path.parent, path.name):
                 remove_file(leftover)
-            atomic_write(path, data, mode=mode)
+            atomic_write(path, data, mode=mode, durable=False)
     except (OSError, StateError):
         return False
     return True

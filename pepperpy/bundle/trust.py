@@ -38,7 +38,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -58,7 +57,7 @@ from pepperpy.fsio import (
 from pepperpy.settings import Settings
 from pepperpy.trust.authentic import weak_key_problem
 from pepperpy.trust.gate import Trust
-from pepperpy.trust.types import TrustedKey, TrustSnapshot
+from pepperpy.trust.types import TrustedKey, TrustSnapshot, VerifiedBundle
 
 __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_json",
            "read_trust"]
@@ -66,6 +65,13 @@ __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_js
 STORE_VERSION = 1
 MAX_STORE_BYTES = 8 << 20  # about 20,000 keys; a larger file is damage, never read
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _replace(key: TrustedKey, **changes: Any) -> TrustedKey:
+    """``dataclasses.replace``, imported only when the store is changed (never on a load)."""
+    from dataclasses import replace
+
+    return replace(key, **changes)
 
 
 def key_json(key: TrustedKey) -> dict[str, Any]:
@@ -128,6 +134,14 @@ class VerifiedCache:
         while len(entries) > _CACHE_ENTRIES:
             del entries[next(iter(entries))]
         self._entries, self._dirty = entries, True
+
+    def remember(self, verified: VerifiedBundle, fingerprint: str) -> None:
+        """Record a full verification of bytes already in memory, as the gate's
+        ``authenticate`` records one of a file (an install from an index: its first
+        load then needs no verification)."""
+        self.put(verified.digest, {"trust": fingerprint, "key_id": verified.key_id,
+                                   "publisher": verified.publisher,
+                                   "manifest": verified.manifest_bytes.decode("utf-8")})
 
     def flush(self) -> None:
         """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""
@@ -315,11 +329,11 @@ class TrustStore:
                 return keys[key.key_id]
             record = old
             if scopes:
-                record = replace(record, scopes=tuple(sorted(set(old.scopes or ()) | set(scopes))))
+                record = _replace(record, scopes=tuple(sorted(set(old.scopes or ()) | set(scopes))))
             if not only:
-                record = replace(record, only=None)
+                record = _replace(record, only=None)
             elif record.only is not None:
-                record = replace(record, only=tuple(sorted(set(record.only) | set(only))))
+                record = _replace(record, only=tuple(sorted(set(record.only) | set(only))))
             keys[key.key_id] = record
             return record
 
@@ -334,7 +348,7 @@ class TrustStore:
             if record is None or record.only is None or name not in record.only:
                 return False
             pinned = (set(record.only) - {name}) | {f"{name}@{slot}"}
-            keys[key_id] = replace(record, only=tuple(sorted(pinned)))
+            keys[key_id] = _replace(record, only=tuple(sorted(pinned)))
             return True
 
     def remove(self, ref: str) -> TrustedKey | None:
@@ -354,7 +368,7 @@ class TrustStore:
         with self._locked() as (keys, _revoked):
             key_id = _resolve(ref, keys)
             if not keys[key_id].revoked:
-                keys[key_id] = replace(keys[key_id], revoked_at=_now())
+                keys[key_id] = _replace(keys[key_id], revoked_at=_now())
             return keys[key_id]
 
     def revoke_bundle(self, digest: str) -> str:

@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -60,20 +61,19 @@ class Offer:
 
     def compatible(self, *, pepperpy_version: str | None = None,
                    python: str | None = None) -> bool:
-        """Whether this PepperPy and this Python may run it (as the bundle claims)."""
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+        """Whether this PepperPy and this Python may run it (as the bundle claims).
+        Plain release ranges are compared without importing ``packaging``
+        (``pepperpy._versions``); an invalid range means not usable."""
+        from pepperpy._versions import admits
 
         try:
-            if self.pepperpy_compatibility and not SpecifierSet(
-                self.pepperpy_compatibility
-            ).contains(pepperpy_version or _pepperpy_version(), prereleases=True):
+            if self.pepperpy_compatibility and not admits(
+                    self.pepperpy_compatibility, pepperpy_version or _pepperpy_version()):
                 return False
             running = python or ".".join(map(str, sys.version_info[:3]))
-            if self.python_requires and not SpecifierSet(self.python_requires).contains(
-                running, prereleases=True
-            ):
+            if self.python_requires and not admits(self.python_requires, running):
                 return False
-        except InvalidSpecifier:
+        except ValueError:  # packaging's InvalidSpecifier
             return False
         return True
 
@@ -128,11 +128,56 @@ def _text(value: Any, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+@functools.total_ordering
+class _Version:
+    """A PEP 440 version for sorting. A plain release number (``1.2.0``: what indexes
+    list) compares as its numbers without trailing zeros, which is PEP 440's order for
+    such versions; anything else, or a comparison with anything else, goes to
+    ``packaging`` (whose import costs more than a no-change ``plugin update``'s own work).
+    ``tests/distribution/test_catalog_versions.py`` checks both orders agree."""
+
+    __slots__ = ("parsed", "release", "text")
+
+    def __init__(self, text: str, release: tuple[int, ...] | None, parsed: Any = None) -> None:
+        self.text, self.release, self.parsed = text, release, parsed
+
+    def _packaging(self) -> Any:
+        if self.parsed is None:
+            from packaging.version import Version
+
+            self.parsed = Version(self.text)
+        return self.parsed
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Version):
+            return NotImplemented
+        if self.release is not None and other.release is not None:
+            return self.release == other.release
+        return bool(self._packaging() == other._packaging())
+
+    def __lt__(self, other: _Version) -> bool:
+        if self.release is not None and other.release is not None:
+            return self.release < other.release
+        return bool(self._packaging() < other._packaging())
+
+    def __hash__(self) -> int:
+        return hash(self._packaging())
+
+
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
 def _version_key(version: str) -> Any:
+    """``(1, version)`` sorting as PEP 440 does; ``(0, text)`` for an invalid version."""
+    if _RELEASE.fullmatch(version):
+        release = tuple(int(part) for part in version.split("."))
+        while len(release) > 1 and release[-1] == 0:
+            release = release[:-1]
+        return (1, _Version(version, release))
     from packaging.version import InvalidVersion, Version
 
     try:
-        return (1, Version(version))
+        return (1, _Version(version, None, Version(version)))
     except InvalidVersion:
         return (0, version)
 

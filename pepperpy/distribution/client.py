@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pepperpy.core import (
     IndexRefusedError,
@@ -42,7 +43,7 @@ from pepperpy.distribution.fetcher import IndexFetcher
 from pepperpy.distribution.store import IndexConfig, IndexStore
 from pepperpy.fsio import ensure_folder
 
-__all__ = ["IndexClient", "translate_errors"]
+__all__ = ["IndexClient", "Target", "translate_errors"]
 
 _THREATS = {
     "freeze": "the index's metadata has expired (a freeze attack, or the publisher's "
@@ -153,7 +154,7 @@ def _cause(exc: BaseException, socket: object, ssl: object) -> tuple[str, str]:
     return _short(exc), "check the network or the folder"
 
 
-def _refused(threat: str, index: str, target: str | None, exc: BaseException) -> PepperpyError:
+def _refused(threat: str, index: str, target: str | None, exc: BaseException) -> IndexRefusedError:
     what = f"download of {target}" if target else "refresh"
     return IndexRefusedError(
         f"index {index!r}: {what} refused: {_THREATS[threat]} [{threat}: {_short(exc)}]. "
@@ -255,10 +256,86 @@ class IndexClient:
             raise yanked_error(again[0])
         return info
 
-    def download(self, offer: Offer, destination: Path) -> Path:
-        """Download ``offer`` to ``destination`` through ngclient's length/hash checks."""
-        info = self.confirm(offer)
-        updater = self._open()
+    def fetch(self, offer: Offer) -> Target:
+        """The bytes of ``offer``'s bundle, in memory, with the target info ngclient
+        verified for it (``confirm``). The download stops past the signed length
+        (endless data) and must have exactly that length; its hashes are checked by
+        :meth:`Target.check`, from the one SHA-256 pass the gate makes anyway, before
+        anything is written or installed."""
+        from pepperpy.trust.types import DEFAULT_LIMITS
+
+        info: Any = self.confirm(offer)
+        if info.length > DEFAULT_LIMITS.max_bundle_size:  # held in memory: bounded first
+            from tuf.api.exceptions import DownloadLengthMismatchError
+
+            raise _refused("endless-data", self.config.name, offer.path,
+                           DownloadLengthMismatchError(
+                               f"the signed length {info.length} is above the "
+                               f"{DEFAULT_LIMITS.max_bundle_size}-byte limit of a bundle"))
+        url = self.config.targets_url + _target_name(self._open(), info)
         with translate_errors(self.config.name, target=offer.path, url=self.config.url):
-            path = updater.download_target(info, filepath=str(destination))  # type: ignore[attr-defined]
-        return Path(path)
+            data = self.fetcher.fetch_bytes(url, info.length)
+        target = Target(self.config.name, offer.path, info, data)
+        if len(data) != info.length:
+            raise target.mismatch(f"received {len(data)} bytes, the signed length is "
+                                  f"{info.length}")
+        return target
+
+
+def _target_name(updater: Any, info: Any) -> str:
+    """Where ngclient's ``download_target`` would fetch ``info`` from: with consistent
+    snapshots, the file name is prefixed with its (first) hash."""
+    path: str = info.path
+    if updater._trusted_set.root.consistent_snapshot and updater.config.prefix_targets_with_hash:
+        folder, sep, name = path.rpartition("/")
+        path = f"{folder}{sep}{next(iter(info.hashes.values()))}.{name}"
+    return path
+
+
+class Target:
+    """A bundle downloaded into memory and the signed target info it must match.
+
+    ``check(sha256)`` is the TUF length-and-hashes check of ``download_target``, done
+    with the SHA-256 the gate computed over these bytes instead of a pass of its own: the
+    signed ``sha256`` must be present and equal; any other listed algorithm is hashed
+    here (PepperPy's indexes list only sha256)."""
+
+    def __init__(self, index: str, path: str, info: Any, data: bytes) -> None:
+        self.index, self.path, self.info, self.data = index, path, info, data
+
+    def check(self, sha256: str) -> None:
+        import hashlib
+
+        hashes: dict[str, str] = dict(self.info.hashes)
+        if hashes.get("sha256") != sha256:
+            raise self.mismatch(f"sha256 {sha256} is not the signed "
+                                f"{str(hashes.get('sha256'))[:64]}")
+        for algorithm, expected in hashes.items():
+            if algorithm == "sha256":
+                continue
+            try:
+                observed = hashlib.new(algorithm, self.data).hexdigest()
+            except (ValueError, TypeError):
+                raise self.mismatch(f"unsupported hash algorithm {algorithm[:20]!r}") from None
+            if observed != expected:
+                raise self.mismatch(f"{algorithm[:20]} {observed} is not the signed "
+                                    f"{str(expected)[:128]}")
+
+    def refuse_unless_signed(self, refusal: BaseException) -> None:
+        """After the gate or the policy refused these bytes: if they are not the bytes
+        the index signed, that is the reason (an arbitrary package, as ngclient would
+        have said before the gate ran). A second hash pass, on refusals only."""
+        import hashlib
+
+        if isinstance(refusal, IndexRefusedError):
+            return
+        try:
+            self.check(hashlib.sha256(self.data).hexdigest())
+        except IndexRefusedError as exc:
+            raise exc from refusal
+
+    def mismatch(self, what: str) -> IndexRefusedError:
+        from tuf.api.exceptions import LengthOrHashMismatchError
+
+        return _refused("arbitrary-package", self.index, self.path,
+                        LengthOrHashMismatchError(what))

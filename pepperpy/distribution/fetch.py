@@ -6,15 +6,18 @@ Order for one install (each step refuses before the next runs):
    signatures against the pinned root);
 2. choose the offer (``catalog.choose``: highest usable version, not yanked);
 3. nothing to do if that exact bundle is installed (same SHA-256: no download);
-4. confirm the target through ngclient and download it into a private folder under
-   PEPPERPY_HOME (length and hashes checked while and after streaming);
-5. hand the file to ``pepperpy.plugins.install.install_bundle``, unchanged: it verifies
-   the bundle's signature against the trust store (trusting an index never trusts a
-   publisher), rollback, ownership, then installs atomically;
+4. confirm the target through ngclient and download it into memory (cut off past the
+   signed length, refused unless exactly that long);
+5. hand the bytes to ``pepperpy.plugins.install.install_bytes``: the gate verifies the
+   bundle's signature against the trust store (trusting an index never trusts a
+   publisher); its SHA-256 of the bytes must equal the signed target hash (TUF's
+   arbitrary-package check, from the gate's one pass) before the listing check, the
+   rollback and ownership rules, and the atomic install. A bundle the gate refuses is
+   refused as an arbitrary package if its bytes are not the signed ones;
 6. dependencies, as ``pepperpy plugin install FILE`` does.
 
-No plugin code and no uv run happen before steps 4 and 5 both passed; the temporary
-file is removed whatever happens.
+No plugin code and no uv run happen before steps 4 and 5 both passed; nothing of the
+download reaches the disk before then.
 """
 
 from __future__ import annotations
@@ -398,7 +401,7 @@ class Session:
 
     def install_offer(self, offer: Offer, *, deps: bool = True, allow_downgrade: bool = False,
                       force: bool = False, transfer_owner: bool = False) -> InstallOutcome:
-        from pepperpy.plugins.install import install_bundle, installed_path
+        from pepperpy.plugins.install import install_bundle, install_bytes, installed_path
 
         options: dict[str, Any] = {"allow_downgrade": allow_downgrade, "force": force,
                                    "transfer_owner": transfer_owner,
@@ -412,22 +415,32 @@ class Session:
             result = install_bundle(installed, settings=self.settings, **options)
             return self._finish(offer, result, deps=deps)
         client = self.client(offer.index)
-        with self._private_file(offer) as path:
-            if self.progress:
-                self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
-                              f"{offer.index!r}")
-            client.download(offer, path)
-            try:
-                result = install_bundle(path, settings=self.settings, **options)
-            except UntrustedPublisherError as exc:
-                raise UntrustedPublisherError(
-                    f"{offer.name} {offer.version} from index {offer.index!r} is signed by "
-                    f"key {exc.key_id or offer.key_id} ({offer.publisher or 'unknown'}), "
-                    "which this machine does not trust; an index never makes a publisher "
-                    "trusted. If you trust them, run `pepperpy trust add PUBLISHER.pub` (or "
-                    f"re-add the index with --trust-publishers)",
-                    plugin=offer.name, key_id=exc.key_id,
-                ) from exc
+        if self.progress:
+            self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
+                          f"{offer.index!r}")
+        target = client.fetch(offer)
+        listed = options.pop("accept")
+
+        def accept(verified: Any) -> None:
+            target.check(verified.digest)  # the bytes the index signed, before all else
+            listed(verified)
+
+        try:
+            result = install_bytes(target.data, origin=offer.path, settings=self.settings,
+                                   accept=accept, **options)
+        except UntrustedPublisherError as exc:
+            target.refuse_unless_signed(exc)
+            raise UntrustedPublisherError(
+                f"{offer.name} {offer.version} from index {offer.index!r} is signed by "
+                f"key {exc.key_id or offer.key_id} ({offer.publisher or 'unknown'}), "
+                "which this machine does not trust; an index never makes a publisher "
+                "trusted. If you trust them, run `pepperpy trust add PUBLISHER.pub` (or "
+                f"re-add the index with --trust-publishers)",
+                plugin=offer.name, key_id=exc.key_id,
+            ) from exc
+        except PepperpyError as exc:
+            target.refuse_unless_signed(exc)
+            raise
         return self._finish(offer, result, deps=deps)
 
     def _finish(self, offer: Offer, result: Any, *, deps: bool) -> InstallOutcome:
@@ -439,11 +452,6 @@ class Session:
                                 settings=self.settings, auto_install=True,
                                 progress=self.progress)
         return InstallOutcome(offer, result.action, result)
-
-    @contextlib.contextmanager
-    def _private_file(self, offer: Offer) -> Any:
-        with private_folder(self.store.spool_dir, "install-") as folder:
-            yield folder / offer.path
 
     def outdated(self) -> list[Outdated]:
         """Installed plugins for which an index offers a newer usable version, and those

@@ -1,12 +1,15 @@
 """Downloads for ngclient: HTTP(S) with three timeouts, and ``file://`` for mirrors.
 
-ngclient checks every length and hash; this module only makes sure a download ends:
+ngclient checks every length and hash of metadata (and ``pepperpy.distribution.client``
+those of a bundle, against the target info ngclient verified); this module only makes
+sure a download ends:
 
 - connect and gap timeouts (silence between bytes), as ngclient's own fetcher;
 - a deadline for the whole transfer (``FetchLimits.deadline_for``), because a server
   that sends one byte every few seconds never trips a gap timeout (slow retrieval);
-- ngclient's ``max_length`` is enforced by ``FetcherInterface.download_file`` while
-  streaming (endless data), and the temporary file lives in ``spool_dir`` (under
+- the length the signed metadata allows is enforced while streaming (endless data), by
+  ``download_file`` (metadata, through ngclient) and ``fetch_bytes`` (a bundle, into
+  memory); the temporary file of ``download_file`` lives in ``spool_dir`` (under
   PEPPERPY_HOME), never in the system temp folder; it has no name (``O_TMPFILE``), so
   nobody else can open it and a crash leaves nothing behind.
 """
@@ -14,6 +17,7 @@ ngclient checks every length and hash; this module only makes sure a download en
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import threading
@@ -182,17 +186,34 @@ class IndexFetcher(FetcherInterface):
             from pepperpy.fsio import ensure_folder
 
             ensure_folder(self.spool_dir, root=self.spool_dir.parent.parent, mode=0o700)
-        received = 0
         with _anonymous_file(self.spool_dir) as spool:
-            for chunk in self.fetch(url):
-                received += len(chunk)
-                if received > max_length:
-                    raise exceptions.DownloadLengthMismatchError(
-                        f"{url} sent more than the {max_length} bytes the metadata allows"
-                    )
+            for chunk in self._bounded(url, max_length):
                 spool.write(chunk)
             spool.seek(0)
             yield spool
+
+    def fetch_bytes(self, url: str, max_length: int) -> bytes:
+        """The body of ``url`` in memory, cut off past ``max_length`` bytes (endless data),
+        under the same timeouts and deadline. Nothing touches the disk: the caller checks
+        the bytes (a bundle: the gate, then its digest against the signed target info)
+        before anything is written."""
+        self._max_length = max_length
+        # Each chunk is copied once and freed: the buffer grows in place (mremap) and
+        # getvalue() hands it over uncopied, so the peak is about one bundle, not two.
+        buffer = io.BytesIO()
+        for chunk in self._bounded(url, max_length):
+            buffer.write(chunk)
+        return buffer.getvalue()
+
+    def _bounded(self, url: str, max_length: int) -> Iterator[bytes]:
+        received = 0
+        for chunk in self.fetch(url):
+            received += len(chunk)
+            if received > max_length:
+                raise exceptions.DownloadLengthMismatchError(
+                    f"{url} sent more than the {max_length} bytes the metadata allows"
+                )
+            yield chunk
 
 
 @contextlib.contextmanager

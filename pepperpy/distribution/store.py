@@ -215,7 +215,7 @@ class IndexStore:
     def save_catalog(self, name: str, offers: builtins.list[dict[str, Any]]) -> None:
         data = json.dumps({"refreshed_at": time.time(), "offers": offers}).encode()
         atomic_write(self.index_dir(name) / "catalog.json", data, mode=0o600,
-                     root=self.settings.home)
+                     root=self.settings.home, durable=False)  # a cache: rebuilt if damaged
 
     def load_catalog(self, name: str, *, max_age: float
                      ) -> builtins.list[dict[str, Any]] | None:

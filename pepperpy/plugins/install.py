@@ -40,7 +40,7 @@ from pathlib import Path
 
 from pepperpy._version import __version__
 from pepperpy.bundle.trust import TrustStore, read_trust
-from pepperpy.core import PluginNotFoundError, StateError
+from pepperpy.core import PepperpyError, PluginNotFoundError, StateError
 from pepperpy.fsio import remove_file, temp_files
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import (
@@ -53,11 +53,11 @@ from pepperpy.plugins.state import (
 )
 from pepperpy.settings import Settings
 from pepperpy.trust import admissible as policy
-from pepperpy.trust.gate import authenticate
+from pepperpy.trust.gate import Trust, authenticate, verify_bundle
 from pepperpy.trust.types import VerifiedBundle
 
-__all__ = ["InstallResult", "install_bundle", "install_leftovers", "installed_path",
-           "remove_plugin", "settle", "settle_now"]
+__all__ = ["InstallResult", "install_bundle", "install_bytes", "install_leftovers",
+           "installed_path", "remove_plugin", "settle", "settle_now"]
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,47 @@ def install_bundle(
     """
     trust = read_trust(settings)
     verified = authenticate(Path(path), trust)
+    return _install(verified, trust, str(path), settings=settings,
+                    allow_downgrade=allow_downgrade, force=force,
+                    transfer_owner=transfer_owner, accept=accept)
+
+
+def install_bytes(
+    data: bytes,
+    *,
+    origin: str,
+    settings: Settings,
+    accept: Callable[[VerifiedBundle], None],
+    allow_downgrade: bool = False,
+    force: bool = False,
+    transfer_owner: bool = False,
+) -> InstallResult:
+    """:func:`install_bundle` for a bundle already in memory (a download from an index,
+    named ``origin`` in errors): the gate verifies these very bytes, nothing is spooled
+    or read back, and the gate's one SHA-256 pass gives the digest ``accept`` compares
+    with the index's signed hash before the policy runs and anything is written."""
+    trust = read_trust(settings)
+    try:
+        verified = verify_bundle(data, trust.snapshot, path=origin)
+    except PepperpyError as exc:  # named as the gate names a file it refuses
+        if exc.args and origin not in str(exc.args[0]):
+            exc.args = (f"{origin}: {exc.args[0]}", *exc.args[1:])
+        raise
+    trust.cache.remember(verified, trust.fingerprint)
+    return _install(verified, trust, origin, settings=settings,
+                    allow_downgrade=allow_downgrade, force=force,
+                    transfer_owner=transfer_owner, accept=accept)
+
+
+def _install(verified: VerifiedBundle, trust: Trust, origin: str, *, settings: Settings,
+             allow_downgrade: bool, force: bool, transfer_owner: bool,
+             accept: Callable[[VerifiedBundle], None] | None) -> InstallResult:
+    """Policy, then the transaction (``install_bundle``'s steps after verification)."""
     trust.cache.flush()  # the first load after this install needs no verification
     if accept is not None:
         accept(verified)
     m = verified.manifest
-    candidate = policy.Candidate(m, verified.digest, verified.key_id, str(path), "file")
+    candidate = policy.Candidate(m, verified.digest, verified.key_id, origin, "file")
     record = InstallRecord(
         name=m.name, version=m.version, digest=verified.digest, key_id=verified.key_id,
         category=m.category, provider_name=m.provider_name, file=f"{m.name}.pepperplugin",
@@ -139,8 +175,6 @@ def install_action(
     ``"downgraded"`` or ``"replaced"`` (forced same version); the load rules (signer,
     compatibility, owner; ``--transfer-owner`` skips the last) first, then no older
     version (``--allow-downgrade``) and no same version with other bytes (``--force``)."""
-    from packaging.version import Version
-
     policy.signer_allowed(c, only, state)
     policy.compatible(c.manifest, path=c.path, pepperpy_version=pepperpy_version)
     if not transfer_owner:
@@ -149,6 +183,8 @@ def install_action(
         return "installed"
     if previous.digest == c.digest:
         return "unchanged"
+    from packaging.version import Version
+
     name, new_v, old_v = c.manifest.name, Version(c.manifest.version), Version(previous.version)
     if new_v < old_v and not allow_downgrade:
         raise policy.refusal(

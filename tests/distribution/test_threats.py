@@ -124,6 +124,44 @@ def test_arbitrary_package_bytes_differ_from_metadata(attacked: Publisher,
     _refused(home, IndexRefusedError, "arbitrary-package")
 
 
+def _sample_v2(publisher: Publisher, readme: bytes) -> bytes:
+    f = publisher.factory
+    return f.build(f.files(  # type: ignore[attr-defined,no-any-return]
+        manifest={"name": "sample", "version": "2.0.0", "provider_name": "sample",
+                  "entry_point": "sample_pkg:Provider"},
+        extra={"README.md": readme}))
+
+
+def test_a_signed_bundle_other_than_the_listed_one_is_refused(
+        attacked: Publisher, server: IndexServer, home: Path) -> None:
+    """The same name, version and length, signed by the trusted publisher, but not the
+    bytes the index signed: the gate accepts it, so only the signed target hash (compared
+    with the gate's digest before anything is written) refuses it."""
+    import hashlib
+
+    listed = _sample_v2(attacked, b"A" * 200)
+    other = _sample_v2(attacked, b"B" * 200)
+    assert len(listed) == len(other) and listed != other
+    bundle = attacked.bundles / "sample-2.0.0.pepperplugin"
+    bundle.write_bytes(listed)
+    assert run("repo", "add", attacked.folder, bundle, "--key", attacked.repo_key) == 0
+    url = f"/targets/{hashlib.sha256(listed).hexdigest()}.sample-2.0.0.pepperplugin"
+    server.state.overrides[url] = other
+    error = _refused(home, IndexRefusedError, "arbitrary-package")
+    assert hashlib.sha256(other).hexdigest() in str(error)
+
+
+def test_a_short_download_is_refused(attacked: Publisher, server: IndexServer,
+                                     home: Path) -> None:
+    import hashlib
+
+    data = _publish_v2(attacked).read_bytes()
+    url = f"/targets/{hashlib.sha256(data).hexdigest()}.sample-2.0.0.pepperplugin"
+    server.state.overrides[url] = data[:-100]
+    error = _refused(home, IndexRefusedError, "arbitrary-package")
+    assert f"received {len(data) - 100} bytes" in str(error)
+
+
 def test_mix_and_match_snapshot_and_targets_disagree(attacked: Publisher, server: IndexServer,
                                                       home: Path) -> None:
     old_targets = _meta(attacked, "2.targets.json")
@@ -299,3 +337,33 @@ def test_an_installed_bundle_revoked_since_is_not_reported_unchanged(attacked: P
     bundle = attacked.bundles / "sample-1.0.0.pepperplugin"
     assert run("trust", "revoke-bundle", hashlib.sha256(bundle.read_bytes()).hexdigest()) == 0
     _refused(home, RevokedError)
+
+
+def test_a_target_longer_than_any_bundle_is_refused_before_it_is_downloaded(
+        attacked: Publisher, server: IndexServer, home: Path) -> None:
+    """The index signs a target far longer than the largest bundle the gate accepts:
+    downloading it into memory first would let an index's key holder make every install
+    hold gigabytes. Refused from the signed length, before any byte is requested."""
+    import hashlib
+
+    from tuf.api.metadata import TargetFile
+
+    from pepperpy.trust.types import DEFAULT_LIMITS
+    from pepperpy_dev.repository import Repository
+    from pepperpy_dev.signer import load_signer
+
+    data = _publish_v2(attacked).read_bytes()
+    repo = Repository(attacked.folder)
+    with repo._lock():
+        targets = repo.targets()
+        path = "sample-2.0.0.pepperplugin"
+        listed = targets.signed.targets[path]
+        huge = TargetFile(DEFAULT_LIMITS.max_bundle_size + 1,
+                          {"sha256": hashlib.sha256(data).hexdigest()}, path,
+                          unrecognized_fields=dict(listed.unrecognized_fields))
+        targets.signed.targets[path] = huge
+        repo._publish(targets, repo.root().signed, [load_signer(attacked.repo_key)])
+    server.state.requests.clear()
+    error = _refused(home, IndexRefusedError, "endless-data", spec="sample==2.0.0")
+    assert "byte limit" in str(error)
+    assert not [r for r in server.state.requests if r.startswith("/targets/")]

@@ -97,3 +97,21 @@ def test_a_failed_write_names_the_target_and_removes_its_temp_file(tmp_path: Pat
     assert out.startswith(f"{target} could not be written (File too large)"), out
     assert ".tmp" not in out
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["big.bin"]
+
+
+def test_state_is_fsynced_file_and_folder_and_a_cache_is_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """State (installed bundles, records, the trust store) survives a power cut: the
+    file and its folder are fsynced. A cache (``write_cache``: the verified cache, the
+    listing cache) is replaced as atomically but not fsynced: lost, it is rebuilt."""
+    from pepperpy.fsio import write_cache
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    atomic_write(tmp_path / "state.json", b"{}", root=tmp_path)
+    assert len(synced) == 2
+    synced.clear()
+    assert write_cache(tmp_path / "cache.json", b"{}")
+    assert (tmp_path / "cache.json").read_bytes() == b"{}" and synced == []
+    assert sorted(os.listdir(tmp_path)) == ["cache.json", "cache.json.lock", "state.json"]
