@@ -70,7 +70,7 @@ def load_tokenizer_json() -> str:
 class LocalEmbeddingProvider(EmbeddingProvider):
     """all-MiniLM-L6-v2 sentence embeddings (384 floats), computed on this machine."""
 
-    start_memory = "transient"  # the session's build needs ~55 MB more than it keeps
+    start_peaks = True  # the session's build needs ~55 MB more than it keeps
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
