@@ -116,6 +116,7 @@ class OpenAIChatProvider(LLMProvider):
         finish: str | None = None
         usage: Usage | None = None
         opened = False
+        name = self.provider_name  # tagged here, the layer passes the chunks through
         try:
             stream = await self._require_client().chat.completions.create(**params)
             opened = True
@@ -136,7 +137,7 @@ class OpenAIChatProvider(LLMProvider):
                         if wrapped:
                             held.append(text)
                         else:
-                            yield GenerationChunk(text)
+                            yield GenerationChunk(text, provider=name)
             finally:
                 await stream.close()
         except openai.APIConnectionError as exc:
@@ -153,7 +154,7 @@ class OpenAIChatProvider(LLMProvider):
         )
         content = _unwrap("".join(held), options) if held else ""
         yield GenerationChunk(content, finish_reason=finish or "stop", tool_calls=tool_calls,
-                              usage=usage)
+                              usage=usage, provider=name)
 
     # -- mapping --------------------------------------------------------------------
     def _params(self, messages: Sequence[Message], options: GenerationOptions) -> dict[str, Any]:

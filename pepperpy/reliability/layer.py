@@ -361,9 +361,12 @@ class ReliableLLM(_Layer, LLMProvider):
                     step = chunks.__aiter__().__anext__
                     name = link.name
                     while True:
-                        # The watchdog inline, not dog.run(): this runs once per chunk.
+                        # The watchdog inline, not dog.run() nor arm()/rest() calls: this
+                        # runs once per chunk (the calls are made only when they act).
                         if dog is not None:
-                            dog.arm()
+                            if dog.fired:
+                                dog.arm()  # raises the deadline's error
+                            dog.waiting = True
                         try:
                             chunk = await step()
                         except StopAsyncIteration:
@@ -374,12 +377,19 @@ class ReliableLLM(_Layer, LLMProvider):
                             raise
                         finally:
                             if dog is not None:
-                                dog.rest()
+                                dog.waiting = False
+                                if dog.owed:
+                                    dog.rest()
                         last = chunk
                         if chunk.usage is not None:
                             rel.usage.tokens(name, call.model, chunk.usage.prompt_tokens,
                                              chunk.usage.completion_tokens)
-                        yield chunk._tagged(name)
+                        # A plugin that tags its text chunks with its own name (the
+                        # shipped ones do) has them passed through; others get a copy.
+                        if chunk.provider == name and chunk.kind == "text":
+                            yield chunk
+                        else:
+                            yield chunk._tagged(name)
                 except ProviderError as exc:
                     if last is None or child is not None:
                         self._attempt_failed(call, span, child, exc)
@@ -424,8 +434,8 @@ class _Watchdog:
     deadline's error. Cheaper than ``asyncio.timeout`` (no async context manager, one
     timer per stream) with the same rules: a cancellation from elsewhere stays one."""
 
-    __slots__ = ("_cancelled", "_cancelling", "_deadline", "_handle", "_task", "_what",
-                 "fired", "waiting")
+    __slots__ = ("_cancelling", "_deadline", "_handle", "_task", "_what", "fired", "owed",
+                 "waiting")
 
     def __init__(self, deadline: Deadline, name: str, operation: str) -> None:
         task = asyncio.current_task()
@@ -433,7 +443,7 @@ class _Watchdog:
         self._task, self._deadline = task, deadline
         self._what = (operation, name)  # the message is written only if it expires
         self._cancelling = task.cancelling()
-        self.fired = self.waiting = self._cancelled = False
+        self.fired = self.waiting = self.owed = False  # owed: our cancel, not yet taken back
         # _fire reads no context variable: no copy of the caller's context per call
         self._handle = asyncio.get_running_loop().call_at(deadline.when, self._fire,
                                                           context=_NO_CONTEXT)
@@ -441,7 +451,7 @@ class _Watchdog:
     def _fire(self) -> None:
         self.fired = True
         if self.waiting:
-            self._cancelled = True
+            self.owed = True
             self._task.cancel()
 
     def _expired(self) -> ProviderError:
@@ -457,16 +467,16 @@ class _Watchdog:
     def cancelled(self) -> None:
         """In ``except CancelledError`` after ``arm``: the deadline's error when the
         cancellation was the watchdog's alone (the caller re-raises otherwise)."""
-        if self._cancelled:
-            self._cancelled = False
+        if self.owed:
+            self.owed = False
             if self._task.uncancel() <= self._cancelling:
                 raise self._expired() from None
 
     def rest(self) -> None:
         """Done waiting; a cancellation of ours that the provider swallowed is taken back."""
         self.waiting = False
-        if self._cancelled:
-            self._cancelled = False
+        if self.owed:
+            self.owed = False
             self._task.uncancel()
 
     async def run(self, awaitable: Awaitable[_T]) -> _T:

@@ -110,6 +110,7 @@ class AnthropicProvider(LLMProvider):
         tools: dict[int, dict[str, Any]] = {}
         stop: str | None = None
         prompt = completion = 0
+        name = self.provider_name  # tagged here, the layer passes the chunks through
         try:
             stream = await self._require_client().messages.create(**params)
             try:
@@ -118,11 +119,11 @@ class AnthropicProvider(LLMProvider):
                     if kind == "content_block_delta":
                         delta = event.delta
                         if delta.type == "text_delta":
-                            yield GenerationChunk(delta.text)
+                            yield GenerationChunk(delta.text, provider=name)
                         elif delta.type == "input_json_delta" and event.index in tools:
                             block = tools[event.index]
                             if block["name"] == forced and not _wrapped(options):
-                                yield GenerationChunk(delta.partial_json)
+                                yield GenerationChunk(delta.partial_json, provider=name)
                             block["json"].append(delta.partial_json)
                     elif kind == "content_block_start" and event.content_block.type == "tool_use":
                         cb = event.content_block
@@ -149,7 +150,8 @@ class AnthropicProvider(LLMProvider):
                 calls.append(ToolCall(block["id"], block["name"], data))
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
         yield GenerationChunk(content, finish_reason=finish or "stop", tool_calls=tuple(calls),
-                              usage=Usage(prompt, completion), metadata={"stop_reason": stop})
+                              usage=Usage(prompt, completion), metadata={"stop_reason": stop},
+                              provider=name)
 
     # -- mapping --------------------------------------------------------------------
     def _params(
