@@ -24,7 +24,7 @@ from pepperpy.llm import (
 )
 from pepperpy.reliability.deadline import Deadline, check_timeout, current_deadline, pinned
 from pepperpy.textcheck import check_text
-from pepperpy.tool_loop import ToolLoop
+from pepperpy.tool_loop import Outcome, ToolLoop, stream_rounds
 from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
 
 if TYPE_CHECKING:
@@ -201,23 +201,32 @@ class ChatBuilder:
                 await history.append([*_for_history(self._messages), *outcome.added])
             return result
 
-    async def stream(self) -> AsyncIterator[GenerationChunk]:
+    def stream(self) -> AsyncIterator[GenerationChunk]:
         """Stream the answer chunk by chunk; tools run between rounds as in generate().
 
         Tool rounds show as chunks with ``kind`` "tool_calls" and "tool_result" and
         empty ``content``.
         """
-        provider, messages, history = await self._prepare()
-        deadline = None if self._timeout is None else Deadline.after(self._timeout)
-        loop = await self._loop(provider, deadline)
-        async for chunk in loop.stream(messages):
-            yield chunk
-        outcome = loop.outcome
-        assert outcome is not None
-        if outcome.exhausted:
-            raise self._exhausted(outcome.result, provider)
-        if history is not None:
-            await history.append([*_for_history(self._messages), *outcome.added])
+        # Nothing runs before the first chunk is asked for. The chat's steps before and
+        # after the rounds run inside the tool loop's generator, not in one wrapped
+        # around it: every chunk passes one async-generator level less.
+        provider: LLMProvider | None = None
+        history: ConversationHistory | None = None
+
+        async def start() -> tuple[ToolLoop, list[Message]]:
+            nonlocal provider, history
+            provider, messages, history = await self._prepare()
+            deadline = None if self._timeout is None else Deadline.after(self._timeout)
+            return await self._loop(provider, deadline), messages
+
+        async def finish(outcome: Outcome) -> None:
+            if outcome.exhausted:
+                assert provider is not None
+                raise self._exhausted(outcome.result, provider)
+            if history is not None:
+                await history.append([*_for_history(self._messages), *outcome.added])
+
+        return stream_rounds(start, finish)
 
     async def _loop(self, provider: LLMProvider, deadline: Any = None) -> ToolLoop:
         tools: tuple[Tool, ...] = self._options.get("tools", ())

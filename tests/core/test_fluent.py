@@ -15,6 +15,7 @@ from pepperpy import (
     PepperPy,
     PepperpyError,
     ProviderError,
+    ValidationError,
 )
 from pepperpy_testing import FakeLLM, fake_registry, tool_call_result
 
@@ -501,3 +502,10 @@ async def test_history_limit_bounds_what_is_sent_not_what_is_kept() -> None:
 def test_history_limit_must_be_a_count() -> None:
     with pytest.raises(PepperpyError, match="history_limit"):
         PepperPy(history_limit=-1)
+
+
+async def test_stream_runs_nothing_until_the_first_chunk_is_asked_for() -> None:
+    async with pepper() as app:
+        stream = app.chat.stream()  # no user message: the error comes with the first chunk
+        with pytest.raises(ValidationError, match="no user message"):
+            await stream.__anext__()
