@@ -189,7 +189,7 @@ class ChatBuilder:
         with pinned(None if self._timeout is None else Deadline.after(self._timeout)):
             provider, messages, history = await self._prepare()
             loop = await self._loop(provider)
-            outcome = await loop.generate(messages)
+            outcome = await loop.rounds_after(messages, await loop.first(messages))
             result = outcome.result
             if outcome.exhausted:
                 raise self._exhausted(result, provider)

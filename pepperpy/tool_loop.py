@@ -68,9 +68,19 @@ class ToolLoop:
 
     async def generate(self, messages: list[Message]) -> Outcome:
         """Run to the end; ``messages`` grows by each round's tool turn."""
+        return await self.rounds_after(messages, await self.first(messages))
+
+    def first(self, messages: list[Message]) -> Awaitable[GenerationResult]:
+        """The first model call, for a caller to await itself (``generate`` is
+        ``rounds_after(messages, await first(messages))``): while the provider works,
+        the loop is not one more coroutine level that the SDK's every suspension and
+        exception passes through."""
+        return self._llm.generate(messages, self._options)
+
+    async def rounds_after(self, messages: list[Message], result: GenerationResult) -> Outcome:
+        """The tool rounds after the model's answer ``result``, to the end."""
         added: list[Message] = []
         rounds = 0
-        result = await self._llm.generate(messages, self._options)
         while result.tool_calls and self._runner.runnable(result.tool_calls):
             if rounds == self._max_rounds:
                 return self._end(result, added, rounds, exhausted=True)
