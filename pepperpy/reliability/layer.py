@@ -163,37 +163,27 @@ class _Layer:
         self, call: _Call, span: Any, attempt: Callable[[Any, int], Awaitable[_T]]
     ) -> _T:
         """Attempts until one answers; ``attempt(provider, link_index)``."""
-        while True:  # the same steps as ReliableLLM.generate's, which inlines them
+        while True:
             link = call.next_attempt()
             provider = await link.start()
             child = self._begin_attempt(call, span)
             try:
                 result = await attempt(provider, call.index)
             except ProviderError as exc:
-                if not await self._again(call, span, child, exc):
+                self._attempt_failed(call, span, child, exc)
+                if not call.failed(exc):
                     raise
+                if call.wait:
+                    await asyncio.sleep(call.wait)
                 continue
             except BaseException as exc:
                 if child is not None:
                     self._attempt_failed(call, span, child, exc)
                 raise
             if child is not None:
-                self._attempt_done(child, result)
+                child.set_attributes(_result_attributes(result))
+                child.end()
             return result
-
-    async def _again(self, call: _Call, span: Any, child: Any, error: ProviderError) -> bool:
-        """After a failed attempt: ``True`` once the wait before the next one is over."""
-        self._attempt_failed(call, span, child, error)
-        if not call.failed(error):
-            return False
-        if call.wait:
-            await asyncio.sleep(call.wait)
-        return True
-
-    @staticmethod
-    def _attempt_done(child: Any, result: Any) -> None:
-        child.set_attributes(_result_attributes(result))
-        child.end()
 
     def _call_span(self, call: _Call, options: GenerationOptions | None = None) -> Any:
         if not self._rel.tracing.active():
@@ -293,32 +283,18 @@ class ReliableLLM(_Layer, LLMProvider):
                     result = hit
                     return hit
 
-            # _walk and the watchdog inline: every coroutine level between the caller
-            # and the SDK costs a little on each suspension and on each exception the
-            # SDK raises inside (CPython walks them), and SDKs raise hundreds per request.
+            # Not a coroutine: the provider's own is awaited by _walk. Every coroutine
+            # between the caller and the SDK costs a little on each exception the SDK
+            # raises inside (CPython walks them), and SDKs raise hundreds per request.
+            def attempt(provider: Any, index: int) -> Awaitable[GenerationResult]:
+                refuse_unseen_images(provider, messages)
+                return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
+
             dog = _Watchdog(deadline, first.name, "chat") if deadline is not None else None
-            try:
+            try:  # the watchdog inline, not dog.run(): one coroutine less (see above)
                 if dog is not None:
                     dog.arm()
-                while True:
-                    link = call.next_attempt()
-                    provider = await link.start()
-                    child = self._begin_attempt(call, span)
-                    try:
-                        refuse_unseen_images(provider, messages)
-                        result = await provider.generate(
-                            messages, self._options_for(options, call.index))
-                    except ProviderError as exc:
-                        if not await self._again(call, span, child, exc):
-                            raise
-                        continue
-                    except BaseException as exc:
-                        if child is not None:
-                            self._attempt_failed(call, span, child, exc)
-                        raise
-                    if child is not None:
-                        self._attempt_done(child, result)
-                    break
+                result = await self._walk(call, span, attempt)
             except asyncio.CancelledError:
                 if dog is not None:
                     dog.cancelled()
