@@ -226,7 +226,8 @@ def _wire_message(message: Message) -> dict[str, Any]:
                 "a tool message needs tool_call_id (the id of the ToolCall it answers)"
             )
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-    wire: dict[str, Any] = {"role": role.value, "content": message.content}
+    # str(role), not role.value: the same text (a StrEnum), without two Python-level calls
+    wire: dict[str, Any] = {"role": str(role), "content": message.content}
     if message.images:  # content parts: the text, then each image as a data URL
         wire["content"] = [{"type": "text", "text": message.content}] + [
             {"type": "image_url", "image_url": {"url": image.data_url()}}

@@ -166,7 +166,7 @@ class _Layer:
         while True:
             link = call.next_attempt()
             provider = await link.start()
-            child = self._begin_attempt(call, span)
+            child = None if span is None else self._begin_attempt(call, span)
             try:
                 result = await attempt(provider, call.index)
             except ProviderError as exc:
@@ -269,7 +269,8 @@ class ReliableLLM(_Layer, LLMProvider):
         deadline = rel.deadline()
         call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
         span = self._call_span(call, options)
-        self._content(span, messages, None)
+        if span is not None:  # each step that only records checks first: no call when off
+            self._content(span, messages, None)
         error: BaseException | None = None
         result: GenerationResult | None = None
         try:
@@ -310,12 +311,14 @@ class ReliableLLM(_Layer, LLMProvider):
                                  result.usage.completion_tokens)
             if key is not None:  # a fallback's answer too: the key names the chain
                 await rel.cache.put(key, result)  # type: ignore[union-attr]
-            self._content(span, messages, result.content)
+            if span is not None:
+                self._content(span, messages, result.content)
         except BaseException as exc:
             error = exc
             raise
         finally:
-            self._finish(span, call, error, result)
+            if span is not None:
+                self._finish(span, call, error, result)
         return result
 
     async def _cached(
@@ -345,7 +348,8 @@ class ReliableLLM(_Layer, LLMProvider):
         rel, first = self._rel, self._chain[0]
         call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
         span = self._call_span(call, options)
-        self._content(span, messages, None)
+        if span is not None:  # each step that only records checks first: no call when off
+            self._content(span, messages, None)
         error: BaseException | None = None
         last: GenerationChunk | None = None
         dog = _Watchdog(deadline, first.name, "streaming chat") if deadline is not None else None
@@ -354,7 +358,7 @@ class ReliableLLM(_Layer, LLMProvider):
                 link = call.next_attempt()
                 provider = await _within(dog, link.start())
                 refuse_unseen_images(provider, messages)
-                child = self._begin_attempt(call, span)
+                child = None if span is None else self._begin_attempt(call, span)
                 chunks = provider.generate_stream(messages, self._options_for(options,
                                                                               call.index))
                 try:
@@ -413,7 +417,8 @@ class ReliableLLM(_Layer, LLMProvider):
         finally:
             if dog is not None:
                 dog.close()
-            self._finish(span, call, error, last)
+            if span is not None:
+                self._finish(span, call, error, last)
 
 
 def refuse_unseen_images(provider: Any, messages: Sequence[Message]) -> None:

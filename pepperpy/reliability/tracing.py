@@ -50,7 +50,7 @@ def _global_provider_set() -> bool:
         "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ
     ):
         return False
-    trace = _trace_module()
+    trace = _otel if _otel is not None else _trace_module()
     return bool(trace) and not isinstance(trace.get_tracer_provider(),
                                           trace.ProxyTracerProvider)
 
@@ -82,7 +82,8 @@ class Tracing:
         return self._tracer
 
     def active(self) -> bool:
-        return bool(self._get_tracer())
+        tracer = self._tracer
+        return bool(tracer if tracer is not None else self._get_tracer())
 
     def start(
         self, name: str, attributes: dict[str, Any], parent: Any = None,
