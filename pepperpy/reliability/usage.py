@@ -85,16 +85,19 @@ class UsageTotals:
             row = self._rows[(provider, model)] = ModelUsage(provider, model)
         return row
 
+    # request() and tokens() run on every call: the row's lookup is inline, _row() only
+    # makes a missing one.
     def request(self, provider: str, model: str, *, retry: bool) -> None:
-        row = self._row(provider, model)
+        row = self._rows.get((provider, model)) or self._row(provider, model)
         row.requests += 1
         row.retries += retry
 
     def tokens(self, provider: str, model: str, input_tokens: int, output_tokens: int) -> None:
-        row = self._row(provider, model)
+        row = self._rows.get((provider, model)) or self._row(provider, model)
         row.input_tokens += input_tokens
         row.output_tokens += output_tokens
-        price = self._prices.get(provider, {}).get(model)
+        prices = self._prices.get(provider)
+        price = prices.get(model) if prices else None
         if price is not None:
             cost = (input_tokens * price.get("input", 0.0)
                     + output_tokens * price.get("output", 0.0)) / 1e6
