@@ -25,9 +25,12 @@ PROJECTS := pyproject.toml $(wildcard packages/*/pyproject.toml)
 # A checkout set up before the runtime was named pepperplug still holds a `pepperpy`
 # distribution (and its pepperpy.egg-info) whose stale command entry points shadow the
 # real ones: drop both first.
+# The uninstall also takes the `pepperpy` command, which the runtime then reinstalls.
 $(CORE_STAMP): $(PROJECTS) | $(PY)
-	@$(PY) -m pip uninstall --quiet --yes pepperpy 2>/dev/null || true
 	@rm -rf pepperpy.egg-info
+	@if $(PY) -m pip show --quiet pepperpy >/dev/null 2>&1; then \
+	  $(PY) -m pip uninstall --quiet --yes pepperpy && \
+	  $(PY) -m pip install --quiet --force-reinstall --no-deps -e .; fi
 	$(PY) -m pip install --quiet $(DISTS)
 	@touch $@
 
