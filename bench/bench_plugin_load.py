@@ -12,6 +12,11 @@ with the same (already complete) configuration. Each child reports the CPU time 
 spent from its first line (interpreter start excluded; CPU time, because wall time on
 a shared machine swings by hundreds of milliseconds). Runs are interleaved; the figure is the
 median of per-round differences, with their min..max. Target: every plugin <= +10 ms.
+Every plugin is built and installed first; the children run in a folder nothing writes
+to, once that has settled (the dependency memo is only written for an environment that
+has not changed in the last two seconds, as any application's is). The mcp plugin gets
+a stdio ``command``, which it only starts in ``initialize()``. The last line is the
+worst plugin.
 ``--smoke``: two plugins, two rounds (the test suite runs that).
 """
 
@@ -23,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -66,6 +72,16 @@ def _child(code: str, env: dict[str, str], cwd: Path) -> float:
     return float(out.stdout.split()[-1])
 
 
+def _settle(*folders: Path) -> None:
+    """Wait until ``folders`` (the children's working folder, on their ``sys.path``) are
+    older than the dependency memo's racy window, as in any application that is not
+    being written to while it starts: a memo is only written for a settled environment."""
+    from pepperpy.plugins.depcache import _RACY_NS
+
+    newest = max(max(os.stat(f).st_mtime_ns, os.stat(f).st_ctime_ns) for f in folders)
+    time.sleep(max(0.0, (newest + _RACY_NS - time.time_ns()) / 1e9 + 0.05))
+
+
 def main() -> None:
     names = [a for a in sys.argv[1:] if not a.startswith("--")]
     plugins = sorted(p.parent for p in (ROOT / "plugin_src").glob("*/plugin.json"))
@@ -79,13 +95,13 @@ def main() -> None:
         factory = BundleFactory(publisher="bench")
         home = tmp / "home"
         factory.trust(home)
+        run = tmp / "run"  # the children's working folder: nothing is written there
+        run.mkdir()
         env = dict(os.environ, PEPPERPY_HOME=str(home), PEPPERPY_AUTO_INSTALL="0",
                    PEPPERPY_CHECKOUT_PLUGINS="0", PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        print(f"cold load, fresh process, CPU ms from the first line ({ROUNDS} interleaved "
-              "rounds; median of per-round differences, min..max)")
-        print(f"  {'plugin':<28} {'folder':>9} {'pepperpy':>9} {'extra':>9}   range")
-        for src in plugins:
+        sides = []
+        for src in plugins:  # build, sign and install everything first
             manifest = json.loads((src / "plugin.json").read_text())
             bundle = tmp / f"{src.name}.pepperplugin"
             bundle.write_bytes(factory.build_folder(src))
@@ -97,23 +113,37 @@ def main() -> None:
             config = {k: v for k, v in REQUIRED.items() if k in schema.get("required", ())}
             if manifest["name"] == "rag_chroma_provider":
                 config["path"] = str(tmp / "chroma")
+            if manifest["name"] == "tools_mcp_provider":
+                # a stdio server the provider only starts in initialize(): construction
+                # checks the configuration and starts nothing
+                config["command"] = [sys.executable, "-c", "pass"]
             filled = prepare_config(schema, config, label=manifest["name"], env={})
             module, cls = manifest["entry_point"].split(":")
             ours = VIA_PEPPERPY.format(category=manifest["category"],
                                        provider=manifest["provider_name"], config=config)
             theirs = VIA_FOLDER.format(folder=str(plain.parent), module=f"{plain.name}.{module}",
                                        cls=cls, filled=filled)
-            _child(ours, env, tmp)  # warm: the verified cache, bytecode of the libraries
-            _child(theirs, env, tmp)
+            sides.append((src.name, ours, theirs))
+        _settle(run)
+        print(f"cold load, fresh process, CPU ms from the first line ({ROUNDS} interleaved "
+              "rounds; median of per-round differences, min..max)")
+        print(f"  {'plugin':<28} {'folder':>9} {'pepperpy':>9} {'extra':>9}   range")
+        worst = float("-inf")
+        for label, ours, theirs in sides:
+            _child(ours, env, run)  # warm: the verified cache, bytecode of the libraries
+            _child(theirs, env, run)
             a, b = [], []
             for i in range(ROUNDS):
                 for code, into in ((ours, a), (theirs, b)) if i % 2 == 0 else (
                         (theirs, b), (ours, a)):
-                    into.append(_child(code, env, tmp))
+                    into.append(_child(code, env, run))
             extra = [(x - y) * 1000 for x, y in zip(a, b, strict=True)]
-            print(f"  {src.name:<28} {statistics.median(b) * 1000:7.1f}ms "
+            worst = max(worst, statistics.median(extra))
+            print(f"  {label:<28} {statistics.median(b) * 1000:7.1f}ms "
                   f"{statistics.median(a) * 1000:7.1f}ms {statistics.median(extra):+7.1f}ms   "
                   f"{min(extra):+.1f}..{max(extra):+.1f} (target <= +10 ms)")
+        print(f"  worst plugin: {worst:+.1f} ms over the plain folder ({len(sides)} plugins; "
+              "target <= +10 ms)")
 
 
 if __name__ == "__main__":

@@ -22,16 +22,19 @@ from pepperpy.llm import (
     ResponseFormat,
     Tool,
 )
-from pepperpy.tools import MAX_TOOL_CALLS
+from pepperpy.reliability.deadline import Deadline, check_timeout, current_deadline, pinned
+from pepperpy.textcheck import check_text
+from pepperpy.tool_loop import ToolLoop
+from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
 
 if TYPE_CHECKING:
     from pepperpy.history import ConversationHistory
     from pepperpy.llm import LLMProvider
-    from pepperpy.tool_loop import ToolLoop
 
 __all__ = ["ChatBuilder"]
 
 _OPTION_NAMES = {f.name for f in dataclasses.fields(GenerationOptions)}
+_NO_IMAGES: tuple[Any, ...] = ()  # the default: a message without images skips their checks
 
 
 class ChatBuilder:
@@ -64,19 +67,21 @@ class ChatBuilder:
 
     # -- messages ---------------------------------------------------------------
     def with_message(self, role: MessageRole | str, content: str, *,
-                     images: Sequence[Any] = ()) -> Self:
+                     images: Sequence[Any] = _NO_IMAGES) -> Self:
         """Append a message; ``role`` is a MessageRole or its value ("user", ...)."""
-        if isinstance(images, str | bytes):
-            raise ValidationError("images= takes a list of paths or bytes: "
-                                  "images=[\"photo.png\"]")
-        shown = tuple(Image.of(i) for i in images)
-        self._messages.append(Message(role=role, content=content, images=shown))  # type: ignore[arg-type]
+        shown: tuple[Image, ...] = ()
+        if images is not _NO_IMAGES:
+            if isinstance(images, str | bytes):
+                raise ValidationError("images= takes a list of paths or bytes: "
+                                      "images=[\"photo.png\"]")
+            shown = tuple(Image.of(i) for i in images)
+        self._messages.append(Message(role, content, images=shown))
         return self
 
     def with_system(self, content: str) -> Self:
         return self.with_message(MessageRole.SYSTEM, content)
 
-    def with_user(self, content: str, *, images: Sequence[Any] = ()) -> Self:
+    def with_user(self, content: str, *, images: Sequence[Any] = _NO_IMAGES) -> Self:
         """A user message; ``images`` (file paths, bytes or ``Image``) for models that see:
         ``with_user("What is in this picture?", images=["photo.png"])``."""
         return self.with_message(MessageRole.USER, content, images=images)
@@ -165,8 +170,6 @@ class ChatBuilder:
         """A deadline for this chat's whole answer: every retry, fallback and tool round
         inside it (``ProviderTimeoutError`` past it; overrides ``PepperPy.with_timeout``
         when shorter)."""
-        from pepperpy.reliability.deadline import check_timeout
-
         self._timeout = check_timeout(seconds, where="chat.with_timeout()")
         return self
 
@@ -182,29 +185,21 @@ class ChatBuilder:
     # -- running ------------------------------------------------------------------
     async def generate(self) -> GenerationResult:
         """Generate one answer (running tool functions and validating schemas)."""
-        if self._timeout is None:
-            return await self._generate()
-        from pepperpy.reliability.deadline import deadline_scope
-
-        with deadline_scope(self._timeout):
-            return await self._generate()
-
-    async def _generate(self) -> GenerationResult:
-        provider, messages, history = await self._prepare()
-        new = _for_history(self._messages)
-        loop = await self._loop(provider)
-        outcome = await loop.generate(messages)
-        result = outcome.result
-        if outcome.exhausted:
-            raise self._exhausted(result, provider)
-        new.extend(outcome.added)
-        result.messages = [*messages, outcome.added[-1]]
-        if self._schema is not None and not result.tool_calls:
-            # Pending calls to function-less tools are the caller's to answer first.
-            result.parsed = _parse_structured(self._schema, result.content)
-        if history is not None:
-            await history.append(new)
-        return result
+        # One coroutine, not two: see ReliableLLM.generate on why depth costs.
+        with pinned(None if self._timeout is None else Deadline.after(self._timeout)):
+            provider, messages, history = await self._prepare()
+            loop = await self._loop(provider)
+            outcome = await loop.generate(messages)
+            result = outcome.result
+            if outcome.exhausted:
+                raise self._exhausted(result, provider)
+            result.messages = [*messages, outcome.added[-1]]
+            if self._schema is not None and not result.tool_calls:
+                # Pending calls to function-less tools are the caller's to answer first.
+                result.parsed = _parse_structured(self._schema, result.content)
+            if history is not None:
+                await history.append([*_for_history(self._messages), *outcome.added])
+            return result
 
     async def stream(self) -> AsyncIterator[GenerationChunk]:
         """Stream the answer chunk by chunk; tools run between rounds as in generate().
@@ -213,11 +208,7 @@ class ChatBuilder:
         empty ``content``.
         """
         provider, messages, history = await self._prepare()
-        deadline = None
-        if self._timeout is not None:
-            from pepperpy.reliability.deadline import Deadline
-
-            deadline = Deadline.after(self._timeout)
+        deadline = None if self._timeout is None else Deadline.after(self._timeout)
         loop = await self._loop(provider, deadline)
         async for chunk in loop.stream(messages):
             yield chunk
@@ -229,16 +220,12 @@ class ChatBuilder:
             await history.append([*_for_history(self._messages), *outcome.added])
 
     async def _loop(self, provider: LLMProvider, deadline: Any = None) -> ToolLoop:
-        from pepperpy.reliability.deadline import current_deadline
-        from pepperpy.tool_loop import ToolLoop
-        from pepperpy.tools import ToolRunner, check_unique
-
-        tools = list(self._options.get("tools", ()))
+        tools: tuple[Tool, ...] = self._options.get("tools", ())
         if self._configured_tools is not None:
-            tools.extend(await self._configured_tools())
-        tools = list(check_unique(tools))
-        options = GenerationOptions(**{**self._defaults, **self._options,
-                                       "tools": tuple(tools)})
+            tools = (*tools, *await self._configured_tools())
+        if tools:
+            tools = check_unique(tools)
+        options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
         deadline = deadline or current_deadline()
         runner = ToolRunner(tools, max_tool_calls=self._max_tool_calls,
                             tracing=self._tracing, deadline=deadline)
@@ -274,13 +261,12 @@ class ChatBuilder:
         return self
 
     async def _prepare(self) -> tuple[LLMProvider, list[Message], ConversationHistory | None]:
-        from pepperpy.textcheck import check_text
-
+        asked = False
         for number, m in enumerate(self._messages, 1):
-            check_text(m.content, f"message {number} ({m.role.value})")
-        if not any(
-            m.role is MessageRole.USER and m.content.strip() for m in self._messages
-        ):
+            if not m.content.isascii():  # ASCII is always sendable: no label to write
+                check_text(m.content, f"message {number} ({m.role.value})")
+            asked = asked or (m.role is MessageRole.USER and bool(m.content.strip()))
+        if not asked:
             raise ValidationError(
                 "the chat has no user message: add one with .with_user('...') before generating"
             )

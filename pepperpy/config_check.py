@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from numbers import Number
 from typing import Any
 
 __all__ = ["config_errors"]
@@ -30,7 +29,17 @@ _CHECKS = frozenset({
 _BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 
 
+_NOT_NUMBERS = frozenset({str, bool, type(None), list, dict, tuple, bytes})
+
+
 def _is_number(value: Any) -> bool:
+    # what configs hold, answered without importing numbers (0.2 ms); only exact types
+    if type(value) in (int, float):
+        return True
+    if type(value) in _NOT_NUMBERS:
+        return False
+    from numbers import Number
+
     return isinstance(value, Number) and not isinstance(value, bool)
 
 

@@ -33,6 +33,7 @@ in one.
 from __future__ import annotations
 
 import _thread
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ __all__ = [
     "UntrustedPublisherError",
     "ValidationError",
     "provider_imports",
+    "start_peaks_passed",
 ]
 
 
@@ -234,6 +236,10 @@ class BaseProvider:
     """
 
     category: ClassVar[str] = ""
+    #: Building this provider's model needs far more memory for a moment than it keeps
+    #: (an ONNX session's graph optimisation). ``async with`` lets providers that load a
+    #: large model which stays in memory wait for such starts: ``start_peaks_passed()``.
+    start_peaks: ClassVar[bool] = False
     #: Config keys never shown in ``repr``, besides those named like credentials and
     #: those the plugin's config_schema marks ``"secret": true`` (set by the registry).
     secret_keys: ClassVar[frozenset[str]] = frozenset()
@@ -308,6 +314,22 @@ def provider_imports() -> AbstractContextManager[Any]:
     ...     import json
     """
     return _IMPORTS
+
+
+#: Set by ``PepperPy.initialize`` for the starts it runs beside ``start_peaks`` ones: an
+#: ``asyncio.Event`` set once those are done (or failed).
+START_PEAKS: ContextVar[Any] = ContextVar("pepperpy_start_peaks", default=None)
+
+
+async def start_peaks_passed() -> None:
+    """Await this in ``initialize()`` just before loading a large model that stays in
+    memory (a GGUF file, say): while PepperPy starts providers together, it returns once
+    those whose start peaks (``BaseProvider.start_peaks``) are done, so the two peaks do
+    not add up; otherwise at once. Imports and other work before it still overlap.
+    """
+    passed = START_PEAKS.get()
+    if passed is not None:
+        await passed.wait()
 
 
 _SECRET_HINTS = ("key", "password", "passwd", "secret", "token", "dsn", "auth", "credential")

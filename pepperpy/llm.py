@@ -103,7 +103,7 @@ def _media_type(data: bytes) -> str:
                           "bytes); convert it to one of those")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Message:
     """One message of a conversation.
 
@@ -119,20 +119,29 @@ class Message:
     #: images a user message shows the model (providers that cannot see refuse them)
     images: tuple[Image, ...] = ()
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.role, MessageRole):
+    # Written by hand (a few are made per request): the frozen dataclass's own __init__
+    # sets each field through object.__setattr__, three times the cost.
+    def __init__(
+        self, role: MessageRole | str, content: str, name: str | None = None,
+        tool_calls: tuple[ToolCall, ...] = (), tool_call_id: str | None = None,
+        images: tuple[Image, ...] = (),
+    ) -> None:
+        if role.__class__ is not MessageRole:
             try:
-                object.__setattr__(self, "role", MessageRole(self.role))
+                role = MessageRole(role)
             except ValueError:
                 roles = ", ".join(r.value for r in MessageRole)
                 raise ValidationError(
-                    f"unknown message role {self.role!r}; use one of: {roles}"
+                    f"unknown message role {role!r}; use one of: {roles}"
                 ) from None
-        if not isinstance(self.content, str):
+        if not isinstance(content, str):
             raise ValidationError(
-                f"message content must be a str, got {type(self.content).__name__}; "
+                f"message content must be a str, got {type(content).__name__}; "
                 "convert it with str() or json.dumps() first"
             )
+        d = self.__dict__
+        d["role"], d["content"], d["name"] = role, content, name
+        d["tool_calls"], d["tool_call_id"], d["images"] = tool_calls, tool_call_id, images
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe form, used for conversation history."""
@@ -166,12 +175,16 @@ class Message:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Usage:
     """Token counts as the provider reported them."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    def __init__(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        d = self.__dict__  # one per request: see Message.__init__
+        d["prompt_tokens"], d["completion_tokens"] = prompt_tokens, completion_tokens
 
     @property
     def total_tokens(self) -> int:
@@ -229,7 +242,7 @@ class ResponseFormat:
     schema: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class GenerationOptions:
     """Per-request options. ``None`` means the provider's configured default."""
 
@@ -241,6 +254,18 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     top_p: float | None = None
+
+    def __init__(
+        self, model: str | None = None, temperature: float | None = None,
+        max_tokens: int | None = None, tools: tuple[Tool, ...] = (),
+        response_format: ResponseFormat | None = None, stop: tuple[str, ...] = (),
+        seed: int | None = None, top_p: float | None = None,
+    ) -> None:
+        d = self.__dict__  # one per request: see Message.__init__
+        d["model"], d["temperature"], d["max_tokens"], d["tools"] = (
+            model, temperature, max_tokens, tools)
+        d["response_format"], d["stop"], d["seed"], d["top_p"] = (
+            response_format, stop, seed, top_p)
 
 
 #: Options every LLM provider takes in ``with_llm(...)``, with one meaning everywhere: the
@@ -282,6 +307,11 @@ def _checked(key: str, value: Any, label: str) -> Any:
     raise ValidationError(f"{label}: {key} must be {wanted}, got {value!r}")
 
 
+#: "no metadata given": a fresh dict per chunk, as ``field(default_factory=dict)`` does.
+_FRESH: Any = object()
+_new = object.__new__
+
+
 @dataclass
 class GenerationResult:
     """What a generation produced."""
@@ -308,7 +338,7 @@ class GenerationResult:
             raise ValidationError(f"the model's answer is not valid JSON: {exc}") from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class GenerationChunk:
     """A piece of a streamed answer; the last one carries ``finish_reason``."""
 
@@ -322,6 +352,27 @@ class GenerationChunk:
     #: "text" for the answer; "tool_calls" and "tool_result" for the tool rounds a
     #: streamed chat runs (their ``content`` is empty; see ``tool_calls``/``metadata``).
     kind: str = "text"
+
+    # Written by hand: one is made per streamed piece, and the frozen dataclass's own
+    # __init__ (an object.__setattr__ per field) costs three times as much.
+    def __init__(
+        self, content: str, finish_reason: str | None = None,
+        tool_calls: tuple[ToolCall, ...] = (), usage: Usage | None = None,
+        metadata: dict[str, Any] = _FRESH, provider: str | None = None, kind: str = "text",
+    ) -> None:
+        d = self.__dict__
+        d["content"], d["finish_reason"], d["tool_calls"], d["usage"] = (
+            content, finish_reason, tool_calls, usage)
+        d["metadata"] = {} if metadata is _FRESH else metadata
+        d["provider"], d["kind"] = provider, kind
+
+    def _tagged(self, provider: str) -> GenerationChunk:
+        """A copy marked as streamed by ``provider`` (the layer's tag on every piece)."""
+        copy = _new(GenerationChunk)
+        d = copy.__dict__
+        d.update(self.__dict__)
+        d["provider"], d["kind"] = provider, "text"
+        return copy
 
 
 class LLMProvider(BaseProvider, abc.ABC):

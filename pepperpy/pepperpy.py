@@ -6,9 +6,11 @@ Invariants:
 - Each provider is initialized at most once, on ``async with`` or on first use, and
   every initialized provider is cleaned up once, even when the body raised.
 - Providers are independent: ``async with`` starts them all at once and cleans them up
-  one at a time, in the reverse of the order they were configured. When one fails to
-  start, the others finish starting, every started one is cleaned up, and the error
-  raised names the provider that failed.
+  one at a time, in the reverse of the order they were configured (a provider about to
+  load a large model that stays may first wait for the starts that peak:
+  ``pepperpy.core.start_peaks_passed``). When one fails to start, the others finish
+  starting, every started one is cleaned up, and the error raised names the provider
+  that failed.
 - No process-wide state: each ``PepperPy`` has its own registry unless one is passed.
 """
 
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pepperpy._sync import SyncRunner
 from pepperpy.core import (
+    START_PEAKS,
     BaseProvider,
     ConfigurationError,
     PepperpyError,
@@ -422,15 +425,17 @@ class PepperPy:
     async def initialize(self) -> None:
         """Start every configured provider at once; if one fails, undo all and raise.
 
+        The starts of providers whose start peaks (``BaseProvider.start_peaks``: an
+        ONNX session's build needs about twice its model for a moment) are announced to
+        the others, so a provider about to map a large model can wait for them
+        (``start_peaks_passed``) rather than have the two peaks add up.
         Nothing is cancelled half-way (a model loading in a worker thread cannot be
         stopped): the others finish starting, then every started one is cleaned up.
         """
         self._check_loop()
         categories = [c for c in self._providers if c not in self._ready]
         try:
-            results = await asyncio.gather(
-                *(self._provider(c) for c in categories), return_exceptions=True
-            )
+            results = await asyncio.gather(*self._starts(categories), return_exceptions=True)
         except BaseException:  # cancelled from outside: undo what did start
             await self._close_quietly()
             raise
@@ -440,6 +445,26 @@ class PepperPy:
             for other in failures[1:]:
                 failures[0].add_note(f"also failed to start: {other}")
             raise failures[0]
+
+    def _starts(self, categories: list[str]) -> list[asyncio.Task[Any]]:
+        """One started task per category, in order. Those whose start peaks go first;
+        the others see an event (``START_PEAKS``) that is set once those are done."""
+        tasks = {c: asyncio.create_task(self._provider(c))
+                 for c in categories if self._providers[c].start_peaks}
+        passed = asyncio.Event()
+        if tasks:
+            peaks = asyncio.gather(*tasks.values(), return_exceptions=True)
+            peaks.add_done_callback(lambda _: passed.set())
+        else:
+            passed.set()
+        announced = START_PEAKS.set(passed)
+        try:  # a task copies the context it is created in
+            for category in categories:
+                if category not in tasks:
+                    tasks[category] = asyncio.create_task(self._provider(category))
+        finally:
+            START_PEAKS.reset(announced)
+        return [tasks[c] for c in categories]
 
     async def _close_quietly(self) -> None:
         try:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import field
 from typing import Any, Protocol
 
-from pepperpy._record import record
+from pepperpy._record import field, record
 from pepperpy.config import prepare_config, secret_keys
 from pepperpy.core import BaseProvider, PluginLoadError, PluginNotFoundError, ValidationError
 

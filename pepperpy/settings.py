@@ -29,10 +29,9 @@ documented environment variable; ``Settings`` lets code and tests pass values di
 from __future__ import annotations
 
 import os
-from dataclasses import field
 from pathlib import Path
 
-from pepperpy._record import record
+from pepperpy._record import field, record
 
 __all__ = ["Settings"]
 

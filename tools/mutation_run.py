@@ -48,6 +48,8 @@ DEPS = "tests/plugins/test_dependencies.py::"
 CONS = "tests/plugins/test_dependency_constraints.py::"
 DOCS = "tests/documents/"
 KERNEL = "tests/trust/test_verify_before_inflate.py::"
+STREAM = "tests/trust/test_streaming.py::"
+STREAM_CASES = "tests/bundle/test_adversarial.py::test_the_streaming_check_refuses_every_case_alike"
 SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
 MCP = "tests/toolcalls/test_mcp.py::"
@@ -86,7 +88,7 @@ MANAGER = "pepperpy/plugins/manager.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     m("signature", "modified file or manifest; mix-and-match", VERIFY,
-      "if not _signature_valid(record.public_key, signature, statement(prefix_digest)):",
+      "if not _signature_valid(record.public_key, signature, statement(scanned[0])):",
       "if False:",
       f"{A}[modified-entry]", f"{A}[modified-plugin-json]", f"{A}[mix-and-match]"),
     Mutation("case-duplicates", "duplicate entries", (
@@ -94,10 +96,10 @@ MUTATIONS: tuple[Mutation, ...] = (
         Edit(NAMES, "if low in lowered:", "if False:")),
         (f"{A}[case-insensitive-duplicate]",)),
     m("name-order", "duplicate entries", ZIP,
-      "if names and name <= names[-1]:", "if False:",
+      "if last and name <= last:", "if False:",
       f"{A}[duplicate-before]", f"{A}[duplicate-after]"),
     m("entry-names", "zip slip", ZIP,
-      "problem = name_problem(name, limits=limits)", "problem = None",
+      "if problem := name_problem(name, limits=limits):", "if problem := None:",
       f"{A}[dotdot-name]", f"{A}[absolute-name]", f"{A}[backslash-name]"),
     m("file-mode", "symlinks, executables, encrypted entries", ZIP,
       "if external != EXTERNAL_ATTR:", "if False:",
@@ -111,7 +113,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if cd_offset + cd_size != file_size - END_SIZE:", "if False:",
       f"{A}[prepended-bytes]"),
     m("end-record-in-verified-bytes", "bytes after the signed prefix", ZIP,
-      "if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:",
+      "if cd_offset + len(directory) + END_SIZE != size or tail != directory + end:",
       "if False:",
       "tests/trust/test_end_record.py::"
       "test_bytes_with_another_end_record_than_the_screened_directory_are_refused",
@@ -119,8 +121,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "test_a_revoked_bundle_flipping_its_end_record_never_authenticates",
       "tests/trust/test_end_record.py::test_every_byte_outside_the_signed_prefix_is_pinned"),
     m("crc", "two ZIP parsers; any byte-level damage", ZIP,
-      "if check_crc and zlib.crc32(content) != entry.crc:", "if False:",
+      "        if crc != entry.crc:", "        if False:",
       f"{A}[signed-stale-crc]"),
+    m("crc-stored-in-pass", "a stored entry's CRC-32, computed in the one pass", VERIFY,
+      "crcs[i] = zlib.crc32(chunk[lo - at:hi - at], crcs[i])", "crcs[i] = e.crc",
+      f"{A}[signed-stale-crc]", f"{STREAM_CASES}[signed-stale-crc]"),
     m("zip-bomb-ratio", "zip bombs", ZIP,
       "if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:",
       "if False:",
@@ -142,9 +147,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       f"{CORE}test_plugin_list_memory_stays_bounded_with_hostile_files",
       f"{KERNEL}test_the_screen_refuses_a_key_nobody_trusts_before_reading_the_file"),
     m("signature-before-inflate", "naming a trusted key id to make every load inflate",
-      VERIFY, "    check_key(trust, key_id, digest)\n",
-      "    check_key(trust, key_id, digest)\n"
-      "    [zf.read_entry(data, e, limits=limits) for e in directory[:-1]]\n",
+      VERIFY, "    record = check_key(trust, key_id, scanned[1])\n",
+      "    record = check_key(trust, key_id, scanned[1])\n"
+      "    [zf.inflate(zf.data_of(p, e), e) for p, e in zip(scanned[3], entries) if e.method]\n",
       f"{KERNEL}test_a_file_naming_a_trusted_key_costs_one_hash_pass_not_inflation",
       f"{KERNEL}test_a_wrong_signature_is_refused_before_any_entry_inflates"),
     m("weak-key", "weak ed25519 keys", VERIFY,
@@ -186,8 +191,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
       f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
     m("import-from-path", "swap between verify and import", MANAGER,
-      "cls = import_bundle(verified, location=Path(chosen.found.path))",
-      "cls = import_bundle(__import__('pepperpy.trust.gate', fromlist=['x']).verify_bundle("
+      "cls = with_room(import_bundle, verified, location=Path(chosen.found.path))",
+      "cls = with_room(import_bundle, __import__('pepperpy.trust.gate', fromlist=['x'])"
+      ".verify_bundle("
       "Path(chosen.found.path).read_bytes(), self.trust().snapshot), "
       "location=Path(chosen.found.path))",
       f"{SEAL}test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_"
@@ -307,6 +313,28 @@ MUTATIONS: tuple[Mutation, ...] = (
       "pepperpy/distribution/client.py", "        if len(data) != info.length:\n",
       "        if False:\n",
       "tests/distribution/test_threats.py::test_a_short_download_is_refused"),
+    m("depcache-folder-identity", "a dependency removed or downgraded after a met check",
+      "pepperpy/plugins/depcache.py", "        entries.append([folder, _identity(st)])\n",
+      "        entries.append([folder, None])\n",
+      "tests/plugins/test_depcache.py::test_a_change_after_the_memo_is_caught"),
+    m("depcache-witness", "an extra's METADATA edited in place after a met check",
+      "pepperpy/plugins/depcache.py", "        if list(_identity(st)) != item[1]:\n",
+      "        if False:\n",
+      "tests/plugins/test_depcache.py::test_metadata_edited_in_place_is_caught"),
+    m("depcache-racy", "a second change within one clock tick hidden from the memo",
+      "pepperpy/plugins/depcache.py", "    if time.time_ns() - newest < _RACY_NS:\n",
+      "    if False:\n",
+      "tests/plugins/test_depcache.py::test_a_folder_changed_just_now_is_not_remembered"),
+    m("depcache-exact-only", "a met check answered by importlib.metadata remembered",
+      "pepperpy/plugins/dependencies.py",
+      "        if env is not None and sources.exact:\n", "        if env is not None:\n",
+      "tests/plugins/test_depcache.py::test_an_answer_from_importlib_metadata_is_not_remembered"),
+    m("index-target-size-bound", "endless data (a target longer than any bundle, held in memory)",
+      "pepperpy/distribution/client.py",
+      "        if info.length > DEFAULT_LIMITS.max_bundle_size:  # held in memory: bounded first\n",
+      "        if False:\n",
+      "tests/distribution/test_threats.py::"
+      "test_a_target_longer_than_any_bundle_is_refused_before_it_is_downloaded"),
     m("index-target-refused-bytes", "arbitrary package (other bytes for a listed bundle)",
       "pepperpy/distribution/client.py",
       "        if isinstance(refusal, IndexRefusedError):\n            return\n",
@@ -322,9 +350,36 @@ MUTATIONS: tuple[Mutation, ...] = (
       "tests/bundle/test_manifest.py::test_json_traps_refused[deep-nesting]"),
     m("manifest-trailing-newline", "JSON tricks in plugin.json ($ and a final newline)",
       MANIFEST,
-      "return Draft202012Validator(_anchored(load_schema()))",
-      "return Draft202012Validator(load_schema())",
+      "return _anchored(load_schema())  # type: ignore[no-any-return]",
+      "return load_schema()  # type: ignore[no-any-return]",
       "tests/bundle/test_manifest.py::test_trailing_newline_never_satisfies_a_pattern"),
+    m("manifest-hand-check-pattern", "plugin.json fields (the check that spares jsonschema)",
+      MANIFEST, '"pattern": lambda s, r, v: isinstance(v, str) and re.search(r, v) is not None,',
+      '"pattern": lambda s, r, v: True,',
+      "tests/trust/test_manifest_check.py::test_the_hand_check_accepts_nothing_jsonschema_refuses",
+      f"{A}[signed-invalid-schema]",
+      "tests/trust/test_manifest_adversarial.py::"
+      "test_the_hand_check_and_jsonschema_agree_on_adversarial_manifests"),
+    m("manifest-hand-check-extra-keys", "plugin.json fields (the check that spares jsonschema)",
+      MANIFEST, "r is True or (r is not False and _fits(r, item))", "True",
+      "tests/trust/test_manifest_check.py::test_the_hand_check_accepts_nothing_jsonschema_refuses",
+      f"{A}[signed-unknown-field]",
+      "tests/trust/test_manifest_adversarial.py::"
+      "test_the_hand_check_and_jsonschema_agree_on_adversarial_manifests"),
+    m("stream-size-change", "a file changed while plugin verify streams it", GATE,
+      "    if at != size or handle.read(1):", "    if False:",
+      f"{STREAM}test_a_file_changed_while_it_is_streamed_is_refused"),
+    m("cache-hit-directory", "a directory swapped between the screen and the read (cache hit)",
+      GATE, "            zf.check_archive(scanned[3], entries, size)  # the screen's directory",
+      "            pass  # the screen's directory",
+      "tests/trust/test_cache_hit_race.py::"
+      "test_a_directory_swapped_between_screen_and_read_is_refused_on_a_cache_hit",
+      "tests/trust/test_cache_hit_race.py::"
+      "test_a_directory_swapped_between_screen_and_stream_is_refused_on_a_cache_hit"),
+    m("read-size-change", "a file changed between the screen and the whole-file read", GATE,
+      "    if len(data := os.pread(handle.fileno(), size + 1, 0)) != size:",
+      "    if not (data := os.pread(handle.fileno(), size + 1, 0)):",
+      f"{STREAM}test_a_file_changed_after_the_screen_is_refused_when_kept_in_memory"),
     m("manifest-dependencies", "malicious requirement strings", MANIFEST,
       "        check_dependency(dep, limits=limits)\n", "        pass\n",
       f"{A}[signed-url-dependency]", f"{A}[signed-option-dependency]"),
@@ -359,7 +414,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         Edit("pepperpy/plugins/dependencies.py",
              "cmd += [\"--require-hashes\", \"--requirements\", str(requirements_file)]",
              "cmd += [\"--requirements\", str(requirements_file)]"),
-        Edit("pepperpy/plugins/dependencies.py",
+        Edit("pepperpy/plugins/depspec.py",
              "hashes = \"\".join(f\" --hash={h}\" for h in self.hashes)", "hashes = \"\"")),
         (f"{DEPS}test_hash_mismatch_is_refused_by_uv",)),
     m("install-lock", "concurrent installs corrupting state", "pepperpy/plugins/install.py",
@@ -387,7 +442,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "_FLAGS = os.O_RDONLY | os.O_CLOEXEC",
       "tests/plugins/test_discovery.py::test_fifo_in_a_plugin_folder_does_not_hang_discovery"),
     m("regular-file", "a FIFO named *.pepperplugin hanging discovery", GATE,
-      "if not stat.S_ISREG(mode):", "if False:",
+      "if not stat.S_ISREG(mode := os.fstat(fd).st_mode):", "if (mode := 0):",
       "tests/plugins/test_discovery.py::test_fifo_in_a_plugin_folder_does_not_hang_discovery",
       f"{INST}test_fifo_is_refused_at_install_without_blocking"),
     m("load-under-install-lock", "a concurrent upgrade: new file, old record", MANAGER,

@@ -11,17 +11,18 @@ limits, linear time), never schema-validated or typed, and marked unverified.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import fields
 from typing import Any
 
-from pepperpy.core import PepperpyError
+from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.trust import archive as zf
 from pepperpy.trust.archive import MANIFEST_NAME
-from pepperpy.trust.authentic import parse_bundle
+from pepperpy.trust.authentic import check_directory, scan, signed_by
 from pepperpy.trust.gate import verify_bundle
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, PluginManifest, TrustSnapshot, ZipEntry
 
-__all__ = ["inspect_bundle", "manifest_json"]
+__all__ = ["inspect_bundle", "manifest_json", "parse_bundle", "read_entry"]
 
 _STATES = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
 
@@ -60,6 +61,28 @@ def inspect_bundle(data: bytes, trust: TrustSnapshot, *, unverified: bool = Fals
     return report
 
 
+def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS
+                 ) -> tuple[tuple[ZipEntry, ...], str, bytes]:
+    """(entries, key id, signature) of ``data``, before any trust decision: the layout
+    and signature entry checks of verification, for a report."""
+    if len(data) > limits.max_bundle_size:
+        raise BundleInvalidError(
+            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit")
+    entries = tuple(zf.parse_archive(data, limits=limits))
+    check_directory(entries, limits)
+    return (entries, *signed_by(scan(memoryview(data), entries, len(data)), entries))
+
+
+def read_entry(data: bytes, entry: ZipEntry, *, check_crc: bool = True) -> bytes | memoryview:
+    """One entry's content, inflated bounded (the kernel's ``archive.inflate``), its CRC-32
+    checked unless ``check_crc`` is off (a report on a damaged entry)."""
+    raw = zf.data_of(memoryview(data)[entry.header_offset:], entry)
+    content = raw if entry.method == zf.STORED else zf.inflate(raw, entry)
+    if check_crc and zlib.crc32(content) != entry.crc:
+        raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
+    return content
+
+
 def manifest_json(manifest: PluginManifest) -> dict[str, Any]:
     """The manifest as JSON-ready data, fields left at their default omitted."""
     out: dict[str, Any] = {}
@@ -80,11 +103,11 @@ def _file_row(data: bytes, entry: ZipEntry, limits: Limits) -> dict[str, Any]:
     """One file's size and hash (or the problem reading it), for a refused bundle."""
     row: dict[str, Any] = {"name": entry.name, "size": entry.size, "sha256": None}
     try:
-        content = zf.read_entry(data, entry, limits=limits)
+        content = read_entry(data, entry)
     except PepperpyError as exc:
         row["problem"] = getattr(exc, "reason", str(exc))
         try:
-            content = zf.read_entry(data, entry, limits=limits, check_crc=False)
+            content = read_entry(data, entry, check_crc=False)
         except PepperpyError:
             return row
     row["sha256"] = hashlib.sha256(content).hexdigest()
@@ -100,7 +123,7 @@ def _unverified_manifest(data: bytes, entries: tuple[ZipEntry, ...],
     if entry is None:
         return {"error": "plugin.json is missing"}
     try:
-        return {"value": parse_json_strict(bytes(zf.read_entry(data, entry, limits=limits)),
+        return {"value": parse_json_strict(bytes(read_entry(data, entry)),
                                            limits=limits)}
     except PepperpyError as exc:
         return {"error": str(exc)}

@@ -38,7 +38,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -66,6 +65,13 @@ __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_js
 STORE_VERSION = 1
 MAX_STORE_BYTES = 8 << 20  # about 20,000 keys; a larger file is damage, never read
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _replace(key: TrustedKey, **changes: Any) -> TrustedKey:
+    """``dataclasses.replace``, imported only when the store is changed (never on a load)."""
+    from dataclasses import replace
+
+    return replace(key, **changes)
 
 
 def key_json(key: TrustedKey) -> dict[str, Any]:
@@ -323,11 +329,11 @@ class TrustStore:
                 return keys[key.key_id]
             record = old
             if scopes:
-                record = replace(record, scopes=tuple(sorted(set(old.scopes or ()) | set(scopes))))
+                record = _replace(record, scopes=tuple(sorted(set(old.scopes or ()) | set(scopes))))
             if not only:
-                record = replace(record, only=None)
+                record = _replace(record, only=None)
             elif record.only is not None:
-                record = replace(record, only=tuple(sorted(set(record.only) | set(only))))
+                record = _replace(record, only=tuple(sorted(set(record.only) | set(only))))
             keys[key.key_id] = record
             return record
 
@@ -342,7 +348,7 @@ class TrustStore:
             if record is None or record.only is None or name not in record.only:
                 return False
             pinned = (set(record.only) - {name}) | {f"{name}@{slot}"}
-            keys[key_id] = replace(record, only=tuple(sorted(pinned)))
+            keys[key_id] = _replace(record, only=tuple(sorted(pinned)))
             return True
 
     def remove(self, ref: str) -> TrustedKey | None:
@@ -362,7 +368,7 @@ class TrustStore:
         with self._locked() as (keys, _revoked):
             key_id = _resolve(ref, keys)
             if not keys[key_id].revoked:
-                keys[key_id] = replace(keys[key_id], revoked_at=_now())
+                keys[key_id] = _replace(keys[key_id], revoked_at=_now())
             return keys[key_id]
 
     def revoke_bundle(self, digest: str) -> str:

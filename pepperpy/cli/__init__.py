@@ -50,6 +50,13 @@ _PLUGIN_ELSEWHERE: dict[str, tuple[str, str]] = {
     "readme": ("write the README's options and dependencies from plugin.json", DEV),
     "test": ("run the conformance suite against a plugin folder or bundle", TESTING),
 }
+# `plugin` subcommands this distribution ships, by the module that adds them: a command
+# line naming one (`plugin verify FILE`) imports only that module, with no entry point
+# scan (importlib.metadata and every installed distribution's command modules cost more
+# than verifying a bundle, or a no-change `plugin update`). The project's own verify,
+# install and update are never taken from elsewhere.
+_OWN_PLUGIN_COMMANDS = {"verify": "pepperpy.cli.bundle", "inspect": "pepperpy.cli.bundle",
+                        "install": "pepperpy.cli.manage", "update": "pepperpy.cli.index"}
 
 
 def installed_commands() -> dict[str, list[EntryPoint]]:
@@ -74,6 +81,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     groups = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups.required = True
+    own = _own_plugin_command(argv)
+    if own is not None:
+        from importlib import import_module
+
+        plugin = groups.add_parser("plugin", help=_GROUPS["plugin"][0])
+        plugin_commands = plugin.add_subparsers(dest="plugin_command", metavar="SUBCOMMAND")
+        plugin_commands.required = True
+        import_module(own).add_plugin_commands(plugin_commands)
+        return parser
     wanted = None if argv is None else _command(argv)
     installed = installed_commands()
     for name in [*_GROUPS, *sorted(set(installed) - set(_GROUPS))]:
@@ -90,6 +106,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def _command(argv: Sequence[str]) -> str | None:
     """The group a command line names (the top-level options take no values)."""
     return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _own_plugin_command(argv: Sequence[str] | None) -> str | None:
+    """The module of the `plugin` subcommand ``argv`` names, if this distribution ships it
+    (the word right after `plugin`, so `plugin --help` still lists every subcommand)."""
+    words = list(argv or ())
+    at = words.index("plugin") + 1 if "plugin" in words else 0
+    if not at or _command(words) != "plugin" or at >= len(words):
+        return None
+    return _OWN_PLUGIN_COMMANDS.get(words[at])
 
 
 def _origin(eps: list[EntryPoint]) -> str:

@@ -66,13 +66,23 @@ def _snapshot() -> TrustSnapshot:
     return TrustStore.from_settings().snapshot()
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from pepperpy.trust.gate import verify_bundle
+class _NoCache:
+    """`plugin verify` checks completely: no verification is taken from, or left in, the
+    verified cache."""
 
-    data = read_bundle_file(args.file)
+    def get(self, digest: str) -> None:
+        return None
+
+    def put(self, digest: str, entry: dict[str, str]) -> None:
+        pass
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pepperpy.trust.gate import Trust, check
+
     snapshot = _snapshot() if args.key is None else _only_key(args.key)
-    try:
-        bundle = verify_bundle(data, snapshot, path=str(args.file))
+    try:  # one pass over the file in bounded memory, every check a load makes
+        bundle = check(args.file, Trust(snapshot, "", _NoCache()))
     except UntrustedPublisherError as exc:
         if args.key is None:
             raise
@@ -171,9 +181,8 @@ _README_LIMIT = 16_000  # characters shown; a README is a summary, not a manual
 
 def _readme(data: bytes) -> str | None:
     """The bundle's README.md as text (bounded reader, same as inspect's), or None."""
+    from pepperpy.bundle.inspect import parse_bundle, read_entry
     from pepperpy.core import PepperpyError
-    from pepperpy.trust.archive import read_entry
-    from pepperpy.trust.authentic import parse_bundle
     from pepperpy.trust.types import DEFAULT_LIMITS
 
     try:
@@ -181,7 +190,7 @@ def _readme(data: bytes) -> str | None:
         entry = next((e for e in entries if e.name == "README.md"), None)
         if entry is None:
             return None
-        raw = bytes(read_entry(data, entry, limits=DEFAULT_LIMITS))
+        raw = bytes(read_entry(data, entry))
     except PepperpyError:
         return None
     text = raw.decode("utf-8", errors="replace")

@@ -262,7 +262,16 @@ class IndexClient:
         (endless data) and must have exactly that length; its hashes are checked by
         :meth:`Target.check`, from the one SHA-256 pass the gate makes anyway, before
         anything is written or installed."""
+        from pepperpy.trust.types import DEFAULT_LIMITS
+
         info: Any = self.confirm(offer)
+        if info.length > DEFAULT_LIMITS.max_bundle_size:  # held in memory: bounded first
+            from tuf.api.exceptions import DownloadLengthMismatchError
+
+            raise _refused("endless-data", self.config.name, offer.path,
+                           DownloadLengthMismatchError(
+                               f"the signed length {info.length} is above the "
+                               f"{DEFAULT_LIMITS.max_bundle_size}-byte limit of a bundle"))
         url = self.config.targets_url + _target_name(self._open(), info)
         with translate_errors(self.config.name, target=offer.path, url=self.config.url):
             data = self.fetcher.fetch_bytes(url, info.length)

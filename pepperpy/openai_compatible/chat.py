@@ -87,9 +87,9 @@ class OpenAIChatProvider(LLMProvider):
         message = choice.message
         calls = tuple(
             ToolCall(c.id, c.function.name, self._arguments(c.function.name, c.function.arguments))
-            for c in message.tool_calls or ()
+            for c in message.tool_calls
             if c.type == "function"
-        )
+        ) if message.tool_calls else ()
         usage = completion.usage
         metadata: dict[str, Any] = {"id": completion.id}
         if getattr(message, "refusal", None):
@@ -112,6 +112,7 @@ class OpenAIChatProvider(LLMProvider):
             params["stream_options"] = {"include_usage": True}
         calls: dict[int, dict[str, Any]] = {}
         held: list[str] = []  # a wrapped structured answer is sent whole, unwrapped
+        wrapped = _wrapped(options)
         finish: str | None = None
         usage: Usage | None = None
         opened = False
@@ -119,17 +120,23 @@ class OpenAIChatProvider(LLMProvider):
             stream = await self._require_client().chat.completions.create(**params)
             opened = True
             try:
-                async for chunk in stream:
+                async for chunk in stream:  # once per piece: kept to the attributes it needs
                     if chunk.usage is not None:
                         usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                    for choice in chunk.choices[:1]:
-                        finish = choice.finish_reason or finish
-                        for delta in choice.delta.tool_calls or ():
-                            _merge_call(calls, delta)
-                        if choice.delta.content and _wrapped(options):
-                            held.append(choice.delta.content)
-                        elif choice.delta.content:
-                            yield GenerationChunk(choice.delta.content)
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    finish = choice.finish_reason or finish
+                    delta = choice.delta
+                    if delta.tool_calls:
+                        for call in delta.tool_calls:
+                            _merge_call(calls, call)
+                    text = delta.content
+                    if text:
+                        if wrapped:
+                            held.append(text)
+                        else:
+                            yield GenerationChunk(text)
             finally:
                 await stream.close()
         except openai.APIConnectionError as exc:

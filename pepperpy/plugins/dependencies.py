@@ -9,7 +9,10 @@ Invariants:
   ``sys.path`` folder's mtime changes), which is what importlib.metadata finds, without
   parsing each METADATA file; anything that index cannot answer with certainty
   (a name it did not find, zip or egg installs, odd folder names, another finder of
-  distributions) is asked of ``importlib.metadata`` itself.
+  distributions) is asked of ``importlib.metadata`` itself. A check that passed is
+  remembered (``depcache``) only while the interpreter, every ``sys.path`` folder and
+  the METADATA it read keep their identities: a fresh process then skips the check
+  (and the ``packaging`` import an extra or a marker needs) until anything changes.
 - uv runs sealed: ``--no-config`` (no uv.toml/pyproject.toml from the CWD), every
   ``UV_*``/``PIP_*`` variable except ``UV_CACHE_DIR`` removed from its environment, the
   index and wheel folders from ``Settings`` only, requirements as arguments (or a
@@ -35,7 +38,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from pepperpy._record import record
 from pepperpy.core import DependencyError
 from pepperpy.plugins.deprecord import remember
+from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
 from pepperpy.plugins.locking import file_lock
 from pepperpy.printable import printable
 from pepperpy.settings import Settings
@@ -66,38 +69,6 @@ _KEPT_LINES = 20_000  # enough for any install plan uv prints
 
 
 @record
-class LockedRequirement:
-    """One exact pin from a signed manifest's dependency lock."""
-
-    name: str
-    version: str
-    hashes: tuple[str, ...]  # "sha256:<hex>"
-    marker: str | None = None
-
-    def line(self) -> str:
-        hashes = "".join(f" --hash={h}" for h in self.hashes)
-        return f"{self.pin()}{hashes}"
-
-    def pin(self) -> str:
-        marker = f" ; {self.marker}" if self.marker else ""
-        return f"{self.name}=={self.version}{marker}"
-
-
-@record
-class DependencySpec:
-    """What one verified plugin needs from the environment."""
-
-    plugin: str
-    requirements: tuple[str, ...] = ()
-    lock: tuple[LockedRequirement, ...] = ()
-    source_builds: frozenset[str] = field(default_factory=frozenset)
-
-    def needs(self) -> tuple[str, ...]:
-        """Every requirement string: the ranges and the exact lock pins."""
-        return (*self.requirements, *(p.pin() for p in self.lock))
-
-
-@record
 class Unsatisfied:
     """A requirement this environment does not meet."""
 
@@ -114,9 +85,28 @@ def find_unsatisfied(
     requirements: Sequence[str], *, lock: Sequence[LockedRequirement] = ()
 ) -> list[Unsatisfied]:
     """Requirements (and lock pins) not met by installed distributions. No subprocess."""
+    return _check(requirements, lock, _Sources())
+
+
+class _Sources:
+    """What one check read: the ``.dist-info`` folders whose METADATA gave an extra's
+    requirements, and whether every answer came from the dist index (``exact``) rather
+    than from an ``importlib.metadata`` fallback (``depcache`` remembers only those)."""
+
+    __slots__ = ("exact", "folders")
+
+    def __init__(self) -> None:
+        self.exact: bool = True
+        self.folders: list[str] = []
+
+
+def _check(requirements: Sequence[str], lock: Sequence[LockedRequirement],
+           sources: _Sources) -> list[Unsatisfied]:
     missing: list[Unsatisfied] = []
     seen: set[str] = set()
     index = _dist_index()
+    if index is None:
+        sources.exact = False
     texts = [t for t in (*requirements, *(p.pin() for p in lock)) if not _plainly_met(t, index)]
     pending = [_requirement(r) for r in texts]
     while pending:
@@ -125,11 +115,11 @@ def find_unsatisfied(
         if key in seen or not _marker_applies(req):
             continue
         seen.add(key)
-        found = _installed_version(req.name, index)
+        found = _installed_version(req.name, index, sources)
         if found is None or not _contains(req, found):
             missing.append(Unsatisfied(str(req), found))
         elif req.extras:
-            pending.extend(_extra_requirements(req.name, req.extras))
+            pending.extend(_extra_requirements(req.name, req.extras, index, sources))
     return sorted(missing, key=lambda u: u.requirement)
 
 
@@ -190,12 +180,15 @@ def _specifier_contains(specifier: str, version: str) -> bool:
     return SpecifierSet(specifier).contains(version, prereleases=True)
 
 
-def _installed_version(name: str, index: _DistIndex | None = None) -> str | None:
+def _installed_version(name: str, index: _DistIndex | None = None,
+                       sources: _Sources | None = None) -> str | None:
     """The installed version of ``name`` as importlib.metadata would report it."""
     if index is not None:
         found = index.version(name)
         if found is not None:
             return found
+    if sources is not None:
+        sources.exact = False
     from importlib import metadata
 
     try:
@@ -210,14 +203,24 @@ def _dist_index() -> _DistIndex | None:
     return current()
 
 
-def _extra_requirements(name: str, extras: set[str]) -> list[Any]:
-    """The requirements a distribution adds for ``extras`` (markers evaluated)."""
+def _extra_requirements(name: str, extras: set[str], index: _DistIndex | None,
+                        sources: _Sources) -> list[Any]:
+    """The requirements a distribution adds for ``extras`` (markers evaluated), read
+    from the ``.dist-info`` folder the index vouches for (the one importlib.metadata
+    finds) when it does."""
     from importlib import metadata
 
     from packaging.requirements import Requirement
 
+    folder = index.folder(name) if index is not None else None
+    if folder is None:
+        sources.exact = False
+        lines = metadata.requires(name)
+    else:
+        sources.folders.append(folder)  # before reading: a later change is a mismatch
+        lines = metadata.PathDistribution(Path(folder)).requires
     out = []
-    for line in metadata.requires(name) or ():
+    for line in lines or ():
         req = Requirement(line)
         if req.marker is None:
             continue  # base requirements: the distribution's own installer handled them
@@ -311,10 +314,16 @@ def ensure_dependencies(
     installed, when the plugin would change a package the core or another installed
     plugin needs.
     """
-    if not spec.requirements and not spec.lock:
+    from pepperpy.plugins import depcache
+
+    if depcache.already_met(spec, settings):
         return
-    missing = find_unsatisfied(spec.requirements, lock=spec.lock)
+    env = depcache.environment()  # taken first: a change during the check never matches
+    sources = _Sources()
+    missing = _check(spec.requirements, spec.lock, sources)
     if not missing:
+        if env is not None and sources.exact:
+            depcache.remember_met(settings, env, spec.needs(), sources.folders)
         remember(settings, plugin=spec.plugin, lines=spec.needs())
         return
     hint = command_hint(spec, settings=settings)

@@ -12,7 +12,7 @@ between equal versions, see ``manager.py``):
 
 Invariants:
 - Verify before parse: a file's manifest is read only after its signature held
-  (``gate.authenticate`` screens first). A file that is unsigned, signed by a
+  (``gate.check`` screens first). A file that is unsigned, signed by a
   key nobody trusts, revoked or invalid becomes a ``Found`` with ``problem`` (and the key
   id its signature entry names, if any): its manifest's claims are never read, so no
   hostile ``plugin.json`` reaches a parser, and a huge or sparse file costs a few small
@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 from pepperpy._record import record
@@ -38,7 +37,7 @@ from pepperpy.bundle.trust import read_trust
 from pepperpy.core import StateError
 from pepperpy.fsio import load_json, write_cache
 from pepperpy.settings import Settings
-from pepperpy.trust.gate import Trust, authenticate
+from pepperpy.trust.gate import Trust, check
 
 __all__ = [
     "Found", "check_file", "checkout_dist_plugins", "discover", "is_pepperpy_project",
@@ -166,7 +165,7 @@ def check_file(path: Path, trust: Trust) -> dict:
     from pepperpy.core import PepperpyError
 
     try:
-        verified = authenticate(path, trust)
+        verified = check(path, trust)  # one bounded pass: the bytes are not kept
     except PepperpyError as exc:
         return {"problem": str(exc), "refusal": type(exc).__name__,
                 "key_id": getattr(exc, "key_id", None)}
@@ -203,4 +202,6 @@ def _save_index(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
 
 
 def as_dict(found: Found) -> dict:
+    from dataclasses import asdict  # listing only: loading never imports dataclasses
+
     return asdict(found)

@@ -50,16 +50,22 @@ class DistIndex:
     about 0.6 ms, paid by every process that loads a plugin.
     """
 
-    __slots__ = ("key", "racy", "versions")
+    __slots__ = ("folders", "key", "racy", "versions")
 
     def __init__(self, versions: dict[str, str], key: tuple[tuple[str, int], ...],
-                 racy: bool) -> None:
+                 racy: bool, folders: dict[str, str] | None = None) -> None:
         self.versions, self.key, self.racy = versions, key, racy
+        self.folders = folders or {}
 
     def version(self, name: str) -> str | None:
         """The version of ``name`` if the index is sure of it, else None (ask elsewhere)."""
         found = self.versions.get(canonical_name(name))
         return found if found is not None and _is_pep440(found) else None
+
+    def folder(self, name: str) -> str | None:
+        """The ``.dist-info`` folder importlib.metadata reads for ``name``, if the index
+        is sure of the version (see :meth:`version`), else None."""
+        return self.folders.get(canonical_name(name)) if self.version(name) else None
 
 
 _cached: DistIndex | None = None
@@ -74,7 +80,9 @@ def invalidate() -> None:
 def current() -> DistIndex | None:
     """The index for the current sys.path, or None when it must not be used."""
     global _cached
-    if _other_distribution_finders():
+    from pepperpy.plugins.depcache import other_distribution_finders
+
+    if other_distribution_finders():
         return None
     key = _path_key()
     if key is None:
@@ -85,15 +93,6 @@ def current() -> DistIndex | None:
     index = _build(key)
     _cached = index
     return index
-
-
-def _other_distribution_finders() -> bool:
-    from importlib.machinery import PathFinder
-
-    return any(
-        hasattr(finder, "find_distributions") and finder is not PathFinder
-        for finder in sys.meta_path
-    )
 
 
 def _path_key() -> tuple[tuple[str, int], ...] | None:
@@ -116,6 +115,7 @@ def _path_key() -> tuple[tuple[str, int], ...] | None:
 def _build(key: tuple[tuple[str, int], ...]) -> DistIndex:
     now = time.time_ns()
     versions: dict[str, str] = {}
+    folders: dict[str, str] = {}
     decided: set[str] = set()  # names an earlier folder answered, or that are unclear
     racy = False
     for folder, mtime in key:
@@ -125,6 +125,7 @@ def _build(key: tuple[tuple[str, int], ...]) -> DistIndex:
         except OSError:
             continue
         here: dict[str, str | None] = {}
+        where: dict[str, str] = {}
         for name in names:
             lower = name.lower()
             if lower.endswith(".dist-info"):
@@ -139,13 +140,15 @@ def _build(key: tuple[tuple[str, int], ...]) -> DistIndex:
             # Two records for one name in one folder: which one importlib.metadata
             # returns depends on listdir order, so let it decide.
             here[project] = None if project in here else version
+            where[project] = name
         for project, version in here.items():
             if project in decided:
                 continue
             decided.add(project)
             if version is not None:
                 versions[project] = version
-    return DistIndex(versions, key, racy)
+                folders[project] = os.path.join(folder, where[project])
+    return DistIndex(versions, key, racy, folders)
 
 
 _RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")  # "1.40.2": valid PEP 440 as written

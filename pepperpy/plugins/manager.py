@@ -33,6 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from pepperpy._frames import with_room
 from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.bundle.trust import read_trust
@@ -47,7 +48,8 @@ from pepperpy.core import (
     TrustError,
     UntrustedPublisherError,
 )
-from pepperpy.plugins.dependencies import DependencySpec, LockedRequirement, ensure_dependencies
+from pepperpy.plugins.depcache import already_met
+from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
 from pepperpy.plugins.discovery import Found, discover
 from pepperpy.plugins.locking import read_lock
 from pepperpy.plugins.state import InstallState, load_state, settled_for
@@ -316,9 +318,15 @@ class PluginManager:
     def load(self, chosen: Chosen, category: str) -> LoadedProvider:
         """Dependencies, then import from the verified bytes, then the interface check."""
         verified, m = chosen.verified, chosen.manifest
-        ensure_dependencies(dependency_spec(m), settings=self.settings,
-                            auto_install=self.auto_install, progress=self.progress)
-        cls = import_bundle(verified, location=Path(chosen.found.path))
+        spec = dependency_spec(m)
+        if not already_met(spec, self.settings):  # else the check (and uv) is imported
+            from pepperpy.plugins.dependencies import ensure_dependencies
+
+            ensure_dependencies(spec, settings=self.settings, auto_install=self.auto_install,
+                                progress=self.progress)
+        # with room: the plugin's imports (an SDK's hundreds of modules) run without
+        # mapping and unmapping frame-stack chunks at every level (pepperpy/_frames.py)
+        cls = with_room(import_bundle, verified, location=Path(chosen.found.path))
         origin = f"{chosen.found.path} ({m.name} {m.version}, key {verified.key_id[:12]})"
         loaded = LoadedProvider(cls, config_schema=m.config_schema, origin=origin,
                                 extra={"digest": verified.digest, "key_id": verified.key_id,
@@ -327,6 +335,8 @@ class PluginManager:
 
     def install_dependencies(self, chosen: Chosen) -> None:
         """Install a verified bundle's dependencies now (``pepperpy plugin deps``)."""
+        from pepperpy.plugins.dependencies import ensure_dependencies
+
         ensure_dependencies(dependency_spec(chosen.manifest), settings=self.settings,
                             auto_install=True, progress=self.progress)
 

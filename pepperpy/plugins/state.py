@@ -27,7 +27,6 @@ Invariants:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +104,8 @@ def _record(data: Any) -> InstallRecord:
 
 def save_state(path: Path, state: InstallState) -> None:
     """Atomically replace the state file (caller holds the install lock)."""
+    from dataclasses import asdict  # installs only: loading never imports dataclasses
+
     data: dict[str, Any] = {
         "format": _FORMAT,
         "plugins": {n: asdict(r) for n, r in sorted(state.plugins.items())},

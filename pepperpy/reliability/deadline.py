@@ -12,7 +12,7 @@ import asyncio
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,16 +75,26 @@ def deadline_scope(seconds: float | None) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def pinned(deadline: Deadline | None) -> Iterator[None]:
+class pinned:
     """Run the body under ``deadline`` itself (no-op for ``None``): a multi-round call
-    keeps one deadline across its rounds. An earlier outer deadline still wins."""
-    if deadline is None:
-        yield
-        return
-    outer = _current.get()
-    token = _current.set(deadline if outer is None or deadline.when < outer.when else outer)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+    keeps one deadline across its rounds. An earlier outer deadline still wins.
+
+    A class rather than ``@contextmanager``: every chat request enters one."""
+
+    __slots__ = ("_deadline", "_token")
+
+    def __init__(self, deadline: Deadline | None) -> None:
+        self._deadline = deadline
+        self._token: Token[Deadline | None] | None = None
+
+    def __enter__(self) -> None:
+        deadline = self._deadline
+        if deadline is not None:
+            outer = _current.get()
+            self._token = _current.set(
+                deadline if outer is None or deadline.when < outer.when else outer)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None

@@ -11,6 +11,7 @@ reached the caller, so two providers' text is never spliced.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import json
 import time
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["Reliability", "ReliableEmbeddings", "ReliableLLM"]
 
 _T = TypeVar("_T")
+_NO_CONTEXT = contextvars.Context()
 
 
 class Reliability:
@@ -115,17 +117,9 @@ def _model_of(link: Link, requested: str | None) -> str:
     return requested or link.model or "default"
 
 
-async def _within(deadline: Deadline | None, awaitable: Awaitable[_T], what: str) -> _T:
-    if deadline is None:
-        return await awaitable
-    timeout = asyncio.timeout_at(deadline.when)
-    try:
-        async with timeout:
-            return await awaitable
-    except TimeoutError:
-        if timeout.expired():
-            raise deadline.expired_error(what) from None
-        raise
+def _within(dog: _Watchdog | None, awaitable: Awaitable[_T]) -> Awaitable[_T]:
+    """``awaitable`` under the call's deadline, if it has one (no extra frame if not)."""
+    return awaitable if dog is None else dog.run(awaitable)
 
 
 class _Layer:
@@ -289,12 +283,26 @@ class ReliableLLM(_Layer, LLMProvider):
                     result = hit
                     return hit
 
-            async def attempt(provider: Any, index: int) -> GenerationResult:
+            # Not a coroutine: the provider's own is awaited by _walk. Every coroutine
+            # between the caller and the SDK costs a little on each exception the SDK
+            # raises inside (CPython walks them), and SDKs raise hundreds per request.
+            def attempt(provider: Any, index: int) -> Awaitable[GenerationResult]:
                 refuse_unseen_images(provider, messages)
-                return await provider.generate(messages, self._options_for(options, index))
+                return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
 
-            result = await _within(deadline, self._walk(call, span, attempt),
-                                   f"chat with {first.name!r}")
+            dog = _Watchdog(deadline, first.name, "chat") if deadline is not None else None
+            try:  # the watchdog inline, not dog.run(): one coroutine less (see above)
+                if dog is not None:
+                    dog.arm()
+                result = await self._walk(call, span, attempt)
+            except asyncio.CancelledError:
+                if dog is not None:
+                    dog.cancelled()
+                raise
+            finally:
+                if dog is not None:
+                    dog.rest()
+                    dog.close()
             result.provider = call.link.name
             result.model = result.model or call.model
             if result.usage is not None:
@@ -338,33 +346,40 @@ class ReliableLLM(_Layer, LLMProvider):
         call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
         span = self._call_span(call, options)
         self._content(span, messages, None)
-        what = f"streaming chat with {first.name!r}"
         error: BaseException | None = None
         last: GenerationChunk | None = None
-        dog = _Watchdog(deadline, what) if deadline is not None else None
+        dog = _Watchdog(deadline, first.name, "streaming chat") if deadline is not None else None
         try:
             while True:
                 link = call.next_attempt()
-                provider = await _within(deadline, link.start(), what)
+                provider = await _within(dog, link.start())
                 refuse_unseen_images(provider, messages)
                 child = self._begin_attempt(call, span)
                 chunks = provider.generate_stream(messages, self._options_for(options,
                                                                               call.index))
                 try:
-                    iterator = chunks.__aiter__()
+                    step = chunks.__aiter__().__anext__
+                    name = link.name
                     while True:
+                        # The watchdog inline, not dog.run(): this runs once per chunk.
+                        if dog is not None:
+                            dog.arm()
                         try:
-                            chunk = await (iterator.__anext__() if dog is None
-                                           else dog.guard(iterator.__anext__()))
+                            chunk = await step()
                         except StopAsyncIteration:
                             break
+                        except asyncio.CancelledError:
+                            if dog is not None:
+                                dog.cancelled()
+                            raise
+                        finally:
+                            if dog is not None:
+                                dog.rest()
                         last = chunk
                         if chunk.usage is not None:
-                            rel.usage.tokens(link.name, call.model, chunk.usage.prompt_tokens,
+                            rel.usage.tokens(name, call.model, chunk.usage.prompt_tokens,
                                              chunk.usage.completion_tokens)
-                        yield GenerationChunk(chunk.content, chunk.finish_reason,
-                                              chunk.tool_calls, chunk.usage, chunk.metadata,
-                                              link.name)
+                        yield chunk._tagged(name)
                 except ProviderError as exc:
                     if last is None or child is not None:
                         self._attempt_failed(call, span, child, exc)
@@ -372,7 +387,7 @@ class ReliableLLM(_Layer, LLMProvider):
                     if last is not None or not call.failed(exc):
                         raise  # once a chunk reached the caller: no retry, no fallback
                     if call.wait:
-                        await _within(deadline, asyncio.sleep(call.wait), what)
+                        await _within(dog, asyncio.sleep(call.wait))
                     continue
                 finally:
                     await chunks.aclose()  # type: ignore[attr-defined]
@@ -403,39 +418,69 @@ def refuse_unseen_images(provider: Any, messages: Sequence[Message]) -> None:
 
 
 class _Watchdog:
-    """A stream's deadline: one timer for the whole stream (not one per chunk), which
-    cancels the task only while it waits for the provider, never across a ``yield``
-    into the caller's code; the cancellation becomes the deadline's error."""
+    """A call's deadline: one timer for the whole call (not one per chunk or attempt),
+    which cancels the task only while it waits for the provider (``arm`` .. ``rest``),
+    never across a ``yield`` into the caller's code; its cancellation becomes the
+    deadline's error. Cheaper than ``asyncio.timeout`` (no async context manager, one
+    timer per stream) with the same rules: a cancellation from elsewhere stays one."""
 
-    __slots__ = ("_cancelling", "_deadline", "_handle", "_task", "_what", "fired", "waiting")
+    __slots__ = ("_cancelled", "_cancelling", "_deadline", "_handle", "_task", "_what",
+                 "fired", "waiting")
 
-    def __init__(self, deadline: Deadline, what: str) -> None:
+    def __init__(self, deadline: Deadline, name: str, operation: str) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._task, self._deadline, self._what = task, deadline, what
+        self._task, self._deadline = task, deadline
+        self._what = (operation, name)  # the message is written only if it expires
         self._cancelling = task.cancelling()
-        self.fired = self.waiting = False
-        self._handle = asyncio.get_running_loop().call_at(deadline.when, self._fire)
+        self.fired = self.waiting = self._cancelled = False
+        # _fire reads no context variable: no copy of the caller's context per call
+        self._handle = asyncio.get_running_loop().call_at(deadline.when, self._fire,
+                                                          context=_NO_CONTEXT)
 
     def _fire(self) -> None:
         self.fired = True
         if self.waiting:
+            self._cancelled = True
             self._task.cancel()
 
-    async def guard(self, awaitable: Awaitable[_T]) -> _T:
+    def _expired(self) -> ProviderError:
+        operation, name = self._what
+        return self._deadline.expired_error(f"{operation} with {name!r}")
+
+    def arm(self) -> None:
+        """About to wait for the provider: the deadline's error if it already passed."""
         if self.fired:
-            if hasattr(awaitable, "close"):
-                awaitable.close()
-            raise self._deadline.expired_error(self._what)
+            raise self._expired()
         self.waiting = True
+
+    def cancelled(self) -> None:
+        """In ``except CancelledError`` after ``arm``: the deadline's error when the
+        cancellation was the watchdog's alone (the caller re-raises otherwise)."""
+        if self._cancelled:
+            self._cancelled = False
+            if self._task.uncancel() <= self._cancelling:
+                raise self._expired() from None
+
+    def rest(self) -> None:
+        """Done waiting; a cancellation of ours that the provider swallowed is taken back."""
+        self.waiting = False
+        if self._cancelled:
+            self._cancelled = False
+            self._task.uncancel()
+
+    async def run(self, awaitable: Awaitable[_T]) -> _T:
+        """``awaitable`` under the deadline."""
+        if self.fired and hasattr(awaitable, "close"):
+            awaitable.close()  # never started: no "never awaited" warning
+        self.arm()
         try:
             return await awaitable
         except asyncio.CancelledError:
-            if self.fired and self._task.uncancel() <= self._cancelling:
-                raise self._deadline.expired_error(self._what) from None
+            self.cancelled()
             raise
         finally:
-            self.waiting = False
+            self.rest()
 
     def close(self) -> None:
         self._handle.cancel()
@@ -473,13 +518,15 @@ class ReliableEmbeddings(_Layer, EmbeddingProvider):
         call = _Call(self._rel, self._chain, _model_of(first, None), deadline)
         span = self._call_span(call)
         error: BaseException | None = None
+        dog = _Watchdog(deadline, first.name, "embeddings") if deadline is not None else None
         try:
-            return await _within(deadline, self._walk(call, span, attempt),
-                                 f"embeddings with {first.name!r}")
+            return await _within(dog, self._walk(call, span, attempt))
         except BaseException as exc:
             error = exc
             raise
         finally:
+            if dog is not None:
+                dog.close()
             self._finish(span, call, error)
 
     def _fits(self, vectors: list[list[float]], index: int) -> list[list[float]]:

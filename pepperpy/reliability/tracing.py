@@ -38,14 +38,21 @@ def _trace_module() -> Any:
     return _otel
 
 
-def _otel_in_use() -> bool:
-    """Whether anything could have set up a tracer provider in this process.
+def _global_provider_set() -> bool:
+    """Whether a global tracer provider has been set up in this process.
 
     Setting one imports ``opentelemetry.trace`` (or names it in the variable
-    OpenTelemetry reads); until then every span would be a no-op one from the proxy
-    tracer, which costs an import and a few microseconds per call, and records nothing.
+    OpenTelemetry reads). Until then every span would be a no-op one from the proxy
+    tracer, which records nothing and costs about 10 us per call: importing
+    ``opentelemetry.trace`` is not enough (SDKs such as anthropic's do it on import).
     """
-    return "opentelemetry.trace" in sys.modules or "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+    if "opentelemetry.trace" not in sys.modules and (
+        "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ
+    ):
+        return False
+    trace = _trace_module()
+    return bool(trace) and not isinstance(trace.get_tracer_provider(),
+                                          trace.ProxyTracerProvider)
 
 
 class Tracing:
@@ -62,7 +69,7 @@ class Tracing:
 
     def _get_tracer(self) -> Any:
         if self._tracer is None:
-            if self.enabled and self.tracer_provider is None and not _otel_in_use():
+            if self.enabled and self.tracer_provider is None and not _global_provider_set():
                 return False  # asked again at the next call, so a later set-up is seen
             trace: Any = _trace_module() if self.enabled else False
             if not trace:

@@ -64,8 +64,7 @@ def signer_allowed(c: Candidate, only: Collection[str] | None, state: InstallSta
         return
     named, holder = state.plugins.get(m.name), slot_holder(m, state)
     if m.name in only and (named is None or (named.category, named.provider_name) == (
-            m.category, m.provider_name)) and (
-            holder is None or holder.name == m.name):
+            m.category, m.provider_name)) and (holder is None or holder.name == m.name):
         return
     raise refusal(
         f"{c.path}: {m.name!r} ({m.slot}) is signed by key {c.key_id[:12]}, which is trusted "
@@ -91,8 +90,7 @@ def compatible(manifest: PluginManifest, *, path: str, pepperpy_version: str,
 
 def matches_record(c: Candidate, state: InstallState) -> None:
     """Rule 3: the installed copy is exactly the recorded bytes."""
-    record = state.plugins.get(c.manifest.name)
-    if record is None or record.digest != c.digest:
+    if (record := state.plugins.get(c.manifest.name)) is None or record.digest != c.digest:
         raise refusal(
             f"{c.path}: the installed copy of {c.manifest.name!r} does not match its "
             "install record (replaced behind PepperPy's back, or a rollback); reinstall "
@@ -112,8 +110,7 @@ def no_rollback(c: Candidate, state: InstallState) -> None:
             f"fallback never leaves the installed plugin); to switch on purpose run `pepperpy "
             f"plugin install {c.path} --transfer-owner`", plugin=m.name, state="rollback")
     record = state.plugins.get(m.name)
-    if record is None or record.digest == c.digest or Version(m.version) > Version(
-            record.version):
+    if record is None or record.digest == c.digest or Version(m.version) > Version(record.version):
         return
     what = "is older than" if Version(m.version) < Version(record.version) else (
         f"(sha256 {c.digest[:16]}) has other bytes than")

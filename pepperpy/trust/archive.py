@@ -34,11 +34,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pepperpy.core import BundleInvalidError
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, ZipEntry
 
-__all__ = [
-    "CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
-    "check_archive", "check_layout", "check_local_header", "file_kind", "name_problem",
-    "parse_archive", "parse_central_directory", "parse_end_record", "read_entry",
-]
+__all__ = ["CENTRAL_SIZE", "END_SIZE", "LOCAL_SIZE", "MANIFEST_NAME", "SIGNATURE_NAME", "Contents",
+           "check_archive", "check_contents", "check_layout", "check_local_header", "data_of",
+           "file_kind", "inflate", "name_problem", "parse_archive", "parse_central_directory",
+           "parse_end_record"]
 
 MANIFEST_NAME = "plugin.json"
 SIGNATURE_NAME = ".pepperpy-signature"
@@ -96,15 +95,13 @@ def check_layout(names: Iterable[str]) -> str | None:
     ``names`` excludes the signature entry. Checks file types, case-insensitive
     uniqueness, file/folder clashes and module shadowing.
     """
-    names = list(names)
     lowered: dict[str, str] = {}
     folders: set[str] = set()
     for name in names:
         if file_kind(name) is None:
             return (
                 f"file {name!r} is not an allowed type (allowed: plugin.json, *.py, "
-                f"{', '.join(sorted(DATA_EXTENSIONS))}, {', '.join(sorted(EXTENSIONLESS_NAMES))})"
-            )
+                f"{', '.join(sorted(DATA_EXTENSIONS))}, {', '.join(sorted(EXTENSIONLESS_NAMES))})")
         low = name.lower()
         if low in lowered:
             return f"entries {lowered[low]!r} and {name!r} differ only by case"
@@ -121,24 +118,18 @@ def check_layout(names: Iterable[str]) -> str | None:
     return None
 
 
-LOCAL_SIG = b"PK\x03\x04"
-CENTRAL_SIG = b"PK\x01\x02"
-END_SIG = b"PK\x05\x06"
+LOCAL_SIG, CENTRAL_SIG, END_SIG = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
 LOCAL = struct.Struct("<4sHHHHHIIIHH")
 CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 END = struct.Struct("<4sHHHHIIH")
-LOCAL_SIZE = LOCAL.size  # 30
-CENTRAL_SIZE = CENTRAL.size  # 46
-END_SIZE = END.size  # 22
+LOCAL_SIZE, CENTRAL_SIZE, END_SIZE = LOCAL.size, CENTRAL.size, END.size  # 30, 46, 22
 
 VERSION = 20
 MADE_BY = (3 << 8) | VERSION
-FLAGS = 0
-DOS_TIME = 0
+FLAGS = DOS_TIME = 0
 DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01
 EXTERNAL_ATTR = 0o100644 << 16
-STORED = 0
-DEFLATED = 8
+STORED, DEFLATED = 0, 8
 _FIX = " (rebuild the bundle with `pepperpy plugin build`)"
 
 
@@ -157,8 +148,7 @@ def parse_end_record(tail: bytes, *, file_size: int, limits: Limits) -> tuple[in
     if sig != END_SIG:
         raise BundleInvalidError(
             "not a canonical bundle: the file does not end with a ZIP end record "
-            "(not a ZIP, truncated, has a comment, or has bytes appended)"
-        )
+            "(not a ZIP, truncated, has a comment, or has bytes appended)")
     if (disk, cd_disk, comment) != (0, 0, 0) or n_disk != n_total:
         raise _refuse("the end record declares multiple disks or a comment")
     if n_total == 0 or n_total > limits.max_entries:
@@ -191,8 +181,7 @@ def _check_central(fields: tuple, index: int) -> None:
     if external != EXTERNAL_ATTR:
         raise BundleInvalidError(
             f"{where}: file mode {external >> 16:#o} is not a regular 0644 file "
-            "(symlinks, folders and executables are refused)"
-        )
+            "(symlinks, folders and executables are refused)")
     if method not in (STORED, DEFLATED):
         raise BundleInvalidError(f"{where}: compression method {method}; only 0 and 8 allowed")
     if (mtime, mdate, elen, clen, disk, internal) != (DOS_TIME, DOS_DATE, 0, 0, 0, 0):
@@ -213,27 +202,25 @@ def _check_sizes(name: str, csize: int, usize: int, total: int, limits: Limits) 
                                  f"{limits.max_compression_ratio}x limit (zip bomb?)")
 
 
-def _check_name_order(names: list[str], name: str, seen: set[str]) -> None:
+def _check_name_order(last: str, name: str, seen: set[str]) -> None:
     if name == SIGNATURE_NAME:
         return
-    if names and names[-1] == SIGNATURE_NAME:
+    if last == SIGNATURE_NAME:
         raise _refuse(f"entry {name!r} follows the signature entry, which must be last")
-    if names and name <= names[-1]:
-        raise _refuse(f"entry {name!r} is out of order or duplicated (after {names[-1]!r})")
+    if last and name <= last:
+        raise _refuse(f"entry {name!r} is out of order or duplicated (after {last!r})")
     if name.lower() in seen:
         raise BundleInvalidError(f"entry {name!r} duplicates another entry (ignoring case)")
 
 
 def parse_central_directory(
-    cd: bytes, *, count: int, cd_offset: int, limits: Limits = DEFAULT_LIMITS
-) -> list[ZipEntry]:
+    cd: bytes, *, count: int, cd_offset: int, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
     """Parse and check ``count`` central headers that fill ``cd`` exactly.
 
     Offsets are checked to be contiguous assuming each local header is 30 bytes plus
     the name; :func:`parse_archive` then checks the local headers themselves.
     """
     entries: list[ZipEntry] = []
-    names: list[str] = []
     seen: set[str] = set()
     pos = expected_offset = total = 0
     for index in range(count):
@@ -249,10 +236,9 @@ def parse_central_directory(
             name = raw_name.decode("ascii")
         except UnicodeDecodeError:
             raise BundleInvalidError(f"entry {raw_name!r}: name is not ASCII") from None
-        problem = name_problem(name, limits=limits)
-        if problem:
+        if problem := name_problem(name, limits=limits):
             raise BundleInvalidError(problem)
-        _check_name_order(names, name, seen)
+        _check_name_order(entries[-1].name if entries else "", name, seen)
         total += usize
         _check_sizes(name, csize, usize, total, limits)
         if offset != expected_offset:
@@ -260,7 +246,6 @@ def parse_central_directory(
                           "(gap, overlap or reordering)")
         data_offset = offset + LOCAL_SIZE + nlen
         entries.append(ZipEntry(name, fields[4], crc, csize, usize, offset, data_offset))
-        names.append(name)
         seen.add(name.lower())
         expected_offset = data_offset + csize
         pos += CENTRAL_SIZE + nlen
@@ -271,7 +256,7 @@ def parse_central_directory(
     return entries
 
 
-def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
+def check_local_header(buf: bytes | bytearray | memoryview, entry: ZipEntry) -> None:
     """Check that the local header at the start of ``buf`` is exactly the one ``entry``
     implies (the one ``plugin build`` writes), name included."""
     expected = LOCAL.pack(LOCAL_SIG, VERSION, FLAGS, entry.method, DOS_TIME, DOS_DATE,
@@ -281,63 +266,71 @@ def check_local_header(buf: bytes | memoryview, entry: ZipEntry) -> None:
 
 
 def parse_archive(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[ZipEntry]:
-    """Check the whole layout of ``data`` and return its entries in archive order."""
-    size = len(data)
+    """The entries of ``data``'s end record and central directory, in archive order (the
+    rest of the layout: :func:`check_archive`, on the pieces of one pass)."""
     count, cd_offset, cd_size = parse_end_record(
-        data[size - END_SIZE:] if size >= END_SIZE else b"", file_size=size, limits=limits)
-    entries = parse_central_directory(
+        data[max(len(data) - END_SIZE, 0):], file_size=len(data), limits=limits)
+    return parse_central_directory(
         data[cd_offset: cd_offset + cd_size], count=count, cd_offset=cd_offset, limits=limits)
-    check_archive(data, entries)
-    return entries
 
 
-def check_archive(data: bytes, entries: Sequence[ZipEntry]) -> None:
-    """The rest of the layout, for a directory parsed from ``data``: the end record in
-    ``data`` is the one these entries imply (so no ZIP64 record or locator, no comment,
-    nothing between them), and every local header agrees with its central header.
+def check_archive(pieces: Sequence[bytes | bytearray | memoryview], entries: Sequence[ZipEntry],
+                  size: int) -> None:
+    """The rest of the layout, on the pieces one pass over the file kept (entry ``i``'s
+    piece starts at its local header; the last one runs to the end of the file): the
+    bytes after the signed prefix are exactly the central directory and end record these
+    entries imply (so no ZIP64 record or locator, no comment, nothing between them), and
+    every local header agrees with its central header.
 
     The gate parses the directory from a first read of the file and checks these rules
-    on a second read of the whole file; the end record is outside the signed bytes, so
-    a file changed in between must not leave a second, non-canonical end record (and
-    so a second digest that dodges a revocation) in the bytes that are verified.
+    on the second read's bytes; the end record is outside the signed bytes, so a file
+    changed in between must not leave a second, non-canonical end record (and so a
+    second digest that dodges a revocation) in the bytes that are verified.
     """
-    size = len(data)
     cd_offset = entries[-1].data_offset + entries[-1].compressed_size
     directory = b"".join(
         CENTRAL.pack(CENTRAL_SIG, MADE_BY, VERSION, FLAGS, e.method, DOS_TIME, DOS_DATE, e.crc,
                      e.compressed_size, e.size, len(e.name), 0, 0, 0, 0, EXTERNAL_ATTR,
                      e.header_offset) + e.name.encode("ascii") for e in entries)
     end = END.pack(END_SIG, 0, 0, len(entries), len(entries), len(directory), cd_offset, 0)
-    if cd_offset + len(directory) + END_SIZE != size or data[cd_offset:] != directory + end:
+    tail = memoryview(pieces[-1])[cd_offset - entries[-1].header_offset:]
+    if cd_offset + len(directory) + END_SIZE != size or tail != directory + end:
         raise _refuse("the central directory or end record does not match the entries (the "
                       "file changed while it was read, or bytes were altered)")
-    view = memoryview(data)
-    for entry in entries:
-        check_local_header(view[entry.header_offset: entry.data_offset], entry)
+    for piece, entry in zip(pieces, entries, strict=True):
+        check_local_header(piece, entry)
 
 
-def read_entry(
-    data: bytes | memoryview, entry: ZipEntry, *, limits: Limits = DEFAULT_LIMITS,
-    check_crc: bool = True,
-) -> bytes | memoryview:
-    """Return the content of ``entry`` (a memoryview for stored entries), checked.
-
-    ``data`` is the whole archive. Inflating stops one byte past the declared size, so
-    memory stays bounded by the (already limited) declared size.
-    """
-    raw = memoryview(data)[entry.data_offset: entry.data_offset + entry.compressed_size]
+def data_of(piece: bytes | bytearray | memoryview, entry: ZipEntry) -> memoryview:
+    """``entry``'s raw (stored or deflated) bytes, from its piece."""
+    start = entry.data_offset - entry.header_offset
+    raw = memoryview(piece)[start: start + entry.compressed_size]
     if len(raw) != entry.compressed_size:
         raise _refuse(f"entry {entry.name!r}: data truncated")
-    if entry.method == STORED:
-        content: bytes | memoryview = raw
-    else:
-        content = _inflate(raw, entry)
-    if check_crc and zlib.crc32(content) != entry.crc:
-        raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
-    return content
+    return raw
 
 
-def _inflate(raw: memoryview, entry: ZipEntry) -> bytes:
+def check_contents(pieces: Sequence[bytes | bytearray | memoryview],
+                   entries: Sequence[ZipEntry], crcs: Sequence[int], *, keep: bool = True,
+                   limits: Limits = DEFAULT_LIMITS) -> dict[str, bytes]:
+    """Step 6, after the signature: every file's CRC-32 (a stored entry's came with the
+    pass; a deflated one is inflated from its piece, bounded); the inflated contents
+    (with ``keep=False`` only ``plugin.json``'s)."""
+    inflated: dict[str, bytes] = {}
+    for piece, entry, crc in zip(pieces, entries, crcs, strict=True):
+        if entry.method == DEFLATED:
+            content = inflate(data_of(piece, entry), entry)
+            crc = zlib.crc32(content)
+            if keep or entry.name == MANIFEST_NAME:
+                inflated[entry.name] = content
+        if crc != entry.crc:
+            raise BundleInvalidError(f"entry {entry.name!r}: CRC-32 mismatch (corrupted data)")
+    return inflated
+
+
+def inflate(raw: memoryview, entry: ZipEntry) -> bytes:
+    """``entry``'s raw deflate bytes inflated: inflating stops one byte past the declared
+    size, so memory stays bounded by the (already limited) declared size."""
     inflater = zlib.decompressobj(-15)
     try:
         out = inflater.decompress(raw, entry.size + 1)
@@ -354,30 +347,25 @@ def _inflate(raw: memoryview, entry: ZipEntry) -> bytes:
 
 class Contents(Mapping[str, bytes]):
     """Entry contents by name, read from the verified bytes on access (stored entries
-    sliced, deflated ones inflated once and kept)."""
+    sliced; deflated ones as the verification inflated them, kept)."""
 
-    def __init__(self, data: bytes, entries: Iterable[ZipEntry]) -> None:
+    def __init__(self, data: bytes, entries: Iterable[ZipEntry],
+                 inflated: dict[str, bytes] | None = None) -> None:
         self._data = data
         self._entries = {e.name: e for e in entries if e.name != SIGNATURE_NAME}
-        self._inflated: dict[str, bytes] = {}
+        self._inflated = inflated if inflated is not None else {}
 
     def __getitem__(self, name: str) -> bytes:
         entry = self._entries[name]
         if entry.method == STORED:
             return self._data[entry.data_offset: entry.data_offset + entry.size]
-        if name not in self._inflated:
-            self._inflated[name] = bytes(read_entry(self._data, entry))
+        if name not in self._inflated:  # bounded and CRC-checked, as verification does
+            self._inflated.update(check_contents([memoryview(self._data)[entry.header_offset:]],
+                                                 [entry], [0]))
         return self._inflated[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
-
-    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        """Inflate (bounded) and CRC-check every entry once; keep the inflated ones."""
-        for name, entry in self._entries.items():
-            content = read_entry(self._data, entry, limits=limits)
-            if entry.method != STORED:
-                self._inflated[name] = bytes(content)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)

@@ -3,13 +3,16 @@
 The checks, in order; each refusal raises at once:
 
 1. limits: file size (before anything is parsed);
-2. structure: the canonical ZIP layout, names, file types, shadowing (``archive.py``);
+2. structure: the canonical ZIP layout, names, file types, shadowing (``archive.py``;
+   ``check_directory`` on the central directory, ``archive.check_archive`` on the pass);
 3. the signature entry: present exactly once, last, stored, canonical JSON;
 4. the key is in the snapshot, strong (not a small-order or non-canonical point), not
    revoked (``UntrustedPublisherError``, ``RevokedError``);
-5. one SHA-256 pass over the raw bytes gives the file's digest (not revoked) and the
-   digest of every byte before the signature entry; the ed25519 signature over the
-   statement built from it must verify.
+5. one pass over the raw bytes (:func:`scan`, chunks in file order: the gate's reads, or
+   slices of bytes in memory) gives the file's SHA-256 (not revoked), the SHA-256 of
+   every byte before the signature entry and each stored entry's CRC-32; the ed25519
+   signature over the statement built from the prefix digest must verify
+   (:func:`verify_pass`).
 
 Nothing is inflated here: the signed statement covers the raw, compressed bytes and
 every header (``docs/bundle-format.md``), so a file that merely names a trusted key
@@ -21,23 +24,24 @@ that does (``tests/trust/test_kernel_shape.py``).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
 from pepperpy.trust import archive as zf
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, ZipEntry
 
-__all__ = [
-    "FORMAT", "check_key", "encode_signature_entry", "key_id_of", "parse_bundle",
-    "parse_signature_entry", "statement", "verify_signature", "weak_key_problem",
-]
+__all__ = ["FORMAT", "Pass", "check_directory", "check_key", "encode_signature_entry", "key_id_of",
+           "parse_signature_entry", "scan", "signed_by", "statement", "verify_pass",
+           "weak_key_problem"]
 
 FORMAT = "pepperpy-bundle/2"
+CHUNK = 1 << 18  # bytes hashed, then CRC-checked while still in the CPU cache
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _B64_SIG = re.compile(r"[A-Za-z0-9+/]{86}==")
 
@@ -142,17 +146,13 @@ def parse_signature_entry(raw: bytes | memoryview) -> tuple[str, bytes]:
     if body["format"] != FORMAT:
         raise BundleInvalidError(
             f"bundle format {str(body['format'])[:40]!r} is not supported; expected {FORMAT!r} "
-            "(upgrade PepperPy or rebuild the bundle)"
-        )
+            "(upgrade PepperPy or rebuild the bundle)")
     key_id, sig = body["key_id"], body["signature"]
     if not isinstance(key_id, str) or not _HEX64.fullmatch(key_id):
         raise BundleInvalidError("the signature entry's key_id is not 64 lowercase hex digits")
     if not isinstance(sig, str) or not _B64_SIG.fullmatch(sig):
         raise BundleInvalidError("the signature entry's signature is not base64 of 64 bytes")
-    try:
-        signature = base64.b64decode(sig, validate=True)
-    except binascii.Error:
-        raise BundleInvalidError("the signature entry's signature is not valid base64") from None
+    signature = base64.b64decode(sig, validate=True)  # 86 base64 digits and "==": 64 bytes
     if encode_signature_entry(key_id=key_id, signature=signature) != raw:
         raise BundleInvalidError("the signature entry is not in canonical form")
     return key_id, signature
@@ -181,72 +181,84 @@ def check_directory(entries: Sequence[ZipEntry], limits: Limits = DEFAULT_LIMITS
     return sig_entry
 
 
-def parse_bundle(data: bytes, *, limits: Limits = DEFAULT_LIMITS,
-                 entries: Sequence[ZipEntry] | None = None
-                 ) -> tuple[tuple[ZipEntry, ...], str, bytes]:
-    """Steps 1-3: (entries, key id, signature) of ``data``, before any trust decision.
-    ``entries``: the directory already parsed from these very bytes (the gate's screen);
-    its local headers are checked against ``data`` here."""
-    if len(data) > limits.max_bundle_size:
-        raise BundleInvalidError(
-            f"file is {len(data)} bytes, above the {limits.max_bundle_size}-byte limit")
-    if entries is None:
-        directory = tuple(zf.parse_archive(data, limits=limits))
-    else:
-        directory = tuple(entries)
-        zf.check_archive(data, directory)
-    sig_entry = check_directory(directory, limits)
-    key_id, signature = parse_signature_entry(zf.read_entry(data, sig_entry, limits=limits))
-    return directory, key_id, signature
+# What one pass over a file gave: the SHA-256 of its signed prefix and of the whole file,
+# each entry's CRC-32 (stored entries), each entry's piece, the file size.
+Pass = tuple[str, str, list[int], list[Any], int]
+
+
+def scan(source: memoryview | Iterable[tuple[int, memoryview]], entries: Sequence[ZipEntry],
+         size: int) -> Pass:
+    """One pass over the file's bytes as they arrive (``source``: (offset, bytes) chunks in
+    order, covering the file, copied from as they come; or the whole file in memory, taken
+    in 256 KiB slices and sliced): both digests, the CRC-32 of every stored entry's bytes
+    (each chunk is still in the CPU cache from hashing), and the pieces the later checks
+    read: each entry from its local header through its data when it is deflated or
+    ``plugin.json`` (else its header only), and everything from the signature entry on."""
+    whole = source if isinstance(source, memoryview) else None
+    cut, last = entries[-1].header_offset, len(entries) - 1
+    keep = [size if i == last else e.data_offset + (
+        e.compressed_size if e.method == zf.DEFLATED or e.name == zf.MANIFEST_NAME else 0)
+        for i, e in enumerate(entries)]
+    hasher, prefix, first = hashlib.sha256(), "", 0
+    crcs, pieces = [0] * len(entries), list[Any](bytearray() for _ in entries)
+    for at, chunk in ((at, source[at:at + CHUNK]) for at in range(0, size, CHUNK)) if (
+            isinstance(source, memoryview)) else source:
+        end = at + len(chunk)
+        mid = cut - at if at <= cut < end else 0  # where the signed prefix ends
+        hasher.update(chunk[:mid])
+        prefix = hasher.copy().hexdigest() if at <= cut < end else prefix
+        hasher.update(chunk[mid:])
+        i = first
+        while i <= last and entries[i].header_offset < end:
+            e = entries[i]
+            lo, hi = max(e.header_offset, at), min(keep[i], end)
+            if lo < hi and whole is None:
+                pieces[i] += chunk[lo - at:hi - at]
+            lo, hi = max(e.data_offset, at), min(e.data_offset + e.compressed_size, end)
+            if e.method == zf.STORED and lo < hi:
+                crcs[i] = zlib.crc32(chunk[lo - at:hi - at], crcs[i])
+            first += i == first and max(keep[i], e.data_offset + e.compressed_size) <= end
+            i += 1
+    if whole is not None:
+        pieces = [whole[e.header_offset:end] for e, end in zip(entries, keep, strict=True)]
+    return prefix, hasher.hexdigest(), crcs, pieces, size
+
+
+def signed_by(scanned: Pass, entries: Sequence[ZipEntry]) -> tuple[str, bytes]:
+    """Steps 2-3 on a pass: the layout after the signed prefix and every local header
+    (``archive.check_archive``), then the signature entry (CRC-checked, canonical)."""
+    zf.check_archive(scanned[3], entries, scanned[4])  # its CRC: with every entry's, later
+    return parse_signature_entry(zf.data_of(scanned[3][-1], entries[-1]))
 
 
 def check_key(snapshot: TrustSnapshot, key_id: str, digest: str | None) -> TrustedKey:
     """Step 4: the signing key must be trusted, strong and unrevoked; the digest unrevoked."""
-    record = snapshot.get(key_id)
-    if record is None:
+    if (record := snapshot.get(key_id)) is None:
         raise UntrustedPublisherError(
             f"bundle is signed by key {key_id}, which is not in the trust store; if you "
-            "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id,
-        )
+            "trust its publisher, run `pepperpy trust add PUBLISHER.pub`", key_id=key_id)
     if weak_key_problem(record.public_key) is not None:
         raise UntrustedPublisherError(
             f"key {key_id[:16]} ({record.publisher}) is a weak ed25519 key and is never "
-            "trusted; remove it with `pepperpy trust remove`", key_id=key_id,
-        )
+            "trusted; remove it with `pepperpy trust remove`", key_id=key_id)
     if record.revoked:
         raise RevokedError(
             f"key {key_id[:16]} ({record.publisher}) was revoked at {record.revoked_at}; "
-            "ask the publisher for a bundle signed with a new key"
-        )
+            "ask the publisher for a bundle signed with a new key")
     if digest is not None and digest in snapshot.revoked_bundles:
         raise RevokedError(
             f"bundle sha256 {digest} was revoked by the operator; install another version")
     return record
 
 
-def file_digests(data: bytes, entries: Sequence[ZipEntry]) -> tuple[str, str]:
-    """SHA-256 of the archive prefix (what the signature covers) and of the whole file,
-    in one pass over ``data``."""
-    view = memoryview(data)
-    hasher = hashlib.sha256(view[:entries[-1].header_offset])
-    prefix_digest = hasher.copy().hexdigest()
-    hasher.update(view[entries[-1].header_offset:])
-    return prefix_digest, hasher.hexdigest()
-
-
-def verify_signature(
-    data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-    path: str | None = None, entries: Sequence[ZipEntry] | None = None,
-    hashed: tuple[str, str] | None = None,
-) -> tuple[TrustedKey, str, tuple[ZipEntry, ...]]:
-    """Steps 1-5 on ``data``: (the signing key's record, the file's SHA-256, the entries).
-    ``hashed``: ``file_digests(data, entries)`` when the gate has just computed it."""
-    directory, key_id, signature = parse_bundle(data, limits=limits, entries=entries)
-    record = check_key(trust, key_id, None)
-    prefix_digest, digest = hashed or file_digests(data, directory)
-    check_key(trust, key_id, digest)
-    if not _signature_valid(record.public_key, signature, statement(prefix_digest)):
+def verify_pass(scanned: Pass, entries: Sequence[ZipEntry], trust: TrustSnapshot, *,
+                path: str | None = None) -> TrustedKey:
+    """Steps 2-5 on one pass over a file whose directory passed ``check_directory``: the
+    signing key's record, once the signature over the signed prefix holds."""
+    key_id, signature = signed_by(scanned, entries)
+    record = check_key(trust, key_id, scanned[1])
+    if not _signature_valid(record.public_key, signature, statement(scanned[0])):
         raise BundleInvalidError(
             f"the signature by key {record.key_id[:16]} ({record.publisher}) does not match "
             "the files: the bundle was modified after signing", path=path)
-    return record, digest, directory
+    return record

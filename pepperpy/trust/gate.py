@@ -1,7 +1,8 @@
 """The gate: from a bundle file to a ``VerifiedBundle``. The kernel's only I/O.
 
 Every path PepperPy loads, installs, lists or checks comes through :func:`authenticate`
-(bytes already in memory, through :func:`verify_bundle`). Order, cheapest first:
+(the bytes kept), :func:`check` (``plugin verify`` and discovery: the bytes streamed, not
+kept) or, for bytes already in memory, :func:`verify_bundle`. Order, cheapest first:
 
 1. open once with ``O_NONBLOCK`` and refuse anything but a regular file (``fstat`` on
    the descriptor that is then read: a FIFO or device never blocks, nothing is swapped
@@ -9,12 +10,20 @@ Every path PepperPy loads, installs, lists or checks comes through :func:`authen
 2. screen: read only the end record, the central directory (its size bounded by the
    entry count before it is read) and the signature entry, and check that the key it
    names is trusted, strong and unrevoked. A file nobody trusts costs a few small reads;
-3. read the rest through the same descriptor (size checked first); the directory read
-   in step 2 must be the one in those bytes, so it is parsed once;
-4. hash the bytes once; a digest verified before under this trust fingerprint (the
-   verified cache) skips the signature check; otherwise ``authentic.verify_signature``
-   decides, and only then is ``plugin.json`` parsed (``manifest.py``);
-5. hand back a ``VerifiedBundle``: the only object ``sealed.import_bundle`` accepts.
+3. one pass over the whole file through the same descriptor (``authentic.scan``): read
+   into memory with one ``pread`` and taken in 256 KiB slices (``authenticate``), or read
+   in 256 KiB chunks into one reused buffer (``check``); each slice is hashed, then
+   CRC-checked if it belongs to a stored entry, while still in the CPU cache. A file
+   that grows or shrinks meanwhile is refused; the directory read in step 2 must be the
+   one in these bytes (``archive.check_archive``), so it is parsed once;
+4. a digest verified before under this trust fingerprint (the verified cache) skips the
+   rest, once the screened directory is shown to be the one in the hashed bytes
+   (``archive.check_archive``: else a directory swapped in between would be used to slice
+   verified bytes); otherwise ``authentic.verify_pass`` decides the signature, and only then are
+   deflated entries inflated (bounded) and every CRC compared, and ``plugin.json`` parsed
+   (``manifest.py``);
+5. hand back a ``VerifiedBundle`` (the only object ``sealed.import_bundle`` accepts, and
+   only for bytes held in memory) or, from ``check``, a ``Verified`` summary.
 
 Every later step (install copy, import, data reads) uses those bytes, never the path.
 Refusals are ``PepperpyError``s naming the file, the reason and the fix; nothing here
@@ -34,17 +43,17 @@ from typing import Any, BinaryIO
 from pepperpy._record import record
 from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.trust import archive as zf
-from pepperpy.trust import authentic
+from pepperpy.trust import authentic, types
 from pepperpy.trust.manifest import check_entry_point, from_cache, parse_manifest
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, VerifiedBundle, ZipEntry
 
-__all__ = ["Trust", "authenticate", "issued", "open_regular", "read_bundle",
-           "screen", "verify_bundle"]
+__all__ = ["Trust", "Verified", "authenticate", "check", "issued", "open_regular",
+           "read_bundle", "verify_bundle"]
 
+_CHUNK = authentic.CHUNK  # 256 KiB reads, as hashlib.file_digest makes
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISDIR, "a folder"))
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
 _ISSUED: weakref.WeakValueDictionary[int, VerifiedBundle] = weakref.WeakValueDictionary()
 
 
@@ -53,8 +62,7 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     ``OSError`` from opening (missing file, no permission) propagates unchanged."""
     fd = os.open(path, _FLAGS)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(mode := os.fstat(fd).st_mode):
             kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
             raise BundleInvalidError(f"not a regular file ({kind}); a bundle must be a plain "
                                      "file: delete or rename it", path=str(path))
@@ -80,8 +88,18 @@ class Trust:
 
     def scopes(self, key_id: str) -> frozenset[str]:
         """Plugin names the key may take over from their owners (``trust add --scope``)."""
-        rec = self.snapshot.get(key_id)
-        return frozenset(rec.scopes or ()) if rec is not None else frozenset()
+        return frozenset(getattr(self.snapshot.get(key_id), "scopes", None) or ())
+
+
+@record
+class Verified:
+    """What verifying a file established, without keeping its bytes (:func:`check`)."""
+
+    manifest: types.PluginManifest
+    manifest_bytes: bytes
+    digest: str
+    key_id: str
+    publisher: str
 
 
 def issued(bundle: VerifiedBundle) -> bool:
@@ -89,18 +107,14 @@ def issued(bundle: VerifiedBundle) -> bool:
     return _ISSUED.get(id(bundle)) is bundle
 
 
-def _issue(bundle: VerifiedBundle) -> VerifiedBundle:
-    _ISSUED[id(bundle)] = bundle
-    return bundle
-
-
 @contextlib.contextmanager
-def _reading(path: Path, found: dict[str, str | None]) -> Iterator[BinaryIO]:
-    """Open ``path``; every refusal inside names the file (and the key, once known), and
-    ``OSError`` becomes a ``BundleInvalidError``."""
+def _reading(path: Path) -> Iterator[tuple[BinaryIO, dict[str, str | None]]]:
+    """Open ``path``; every refusal inside names the file (and the key, once known in
+    ``found["key_id"]``), and ``OSError`` becomes a ``BundleInvalidError``."""
+    found: dict[str, str | None] = {}
     try:
         with open_regular(path) as handle:
-            yield handle
+            yield handle, found
     except OSError as exc:
         raise BundleInvalidError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     except PepperpyError as exc:
@@ -114,94 +128,115 @@ def _reading(path: Path, found: dict[str, str | None]) -> Iterator[BinaryIO]:
 
 
 def _size(handle: BinaryIO, limits: Limits) -> int:
-    size = os.fstat(handle.fileno()).st_size
-    if size > limits.max_bundle_size:
+    if (size := os.fstat(handle.fileno()).st_size) > limits.max_bundle_size:
         raise BundleInvalidError(f"file is {size} bytes, above the {limits.max_bundle_size}-"
                                  "byte limit; it is not a bundle PepperPy can load")
     return size
 
 
 def _screen(handle: BinaryIO, trust: TrustSnapshot, limits: Limits, found: dict[str, str | None]
-            ) -> tuple[int, bytes, tuple[ZipEntry, ...]]:
-    """Step 2 on an open file: (size, directory bytes, entries); the key checked."""
-    size = _size(handle, limits)
-    if size < zf.END_SIZE:
-        raise BundleInvalidError("file too short to be a bundle")
-    handle.seek(size - zf.END_SIZE)
+            ) -> tuple[int, tuple[ZipEntry, ...]]:
+    """Step 2 on an open file: (size, entries); the layout rules and the key checked."""
+    size, fd = _size(handle, limits), handle.fileno()  # a file under 22 bytes: no end record
     count, cd_offset, cd_size = zf.parse_end_record(
-        handle.read(zf.END_SIZE), file_size=size, limits=limits)
-    handle.seek(cd_offset)
-    directory = handle.read(cd_size)
-    entries = tuple(zf.parse_central_directory(directory, count=count, cd_offset=cd_offset,
-                                               limits=limits))
+        os.pread(fd, zf.END_SIZE, max(size - zf.END_SIZE, 0)), file_size=size, limits=limits)
+    entries = tuple(zf.parse_central_directory(os.pread(fd, cd_size, cd_offset), count=count,
+                                               cd_offset=cd_offset, limits=limits))
     last = authentic.check_directory(entries, limits)
-    handle.seek(last.header_offset)
-    blob = handle.read(last.data_offset - last.header_offset + last.compressed_size)
+    blob = os.pread(fd, last.data_offset - last.header_offset + last.compressed_size,
+                    last.header_offset)
     zf.check_local_header(blob, last)
     key_id, _ = authentic.parse_signature_entry(blob[last.data_offset - last.header_offset:])
     found["key_id"] = key_id
     authentic.check_key(trust, key_id, None)
-    return size, directory, entries
+    return size, entries
 
 
-def screen(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> str:
-    """The trusted key id ``path`` names, reading only its directory and signature."""
-    found: dict[str, str | None] = {}
-    with _reading(path, found) as handle:
-        _screen(handle, trust.snapshot, limits, found)
-    return str(found["key_id"])
-
-
-def read_bundle(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    """The file's bytes, unverified (``inspect``, ``verify``): a regular file, bounded."""
-    with _reading(path, {}) as handle:
-        size = _size(handle, limits)
-        data = handle.read(size + 1)
-        if len(data) != size:
-            raise BundleInvalidError("the file changed while it was read; try again")
+def _read_all(handle: BinaryIO, size: int) -> bytes:
+    if len(data := os.pread(handle.fileno(), size + 1, 0)) != size:  # one read, whole
+        raise BundleInvalidError("the file changed while it was read; try again")
     return data
 
 
-def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS
-                 ) -> VerifiedBundle:
+def _chunks(handle: BinaryIO, size: int) -> Iterator[tuple[int, memoryview]]:
+    """The file from its start, through ``handle``, in one reused 256 KiB buffer."""
+    buffer, at = memoryview(bytearray(min(size, _CHUNK))), 0
+    handle.seek(0)
+    while at < size and (got := handle.readinto(buffer[:size - at])):  # type: ignore[attr-defined]
+        yield at, buffer[:got]
+        at += got
+    if at != size or handle.read(1):
+        raise BundleInvalidError("the file changed while it was read; try again")
+
+
+def read_bundle(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The file's bytes, unverified (``inspect``): a regular file, bounded."""
+    with _reading(path) as (handle, _):
+        return _read_all(handle, _size(handle, limits))
+
+
+def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> VerifiedBundle:
     """Steps 1-5: the file's bytes, verified (or found verified under this trust)."""
-    found: dict[str, str | None] = {}
-    with _reading(path, found) as handle:
-        size, directory, entries = _screen(handle, trust.snapshot, limits, found)
-        handle.seek(0)
-        data = handle.read(size + 1)
-        cd_offset = entries[-1].data_offset + entries[-1].compressed_size
-        if len(data) != size or data[cd_offset: cd_offset + len(directory)] != directory:
-            raise BundleInvalidError("the file changed while it was read; try again")
-        hashed = authentic.file_digests(data, entries)  # one pass: digest and prefix
-        digest = hashed[1]
-        hit = trust.cache.get(digest)
+    return _bundle(*_gate(path, trust, limits, keep=True))
+
+
+def check(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> Verified:
+    """What :func:`authenticate` establishes, without keeping the bytes (``plugin verify``,
+    discovery): one pass through a 256 KiB buffer keeps only the local headers, the raw
+    deflated entries and ``plugin.json``, and the tail (docs/bundle-format.md, section 6)."""
+    return _gate(path, trust, limits, keep=False)[0]
+
+
+def _gate(path: Path, trust: Trust, limits: Limits, *, keep: bool
+          ) -> tuple[Verified, dict[str, bytes], bytes, tuple[ZipEntry, ...]]:
+    """Open, screen, then one pass: the whole file read into memory (``keep``) and hashed,
+    or read in chunks and hashed as they arrive; then the cache or every check."""
+    with _reading(path) as (handle, found):
+        size, entries = _screen(handle, trust.snapshot, limits, found)
+        data = _read_all(handle, size) if keep else b""
+        scanned = authentic.scan(memoryview(data) if keep else _chunks(handle, size), entries,
+                                 size)
+        hit = trust.cache.get(digest := scanned[1])
         if hit is not None and hit.get("trust") != trust.fingerprint:
             hit = None  # verified under another trust store: it proves nothing now
-        manifest = from_cache(hit["manifest"]) if hit is not None else None
-        if hit is not None and manifest is not None:
-            return _issue(VerifiedBundle(manifest, hit["manifest"].encode(), digest,
-                                         hit["key_id"], hit["publisher"], data,
-                                         zf.Contents(data, entries), entries))
-        verified = verify_bundle(data, trust.snapshot, limits=limits, entries=entries,
-                                 hashed=hashed)
+        if hit is not None and (manifest := from_cache(hit["manifest"])) is not None:
+            zf.check_archive(scanned[3], entries, size)  # the screen's directory is the hashed one
+            return (Verified(manifest, hit["manifest"].encode(), digest, hit["key_id"],
+                             hit["publisher"]), {}, data, entries)
+        verified, inflated = _verify(scanned, entries, trust.snapshot, limits, keep=keep)
     trust.cache.put(digest, {"trust": trust.fingerprint, "key_id": verified.key_id,
                              "publisher": verified.publisher,
                              "manifest": verified.manifest_bytes.decode("utf-8")})
-    return verified
+    return verified, inflated, data, entries
 
 
 def verify_bundle(data: bytes, trust: TrustSnapshot, *, limits: Limits = DEFAULT_LIMITS,
-                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None,
-                  hashed: tuple[str, str] | None = None) -> VerifiedBundle:
-    """Verify bytes already in memory: the signature over the raw bytes first, then (and
-    only then) inflate and CRC-check every entry and parse the manifest."""
-    record, digest, entries = authentic.verify_signature(
-        data, trust, limits=limits, path=path, entries=entries, hashed=hashed)
-    contents = zf.Contents(data, entries)
-    contents.check(limits)
-    manifest_bytes = bytes(contents[zf.MANIFEST_NAME])
-    manifest = parse_manifest(manifest_bytes, limits=limits)
-    check_entry_point(manifest, contents)
-    return _issue(VerifiedBundle(manifest, manifest_bytes, digest, record.key_id,
-                                 record.publisher, data, contents, entries))
+                  path: str | None = None, entries: tuple[ZipEntry, ...] | None = None
+                  ) -> VerifiedBundle:
+    """Verify bytes already in memory (``entries``: their directory, already parsed)."""
+    entries = tuple(entries or zf.parse_archive(data, limits=limits))
+    authentic.check_directory(entries, limits)
+    scanned = authentic.scan(memoryview(data), entries, len(data))
+    return _bundle(*_verify(scanned, entries, trust, limits, path=path), data, entries)
+
+
+def _verify(scanned: authentic.Pass, entries: tuple[ZipEntry, ...], trust: TrustSnapshot,
+            limits: Limits, *, keep: bool = True, path: str | None = None
+            ) -> tuple[Verified, dict[str, bytes]]:
+    """Steps 2-6 on one pass: the signature over the raw bytes first, then (and only then)
+    every entry inflated (bounded) and CRC-checked, the manifest parsed, the entry point."""
+    record = authentic.verify_pass(scanned, entries, trust, path=path)
+    inflated = zf.check_contents(scanned[3], entries, scanned[2], keep=keep, limits=limits)
+    at = [e.name for e in entries].index(zf.MANIFEST_NAME)
+    raw = bytes(inflated.get(zf.MANIFEST_NAME, zf.data_of(scanned[3][at], entries[at])))
+    manifest = parse_manifest(raw, limits=limits)
+    check_entry_point(manifest, frozenset(e.name for e in entries))
+    return Verified(manifest, raw, scanned[1], record.key_id, record.publisher), inflated
+
+
+def _bundle(v: Verified, inflated: dict[str, bytes], data: bytes,
+            entries: tuple[ZipEntry, ...]) -> VerifiedBundle:
+    bundle = VerifiedBundle(v.manifest, v.manifest_bytes, v.digest, v.key_id, v.publisher,
+                            data, zf.Contents(data, entries, inflated))
+    _ISSUED[id(bundle)] = bundle
+    return bundle

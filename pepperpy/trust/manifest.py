@@ -138,8 +138,7 @@ def load_schema() -> dict[str, Any]:
     except FileNotFoundError:  # a zipped or otherwise unusual install
         from importlib.resources import files
 
-        resource = files("pepperpy") / "schemas" / "plugin.schema.json"
-        return json.loads(resource.read_text(encoding="utf-8"))
+        return json.loads((files("pepperpy") / "schemas" / "plugin.schema.json").read_bytes())
 
 
 @lru_cache(maxsize=1)
@@ -149,7 +148,7 @@ def _validator() -> Any:
     # No ``check_schema`` here: the schema ships with PepperPy and cannot change at
     # run time; checking it against the 2020-12 meta-schema cost more than the rest of
     # a plugin load, so tests/bundle/test_model.py does it once instead.
-    return Draft202012Validator(_anchored(load_schema()))
+    return Draft202012Validator(_schema())
 
 
 def _anchored(schema: Any) -> Any:
@@ -164,11 +163,49 @@ def _anchored(schema: Any) -> Any:
             else _anchored(v) for k, v in schema.items()}
 
 
+_TYPES = {"string": str, "object": dict, "array": list, "boolean": bool}
+#: What each keyword plugin.schema.json uses asks of a value (schema, rule, value).
+_KEYWORDS: dict[str, Any] = {
+    "type": lambda s, r, v: type(v) is _TYPES.get(r),
+    "pattern": lambda s, r, v: isinstance(v, str) and re.search(r, v) is not None,
+    "maxLength": lambda s, r, v: isinstance(v, str) and len(v) <= r,
+    "minLength": lambda s, r, v: isinstance(v, str) and len(v) >= r,
+    "maxItems": lambda s, r, v: isinstance(v, list) and len(v) <= r,
+    "minItems": lambda s, r, v: isinstance(v, list) and len(v) >= r,
+    "uniqueItems": lambda s, r, v: isinstance(v, list) and len({*map(str, v)}) == len(v)
+    and all(isinstance(item, str) for item in v),
+    "items": lambda s, r, v: isinstance(v, list) and all(_fits(r, item) for item in v),
+    "required": lambda s, r, v: isinstance(v, dict) and all(k in v for k in r),
+    "properties": lambda s, r, v: isinstance(v, dict) and all(
+        _fits(r[k], item) for k, item in v.items() if k in r),
+    "additionalProperties": lambda s, r, v: isinstance(v, dict) and all(
+        r is True or (r is not False and _fits(r, item))
+        for k, item in v.items() if k not in s.get("properties", {})),
+    "const": lambda s, r, v: type(v) is type(r) and v == r,
+    **dict.fromkeys(("$schema", "$id", "title", "description"), lambda s, r, v: True),
+}
+
+
+def _fits(schema: dict[str, Any], value: Any) -> bool:
+    """True only when ``value`` certainly validates against ``schema``, read keyword by
+    keyword (``_KEYWORDS``: the ones plugin.schema.json uses); False means unsure (any
+    other keyword, too), and jsonschema (40 ms to import) judges and words the refusal.
+    ``tests/trust/test_manifest_check.py`` compares both over thousands of manifests."""
+    return all(key in _KEYWORDS and _KEYWORDS[key](schema, rule, value)
+               for key, rule in schema.items())
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    return _anchored(load_schema())  # type: ignore[no-any-return]
+
+
 def _schema_errors(value: dict[str, Any]) -> str | None:
-    errors = sorted(_validator().iter_errors(value), key=lambda e: list(e.absolute_path))
-    if not errors:
+    if _fits(_schema(), value):
         return None
-    first = errors[0]
+    first = min(_validator().iter_errors(value), key=lambda e: list(e.absolute_path), default=None)
+    if first is None:
+        return None
     where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
     message = first.message if len(first.message) < 200 else first.message[:200] + "..."
     return f"plugin.json field {where}: {message}"
@@ -233,8 +270,7 @@ def _check_fields(value: dict[str, Any], limits: Limits) -> None:
 def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginManifest:
     """Strict JSON, schema, dependency and version checks, then the typed model."""
     value = parse_json_strict(raw, limits=limits)
-    problem = _schema_errors(value)
-    if problem:
+    if problem := _schema_errors(value):
         raise BundleInvalidError(problem, plugin=_name_of(value))
     _check_fields(value, limits)
     return from_validated(value)

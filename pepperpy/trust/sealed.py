@@ -82,11 +82,9 @@ def import_bundle(bundle: VerifiedBundle, *, location: Path) -> Any:
         unload(package, before)
         if registered:
             _FINDER.importers.pop(package, None)
-        raise PluginLoadError(
-            f"plugin {m.name!r}: importing {m.entry_point!r} failed: "
-            f"{type(exc).__name__}: {exc}; the publisher must fix the bundle",
-            plugin=m.name,
-        ) from exc
+        raise PluginLoadError(f"plugin {m.name!r}: importing {m.entry_point!r} failed: "
+                              f"{type(exc).__name__}: {exc}; the publisher must fix the bundle",
+                              plugin=m.name) from exc
 
 
 def unload(package: str, before: set[str]) -> None:
@@ -140,20 +138,17 @@ class SealedImporter:
         return (None, True) if not rel or rel in self.dirs else None
 
     def _require(self, fullname: str) -> tuple[str | None, bool]:
-        found = self._lookup(fullname)
-        if found is None:
+        if (found := self._lookup(fullname)) is None:
             raise ImportError(f"{fullname!r} is not in the bundle {self.root}", name=fullname)
         return found
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        found = self._lookup(fullname)
-        if found is None:
+        if (found := self._lookup(fullname)) is None:
             return None
         origin = None if found[0] is None else f"{self.root}/{found[0]}"
         loader: Any = self  # the loader protocol, without importlib.abc (see above)
-        spec = importlib.machinery.ModuleSpec(fullname, loader, origin=origin,
-                                              is_package=found[1])
+        spec = importlib.machinery.ModuleSpec(fullname, loader, origin=origin, is_package=found[1])
         spec.has_location = origin is not None
         return spec
 
@@ -161,8 +156,7 @@ class SealedImporter:
         return None
 
     def exec_module(self, module: types.ModuleType) -> None:
-        code = self.get_code(module.__name__)
-        if code is not None:
+        if (code := self.get_code(module.__name__)) is not None:
             exec(code, module.__dict__)
 
     def get_code(self, fullname: str) -> types.CodeType | None:
@@ -195,8 +189,7 @@ class SealedImporter:
         return self.read(pathname.removeprefix(self.root + "/"))
 
     def get_resource_reader(self, fullname: str) -> Any:
-        found = self._lookup(fullname)
-        if found is None or not found[1]:
+        if (found := self._lookup(fullname)) is None or not found[1]:
             return None
         from importlib.resources.abc import TraversableResources  # only when data is read
 

@@ -10,17 +10,14 @@ manifests); a ``VerifiedBundle`` only by ``gate.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 from types import MappingProxyType
 from typing import Any
 
-from pepperpy._record import record
+from pepperpy._record import field, record
 
-__all__ = [
-    "DEFAULT_LIMITS", "Candidate", "InstallRecord", "InstallState", "Limits",
-    "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "VerifiedBundle",
-    "ZipEntry", "from_validated",
-]
+__all__ = ["DEFAULT_LIMITS", "Candidate", "InstallRecord", "InstallState", "Limits",
+           "LockedRequirement", "PluginManifest", "TrustSnapshot", "TrustedKey", "VerifiedBundle",
+           "ZipEntry", "from_validated"]
 
 MiB = 1024 * 1024
 
@@ -107,15 +104,12 @@ class PluginManifest:
 
 def from_validated(value: dict[str, Any]) -> PluginManifest:
     """The manifest for a ``plugin.json`` object that passed the schema and field checks."""
-    data = dict(value)
-    for key in ("dependencies", "source_builds"):
-        if key in data:
-            data[key] = tuple(data[key])
+    data: dict[str, Any] = {k: tuple(v) if k in ("dependencies", "source_builds") else v
+            for k, v in value.items()}
     if data.get("dependency_lock") is not None:
         data["dependency_lock"] = tuple(
             LockedRequirement(p["name"], p["version"], tuple(p["hashes"]))
-            for p in data["dependency_lock"]
-        )
+            for p in data["dependency_lock"])
     return PluginManifest(**data)
 
 
@@ -171,10 +165,8 @@ class InstallState:
     pending: Mapping[str, Any] = field(default_factory=dict)
 
     def owner_of_provider(self, category: str, provider_name: str) -> InstallRecord | None:
-        for rec in self.plugins.values():
-            if (rec.category, rec.provider_name) == (category, provider_name):
-                return rec
-        return None
+        return next((rec for rec in self.plugins.values()
+                     if (rec.category, rec.provider_name) == (category, provider_name)), None)
 
 
 @record
@@ -201,7 +193,6 @@ class VerifiedBundle:
     publisher: str
     data: bytes
     entries: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-    directory: tuple[ZipEntry, ...] = field(default=(), compare=False, repr=False)
 
     def __repr__(self) -> str:
         return (f"<VerifiedBundle {self.manifest.name} {self.manifest.version} "

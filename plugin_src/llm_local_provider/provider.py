@@ -33,6 +33,7 @@ from pepperpy.core import (
     ProviderError,
     ValidationError,
     provider_imports,
+    start_peaks_passed,
 )
 from pepperpy.llm import (
     GenerationChunk,
@@ -91,8 +92,14 @@ class LocalLLMProvider(LLMProvider):
 
     # -- lifecycle ------------------------------------------------------------------
     async def initialize(self) -> None:
-        """Load the model (about 0.1-1 s for a small GGUF) in a worker thread."""
-        self._llama = await asyncio.to_thread(self._load)
+        """Load the model (about 0.1-1 s for a small GGUF) in a worker thread.
+
+        llama_cpp is imported first, alongside the other providers' starts; the model
+        (mapped, with its context: it stays) loads once any start that peaks is done.
+        """
+        path, llama_class = await asyncio.to_thread(self._import)
+        await start_peaks_passed()
+        self._llama = await asyncio.to_thread(self._load, llama_class, path)
         await super().initialize()
 
     async def cleanup(self) -> None:
@@ -223,7 +230,8 @@ class LocalLLMProvider(LLMProvider):
             }
         return kwargs
 
-    def _load(self) -> Any:
+    def _import(self) -> tuple[Path, Any]:
+        """The model's path (checked) and llama_cpp's ``Llama`` class."""
         path = self._resolve_model_path()
         try:
             with provider_imports():  # other providers may be importing numpy right now
@@ -235,8 +243,11 @@ class LocalLLMProvider(LLMProvider):
                 plugin="llm_local_provider",
                 command="pip install llama-cpp-python",
             ) from exc
+        return path, Llama
+
+    def _load(self, llama_class: Any, path: Path) -> Any:
         try:
-            llama = prompt_caching(Llama)(
+            llama = prompt_caching(llama_class)(
                 model_path=str(path),
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pytest
 
+from pepperpy.bundle.trust import VerifiedCache
 from pepperpy.core import (
     BundleInvalidError,
     RevokedError,
     TrustError,
     UntrustedPublisherError,
 )
-from pepperpy.trust.gate import verify_bundle
+from pepperpy.trust.gate import Trust, Verified, check, verify_bundle
+from pepperpy.trust.types import TrustSnapshot
 from pepperpy_testing.bundles import (
     BundleFactory,
     add_entry,
@@ -273,6 +275,38 @@ def test_refused(ctx: Ctx, marker: Path, build: Callable[[Ctx], bytes],
     assert type(info.value) is error, str(info.value)
     assert fragment in str(info.value)
     assert not marker.exists()
+
+
+def _streamed(data: bytes, snapshot: TrustSnapshot, tmp_path: Path) -> Verified:
+    """``pepperpy plugin verify``'s path: the file read once in bounded chunks."""
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "case.pepperplugin"
+    path.write_bytes(data)
+    return check(path, Trust(snapshot, "case", VerifiedCache(tmp_path / "verified.json")))
+
+
+@pytest.mark.parametrize(("build", "error", "fragment"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_the_streaming_check_refuses_every_case_alike(
+        ctx: Ctx, marker: Path, tmp_path: Path, build: Callable[[Ctx], bytes],
+        error: type[TrustError], fragment: str) -> None:
+    """The same kit against ``gate.check`` (chunks, only the needed pieces kept): the
+    same refusal, error class and reason as the in-memory verification."""
+    with pytest.raises(TrustError) as info:
+        _streamed(build(ctx), ctx.f.snapshot(), tmp_path)
+    assert type(info.value) is error, str(info.value)
+    assert fragment in str(info.value)
+    assert not marker.exists()
+
+
+def test_the_streaming_check_accepts_the_good_bundle_and_refuses_revocations(
+        ctx: Ctx, tmp_path: Path) -> None:
+    digest = hashlib.sha256(ctx.good).hexdigest()
+    assert _streamed(ctx.good, ctx.f.snapshot(), tmp_path).digest == digest
+    with pytest.raises(RevokedError, match="revoked"):
+        _streamed(ctx.good, ctx.f.snapshot(revoked=True), tmp_path / "x")
+    with pytest.raises(RevokedError, match=digest):
+        _streamed(ctx.good, ctx.f.snapshot(revoked_bundles=frozenset({digest})), tmp_path / "y")
 
 
 def test_revoked_key(ctx: Ctx, marker: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from pepperpy.bundle.build import build_all, build_bundle, collect_files
 from pepperpy.bundle.trust import VerifiedCache
 from pepperpy.core import BundleInvalidError, ConfigurationError
-from pepperpy.trust.gate import Trust, screen, verify_bundle
+from pepperpy.trust.gate import Trust, check, verify_bundle
 from pepperpy_testing.bundles import BundleFactory
 
 
@@ -38,7 +38,7 @@ def test_two_builds_are_byte_identical(tmp_path: Path, factory: BundleFactory) -
     assert a.path.read_bytes() == b.path.read_bytes()
     assert verify_bundle(a.path.read_bytes(), factory.snapshot()).manifest.version == "1.2.0"
     trust = Trust(factory.snapshot(), "test", VerifiedCache(tmp_path / "verified.json"))
-    assert screen(a.path, trust) == factory.key.key_id
+    assert check(a.path, trust).key_id == factory.key.key_id
 
 
 def test_ignore_rules(tmp_path: Path, factory: BundleFactory) -> None:

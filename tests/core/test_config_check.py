@@ -136,3 +136,15 @@ def test_creating_a_provider_config_imports_no_jsonschema() -> None:
                          check=True).stdout.splitlines()
     assert out == ["openai: invalid configuration: option temperature: 3 is greater than the "
                    "maximum of 2", "False"]
+
+
+@pytest.mark.parametrize("value", [0, 1.5, True, False, float("nan"), 10**40,
+                                   __import__("fractions").Fraction(1, 3),
+                                   __import__("decimal").Decimal("2.5"), 1j, "1", None,
+                                   [1], {"a": 1}, (1,), b"1"])
+def test_number_check_is_the_numbers_number_check(value):
+    from numbers import Number
+
+    from pepperpy.config_check import _is_number
+
+    assert _is_number(value) == (isinstance(value, Number) and not isinstance(value, bool))

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from pepperpy import ConfigurationError, PepperPy, ProviderError
+from pepperpy.core import start_peaks_passed
 from pepperpy_testing import FakeLLM, HashEmbeddings, MemoryStorage, MemoryStore, fake_registry
 
 
@@ -175,3 +176,94 @@ async def test_first_use_of_two_providers_at_once_starts_each_once() -> None:
     finally:
         await app.aclose()
     assert sorted(Journal.events) == ["start llm", "start storage", "stop llm", "stop storage"]
+
+
+
+class PeakingEmbeddings(HashEmbeddings):
+    """A start that peaks (``start_peaks``): it holds until the test lets it finish."""
+
+    start_peaks = True
+    release: ClassVar[asyncio.Event]
+
+    async def initialize(self) -> None:
+        Journal.events.append("build starts")
+        await asyncio.wait_for(self.release.wait(), timeout=30)
+        Journal.events.append("build done")
+        await super().initialize()
+
+
+class MappingLLM(FakeLLM):
+    """Imports at once, then maps its model once the peaking starts are done."""
+
+    async def initialize(self) -> None:
+        Journal.events.append("llm imports")
+        await start_peaks_passed()
+        Journal.events.append("llm maps")
+        await super().initialize()
+
+    async def cleanup(self) -> None:
+        Journal.events.append("llm stops")
+        await super().cleanup()
+
+
+async def test_a_model_load_waits_for_starts_that_peak_everything_else_overlaps() -> None:
+    Journal.events = []
+    PeakingEmbeddings.release = asyncio.Event()
+
+    class ReleasingStorage(MemoryStorage):
+        async def initialize(self) -> None:  # starts while the build is still running
+            await asyncio.sleep(0.01)
+            assert Journal.events == ["build starts", "llm imports"]
+            PeakingEmbeddings.release.set()
+            await super().initialize()
+
+    registry = _registry(peaks=PeakingEmbeddings, maps=MappingLLM, releases=ReleasingStorage)
+    app = (PepperPy(registry=registry).with_llm("maps").with_embeddings("peaks")
+           .with_storage("releases"))
+    async with app:
+        assert set(app._ready) == {"llm", "embeddings", "storage"}
+    assert Journal.events[:4] == ["build starts", "llm imports", "build done", "llm maps"]
+
+
+async def test_without_a_start_that_peaks_a_model_load_does_not_wait() -> None:
+    Journal.events = []
+    await asyncio.wait_for(start_peaks_passed(), timeout=1)  # outside a start: at once
+    app = PepperPy(registry=_registry(maps=MappingLLM)).with_llm("maps").with_storage("rec")
+    async with app:
+        pass
+    assert Journal.events[:2] == ["llm imports", "llm maps"]
+
+
+async def test_a_failed_start_that_peaks_lets_the_model_load_go_then_cleans_it_up() -> None:
+    Journal.events = []
+
+    class FailsEmbeddings(HashEmbeddings):
+        start_peaks = True
+
+        async def initialize(self) -> None:
+            await asyncio.sleep(0.01)
+            raise ConfigurationError("no model file")
+
+    app = (PepperPy(registry=_registry(fails=FailsEmbeddings, maps=MappingLLM))
+           .with_llm("maps").with_embeddings("fails"))
+    with pytest.raises(ConfigurationError, match="'fails' failed to start: no model file"):
+        await app.initialize()
+    assert Journal.events == ["llm imports", "llm maps", "llm stops"]
+    assert app._ready == {}
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_cancelling_a_start_while_a_model_load_waits_cleans_up() -> None:
+    Journal.events = []
+    PeakingEmbeddings.release = asyncio.Event()  # never set: the build never ends
+    app = (PepperPy(registry=_registry(peaks=PeakingEmbeddings, maps=MappingLLM))
+           .with_llm("maps").with_embeddings("peaks").with_storage("rec"))
+    task = asyncio.ensure_future(app.initialize())
+    while "llm imports" not in Journal.events:
+        await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert "llm maps" not in Journal.events
+    assert app._ready == {}
+    assert asyncio.all_tasks() == {asyncio.current_task()}

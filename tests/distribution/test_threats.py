@@ -337,3 +337,33 @@ def test_an_installed_bundle_revoked_since_is_not_reported_unchanged(attacked: P
     bundle = attacked.bundles / "sample-1.0.0.pepperplugin"
     assert run("trust", "revoke-bundle", hashlib.sha256(bundle.read_bytes()).hexdigest()) == 0
     _refused(home, RevokedError)
+
+
+def test_a_target_longer_than_any_bundle_is_refused_before_it_is_downloaded(
+        attacked: Publisher, server: IndexServer, home: Path) -> None:
+    """The index signs a target far longer than the largest bundle the gate accepts:
+    downloading it into memory first would let an index's key holder make every install
+    hold gigabytes. Refused from the signed length, before any byte is requested."""
+    import hashlib
+
+    from tuf.api.metadata import TargetFile
+
+    from pepperpy.trust.types import DEFAULT_LIMITS
+    from pepperpy_dev.repository import Repository
+    from pepperpy_dev.signer import load_signer
+
+    data = _publish_v2(attacked).read_bytes()
+    repo = Repository(attacked.folder)
+    with repo._lock():
+        targets = repo.targets()
+        path = "sample-2.0.0.pepperplugin"
+        listed = targets.signed.targets[path]
+        huge = TargetFile(DEFAULT_LIMITS.max_bundle_size + 1,
+                          {"sha256": hashlib.sha256(data).hexdigest()}, path,
+                          unrecognized_fields=dict(listed.unrecognized_fields))
+        targets.signed.targets[path] = huge
+        repo._publish(targets, repo.root().signed, [load_signer(attacked.repo_key)])
+    server.state.requests.clear()
+    error = _refused(home, IndexRefusedError, "endless-data", spec="sample==2.0.0")
+    assert "byte limit" in str(error)
+    assert not [r for r in server.state.requests if r.startswith("/targets/")]

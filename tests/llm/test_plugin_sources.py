@@ -17,6 +17,7 @@ from tests.llm.conftest import PLUGIN_SRC, PLUGINS, ROOT
 SHARED_SRC = PLUGIN_SRC / "_shared"
 #: Modules of plugin_src/_shared/ each plugin's bundle includes (via its shared.txt).
 SHARED = {
+    "embeddings_local_provider": ["_worker.py"],
     "rag_chroma_provider": ["_worker.py"],
     "rag_milvus_provider": ["_worker.py"],
 }

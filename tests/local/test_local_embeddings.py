@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +111,80 @@ async def test_tokenizer_is_read_from_the_signed_zip(embed_pepper: PepperPy) -> 
     assert isinstance(module.__loader__, SealedImporter)  # the verified bytes, in memory
     assert module.load_tokenizer_json() == (PLUGIN_DIR / "tokenizer.json").read_text("utf-8")
     assert provider._tokenizer.get_vocab_size() == 30522
+
+
+async def test_count_tokens_counts_past_the_truncation(embed_pepper: PepperPy) -> None:
+    """``count_tokens`` counts with the truncating tokenizer plus the pieces it cut off:
+    the same as an untruncated tokenizer, at, below and far above ``max_length``."""
+    from tokenizers import Tokenizer
+
+    provider = await embed_pepper._embedder()
+    whole = Tokenizer.from_str((PLUGIN_DIR / "tokenizer.json").read_text("utf-8"))
+    whole.no_truncation()
+    whole.no_padding()
+
+    def untruncated(text: str) -> int:
+        return len(whole.encode(text, add_special_tokens=False).ids)
+
+    at_limit = next(t for n in range(200, 300) if untruncated(t := "word " * n) == 256)
+    texts = ["", "hello", at_limit, at_limit + "word", "Quillon's lighthouse! " * 300,
+             "naïve café 漢字 😀 " * 500, (PLUGIN_DIR / "README.md").read_text("utf-8") * 3]
+    assert provider.max_length == 256
+    assert [provider.count_tokens(t) for t in texts] == [untruncated(t) for t in texts]
+    assert untruncated(texts[4]) > 3 * provider.max_length
+
+
+async def test_model_loads_and_runs_on_one_thread_that_stops_with_it(
+    local_registry: ProviderRegistry,
+) -> None:
+    """The session is built and run on the provider's own thread (what it frees while
+    building is reused by its runs); cleanup ends that thread."""
+    def workers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "pepperpy-embeddings"]
+
+    before = workers()
+    async with PepperPy(registry=local_registry).with_embeddings("local") as pepper:
+        provider = await pepper._embedder()
+        [worker] = [t for t in workers() if t not in before]
+        seen: list[str] = []
+        run = provider._session.run
+        provider._session = _Recording(run, seen)
+        try:
+            assert len(await pepper.embed(["one", "two"])) == 2
+        finally:
+            provider._session = run.__self__
+        assert seen == ["pepperpy-embeddings"]
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+
+
+class _Recording:
+    """An ONNX session stand-in that records the thread each run comes from."""
+
+    def __init__(self, run: Any, seen: list[str]) -> None:
+        self._run, self._seen = run, seen
+
+    def run(self, *args: Any) -> Any:
+        self._seen.append(threading.current_thread().name)
+        return self._run(*args)
+
+
+async def test_the_session_builds_scratch_is_given_back(plugin_env: dict[str, str]) -> None:
+    """onnxruntime frees ~55 MB of graph-optimisation scratch once the session is built;
+    the provider returns those pages to the OS, so trimming again finds little left."""
+    code = (
+        "import asyncio, ctypes\n"
+        "from pepperpy import PepperPy\n"
+        "def rss():\n"
+        "    return int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])\n"
+        "async def main():\n"
+        "    async with PepperPy().with_embeddings('local'):\n"
+        "        before = rss()\n"
+        "        ctypes.CDLL(None).malloc_trim(0)\n"
+        "        print(before - rss())\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **plugin_env},
+                         capture_output=True, text=True, timeout=120, check=True)
+    left_kib = int(out.stdout.split()[-1])
+    assert left_kib < 16 * 1024, f"{left_kib} KiB of freed memory was still resident"

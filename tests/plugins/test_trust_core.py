@@ -123,7 +123,7 @@ def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path)
     import tracemalloc
 
     from pepperpy.bundle.trust import VerifiedCache
-    from pepperpy.trust.gate import Trust, screen
+    from pepperpy.trust.gate import Trust, check
     from pepperpy.trust.types import TrustSnapshot
 
     path = tmp_path / "sparse.pepperplugin"
@@ -131,7 +131,7 @@ def test_sparse_huge_directory_is_refused_before_it_is_read(env, tmp_path: Path)
     tracemalloc.start()
     try:
         with pytest.raises(BundleInvalidError, match="larger than its entries' names allow"):
-            screen(path, Trust(TrustSnapshot(), "empty", VerifiedCache(tmp_path / "v.json")))
+            check(path, Trust(TrustSnapshot(), "empty", VerifiedCache(tmp_path / "v.json")))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -312,7 +312,8 @@ def test_decisions_do_no_io(env):
     folder listed."""
     from pepperpy.plugins.install import install_action
     from pepperpy.trust import admissible as policy
-    from pepperpy.trust.authentic import verify_signature
+    from pepperpy.trust.archive import parse_archive
+    from pepperpy.trust.authentic import scan, verify_pass
     from pepperpy.trust.gate import verify_bundle
     from pepperpy.trust.types import InstallState
 
@@ -330,7 +331,8 @@ def test_decisions_do_no_io(env):
             events.append(event)
 
     sys.addaudithook(hook)
-    verify_signature(data, snapshot)
+    entries = tuple(parse_archive(data))
+    verify_pass(scan(memoryview(data), entries, len(data)), entries, snapshot)
     verified = verify_bundle(data, snapshot)
     candidate = policy.Candidate(verified.manifest, verified.digest, verified.key_id,
                                  "x.pepperplugin", "plugin-path")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -87,3 +88,51 @@ def test_absurd_timeouts(
         pepper.with_timeout(seconds)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="with_timeout"):
         pepper.chat.with_timeout(seconds)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["generate", "stream"])
+async def test_a_cancellation_from_outside_stays_one(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer, mode: str
+) -> None:
+    """The deadline turns only its own cancellation into ProviderTimeoutError: the
+    caller's asyncio.timeout or task.cancel() still reach the caller as themselves."""
+    openai_server.inject(then=Fault(stall=10))
+    async with pepper_for("openai", openai_server).with_timeout(30) as pepper:
+
+        async def call() -> None:
+            chat = pepper.chat.with_user("hi")
+            if mode == "generate":
+                await chat.generate()
+            else:
+                [c async for c in chat.stream()]
+
+        with pytest.raises(TimeoutError) as info:
+            async with asyncio.timeout(0.3):
+                await call()
+        assert not isinstance(info.value, ProviderTimeoutError)
+        task = asyncio.create_task(call())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+@pytest.mark.parametrize("mode", ["generate", "stream"])
+async def test_the_deadline_takes_back_its_cancellation(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer, mode: str
+) -> None:
+    """After a deadline error the task is not left half-cancelled: an enclosing
+    asyncio.timeout block ends normally and the task carries on."""
+    openai_server.inject(Fault(stall=10), then=None)
+    async with pepper_for("openai", openai_server).with_timeout(0.3) as pepper:
+        async with asyncio.timeout(20):
+            chat = pepper.chat.with_user("hi")
+            with pytest.raises(ProviderTimeoutError):
+                if mode == "generate":
+                    await chat.generate()
+                else:
+                    [c async for c in chat.stream()]
+            task = asyncio.current_task()
+            assert task is not None and task.cancelling() == 0
+            await asyncio.sleep(0)  # no cancellation pending either
+            assert (await pepper.chat.with_user("yo").generate()).content == "Echo: yo"
