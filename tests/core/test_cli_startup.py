@@ -64,3 +64,15 @@ def test_the_lazy_help_line_is_the_group_s_own(name: str) -> None:
 
     assert helps(build_parser([]))[name] == helps(build_parser())[name]
     assert helps(build_parser([name]))[name] == helps(build_parser())[name]
+
+
+@pytest.mark.parametrize("command, module", [("install", "pepperpy.cli.manage"),
+                                             ("update", "pepperpy.cli.index")])
+def test_plugin_install_and_update_import_only_their_own_module(
+        tmp_path: object, command: str, module: str) -> None:
+    """No entry point scan and no other distribution's command modules for the core's
+    own install and update (a no-change update costs less than that scan did)."""
+    run = _run(["plugin", command, "--help"], str(tmp_path))
+    assert run["code"] == 0 and f"usage: pepperpy plugin {command}" in str(run["out"])
+    loaded = set(run["modules"])  # type: ignore[arg-type]
+    assert loaded & GROUP_MODULES == {module}
