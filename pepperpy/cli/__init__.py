@@ -54,9 +54,10 @@ _PLUGIN_ELSEWHERE: dict[str, tuple[str, str]] = {
 # line naming one (`plugin verify FILE`) imports only that module, with no entry point
 # scan (importlib.metadata and every installed distribution's command modules cost more
 # than verifying a bundle, or a no-change `plugin update`). The project's own verify,
-# install and update are never taken from elsewhere.
+# install, update and list are never taken from elsewhere.
 _OWN_PLUGIN_COMMANDS = {"verify": "pepperpy.cli.bundle", "inspect": "pepperpy.cli.bundle",
-                        "install": "pepperpy.cli.manage", "update": "pepperpy.cli.index"}
+                        "install": "pepperpy.cli.manage", "update": "pepperpy.cli.index",
+                        "list": "pepperpy.cli.manage"}
 
 
 def installed_commands() -> dict[str, list[EntryPoint]]:
