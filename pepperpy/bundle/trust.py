@@ -34,7 +34,6 @@ import base64
 import binascii
 import builtins
 import contextlib
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pepperpy._sha import sha256
 from pepperpy.core import ConfigurationError, PepperpyError, ValidationError
 from pepperpy.fsio import (
     atomic_write,
@@ -191,7 +191,7 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
         raw = base64.b64decode(rec["public_key"], validate=True)
     except (KeyError, TypeError, binascii.Error):
         raise bad("public_key is not base64") from None
-    if len(raw) != 32 or hashlib.sha256(raw).hexdigest() != key_id:
+    if len(raw) != 32 or sha256(raw).hexdigest() != key_id:
         raise bad("public_key does not match its key id")
     scopes = rec.get("scopes")
     publisher, added, revoked = rec.get("publisher"), rec.get("added_at"), rec.get("revoked_at")
@@ -294,7 +294,7 @@ class TrustStore:
         """
         raw = self._read_bytes()
         keys, revoked = self._load(raw)
-        fingerprint = hashlib.sha256(raw).hexdigest() if raw else "empty"
+        fingerprint = sha256(raw).hexdigest() if raw else "empty"
         return TrustSnapshot(MappingProxyType(keys), frozenset(revoked)), fingerprint
 
     def list(self) -> list[TrustedKey]:

@@ -24,7 +24,6 @@ that does (``tests/trust/test_kernel_shape.py``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import zlib
@@ -32,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from pepperpy import _sha as hashlib  # SHA-256 without loading OpenSSL for small bundles
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
 from pepperpy.trust import archive as zf
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, ZipEntry
