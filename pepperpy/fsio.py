@@ -411,12 +411,11 @@ def _too_deep(text: str, limit: int) -> bool:
     at C speed: strings are cut out by splitting on quotes (escaped backslashes and
     quotes are dropped first), each bracket becomes +1 or -1, and the running sum is
     compared with the limit."""
-    from array import array
     from itertools import accumulate
 
     if text.count("[") + text.count("{") <= limit:
         return False
     unescaped = text.replace("\\\\", "").replace('\\"', "")
     outside = "".join(unescaped.split('"')[::2]).encode("utf-8", "replace")
-    steps = array("b", outside.translate(_KEEP_BRACKETS, _OTHERS))
+    steps = memoryview(outside.translate(_KEEP_BRACKETS, _OTHERS)).cast("b")  # +1 / -1
     return max(accumulate(steps), default=0) > limit
