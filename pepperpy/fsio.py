@@ -259,10 +259,10 @@ def temp_files(folder: Path, target: str | None = None) -> list[Path]:
         return []
     if target is None:  # one of another target's: ``.a.json.<hex>.tmp`` is not ``.a.<hex>.tmp``
         return [folder / n for n in sorted(names)]
-    return [folder / n for n in sorted(names) if _TEMP.fullmatch(n[len(prefix):])]
+    return [folder / n for n in sorted(names) if re.fullmatch(_TEMP, n[len(prefix):])]
 
 
-_TEMP = re.compile(r"[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
+_TEMP = r"[0-9a-f]{12}" + re.escape(TEMP_SUFFIX)  # compiled on first use (only writers)
 
 
 def remove_file(path: Path) -> bool:
