@@ -41,12 +41,19 @@ for name in sorted(os.listdir(folder)):
 """
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> float:
+def _run(cmd: list[str], env: dict[str, str], listed: int | None = None) -> float:
+    """Wall time of ``cmd``; with ``listed``, it must have printed that many bundles
+    (a listing that found nothing would be fast and wrong)."""
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - start
     if out.returncode:
         raise SystemExit(f"{cmd} failed:\n{out.stderr[-3000:]}")
+    if listed is not None:
+        found = sum("echo" in line for line in out.stdout.splitlines())
+        if found < listed:
+            raise SystemExit(f"plugin list showed {found} of {listed} bundles:\n"
+                             f"{out.stdout[-2000:]}{out.stderr[-2000:]}")
     return took
 
 
@@ -58,17 +65,18 @@ def one_size(n: int, rounds: int, key: SigningKey, tmp: Path) -> None:
         (folder / f"p{i:05d}.pepperplugin").write_bytes(data)
     home = tmp / f"home-{n}"
     TrustStore(home / "trust.json").add(key.public_key.pem(), publisher="bench")
+    # Searched folders are candidates only in development mode (PEPPERPY_DEV=1).
     env = dict(os.environ, PEPPERPY_HOME=str(home), PEPPERPY_PLUGIN_PATH=str(folder),
-               PEPPERPY_CHECKOUT_PLUGINS="0", PEPPERPY_AUTO_INSTALL="0")
+               PEPPERPY_DEV="1", PEPPERPY_CHECKOUT_PLUGINS="0", PEPPERPY_AUTO_INSTALL="0")
     pepperpy = [sys.executable, "-m", "pepperpy", "plugin", "list"]
     baseline = [sys.executable, "-c", BASELINE, str(folder)]
-    cold = _run(pepperpy, env)
+    cold = _run(pepperpy, env, listed=n)
     _run(baseline, env)
     ours, base = [], []
     for i in range(rounds):
         for cmd, into in ((pepperpy, ours), (baseline, base)) if i % 2 == 0 else (
                 (baseline, base), (pepperpy, ours)):
-            into.append(_run(cmd, env))
+            into.append(_run(cmd, env, listed=n if cmd is pepperpy else None))
     ratios = [o / b for o, b in zip(ours, base, strict=True)]
     print(f"{n:,} bundles ({rounds} interleaved warm rounds, fresh processes)")
     print(f"  zipfile + json.loads of every plugin.json  {statistics.median(base) * 1000:8.0f} ms")

@@ -15,6 +15,8 @@ __all__ = ["printable", "terminal_text"]
 def printable(value: object) -> str:
     """``value`` as text with every non-printable character escaped (``\\x1b``)."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if text.isprintable():
+        return text  # nothing to escape (the common case, checked in C)
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 

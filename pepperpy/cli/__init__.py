@@ -53,8 +53,11 @@ _PLUGIN_ELSEWHERE: dict[str, tuple[str, str]] = {
 # `plugin` subcommands this distribution ships, by the module that adds them: a command
 # line naming one (`plugin verify FILE`) imports only that module, with no entry point
 # scan (importlib.metadata and every installed distribution's command modules cost more
-# than verifying a bundle). The project's own verify is never taken from elsewhere.
-_OWN_PLUGIN_COMMANDS = {"verify": "pepperpy.cli.bundle", "inspect": "pepperpy.cli.bundle"}
+# than verifying a bundle, or a no-change `plugin update`). The project's own verify,
+# install, update and list are never taken from elsewhere.
+_OWN_PLUGIN_COMMANDS = {"verify": "pepperpy.cli.bundle", "inspect": "pepperpy.cli.bundle",
+                        "install": "pepperpy.cli.manage", "update": "pepperpy.cli.index",
+                        "list": "pepperpy.cli.manage"}
 
 
 def installed_commands() -> dict[str, list[EntryPoint]]:

@@ -108,13 +108,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     example: pepperpy plugin list --json
     """
     from pepperpy.core import PepperpyError
-    from pepperpy.distribution.fetch import yanked_installed
 
     rows = _diagnose()
-    try:
-        yanked = yanked_installed(load_settings())
-    except PepperpyError:  # a broken index store never hides the bundles themselves
-        yanked = {}
+    settings = load_settings()
+    yanked: dict[str, Any] = {}
+    if (settings.home / "indexes" / "indexes.json").exists():  # else no index to ask
+        from pepperpy.distribution.fetch import yanked_installed
+
+        try:
+            yanked = yanked_installed(settings)
+        except PepperpyError:  # a broken index store never hides the bundles themselves
+            yanked = {}
     if args.json:
         print(json.dumps([{**r.as_dict(), "yanked": _yank(r, yanked)} for r in rows],
                          indent=2))

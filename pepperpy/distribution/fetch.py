@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pepperpy.core import (
     ConfigurationError,
@@ -43,11 +43,13 @@ from pepperpy.core import (
 )
 from pepperpy.distribution import catalog
 from pepperpy.distribution.catalog import Offer
-from pepperpy.distribution.client import IndexClient
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
 from pepperpy.fsio import atomic_write, ensure_folder
 from pepperpy.settings import Settings
+
+if TYPE_CHECKING:  # the TUF client is imported where an index is contacted
+    from pepperpy.distribution.client import IndexClient
 
 __all__ = [
     "InstallOutcome",
@@ -115,6 +117,8 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
     ``trust_publishers``, the publisher keys the index names are shown through
     ``show`` and added to the trust store. Nothing is recorded if anything fails.
     """
+    from pepperpy.distribution.client import IndexClient
+
     store = IndexStore(settings)
     check_index_name(name)
     url = check_url(url)
@@ -149,6 +153,8 @@ def _same_again(settings: Settings, store: IndexStore, existing: IndexConfig, ur
     """``index add`` of an index already recorded with this URL and root: a retry (of a
     command that was interrupted, say) refreshes it and succeeds; anything else is a
     conflict the operator must resolve."""
+    from pepperpy.distribution.client import IndexClient
+
     if existing.url != url or store.pinned_root(existing.name) != root:
         raise ConfigurationError(
             f"an index named {existing.name!r} already exists with another URL or root; "
@@ -309,6 +315,8 @@ class Session:
         ``stale_ok`` (search, outdated), a skipped index whose verified metadata has not
         expired contributes its last offers, with a note saying so.
         """
+        from pepperpy.distribution.client import IndexClient
+
         if self._offers is None:
             found: list[Offer] = []
             for config in self.configs:

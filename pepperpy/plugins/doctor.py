@@ -16,6 +16,7 @@ key is trusted for other plugin names only), ``incompatible``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,13 +65,28 @@ def diagnose(manager: PluginManager) -> list[BundleStatus]:
     found = manager.discover(refresh=True)
     with manager.install_read_lock():
         state = load_state(manager.settings.state_file)
-        rows = [_row(manager, f, state=state, trust=trust) for f in found]
+        unmet = _Unmet()
+        rows = [_row(manager, f, state=state, trust=trust, unmet=unmet) for f in found]
     trust.cache.flush()
     return _mark_shadowed(rows)
 
 
-def _row(manager: PluginManager, found: Found, *, state: InstallState, trust: Trust
-         ) -> BundleStatus:
+class _Unmet:
+    """``find_unsatisfied`` answered once per requirement set for one listing: nothing
+    is installed while it runs, and a thousand bundles often share their requirements."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Any, ...], list[Any]] = {}
+
+    def __call__(self, requirements: Sequence[str], lock: Sequence[Any]) -> list[Any]:
+        key = (tuple(requirements), tuple(lock))
+        if key not in self._seen:
+            self._seen[key] = find_unsatisfied(requirements, lock=lock)
+        return self._seen[key]
+
+
+def _row(manager: PluginManager, found: Found, *, state: InstallState, trust: Trust,
+         unmet: _Unmet) -> BundleStatus:
     base: dict[str, Any] = {"path": found.path, "source": found.source, "name": found.name,
             "version": found.version, "category": found.category,
             "provider_name": found.provider_name, "key_id": found.key_id}
@@ -84,7 +100,7 @@ def _row(manager: PluginManager, found: Found, *, state: InstallState, trust: Tr
         label, fix = _classify(exc, found)
         return BundleStatus(**base, state=label, detail=str(exc), fix=fix)
     spec = dependency_spec(manifest)
-    missing = find_unsatisfied(spec.requirements, lock=spec.lock)
+    missing = unmet(spec.requirements, spec.lock)
     if missing:
         return BundleStatus(**base, state="missing-dependencies",
                             detail="needs " + ", ".join(u.describe() for u in missing),

@@ -45,13 +45,16 @@ def test_help_lists_every_command_without_importing_one(tmp_path: object) -> Non
     assert "asyncio" not in loaded
 
 
-def test_plugin_list_imports_only_the_plugin_group(tmp_path: object) -> None:
+def test_plugin_list_imports_only_its_own_command_module(tmp_path: object) -> None:
+    """The core's own listing takes no entry point scan (it costs more than listing a
+    thousand unchanged bundles) and no other group's modules."""
     run = _run(["plugin", "list", "--json"], str(tmp_path))
     assert run["code"] == 0
     assert json.loads(str(run["out"])) is not None
     loaded = set(run["modules"])  # type: ignore[arg-type]
-    assert loaded & GROUP_MODULES == {ep.module for ep in COMMANDS["plugin"]}
+    assert loaded & GROUP_MODULES == {"pepperpy.cli.manage"}
     assert "pepperpy.cli.chat" not in loaded and "pepperpy_dev.cli.repo" not in loaded
+    assert "importlib.metadata" not in loaded and "tuf.ngclient" not in loaded
 
 
 @pytest.mark.parametrize("name", list(_GROUPS))
@@ -64,3 +67,16 @@ def test_the_lazy_help_line_is_the_group_s_own(name: str) -> None:
 
     assert helps(build_parser([]))[name] == helps(build_parser())[name]
     assert helps(build_parser([name]))[name] == helps(build_parser())[name]
+
+
+@pytest.mark.parametrize("command, module", [("install", "pepperpy.cli.manage"),
+                                             ("update", "pepperpy.cli.index"),
+                                             ("list", "pepperpy.cli.manage")])
+def test_plugin_install_and_update_import_only_their_own_module(
+        tmp_path: object, command: str, module: str) -> None:
+    """No entry point scan and no other distribution's command modules for the core's
+    own install and update (a no-change update costs less than that scan did)."""
+    run = _run(["plugin", command, "--help"], str(tmp_path))
+    assert run["code"] == 0 and f"usage: pepperpy plugin {command}" in str(run["out"])
+    loaded = set(run["modules"])  # type: ignore[arg-type]
+    assert loaded & GROUP_MODULES == {module}
