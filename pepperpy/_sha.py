@@ -3,9 +3,9 @@
 ``import hashlib`` loads OpenSSL's ``_hashlib`` (about 2 ms of CPU, more than the rest of
 a small plugin's load checks), although a bundle is a few kilobytes. ``sha256()`` returns
 ``hashlib.sha256`` once OpenSSL is loaded anyway (an SDK, ``ssl``); before that, a hasher
-that keeps up to ``SMALL`` bytes and hashes them with the standard library's built-in
-SHA-256 (``_sha256``, ``_sha2`` from 3.12), and hands everything to ``hashlib`` as soon as
-more arrive (long inputs hash at OpenSSL's speed, memory stays bounded). Either way the
+that hashes with the standard library's built-in SHA-256 (``_sha256``, ``_sha2`` from
+3.12) and keeps up to ``SMALL`` bytes, to hand them to ``hashlib`` as soon as more arrive
+(long inputs hash at OpenSSL's speed, memory stays bounded). Either way the
 digest is SHA-256 of the same bytes (``tests/core/test_sha.py``).
 """
 
@@ -28,12 +28,14 @@ except ImportError:  # pragma: no cover - Python 3.12+
 
 
 class _Small:
-    """A SHA-256 hasher that holds its input until it outgrows ``SMALL``."""
+    """A SHA-256 hasher on the built-in code that also holds its input until it outgrows
+    ``SMALL`` (then OpenSSL's hasher takes it over from the held bytes)."""
 
-    __slots__ = ("_big", "_held")
+    __slots__ = ("_big", "_held", "_small")
     name, digest_size, block_size = "sha256", 32, 64
 
     def __init__(self, data: Any = b"") -> None:
+        self._small: Any = _builtin()
         self._held: bytearray | None = bytearray()
         self._big: Any = None
         if data:
@@ -44,20 +46,23 @@ class _Small:
             self._big.update(data)
             return
         assert self._held is not None
+        self._small.update(data)
         self._held += data
         if len(self._held) > SMALL:
             import hashlib
 
-            self._big, self._held = hashlib.sha256(self._held), None
+            self._big, self._held, self._small = hashlib.sha256(self._held), None, None
 
     def copy(self) -> _Small:
         other = _Small()
-        other._held = None if self._held is None else bytearray(self._held)
-        other._big = None if self._big is None else self._big.copy()
+        if self._big is not None:
+            other._big, other._held, other._small = self._big.copy(), None, None
+        else:
+            other._small, other._held = self._small.copy(), bytearray(self._held or b"")
         return other
 
     def _hasher(self) -> Any:
-        return self._big if self._big is not None else _builtin(bytes(self._held or b""))
+        return self._big if self._big is not None else self._small
 
     def digest(self) -> bytes:
         return bytes(self._hasher().digest())
