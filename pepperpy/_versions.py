@@ -8,12 +8,27 @@ Imports nothing from PepperPy (the trust kernel uses it).
 
 from __future__ import annotations
 
-import re
-
 __all__ = ["admits"]
 
-_SIMPLE_CLAUSE = re.compile(r"\s*(>=|<=|>|<|==|!=)\s*([0-9]+(?:\.[0-9]+)*)\s*\Z")
-_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*\Z")
+_OPERATORS = (">=", "<=", ">", "<", "==", "!=")  # the two-character ones first
+_DIGITS = frozenset("0123456789")
+
+
+def _is_release(text: str) -> bool:
+    """``[0-9]+(\\.[0-9]+)*``: ASCII digits in dot-separated groups, nothing else (no
+    regular expression: compiling one costs more than the checks of a load)."""
+    return all(part and _DIGITS.issuperset(part) for part in text.split("."))
+
+
+def _clause(text: str) -> tuple[str, str] | None:
+    """``(operator, release)`` for ``\\s*OP\\s*RELEASE\\s*``, else None (``str.strip``
+    strips what ``\\s`` matches: both use ``str.isspace``)."""
+    text = text.strip()
+    for op in _OPERATORS:
+        if text.startswith(op):
+            rest = text[len(op):].strip()
+            return (op, rest) if _is_release(rest) else None
+    return None
 
 
 def admits(specifiers: str, version: str) -> bool:
@@ -24,14 +39,14 @@ def admits(specifiers: str, version: str) -> bool:
     versions on both sides; anything else goes to ``packaging``. Importing
     ``packaging.specifiers`` costs more than the rest of loading a cached plugin.
     """
-    clauses = [_SIMPLE_CLAUSE.match(c) for c in specifiers.split(",")]
-    if not _RELEASE.match(version) or not all(clauses):
+    clauses = [_clause(c) for c in specifiers.split(",")]
+    if not _is_release(version) or not all(clauses):
         from packaging.specifiers import SpecifierSet
 
         return SpecifierSet(specifiers).contains(version, prereleases=True)
     have = _release(version)
     for clause in clauses:
-        op, want = clause.group(1), _release(clause.group(2))  # type: ignore[union-attr]
+        op, want = clause[0], _release(clause[1])  # type: ignore[index]
         width = max(len(have), len(want))
         a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
         if not {">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "==": a == b,

@@ -259,10 +259,10 @@ def temp_files(folder: Path, target: str | None = None) -> list[Path]:
         return []
     if target is None:  # one of another target's: ``.a.json.<hex>.tmp`` is not ``.a.<hex>.tmp``
         return [folder / n for n in sorted(names)]
-    return [folder / n for n in sorted(names) if _TEMP.fullmatch(n[len(prefix):])]
+    return [folder / n for n in sorted(names) if re.fullmatch(_TEMP, n[len(prefix):])]
 
 
-_TEMP = re.compile(r"[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
+_TEMP = r"[0-9a-f]{12}" + re.escape(TEMP_SUFFIX)  # compiled on first use (only writers)
 
 
 def remove_file(path: Path) -> bool:
@@ -411,12 +411,11 @@ def _too_deep(text: str, limit: int) -> bool:
     at C speed: strings are cut out by splitting on quotes (escaped backslashes and
     quotes are dropped first), each bracket becomes +1 or -1, and the running sum is
     compared with the limit."""
-    from array import array
     from itertools import accumulate
 
     if text.count("[") + text.count("{") <= limit:
         return False
     unescaped = text.replace("\\\\", "").replace('\\"', "")
     outside = "".join(unescaped.split('"')[::2]).encode("utf-8", "replace")
-    steps = array("b", outside.translate(_KEEP_BRACKETS, _OTHERS))
+    steps = memoryview(outside.translate(_KEEP_BRACKETS, _OTHERS)).cast("b")  # +1 / -1
     return max(accumulate(steps), default=0) > limit

@@ -30,11 +30,9 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
 import binascii
 import builtins
 import contextlib
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -42,6 +40,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pepperpy._sha import sha256
 from pepperpy.core import ConfigurationError, PepperpyError, ValidationError
 from pepperpy.fsio import (
     atomic_write,
@@ -78,7 +77,7 @@ def key_json(key: TrustedKey) -> dict[str, Any]:
     """A key record as the store writes it (``weak`` is derived, never stored)."""
     return {
         "publisher": key.publisher,
-        "public_key": base64.b64encode(key.public_key).decode("ascii"),
+        "public_key": binascii.b2a_base64(key.public_key, newline=False).decode("ascii"),
         "added_at": key.added_at,
         "revoked_at": key.revoked_at,
         "scopes": list(key.scopes) if key.scopes is not None else None,
@@ -188,10 +187,10 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
     if not _HEX64.fullmatch(key_id) or not isinstance(rec, dict):
         raise bad("malformed record")
     try:
-        raw = base64.b64decode(rec["public_key"], validate=True)
+        raw = binascii.a2b_base64(rec["public_key"], strict_mode=True)  # = b64decode(validate)
     except (KeyError, TypeError, binascii.Error):
         raise bad("public_key is not base64") from None
-    if len(raw) != 32 or hashlib.sha256(raw).hexdigest() != key_id:
+    if len(raw) != 32 or sha256(raw).hexdigest() != key_id:
         raise bad("public_key does not match its key id")
     scopes = rec.get("scopes")
     publisher, added, revoked = rec.get("publisher"), rec.get("added_at"), rec.get("revoked_at")
@@ -294,7 +293,7 @@ class TrustStore:
         """
         raw = self._read_bytes()
         keys, revoked = self._load(raw)
-        fingerprint = hashlib.sha256(raw).hexdigest() if raw else "empty"
+        fingerprint = sha256(raw).hexdigest() if raw else "empty"
         return TrustSnapshot(MappingProxyType(keys), frozenset(revoked)), fingerprint
 
     def list(self) -> list[TrustedKey]:

@@ -30,7 +30,6 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -40,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pepperpy._sha import sha256
 from pepperpy.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class Environment:
         self.text, self.newest = text, newest
 
     def key(self, lines: Sequence[str]) -> str:
-        return hashlib.sha256(json.dumps([list(lines), self.text]).encode()).hexdigest()
+        return sha256(json.dumps([list(lines), self.text]).encode()).hexdigest()
 
 
 def environment() -> Environment | None:

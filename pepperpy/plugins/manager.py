@@ -112,10 +112,11 @@ class PluginManager:
 
     # -- discovery ---------------------------------------------------------------
 
-    def discover(self, *, refresh: bool = False) -> list[Found]:
-        """Every bundle in the search folders, verified or refused (cached per manager)."""
+    def discover(self, *, refresh: bool = False, trust: Trust | None = None) -> list[Found]:
+        """Every bundle in the search folders, verified or refused (cached per manager);
+        ``trust``: the store as the caller just read it (read here otherwise)."""
         if self._found is None or refresh:
-            self._found = discover(self.settings, self.trust())
+            self._found = discover(self.settings, trust or self.trust())
         return self._found
 
     def trust(self) -> Trust:
@@ -167,11 +168,11 @@ class PluginManager:
 
         Raises the most telling refusal when bundles offer it but none is usable.
         """
+        trust = self.trust()  # read once: a first discovery checks against the same store
         offered = [
-            f for f in self.discover()
+            f for f in self.discover(trust=trust)
             if (f.category, f.provider_name) == (category, provider_name) and not f.problem
         ]
-        trust = self.trust()
         with self.install_read_lock():
             state = load_state(self.settings.state_file)
             if not offered:

@@ -23,8 +23,7 @@ that does (``tests/trust/test_kernel_shape.py``).
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import binascii  # base64 without the base64 module (same calls b64encode/b64decode make)
 import json
 import re
 import zlib
@@ -32,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from pepperpy import _sha as hashlib  # SHA-256 without loading OpenSSL for small bundles
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
 from pepperpy.trust import archive as zf
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, ZipEntry
@@ -129,7 +129,7 @@ def statement(entries_sha256: str) -> bytes:
 def encode_signature_entry(*, key_id: str, signature: bytes) -> bytes:
     """Canonical JSON content of ``.pepperpy-signature``."""
     body = {"format": FORMAT, "key_id": key_id,
-            "signature": base64.b64encode(signature).decode("ascii")}
+            "signature": binascii.b2a_base64(signature, newline=False).decode("ascii")}
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
@@ -152,7 +152,7 @@ def parse_signature_entry(raw: bytes | memoryview) -> tuple[str, bytes]:
         raise BundleInvalidError("the signature entry's key_id is not 64 lowercase hex digits")
     if not isinstance(sig, str) or not _B64_SIG.fullmatch(sig):
         raise BundleInvalidError("the signature entry's signature is not base64 of 64 bytes")
-    signature = base64.b64decode(sig, validate=True)  # 86 base64 digits and "==": 64 bytes
+    signature = binascii.a2b_base64(sig, strict_mode=True)  # 86 digits and "==": 64 bytes
     if encode_signature_entry(key_id=key_id, signature=signature) != raw:
         raise BundleInvalidError("the signature entry is not in canonical form")
     return key_id, signature

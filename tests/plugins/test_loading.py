@@ -20,7 +20,7 @@ from pepperpy.core import (
 )
 from pepperpy.llm import GenerationOptions, Message
 from pepperpy.plugins.install import install_bundle
-from pepperpy.plugins.manager import PluginConflictWarning
+from pepperpy.plugins.manager import PluginConflictWarning, PluginManager
 from pepperpy.trust.sealed import SealedImporter
 
 
@@ -510,3 +510,27 @@ def test_unreadable_dev_plugin_json_is_a_pepperpy_error(env, monkeypatch):
     assert devmode.available(env.settings, "llm") == []
     with pytest.raises(BundleInvalidError, match="cannot read: Permission denied"):
         devmode.raise_if_broken(env.settings, "llm", "echo")
+
+
+def test_a_load_reads_the_trust_store_once_and_each_later_load_again(env, monkeypatch):
+    """Discovery and the check of the chosen bundle use one read of the store; a later
+    load on the same manager (discovery cached) reads it again and sees a revocation."""
+    from pepperpy.bundle.trust import TrustStore
+
+    pub = env.publisher()
+    _install(env, env.bundle(pub))
+    reads: list[Path] = []
+    original = TrustStore.read
+
+    def counting(self):
+        reads.append(self.path)
+        return original(self)
+
+    monkeypatch.setattr(TrustStore, "read", counting)
+    manager = PluginManager(env.settings)
+    assert manager.choose("llm", "echo") is not None
+    assert reads == [env.settings.trust_file]
+    TrustStore(env.settings.trust_file).revoke(pub.key_id)
+    with pytest.raises(RevokedError):
+        manager.choose("llm", "echo")
+    assert len(reads) == 2

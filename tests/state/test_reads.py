@@ -53,3 +53,20 @@ def test_not_a_file_is_refused_by_name(tmp_path: Path, make, says: str) -> None:
     with pytest.raises(StateError, match=says) as caught:
         read_state(path, what="state", limit=1024, fix=FIX)
     assert str(path) in str(caught.value) and FIX in str(caught.value)
+
+
+@pytest.mark.parametrize("text, limit, deep", [
+    ("[" * 32 + "]" * 32, 32, False),  # exactly at the limit
+    ("[" * 33 + "]" * 33, 32, True),
+    ("{" * 20 + "[" * 13 + "]" * 13 + "}" * 20, 32, True),
+    ('["' + "[" * 200 + '", ' + "[" * 31 + "]" * 32, 32, False),  # brackets in a string
+    ('["\\\\", ' + "[" * 40 + "]" * 41, 32, True),  # an escaped backslash ends no string
+    ("]" * 100 + "[" * 132, 32, False),  # closing first: the sum starts at -100 (not JSON:
+    ("]" * 100 + "[" * 133, 32, True),  # the parser refuses it)
+    ('{"é": ' + "[" * 33 + "]" * 33 + "}", 33, True),  # non-ASCII before the brackets
+])
+def test_nesting_precheck_counts_brackets_outside_strings(text: str, limit: int,
+                                                          deep: bool) -> None:
+    from pepperpy.fsio import _too_deep
+
+    assert _too_deep(text, limit) is deep
