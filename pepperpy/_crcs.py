@@ -1,0 +1,83 @@
+"""Running CRC-32s, computed on a second thread while the caller hashes the same bytes.
+
+A bundle's one pass (``trust.authentic.scan``) needs the SHA-256 of every byte and the
+CRC-32 of every stored entry; both release the GIL on large buffers, so on two cores the
+CRC of a slice runs beside the hashing of that slice instead of after it (a 500 MB
+``plugin verify`` then costs about one hash pass). The caller decides which bytes go to
+which entry and when the results are read; this only moves the arithmetic. Inputs below
+``2 * AWAY`` bytes (every plugin's code) are computed on the caller's thread, and
+``threading`` is imported only when a large one comes. A leaf module: it imports nothing
+from PepperPy (the trust kernel calls it).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from typing import Any
+
+__all__ = ["AWAY", "Crcs"]
+
+AWAY = 1 << 16  # slices from this size go to the worker; smaller ones are computed here
+
+_work: list[Any] = []  # the worker's queue, once started (one worker per process)
+
+
+def _run(work: Any) -> None:
+    """The worker: one thread, so each entry's slices are added in the order given; each
+    slice's lock is released once its CRC is in."""
+    while True:
+        values, index, view, lock = work.get()
+        try:
+            values[index] = zlib.crc32(view, values[index])
+        except BaseException:  # -1 is never a CRC-32: the entry is refused
+            values[index] = -1
+        finally:
+            lock.release()
+
+
+def _queue() -> Any:
+    """The worker's queue, starting the worker on first use (and again in a forked child,
+    which has no threads but the one that forked)."""
+    if not _work:
+        import threading
+        from _queue import SimpleQueue
+
+        _work.append(SimpleQueue())
+        threading.Thread(target=_run, args=(_work[0],), daemon=True,
+                         name="pepperpy-crc32").start()
+    return _work[0]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_work.clear)
+
+
+class Crcs:
+    """``count`` running CRC-32s (all starting at 0). ``add`` may run later on the worker,
+    so the bytes it is given must stay unchanged until the next :meth:`settled`."""
+
+    __slots__ = ("pending", "threaded", "values")
+
+    def __init__(self, count: int, size: int) -> None:
+        self.values = [0] * count
+        self.threaded = size >= 2 * AWAY  # ``size``: all the bytes that will be added
+        self.pending: list[Any] = []  # locks, each released when its slice is done
+
+    def add(self, index: int, view: Any) -> None:
+        """Continue CRC ``index`` over ``view``."""
+        if self.threaded and (self.pending or len(view) >= AWAY):  # in order per entry
+            from _thread import allocate_lock
+
+            (lock := allocate_lock()).acquire()
+            self.pending.append(lock)
+            _queue().put((self.values, index, view, lock))
+        else:
+            self.values[index] = zlib.crc32(view, self.values[index])
+
+    def settled(self) -> list[int]:
+        """The CRCs once every ``add`` so far is done (the bytes may then change)."""
+        for lock in self.pending:
+            lock.acquire()  # released by the worker when that slice's CRC is in
+        self.pending.clear()
+        return self.values

@@ -1,0 +1,87 @@
+"""A bundle's stored entries are CRC-checked on a second thread while the one pass
+hashes them (``pepperpy._crcs``); the result is the same as computing it in line.
+
+- ``Crcs`` gives exactly ``zlib.crc32`` of each entry's slices, in the order added, for
+  any mix of large (worker) and small (in line) slices;
+- a genuinely signed bundle with a large stored entry whose CRC-32 is wrong is refused
+  by every form (streamed, kept, in memory), and a good one with large stored entries
+  across chunk boundaries is accepted by every form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pepperpy import _crcs
+from pepperpy.bundle.trust import VerifiedCache
+from pepperpy.core import BundleInvalidError
+from pepperpy.trust import authentic
+from pepperpy.trust.gate import Trust, authenticate, check, verify_bundle
+from pepperpy_testing.bundles import BundleFactory, make_entry, sign_raw, unpack
+
+MiB = 1024 * 1024
+
+
+def test_crcs_match_zlib_for_any_mix_of_slices() -> None:
+    rng = random.Random(7)
+    streams = [bytearray() for _ in range(5)]
+    crcs = _crcs.Crcs(len(streams), 64 * MiB)
+    assert crcs.threaded
+    for _ in range(300):
+        i = rng.randrange(len(streams))
+        piece = rng.randbytes(rng.choice((1, 100, _crcs.AWAY - 1, _crcs.AWAY, 3 * _crcs.AWAY)))
+        streams[i] += piece
+        crcs.add(i, memoryview(piece))
+        if rng.random() < 0.3:
+            crcs.settled()
+    assert crcs.settled() == [zlib.crc32(s) for s in streams]
+
+
+def test_a_small_input_is_computed_in_line() -> None:
+    crcs = _crcs.Crcs(1, _crcs.AWAY)
+    assert not crcs.threaded
+    crcs.add(0, b"x" * _crcs.AWAY)
+    assert not crcs.pending and crcs.values == [zlib.crc32(b"x" * _crcs.AWAY)]
+
+
+def _trust(factory: BundleFactory, tmp_path: Path) -> Trust:
+    return Trust(factory.snapshot(), "t", VerifiedCache(tmp_path / "verified.json"))
+
+
+def _large(factory: BundleFactory, *, stale: bool) -> bytes:
+    """Signed; two stored entries of a few MiB that straddle the pass's chunks, the
+    second's CRC-32 one bit off when ``stale``."""
+    files = factory.files(extra={"model/a.bin": os.urandom(3 * authentic.CHUNK + 5),
+                                 "model/b.bin": os.urandom(2 * authentic.CHUNK + 7)})
+    entries = [make_entry(name, content) for name, content in sorted(files.items())]
+    if stale:
+        next(e for e in entries if e.name == b"model/b.bin").crc ^= 1
+    return sign_raw([], factory.key, entries=entries)
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_large_stored_entries_are_crc_checked_by_every_form(stale: bool, tmp_path: Path):
+    factory = BundleFactory()
+    data = _large(factory, stale=stale)
+    assert _crcs.Crcs(1, len(data)).threaded
+    assert [e.method for e in unpack(data) if e.name.startswith(b"model/")] == [0, 0]
+    path = tmp_path / "big.pepperplugin"
+    path.write_bytes(data)
+    forms: dict[str, Callable[[], Any]] = {
+        "streamed": lambda: check(path, _trust(factory, tmp_path / "s")),
+        "kept": lambda: authenticate(path, _trust(factory, tmp_path / "k")),
+        "in memory": lambda: verify_bundle(data, factory.snapshot())}
+    for form, run in forms.items():
+        if stale:
+            with pytest.raises(BundleInvalidError, match="CRC-32"):
+                run()
+        else:
+            assert run().digest == hashlib.sha256(data).hexdigest(), form
