@@ -6,8 +6,8 @@ CRC of a slice runs beside the hashing of that slice instead of after it (a 500 
 ``plugin verify`` then costs about one hash pass). The caller decides which bytes go to
 which entry and when the results are read; this only moves the arithmetic. Inputs below
 ``2 * AWAY`` bytes (every plugin's code) are computed on the caller's thread, and
-``threading`` is imported only when a large one comes. A leaf module: it imports nothing
-from PepperPy (the trust kernel calls it).
+``threading`` is imported only when a large one comes; with one core, nothing moves.
+A leaf module: it imports nothing from PepperPy (the trust kernel calls it).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ __all__ = ["AWAY", "Crcs"]
 
 AWAY = 1 << 16  # slices from this size go to the worker; smaller ones are computed here
 
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 _work: list[Any] = []  # the worker's queue, once started (one worker per process)
 
 
@@ -61,7 +62,7 @@ class Crcs:
 
     def __init__(self, count: int, size: int) -> None:
         self.values = [0] * count
-        self.threaded = size >= 2 * AWAY  # ``size``: all the bytes that will be added
+        self.threaded = size >= 2 * AWAY and _CORES > 1  # ``size``: all the bytes to add
         self.pending: list[Any] = []  # locks, each released when its slice is done
 
     def add(self, index: int, view: Any) -> None:

@@ -30,6 +30,12 @@ from pepperpy_testing.bundles import BundleFactory, make_entry, sign_raw, unpack
 MiB = 1024 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker is used with two cores or more; these tests run it on any machine."""
+    monkeypatch.setattr(_crcs, "_CORES", 2)
+
+
 def test_crcs_match_zlib_for_any_mix_of_slices() -> None:
     rng = random.Random(7)
     streams = [bytearray() for _ in range(5)]
@@ -45,11 +51,14 @@ def test_crcs_match_zlib_for_any_mix_of_slices() -> None:
     assert crcs.settled() == [zlib.crc32(s) for s in streams]
 
 
-def test_a_small_input_is_computed_in_line() -> None:
+def test_a_small_input_or_one_core_is_computed_in_line(monkeypatch: pytest.MonkeyPatch) -> None:
     crcs = _crcs.Crcs(1, _crcs.AWAY)
-    assert not crcs.threaded
     crcs.add(0, b"x" * _crcs.AWAY)
     assert not crcs.pending and crcs.values == [zlib.crc32(b"x" * _crcs.AWAY)]
+    monkeypatch.setattr(_crcs, "_CORES", 1)
+    crcs = _crcs.Crcs(1, 64 * MiB)
+    crcs.add(0, b"x" * 4 * _crcs.AWAY)
+    assert not crcs.pending and crcs.values == [zlib.crc32(b"x" * 4 * _crcs.AWAY)]
 
 
 def _trust(factory: BundleFactory, tmp_path: Path) -> Trust:
