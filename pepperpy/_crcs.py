@@ -5,8 +5,9 @@ CRC-32 of every stored entry; both release the GIL on large buffers, so on two c
 CRC of a slice runs beside the hashing of that slice instead of after it (a 500 MB
 ``plugin verify`` then costs about one hash pass). The caller decides which bytes go to
 which entry and when the results are read; this only moves the arithmetic. Inputs below
-``2 * AWAY`` bytes (every plugin's code) are computed on the caller's thread, and
-``threading`` is imported only when a large one comes; with one core, nothing moves.
+``FROM`` bytes (every plugin's code, a 1 MB bundle: starting a thread would cost more than
+their CRC) are computed on the caller's thread, and ``threading`` is imported only when a
+large one comes; with one core, nothing moves.
 A leaf module: it imports nothing from PepperPy (the trust kernel calls it).
 """
 
@@ -16,9 +17,10 @@ import os
 import zlib
 from typing import Any
 
-__all__ = ["AWAY", "Crcs"]
+__all__ = ["AWAY", "FROM", "Crcs"]
 
 AWAY = 1 << 16  # slices from this size go to the worker; smaller ones are computed here
+FROM = 1 << 24  # inputs from this size use the worker (16 MiB: about 3 ms of CRC-32)
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 _work: list[Any] = []  # the worker's queue, once started (one worker per process)
@@ -62,7 +64,7 @@ class Crcs:
 
     def __init__(self, count: int, size: int) -> None:
         self.values = [0] * count
-        self.threaded = size >= 2 * AWAY and _CORES > 1  # ``size``: all the bytes to add
+        self.threaded = size >= FROM and _CORES > 1  # ``size``: all the bytes to add
         self.pending: list[Any] = []  # locks, each released when its slice is done
 
     def add(self, index: int, view: Any) -> None:

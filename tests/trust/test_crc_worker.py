@@ -32,8 +32,10 @@ MiB = 1024 * 1024
 
 @pytest.fixture(autouse=True)
 def _two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The worker is used with two cores or more; these tests run it on any machine."""
+    """The worker is used with two cores or more, for 16 MiB or more; these tests run it on
+    any machine, for a few MiB."""
     monkeypatch.setattr(_crcs, "_CORES", 2)
+    monkeypatch.setattr(_crcs, "FROM", 2 * _crcs.AWAY)
 
 
 def test_crcs_match_zlib_for_any_mix_of_slices() -> None:
