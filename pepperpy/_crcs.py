@@ -26,17 +26,34 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 _work: list[Any] = []  # the worker's queue, once started (one worker per process)
 
 
-def _run(work: Any) -> None:
-    """The worker: one thread, so each entry's slices are added in the order given; each
-    slice's lock is released once its CRC is in."""
-    while True:
-        values, index, view, lock = work.get()
+class _Slice:
+    """One slice's CRC to compute: by whoever claims it first, the worker or, when the
+    worker has not reached it by the time the result is wanted (another program holds
+    the second core), the caller. ``done`` is released once the worker has computed it."""
+
+    __slots__ = ("claim", "done", "index", "values", "view")
+
+    def __init__(self, values: list[int], index: int, view: Any) -> None:
+        from _thread import allocate_lock
+
+        self.values, self.index, self.view = values, index, view
+        self.claim, self.done = allocate_lock(), allocate_lock()
+        self.done.acquire()
+
+    def compute(self) -> None:
         try:
-            values[index] = zlib.crc32(view, values[index])
+            self.values[self.index] = zlib.crc32(self.view, self.values[self.index])
         except BaseException:  # -1 is never a CRC-32: the entry is refused
-            values[index] = -1
-        finally:
-            lock.release()
+            self.values[self.index] = -1
+
+
+def _run(work: Any) -> None:
+    """The worker: computes each slice it claims, then says so."""
+    while True:
+        piece = work.get()
+        if piece.claim.acquire(False):  # else the caller took it and computed it already
+            piece.compute()
+            piece.done.release()
 
 
 def _queue() -> Any:
@@ -58,29 +75,32 @@ if hasattr(os, "register_at_fork"):
 
 class Crcs:
     """``count`` running CRC-32s (all starting at 0). ``add`` may run later on the worker,
-    so the bytes it is given must stay unchanged until the next :meth:`settled`."""
+    so the bytes it is given must stay unchanged until the next :meth:`settled`. At most
+    one slice per CRC is in flight, so each CRC continues over its slices in order."""
 
     __slots__ = ("pending", "threaded", "values")
 
     def __init__(self, count: int, size: int) -> None:
         self.values = [0] * count
         self.threaded = size >= FROM and _CORES > 1  # ``size``: all the bytes to add
-        self.pending: list[Any] = []  # locks, each released when its slice is done
+        self.pending: list[_Slice] = []
 
     def add(self, index: int, view: Any) -> None:
         """Continue CRC ``index`` over ``view``."""
-        if self.threaded and (self.pending or len(view) >= AWAY):  # in order per entry
-            from _thread import allocate_lock
-
-            (lock := allocate_lock()).acquire()
-            self.pending.append(lock)
-            _queue().put((self.values, index, view, lock))
+        if any(piece.index == index for piece in self.pending):
+            self.settled()  # that CRC's previous slice first
+        if self.threaded and len(view) >= AWAY:
+            self.pending.append(piece := _Slice(self.values, index, view))
+            _queue().put(piece)
         else:
             self.values[index] = zlib.crc32(view, self.values[index])
 
     def settled(self) -> list[int]:
         """The CRCs once every ``add`` so far is done (the bytes may then change)."""
-        for lock in self.pending:
-            lock.acquire()  # released by the worker when that slice's CRC is in
+        for piece in self.pending:
+            if piece.claim.acquire(False):  # the worker has not started it: compute it here
+                piece.compute()
+            else:
+                piece.done.acquire()  # released by the worker when it is computed
         self.pending.clear()
         return self.values

@@ -2,7 +2,8 @@
 hashes them (``pepperpy._crcs``); the result is the same as computing it in line.
 
 - ``Crcs`` gives exactly ``zlib.crc32`` of each entry's slices, in the order added, for
-  any mix of large (worker) and small (in line) slices;
+  any mix of large (worker) and small (in line) slices, and when the worker never gets
+  to them (the caller computes them);
 - a genuinely signed bundle with a large stored entry whose CRC-32 is wrong is refused
   by every form (streamed, kept, in memory), and a good one with large stored entries
   across chunk boundaries is accepted by every form.
@@ -51,6 +52,52 @@ def test_crcs_match_zlib_for_any_mix_of_slices() -> None:
         if rng.random() < 0.3:
             crcs.settled()
     assert crcs.settled() == [zlib.crc32(s) for s in streams]
+
+
+def test_slices_the_worker_has_not_reached_are_computed_by_the_caller(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the second core busy elsewhere the worker may not get to a slice before its
+    CRC is wanted: the caller computes it then (here no worker ever runs)."""
+    from _queue import SimpleQueue
+
+    unread: SimpleQueue[Any] = SimpleQueue()
+    monkeypatch.setattr(_crcs, "_queue", lambda: unread)
+    data = os.urandom(5 * _crcs.AWAY)
+    crcs = _crcs.Crcs(2, 64 * MiB)
+    for at in range(0, len(data), _crcs.AWAY):
+        crcs.add(0, data[at:at + _crcs.AWAY])
+        crcs.add(1, data[at:at + _crcs.AWAY])
+    assert crcs.settled() == [zlib.crc32(data)] * 2
+    assert unread.qsize() == 10  # every slice was handed over, and computed here
+
+
+def test_the_caller_waits_for_a_slice_the_worker_is_computing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slice the worker has claimed is waited for, however long it takes."""
+    import threading
+    import time
+    from _queue import SimpleQueue
+
+    work: SimpleQueue[Any] = SimpleQueue()
+    claimed = threading.Event()
+
+    def slow_worker() -> None:
+        piece = work.get()
+        assert piece.claim.acquire(False)
+        claimed.set()
+        time.sleep(0.05)
+        piece.compute()
+        piece.done.release()
+
+    monkeypatch.setattr(_crcs, "_queue", lambda: work)
+    worker = threading.Thread(target=slow_worker)
+    worker.start()
+    data = os.urandom(2 * _crcs.AWAY)
+    crcs = _crcs.Crcs(1, 64 * MiB)
+    crcs.add(0, data)
+    assert claimed.wait(10)
+    assert crcs.settled() == [zlib.crc32(data)]
+    worker.join()
 
 
 def test_a_small_input_or_one_core_is_computed_in_line(monkeypatch: pytest.MonkeyPatch) -> None:
