@@ -10,7 +10,9 @@ The checks, in order; each refusal raises at once:
    revoked (``UntrustedPublisherError``, ``RevokedError``);
 5. one pass over the raw bytes (:func:`scan`, chunks in file order: the gate's reads, or
    slices of bytes in memory) gives the file's SHA-256 (not revoked), the SHA-256 of
-   every byte before the signature entry and each stored entry's CRC-32; the ed25519
+   every byte before the signature entry and each stored entry's CRC-32 (of a file of
+   16 MiB or more, computed on a second thread beside the hashing: ``pepperpy._crcs``,
+   all of them in before ``scan`` returns); the ed25519
    signature over the statement built from the prefix digest must verify
    (:func:`verify_pass`).
 
@@ -192,8 +194,8 @@ def scan(source: memoryview | Iterable[tuple[int, memoryview]], entries: Sequenc
     order, covering the file, copied from as they come; or the whole file in memory, taken
     in 1 MiB slices and sliced): both digests, the CRC-32 of every stored entry's bytes
     (of a large file, on a second thread while this one hashes the same chunk; settled
-    before the next chunk is asked for and before returning), and the pieces the later checks
-    read: each entry from its local header through its data when it is deflated or
+    before the next chunk is asked for and before returning), and the pieces the later
+    checks read: each entry from its local header through its data when it is deflated or
     ``plugin.json`` (else its header only), and everything from the signature entry on."""
     whole = source if isinstance(source, memoryview) else None
     cut, last = entries[-1].header_offset, len(entries) - 1
@@ -212,11 +214,12 @@ def scan(source: memoryview | Iterable[tuple[int, memoryview]], entries: Sequenc
                 pieces[i] += chunk[lo - at:hi - at]
             lo, hi = max(e.data_offset, at), min(e.data_offset + e.compressed_size, end)
             if e.method == zf.STORED and lo < hi:
-                crcs.add(i, chunk[lo - at:hi - at])  # on a second thread if large, while
+                crcs.add(i, chunk[lo - at:hi - at])  # large: on a second thread, while...
             first += i == first and max(keep[i], e.data_offset + e.compressed_size) <= end
             i += 1
-        mid = cut - at if at <= cut < end else 0  # this thread hashes; the signed prefix
-        hasher.update(chunk[:mid])  # ends at ``mid``
+        # ...this thread hashes the same chunk (the signed prefix ends at ``mid``)
+        mid = cut - at if at <= cut < end else 0
+        hasher.update(chunk[:mid])
         prefix = hasher.copy().hexdigest() if at <= cut < end else prefix
         hasher.update(chunk[mid:])
         crcs.settled()  # this chunk's CRCs done: its buffer may be reused
