@@ -18,7 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from pepperpy.distribution.config import FetchLimits
 
-__all__ = ["download"]
+__all__ = ["answer", "download"]
 
 _REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -27,6 +27,16 @@ _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 def download(url: str, max_length: int, limits: FetchLimits, *,
              user_agent: str = "pepperpy", log: list[str] | None = None) -> bytes:
     """The body of ``url``, at most ``max_length`` bytes, within ``limits``."""
+    status, data = answer(url, max_length, limits, user_agent=user_agent, log=log)
+    if status >= 300:
+        raise _error("DownloadHTTPError", f"HTTP {status} for {url}", status)
+    return data
+
+
+def answer(url: str, max_length: int, limits: FetchLimits, *,
+           user_agent: str = "pepperpy", log: list[str] | None = None) -> tuple[int, bytes]:
+    """The final HTTP status of ``url`` (after redirects) and its body if 2xx (a
+    missing ``file://`` file is a 404)."""
     deadline = time.monotonic() + limits.deadline_for(max_length)
     for _ in range(_REDIRECTS + 1):
         if log is not None:
@@ -43,9 +53,8 @@ def download(url: str, max_length: int, limits: FetchLimits, *,
                 url = urljoin(url, location)
                 continue
             if response.status >= 300:
-                raise _error("DownloadHTTPError", f"HTTP {response.status} for {url}",
-                             response.status)
-            return _body(response, url, max_length, limits, deadline)
+                return response.status, b""
+            return response.status, _body(response, url, max_length, limits, deadline)
         finally:
             response.close()
     raise _error("DownloadError", f"cannot reach {url}: more than {_REDIRECTS} redirects")
@@ -138,7 +147,7 @@ def _body(response: Any, url: str, max_length: int, limits: FetchLimits,
         raise _error("DownloadError", f"download of {url} failed: {exc}") from exc
 
 
-def _file(url: str, max_length: int) -> bytes:
+def _file(url: str, max_length: int) -> tuple[int, bytes]:
     from pepperpy.core import PepperpyError
     from pepperpy.trust.gate import open_regular
 
@@ -148,7 +157,7 @@ def _file(url: str, max_length: int) -> bytes:
     except PepperpyError as exc:
         raise _error("DownloadError", f"cannot read {path}: {exc}") from None
     except FileNotFoundError:
-        raise _error("DownloadHTTPError", f"{path} does not exist", 404) from None
+        return 404, b""
     except OSError as exc:
         raise _error("DownloadError", f"cannot read {path}: {exc.strerror}") from None
     with handle:
@@ -156,7 +165,7 @@ def _file(url: str, max_length: int) -> bytes:
     if len(data) > max_length:
         raise _error("DownloadLengthMismatchError",
                      f"{url} sent more than the {max_length} bytes the metadata allows")
-    return data
+    return 200, data
 
 
 def _error(kind: str, message: str, status: int | None = None) -> Exception:

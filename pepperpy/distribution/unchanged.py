@@ -101,9 +101,14 @@ def remember(folder: Path, metadata_url: str, *, pinned: bytes, root: Path) -> N
 
 def forget(folder: Path) -> None:
     """Before ngclient writes into ``folder/metadata``: no record outlives its files."""
-    from pepperpy.fsio import remove_file
+    from pepperpy.fsio import remove_file, state_error
 
-    remove_file(folder / RECORD)
+    try:
+        remove_file(folder / RECORD)
+    except OSError as exc:  # a folder planted there, or no permission
+        raise state_error(folder / RECORD, f"(the record of the last verified refresh) "
+                          f"cannot be removed ({exc.strerror})",
+                          "remove it; the next refresh verifies the index in full") from None
 
 
 def check(folder: Path, metadata_url: str, limits: FetchLimits, *,
@@ -164,13 +169,10 @@ def _check(folder: Path, metadata_url: str, limits: FetchLimits,
 def _absent(url: str, limits: FetchLimits, requests: list[str]) -> bool:
     """The index has no such file: HTTP 404 or 403, as ngclient reads the end of the
     root chain. Anything else (a body, 5xx, no answer) is doubt."""
-    from pepperpy.distribution.download import download
+    from pepperpy.distribution.download import answer
 
-    try:
-        download(url, _LIMITS["root"], limits, log=requests)
-    except Exception as exc:
-        return getattr(exc, "status_code", None) in (403, 404)
-    return False
+    status, _ = answer(url, _LIMITS["root"], limits, log=requests)
+    return status in (403, 404)
 
 
 def _expired(expires: Any) -> bool:
