@@ -1,17 +1,21 @@
 """Bounded downloads with the standard library, for a refresh that finds nothing changed.
 
 The same rules as :class:`pepperpy.distribution.fetcher.IndexFetcher` (which ngclient
-uses), without importing urllib3 or the TUF client: a connect timeout, a gap timeout
-(silence between bytes), a deadline for the whole transfer including the status line
-and headers (``FetchLimits.deadline_for``), the caller's length cut off while
-streaming (endless data), identity encoding, at most 5 redirects, ``file://`` read
-as a regular file only. Failures raise the ``tuf.api.exceptions`` error ngclient's
-fetcher would (imported only then), so ``client.translate_errors`` words them the same.
+uses), without importing urllib3, ``http.client`` (and its ``email`` parser) or the TUF
+client: a connect timeout, a gap timeout (silence between bytes), a deadline for the
+whole answer from the status line on (``FetchLimits.deadline_for``, so headers that
+trickle in one byte at a time end too), the caller's length cut off while streaming
+(endless data), identity encoding, at most 5 redirects, TLS checked against the system's
+certificates, ``file://`` read as a regular file only. A request is HTTP/1.0 (the answer
+is then never chunked and ends with the connection, or at its Content-Length). Failures
+raise the ``tuf.api.exceptions`` error ngclient's fetcher would (imported only then), so
+``client.translate_errors`` words them the same.
 """
 
 from __future__ import annotations
 
-import threading
+import re
+import socket
 import time
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -22,6 +26,10 @@ __all__ = ["answer", "download"]
 
 _REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_HEAD_LIMIT = 64 * 1024
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_STATUS = re.compile(rb"HTTP/1\.[01] ([1-5][0-9][0-9])(?: [^\r\n]*)?")
+_TARGET = re.compile(r"[!-~]+")  # printable ASCII, no space: nothing to inject
 
 
 def download(url: str, max_length: int, limits: FetchLimits, *,
@@ -41,109 +49,130 @@ def answer(url: str, max_length: int, limits: FetchLimits, *,
     for _ in range(_REDIRECTS + 1):
         if log is not None:
             log.append(url)
-        scheme = urlsplit(url).scheme
-        if scheme == "file":
+        parts = urlsplit(url)
+        if parts.scheme == "file":
             return _file(url, max_length)
-        if scheme not in ("http", "https"):
-            raise _error("DownloadError", f"unsupported URL scheme in {url}")
-        response = _until(deadline, url, lambda u=url: _request(u, limits, user_agent))
-        try:
-            location = response.getheader("Location")
-            if response.status in _REDIRECT_CODES and location:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _error("DownloadError", f"unsupported URL {url[:200]}")
+        with _connect(parts, url, limits) as sock:
+            _send(sock, parts, url, user_agent)
+            status, headers, rest = _head(sock, url, deadline)
+            location = headers.get("location")
+            if status in _REDIRECT_CODES and location:
                 url = urljoin(url, location)
                 continue
-            if response.status >= 300:
-                return response.status, b""
-            return response.status, _body(response, url, max_length, limits, deadline)
-        finally:
-            response.close()
+            if status >= 300:
+                return status, b""
+            return status, _body(sock, url, rest, headers, max_length, limits, deadline)
     raise _error("DownloadError", f"cannot reach {url}: more than {_REDIRECTS} redirects")
 
 
-def _request(url: str, limits: FetchLimits, user_agent: str) -> Any:
-    import http.client
-
-    parts = urlsplit(url)
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = cls(parts.hostname or "", parts.port, timeout=limits.connect)
+def _connect(parts: Any, url: str, limits: FetchLimits) -> socket.socket:
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        conn.connect()
-    except TimeoutError as exc:  # connect timed out: slow, as urllib3's ConnectTimeout
+        sock = socket.create_connection((parts.hostname, port), timeout=limits.connect)
+    except TimeoutError as exc:  # as urllib3's connect timeout: slow, not refused
         raise _error("SlowRetrievalError", f"no answer from {url}") from exc
     except OSError as exc:
         raise _error("DownloadError", f"cannot reach {url}: {exc}") from exc
-    conn.sock.settimeout(limits.gap)
-    path = parts.path or "/"
+    sock.settimeout(limits.gap)
+    if parts.scheme == "https":
+        import ssl
+
+        try:
+            sock = ssl.create_default_context().wrap_socket(
+                sock, server_hostname=parts.hostname)
+        except TimeoutError as exc:
+            sock.close()
+            raise _error("SlowRetrievalError", f"no answer from {url}") from exc
+        except OSError as exc:  # ssl.SSLError included: named by translate_errors
+            sock.close()
+            raise _error("DownloadError", f"cannot reach {url}: {exc}") from exc
+    return sock
+
+
+def _send(sock: socket.socket, parts: Any, url: str, user_agent: str) -> None:
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.netloc.rpartition("@")[2]
+    if not _TARGET.fullmatch(target) or not _TARGET.fullmatch(host):
+        raise _error("DownloadError", f"cannot request {url[:200]!r}: not a plain URL")
+    request = (f"GET {target} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\n"
+               "Accept-Encoding: identity\r\n\r\n")
     try:
-        conn.request("GET", path, headers={"User-Agent": user_agent,
-                                           "Accept-Encoding": "identity"})
-        return conn.getresponse()
+        sock.sendall(request.encode("ascii"))
     except TimeoutError as exc:
-        conn.close()
         raise _error("SlowRetrievalError", f"no answer from {url}") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        conn.close()
+    except OSError as exc:
         raise _error("DownloadError", f"cannot reach {url}: {exc}") from exc
 
 
-def _until(deadline: float, url: str, call: Any) -> Any:
-    """``call()`` (connect, request, status line and headers) in a daemon thread, waited
-    for until ``deadline`` only: a server that trickles its headers one byte at a time
-    never trips the per-read timeout. An answer that arrives after is closed unread."""
-    lock = threading.Lock()
-    done = threading.Event()
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result = call()
-        except BaseException as exc:  # handed to the waiting thread
-            outcome["error"] = exc
-        else:
-            with lock:
-                if outcome.get("abandoned"):
-                    result.close()
-                    return
-                outcome["response"] = result
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="pepperpy-fetch", daemon=True).start()
-    done.wait(max(0.0, deadline - time.monotonic()))
-    with lock:
-        if "response" not in outcome and "error" not in outcome:
-            outcome["abandoned"] = True
+def _head(sock: socket.socket, url: str, deadline: float
+          ) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and the first bytes of the body."""
+    buffer = b""
+    while (end := _HEAD_END.search(buffer)) is None:
+        if time.monotonic() > deadline:  # headers trickling in
             raise _error("SlowRetrievalError",
                          f"{url} is answering too slowly (deadline passed before the headers)")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["response"]
+        if len(buffer) > _HEAD_LIMIT:
+            raise _error("DownloadError", f"{url} sent more than {_HEAD_LIMIT} bytes of headers")
+        chunk = _recv(sock, url, 65536, before_body=not buffer)
+        if not chunk:
+            raise _error("DownloadError", f"{url} closed the connection before its headers")
+        buffer += chunk
+    lines = buffer[:end.start()].splitlines()
+    status = _STATUS.fullmatch(lines[0]) if lines else None
+    if status is None:
+        raise _error("DownloadError", f"{url} did not answer in HTTP")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.decode("latin-1").partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if not sep or (name in headers and headers[name] != value):
+            raise _error("DownloadError", f"{url} sent a malformed or repeated header")
+        headers[name] = value
+    return int(status.group(1)), headers, buffer[end.end():]
 
 
-def _body(response: Any, url: str, max_length: int, limits: FetchLimits,
-          deadline: float) -> bytes:
-    import http.client
+def _body(sock: socket.socket, url: str, rest: bytes, headers: dict[str, str],
+          max_length: int, limits: FetchLimits, deadline: float) -> bytes:
     import io
 
+    if headers.get("transfer-encoding", "identity").lower() != "identity":
+        raise _error("DownloadError", f"{url} sent a {headers['transfer-encoding'][:20]!r} "
+                                      "body to an HTTP/1.0 request")
+    declared = headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise _error("DownloadError", f"{url} sent a malformed Content-Length")
+    expected = int(declared) if declared is not None else None
     buffer = io.BytesIO()  # grows in place; getvalue() hands it over uncopied
-    received = 0
+    chunk, received = rest, 0
+    while True:
+        received += len(chunk)
+        if received > max_length:
+            raise _error("DownloadLengthMismatchError",
+                         f"{url} sent more than the {max_length} bytes the metadata allows")
+        buffer.write(chunk)
+        if expected is not None and received >= expected:
+            data = buffer.getvalue()
+            return data if received == expected else data[:expected]
+        if time.monotonic() > deadline:  # a body trickling in
+            raise _error("SlowRetrievalError", f"{url} is arriving too slowly (deadline passed)")
+        chunk = _recv(sock, url, limits.chunk_size)
+        if not chunk:
+            if expected is not None:
+                raise _error("DownloadError", f"download of {url} failed: the connection "
+                                              f"closed after {received} of {expected} bytes")
+            return buffer.getvalue()
+
+
+def _recv(sock: socket.socket, url: str, size: int, *, before_body: bool = False) -> bytes:
     try:
-        while True:
-            if time.monotonic() > deadline:
-                raise _error("SlowRetrievalError",
-                             f"{url} is arriving too slowly (deadline passed)")
-            chunk = response.read1(limits.chunk_size)
-            if not chunk:
-                return buffer.getvalue()
-            received += len(chunk)
-            if received > max_length:
-                raise _error("DownloadLengthMismatchError",
-                             f"{url} sent more than the {max_length} bytes the metadata "
-                             "allows")
-            buffer.write(chunk)
+        return sock.recv(size)
     except TimeoutError as exc:
-        raise _error("SlowRetrievalError", f"{url} stalled") from exc
-    except (OSError, http.client.HTTPException) as exc:
+        raise _error("SlowRetrievalError",
+                     f"no answer from {url}" if before_body else f"{url} stalled") from exc
+    except OSError as exc:
         raise _error("DownloadError", f"download of {url} failed: {exc}") from exc
 
 

@@ -138,11 +138,10 @@ def _check(folder: Path, metadata_url: str, limits: FetchLimits,
                 hashlib.sha256(raw[role]).hexdigest() != expected:
             return None
         signed[role] = json.loads(raw[role])["signed"]
-        if signed[role].get("_type") != role or _expired(signed[role].get("expires")):
-            return None
-    version = signed["root"].get("version")
-    if not isinstance(version, int) or isinstance(version, bool) \
-            or version != record.get("root_version"):
+    if any(_expired(signed[role].get("expires")) for role in _ROLES):
+        return None  # ngclient reports the freeze
+    version = signed["root"]["version"]
+    if not isinstance(version, int):
         return None
     if os.path.lexists(folder / "metadata" / "root_history" / f"{version + 1}.root.json"):
         return None  # ngclient would try the local one first

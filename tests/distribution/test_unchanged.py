@@ -381,3 +381,65 @@ def test_an_unreachable_index_says_so(added: Publisher, server: IndexServer,
     server.close()
     with pytest.raises(IndexUnavailableError, match="connection refused"):
         _session().offers()
+
+
+def _raw_server(answer: bytes) -> Any:
+    """A loopback server that answers every connection with ``answer``, then closes."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+@pytest.mark.parametrize(("answer", "error", "words"), [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "DownloadError",
+     "closed after 5 of 10 bytes"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+     "DownloadError", "'chunked' body"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+     "DownloadError", "repeated header"),
+    (b"SSH-2.0-OpenSSH\r\n\r\n", "DownloadError", "did not answer in HTTP"),
+    (b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 20_000, "DownloadError", "bytes of headers"),
+    (b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 2_000, "DownloadLengthMismatchError",
+     "more than the 1000 bytes"),
+    (b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "DownloadHTTPError", "HTTP 404"),
+])
+def test_the_plain_downloader_refuses_what_it_cannot_frame(answer: bytes, error: str,
+                                                           words: str) -> None:
+    from tuf.api import exceptions
+
+    from pepperpy.distribution.config import FetchLimits
+    from pepperpy.distribution.download import download
+
+    listener = _raw_server(answer)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/metadata/timestamp.json"
+        with pytest.raises(getattr(exceptions, error), match=words):
+            download(url, 1000, FetchLimits(connect=2, gap=2, total=5))
+    finally:
+        listener.close()
+
+
+def test_the_plain_downloader_reads_a_body_until_the_connection_closes() -> None:
+    from pepperpy.distribution.config import FetchLimits
+    from pepperpy.distribution.download import answer
+
+    listener = _raw_server(b"HTTP/1.0 200 OK\n\n" + b"x" * 999)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/a"
+        assert answer(url, 1000, FetchLimits()) == (200, b"x" * 999)
+    finally:
+        listener.close()
