@@ -22,11 +22,8 @@ download reaches the disk before then.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +136,8 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
                     _check_trustable(settings, keys)  # refuse before anything is recorded
                 config = store.record(name, url, staged)
             except BaseException:
+                import shutil
+
                 shutil.rmtree(staged, ignore_errors=True)
                 raise
             store.save_catalog(name, [o.as_dict() for o in offers])
@@ -189,6 +188,8 @@ def _read_root(path: Path) -> bytes:
 
 def publisher_keys(offers: Iterable[Offer]) -> list[PublisherKey]:
     """The publisher keys an index names; a key whose bytes do not match its id is skipped."""
+    import base64
+
     from pepperpy.bundle.keys import PublicKey
     from pepperpy.core import PepperpyError
 
@@ -540,6 +541,8 @@ def private_folder(spool: Path, prefix: str) -> Iterator[Path]:
     """A fresh folder in the private spool (mode 0700), removed afterwards; a crash
     leaves it to ``clean_spool`` (the next command, or ``plugin doctor --fix``)."""
     import fcntl
+    import shutil
+    import tempfile
 
     ensure_folder(spool, root=spool.parent.parent, mode=0o700)  # PEPPERPY_HOME
     folder = Path(tempfile.mkdtemp(dir=spool, prefix=prefix))

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,24 +48,27 @@ _EXPIRES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # tuf's only for
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
 class TargetInfo:
     """One target of the verified targets role: the fields install reads from
-    ngclient's ``TargetFile``."""
+    ngclient's ``TargetFile``. (Plain classes here: a dataclass costs more to define
+    than this module's work.)"""
 
-    path: str
-    length: int
-    hashes: dict[str, str]
-    custom: Any = None
+    __slots__ = ("custom", "hashes", "length", "path")
+
+    def __init__(self, path: str, length: int, hashes: dict[str, str], custom: Any) -> None:
+        self.path, self.length, self.hashes, self.custom = path, length, hashes, custom
 
 
-@dataclass(frozen=True)
 class Unchanged:
-    """The index's verified state, read from the local files the record vouches for."""
+    """The index's verified state, read from the local files the record vouches for;
+    ``requests``: the URLs asked for, in order."""
 
-    targets: dict[str, Any]
-    consistent_snapshot: bool
-    requests: list[str] = field(default_factory=list)
+    __slots__ = ("consistent_snapshot", "requests", "targets")
+
+    def __init__(self, targets: dict[str, Any], consistent_snapshot: bool,
+                 requests: list[str]) -> None:
+        self.targets, self.consistent_snapshot = targets, consistent_snapshot
+        self.requests = requests
 
     def targetinfo(self, path: str) -> TargetInfo | None:
         """As ``Updater.get_targetinfo`` without delegations; None if unlisted or not a
