@@ -394,6 +394,17 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        if time.monotonic() > deadline:  # headers trickling in\n",
       "        if False:\n",
       f"{UNCHANGED_TESTS}::test_slow_retrieval_of_a_bundle[trickle_headers]"),
+    m("index-download-declared-deadline", "slow retrieval (a bundle fetched without ngclient's "
+      "fetcher)", "pepperpy/distribution/download.py",
+      "            if time.monotonic() > deadline:  # a body trickling in (declared length)\n",
+      "            if False:\n",
+      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline"),
+    m("index-download-declared-length", "endless data (a bundle fetched without ngclient's "
+      "fetcher)", "pepperpy/distribution/download.py",
+      "    if expected is not None and expected <= max_length:\n",
+      "    if expected is not None:\n",
+      f"{UNCHANGED_TESTS}::test_endless_data_for_a_bundle",
+      f"{UNCHANGED_TESTS}::test_a_declared_body_arrives_whole"),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates,", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),

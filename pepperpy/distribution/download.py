@@ -145,6 +145,9 @@ def _body(sock: socket.socket, url: str, rest: bytes, headers: dict[str, str],
     if declared is not None and not declared.isdigit():
         raise _error("DownloadError", f"{url} sent a malformed Content-Length")
     expected = int(declared) if declared is not None else None
+    if expected is not None and expected <= max_length:
+        return _exactly(sock, url, rest, expected, limits, deadline)
+    # length unknown, or more than allowed: streamed and cut off past ``max_length``
     buffer = io.BytesIO()  # grows in place; getvalue() hands it over uncopied
     chunk, received = rest, 0
     while True:
@@ -153,17 +156,52 @@ def _body(sock: socket.socket, url: str, rest: bytes, headers: dict[str, str],
             raise _error("DownloadLengthMismatchError",
                          f"{url} sent more than the {max_length} bytes the metadata allows")
         buffer.write(chunk)
-        if expected is not None and received >= expected:
-            data = buffer.getvalue()
-            return data if received == expected else data[:expected]
         if time.monotonic() > deadline:  # a body trickling in
             raise _error("SlowRetrievalError", f"{url} is arriving too slowly (deadline passed)")
         chunk = _recv(sock, url, limits.chunk_size)
         if not chunk:
-            if expected is not None:
+            return buffer.getvalue()
+
+
+def _exactly(sock: socket.socket, url: str, rest: bytes, expected: int,
+             limits: FetchLimits, deadline: float) -> bytes:
+    """A body of the declared length (at most the caller's), received straight into its
+    final buffer: one copy, by the kernel (``getvalue`` hands the buffer over)."""
+    import io
+
+    if len(rest) >= expected:
+        return rest[:expected]
+    buffer = io.BytesIO()
+    buffer.seek(expected - 1)
+    buffer.write(b"\0")  # sized once
+    view = buffer.getbuffer()
+    try:
+        view[:len(rest)] = rest
+        received = len(rest)
+        while received < expected:
+            if time.monotonic() > deadline:  # a body trickling in (declared length)
+                raise _error("SlowRetrievalError",
+                             f"{url} is arriving too slowly (deadline passed)")
+            got = _recv_into(sock, url, view[received:],
+                             min(limits.chunk_size, expected - received))
+            if not got:
                 raise _error("DownloadError", f"download of {url} failed: the connection "
                                               f"closed after {received} of {expected} bytes")
-            return buffer.getvalue()
+            received += got
+    finally:
+        view.release()
+    return buffer.getvalue()
+
+
+def _recv_into(sock: socket.socket, url: str, view: memoryview, size: int) -> int:
+    try:
+        return sock.recv_into(view, size)
+    except TimeoutError as exc:
+        raise _error("SlowRetrievalError", f"{url} stalled") from exc
+    except OSError as exc:
+        raise _error("DownloadError", f"download of {url} failed: {exc}") from exc
+    finally:
+        view.release()
 
 
 def _recv(sock: socket.socket, url: str, size: int, *, before_body: bool = False) -> bytes:

@@ -395,8 +395,9 @@ def test_an_unreachable_index_says_so(added: Publisher, server: IndexServer,
         _session().offers()
 
 
-def _raw_server(answer: bytes) -> Any:
-    """A loopback server that answers every connection with ``answer``, then closes."""
+def _raw_server(answer: bytes, *, trickle: bool = False) -> Any:
+    """A loopback server that answers every connection with ``answer``, then closes
+    (with ``trickle``: then sends one byte every 0.2 s, for up to 20 s)."""
     import socket
     import threading
 
@@ -411,6 +412,12 @@ def _raw_server(answer: bytes) -> Any:
             with conn:
                 conn.recv(65536)
                 conn.sendall(answer)
+                for _ in range(100 if trickle else 0):
+                    time.sleep(0.2)
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
 
     threading.Thread(target=serve, daemon=True).start()
     return listener
@@ -453,5 +460,49 @@ def test_the_plain_downloader_reads_a_body_until_the_connection_closes() -> None
     try:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/a"
         assert answer(url, 1000, FetchLimits()) == (200, b"x" * 999)
+    finally:
+        listener.close()
+
+
+def test_a_declared_body_trickling_in_hits_the_deadline() -> None:
+    """Content-Length within the limit (received straight into its buffer), then one
+    byte every 0.2 s: never silent for the gap timeout, stopped by the deadline."""
+    import threading
+
+    from tuf.api.exceptions import SlowRetrievalError
+
+    from pepperpy.distribution.config import FetchLimits
+    from pepperpy.distribution.download import download
+
+    listener = _raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\nxx", trickle=True)
+    outcome: dict[str, Any] = {}
+
+    def fetch() -> None:
+        try:
+            download(f"http://127.0.0.1:{listener.getsockname()[1]}/t", 1000,
+                     FetchLimits(connect=0.5, gap=0.5, total=1.0))
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=fetch, daemon=True)
+    thread.start()
+    thread.join(10)
+    listener.close()
+    assert not thread.is_alive(), "still downloading after 10 s: no deadline"
+    assert isinstance(outcome.get("error"), SlowRetrievalError), outcome
+    assert "too slowly" in str(outcome["error"])
+
+
+def test_a_declared_body_arrives_whole() -> None:
+    from pepperpy.distribution.config import FetchLimits
+    from pepperpy.distribution.download import download
+
+    body = os.urandom(3_000_000)
+    listener = _raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n" + body)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/t"
+        assert download(url, 3_000_000, FetchLimits()) == body
+        with pytest.raises(Exception, match="more than the 2999999 bytes"):
+            download(url, 2_999_999, FetchLimits())
     finally:
         listener.close()
