@@ -184,9 +184,16 @@ class IndexClient:
         self.folder = folder or store.index_dir(config.name)
         self.limits = limits or FetchLimits.from_env()
         self._fetcher: Any = None
+        self._asked: list[str] = []  # by the quick check and its downloads
         self._updater: object | None = None
         #: set when the last refresh proved the index unchanged without ngclient
         self.unchanged: Unchanged | None = None
+
+    @property
+    def requests(self) -> list[str]:
+        """The URLs this client asked for, in order: the quick check's, then ngclient's
+        (tests and benches)."""
+        return [*self._asked, *(self._fetcher.requests if self._fetcher is not None else ())]
 
     @property
     def fetcher(self) -> Any:
@@ -244,7 +251,7 @@ class IndexClient:
         if self._updater is None and self.unchanged is None:
             pinned = self._check_local()
             self.unchanged = unchanged.check(self.folder, self.config.metadata_url,
-                                             self.limits, pinned=pinned)
+                                             self.limits, pinned=pinned, log=self._asked)
         if self.unchanged is not None:
             offers = offers_from(self.config.name, self.unchanged.targets)
             self._save_catalog(offers)
@@ -321,7 +328,7 @@ class IndexClient:
             if self.unchanged is not None:
                 from pepperpy.distribution.download import download
 
-                data = download(url, info.length, self.limits, log=self.unchanged.requests)
+                data = download(url, info.length, self.limits, log=self._asked)
             else:
                 data = self.fetcher.fetch_bytes(url, info.length)
         target = Target(self.config.name, offer.path, info, data)

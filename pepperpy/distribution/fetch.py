@@ -25,10 +25,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pepperpy._record import record
 from pepperpy.core import (
     ConfigurationError,
     IndexRefusedError,
@@ -64,7 +64,7 @@ __all__ = [
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record
 class PublisherKey:
     """A publisher key an index names, with the plugins it signs there."""
 
@@ -76,7 +76,7 @@ class PublisherKey:
     slots: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class InstallOutcome:
     """``action``: ``"unchanged"`` or install_bundle's action; ``result`` its result."""
 
@@ -85,7 +85,7 @@ class InstallOutcome:
     result: Any = None
 
 
-@dataclass(frozen=True)
+@record
 class Outdated:
     """An installed plugin with a newer usable version, or whose version was yanked
     (``yanked_reason`` the publisher's words, ``fix`` the command that moves off it)."""
@@ -244,7 +244,7 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         store.add(key.pem, publisher=_publisher_name(key), only=key.slots)
 
 
-@dataclass(frozen=True)
+@record
 class TrustChange:
     """What ``index trust`` would add: a new key, or new slots for a scoped key."""
 
@@ -608,7 +608,7 @@ def _max_age() -> float:
 
 def _offer_from_row(index: str, row: Any) -> Offer:
     fields: dict[str, Any] = (
-        {k: row.get(k) for k in Offer.__dataclass_fields__} if isinstance(row, dict) else {}
+        {k: row.get(k) for k in Offer.__match_args__} if isinstance(row, dict) else {}
     )
     try:
         offer = Offer(**fields)

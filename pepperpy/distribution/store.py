@@ -28,11 +28,11 @@ import os
 import re
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pepperpy._record import record
 from pepperpy.core import ConfigurationError, StateError, ValidationError
 from pepperpy.fsio import (
     atomic_write,
@@ -61,7 +61,7 @@ _CACHE_LIMITS = {"root": ROOT_LIMIT, "timestamp": 16_384, "snapshot": 2_000_000,
 CATALOG_LIMIT = 32 << 20
 
 
-@dataclass(frozen=True)
+@record
 class IndexConfig:
     name: str
     url: str

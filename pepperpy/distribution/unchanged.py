@@ -60,15 +60,12 @@ class TargetInfo:
 
 
 class Unchanged:
-    """The index's verified state, read from the local files the record vouches for;
-    ``requests``: the URLs asked for, in order."""
+    """The index's verified state, read from the local files the record vouches for."""
 
-    __slots__ = ("consistent_snapshot", "requests", "targets")
+    __slots__ = ("consistent_snapshot", "targets")
 
-    def __init__(self, targets: dict[str, Any], consistent_snapshot: bool,
-                 requests: list[str]) -> None:
+    def __init__(self, targets: dict[str, Any], consistent_snapshot: bool) -> None:
         self.targets, self.consistent_snapshot = targets, consistent_snapshot
-        self.requests = requests
 
     def targetinfo(self, path: str) -> TargetInfo | None:
         """As ``Updater.get_targetinfo`` without delegations; None if unlisted or not a
@@ -114,17 +111,17 @@ def forget(folder: Path) -> None:
 
 
 def check(folder: Path, metadata_url: str, limits: FetchLimits, *,
-          pinned: bytes) -> Unchanged | None:
+          pinned: bytes, log: list[str] | None = None) -> Unchanged | None:
     """The verified state of the index if nothing changed there since a full refresh
-    from the ``pinned`` root, else None."""
+    from the ``pinned`` root, else None. ``log`` gets the URLs asked for."""
     try:
-        return _check(folder, metadata_url, limits, pinned)
+        return _check(folder, metadata_url, limits, pinned, [] if log is None else log)
     except Exception:  # any doubt (damage, network, a surprise): the full workflow
         return None
 
 
 def _check(folder: Path, metadata_url: str, limits: FetchLimits,
-           pinned: bytes) -> Unchanged | None:
+           pinned: bytes, requests: list[str]) -> Unchanged | None:
     record = json.loads(_read(folder / RECORD, _RECORD_LIMIT, follow=False))
     digests = record["sha256"]
     if record.get("version") != 1 or record.get("metadata_url") != metadata_url \
@@ -153,7 +150,6 @@ def _check(folder: Path, metadata_url: str, limits: FetchLimits,
     consistent = signed["root"].get("consistent_snapshot", False)
     if not isinstance(targets, dict) or not isinstance(consistent, bool):
         return None
-    requests: list[str] = []
     if not _absent(f"{metadata_url}{version + 1}.root.json", limits, requests):
         return None
     from pepperpy.distribution.download import download
@@ -164,7 +160,7 @@ def _check(folder: Path, metadata_url: str, limits: FetchLimits,
         return None
     if any(_expired(signed[role].get("expires")) for role in _ROLES):
         return None  # expired while the index answered
-    return Unchanged(targets, consistent, requests)
+    return Unchanged(targets, consistent)
 
 
 def _absent(url: str, limits: FetchLimits, requests: list[str]) -> bool:
