@@ -69,8 +69,11 @@ def answer(url: str, max_length: int, limits: FetchLimits, *,
 
 def _connect(parts: Any, url: str, limits: FetchLimits) -> socket.socket:
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    name: str = parts.hostname
+    # as bytes, getaddrinfo skips the idna codec (and its imports) for an ASCII name
+    host: Any = name.encode("ascii") if name.isascii() else name
     try:
-        sock = socket.create_connection((parts.hostname, port), timeout=limits.connect)
+        sock = socket.create_connection((host, port), timeout=limits.connect)
     except TimeoutError as exc:  # as urllib3's connect timeout: slow, not refused
         raise _error("SlowRetrievalError", f"no answer from {url}") from exc
     except OSError as exc:
