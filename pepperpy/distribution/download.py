@@ -30,6 +30,7 @@ _HEAD_LIMIT = 64 * 1024
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _STATUS = re.compile(rb"HTTP/1\.[01] ([1-5][0-9][0-9])(?: [^\r\n]*)?")
 _TARGET = re.compile(r"[!-~]+")  # printable ASCII, no space: nothing to inject
+_FRAMING = frozenset({"content-length", "transfer-encoding", "location"})  # one value each
 
 
 def download(url: str, max_length: int, limits: FetchLimits, *,
@@ -45,12 +46,24 @@ def answer(url: str, max_length: int, limits: FetchLimits, *,
            user_agent: str = "pepperpy", log: list[str] | None = None) -> tuple[int, bytes]:
     """The final HTTP status of ``url`` (after redirects) and its body if 2xx (a
     missing ``file://`` file is a 404)."""
+    try:
+        return _follow(url, max_length, limits, user_agent, log)
+    except ValueError as exc:  # a URL nothing can be asked of: a port out of range, an
+        # open IPv6 bracket, a host name IDNA cannot encode, a NUL in a file path
+        raise _error("DownloadError", f"cannot request {url[:200]!r}: {exc}") from exc
+
+
+def _follow(url: str, max_length: int, limits: FetchLimits, user_agent: str,
+            log: list[str] | None) -> tuple[int, bytes]:
     deadline = time.monotonic() + limits.deadline_for(max_length)
-    for _ in range(_REDIRECTS + 1):
+    for hop in range(_REDIRECTS + 1):
         if log is not None:
             log.append(url)
         parts = urlsplit(url)
         if parts.scheme == "file":
+            if hop:  # as urllib3: an index redirects to http(s) only, never into this disk
+                raise _error("DownloadError", f"refused a redirect to {url[:200]!r}: "
+                                              "a file URL")
             return _file(url, max_length)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _error("DownloadError", f"unsupported URL {url[:200]}")
@@ -131,9 +144,9 @@ def _head(sock: socket.socket, url: str, deadline: float
     for line in lines[1:]:
         name, sep, value = line.decode("latin-1").partition(":")
         name, value = name.strip().lower(), value.strip()
-        if not sep or (name in headers and headers[name] != value):
+        if not sep or (name in _FRAMING and headers.get(name, value) != value):
             raise _error("DownloadError", f"{url} sent a malformed or repeated header")
-        headers[name] = value
+        headers.setdefault(name, value)  # others may repeat (Set-Cookie): never read
     return int(status.group(1)), headers, buffer[end.end():]
 
 
@@ -145,7 +158,7 @@ def _body(sock: socket.socket, url: str, rest: bytes, headers: dict[str, str],
         raise _error("DownloadError", f"{url} sent a {headers['transfer-encoding'][:20]!r} "
                                       "body to an HTTP/1.0 request")
     declared = headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise _error("DownloadError", f"{url} sent a malformed Content-Length")
     expected = int(declared) if declared is not None else None
     if expected is not None and expected <= max_length:

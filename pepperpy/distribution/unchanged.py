@@ -44,7 +44,10 @@ _ROLES = ("root", "timestamp", "snapshot", "targets")
 _LIMITS = {"root": 512_000, "timestamp": 16_384, "snapshot": 2_000_000,
            "targets": 5_000_000}  # ngclient's UpdaterConfig defaults, as the store's
 _RECORD_LIMIT = 4096
-_EXPIRES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # tuf's only format
+# tuf's only format, in ASCII digits: strptime also reads other scripts' digits (a
+# year in Arabic-Indic digits parses, and the signature covers the ASCII form), which
+# would compare as text above any ASCII date, so an expiry that never passes (a freeze)
+_EXPIRES = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
