@@ -50,6 +50,7 @@ DOCS = "tests/documents/"
 KERNEL = "tests/trust/test_verify_before_inflate.py::"
 STREAM = "tests/trust/test_streaming.py::"
 CRCW = "tests/trust/test_crc_worker.py::"
+QUICK = "tests/distribution/test_quick_refresh_attacks.py::"
 STREAM_CASES = "tests/bundle/test_adversarial.py::test_the_streaming_check_refuses_every_case_alike"
 SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
@@ -416,6 +417,39 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    if expected is not None:\n",
       f"{UNCHANGED_TESTS}::test_endless_data_for_a_bundle",
       f"{UNCHANGED_TESTS}::test_a_declared_body_arrives_whole"),
+    m("index-unchanged-expiry-ascii", "freeze (an expiry's year rewritten in other digits, "
+      "signature intact)", UNCHANGED,
+      '_EXPIRES = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")',
+      '_EXPIRES = re.compile(r"\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z")',
+      f"{QUICK}test_the_quick_expiry_reads_as_tuf_reads",
+      f"{QUICK}test_an_expiry_in_other_digits_is_still_a_freeze"),
+    m("index-download-no-file-redirect", "a redirect into the local disk (a file-existence "
+      "probe)", "pepperpy/distribution/download.py",
+      "            if hop:  # as urllib3: an index redirects to http(s) only, never into this "
+      "disk\n", "            if False:\n",
+      f"{QUICK}test_a_redirect_to_a_local_file_is_not_followed",
+      f"{QUICK}test_a_redirect_to_the_local_timestamp_is_not_unchanged",
+      f"{QUICK}test_a_root_question_redirected_to_a_local_file_is_no_probe"),
+    m("index-download-bad-url", "a hostile redirect crashing install (no PepperpyError)",
+      "pepperpy/distribution/download.py", "    except ValueError as exc:  # a URL nothing can "
+      "be asked of", "    except ZeroDivisionError as exc:  # a URL nothing can be asked of",
+      f"{QUICK}test_a_hostile_answer_is_a_download_error[port-out-of-range]",
+      f"{QUICK}test_a_hostile_answer_is_a_download_error[open-ipv6-bracket]",
+      f"{QUICK}test_a_hostile_answer_is_a_download_error[long-idna-label]",
+      f"{QUICK}test_a_hostile_answer_is_a_download_error[nul-in-file-path]"),
+    Mutation("index-download-ascii-length", "a hostile Content-Length crashing install (no "
+             "PepperpyError; the ValueError catch backs the ASCII check, so both go)", (
+                 Edit("pepperpy/distribution/download.py",
+                      "not (declared.isascii() and declared.isdigit())", "not declared.isdigit()"),
+                 Edit("pepperpy/distribution/download.py", "    except ValueError as exc:  # a URL "
+                      "nothing can be asked of", "    except ZeroDivisionError as exc:  # a URL "
+                      "nothing can be asked of")),
+             (f"{QUICK}test_a_hostile_bundle_answer_fails_install_cleanly",
+              f"{QUICK}test_a_hostile_answer_is_a_download_error[superscript-length]")),
+    m("index-download-framing-repeat", "two framing headers with two values (request "
+      "smuggling, a length lie)", "pepperpy/distribution/download.py",
+      "(name in _FRAMING and headers.get(name, value) != value)", "False",
+      f"{UNCHANGED_TESTS}::test_the_plain_downloader_refuses_what_it_cannot_frame"),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates,", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),
