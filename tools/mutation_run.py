@@ -140,6 +140,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "pepperpy/_crcs.py", "                piece.compute()\n            else:",
       "                pass\n            else:",
       f"{CRCW}test_slices_the_worker_has_not_reached_are_computed_by_the_caller"),
+    m("crc-settled-per-chunk", "CRC-32s of a reused read buffer computed after it was refilled",
+      VERIFY, "        crcs.settled()  # this chunk's CRCs done: its buffer may be reused\n", "",
+      "tests/trust/test_crc_handover.py::"
+      "test_a_reused_buffer_is_not_refilled_before_its_slices_are_computed"),
     m("zip-bomb-ratio", "zip bombs", ZIP,
       "if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:",
       "if False:",
