@@ -506,3 +506,19 @@ def test_a_declared_body_arrives_whole() -> None:
             download(url, 2_999_999, FetchLimits())
     finally:
         listener.close()
+
+
+def test_a_file_index_takes_the_quick_path_too(publisher: Publisher, home: Path) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    assert run("repo", "add", publisher.folder, publisher.bundle("sample", "1.0.0"),
+               "--key", publisher.repo_key) == 0
+    assert run("index", "add", "main", f"file://{publisher.folder}", "--root",
+               publisher.root) == 0
+    session = _session()
+    assert session.install("sample").action == "installed"
+    client = session.client("main")
+    assert client.unchanged is not None
+    assert [u.rsplit("/", 1)[-1] for u in client.requests] == [
+        "2.root.json", "timestamp.json", _bundle_url(publisher).rsplit("/", 1)[-1]]
+    assert (home / "plugins" / "sample.pepperplugin").read_bytes() == (
+        publisher.bundles / "sample-1.0.0.pepperplugin").read_bytes()
