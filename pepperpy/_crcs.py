@@ -63,9 +63,9 @@ def _queue() -> Any:
         import threading
         from _queue import SimpleQueue
 
-        _work.append(SimpleQueue())
-        threading.Thread(target=_run, args=(_work[0],), daemon=True,
-                         name="pepperpy-crc32").start()
+        work: Any = SimpleQueue()  # kept once its worker runs: never a queue nobody reads
+        threading.Thread(target=_run, args=(work,), daemon=True, name="pepperpy-crc32").start()
+        _work.append(work)
     return _work[0]
 
 
@@ -90,10 +90,15 @@ class Crcs:
         if any(piece.index == index for piece in self.pending):
             self.settled()  # that CRC's previous slice first
         if self.threaded and len(view) >= AWAY:
-            self.pending.append(piece := _Slice(self.values, index, view))
-            _queue().put(piece)
-        else:
-            self.values[index] = zlib.crc32(view, self.values[index])
+            try:
+                work = _queue()
+            except RuntimeError:  # no thread to be had (the process is at its limit)
+                self.threaded = False  # so this pass computes in line
+            else:
+                self.pending.append(piece := _Slice(self.values, index, view))
+                work.put(piece)
+                return
+        self.values[index] = zlib.crc32(view, self.values[index])
 
     def settled(self) -> list[int]:
         """The CRCs once every ``add`` so far is done (the bytes may then change)."""

@@ -144,6 +144,16 @@ MUTATIONS: tuple[Mutation, ...] = (
       VERIFY, "        crcs.settled()  # this chunk's CRCs done: its buffer may be reused\n", "",
       "tests/trust/test_crc_handover.py::"
       "test_a_reused_buffer_is_not_refilled_before_its_slices_are_computed"),
+    m("crc-no-thread-inline", "a verification failing (RuntimeError) when no thread can start",
+      "pepperpy/_crcs.py", "            except RuntimeError:  # no thread to be had",
+      "            except ZeroDivisionError:  # no thread to be had",
+      "tests/trust/test_crc_handover.py::test_no_thread_to_be_had_computes_in_line"),
+    m("crc-queue-after-start", "slices held forever by a CRC queue no thread reads",
+      "pepperpy/_crcs.py", "        threading.Thread(target=_run, args=(work,), daemon=True, "
+      "name=\"pepperpy-crc32\").start()\n        _work.append(work)\n",
+      "        _work.append(work)\n        threading.Thread(target=_run, args=(work,), "
+      "daemon=True, name=\"pepperpy-crc32\").start()\n",
+      "tests/trust/test_crc_handover.py::test_no_thread_to_be_had_computes_in_line"),
     m("zip-bomb-ratio", "zip bombs", ZIP,
       "if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:",
       "if False:",

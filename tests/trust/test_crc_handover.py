@@ -116,3 +116,22 @@ def test_a_forked_child_verifies_with_a_worker_of_its_own(tmp_path: Path) -> Non
         os.close(read)
         os.waitpid(pid, 0)
     assert result == b"\0"
+
+
+def test_no_thread_to_be_had_computes_in_line(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process at its thread limit cannot start the worker: the pass computes every
+    CRC itself (the same verdicts, no RuntimeError out of a verification) and leaves no
+    queue behind that nobody reads, holding every slice handed to it."""
+    monkeypatch.setattr(_crcs, "_work", [])
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    factory = BundleFactory()
+    assert check(_bundle(factory, tmp_path, "good", stale=False),
+                 _trust(factory, tmp_path / "g")).digest
+    with pytest.raises(BundleInvalidError, match="CRC-32"):
+        check(_bundle(factory, tmp_path, "stale", stale=True), _trust(factory, tmp_path / "s"))
+    assert _crcs._work == []
