@@ -464,6 +464,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "smuggling, a length lie)", "pepperpy/distribution/download.py",
       "(name in _FRAMING and headers.get(name, value) != value)", "False",
       f"{UNCHANGED_TESTS}::test_the_plain_downloader_refuses_what_it_cannot_frame"),
+    m("index-mirror-locked-refresh", "metadata written outside the store lock (index mirror "
+      "after a quick refresh)", "pepperpy/distribution/mirror.py",
+      "    if client.unchanged is not None:  # the quick refresh answered: ngclient's own, now\n"
+      "        offers = client.full_refresh()\n", "",
+      f"{QUICK}test_index_mirror_refreshes_only_under_the_store_lock"),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates,", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),

@@ -239,6 +239,15 @@ class IndexClient:
                     ) from exc
         return self._updater
 
+    def full_refresh(self) -> list[Offer]:
+        """After a quick refresh, ngclient's full workflow after all (``index mirror``
+        downloads through its ``Updater``), under the store's lock as every refresh: an
+        Updater left unrefreshed would refresh itself on first use, without the lock."""
+        with self.store.locked():
+            self.unchanged = None
+            self._open()
+            return self.refresh()
+
     def _check_local(self) -> bytes:
         """The pinned root; damaged local state refused by name (``StateError``)."""
         root = self.store.pinned_root(self.config.name, self.folder)

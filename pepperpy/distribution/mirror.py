@@ -45,6 +45,8 @@ def mirror_index(settings: Settings, name: str, dest: Path, *,
     client = session.client(name)
     cache = client.metadata_dir
     dest = Path(dest).absolute()
+    if client.unchanged is not None:  # the quick refresh answered: ngclient's own, now
+        offers = client.full_refresh()
     updater = client._open()
     with private_folder(session.store.spool_dir, "mirror-") as spool:
         for offer in offers:

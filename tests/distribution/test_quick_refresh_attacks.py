@@ -13,7 +13,7 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,12 @@ class _Relay:
         relay = self
         self.answers: dict[str, bytes] = {}
         self.requests: list[str] = []
+        self.observe: Callable[[str], None] = lambda path: None
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 relay.requests.append(self.path)
+                relay.observe(self.path)
                 raw = relay.answers.get(self.path)
                 if raw is not None:
                     self.wfile.write(raw)
@@ -262,3 +264,36 @@ def test_a_repeated_header_that_frames_nothing_is_accepted(
     assert session.client("main").unchanged is not None
     assert outcome.action == "installed"
     assert (home / "plugins" / "sample.pepperplugin").read_bytes() == body
+
+
+# -- every refresh under the store's lock ---------------------------------------------
+
+def test_index_mirror_refreshes_only_under_the_store_lock(
+        publisher: Publisher, relay: _Relay, home: Path, tmp_path: Path) -> None:
+    """``index mirror`` downloads through ngclient's Updater. After a quick refresh there
+    was none refreshed, and the one it made refreshed itself on first use, writing into
+    the metadata cache without the lock another process's refresh holds."""
+    import fcntl
+    import os
+
+    _added(publisher, relay.url)
+    lock = home / "indexes" / ".lock"
+    unlocked: list[str] = []
+
+    def observe(path: str) -> None:
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            unlocked.append(path)  # nobody held it: this request was made without it
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
+
+    relay.observe = observe
+    assert run("index", "mirror", "main", tmp_path / "mirror") == 0
+    metadata = [p for p in relay.requests if p.startswith("/metadata/")]
+    assert metadata and unlocked == [p for p in unlocked if not p.startswith("/metadata/")]
+    assert (tmp_path / "mirror" / "metadata" / "timestamp.json").read_bytes() == (
+        home / "indexes" / "main" / "metadata" / "timestamp.json").read_bytes()
+    assert (home / "indexes" / "main" / "metadata-verified.json").is_file()
