@@ -24,7 +24,7 @@ from pepperpy.llm import (
 )
 from pepperpy.reliability.deadline import Deadline, check_timeout, current_deadline, pinned
 from pepperpy.textcheck import check_text
-from pepperpy.tool_loop import Outcome, ToolLoop, stream_rounds
+from pepperpy.tool_loop import ToolLoop, stream_rounds
 from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
 
 if TYPE_CHECKING:
@@ -188,17 +188,29 @@ class ChatBuilder:
         # One coroutine, not two: see ReliableLLM.generate on why depth costs.
         with pinned(None if self._timeout is None else Deadline.after(self._timeout)):
             provider, messages, history = await self._prepare()
-            loop = await self._loop(provider)
-            outcome = await loop.rounds_after(messages, await loop.first(messages))
-            result = outcome.result
-            if outcome.exhausted:
-                raise self._exhausted(result, provider)
-            result.messages = [*messages, outcome.added[-1]]
+            tools = await self._tools()
+            options = self._request_options(tools)
+            if tools:
+                loop = self._loop(provider, tools, options, current_deadline())
+                outcome = await loop.rounds_after(messages, await loop.first(messages))
+                result = outcome.result
+                if outcome.exhausted:
+                    raise self._exhausted(result, provider)
+                answer = outcome.added[-1]
+                added = outcome.added
+            else:
+                # No tool offered: one model call is the whole loop (the tool loop's
+                # outcome when nothing is runnable), made without building the loop.
+                result = await provider.generate(messages, options)
+                answer = Message(MessageRole.ASSISTANT, result.content,
+                                 tool_calls=result.tool_calls)
+                added = [answer]
+            result.messages = [*messages, answer]
             if self._schema is not None and not result.tool_calls:
                 # Pending calls to function-less tools are the caller's to answer first.
                 result.parsed = _parse_structured(self._schema, result.content)
             if history is not None:
-                await history.append([*_for_history(self._messages), *outcome.added])
+                await history.append([*_for_history(self._messages), *added])
             return result
 
     def stream(self) -> AsyncIterator[GenerationChunk]:
@@ -207,35 +219,63 @@ class ChatBuilder:
         Tool rounds show as chunks with ``kind`` "tool_calls" and "tool_result" and
         empty ``content``.
         """
-        # Nothing runs before the first chunk is asked for. The chat's steps before and
-        # after the rounds run inside the tool loop's generator, not in one wrapped
-        # around it: every chunk passes one async-generator level less.
-        provider: LLMProvider | None = None
-        history: ConversationHistory | None = None
+        # Nothing runs before the first chunk is asked for.
+        return self._stream()
 
-        async def start() -> tuple[ToolLoop, list[Message]]:
-            nonlocal provider, history
-            provider, messages, history = await self._prepare()
-            deadline = None if self._timeout is None else Deadline.after(self._timeout)
-            return await self._loop(provider, deadline), messages
+    async def _stream(self) -> AsyncIterator[GenerationChunk]:
+        provider, messages, history = await self._prepare()
+        deadline = None if self._timeout is None else Deadline.after(self._timeout)
+        tools = await self._tools()
+        options = self._request_options(tools)
+        if tools:
+            loop = self._loop(provider, tools, options, deadline or current_deadline())
 
-        async def finish(outcome: Outcome) -> None:
+            async def start() -> tuple[ToolLoop, list[Message]]:
+                return loop, messages
+
+            async for chunk in stream_rounds(start):
+                yield chunk
+            outcome = loop.outcome
+            assert outcome is not None
             if outcome.exhausted:
-                assert provider is not None
                 raise self._exhausted(outcome.result, provider)
             if history is not None:
                 await history.append([*_for_history(self._messages), *outcome.added])
+            return
+        # No tool offered: the model's chunks pass straight through (what the tool loop
+        # does when nothing is runnable: a chunk with tool calls, which are the caller's
+        # to answer, comes last), and the answer is put together only for the history.
+        with pinned(deadline):  # the layer reads the deadline on this call
+            chunks = provider.generate_stream(messages, options)
+        parts: list[str] | None = [] if history is not None else None
+        held: GenerationChunk | None = None
+        async for chunk in chunks:
+            if parts is not None:
+                parts.append(chunk.content)
+            if chunk.tool_calls:
+                held = chunk  # passed on once the answer is over
+                continue
+            yield chunk
+        if held is not None:
+            yield held
+        if history is not None:
+            assert parts is not None
+            answer = Message(MessageRole.ASSISTANT, "".join(parts),
+                             tool_calls=held.tool_calls if held is not None else ())
+            await history.append([*_for_history(self._messages), answer])
 
-        return stream_rounds(start, finish)
-
-    async def _loop(self, provider: LLMProvider, deadline: Any = None) -> ToolLoop:
+    async def _tools(self) -> tuple[Tool, ...]:
+        """The tools this chat offers: its own, then the configured providers'."""
         tools: tuple[Tool, ...] = self._options.get("tools", ())
         if self._configured_tools is not None:
             tools = (*tools, *await self._configured_tools())
-        if tools:
-            tools = check_unique(tools)
-        options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
-        deadline = deadline or current_deadline()
+        return check_unique(tools) if tools else tools
+
+    def _request_options(self, tools: tuple[Tool, ...]) -> GenerationOptions:
+        return GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
+
+    def _loop(self, provider: LLMProvider, tools: tuple[Tool, ...],
+              options: GenerationOptions, deadline: Deadline | None) -> ToolLoop:
         runner = ToolRunner(tools, max_tool_calls=self._max_tool_calls,
                             tracing=self._tracing, deadline=deadline)
         return ToolLoop(provider, runner, options, max_rounds=self._max_tool_rounds,
