@@ -37,12 +37,18 @@ def check_timeout(seconds: Any, *, where: str) -> float:
     return float(seconds)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Deadline:
     """``seconds`` from ``start`` on the running loop's clock."""
 
     seconds: float
     when: float
+
+    # Written by hand (one per request): the frozen dataclass's own __init__ sets each
+    # field through object.__setattr__.
+    def __init__(self, seconds: float, when: float) -> None:
+        d = self.__dict__
+        d["seconds"], d["when"] = seconds, when
 
     @classmethod
     def after(cls, seconds: float) -> Deadline:

@@ -26,7 +26,8 @@ from pepperpy.llm import (
     LLMProvider,
     Message,
 )
-from pepperpy.reliability.deadline import Deadline, current_deadline
+from pepperpy.reliability.deadline import Deadline
+from pepperpy.reliability.deadline import _current as _current_deadline
 from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
 from pepperpy.reliability.tracing import Tracing
@@ -61,7 +62,7 @@ class Reliability:
         return Watchdog(timers, loop, deadline, name, operation)
 
     def deadline(self) -> Deadline | None:
-        found = current_deadline()
+        found = _current_deadline.get()
         if found is None and self.timeout is not None:
             return Deadline.after(self.timeout)
         return found
@@ -275,7 +276,7 @@ class ReliableLLM(_Layer, LLMProvider):
     ) -> GenerationResult:
         rel, first = self._rel, self._chain[0]
         deadline = rel.deadline()
-        call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
+        call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
         if span is not None:  # each step that only records checks first: no call when off
             self._content(span, messages, None)
@@ -300,9 +301,13 @@ class ReliableLLM(_Layer, LLMProvider):
                 return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
 
             dog = rel.watchdog(deadline, first.name, "chat") if deadline is not None else None
-            try:  # the watchdog inline, not dog.run(): one coroutine less (see above)
+            # The watchdog inline, not dog.run(): one coroutine less (see above); its
+            # arm() and rest() are called only when they act (fired / a cancel is owed).
+            try:
                 if dog is not None:
-                    dog.arm()
+                    if dog.fired:
+                        dog.arm()  # raises the deadline's error
+                    dog.waiting = True
                 result = await self._walk(call, span, attempt)
             except asyncio.CancelledError:
                 if dog is not None:
@@ -310,7 +315,9 @@ class ReliableLLM(_Layer, LLMProvider):
                 raise
             finally:
                 if dog is not None:
-                    dog.rest()
+                    dog.waiting = False
+                    if dog.owed:
+                        dog.rest()
                     dog.close()
             result.provider = call.link.name
             result.model = result.model or call.model

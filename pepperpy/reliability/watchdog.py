@@ -96,7 +96,9 @@ class Watchdog:
         self._cancelling = task.cancelling()
         self.fired = self.waiting = self.owed = False  # owed: our cancel, not yet taken back
         self._timers = timers
-        timers.add(self, loop)
+        timers._dogs[self] = None  # Deadlines.add, inline: once per call
+        if self.when < timers._at:
+            timers._arm(loop, self.when)
 
     def fire(self) -> None:
         """The deadline passed: cancel the task if it is waiting for the provider."""
@@ -150,4 +152,4 @@ class Watchdog:
 
     def close(self) -> None:
         """The call is over: the watchdog never fires."""
-        self._timers.discard(self)
+        self._timers._dogs.pop(self, None)  # Deadlines.discard, inline
