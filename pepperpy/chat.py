@@ -22,7 +22,14 @@ from pepperpy.llm import (
     ResponseFormat,
     Tool,
 )
-from pepperpy.reliability.deadline import Deadline, check_timeout, current_deadline, pinned
+from pepperpy.reliability.deadline import (
+    Deadline,
+    check_timeout,
+    current_deadline,
+    pin,
+    pinned,
+    unpin,
+)
 from pepperpy.textcheck import check_text
 from pepperpy.tool_loop import ToolLoop, stream_rounds
 from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
@@ -185,11 +192,19 @@ class ChatBuilder:
     # -- running ------------------------------------------------------------------
     async def generate(self) -> GenerationResult:
         """Generate one answer (running tool functions and validating schemas)."""
-        # One coroutine, not two: see ReliableLLM.generate on why depth costs.
-        with pinned(None if self._timeout is None else Deadline.after(self._timeout)):
-            provider, messages, history = await self._prepare()
-            tools = await self._tools()
-            options = self._request_options(tools)
+        # One coroutine, not more: see ReliableLLM.generate on why depth costs. The
+        # steps are inline for the same reason (every chat request runs them).
+        token = None if self._timeout is None else pin(Deadline.after(self._timeout))
+        try:
+            self._check_messages()
+            provider = await self._provider_getter()
+            messages, history = list(self._messages), None
+            if self._conversation is not None:
+                messages, history = await self._with_history(messages)
+            tools: tuple[Tool, ...] = self._options.get("tools", ())
+            if tools or self._configured_tools is not None:
+                tools = await self._tools()
+            options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
             if tools:
                 loop = self._loop(provider, tools, options, current_deadline())
                 outcome = await loop.rounds_after(messages, await loop.first(messages))
@@ -212,6 +227,9 @@ class ChatBuilder:
             if history is not None:
                 await history.append([*_for_history(self._messages), *added])
             return result
+        finally:
+            if token is not None:
+                unpin(token)
 
     def stream(self) -> AsyncIterator[GenerationChunk]:
         """Stream the answer chunk by chunk; tools run between rounds as in generate().
@@ -225,8 +243,10 @@ class ChatBuilder:
     async def _stream(self) -> AsyncIterator[GenerationChunk]:
         provider, messages, history = await self._prepare()
         deadline = None if self._timeout is None else Deadline.after(self._timeout)
-        tools = await self._tools()
-        options = self._request_options(tools)
+        tools: tuple[Tool, ...] = self._options.get("tools", ())
+        if tools or self._configured_tools is not None:
+            tools = await self._tools()
+        options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
         if tools:
             loop = self._loop(provider, tools, options, deadline or current_deadline())
 
@@ -271,9 +291,6 @@ class ChatBuilder:
             tools = (*tools, *await self._configured_tools())
         return check_unique(tools) if tools else tools
 
-    def _request_options(self, tools: tuple[Tool, ...]) -> GenerationOptions:
-        return GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
-
     def _loop(self, provider: LLMProvider, tools: tuple[Tool, ...],
               options: GenerationOptions, deadline: Deadline | None) -> ToolLoop:
         runner = ToolRunner(tools, max_tool_calls=self._max_tool_calls,
@@ -310,6 +327,14 @@ class ChatBuilder:
         return self
 
     async def _prepare(self) -> tuple[LLMProvider, list[Message], ConversationHistory | None]:
+        self._check_messages()
+        provider = await self._provider_getter()
+        messages, history = list(self._messages), None
+        if self._conversation is not None:
+            messages, history = await self._with_history(messages)
+        return provider, messages, history
+
+    def _check_messages(self) -> None:
         asked = False
         for number, m in enumerate(self._messages, 1):
             if not m.content.isascii():  # ASCII is always sendable: no label to write
@@ -319,16 +344,18 @@ class ChatBuilder:
             raise ValidationError(
                 "the chat has no user message: add one with .with_user('...') before generating"
             )
-        provider = await self._provider_getter()
-        history = None
-        messages = list(self._messages)
-        if self._conversation is not None and self._history_factory is not None:
-            history = self._history_factory(self._conversation)
-            past = await history.messages()
-            system = [m for m in messages if m.role is MessageRole.SYSTEM]
-            rest = [m for m in messages if m.role is not MessageRole.SYSTEM]
-            messages = [*system, *past, *rest]
-        return provider, messages, history
+
+    async def _with_history(self, messages: list[Message]
+                            ) -> tuple[list[Message], ConversationHistory | None]:
+        """The conversation's stored turns after the system prompts, and its history."""
+        if self._history_factory is None:
+            return messages, None
+        assert self._conversation is not None
+        history = self._history_factory(self._conversation)
+        past = await history.messages()
+        system = [m for m in messages if m.role is MessageRole.SYSTEM]
+        rest = [m for m in messages if m.role is not MessageRole.SYSTEM]
+        return [*system, *past, *rest], history
 
 
 def _for_history(messages: Sequence[Message]) -> list[Message]:
