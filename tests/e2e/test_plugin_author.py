@@ -39,7 +39,7 @@ def files_under(folder: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("category", ["llm", "embeddings", "rag", "storage", "tools",
-                                      "calendar"])
+                                      "documents", "calendar"])
 def test_new_then_test_passes_for_each_category(run, category: str) -> None:
     name = f"{category}_demo_provider"
     created = run("plugin", "new", name, "--category", category)

@@ -29,8 +29,9 @@ def add_plugin_commands(plugin_subparsers: argparse._SubParsersAction) -> None:
     )
     new.add_argument("name", metavar="NAME", help="plugin name, e.g. llm_echo_provider")
     new.add_argument("--category", required=True, metavar="CATEGORY",
-                     help="llm, embeddings, rag, storage, tools, or a new category's name "
-                          "(e.g. calendar: a provider reached with pepper.use)")
+                     help="llm, embeddings, rag, storage, tools, documents, or a new "
+                          "category's name (e.g. calendar: a provider reached with "
+                          "pepper.use)")
     new.add_argument("--provider-name", metavar="P",
                      help="the name users pass to with_llm(...) (default: from NAME)")
     new.add_argument("--out", type=Path, default=Path("."), metavar="DIR",

@@ -25,12 +25,12 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{1,63}")
 _PROVIDER = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _SUITES = {"llm": "LLMConformance", "embeddings": "EmbeddingsConformance",
            "rag": "RAGConformance", "storage": "StorageConformance",
-           "tools": "ToolsConformance"}
+           "tools": "ToolsConformance", "documents": "DocumentsConformance"}
 _SUFFIX = {"llm": "LLMProvider", "embeddings": "Embeddings", "rag": "VectorStore",
-           "storage": "Storage", "tools": "Tools"}
+           "storage": "Storage", "tools": "Tools", "documents": "Loader"}
 _KIND = {"llm": "An LLM provider", "embeddings": "An embeddings provider",
          "rag": "A vector store (RAG provider)", "storage": "A JSON storage provider",
-         "tools": "A tools provider"}
+         "tools": "A tools provider", "documents": "A documents loader"}
 _USAGE = {
     "llm": 'async with PepperPy().with_llm("{p}") as pepper:\n'
            '    print((await pepper.chat.with_user("hello").generate()).content)',
@@ -42,6 +42,8 @@ _USAGE = {
                '    ...  # conversation history and your own JSON documents',
     "tools": 'async with PepperPy().with_llm("openai").with_tools("{p}") as pepper:\n'
              '    print(await pepper.tools.list())  # offered to every chat and agent',
+    "documents": 'async with PepperPy().with_embeddings("local").with_rag("chroma") as pepper:\n'
+                 '    await pepper.rag.add_files(["notes{suffix}"])  # picked by file type',
 }
 _OPEN_USAGE = ('async with PepperPy() as pepper:\n'
                '    print(await pepper.use("{c}", "{p}").describe())')
@@ -81,6 +83,12 @@ def _options(category: str, env_prefix: str) -> dict[str, Any]:
         return {"dimension": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 64,
                               "env": f"{env_prefix}_DIMENSION",
                               "description": "Length of every vector."}}
+    if category == "documents":
+        return {"file_types": {"type": "array", "items": {"type": "string"},
+                               "default": [_suffix(env_prefix)],
+                               "description": "File types this loader reads (rag.add_files "
+                                              "picks it by these; lower-case suffixes with "
+                                              "their dot)."}}
     if category not in ("rag", "storage"):
         return {"greeting": {"type": "string", "default": "hello",
                              "env": f"{env_prefix}_GREETING",
@@ -88,6 +96,11 @@ def _options(category: str, env_prefix: str) -> dict[str, Any]:
     return {"data_dir": {"type": "string", "minLength": 1,
                          "description": "The application's data folder (PepperPy fills it "
                                         "in); keep your files under it."}}
+
+
+def _suffix(env_prefix: str) -> str:
+    """A documents loader's first file type: ``.rtf`` for the provider ``rtf``."""
+    return "." + env_prefix.lower()
 
 
 def default_provider_name(name: str, category: str) -> str:
@@ -123,14 +136,8 @@ def plugin_files(
     if not CATEGORY_NAME.fullmatch(category):
         raise ValidationError(
             f"invalid category {category!r}: use 1-32 lowercase letters, digits and "
-            "underscores, starting with a letter (llm, embeddings, rag, storage, tools, or "
-            "a new one such as calendar)"
-        )
-    if category == "documents":
-        raise ValidationError(
-            "no template for documents loaders yet: copy plugin_src/documents_markdown_provider "
-            "(a complete loader in 60 lines) and see 'A documents loader' in "
-            "docs/plugin-author-guide.md"
+            "underscores, starting with a letter (llm, embeddings, rag, storage, tools, "
+            "documents, or a new one such as calendar)"
         )
     provider = provider_name or default_provider_name(name, category)
     if not _PROVIDER.fullmatch(provider):
@@ -168,7 +175,8 @@ def plugin_files(
               "suite": _SUITES.get(category, "CategoryConformance"),
               "category_line": "" if category in _SUITES else f'\n    category = "{category}"',
               "env_prefix": env_prefix}
-    usage = _USAGE.get(category, _OPEN_USAGE).format(p=provider, c=category)
+    usage = _USAGE.get(category, _OPEN_USAGE).format(p=provider, c=category,
+                                                     suffix=_suffix(env_prefix))
     provider_code = (templates.OPENAI_COMPATIBLE if compatible
                      else templates.PROVIDERS.get(category, templates.GENERIC))
     return {

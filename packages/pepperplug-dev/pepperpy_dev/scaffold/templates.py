@@ -250,6 +250,41 @@ class {class_name}(ToolsProvider):
         return ToolResult(str(arguments.get("text", "")).upper())
 '''
 
+DOCUMENTS = '''"""{description}"""
+
+from __future__ import annotations
+
+from pepperpy.core import ValidationError
+from pepperpy.documents import DocumentLoader, Section
+
+#: Files past this size are refused before any parsing: one file's work stays bounded.
+MAX_BYTES = 64 * 1024 * 1024
+
+
+class {class_name}(DocumentLoader):
+    """UTF-8 text split into paragraphs at blank lines: replace ``read`` with your parser.
+
+    PepperPy reads the file (size-bounded) and calls ``read`` on a worker thread; the
+    suffixes it is picked for are the default of ``file_types`` in plugin.json.
+    """
+
+    def read(self, data: bytes, *, name: str) -> list[Section]:
+        # Bound what you inflate, unpack or nest before parsing, and turn every parser
+        # exception into a ValidationError that names the file.
+        if len(data) > MAX_BYTES:
+            raise ValidationError(f"{{name}} is {{len(data)}} bytes; this loader reads "
+                                  f"files up to {{MAX_BYTES}} bytes")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{{name}} is not UTF-8 text (byte {{exc.start}} is "
+                                  "invalid); save it as UTF-8") from None
+        if "\\x00" in text:
+            raise ValidationError(f"{{name}} holds NUL bytes: it is binary, not text")
+        paragraphs = text.replace("\\r\\n", "\\n").split("\\n\\n")
+        return [Section(part.strip()) for part in paragraphs if part.strip()]
+'''
+
 #: A category the core does not define: any BaseProvider subclass with the methods
 #: the category's users call (``pepper.use(category, provider).method(...)``).
 GENERIC = '''"""{description}"""
@@ -277,7 +312,7 @@ class {class_name}(BaseProvider):
 '''
 
 PROVIDERS = {"llm": LLM, "embeddings": EMBEDDINGS, "rag": RAG, "storage": STORAGE,
-             "tools": TOOLS}
+             "tools": TOOLS, "documents": DOCUMENTS}
 
 OPENAI_COMPATIBLE = '''"""{description}"""
 
