@@ -63,8 +63,8 @@ class Reliability:
 
     def deadline(self) -> Deadline | None:
         found = _current_deadline.get()
-        if found is None and self.timeout is not None:
-            return Deadline.after(self.timeout)
+        if found is None and self.timeout is not None:  # Deadline.after, inline
+            return Deadline(self.timeout, asyncio.get_running_loop().time() + self.timeout)
         return found
 
 
@@ -297,8 +297,11 @@ class ReliableLLM(_Layer, LLMProvider):
             # between the caller and the SDK costs a little on each exception the SDK
             # raises inside (CPython walks them), and SDKs raise hundreds per request.
             def attempt(provider: Any, index: int) -> Awaitable[GenerationResult]:
-                refuse_unseen_images(provider, messages)
-                return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
+                if not getattr(provider, "accepts_images", False):  # no call when it does
+                    refuse_unseen_images(provider, messages)
+                if index and options.model is not None:  # _options_for, inline
+                    return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
+                return provider.generate(messages, options)  # type: ignore[no-any-return]
 
             dog = rel.watchdog(deadline, first.name, "chat") if deadline is not None else None
             # The watchdog inline, not dog.run(): one coroutine less (see above); its

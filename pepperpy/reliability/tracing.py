@@ -54,8 +54,11 @@ def _global_provider_set() -> bool:
     # OpenTelemetry's own global: until something is set (or the variable names a
     # provider to load), get_tracer_provider() returns the proxy; known here without
     # its look-up of the variable, which raises and catches a KeyError each time.
-    if getattr(trace, "_TRACER_PROVIDER", _MISSING) is None and not _env_names_provider():
-        return False
+    if getattr(trace, "_TRACER_PROVIDER", _MISSING) is None:
+        env = os.environ  # _env_names_provider(), inline: this runs on every call
+        data = getattr(env, "_data", None) if type(env) is _ENVIRON else None
+        if not (_ENV_KEY in data if data is not None else _ENV_VAR in env):
+            return False
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
