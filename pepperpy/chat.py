@@ -31,7 +31,7 @@ from pepperpy.reliability.deadline import (
     unpin,
 )
 from pepperpy.textcheck import check_text
-from pepperpy.tool_loop import ToolLoop, stream_rounds
+from pepperpy.tool_loop import ToolLoop
 from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
 
 if TYPE_CHECKING:
@@ -255,11 +255,7 @@ class ChatBuilder:
         options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
         if tools:
             loop = self._loop(provider, tools, options, deadline or current_deadline())
-
-            async def start() -> tuple[ToolLoop, list[Message]]:
-                return loop, messages
-
-            async for chunk in stream_rounds(start):
+            async for chunk in loop.stream(messages):
                 yield chunk
             outcome = loop.outcome
             assert outcome is not None
