@@ -49,6 +49,7 @@ CONS = "tests/plugins/test_dependency_constraints.py::"
 DOCS = "tests/documents/"
 KERNEL = "tests/trust/test_verify_before_inflate.py::"
 STREAM = "tests/trust/test_streaming.py::"
+CRCW = "tests/trust/test_crc_worker.py::"
 STREAM_CASES = "tests/bundle/test_adversarial.py::test_the_streaming_check_refuses_every_case_alike"
 SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
@@ -124,8 +125,18 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        if crc != entry.crc:", "        if False:",
       f"{A}[signed-stale-crc]"),
     m("crc-stored-in-pass", "a stored entry's CRC-32, computed in the one pass", VERIFY,
-      "crcs[i] = zlib.crc32(chunk[lo - at:hi - at], crcs[i])", "crcs[i] = e.crc",
-      f"{A}[signed-stale-crc]", f"{STREAM_CASES}[signed-stale-crc]"),
+      "crcs.add(i, chunk[lo - at:hi - at])", "crcs.values[i] = e.crc",
+      f"{A}[signed-stale-crc]", f"{STREAM_CASES}[signed-stale-crc]",
+      f"{CRCW}test_large_stored_entries_are_crc_checked_by_every_form[True]"),
+    m("crc-worker-waits", "CRC-32s read before the second thread computed them",
+      "pepperpy/_crcs.py", "                piece.done.acquire()  # released by the worker",
+      "                pass  # released by the worker",
+      f"{CRCW}test_the_caller_waits_for_a_slice_the_worker_is_computing",
+      f"{CRCW}test_crcs_match_zlib_for_any_mix_of_slices"),
+    m("crc-caller-computes", "CRC-32s of slices the second thread has not reached",
+      "pepperpy/_crcs.py", "                piece.compute()\n            else:",
+      "                pass\n            else:",
+      f"{CRCW}test_slices_the_worker_has_not_reached_are_computed_by_the_caller"),
     m("zip-bomb-ratio", "zip bombs", ZIP,
       "if usize > limits.ratio_floor and usize > max(csize, 1) * limits.max_compression_ratio:",
       "if False:",

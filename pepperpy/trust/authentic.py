@@ -10,7 +10,9 @@ The checks, in order; each refusal raises at once:
    revoked (``UntrustedPublisherError``, ``RevokedError``);
 5. one pass over the raw bytes (:func:`scan`, chunks in file order: the gate's reads, or
    slices of bytes in memory) gives the file's SHA-256 (not revoked), the SHA-256 of
-   every byte before the signature entry and each stored entry's CRC-32; the ed25519
+   every byte before the signature entry and each stored entry's CRC-32 (of a file of
+   16 MiB or more, computed on a second thread beside the hashing: ``pepperpy._crcs``,
+   all of them in before ``scan`` returns); the ed25519
    signature over the statement built from the prefix digest must verify
    (:func:`verify_pass`).
 
@@ -26,12 +28,12 @@ from __future__ import annotations
 import binascii  # base64 without the base64 module (same calls b64encode/b64decode make)
 import json
 import re
-import zlib
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from pepperpy import _sha as hashlib  # SHA-256 without loading OpenSSL for small bundles
+from pepperpy._crcs import Crcs  # CRC-32 beside the hashing, on two cores
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError
 from pepperpy.trust import archive as zf
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustedKey, TrustSnapshot, ZipEntry
@@ -41,7 +43,7 @@ __all__ = ["FORMAT", "Pass", "check_directory", "check_key", "encode_signature_e
            "weak_key_problem"]
 
 FORMAT = "pepperpy-bundle/2"
-CHUNK = 1 << 18  # bytes hashed, then CRC-checked while still in the CPU cache
+CHUNK = 1 << 20  # bytes hashed while a second thread CRC-checks them (``pepperpy._crcs``)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _B64_SIG = re.compile(r"[A-Za-z0-9+/]{86}==")
 
@@ -190,9 +192,10 @@ def scan(source: memoryview | Iterable[tuple[int, memoryview]], entries: Sequenc
          size: int) -> Pass:
     """One pass over the file's bytes as they arrive (``source``: (offset, bytes) chunks in
     order, covering the file, copied from as they come; or the whole file in memory, taken
-    in 256 KiB slices and sliced): both digests, the CRC-32 of every stored entry's bytes
-    (each chunk is still in the CPU cache from hashing), and the pieces the later checks
-    read: each entry from its local header through its data when it is deflated or
+    in 1 MiB slices and sliced): both digests, the CRC-32 of every stored entry's bytes
+    (of a large file, on a second thread while this one hashes the same chunk; settled
+    before the next chunk is asked for and before returning), and the pieces the later
+    checks read: each entry from its local header through its data when it is deflated or
     ``plugin.json`` (else its header only), and everything from the signature entry on."""
     whole = source if isinstance(source, memoryview) else None
     cut, last = entries[-1].header_offset, len(entries) - 1
@@ -200,15 +203,10 @@ def scan(source: memoryview | Iterable[tuple[int, memoryview]], entries: Sequenc
         e.compressed_size if e.method == zf.DEFLATED or e.name == zf.MANIFEST_NAME else 0)
         for i, e in enumerate(entries)]
     hasher, prefix, first = hashlib.sha256(), "", 0
-    crcs, pieces = [0] * len(entries), list[Any](bytearray() for _ in entries)
+    crcs, pieces = Crcs(len(entries), size), list[Any](bytearray() for _ in entries)
     for at, chunk in ((at, source[at:at + CHUNK]) for at in range(0, size, CHUNK)) if (
             isinstance(source, memoryview)) else source:
-        end = at + len(chunk)
-        mid = cut - at if at <= cut < end else 0  # where the signed prefix ends
-        hasher.update(chunk[:mid])
-        prefix = hasher.copy().hexdigest() if at <= cut < end else prefix
-        hasher.update(chunk[mid:])
-        i = first
+        end, i = at + len(chunk), first
         while i <= last and entries[i].header_offset < end:
             e = entries[i]
             lo, hi = max(e.header_offset, at), min(keep[i], end)
@@ -216,12 +214,18 @@ def scan(source: memoryview | Iterable[tuple[int, memoryview]], entries: Sequenc
                 pieces[i] += chunk[lo - at:hi - at]
             lo, hi = max(e.data_offset, at), min(e.data_offset + e.compressed_size, end)
             if e.method == zf.STORED and lo < hi:
-                crcs[i] = zlib.crc32(chunk[lo - at:hi - at], crcs[i])
+                crcs.add(i, chunk[lo - at:hi - at])  # large: on a second thread, while...
             first += i == first and max(keep[i], e.data_offset + e.compressed_size) <= end
             i += 1
+        # ...this thread hashes the same chunk (the signed prefix ends at ``mid``)
+        mid = cut - at if at <= cut < end else 0
+        hasher.update(chunk[:mid])
+        prefix = hasher.copy().hexdigest() if at <= cut < end else prefix
+        hasher.update(chunk[mid:])
+        crcs.settled()  # this chunk's CRCs done: its buffer may be reused
     if whole is not None:
         pieces = [whole[e.header_offset:end] for e, end in zip(entries, keep, strict=True)]
-    return prefix, hasher.hexdigest(), crcs, pieces, size
+    return prefix, hasher.hexdigest(), crcs.settled(), pieces, size
 
 
 def signed_by(scanned: Pass, entries: Sequence[ZipEntry]) -> tuple[str, bytes]:

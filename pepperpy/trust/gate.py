@@ -11,9 +11,9 @@ kept) or, for bytes already in memory, :func:`verify_bundle`. Order, cheapest fi
    entry count before it is read) and the signature entry, and check that the key it
    names is trusted, strong and unrevoked. A file nobody trusts costs a few small reads;
 3. one pass over the whole file through the same descriptor (``authentic.scan``): read
-   into memory with one ``pread`` and taken in 256 KiB slices (``authenticate``), or read
-   in 256 KiB chunks into one reused buffer (``check``); each slice is hashed, then
-   CRC-checked if it belongs to a stored entry, while still in the CPU cache. A file
+   into memory with one ``pread`` and taken in 1 MiB slices (``authenticate``), or read
+   in 1 MiB chunks into one reused buffer (``check``); each slice is hashed while, if it
+   belongs to a stored entry, a second thread CRC-checks it (``pepperpy._crcs``). A file
    that grows or shrinks meanwhile is refused; the directory read in step 2 must be the
    one in these bytes (``archive.check_archive``), so it is parsed once;
 4. a digest verified before under this trust fingerprint (the verified cache) skips the
@@ -50,7 +50,7 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, Verified
 __all__ = ["Trust", "Verified", "authenticate", "check", "issued", "open_regular",
            "read_bundle", "verify_bundle"]
 
-_CHUNK = authentic.CHUNK  # 256 KiB reads, as hashlib.file_digest makes
+_CHUNK = authentic.CHUNK  # 1 MiB reads: few hand-overs to the CRC thread
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
@@ -159,7 +159,7 @@ def _read_all(handle: BinaryIO, size: int) -> bytes:
 
 
 def _chunks(handle: BinaryIO, size: int) -> Iterator[tuple[int, memoryview]]:
-    """The file from its start, through ``handle``, in one reused 256 KiB buffer."""
+    """The file from its start, through ``handle``, in one reused 1 MiB buffer."""
     buffer, at = memoryview(bytearray(min(size, _CHUNK))), 0
     handle.seek(0)
     while at < size and (got := handle.readinto(buffer[:size - at])):  # type: ignore[attr-defined]
@@ -182,7 +182,7 @@ def authenticate(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -
 
 def check(path: Path, trust: Trust, *, limits: Limits = DEFAULT_LIMITS) -> Verified:
     """What :func:`authenticate` establishes, without keeping the bytes (``plugin verify``,
-    discovery): one pass through a 256 KiB buffer keeps only the local headers, the raw
+    discovery): one pass through a 1 MiB buffer keeps only the local headers, the raw
     deflated entries and ``plugin.json``, and the tail (docs/bundle-format.md, section 6)."""
     return _gate(path, trust, limits, keep=False)[0]
 

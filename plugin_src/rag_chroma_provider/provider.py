@@ -41,6 +41,7 @@ __all__ = ["ChromaProvider", "where_clause"]
 _PROVIDER = "chroma"
 _DISTANCES = ("cosine", "l2", "ip")
 _INCLUDE = ["documents", "metadatas"]
+_QUERY_INCLUDE = [*_INCLUDE, "distances"]
 _DIMENSION = re.compile(r"expecting embedding with dimension of (\d+), got (\d+)")
 
 
@@ -68,6 +69,12 @@ def score(distance: float, space: str) -> float:
     return 1.0 - distance  # cosine: cosine similarity; ip: the dot product
 
 
+def _floats(vector: Sequence[float]) -> list[float]:
+    """A vector as the list chroma takes: a list as it is (chroma copies it into its own
+    array and never changes it), any other sequence copied into one."""
+    return vector if type(vector) is list else list(vector)
+
+
 def _metadata(value: dict[str, Any] | None) -> dict[str, MetadataValue]:
     return dict(value) if value else {}
 
@@ -80,6 +87,8 @@ def _replacing(upsert: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]
     refuses empty metadata dicts; None means "no metadata".
     """
     old = {i: m for i, m in zip(stored["ids"], stored["metadatas"], strict=True) if m}
+    if not old:  # nothing stored under these ids has metadata: nothing to clear
+        return {**upsert, "metadatas": [meta or None for meta in upsert["metadatas"]]}
     metadatas: list[dict[str, Any] | None] = []
     for doc_id, meta in zip(upsert["ids"], upsert["metadatas"], strict=True):
         merged: dict[str, Any] = dict.fromkeys(old.get(doc_id, {}))
@@ -292,7 +301,7 @@ class ChromaProvider(RAGProvider):
             batch = items[start : start + self._max_batch]
             upsert = {
                 "ids": [doc.id for doc, _ in batch],
-                "embeddings": [list(vec) for _, vec in batch],
+                "embeddings": [_floats(vec) for _, vec in batch],
                 "documents": [doc.text for doc, _ in batch],
                 "metadatas": [doc.metadata for doc, _ in batch],
             }
@@ -328,10 +337,10 @@ class ChromaProvider(RAGProvider):
         result = await self._call(
             "query",
             "search",
-            query_embeddings=[list(embedding)],
+            query_embeddings=[_floats(embedding)],
             n_results=k,
             where=where_clause(where),
-            include=[*_INCLUDE, "distances"],
+            include=_QUERY_INCLUDE,
         )
         space = self.config["distance"]
         ids, texts = result["ids"][0], result["documents"][0]

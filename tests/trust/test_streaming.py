@@ -1,4 +1,4 @@
-"""``gate.check`` (``pepperpy plugin verify``, discovery) reads a bundle once in 256 KiB
+"""``gate.check`` (``pepperpy plugin verify``, discovery) reads a bundle once in 1 MiB
 chunks, hashing each as it arrives and keeping only what the later checks read; the
 bytes it judges are the bytes it hashed.
 
