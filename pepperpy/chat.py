@@ -255,8 +255,12 @@ class ChatBuilder:
         options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
         if tools:
             loop = self._loop(provider, tools, options, deadline or current_deadline())
-            async for chunk in loop.stream(messages):
-                yield chunk
+            rounds = loop.stream(messages)
+            try:
+                async for chunk in rounds:
+                    yield chunk
+            finally:
+                await rounds.aclose()  # a caller that stops reading stops the rounds now
             outcome = loop.outcome
             assert outcome is not None
             if outcome.exhausted:
