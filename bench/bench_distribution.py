@@ -161,7 +161,7 @@ def index_bench(work: Path, count: int) -> None:
     start = time.perf_counter()
     session.offers()
     t_refresh = time.perf_counter() - start
-    asked = [u.rsplit("/", 1)[-1] for u in session.client("main").fetcher.requests]
+    asked = [u.rsplit("/", 1)[-1] for u in session.client("main").requests]
     downloaded = [a for a in asked if not a.endswith(".root.json")]
     print(f"index of {count} plugins: search (warm metadata) {t_search * 1000:.1f} ms "
           "(target < 100 ms)")

@@ -86,6 +86,8 @@ POLICY = "pepperpy/trust/admissible.py"
 LOADER = "pepperpy/trust/sealed.py"
 GATE = "pepperpy/trust/gate.py"
 MANAGER = "pepperpy/plugins/manager.py"
+UNCHANGED = "pepperpy/distribution/unchanged.py"
+UNCHANGED_TESTS = "tests/distribution/test_unchanged.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     m("signature", "modified file or manifest; mix-and-match", VERIFY,
@@ -353,6 +355,67 @@ MUTATIONS: tuple[Mutation, ...] = (
       "tests/distribution/test_threats.py::test_arbitrary_package_bytes_differ_from_metadata",
       "tests/distribution/test_download_check.py::"
       "test_a_refusal_of_unsigned_bytes_names_the_arbitrary_package"),
+    m("index-unchanged-digests", "an index refresh that skips ngclient (edited local metadata)",
+      UNCHANGED, "                hashlib.sha256(raw[role]).hexdigest() != expected:\n",
+      "                False:\n",
+      f"{UNCHANGED_TESTS}::test_an_edited_local_targets_file_is_never_listed"),
+    m("index-unchanged-record-url", "an index refresh that skips ngclient (a record for another "
+      "URL)", UNCHANGED, "    if record.get(\"version\") != 1 or record.get(\"metadata_url\") "
+      "!= metadata_url \\\n", "    if record.get(\"version\") != 1 \\\n",
+      f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-url]"),
+    m("index-unchanged-record-pinned", "an index refresh that skips ngclient (another pinned root)",
+      UNCHANGED, "            or record.get(\"pinned\") != hashlib.sha256(pinned).hexdigest() "
+      "\\\n", "",
+      f"{UNCHANGED_TESTS}::test_a_changed_pinned_root_is_a_full_refresh",
+      f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-root]"),
+    m("index-unchanged-record-nofollow", "an index refresh that skips ngclient (a planted link)",
+      UNCHANGED, "(0 if follow else os.O_NOFOLLOW)", "0",
+      f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[link]"),
+    m("index-unchanged-expiry", "freeze (the same bytes, expired)", UNCHANGED,
+      "    return time.strftime(\"%Y-%m-%dT%H:%M:%SZ\", time.gmtime()) >= expires\n",
+      "    return False\n", f"{UNCHANGED_TESTS}::test_the_same_bytes_expired_are_a_freeze"),
+    m("index-unchanged-next-root", "root rotation missed by a refresh that skips ngclient",
+      UNCHANGED, "    return status in (403, 404)\n", "    return True\n",
+      f"{UNCHANGED_TESTS}::test_a_new_root_is_picked_up",
+      f"{UNCHANGED_TESTS}::test_junk_for_the_next_root_is_refused_by_the_full_workflow"),
+    m("index-unchanged-local-next-root", "root rotation missed by a refresh that skips ngclient",
+      UNCHANGED, "    if os.path.lexists(folder / \"metadata\" / \"root_history\" / "
+      "f\"{version + 1}.root.json\"):\n", "    if False:\n",
+      f"{UNCHANGED_TESTS}::test_a_root_waiting_in_the_local_history_is_a_full_refresh"),
+    m("index-unchanged-timestamp", "rollback or a new index state missed by a refresh that skips "
+      "ngclient", UNCHANGED, "    if served != raw[\"timestamp\"]:\n", "    if False:\n",
+      f"{UNCHANGED_TESTS}::test_a_timestamp_re_signed_with_a_new_version_is_a_full_refresh",
+      f"{UNCHANGED_TESTS}::test_a_replayed_old_timestamp_is_refused_as_a_rollback"),
+    m("index-unchanged-delegations", "delegated targets read without ngclient", UNCHANGED,
+      "    if signed[\"targets\"].get(\"delegations\") is not None:\n", "    if False:\n",
+      f"{UNCHANGED_TESTS}::test_delegations_are_left_to_ngclient"),
+    m("index-unchanged-forget", "a record vouching for half-written metadata after a crash",
+      "pepperpy/distribution/client.py",
+      "            unchanged.forget(self.folder)  # before ngclient writes anything\n", "",
+      f"{UNCHANGED_TESTS}::test_a_crash_mid_refresh_leaves_no_record_for_the_new_files"),
+    m("index-download-length", "endless data (a bundle fetched without ngclient's fetcher)",
+      "pepperpy/distribution/download.py", "        if received > max_length:\n",
+      "        if False:\n", f"{UNCHANGED_TESTS}::test_endless_data_for_a_bundle"),
+    m("index-download-deadline", "slow retrieval (a bundle fetched without ngclient's fetcher)",
+      "pepperpy/distribution/download.py",
+      "        if time.monotonic() > deadline:  # a body trickling in\n", "        if False:\n",
+      f"{UNCHANGED_TESTS}::test_slow_retrieval_of_a_bundle[trickle]"),
+    m("index-download-header-deadline", "slow retrieval (a bundle fetched without ngclient's "
+      "fetcher)", "pepperpy/distribution/download.py",
+      "        if time.monotonic() > deadline:  # headers trickling in\n",
+      "        if False:\n",
+      f"{UNCHANGED_TESTS}::test_slow_retrieval_of_a_bundle[trickle_headers]"),
+    m("index-download-declared-deadline", "slow retrieval (a bundle fetched without ngclient's "
+      "fetcher)", "pepperpy/distribution/download.py",
+      "            if time.monotonic() > deadline:  # a body trickling in (declared length)\n",
+      "            if False:\n",
+      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline"),
+    m("index-download-declared-length", "endless data (a bundle fetched without ngclient's "
+      "fetcher)", "pepperpy/distribution/download.py",
+      "    if expected is not None and expected <= max_length:\n",
+      "    if expected is not None:\n",
+      f"{UNCHANGED_TESTS}::test_endless_data_for_a_bundle",
+      f"{UNCHANGED_TESTS}::test_a_declared_body_arrives_whole"),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates,", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),

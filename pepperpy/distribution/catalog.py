@@ -20,9 +20,9 @@ import functools
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from pepperpy._record import record
 from pepperpy.core import IndexRefusedError, PluginNotFoundError, ValidationError
 
 __all__ = ["Offer", "choose", "first_index_wins", "matching", "newest_by_name", "offers_from",
@@ -33,7 +33,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = ("name", "version", "category", "provider_name")
 
 
-@dataclass(frozen=True)
+@record
 class Offer:
     """One bundle an index offers."""
 
@@ -55,9 +55,7 @@ class Offer:
     yanked_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__match_args__}
 
     def compatible(self, *, pepperpy_version: str | None = None,
                    python: str | None = None) -> bool:

@@ -37,10 +37,11 @@ from pepperpy.core import (
     PepperpyError,
     StateError,
 )
+from pepperpy.distribution import unchanged
 from pepperpy.distribution.catalog import Offer, offers_from, yanked_error
 from pepperpy.distribution.config import FetchLimits
-from pepperpy.distribution.fetcher import IndexFetcher
 from pepperpy.distribution.store import IndexConfig, IndexStore
+from pepperpy.distribution.unchanged import Unchanged
 from pepperpy.fsio import ensure_folder
 
 __all__ = ["IndexClient", "Target", "translate_errors"]
@@ -68,36 +69,45 @@ _THREATS = {
 def translate_errors(index: str, *, target: str | None = None,
                      url: str | None = None) -> Iterator[None]:
     """Turn ngclient's exceptions into PepperPy's, naming the threat and the fix."""
-    from tuf.api import exceptions as tuf_errors
-
     try:
         yield
     except PepperpyError:
         raise
-    except tuf_errors.DownloadLengthMismatchError as exc:
-        raise _refused("endless-data", index, target, exc) from exc
-    except tuf_errors.SlowRetrievalError as exc:
-        raise _refused("slow-retrieval", index, target, exc) from exc
-    except tuf_errors.DownloadHTTPError as exc:
+    except Exception as exc:
+        # imported only on failure: a refresh that finds nothing changed never loads TUF
+        from tuf.api import exceptions as tuf_errors
+
+        if not isinstance(exc, tuf_errors.RepositoryError | tuf_errors.DownloadError):
+            raise
+        raise _translated(exc, tuf_errors, index, target, url) from exc
+
+
+def _translated(exc: Exception, tuf_errors: Any, index: str, target: str | None,
+                url: str | None) -> PepperpyError:
+    """The ``PepperpyError`` for one of ngclient's errors (table above)."""
+    if isinstance(exc, tuf_errors.DownloadLengthMismatchError):
+        return _refused("endless-data", index, target, exc)
+    if isinstance(exc, tuf_errors.SlowRetrievalError):
+        return _refused("slow-retrieval", index, target, exc)
+    if isinstance(exc, tuf_errors.DownloadHTTPError):
         hint = (" (is the URL the folder that holds metadata/ and targets/?)"
                 if exc.status_code == 404 else "")
-        raise IndexUnavailableError(
+        return IndexUnavailableError(
             f"index {index!r}: HTTP {exc.status_code} for {target or 'metadata'}{hint}; "
             "check the URL with `pepperpy index list`, retry later", index=index,
-        ) from exc
-    except tuf_errors.DownloadError as exc:
-        raise IndexUnavailableError(_unreachable(index, url, exc), index=index) from exc
-    except tuf_errors.ExpiredMetadataError as exc:
-        raise _refused("freeze", index, target, exc) from exc
-    except tuf_errors.BadVersionNumberError as exc:
-        raise _refused("rollback", index, target, exc) from exc
-    except tuf_errors.LengthOrHashMismatchError as exc:
+        )
+    if isinstance(exc, tuf_errors.DownloadError):
+        return IndexUnavailableError(_unreachable(index, url, exc), index=index)
+    if isinstance(exc, tuf_errors.ExpiredMetadataError):
+        return _refused("freeze", index, target, exc)
+    if isinstance(exc, tuf_errors.BadVersionNumberError):
+        return _refused("rollback", index, target, exc)
+    if isinstance(exc, tuf_errors.LengthOrHashMismatchError):
         threat = "arbitrary-package" if target else "mix-and-match"
-        raise _refused(threat, index, target, exc) from exc
-    except tuf_errors.UnsignedMetadataError as exc:
-        raise _refused("untrusted-metadata", index, target, exc) from exc
-    except tuf_errors.RepositoryError as exc:
-        raise _refused("invalid-metadata", index, target, exc) from exc
+        return _refused(threat, index, target, exc)
+    if isinstance(exc, tuf_errors.UnsignedMetadataError):
+        return _refused("untrusted-metadata", index, target, exc)
+    return _refused("invalid-metadata", index, target, exc)
 
 
 def _short(exc: BaseException) -> str:
@@ -172,9 +182,28 @@ class IndexClient:
         self.store = store
         self.config = config
         self.folder = folder or store.index_dir(config.name)
-        self.fetcher = IndexFetcher(limits=limits or FetchLimits.from_env(),
-                                    spool_dir=store.spool_dir)
+        self.limits = limits or FetchLimits.from_env()
+        self._fetcher: Any = None
+        self._asked: list[str] = []  # by the quick check and its downloads
         self._updater: object | None = None
+        #: set when the last refresh proved the index unchanged without ngclient
+        self.unchanged: Unchanged | None = None
+
+    @property
+    def requests(self) -> list[str]:
+        """The URLs this client asked for, in order: the quick check's, then ngclient's
+        (tests and benches)."""
+        return [*self._asked, *(self._fetcher.requests if self._fetcher is not None else ())]
+
+    @property
+    def fetcher(self) -> Any:
+        """ngclient's fetcher (``IndexFetcher``), made on first use: its module loads
+        the TUF client, which a refresh that finds nothing changed never needs."""
+        if self._fetcher is None:
+            from pepperpy.distribution.fetcher import IndexFetcher
+
+            self._fetcher = IndexFetcher(limits=self.limits, spool_dir=self.store.spool_dir)
+        return self._fetcher
 
     @property
     def metadata_dir(self) -> Path:
@@ -185,9 +214,9 @@ class IndexClient:
             from tuf.api.exceptions import RepositoryError
             from tuf.ngclient import Updater, UpdaterConfig
 
-            root = self.store.pinned_root(self.config.name, self.folder)
-            self.store.check_cached_metadata(self.config.name, self.metadata_dir)
+            root = self._check_local()
             ensure_folder(self.metadata_dir, root=self.store.settings.home)
+            unchanged.forget(self.folder)  # before ngclient writes anything
             with translate_errors(self.config.name, url=self.config.url), \
                     self._writing_metadata():
                 try:
@@ -210,8 +239,23 @@ class IndexClient:
                     ) from exc
         return self._updater
 
+    def _check_local(self) -> bytes:
+        """The pinned root; damaged local state refused by name (``StateError``)."""
+        root = self.store.pinned_root(self.config.name, self.folder)
+        self.store.check_cached_metadata(self.config.name, self.metadata_dir)
+        return root
+
     def refresh(self) -> list[Offer]:
-        """Run the TUF client workflow; return the offers; save them for search."""
+        """Run the TUF client workflow (or prove nothing changed since the last one:
+        ``pepperpy.distribution.unchanged``); return the offers; save them for search."""
+        if self._updater is None and self.unchanged is None:
+            pinned = self._check_local()
+            self.unchanged = unchanged.check(self.folder, self.config.metadata_url,
+                                             self.limits, pinned=pinned, log=self._asked)
+        if self.unchanged is not None:
+            offers = offers_from(self.config.name, self.unchanged.targets)
+            self._save_catalog(offers)
+            return offers
         from tuf.api.metadata import Metadata, Targets
 
         updater = self._open()
@@ -220,6 +264,9 @@ class IndexClient:
             updater.refresh()  # type: ignore[attr-defined]
             raw = (self.metadata_dir / "targets.json").read_bytes()
             targets = Metadata[Targets].from_bytes(raw).signed.targets
+        unchanged.remember(self.folder, self.config.metadata_url,
+                           pinned=self.store.pinned_root(self.config.name, self.folder),
+                           root=self.store.settings.home)
         offers = offers_from(self.config.name, targets)
         self._save_catalog(offers)
         return offers
@@ -243,9 +290,13 @@ class IndexClient:
 
     def confirm(self, offer: Offer) -> object:
         """The verified ``TargetFile`` for ``offer``; refuses if the index changed it."""
-        updater = self._open()
-        with translate_errors(self.config.name, target=offer.path, url=self.config.url):
-            info = updater.get_targetinfo(offer.path)  # type: ignore[attr-defined]
+        info: Any
+        if self.unchanged is not None:
+            info = self.unchanged.targetinfo(offer.path)
+        else:
+            updater = self._open()
+            with translate_errors(self.config.name, target=offer.path, url=self.config.url):
+                info = updater.get_targetinfo(offer.path)  # type: ignore[attr-defined]
         again = offers_from(self.config.name, {offer.path: info}) if info is not None else []
         if not again or again[0].sha256 != offer.sha256:
             raise IndexUnavailableError(
@@ -272,9 +323,14 @@ class IndexClient:
                            DownloadLengthMismatchError(
                                f"the signed length {info.length} is above the "
                                f"{DEFAULT_LIMITS.max_bundle_size}-byte limit of a bundle"))
-        url = self.config.targets_url + _target_name(self._open(), info)
+        url = self.config.targets_url + _target_name(info, self._prefixed())
         with translate_errors(self.config.name, target=offer.path, url=self.config.url):
-            data = self.fetcher.fetch_bytes(url, info.length)
+            if self.unchanged is not None:
+                from pepperpy.distribution.download import download
+
+                data = download(url, info.length, self.limits, log=self._asked)
+            else:
+                data = self.fetcher.fetch_bytes(url, info.length)
         target = Target(self.config.name, offer.path, info, data)
         if len(data) != info.length:
             raise target.mismatch(f"received {len(data)} bytes, the signed length is "
@@ -282,11 +338,20 @@ class IndexClient:
         return target
 
 
-def _target_name(updater: Any, info: Any) -> str:
+    def _prefixed(self) -> bool:
+        """Whether target file names carry their hash (consistent snapshots)."""
+        if self.unchanged is not None:  # ngclient's default prefix_targets_with_hash
+            return self.unchanged.consistent_snapshot
+        updater: Any = self._open()
+        return bool(updater._trusted_set.root.consistent_snapshot
+                    and updater.config.prefix_targets_with_hash)
+
+
+def _target_name(info: Any, prefixed: bool) -> str:
     """Where ngclient's ``download_target`` would fetch ``info`` from: with consistent
     snapshots, the file name is prefixed with its (first) hash."""
     path: str = info.path
-    if updater._trusted_set.root.consistent_snapshot and updater.config.prefix_targets_with_hash:
+    if prefixed:
         folder, sep, name = path.rpartition("/")
         path = f"{folder}{sep}{next(iter(info.hashes.values()))}.{name}"
     return path

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 
+from pepperpy._record import record
 from pepperpy.core import ValidationError
 
 __all__ = [
@@ -40,7 +40,7 @@ TIMEOUT_ENV = "PEPPERPY_INDEX_TIMEOUT"
 SEARCH_MAX_AGE_ENV = "PEPPERPY_INDEX_MAX_AGE"
 
 
-@dataclass(frozen=True)
+@record
 class FetchLimits:
     """Bounds on one download: connect, silence between bytes, and the whole transfer.
 

@@ -22,16 +22,13 @@ download reaches the disk before then.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pepperpy._record import record
 from pepperpy.core import (
     ConfigurationError,
     IndexRefusedError,
@@ -67,7 +64,7 @@ __all__ = [
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record
 class PublisherKey:
     """A publisher key an index names, with the plugins it signs there."""
 
@@ -79,7 +76,7 @@ class PublisherKey:
     slots: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class InstallOutcome:
     """``action``: ``"unchanged"`` or install_bundle's action; ``result`` its result."""
 
@@ -88,7 +85,7 @@ class InstallOutcome:
     result: Any = None
 
 
-@dataclass(frozen=True)
+@record
 class Outdated:
     """An installed plugin with a newer usable version, or whose version was yanked
     (``yanked_reason`` the publisher's words, ``fix`` the command that moves off it)."""
@@ -139,6 +136,8 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
                     _check_trustable(settings, keys)  # refuse before anything is recorded
                 config = store.record(name, url, staged)
             except BaseException:
+                import shutil
+
                 shutil.rmtree(staged, ignore_errors=True)
                 raise
             store.save_catalog(name, [o.as_dict() for o in offers])
@@ -189,6 +188,8 @@ def _read_root(path: Path) -> bytes:
 
 def publisher_keys(offers: Iterable[Offer]) -> list[PublisherKey]:
     """The publisher keys an index names; a key whose bytes do not match its id is skipped."""
+    import base64
+
     from pepperpy.bundle.keys import PublicKey
     from pepperpy.core import PepperpyError
 
@@ -243,7 +244,7 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         store.add(key.pem, publisher=_publisher_name(key), only=key.slots)
 
 
-@dataclass(frozen=True)
+@record
 class TrustChange:
     """What ``index trust`` would add: a new key, or new slots for a scoped key."""
 
@@ -540,6 +541,8 @@ def private_folder(spool: Path, prefix: str) -> Iterator[Path]:
     """A fresh folder in the private spool (mode 0700), removed afterwards; a crash
     leaves it to ``clean_spool`` (the next command, or ``plugin doctor --fix``)."""
     import fcntl
+    import shutil
+    import tempfile
 
     ensure_folder(spool, root=spool.parent.parent, mode=0o700)  # PEPPERPY_HOME
     folder = Path(tempfile.mkdtemp(dir=spool, prefix=prefix))
@@ -605,7 +608,7 @@ def _max_age() -> float:
 
 def _offer_from_row(index: str, row: Any) -> Offer:
     fields: dict[str, Any] = (
-        {k: row.get(k) for k in Offer.__dataclass_fields__} if isinstance(row, dict) else {}
+        {k: row.get(k) for k in Offer.__match_args__} if isinstance(row, dict) else {}
     )
     try:
         offer = Offer(**fields)

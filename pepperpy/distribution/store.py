@@ -26,15 +26,13 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pepperpy._record import record
 from pepperpy.core import ConfigurationError, StateError, ValidationError
 from pepperpy.fsio import (
     atomic_write,
@@ -63,7 +61,7 @@ _CACHE_LIMITS = {"root": ROOT_LIMIT, "timestamp": 16_384, "snapshot": 2_000_000,
 CATALOG_LIMIT = 32 << 20
 
 
-@dataclass(frozen=True)
+@record
 class IndexConfig:
     name: str
     url: str
@@ -257,6 +255,8 @@ class IndexStore:
 
     def staging_dir(self, name: str) -> Path:
         """A fresh private folder to build an index in before it is recorded."""
+        import tempfile
+
         ensure_folder(self.folder, root=self.settings.home)
         return Path(tempfile.mkdtemp(dir=self.folder, prefix=f".adding-{name}-"))
 
@@ -341,6 +341,8 @@ def _in_use(entry: os.DirEntry[str]) -> bool:
 def _remove_tree(path: Path) -> None:
     """Remove a file, a link or a folder (never following a link out of it)."""
     if path.is_dir() and not path.is_symlink():
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
     else:
         with contextlib.suppress(FileNotFoundError):

@@ -35,9 +35,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from pathlib import Path
 
+from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.bundle.trust import TrustStore, read_trust
 from pepperpy.core import PepperpyError, PluginNotFoundError, StateError
@@ -60,7 +60,7 @@ __all__ = ["InstallResult", "install_bundle", "install_bytes", "install_leftover
            "installed_path", "remove_plugin", "settle", "settle_now"]
 
 
-@dataclass(frozen=True)
+@record
 class InstallResult:
     """What ``install_bundle`` did: ``"installed"``, ``"upgraded"``, ``"downgraded"``,
     ``"replaced"`` (forced same version) or ``"unchanged"``."""
