@@ -22,9 +22,16 @@ from pepperpy.llm import (
     ResponseFormat,
     Tool,
 )
-from pepperpy.reliability.deadline import Deadline, check_timeout, current_deadline, pinned
+from pepperpy.reliability.deadline import (
+    Deadline,
+    check_timeout,
+    current_deadline,
+    pin,
+    pinned,
+    unpin,
+)
 from pepperpy.textcheck import check_text
-from pepperpy.tool_loop import Outcome, ToolLoop, stream_rounds
+from pepperpy.tool_loop import ToolLoop
 from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
 
 if TYPE_CHECKING:
@@ -78,13 +85,19 @@ class ChatBuilder:
         self._messages.append(Message(role, content, images=shown))
         return self
 
+    # with_system and with_user append as with_message does, without calling it when
+    # there are no images: one call less on every chat request.
     def with_system(self, content: str) -> Self:
-        return self.with_message(MessageRole.SYSTEM, content)
+        self._messages.append(Message(MessageRole.SYSTEM, content))
+        return self
 
     def with_user(self, content: str, *, images: Sequence[Any] = _NO_IMAGES) -> Self:
         """A user message; ``images`` (file paths, bytes or ``Image``) for models that see:
         ``with_user("What is in this picture?", images=["photo.png"])``."""
-        return self.with_message(MessageRole.USER, content, images=images)
+        if images is not _NO_IMAGES:
+            return self.with_message(MessageRole.USER, content, images=images)
+        self._messages.append(Message(MessageRole.USER, content))
+        return self
 
     def with_assistant(self, content: str) -> Self:
         return self.with_message(MessageRole.ASSISTANT, content)
@@ -185,21 +198,44 @@ class ChatBuilder:
     # -- running ------------------------------------------------------------------
     async def generate(self) -> GenerationResult:
         """Generate one answer (running tool functions and validating schemas)."""
-        # One coroutine, not two: see ReliableLLM.generate on why depth costs.
-        with pinned(None if self._timeout is None else Deadline.after(self._timeout)):
-            provider, messages, history = await self._prepare()
-            loop = await self._loop(provider)
-            outcome = await loop.rounds_after(messages, await loop.first(messages))
-            result = outcome.result
-            if outcome.exhausted:
-                raise self._exhausted(result, provider)
-            result.messages = [*messages, outcome.added[-1]]
+        # One coroutine, not more: see ReliableLLM.generate on why depth costs. The
+        # steps are inline for the same reason (every chat request runs them).
+        token = None if self._timeout is None else pin(Deadline.after(self._timeout))
+        try:
+            self._check_messages()
+            provider = await self._provider_getter()
+            messages, history = list(self._messages), None
+            if self._conversation is not None:
+                messages, history = await self._with_history(messages)
+            tools: tuple[Tool, ...] = self._options.get("tools", ())
+            if tools or self._configured_tools is not None:
+                tools = await self._tools()
+            options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
+            if tools:
+                loop = self._loop(provider, tools, options, current_deadline())
+                outcome = await loop.rounds_after(messages, await loop.first(messages))
+                result = outcome.result
+                if outcome.exhausted:
+                    raise self._exhausted(result, provider)
+                answer = outcome.added[-1]
+                added = outcome.added
+            else:
+                # No tool offered: one model call is the whole loop (the tool loop's
+                # outcome when nothing is runnable), made without building the loop.
+                result = await provider.generate(messages, options)
+                answer = Message(MessageRole.ASSISTANT, result.content,
+                                 tool_calls=result.tool_calls)
+                added = [answer]
+            result.messages = [*messages, answer]
             if self._schema is not None and not result.tool_calls:
                 # Pending calls to function-less tools are the caller's to answer first.
                 result.parsed = _parse_structured(self._schema, result.content)
             if history is not None:
-                await history.append([*_for_history(self._messages), *outcome.added])
+                await history.append([*_for_history(self._messages), *added])
             return result
+        finally:
+            if token is not None:
+                unpin(token)
 
     def stream(self) -> AsyncIterator[GenerationChunk]:
         """Stream the answer chunk by chunk; tools run between rounds as in generate().
@@ -207,35 +243,62 @@ class ChatBuilder:
         Tool rounds show as chunks with ``kind`` "tool_calls" and "tool_result" and
         empty ``content``.
         """
-        # Nothing runs before the first chunk is asked for. The chat's steps before and
-        # after the rounds run inside the tool loop's generator, not in one wrapped
-        # around it: every chunk passes one async-generator level less.
-        provider: LLMProvider | None = None
-        history: ConversationHistory | None = None
+        # Nothing runs before the first chunk is asked for.
+        return self._stream()
 
-        async def start() -> tuple[ToolLoop, list[Message]]:
-            nonlocal provider, history
-            provider, messages, history = await self._prepare()
-            deadline = None if self._timeout is None else Deadline.after(self._timeout)
-            return await self._loop(provider, deadline), messages
-
-        async def finish(outcome: Outcome) -> None:
+    async def _stream(self) -> AsyncIterator[GenerationChunk]:
+        provider, messages, history = await self._prepare()
+        deadline = None if self._timeout is None else Deadline.after(self._timeout)
+        tools: tuple[Tool, ...] = self._options.get("tools", ())
+        if tools or self._configured_tools is not None:
+            tools = await self._tools()
+        options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
+        if tools:
+            loop = self._loop(provider, tools, options, deadline or current_deadline())
+            rounds = loop.stream(messages)
+            try:
+                async for chunk in rounds:
+                    yield chunk
+            finally:
+                await rounds.aclose()  # a caller that stops reading stops the rounds now
+            outcome = loop.outcome
+            assert outcome is not None
             if outcome.exhausted:
-                assert provider is not None
                 raise self._exhausted(outcome.result, provider)
             if history is not None:
                 await history.append([*_for_history(self._messages), *outcome.added])
+            return
+        # No tool offered: the model's chunks pass straight through (what the tool loop
+        # does when nothing is runnable: a chunk with tool calls, which are the caller's
+        # to answer, comes last), and the answer is put together only for the history.
+        with pinned(deadline):  # the layer reads the deadline on this call
+            chunks = provider.generate_stream(messages, options)
+        parts: list[str] | None = [] if history is not None else None
+        held: GenerationChunk | None = None
+        async for chunk in chunks:
+            if parts is not None:
+                parts.append(chunk.content)
+            if chunk.tool_calls:
+                held = chunk  # passed on once the answer is over
+                continue
+            yield chunk
+        if held is not None:
+            yield held
+        if history is not None:
+            assert parts is not None
+            answer = Message(MessageRole.ASSISTANT, "".join(parts),
+                             tool_calls=held.tool_calls if held is not None else ())
+            await history.append([*_for_history(self._messages), answer])
 
-        return stream_rounds(start, finish)
-
-    async def _loop(self, provider: LLMProvider, deadline: Any = None) -> ToolLoop:
+    async def _tools(self) -> tuple[Tool, ...]:
+        """The tools this chat offers: its own, then the configured providers'."""
         tools: tuple[Tool, ...] = self._options.get("tools", ())
         if self._configured_tools is not None:
             tools = (*tools, *await self._configured_tools())
-        if tools:
-            tools = check_unique(tools)
-        options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
-        deadline = deadline or current_deadline()
+        return check_unique(tools) if tools else tools
+
+    def _loop(self, provider: LLMProvider, tools: tuple[Tool, ...],
+              options: GenerationOptions, deadline: Deadline | None) -> ToolLoop:
         runner = ToolRunner(tools, max_tool_calls=self._max_tool_calls,
                             tracing=self._tracing, deadline=deadline)
         return ToolLoop(provider, runner, options, max_rounds=self._max_tool_rounds,
@@ -270,6 +333,14 @@ class ChatBuilder:
         return self
 
     async def _prepare(self) -> tuple[LLMProvider, list[Message], ConversationHistory | None]:
+        self._check_messages()
+        provider = await self._provider_getter()
+        messages, history = list(self._messages), None
+        if self._conversation is not None:
+            messages, history = await self._with_history(messages)
+        return provider, messages, history
+
+    def _check_messages(self) -> None:
         asked = False
         for number, m in enumerate(self._messages, 1):
             if not m.content.isascii():  # ASCII is always sendable: no label to write
@@ -279,16 +350,18 @@ class ChatBuilder:
             raise ValidationError(
                 "the chat has no user message: add one with .with_user('...') before generating"
             )
-        provider = await self._provider_getter()
-        history = None
-        messages = list(self._messages)
-        if self._conversation is not None and self._history_factory is not None:
-            history = self._history_factory(self._conversation)
-            past = await history.messages()
-            system = [m for m in messages if m.role is MessageRole.SYSTEM]
-            rest = [m for m in messages if m.role is not MessageRole.SYSTEM]
-            messages = [*system, *past, *rest]
-        return provider, messages, history
+
+    async def _with_history(self, messages: list[Message]
+                            ) -> tuple[list[Message], ConversationHistory | None]:
+        """The conversation's stored turns after the system prompts, and its history."""
+        if self._history_factory is None:
+            return messages, None
+        assert self._conversation is not None
+        history = self._history_factory(self._conversation)
+        past = await history.messages()
+        system = [m for m in messages if m.role is MessageRole.SYSTEM]
+        rest = [m for m in messages if m.role is not MessageRole.SYSTEM]
+        return [*system, *past, *rest], history
 
 
 def _for_history(messages: Sequence[Message]) -> list[Message]:

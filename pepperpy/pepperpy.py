@@ -627,8 +627,11 @@ class PepperPy:
 
     async def _llm_layer(self) -> LLMProvider:
         """What chats call: the LLM chain behind retries, deadline, cache and fallbacks."""
-        self._require("llm")
-        return self._layer("llm")  # type: ignore[no-any-return]
+        layer = self._layers.get("llm")  # built only for a configured llm (every chat asks)
+        if layer is None:
+            self._require("llm")
+            layer = self._layer("llm")
+        return layer  # type: ignore[no-any-return]
 
     async def _store(self) -> RAGProvider:
         return await self._provider("rag")

@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pepperpy.llm import LLMProvider
     from pepperpy.tools import ToolRunner, ToolStep
 
-__all__ = ["Outcome", "ToolLoop", "stream_rounds"]
+__all__ = ["Outcome", "ToolLoop"]
 
 
 @dataclass
@@ -93,13 +93,46 @@ class ToolLoop:
                              tool_calls=result.tool_calls))
         return self._end(result, added, rounds)
 
-    def stream(self, messages: list[Message]) -> AsyncGenerator[GenerationChunk, None]:
+    async def stream(self, messages: list[Message]) -> AsyncGenerator[GenerationChunk, None]:
         """Stream every round; ``self.outcome`` is set once the stream is spent."""
-
-        async def start() -> tuple[ToolLoop, list[Message]]:
-            return self, messages
-
-        return stream_rounds(start)
+        added: list[Message] = []
+        rounds = 0
+        while True:
+            parts: list[str] = []
+            held: GenerationChunk | None = None
+            last: GenerationChunk | None = None
+            with pinned(self._deadline):  # the layer reads the deadline on this call
+                chunks = self._llm.generate_stream(messages, self._options)
+            async for chunk in chunks:
+                last = chunk
+                if chunk.tool_calls:
+                    held = chunk  # decided once the round is over
+                    parts.append(chunk.content)
+                    continue
+                parts.append(chunk.content)
+                yield chunk
+            text = "".join(parts)
+            calls = held.tool_calls if held is not None else ()
+            result = _result(text, calls, last)
+            if not calls or not self._runner.runnable(calls):
+                if held is not None:
+                    yield held
+                added.append(Message(MessageRole.ASSISTANT, text, tool_calls=calls))
+                self._end(result, added, rounds)
+                break
+            if rounds == self._max_rounds:
+                self._end(result, added, rounds, exhausted=True)
+                break
+            rounds += 1
+            assert held is not None
+            yield dataclasses.replace(held, content="", kind="tool_calls")
+            turn = await self._runner.answer(text, calls)
+            messages.extend(turn)
+            added.extend(turn)
+            for message, step in zip(turn[1:], self._runner.steps[1 - len(turn):], strict=True):
+                yield GenerationChunk("", kind="tool_result", provider=held.provider, metadata={
+                    "tool_call_id": message.tool_call_id, "name": message.name,
+                    "result": message.content, "is_error": step.is_error})
 
     def _end(self, result: GenerationResult, added: list[Message], rounds: int, *,
              exhausted: bool = False) -> Outcome:
@@ -117,53 +150,3 @@ def _result(text: str, calls: Sequence[ToolCall], last: GenerationChunk | None
     )
 
 
-async def stream_rounds(
-    start: Callable[[], Awaitable[tuple[ToolLoop, list[Message]]]],
-    finish: Callable[[Outcome], Awaitable[None]] | None = None,
-) -> AsyncGenerator[GenerationChunk, None]:
-    """``ToolLoop.stream`` with what a caller does before (``start``: the loop and its
-    messages) and after (``finish``, given the outcome) in the same generator: a caller
-    that would wrap the stream in its own generator (the chat) saves a level that every
-    chunk passes through."""
-    loop, messages = await start()
-    added: list[Message] = []
-    rounds = 0
-    while True:
-        parts: list[str] = []
-        held: GenerationChunk | None = None
-        last: GenerationChunk | None = None
-        with pinned(loop._deadline):  # the layer reads the deadline on this call
-            chunks = loop._llm.generate_stream(messages, loop._options)
-        async for chunk in chunks:
-            last = chunk
-            if chunk.tool_calls:
-                held = chunk  # decided once the round is over
-                parts.append(chunk.content)
-                continue
-            parts.append(chunk.content)
-            yield chunk
-        text = "".join(parts)
-        calls = held.tool_calls if held is not None else ()
-        result = _result(text, calls, last)
-        if not calls or not loop._runner.runnable(calls):
-            if held is not None:
-                yield held
-            added.append(Message(MessageRole.ASSISTANT, text, tool_calls=calls))
-            loop._end(result, added, rounds)
-            break
-        if rounds == loop._max_rounds:
-            loop._end(result, added, rounds, exhausted=True)
-            break
-        rounds += 1
-        assert held is not None
-        yield dataclasses.replace(held, content="", kind="tool_calls")
-        turn = await loop._runner.answer(text, calls)
-        messages.extend(turn)
-        added.extend(turn)
-        for message, step in zip(turn[1:], loop._runner.steps[1 - len(turn):], strict=True):
-            yield GenerationChunk("", kind="tool_result", provider=held.provider, metadata={
-                "tool_call_id": message.tool_call_id, "name": message.name,
-                "result": message.content, "is_error": step.is_error})
-    if finish is not None:
-        assert loop.outcome is not None
-        await finish(loop.outcome)

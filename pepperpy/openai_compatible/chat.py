@@ -79,8 +79,11 @@ class OpenAIChatProvider(LLMProvider):
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> GenerationResult:
         params = self._params(messages, options)
+        # the client once initialized (_require_client's check, inline: every request)
+        client = self._client if self.initialized else self._require_client()
+        assert client is not None
         try:
-            completion = await self._require_client().chat.completions.create(**params)
+            completion = await client.chat.completions.create(**params)
         except openai.OpenAIError as exc:
             raise self._translate(exc, params["model"]) from exc
         choice = completion.choices[0]
@@ -94,8 +97,9 @@ class OpenAIChatProvider(LLMProvider):
         metadata: dict[str, Any] = {"id": completion.id}
         if getattr(message, "refusal", None):
             metadata["refusal"] = message.refusal
+        content = message.content or ""
         return GenerationResult(
-            content=_unwrap(message.content or "", options),
+            content=content if options.response_format is None else _unwrap(content, options),
             tool_calls=calls,
             finish_reason=choice.finish_reason,
             model=completion.model,

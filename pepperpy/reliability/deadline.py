@@ -18,7 +18,9 @@ from typing import Any
 
 from pepperpy.core import ConfigurationError, ProviderTimeoutError
 
-__all__ = ["Deadline", "check_timeout", "current_deadline", "deadline_scope", "pinned"]
+__all__ = [
+    "Deadline", "check_timeout", "current_deadline", "deadline_scope", "pin", "pinned", "unpin",
+]
 
 MAX_TIMEOUT = 24 * 3600.0
 
@@ -37,12 +39,18 @@ def check_timeout(seconds: Any, *, where: str) -> float:
     return float(seconds)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Deadline:
     """``seconds`` from ``start`` on the running loop's clock."""
 
     seconds: float
     when: float
+
+    # Written by hand (one per request): the frozen dataclass's own __init__ sets each
+    # field through object.__setattr__.
+    def __init__(self, seconds: float, when: float) -> None:
+        d = self.__dict__
+        d["seconds"], d["when"] = seconds, when
 
     @classmethod
     def after(cls, seconds: float) -> Deadline:
@@ -88,13 +96,21 @@ class pinned:
         self._token: Token[Deadline | None] | None = None
 
     def __enter__(self) -> None:
-        deadline = self._deadline
-        if deadline is not None:
-            outer = _current.get()
-            self._token = _current.set(
-                deadline if outer is None or deadline.when < outer.when else outer)
+        if self._deadline is not None:
+            self._token = pin(self._deadline)
 
     def __exit__(self, *exc: object) -> None:
         if self._token is not None:
-            _current.reset(self._token)
+            unpin(self._token)
             self._token = None
+
+
+def pin(deadline: Deadline) -> Token[Deadline | None]:
+    """``pinned(deadline)``'s entry, for a caller that keeps the token itself (no
+    object per call): give it back to ``unpin`` on the way out."""
+    outer = _current.get()
+    return _current.set(deadline if outer is None or deadline.when < outer.when else outer)
+
+
+def unpin(token: Token[Deadline | None]) -> None:
+    _current.reset(token)

@@ -11,7 +11,6 @@ reached the caller, so two providers' text is never spliced.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
 import json
 import time
@@ -27,11 +26,13 @@ from pepperpy.llm import (
     LLMProvider,
     Message,
 )
-from pepperpy.reliability.deadline import Deadline, current_deadline
+from pepperpy.reliability.deadline import Deadline
+from pepperpy.reliability.deadline import _current as _current_deadline
 from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
 from pepperpy.reliability.tracing import Tracing
 from pepperpy.reliability.usage import UsageTotals
+from pepperpy.reliability.watchdog import Deadlines, Watchdog
 
 if TYPE_CHECKING:
     from pepperpy.reliability.cache import ResponseCache
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["Reliability", "ReliableEmbeddings", "ReliableLLM"]
 
 _T = TypeVar("_T")
-_NO_CONTEXT = contextvars.Context()
 
 
 class Reliability:
@@ -51,11 +51,20 @@ class Reliability:
         self.cache: ResponseCache | None = None
         self.usage = UsageTotals()
         self.tracing = Tracing()
+        self._deadlines: Deadlines | None = None
+
+    def watchdog(self, deadline: Deadline, name: str, operation: str) -> Watchdog:
+        """A call's watchdog, on its loop's one timer."""
+        loop = asyncio.get_running_loop()
+        timers = self._deadlines
+        if timers is None or timers.loop() is not loop:
+            timers = self._deadlines = Deadlines(loop)
+        return Watchdog(timers, loop, deadline, name, operation)
 
     def deadline(self) -> Deadline | None:
-        found = current_deadline()
-        if found is None and self.timeout is not None:
-            return Deadline.after(self.timeout)
+        found = _current_deadline.get()
+        if found is None and self.timeout is not None:  # Deadline.after, inline
+            return Deadline(self.timeout, asyncio.get_running_loop().time() + self.timeout)
         return found
 
 
@@ -117,7 +126,7 @@ def _model_of(link: Link, requested: str | None) -> str:
     return requested or link.model or "default"
 
 
-def _within(dog: _Watchdog | None, awaitable: Awaitable[_T]) -> Awaitable[_T]:
+def _within(dog: Watchdog | None, awaitable: Awaitable[_T]) -> Awaitable[_T]:
     """``awaitable`` under the call's deadline, if it has one (no extra frame if not)."""
     return awaitable if dog is None else dog.run(awaitable)
 
@@ -267,7 +276,7 @@ class ReliableLLM(_Layer, LLMProvider):
     ) -> GenerationResult:
         rel, first = self._rel, self._chain[0]
         deadline = rel.deadline()
-        call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
+        call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
         if span is not None:  # each step that only records checks first: no call when off
             self._content(span, messages, None)
@@ -288,13 +297,20 @@ class ReliableLLM(_Layer, LLMProvider):
             # between the caller and the SDK costs a little on each exception the SDK
             # raises inside (CPython walks them), and SDKs raise hundreds per request.
             def attempt(provider: Any, index: int) -> Awaitable[GenerationResult]:
-                refuse_unseen_images(provider, messages)
-                return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
+                if not getattr(provider, "accepts_images", False):  # no call when it does
+                    refuse_unseen_images(provider, messages)
+                if index and options.model is not None:  # _options_for, inline
+                    return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
+                return provider.generate(messages, options)  # type: ignore[no-any-return]
 
-            dog = _Watchdog(deadline, first.name, "chat") if deadline is not None else None
-            try:  # the watchdog inline, not dog.run(): one coroutine less (see above)
+            dog = rel.watchdog(deadline, first.name, "chat") if deadline is not None else None
+            # The watchdog inline, not dog.run(): one coroutine less (see above); its
+            # arm() and rest() are called only when they act (fired / a cancel is owed).
+            try:
                 if dog is not None:
-                    dog.arm()
+                    if dog.fired:
+                        dog.arm()  # raises the deadline's error
+                    dog.waiting = True
                 result = await self._walk(call, span, attempt)
             except asyncio.CancelledError:
                 if dog is not None:
@@ -302,7 +318,9 @@ class ReliableLLM(_Layer, LLMProvider):
                 raise
             finally:
                 if dog is not None:
-                    dog.rest()
+                    dog.waiting = False
+                    if dog.owed:
+                        dog.rest()
                     dog.close()
             result.provider = call.link.name
             result.model = result.model or call.model
@@ -352,7 +370,8 @@ class ReliableLLM(_Layer, LLMProvider):
             self._content(span, messages, None)
         error: BaseException | None = None
         last: GenerationChunk | None = None
-        dog = _Watchdog(deadline, first.name, "streaming chat") if deadline is not None else None
+        dog = (rel.watchdog(deadline, first.name, "streaming chat") if deadline is not None
+               else None)
         try:
             while True:
                 link = call.next_attempt()
@@ -432,75 +451,6 @@ def refuse_unseen_images(provider: Any, messages: Sequence[Message]) -> None:
     )
 
 
-class _Watchdog:
-    """A call's deadline: one timer for the whole call (not one per chunk or attempt),
-    which cancels the task only while it waits for the provider (``arm`` .. ``rest``),
-    never across a ``yield`` into the caller's code; its cancellation becomes the
-    deadline's error. Cheaper than ``asyncio.timeout`` (no async context manager, one
-    timer per stream) with the same rules: a cancellation from elsewhere stays one."""
-
-    __slots__ = ("_cancelling", "_deadline", "_handle", "_task", "_what", "fired", "owed",
-                 "waiting")
-
-    def __init__(self, deadline: Deadline, name: str, operation: str) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._task, self._deadline = task, deadline
-        self._what = (operation, name)  # the message is written only if it expires
-        self._cancelling = task.cancelling()
-        self.fired = self.waiting = self.owed = False  # owed: our cancel, not yet taken back
-        # _fire reads no context variable: no copy of the caller's context per call
-        self._handle = asyncio.get_running_loop().call_at(deadline.when, self._fire,
-                                                          context=_NO_CONTEXT)
-
-    def _fire(self) -> None:
-        self.fired = True
-        if self.waiting:
-            self.owed = True
-            self._task.cancel()
-
-    def _expired(self) -> ProviderError:
-        operation, name = self._what
-        return self._deadline.expired_error(f"{operation} with {name!r}")
-
-    def arm(self) -> None:
-        """About to wait for the provider: the deadline's error if it already passed."""
-        if self.fired:
-            raise self._expired()
-        self.waiting = True
-
-    def cancelled(self) -> None:
-        """In ``except CancelledError`` after ``arm``: the deadline's error when the
-        cancellation was the watchdog's alone (the caller re-raises otherwise)."""
-        if self.owed:
-            self.owed = False
-            if self._task.uncancel() <= self._cancelling:
-                raise self._expired() from None
-
-    def rest(self) -> None:
-        """Done waiting; a cancellation of ours that the provider swallowed is taken back."""
-        self.waiting = False
-        if self.owed:
-            self.owed = False
-            self._task.uncancel()
-
-    async def run(self, awaitable: Awaitable[_T]) -> _T:
-        """``awaitable`` under the deadline."""
-        if self.fired and hasattr(awaitable, "close"):
-            awaitable.close()  # never started: no "never awaited" warning
-        self.arm()
-        try:
-            return await awaitable
-        except asyncio.CancelledError:
-            self.cancelled()
-            raise
-        finally:
-            self.rest()
-
-    def close(self) -> None:
-        self._handle.cancel()
-
-
 class ReliableEmbeddings(_Layer, EmbeddingProvider):
     """An ``EmbeddingProvider`` over a chain of them (same dimension throughout)."""
 
@@ -533,7 +483,8 @@ class ReliableEmbeddings(_Layer, EmbeddingProvider):
         call = _Call(self._rel, self._chain, _model_of(first, None), deadline)
         span = self._call_span(call)
         error: BaseException | None = None
-        dog = _Watchdog(deadline, first.name, "embeddings") if deadline is not None else None
+        dog = (self._rel.watchdog(deadline, first.name, "embeddings") if deadline is not None
+               else None)
         try:
             return await _within(dog, self._walk(call, span, attempt))
         except BaseException as exc:

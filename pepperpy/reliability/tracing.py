@@ -46,13 +46,34 @@ def _global_provider_set() -> bool:
     tracer, which records nothing and costs about 10 us per call: importing
     ``opentelemetry.trace`` is not enough (SDKs such as anthropic's do it on import).
     """
-    if "opentelemetry.trace" not in sys.modules and (
-        "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ
-    ):
+    if "opentelemetry.trace" not in sys.modules and not _env_names_provider():
         return False
     trace = _otel if _otel is not None else _trace_module()
-    return bool(trace) and not isinstance(trace.get_tracer_provider(),
-                                          trace.ProxyTracerProvider)
+    if not trace:
+        return False
+    # OpenTelemetry's own global: until something is set (or the variable names a
+    # provider to load), get_tracer_provider() returns the proxy; known here without
+    # its look-up of the variable, which raises and catches a KeyError each time.
+    if getattr(trace, "_TRACER_PROVIDER", _MISSING) is None:
+        env = os.environ  # _env_names_provider(), inline: this runs on every call
+        data = getattr(env, "_data", None) if type(env) is _ENVIRON else None
+        if not (_ENV_KEY in data if data is not None else _ENV_VAR in env):
+            return False
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+_ENV_VAR = "OTEL_PYTHON_TRACER_PROVIDER"
+_ENVIRON = type(os.environ)
+_ENV_KEY = os.environ.encodekey(_ENV_VAR)  # type: ignore[attr-defined]
+_MISSING = object()
+
+
+def _env_names_provider() -> bool:
+    """Whether the environment names a tracer provider: in ``os.environ``'s own dict
+    when it is the standard mapping (a miss there raises nothing)."""
+    env = os.environ
+    data = getattr(env, "_data", None) if type(env) is _ENVIRON else None
+    return _ENV_KEY in data if data is not None else _ENV_VAR in env
 
 
 class Tracing:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from pepperpy import Message, MessageRole, PepperPy, ToolCall, ValidationError
+from pepperpy import ConfigurationError, Message, MessageRole, PepperPy, ToolCall, ValidationError
+from pepperpy.llm import GenerationOptions
+from pepperpy.openai_compatible import OpenAIChatProvider
 from pepperpy_testing.wire.openai import OpenAIServer
 from tests.llm.conftest import API_KEY
 
@@ -119,3 +121,18 @@ async def test_non_strict_schema_is_sent_as_is(
     assert sent["strict"] is False
     assert sent["schema"] == schema
     assert sent["name"] == "response"
+
+
+async def test_a_request_before_initialize_or_after_cleanup_is_refused(
+    openai_server: OpenAIServer,
+) -> None:
+    provider = OpenAIChatProvider(api_key=API_KEY, model="m", base_url=openai_server.url + "/v1")
+    hi = [Message(MessageRole.USER, "hi")]
+    with pytest.raises(ConfigurationError, match="not initialized"):
+        await provider.generate(hi, GenerationOptions())
+    await provider.initialize()
+    assert (await provider.generate(hi, GenerationOptions())).content == "Echo: hi"
+    await provider.cleanup()
+    with pytest.raises(ConfigurationError, match="not initialized"):
+        await provider.generate(hi, GenerationOptions())
+    assert openai_server.hits == 1

@@ -135,3 +135,28 @@ print([s.name for s in exporter.get_finished_spans()])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "['chat m']"
+
+
+@pytest.mark.parametrize("environ", ["os.environ", "a plain dict"])
+def test_a_provider_named_in_the_environment_later_is_used(environ: str) -> None:
+    """OpenTelemetry loads the provider OTEL_PYTHON_TRACER_PROVIDER names when asked
+    for one: set after the first call (in os.environ, or in a mapping that replaced
+    it), it is asked for from the next call on."""
+    code = f"""
+import os
+from opentelemetry import trace
+from pepperpy.reliability.tracing import Tracing
+tracing = Tracing()
+assert tracing.start("chat m", {{}}) is None
+if {environ == "a plain dict"!r}:
+    os.environ = dict(os.environ)
+os.environ["OTEL_PYTHON_TRACER_PROVIDER"] = "sdk_tracer_provider"
+span = tracing.start("chat m", {{}})
+print(type(span).__module__, type(trace.get_tracer_provider()).__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    # from a plain dict OpenTelemetry loads its no-op provider: still asked, as before
+    expected = (["opentelemetry.sdk.trace", "TracerProvider"] if environ == "os.environ"
+                else ["opentelemetry.trace.span", "NoOpTracerProvider"])
+    assert out.stdout.split() == expected
