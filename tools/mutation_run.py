@@ -469,6 +469,16 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    if client.unchanged is not None:  # the quick refresh answered: ngclient's own, now\n"
       "        offers = client.full_refresh()\n", "",
       f"{QUICK}test_index_mirror_refreshes_only_under_the_store_lock"),
+    Mutation("deadline-timer-own-context", "call deadlines lost on a loop (one callback context "
+             "shared by the timers of loops in two threads)", (
+                 Edit("pepperpy/reliability/watchdog.py",
+                      "        self._context = contextvars.Context()\n",
+                      "        self._context = _SHARED_CONTEXT\n"),
+                 Edit("pepperpy/reliability/watchdog.py", '__all__ = ["Deadlines", "Watchdog"]\n',
+                      '__all__ = ["Deadlines", "Watchdog"]\n'
+                      '_SHARED_CONTEXT = contextvars.Context()\n')),
+             ("tests/reliability/test_deadline_timer_threads.py::"
+              "test_a_timer_of_another_loop_running_at_the_same_moment",)),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates,", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),

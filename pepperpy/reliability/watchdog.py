@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["Deadlines", "Watchdog"]
 
 _T = TypeVar("_T")
-#: the timer's callback reads no context variable: no copy of the caller's context
-_NO_CONTEXT = contextvars.Context()
 
 
 class Deadlines:
@@ -41,10 +39,15 @@ class Deadlines:
     re-arms for the earliest deadline left (with calls of one timeout, about once per
     timeout, not once per call)."""
 
-    __slots__ = ("_at", "_dogs", "_handle", "loop")
+    __slots__ = ("_at", "_context", "_dogs", "_handle", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = weakref.ref(loop)
+        # The timer's callback reads no context variable: an empty context, not a copy of
+        # the caller's. One per loop: a context runs in one thread at a time, and one
+        # shared by loops in two threads fails the second timer to fire at once, which
+        # then never re-arms (no deadline fires on that loop again).
+        self._context = contextvars.Context()
         self._dogs: dict[Watchdog, None] = {}
         self._at = math.inf  # when the timer fires; inf: not armed
         self._handle: weakref.ref[asyncio.TimerHandle] | None = None
@@ -65,7 +68,7 @@ class Deadlines:
         if armed is not None:
             armed.cancel()  # one live timer at a time
         self._at = when
-        self._handle = weakref.ref(loop.call_at(when, self._fire, context=_NO_CONTEXT))
+        self._handle = weakref.ref(loop.call_at(when, self._fire, context=self._context))
 
     def _fire(self) -> None:
         at, self._at, self._handle = self._at, math.inf, None

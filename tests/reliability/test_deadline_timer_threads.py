@@ -1,0 +1,110 @@
+"""Deadline timers of event loops in different threads (a server's worker threads, each
+with its own loop): one loop's timer firing never stops another's from firing, and a
+timer that could not run never leaves a loop without deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from pepperpy import ProviderTimeoutError
+from pepperpy.llm import (
+    GenerationChunk,
+    GenerationOptions,
+    GenerationResult,
+    LLMProvider,
+    Message,
+    MessageRole,
+)
+from pepperpy.reliability.deadline import deadline_scope
+from pepperpy.reliability.fallback import Link
+from pepperpy.reliability.layer import Reliability, ReliableLLM
+from pepperpy.reliability.watchdog import Deadlines
+
+
+class Sleeper(LLMProvider):
+    """Answers after as many seconds as the last message says."""
+
+    async def generate(self, messages: Sequence[Message], options: GenerationOptions
+                       ) -> GenerationResult:
+        await asyncio.sleep(float(messages[-1].content))
+        return GenerationResult(content="done")
+
+    async def generate_stream(self, messages: Sequence[Message], options: GenerationOptions
+                              ) -> AsyncIterator[GenerationChunk]:
+        await asyncio.sleep(float(messages[-1].content))
+        yield GenerationChunk("done")
+
+
+def _llm() -> ReliableLLM:
+    provider = Sleeper()
+    provider.initialized = True
+
+    async def start() -> Any:
+        return provider
+
+    return ReliableLLM(Reliability(), [Link("sleeper", provider, start)])
+
+
+async def _outcome(llm: ReliableLLM, seconds: float, sleep: float, stream: bool) -> str:
+    messages = [Message(MessageRole.USER, str(sleep))]
+    try:
+        with deadline_scope(seconds):
+            if stream:
+                parts = [c.content async for c in llm.generate_stream(messages,
+                                                                       GenerationOptions())]
+                return "".join(parts)
+            return (await llm.generate(messages, GenerationOptions())).content
+    except ProviderTimeoutError:
+        return "timeout"
+
+
+def _timer_context(loop: asyncio.AbstractEventLoop) -> Any:
+    (handle,) = [h for h in loop._scheduled  # type: ignore[attr-defined]
+                 if not h.cancelled()
+                 and isinstance(getattr(h._callback, "__self__", None), Deadlines)]
+    return handle._context
+
+
+def test_a_timer_of_another_loop_running_at_the_same_moment(caplog: Any) -> None:
+    """The other thread's loop is inside its deadline timer's callback (held there, as if
+    both fired at once) while this loop's timer fires: that call still ends at its
+    deadline, and so does every later one on this loop, once the other is done."""
+    release, held = threading.Event(), threading.Event()
+
+    def other_loop() -> None:
+        async def main() -> None:
+            task = asyncio.create_task(_outcome(_llm(), 30.0, 30.0, False))
+            await asyncio.sleep(0.05)
+            loop = asyncio.get_running_loop()
+            holder = threading.Thread(target=_timer_context(loop).run, args=(release.wait, 20))
+            holder.start()
+            held.set()
+            await loop.run_in_executor(None, release.wait, 20)
+            holder.join()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=other_loop)
+    thread.start()
+
+    async def here() -> list[str]:
+        llm = _llm()
+        try:
+            assert held.wait(10)
+            outcomes = [await _outcome(llm, 0.2, 1.5, False)]
+        finally:
+            release.set()
+            await asyncio.get_running_loop().run_in_executor(None, thread.join, 20)
+        # the other loop is done: nothing holds its timer now
+        outcomes += [await _outcome(llm, 0.2, 1.5, stream) for stream in (True, False)]
+        return outcomes
+
+    assert asyncio.run(here()) == ["timeout"] * 3
+    assert "cannot enter context" not in caplog.text
