@@ -479,6 +479,12 @@ MUTATIONS: tuple[Mutation, ...] = (
                       '_SHARED_CONTEXT = contextvars.Context()\n')),
              ("tests/reliability/test_deadline_timer_threads.py::"
               "test_a_timer_of_another_loop_running_at_the_same_moment",)),
+    m("deadline-follows-reader", "a stream's deadline cancelling the wrong task (read on by "
+      "another task)", "pepperpy/reliability/layer.py",
+      "                                dog.follow(task)  # type: ignore[arg-type]\n",
+      "                                pass\n",
+      "tests/reliability/test_deadline_timer_threads.py::"
+      "test_a_stream_read_on_by_another_task_times_out_there"),
     m("manifest-duplicate-keys", "JSON tricks in plugin.json", MANIFEST,
       "object_pairs_hook=_no_duplicates,", "",
       "tests/bundle/test_manifest.py::test_json_traps_refused[duplicate-key]"),

@@ -372,6 +372,8 @@ class ReliableLLM(_Layer, LLMProvider):
         last: GenerationChunk | None = None
         dog = (rel.watchdog(deadline, first.name, "streaming chat") if deadline is not None
                else None)
+        loop = asyncio.get_running_loop()
+        waiter = asyncio.current_task(loop)  # the task the watchdog cancels (dog.follow)
         try:
             while True:
                 link = call.next_attempt()
@@ -389,6 +391,9 @@ class ReliableLLM(_Layer, LLMProvider):
                         if dog is not None:
                             if dog.fired:
                                 dog.arm()  # raises the deadline's error
+                            if (task := asyncio.current_task(loop)) is not waiter:
+                                waiter = task  # read on by another task: the deadline too
+                                dog.follow(task)  # type: ignore[arg-type]
                             dog.waiting = True
                         try:
                             chunk = await step()

@@ -116,6 +116,12 @@ class Watchdog:
         operation, name = self._what
         return self._deadline.expired_error(f"{operation} with {name!r}")
 
+    def follow(self, task: asyncio.Task[object]) -> None:
+        """A stream read on by another task than the one that started it (a reader task,
+        ``asyncio.wait_for`` on Python 3.11): the deadline cancels the task that waits,
+        never one that has moved on to other work."""
+        self._task, self._cancelling = weakref.ref(task), task.cancelling()
+
     def arm(self) -> None:
         """About to wait for the provider: the deadline's error if it already passed."""
         if self.fired:

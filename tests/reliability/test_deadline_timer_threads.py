@@ -108,3 +108,52 @@ def test_a_timer_of_another_loop_running_at_the_same_moment(caplog: Any) -> None
 
     assert asyncio.run(here()) == ["timeout"] * 3
     assert "cannot enter context" not in caplog.text
+
+
+class _TwoChunks(LLMProvider):
+    """A first chunk at once, the second after as many seconds as the last message says."""
+
+    async def generate(self, messages: Sequence[Message], options: GenerationOptions
+                       ) -> GenerationResult:
+        raise NotImplementedError
+
+    async def generate_stream(self, messages: Sequence[Message], options: GenerationOptions
+                              ) -> AsyncIterator[GenerationChunk]:
+        yield GenerationChunk("first ")
+        await asyncio.sleep(float(messages[-1].content))
+        yield GenerationChunk("done")
+
+
+async def test_a_stream_read_on_by_another_task_times_out_there() -> None:
+    """A stream's first chunk is read in one task and the rest in another (a reader task,
+    ``asyncio.wait_for`` on Python 3.11): the deadline cancels the task waiting for the
+    provider, never the first one, which is busy with something else by then."""
+    provider = _TwoChunks()
+    provider.initialized = True
+
+    async def start() -> Any:
+        return provider
+
+    llm = ReliableLLM(Reliability(), [Link("two", provider, start)])
+    with deadline_scope(0.3):
+        stream = llm.generate_stream([Message(MessageRole.USER, "3")], GenerationOptions())
+    chunks = stream.__aiter__()
+    assert (await chunks.__anext__()).content == "first "
+
+    async def read_on() -> str:
+        try:
+            return (await chunks.__anext__()).content
+        except ProviderTimeoutError:
+            return "timeout"
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    reader = asyncio.create_task(read_on())
+    unrelated = "done"
+    try:
+        await asyncio.sleep(1.0)  # this task's own business, past the stream's deadline
+    except asyncio.CancelledError:
+        unrelated = "cancelled"
+    assert unrelated == "done"
+    assert await reader == "timeout"
+    assert loop.time() - started < 1.5
