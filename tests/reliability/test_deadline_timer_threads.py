@@ -156,4 +156,4 @@ async def test_a_stream_read_on_by_another_task_times_out_there() -> None:
         unrelated = "cancelled"
     assert unrelated == "done"
     assert await reader == "timeout"
-    assert loop.time() - started < 1.5
+    assert loop.time() - started < 2.5  # the provider would have taken 3 s
