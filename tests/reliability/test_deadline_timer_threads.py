@@ -7,46 +7,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from pepperpy import ProviderTimeoutError
 from pepperpy.llm import (
-    GenerationChunk,
     GenerationOptions,
-    GenerationResult,
-    LLMProvider,
     Message,
     MessageRole,
 )
 from pepperpy.reliability.deadline import deadline_scope
-from pepperpy.reliability.fallback import Link
-from pepperpy.reliability.layer import Reliability, ReliableLLM
+from pepperpy.reliability.layer import ReliableLLM
 from pepperpy.reliability.watchdog import Deadlines
-
-
-class Sleeper(LLMProvider):
-    """Answers after as many seconds as the last message says."""
-
-    async def generate(self, messages: Sequence[Message], options: GenerationOptions
-                       ) -> GenerationResult:
-        await asyncio.sleep(float(messages[-1].content))
-        return GenerationResult(content="done")
-
-    async def generate_stream(self, messages: Sequence[Message], options: GenerationOptions
-                              ) -> AsyncIterator[GenerationChunk]:
-        await asyncio.sleep(float(messages[-1].content))
-        yield GenerationChunk("done")
+from tests.reliability.sleepers import layer
 
 
 def _llm() -> ReliableLLM:
-    provider = Sleeper()
-    provider.initialized = True
-
-    async def start() -> Any:
-        return provider
-
-    return ReliableLLM(Reliability(), [Link("sleeper", provider, start)])
+    return layer()[1]
 
 
 async def _outcome(llm: ReliableLLM, seconds: float, sleep: float, stream: bool) -> str:
@@ -110,31 +86,11 @@ def test_a_timer_of_another_loop_running_at_the_same_moment(caplog: Any) -> None
     assert "cannot enter context" not in caplog.text
 
 
-class _TwoChunks(LLMProvider):
-    """A first chunk at once, the second after as many seconds as the last message says."""
-
-    async def generate(self, messages: Sequence[Message], options: GenerationOptions
-                       ) -> GenerationResult:
-        raise NotImplementedError
-
-    async def generate_stream(self, messages: Sequence[Message], options: GenerationOptions
-                              ) -> AsyncIterator[GenerationChunk]:
-        yield GenerationChunk("first ")
-        await asyncio.sleep(float(messages[-1].content))
-        yield GenerationChunk("done")
-
-
 async def test_a_stream_read_on_by_another_task_times_out_there() -> None:
     """A stream's first chunk is read in one task and the rest in another (a reader task,
     ``asyncio.wait_for`` on Python 3.11): the deadline cancels the task waiting for the
     provider, never the first one, which is busy with something else by then."""
-    provider = _TwoChunks()
-    provider.initialized = True
-
-    async def start() -> Any:
-        return provider
-
-    llm = ReliableLLM(Reliability(), [Link("two", provider, start)])
+    llm = _llm()
     with deadline_scope(0.3):
         stream = llm.generate_stream([Message(MessageRole.USER, "3")], GenerationOptions())
     chunks = stream.__aiter__()

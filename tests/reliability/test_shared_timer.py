@@ -7,51 +7,21 @@ import asyncio
 import gc
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from pepperpy import PepperPy, ProviderTimeoutError
 from pepperpy.llm import (
-    GenerationChunk,
     GenerationOptions,
-    GenerationResult,
-    LLMProvider,
     Message,
     MessageRole,
 )
 from pepperpy.reliability.deadline import Deadline, deadline_scope
-from pepperpy.reliability.fallback import Link
-from pepperpy.reliability.layer import Reliability, ReliableLLM
+from pepperpy.reliability.layer import ReliableLLM
 from pepperpy.reliability.watchdog import Deadlines, Watchdog
 from pepperpy_testing.wire import OpenAIServer
-
-
-class Sleeper(LLMProvider):
-    """Answers after as many seconds as the last message says."""
-
-    async def generate(self, messages: Sequence[Message], options: GenerationOptions
-                       ) -> GenerationResult:
-        await asyncio.sleep(float(messages[-1].content))
-        return GenerationResult(content="done")
-
-    async def generate_stream(self, messages: Sequence[Message], options: GenerationOptions
-                              ) -> AsyncIterator[GenerationChunk]:
-        yield GenerationChunk("first ")
-        await asyncio.sleep(float(messages[-1].content))
-        yield GenerationChunk("done")
-
-
-def layer() -> tuple[Reliability, ReliableLLM]:
-    provider = Sleeper()
-    provider.initialized = True
-
-    async def start() -> Any:
-        return provider
-
-    rel = Reliability()
-    return rel, ReliableLLM(rel, [Link("sleeper", provider, start)])
+from tests.reliability.sleepers import layer
 
 
 async def timed(llm: ReliableLLM, seconds: float, sleep: float, *, stream: bool = False
