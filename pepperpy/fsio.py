@@ -243,9 +243,15 @@ def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: in
             os.fsync(folder)
 
 
+_WRITE_PIECE = 1 << 20
+
+
 def _write_all(fd: int, view: memoryview) -> None:
+    """Write ``view`` in pieces of at most 1 MiB: on Linux 6.x a single large write into
+    new page cache can cost ten times the CPU of the same bytes in 1 MiB writes (the
+    kernel allocates large folios for it), 130 ms instead of 12 ms for 50 MB here."""
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view[:_WRITE_PIECE]):]
 
 
 def temp_files(folder: Path, target: str | None = None) -> list[Path]:
