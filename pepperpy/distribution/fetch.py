@@ -431,7 +431,7 @@ class Session:
         if self.progress:
             self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
                           f"{offer.index!r}")
-        incoming = Incoming.open(self.settings, offer.length)  # None: kept in memory
+        incoming = Incoming.open(self.settings, offer.length, installed)  # None: in memory
         try:
             result = self._install_target(offer, client, incoming, options)
         finally:

@@ -27,18 +27,19 @@ _PIECE = 1 << 20  # larger writes into new page cache cost far more CPU (fsio._w
 
 
 class Incoming:
-    """An unnamed file in the plugin folder receiving one bundle of ``expected`` bytes."""
+    """An unnamed file in the plugin folder receiving one bundle of ``expected`` bytes,
+    to be installed as ``target`` (the name errors give: a full disk, say)."""
 
-    def __init__(self, fd: int, settings: Settings, expected: int) -> None:
-        self.fd, self.settings, self.expected = fd, settings, expected
+    def __init__(self, fd: int, settings: Settings, expected: int, target: Path) -> None:
+        self.fd, self.settings, self.expected, self.target = fd, settings, expected, target
         self.size = 0
         self._sync: Any = None
         self._sync_error: list[OSError] = []
 
     @classmethod
-    def open(cls, settings: Settings, expected: int) -> Incoming | None:
+    def open(cls, settings: Settings, expected: int, target: Path) -> Incoming | None:
         fd = unnamed_file(settings.plugins_dir, root=settings.home)
-        return None if fd is None else cls(fd, settings, expected)
+        return None if fd is None else cls(fd, settings, expected, target)
 
     @property
     def path(self) -> Path:
@@ -49,11 +50,14 @@ class Incoming:
         """Append ``piece`` (the downloader calls this as the bytes arrive)."""
         end = self.size + len(piece)
         half = self.size < self.expected // 2 <= end
-        while piece:
-            piece = piece[os.write(self.fd, piece[:_PIECE]):]
+        try:
+            while piece:
+                piece = piece[os.write(self.fd, piece[:_PIECE]):]
+        except OSError as exc:  # a full disk: nothing was changed, the file vanishes
+            raise write_error(self.target, exc) from exc
         self.size = end
         if half:
-            crash_point(f"receive {self.settings.plugins_dir}")
+            crash_point(f"receive {self.target}")
 
     def received(self) -> None:
         """Every byte is in: fsync the file on a second thread while it is verified."""
@@ -82,7 +86,7 @@ class Incoming:
 
     def name(self, target: Path) -> None:
         """Give the verified file the name ``target`` (caller holds the install lock)."""
-        self._joined()
+        self._joined()  # durable before it has a name
         if self._sync_error:
             raise write_error(target, self._sync_error[0])
         link_unnamed(self.fd, target, root=self.settings.home)
