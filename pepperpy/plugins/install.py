@@ -9,11 +9,12 @@ atomically. Everything after verify runs under the install lock
 same bundle is a no-op.
 
 Invariants:
-- Nothing is written unless every check passed; a refusal changes nothing.
+- Nothing is written unless every check passed; a refusal changes nothing (a bundle
+  received by name sits in an unnamed file until then: ``plugins.incoming``).
 - An install is one transaction, journaled in the state file (``state.Pending``):
   (1) the state records the install as pending, (2) the installed file
   ``plugins_dir/<name>.pepperplugin`` is replaced by the verified bytes (not re-read
-  from the source path), (3) the files of plugins it displaces (an ownership transfer)
+  from the source path; by name: the verified, fsynced unnamed file is linked there), (3) the files of plugins it displaces (an ownership transfer)
   are removed, (4) the state records the new version and drops the pending entry. A
   crash at any point leaves the old bundle or the new one in place, and loading accepts
   either (the pending record names the new one), so the plugin keeps loading.
