@@ -14,6 +14,11 @@ through :func:`atomic_write`; every state file it reads goes through
   are rebuilt when damaged, skip both fsyncs: ``durable=False``).
 - **Nothing created outside ``root``.** ``root`` itself is created if missing (it is
   the operator's choice of folder: a link *to* it is fine); nothing above it is.
+- **A bundle received by name** (:func:`unnamed_file`, :func:`link_unnamed`) is the
+  same write in two steps: the bytes go to a file with no name in the target's folder
+  (``O_TMPFILE``: nobody else can open it, a crash leaves nothing), and once the caller
+  has checked and fsynced them, that file is linked under a temporary name and renamed
+  over the target, with the same folder walk and target check.
 - **Errors name the target**, never the temporary file: a full disk is
   ``StateError("cannot write …/trust.json: No space left on device …")``.
 - **Reads are bounded.** :func:`read_state` refuses, before reading, anything that is
@@ -25,7 +30,7 @@ through :func:`atomic_write`; every state file it reads goes through
 
 ``PEPPERPY_CRASH_AT=N`` makes the process kill itself with SIGKILL at the N-th write
 point (each step of each write: temp file created, bytes written, renamed, a folder
-created or a file removed); ``PEPPERPY_CRASH_LOG=FILE`` appends each point's label to
+created or a file removed; half of a bundle received by name); ``PEPPERPY_CRASH_LOG=FILE`` appends each point's label to
 FILE. The crash tests use them to interrupt install, update, ``index add``,
 ``repo add`` and ``trust`` at every step; unset, they cost one dictionary lookup.
 """
