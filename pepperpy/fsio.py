@@ -30,9 +30,10 @@ through :func:`atomic_write`; every state file it reads goes through
 
 ``PEPPERPY_CRASH_AT=N`` makes the process kill itself with SIGKILL at the N-th write
 point (each step of each write: temp file created, bytes written, renamed, a folder
-created or a file removed; half of a bundle received by name); ``PEPPERPY_CRASH_LOG=FILE`` appends each point's label to
-FILE. The crash tests use them to interrupt install, update, ``index add``,
-``repo add`` and ``trust`` at every step; unset, they cost one dictionary lookup.
+created or a file removed; half of a bundle received by name);
+``PEPPERPY_CRASH_LOG=FILE`` appends each point's label to FILE. The crash tests use
+them to interrupt install, update, ``index add``, ``repo add`` and ``trust`` at every
+step; unset, they cost one dictionary lookup.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ Invariants:
 - An install is one transaction, journaled in the state file (``state.Pending``):
   (1) the state records the install as pending, (2) the installed file
   ``plugins_dir/<name>.pepperplugin`` is replaced by the verified bytes (not re-read
-  from the source path; by name: the verified, fsynced unnamed file is linked there), (3) the files of plugins it displaces (an ownership transfer)
-  are removed, (4) the state records the new version and drops the pending entry. A
-  crash at any point leaves the old bundle or the new one in place, and loading accepts
-  either (the pending record names the new one), so the plugin keeps loading.
+  from the source path; by name: the verified, fsynced unnamed file is linked there),
+  (3) the files of plugins it displaces (an ownership transfer) are removed, (4) the
+  state records the new version and drops the pending entry. A crash at any point
+  leaves the old bundle or the new one in place, and loading accepts either (the
+  pending record names the new one), so the plugin keeps loading.
 - The next command that takes the install lock (install, update, remove, ``plugin
   doctor --fix``) settles what a crash left (:func:`settle`): an install whose bundle
   is in place is completed, one whose bundle is not is rolled back, and temporary files

@@ -247,3 +247,36 @@ def test_a_failed_fsync_of_the_bundle_installs_nothing(
 
     state = load_state(Settings.from_env().state_file)
     assert state.plugins == {} and state.pending == {}
+
+
+@pytest.mark.parametrize("path", ["quick", "full"])
+def test_without_unnamed_files_the_bundle_is_verified_in_memory(
+        added: Publisher, home: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """A system without ``O_TMPFILE`` (or ``/proc``): the bundle is received into
+    memory, verified there and written by the transaction; the same checks refuse a
+    tampered download, and nothing is left."""
+    import pepperpy.plugins.incoming as incoming
+
+    monkeypatch.setattr(incoming, "unnamed_file", lambda folder, root: None)
+    data = _bundle(added)[1]
+    if path == "full":
+        _publish(added, "2.0.0")
+        data = _bundle(added, "2.0.0")[1]
+    outcome = _session().install("sample")
+    assert outcome.action == "installed"
+    assert (home / "plugins" / "sample.pepperplugin").read_bytes() == data
+    assert _named(home / "plugins") == ["sample.pepperplugin"]
+
+
+def test_without_unnamed_files_a_tampered_download_is_refused(
+        added: Publisher, server: IndexServer, home: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import pepperpy.plugins.incoming as incoming
+
+    monkeypatch.setattr(incoming, "unnamed_file", lambda folder, root: None)
+    url, data = _bundle(added)
+    server.state.overrides[url] = _flip(data)
+    with pytest.raises(IndexRefusedError) as info:
+        _session().install("sample")
+    assert info.value.threat == "arbitrary-package"  # type: ignore[attr-defined]
+    assert _named(home / "plugins") == []
