@@ -425,7 +425,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "fetcher)", "pepperpy/distribution/download.py",
       "            if time.monotonic() > deadline:  # a body trickling in (declared length)\n",
       "            if False:\n",
-      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline"),
+      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline[memory]"),
+    m("index-download-declared-deadline-into", "slow retrieval (a bundle received into an "
+      "unnamed file)", "pepperpy/distribution/download.py",
+      "        if time.monotonic() > deadline:  # a declared body trickling in, written\n",
+      "        if False:\n",
+      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline[into]"),
     m("index-download-declared-length", "endless data (a bundle fetched without ngclient's "
       "fetcher)", "pepperpy/distribution/download.py",
       "    if expected is not None and expected <= max_length:\n",

@@ -231,7 +231,7 @@ def _exactly_into(sock: socket.socket, url: str, rest: bytes, expected: int,
     received = min(len(rest), expected)
     buffer = memoryview(bytearray(min(limits.chunk_size, expected - received) or 1))
     while received < expected:
-        if time.monotonic() > deadline:  # a body trickling in (declared length)
+        if time.monotonic() > deadline:  # a declared body trickling in, written
             raise _error("SlowRetrievalError", f"{url} is arriving too slowly (deadline passed)")
         got = _recv_into(sock, url, buffer[:], min(len(buffer), expected - received))
         if not got:
