@@ -73,8 +73,9 @@ def installed_commands() -> dict[str, list[EntryPoint]]:
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The CLI's parser: every group, or with ``argv`` only the group it names in full."""
     from pepperpy._version import __version__
+    from pepperpy.cli.parser import Parser
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pepperpy",
         description="PepperPy: LLM apps with signed provider plugins.",
     )
