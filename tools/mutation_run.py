@@ -371,7 +371,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "tests/distribution/test_download_check.py::"
       "test_a_refusal_of_unsigned_bytes_names_the_arbitrary_package"),
     m("index-unchanged-digests", "an index refresh that skips ngclient (edited local metadata)",
-      UNCHANGED, "                hashlib.sha256(raw[role]).hexdigest() != expected:\n",
+      UNCHANGED, "                sha256(raw[role]).hexdigest() != expected:\n",
       "                False:\n",
       f"{UNCHANGED_TESTS}::test_an_edited_local_targets_file_is_never_listed"),
     m("index-unchanged-record-url", "an index refresh that skips ngclient (a record for another "
@@ -379,7 +379,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "!= metadata_url \\\n", "    if record.get(\"version\") != 1 \\\n",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-url]"),
     m("index-unchanged-record-pinned", "an index refresh that skips ngclient (another pinned root)",
-      UNCHANGED, "            or record.get(\"pinned\") != hashlib.sha256(pinned).hexdigest() "
+      UNCHANGED, "            or record.get(\"pinned\") != sha256(pinned).hexdigest() "
       "\\\n", "",
       f"{UNCHANGED_TESTS}::test_a_changed_pinned_root_is_a_full_refresh",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-root]"),
@@ -767,6 +767,12 @@ MUTATIONS += (
       "    for leftover in install_leftovers(settings):\n        remove_file(leftover)",
       "    for leftover in install_leftovers(settings):\n        pass",
       f"{CRASH}test_doctor_lists_what_a_crash_left_and_fix_settles_it"),
+    m("update-settles-pending", "an update leaving a crashed install unsettled",
+      "pepperpy/plugins/state.py",
+      "    return bool(load_state(settings.state_file).pending or install_leftovers(settings))",
+      "    return False",
+      f"{STATE}test_crash_index.py::"
+      "test_update_with_nothing_newer_settles_what_a_killed_install_left"),
     m("repo-finish-interrupted", "a retried publish reporting success with nothing served",
       "packages/pepperplug-dev/pepperpy_dev/repository.py",
       "            self.finish_interrupted(signers)\n            targets = self.targets()",
