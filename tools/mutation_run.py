@@ -383,6 +383,18 @@ MUTATIONS: tuple[Mutation, ...] = (
       "\\\n", "",
       f"{UNCHANGED_TESTS}::test_a_changed_pinned_root_is_a_full_refresh",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-root]"),
+    m("index-unchanged-slow-once", "a slow index waited out twice (quick check, then ngclient)",
+      UNCHANGED,
+      "        if type(exc).__name__ == \"SlowRetrievalError\" and _slow(exc):  # workflow\n"
+      "            raise\n", "",
+      f"{UNCHANGED_TESTS}::test_a_slow_index_is_waited_for_once_and_reported_as_the_full_"
+      "workflow_does[2.root.json]"),
+    m("index-quick-dns-deadline", "a name lookup that never ends (slow retrieval)",
+      "pepperpy/distribution/download.py",
+      "    if not done.wait(max(0.0, deadline - time.monotonic())):",
+      "    if not done.wait():",
+      "tests/distribution/test_dns_deadline.py::"
+      "test_a_resolver_that_never_answers_is_a_slow_index_by_the_deadline"),
     m("index-unchanged-record-nofollow", "an index refresh that skips ngclient (a planted link)",
       UNCHANGED, "(0 if follow else os.O_NOFOLLOW)", "0",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[link]"),

@@ -116,11 +116,24 @@ def forget(folder: Path) -> None:
 def check(folder: Path, metadata_url: str, limits: FetchLimits, *,
           pinned: bytes, log: list[str] | None = None) -> Unchanged | None:
     """The verified state of the index if nothing changed there since a full refresh
-    from the ``pinned`` root, else None. ``log`` gets the URLs asked for."""
+    from the ``pinned`` root, else None. ``log`` gets the URLs asked for.
+
+    A slow index (``SlowRetrievalError``: no answer, a stall, the deadline passed) is
+    raised, not doubt: the full workflow would ask the same first question and wait as
+    long again before reporting the same slow retrieval. That fails closed; it never
+    concludes "unchanged"."""
     try:
         return _check(folder, metadata_url, limits, pinned, [] if log is None else log)
-    except Exception:  # any doubt (damage, network, a surprise): the full workflow
+    except Exception as exc:  # any other doubt (damage, network, a surprise): the full
+        if type(exc).__name__ == "SlowRetrievalError" and _slow(exc):  # workflow
+            raise
         return None
+
+
+def _slow(exc: Exception) -> bool:
+    from tuf.api.exceptions import SlowRetrievalError  # loaded: the download raised it
+
+    return isinstance(exc, SlowRetrievalError)
 
 
 def _check(folder: Path, metadata_url: str, limits: FetchLimits,
