@@ -63,6 +63,8 @@ class IngestProgress:
     files_skipped: int = 0
     chunks: int = 0
     chunks_embedded: int = 0
+    files_removed: int = 0  # gone from a folder (``prune=True``) or ``rag.remove``
+    chunks_removed: int = 0
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -75,10 +77,12 @@ class IngestProgress:
 
     def line(self) -> str:
         """One human line, as the CLI prints it."""
+        removed = (f", {self.chunks_removed} chunks of {self.files_removed} removed "
+                   "files deleted" if self.files_removed else "")
         return (
             f"{self.files_done}/{self.files_total} files, {self.chunks} chunks "
             f"({self.chunks_embedded} embedded, {self.chunks_per_second:.1f}/s), "
-            f"{self.files_skipped} skipped, {self.elapsed:.1f}s"
+            f"{self.files_skipped} skipped{removed}, {self.elapsed:.1f}s"
         )
 
 
@@ -304,8 +308,11 @@ async def ingest(
     strict: bool = False,
     batch_size: int = 64,
     progress: Callable[[IngestProgress], None] | None = None,
+    prune: bool = False,
 ) -> list[str]:
-    """Add every file under ``paths``; return the ids of the chunks of the files read."""
+    """Add every file under ``paths``; return the ids of the chunks of the files read.
+    With ``prune``, then delete the chunks of files under the folders in ``paths`` that
+    no longer exist (``pepperpy.rag_remove.prune``)."""
     if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence):
         raise ValidationError("add_files() takes a list of file and folder paths")
     files, unreadable = collect(paths)
@@ -334,8 +341,12 @@ async def ingest(
             f"given ({run.skipped[0].path}: {run.skipped[0].reason}"
             + (f"; and {len(run.skipped) - 1} more" if len(run.skipped) > 1 else "") + ")"
         )
-    if not files and not unreadable:
-        raise ConfigurationError("add_files(): the paths given hold no files")
+    if not files and not unreadable and not prune:  # pruning an emptied folder is not
+        raise ConfigurationError("add_files(): the paths given hold no files")  # an error
+    if prune:
+        from pepperpy.rag_remove import prune as prune_gone
+
+        await prune_gone(store, paths, progress=run.state, report=run.report)
     return [i for order in sorted(run.ids) for i in run.ids[order]]
 
 

@@ -39,7 +39,7 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "index": ("configure signed plugin indexes (TUF)", RUNTIME),
     "chat": ("send one prompt to an LLM and stream the answer", RUNTIME),
     "models": ("list the installed LLM providers and their default models", RUNTIME),
-    "rag": ("add files and folders to a knowledge base", RUNTIME),
+    "rag": ("add files and folders to a knowledge base, or remove them", RUNTIME),
     "demo": ("answer questions over a small corpus, offline", CHECKOUT),
 }
 # `plugin` subcommands that the other distributions add.
