@@ -57,6 +57,7 @@ def test_plugin_list_imports_only_its_own_command_module(tmp_path: object) -> No
     assert loaded & GROUP_MODULES == {"pepperpy.cli.manage"}
     assert "pepperpy.cli.chat" not in loaded and "pepperpy_dev.cli.repo" not in loaded
     assert "importlib.metadata" not in loaded and "tuf.ngclient" not in loaded
+    assert "dataclasses" not in loaded and "inspect" not in loaded  # rows are records
 
 
 @pytest.mark.parametrize("name", list(_GROUPS))
