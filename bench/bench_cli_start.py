@@ -7,7 +7,7 @@ loopback index, so the interpreter, the imports and the command's own work all c
 the baseline is the same interpreter running nothing (``python -c pass``, site
 included), in the same rounds. Commands: a no-change ``plugin update`` (the quick
 refresh), ``plugin install NAME`` of what is installed (unchanged), ``plugin list``,
-``plugin verify FILE`` of a small bundle, and ``--help``. Rounds are interleaved; each
+``plugin verify FILE`` of a small bundle, ``trust list`` and ``--help``. Rounds are interleaved; each
 line gives the median wall and CPU (user + system) ms, the CPU ms over the bare
 interpreter, and the modules the command imported (one ``-X importtime`` run).
 ``--against DIR``: also run every command from another checkout of PepperPy (say, an
@@ -91,6 +91,7 @@ def main() -> None:
                                                 "--no-deps"],
             "plugin list": [*pepperpy, "plugin", "list"],
             "plugin verify FILE": [*pepperpy, "plugin", "verify", str(bundle)],
+            "trust list": [*pepperpy, "trust", "list"],
             "--help": [*pepperpy, "--help"],
         }
         runs = [(label, tree) for label in commands for tree in trees]
