@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.ingest_progress import IngestProgress
 
 if TYPE_CHECKING:
-    from pepperpy.ingest import IngestProgress
     from pepperpy.rag import MetadataValue, RAGProvider
 
 __all__ = ["prune", "remove"]
@@ -86,8 +86,6 @@ async def prune(store: RAGProvider, folders: Sequence[str | os.PathLike[str]], *
 
 async def _delete(store: RAGProvider, found: dict[str, list[str]],
                   callback: Callable[[IngestProgress], None] | None) -> list[str]:
-    from pepperpy.ingest import IngestProgress
-
     state = IngestProgress(len(found))
     removed = []
     for path in sorted(found):

@@ -39,8 +39,8 @@ from pepperpy.trust.types import InstallRecord, InstallState  # the kernel's val
 if TYPE_CHECKING:
     from pepperpy.settings import Settings
 
-__all__ = ["InstallRecord", "InstallState", "Pending", "committed", "load_state", "save_state",
-           "settled_for"]
+__all__ = ["InstallRecord", "InstallState", "Pending", "committed", "install_leftovers",
+           "load_state", "needs_settling", "save_state", "settled_for"]
 
 _FORMAT = 1
 MAX_STATE_BYTES = 8 << 20
