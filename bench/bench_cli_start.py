@@ -7,9 +7,9 @@ loopback index, so the interpreter, the imports and the command's own work all c
 the baseline is the same interpreter running nothing (``python -c pass``, site
 included), in the same rounds. Commands: a no-change ``plugin update`` (the quick
 refresh), ``plugin install NAME`` of what is installed (unchanged), ``plugin list``,
-``plugin verify FILE`` of a small bundle, ``trust list`` and ``--help``. Rounds are interleaved; each
-line gives the median wall and CPU (user + system) ms, the CPU ms over the bare
-interpreter, and the modules the command imported (one ``-X importtime`` run).
+``plugin verify FILE`` of a small bundle, ``trust list`` and ``--help``. Rounds are
+interleaved; each line gives the median wall and CPU (user + system) ms, the CPU ms over
+the bare interpreter, and the modules the command imported (one ``-X importtime`` run).
 ``--against DIR``: also run every command from another checkout of PepperPy (say, an
 extracted ``git archive main``), interleaved, and print the CPU ratio of this one to it.
 ``--smoke``: two rounds (the test suite runs that).
