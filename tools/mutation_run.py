@@ -372,7 +372,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "tests/distribution/test_download_check.py::"
       "test_a_refusal_of_unsigned_bytes_names_the_arbitrary_package"),
     m("index-unchanged-digests", "an index refresh that skips ngclient (edited local metadata)",
-      UNCHANGED, "                hashlib.sha256(raw[role]).hexdigest() != expected:\n",
+      UNCHANGED, "                sha256(raw[role]).hexdigest() != expected:\n",
       "                False:\n",
       f"{UNCHANGED_TESTS}::test_an_edited_local_targets_file_is_never_listed"),
     m("index-unchanged-record-url", "an index refresh that skips ngclient (a record for another "
@@ -380,10 +380,22 @@ MUTATIONS: tuple[Mutation, ...] = (
       "!= metadata_url \\\n", "    if record.get(\"version\") != 1 \\\n",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-url]"),
     m("index-unchanged-record-pinned", "an index refresh that skips ngclient (another pinned root)",
-      UNCHANGED, "            or record.get(\"pinned\") != hashlib.sha256(pinned).hexdigest() "
+      UNCHANGED, "            or record.get(\"pinned\") != sha256(pinned).hexdigest() "
       "\\\n", "",
       f"{UNCHANGED_TESTS}::test_a_changed_pinned_root_is_a_full_refresh",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-root]"),
+    m("index-unchanged-slow-once", "a slow index waited out twice (quick check, then ngclient)",
+      UNCHANGED,
+      "        if type(exc).__name__ == \"SlowRetrievalError\" and _slow(exc):  # workflow\n"
+      "            raise\n", "",
+      f"{UNCHANGED_TESTS}::test_a_slow_index_is_waited_for_once_and_reported_as_the_full_"
+      "workflow_does[2.root.json]"),
+    m("index-quick-dns-deadline", "a name lookup that never ends (slow retrieval)",
+      "pepperpy/distribution/download.py",
+      "    if not done.wait(max(0.0, deadline - time.monotonic())):",
+      "    if not done.wait():",
+      "tests/distribution/test_dns_deadline.py::"
+      "test_a_resolver_that_never_answers_is_a_slow_index_by_the_deadline"),
     m("index-unchanged-record-nofollow", "an index refresh that skips ngclient (a planted link)",
       UNCHANGED, "(0 if follow else os.O_NOFOLLOW)", "0",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[link]"),
@@ -796,6 +808,23 @@ MUTATIONS += (
       "    for leftover in install_leftovers(settings):\n        remove_file(leftover)",
       "    for leftover in install_leftovers(settings):\n        pass",
       f"{CRASH}test_doctor_lists_what_a_crash_left_and_fix_settles_it"),
+    m("rag-prune-only-gone", "chunks of a file that is still there deleted by a prune",
+      "pepperpy/rag_remove.py",
+      "            if any(_under(p, root) for root in roots) and _gone(p)}",
+      "            if any(_under(p, root) for root in roots)}",
+      "tests/documents/test_remove.py::"
+      "test_prune_keeps_files_that_exist_but_cannot_be_read_now"),
+    m("rag-remove-folder-boundary", "a sibling folder's chunks removed with a folder",
+      "pepperpy/rag_remove.py",
+      "    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)",
+      "    return path.startswith(root)",
+      "tests/documents/test_remove.py::test_a_path_with_no_chunks_removes_nothing_and_says_so"),
+    m("update-settles-pending", "an update leaving a crashed install unsettled",
+      "pepperpy/plugins/state.py",
+      "    return bool(load_state(settings.state_file).pending or install_leftovers(settings))",
+      "    return False",
+      f"{STATE}test_crash_index.py::"
+      "test_update_with_nothing_newer_settles_what_a_killed_install_left"),
     m("repo-finish-interrupted", "a retried publish reporting success with nothing served",
       "packages/pepperplug-dev/pepperpy_dev/repository.py",
       "            self.finish_interrupted(signers)\n            targets = self.targets()",

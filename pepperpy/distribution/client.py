@@ -259,8 +259,9 @@ class IndexClient:
         ``pepperpy.distribution.unchanged``); return the offers; save them for search."""
         if self._updater is None and self.unchanged is None:
             pinned = self._check_local()
-            self.unchanged = unchanged.check(self.folder, self.config.metadata_url,
-                                             self.limits, pinned=pinned, log=self._asked)
+            with translate_errors(self.config.name, url=self.config.url):  # a slow index
+                self.unchanged = unchanged.check(self.folder, self.config.metadata_url,
+                                                 self.limits, pinned=pinned, log=self._asked)
         if self.unchanged is not None:
             offers = offers_from(self.config.name, self.unchanged.targets)
             self._save_catalog(offers)

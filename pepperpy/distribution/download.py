@@ -74,7 +74,7 @@ def _follow(url: str, max_length: int, limits: FetchLimits, user_agent: str,
             return _file(url, max_length, write)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _error("DownloadError", f"unsupported URL {url[:200]}")
-        with _connect(parts, url, limits) as sock:
+        with _connect(parts, url, limits, deadline) as sock:
             _send(sock, parts, url, user_agent)
             status, headers, rest = _head(sock, url, deadline)
             location = headers.get("location")
@@ -88,13 +88,13 @@ def _follow(url: str, max_length: int, limits: FetchLimits, user_agent: str,
     raise _error("DownloadError", f"cannot reach {url}: more than {_REDIRECTS} redirects")
 
 
-def _connect(parts: Any, url: str, limits: FetchLimits) -> socket.socket:
+def _connect(parts: Any, url: str, limits: FetchLimits, deadline: float) -> socket.socket:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     name: str = parts.hostname
     # as bytes, getaddrinfo skips the idna codec (and its imports) for an ASCII name
     host: Any = name.encode("ascii") if name.isascii() else name
     try:
-        sock = socket.create_connection((host, port), timeout=limits.connect)
+        sock = _open(_resolve(host, port, url, deadline), limits.connect)
     except TimeoutError as exc:  # as urllib3's connect timeout: slow, not refused
         raise _error("SlowRetrievalError", f"no answer from {url}") from exc
     except OSError as exc:
@@ -113,6 +113,54 @@ def _connect(parts: Any, url: str, limits: FetchLimits) -> socket.socket:
             sock.close()
             raise _error("DownloadError", f"cannot reach {url}: {exc}") from exc
     return sock
+
+
+def _resolve(host: Any, port: int, url: str, deadline: float) -> list[Any]:
+    """``getaddrinfo`` under the whole answer's deadline: a resolver that never answers
+    (each DNS server tried in turn, each try timed out) is a slow index, not a hang.
+    An address needs no lookup; a name is looked up on a daemon thread, abandoned if
+    the deadline passes first (as the full path's fetcher abandons its request)."""
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                  flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError):
+        pass  # a name
+    import threading
+
+    found: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the waiting thread
+            found.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="pepperpy-resolve", daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise _error("SlowRetrievalError", f"no answer from {url} (the name lookup "
+                                           "outlasted the deadline)")
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    return found[0]  # type: ignore[no-any-return]
+
+
+def _open(addresses: list[Any], timeout: float) -> socket.socket:
+    """The first address that accepts a connection (``socket.create_connection``'s
+    order and errors), each try under the connect timeout."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("getaddrinfo returned no address")
 
 
 def _send(sock: socket.socket, parts: Any, url: str, user_agent: str) -> None:

@@ -494,9 +494,12 @@ class Session:
                ) -> list[InstallOutcome]:
         """Install the newest usable version of each named (default: every outdated)
         installed plugin."""
-        from pepperpy.plugins.install import settle_now
+        from pepperpy.plugins.state import needs_settling
 
-        settle_now(self.settings)  # an interrupted update is finished (or undone) first
+        if needs_settling(self.settings):  # an interrupted update is finished (or undone)
+            from pepperpy.plugins.install import settle_now
+
+            settle_now(self.settings)
         installed = installed_plugins(self.settings)
         for name in names or ():
             if name not in installed:

@@ -44,13 +44,14 @@ from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.bundle.trust import TrustStore, read_trust
 from pepperpy.core import PepperpyError, PluginNotFoundError, StateError
-from pepperpy.fsio import remove_file, temp_files
+from pepperpy.fsio import remove_file
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import (
     InstallRecord,
     InstallState,
     Pending,
     committed,
+    install_leftovers,
     load_state,
     save_state,
 )
@@ -303,14 +304,6 @@ def settle_now(settings: Settings) -> InstallState:
     """:func:`settle` under the install lock (``plugin update``, ``doctor --fix``)."""
     with file_lock(settings.home / "install.lock"):
         return settle(settings)
-
-
-def install_leftovers(settings: Settings) -> list[Path]:
-    """Temporary files a crashed install left: in the plugin folder and beside the
-    state file (only ever written under the install lock)."""
-    found = temp_files(settings.plugins_dir)
-    found += temp_files(settings.home, settings.state_file.name)
-    return found
 
 
 def _slot_action(action: str, holder: InstallRecord, new: InstallRecord) -> str:

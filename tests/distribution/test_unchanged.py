@@ -153,6 +153,26 @@ def test_an_unanswered_root_question_is_doubt(added: Publisher, server: IndexSer
     assert info.value.threat == "slow-retrieval"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("slow", ["2.root.json", "timestamp.json"])
+def test_a_slow_index_is_waited_for_once_and_reported_as_the_full_workflow_does(
+        added: Publisher, server: IndexServer, home: Path, slow: str) -> None:
+    """A stall in the quick check fails closed at once with the full workflow's error
+    (class, threat, words), where it used to fall back and wait the timeout again."""
+    server.state.stall = slow
+    server.state.requests.clear()
+    with pytest.raises(IndexRefusedError) as quick:
+        _session().offers()
+    assert [p for p in server.state.requests if p.endswith(slow)] == [f"/metadata/{slow}"]
+    (home / "indexes" / "main" / "metadata-verified.json").unlink()  # the full workflow
+    server.state.requests.clear()
+    with pytest.raises(IndexRefusedError) as full:
+        _session().offers()
+    assert [p for p in server.state.requests if p.endswith(slow)] == [f"/metadata/{slow}"]
+    assert quick.value.threat == full.value.threat == "slow-retrieval"  # type: ignore[attr-defined]
+    assert str(quick.value).split(" (")[0] == str(full.value).split(" (")[0]
+    assert str(quick.value).split("]")[1] == str(full.value).split("]")[1]
+
+
 def test_a_timestamp_re_signed_with_a_new_version_is_a_full_refresh(
         added: Publisher, server: IndexServer, home: Path) -> None:
     served = _signed(added, _meta(added.folder, "timestamp.json"),
