@@ -170,7 +170,8 @@ class RAGBuilder:
         progress: Callable[[IngestProgress], None] | None = None,
     ) -> list[str]:
         """Delete the chunks ``add_files`` stored for these files, or for every file
-        under these folders (whether or not they still exist); return the ids deleted.
+        under these folders (whether or not they still exist; a folder that exists also
+        takes the files reached through links inside it); return the ids deleted.
 
         A path with no chunks in the collection raises ``ValidationError`` before
         anything is deleted; a store that cannot list by metadata raises

@@ -8,7 +8,9 @@ list documents by metadata works:
 - a file that exists is matched exactly (``ids({"path": ...})``);
 - a folder, or a path that no longer exists, is matched with every stored path equal
   to it or under it, found by listing the collection once (``ids({})``, then ``get``
-  in batches, reading the ``path`` metadata);
+  in batches, reading the ``path`` metadata); a folder that exists also matches the
+  files a walk of it reaches now (``ingest.collect``, as ``add_files`` walks it): a file
+  reached through a link inside it was stored under its resolved path, outside it;
 - pruning removes only chunks of files that are gone (the name, or a folder on its way,
   no longer exists): a file that still exists but cannot be read now (permissions, a
   folder that cannot be listed, a loader that refuses it) keeps its chunks;
@@ -49,7 +51,9 @@ async def remove(store: RAGProvider, paths: Sequence[str | os.PathLike[str]], *,
             matched = {identity: ids} if ids else {}
         else:
             listing = await _stored(store) if listing is None else listing
-            matched = {p: ids for p, ids in listing.items() if _under(p, identity)}
+            reached = _reached(raw) if os.path.isdir(identity) else frozenset()
+            matched = {p: ids for p, ids in listing.items()
+                       if _under(p, identity) or p in reached}
         if not matched:
             missing.append(os.fspath(raw))
         found.update(matched)
@@ -120,6 +124,14 @@ async def _stored(store: RAGProvider) -> dict[str, list[str]]:
             if isinstance(path, str):
                 files.setdefault(path, []).append(doc.id)
     return files
+
+
+def _reached(folder: str | os.PathLike[str]) -> frozenset[str]:
+    """The resolved paths of the files ``add_files([folder])`` would read now: those
+    reached through a link inside it are stored under a path outside it."""
+    from pepperpy.ingest import collect
+
+    return frozenset(os.path.realpath(p) for p in collect([folder])[0])
 
 
 def _under(path: str, root: str) -> bool:

@@ -819,6 +819,12 @@ MUTATIONS += (
       "    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)",
       "    return path.startswith(root)",
       "tests/documents/test_remove.py::test_a_path_with_no_chunks_removes_nothing_and_says_so"),
+    m("rag-remove-folder-links", "a removed folder's files read through its links kept",
+      "pepperpy/rag_remove.py",
+      "            reached = _reached(raw) if os.path.isdir(identity) else frozenset()",
+      "            reached = frozenset()",
+      "tests/documents/test_remove.py::"
+      "test_removing_a_folder_takes_the_files_add_files_read_through_its_links"),
     m("update-settles-pending", "an update leaving a crashed install unsettled",
       "pepperpy/plugins/state.py",
       "    return bool(load_state(settings.state_file).pending or install_leftovers(settings))",

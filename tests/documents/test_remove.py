@@ -100,3 +100,23 @@ async def test_a_path_with_no_chunks_removes_nothing_and_says_so(
         await pepper.rag.add_files([sibling])
         await pepper.rag.remove([folder])
         assert await pepper.rag.count() == count
+
+
+async def test_removing_a_folder_takes_the_files_add_files_read_through_its_links(
+    make_app: Callable[..., PepperPy], tmp_path: Path
+) -> None:
+    """``add_files([kb])`` reads ``kb/shared/*`` through a link to another folder and
+    stores each file under its resolved path, outside ``kb``; ``remove([kb])`` must take
+    those chunks too, or the text of a "removed" folder is still searched and answered
+    from (its own file removed by name, ``kb/shared/bees.md``, already is)."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "notes.md").write_text("# Ferries\n\nFerries leave the harbour at noon.\n")
+    (kb / "shared").symlink_to(write_good(tmp_path / "elsewhere"), target_is_directory=True)
+    async with make_app() as pepper:
+        added = await pepper.rag.add_files([kb])
+        assert {k for k, v in (await _by_file(pepper)).items() if v} >= {"notes.md", "bees.md"}
+        await pepper.rag.add_texts(["Tides turn twice a day."], source="notes")
+        removed = await pepper.rag.remove([kb])
+        assert sorted(removed) == sorted(added)
+        assert await _by_file(pepper) == {"notes": 1}
