@@ -396,6 +396,19 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    if not done.wait():",
       "tests/distribution/test_dns_deadline.py::"
       "test_a_resolver_that_never_answers_is_a_slow_index_by_the_deadline"),
+    m("index-quick-connect-deadline", "a name with many silent addresses (slow retrieval)",
+      "pepperpy/distribution/download.py",
+      "        left = deadline - time.monotonic()\n"
+      "        if left <= 0:  # the tries so far used up the deadline: slow, as a timeout is\n"
+      "            raise TimeoutError(\"the deadline passed while connecting\")\n"
+      "        sock = socket.socket(family, kind, proto)\n"
+      "        try:\n"
+      "            sock.settimeout(min(timeout, left))",
+      "        sock = socket.socket(family, kind, proto)\n"
+      "        try:\n"
+      "            sock.settimeout(timeout)",
+      "tests/distribution/test_connect_deadline.py::"
+      "test_a_name_with_many_silent_addresses_is_a_slow_index_by_the_deadline"),
     m("index-unchanged-record-nofollow", "an index refresh that skips ngclient (a planted link)",
       UNCHANGED, "(0 if follow else os.O_NOFOLLOW)", "0",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[link]"),

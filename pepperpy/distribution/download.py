@@ -94,7 +94,7 @@ def _connect(parts: Any, url: str, limits: FetchLimits, deadline: float) -> sock
     # as bytes, getaddrinfo skips the idna codec (and its imports) for an ASCII name
     host: Any = name.encode("ascii") if name.isascii() else name
     try:
-        sock = _open(_resolve(host, port, url, deadline), limits.connect)
+        sock = _open(_resolve(host, port, url, deadline), limits.connect, deadline)
     except TimeoutError as exc:  # as urllib3's connect timeout: slow, not refused
         raise _error("SlowRetrievalError", f"no answer from {url}") from exc
     except OSError as exc:
@@ -147,14 +147,18 @@ def _resolve(host: Any, port: int, url: str, deadline: float) -> list[Any]:
     return found[0]  # type: ignore[no-any-return]
 
 
-def _open(addresses: list[Any], timeout: float) -> socket.socket:
+def _open(addresses: list[Any], timeout: float, deadline: float) -> socket.socket:
     """The first address that accepts a connection (``socket.create_connection``'s
-    order and errors), each try under the connect timeout."""
+    order and errors), each try under the connect timeout and all of them under the
+    answer's deadline (a name may list dozens of addresses that never answer)."""
     error: OSError | None = None
     for family, kind, proto, _, address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:  # the tries so far used up the deadline: slow, as a timeout is
+            raise TimeoutError("the deadline passed while connecting")
         sock = socket.socket(family, kind, proto)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(min(timeout, left))
             sock.connect(address)
             return sock
         except OSError as exc:
