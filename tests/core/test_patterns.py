@@ -62,8 +62,8 @@ def test_every_shipped_pattern_is_matched_without_re_and_as_re_does() -> None:
     for pattern in patterns:
         if pattern.endswith("$"):
             assert _patterns._parse(pattern) is not None, pattern  # the fast shape
-        for value in _values(rng) + ["pepperpy", "pepperpy_storage", "en", "en-us",
-                                     "a" * 512, "a" * 513, "-a", "a-", "a.b", "1abc"]:
+        for value in [*_values(rng), "pepperpy", "pepperpy_storage", "en", "en-us",
+                      "a" * 512, "a" * 513, "-a", "a-", "a.b", "1abc"]:
             _same(pattern, value)
 
 
