@@ -10,9 +10,10 @@ jsonschema's own messages, keyword names and error order.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from pepperpy import _patterns
 
 __all__ = ["config_errors"]
 
@@ -121,7 +122,7 @@ def _check(spec: Mapping[str, Any], value: Any) -> list[tuple[str, str]]:
         elif word == "maxLength" and is_str and len(value) > limit:
             why = "is expected to be empty" if limit == 0 else "is too long"
             out.append((word, f"{value!r} {why}"))
-        elif word == "pattern" and is_str and not re.search(limit, value):
+        elif word == "pattern" and is_str and not _patterns.search(limit, value):
             out.append((word, f"{value!r} does not match {limit!r}"))
         elif word == "minimum" and is_num and value < limit:
             out.append((word, f"{value!r} is less than the minimum of {limit!r}"))

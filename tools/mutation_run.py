@@ -218,6 +218,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("sealed-issued-only", "swap between verify and import", LOADER,
       "if not isinstance(bundle, VerifiedBundle) or not issued(bundle):", "if False:",
       f"{SEAL}test_only_a_bundle_the_gate_verified_is_imported"),
+    m("issued-same-object", "swap between verify and import", GATE,
+      "return (held := _ISSUED.get(id(bundle))) is not None and held() is bundle",
+      "return (held := _ISSUED.get(id(bundle))) is not None",
+      f"{SEAL}test_an_issued_bundle_is_forgotten_when_it_dies_and_its_id_vouches_for_no_other"),
     m("import-from-path", "swap between verify and import", MANAGER,
       "cls = with_room(import_bundle, verified, location=Path(chosen.found.path))",
       "cls = with_room(import_bundle, __import__('pepperpy.trust.gate', fromlist=['x'])"

@@ -97,6 +97,21 @@ def _replacing(upsert: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]
     return {**upsert, "metadatas": metadatas}
 
 
+def _results(result: dict[str, Any], space: str) -> list[SearchResult]:
+    ids, texts = result["ids"][0], result["documents"][0]
+    metadatas, distances = result["metadatas"][0], result["distances"][0]
+    return [
+        SearchResult(Document(text, id=doc_id, metadata=_metadata(meta)), score(dist, space))
+        for doc_id, text, meta, dist in zip(ids, texts, metadatas, distances, strict=True)
+    ]
+
+
+def _search(collection: Any, query: dict[str, Any], space: str) -> list[SearchResult]:
+    """Query and build the results on the worker thread, right after chroma answers (its
+    result is still in that core's cache); the loop thread only takes the list."""
+    return _results(collection.query(**query), space)
+
+
 def _upsert_replacing(collection: Any, upsert: dict[str, Any]) -> None:
     """Read the stored metadata and upsert, in one call on the worker thread."""
     stored = collection.get(ids=upsert["ids"], include=["metadatas"])
@@ -334,21 +349,12 @@ class ChromaProvider(RAGProvider):
     ) -> list[SearchResult]:
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValidationError(f"chroma search: k must be a positive integer, got {k!r}")
-        result = await self._call(
-            "query",
-            "search",
-            query_embeddings=[_floats(embedding)],
-            n_results=k,
-            where=where_clause(where),
-            include=_QUERY_INCLUDE,
-        )
+        query = {"query_embeddings": [_floats(embedding)], "n_results": k,
+                 "where": where_clause(where), "include": _QUERY_INCLUDE}
         space = self.config["distance"]
-        ids, texts = result["ids"][0], result["documents"][0]
-        metadatas, distances = result["metadatas"][0], result["distances"][0]
-        return [
-            SearchResult(Document(text, id=doc_id, metadata=_metadata(meta)), score(dist, space))
-            for doc_id, text, meta, dist in zip(ids, texts, metadatas, distances, strict=True)
-        ]
+        if self._worker is not None:  # embedded: query and results in one trip
+            return await self._on_worker(_search, "search", query, space)  # type: ignore[no-any-return]
+        return _results(await self._call("query", "search", **query), space)
 
     async def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)

@@ -108,3 +108,25 @@ def test_new_refuses_a_malformed_category(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "invalid category 'Vision!'" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_category_names_are_checked_as_before_and_the_pattern_is_compiled_on_first_use() -> None:
+    """``CATEGORY_NAME`` is compiled only when read (a load of a core category never
+    needs it); names are judged by the same pattern either way."""
+    import re
+
+    import pepperpy.registry as registry
+
+    assert registry.CATEGORY_NAME.pattern == r"[a-z][a-z0-9_]{0,31}"
+    assert registry.CATEGORY_NAME is registry.CATEGORY_NAME  # re's cache: one object
+    names = ["vision", "a", "a" * 32, "a" * 33, "Vision", "1a", "a-b", "a_b9", "", "ä", "a\n",
+             " a", "speech_to_text", "x" * 31 + "1"]
+    for name in names:
+        expected = bool(re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name))
+        if expected:
+            assert registry.interface_for(name) is not None
+        else:
+            with pytest.raises(ValidationError, match="invalid provider category"):
+                registry.interface_for(name)
+    with pytest.raises(AttributeError):
+        registry.NO_SUCH_NAME  # noqa: B018

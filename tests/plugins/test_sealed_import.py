@@ -338,3 +338,32 @@ def test_the_loader_module_is_cheap_to_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_issued_bundle_is_forgotten_when_it_dies_and_its_id_vouches_for_no_other(env):
+    """The gate remembers what it issued by weak reference: the entry goes when the bundle
+    dies, and an entry counts only for the very object it was made for (an id can be
+    reused by a later object)."""
+    import gc
+    from dataclasses import replace
+
+    from pepperpy.trust import gate
+
+    pub = env.publisher()
+    genuine = build_bytes(_files(env.marker, "A"), pub.key)
+    other = build_bytes(_files(env.marker, "B"), pub.key)
+    forged = replace(genuine, data=_bundle(env, pub, "B"))
+    assert gate.issued(genuine) and gate.issued(other) and not gate.issued(forged)
+    held = gate._ISSUED[id(other)]
+    gate._ISSUED[id(forged)] = held  # as if ``forged`` had taken a dead bundle's id
+    try:
+        assert not gate.issued(forged)
+        with pytest.raises(TypeError, match=r"issued by pepperpy\.trust\.gate"):
+            import_bundle(forged, location=env.tmp / "x")
+    finally:
+        del gate._ISSUED[id(forged)]
+    key = id(genuine)
+    del genuine
+    gc.collect()
+    assert key not in gate._ISSUED and gate._ISSUED[id(other)] is held
+    assert env.marker_lines() == []
