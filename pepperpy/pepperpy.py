@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -375,7 +376,15 @@ class PepperPy:
         from pepperpy.reliability.fallback import Link
 
         provider = self._providers[category]
-        return Link(provider.provider_name, provider, lambda: self._provider(category))
+        return Link(provider.provider_name, provider, lambda: self._provider(category),
+                    ready=partial(self._started, category))
+
+    def _started(self, category: str) -> Any:
+        """The provider for ``category`` if started on the running loop, else ``None``
+        (``_provider`` then starts it or refuses the loop)."""
+        if asyncio.get_running_loop() is self._loop:
+            return self._ready.get(category)
+        return None
 
     def _layer(self, category: str) -> Any:
         layer = self._layers.get(category)

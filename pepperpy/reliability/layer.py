@@ -32,7 +32,7 @@ from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
 from pepperpy.reliability.tracing import Tracing
 from pepperpy.reliability.usage import UsageTotals
-from pepperpy.reliability.watchdog import Deadlines, Watchdog
+from pepperpy.reliability.watchdog import Deadlines, Watchdog, current_task
 
 if TYPE_CHECKING:
     from pepperpy.reliability.cache import ResponseCache
@@ -195,7 +195,9 @@ class _Layer:
             return result
 
     def _call_span(self, call: _Call, options: GenerationOptions | None = None) -> Any:
-        if not self._rel.tracing.active():
+        tracing = self._rel.tracing
+        tracer = tracing._tracer  # tracing.active(), inline: every call asks
+        if not (tracer if tracer is not None else tracing._get_tracer()):
             return None
         extra = _request_attributes(options) if options is not None else {}
         return self._rel.tracing.start(f"{self.operation} {call.model}", {
@@ -311,7 +313,28 @@ class ReliableLLM(_Layer, LLMProvider):
                     if dog.fired:
                         dog.arm()  # raises the deadline's error
                     dog.waiting = True
-                result = await self._walk(call, span, attempt)
+                provider = None if first.ready is None else first.ready()
+                if provider is None:
+                    result = await self._walk(call, span, attempt)
+                else:
+                    # Started on this loop: the first attempt without the walk's frame
+                    # or start(); a failure goes on in the walk, by the same rules.
+                    call.attempt = 1  # call.next_attempt(), inline
+                    rel.usage.request(first.name, call.model, retry=False)
+                    if span is not None:
+                        call.first_ns = time.time_ns()  # _begin_attempt of a first one
+                    again = False
+                    try:
+                        result = await attempt(provider, 0)
+                    except ProviderError as exc:
+                        self._attempt_failed(call, span, None, exc)
+                        if not call.failed(exc):
+                            raise
+                        again = True  # the walk goes on outside this handler, as it does
+                    if again:
+                        if call.wait:
+                            await asyncio.sleep(call.wait)
+                        result = await self._walk(call, span, attempt)
             except asyncio.CancelledError:
                 if dog is not None:
                     dog.cancelled()
@@ -322,7 +345,8 @@ class ReliableLLM(_Layer, LLMProvider):
                     if dog.owed:
                         dog.rest()
                     dog.close()
-            result.provider = call.link.name
+            assert result is not None  # for the type checker: every path above set it
+            result.provider = self._chain[call.index].name  # call.link, inline
             result.model = result.model or call.model
             if result.usage is not None:
                 rel.usage.tokens(call.link.name, call.model, result.usage.prompt_tokens,
@@ -373,7 +397,7 @@ class ReliableLLM(_Layer, LLMProvider):
         dog = (rel.watchdog(deadline, first.name, "streaming chat") if deadline is not None
                else None)
         loop = asyncio.get_running_loop()
-        waiter = asyncio.current_task(loop)  # the task the watchdog cancels (dog.follow)
+        waiter = current_task(loop)  # the task the watchdog cancels (dog.follow)
         try:
             while True:
                 link = call.next_attempt()
@@ -391,7 +415,7 @@ class ReliableLLM(_Layer, LLMProvider):
                         if dog is not None:
                             if dog.fired:
                                 dog.arm()  # raises the deadline's error
-                            if (task := asyncio.current_task(loop)) is not waiter:
+                            if (task := current_task(loop)) is not waiter:
                                 waiter = task  # read on by another task: the deadline too
                                 dog.follow(task)  # type: ignore[arg-type]
                             dog.waiting = True
