@@ -568,12 +568,14 @@ class PepperPy:
         """A new chat: ``pepper.chat.with_user("...").generate()``."""
         from pepperpy.chat import ChatBuilder
 
-        self._require("llm")
+        if "llm" not in self._providers:  # _require("llm"), called only when it raises
+            self._require("llm")
         history = self._history if "storage" in self._providers else None
         tools = self.tools.collect if self._tool_sources else None
+        rel = self._rel if self._rel is not None else self._reliability
         return ChatBuilder(self._llm_layer, run=self._sync.run, history=history, tools=tools,
-                           tracing=self._reliability.tracing,
-                           defaults=self._request_defaults)
+                           tracing=rel.tracing, defaults=self._request_defaults,
+                           layers=self._layers)
 
     def agent(
         self, *, instructions: str = "", max_steps: int = 8,
