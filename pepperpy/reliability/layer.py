@@ -281,7 +281,7 @@ class ReliableLLM(_Layer, LLMProvider):
         deadline = rel.deadline()
         call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
-        if span is not None:  # each step that only records checks first: no call when off
+        if span is not None and rel.tracing.capture_content:  # no call when it would not act
             self._content(span, messages, None)
         error: BaseException | None = None
         result: GenerationResult | None = None
@@ -397,7 +397,7 @@ class ReliableLLM(_Layer, LLMProvider):
         rel, first = self._rel, self._chain[0]
         call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
         span = self._call_span(call, options)
-        if span is not None:  # each step that only records checks first: no call when off
+        if span is not None and rel.tracing.capture_content:  # no call when it would not act
             self._content(span, messages, None)
         error: BaseException | None = None
         last: GenerationChunk | None = None
