@@ -395,7 +395,7 @@ class ReliableLLM(_Layer, LLMProvider):
         hold: bool = False,
     ) -> AsyncIterator[GenerationChunk]:
         rel, first = self._rel, self._chain[0]
-        call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
+        call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
         if span is not None and rel.tracing.capture_content:  # no call when it would not act
             self._content(span, messages, None)
@@ -412,10 +412,12 @@ class ReliableLLM(_Layer, LLMProvider):
                 provider: Any = None if link.ready is None else link.ready()
                 if provider is None:  # not started on this loop yet (or never asked)
                     provider = await _within(dog, link.start())
-                refuse_unseen_images(provider, messages)
+                if not getattr(provider, "accepts_images", False):  # no call when it does
+                    refuse_unseen_images(provider, messages)
                 child = None if span is None else self._begin_attempt(call, span)
-                chunks = provider.generate_stream(messages, self._options_for(options,
-                                                                              call.index))
+                chunks = provider.generate_stream(  # _options_for, called only when it acts
+                    messages, self._options_for(options, call.index)
+                    if call.index and options.model is not None else options)
                 try:
                     step = chunks.__aiter__().__anext__
                     name = link.name
