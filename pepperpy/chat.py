@@ -256,10 +256,9 @@ class ChatBuilder:
         empty ``content``.
         """
         # Nothing runs before the first chunk is asked for.
-        return _ChatStream(self)
+        return self._stream()
 
-    async def _open(self) -> AsyncIterator[GenerationChunk]:
-        """The stream's chunks, once the chat is prepared (``_ChatStream`` reads them)."""
+    async def _stream(self) -> AsyncIterator[GenerationChunk]:
         provider, messages, history = await self._prepare()
         deadline = None if self._timeout is None else Deadline.after(self._timeout)
         tools: tuple[Tool, ...] = self._options.get("tools", ())
@@ -267,19 +266,6 @@ class ChatBuilder:
             tools = await self._tools()
         options = (self._request_options(tools) if tools or self._options or self._defaults
                    else _PLAIN)
-        if tools or history is not None or not getattr(provider, "holds_tool_calls", False):
-            return self._stream(provider, messages, history, tools, options, deadline)
-        # No tool, no history, and the reliability layer (which holds a chunk with tool
-        # calls to the end, as the chat does): its chunks are the chat's, unchanged.
-        with pinned(deadline):  # the layer reads the deadline on this call
-            return provider.generate_stream(  # type: ignore[call-arg]
-                messages, options, hold_tool_calls=True)
-
-    async def _stream(
-        self, provider: LLMProvider, messages: list[Message],
-        history: ConversationHistory | None, tools: tuple[Tool, ...],
-        options: GenerationOptions, deadline: Deadline | None,
-    ) -> AsyncIterator[GenerationChunk]:
         if tools:
             loop = self._loop(provider, tools, options, deadline or current_deadline())
             rounds = loop.stream(messages)
@@ -302,13 +288,18 @@ class ChatBuilder:
             chunks = provider.generate_stream(messages, options)
         parts: list[str] | None = [] if history is not None else None
         held: GenerationChunk | None = None
-        async for chunk in chunks:
-            if parts is not None:
-                parts.append(chunk.content)
-            if chunk.tool_calls:
-                held = chunk  # passed on once the answer is over
-                continue
-            yield chunk
+        try:
+            async for chunk in chunks:
+                if parts is not None:
+                    parts.append(chunk.content)
+                if chunk.tool_calls:
+                    held = chunk  # passed on once the answer is over
+                    continue
+                yield chunk
+        finally:  # a caller that stops reading closes the provider's stream now
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
         if held is not None:
             yield held
         if history is not None:
@@ -394,50 +385,6 @@ class ChatBuilder:
         system = [m for m in messages if m.role is MessageRole.SYSTEM]
         rest = [m for m in messages if m.role is not MessageRole.SYSTEM]
         return [*system, *past, *rest], history
-
-
-class _ChatStream:
-    """What ``ChatBuilder.stream()`` returns: the chat is prepared at the first
-    ``__anext__``; after that each step is the inner stream's own, with no level of
-    this one's per chunk (one call instead of an async generator's resumption)."""
-
-    __slots__ = ("_chat", "_chunks", "_step")
-
-    def __init__(self, chat: ChatBuilder) -> None:
-        self._chat = chat
-        self._chunks: AsyncIterator[GenerationChunk] | None = None
-        self._step: Callable[[], Awaitable[GenerationChunk]] = self._first
-
-    def __aiter__(self) -> _ChatStream:
-        return self
-
-    def __anext__(self) -> Awaitable[GenerationChunk]:
-        return self._step()
-
-    async def _first(self) -> GenerationChunk:
-        self._step = _busy  # as an async generator: one reader at a time
-        try:
-            chunks = await self._chat._open()
-        except BaseException:
-            self._step = _ended  # a stream that failed is over
-            raise
-        self._chunks = chunks
-        self._step = chunks.__anext__
-        return await self._step()
-
-    async def aclose(self) -> None:
-        """Stop reading: the inner stream is closed now (its deadline, span, history)."""
-        self._step = _ended
-        if self._chunks is not None:
-            await self._chunks.aclose()  # type: ignore[attr-defined]
-
-
-async def _busy() -> GenerationChunk:
-    raise RuntimeError("anext(): this chat stream is already being read")
-
-
-async def _ended() -> GenerationChunk:
-    raise StopAsyncIteration
 
 
 def _for_history(messages: Sequence[Message]) -> list[Message]:

@@ -251,7 +251,6 @@ class ReliableLLM(_Layer, LLMProvider):
     """An ``LLMProvider`` over a chain of them, with PepperPy's reliability rules."""
 
     operation = "chat"
-    holds_tool_calls = True  # generate_stream(..., hold_tool_calls=True) is understood
 
     def __init__(self, rel: Reliability, chain: Sequence[Link]) -> None:
         LLMProvider.__init__(self)
@@ -326,9 +325,7 @@ class ReliableLLM(_Layer, LLMProvider):
                         call.first_ns = time.time_ns()  # _begin_attempt of a first one
                     again = False
                     try:
-                        if not getattr(provider, "accepts_images", False):  # attempt(), inline
-                            refuse_unseen_images(provider, messages)
-                        result = await provider.generate(messages, options)
+                        result = await attempt(provider, 0)
                     except ProviderError as exc:
                         self._attempt_failed(call, span, None, exc)
                         if not call.failed(exc):
@@ -349,10 +346,10 @@ class ReliableLLM(_Layer, LLMProvider):
                         dog.rest()
                     dog.close()
             assert result is not None  # for the type checker: every path above set it
-            result.provider = name = self._chain[call.index].name  # call.link, inline
+            result.provider = self._chain[call.index].name  # call.link, inline
             result.model = result.model or call.model
             if result.usage is not None:
-                rel.usage.tokens(name, call.model, result.usage.prompt_tokens,
+                rel.usage.tokens(call.link.name, call.model, result.usage.prompt_tokens,
                                  result.usage.completion_tokens)
             if key is not None:  # a fallback's answer too: the key names the chain
                 await rel.cache.put(key, result)  # type: ignore[union-attr]
@@ -382,17 +379,13 @@ class ReliableLLM(_Layer, LLMProvider):
         return key, await cache.get(key)
 
     def generate_stream(
-        self, messages: Sequence[Message], options: GenerationOptions, *,
-        hold_tool_calls: bool = False,
+        self, messages: Sequence[Message], options: GenerationOptions
     ) -> AsyncIterator[GenerationChunk]:
-        """``hold_tool_calls``: a chunk with tool calls is passed on after the last one
-        (the chat's rule for a chat without tools: saves the chat a level per chunk)."""
         # Not an async generator itself: the deadline is read now, in the caller's scope.
-        return self._stream(messages, options, self._rel.deadline(), hold_tool_calls)
+        return self._stream(messages, options, self._rel.deadline())
 
     async def _stream(
-        self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None,
-        hold: bool = False,
+        self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None
     ) -> AsyncIterator[GenerationChunk]:
         rel, first = self._rel, self._chain[0]
         call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
@@ -401,7 +394,6 @@ class ReliableLLM(_Layer, LLMProvider):
             self._content(span, messages, None)
         error: BaseException | None = None
         last: GenerationChunk | None = None
-        held: GenerationChunk | None = None  # hold_tool_calls: the chunk passed on last
         dog = (rel.watchdog(deadline, first.name, "streaming chat") if deadline is not None
                else None)
         loop = asyncio.get_running_loop()
@@ -450,12 +442,10 @@ class ReliableLLM(_Layer, LLMProvider):
                                              chunk.usage.completion_tokens)
                         # A plugin that tags its text chunks with its own name (the
                         # shipped ones do) has them passed through; others get a copy.
-                        if chunk.provider != name or chunk.kind != "text":
-                            chunk = chunk._tagged(name)
-                        if hold and chunk.tool_calls:
-                            held = chunk  # passed on once the answer is over
-                            continue
-                        yield chunk
+                        if chunk.provider == name and chunk.kind == "text":
+                            yield chunk
+                        else:
+                            yield chunk._tagged(name)
                 except ProviderError as exc:
                     if last is None or child is not None:
                         self._attempt_failed(call, span, child, exc)
@@ -470,7 +460,7 @@ class ReliableLLM(_Layer, LLMProvider):
                 if child is not None:
                     child.set_attributes(_result_attributes(last))
                     child.end()
-                break
+                return
         except GeneratorExit:  # the caller stopped reading: not a failure
             raise
         except BaseException as exc:
@@ -481,8 +471,6 @@ class ReliableLLM(_Layer, LLMProvider):
                 dog.close()
             if span is not None:
                 self._finish(span, call, error, last)
-        if held is not None:
-            yield held
 
 
 def refuse_unseen_images(provider: Any, messages: Sequence[Message]) -> None:

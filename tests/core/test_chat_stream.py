@@ -1,6 +1,6 @@
-"""What ``chat.stream()`` returns behaves as the async generator it replaced: nothing runs
-before the first chunk is asked for, a failed or closed stream is over, one reader at a
-time, and closing it closes the provider's stream (and the call's deadline) at once."""
+"""What ``chat.stream()`` returns: nothing runs before the first chunk is asked for, a
+failed or closed stream is over, one reader at a time, and closing it closes the
+provider's stream (and the call's deadline) at once."""
 
 from __future__ import annotations
 
