@@ -514,6 +514,23 @@ MUTATIONS: tuple[Mutation, ...] = (
                       '_SHARED_CONTEXT = contextvars.Context()\n')),
              ("tests/reliability/test_deadline_timer_threads.py::"
               "test_a_timer_of_another_loop_running_at_the_same_moment",)),
+    m("stream-attempt-span-on-close", "a fallback's attempt missing from the trace",
+      "pepperpy/reliability/layer.py",
+      "                except GeneratorExit:  # the caller stopped reading: the attempt ends too\n"
+      "                    if child is not None:\n"
+      "                        child.set_attributes(_result_attributes(last))\n"
+      "                        child.end()\n"
+      "                    raise\n", "",
+      "tests/reliability/test_tracing.py::"
+      "test_a_stream_closed_early_after_a_fallback_ends_its_attempt_span"),
+    m("stream-attempt-span-on-cancel", "a fallback's attempt missing from the trace",
+      "pepperpy/reliability/layer.py",
+      "                except BaseException as exc:  # cancelled, or not the provider's failure\n"
+      "                    if child is not None:\n"
+      "                        self._attempt_failed(call, span, child, exc)\n"
+      "                    raise\n", "",
+      "tests/reliability/test_tracing.py::"
+      "test_a_stream_cancelled_during_a_fallback_ends_its_attempt_span"),
     m("deadline-follows-reader", "a stream's deadline cancelling the wrong task (read on by "
       "another task)", "pepperpy/reliability/layer.py",
       "                                dog.follow(task)  # type: ignore[arg-type]\n",

@@ -455,6 +455,15 @@ class ReliableLLM(_Layer, LLMProvider):
                     if call.wait:
                         await _within(dog, asyncio.sleep(call.wait))
                     continue
+                except GeneratorExit:  # the caller stopped reading: the attempt ends too
+                    if child is not None:
+                        child.set_attributes(_result_attributes(last))
+                        child.end()
+                    raise
+                except BaseException as exc:  # cancelled, or not the provider's failure
+                    if child is not None:
+                        self._attempt_failed(call, span, child, exc)
+                    raise
                 finally:
                     await chunks.aclose()  # type: ignore[attr-defined]
                 if child is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -181,3 +182,57 @@ print(type(span).__module__, type(trace.get_tracer_provider()).__name__)
     expected = (["opentelemetry.sdk.trace", "TracerProvider"] if environ == "os.environ"
                 else ["opentelemetry.trace.span", "NoOpTracerProvider"])
     assert out.stdout.split() == expected
+
+
+async def test_a_stream_closed_early_after_a_fallback_ends_its_attempt_span(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
+    anthropic_server: AnthropicServer, exporter: InMemorySpanExporter,
+) -> None:
+    """A caller that stops reading the fallback's stream: the call's span and the
+    attempt's child span both end (a span never ended is never exported)."""
+    openai_server.inject(then=Fault(status=500))
+    pepper = pepper_for("openai", openai_server).with_retry(attempts=1)
+    pepper = traced(pepper.with_fallback("anthropic", **options("anthropic", anthropic_server)),
+                    exporter)
+    async with pepper:
+        stream = pepper.chat.with_user(PROMPT).stream()
+        first = await stream.__anext__()
+        assert first.provider == "anthropic"
+        await stream.aclose()  # type: ignore[attr-defined]
+    spans = exporter.get_finished_spans()
+    (call,) = [s for s in spans if s.parent is None]
+    attempts = sorted((s for s in spans if s.parent is not None), key=lambda s: s.start_time)
+    assert [a.attributes["gen_ai.system"] for a in attempts] == ["openai", "anthropic"]
+    assert all(a.parent.span_id == call.context.span_id for a in attempts)
+    assert attempts[1].status.status_code is not StatusCode.ERROR  # stopping is no failure
+    assert call.status.status_code is not StatusCode.ERROR
+
+
+async def test_a_stream_cancelled_during_a_fallback_ends_its_attempt_span(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
+    anthropic_server: AnthropicServer, exporter: InMemorySpanExporter,
+) -> None:
+    """The task reading a fallback's stream is cancelled while the fallback is silent:
+    its attempt's child span ends, marked as failed, as a call's walk ends one."""
+    openai_server.inject(then=Fault(status=500))
+    anthropic_server.inject(Fault(stall=5))
+    pepper = pepper_for("openai", openai_server).with_retry(attempts=1)
+    pepper = traced(pepper.with_fallback("anthropic", **options("anthropic", anthropic_server)),
+                    exporter)
+    async with pepper:
+        async def read() -> None:
+            async for _ in pepper.chat.with_user(PROMPT).stream():
+                pass
+
+        reader = asyncio.create_task(read())
+        while len(anthropic_server.requests) < 1:
+            await asyncio.sleep(0.02)
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+    spans = exporter.get_finished_spans()
+    (call,) = [s for s in spans if s.parent is None]
+    attempts = sorted((s for s in spans if s.parent is not None), key=lambda s: s.start_time)
+    assert [a.attributes["gen_ai.system"] for a in attempts] == ["openai", "anthropic"]
+    assert attempts[1].status.status_code is StatusCode.ERROR
+    assert call.status.status_code is StatusCode.ERROR
