@@ -464,9 +464,11 @@ def test_the_plain_downloader_reads_a_body_until_the_connection_closes() -> None
         listener.close()
 
 
-def test_a_declared_body_trickling_in_hits_the_deadline() -> None:
-    """Content-Length within the limit (received straight into its buffer), then one
-    byte every 0.2 s: never silent for the gap timeout, stopped by the deadline."""
+@pytest.mark.parametrize("into", [False, True], ids=["memory", "into"])
+def test_a_declared_body_trickling_in_hits_the_deadline(into: bool) -> None:
+    """Content-Length within the limit (received straight into its buffer, or handed
+    piece by piece to a writer: install by name), then one byte every 0.2 s: never
+    silent for the gap timeout, stopped by the deadline."""
     import threading
 
     from tuf.api.exceptions import SlowRetrievalError
@@ -480,7 +482,8 @@ def test_a_declared_body_trickling_in_hits_the_deadline() -> None:
     def fetch() -> None:
         try:
             download(f"http://127.0.0.1:{listener.getsockname()[1]}/t", 1000,
-                     FetchLimits(connect=0.5, gap=0.5, total=1.0))
+                     FetchLimits(connect=0.5, gap=0.5, total=1.0),
+                     write=(lambda piece: None) if into else None)
         except BaseException as exc:
             outcome["error"] = exc
 
@@ -502,6 +505,10 @@ def test_a_declared_body_arrives_whole() -> None:
     try:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/t"
         assert download(url, 3_000_000, FetchLimits()) == body
+        pieces: list[bytes] = []
+        assert download(url, 3_000_000, FetchLimits(),
+                        write=lambda piece: pieces.append(bytes(piece))) == b""
+        assert b"".join(pieces) == body and max(map(len, pieces)) <= 1 << 20
         with pytest.raises(Exception, match="more than the 2999999 bytes"):
             download(url, 2_999_999, FetchLimits())
     finally:
