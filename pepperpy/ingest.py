@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from pepperpy.chunking import Measure, chunk_sections
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.ingest_progress import IngestProgress
+from pepperpy.ingest_walk import Skipped, collect, os_reason
 from pepperpy.printable import printable
 from pepperpy.rag import Document, MetadataValue
 from pepperpy.textcheck import check_text
@@ -46,67 +47,6 @@ MAX_FILE_BYTES = 256 << 20
 _READERS = 2  # files parsed at once (two cores is the common small machine)
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """A file (or folder entry) that was not ingested, and why."""
-
-    path: str
-    reason: str
-
-
-def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Skipped]]:
-    """Every file under ``paths`` (files as given, folders walked), and what was skipped."""
-    files: dict[str, Path] = {}
-    skipped: list[Skipped] = []
-    for raw in paths:
-        path = Path(raw)
-        try:
-            real = Path(os.path.realpath(path, strict=True))
-        except (OSError, RuntimeError) as exc:
-            skipped.append(Skipped(str(path), _os_reason(exc, "cannot be opened")))
-            continue
-        if real.is_dir():
-            _walk(path, real, {str(real)}, files, skipped)
-        else:
-            files.setdefault(str(real), path)
-    return list(files.values()), skipped
-
-
-def _walk(
-    shown: Path, real: Path, ancestors: set[str], files: dict[str, Path], skipped: list[Skipped]
-) -> None:
-    try:
-        entries = sorted(os.scandir(real), key=lambda e: e.name)
-    except OSError as exc:
-        skipped.append(Skipped(str(shown), _os_reason(exc, "folder cannot be listed")))
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        where = shown / entry.name
-        try:
-            target = os.path.realpath(entry.path, strict=True)
-            is_dir = os.path.isdir(target)
-        except (OSError, RuntimeError) as exc:
-            skipped.append(Skipped(str(where), _os_reason(exc, "cannot be opened")))
-            continue
-        if is_dir:
-            if target in ancestors:
-                skipped.append(Skipped(str(where), f"symlink loop: leads back to {target}"))
-                continue
-            _walk(where, Path(target), ancestors | {target}, files, skipped)
-        elif os.path.isfile(target):
-            files.setdefault(target, where)
-
-
-def _os_reason(exc: BaseException, what: str) -> str:
-    if isinstance(exc, OSError) and exc.errno == 40:  # ELOOP
-        return "symlink loop: the link points (through others) at itself"
-    if isinstance(exc, FileNotFoundError):
-        return "no such file (or a broken symlink)"
-    return f"{what} ({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})"
-
-
 def read_limited(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """The file's bytes, refusing an empty file or one larger than ``max_bytes``."""
     try:
@@ -116,7 +56,7 @@ def read_limited(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
                 raise ValidationError(f"{size} bytes is above the {max_bytes}-byte limit")
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise ValidationError(_os_reason(exc, "cannot be read")) from exc
+        raise ValidationError(os_reason(exc, "cannot be read")) from exc
     if not data:
         raise ValidationError("empty file (0 bytes)")
     if len(data) > max_bytes:

@@ -129,7 +129,7 @@ async def _stored(store: RAGProvider) -> dict[str, list[str]]:
 def _reached(folder: str | os.PathLike[str]) -> frozenset[str]:
     """The resolved paths of the files ``add_files([folder])`` would read now: those
     reached through a link inside it are stored under a path outside it."""
-    from pepperpy.ingest import collect
+    from pepperpy.ingest_walk import collect
 
     return frozenset(os.path.realpath(p) for p in collect([folder])[0])
 
