@@ -21,14 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pepperpy.chunking import Measure, chunk_sections
 from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.ingest_progress import IngestProgress
 from pepperpy.printable import printable
 from pepperpy.rag import Document, MetadataValue
 from pepperpy.textcheck import check_text
@@ -52,34 +52,6 @@ class Skipped:
 
     path: str
     reason: str
-
-
-@dataclass
-class IngestProgress:
-    """Where a long ``add_files`` is: handed to the ``progress`` callback as it goes."""
-
-    files_total: int
-    files_done: int = 0
-    files_skipped: int = 0
-    chunks: int = 0
-    chunks_embedded: int = 0
-    started: float = field(default_factory=time.perf_counter)
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
-
-    @property
-    def chunks_per_second(self) -> float:
-        return self.chunks_embedded / self.elapsed if self.elapsed > 0 else 0.0
-
-    def line(self) -> str:
-        """One human line, as the CLI prints it."""
-        return (
-            f"{self.files_done}/{self.files_total} files, {self.chunks} chunks "
-            f"({self.chunks_embedded} embedded, {self.chunks_per_second:.1f}/s), "
-            f"{self.files_skipped} skipped, {self.elapsed:.1f}s"
-        )
 
 
 def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Skipped]]:
@@ -304,8 +276,11 @@ async def ingest(
     strict: bool = False,
     batch_size: int = 64,
     progress: Callable[[IngestProgress], None] | None = None,
+    prune: bool = False,
 ) -> list[str]:
-    """Add every file under ``paths``; return the ids of the chunks of the files read."""
+    """Add every file under ``paths``; return the ids of the chunks of the files read.
+    With ``prune``, then delete the chunks of files under the folders in ``paths`` that
+    no longer exist (``pepperpy.rag_remove.prune``)."""
     if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence):
         raise ValidationError("add_files() takes a list of file and folder paths")
     files, unreadable = collect(paths)
@@ -334,8 +309,12 @@ async def ingest(
             f"given ({run.skipped[0].path}: {run.skipped[0].reason}"
             + (f"; and {len(run.skipped) - 1} more" if len(run.skipped) > 1 else "") + ")"
         )
-    if not files and not unreadable:
-        raise ConfigurationError("add_files(): the paths given hold no files")
+    if not files and not unreadable and not prune:  # pruning an emptied folder is not
+        raise ConfigurationError("add_files(): the paths given hold no files")  # an error
+    if prune:
+        from pepperpy.rag_remove import prune as prune_gone
+
+        await prune_gone(store, paths, progress=run.state, report=run.report)
     return [i for order in sorted(run.ids) for i in run.ids[order]]
 
 

@@ -126,9 +126,11 @@ class RAGBuilder:
         overlap: int | None = None,
         strict: bool = False,
         progress: Callable[[IngestProgress], None] | None = None,
+        prune: bool = False,
     ) -> list[str]:
         """Add files and folders (recursive, hidden names skipped) with the installed
-        documents loaders; return the chunk ids of the files read.
+        documents loaders; return the chunk ids of the files read. With ``prune=True``,
+        the chunks of files under the given folders that no longer exist are deleted.
 
         Each chunk's metadata has ``source`` (the file name), ``path``, ``page`` (PDF,
         1-based) and ``headings`` where the format has them. A file no loader reads, or
@@ -158,7 +160,25 @@ class RAGBuilder:
             measure=measure,
             strict=strict,
             progress=progress,
+            prune=prune,
         )
+
+    async def remove(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        progress: Callable[[IngestProgress], None] | None = None,
+    ) -> list[str]:
+        """Delete the chunks ``add_files`` stored for these files, or for every file
+        under these folders (whether or not they still exist); return the ids deleted.
+
+        A path with no chunks in the collection raises ``ValidationError`` before
+        anything is deleted; a store that cannot list by metadata raises
+        ``ConfigurationError``. ``progress`` gets an ``IngestProgress`` per file.
+        """
+        from pepperpy.rag_remove import remove
+
+        return await remove(await self._store(), paths, progress=progress)
 
     async def search(
         self, query: str, *, k: int = 4, where: Mapping[str, MetadataValue] | None = None
@@ -221,6 +241,9 @@ class RAGBuilder:
 
     def add_files_sync(self, paths: Sequence[str | Path], **kwargs: Any) -> list[str]:
         return self._run(self.add_files(paths, **kwargs))
+
+    def remove_sync(self, paths: Sequence[str | Path], **kwargs: Any) -> list[str]:
+        return self._run(self.remove(paths, **kwargs))
 
     def ask_sync(self, question: str, **kwargs: Any) -> Answer:
         return self._run(self.ask(question, **kwargs))

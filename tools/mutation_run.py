@@ -342,8 +342,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       "tests/distribution/test_threats.py::"
       "test_a_signed_bundle_other_than_the_listed_one_is_refused"),
     m("index-target-length", "arbitrary package (other bytes for a listed bundle)",
-      "pepperpy/distribution/client.py", "        if len(data) != info.length:\n",
-      "        if False:\n",
+      "pepperpy/distribution/client.py",
+      "        if (size := len(data) if into is None else into.size) != info.length:\n",
+      "        if (size := 0) and False:\n",
       "tests/distribution/test_threats.py::test_a_short_download_is_refused"),
     m("depcache-folder-identity", "a dependency removed or downgraded after a met check",
       "pepperpy/plugins/depcache.py", "        entries.append([folder, _identity(st)])\n",
@@ -375,7 +376,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "tests/distribution/test_download_check.py::"
       "test_a_refusal_of_unsigned_bytes_names_the_arbitrary_package"),
     m("index-unchanged-digests", "an index refresh that skips ngclient (edited local metadata)",
-      UNCHANGED, "                hashlib.sha256(raw[role]).hexdigest() != expected:\n",
+      UNCHANGED, "                sha256(raw[role]).hexdigest() != expected:\n",
       "                False:\n",
       f"{UNCHANGED_TESTS}::test_an_edited_local_targets_file_is_never_listed"),
     m("index-unchanged-record-url", "an index refresh that skips ngclient (a record for another "
@@ -383,10 +384,22 @@ MUTATIONS: tuple[Mutation, ...] = (
       "!= metadata_url \\\n", "    if record.get(\"version\") != 1 \\\n",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-url]"),
     m("index-unchanged-record-pinned", "an index refresh that skips ngclient (another pinned root)",
-      UNCHANGED, "            or record.get(\"pinned\") != hashlib.sha256(pinned).hexdigest() "
+      UNCHANGED, "            or record.get(\"pinned\") != sha256(pinned).hexdigest() "
       "\\\n", "",
       f"{UNCHANGED_TESTS}::test_a_changed_pinned_root_is_a_full_refresh",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[other-root]"),
+    m("index-unchanged-slow-once", "a slow index waited out twice (quick check, then ngclient)",
+      UNCHANGED,
+      "        if type(exc).__name__ == \"SlowRetrievalError\" and _slow(exc):  # workflow\n"
+      "            raise\n", "",
+      f"{UNCHANGED_TESTS}::test_a_slow_index_is_waited_for_once_and_reported_as_the_full_"
+      "workflow_does[2.root.json]"),
+    m("index-quick-dns-deadline", "a name lookup that never ends (slow retrieval)",
+      "pepperpy/distribution/download.py",
+      "    if not done.wait(max(0.0, deadline - time.monotonic())):",
+      "    if not done.wait():",
+      "tests/distribution/test_dns_deadline.py::"
+      "test_a_resolver_that_never_answers_is_a_slow_index_by_the_deadline"),
     m("index-unchanged-record-nofollow", "an index refresh that skips ngclient (a planted link)",
       UNCHANGED, "(0 if follow else os.O_NOFOLLOW)", "0",
       f"{UNCHANGED_TESTS}::test_a_damaged_record_is_a_full_refresh[link]"),
@@ -428,7 +441,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "fetcher)", "pepperpy/distribution/download.py",
       "            if time.monotonic() > deadline:  # a body trickling in (declared length)\n",
       "            if False:\n",
-      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline"),
+      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline[memory]"),
+    m("index-download-declared-deadline-into", "slow retrieval (a bundle received into an "
+      "unnamed file)", "pepperpy/distribution/download.py",
+      "        if time.monotonic() > deadline:  # a declared body trickling in, written\n",
+      "        if False:\n",
+      f"{UNCHANGED_TESTS}::test_a_declared_body_trickling_in_hits_the_deadline[into]"),
     m("index-download-declared-length", "endless data (a bundle fetched without ngclient's "
       "fetcher)", "pepperpy/distribution/download.py",
       "    if expected is not None and expected <= max_length:\n",
@@ -698,19 +716,22 @@ STATE = "tests/state/"
 CRASH = "tests/state/test_crash.py::"
 DAMAGED = "tests/state/test_damaged.py::test_damaged_state_file_is_refused_by_name"
 MIRROR = "tests/distribution/test_mirror_writes.py::"
+INCOMING = "tests/distribution/test_incoming.py::"
 RCACHE = "tests/reliability/test_cache.py::"
 MUTATIONS += (
     m("writer-link-target", "writes through a planted link", FSIO,
-      "        if not stat.S_ISREG(st.st_mode):\n            raise state_error(path, "
+      "    if not stat.S_ISREG(st.st_mode):\n        raise state_error(path, "
       "f\"is {_kind(st.st_mode)}, not a file\",",
-      "        if False:\n            raise state_error(path, "
+      "    if False:\n        raise state_error(path, "
       "f\"is {_kind(st.st_mode)}, not a file\",",
       f"{STATE}test_writer.py::test_a_link_at_the_target_is_refused_and_not_followed",
+      f"{INCOMING}test_a_link_planted_at_the_bundle_is_refused_and_not_followed",
       f"{MIRROR}test_links_planted_in_the_mirror_change_nothing_outside_it[bundle-file]"),
     m("writer-link-folder", "writes through a planted link", FSIO,
       "return os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)",
       "return os.open(part, _DIR_FLAGS, dir_fd=fd)",
       f"{STATE}test_writer.py::test_a_linked_folder_below_the_root_is_refused",
+      f"{INCOMING}test_a_linked_plugin_folder_is_refused_before_anything_is_received",
       f"{MIRROR}test_links_planted_in_the_mirror_change_nothing_outside_it[metadata-folder]"),
     m("writer-confined", "files created outside their folder", FSIO,
       "        raise StateError(f\"{folder} is outside {base}; PepperPy writes nothing there\",\n"
@@ -718,9 +739,29 @@ MUTATIONS += (
       "        base, parts = folder, ()",
       f"{STATE}test_writer.py::test_creates_nothing_outside_its_root"),
     m("writer-names-target", "errors naming a temp file, not the file written", FSIO,
-      "        raise _write_error(path, exc) from exc", "        raise",
+      "        raise write_error(path, exc) from exc\n\n\ndef ensure_folder",
+      "        raise\n\n\ndef ensure_folder",
       f"{STATE}test_writer.py::test_a_failed_write_names_the_target_and_removes_its_temp_file",
       f"{STATE}test_full_disk.py::test_full_disk_during_install_keeps_the_old_version"),
+    m("incoming-names-target", "errors naming nothing useful (a full disk while a bundle "
+      "arrives)", "pepperpy/plugins/incoming.py",
+      "        except OSError as exc:  # a full disk: nothing was changed, the file vanishes\n"
+      "            raise write_error(self.target, exc) from exc\n",
+      "        except ZeroDivisionError:\n            raise\n",
+      f"{INCOMING}test_a_full_disk_while_receiving_names_the_bundle_and_leaves_nothing"),
+    m("incoming-unnamed", "an unverified download others can open, or left behind",
+      FSIO, "return os.open(\".\", flag | os.O_RDWR | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)",
+      "return os.open(\"incoming\", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600, "
+      "dir_fd=dir_fd)",
+      f"{INCOMING}test_the_incoming_file_has_no_name_until_it_is_named",
+      f"{INCOMING}test_a_refused_download_leaves_the_plugin_folder_as_it_was"),
+    m("incoming-synced-first", "a named bundle lost to a power cut (named before fsynced)",
+      "pepperpy/plugins/incoming.py", "        self._joined()  # durable before it has a name\n",
+      "", f"{INCOMING}test_the_bundle_is_durable_before_it_gets_a_name",
+      f"{INCOMING}test_a_failed_fsync_of_the_bundle_installs_nothing"),
+    m("incoming-sync-error", "a bundle whose fsync failed named and recorded",
+      "pepperpy/plugins/incoming.py", "        if self._sync_error:\n", "        if False:\n",
+      f"{INCOMING}test_a_failed_fsync_of_the_bundle_installs_nothing"),
     m("mirror-hash-is-hex", "a hostile index naming a path outside the mirror",
       "pepperpy/distribution/catalog.py", "not _SHA256.fullmatch(sha) or ", "",
       f"{MIRROR}test_a_hostile_index_cannot_name_a_path_outside_the_mirror"),
@@ -771,6 +812,23 @@ MUTATIONS += (
       "    for leftover in install_leftovers(settings):\n        remove_file(leftover)",
       "    for leftover in install_leftovers(settings):\n        pass",
       f"{CRASH}test_doctor_lists_what_a_crash_left_and_fix_settles_it"),
+    m("rag-prune-only-gone", "chunks of a file that is still there deleted by a prune",
+      "pepperpy/rag_remove.py",
+      "            if any(_under(p, root) for root in roots) and _gone(p)}",
+      "            if any(_under(p, root) for root in roots)}",
+      "tests/documents/test_remove.py::"
+      "test_prune_keeps_files_that_exist_but_cannot_be_read_now"),
+    m("rag-remove-folder-boundary", "a sibling folder's chunks removed with a folder",
+      "pepperpy/rag_remove.py",
+      "    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)",
+      "    return path.startswith(root)",
+      "tests/documents/test_remove.py::test_a_path_with_no_chunks_removes_nothing_and_says_so"),
+    m("update-settles-pending", "an update leaving a crashed install unsettled",
+      "pepperpy/plugins/state.py",
+      "    return bool(load_state(settings.state_file).pending or install_leftovers(settings))",
+      "    return False",
+      f"{STATE}test_crash_index.py::"
+      "test_update_with_nothing_newer_settles_what_a_killed_install_left"),
     m("repo-finish-interrupted", "a retried publish reporting success with nothing served",
       "packages/pepperplug-dev/pepperpy_dev/repository.py",
       "            self.finish_interrupted(signers)\n            targets = self.targets()",

@@ -259,8 +259,9 @@ class IndexClient:
         ``pepperpy.distribution.unchanged``); return the offers; save them for search."""
         if self._updater is None and self.unchanged is None:
             pinned = self._check_local()
-            self.unchanged = unchanged.check(self.folder, self.config.metadata_url,
-                                             self.limits, pinned=pinned, log=self._asked)
+            with translate_errors(self.config.name, url=self.config.url):  # a slow index
+                self.unchanged = unchanged.check(self.folder, self.config.metadata_url,
+                                                 self.limits, pinned=pinned, log=self._asked)
         if self.unchanged is not None:
             offers = offers_from(self.config.name, self.unchanged.targets)
             self._save_catalog(offers)
@@ -316,12 +317,13 @@ class IndexClient:
             raise yanked_error(again[0])
         return info
 
-    def fetch(self, offer: Offer) -> Target:
-        """The bytes of ``offer``'s bundle, in memory, with the target info ngclient
-        verified for it (``confirm``). The download stops past the signed length
-        (endless data) and must have exactly that length; its hashes are checked by
-        :meth:`Target.check`, from the one SHA-256 pass the gate makes anyway, before
-        anything is written or installed."""
+    def fetch(self, offer: Offer, into: Any = None) -> Target:
+        """The bytes of ``offer``'s bundle, in memory or, with ``into``, written to that
+        unnamed file (``pepperpy.plugins.incoming.Incoming``) as they arrive, with the
+        target info ngclient verified for it (``confirm``). The download stops past the
+        signed length (endless data) and must have exactly that length; its hashes are
+        checked by :meth:`Target.check`, from the one SHA-256 pass the gate makes
+        anyway, before anything is named, imported or installed."""
         from pepperpy.trust.types import DEFAULT_LIMITS
 
         info: Any = self.confirm(offer)
@@ -333,17 +335,23 @@ class IndexClient:
                                f"the signed length {info.length} is above the "
                                f"{DEFAULT_LIMITS.max_bundle_size}-byte limit of a bundle"))
         url = self.config.targets_url + _target_name(info, self._prefixed())
+        write = None if into is None else into.write
         with translate_errors(self.config.name, target=offer.path, url=self.config.url):
             if self.unchanged is not None:
                 from pepperpy.distribution.download import download
 
-                data = download(url, info.length, self.limits, log=self._asked)
+                data = download(url, info.length, self.limits, log=self._asked, write=write)
+            elif write is not None:
+                data = b""
+                self.fetcher.fetch_into(url, info.length, write)
             else:
                 data = self.fetcher.fetch_bytes(url, info.length)
-        target = Target(self.config.name, offer.path, info, data)
-        if len(data) != info.length:
-            raise target.mismatch(f"received {len(data)} bytes, the signed length is "
+        target = Target(self.config.name, offer.path, info, data if into is None else into)
+        if (size := len(data) if into is None else into.size) != info.length:
+            raise target.mismatch(f"received {size} bytes, the signed length is "
                                   f"{info.length}")
+        if into is not None:
+            into.received()
         return target
 
 
@@ -367,19 +375,31 @@ def _target_name(info: Any, prefixed: bool) -> str:
 
 
 class Target:
-    """A bundle downloaded into memory and the signed target info it must match.
+    """A bundle downloaded (into memory, or an unnamed file: ``source``) and the signed
+    target info it must match.
 
     ``check(sha256)`` is the TUF length-and-hashes check of ``download_target``, done
     with the SHA-256 the gate computed over these bytes instead of a pass of its own: the
     signed ``sha256`` must be present and equal; any other listed algorithm is hashed
     here (PepperPy's indexes list only sha256)."""
 
-    def __init__(self, index: str, path: str, info: Any, data: bytes) -> None:
-        self.index, self.path, self.info, self.data = index, path, info, data
+    def __init__(self, index: str, path: str, info: Any, source: Any) -> None:
+        self.index, self.path, self.info, self.source = index, path, info, source
 
-    def check(self, sha256: str) -> None:
+    @property
+    def data(self) -> bytes:
+        """The bytes, when they were downloaded into memory."""
+        assert isinstance(self.source, bytes)
+        return self.source
+
+    def _digest(self, algorithm: str) -> str:
         import hashlib
 
+        if isinstance(self.source, bytes):
+            return hashlib.new(algorithm, self.source).hexdigest()
+        return self.source.digest(algorithm)  # type: ignore[no-any-return]
+
+    def check(self, sha256: str) -> None:
         hashes: dict[str, str] = dict(self.info.hashes)
         if hashes.get("sha256") != sha256:
             raise self.mismatch(f"sha256 {sha256} is not the signed "
@@ -388,7 +408,7 @@ class Target:
             if algorithm == "sha256":
                 continue
             try:
-                observed = hashlib.new(algorithm, self.data).hexdigest()
+                observed = self._digest(algorithm)
             except (ValueError, TypeError):
                 raise self.mismatch(f"unsupported hash algorithm {algorithm[:20]!r}") from None
             if observed != expected:
@@ -399,12 +419,10 @@ class Target:
         """After the gate or the policy refused these bytes: if they are not the bytes
         the index signed, that is the reason (an arbitrary package, as ngclient would
         have said before the gate ran). A second hash pass, on refusals only."""
-        import hashlib
-
         if isinstance(refusal, IndexRefusedError):
             return
         try:
-            self.check(hashlib.sha256(self.data).hexdigest())
+            self.check(self._digest("sha256"))
         except IndexRefusedError as exc:
             raise exc from refusal
 

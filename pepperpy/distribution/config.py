@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from pepperpy._record import record
 from pepperpy.core import ValidationError
 
+if TYPE_CHECKING:
+    from datetime import timedelta
+
 __all__ = [
     "AUTO_FETCH_ENV",
-    "DEFAULT_EXPIRIES",
+    "DEFAULT_EXPIRIES",  # noqa: F822 (a module __getattr__ builds it on first use)
     "ROLES",
     "SEARCH_MAX_AGE_ENV",
     "TIMEOUT_ENV",
@@ -28,12 +31,17 @@ ROLES = ("root", "targets", "snapshot", "timestamp")
 
 #: Timestamp a day (a cron job re-signs it), snapshot a week, targets a quarter, root a
 #: year: the online role expires soonest, the offline root key is needed least often.
-DEFAULT_EXPIRIES: dict[str, timedelta] = {
-    "timestamp": timedelta(days=1),
-    "snapshot": timedelta(days=7),
-    "targets": timedelta(days=90),
-    "root": timedelta(days=365),
-}
+#: ``DEFAULT_EXPIRIES`` maps each role to a ``timedelta`` of that many days (built on
+#: first use: importing ``datetime`` costs more than a client's no-change refresh).
+_EXPIRY_DAYS = {"timestamp": 1, "snapshot": 7, "targets": 90, "root": 365}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULT_EXPIRIES":
+        from datetime import timedelta
+
+        return {role: timedelta(days=days) for role, days in _EXPIRY_DAYS.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 AUTO_FETCH_ENV = "PEPPERPY_AUTO_FETCH"
 TIMEOUT_ENV = "PEPPERPY_INDEX_TIMEOUT"
@@ -78,6 +86,8 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
         raise ValidationError(
             f"{what}: {text[:40]!r} is not a positive duration (e.g. 90s, 12h, 7d, 2w)"
         )
+    from datetime import timedelta
+
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 import re
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from pepperpy.distribution.config import FetchLimits
 
 __all__ = ["answer", "download"]
+
+Write = Callable[[memoryview], None]  # takes each piece of a body as it arrives
 
 _REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -34,27 +37,31 @@ _FRAMING = frozenset({"content-length", "transfer-encoding", "location"})  # one
 
 
 def download(url: str, max_length: int, limits: FetchLimits, *,
-             user_agent: str = "pepperpy", log: list[str] | None = None) -> bytes:
-    """The body of ``url``, at most ``max_length`` bytes, within ``limits``."""
-    status, data = answer(url, max_length, limits, user_agent=user_agent, log=log)
+             user_agent: str = "pepperpy", log: list[str] | None = None,
+             write: Write | None = None) -> bytes:
+    """The body of ``url``, at most ``max_length`` bytes, within ``limits``; with
+    ``write``, handed to it piece by piece as it arrives instead (``b""`` returned)."""
+    status, data = answer(url, max_length, limits, user_agent=user_agent, log=log,
+                          write=write)
     if status >= 300:
         raise _error("DownloadHTTPError", f"HTTP {status} for {url}", status)
     return data
 
 
 def answer(url: str, max_length: int, limits: FetchLimits, *,
-           user_agent: str = "pepperpy", log: list[str] | None = None) -> tuple[int, bytes]:
+           user_agent: str = "pepperpy", log: list[str] | None = None,
+           write: Write | None = None) -> tuple[int, bytes]:
     """The final HTTP status of ``url`` (after redirects) and its body if 2xx (a
-    missing ``file://`` file is a 404)."""
+    missing ``file://`` file is a 404); a 2xx body goes to ``write`` if given."""
     try:
-        return _follow(url, max_length, limits, user_agent, log)
+        return _follow(url, max_length, limits, user_agent, log, write)
     except ValueError as exc:  # a URL nothing can be asked of: a port out of range, an
         # open IPv6 bracket, a host name IDNA cannot encode, a NUL in a file path
         raise _error("DownloadError", f"cannot request {url[:200]!r}: {exc}") from exc
 
 
 def _follow(url: str, max_length: int, limits: FetchLimits, user_agent: str,
-            log: list[str] | None) -> tuple[int, bytes]:
+            log: list[str] | None, write: Write | None) -> tuple[int, bytes]:
     deadline = time.monotonic() + limits.deadline_for(max_length)
     for hop in range(_REDIRECTS + 1):
         if log is not None:
@@ -64,10 +71,10 @@ def _follow(url: str, max_length: int, limits: FetchLimits, user_agent: str,
             if hop:  # as urllib3: an index redirects to http(s) only, never into this disk
                 raise _error("DownloadError", f"refused a redirect to {url[:200]!r}: "
                                               "a file URL")
-            return _file(url, max_length)
+            return _file(url, max_length, write)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _error("DownloadError", f"unsupported URL {url[:200]}")
-        with _connect(parts, url, limits) as sock:
+        with _connect(parts, url, limits, deadline) as sock:
             _send(sock, parts, url, user_agent)
             status, headers, rest = _head(sock, url, deadline)
             location = headers.get("location")
@@ -76,17 +83,18 @@ def _follow(url: str, max_length: int, limits: FetchLimits, user_agent: str,
                 continue
             if status >= 300:
                 return status, b""
-            return status, _body(sock, url, rest, headers, max_length, limits, deadline)
+            return status, _body(sock, url, rest, headers, max_length, limits, deadline,
+                                 write)
     raise _error("DownloadError", f"cannot reach {url}: more than {_REDIRECTS} redirects")
 
 
-def _connect(parts: Any, url: str, limits: FetchLimits) -> socket.socket:
+def _connect(parts: Any, url: str, limits: FetchLimits, deadline: float) -> socket.socket:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     name: str = parts.hostname
     # as bytes, getaddrinfo skips the idna codec (and its imports) for an ASCII name
     host: Any = name.encode("ascii") if name.isascii() else name
     try:
-        sock = socket.create_connection((host, port), timeout=limits.connect)
+        sock = _open(_resolve(host, port, url, deadline), limits.connect)
     except TimeoutError as exc:  # as urllib3's connect timeout: slow, not refused
         raise _error("SlowRetrievalError", f"no answer from {url}") from exc
     except OSError as exc:
@@ -105,6 +113,54 @@ def _connect(parts: Any, url: str, limits: FetchLimits) -> socket.socket:
             sock.close()
             raise _error("DownloadError", f"cannot reach {url}: {exc}") from exc
     return sock
+
+
+def _resolve(host: Any, port: int, url: str, deadline: float) -> list[Any]:
+    """``getaddrinfo`` under the whole answer's deadline: a resolver that never answers
+    (each DNS server tried in turn, each try timed out) is a slow index, not a hang.
+    An address needs no lookup; a name is looked up on a daemon thread, abandoned if
+    the deadline passes first (as the full path's fetcher abandons its request)."""
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                  flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError):
+        pass  # a name
+    import threading
+
+    found: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the waiting thread
+            found.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="pepperpy-resolve", daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise _error("SlowRetrievalError", f"no answer from {url} (the name lookup "
+                                           "outlasted the deadline)")
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    return found[0]  # type: ignore[no-any-return]
+
+
+def _open(addresses: list[Any], timeout: float) -> socket.socket:
+    """The first address that accepts a connection (``socket.create_connection``'s
+    order and errors), each try under the connect timeout."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("getaddrinfo returned no address")
 
 
 def _send(sock: socket.socket, parts: Any, url: str, user_agent: str) -> None:
@@ -151,7 +207,8 @@ def _head(sock: socket.socket, url: str, deadline: float
 
 
 def _body(sock: socket.socket, url: str, rest: bytes, headers: dict[str, str],
-          max_length: int, limits: FetchLimits, deadline: float) -> bytes:
+          max_length: int, limits: FetchLimits, deadline: float,
+          write: Write | None = None) -> bytes:
     import io
 
     if headers.get("transfer-encoding", "identity").lower() != "identity":
@@ -162,6 +219,8 @@ def _body(sock: socket.socket, url: str, rest: bytes, headers: dict[str, str],
         raise _error("DownloadError", f"{url} sent a malformed Content-Length")
     expected = int(declared) if declared is not None else None
     if expected is not None and expected <= max_length:
+        if write is not None:
+            return _exactly_into(sock, url, rest, expected, limits, deadline, write)
         return _exactly(sock, url, rest, expected, limits, deadline)
     # length unknown, or more than allowed: streamed and cut off past ``max_length``
     buffer = io.BytesIO()  # grows in place; getvalue() hands it over uncopied
@@ -171,7 +230,10 @@ def _body(sock: socket.socket, url: str, rest: bytes, headers: dict[str, str],
         if received > max_length:
             raise _error("DownloadLengthMismatchError",
                          f"{url} sent more than the {max_length} bytes the metadata allows")
-        buffer.write(chunk)
+        if write is None:
+            buffer.write(chunk)
+        else:
+            write(memoryview(chunk))
         if time.monotonic() > deadline:  # a body trickling in
             raise _error("SlowRetrievalError", f"{url} is arriving too slowly (deadline passed)")
         chunk = _recv(sock, url, limits.chunk_size)
@@ -209,6 +271,25 @@ def _exactly(sock: socket.socket, url: str, rest: bytes, expected: int,
     return buffer.getvalue()
 
 
+def _exactly_into(sock: socket.socket, url: str, rest: bytes, expected: int,
+                  limits: FetchLimits, deadline: float, write: Write) -> bytes:
+    """:func:`_exactly`, each piece handed to ``write`` from one reused buffer (a large
+    body then never sits in memory whole)."""
+    write(memoryview(rest)[:expected])
+    received = min(len(rest), expected)
+    buffer = memoryview(bytearray(min(limits.chunk_size, expected - received) or 1))
+    while received < expected:
+        if time.monotonic() > deadline:  # a declared body trickling in, written
+            raise _error("SlowRetrievalError", f"{url} is arriving too slowly (deadline passed)")
+        got = _recv_into(sock, url, buffer[:], min(len(buffer), expected - received))
+        if not got:
+            raise _error("DownloadError", f"download of {url} failed: the connection "
+                                          f"closed after {received} of {expected} bytes")
+        write(buffer[:got])
+        received += got
+    return b""
+
+
 def _recv_into(sock: socket.socket, url: str, view: memoryview, size: int) -> int:
     try:
         return sock.recv_into(view, size)
@@ -230,7 +311,7 @@ def _recv(sock: socket.socket, url: str, size: int, *, before_body: bool = False
         raise _error("DownloadError", f"download of {url} failed: {exc}") from exc
 
 
-def _file(url: str, max_length: int) -> tuple[int, bytes]:
+def _file(url: str, max_length: int, write: Write | None = None) -> tuple[int, bytes]:
     from pepperpy.core import PepperpyError
     from pepperpy.trust.gate import open_regular
 
@@ -248,6 +329,9 @@ def _file(url: str, max_length: int) -> tuple[int, bytes]:
     if len(data) > max_length:
         raise _error("DownloadLengthMismatchError",
                      f"{url} sent more than the {max_length} bytes the metadata allows")
+    if write is not None:
+        write(memoryview(data))
+        return 200, b""
     return 200, data
 
 

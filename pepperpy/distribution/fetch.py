@@ -6,18 +6,21 @@ Order for one install (each step refuses before the next runs):
    signatures against the pinned root);
 2. choose the offer (``catalog.choose``: highest usable version, not yanked);
 3. nothing to do if that exact bundle is installed (same SHA-256: no download);
-4. confirm the target through ngclient and download it into memory (cut off past the
-   signed length, refused unless exactly that long);
-5. hand the bytes to ``pepperpy.plugins.install.install_bytes``: the gate verifies the
+4. confirm the target through ngclient and download it (cut off past the signed
+   length, refused unless exactly that long) into a file with no name in the plugin
+   folder (``pepperpy.plugins.incoming``; where the system has none, into memory);
+5. hand it to ``install_incoming`` (or ``install_bytes``): the gate verifies the
    bundle's signature against the trust store (trusting an index never trusts a
    publisher); its SHA-256 of the bytes must equal the signed target hash (TUF's
    arbitrary-package check, from the gate's one pass) before the listing check, the
-   rollback and ownership rules, and the atomic install. A bundle the gate refuses is
-   refused as an arbitrary package if its bytes are not the signed ones;
+   rollback and ownership rules, and the atomic install, which names the file. A
+   bundle the gate refuses is refused as an arbitrary package if its bytes are not the
+   signed ones;
 6. dependencies, as ``pepperpy plugin install FILE`` does.
 
 No plugin code and no uv run happen before steps 4 and 5 both passed; nothing of the
-download reaches the disk before then.
+download gets a name on disk before then (the unnamed file vanishes on any refusal or
+crash).
 """
 
 from __future__ import annotations
@@ -410,7 +413,8 @@ class Session:
 
     def install_offer(self, offer: Offer, *, deps: bool = True, allow_downgrade: bool = False,
                       force: bool = False, transfer_owner: bool = False) -> InstallOutcome:
-        from pepperpy.plugins.install import install_bundle, install_bytes, installed_path
+        from pepperpy.plugins.incoming import Incoming
+        from pepperpy.plugins.install import install_bundle, installed_path
 
         options: dict[str, Any] = {"allow_downgrade": allow_downgrade, "force": force,
                                    "transfer_owner": transfer_owner,
@@ -427,7 +431,20 @@ class Session:
         if self.progress:
             self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
                           f"{offer.index!r}")
-        target = client.fetch(offer)
+        incoming = Incoming.open(self.settings, offer.length, installed)  # None: in memory
+        try:
+            result = self._install_target(offer, client, incoming, options)
+        finally:
+            if incoming is not None:
+                incoming.close()
+        return self._finish(offer, result, deps=deps)
+
+    def _install_target(self, offer: Offer, client: IndexClient, incoming: Any,
+                        options: dict[str, Any]) -> Any:
+        """Steps 4 and 5 of the module docstring: the install's result."""
+        from pepperpy.plugins.install import install_bytes, install_incoming
+
+        target = client.fetch(offer, incoming)
         listed = options.pop("accept")
 
         def accept(verified: Any) -> None:
@@ -435,8 +452,12 @@ class Session:
             listed(verified)
 
         try:
-            result = install_bytes(target.data, origin=offer.path, settings=self.settings,
-                                   accept=accept, **options)
+            if incoming is not None:
+                result = install_incoming(incoming, origin=offer.path,
+                                          settings=self.settings, accept=accept, **options)
+            else:
+                result = install_bytes(target.data, origin=offer.path,
+                                       settings=self.settings, accept=accept, **options)
         except UntrustedPublisherError as exc:
             target.refuse_unless_signed(exc)
             raise UntrustedPublisherError(
@@ -450,7 +471,7 @@ class Session:
         except PepperpyError as exc:
             target.refuse_unless_signed(exc)
             raise
-        return self._finish(offer, result, deps=deps)
+        return result
 
     def _finish(self, offer: Offer, result: Any, *, deps: bool) -> InstallOutcome:
         if deps:
@@ -473,9 +494,12 @@ class Session:
                ) -> list[InstallOutcome]:
         """Install the newest usable version of each named (default: every outdated)
         installed plugin."""
-        from pepperpy.plugins.install import settle_now
+        from pepperpy.plugins.state import needs_settling
 
-        settle_now(self.settings)  # an interrupted update is finished (or undone) first
+        if needs_settling(self.settings):  # an interrupted update is finished (or undone)
+            from pepperpy.plugins.install import settle_now
+
+            settle_now(self.settings)
         installed = installed_plugins(self.settings)
         for name in names or ():
             if name not in installed:

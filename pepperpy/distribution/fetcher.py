@@ -205,6 +205,12 @@ class IndexFetcher(FetcherInterface):
             buffer.write(chunk)
         return buffer.getvalue()
 
+    def fetch_into(self, url: str, max_length: int, write: Any) -> None:
+        """:meth:`fetch_bytes`, each chunk handed to ``write`` as it arrives."""
+        self._max_length = max_length
+        for chunk in self._bounded(url, max_length):
+            write(memoryview(chunk))
+
     def _bounded(self, url: str, max_length: int) -> Iterator[bytes]:
         received = 0
         for chunk in self.fetch(url):

@@ -27,7 +27,6 @@ and the cached snapshot and targets it names are loaded as they are.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pepperpy._sha import sha256  # hashlib's; OpenSSL only once loaded or for long files
 from pepperpy.distribution.config import FetchLimits
 
 __all__ = ["RECORD", "Unchanged", "check", "forget", "remember"]
@@ -91,11 +91,11 @@ def remember(folder: Path, metadata_url: str, *, pinned: bytes, root: Path) -> N
     from pepperpy.fsio import atomic_write
 
     metadata = folder / "metadata"
-    digests = {role: hashlib.sha256((metadata / f"{role}.json").read_bytes()).hexdigest()
+    digests = {role: sha256((metadata / f"{role}.json").read_bytes()).hexdigest()
                for role in _ROLES}
     version = json.loads((metadata / "root.json").read_bytes())["signed"]["version"]
     data = json.dumps({"version": 1, "metadata_url": metadata_url, "root_version": version,
-                       "pinned": hashlib.sha256(pinned).hexdigest(), "sha256": digests},
+                       "pinned": sha256(pinned).hexdigest(), "sha256": digests},
                       sort_keys=True).encode()
     with contextlib.suppress(PepperpyError):  # a cache: the next refresh is a full one
         atomic_write(folder / RECORD, data, mode=0o600, root=root, durable=False)
@@ -116,11 +116,24 @@ def forget(folder: Path) -> None:
 def check(folder: Path, metadata_url: str, limits: FetchLimits, *,
           pinned: bytes, log: list[str] | None = None) -> Unchanged | None:
     """The verified state of the index if nothing changed there since a full refresh
-    from the ``pinned`` root, else None. ``log`` gets the URLs asked for."""
+    from the ``pinned`` root, else None. ``log`` gets the URLs asked for.
+
+    A slow index (``SlowRetrievalError``: no answer, a stall, the deadline passed) is
+    raised, not doubt: the full workflow would ask the same first question and wait as
+    long again before reporting the same slow retrieval. That fails closed; it never
+    concludes "unchanged"."""
     try:
         return _check(folder, metadata_url, limits, pinned, [] if log is None else log)
-    except Exception:  # any doubt (damage, network, a surprise): the full workflow
+    except Exception as exc:  # any other doubt (damage, network, a surprise): the full
+        if type(exc).__name__ == "SlowRetrievalError" and _slow(exc):  # workflow
+            raise
         return None
+
+
+def _slow(exc: Exception) -> bool:
+    from tuf.api.exceptions import SlowRetrievalError  # loaded: the download raised it
+
+    return isinstance(exc, SlowRetrievalError)
 
 
 def _check(folder: Path, metadata_url: str, limits: FetchLimits,
@@ -128,7 +141,7 @@ def _check(folder: Path, metadata_url: str, limits: FetchLimits,
     record = json.loads(_read(folder / RECORD, _RECORD_LIMIT, follow=False))
     digests = record["sha256"]
     if record.get("version") != 1 or record.get("metadata_url") != metadata_url \
-            or record.get("pinned") != hashlib.sha256(pinned).hexdigest() \
+            or record.get("pinned") != sha256(pinned).hexdigest() \
             or not isinstance(digests, dict):
         return None
     raw: dict[str, bytes] = {}
@@ -137,7 +150,7 @@ def _check(folder: Path, metadata_url: str, limits: FetchLimits,
         raw[role] = _read(folder / "metadata" / f"{role}.json", _LIMITS[role], follow=True)
         expected = digests.get(role)
         if not isinstance(expected, str) or not _SHA256.fullmatch(expected) or \
-                hashlib.sha256(raw[role]).hexdigest() != expected:
+                sha256(raw[role]).hexdigest() != expected:
             return None
         signed[role] = json.loads(raw[role])["signed"]
     if any(_expired(signed[role].get("expires")) for role in _ROLES):

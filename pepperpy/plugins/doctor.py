@@ -17,9 +17,9 @@ key is trusted for other plugin names only), ``incompatible``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
+from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.core import (
     PepperpyError,
@@ -39,7 +39,7 @@ from pepperpy.trust.types import PluginManifest
 __all__ = ["BundleStatus", "diagnose"]
 
 
-@dataclass(frozen=True)
+@record  # not @dataclass: `plugin list` then imports neither dataclasses nor inspect
 class BundleStatus:
     """One bundle found, its state, why, and the command that fixes it."""
 
@@ -56,7 +56,12 @@ class BundleStatus:
     used: bool = False  # the bundle a load of its provider would use
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields in order (``dataclasses.asdict``'s answer: the values are plain)."""
+        return {name: getattr(self, name) for name in BundleStatus.__annotations__}
+
+    def but(self, **changes: Any) -> BundleStatus:
+        """A copy with ``changes`` (``dataclasses.replace``)."""
+        return BundleStatus(**{**self.as_dict(), **changes})
 
 
 def diagnose(manager: PluginManager) -> list[BundleStatus]:
@@ -188,8 +193,6 @@ def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:
     """Say which healthy bundle serves each provider, by the rules loading uses: the
     policy's ranking, and a bundle whose dependencies are missing falls through to the
     next usable one."""
-    from dataclasses import replace
-
     from pepperpy.trust import admissible as policy
 
     healthy = [(i, r) for i, r in enumerate(rows)
@@ -204,12 +207,12 @@ def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:
         used = next((i for i in ranked if rows[i].state == "ok"), ranked[0])
         for i in ranked:
             if i == used:
-                out[i] = replace(rows[i], used=rows[i].state == "ok")
+                out[i] = rows[i].but(used=rows[i].state == "ok")
                 continue
             row = rows[i]
             if ranked.index(i) < ranked.index(used):
                 note = f"not used until this is fixed: {rows[used].path} serves the provider"
             else:
                 note = f"not used: {rows[used].path} wins (higher version or earlier folder)"
-            out[i] = replace(row, detail=f"{row.detail}; {note}")
+            out[i] = row.but(detail=f"{row.detail}; {note}")
     return out

@@ -9,14 +9,16 @@ atomically. Everything after verify runs under the install lock
 same bundle is a no-op.
 
 Invariants:
-- Nothing is written unless every check passed; a refusal changes nothing.
+- Nothing is written unless every check passed; a refusal changes nothing (a bundle
+  received by name sits in an unnamed file until then: ``plugins.incoming``).
 - An install is one transaction, journaled in the state file (``state.Pending``):
   (1) the state records the install as pending, (2) the installed file
   ``plugins_dir/<name>.pepperplugin`` is replaced by the verified bytes (not re-read
-  from the source path), (3) the files of plugins it displaces (an ownership transfer)
-  are removed, (4) the state records the new version and drops the pending entry. A
-  crash at any point leaves the old bundle or the new one in place, and loading accepts
-  either (the pending record names the new one), so the plugin keeps loading.
+  from the source path; by name: the verified, fsynced unnamed file is linked there),
+  (3) the files of plugins it displaces (an ownership transfer) are removed, (4) the
+  state records the new version and drops the pending entry. A crash at any point
+  leaves the old bundle or the new one in place, and loading accepts either (the
+  pending record names the new one), so the plugin keeps loading.
 - The next command that takes the install lock (install, update, remove, ``plugin
   doctor --fix``) settles what a crash left (:func:`settle`): an install whose bundle
   is in place is completed, one whose bundle is not is rolled back, and temporary files
@@ -36,28 +38,35 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.bundle.trust import TrustStore, read_trust
 from pepperpy.core import PepperpyError, PluginNotFoundError, StateError
-from pepperpy.fsio import remove_file, temp_files
+from pepperpy.fsio import remove_file
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import (
     InstallRecord,
     InstallState,
     Pending,
     committed,
+    install_leftovers,
     load_state,
     save_state,
 )
 from pepperpy.settings import Settings
 from pepperpy.trust import admissible as policy
-from pepperpy.trust.gate import Trust, authenticate, verify_bundle
+from pepperpy.trust.gate import Trust, Verified, authenticate, verify_bundle
 from pepperpy.trust.types import VerifiedBundle
 
-__all__ = ["InstallResult", "install_bundle", "install_bytes", "install_leftovers",
-           "installed_path", "remove_plugin", "settle", "settle_now"]
+if TYPE_CHECKING:
+    from pepperpy.plugins.incoming import Incoming
+
+__all__ = ["InstallResult", "install_bundle", "install_bytes", "install_incoming",
+           "install_leftovers", "installed_path", "remove_plugin", "settle", "settle_now"]
+
+Accept = Callable[[VerifiedBundle | Verified], None]
 
 
 @record
@@ -69,7 +78,7 @@ class InstallResult:
     record: InstallRecord
     previous: InstallRecord | None
     path: Path
-    verified: VerifiedBundle  # for dependency installation
+    verified: VerifiedBundle | Verified  # its manifest: for dependency installation
 
 
 def installed_path(settings: Settings, name: str) -> Path:
@@ -83,7 +92,7 @@ def install_bundle(
     allow_downgrade: bool = False,
     force: bool = False,
     transfer_owner: bool = False,
-    accept: Callable[[VerifiedBundle], None] | None = None,
+    accept: Accept | None = None,
 ) -> InstallResult:
     """Verify ``path`` fully, check policy, then copy and record it atomically.
 
@@ -93,9 +102,16 @@ def install_bundle(
     """
     trust = read_trust(settings)
     verified = authenticate(Path(path), trust)
-    return _install(verified, trust, str(path), settings=settings,
-                    allow_downgrade=allow_downgrade, force=force,
+    return _install(verified, trust, str(path), _writer(verified.data, settings),
+                    settings=settings, allow_downgrade=allow_downgrade, force=force,
                     transfer_owner=transfer_owner, accept=accept)
+
+
+def _writer(data: bytes, settings: Settings) -> Callable[[Path], None]:
+    def put(target: Path) -> None:
+        atomic_write(target, data, mode=0o644, root=settings.home)
+
+    return put
 
 
 def install_bytes(
@@ -103,7 +119,7 @@ def install_bytes(
     *,
     origin: str,
     settings: Settings,
-    accept: Callable[[VerifiedBundle], None],
+    accept: Accept,
     allow_downgrade: bool = False,
     force: bool = False,
     transfer_owner: bool = False,
@@ -120,14 +136,46 @@ def install_bytes(
             exc.args = (f"{origin}: {exc.args[0]}", *exc.args[1:])
         raise
     trust.cache.remember(verified, trust.fingerprint)
-    return _install(verified, trust, origin, settings=settings,
+    return _install(verified, trust, origin, _writer(data, settings), settings=settings,
                     allow_downgrade=allow_downgrade, force=force,
                     transfer_owner=transfer_owner, accept=accept)
 
 
-def _install(verified: VerifiedBundle, trust: Trust, origin: str, *, settings: Settings,
-             allow_downgrade: bool, force: bool, transfer_owner: bool,
-             accept: Callable[[VerifiedBundle], None] | None) -> InstallResult:
+def install_incoming(
+    incoming: Incoming,
+    *,
+    origin: str,
+    settings: Settings,
+    accept: Accept,
+    allow_downgrade: bool = False,
+    force: bool = False,
+    transfer_owner: bool = False,
+) -> InstallResult:
+    """:func:`install_bytes` for a bundle received into an unnamed file in the plugin
+    folder (``pepperpy.plugins.incoming``): the gate verifies that file in one streamed
+    pass while it is fsynced, ``accept`` compares the gate's SHA-256 with the index's,
+    then the policy, and only then is the file named (the transaction's step 2)."""
+    from pepperpy.trust.gate import check
+
+    trust = read_trust(settings)
+    try:
+        verified = check(incoming.path, trust)
+    except PepperpyError as exc:  # named as the gate names a file it refuses
+        proc = str(incoming.path)
+        if exc.args:
+            text = str(exc.args[0]).replace(proc, origin)
+            exc.args = (text if origin in text else f"{origin}: {text}", *exc.args[1:])
+        if getattr(exc, "path", None) == proc:
+            exc.path = origin  # type: ignore[attr-defined]
+        raise
+    return _install(verified, trust, origin, incoming.name, settings=settings,
+                    allow_downgrade=allow_downgrade, force=force,
+                    transfer_owner=transfer_owner, accept=accept)
+
+
+def _install(verified: VerifiedBundle | Verified, trust: Trust, origin: str,
+             put: Callable[[Path], None], *, settings: Settings, allow_downgrade: bool,
+             force: bool, transfer_owner: bool, accept: Accept | None) -> InstallResult:
     """Policy, then the transaction (``install_bundle``'s steps after verification)."""
     trust.cache.flush()  # the first load after this install needs no verification
     if accept is not None:
@@ -162,7 +210,7 @@ def _install(verified: VerifiedBundle, trust: Trust, origin: str, *, settings: S
             return InstallResult("unchanged", record, previous, target, verified)
         displaces = tuple(sorted(r.name for r in state.plugins.values()
                                  if r.name != m.name and _same_provider(r, record)))
-        _transaction(settings, state, Pending(record, displaces), verified.data)
+        _transaction(settings, state, Pending(record, displaces), put)
     return InstallResult(action, record, previous, target, verified)
 
 
@@ -205,13 +253,14 @@ def install_action(
 
 
 def _transaction(settings: Settings, state: InstallState, pending: Pending,
-                 data: bytes) -> None:
-    """Steps 1-4 of the module docstring (caller holds the install lock)."""
+                 put: Callable[[Path], None]) -> None:
+    """Steps 1-4 of the module docstring (caller holds the install lock); ``put``
+    places the verified bytes at the installed path atomically."""
     name = pending.record.name
     journal = InstallState(state.plugins, {**state.pending, name: pending})
     save_state(settings.state_file, journal)
     try:
-        atomic_write(installed_path(settings, name), data, mode=0o644, root=settings.home)
+        put(installed_path(settings, name))
     except StateError:  # a full disk, say: the old bundle is untouched, so is its record
         with contextlib.suppress(StateError):
             save_state(settings.state_file, state)  # else the next command rolls back
@@ -255,14 +304,6 @@ def settle_now(settings: Settings) -> InstallState:
     """:func:`settle` under the install lock (``plugin update``, ``doctor --fix``)."""
     with file_lock(settings.home / "install.lock"):
         return settle(settings)
-
-
-def install_leftovers(settings: Settings) -> list[Path]:
-    """Temporary files a crashed install left: in the plugin folder and beside the
-    state file (only ever written under the install lock)."""
-    found = temp_files(settings.plugins_dir)
-    found += temp_files(settings.home, settings.state_file.name)
-    return found
 
 
 def _slot_action(action: str, holder: InstallRecord, new: InstallRecord) -> str:

@@ -28,16 +28,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pepperpy._record import record
 from pepperpy.core import ConfigurationError
-from pepperpy.fsio import load_json
+from pepperpy.fsio import load_json, temp_files
 from pepperpy.plugins.locking import atomic_write
 from pepperpy.trust.types import InstallRecord, InstallState  # the kernel's values
 
-__all__ = ["InstallRecord", "InstallState", "Pending", "committed", "load_state", "save_state",
-           "settled_for"]
+if TYPE_CHECKING:
+    from pepperpy.settings import Settings
+
+__all__ = ["InstallRecord", "InstallState", "Pending", "committed", "install_leftovers",
+           "load_state", "needs_settling", "save_state", "settled_for"]
 
 _FORMAT = 1
 MAX_STATE_BYTES = 8 << 20
@@ -94,6 +97,22 @@ def load_state(path: Path) -> InstallState:
             f"the install state {path} is damaged ({str(exc)[:100]}); {_FIX}"
         ) from None
     return InstallState(plugins, pending)
+
+
+def install_leftovers(settings: Settings) -> list[Path]:
+    """Temporary files a crashed install left: in the plugin folder and beside the
+    state file (only ever written under the install lock)."""
+    return temp_files(settings.plugins_dir) + temp_files(settings.home,
+                                                         settings.state_file.name)
+
+
+def needs_settling(settings: Settings) -> bool:
+    """Whether an interrupted install or removal left anything for ``install.settle``.
+
+    Read without the install lock, so ``plugin update`` imports the install machinery
+    only when there is something to settle: the state file is replaced atomically, and
+    what this sees pending or left over is then settled under the lock, as before."""
+    return bool(load_state(settings.state_file).pending or install_leftovers(settings))
 
 
 def _record(data: Any) -> InstallRecord:

@@ -153,6 +153,26 @@ def test_an_unanswered_root_question_is_doubt(added: Publisher, server: IndexSer
     assert info.value.threat == "slow-retrieval"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("slow", ["2.root.json", "timestamp.json"])
+def test_a_slow_index_is_waited_for_once_and_reported_as_the_full_workflow_does(
+        added: Publisher, server: IndexServer, home: Path, slow: str) -> None:
+    """A stall in the quick check fails closed at once with the full workflow's error
+    (class, threat, words), where it used to fall back and wait the timeout again."""
+    server.state.stall = slow
+    server.state.requests.clear()
+    with pytest.raises(IndexRefusedError) as quick:
+        _session().offers()
+    assert [p for p in server.state.requests if p.endswith(slow)] == [f"/metadata/{slow}"]
+    (home / "indexes" / "main" / "metadata-verified.json").unlink()  # the full workflow
+    server.state.requests.clear()
+    with pytest.raises(IndexRefusedError) as full:
+        _session().offers()
+    assert [p for p in server.state.requests if p.endswith(slow)] == [f"/metadata/{slow}"]
+    assert quick.value.threat == full.value.threat == "slow-retrieval"  # type: ignore[attr-defined]
+    assert str(quick.value).split(" (")[0] == str(full.value).split(" (")[0]
+    assert str(quick.value).split("]")[1] == str(full.value).split("]")[1]
+
+
 def test_a_timestamp_re_signed_with_a_new_version_is_a_full_refresh(
         added: Publisher, server: IndexServer, home: Path) -> None:
     served = _signed(added, _meta(added.folder, "timestamp.json"),
@@ -464,9 +484,11 @@ def test_the_plain_downloader_reads_a_body_until_the_connection_closes() -> None
         listener.close()
 
 
-def test_a_declared_body_trickling_in_hits_the_deadline() -> None:
-    """Content-Length within the limit (received straight into its buffer), then one
-    byte every 0.2 s: never silent for the gap timeout, stopped by the deadline."""
+@pytest.mark.parametrize("into", [False, True], ids=["memory", "into"])
+def test_a_declared_body_trickling_in_hits_the_deadline(into: bool) -> None:
+    """Content-Length within the limit (received straight into its buffer, or handed
+    piece by piece to a writer: install by name), then one byte every 0.2 s: never
+    silent for the gap timeout, stopped by the deadline."""
     import threading
 
     from tuf.api.exceptions import SlowRetrievalError
@@ -480,7 +502,8 @@ def test_a_declared_body_trickling_in_hits_the_deadline() -> None:
     def fetch() -> None:
         try:
             download(f"http://127.0.0.1:{listener.getsockname()[1]}/t", 1000,
-                     FetchLimits(connect=0.5, gap=0.5, total=1.0))
+                     FetchLimits(connect=0.5, gap=0.5, total=1.0),
+                     write=(lambda piece: None) if into else None)
         except BaseException as exc:
             outcome["error"] = exc
 
@@ -502,6 +525,10 @@ def test_a_declared_body_arrives_whole() -> None:
     try:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/t"
         assert download(url, 3_000_000, FetchLimits()) == body
+        pieces: list[bytes] = []
+        assert download(url, 3_000_000, FetchLimits(),
+                        write=lambda piece: pieces.append(bytes(piece))) == b""
+        assert b"".join(pieces) == body and max(map(len, pieces)) <= 1 << 20
         with pytest.raises(Exception, match="more than the 2999999 bytes"):
             download(url, 2_999_999, FetchLimits())
     finally:

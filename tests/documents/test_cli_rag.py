@@ -42,3 +42,24 @@ def test_rag_add_with_nothing_readable_is_one_error_line(plugin_env, tmp_path: P
     errors = [line for line in done.stderr.splitlines() if line.startswith("pepperpy: error")]
     assert len(errors) == 1 and "could not read any" in errors[0]
     assert "Traceback" not in done.stderr
+
+
+def test_rag_remove_and_add_prune_delete_the_chunks_of_files_that_are_gone(
+        plugin_env, tmp_path: Path) -> None:
+    folder = write_good(tmp_path / "corpus")
+    args = ["--collection", "gone"]
+    assert pepperpy("rag", "add", "corpus", *args, env=plugin_env, cwd=tmp_path).returncode == 0
+    (folder / "bees.md").unlink()
+    pruned = pepperpy("rag", "add", "corpus", "--prune", *args, env=plugin_env, cwd=tmp_path)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "of 1 removed files deleted" in pruned.stderr.strip().splitlines()[-1]
+    held = int(pruned.stdout.rsplit("holds", 1)[1])
+    removed = pepperpy("rag", "remove", "corpus/museum.html", *args, env=plugin_env,
+                       cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    count = int(removed.stdout.split()[0])
+    assert count > 0 and removed.stdout.endswith(f"holds {held - count}\n")
+    again = pepperpy("rag", "remove", "corpus/museum.html", *args, env=plugin_env,
+                     cwd=tmp_path)
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    assert again.stderr.startswith("pepperpy: error: remove(): no chunks in this collection")

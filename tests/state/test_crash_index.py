@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from crash import every_point, leftovers, pepperpy
+from crash import clone, every_point, leftovers, pepperpy
 
 from pepperpy.settings import Settings
 
@@ -71,7 +71,10 @@ def test_update_killed_at_every_write_point(base: Path, tmp_path: Path) -> None:
     labels = every_point(base, tmp_path / "work", ["plugin", "update"],
                          after_crash=after_crash, after_rerun=after_rerun,
                          home_of=lambda root: root / "home")
-    assert any("sample.pepperplugin" in label for label in labels)
+    bundle = [label.split()[0] for label in labels if label.endswith("sample.pepperplugin")]
+    # received into an unnamed file (killed halfway: nothing to clean), then linked and
+    # renamed into place under the install lock
+    assert bundle == ["receive", "create", "replace"], labels
 
 
 def test_index_add_killed_at_every_write_point(base: Path, tmp_path: Path) -> None:
@@ -165,3 +168,34 @@ def test_trust_change_killed_at_every_write_point_keeps_revocations(
     every_point(base, tmp_path / "work", argv, after_crash=revoked_stays_revoked,
                 after_rerun=after_rerun, home_of=lambda root: root / "home")
     assert leftovers(tmp_path / "work") == []
+
+
+def test_update_with_nothing_newer_settles_what_a_killed_install_left(
+        base: Path, tmp_path: Path) -> None:
+    """`plugin update` first settles an interrupted install (it looks without the lock,
+    and takes the lock only when something is pending): killed while writing sample
+    2.0.0 from a file, the next update, which finds nothing newer in the index, rolls
+    the install back, removes its temporary file, and 1.0.0 stays usable."""
+    from pepperpy.plugins.state import load_state
+
+    home = base / "home"
+    _ok(pepperpy(home, "index", "add", "main", (base / "repo").as_uri(),
+                 "--root", base / "repo" / "metadata" / "1.root.json"))
+    _ok(pepperpy(home, "plugin", "install", "sample"))
+    newer = base / "bundles" / "sample-2.0.0.pepperplugin"
+    log = tmp_path / "points.log"
+    dry = clone(home, tmp_path / "dry")
+    _ok(pepperpy(dry, "plugin", "install", newer, env={"PEPPERPY_CRASH_LOG": str(log)}))
+    labels = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
+    point = next(i for i, label in enumerate(labels, 1)
+                 if label.startswith("write") and label.endswith("sample.pepperplugin"))
+    killed = pepperpy(home, "plugin", "install", newer, env={"PEPPERPY_CRASH_AT": str(point)})
+    assert killed.returncode == -9
+    state_file = _settings(home).state_file
+    assert load_state(state_file).pending and leftovers(home)
+    updated = pepperpy(home, "plugin", "update")
+    assert updated.returncode == 0, updated.stderr
+    assert "everything is up to date" in updated.stdout
+    assert not load_state(state_file).pending
+    assert leftovers(home) == []
+    assert _usable_version(home) == "1.0.0"

@@ -1,0 +1,74 @@
+"""The CLI's argument parser: argparse's, with the help width found without ``shutil``.
+
+argparse builds a help formatter for every ``add_argument`` (to check the metavar) and
+every parser, and a formatter without a width imports ``shutil`` (with ``bz2``, ``lzma``
+and ``fnmatch``) for ``shutil.get_terminal_size``: about 2 ms of every command's start,
+for a width only ``--help`` and usage errors print. :func:`columns` is that function's
+column rule (``COLUMNS`` if a positive integer, else the terminal on ``sys.__stdout__``,
+else 80), and :class:`Parser` hands it to whatever formatter class a parser is given,
+so the help text is the same as argparse's own (``tests/core/test_cli_startup.py``).
+Subparsers are made with the parent's class, so the whole tree gets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+__all__ = ["Parser", "columns"]
+
+
+def columns() -> int:
+    """``shutil.get_terminal_size().columns`` (same rule, same fallback of 80)."""
+    try:
+        wanted = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        wanted = 0
+    if wanted > 0:
+        return wanted
+    try:
+        found = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no stdout, closed, not a terminal
+        found = 0
+    return found or 80
+
+
+class _Sized:
+    """A formatter mixin that fills in the width as argparse would (less 2, as it does)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None, **kwargs: Any) -> None:
+        super().__init__(prog, indent_increment, max_help_position,  # type: ignore[call-arg]
+                         columns() - 2 if width is None else width, **kwargs)
+
+
+class _Help(_Sized, argparse.HelpFormatter):
+    pass
+
+
+class _RawHelp(_Sized, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+_SIZED: dict[type, type] = {argparse.HelpFormatter: _Help,
+                            argparse.RawDescriptionHelpFormatter: _RawHelp}
+
+
+def _sized(formatter_class: Any) -> Any:
+    if not isinstance(formatter_class, type) or issubclass(formatter_class, _Sized) \
+            or not issubclass(formatter_class, argparse.HelpFormatter):
+        return formatter_class  # a factory of the caller's own: left as given
+    if formatter_class not in _SIZED:
+        _SIZED[formatter_class] = type(formatter_class.__name__, (_Sized, formatter_class), {})
+    return _SIZED[formatter_class]
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose formatters get their width from :func:`columns`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["formatter_class"] = _sized(kwargs.get("formatter_class",
+                                                      argparse.HelpFormatter))
+        super().__init__(*args, **kwargs)

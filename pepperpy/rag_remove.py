@@ -1,0 +1,137 @@
+"""Removing the chunks of files ``rag.add_files`` stored: ``rag.remove(paths)`` and
+``add_files(..., prune=True)``.
+
+A chunk from a file carries ``path``, the file's resolved path (its identity). Only the
+store interface is used (``ids``, ``get``, ``delete``), so every vector store that can
+list documents by metadata works:
+
+- a file that exists is matched exactly (``ids({"path": ...})``);
+- a folder, or a path that no longer exists, is matched with every stored path equal
+  to it or under it, found by listing the collection once (``ids({})``, then ``get``
+  in batches, reading the ``path`` metadata);
+- pruning removes only chunks of files that are gone (the name, or a folder on its way,
+  no longer exists): a file that still exists but cannot be read now (permissions, a
+  folder that cannot be listed, a loader that refuses it) keeps its chunks;
+- chunks without ``path`` (``add_texts``) are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pepperpy.core import ConfigurationError, ValidationError
+from pepperpy.ingest_progress import IngestProgress
+
+if TYPE_CHECKING:
+    from pepperpy.rag import MetadataValue, RAGProvider
+
+__all__ = ["prune", "remove"]
+
+_BATCH = 1000  # ids per ``get`` while listing the collection
+
+
+async def remove(store: RAGProvider, paths: Sequence[str | os.PathLike[str]], *,
+                 progress: Callable[[IngestProgress], None] | None = None) -> list[str]:
+    """Delete the chunks of the files at ``paths`` (files, or every file under a
+    folder, whether or not they still exist); return the ids deleted. A path with no
+    chunks is an error, raised before anything is deleted."""
+    if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
+        raise ValidationError("remove() takes a list of file and folder paths")
+    listing: dict[str, list[str]] | None = None
+    found: dict[str, list[str]] = {}
+    missing = []
+    for raw in paths:
+        identity = os.path.realpath(raw)
+        if os.path.isfile(identity):
+            ids = await _ids(store, {"path": identity})
+            matched = {identity: ids} if ids else {}
+        else:
+            listing = await _stored(store) if listing is None else listing
+            matched = {p: ids for p, ids in listing.items() if _under(p, identity)}
+        if not matched:
+            missing.append(os.fspath(raw))
+        found.update(matched)
+    if missing:  # nothing is deleted: a mistyped path is not a silent no-op
+        raise ValidationError(
+            f"remove(): no chunks in this collection came from {', '.join(missing[:5])} "
+            "(chunks are matched by the file's resolved path, as add_files stored it: "
+            "check the path, and that the store and collection are the ones you added "
+            "to); nothing was removed")
+    return await _delete(store, found, progress)
+
+
+async def prune(store: RAGProvider, folders: Sequence[str | os.PathLike[str]], *,
+                progress: IngestProgress | None = None,
+                report: Callable[[], None] | None = None) -> list[str]:
+    """Delete the chunks of files under ``folders`` that no longer exist."""
+    roots = [os.path.realpath(f) for f in folders if os.path.isdir(f)]
+    if not roots:
+        return []
+    listing = await _stored(store)
+    gone = {p: ids for p, ids in listing.items()
+            if any(_under(p, root) for root in roots) and _gone(p)}
+    removed = []
+    for path in sorted(gone):
+        await store.delete(gone[path])
+        removed += gone[path]
+        if progress is not None:
+            progress.files_removed += 1
+            progress.chunks_removed += len(gone[path])
+        if report is not None:
+            report()
+    return removed
+
+
+async def _delete(store: RAGProvider, found: dict[str, list[str]],
+                  callback: Callable[[IngestProgress], None] | None) -> list[str]:
+    state = IngestProgress(len(found))
+    removed = []
+    for path in sorted(found):
+        await store.delete(found[path])
+        removed += found[path]
+        state.files_done += 1
+        state.files_removed += 1
+        state.chunks_removed += len(found[path])
+        if callback is not None:
+            callback(state)
+    return removed
+
+
+async def _ids(store: RAGProvider, where: dict[str, MetadataValue]) -> list[str]:
+    ids = await store.ids(where)
+    if ids is None:
+        name = getattr(store, "provider_name", None) or type(store).__name__
+        raise ConfigurationError(
+            f"the vector store {name!r} cannot list documents by metadata, so the chunks "
+            "of a file cannot be found; delete them by id (rag.delete(ids)), or use a "
+            "store that can (chroma, milvus)")
+    return ids
+
+
+async def _stored(store: RAGProvider) -> dict[str, list[str]]:
+    """Every stored file's resolved path and its chunk ids (one pass over the store)."""
+    ids = await _ids(store, {})
+    files: dict[str, list[str]] = {}
+    for start in range(0, len(ids), _BATCH):
+        for doc in await store.get(ids[start:start + _BATCH]):
+            path = doc.metadata.get("path")
+            if isinstance(path, str):
+                files.setdefault(path, []).append(doc.id)
+    return files
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _gone(path: str) -> bool:
+    """The file is not there any more; a file that cannot be looked at now is kept."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False

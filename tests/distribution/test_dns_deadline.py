@@ -1,0 +1,45 @@
+"""The quick refresh's name lookup is under the whole answer's deadline.
+
+``socket.getaddrinfo`` has no timeout of its own: a resolver that never answers holds
+it for each DNS server's timeout times its attempts (here 30 s, one attempt). The test
+runs the plain downloader in its own user, mount and network namespace (``unshare``),
+where ``/etc/resolv.conf`` names a DNS server on 127.0.0.1 that takes the query and
+never answers, and ``/etc/hosts`` names one host: the real glibc resolver, asked for
+real, nothing patched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = Path(__file__).with_name("dns_probe.py")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _in_namespace(tmp_path: Path, total: float) -> dict[str, object]:
+    resolv, hosts = tmp_path / "resolv.conf", tmp_path / "hosts"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:30 attempts:1\n")
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.1 pepperpy-index.test\n")
+    script = (f"mount --bind {resolv} /etc/resolv.conf && mount --bind {hosts} /etc/hosts "
+              f"&& ip link set lo up && exec {sys.executable} {PROBE} {total}")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
+    done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--net",
+                           "sh", "-c", script], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_a_resolver_that_never_answers_is_a_slow_index_by_the_deadline(
+        tmp_path: Path) -> None:
+    out = _in_namespace(tmp_path, total=1.5)
+    assert out["queries"], "the name never reached the resolver"
+    assert str(out["stalled"]).startswith("SlowRetrievalError: no answer from "), out
+    assert "name lookup" in str(out["stalled"])
+    assert 1.4 < float(out["stalled_seconds"]) < 10, out  # 30 s without the deadline
+    # names from the hosts file and plain addresses are unaffected
+    assert out["hosts"] == [200, "ok"] and out["address"] == "ok"
