@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Self
 
 from pepperpy.core import ProviderError, ValidationError
@@ -41,11 +42,21 @@ if TYPE_CHECKING:
 __all__ = ["ChatBuilder"]
 
 _OPTION_NAMES = {f.name for f in dataclasses.fields(GenerationOptions)}
+_PLAIN = GenerationOptions()  # frozen: shared by every chat that sets no option
+_NONE_BUILT: Mapping[str, Any] = MappingProxyType({})
 _NO_IMAGES: tuple[Any, ...] = ()  # the default: a message without images skips their checks
 
 
 class ChatBuilder:
     """Collects messages and options, then generates once or as a stream."""
+
+    # Set on a chat only when asked for (with_schema, with_timeout, ...): class-level
+    # defaults, so the plain chat made on every request writes fewer attributes.
+    _schema: Any = None
+    _conversation: str | None = None
+    _max_tool_rounds = 5
+    _max_tool_calls = MAX_TOOL_CALLS
+    _timeout: float | None = None
 
     def __init__(
         self,
@@ -56,21 +67,21 @@ class ChatBuilder:
         tools: Callable[[], Awaitable[list[Tool]]] | None = None,
         tracing: Any = None,
         defaults: dict[str, Any] | None = None,
+        layers: Mapping[str, Any] | None = None,
     ) -> None:
         self._provider_getter = provider_getter
+        #: The owner's built providers by category: the "llm" one, once there, is used
+        #: without awaiting ``provider_getter`` (which returns that same object).
+        self._layers = layers if layers is not None else _NONE_BUILT
         self._configured_tools = tools
         self._tracing = tracing
-        self._max_tool_calls = MAX_TOOL_CALLS
         self._run = run
         self._history_factory = history
         self._messages: list[Message] = []
         self._options: dict[str, Any] = {}
-        #: with_llm()'s request defaults (max_tokens, temperature, ...); options win
-        self._defaults = dict(defaults or {})
-        self._schema: Any = None
-        self._conversation: str | None = None
-        self._max_tool_rounds = 5
-        self._timeout: float | None = None
+        #: with_llm()'s request defaults (max_tokens, temperature, ...); options win.
+        #: Only read here (the owner replaces its dict, never changes it).
+        self._defaults = defaults if defaults is not None else _NONE_BUILT
 
     # -- messages ---------------------------------------------------------------
     def with_message(self, role: MessageRole | str, content: str, *,
@@ -203,14 +214,15 @@ class ChatBuilder:
         token = None if self._timeout is None else pin(Deadline.after(self._timeout))
         try:
             self._check_messages()
-            provider = await self._provider_getter()
+            provider = self._layers.get("llm") or await self._provider_getter()
             messages, history = list(self._messages), None
             if self._conversation is not None:
                 messages, history = await self._with_history(messages)
             tools: tuple[Tool, ...] = self._options.get("tools", ())
             if tools or self._configured_tools is not None:
                 tools = await self._tools()
-            options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
+            options = (self._request_options(tools) if tools or self._options or self._defaults
+                       else _PLAIN)
             if tools:
                 loop = self._loop(provider, tools, options, current_deadline())
                 outcome = await loop.rounds_after(messages, await loop.first(messages))
@@ -252,7 +264,8 @@ class ChatBuilder:
         tools: tuple[Tool, ...] = self._options.get("tools", ())
         if tools or self._configured_tools is not None:
             tools = await self._tools()
-        options = GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
+        options = (self._request_options(tools) if tools or self._options or self._defaults
+                   else _PLAIN)
         if tools:
             loop = self._loop(provider, tools, options, deadline or current_deadline())
             rounds = loop.stream(messages)
@@ -275,13 +288,18 @@ class ChatBuilder:
             chunks = provider.generate_stream(messages, options)
         parts: list[str] | None = [] if history is not None else None
         held: GenerationChunk | None = None
-        async for chunk in chunks:
-            if parts is not None:
-                parts.append(chunk.content)
-            if chunk.tool_calls:
-                held = chunk  # passed on once the answer is over
-                continue
-            yield chunk
+        try:
+            async for chunk in chunks:
+                if parts is not None:
+                    parts.append(chunk.content)
+                if chunk.tool_calls:
+                    held = chunk  # passed on once the answer is over
+                    continue
+                yield chunk
+        finally:  # a caller that stops reading closes the provider's stream now
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
         if held is not None:
             yield held
         if history is not None:
@@ -326,6 +344,11 @@ class ChatBuilder:
         return self._run(collect())
 
     # -- internals ------------------------------------------------------------------
+    def _request_options(self, tools: tuple[Tool, ...]) -> GenerationOptions:
+        """The request's options: with_llm()'s defaults, then this chat's (when there
+        are none of either, ``_PLAIN`` is used instead)."""
+        return GenerationOptions(**{**self._defaults, **self._options, "tools": tools})
+
     def _set(self, name: str, value: Any, kind: type) -> Self:
         if not isinstance(value, kind):
             raise ValidationError(f"{name} must be {kind.__name__}, got {value!r}")
@@ -334,7 +357,7 @@ class ChatBuilder:
 
     async def _prepare(self) -> tuple[LLMProvider, list[Message], ConversationHistory | None]:
         self._check_messages()
-        provider = await self._provider_getter()
+        provider = self._layers.get("llm") or await self._provider_getter()
         messages, history = list(self._messages), None
         if self._conversation is not None:
             messages, history = await self._with_history(messages)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -375,7 +376,15 @@ class PepperPy:
         from pepperpy.reliability.fallback import Link
 
         provider = self._providers[category]
-        return Link(provider.provider_name, provider, lambda: self._provider(category))
+        return Link(provider.provider_name, provider, lambda: self._provider(category),
+                    ready=partial(self._started, category))
+
+    def _started(self, category: str) -> Any:
+        """The provider for ``category`` if started on the running loop, else ``None``
+        (``_provider`` then starts it or refuses the loop)."""
+        if asyncio.get_running_loop() is self._loop:
+            return self._ready.get(category)
+        return None
 
     def _layer(self, category: str) -> Any:
         layer = self._layers.get(category)
@@ -559,12 +568,14 @@ class PepperPy:
         """A new chat: ``pepper.chat.with_user("...").generate()``."""
         from pepperpy.chat import ChatBuilder
 
-        self._require("llm")
+        if "llm" not in self._providers:  # _require("llm"), called only when it raises
+            self._require("llm")
         history = self._history if "storage" in self._providers else None
         tools = self.tools.collect if self._tool_sources else None
+        rel = self._rel if self._rel is not None else self._reliability
         return ChatBuilder(self._llm_layer, run=self._sync.run, history=history, tools=tools,
-                           tracing=self._reliability.tracing,
-                           defaults=self._request_defaults)
+                           tracing=rel.tracing, defaults=self._request_defaults,
+                           layers=self._layers)
 
     def agent(
         self, *, instructions: str = "", max_steps: int = 8,

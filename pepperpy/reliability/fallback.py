@@ -28,6 +28,9 @@ class Link:
     provider: BaseProvider
     start: Callable[[], Awaitable[Any]]
     on: tuple[type[PepperpyError], ...] = ()
+    #: The provider when it is already started on the running loop, else ``None``
+    #: (then ``start()`` is awaited): lets a call skip that step on every request.
+    ready: Callable[[], Any] | None = None
 
     @property
     def model(self) -> str | None:

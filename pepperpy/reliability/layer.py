@@ -32,7 +32,7 @@ from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
 from pepperpy.reliability.tracing import Tracing
 from pepperpy.reliability.usage import UsageTotals
-from pepperpy.reliability.watchdog import Deadlines, Watchdog
+from pepperpy.reliability.watchdog import Deadlines, Watchdog, current_task
 
 if TYPE_CHECKING:
     from pepperpy.reliability.cache import ResponseCache
@@ -195,7 +195,9 @@ class _Layer:
             return result
 
     def _call_span(self, call: _Call, options: GenerationOptions | None = None) -> Any:
-        if not self._rel.tracing.active():
+        tracing = self._rel.tracing
+        tracer = tracing._tracer  # tracing.active(), inline: every call asks
+        if not (tracer if tracer is not None else tracing._get_tracer()):
             return None
         extra = _request_attributes(options) if options is not None else {}
         return self._rel.tracing.start(f"{self.operation} {call.model}", {
@@ -278,7 +280,7 @@ class ReliableLLM(_Layer, LLMProvider):
         deadline = rel.deadline()
         call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
-        if span is not None:  # each step that only records checks first: no call when off
+        if span is not None and rel.tracing.capture_content:  # no call when it would not act
             self._content(span, messages, None)
         error: BaseException | None = None
         result: GenerationResult | None = None
@@ -311,7 +313,28 @@ class ReliableLLM(_Layer, LLMProvider):
                     if dog.fired:
                         dog.arm()  # raises the deadline's error
                     dog.waiting = True
-                result = await self._walk(call, span, attempt)
+                provider = None if first.ready is None else first.ready()
+                if provider is None:
+                    result = await self._walk(call, span, attempt)
+                else:
+                    # Started on this loop: the first attempt without the walk's frame
+                    # or start(); a failure goes on in the walk, by the same rules.
+                    call.attempt = 1  # call.next_attempt(), inline
+                    rel.usage.request(first.name, call.model, retry=False)
+                    if span is not None:
+                        call.first_ns = time.time_ns()  # _begin_attempt of a first one
+                    again = False
+                    try:
+                        result = await attempt(provider, 0)
+                    except ProviderError as exc:
+                        self._attempt_failed(call, span, None, exc)
+                        if not call.failed(exc):
+                            raise
+                        again = True  # the walk goes on outside this handler, as it does
+                    if again:
+                        if call.wait:
+                            await asyncio.sleep(call.wait)
+                        result = await self._walk(call, span, attempt)
             except asyncio.CancelledError:
                 if dog is not None:
                     dog.cancelled()
@@ -322,7 +345,8 @@ class ReliableLLM(_Layer, LLMProvider):
                     if dog.owed:
                         dog.rest()
                     dog.close()
-            result.provider = call.link.name
+            assert result is not None  # for the type checker: every path above set it
+            result.provider = self._chain[call.index].name  # call.link, inline
             result.model = result.model or call.model
             if result.usage is not None:
                 rel.usage.tokens(call.link.name, call.model, result.usage.prompt_tokens,
@@ -364,24 +388,28 @@ class ReliableLLM(_Layer, LLMProvider):
         self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None
     ) -> AsyncIterator[GenerationChunk]:
         rel, first = self._rel, self._chain[0]
-        call = _Call(rel, self._chain, _model_of(first, options.model), deadline)
+        call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
-        if span is not None:  # each step that only records checks first: no call when off
+        if span is not None and rel.tracing.capture_content:  # no call when it would not act
             self._content(span, messages, None)
         error: BaseException | None = None
         last: GenerationChunk | None = None
         dog = (rel.watchdog(deadline, first.name, "streaming chat") if deadline is not None
                else None)
         loop = asyncio.get_running_loop()
-        waiter = asyncio.current_task(loop)  # the task the watchdog cancels (dog.follow)
+        waiter = current_task(loop)  # the task the watchdog cancels (dog.follow)
         try:
             while True:
                 link = call.next_attempt()
-                provider = await _within(dog, link.start())
-                refuse_unseen_images(provider, messages)
+                provider: Any = None if link.ready is None else link.ready()
+                if provider is None:  # not started on this loop yet (or never asked)
+                    provider = await _within(dog, link.start())
+                if not getattr(provider, "accepts_images", False):  # no call when it does
+                    refuse_unseen_images(provider, messages)
                 child = None if span is None else self._begin_attempt(call, span)
-                chunks = provider.generate_stream(messages, self._options_for(options,
-                                                                              call.index))
+                chunks = provider.generate_stream(  # _options_for, called only when it acts
+                    messages, self._options_for(options, call.index)
+                    if call.index and options.model is not None else options)
                 try:
                     step = chunks.__aiter__().__anext__
                     name = link.name
@@ -391,7 +419,7 @@ class ReliableLLM(_Layer, LLMProvider):
                         if dog is not None:
                             if dog.fired:
                                 dog.arm()  # raises the deadline's error
-                            if (task := asyncio.current_task(loop)) is not waiter:
+                            if (task := current_task(loop)) is not waiter:
                                 waiter = task  # read on by another task: the deadline too
                                 dog.follow(task)  # type: ignore[arg-type]
                             dog.waiting = True

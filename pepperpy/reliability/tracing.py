@@ -27,15 +27,18 @@ _otel: Any = None  # the opentelemetry.trace module, False when not installed
 
 
 def _trace_module() -> Any:
-    global _otel
+    global _otel, _current_context
     if _otel is None:
         try:
-            from opentelemetry import trace
+            from opentelemetry import context, trace
         except ImportError:
             _otel = False
         else:
-            _otel = trace
+            _otel, _current_context = trace, context.get_current
     return _otel
+
+
+_current_context: Any = None  # opentelemetry.context.get_current, once imported
 
 
 def _global_provider_set() -> bool:
@@ -112,12 +115,15 @@ class Tracing:
     ) -> Any:
         """A started span (``None`` when tracing is off); ``parent`` is a span,
         ``start_time`` nanoseconds since the epoch (default: now)."""
-        tracer = self._get_tracer()
+        tracer = self._tracer if self._tracer else self._get_tracer()
         if not tracer:
             return None
         trace = _otel
         parent = parent if parent is not None else _enclosing.get()
-        context = trace.set_span_in_context(parent) if parent is not None else None
+        # The current context, read once here: given none, the SDK reads it three times
+        # (its parent, the sampler, the trace state). The same context either way.
+        context = (trace.set_span_in_context(parent) if parent is not None
+                   else _current_context())
         return tracer.start_span(
             name, context=context, kind=trace.SpanKind.CLIENT, attributes=attributes,
             start_time=start_time,

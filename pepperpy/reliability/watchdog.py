@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
+import sys
 import weakref
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from pepperpy.core import ProviderError
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
 __all__ = ["Deadlines", "Watchdog"]
 
 _T = TypeVar("_T")
+
+#: ``asyncio.current_task(loop)``: on 3.11 a Python function around this dict look-up
+#: (the layer asks once per streamed chunk), in C from 3.12.
+current_task: Callable[[asyncio.AbstractEventLoop], Any] = (
+    asyncio.current_task if sys.version_info >= (3, 12)
+    else asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
+)
+
 
 
 class Deadlines:
@@ -91,7 +100,7 @@ class Watchdog:
 
     def __init__(self, timers: Deadlines, loop: asyncio.AbstractEventLoop,
                  deadline: Deadline, name: str, operation: str) -> None:
-        task = asyncio.current_task(loop)
+        task = current_task(loop)
         assert task is not None
         self._task = weakref.ref(task)
         self._deadline, self.when = deadline, deadline.when

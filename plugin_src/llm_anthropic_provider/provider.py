@@ -158,14 +158,20 @@ class AnthropicProvider(LLMProvider):
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> tuple[dict[str, Any], str | None]:
         """The request body, and the name of the forced structured-output tool if any."""
-        system = "\n\n".join(m.content for m in messages if m.role is MessageRole.SYSTEM)
+        system: list[str] = []
+        turns: list[Message] = []
+        for m in messages:  # one pass, no comprehension frames: every request runs it
+            if m.role is MessageRole.SYSTEM:
+                system.append(m.content)
+            else:
+                turns.append(m)
         params: dict[str, Any] = {
             "model": options.model or self.config["model"],
             "max_tokens": options.max_tokens or self.config["max_tokens"],
-            "messages": _wire_messages([m for m in messages if m.role is not MessageRole.SYSTEM]),
+            "messages": _wire_messages(turns),
         }
-        if system:
-            params["system"] = system
+        if system and (joined := "\n\n".join(system)):
+            params["system"] = joined
         temperature = (
             options.temperature if options.temperature is not None
             else self.config.get("temperature")
@@ -179,7 +185,7 @@ class AnthropicProvider(LLMProvider):
         if options.stop:
             params["stop_sequences"] = list(options.stop)
         tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
-                 for t in options.tools]
+                 for t in options.tools] if options.tools else []
         forced = None
         if options.response_format is not None:
             forced = re.sub(r"[^a-zA-Z0-9_-]", "_", options.response_format.name)[:64] or "response"
@@ -239,7 +245,7 @@ def _blocks(message: Message) -> tuple[str, list[dict[str, Any]]]:
     blocks: list[dict[str, Any]] = [
         {"type": "image", "source": {"type": "base64", "media_type": image.media_type,
                                      "data": image.base64()}}
-        for image in message.images]  # images before the text, as Anthropic advises
+        for image in message.images] if message.images else []  # images first, as advised
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     if message.role is MessageRole.ASSISTANT:

@@ -88,7 +88,7 @@ async def test_many_concurrent_calls_share_one_timer() -> None:
     assert {(await t)[0] for t in fast} == {"done"}
     results = [await t for t in slow]
     assert {r[0] for r in results} == {"timeout"}
-    assert max(r[1] for r in results) < 0.3 + 0.2
+    assert max(r[1] for r in results) < 0.3 + 2.0  # fired at the deadline, not after 5 s
     assert len(rel._deadlines or ()) == 0
 
 
@@ -97,11 +97,11 @@ async def test_a_closed_watchdog_never_fires_and_the_next_one_does() -> None:
     timers = Deadlines(loop)
     soon = Deadline(0.05, loop.time() + 0.05)
     closed = Watchdog(timers, loop, soon, "p", "chat")
-    open_ = Watchdog(timers, loop, Deadline(0.1, loop.time() + 0.1), "p", "chat")
+    open_ = Watchdog(timers, loop, Deadline(1.0, loop.time() + 1.0), "p", "chat")
     closed.close()
     await asyncio.sleep(0.07)
     assert not closed.fired and not open_.fired
-    await asyncio.sleep(0.06)
+    await asyncio.sleep(1.0)
     assert open_.fired and len(timers) == 0
     assert live_timers(loop) == 0  # nothing left to wait for: no timer re-armed
 

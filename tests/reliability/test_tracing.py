@@ -92,6 +92,27 @@ async def test_content_only_when_asked_and_failures_marked(
     assert failed.attributes["error.type"] == "BadRequestError"
 
 
+async def test_a_call_inside_the_callers_span_is_its_child(
+    pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
+    exporter: InMemorySpanExporter,
+) -> None:
+    pepper = traced(pepper_for("openai", openai_server), exporter)
+    tracer = pepper._reliability.tracing.tracer_provider.get_tracer("app")
+    async with pepper:
+        with tracer.start_as_current_span("request") as outer:
+            await pepper.chat.with_user("hi").generate()
+            [c async for c in pepper.chat.with_user("hi").stream()]
+        await pepper.chat.with_user("alone").generate()
+    spans = exporter.get_finished_spans()
+    calls = [s for s in spans if s.name.startswith("chat ")]
+    assert len(calls) == 3
+    inside, alone = calls[:2], calls[2]
+    for span in inside:
+        assert span.parent is not None and span.parent.span_id == outer.context.span_id
+        assert span.context.trace_id == outer.context.trace_id
+    assert alone.parent is None and alone.context.trace_id != outer.context.trace_id
+
+
 async def test_tracing_can_be_switched_off(
     pepper_for: Callable[..., PepperPy], openai_server: OpenAIServer,
     exporter: InMemorySpanExporter,
