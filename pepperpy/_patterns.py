@@ -10,11 +10,10 @@ parser is unsure of) goes to ``re.search``, so the answer is always ``re``'s
 
 from __future__ import annotations
 
-import string
-
 __all__ = ["search"]
 
-_PLAIN = frozenset(string.ascii_letters + string.digits)
+# spelled out: ``import string`` compiles string.Template's pattern (0.3 ms)
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _IN_CLASS = _PLAIN | frozenset("._+-")  # letters a class may hold besides ranges
 _SHAPES: dict[str, tuple[tuple[frozenset[str], int, int], ...] | None] = {}
 

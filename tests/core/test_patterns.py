@@ -97,3 +97,12 @@ def test_a_load_of_a_plugin_with_a_pattern_compiles_no_regex() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_the_matcher_imports_nothing_that_compiles_a_regex() -> None:
+    code = ("import sys\n"
+            "import pepperpy._patterns\n"
+            "print(sorted({'string', 're', 'weakref'} & set(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert "string" not in out.stdout
