@@ -91,14 +91,14 @@ class AnthropicProvider(LLMProvider):
                 texts = [json.dumps(_unwrap(block.input, options))]
             elif block.type == "tool_use":
                 calls.append(ToolCall(block.id, block.name, dict(block.input or {})))
-        stop = reply.stop_reason
+        stop, usage = reply.stop_reason, reply.usage
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
         return GenerationResult(
             content="".join(texts),
             tool_calls=tuple(calls),
             finish_reason=finish,
             model=reply.model,
-            usage=Usage(reply.usage.input_tokens, reply.usage.output_tokens),
+            usage=Usage(usage.input_tokens, usage.output_tokens),
             metadata={"id": reply.id, "stop_reason": stop},
         )
 
@@ -111,19 +111,25 @@ class AnthropicProvider(LLMProvider):
         stop: str | None = None
         prompt = completion = 0
         name = self.provider_name  # tagged here, the layer passes the chunks through
+        # Whether the forced tool's JSON is the answer as it streams: read once, not per event.
+        echo = forced is not None and not _wrapped(options)
         try:
             stream = await self._require_client().messages.create(**params)
             try:
+                # Text deltas are nearly every event: they take the first branch and build
+                # their chunk positionally (content, finish_reason, tool_calls, usage,
+                # metadata, provider), cheaper than keywords once per event.
                 async for event in stream:
                     kind = event.type
                     if kind == "content_block_delta":
                         delta = event.delta
-                        if delta.type == "text_delta":
-                            yield GenerationChunk(delta.text, provider=name)
-                        elif delta.type == "input_json_delta" and event.index in tools:
+                        part = delta.type
+                        if part == "text_delta":
+                            yield GenerationChunk(delta.text, None, (), None, {}, name)
+                        elif part == "input_json_delta" and event.index in tools:
                             block = tools[event.index]
-                            if block["name"] == forced and not _wrapped(options):
-                                yield GenerationChunk(delta.partial_json, provider=name)
+                            if echo and block["name"] == forced:
+                                yield GenerationChunk(delta.partial_json, None, (), None, {}, name)
                             block["json"].append(delta.partial_json)
                     elif kind == "content_block_start" and event.content_block.type == "tool_use":
                         cb = event.content_block
@@ -141,7 +147,7 @@ class AnthropicProvider(LLMProvider):
         except transport_errors() as exc:  # the SDK lets these escape mid-stream
             raise dropped("anthropic") from exc
         content, calls = "", []
-        for _, block in sorted(tools.items()):
+        for _, block in sorted(tools.items()) if tools else ():
             data = json.loads("".join(block["json"]) or "{}")
             if block["name"] == forced:
                 if _wrapped(options):
@@ -222,7 +228,14 @@ def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """Turn PepperPy messages into alternating user/assistant turns of content blocks."""
     turns: list[dict[str, Any]] = []
     for message in messages:
-        role, blocks = _blocks(message)
+        kind = message.role
+        plain = kind is MessageRole.USER or (
+            kind is MessageRole.ASSISTANT and not message.tool_calls)
+        if plain and message.content and not message.images:  # plain text: no _blocks call
+            role = "user" if kind is MessageRole.USER else "assistant"
+            blocks = [{"type": "text", "text": message.content}]
+        else:
+            role, blocks = _blocks(message)
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:

@@ -84,3 +84,24 @@ async def test_stream_reports_anthropic_usage(
     assert last.usage.prompt_tokens == 5  # 3 message words + 2 system words
     assert last.usage.completion_tokens == 4
     assert last.metadata["stop_reason"] == "end_turn"
+
+
+async def test_plain_text_turns_keep_their_shape(
+    make_pepper: Callable[..., PepperPy], anthropic_server: AnthropicServer
+) -> None:
+    # Plain text messages skip the block builder: same turns, merged the same way.
+    history = [
+        Message(MessageRole.USER, "a"),
+        Message(MessageRole.ASSISTANT, "b"),
+        Message(MessageRole.ASSISTANT, "c"),
+        Message(MessageRole.USER, "d"),
+        Message(MessageRole.USER, ""),
+    ]
+    async with make_pepper("anthropic", anthropic_server) as pepper:
+        await pepper.chat.with_messages(history).generate()
+    assert anthropic_server.last().body["messages"] == [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": [{"type": "text", "text": "b"},
+                                          {"type": "text", "text": "c"}]},
+        {"role": "user", "content": "d"},
+    ]
