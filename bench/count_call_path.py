@@ -12,12 +12,14 @@ the signed plugin bundle through its whole call path with ``with_timeout(30)``, 
 the bench; only its SDK client is rebuilt on the in-process transport after start-up.
 With ``--callgrind`` each path runs under ``valgrind --tool=callgrind`` twice (20
 warm-up requests, then 0 or N more, PYTHONHASHSEED=0) and the difference over N is
-printed: the same code gives the same count on every run, so small changes show.
+printed (start-up's objects frozen out of the collector after the warm-up, both sides
+alike), so small changes show.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -130,6 +132,11 @@ async def _requests(path: str, n: int) -> float:
             PATHS, (raw_generate, ours_generate, raw_stream, ours_stream), strict=True))[path]
         for _ in range(20):
             await fn()
+        # Start-up's objects out of the collector's view: otherwise a full collection (tens
+        # of millions of instructions over the SDKs' objects) lands in one run and not in
+        # the next, and the per-request count moves by ~150K between runs of the same code.
+        gc.collect()
+        gc.freeze()
         started = time.thread_time()
         for _ in range(n):
             await fn()
