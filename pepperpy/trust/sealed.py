@@ -16,7 +16,8 @@ Invariants:
   here; everything else falls through to the normal finders at the cost of one prefix
   check. A failed import leaves no module of the bundle behind, and unregisters it.
 - Tracebacks show the verified lines: each module's source is put in ``linecache``
-  from the verified bytes when it runs, so nothing at the bundle's path on disk is read.
+  from the verified bytes when it runs, so the ``traceback`` module never reads the
+  bundle's path on disk (3.11 and 3.12's built-in hook for uncaught errors still does).
 
 Where the sealed loader differs from ``zipimport`` (docs/bundle-format.md, section 10):
 ``__path__`` of every bundle package is ``[]`` (if this finder were removed from
