@@ -1,7 +1,8 @@
 """Work counted per anthropic request: raw SDK vs PepperPy, with no network and no threads.
 
-    .venv/bin/python bench/count_call_path.py            # CPU time per request, each path
-    .venv/bin/python bench/count_call_path.py --callgrind  # instructions per request
+    .venv/bin/python bench/bench_count_call_path.py            # CPU time per request, each path
+    .venv/bin/python bench/bench_count_call_path.py --callgrind  # instructions per request
+    .venv/bin/python bench/bench_count_call_path.py --smoke      # a few requests (tests)
 
 Wall-clock ratios (bench_llm_overhead.py) swing with the machine's load; this script
 counts the work itself. Both sides use the real ``anthropic`` SDK over an in-process
@@ -175,10 +176,10 @@ def main(argv: list[str]) -> None:
             print(f"anthropic {mode}: PepperPy adds {extra / 1e3:.1f}K "
                   f"({counts[f'pepperpy {mode}'] / counts[f'raw {mode}']:.3f}x the raw SDK's)")
         return
-    n = 500
+    n, runs = (5, 1) if "--smoke" in argv else (500, 3)
     for path in PATHS:
-        best = min(asyncio.run(_requests(path, n)) for _ in range(3))
-        print(f"{path:<20} {best / n * 1e6:8.1f} us CPU/request (best of 3 x {n})")
+        best = min(asyncio.run(_requests(path, n)) for _ in range(runs))
+        print(f"{path:<20} {best / n * 1e6:8.1f} us CPU/request (best of {runs} x {n})")
 
 
 if __name__ == "__main__":
