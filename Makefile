@@ -11,7 +11,7 @@ CORE_STAMP := $(VENV)/.pepperpy-core-installed
 TEST_STAMP := $(VENV)/.pepperpy-test-installed
 LLAMA_WHEEL := $(wildcard $(WHEELS)/llama_cpp_python-*.whl)
 
-.PHONY: demo test setup setup-test lint bench bench-smoke mutation llama-wheel postgres espeak dist
+.PHONY: demo test setup setup-test lint bench bench-smoke mutation llama-wheel postgres espeak netns dist
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ postgres:
 espeak:
 	@bash tools/ensure_espeak.sh
 
+netns:
+	@bash tools/ensure_netns.sh
+
 setup: $(CORE_STAMP) llama-wheel
 
 $(TEST_STAMP): $(PROJECTS) $(LLAMA_WHEEL) | $(CORE_STAMP) llama-wheel
@@ -51,7 +54,7 @@ $(TEST_STAMP): $(PROJECTS) $(LLAMA_WHEEL) | $(CORE_STAMP) llama-wheel
 	  -e packages/pepperplug-testing -e packages/pepperplug-dev
 	@touch $@
 
-setup-test: setup postgres espeak $(TEST_STAMP)
+setup-test: setup postgres espeak netns $(TEST_STAMP)
 
 # The demo (tools/demo.py: part of the checkout, in no distribution) keeps its trust
 # store, keys and data in the checkout (.pepperpy-demo/), so

@@ -12,14 +12,11 @@ real sockets, nothing patched.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.distribution.namespace import run_probe
+
 PROBE = Path(__file__).with_name("connect_probe.py")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_name_with_many_silent_addresses_is_a_slow_index_by_the_deadline(
@@ -27,14 +24,7 @@ def test_a_name_with_many_silent_addresses_is_a_slow_index_by_the_deadline(
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n"
                      + "".join(f"127.0.0.{n} many.test\n" for n in range(2, 10)))
-    script = (f"mount --bind {hosts} /etc/hosts && ip link set lo up "
-              f"&& exec {sys.executable} {PROBE} 1.5")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
-    done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--net",
-                           "sh", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.splitlines()[-1])
+    out = run_probe(PROBE, 1.5, {"/etc/hosts": hosts})
     assert out["addresses"] == 8, out
     assert str(out["outcome"]).startswith("SlowRetrievalError: no answer from "), out
     assert 1.4 < float(out["seconds"]) < 5, out  # 8 s: one connect timeout per address

@@ -10,28 +10,18 @@ real, nothing patched.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.distribution.namespace import run_probe
+
 PROBE = Path(__file__).with_name("dns_probe.py")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _in_namespace(tmp_path: Path, total: float) -> dict[str, object]:
     resolv, hosts = tmp_path / "resolv.conf", tmp_path / "hosts"
     resolv.write_text("nameserver 127.0.0.1\noptions timeout:30 attempts:1\n")
     hosts.write_text("127.0.0.1 localhost\n127.0.0.1 pepperpy-index.test\n")
-    script = (f"mount --bind {resolv} /etc/resolv.conf && mount --bind {hosts} /etc/hosts "
-              f"&& ip link set lo up && exec {sys.executable} {PROBE} {total}")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
-    done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--net",
-                           "sh", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    return run_probe(PROBE, total, {"/etc/resolv.conf": resolv, "/etc/hosts": hosts})
 
 
 def test_a_resolver_that_never_answers_is_a_slow_index_by_the_deadline(
