@@ -40,12 +40,18 @@ class Worker:
         self._lock = threading.Lock()  # guards _inbox and its write end
         self._inbox: _Inbox | None = None
         self._inboxes = True  # False once a loop turned out to have no add_reader
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     async def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` on the worker thread; its exception is raised here."""
-        if not self._thread.is_alive():
+        return await self.submit(fn, *args, **kwargs)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        """``call`` for a caller on the loop that awaits the future itself (one coroutine
+        frame fewer to resume when the answer arrives)."""
+        if self._stopped:
             raise RuntimeError(f"the {self._thread.name} worker thread has stopped")
         loop = asyncio.get_running_loop()
         inbox = self._inbox
@@ -53,10 +59,12 @@ class Worker:
             self._open_inbox(loop)
         future = loop.create_future()
         self._jobs.put((loop, future, fn, args, kwargs))
-        return await future
+        return future
 
     def stop(self) -> None:
-        """Let the thread finish the calls already submitted, then end; close the inbox."""
+        """Let the thread finish the calls already submitted, then end; close the inbox.
+        Calls submitted after this are refused (they would never run)."""
+        self._stopped = True
         self._jobs.put(_STOP)
         with self._lock:
             inbox, self._inbox = self._inbox, None
@@ -79,11 +87,18 @@ class Worker:
             current.close()
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._stopped = True
+
+    def _serve(self) -> None:
         while True:
             job = self._jobs.get()
             if job is _STOP:
                 return
             loop, future, fn, args, kwargs = job
+            outcome: tuple[Callable[[asyncio.Future[Any], Any], None], Any]
             try:
                 outcome = (_set_result, fn(*args, **kwargs))
             except BaseException as exc:  # handed to the caller, raised there
