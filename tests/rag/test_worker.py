@@ -198,9 +198,14 @@ def test_a_loop_without_add_reader_is_answered_through_call_soon_threadsafe() ->
         loop.close()
 
 
-async def test_a_stopped_worker_refuses_new_calls() -> None:
+async def test_a_stopped_worker_refuses_new_calls_at_once() -> None:
+    """Refused as soon as stop() is called: queued behind the stop, it would never run."""
     worker = Worker("test-worker")
-    worker.stop()
-    worker._thread.join(10)
+    release = threading.Event()
+    busy = asyncio.ensure_future(worker.call(release.wait, 10))
+    await _settle()
+    worker.stop()  # the thread is still busy with the call above
     with pytest.raises(RuntimeError, match="stopped"):
         await worker.call(int)
+    release.set()
+    assert await busy is True
