@@ -11,7 +11,7 @@ watches (``add_reader``). The worker appends each outcome to the inbox and write
 byte; the loop reads and settles the futures. ``call_soon_threadsafe`` does the same
 through asyncio's own pipe, but it builds a handle on the worker and its reader ends
 every wake-up in a raised ``BlockingIOError``; after a query has left the loop's caches
-cold that path costs 25-40 µs more. Any other loop, or one without ``add_reader``
+cold that path costs 15-40 µs more. Any other loop, or one without ``add_reader``
 (Windows' proactor), gets ``call_soon_threadsafe``. Only the worker thread writes to the
 pipe, under a lock that ``stop`` takes to close it, so no byte ever reaches a closed or
 reused descriptor.
