@@ -21,7 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pepperpy.fsio import crash_point, link_unnamed, unnamed_file, write_error
+from pepperpy.core import StateError
+from pepperpy.fsio import crash_point, file_lock, link_unnamed, unnamed_file, write_error
 from pepperpy.settings import Settings
 
 __all__ = ["Incoming"]
@@ -105,12 +106,15 @@ class Incoming:
 
     def close(self) -> None:
         """Close the file (unnamed, it vanishes); a plugin folder made for it goes too
-        if nothing was named in it (``rmdir``: only an empty folder, never a link)."""
+        if nothing was named in it (``rmdir``: only an empty folder, never a link), under
+        the install lock: another install may have opened the empty folder to name its
+        bundle there."""
         self._joined()
         os.close(self.fd)
         if self.created is not None and not self.named:
-            with contextlib.suppress(OSError):  # another install's bundle, or not ours
-                os.rmdir(self.created)
+            with contextlib.suppress(OSError, StateError):  # another's bundle, not ours
+                with file_lock(self.settings.home / "install.lock"):
+                    os.rmdir(self.created)
 
     def _joined(self) -> None:
         if self._sync is not None:

@@ -289,7 +289,8 @@ def test_a_refused_first_install_leaves_no_plugin_folder_behind(
         path: str, receive: str) -> None:
     """The first install into a home with no plugin folder, refused (a tampered
     download): the folder made to receive it is gone again, and nothing else under the
-    home changed (the quick path; the full one also refreshes the index's metadata). A
+    home changed but the (empty) install lock file (the quick path; the full one also
+    refreshes the index's metadata). A
     folder that was there before a refusal stays, as it was."""
     if receive == "in-memory":
         import pepperpy.plugins.incoming as incoming
@@ -304,10 +305,68 @@ def test_a_refused_first_install_leaves_no_plugin_folder_behind(
     with pytest.raises(IndexRefusedError, match="sample"):
         _session().install("sample")
     assert not os.path.lexists(home / "plugins")
-    if path == "quick":
-        assert sorted(p.relative_to(home) for p in home.rglob("*")) == before
+    if path == "quick":  # but the install lock, taken to remove the folder
+        after = [p.relative_to(home) for p in home.rglob("*")]
+        lock = Path("install.lock")
+        assert sorted(p for p in after if p != lock) == [p for p in before if p != lock]
     (home / "plugins").mkdir(mode=0o750)
     with pytest.raises(IndexRefusedError):
         _session().install("sample")
     assert _named(home / "plugins") == []
     assert stat.S_IMODE((home / "plugins").stat().st_mode) == 0o750
+
+
+def test_a_refused_first_install_never_removes_the_folder_another_install_is_naming_in(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two installs into a home with no plugin folder: the first made the folder, and is
+    refused while the second, holding the install lock, has opened the folder to name its
+    verified bundle there. The refused one's clean-up waits for the lock: its ``rmdir``
+    of the then empty folder would make the second install fail ("could not be
+    written"). The crash log, a FIFO here, holds the second install at the write point
+    between opening the folder and linking the file into it."""
+    import threading
+
+    from pepperpy.fsio import file_lock
+    from pepperpy.plugins.incoming import Incoming
+    from pepperpy.settings import Settings
+
+    settings = Settings.from_env()
+    assert not os.path.lexists(settings.plugins_dir)
+    target = settings.plugins_dir / "sample.pepperplugin"
+    refused = Incoming.open(settings, 4, target)
+    naming = Incoming.open(settings, 4, target)
+    assert refused is not None and naming is not None, "no unnamed files here"
+    assert refused.created == settings.plugins_dir and naming.created is None
+    os.write(naming.fd, b"good")
+    fifo = tmp_path / "crash.log"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("PEPPERPY_CRASH_LOG", str(fifo))
+    errors: list[BaseException] = []
+
+    def install() -> None:
+        try:
+            with file_lock(settings.home / "install.lock"):
+                naming.name(target)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    namer = threading.Thread(target=install)
+    namer.start()
+    wchan = Path(f"/proc/self/task/{namer.native_id}/wchan")
+    for _ in range(1000):  # until it waits for the FIFO's reader, the folder open
+        if wchan.read_text() == "wait_for_partner":
+            break
+        namer.join(0.01)
+    cleaner = threading.Thread(target=refused.close)
+    cleaner.start()
+    cleaner.join(1.0)  # the refused install's clean-up runs (or waits for the lock)
+    reader = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # let the named install go on
+    try:
+        namer.join(30)
+        cleaner.join(30)
+    finally:
+        os.close(reader)
+        naming.close()
+    assert errors == []
+    assert target.read_bytes() == b"good"
+    assert _named(settings.plugins_dir) == ["sample.pepperplugin"]
