@@ -29,7 +29,8 @@ class Skipped:
 
 def path_list(paths: Any, caller: str) -> list[str]:
     """``paths`` as a list of ``str``, or a ``ValidationError`` that says what to pass:
-    a lone path (wrap it in a list), ``bytes`` (decode it), anything else."""
+    a lone path (wrap it in a list), ``bytes`` (decode it), a NUL in a path, anything
+    else."""
     fix = "pass a list of file and folder paths as str or pathlib.Path"
     if isinstance(paths, str | bytes | os.PathLike):
         raise ValidationError(f"{caller}() takes a list of file and folder paths, got one "
@@ -43,9 +44,12 @@ def path_list(paths: Any, caller: str) -> list[str]:
             path = os.fspath(raw)
         except TypeError:
             path = None
-        if isinstance(path, str):
+        if isinstance(path, str) and "\0" not in path:
             out.append(path)
             continue
+        if isinstance(path, str):  # the OS would raise a bare ValueError at the first stat
+            raise ValidationError(f"{caller}(): {raw!r} holds a NUL character, which no file "
+                                  "or folder name can; pass the path without it")
         hint = f"decode it first ({raw!r}.decode())" if isinstance(raw, bytes) else fix
         raise ValidationError(f"{caller}(): {raw!r} is not a path PepperPy takes "
                               f"({type(raw).__name__}); {hint}")

@@ -886,6 +886,11 @@ MUTATIONS += (
       "    return frozenset(os.path.realpath(p) for p in files), []",
       "tests/documents/test_remove.py::"
       "test_a_folder_left_with_only_broken_links_can_be_pruned_and_removed"),
+    m("rag-paths-nul", "a path with a NUL failing deep in the walk as a bare ValueError",
+      "pepperpy/ingest_walk.py", '        if isinstance(path, str) and "\\0" not in path:',
+      "        if isinstance(path, str):",
+      "tests/documents/test_remove.py::"
+      "test_what_is_not_a_list_of_paths_is_refused_with_what_to_pass"),
     m("update-settles-pending", "an update leaving a crashed install unsettled",
       "pepperpy/plugins/state.py",
       "    return bool(load_state(settings.state_file).pending or install_leftovers(settings))",

@@ -189,6 +189,7 @@ async def test_a_folder_left_with_only_broken_links_can_be_pruned_and_removed(
     ("docs", r"got one path \('docs'\); wrap it in a list: \['docs'\]"),
     ([None], "None is not a path PepperPy takes .*as str or pathlib.Path"),
     ({"docs": 1}, "got dict; pass a list of file and folder paths"),
+    (["docs\x00"], r"'docs\\x00' holds a NUL character, which no file or folder name can"),
 ])
 async def test_what_is_not_a_list_of_paths_is_refused_with_what_to_pass(
     make_app: Callable[..., PepperPy], tmp_path: Path, given: object, says: str
