@@ -891,6 +891,18 @@ MUTATIONS += (
       "        if isinstance(path, str):",
       "tests/documents/test_remove.py::"
       "test_what_is_not_a_list_of_paths_is_refused_with_what_to_pass"),
+    m("cli-groups-name-folded", "the top-level help naming a group's distribution other than "
+      "importlib.metadata does (a folded Name)", "pepperpy/cli/groups_found.py",
+      "            return None if folded else value.strip()",
+      "            return value.strip()",
+      "tests/core/test_cli_groups.py::"
+      "test_a_name_email_reads_otherwise_is_left_to_importlib_metadata"),
+    m("cli-groups-name-headers", "the top-level help naming a group's distribution other than "
+      "importlib.metadata does (a Name after the headers ended)",
+      "pepperpy/cli/groups_found.py",
+      '        if not re.match(r"[\\x21-\\x39\\x3b-\\x7e]*:", line):\n            return None\n',
+      "", "tests/core/test_cli_groups.py::"
+      "test_a_name_email_reads_otherwise_is_left_to_importlib_metadata"),
     m("update-settles-pending", "an update leaving a crashed install unsettled",
       "pepperpy/plugins/state.py",
       "    return bool(load_state(settings.state_file).pending or install_leftovers(settings))",

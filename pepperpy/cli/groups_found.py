@@ -124,12 +124,20 @@ def _entry_points(folder: str, group: str) -> list[str] | None:
 
 
 def _dist_name(folder: str) -> str | None:
-    """The ``Name`` field of the distribution's metadata (its first header block)."""
+    """The ``Name`` field of the distribution's metadata (its first header block), or
+    ``None`` where ``email`` might read it otherwise: a folded ``Name``, or a line before
+    it that is not a header (``email`` ends the headers there)."""
     text = _read(os.path.join(folder, "METADATA")) or _read(os.path.join(folder, "PKG-INFO"))
-    for line in (text or "").splitlines():
+    lines = re.split(r"\r\n|\r|\n", text or "")  # the line ends ``email`` splits on
+    for at, line in enumerate(lines):
         if not line.strip():
             break
-        field, sep, value = line.partition(":")
-        if sep and field.lower() == "name":
-            return value.strip()
+        if line[0] in " \t":  # another field's folded continuation
+            continue
+        if not re.match(r"[\x21-\x39\x3b-\x7e]*:", line):
+            return None
+        field, _, value = line.partition(":")
+        if field.lower() == "name":
+            folded = at + 1 < len(lines) and lines[at + 1][:1] in (" ", "\t")
+            return None if folded else value.strip()
     return None

@@ -107,3 +107,25 @@ def test_what_it_does_not_read_as_importlib_metadata_would_is_left_to_it(
         _dist(paths[1], "-1.0.dist-info", "[pepperpy.commands]\nnameless = n:register\n",
               "nameless")
     assert command_origins(ENTRY_POINT_GROUP) is None
+
+
+@pytest.mark.parametrize("metadata", [
+    "Metadata-Version: 2.1\nName: first\n  folded\nVersion: 1\n\n",
+    "Metadata-Version: 2.1\nnot a header\nName: late\n\n",
+    "Metadata-Version: 2.1\nName : spaced\nName: real\n\n",
+])
+def test_a_name_email_reads_otherwise_is_left_to_importlib_metadata(
+        paths: list[Path], metadata: str) -> None:
+    """The origin shown for a group is the ``Name`` ``importlib.metadata`` reads (with
+    ``email``): a folded name, or one after a line that ends the headers, is theirs."""
+    dist = paths[0] / "odd_meta-1.0.dist-info"
+    dist.mkdir()
+    (dist / "entry_points.txt").write_text("[pepperpy.commands]\nodd = o:register\n")
+    (dist / "METADATA").write_text(metadata)
+    found = command_origins(ENTRY_POINT_GROUP)
+    assert found is None or found == _by_importlib(), (found, _by_importlib())
+    folded = ("Metadata-Version: 2.1\nSummary: one\n  two\nName: odd-meta\n"
+              "License: a\n  b\n\n")  # another field folded: read here, as email does
+    (dist / "METADATA").write_text(folded)
+    assert command_origins(ENTRY_POINT_GROUP) == _by_importlib()
+    assert _by_importlib()["odd"] == "commands from odd-meta"
