@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["check_dependency", "check_entry_point", "from_cache", "load_schema",
            "parse_json_strict", "parse_manifest"]
 
-_SPECIAL = re.compile(rb'["\\\[\]{}]')
-_DEP_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+")
+_SPECIAL = rb'["\\\[\]{}]'  # patterns compiled on first use (re caches them), not at import
+_DEP_CHARS = r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+"
 
 
 class _Refused(ValueError):
@@ -44,7 +44,7 @@ def _depth_ok(raw: bytes, limit: int) -> bool:
     """Nesting depth at most ``limit``, in one linear pass over the special bytes, before
     ``json.loads`` (whose scanner recurses) sees them."""
     depth, in_string, skip_to = 0, False, -1
-    for match in _SPECIAL.finditer(raw):
+    for match in re.finditer(_SPECIAL, raw):
         at, char = match.start(), raw[match.start()]
         if at < skip_to:
             continue
@@ -225,7 +225,7 @@ def check_dependency(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Requireme
         raise refuse(f"longer than {limits.max_dependency_length} characters")
     if text.startswith("-"):
         raise refuse("pip/uv options are not allowed")
-    if text != text.strip() or "  " in text or not _DEP_CHARS.fullmatch(text):
+    if text != text.strip() or "  " in text or not re.fullmatch(_DEP_CHARS, text):
         raise refuse("only letters, digits, ._-[],<>=!~*;'\"() and single spaces are allowed "
                      "(no URLs, paths, '@', ':', '#', tabs or newlines)")
     try:
