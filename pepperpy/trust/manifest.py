@@ -29,7 +29,7 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, PluginManifest, from_va
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
-__all__ = ["check_dependency", "check_entry_point", "from_cache", "load_schema",
+__all__ = ["check_dependency", "check_entry_point", "load_schema",
            "parse_json_strict", "parse_manifest"]
 
 _SPECIAL = rb'["\\\[\]{}]'  # patterns compiled on first use (re caches them), not at import
@@ -279,15 +279,6 @@ def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginMani
 def _name_of(value: dict[str, Any]) -> str | None:
     name = value.get("name")
     return name if isinstance(name, str) and len(name) < 80 else None
-
-
-def from_cache(raw: object) -> PluginManifest | None:
-    """A manifest the verified cache recorded (it passed every check), or None if the
-    entry is damaged (then the bundle is verified again)."""
-    try:
-        return from_validated(json.loads(raw))  # type: ignore[arg-type]
-    except (ValueError, TypeError, KeyError):
-        return None
 
 
 def check_entry_point(manifest: PluginManifest, names: Collection[str]) -> None:
