@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.resources
+import importlib.util
 import inspect
 import os
 import subprocess
@@ -280,6 +281,32 @@ print("hooks left:", [f for f in sys.meta_path if type(f).__module__ == "pepperp
     assert "ATTACKER" not in out.stdout
     assert "own loader: True SourceFileLoader" in out.stdout
     assert "hooks left: []" in out.stdout
+
+
+ENCODED = {
+    "bom.py": b"\xef\xbb\xbfX = '\xc3\xa9'\n",
+    "latin.py": b"# -*- coding: latin-1 -*-\nX = '\xe9'\n",
+    "second.py": b"#!/usr/bin/env python\n# vim: set fileencoding=latin-1 :\nX = '\xe9'\n",
+    "utf8.py": "X = '\u00e9'  # no cookie: UTF-8\n".encode(),
+    "crlf.py": "X = '\u00e9'\r\nY = 2\r\n".encode(),
+}
+
+
+def test_traceback_lines_decode_every_source_encoding_as_python_does(env):
+    """The lines put in ``linecache`` are the module's source as Python decodes it: a
+    BOM, a coding cookie on the first or second line, plain UTF-8, CRLF line ends."""
+    import linecache
+
+    pub = env.publisher()
+    files = sorted([*_files(env.marker, "A"), *ENCODED.items()])
+    installed = _install(env, build_bytes(files, pub.key).data)
+    provider_class = env.registry().load("llm", "echo").provider_class
+    package = sys.modules[provider_class.__module__].__package__
+    for name, raw in ENCODED.items():
+        module = importlib.import_module(f"{package}.{name[:-3]}")
+        assert module.X == "\u00e9", name
+        expected = importlib.util.decode_source(raw.replace(b"\r\n", b"\n"))
+        assert linecache.getlines(f"{installed}/{name}") == expected.splitlines(True), name
 
 
 def test_module_attributes_follow_zipimport(env):
