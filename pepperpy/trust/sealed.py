@@ -170,7 +170,7 @@ class SealedImporter:
         # ``decode_source``'s import of ``tokenize`` (about 1 ms)
         head = source.split(b"\n", 2)[:2]
         text = (importlib.util.decode_source(source) if any(b"coding" in h for h in head)
-                else source.decode("utf-8-sig"))
+                else source.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
         remember(filename, text)  # tracebacks read these lines, never the file now there
         return compile(source, filename, "exec", dont_inherit=True)
 
