@@ -7,7 +7,8 @@ the way the collector makes about seven young passes over them and often a middl
 modules import, and puts back the state it found on every path, a failed import
 included; the first allocation afterwards collects what accumulated, in one young pass.
 Nested and concurrent uses share one pause: the first to enter records whether the
-collector was on, the last to leave restores that. ``gc.collect()`` still works inside.
+collector was on, the last to leave restores that (so a ``gc.disable()`` another thread
+makes during that import is undone when it ends). ``gc.collect()`` still works inside.
 A leaf: imports nothing from PepperPy.
 """
 
