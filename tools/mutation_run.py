@@ -801,9 +801,15 @@ MUTATIONS += (
     m("incoming-folder-removed-locked", "a refused first install removing the plugin folder "
       "another install has opened to name its bundle in (that install then fails)",
       "pepperpy/plugins/incoming.py",
-      '                with file_lock(self.settings.home / "install.lock"):\n',
-      "                with contextlib.nullcontext():\n",
+      '        with file_lock(settings.home / "install.lock"):\n',
+      "        with contextlib.nullcontext():\n",
       f"{INCOMING}test_a_refused_first_install_never_removes_the_folder_another_install_is_naming_in"),
+    m("incoming-folder-removed-in-memory", "a refused first install leaving an empty plugin "
+      "folder where the system turned out to have no unnamed files (kept in memory)",
+      "pepperpy/plugins/incoming.py",
+      "            if new:  # the folder was made before the system said it has no unnamed files",
+      "            if False:",
+      f"{INCOMING}test_a_refused_first_install_leaves_no_plugin_folder_behind"),
     m("incoming-synced-first", "a named bundle lost to a power cut (named before fsynced)",
       "pepperpy/plugins/incoming.py", "        self._joined()  # durable before it has a name\n",
       "", f"{INCOMING}test_the_bundle_is_durable_before_it_gets_a_name",

@@ -47,7 +47,9 @@ class Incoming:
         folder = settings.plugins_dir
         new = not os.path.lexists(folder)
         fd = unnamed_file(folder, root=settings.home)
-        if fd is None:
+        if fd is None:  # kept in memory, and written where it goes once it is accepted
+            if new:  # the folder was made before the system said it has no unnamed files
+                _remove_made(folder, settings)
             return None
         incoming = cls(fd, settings, expected, target)
         incoming.created = folder if new else None
@@ -112,11 +114,18 @@ class Incoming:
         self._joined()
         os.close(self.fd)
         if self.created is not None and not self.named:
-            with contextlib.suppress(OSError, StateError):  # another's bundle, not ours
-                with file_lock(self.settings.home / "install.lock"):
-                    os.rmdir(self.created)
+            _remove_made(self.created, self.settings)
 
     def _joined(self) -> None:
         if self._sync is not None:
             self._sync.join()
             self._sync = None
+
+
+def _remove_made(folder: Path, settings: Settings) -> None:
+    """Remove the plugin folder made for a bundle that was not named there, if still
+    empty (``rmdir``: never a link), under the install lock: another install may have
+    opened the empty folder to name its bundle in it."""
+    with contextlib.suppress(OSError, StateError):  # another's bundle, or not ours
+        with file_lock(settings.home / "install.lock"):
+            os.rmdir(folder)
