@@ -239,6 +239,16 @@ MUTATIONS: tuple[Mutation, ...] = (
       "after the load)", "pepperpy/_lines.py",
       "spec.loader = _Filling(spec.loader)", "pass",
       f"{SEAL}test_verified_lines_wait_for_linecache_when_the_load_does_not_import_it"),
+    m("traceback-lines-wait-threads", "tracebacks showing what sits on disk now (linecache "
+      "imported by another thread when the lines arrived)", "pepperpy/_lines.py",
+      "            return not _FILLING[0] and _importing()", "            return False",
+      "tests/plugins/test_lines_threads.py::"
+      "test_lines_remembered_while_another_thread_imports_linecache_all_reach_it"),
+    m("traceback-lines-finder-leaves", "the traceback-lines finder left on sys.meta_path "
+      "(linecache imported by another thread without it)", "pepperpy/_lines.py",
+      "    _unhook()  # linecache ran (perhaps without the finder)", "    pass  #",
+      "tests/plugins/test_lines_threads.py::"
+      "test_lines_remembered_while_another_thread_imports_linecache_all_reach_it"),
     m("lazy-import-from-path", "swap between verify and import (lazy import)", LOADER,
       "source = self.read(entry).replace(",
       "source = __import__('zipfile').ZipFile(self.root).read(entry).replace(",
