@@ -31,6 +31,7 @@ from pepperpy.reliability.deadline import (
     pinned,
     unpin,
 )
+from pepperpy.reliability.layer import ReliableLLM
 from pepperpy.textcheck import check_text
 from pepperpy.tool_loop import ToolLoop
 from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
@@ -255,8 +256,21 @@ class ChatBuilder:
         Tool rounds show as chunks with ``kind`` "tool_calls" and "tool_result" and
         empty ``content``.
         """
-        # Nothing runs before the first chunk is asked for.
+        # Nothing runs before the first chunk is asked for. A plain chat (no tools, no
+        # history) on a built layer is read straight from the layer, which runs
+        # _plain_start at its first step: one generator level less on every chunk.
+        layer = self._layers.get("llm")
+        if (type(layer) is ReliableLLM and self._conversation is None
+                and self._configured_tools is None and not self._options.get("tools")):
+            return layer.chat_stream(self._plain_start)
         return self._stream()
+
+    def _plain_start(self) -> tuple[list[Message], GenerationOptions, Deadline | None]:
+        """A plain chat stream's first step: what ``_stream`` does before its model call."""
+        self._check_messages()
+        options = self._request_options(()) if self._options or self._defaults else _PLAIN
+        return (list(self._messages), options,
+                None if self._timeout is None else Deadline.after(self._timeout))
 
     async def _stream(self) -> AsyncIterator[GenerationChunk]:
         provider, messages, history = await self._prepare()

@@ -26,7 +26,7 @@ from pepperpy.llm import (
     LLMProvider,
     Message,
 )
-from pepperpy.reliability.deadline import Deadline
+from pepperpy.reliability.deadline import Deadline, pinned
 from pepperpy.reliability.deadline import _current as _current_deadline
 from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["Reliability", "ReliableEmbeddings", "ReliableLLM"]
 
 _T = TypeVar("_T")
+
+#: A plain chat's first step (``ReliableLLM.chat_stream``): its messages, options and
+#: own deadline.
+ChatStart = Callable[[], tuple[Sequence[Message], GenerationOptions, Deadline | None]]
+_PLAIN = GenerationOptions()  # a placeholder until ``start()`` gives the chat's
 
 
 class Reliability:
@@ -384,9 +389,26 @@ class ReliableLLM(_Layer, LLMProvider):
         # Not an async generator itself: the deadline is read now, in the caller's scope.
         return self._stream(messages, options, self._rel.deadline())
 
+    def chat_stream(self, start: ChatStart) -> AsyncIterator[GenerationChunk]:
+        """A plain chat's stream (no tools, no history), read by the caller straight from
+        this layer: one generator level less on every chunk. ``start()`` runs at the first
+        step, where the chat's own generator ran it: the chat's checks, then its messages,
+        options and own deadline (``None``: the enclosing one). A chunk with tool calls
+        (the caller's to answer) is passed on once the answer is over, as the chat does."""
+        return self._stream((), _PLAIN, None, start)
+
     async def _stream(
-        self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None
+        self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None,
+        start: ChatStart | None = None,
     ) -> AsyncIterator[GenerationChunk]:
+        held: GenerationChunk | None = None  # a chat's tool-call chunk, passed on last
+        if start is not None:
+            messages, options, own = start()
+            if own is None:
+                deadline = self._rel.deadline()
+            else:
+                with pinned(own):  # an earlier enclosing deadline still wins
+                    deadline = self._rel.deadline()
         rel, first = self._rel, self._chain[0]
         call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
@@ -442,10 +464,12 @@ class ReliableLLM(_Layer, LLMProvider):
                                              chunk.usage.completion_tokens)
                         # A plugin that tags its text chunks with its own name (the
                         # shipped ones do) has them passed through; others get a copy.
-                        if chunk.provider == name and chunk.kind == "text":
-                            yield chunk
-                        else:
-                            yield chunk._tagged(name)
+                        if chunk.provider != name or chunk.kind != "text":
+                            chunk = chunk._tagged(name)
+                        if start is not None and chunk.tool_calls:
+                            held = chunk  # a chat's: passed on once the answer is over
+                            continue
+                        yield chunk
                 except ProviderError as exc:
                     if last is None or child is not None:
                         self._attempt_failed(call, span, child, exc)
@@ -469,7 +493,7 @@ class ReliableLLM(_Layer, LLMProvider):
                 if child is not None:
                     child.set_attributes(_result_attributes(last))
                     child.end()
-                return
+                break
         except GeneratorExit:  # the caller stopped reading: not a failure
             raise
         except BaseException as exc:
@@ -480,6 +504,8 @@ class ReliableLLM(_Layer, LLMProvider):
                 dog.close()
             if span is not None:
                 self._finish(span, call, error, last)
+        if held is not None:  # after the call is over, as the chat passed it on
+            yield held
 
 
 def refuse_unseen_images(provider: Any, messages: Sequence[Message]) -> None:
