@@ -58,6 +58,11 @@ class ChatBuilder:
     _max_tool_rounds = 5
     _max_tool_calls = MAX_TOOL_CALLS
     _timeout: float | None = None
+    #: What _check_messages would find, known as messages are added: ``_asked`` once a
+    #: non-blank ASCII user message is in, ``_odd`` once a message that the appenders do
+    #: not look at (or a non-ASCII one) is; the check itself runs only when one says so.
+    _asked = False
+    _odd = False
 
     def __init__(
         self,
@@ -95,12 +100,15 @@ class ChatBuilder:
                                       "images=[\"photo.png\"]")
             shown = tuple(Image.of(i) for i in images)
         self._messages.append(Message(role, content, images=shown))
+        self._odd = True
         return self
 
     # with_system and with_user append as with_message does, without calling it when
     # there are no images: one call less on every chat request.
     def with_system(self, content: str) -> Self:
         self._messages.append(Message(MessageRole.SYSTEM, content))
+        if not content.isascii():
+            self._odd = True
         return self
 
     def with_user(self, content: str, *, images: Sequence[Any] = _NO_IMAGES) -> Self:
@@ -109,6 +117,10 @@ class ChatBuilder:
         if images is not _NO_IMAGES:
             return self.with_message(MessageRole.USER, content, images=images)
         self._messages.append(Message(MessageRole.USER, content))
+        if content.isascii() and content.strip():
+            self._asked = True
+        else:
+            self._odd = True
         return self
 
     def with_assistant(self, content: str) -> Self:
@@ -122,6 +134,7 @@ class ChatBuilder:
                     f"{type(message).__name__}; use with_user()/with_system() for strings"
                 )
             self._messages.append(message)
+            self._odd = True
         return self
 
     # -- options ----------------------------------------------------------------
@@ -214,7 +227,8 @@ class ChatBuilder:
         # steps are inline for the same reason (every chat request runs them).
         token = None if self._timeout is None else pin(Deadline.after(self._timeout))
         try:
-            self._check_messages()
+            if self._odd or not self._asked:  # _check_messages, called only when it acts
+                self._check_messages()
             provider = self._layers.get("llm") or await self._provider_getter()
             messages, history = list(self._messages), None
             if self._conversation is not None:
@@ -267,7 +281,8 @@ class ChatBuilder:
 
     def _plain_start(self) -> tuple[list[Message], GenerationOptions, Deadline | None]:
         """A plain chat stream's first step: what ``_stream`` does before its model call."""
-        self._check_messages()
+        if self._odd or not self._asked:  # _check_messages, called only when it acts
+            self._check_messages()
         options = self._request_options(()) if self._options or self._defaults else _PLAIN
         return (list(self._messages), options,
                 None if self._timeout is None else Deadline.after(self._timeout))

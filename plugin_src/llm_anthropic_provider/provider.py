@@ -78,8 +78,10 @@ class AnthropicProvider(LLMProvider):
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> GenerationResult:
         params, forced = self._params(messages, options)
+        # the client once initialized (_require_client's check, inline: every request)
+        client = self._client if self.initialized else self._require_client()
         try:
-            reply = await self._require_client().messages.create(**params)
+            reply = await client.messages.create(**params)  # type: ignore[union-attr]
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
         texts: list[str] = []
