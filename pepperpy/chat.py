@@ -64,10 +64,9 @@ class ChatBuilder:
     _asked = False
     _odd = False
 
-    def __init__(
+    def __init__(  # keywords or positional (PepperPy's chat: cheaper per request)
         self,
         provider_getter: Callable[[], Awaitable[LLMProvider]],
-        *,
         run: Callable[[Any], Any],
         history: Callable[[str], ConversationHistory] | None = None,
         tools: Callable[[], Awaitable[list[Tool]]] | None = None,
@@ -250,8 +249,8 @@ class ChatBuilder:
                 # No tool offered: one model call is the whole loop (the tool loop's
                 # outcome when nothing is runnable), made without building the loop.
                 result = await provider.generate(messages, options)
-                answer = Message(MessageRole.ASSISTANT, result.content,
-                                 tool_calls=result.tool_calls)
+                answer = Message(MessageRole.ASSISTANT, result.content, None,  # positional:
+                                 result.tool_calls)  # cheaper than keywords to a class
                 added = [answer]
             result.messages = [*messages, answer]
             if self._schema is not None and not result.tool_calls:

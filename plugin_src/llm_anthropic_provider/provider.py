@@ -95,13 +95,12 @@ class AnthropicProvider(LLMProvider):
                 calls.append(ToolCall(block.id, block.name, dict(block.input or {})))
         stop, usage = reply.stop_reason, reply.usage
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
+        # Positional (content, messages, tool_calls, finish_reason, model, usage,
+        # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
-            content="".join(texts),
-            tool_calls=tuple(calls),
-            finish_reason=finish,
-            model=reply.model,
-            usage=Usage(usage.input_tokens, usage.output_tokens),
-            metadata={"id": reply.id, "stop_reason": stop},
+            "".join(texts), [], tuple(calls), finish, reply.model,
+            Usage(usage.input_tokens, usage.output_tokens),
+            {"id": reply.id, "stop_reason": stop},
         )
 
     async def generate_stream(
@@ -157,9 +156,8 @@ class AnthropicProvider(LLMProvider):
             else:
                 calls.append(ToolCall(block["id"], block["name"], data))
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
-        yield GenerationChunk(content, finish_reason=finish or "stop", tool_calls=tuple(calls),
-                              usage=Usage(prompt, completion), metadata={"stop_reason": stop},
-                              provider=name)
+        yield GenerationChunk(content, finish or "stop", tuple(calls), Usage(prompt, completion),
+                              {"stop_reason": stop}, name)  # positional, as above
 
     # -- mapping --------------------------------------------------------------------
     def _params(
