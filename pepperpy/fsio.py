@@ -238,7 +238,7 @@ def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: in
     crash_point(f"create {path}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  0o600, dir_fd=temp_folder)
-    try:
+    with _into_place(path, tmp, name, temp_folder, folder, durable):
         try:
             view = memoryview(data)
             half = len(view) // 2
@@ -250,6 +250,16 @@ def _replace_in(folder: int, temp_folder: int, path: Path, data: bytes, mode: in
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def _into_place(path: Path, tmp: str, name: str, temp_folder: int, folder: int,
+                durable: bool) -> Iterator[None]:
+    """Once the body has made ``tmp`` (in ``temp_folder``) whole, rename it over ``name``
+    (in ``folder``) and fsync ``folder`` if ``durable``; if the body or the rename fails,
+    remove ``tmp``: a failed write leaves no temporary name behind."""
+    try:
+        yield
         crash_point(f"replace {path}")
         os.replace(tmp, name, src_dir_fd=temp_folder, dst_dir_fd=folder)
     except BaseException:
@@ -307,15 +317,8 @@ def link_unnamed(fd: int, path: Path, *, root: Path, mode: int = 0o644) -> None:
             tmp = _temp_name(name)
             crash_point(f"create {path}")
             os.link(f"{_PROC_FD}{fd}", tmp, dst_dir_fd=folder, follow_symlinks=True)
-            try:
-                crash_point(f"replace {path}")
-                os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp, dir_fd=folder)
-                raise
-            with contextlib.suppress(OSError):  # some file systems refuse a folder fsync
-                os.fsync(folder)
+            with _into_place(path, tmp, name, folder, folder, durable=True):
+                pass
     except StateError:
         raise
     except OSError as exc:

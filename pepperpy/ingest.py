@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from pepperpy.chunking import Measure, chunk_sections
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.ingest_progress import IngestProgress
-from pepperpy.ingest_walk import Skipped, collect, os_reason
+from pepperpy.ingest_walk import Skipped, broken_links, collect, os_reason, path_list
 from pepperpy.printable import printable
 from pepperpy.rag import Document, MetadataValue
 from pepperpy.textcheck import check_text
@@ -220,10 +220,10 @@ async def ingest(
 ) -> list[str]:
     """Add every file under ``paths``; return the ids of the chunks of the files read.
     With ``prune``, then delete the chunks of files under the folders in ``paths`` that
-    no longer exist (``pepperpy.rag_remove.prune``)."""
-    if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence):
-        raise ValidationError("add_files() takes a list of file and folder paths")
+    no longer exist, or that broken links in them led to (``pepperpy.rag_remove.prune``)."""
+    paths = path_list(paths, "add_files")
     files, unreadable = collect(paths)
+    led = broken_links(unreadable) if prune else []  # pruned, so not a file it failed to read
     run = _Run(loaders=loaders, store=store, embedder=embedder, measure=measure, size=size,
                overlap=overlap, batch_size=batch_size, progress=progress)
     run.state.files_total = len(files)
@@ -243,7 +243,7 @@ async def ingest(
             reader.cancel()
         if run._writing is not None and not run._writing.done():
             run._writing.cancel()
-    if run.state.files_done == 0 and (files or unreadable):
+    if run.state.files_done == 0 and (files or len(unreadable) > len(led)):
         raise ValidationError(
             f"add_files() could not read any of the {len(files) + len(unreadable)} files "
             f"given ({run.skipped[0].path}: {run.skipped[0].reason}"
@@ -254,7 +254,7 @@ async def ingest(
     if prune:
         from pepperpy.rag_remove import prune as prune_gone
 
-        await prune_gone(store, paths, progress=run.state, report=run.report)
+        await prune_gone(store, paths, links=led, progress=run.state, report=run.report)
     return [i for order in sorted(run.ids) for i in run.ids[order]]
 
 

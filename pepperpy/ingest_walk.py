@@ -1,7 +1,9 @@
 """The walk ``add_files`` makes (``collect``): files as given, folders recursively in
 sorted order, names starting with "." skipped, a link to a folder followed once (a loop
 reported, not followed). A leaf module: ``ingest`` reads what it finds, and
-``rag_remove`` matches a folder by what a walk of it reaches now.
+``rag_remove`` matches a folder by what a walk of it reaches now (and by where its
+broken links led: :func:`broken_links`). :func:`path_list` checks what a caller passed
+as paths before anything starts.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Skipped", "collect", "os_reason"]
+from pepperpy.core import ValidationError
+
+__all__ = ["Skipped", "broken_links", "collect", "gone", "os_reason", "path_list"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,31 @@ class Skipped:
 
     path: str
     reason: str
+
+
+def path_list(paths: Any, caller: str) -> list[str]:
+    """``paths`` as a list of ``str``, or a ``ValidationError`` that says what to pass:
+    a lone path (wrap it in a list), ``bytes`` (decode it), anything else."""
+    fix = "pass a list of file and folder paths as str or pathlib.Path"
+    if isinstance(paths, str | bytes | os.PathLike):
+        raise ValidationError(f"{caller}() takes a list of file and folder paths, got one "
+                              f"path ({paths!r}); wrap it in a list: [{paths!r}]")
+    if not isinstance(paths, Sequence):
+        raise ValidationError(f"{caller}() takes a list of file and folder paths, got "
+                              f"{type(paths).__name__}; {fix}")
+    out = []
+    for raw in paths:
+        try:
+            path = os.fspath(raw)
+        except TypeError:
+            path = None
+        if isinstance(path, str):
+            out.append(path)
+            continue
+        hint = f"decode it first ({raw!r}.decode())" if isinstance(raw, bytes) else fix
+        raise ValidationError(f"{caller}(): {raw!r} is not a path PepperPy takes "
+                              f"({type(raw).__name__}); {hint}")
+    return out
 
 
 def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Skipped]]:
@@ -65,6 +95,31 @@ def _walk(
             _walk(where, Path(target), ancestors | {target}, files, skipped)
         elif os.path.isfile(target):
             files.setdefault(target, where)
+
+
+def broken_links(skipped: Sequence[Skipped]) -> list[str]:
+    """Where the links among ``skipped`` led, for those whose target is gone: the
+    resolved path ``add_files`` stored what it read through one under (its target, or a
+    folder holding what it read there)."""
+    found = []
+    for item in skipped:
+        if os.path.islink(item.path):
+            target = os.path.realpath(item.path)
+            if gone(target):
+                found.append(target)
+    return found
+
+
+def gone(path: str) -> bool:
+    """The file is not there any more (its name, or a folder on its way, no longer
+    exists); one that cannot be looked at now is not gone."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def os_reason(exc: BaseException, what: str) -> str:

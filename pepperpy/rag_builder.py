@@ -142,7 +142,9 @@ class RAGBuilder:
         with an ``IngestProgress``.
         """
         from pepperpy.ingest import ingest
+        from pepperpy.ingest_walk import path_list
 
+        paths = path_list(paths, "add_files")  # before any model or store starts
         if self._loaders is None:
             raise ConfigurationError("add_files() needs documents loaders; use PepperPy.rag")
         loaders = await self._loaders()
@@ -177,8 +179,10 @@ class RAGBuilder:
         anything is deleted; a store that cannot list by metadata raises
         ``ConfigurationError``. ``progress`` gets an ``IngestProgress`` per file.
         """
+        from pepperpy.ingest_walk import path_list
         from pepperpy.rag_remove import remove
 
+        path_list(paths, "remove")  # before the store starts
         return await remove(await self._store(), paths, progress=progress)
 
     async def search(

@@ -10,10 +10,12 @@ list documents by metadata works:
   to it or under it, found by listing the collection once (``ids({})``, then ``get``
   in batches, reading the ``path`` metadata); a folder that exists also matches the
   files a walk of it reaches now (``ingest.collect``, as ``add_files`` walks it): a file
-  reached through a link inside it was stored under its resolved path, outside it;
+  reached through a link inside it was stored under its resolved path, outside it; and
+  a link inside it whose target is gone matches what was stored under that target;
 - pruning removes only chunks of files that are gone (the name, or a folder on its way,
-  no longer exists): a file that still exists but cannot be read now (permissions, a
-  folder that cannot be listed, a loader that refuses it) keeps its chunks;
+  no longer exists), under the folders given or where one of their broken links led: a
+  file that still exists but cannot be read now (permissions, a folder that cannot be
+  listed, a loader that refuses it) keeps its chunks;
 - chunks without ``path`` (``add_texts``) are never touched.
 """
 
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from pepperpy.core import ConfigurationError, ValidationError
 from pepperpy.ingest_progress import IngestProgress
+from pepperpy.ingest_walk import gone, path_list
 
 if TYPE_CHECKING:
     from pepperpy.rag import MetadataValue, RAGProvider
@@ -39,21 +42,23 @@ async def remove(store: RAGProvider, paths: Sequence[str | os.PathLike[str]], *,
     """Delete the chunks of the files at ``paths`` (files, or every file under a
     folder, whether or not they still exist); return the ids deleted. A path with no
     chunks is an error, raised before anything is deleted."""
-    if isinstance(paths, str | os.PathLike) or not isinstance(paths, Sequence) or not paths:
-        raise ValidationError("remove() takes a list of file and folder paths")
+    names = path_list(paths, "remove")
+    if not names:
+        raise ValidationError("remove() takes a list of file and folder paths; got an "
+                              "empty list, so nothing was removed")
     listing: dict[str, list[str]] | None = None
     found: dict[str, list[str]] = {}
     missing = []
-    for raw in paths:
+    for raw in names:
         identity = os.path.realpath(raw)
         if os.path.isfile(identity):
             ids = await _ids(store, {"path": identity})
             matched = {identity: ids} if ids else {}
         else:
             listing = await _stored(store) if listing is None else listing
-            reached = _reached(raw) if os.path.isdir(identity) else frozenset()
+            reached, led = _reached(raw) if os.path.isdir(identity) else (frozenset(), [])
             matched = {p: ids for p, ids in listing.items()
-                       if _under(p, identity) or p in reached}
+                       if any(_under(p, root) for root in [identity, *led]) or p in reached}
         if not matched:
             missing.append(os.fspath(raw))
         found.update(matched)
@@ -67,22 +72,23 @@ async def remove(store: RAGProvider, paths: Sequence[str | os.PathLike[str]], *,
 
 
 async def prune(store: RAGProvider, folders: Sequence[str | os.PathLike[str]], *,
-                progress: IngestProgress | None = None,
+                links: Sequence[str] = (), progress: IngestProgress | None = None,
                 report: Callable[[], None] | None = None) -> list[str]:
-    """Delete the chunks of files under ``folders`` that no longer exist."""
-    roots = [os.path.realpath(f) for f in folders if os.path.isdir(f)]
+    """Delete the chunks of files under ``folders`` that no longer exist, and of those
+    under ``links`` (where broken links in them led: ``ingest_walk.broken_links``)."""
+    roots = [os.path.realpath(f) for f in folders if os.path.isdir(f)] + list(links)
     if not roots:
         return []
     listing = await _stored(store)
-    gone = {p: ids for p, ids in listing.items()
-            if any(_under(p, root) for root in roots) and _gone(p)}
+    found = {p: ids for p, ids in listing.items()
+             if any(_under(p, root) for root in roots) and gone(p)}
     removed = []
-    for path in sorted(gone):
-        await store.delete(gone[path])
-        removed += gone[path]
+    for path in sorted(found):
+        await store.delete(found[path])
+        removed += found[path]
         if progress is not None:
             progress.files_removed += 1
-            progress.chunks_removed += len(gone[path])
+            progress.chunks_removed += len(found[path])
         if report is not None:
             report()
     return removed
@@ -126,24 +132,15 @@ async def _stored(store: RAGProvider) -> dict[str, list[str]]:
     return files
 
 
-def _reached(folder: str | os.PathLike[str]) -> frozenset[str]:
-    """The resolved paths of the files ``add_files([folder])`` would read now: those
-    reached through a link inside it are stored under a path outside it."""
-    from pepperpy.ingest_walk import collect
+def _reached(folder: str | os.PathLike[str]) -> tuple[frozenset[str], list[str]]:
+    """The resolved paths of the files ``add_files([folder])`` would read now (those
+    reached through a link inside it are stored under a path outside it), and where its
+    broken links led."""
+    from pepperpy.ingest_walk import broken_links, collect
 
-    return frozenset(os.path.realpath(p) for p in collect([folder])[0])
+    files, skipped = collect([folder])
+    return frozenset(os.path.realpath(p) for p in files), broken_links(skipped)
 
 
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _gone(path: str) -> bool:
-    """The file is not there any more; a file that cannot be looked at now is kept."""
-    try:
-        os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return True
-    except OSError:
-        return False
-    return False

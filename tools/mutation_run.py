@@ -773,6 +773,11 @@ MUTATIONS += (
       "        raise\n\n\ndef ensure_folder",
       f"{STATE}test_writer.py::test_a_failed_write_names_the_target_and_removes_its_temp_file",
       f"{STATE}test_full_disk.py::test_full_disk_during_install_keeps_the_old_version"),
+    m("writer-temp-removed", "temporary files left by a failed write", FSIO,
+      "    except BaseException:\n        with contextlib.suppress(OSError):\n"
+      "            os.unlink(tmp, dir_fd=temp_folder)\n        raise",
+      "    except BaseException:\n        raise",
+      f"{STATE}test_writer.py::test_a_failed_write_names_the_target_and_removes_its_temp_file"),
     m("incoming-names-target", "errors naming nothing useful (a full disk while a bundle "
       "arrives)", "pepperpy/plugins/incoming.py",
       "        except OSError as exc:  # a full disk: nothing was changed, the file vanishes\n"
@@ -785,6 +790,10 @@ MUTATIONS += (
       "dir_fd=dir_fd)",
       f"{INCOMING}test_the_incoming_file_has_no_name_until_it_is_named",
       f"{INCOMING}test_a_refused_download_leaves_the_plugin_folder_as_it_was"),
+    m("incoming-folder-removed", "a refused first install leaving an empty plugin folder",
+      "pepperpy/plugins/incoming.py", "        incoming.created = folder if new else None",
+      "        incoming.created = None",
+      f"{INCOMING}test_a_refused_first_install_leaves_no_plugin_folder_behind"),
     m("incoming-synced-first", "a named bundle lost to a power cut (named before fsynced)",
       "pepperpy/plugins/incoming.py", "        self._joined()  # durable before it has a name\n",
       "", f"{INCOMING}test_the_bundle_is_durable_before_it_gets_a_name",
@@ -844,8 +853,8 @@ MUTATIONS += (
       f"{CRASH}test_doctor_lists_what_a_crash_left_and_fix_settles_it"),
     m("rag-prune-only-gone", "chunks of a file that is still there deleted by a prune",
       "pepperpy/rag_remove.py",
-      "            if any(_under(p, root) for root in roots) and _gone(p)}",
-      "            if any(_under(p, root) for root in roots)}",
+      "             if any(_under(p, root) for root in roots) and gone(p)}",
+      "             if any(_under(p, root) for root in roots)}",
       "tests/documents/test_remove.py::"
       "test_prune_keeps_files_that_exist_but_cannot_be_read_now"),
     m("rag-remove-folder-boundary", "a sibling folder's chunks removed with a folder",
@@ -855,10 +864,22 @@ MUTATIONS += (
       "tests/documents/test_remove.py::test_a_path_with_no_chunks_removes_nothing_and_says_so"),
     m("rag-remove-folder-links", "a removed folder's files read through its links kept",
       "pepperpy/rag_remove.py",
-      "            reached = _reached(raw) if os.path.isdir(identity) else frozenset()",
-      "            reached = frozenset()",
+      "            reached, led = _reached(raw) if os.path.isdir(identity) else (frozenset(), [])",
+      "            reached, led = frozenset(), _reached(raw)[1] if os.path.isdir(identity) else []",
       "tests/documents/test_remove.py::"
       "test_removing_a_folder_takes_the_files_add_files_read_through_its_links"),
+    m("rag-prune-broken-links", "a pruned folder still answered from files gone from "
+      "behind its links", "pepperpy/ingest.py",
+      "    led = broken_links(unreadable) if prune else []",
+      "    led = []",
+      "tests/documents/test_remove.py::"
+      "test_prune_takes_what_was_read_through_a_link_whose_target_is_gone"),
+    m("rag-remove-broken-links", "a removed folder still answered from files gone from "
+      "behind its links", "pepperpy/rag_remove.py",
+      "    return frozenset(os.path.realpath(p) for p in files), broken_links(skipped)",
+      "    return frozenset(os.path.realpath(p) for p in files), []",
+      "tests/documents/test_remove.py::"
+      "test_a_folder_left_with_only_broken_links_can_be_pruned_and_removed"),
     m("update-settles-pending", "an update leaving a crashed install unsettled",
       "pepperpy/plugins/state.py",
       "    return bool(load_state(settings.state_file).pending or install_leftovers(settings))",

@@ -105,15 +105,22 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
         import_module(_OWN_GROUPS[wanted]).register(groups)
         return parser
-    installed = installed_commands()
-    for name in [*_GROUPS, *sorted(set(installed) - set(_GROUPS))]:
+    found = None
+    if argv is not None and wanted is None:  # the top-level help or usage: names only
+        from pepperpy.cli.groups_found import command_origins
+
+        found = command_origins(ENTRY_POINT_GROUP)
+    installed = {} if found is not None else installed_commands()
+    if found is None:
+        found = {name: _origin(eps) for name, eps in installed.items()}
+    for name in [*_GROUPS, *sorted(set(found) - set(_GROUPS))]:
         help_text, dist = _GROUPS.get(name, ("", ""))
-        if name not in installed:
+        if name not in found:
             _missing(groups, name, help_text, dist)
         elif argv is None or name == wanted:
             _register(groups, name, help_text, installed[name])
         else:
-            groups.add_parser(name, help=help_text or _origin(installed[name]))
+            groups.add_parser(name, help=help_text or found[name])
     return parser
 
 

@@ -28,7 +28,7 @@ def register(groups: Any) -> None:
             "Read files and folders (recursive, hidden names skipped) with the installed "
             "documents loaders, embed them and store them. Progress and every skipped "
             "file go to stderr; the number of chunks goes to stdout.\n\n"
-            "example: pepperpy rag add reports/ notes.docx --store chroma --collection kb"
+            "example: pepperpy rag add reports/ notes.docx --store chroma --collection reports"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -47,7 +47,7 @@ def register(groups: Any) -> None:
             "these folders, whether or not they still exist (matched by resolved path). "
             "A path with no chunks is an error, and then nothing is deleted. Progress goes "
             "to stderr; the number of chunks deleted goes to stdout.\n\n"
-            "example: pepperpy rag remove reports/old.pdf --store chroma --collection kb"
+            "example: pepperpy rag remove reports/old.pdf --store chroma --collection reports"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -10,10 +10,13 @@ lock, by :func:`pepperpy.fsio.link_unnamed` (linked under a temporary name, rena
 the installed bundle, the folder fsynced). The bytes verified are the bytes named:
 nobody else can reach the file in between. Where the system has no unnamed files,
 :meth:`Incoming.open` says so (``None``) and the caller keeps the bundle in memory.
+A plugin folder created for a bundle that is then refused is removed again (if still
+empty): a refused install leaves the file system as it found it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -33,13 +36,21 @@ class Incoming:
     def __init__(self, fd: int, settings: Settings, expected: int, target: Path) -> None:
         self.fd, self.settings, self.expected, self.target = fd, settings, expected, target
         self.size = 0
+        self.created: Path | None = None  # the plugin folder, if made for this bundle
+        self.named = False
         self._sync: Any = None
         self._sync_error: list[OSError] = []
 
     @classmethod
     def open(cls, settings: Settings, expected: int, target: Path) -> Incoming | None:
-        fd = unnamed_file(settings.plugins_dir, root=settings.home)
-        return None if fd is None else cls(fd, settings, expected, target)
+        folder = settings.plugins_dir
+        new = not os.path.lexists(folder)
+        fd = unnamed_file(folder, root=settings.home)
+        if fd is None:
+            return None
+        incoming = cls(fd, settings, expected, target)
+        incoming.created = folder if new else None
+        return incoming
 
     @property
     def path(self) -> Path:
@@ -90,10 +101,16 @@ class Incoming:
         if self._sync_error:
             raise write_error(target, self._sync_error[0])
         link_unnamed(self.fd, target, root=self.settings.home)
+        self.named = True
 
     def close(self) -> None:
+        """Close the file (unnamed, it vanishes); a plugin folder made for it goes too
+        if nothing was named in it (``rmdir``: only an empty folder, never a link)."""
         self._joined()
         os.close(self.fd)
+        if self.created is not None and not self.named:
+            with contextlib.suppress(OSError):  # another install's bundle, or not ours
+                os.rmdir(self.created)
 
     def _joined(self) -> None:
         if self._sync is not None:

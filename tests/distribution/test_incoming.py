@@ -280,3 +280,34 @@ def test_without_unnamed_files_a_tampered_download_is_refused(
         _session().install("sample")
     assert info.value.threat == "arbitrary-package"  # type: ignore[attr-defined]
     assert _named(home / "plugins") == []
+
+
+@pytest.mark.parametrize("receive", ["unnamed", "in-memory"])
+@pytest.mark.parametrize("path", ["quick", "full"])
+def test_a_refused_first_install_leaves_no_plugin_folder_behind(
+        added: Publisher, server: IndexServer, home: Path, monkeypatch: pytest.MonkeyPatch,
+        path: str, receive: str) -> None:
+    """The first install into a home with no plugin folder, refused (a tampered
+    download): the folder made to receive it is gone again, and nothing else under the
+    home changed (the quick path; the full one also refreshes the index's metadata). A
+    folder that was there before a refusal stays, as it was."""
+    if receive == "in-memory":
+        import pepperpy.plugins.incoming as incoming
+
+        monkeypatch.setattr(incoming, "unnamed_file", lambda folder, root: None)
+    url, data = _bundle(added)
+    if path == "full":
+        _publish(added, "2.0.0")
+        url, data = _bundle(added, "2.0.0")
+    server.state.overrides[url] = _flip(data)
+    before = sorted(p.relative_to(home) for p in home.rglob("*"))
+    with pytest.raises(IndexRefusedError, match="sample"):
+        _session().install("sample")
+    assert not os.path.lexists(home / "plugins")
+    if path == "quick":
+        assert sorted(p.relative_to(home) for p in home.rglob("*")) == before
+    (home / "plugins").mkdir(mode=0o750)
+    with pytest.raises(IndexRefusedError):
+        _session().install("sample")
+    assert _named(home / "plugins") == []
+    assert stat.S_IMODE((home / "plugins").stat().st_mode) == 0o750

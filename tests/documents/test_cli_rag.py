@@ -63,3 +63,25 @@ def test_rag_remove_and_add_prune_delete_the_chunks_of_files_that_are_gone(
                      cwd=tmp_path)
     assert again.returncode == 1 and "Traceback" not in again.stderr
     assert again.stderr.startswith("pepperpy: error: remove(): no chunks in this collection")
+
+
+def test_the_collection_names_in_the_examples_are_ones_the_stores_take() -> None:
+    """The command's own examples and the user guide's name a collection each shipped
+    store accepts (chroma needs 3 characters or more: `--collection kb` was refused)."""
+    import json
+    import re
+
+    from pepperpy.cli import build_parser
+
+    root = Path(__file__).resolve().parents[2]
+    parser = build_parser(["rag", "add"])
+    rag = next(a for a in parser._actions if a.dest == "command").choices["rag"]
+    commands = next(a for a in rag._actions if a.dest == "rag_command").choices
+    text = "".join(commands[c].format_help() for c in ("add", "remove"))
+    text += (root / "docs" / "user-guide.md").read_text(encoding="utf-8")
+    names = set(re.findall(r"(?:example: |\$ )pepperpy rag \w+ .*--collection (\S+)", text))
+    assert names
+    for store in ("rag_chroma_provider", "rag_milvus_provider"):
+        manifest = json.loads((root / "plugin_src" / store / "plugin.json").read_text())
+        pattern = manifest["config_schema"]["properties"]["collection"]["pattern"]
+        assert all(re.search(pattern, name) for name in names), (store, names)

@@ -120,3 +120,88 @@ async def test_removing_a_folder_takes_the_files_add_files_read_through_its_link
         removed = await pepper.rag.remove([kb])
         assert sorted(removed) == sorted(added)
         assert await _by_file(pepper) == {"notes": 1}
+
+
+async def test_prune_takes_what_was_read_through_a_link_whose_target_is_gone(
+    make_app: Callable[..., PepperPy], tmp_path: Path
+) -> None:
+    """``kb/shared`` (a link to a folder) and ``kb/bees.md`` (a link to a file) were read
+    and stored under their targets' paths, outside ``kb``. Their targets deleted, the
+    links left dangling: a prune of ``kb`` takes those chunks (the files are gone), and
+    keeps those of a linked file that exists but its loader refuses now."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "notes.md").write_text("# Ferries\n\nFerries leave the harbour at noon.\n")
+    elsewhere = write_good(tmp_path / "elsewhere")
+    (kb / "shared").symlink_to(elsewhere / "sub", target_is_directory=True)
+    (elsewhere / "sub").mkdir()
+    (elsewhere / "museum.html").rename(elsewhere / "sub" / "museum.html")
+    (kb / "bees.md").symlink_to(elsewhere / "bees.md")
+    (kb / "kept.md").symlink_to(tmp_path / "kept.md")
+    (tmp_path / "kept.md").write_text("# Tides\n\nTides turn twice a day.\n")
+    async with make_app() as pepper:
+        await pepper.rag.add_files([kb])
+        before = await _by_file(pepper)
+        assert {"notes.md", "museum.html", "bees.md", "kept.md"} <= set(before)
+        shutil.rmtree(elsewhere / "sub")
+        (elsewhere / "bees.md").unlink()
+        (tmp_path / "kept.md").write_bytes("caf\xe9".encode("latin-1"))  # exists, refused
+        await pepper.rag.add_files([kb])  # as before: without prune, the chunks stay
+        assert await _by_file(pepper) == before
+        seen: list[IngestProgress] = []
+        await pepper.rag.add_files([kb], prune=True, progress=seen.append)
+        assert await _by_file(pepper) == {
+            k: v for k, v in before.items() if k not in ("museum.html", "bees.md")}
+        assert seen[-1].files_removed == 2
+        assert seen[-1].chunks_removed == before["museum.html"] + before["bees.md"]
+
+
+async def test_a_folder_left_with_only_broken_links_can_be_pruned_and_removed(
+    make_app: Callable[..., PepperPy], tmp_path: Path
+) -> None:
+    """Without prune, a folder whose only entry is a broken link is an error (nothing
+    could be read); with prune it is what a prune is for. ``remove`` of the folder
+    takes what was read through the link too, after the target is gone."""
+    for name, folder in (("pruned", tmp_path / "a"), ("removed", tmp_path / "b")):
+        elsewhere = write_good(tmp_path / f"{name}-targets")
+        folder.mkdir()
+        (folder / "bees.md").symlink_to(elsewhere / "bees.md")
+        (folder / "museum.html").symlink_to(elsewhere / "museum.html")
+        async with make_app(collection=name) as pepper:
+            await pepper.rag.add_texts(["Tides turn twice a day."], source="notes")
+            await pepper.rag.add_files([folder])
+            before = await _by_file(pepper)
+            (folder / "bees.md").unlink()  # one link removed, one left dangling
+            (elsewhere / "museum.html").unlink()
+            if name == "pruned":
+                with pytest.raises(ValidationError, match="could not read any"):
+                    await pepper.rag.add_files([folder])
+                assert await pepper.rag.add_files([folder], prune=True) == []
+                assert await _by_file(pepper) == {"notes": 1, "bees.md": before["bees.md"]}
+            else:
+                assert len(await pepper.rag.remove([folder])) == before["museum.html"]
+                assert await _by_file(pepper) == {"notes": 1, "bees.md": before["bees.md"]}
+
+
+@pytest.mark.parametrize("given, says", [
+    ([b"docs"], r"b'docs' is not a path .*decode it first \(b'docs'.decode\(\)\)"),
+    (b"docs", r"got one path \(b'docs'\); wrap it in a list"),
+    ("docs", r"got one path \('docs'\); wrap it in a list: \['docs'\]"),
+    ([None], "None is not a path PepperPy takes .*as str or pathlib.Path"),
+    ({"docs": 1}, "got dict; pass a list of file and folder paths"),
+])
+async def test_what_is_not_a_list_of_paths_is_refused_with_what_to_pass(
+    make_app: Callable[..., PepperPy], tmp_path: Path, given: object, says: str
+) -> None:
+    from pepperpy.core import PepperpyError
+
+    folder = write_good(tmp_path / "corpus")
+    async with make_app() as pepper:
+        await pepper.rag.add_files([folder])
+        count = await pepper.rag.count()
+        for call in (pepper.rag.add_files, pepper.rag.remove):
+            with pytest.raises(ValidationError, match=says) as info:
+                await call(given)  # type: ignore[operator]
+            assert isinstance(info.value, PepperpyError)
+            assert call.__name__ + "()" in str(info.value)
+        assert await pepper.rag.count() == count
