@@ -19,21 +19,24 @@ then the lines go into its cache.
 from __future__ import annotations
 
 import sys
-from _thread import allocate_lock
+from _thread import RLock
 from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["remember"]
 
 _WAITING: dict[str, tuple[int, None, list[str], str]] = {}
-_LOCK = allocate_lock()  # guards _WAITING, the finder's place on sys.meta_path, _FILLING
+# guards _WAITING, the finder's place on sys.meta_path and _FILLING; re-entrant: a
+# finalizer run by the collector inside may import linecache (a warning shown)
+_LOCK = RLock()
 _FILLING = [False]  # linecache is being run by the finder's loader (it hands over after)
 
 
 def remember(filename: str, text: str) -> None:
     """Show ``text`` for ``filename`` in tracebacks (mtime None: ``checkcache`` keeps it)."""
+    entry = (len(text), None, text.splitlines(True), filename)
     with _LOCK:
-        _WAITING[filename] = (len(text), None, text.splitlines(True), filename)
+        _WAITING[filename] = entry
         under_way = _flush()
     if under_way:  # another thread imports linecache without the finder: wait for it
         try:
