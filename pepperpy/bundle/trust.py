@@ -353,6 +353,8 @@ class TrustStore:
     def remove(self, ref: str) -> TrustedKey | None:
         """Stop trusting a key. A revoked key stays recorded as revoked. A full key id
         that is not in the store is already removed: ``None`` (a retried removal)."""
+        if self._refused_unlocked(ref):
+            return None
         with self._locked() as (keys, _revoked):
             if _HEX64.fullmatch(ref.strip().lower()) and ref.strip().lower() not in keys:
                 return None
@@ -364,11 +366,24 @@ class TrustStore:
 
     def revoke(self, ref: str) -> TrustedKey:
         """Refuse a key forever (it stays in the store, marked revoked)."""
+        if self._refused_unlocked(ref):
+            _resolve(ref, {})  # a full key id not in the store: "no key ..."
         with self._locked() as (keys, _revoked):
             key_id = _resolve(ref, keys)
             if not keys[key_id].revoked:
                 keys[key_id] = _replace(keys[key_id], revoked_at=_now())
             return keys[key_id]
+
+    def _refused_unlocked(self, ref: str) -> bool:
+        """Check ``ref`` against the store as it is, before taking the lock, so a refusal
+        creates nothing (no home, no lock file): raises if it is no key id or names no
+        key; ``True`` for a full key id the store does not hold. A store replaced
+        atomically is read whole, so the answer is the store's at that moment."""
+        keys = self._load()[0]
+        if _HEX64.fullmatch(ref.strip().lower()) and ref.strip().lower() not in keys:
+            return True
+        _resolve(ref, keys)
+        return False
 
     def revoke_bundle(self, digest: str) -> str:
         """Refuse one exact bundle (its file's SHA-256) at verify, install and load."""

@@ -1,5 +1,5 @@
-"""Commands that only read leave PEPPERPY_HOME as they found it (a fresh one is not
-created, an existing one gains no lock file), give the same answers, and still never see
+"""Commands that only read, or that are refused, leave PEPPERPY_HOME as they found it (a
+fresh one is not created, an existing one gains no lock file), give the same answers, and still never see
 an install half done: a read without a lock file is read again if an install started."""
 
 from __future__ import annotations
@@ -62,6 +62,29 @@ def test_a_read_only_command_adds_nothing_to_an_existing_home(
     assert main(list(argv)) == 0
     assert answer in capsys.readouterr().out
     assert _tree(fresh) == before
+
+
+KEY = "0123456789abcdef" * 4
+REFUSED = [
+    (("plugin", "remove", "openai"), 1, "'openai' is not installed"),
+    (("trust", "remove", "nobody"), 1, "'nobody' is not a key id"),
+    (("trust", "remove", KEY[:16]), 1, f"no key {KEY[:16]} in the trust store"),
+    (("trust", "remove", KEY), 0, f"{KEY} is not in the trust store; nothing to remove"),
+    (("trust", "revoke", KEY[:16]), 1, f"no key {KEY[:16]} in the trust store"),
+    (("trust", "revoke", KEY), 1, f"no key {KEY} in the trust store"),
+    (("index", "remove", "main"), 1, "no index named 'main' (configured: none)"),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "answer"), REFUSED, ids=lambda a: " ".join(a)
+                         if isinstance(a, tuple) else "")
+def test_a_refused_or_no_op_change_creates_no_home(
+        fresh: Path, argv: tuple[str, ...], code: int, answer: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(list(argv)) == code
+    out = capsys.readouterr()
+    assert answer in out.out + out.err
+    assert not fresh.exists()
 
 
 def test_an_install_creates_the_home_and_the_readers_then_lock(env, tmp_path: Path) -> None:
