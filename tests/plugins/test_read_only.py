@@ -1,6 +1,7 @@
 """Commands that only read, or that are refused, leave PEPPERPY_HOME as they found it (a
-fresh one is not created, an existing one gains no lock file), give the same answers, and still never see
-an install half done: a read without a lock file is read again if an install started."""
+fresh one is not created, an existing one gains no lock file), give the same answers,
+and still never see an install half done: a read without a lock file is read again if
+an install started."""
 
 from __future__ import annotations
 
@@ -123,3 +124,17 @@ def test_a_read_without_a_lock_file_creates_none(tmp_path: Path) -> None:
     with read_lock(lock):
         pass
     assert not (tmp_path / "home").exists()
+
+
+def test_every_reader_of_the_install_record_reads_again_after_an_install_started() -> None:
+    """``read_lock``'s callers: a load's candidates, ``plugin deps NAME``, ``doctor``/``list``
+    (an ``InstallStarted`` escaping one of them would reach the user as a traceback)."""
+    from pepperpy.plugins.doctor import diagnose
+    from pepperpy.plugins.manager import PluginManager
+
+    readers = [PluginManager.candidates, PluginManager.installed, diagnose]
+    assert all(getattr(r, "__wrapped__", None) is not None for r in readers)
+    text = "".join(Path(m.__file__ or "").read_text() for m in map(
+        __import__("sys").modules.get, ("pepperpy.plugins.manager", "pepperpy.plugins.doctor")))
+    assert text.count("with self.install_read_lock()") + text.count(
+        "with manager.install_read_lock()") == len(readers)
