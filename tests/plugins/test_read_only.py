@@ -129,12 +129,11 @@ def test_a_read_without_a_lock_file_creates_none(tmp_path: Path) -> None:
 def test_every_reader_of_the_install_record_reads_again_after_an_install_started() -> None:
     """``read_lock``'s callers: a load's candidates, ``plugin deps NAME``, ``doctor``/``list``
     (an ``InstallStarted`` escaping one of them would reach the user as a traceback)."""
-    from pepperpy.plugins.doctor import diagnose
-    from pepperpy.plugins.manager import PluginManager
+    from pepperpy.plugins import doctor, manager
 
-    readers = [PluginManager.candidates, PluginManager.installed, diagnose]
+    readers = [manager.PluginManager.candidates, manager.PluginManager.installed,
+               doctor.diagnose]
     assert all(getattr(r, "__wrapped__", None) is not None for r in readers)
-    text = "".join(Path(m.__file__ or "").read_text() for m in map(
-        __import__("sys").modules.get, ("pepperpy.plugins.manager", "pepperpy.plugins.doctor")))
+    text = Path(manager.__file__).read_text() + Path(doctor.__file__).read_text()
     assert text.count("with self.install_read_lock()") + text.count(
         "with manager.install_read_lock()") == len(readers)
