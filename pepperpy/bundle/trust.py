@@ -377,11 +377,13 @@ class TrustStore:
     def _refused_unlocked(self, ref: str) -> bool:
         """Check ``ref`` against the store as it is, before taking the lock, so a refusal
         creates nothing (no home, no lock file): raises if it is no key id or names no
-        key; ``True`` for a full key id the store does not hold. A store replaced
-        atomically is read whole, so the answer is the store's at that moment."""
+        key (the locked path would raise too, saving nothing). ``True`` for a full key
+        id when there is no store at all; with a store, a retried removal still goes
+        through the lock, whose save also repairs a backup a crash left behind."""
         keys = self._load()[0]
-        if _HEX64.fullmatch(ref.strip().lower()) and ref.strip().lower() not in keys:
-            return True
+        key_id = ref.strip().lower()
+        if _HEX64.fullmatch(key_id) and key_id not in keys:
+            return not (self.path.is_symlink() or self.path.exists() or self.backup.exists())
         _resolve(ref, keys)
         return False
 
