@@ -82,3 +82,30 @@ def test_host_without_port_is_refused(registry: ProviderRegistry) -> None:
 def test_unknown_distance_is_refused(registry: ProviderRegistry, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="distance"):
         registry.create("rag", "chroma", {"path": str(tmp_path), "distance": "manhattan"})
+
+
+async def test_embedded_queries_leave_the_event_loop_free(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """chromadb's embedded calls are synchronous: they run on the plugin's worker
+    thread, and the loop runs other tasks until the answer arrives."""
+    import asyncio
+
+    provider = registry.create("rag", "chroma", {"path": str(tmp_path / "store")})
+    assert isinstance(provider, RAGProvider)
+    await provider.initialize()
+    try:
+        docs = [Document(f"text {i}", id=f"d{i}") for i in range(20)]
+        await provider.add(docs, [unit([1, i, 2]) for i in range(20)])
+        for _ in range(3):
+            ticks = 0
+            search = asyncio.ensure_future(provider.search(unit([1, 3, 2]), k=2))
+            while not search.done():
+                ticks += 1
+                await asyncio.sleep(0)
+            # A query run on the loop would finish in the search task's first step (one
+            # tick); on the worker, the answer needs later turns of the loop.
+            assert ticks >= 2
+            assert search.result()[0].document.id == "d3"
+    finally:
+        await provider.cleanup()

@@ -1,0 +1,211 @@
+"""The embedded stores' worker thread (plugin_src/_shared/_worker.py): the loop never
+blocks on a call, every outcome reaches its caller on whichever loop it came from, and
+stopping leaves no descriptor open and no stale registration in the loop's selector."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[2] / "plugin_src" / "_shared" / "_worker.py"
+
+
+def _module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("pepperpy_shared_worker", SOURCE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+worker_module = _module()
+Worker = worker_module.Worker
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_the_loop_keeps_running_while_a_call_blocks_the_worker() -> None:
+    worker = Worker("test-worker")
+    release = threading.Event()
+    ticks = 0
+
+    def blocking() -> str:
+        assert release.wait(10)
+        return threading.current_thread().name
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not release.is_set():
+            ticks += 1
+            if ticks == 50:
+                release.set()
+            await asyncio.sleep(0)
+
+    try:
+        name, _ = await asyncio.gather(worker.call(blocking), ticker())
+    finally:
+        worker.stop()
+    assert name == "test-worker"
+    assert ticks >= 50
+
+
+async def test_calls_run_in_order_and_errors_are_raised_in_the_caller() -> None:
+    worker = Worker("test-worker")
+    seen: list[int] = []
+
+    def record(i: int) -> int:
+        seen.append(i)
+        if i == 3:
+            raise ValueError("three")
+        return i * 10
+
+    try:
+        outcomes = await asyncio.gather(*(worker.call(record, i) for i in range(6)),
+                                        return_exceptions=True)
+        assert await worker.call(pow, 2, 5) == 32
+        assert await worker.call(dict, a=1) == {"a": 1}
+    finally:
+        worker.stop()
+    assert seen == list(range(6))
+    assert outcomes[:3] == [0, 10, 20] and outcomes[4:] == [40, 50]
+    assert isinstance(outcomes[3], ValueError) and str(outcomes[3]) == "three"
+
+
+async def test_a_cancelled_caller_leaves_the_worker_serving() -> None:
+    worker = Worker("test-worker")
+    release = threading.Event()
+    try:
+        waiting = asyncio.ensure_future(worker.call(release.wait, 10))
+        await _settle()
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        release.set()
+        assert await worker.call(str, 7) == "7"
+    finally:
+        worker.stop()
+
+
+async def test_stop_on_the_loop_closes_the_pipe_and_leaves_no_stale_registration() -> None:
+    loop = asyncio.get_running_loop()
+    before = _open_fds()
+    worker = Worker("test-worker")
+    assert await worker.call(int, "5") == 5
+    assert _open_fds() > before  # the inbox pipe is open while the worker serves
+    worker.stop()
+    await _settle()
+    assert _open_fds() == before
+    # A pipe opened now reuses the numbers; a stale registration of the old one in the
+    # selector would make add_reader fail (epoll no longer knows the descriptor).
+    read, write = os.pipe()
+    arrived = loop.create_future()
+    try:
+        loop.add_reader(read, lambda: arrived.done() or arrived.set_result(os.read(read, 1)))
+        os.write(write, b"x")
+        assert await asyncio.wait_for(arrived, 5) == b"x"
+    finally:
+        loop.remove_reader(read)
+        os.close(read)
+        os.close(write)
+
+
+async def test_stop_from_another_thread_settles_what_was_queued_then_closes() -> None:
+    before = _open_fds()
+    worker = Worker("test-worker")
+    release = threading.Event()
+    assert await worker.call(int, "1") == 1
+    pending = asyncio.ensure_future(worker.call(lambda: release.wait(10) and "done"))
+    await _settle()
+    stopper = threading.Thread(target=worker.stop)
+    stopper.start()
+    stopper.join(10)
+    release.set()
+    assert await asyncio.wait_for(pending, 10) == "done"
+    for _ in range(200):
+        if _open_fds() == before:
+            break
+        await asyncio.sleep(0.01)
+    assert _open_fds() == before
+
+
+def test_each_event_loop_gets_its_own_answers() -> None:
+    """A second loop, in another thread while the first runs, then after it has closed."""
+    worker = Worker("test-worker")
+    started = threading.Event()
+    results: dict[str, Any] = {}
+
+    async def home() -> None:
+        assert await worker.call(int, "1") == 1  # this loop gets the inbox
+        started.set()
+        for _ in range(1000):  # stay open while the other loop is answered
+            if "other" in results:
+                break
+            await asyncio.sleep(0.01)
+        results["home"] = await worker.call(str.lower, "HOME")
+
+    def other() -> None:
+        assert started.wait(10)
+
+        async def ask() -> str:
+            return str(await worker.call(str.upper, "other"))
+
+        results["other"] = asyncio.run(ask())  # answered through call_soon_threadsafe
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    try:
+        asyncio.run(home())
+        thread.join(10)
+        assert results == {"home": "home", "other": "OTHER"}
+        # The first loop is closed now: the next one takes the inbox over.
+        assert asyncio.run(worker.call(len, "four")) == 4
+    finally:
+        worker.stop()
+
+
+class _NoReaderLoop(asyncio.SelectorEventLoop):
+    """A loop that cannot watch descriptors, as Windows' proactor loop cannot."""
+
+    def add_reader(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+
+def test_a_loop_without_add_reader_is_answered_through_call_soon_threadsafe() -> None:
+    worker = Worker("test-worker")
+    loop = _NoReaderLoop()
+    before = _open_fds()
+    try:
+        assert loop.run_until_complete(worker.call(sum, [1, 2, 3])) == 6
+        with pytest.raises(KeyError):
+            loop.run_until_complete(worker.call({}.__getitem__, "missing"))
+        assert _open_fds() == before  # no pipe was left behind by the refused reader
+    finally:
+        worker.stop()
+        loop.close()
+
+
+async def test_a_stopped_worker_refuses_new_calls_at_once() -> None:
+    """Refused as soon as stop() is called: queued behind the stop, it would never run."""
+    worker = Worker("test-worker")
+    release = threading.Event()
+    busy = asyncio.ensure_future(worker.call(release.wait, 10))
+    await _settle()
+    worker.stop()  # the thread is still busy with the call above
+    with pytest.raises(RuntimeError, match="stopped"):
+        await worker.call(int)
+    release.set()
+    assert await busy is True
