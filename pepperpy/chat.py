@@ -31,6 +31,7 @@ from pepperpy.reliability.deadline import (
     pinned,
     unpin,
 )
+from pepperpy.reliability.layer import ReliableLLM
 from pepperpy.textcheck import check_text
 from pepperpy.tool_loop import ToolLoop
 from pepperpy.tools import MAX_TOOL_CALLS, ToolRunner, check_unique
@@ -57,11 +58,15 @@ class ChatBuilder:
     _max_tool_rounds = 5
     _max_tool_calls = MAX_TOOL_CALLS
     _timeout: float | None = None
+    #: What _check_messages would find, known as messages are added: ``_asked`` once a
+    #: non-blank ASCII user message is in, ``_odd`` once a message that the appenders do
+    #: not look at (or a non-ASCII one) is; the check itself runs only when one says so.
+    _asked = False
+    _odd = False
 
-    def __init__(
+    def __init__(  # keywords or positional (PepperPy's chat: cheaper per request)
         self,
         provider_getter: Callable[[], Awaitable[LLMProvider]],
-        *,
         run: Callable[[Any], Any],
         history: Callable[[str], ConversationHistory] | None = None,
         tools: Callable[[], Awaitable[list[Tool]]] | None = None,
@@ -94,12 +99,15 @@ class ChatBuilder:
                                       "images=[\"photo.png\"]")
             shown = tuple(Image.of(i) for i in images)
         self._messages.append(Message(role, content, images=shown))
+        self._odd = True
         return self
 
     # with_system and with_user append as with_message does, without calling it when
     # there are no images: one call less on every chat request.
     def with_system(self, content: str) -> Self:
         self._messages.append(Message(MessageRole.SYSTEM, content))
+        if not content.isascii():
+            self._odd = True
         return self
 
     def with_user(self, content: str, *, images: Sequence[Any] = _NO_IMAGES) -> Self:
@@ -108,6 +116,10 @@ class ChatBuilder:
         if images is not _NO_IMAGES:
             return self.with_message(MessageRole.USER, content, images=images)
         self._messages.append(Message(MessageRole.USER, content))
+        if content.isascii() and content.strip():
+            self._asked = True
+        else:
+            self._odd = True
         return self
 
     def with_assistant(self, content: str) -> Self:
@@ -121,6 +133,7 @@ class ChatBuilder:
                     f"{type(message).__name__}; use with_user()/with_system() for strings"
                 )
             self._messages.append(message)
+            self._odd = True
         return self
 
     # -- options ----------------------------------------------------------------
@@ -213,7 +226,8 @@ class ChatBuilder:
         # steps are inline for the same reason (every chat request runs them).
         token = None if self._timeout is None else pin(Deadline.after(self._timeout))
         try:
-            self._check_messages()
+            if self._odd or not self._asked:  # _check_messages, called only when it acts
+                self._check_messages()
             provider = self._layers.get("llm") or await self._provider_getter()
             messages, history = list(self._messages), None
             if self._conversation is not None:
@@ -235,8 +249,8 @@ class ChatBuilder:
                 # No tool offered: one model call is the whole loop (the tool loop's
                 # outcome when nothing is runnable), made without building the loop.
                 result = await provider.generate(messages, options)
-                answer = Message(MessageRole.ASSISTANT, result.content,
-                                 tool_calls=result.tool_calls)
+                answer = Message(MessageRole.ASSISTANT, result.content, None,  # positional:
+                                 result.tool_calls)  # cheaper than keywords to a class
                 added = [answer]
             result.messages = [*messages, answer]
             if self._schema is not None and not result.tool_calls:
@@ -255,8 +269,22 @@ class ChatBuilder:
         Tool rounds show as chunks with ``kind`` "tool_calls" and "tool_result" and
         empty ``content``.
         """
-        # Nothing runs before the first chunk is asked for.
+        # Nothing runs before the first chunk is asked for. A plain chat (no tools, no
+        # history) on a built layer is read straight from the layer, which runs
+        # _plain_start at its first step: one generator level less on every chunk.
+        layer = self._layers.get("llm")
+        if (type(layer) is ReliableLLM and self._conversation is None
+                and self._configured_tools is None and not self._options.get("tools")):
+            return layer.chat_stream(self._plain_start)
         return self._stream()
+
+    def _plain_start(self) -> tuple[list[Message], GenerationOptions, Deadline | None]:
+        """A plain chat stream's first step: what ``_stream`` does before its model call."""
+        if self._odd or not self._asked:  # _check_messages, called only when it acts
+            self._check_messages()
+        options = self._request_options(()) if self._options or self._defaults else _PLAIN
+        return (list(self._messages), options,
+                None if self._timeout is None else Deadline.after(self._timeout))
 
     async def _stream(self) -> AsyncIterator[GenerationChunk]:
         provider, messages, history = await self._prepare()

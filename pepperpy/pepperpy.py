@@ -66,6 +66,20 @@ def _setup_hint(category: str) -> str:
     return _SETUP_HINT.get(category) or f"pepper.use({category!r}, PROVIDER_NAME, ...)"
 
 
+_CHAT_BUILDER: type[ChatBuilder] | None = None  # pepperpy.chat's, once a chat was made
+
+
+def _chat_builder() -> type[ChatBuilder]:
+    """``ChatBuilder``, imported by the first chat. Not an import statement in ``chat``
+    itself: on every request, a from-import of a module (not a package) formats an
+    AttributeError for its missing ``__path__`` (~3.5K instructions)."""
+    global _CHAT_BUILDER
+    from pepperpy.chat import ChatBuilder
+
+    _CHAT_BUILDER = ChatBuilder
+    return ChatBuilder
+
+
 class PepperPy:
     """Configure providers fluently, then chat, embed, retrieve and remember.
 
@@ -566,16 +580,16 @@ class PepperPy:
     @property
     def chat(self) -> ChatBuilder:
         """A new chat: ``pepper.chat.with_user("...").generate()``."""
-        from pepperpy.chat import ChatBuilder
-
+        builder = _CHAT_BUILDER or _chat_builder()
         if "llm" not in self._providers:  # _require("llm"), called only when it raises
             self._require("llm")
         history = self._history if "storage" in self._providers else None
         tools = self.tools.collect if self._tool_sources else None
         rel = self._rel if self._rel is not None else self._reliability
-        return ChatBuilder(self._llm_layer, run=self._sync.run, history=history, tools=tools,
-                           tracing=rel.tracing, defaults=self._request_defaults,
-                           layers=self._layers)
+        # Positional (provider_getter, run, history, tools, tracing, defaults, layers):
+        # a class called with keywords costs about twice as much, on every chat.
+        return builder(self._llm_layer, self._sync.run, history, tools, rel.tracing,
+                       self._request_defaults, self._layers)
 
     def agent(
         self, *, instructions: str = "", max_steps: int = 8,

@@ -231,10 +231,14 @@ MUTATIONS: tuple[Mutation, ...] = (
       f"{SEAL}test_imported_bytes_are_the_verified_ones_when_the_file_changes_before_the_"
       "import"),
     m("traceback-verified-lines", "tracebacks showing what sits on disk now", LOADER,
-      "linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)",
-      "pass",
+      "remember(filename, text)  # tracebacks read these lines",
+      "pass  # tracebacks read these lines",
       f"{SEAL}test_traceback_lines_come_from_the_verified_bytes_when_a_folder_replaces_the_"
       "bundle"),
+    m("traceback-lines-wait", "tracebacks showing what sits on disk now (linecache loaded "
+      "after the load)", "pepperpy/_lines.py",
+      "spec.loader = _Filling(spec.loader)", "pass",
+      f"{SEAL}test_verified_lines_wait_for_linecache_when_the_load_does_not_import_it"),
     m("lazy-import-from-path", "swap between verify and import (lazy import)", LOADER,
       "source = self.read(entry).replace(",
       "source = __import__('zipfile').ZipFile(self.root).read(entry).replace(",

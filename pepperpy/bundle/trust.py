@@ -63,7 +63,11 @@ __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_js
 
 STORE_VERSION = 1
 MAX_STORE_BYTES = 8 << 20  # about 20,000 keys; a larger file is damage, never read
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _hex64(text: str) -> bool:
+    """64 lowercase hex digits (``str.strip`` with the digits: no regex compiled at import)."""
+    return len(text) == 64 and not text.strip("0123456789abcdef")
 
 
 def _replace(key: TrustedKey, **changes: Any) -> TrustedKey:
@@ -184,7 +188,7 @@ def _parse_key(key_id: str, rec: Any, path: Path) -> TrustedKey:
             "it holds your revocations)"
         )
 
-    if not _HEX64.fullmatch(key_id) or not isinstance(rec, dict):
+    if not _hex64(key_id) or not isinstance(rec, dict):
         raise bad("malformed record")
     try:
         raw = binascii.a2b_base64(rec["public_key"], strict_mode=True)  # = b64decode(validate)
@@ -250,7 +254,7 @@ class TrustStore:
             )
         keys, revoked = data.get("keys", {}), data.get("revoked_bundles", [])
         if not isinstance(keys, dict) or not isinstance(revoked, list) or not all(
-            isinstance(d, str) and _HEX64.fullmatch(d) for d in revoked
+            isinstance(d, str) and _hex64(d) for d in revoked
         ):
             raise ConfigurationError(
                 f"trust store {self.path} is corrupt: keys must be an object and "
@@ -356,7 +360,7 @@ class TrustStore:
         if self._refused_unlocked(ref):
             return None
         with self._locked() as (keys, _revoked):
-            if _HEX64.fullmatch(ref.strip().lower()) and ref.strip().lower() not in keys:
+            if _hex64(ref.strip().lower()) and ref.strip().lower() not in keys:
                 return None
             key_id = _resolve(ref, keys)
             record = keys[key_id]
@@ -390,7 +394,7 @@ class TrustStore:
     def revoke_bundle(self, digest: str) -> str:
         """Refuse one exact bundle (its file's SHA-256) at verify, install and load."""
         digest = digest.strip().lower()
-        if not _HEX64.fullmatch(digest):
+        if not _hex64(digest):
             raise ValidationError(
                 f"{digest[:70]!r} is not a SHA-256 hex digest (64 hex digits; "
                 "`pepperpy plugin inspect FILE` shows it)"

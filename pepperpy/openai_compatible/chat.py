@@ -98,13 +98,12 @@ class OpenAIChatProvider(LLMProvider):
         if getattr(message, "refusal", None):
             metadata["refusal"] = message.refusal
         content = message.content or ""
+        # Positional (content, messages, tool_calls, finish_reason, model, usage,
+        # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
-            content=content if options.response_format is None else _unwrap(content, options),
-            tool_calls=calls,
-            finish_reason=choice.finish_reason,
-            model=completion.model,
-            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
-            metadata=metadata,
+            content if options.response_format is None else _unwrap(content, options), [],
+            calls, choice.finish_reason, completion.model,
+            Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None, metadata,
         )
 
     async def generate_stream(
@@ -141,7 +140,9 @@ class OpenAIChatProvider(LLMProvider):
                         if wrapped:
                             held.append(text)
                         else:
-                            yield GenerationChunk(text, provider=name)
+                            # positional (content, finish_reason, tool_calls, usage,
+                            # metadata, provider): keywords to a class cost more, per chunk
+                            yield GenerationChunk(text, None, (), None, {}, name)
             finally:
                 await stream.close()
         except openai.APIConnectionError as exc:
@@ -157,8 +158,7 @@ class OpenAIChatProvider(LLMProvider):
             for _, c in sorted(calls.items())
         )
         content = _unwrap("".join(held), options) if held else ""
-        yield GenerationChunk(content, finish_reason=finish or "stop", tool_calls=tool_calls,
-                              usage=usage, provider=name)
+        yield GenerationChunk(content, finish or "stop", tool_calls, usage, {}, name)
 
     # -- mapping --------------------------------------------------------------------
     def _params(self, messages: Sequence[Message], options: GenerationOptions) -> dict[str, Any]:

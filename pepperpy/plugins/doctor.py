@@ -33,8 +33,7 @@ from pepperpy.plugins.locking import read_again_if_installed
 from pepperpy.plugins.manager import PluginManager, dependency_spec
 from pepperpy.plugins.state import InstallState, load_state, settled_for
 from pepperpy.trust import admissible as policy
-from pepperpy.trust.gate import Trust
-from pepperpy.trust.manifest import from_cache
+from pepperpy.trust.gate import Trust, from_cache
 from pepperpy.trust.types import PluginManifest
 
 __all__ = ["BundleStatus", "diagnose"]

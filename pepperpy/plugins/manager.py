@@ -33,32 +33,35 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from pepperpy._frames import with_room
-from pepperpy._record import record
-from pepperpy._version import __version__
-from pepperpy.bundle.trust import read_trust
-from pepperpy.core import (
-    BundleInvalidError,
-    DependencyError,
-    InstallRefusedError,
-    PepperpyError,
-    PluginLoadError,
-    PluginNotFoundError,
-    RevokedError,
-    TrustError,
-    UntrustedPublisherError,
-)
-from pepperpy.plugins.depcache import already_met
-from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
-from pepperpy.plugins.discovery import Found, discover
-from pepperpy.plugins.locking import read_again_if_installed, read_lock
-from pepperpy.plugins.state import InstallState, load_state, settled_for
-from pepperpy.registry import LoadedProvider, check_provider_class
-from pepperpy.settings import Settings
-from pepperpy.trust import admissible as policy
-from pepperpy.trust.gate import Trust, authenticate
-from pepperpy.trust.sealed import import_bundle
-from pepperpy.trust.types import PluginManifest, VerifiedBundle
+from pepperpy._gcpause import paused
+
+with paused():  # the load path's modules import without collector passes (_gcpause.py)
+    from pepperpy._frames import with_room
+    from pepperpy._record import record
+    from pepperpy._version import __version__
+    from pepperpy.bundle.trust import read_trust
+    from pepperpy.core import (
+        BundleInvalidError,
+        DependencyError,
+        InstallRefusedError,
+        PepperpyError,
+        PluginLoadError,
+        PluginNotFoundError,
+        RevokedError,
+        TrustError,
+        UntrustedPublisherError,
+    )
+    from pepperpy.plugins.depcache import already_met
+    from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
+    from pepperpy.plugins.discovery import Found, discover
+    from pepperpy.plugins.locking import read_again_if_installed, read_lock
+    from pepperpy.plugins.state import InstallState, load_state, settled_for
+    from pepperpy.registry import LoadedProvider, check_provider_class
+    from pepperpy.settings import Settings
+    from pepperpy.trust import admissible as policy
+    from pepperpy.trust.gate import Trust, authenticate
+    from pepperpy.trust.sealed import import_bundle
+    from pepperpy.trust.types import PluginManifest, VerifiedBundle
 
 __all__ = [
     "Chosen",

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pepperpy.core import ConfigurationError, ProviderError, ValidationError
@@ -26,7 +27,7 @@ from pepperpy.llm import (
     LLMProvider,
     Message,
 )
-from pepperpy.reliability.deadline import Deadline
+from pepperpy.reliability.deadline import Deadline, pinned
 from pepperpy.reliability.deadline import _current as _current_deadline
 from pepperpy.reliability.fallback import Link, falls_back
 from pepperpy.reliability.retry import RetryPolicy
@@ -40,6 +41,11 @@ if TYPE_CHECKING:
 __all__ = ["Reliability", "ReliableEmbeddings", "ReliableLLM"]
 
 _T = TypeVar("_T")
+
+#: A plain chat's first step (``ReliableLLM.chat_stream``): its messages, options and
+#: own deadline.
+ChatStart = Callable[[], tuple[Sequence[Message], GenerationOptions, Deadline | None]]
+_PLAIN = GenerationOptions()  # a placeholder until ``start()`` gives the chat's
 
 
 class Reliability:
@@ -277,37 +283,39 @@ class ReliableLLM(_Layer, LLMProvider):
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> GenerationResult:
         rel, first = self._rel, self._chain[0]
-        deadline = rel.deadline()
-        call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
-        span = self._call_span(call, options)
-        if span is not None and rel.tracing.capture_content:  # no call when it would not act
-            self._content(span, messages, None)
+        model = options.model or first.model or "default"
+        deadline = _current_deadline.get()  # rel.deadline(), inline: every call asks
+        if deadline is None and rel.timeout is not None:
+            deadline = Deadline(rel.timeout, asyncio.get_running_loop().time() + rel.timeout)
+        # Where the call stands in its chain: made only when something reads it (a span,
+        # the walk, a failure); a call answered at its first attempt needs none of it.
+        call: _Call | None = None
+        tracing = rel.tracing
+        tracer = tracing._tracer  # tracing.active(), inline: every call asks
+        span = None
+        if tracer if tracer is not None else tracing._get_tracer():
+            call = _Call(rel, self._chain, model, deadline)
+            span = self._call_span(call, options)
+            if span is not None and tracing.capture_content:  # no call when it would not act
+                self._content(span, messages, None)
         error: BaseException | None = None
         result: GenerationResult | None = None
         try:
             key = None
             if rel.cache is not None:
-                key, hit = await self._cached(call.model, messages, options)
+                key, hit = await self._cached(model, messages, options)
                 if hit is not None:
-                    rel.usage.cache_hit(first.name, call.model)
+                    rel.usage.cache_hit(first.name, model)
                     if span is not None:
                         span.set_attribute("pepperpy.cached", True)
                     result = hit
                     return hit
 
-            # Not a coroutine: the provider's own is awaited by _walk. Every coroutine
-            # between the caller and the SDK costs a little on each exception the SDK
-            # raises inside (CPython walks them), and SDKs raise hundreds per request.
-            def attempt(provider: Any, index: int) -> Awaitable[GenerationResult]:
-                if not getattr(provider, "accepts_images", False):  # no call when it does
-                    refuse_unseen_images(provider, messages)
-                if index and options.model is not None:  # _options_for, inline
-                    return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
-                return provider.generate(messages, options)  # type: ignore[no-any-return]
-
             dog = rel.watchdog(deadline, first.name, "chat") if deadline is not None else None
-            # The watchdog inline, not dog.run(): one coroutine less (see above); its
-            # arm() and rest() are called only when they act (fired / a cancel is owed).
+            # The watchdog inline, not dog.run(): one coroutine less (every coroutine
+            # between the caller and the SDK costs a little on each exception the SDK
+            # raises inside, and SDKs raise hundreds per request); its arm() and rest()
+            # are called only when they act (fired / a cancel is owed).
             try:
                 if dog is not None:
                     if dog.fired:
@@ -315,26 +323,35 @@ class ReliableLLM(_Layer, LLMProvider):
                     dog.waiting = True
                 provider = None if first.ready is None else first.ready()
                 if provider is None:
-                    result = await self._walk(call, span, attempt)
+                    call = call or _Call(rel, self._chain, model, deadline)
+                    result = await self._walk(call, span, partial(self._attempt, messages, options))
                 else:
                     # Started on this loop: the first attempt without the walk's frame
                     # or start(); a failure goes on in the walk, by the same rules.
-                    call.attempt = 1  # call.next_attempt(), inline
-                    rel.usage.request(first.name, call.model, retry=False)
-                    if span is not None:
-                        call.first_ns = time.time_ns()  # _begin_attempt of a first one
+                    if call is not None:
+                        call.attempt = 1  # call.next_attempt(), inline
+                        if span is not None:
+                            call.first_ns = time.time_ns()  # _begin_attempt of a first one
+                    rel.usage.request(first.name, model, retry=False)
                     again = False
                     try:
-                        result = await attempt(provider, 0)
+                        if not getattr(provider, "accepts_images", False):  # no call if it does
+                            refuse_unseen_images(provider, messages)
+                        result = await provider.generate(messages, options)
                     except ProviderError as exc:
+                        if call is None:
+                            call = _Call(rel, self._chain, model, deadline)
+                            call.attempt = 1
                         self._attempt_failed(call, span, None, exc)
                         if not call.failed(exc):
                             raise
                         again = True  # the walk goes on outside this handler, as it does
                     if again:
+                        assert call is not None  # set by the handler above
                         if call.wait:
                             await asyncio.sleep(call.wait)
-                        result = await self._walk(call, span, attempt)
+                        result = await self._walk(
+                            call, span, partial(self._attempt, messages, options))
             except asyncio.CancelledError:
                 if dog is not None:
                     dog.cancelled()
@@ -346,10 +363,13 @@ class ReliableLLM(_Layer, LLMProvider):
                         dog.rest()
                     dog.close()
             assert result is not None  # for the type checker: every path above set it
-            result.provider = self._chain[call.index].name  # call.link, inline
-            result.model = result.model or call.model
+            name = first.name
+            if call is not None:  # the link that answered, and its model
+                name, model = self._chain[call.index].name, call.model
+            result.provider = name
+            result.model = result.model or model
             if result.usage is not None:
-                rel.usage.tokens(call.link.name, call.model, result.usage.prompt_tokens,
+                rel.usage.tokens(name, model, result.usage.prompt_tokens,
                                  result.usage.completion_tokens)
             if key is not None:  # a fallback's answer too: the key names the chain
                 await rel.cache.put(key, result)  # type: ignore[union-attr]
@@ -360,8 +380,18 @@ class ReliableLLM(_Layer, LLMProvider):
             raise
         finally:
             if span is not None:
-                self._finish(span, call, error, result)
+                self._finish(span, call, error, result)  # type: ignore[arg-type]
         return result
+
+    def _attempt(self, messages: Sequence[Message], options: GenerationOptions,
+                 provider: Any, index: int) -> Awaitable[GenerationResult]:
+        """One attempt of ``generate`` in the walk. Not a coroutine: the provider's own
+        is awaited by the walk (see above on why depth costs)."""
+        if not getattr(provider, "accepts_images", False):  # no call when it does
+            refuse_unseen_images(provider, messages)
+        if index and options.model is not None:  # _options_for, called only when it acts
+            return provider.generate(messages, self._options_for(options, index))  # type: ignore[no-any-return]
+        return provider.generate(messages, options)  # type: ignore[no-any-return]
 
     async def _cached(
         self, model: str, messages: Sequence[Message], options: GenerationOptions
@@ -384,9 +414,26 @@ class ReliableLLM(_Layer, LLMProvider):
         # Not an async generator itself: the deadline is read now, in the caller's scope.
         return self._stream(messages, options, self._rel.deadline())
 
+    def chat_stream(self, start: ChatStart) -> AsyncIterator[GenerationChunk]:
+        """A plain chat's stream (no tools, no history), read by the caller straight from
+        this layer: one generator level less on every chunk. ``start()`` runs at the first
+        step, where the chat's own generator ran it: the chat's checks, then its messages,
+        options and own deadline (``None``: the enclosing one). A chunk with tool calls
+        (the caller's to answer) is passed on once the answer is over, as the chat does."""
+        return self._stream((), _PLAIN, None, start)
+
     async def _stream(
-        self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None
+        self, messages: Sequence[Message], options: GenerationOptions, deadline: Deadline | None,
+        start: ChatStart | None = None,
     ) -> AsyncIterator[GenerationChunk]:
+        held: GenerationChunk | None = None  # a chat's tool-call chunk, passed on last
+        if start is not None:
+            messages, options, own = start()
+            if own is None:
+                deadline = self._rel.deadline()
+            else:
+                with pinned(own):  # an earlier enclosing deadline still wins
+                    deadline = self._rel.deadline()
         rel, first = self._rel, self._chain[0]
         call = _Call(rel, self._chain, options.model or first.model or "default", deadline)
         span = self._call_span(call, options)
@@ -442,10 +489,12 @@ class ReliableLLM(_Layer, LLMProvider):
                                              chunk.usage.completion_tokens)
                         # A plugin that tags its text chunks with its own name (the
                         # shipped ones do) has them passed through; others get a copy.
-                        if chunk.provider == name and chunk.kind == "text":
-                            yield chunk
-                        else:
-                            yield chunk._tagged(name)
+                        if chunk.provider != name or chunk.kind != "text":
+                            chunk = chunk._tagged(name)
+                        if start is not None and chunk.tool_calls:
+                            held = chunk  # a chat's: passed on once the answer is over
+                            continue
+                        yield chunk
                 except ProviderError as exc:
                     if last is None or child is not None:
                         self._attempt_failed(call, span, child, exc)
@@ -469,7 +518,7 @@ class ReliableLLM(_Layer, LLMProvider):
                 if child is not None:
                     child.set_attributes(_result_attributes(last))
                     child.end()
-                return
+                break
         except GeneratorExit:  # the caller stopped reading: not a failure
             raise
         except BaseException as exc:
@@ -480,6 +529,8 @@ class ReliableLLM(_Layer, LLMProvider):
                 dog.close()
             if span is not None:
                 self._finish(span, call, error, last)
+        if held is not None:  # after the call is over, as the chat passed it on
+            yield held
 
 
 def refuse_unseen_images(provider: Any, messages: Sequence[Message]) -> None:

@@ -41,30 +41,6 @@ def _trace_module() -> Any:
 _current_context: Any = None  # opentelemetry.context.get_current, once imported
 
 
-def _global_provider_set() -> bool:
-    """Whether a global tracer provider has been set up in this process.
-
-    Setting one imports ``opentelemetry.trace`` (or names it in the variable
-    OpenTelemetry reads). Until then every span would be a no-op one from the proxy
-    tracer, which records nothing and costs about 10 us per call: importing
-    ``opentelemetry.trace`` is not enough (SDKs such as anthropic's do it on import).
-    """
-    if "opentelemetry.trace" not in sys.modules and not _env_names_provider():
-        return False
-    trace = _otel if _otel is not None else _trace_module()
-    if not trace:
-        return False
-    # OpenTelemetry's own global: until something is set (or the variable names a
-    # provider to load), get_tracer_provider() returns the proxy; known here without
-    # its look-up of the variable, which raises and catches a KeyError each time.
-    if getattr(trace, "_TRACER_PROVIDER", _MISSING) is None:
-        env = os.environ  # _env_names_provider(), inline: this runs on every call
-        data = getattr(env, "_data", None) if type(env) is _ENVIRON else None
-        if not (_ENV_KEY in data if data is not None else _ENV_VAR in env):
-            return False
-    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-
-
 _ENV_VAR = "OTEL_PYTHON_TRACER_PROVIDER"
 _ENVIRON = type(os.environ)
 _ENV_KEY = os.environ.encodekey(_ENV_VAR)  # type: ignore[attr-defined]
@@ -93,8 +69,31 @@ class Tracing:
 
     def _get_tracer(self) -> Any:
         if self._tracer is None:
-            if self.enabled and self.tracer_provider is None and not _global_provider_set():
-                return False  # asked again at the next call, so a later set-up is seen
+            if self.enabled and self.tracer_provider is None:
+                # Whether a global tracer provider has been set up in this process (the
+                # check inline: every call asks until one is). Setting one imports
+                # ``opentelemetry.trace`` (or names it in the variable OpenTelemetry
+                # reads). Until then every span would be a no-op one from the proxy
+                # tracer, which records nothing and costs about 10 us per call:
+                # importing ``opentelemetry.trace`` is not enough (SDKs such as
+                # anthropic's do it on import). Not found: asked again at the next
+                # call, so a later set-up is seen.
+                if "opentelemetry.trace" not in sys.modules and not _env_names_provider():
+                    return False
+                found = _otel if _otel is not None else _trace_module()
+                if not found:
+                    return False
+                # OpenTelemetry's own global: until something is set (or the variable
+                # names a provider to load), get_tracer_provider() returns the proxy;
+                # known here without its look-up of the variable, which raises and
+                # catches a KeyError each time.
+                if getattr(found, "_TRACER_PROVIDER", _MISSING) is None:
+                    env = os.environ  # _env_names_provider(), inline
+                    data = getattr(env, "_data", None) if type(env) is _ENVIRON else None
+                    if not (_ENV_KEY in data if data is not None else _ENV_VAR in env):
+                        return False
+                if isinstance(found.get_tracer_provider(), found.ProxyTracerProvider):
+                    return False
             trace: Any = _trace_module() if self.enabled else False
             if not trace:
                 self._tracer = False

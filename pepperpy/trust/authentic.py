@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import binascii  # base64 without the base64 module (same calls b64encode/b64decode make)
 import json
-import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -44,14 +43,16 @@ __all__ = ["FORMAT", "Pass", "check_directory", "check_key", "encode_signature_e
 
 FORMAT = "pepperpy-bundle/2"
 CHUNK = 1 << 20  # bytes hashed while a second thread CRC-checks them (``pepperpy._crcs``)
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_B64_SIG = re.compile(r"[A-Za-z0-9+/]{86}==")
+_HEX = "0123456789abcdef"  # sets for str.strip: no regex compiled at import
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 # -- ed25519 public keys -----------------------------------------------------------------
 
 _P = 2**255 - 19
-_D = (-121665 * pow(121666, _P - 2, _P)) % _P
-_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+# (-121665 * pow(121666, _P - 2, _P)) % _P and pow(2, (_P - 1) // 4, _P), written out:
+# two exponentiations at import cost about 0.2 ms (tests/trust/test_curve_constants.py checks them)
+_D = 37095705934669439343138083508754565189542113879843219016388785533085940283555
+_SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752
 
 
 def key_id_of(raw: bytes) -> str:
@@ -150,9 +151,9 @@ def parse_signature_entry(raw: bytes | memoryview) -> tuple[str, bytes]:
             f"bundle format {str(body['format'])[:40]!r} is not supported; expected {FORMAT!r} "
             "(upgrade PepperPy or rebuild the bundle)")
     key_id, sig = body["key_id"], body["signature"]
-    if not isinstance(key_id, str) or not _HEX64.fullmatch(key_id):
+    if not isinstance(key_id, str) or len(key_id) != 64 or key_id.strip(_HEX):
         raise BundleInvalidError("the signature entry's key_id is not 64 lowercase hex digits")
-    if not isinstance(sig, str) or not _B64_SIG.fullmatch(sig):
+    if not isinstance(sig, str) or len(sig) != 88 or sig[86:] != "==" or sig[:86].strip(_B64):
         raise BundleInvalidError("the signature entry's signature is not base64 of 64 bytes")
     signature = binascii.a2b_base64(sig, strict_mode=True)  # 86 digits and "==": 64 bytes
     if encode_signature_entry(key_id=key_id, signature=signature) != raw:

@@ -33,6 +33,7 @@ writes anything but the verified cache (``PEPPERPY_HOME/verified.json``), best e
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 from _weakref import ref  # weakref's C type; the weakref module costs 0.4 ms to import
@@ -44,11 +45,10 @@ from pepperpy._record import record
 from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.trust import archive as zf
 from pepperpy.trust import authentic, types
-from pepperpy.trust.manifest import check_entry_point, from_cache, parse_manifest
 from pepperpy.trust.types import DEFAULT_LIMITS, Limits, TrustSnapshot, VerifiedBundle, ZipEntry
 
-__all__ = ["Trust", "Verified", "authenticate", "check", "issued", "open_regular",
-           "read_bundle", "verify_bundle"]
+__all__ = ["Trust", "Verified", "authenticate", "check", "from_cache", "issued",
+           "open_regular", "read_bundle", "verify_bundle"]
 
 _CHUNK = authentic.CHUNK  # 1 MiB reads: few hand-overs to the CRC thread
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
@@ -100,6 +100,16 @@ class Verified:
     digest: str
     key_id: str
     publisher: str
+
+
+def from_cache(raw: object) -> types.PluginManifest | None:
+    """A manifest the verified cache recorded (it passed every check), or None if the
+    entry is damaged (then the bundle is verified again). A hit needs nothing else from
+    ``manifest.py``, which is imported only to parse a manifest (``_verify``)."""
+    try:
+        return types.from_validated(json.loads(raw))  # type: ignore[arg-type]
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def issued(bundle: VerifiedBundle) -> bool:
@@ -225,6 +235,8 @@ def _verify(scanned: authentic.Pass, entries: tuple[ZipEntry, ...], trust: Trust
             ) -> tuple[Verified, dict[str, bytes]]:
     """Steps 2-6 on one pass: the signature over the raw bytes first, then (and only then)
     every entry inflated (bounded) and CRC-checked, the manifest parsed, the entry point."""
+    from pepperpy.trust.manifest import check_entry_point, parse_manifest
+
     record = authentic.verify_pass(scanned, entries, trust, path=path)
     inflated = zf.check_contents(scanned[3], entries, scanned[2], keep=keep, limits=limits)
     at = [e.name for e in entries].index(zf.MANIFEST_NAME)

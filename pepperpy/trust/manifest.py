@@ -29,11 +29,11 @@ from pepperpy.trust.types import DEFAULT_LIMITS, Limits, PluginManifest, from_va
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
-__all__ = ["check_dependency", "check_entry_point", "from_cache", "load_schema",
+__all__ = ["check_dependency", "check_entry_point", "load_schema",
            "parse_json_strict", "parse_manifest"]
 
-_SPECIAL = re.compile(rb'["\\\[\]{}]')
-_DEP_CHARS = re.compile(r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+")
+_SPECIAL = rb'["\\\[\]{}]'  # patterns compiled on first use (re caches them), not at import
+_DEP_CHARS = r"[A-Za-z0-9._\-\[\],<>=!~*;'\"() ]+"
 
 
 class _Refused(ValueError):
@@ -44,7 +44,7 @@ def _depth_ok(raw: bytes, limit: int) -> bool:
     """Nesting depth at most ``limit``, in one linear pass over the special bytes, before
     ``json.loads`` (whose scanner recurses) sees them."""
     depth, in_string, skip_to = 0, False, -1
-    for match in _SPECIAL.finditer(raw):
+    for match in re.finditer(_SPECIAL, raw):
         at, char = match.start(), raw[match.start()]
         if at < skip_to:
             continue
@@ -225,7 +225,7 @@ def check_dependency(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Requireme
         raise refuse(f"longer than {limits.max_dependency_length} characters")
     if text.startswith("-"):
         raise refuse("pip/uv options are not allowed")
-    if text != text.strip() or "  " in text or not _DEP_CHARS.fullmatch(text):
+    if text != text.strip() or "  " in text or not re.fullmatch(_DEP_CHARS, text):
         raise refuse("only letters, digits, ._-[],<>=!~*;'\"() and single spaces are allowed "
                      "(no URLs, paths, '@', ':', '#', tabs or newlines)")
     try:
@@ -279,15 +279,6 @@ def parse_manifest(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> PluginMani
 def _name_of(value: dict[str, Any]) -> str | None:
     name = value.get("name")
     return name if isinstance(name, str) and len(name) < 80 else None
-
-
-def from_cache(raw: object) -> PluginManifest | None:
-    """A manifest the verified cache recorded (it passed every check), or None if the
-    entry is damaged (then the bundle is verified again)."""
-    try:
-        return from_validated(json.loads(raw))  # type: ignore[arg-type]
-    except (ValueError, TypeError, KeyError):
-        return None
 
 
 def check_entry_point(manifest: PluginManifest, names: Collection[str]) -> None:

@@ -16,7 +16,8 @@ Invariants:
   here; everything else falls through to the normal finders at the cost of one prefix
   check. A failed import leaves no module of the bundle behind, and unregisters it.
 - Tracebacks show the verified lines: each module's source is put in ``linecache``
-  from the verified bytes when it runs, so the ``traceback`` module never reads the
+  from the verified bytes when it runs (``pepperpy/_lines.py``: at once if ``linecache``
+  is loaded, else as soon as it is), so the ``traceback`` module never reads the
   bundle's path on disk (3.11 and 3.12's built-in hook for uncaught errors still does).
 
 Where the sealed loader differs from ``zipimport`` (docs/bundle-format.md, section 10):
@@ -33,15 +34,14 @@ import importlib
 import importlib.machinery
 import importlib.util
 import io
-import linecache
 import os
-import re
 import sys
 import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from pepperpy._lines import remember
 from pepperpy.core import PluginLoadError
 from pepperpy.trust.gate import issued
 from pepperpy.trust.types import VerifiedBundle
@@ -53,7 +53,7 @@ NAMESPACE = "_pepperpy_plugins"
 
 def package_name(name: str, digest: str) -> str:
     """The private package a bundle is imported as."""
-    safe = re.sub(r"\W", "_", name).strip("_") or "plugin"
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "plugin"
     return f"{NAMESPACE}.{safe}_{digest}"
 
 
@@ -166,10 +166,12 @@ class SealedImporter:
             return None
         source = self.read(entry).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         filename = f"{self.root}/{entry}"
-        text = importlib.util.decode_source(source)
-        # Tracebacks read these lines, never the file now at that path (mtime None:
-        # ``linecache.checkcache`` keeps the entry).
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        # no coding cookie possible in the first two lines: UTF-8 (BOM or not), without
+        # ``decode_source``'s import of ``tokenize`` (about 1 ms)
+        head = source.split(b"\n", 2)[:2]
+        text = (importlib.util.decode_source(source) if any(b"coding" in h for h in head)
+                else source.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+        remember(filename, text)  # tracebacks read these lines, never the file now there
         return compile(source, filename, "exec", dont_inherit=True)
 
     def get_source(self, fullname: str) -> str | None:

@@ -78,8 +78,10 @@ class AnthropicProvider(LLMProvider):
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> GenerationResult:
         params, forced = self._params(messages, options)
+        # the client once initialized (_require_client's check, inline: every request)
+        client = self._client if self.initialized else self._require_client()
         try:
-            reply = await self._require_client().messages.create(**params)
+            reply = await client.messages.create(**params)  # type: ignore[union-attr]
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
         texts: list[str] = []
@@ -93,13 +95,12 @@ class AnthropicProvider(LLMProvider):
                 calls.append(ToolCall(block.id, block.name, dict(block.input or {})))
         stop, usage = reply.stop_reason, reply.usage
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
+        # Positional (content, messages, tool_calls, finish_reason, model, usage,
+        # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
-            content="".join(texts),
-            tool_calls=tuple(calls),
-            finish_reason=finish,
-            model=reply.model,
-            usage=Usage(usage.input_tokens, usage.output_tokens),
-            metadata={"id": reply.id, "stop_reason": stop},
+            "".join(texts), [], tuple(calls), finish, reply.model,
+            Usage(usage.input_tokens, usage.output_tokens),
+            {"id": reply.id, "stop_reason": stop},
         )
 
     async def generate_stream(
@@ -155,9 +156,8 @@ class AnthropicProvider(LLMProvider):
             else:
                 calls.append(ToolCall(block["id"], block["name"], data))
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
-        yield GenerationChunk(content, finish_reason=finish or "stop", tool_calls=tuple(calls),
-                              usage=Usage(prompt, completion), metadata={"stop_reason": stop},
-                              provider=name)
+        yield GenerationChunk(content, finish or "stop", tuple(calls), Usage(prompt, completion),
+                              {"stop_reason": stop}, name)  # positional, as above
 
     # -- mapping --------------------------------------------------------------------
     def _params(

@@ -111,3 +111,59 @@ async def test_the_chats_own_timeout_covers_the_direct_stream() -> None:
             await anext(stream)
         assert asyncio.get_running_loop().time() - started < 2.0
         assert Counted.closed == 1
+
+
+# Once the llm layer is built (after a first call), a plain chat's stream is the layer's
+# own generator: the same rules hold there.
+async def warmed(pepper: PepperPy) -> None:
+    await pepper.chat.with_user("warm up").generate()
+
+
+def from_layer(stream: AsyncIterator[GenerationChunk]) -> bool:
+    from pepperpy.reliability.layer import ReliableLLM
+
+    return stream.ag_code is ReliableLLM._stream.__code__  # type: ignore[attr-defined]
+
+
+async def test_on_the_layer_nothing_runs_before_the_first_chunk() -> None:
+    async with app() as pepper:
+        await warmed(pepper)
+        stream = pepper.chat.with_system("no user message").stream()  # no error yet
+        assert from_layer(stream)
+        with pytest.raises(ValidationError, match="no user message"):
+            await anext(stream)
+        with pytest.raises(StopAsyncIteration):
+            await anext(stream)
+        assert Counted.opened == 0
+        good = pepper.chat.with_user("count").stream()
+        assert from_layer(good)
+        assert [c.content async for c in good] == ["one ", "two ", "three"]
+        assert [c.provider for c in [c async for c in pepper.chat.with_user("c").stream()]
+                ] == ["counted"] * 3
+
+
+async def test_on_the_layer_closing_mid_stream_closes_the_provider_and_the_deadline() -> None:
+    async with app() as pepper:
+        await warmed(pepper)
+        stream = pepper.chat.with_user("count").stream()
+        assert from_layer(stream)
+        assert (await anext(stream)).content == "one "
+        await stream.aclose()  # type: ignore[attr-defined]
+        assert (Counted.opened, Counted.closed) == (1, 1)
+        assert len(pepper._reliability._deadlines or ()) == 0
+        with pytest.raises(StopAsyncIteration):
+            await anext(stream)
+
+
+async def test_on_the_layer_the_chats_own_timeout_covers_the_stream() -> None:
+    Counted.pause = 5.0
+    async with app() as pepper:
+        await warmed(pepper)
+        stream = pepper.chat.with_user("count").with_timeout(0.2).stream()
+        assert from_layer(stream)
+        assert (await anext(stream)).content == "one "
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ProviderTimeoutError):
+            await anext(stream)
+        assert asyncio.get_running_loop().time() - started < 2.0
+        assert Counted.closed == 1

@@ -88,3 +88,18 @@ async def test_a_plain_stream_without_history_passes_every_chunk() -> None:
         chunks = [c async for c in pepper.chat.with_user("define fox").stream()]
     assert [c.content for c in chunks] == ["the ", "tool", "see "]
     assert [c.provider for c in chunks] == ["calls-first"] * 3
+
+
+async def test_a_plain_stream_read_from_the_built_layer_passes_the_calls_last() -> None:
+    from pepperpy.reliability.layer import ReliableLLM
+
+    async with app() as pepper:
+        first = [shown(c) async for c in pepper.chat.with_user("define fox").stream()]
+        stream = pepper.chat.with_user("define fox").stream()
+        assert stream.ag_code is ReliableLLM._stream.__code__  # type: ignore[attr-defined]
+        again = [shown(c) async for c in stream]
+        timed = [shown(c) async for c in pepper.chat.with_user("define fox").with_timeout(9)
+                 .with_temperature(0.5).stream()]
+    assert first == again == timed
+    assert [c[0] for c in again] == ["the ", "tool", "see "]
+    assert again[-1][2] == (CALL,)

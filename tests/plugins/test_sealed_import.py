@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.resources
+import importlib.util
 import inspect
 import os
 import subprocess
@@ -213,6 +214,99 @@ def test_traceback_lines_come_from_the_verified_bytes_when_a_folder_replaces_the
         shutil.rmtree(installed)
     assert 'raise RuntimeError("boom from bundle A")  # the line a traceback must show' in text
     assert "ATTACKER" not in text
+
+
+STORE = """\
+from pepperpy.storage import StorageProvider
+from .tools import explode
+
+
+class Store(StorageProvider):
+    async def put(self, namespace, key, value):
+        explode()
+
+    async def get(self, namespace, key):
+        return None
+
+    async def delete(self, namespace, key):
+        return False
+
+    async def list(self, namespace, *, prefix=""):
+        return []
+"""
+
+
+def test_verified_lines_wait_for_linecache_when_the_load_does_not_import_it(env):
+    """A fresh process loads a plugin that imports nothing that needs ``linecache`` (nor
+    does the load); a folder then replaces the bundle, and ``linecache`` is imported only
+    for the traceback: the lines shown are still the verified ones, and ``linecache`` is
+    an ordinary module with its own loader afterwards."""
+    pub = env.publisher()
+    manifest = ('{"name": "store", "version": "1.0.0", "category": "storage", '
+                '"provider_name": "store", "entry_point": "provider:Store"}')
+    files = [("plugin.json", manifest.encode()), ("provider.py", STORE.encode()),
+             ("tools.py", TOOLS.format(tag="A").encode())]
+    installed = _install(env, build_bytes(files, pub.key).data, "store.pepperplugin")
+    code = f"""
+import sys
+from pathlib import Path
+from pepperpy.plugins.manager import PluginManager
+from pepperpy.registry import ProviderRegistry
+from pepperpy.settings import Settings
+settings = Settings(home=Path({str(env.settings.home)!r}), auto_install=False,
+                    checkout_plugins=False)
+cls = ProviderRegistry(resolver=PluginManager(settings)).load("storage", "store").provider_class
+assert "linecache" not in sys.modules, "the load and the plugin must not import linecache"
+installed = Path({str(installed)!r})
+installed.unlink()
+installed.mkdir()
+(installed / "provider.py").write_text("ATTACKER_PROVIDER_LINE\\n" * 80)
+(installed / "tools.py").write_text("def explode():\\n    ATTACKER_LINE = 1\\n" * 20)
+import asyncio, linecache, traceback
+linecache.checkcache()
+try:
+    asyncio.run(cls().put("n", "k", 1))
+except RuntimeError as exc:
+    print("".join(traceback.format_exception(exc)))
+print("own loader:", linecache.__loader__ is linecache.__spec__.loader,
+      type(linecache.__loader__).__name__)
+print("hooks left:", [f for f in sys.meta_path if type(f).__module__ == "pepperpy._lines"])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=env.tmp, check=False)
+    assert out.returncode == 0, out.stderr
+    assert f'File "{installed}/provider.py", line 7, in put' in out.stdout
+    assert f'File "{installed}/tools.py", line 2, in explode' in out.stdout
+    assert "explode()" in out.stdout and "boom from bundle A" in out.stdout
+    assert "ATTACKER" not in out.stdout
+    assert "own loader: True SourceFileLoader" in out.stdout
+    assert "hooks left: []" in out.stdout
+
+
+ENCODED = {
+    "bom.py": b"\xef\xbb\xbfX = '\xc3\xa9'\n",
+    "latin.py": b"# -*- coding: latin-1 -*-\nX = '\xe9'\n",
+    "second.py": b"#!/usr/bin/env python\n# vim: set fileencoding=latin-1 :\nX = '\xe9'\n",
+    "utf8.py": "X = '\u00e9'  # no cookie: UTF-8\n".encode(),
+    "crlf.py": "X = '\u00e9'\r\nY = 2\r\n".encode(),
+}
+
+
+def test_traceback_lines_decode_every_source_encoding_as_python_does(env):
+    """The lines put in ``linecache`` are the module's source as Python decodes it: a
+    BOM, a coding cookie on the first or second line, plain UTF-8, CRLF line ends."""
+    import linecache
+
+    pub = env.publisher()
+    files = sorted([*_files(env.marker, "A"), *ENCODED.items()])
+    installed = _install(env, build_bytes(files, pub.key).data)
+    provider_class = env.registry().load("llm", "echo").provider_class
+    package = sys.modules[provider_class.__module__].__package__
+    for name, raw in ENCODED.items():
+        module = importlib.import_module(f"{package}.{name[:-3]}")
+        assert module.X == "\u00e9", name
+        expected = importlib.util.decode_source(raw.replace(b"\r\n", b"\n"))
+        assert linecache.getlines(f"{installed}/{name}") == expected.splitlines(True), name
 
 
 def test_module_attributes_follow_zipimport(env):
