@@ -386,7 +386,7 @@ class TrustStore:
         through the lock, whose save also repairs a backup a crash left behind."""
         keys = self._load()[0]
         key_id = ref.strip().lower()
-        if _HEX64.fullmatch(key_id) and key_id not in keys:
+        if _hex64(key_id) and key_id not in keys:
             return not (self.path.is_symlink() or self.path.exists() or self.backup.exists())
         _resolve(ref, keys)
         return False
