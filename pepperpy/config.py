@@ -109,10 +109,23 @@ def _validate_types(schema: Mapping[str, Any], filled: Mapping[str, Any], label:
     problems = []
     properties = schema.get("properties", {})
     for path, keyword, message in errors[:5]:
-        if path and is_secret(path[0], properties.get(path[0])):
+        spec = properties.get(path[0]) if path else None
+        if path and is_secret(path[0], spec):
             message = f"failed the '{keyword}' check"
+        elif keyword == "pattern" and len(path) == 1 and isinstance(spec, Mapping):
+            message = _pattern_in_words(spec, filled[path[0]])
         problems.append(f"option {'.'.join(path) or '(config)'}: {message}")
     raise ValidationError(f"{label}: invalid configuration: " + "; ".join(problems))
+
+
+def _pattern_in_words(spec: Mapping[str, Any], value: Any) -> str:
+    """A failed ``pattern`` said as the option's ``description`` says it, not as a regex
+    (a user reads "3-512 characters: letters, digits", not ``^[A-Za-z0-9]...$``)."""
+    described = spec.get("description")
+    if isinstance(described, str) and described.strip():
+        return f"{value!r} is not a value this option takes: {described.strip().rstrip('.')}"
+    return (f"{value!r} is not a value this option takes (it has a character, or a form, "
+            "the option does not allow)")
 
 
 def _jsonschema_errors(

@@ -660,6 +660,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "        if True:\n            state = load_state(self.settings.state_file)\n"
       "            if not offered:",
       f"{LOAD}test_loading_waits_for_an_install_holding_the_lock"),
+    m("read-again-after-install", "a read of a home with no lock file mixing the state "
+      "before an install and after", "pepperpy/plugins/locking.py",
+      "        if absent and os.path.lexists(path):\n            raise InstallStarted(path)",
+      "        if False:\n            raise InstallStarted(path)",
+      "tests/plugins/test_read_only.py::"
+      "test_a_read_without_a_lock_file_is_read_again_when_an_install_starts"),
     m("trust-store-not-json", "corrupt trust store", "pepperpy/bundle/trust.py",
       "        data = parse_json(raw, path=self.path, what=\"trust store\", fix=self._fix(), "
       "depth=8)\n",

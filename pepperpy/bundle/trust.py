@@ -357,6 +357,8 @@ class TrustStore:
     def remove(self, ref: str) -> TrustedKey | None:
         """Stop trusting a key. A revoked key stays recorded as revoked. A full key id
         that is not in the store is already removed: ``None`` (a retried removal)."""
+        if self._refused_unlocked(ref):
+            return None
         with self._locked() as (keys, _revoked):
             if _hex64(ref.strip().lower()) and ref.strip().lower() not in keys:
                 return None
@@ -368,11 +370,26 @@ class TrustStore:
 
     def revoke(self, ref: str) -> TrustedKey:
         """Refuse a key forever (it stays in the store, marked revoked)."""
+        if self._refused_unlocked(ref):
+            _resolve(ref, {})  # a full key id not in the store: "no key ..."
         with self._locked() as (keys, _revoked):
             key_id = _resolve(ref, keys)
             if not keys[key_id].revoked:
                 keys[key_id] = _replace(keys[key_id], revoked_at=_now())
             return keys[key_id]
+
+    def _refused_unlocked(self, ref: str) -> bool:
+        """Check ``ref`` against the store as it is, before taking the lock, so a refusal
+        creates nothing (no home, no lock file): raises if it is no key id or names no
+        key (the locked path would raise too, saving nothing). ``True`` for a full key
+        id when there is no store at all; with a store, a retried removal still goes
+        through the lock, whose save also repairs a backup a crash left behind."""
+        keys = self._load()[0]
+        key_id = ref.strip().lower()
+        if _hex64(key_id) and key_id not in keys:
+            return not (self.path.is_symlink() or self.path.exists() or self.backup.exists())
+        _resolve(ref, keys)
+        return False
 
     def revoke_bundle(self, digest: str) -> str:
         """Refuse one exact bundle (its file's SHA-256) at verify, install and load."""

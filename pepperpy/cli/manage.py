@@ -213,7 +213,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from pepperpy.plugins.install import remove_plugin
 
     settings = load_settings()
-    record = remove_plugin(installed_name(args.name, settings), settings=settings)
+    record = remove_plugin(installed_name(args.name, settings, removing=True),
+                           settings=settings)
     print(f"removed {record.name} {record.version}")
     return 0
 

@@ -18,8 +18,12 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def installed_name(name: str, settings: Any, *, category: str | None = None) -> str:
-    """The installed plugin ``name`` means: a plugin name, else a provider name."""
+def installed_name(name: str, settings: Any, *, category: str | None = None,
+                   removing: bool = False) -> str:
+    """The installed plugin ``name`` means: a plugin name, else a provider name.
+
+    ``removing``: the hint for a name not installed says there is nothing to remove,
+    not how to install it."""
     from pepperpy.core import PluginNotFoundError, ValidationError
     from pepperpy.plugins.state import load_state
 
@@ -36,9 +40,11 @@ def installed_name(name: str, settings: Any, *, category: str | None = None) -> 
                               "give the plugin name")
     known = [*plugins, *(r.provider_name for r in plugins.values())]
     installed = ", ".join(sorted(plugins)) or "none"
+    why, fix = ((", so there is nothing to remove", "`pepperpy plugin list` shows what is "
+                 "installed") if removing else
+                ("", f"see `pepperpy plugin list`, or install it with "
+                     f"`pepperpy plugin install {name}`"))
     raise PluginNotFoundError(
         f"{name!r} is not installed{did_you_mean(name, known)}: no installed plugin or "
-        f"provider has that name (installed: {installed}); see `pepperpy plugin list`, or "
-        "install it with "
-        f"`pepperpy plugin install {name}`", plugin=name,
+        f"provider has that name{why} (installed: {installed}); {fix}", plugin=name,
     )

@@ -282,6 +282,7 @@ class IndexStore:
         return entries[name]
 
     def remove(self, name: str) -> IndexConfig:
+        self.get(name)  # refused before the lock: an unknown name creates nothing
         with self.locked():
             entries = self._load()
             config = self.get(name)

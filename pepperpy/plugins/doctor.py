@@ -29,6 +29,7 @@ from pepperpy.core import (
 )
 from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
+from pepperpy.plugins.locking import read_again_if_installed
 from pepperpy.plugins.manager import PluginManager, dependency_spec
 from pepperpy.plugins.state import InstallState, load_state, settled_for
 from pepperpy.trust import admissible as policy
@@ -63,6 +64,7 @@ class BundleStatus:
         return BundleStatus(**{**self.as_dict(), **changes})
 
 
+@read_again_if_installed
 def diagnose(manager: PluginManager) -> list[BundleStatus]:
     """A row for every bundle the manager discovers, in search order."""
     trust = manager.trust()

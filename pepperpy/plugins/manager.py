@@ -54,7 +54,7 @@ with paused():  # the load path's modules import without collector passes (_gcpa
     from pepperpy.plugins.depcache import already_met
     from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
     from pepperpy.plugins.discovery import Found, discover
-    from pepperpy.plugins.locking import read_lock
+    from pepperpy.plugins.locking import read_again_if_installed, read_lock
     from pepperpy.plugins.state import InstallState, load_state, settled_for
     from pepperpy.registry import LoadedProvider, check_provider_class
     from pepperpy.settings import Settings
@@ -166,6 +166,7 @@ class PluginManager:
 
         return devmode.resolve(self.settings, category, provider_name)
 
+    @read_again_if_installed
     def candidates(self, category: str, provider_name: str) -> list[Chosen]:
         """Usable bundles offering the provider, best first; [] if none is offered.
 
@@ -211,6 +212,7 @@ class PluginManager:
         ranked = self.candidates(category, provider_name)
         return ranked[0] if ranked else None
 
+    @read_again_if_installed
     def installed(self, name: str) -> Chosen:
         """``name``'s installed bundle, read, verified and checked like any load (``plugin
         deps NAME`` installs its requirements, never another bundle's)."""

@@ -148,3 +148,56 @@ def test_number_check_is_the_numbers_number_check(value):
     from pepperpy.config_check import _is_number
 
     assert _is_number(value) == (isinstance(value, Number) and not isinstance(value, bool))
+
+
+PATTERNED = [(name, key) for name, schema in SCHEMAS.items()
+             for key, spec in schema.get("properties", {}).items() if "pattern" in spec]
+
+
+@pytest.mark.parametrize(("name", "key"), PATTERNED)
+def test_a_value_failing_a_pattern_is_refused_in_the_options_own_words(name: str,
+                                                                       key: str) -> None:
+    """The user reads the option's description, with its name and the value, not a regex."""
+    schema = SCHEMAS[name]
+    spec = schema["properties"][key]
+    others = {k: "x" for k in schema.get("required", []) if k != key}
+    value = next(v for v in [*VALUES, "kb", "-x-"] if isinstance(v, str) and [
+        kw for _, kw, _ in config_errors(schema, {**others, key: v}) or ()] == ["pattern"])
+    with pytest.raises(ValidationError) as info:
+        prepare_config(schema, {**others, key: value}, label="p")
+    assert str(info.value) == (f"p: invalid configuration: option {key}: {value!r} is not a "
+                               f"value this option takes: {spec['description'].rstrip('.')}")
+    assert spec["pattern"] not in str(info.value)
+
+
+def test_chroma_says_what_a_collection_name_is() -> None:
+    with pytest.raises(ValidationError) as info:
+        prepare_config(SCHEMAS["rag_chroma_provider"], {"collection": "kb"}, label="chroma")
+    assert str(info.value) == (
+        "chroma: invalid configuration: option collection: 'kb' is not a value this option "
+        "takes: Collection name (3-512 characters: letters, digits, '.', '_', '-')")
+
+
+@pytest.mark.parametrize("extra", [{}, {"$defs": {}}])  # the small checker, then jsonschema
+def test_a_pattern_with_no_description_is_said_in_a_plain_sentence(extra: dict[str, Any]) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string", "pattern": "^[a-z]+$"}},
+              **extra}
+    with pytest.raises(ValidationError) as info:
+        prepare_config(schema, {"name": "Bad Name"}, label="p")
+    assert str(info.value) == (
+        "p: invalid configuration: option name: 'Bad Name' is not a value this option takes "
+        "(it has a character, or a form, the option does not allow)")
+    described = {**schema, "properties": {"name": {**schema["properties"]["name"],
+                                                   "description": "Lower-case letters."}}}
+    with pytest.raises(ValidationError, match=r"option name: 'Bad Name' is not a value this "
+                                              r"option takes: Lower-case letters$"):
+        prepare_config(described, {"name": "Bad Name"}, label="p")
+
+
+def test_a_secret_failing_a_pattern_is_still_never_shown() -> None:
+    schema = {"type": "object", "properties": {"api_key": {
+        "type": "string", "pattern": "^sk-", "secret": True, "description": "Starts with sk-."}}}
+    with pytest.raises(ValidationError) as info:
+        prepare_config(schema, {"api_key": "hunter2-secret"}, label="p")
+    assert "hunter2" not in str(info.value)
+    assert "option api_key: failed the 'pattern' check" in str(info.value)

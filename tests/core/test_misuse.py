@@ -30,7 +30,11 @@ def test_rag_without_embeddings_names_the_fix() -> None:
 def test_unknown_provider_lists_what_is_available() -> None:
     with pytest.raises(PluginNotFoundError, match="available: fake") as info:
         PepperPy(registry=fake_registry()).with_llm("nope")
-    assert "pepperpy plugin install" in str(info.value)
+    message = str(info.value)
+    # Both ways to install are named: by name from an index (as the README does) and
+    # from a bundle file.
+    assert "`pepperpy plugin install nope`" in message and "pepperpy index add" in message
+    assert "`pepperpy plugin install FILE`" in message
 
 
 def test_a_malformed_category_is_a_validation_error() -> None:

@@ -64,3 +64,18 @@ def test_install_and_with_llm_suggest_the_closest_name(
     assert "(did you mean 'acme'?)" in capsys.readouterr().err
     with pytest.raises(PluginNotFoundError, match=r"did you mean 'acme'\?"):
         PepperPy().with_llm("acm")
+
+
+def test_removing_what_is_not_installed_says_so_and_how_to_see_what_is(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _setup(publisher, server)
+    capsys.readouterr()
+    assert run("plugin", "remove", "acmee") == 1
+    err = capsys.readouterr().err
+    assert err == ("pepperpy: error: 'acmee' is not installed (did you mean 'acme'?): no "
+                   "installed plugin or provider has that name, so there is nothing to remove "
+                   "(installed: llm_acme_provider); `pepperpy plugin list` shows what is "
+                   "installed\n")
+    assert run("plugin", "list") == 0
+    assert "llm_acme_provider" in capsys.readouterr().out  # still installed, untouched

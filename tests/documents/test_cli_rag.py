@@ -85,3 +85,14 @@ def test_the_collection_names_in_the_examples_are_ones_the_stores_take() -> None
         manifest = json.loads((root / "plugin_src" / store / "plugin.json").read_text())
         pattern = manifest["config_schema"]["properties"]["collection"]["pattern"]
         assert all(re.search(pattern, name) for name in names), (store, names)
+
+
+def test_a_collection_name_the_store_refuses_is_explained_in_words(plugin_env,
+                                                                   tmp_path: Path) -> None:
+    write_good(tmp_path / "corpus")
+    done = pepperpy("rag", "add", "corpus", "--collection", "kb", env=plugin_env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].endswith(
+        "option collection: 'kb' is not a value this option takes: Collection name (3-512 "
+        "characters: letters, digits, '.', '_', '-')"), done.stderr
+    assert "[A-Za-z0-9]" not in done.stderr and "Traceback" not in done.stderr
