@@ -16,7 +16,8 @@ from typing import Any
 
 from pepperpy.core import ValidationError
 
-__all__ = ["Skipped", "broken_links", "collect", "gone", "os_reason", "path_list"]
+__all__ = ["Skipped", "broken_links", "collect", "gone", "one_is_there", "os_reason",
+           "path_list"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,17 @@ def path_list(paths: Any, caller: str) -> list[str]:
         raise ValidationError(f"{caller}(): {raw!r} is not a path PepperPy takes "
                               f"({type(raw).__name__}); {hint}")
     return out
+
+
+def one_is_there(paths: list[str]) -> None:
+    """Refuse an ``add_files`` none of whose paths is there, before a model loads or a
+    provider is looked up: a mistyped path is the error worth reporting first. (With
+    some paths there, the missing ones are skipped and named as usual.)"""
+    if paths and not any(os.path.lexists(path) for path in paths):
+        more = f"; and {len(paths) - 1} more" if len(paths) > 1 else ""
+        raise ValidationError(
+            f"add_files() could not read any of the {len(paths)} paths given ({paths[0]}: "
+            f"no such file or folder{more}); check the path and the working folder")
 
 
 def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Skipped]]:

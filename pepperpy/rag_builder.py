@@ -142,9 +142,10 @@ class RAGBuilder:
         with an ``IngestProgress``.
         """
         from pepperpy.ingest import ingest
-        from pepperpy.ingest_walk import path_list
+        from pepperpy.ingest_walk import one_is_there, path_list
 
         paths = path_list(paths, "add_files")  # before any model or store starts
+        one_is_there(paths)
         if self._loaders is None:
             raise ConfigurationError("add_files() needs documents loaders; use PepperPy.rag")
         loaders = await self._loaders()
@@ -252,3 +253,4 @@ class RAGBuilder:
 
     def ask_sync(self, question: str, **kwargs: Any) -> Answer:
         return self._run(self.ask(question, **kwargs))
+

@@ -72,7 +72,9 @@ def run_add(args: argparse.Namespace) -> int:
 
 async def _add(args: argparse.Namespace) -> int:
     from pepperpy import PepperPy
+    from pepperpy.ingest_walk import one_is_there
 
+    one_is_there(args.paths)  # before the providers are looked up
     app = (PepperPy(data_dir=args.data_dir).with_embeddings(args.embeddings)
            .with_rag(args.store, collection=args.collection))
     live = sys.stderr.isatty()

@@ -170,6 +170,14 @@ def test_a_value_failing_a_pattern_is_refused_in_the_options_own_words(name: str
     assert spec["pattern"] not in str(info.value)
 
 
+@pytest.mark.parametrize(("name", "key"), PATTERNED)
+def test_every_patterned_option_says_what_form_it_takes(name: str, key: str) -> None:
+    """The description a refused value is explained with names the allowed form (which
+    characters, or an example of the form)."""
+    description = SCHEMAS[name]["properties"][key]["description"]
+    assert "characters" in description or "e.g. " in description
+
+
 def test_chroma_says_what_a_collection_name_is() -> None:
     with pytest.raises(ValidationError) as info:
         prepare_config(SCHEMAS["rag_chroma_provider"], {"collection": "kb"}, label="chroma")

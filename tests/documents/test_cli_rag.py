@@ -96,3 +96,31 @@ def test_a_collection_name_the_store_refuses_is_explained_in_words(plugin_env,
         "option collection: 'kb' is not a value this option takes: Collection name (3-512 "
         "characters: letters, digits, '.', '_', '-')"), done.stderr
     assert "[A-Za-z0-9]" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_rag_add_of_a_missing_path_names_the_path_before_any_provider(tmp_path: Path) -> None:
+    # No plugins at all in this home: the mistyped path is still the error reported.
+    home = tmp_path / "home"
+    done = pepperpy("rag", "add", "corpsu", "--embeddings", "nothing-installed",
+                    env={"PEPPERPY_HOME": str(home)}, cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("pepperpy: error")]
+    assert len(errors) == 1 and "corpsu: no such file or folder" in errors[0], done.stderr
+    assert "provider" not in errors[0] and "Traceback" not in done.stderr
+
+
+def test_add_files_of_missing_paths_fails_before_any_provider_starts(tmp_path: Path) -> None:
+    from pepperpy import PepperPy, ValidationError
+    from pepperpy_testing import fake_registry
+
+    # The paths are checked before the loaders, the model or the store is looked up.
+    app = (PepperPy(registry=fake_registry(), data_dir=tmp_path / "data")
+           .with_embeddings("hash").with_rag("memory"))
+    rag = app.rag
+    try:
+        rag.add_files_sync([str(tmp_path / "nope"), str(tmp_path / "nor-this")])
+    except ValidationError as exc:
+        assert "nope: no such file or folder; and 1 more" in str(exc)
+    else:
+        raise AssertionError("add_files of missing paths did not fail")
+    assert not (tmp_path / "data").exists()
