@@ -14,7 +14,9 @@ every wake-up in a raised ``BlockingIOError``; after a query has left the loop's
 cold that path costs 15-40 µs more. Any other loop, or one without ``add_reader``
 (Windows' proactor), gets ``call_soon_threadsafe``. Only the worker thread writes to the
 pipe, under a lock that ``stop`` takes to close it, so no byte ever reaches a closed or
-reused descriptor.
+reused descriptor. A process forked after the worker started has no worker thread (and
+the store's client does not survive a fork): a call there is refused at once instead of
+waiting forever.
 """
 
 from __future__ import annotations
@@ -27,9 +29,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from pepperpy.core import ConfigurationError
+
 __all__ = ["Worker"]
 
 _STOP = None
+_forks = [0]  # bumped in a forked child: a worker made before the fork has no thread there
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
 
 
 class Worker:
@@ -41,6 +48,7 @@ class Worker:
         self._inbox: _Inbox | None = None
         self._inboxes = True  # False once a loop turned out to have no add_reader
         self._stopped = False
+        self._fork = _forks[0]
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -51,8 +59,8 @@ class Worker:
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
         """``call`` for a caller on the loop that awaits the future itself (one coroutine
         frame fewer to resume when the answer arrives)."""
-        if self._stopped:
-            raise RuntimeError(f"the {self._thread.name} worker thread has stopped")
+        if self._stopped or self._fork != _forks[0]:
+            self._refuse()
         loop = asyncio.get_running_loop()
         inbox = self._inbox
         if inbox is None or inbox.loop is not loop:
@@ -60,6 +68,15 @@ class Worker:
         future = loop.create_future()
         self._jobs.put((loop, future, fn, args, kwargs))
         return future
+
+    def _refuse(self) -> None:
+        name = self._thread.name
+        if self._fork != _forks[0]:
+            raise ConfigurationError(
+                f"the {name} worker thread was started in the parent of this forked "
+                "process, and neither it nor the store's client survives a fork; create "
+                "and start the PepperPy app in each process after it forks")
+        raise RuntimeError(f"the {name} worker thread has stopped")
 
     def stop(self) -> None:
         """Let the thread finish the calls already submitted, then end; close the inbox.

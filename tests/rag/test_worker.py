@@ -209,3 +209,40 @@ async def test_a_stopped_worker_refuses_new_calls_at_once() -> None:
         await worker.call(int)
     release.set()
     assert await busy is True
+
+
+def test_a_call_in_a_forked_child_is_refused_not_left_waiting() -> None:
+    """The child of a fork has no worker thread: a call there must fail at once with a
+    ConfigurationError that says what to do, never wait forever."""
+    from pepperpy.core import ConfigurationError
+
+    worker = Worker("pepperpy-fork-test")
+    try:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: answer through the pipe, then leave without cleanup
+            code = b"?"
+            try:
+                async def call() -> None:
+                    await asyncio.wait_for(worker.call(lambda: None), 5)
+
+                asyncio.run(call())
+                code = b"answered"
+            except ConfigurationError as exc:
+                code = b"refused" if "forks" in str(exc) else b"wrong message"
+            except BaseException as exc:  # reported to the parent
+                code = type(exc).__name__.encode()
+            finally:
+                os.write(write, code)
+                os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        with os.fdopen(read, "rb") as answer:
+            assert answer.read() == b"refused"
+
+        async def parent() -> None:  # the parent's worker still serves
+            assert await worker.call(lambda: 7) == 7
+
+        asyncio.run(parent())
+    finally:
+        worker.stop()
