@@ -55,19 +55,27 @@ def app() -> PepperPy:
     return PepperPy(registry=registry).with_llm("counted", model="m").with_timeout(30)
 
 
+async def nothing_runs_before_the_first_chunk(pepper: PepperPy, *, on_layer: bool) -> None:
+    """A bad chat fails at its first chunk and is then over, having opened nothing; a
+    good one reads every chunk, then ends, as often as asked. ``on_layer``: whether
+    both streams are the layer's own generator (else the chat's)."""
+    stream = pepper.chat.with_system("no user message").stream()  # no error yet
+    assert from_layer(stream) is on_layer
+    with pytest.raises(ValidationError, match="no user message"):
+        await anext(stream)
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert Counted.opened == 0
+    good = pepper.chat.with_user("count").stream()
+    assert from_layer(good) is on_layer
+    assert [c.content async for c in good] == ["one ", "two ", "three"]
+    with pytest.raises(StopAsyncIteration):
+        await anext(good)
+
+
 async def test_nothing_runs_before_the_first_chunk_and_a_failed_stream_is_over() -> None:
     async with app() as pepper:
-        stream = pepper.chat.with_system("no user message").stream()  # no error yet
-        with pytest.raises(ValidationError, match="no user message"):
-            await anext(stream)
-        with pytest.raises(StopAsyncIteration):
-            await anext(stream)
-        assert Counted.opened == 0
-        # and a good one reads every chunk, then ends, as often as asked
-        good = pepper.chat.with_user("count").stream()
-        assert [c.content async for c in good] == ["one ", "two ", "three"]
-        with pytest.raises(StopAsyncIteration):
-            await anext(good)
+        await nothing_runs_before_the_first_chunk(pepper, on_layer=False)
 
 
 async def test_closing_mid_stream_closes_the_provider_and_the_deadline_now() -> None:
@@ -128,16 +136,7 @@ def from_layer(stream: AsyncIterator[GenerationChunk]) -> bool:
 async def test_on_the_layer_nothing_runs_before_the_first_chunk() -> None:
     async with app() as pepper:
         await warmed(pepper)
-        stream = pepper.chat.with_system("no user message").stream()  # no error yet
-        assert from_layer(stream)
-        with pytest.raises(ValidationError, match="no user message"):
-            await anext(stream)
-        with pytest.raises(StopAsyncIteration):
-            await anext(stream)
-        assert Counted.opened == 0
-        good = pepper.chat.with_user("count").stream()
-        assert from_layer(good)
-        assert [c.content async for c in good] == ["one ", "two ", "three"]
+        await nothing_runs_before_the_first_chunk(pepper, on_layer=True)
         assert [c.provider for c in [c async for c in pepper.chat.with_user("c").stream()]
                 ] == ["counted"] * 3
 
