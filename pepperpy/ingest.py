@@ -199,9 +199,11 @@ class _Run:
 
 
 def _no_loader(path: Path, loaders: Mapping[str, DocumentLoader]) -> str:
-    known = ", ".join(sorted(loaders)) or "none: install a documents plugin"
+    known = ", ".join(sorted(loaders)) or "none"
     kind = f"'{path.suffix.lower()}'" if path.suffix else "extension-less"
-    return f"no installed documents loader reads {kind} files (read here: {known})"
+    return (f"no installed documents loader reads {kind} files (read here: {known}); "
+            f"`pepperpy plugin search documents` lists the loaders your indexes offer, "
+            f"`pepperpy plugin install NAME --category documents` installs one")
 
 
 async def ingest(
