@@ -66,12 +66,23 @@ async def remove(store: RAGProvider, paths: Sequence[str | os.PathLike[str]], *,
             missing.append(os.fspath(raw))
         found.update(matched)
     if missing:  # nothing is deleted: a mistyped path is not a silent no-op
-        raise ValidationError(
-            f"remove(): no chunks in this collection came from {', '.join(missing[:5])} "
-            "(chunks are matched by the file's resolved path, as add_files stored it: "
-            "check the path, and that the store and collection are the ones you added "
-            "to); nothing was removed")
+        raise ValidationError(await _none_came_from(store, missing))
     return await _delete(store, found, progress)
+
+
+async def _none_came_from(store: RAGProvider, missing: list[str]) -> str:
+    """Why nothing is removed, naming the collection; an empty one is most likely a
+    mistyped collection name, not a mistyped path."""
+    name = getattr(store, "config", {}).get("collection")
+    collection = f"collection {name!r}" if isinstance(name, str) else "this collection"
+    if await store.count() == 0:
+        return (f"nothing was removed: {collection} holds no chunks at all, so none came "
+                f"from {', '.join(missing[:5])}; check the collection name (the one you "
+                "added the files to)")
+    return (f"nothing was removed: no chunks in {collection} came from "
+            f"{', '.join(missing[:5])} (chunks are matched by the file's resolved path, as "
+            "it was when the file was added: check the path, and that the store and "
+            "collection are the ones you added to)")
 
 
 async def prune(store: RAGProvider, folders: Sequence[str | os.PathLike[str]], *,

@@ -62,7 +62,15 @@ def test_rag_remove_and_add_prune_delete_the_chunks_of_files_that_are_gone(
     again = pepperpy("rag", "remove", "corpus/museum.html", *args, env=plugin_env,
                      cwd=tmp_path)
     assert again.returncode == 1 and "Traceback" not in again.stderr
-    assert again.stderr.startswith("pepperpy: error: remove(): no chunks in this collection")
+    assert again.stderr.startswith(
+        "pepperpy: error: nothing was removed: no chunks in collection 'gone' came from "
+        "corpus/museum.html (chunks are matched by the file's resolved path"), again.stderr
+    typo = pepperpy("rag", "remove", "corpus", "--collection", "gonne", env=plugin_env,
+                    cwd=tmp_path)
+    assert typo.returncode == 1 and typo.stderr == (
+        "pepperpy: error: nothing was removed: collection 'gonne' holds no chunks at all, "
+        "so none came from corpus; check the collection name (the one you added the files "
+        "to)\n"), typo.stderr
 
 
 def test_the_collection_names_in_the_examples_are_ones_the_stores_take() -> None:
