@@ -37,6 +37,13 @@ def test_unknown_provider_lists_what_is_available() -> None:
     assert "`pepperpy plugin install FILE`" in message
 
 
+def test_a_mistyped_provider_name_is_not_offered_for_install() -> None:
+    with pytest.raises(PluginNotFoundError) as info:
+        PepperPy(registry=fake_registry()).with_llm("fkae")
+    assert str(info.value) == ("no llm provider named 'fkae' (did you mean 'fake'?) "
+                               "(available: fake); check the name")
+
+
 def test_a_malformed_category_is_a_validation_error() -> None:
     with pytest.raises(ValidationError, match="invalid provider category 'Vision!'"):
         fake_registry().load("Vision!", "x")
