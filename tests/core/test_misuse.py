@@ -33,7 +33,8 @@ def test_unknown_provider_lists_what_is_available() -> None:
     message = str(info.value)
     # Both ways to install are named: by name from an index (as the README does) and
     # from a bundle file.
-    assert "`pepperpy plugin install nope`" in message and "pepperpy index add" in message
+    assert "`pepperpy plugin install nope --category llm`" in message
+    assert "pepperpy index add" in message
     assert "`pepperpy plugin install FILE`" in message
 
 
