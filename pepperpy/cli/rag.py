@@ -75,7 +75,7 @@ async def _add(args: argparse.Namespace) -> int:
     from pepperpy import PepperPy
     from pepperpy.ingest_walk import one_is_there
 
-    one_is_there(args.paths)  # before the providers are looked up
+    one_is_there(args.paths, "pepperpy rag add")  # before the providers are looked up
     app = _configured(PepperPy(data_dir=args.data_dir), args)
     live = sys.stderr.isatty()
     async with app as pepper:

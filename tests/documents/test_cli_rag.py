@@ -44,6 +44,14 @@ def test_rag_add_with_nothing_readable_is_one_error_line(plugin_env, tmp_path: P
     assert "Traceback" not in done.stderr
 
 
+def test_rag_add_of_a_mistyped_path_says_so_in_the_command_s_words(tmp_path: Path) -> None:
+    env = {"PEPPERPY_HOME": str(tmp_path / "home"), "PEPPERPY_AUTO_FETCH": "0"}
+    done = pepperpy("rag", "add", "corpuss", env=env, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (1, (
+        "pepperpy: error: pepperpy rag add could not read any of the 1 paths given "
+        "(corpuss: no such file or folder); check the path and the working folder\n"))
+
+
 def test_rag_add_in_a_home_without_plugins_names_every_missing_one_at_once(
         tmp_path: Path) -> None:
     """A first `rag add` needs three kinds of plugin: one error names them all, instead
