@@ -150,8 +150,9 @@ class ProviderRegistry:
             hint = _hint(self.resolver, category, provider_name) or (
                 "check the name" if close else  # a typo: not how to install the typo
                 "install it by name from an index (`pepperpy plugin install "
-                f"{provider_name} --category {category}` once `pepperpy index add` has added one) or from a bundle file (`pepperpy "
-                "plugin install FILE`); in development, PEPPERPY_DEV=1 also searches "
+                f"{provider_name} --category {category}` once `pepperpy index add` has "
+                "added one) or from a bundle file (`pepperpy plugin install FILE`); in "
+                "development, PEPPERPY_DEV=1 also searches "
                 "PEPPERPY_PLUGIN_PATH")
             raise PluginNotFoundError(
                 f"no {category} provider named {provider_name!r}{guess} (available: "

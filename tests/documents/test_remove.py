@@ -122,8 +122,8 @@ async def test_a_path_with_no_chunks_removes_nothing_and_says_so(
     async with make_app() as pepper:
         await pepper.rag.add_files([folder])
         count = await pepper.rag.count()
-        with pytest.raises(ValidationError, match="^nothing was removed: no chunks in "
-                           "collection 'docs_[0-9a-f]+' came from .*elsewhere.md"):
+        with pytest.raises(ValidationError, match=r"^nothing was removed: no chunks in "
+                           r"collection 'docs_[0-9a-f]+' came from .*elsewhere\.md"):
             await pepper.rag.remove([folder / "bees.md", tmp_path / "elsewhere.md"])
         with pytest.raises(ValidationError, match="a list of file and folder paths"):
             await pepper.rag.remove(str(folder))  # type: ignore[arg-type]

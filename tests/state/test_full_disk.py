@@ -16,7 +16,6 @@ from pathlib import Path
 
 from crash import REPO, leftovers, pepperpy
 
-
 # Caps the file size, then runs `python -m pepperpy ARGS` in the same interpreter.
 _CAPPED = ("import resource, runpy, sys\n"
            "limit = int(sys.argv.pop(1))\n"
