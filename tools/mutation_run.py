@@ -970,6 +970,11 @@ MUTATIONS += (
     m("text-learn", "lone surrogates failing deep in a store", "pepperpy/rag_builder.py",
       "            check_text(text, f\"text {number}\"", "            (text, f\"text {number}\"",
       "tests/llm/test_bad_text.py::test_learn_names_the_text"),
+    m("install-override-one-target", "an override (--transfer-owner, --force, "
+      "--allow-downgrade) meant for one bundle lifting the check for every target of a "
+      "`plugin install A B`", "pepperpy/cli/manage.py",
+      "    if len(args.targets) > 1 and overrides:", "    if False:",
+      f"{INST}test_an_override_is_never_widened_to_several_targets"),
 )
 
 

@@ -67,14 +67,28 @@ def cmd_install(args: argparse.Namespace) -> int:
 
     Several targets are installed one after the other, with the same options; each
     installed one is printed, and the first that fails stops the command.
+    --allow-downgrade, --force and --transfer-owner take a single target.
 
     example: pepperpy plugin install dist_plugins/llm_openai_provider-1.0.3.pepperplugin
     example: pepperpy plugin install anthropic
     example: pepperpy plugin install markdown pdf docx html --category documents
     """
+    overrides = [flag for flag in _OVERRIDES if getattr(args, flag.strip("-").replace("-", "_"))]
+    if len(args.targets) > 1 and overrides:
+        from pepperpy.core import ValidationError
+
+        raise ValidationError(
+            f"{' and '.join(overrides)} lift a check for the one bundle you decided on, so "
+            f"they take one target, not {len(args.targets)}; install that bundle alone with "
+            "them and the others without; nothing was installed")
     for target in args.targets:
         _install_one(argparse.Namespace(**{**vars(args), "target": target}))
     return 0
+
+
+#: Install options that each lift a check (rollback, same version other bytes, a name
+#: owned by another key): a decision about one bundle, never widened to several.
+_OVERRIDES = ("--allow-downgrade", "--force", "--transfer-owner")
 
 
 def _install_one(args: argparse.Namespace) -> int:

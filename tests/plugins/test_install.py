@@ -251,3 +251,30 @@ def test_list_doctor_and_errors_escape_terminal_controls_in_file_names(env):
     assert refused.returncode == 1
     assert "\x1b" not in refused.stderr and "\x07" not in refused.stderr
     assert "x\\x1b[2K" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize("flag", ["--transfer-owner", "--force", "--allow-downgrade"])
+def test_an_override_is_never_widened_to_several_targets(env, flag, capsys):
+    """`plugin install A B --transfer-owner` (or --force, --allow-downgrade) would lift the
+    check for every target, though the user decided about one bundle: B would take over
+    the owner's name, replace its bytes or roll it back. Refused before anything is
+    installed; with one target the flag works as before."""
+    from pepperpy.cli import main
+
+    owner, rival = env.publisher(), env.publisher("rival")
+    install_bundle(_file(env, env.bundle(owner), "a.pepperplugin"), settings=env.settings)
+    before = env.settings.state_file.read_bytes()
+    chosen = _file(env, env.bundle(rival, name="rival_echo", provider_name="rival"),
+                   "chosen.pepperplugin")
+    other = {"--transfer-owner": env.bundle(rival, version="9.0.0"),
+             "--force": env.bundle(owner, tag="other bytes"),
+             "--allow-downgrade": env.bundle(owner, version="0.9.0")}[flag]
+    code = main(["plugin", "install", str(chosen), str(_file(env, other, "b.pepperplugin")),
+                 flag])
+    assert env.settings.state_file.read_bytes() == before  # nothing installed
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"{flag} lift a check" in err and "take one target, not 2" in err
+    assert main(["plugin", "install", str(chosen), flag]) == 0  # one target: as before
+    state = load_state(env.settings.state_file).plugins
+    assert (state["echo"].key_id, state["rival_echo"].key_id) == (owner.key_id, rival.key_id)
