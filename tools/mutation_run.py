@@ -116,6 +116,12 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("cd-at-end-record", "bytes outside the entries", ZIP,
       "if cd_offset + cd_size != file_size - END_SIZE:", "if False:",
       f"{A}[prepended-bytes]"),
+    m("signature-entry-canonical", "a revoked bundle's signature entry respelled (spaces, "
+      "key order, an escape, a duplicate key): the same signature under a new digest",
+      VERIFY, "    if encode_signature_entry(key_id=key_id, signature=signature) != raw:",
+      "    if False:",
+      "tests/bundle/test_adversarial.py::"
+      "test_a_revoked_bundle_with_its_signature_entry_respelled_is_refused"),
     m("end-record-in-verified-bytes", "bytes after the signed prefix", ZIP,
       "if cd_offset + len(directory) + END_SIZE != size or tail != directory + end:",
       "if False:",

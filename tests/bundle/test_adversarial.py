@@ -322,6 +322,36 @@ def test_revoked_bundle_digest(ctx: Ctx, marker: Path) -> None:
     assert not marker.exists()
 
 
+def _respelled(body: dict[str, object]) -> list[bytes]:
+    """The signature entry's own values, written as JSON other than the canonical form."""
+    key_id = str(body["key_id"])
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return [
+        json.dumps(body, sort_keys=True).encode(),  # spaces after ":" and ","
+        json.dumps(dict(reversed(list(body.items()))), separators=(",", ":")).encode(),
+        canonical.replace(key_id, "\\u00" + f"{ord(key_id[0]):x}" + key_id[1:]).encode(),
+        canonical.encode() + b"\n",
+        canonical.replace('{"format"', '{"key_id":"' + "0" * 64 + '","format"').encode(),
+    ]
+
+
+def test_a_revoked_bundle_with_its_signature_entry_respelled_is_refused(
+        ctx: Ctx, marker: Path) -> None:
+    """The signature entry lies outside the signed prefix: spelling its JSON another way
+    (spaces, key order, an escape, a trailing newline, a duplicate key) keeps the key id
+    and signature, so the signature still verifies, under a new digest that a digest
+    revocation does not match. Only the canonical form is accepted."""
+    digest = hashlib.sha256(ctx.good).hexdigest()
+    snapshot = ctx.f.snapshot(revoked_bundles=frozenset({digest}))
+    body = json.loads(unpack(ctx.good)[-1].payload)
+    for content in _respelled(body):
+        forged = replace_entry(ctx.good, SIG, content)
+        assert hashlib.sha256(forged).hexdigest() != digest
+        with pytest.raises(BundleInvalidError, match="not in canonical form"):
+            verify_bundle(forged, snapshot)
+    assert not marker.exists()
+
+
 def test_zip64_confusion_is_real(ctx: Ctx, tmp_path: Path) -> None:
     """Prove the crafted archive really splits the two parsers (so the refusal matters)."""
     import zipimport
