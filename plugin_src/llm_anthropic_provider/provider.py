@@ -32,8 +32,13 @@ from pepperpy.llm import (
     MessageRole,
     ToolCall,
     Usage,
-    text_chunk,
 )
+
+try:
+    from pepperpy.llm import text_chunk
+except ImportError:  # a runtime from before text_chunk: the same chunk, built plainly
+    def text_chunk(content: str, provider: str | None) -> GenerationChunk:  # type: ignore[misc]
+        return GenerationChunk(content, provider=provider)
 
 from ._errors import translate_error
 
