@@ -30,7 +30,6 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -39,6 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pepperpy import _jsonio as json  # json.loads/dumps without importing json
 from pepperpy._sha import sha256
 from pepperpy.settings import Settings
 
@@ -133,7 +133,7 @@ def _load(settings: Settings) -> dict[str, list[list[object]]]:
     try:  # a regular file, bounded (never blocks on a FIFO); damage is a miss
         raw = read_state(memo_path(settings), what="dependency memo", limit=_MAX_BYTES,
                          fix="")
-        data: Any = json.loads(raw) if raw else {}
+        data: Any = json.loads(raw.decode("utf-8")) if raw else {}
         entries = data["entries"] if data.get("format") == _FORMAT else None
     except (PepperpyError, OSError, ValueError, TypeError, KeyError, AttributeError,
             RecursionError):

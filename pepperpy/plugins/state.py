@@ -26,7 +26,6 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,7 +122,8 @@ def _record(data: Any) -> InstallRecord:
 
 def save_state(path: Path, state: InstallState) -> None:
     """Atomically replace the state file (caller holds the install lock)."""
-    from dataclasses import asdict  # installs only: loading never imports dataclasses
+    import json  # installs only: loading never imports json
+    from dataclasses import asdict  # nor dataclasses
 
     data: dict[str, Any] = {
         "format": _FORMAT,
