@@ -36,7 +36,7 @@ class _Settings:
 
 
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
-_DEFAULT_SCAN = make_scanner(_Settings(None))
+_DEFAULT_SCAN = make_scanner(_Settings(None))  # type: ignore[arg-type]  # duck-typed
 
 
 def loads(text: Any, *, parse_constant: Callable[[str], Any] | None = None) -> Any:
@@ -44,7 +44,7 @@ def loads(text: Any, *, parse_constant: Callable[[str], Any] | None = None) -> A
     end = -1
     if isinstance(text, str):  # bytes (rare here) and non-text go to json
         scan = (_DEFAULT_SCAN if parse_constant is None
-                else make_scanner(_Settings(parse_constant)))
+                else make_scanner(_Settings(parse_constant)))  # type: ignore[arg-type]
         try:
             value, end = scan(text, len(text) - len(text.lstrip(_SPACE)))
         except StopIteration:  # no value where one must start: json says where and why
