@@ -30,8 +30,8 @@ BELOW_KERNEL = {"pepperpy.core", "pepperpy._record", "pepperpy._versions", "pepp
 DECISIONS = ("pepperpy.trust.authentic", "pepperpy.trust.admissible")
 #: Kernel modules the decisions may reach: values, and the archive parser (bytes in).
 PURE = {"pepperpy.core", "pepperpy._record", "pepperpy._versions", "pepperpy._sha",
-        "pepperpy._crcs", "pepperpy._jsonio", "pepperpy.trust", "pepperpy.trust.types", "pepperpy.trust.archive",
-        *DECISIONS}
+        "pepperpy._crcs", "pepperpy._jsonio", "pepperpy.trust", "pepperpy.trust.types",
+        "pepperpy.trust.archive", *DECISIONS}
 #: Modules that read or write files, start processes or talk to the network.
 IO_MODULES = ("pepperpy.trust.gate", "pepperpy.trust.sealed", "pepperpy.trust.manifest",
               "pepperpy.bundle", "pepperpy.plugins", "pepperpy.settings",
