@@ -8,8 +8,11 @@ plugin's worker thread (timestamps on both sides of each hop, and the query's ow
 on the thread that runs it); and as the plugin's whole ``search``. Printed: medians in
 us per query. "to worker" is from the loop's submit to the worker starting the query,
 "back" from the worker's end of the query to the caller resuming, "loop CPU" the event
-loop thread's own CPU per call. No target: this explains the ratio
-``bench_chroma.py`` prints. ``--smoke``: 200 chunks, two rounds (the test suite).
+loop thread's own CPU per call, "sleeps" the times per call that the loop thread and
+the worker thread blocked and had to be woken again (voluntary context switches, Linux
+only; a raw query blocks its own thread about twice, waiting for chroma's threads). No
+target: this explains the ratio ``bench_chroma.py`` prints. ``--smoke``: 200 chunks,
+two rounds (the test suite).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,19 @@ INCLUDE = ["documents", "metadatas", "distances"]
 ns, cpu = time.perf_counter_ns, time.thread_time_ns
 
 
+def sleeps(*threads: int) -> int:
+    """Voluntary context switches of these threads so far (0 where /proc is missing)."""
+    total = 0
+    for tid in threads:
+        try:
+            with open(f"/proc/self/task/{tid}/status") as status:
+                total += sum(int(line.split()[1]) for line in status
+                             if line.startswith("voluntary_ctxt_switches"))
+        except OSError:
+            return 0
+    return total
+
+
 async def measure(n: int, rounds: int) -> None:
     rng = random.Random(n)
     vecs, queries = _vectors(n, rng), _vectors(20, rng)
@@ -48,6 +65,9 @@ async def measure(n: int, rounds: int) -> None:
         try:
             await provider.add(docs, vecs)
             collection, worker = provider._collection, provider._worker
+            threads = {"raw": (threading.get_native_id(),)}
+            threads["worker"] = threads["search"] = (
+                threading.get_native_id(), await worker.call(threading.get_native_id))
 
             def query(q: list[float]) -> tuple[int, int, int]:
                 start, start_cpu = ns(), cpu()
@@ -55,8 +75,8 @@ async def measure(n: int, rounds: int) -> None:
                 return start, ns(), cpu() - start_cpu
 
             rows: dict[str, dict[str, list[int]]] = {
-                side: {"total": [], "to worker": [], "query": [], "query CPU": [],
-                       "back": [], "loop CPU": []} for side in ("raw", "worker", "search")}
+                side: {"total": [], "to worker": [], "query": [], "query CPU": [], "back": [],
+                       "loop CPU": [], "sleeps": []} for side in ("raw", "worker", "search")}
             for q in queries:  # warm every path
                 query(q)
                 await worker.call(query, q)
@@ -66,6 +86,7 @@ async def measure(n: int, rounds: int) -> None:
                 random.Random(r).shuffle(sides)
                 for side in sides:
                     row = rows[side]
+                    before = sleeps(*threads[side])
                     for q in queries:
                         t0, c0 = ns(), cpu()
                         if side == "search":
@@ -81,10 +102,13 @@ async def measure(n: int, rounds: int) -> None:
                         row["query CPU"].append(used)
                         row["back"].append(t3 - t2)
                         row["loop CPU"].append(loop_cpu - used if side == "raw" else loop_cpu)
+                    # in thousandths, printed like the times in ns: per query, one decimal
+                    row["sleeps"].append((sleeps(*threads[side]) - before) * 1000 // len(queries))
         finally:
             await provider.cleanup()
     columns = list(rows["raw"])
-    print(f"{n:,} chunks, k=5, {rounds} rounds of 20 queries; medians in us per query")
+    print(f"{n:,} chunks, k=5, {rounds} rounds of 20 queries; medians per query (times in "
+          "us, sleeps a count)")
     print("  " + f"{'':7s}" + "".join(f"{c:>11s}" for c in columns))
     for side, row in rows.items():
         cells = "".join(f"{statistics.median(row[c]) / 1e3:11.1f}" if row[c] else f"{'-':>11s}"

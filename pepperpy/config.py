@@ -35,7 +35,8 @@ def prepare_config(
     if unknown and schema.get("additionalProperties", True) is False:
         allowed = ", ".join(sorted(properties)) or "(none)"
         raise ValidationError(
-            f"{label}: unknown option(s) {', '.join(unknown)}; allowed options: {allowed}"
+            f"{label}: unknown option(s) {', '.join(unknown)}{_closest(unknown, properties)}; "
+            f"allowed options: {allowed}"
         )
     filled = {k: v for k, v in config.items() if v is not None}
     for key, spec in properties.items():
@@ -51,6 +52,16 @@ def prepare_config(
         raise ValidationError(_missing_message(label, missing, properties))
     _validate_types(schema, filled, label)
     return filled
+
+
+def _closest(unknown: list[str], known: Mapping[str, Any]) -> str:
+    """`` (did you mean 'collection'?)`` for the mistyped ones among ``unknown``."""
+    import difflib  # only when an option is refused
+
+    pairs = [(name, difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6))
+             for name in unknown]
+    close = [f"{name!r}: did you mean {found[0]!r}?" for name, found in pairs if found]
+    return f" ({'; '.join(close)})" if close else ""
 
 
 def _missing_message(label: str, missing: list[str], properties: Mapping[str, Any]) -> str:

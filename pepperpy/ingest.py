@@ -117,6 +117,7 @@ class _Run:
         self.batch_size, self.callback = batch_size, progress
         self.skipped: list[Skipped] = []
         self.ids: dict[int, list[str]] = {}
+        self.present: set[str] = set()  # ids stored for files read now: none is pruned
         self.state = IngestProgress(0)
         self._pending: list[Document] = []
         self._writing: asyncio.Task[list[str]] | None = None
@@ -175,6 +176,8 @@ class _Run:
         old = await self.store.ids({"path": parsed.documents[0].metadata["path"]})
         if old is None:
             return  # the store cannot list by metadata: changed files keep old chunks
+        self.present.update(keep)
+        self.present.update(old)
         stale = [i for i in old if i not in keep]
         if stale:
             await self.store.delete(stale)
@@ -199,9 +202,11 @@ class _Run:
 
 
 def _no_loader(path: Path, loaders: Mapping[str, DocumentLoader]) -> str:
-    known = ", ".join(sorted(loaders)) or "none: install a documents plugin"
+    known = ", ".join(sorted(loaders)) or "none"
     kind = f"'{path.suffix.lower()}'" if path.suffix else "extension-less"
-    return f"no installed documents loader reads {kind} files (read here: {known})"
+    return (f"no installed documents loader reads {kind} files (read here: {known}); "
+            f"`pepperpy plugin search documents` lists the loaders your indexes offer, "
+            f"`pepperpy plugin install NAME --category documents` installs one")
 
 
 async def ingest(
@@ -254,7 +259,8 @@ async def ingest(
     if prune:
         from pepperpy.rag_remove import prune as prune_gone
 
-        await prune_gone(store, paths, links=led, progress=run.state, report=run.report)
+        await prune_gone(store, paths, links=led, progress=run.state, report=run.report,
+                         present=run.present)
     return [i for order in sorted(run.ids) for i in run.ids[order]]
 
 

@@ -57,14 +57,14 @@ def path_list(paths: Any, caller: str) -> list[str]:
     return out
 
 
-def one_is_there(paths: list[str]) -> None:
+def one_is_there(paths: list[str], caller: str = "add_files()") -> None:
     """Refuse an ``add_files`` none of whose paths is there, before a model loads or a
     provider is looked up: a mistyped path is the error worth reporting first. (With
     some paths there, the missing ones are skipped and named as usual.)"""
     if paths and not any(os.path.lexists(path) for path in paths):
         more = f"; and {len(paths) - 1} more" if len(paths) > 1 else ""
         raise ValidationError(
-            f"add_files() could not read any of the {len(paths)} paths given ({paths[0]}: "
+            f"{caller} could not read any of the {len(paths)} paths given ({paths[0]}: "
             f"no such file or folder{more}); check the path and the working folder")
 
 

@@ -80,6 +80,23 @@ def _chat_builder() -> type[ChatBuilder]:
     return ChatBuilder
 
 
+_LATE: dict[str, Any] = {}  # "module:name" -> the object, once a first call imported it
+
+
+def _late(spec: str) -> Any:
+    """``pepperpy.MODULE.NAME`` for ``"MODULE:NAME"``, imported by the first call that
+    needs it and kept: the paths a user repeats (``pepper.rag``, ``ask``, history) skip
+    the per-call from-import (~3.5K instructions, see ``_chat_builder``), and ``from
+    pepperpy import PepperPy`` still imports none of these modules."""
+    found = _LATE.get(spec)
+    if found is None:
+        import importlib
+
+        module, name = spec.split(":")
+        found = _LATE[spec] = getattr(importlib.import_module(f"pepperpy.{module}"), name)
+    return found
+
+
 class PepperPy:
     """Configure providers fluently, then chat, embed, retrieve and remember.
 
@@ -624,12 +641,10 @@ class PepperPy:
     @property
     def rag(self) -> RAGBuilder:
         """Retrieval: ``pepper.rag.add_texts([...])``, ``.search(q)``, ``.ask(q)``."""
-        from pepperpy.rag_builder import RAGBuilder
-
         self._require("rag")
         self._require("embeddings")
         chat = (lambda: self.chat) if "llm" in self._providers else None
-        return RAGBuilder(
+        return _late("rag_builder:RAGBuilder")(  # type: ignore[no-any-return]
             store=self._store, embedder=self._embeddings_layer, chat=chat, run=self._sync.run,
             loaders=self._document_loaders, raw_embedder=self._embedder,
         )
@@ -670,13 +685,11 @@ class PepperPy:
         return self._layer("embeddings")  # type: ignore[no-any-return]
 
     def _history(self, conversation_id: str) -> ConversationHistory:
-        from pepperpy.history import ConversationHistory
-
         async def storage() -> StorageProvider:
             return await self._provider("storage")
 
-        return ConversationHistory(
-            _LazyStorage(storage),  # type: ignore[arg-type]
+        return _late("history:ConversationHistory")(  # type: ignore[no-any-return]
+            _LazyStorage(storage),
             conversation_id,
             limit=self.history_limit,
         )
@@ -697,21 +710,18 @@ class PepperPy:
 
         With storage configured, the exchange is kept in the conversation history.
         """
-        from pepperpy.rag_builder import Answer
-
         if not isinstance(question, str) or not question.strip():
             raise ValidationError("ask() needs a non-empty question string")
         if "rag" in self._providers:  # without embeddings, self.rag names the fix
             rag = self.rag
             if "storage" not in self._providers:
                 return await rag.ask(question, k=k)
-            from pepperpy.llm import Message, MessageRole
-
+            message, role = _late("llm:Message"), _late("llm:MessageRole")
             history = self._history(self.conversation_id)
             answer = await rag.ask(question, k=k, history=await history.messages())
             exchange = [
-                Message(MessageRole.USER, question),
-                Message(MessageRole.ASSISTANT, answer.content),
+                message(role.USER, question),
+                message(role.ASSISTANT, answer.content),
             ]
             await history.append(exchange)
             return answer
@@ -719,7 +729,7 @@ class PepperPy:
         if "storage" in self._providers:
             chat = chat.in_conversation(self.conversation_id)
         result = await chat.generate()
-        return Answer(result.content, [], result)
+        return _late("rag_builder:Answer")(result.content, [], result)  # type: ignore[no-any-return]
 
     async def learn(self, texts: Sequence[str] | str, **kwargs: Any) -> list[str]:
         """Add texts to the knowledge base (``pepper.rag.add_texts``)."""

@@ -148,9 +148,11 @@ class ProviderRegistry:
             close = difflib.get_close_matches(provider_name, names, n=1, cutoff=0.6)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
             hint = _hint(self.resolver, category, provider_name) or (
-                f"install it by name from an index (`pepperpy plugin install {provider_name}`"
-                " once `pepperpy index add` has added one) or from a bundle file (`pepperpy "
-                "plugin install FILE`); in development, PEPPERPY_DEV=1 also searches "
+                "check the name" if close else  # a typo: not how to install the typo
+                "install it by name from an index (`pepperpy plugin install "
+                f"{provider_name} --category {category}` once `pepperpy index add` has "
+                "added one) or from a bundle file (`pepperpy plugin install FILE`); in "
+                "development, PEPPERPY_DEV=1 also searches "
                 "PEPPERPY_PLUGIN_PATH")
             raise PluginNotFoundError(
                 f"no {category} provider named {provider_name!r}{guess} (available: "

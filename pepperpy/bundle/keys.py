@@ -221,6 +221,11 @@ def load_signing_key(
 
     try:
         pem = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"cannot read key file {path}: there is no such file; a publisher's signing key "
+            "is made once with `pepperpy keygen --publisher NAME --out DIR` (it writes "
+            "DIR/NAME.key, and NAME.pub to hand out)") from None
     except OSError as exc:
         raise ConfigurationError(f"cannot read key file {path}: {exc.strerror}") from None
     encrypted = b"ENCRYPTED" in pem.split(b"\n", 1)[0]

@@ -189,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        from pepperpy.cli.parser import refuse_unknown
+
+        refuse_unknown(extra)
     try:
         return int(args.func(args) or 0)
     except PepperpyError as exc:

@@ -21,8 +21,9 @@ __all__ = ["add_plugin_commands"]
 def add_plugin_commands(plugin_subparsers: Any) -> None:
     """Register the management commands under the ``plugin`` group."""
     p = add_command(plugin_subparsers, "install", cmd_install)
-    p.add_argument("target", metavar="FILE|NAME[==VERSION]",
-                   help="a .pepperplugin bundle, or a plugin/provider name from an index")
+    p.add_argument("targets", nargs="+", metavar="FILE|NAME[==VERSION]",
+                   help="a .pepperplugin bundle, or a plugin/provider name from an index "
+                   "(several: installed in order; the first that fails stops the rest)")
     p.add_argument("--category", help="with NAME: the category, when a provider name is "
                    "offered in several (e.g. llm or embeddings)")
     p.add_argument("--index", metavar="NAME", help="with NAME: install from this index only")
@@ -64,9 +65,19 @@ def cmd_install(args: argparse.Namespace) -> int:
     with this PepperPy and Python from the configured indexes (`pepperpy index add`),
     downloads it through TUF's checks, then installs it exactly as a file.
 
+    Several targets are installed one after the other, with the same options; each
+    installed one is printed, and the first that fails stops the command.
+
     example: pepperpy plugin install dist_plugins/llm_openai_provider-1.0.3.pepperplugin
     example: pepperpy plugin install anthropic
+    example: pepperpy plugin install markdown pdf docx html --category documents
     """
+    for target in args.targets:
+        _install_one(argparse.Namespace(**{**vars(args), "target": target}))
+    return 0
+
+
+def _install_one(args: argparse.Namespace) -> int:
     if not _is_bundle_path(args.target):
         from pepperpy.cli.index import install_by_name
 

@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["Parser", "columns"]
+__all__ = ["Parser", "columns", "refuse_unknown"]
 
 
 def columns() -> int:
@@ -72,3 +72,32 @@ class Parser(argparse.ArgumentParser):
         kwargs["formatter_class"] = _sized(kwargs.get("formatter_class",
                                                       argparse.HelpFormatter))
         super().__init__(*args, **kwargs)
+
+    chain: list[Parser] = []  # the parsers of the last command line, outermost first
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if " " not in self.prog:  # the top-level parser: a new command line
+            Parser.chain = []
+        Parser.chain.append(self)  # a subcommand's parser runs inside its parent's
+        return super().parse_known_args(args, namespace)
+
+
+def refuse_unknown(extra: list[str]) -> None:
+    """Exit 2 for arguments no parser took, as the subcommand that was given them:
+    its usage line, the closest option for a mistyped one (of that command or the
+    top level), and where to see them all (argparse alone reports them against the
+    top-level usage, without a hint)."""
+    import difflib  # only on a usage error
+
+    parser = Parser.chain[-1]
+    known = sorted({o for p in Parser.chain for o in p._option_string_actions})
+    hints = []
+    for arg in extra:
+        name = arg.split("=", 1)[0]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) \
+            if arg.startswith("-") else []
+        if close:
+            hints.append(f"{name}: did you mean {close[0]}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}; "
+                 f"`{parser.prog} --help` lists what it takes")

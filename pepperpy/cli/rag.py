@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pepperpy.cli.output import printable
 
 if TYPE_CHECKING:
+    from pepperpy import PepperPy
     from pepperpy.ingest import IngestProgress
 
 __all__ = ["register"]
@@ -74,9 +75,8 @@ async def _add(args: argparse.Namespace) -> int:
     from pepperpy import PepperPy
     from pepperpy.ingest_walk import one_is_there
 
-    one_is_there(args.paths)  # before the providers are looked up
-    app = (PepperPy(data_dir=args.data_dir).with_embeddings(args.embeddings)
-           .with_rag(args.store, collection=args.collection))
+    one_is_there(args.paths, "pepperpy rag add")  # before the providers are looked up
+    app = _configured(PepperPy(data_dir=args.data_dir), args)
     live = sys.stderr.isatty()
     async with app as pepper:
         ids = await pepper.rag.add_files(args.paths, strict=args.strict, prune=args.prune,
@@ -87,6 +87,28 @@ async def _add(args: argparse.Namespace) -> int:
     print(f"{len(ids)} chunks from {_named(args.paths)}; "
           f"collection {args.collection!r} holds {total}")
     return 0
+
+
+def _configured(app: PepperPy, args: argparse.Namespace) -> PepperPy:
+    """The embeddings provider and the store, with every plugin the command needs and
+    does not find named in one error (not one per run), documents loaders included."""
+    from pepperpy.core import PluginNotFoundError
+
+    missing = []
+    for configure in (lambda: app.with_embeddings(args.embeddings),
+                      lambda: app.with_rag(args.store, collection=args.collection)):
+        try:
+            configure()
+        except PluginNotFoundError as exc:
+            missing.append(str(exc))
+    if not app.registry.available("documents"):
+        missing.append("no documents loader is installed (they read the files: pdf, docx, "
+                       "html, markdown); `pepperpy plugin search documents` lists the ones "
+                       "your indexes offer, `pepperpy plugin install NAME --category "
+                       "documents` installs one")
+    if missing:
+        raise PluginNotFoundError(" / also: ".join(missing))
+    return app
 
 
 def run_remove(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ import asyncio
 import os
 import queue
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -138,14 +139,14 @@ class _Inbox:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._read, self._write = os.pipe()
+        self._ends: tuple[int, ...] = (self._read, self._write)
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
         self._done: deque[tuple[asyncio.Future[Any], tuple[Any, Any]]] = deque()
         try:
             loop.add_reader(self._read, self._deliver)
         except BaseException:
-            os.close(self._read)
-            os.close(self._write)
+            self._close_pipe()
             raise
 
     def post(self, future: asyncio.Future[Any], outcome: tuple[Any, Any]) -> None:
@@ -181,18 +182,26 @@ class _Inbox:
                 self._finish()
                 return
             try:
-                loop.call_soon_threadsafe(self._finish)
-                return
+                handle = loop.call_soon_threadsafe(self._finish)
             except RuntimeError:  # closed in the meantime
                 pass
-        os.close(self._read)  # a closed loop's selector is gone; nobody waits any more
-        os.close(self._write)
+            else:
+                # A loop closed before it runs the handle drops it unrun (its selector,
+                # and the registration with it, goes too): the pipe is closed then.
+                weakref.finalize(handle, self._close_pipe)
+                return
+        self._close_pipe()  # a closed loop's selector is gone; nobody waits any more
 
     def _finish(self) -> None:
         self.loop.remove_reader(self._read)
         self._deliver()
-        os.close(self._read)
-        os.close(self._write)
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        """Close both ends once (``_finish`` and the dropped handle's finalizer both may)."""
+        ends, self._ends = self._ends, ()
+        for fd in ends:
+            os.close(fd)
 
 
 def _set_result(future: asyncio.Future[Any], value: Any) -> None:

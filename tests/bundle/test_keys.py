@@ -126,3 +126,12 @@ def test_neutral_key_forgery_refused_even_if_forced_into_store(tmp_path: Path) -
     assert snapshot.get(key_id).weak
     with pytest.raises(UntrustedPublisherError, match="weak"):
         verify_bundle(forged, snapshot)
+
+
+def test_a_missing_key_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        load_signing_key(tmp_path / "me.key")
+    assert str(refused.value) == (
+        f"cannot read key file {tmp_path / 'me.key'}: there is no such file; a publisher's "
+        "signing key is made once with `pepperpy keygen --publisher NAME --out DIR` (it "
+        "writes DIR/NAME.key, and NAME.pub to hand out)")

@@ -33,8 +33,16 @@ def test_unknown_provider_lists_what_is_available() -> None:
     message = str(info.value)
     # Both ways to install are named: by name from an index (as the README does) and
     # from a bundle file.
-    assert "`pepperpy plugin install nope`" in message and "pepperpy index add" in message
+    assert "`pepperpy plugin install nope --category llm`" in message
+    assert "pepperpy index add" in message
     assert "`pepperpy plugin install FILE`" in message
+
+
+def test_a_mistyped_provider_name_is_not_offered_for_install() -> None:
+    with pytest.raises(PluginNotFoundError) as info:
+        PepperPy(registry=fake_registry()).with_llm("fkae")
+    assert str(info.value) == ("no llm provider named 'fkae' (did you mean 'fake'?) "
+                               "(available: fake); check the name")
 
 
 def test_a_malformed_category_is_a_validation_error() -> None:

@@ -79,3 +79,27 @@ def test_removing_what_is_not_installed_says_so_and_how_to_see_what_is(
                    "installed\n")
     assert run("plugin", "list") == 0
     assert "llm_acme_provider" in capsys.readouterr().out  # still installed, untouched
+
+
+def test_several_names_install_in_order_and_the_first_failure_stops_the_rest(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pepperpy.plugins.state import load_state
+    from pepperpy.settings import Settings
+
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    for name in ("acme", "bolt", "crux"):
+        bundle = publisher.bundle(f"llm_{name}_provider", "1.0.0", provider_name=name)
+        assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    capsys.readouterr()
+    assert run("plugin", "install", "acme", "bolt", "--category", "llm") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in out] == [["installed", "llm_acme_provider"],
+                                                  ["installed", "llm_bolt_provider"]]
+    assert run("plugin", "install", "acme", "crxu", "crux") == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("unchanged llm_acme_provider 1.0.0")
+    assert "'crxu'" in captured.err and "(did you mean 'crux'?)" in captured.err
+    installed = load_state(Settings.from_env().state_file).plugins
+    assert sorted(installed) == ["llm_acme_provider", "llm_bolt_provider"]

@@ -112,6 +112,22 @@ async def test_a_hostile_file_name_stays_one_escaped_line(
     assert "evil\\x1b[2J\\nname.xyz" in line and "\x1b" not in line and "\n" not in line
 
 
+async def test_a_file_type_no_loader_reads_says_how_to_find_and_install_one(
+    make_app: Callable[..., PepperPy], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = write_good(tmp_path / "corpus")
+    (folder / "notes.xyz").write_bytes(b"data")
+    caplog.set_level(logging.WARNING, logger="pepperpy.rag")
+    async with make_app() as pepper:
+        await pepper.rag.add_files([folder])
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "pepperpy.rag"]
+    assert line.endswith(
+        "notes.xyz: no installed documents loader reads '.xyz' files (read here: .docx, "
+        ".htm, .html, .markdown, .md, .pdf, .txt); `pepperpy plugin search documents` "
+        "lists the loaders your indexes offer, `pepperpy plugin install NAME --category "
+        "documents` installs one"), line
+
+
 async def test_a_non_utf8_file_name_is_skipped_by_name(
     make_app: Callable[..., PepperPy], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

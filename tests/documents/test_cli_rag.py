@@ -44,6 +44,35 @@ def test_rag_add_with_nothing_readable_is_one_error_line(plugin_env, tmp_path: P
     assert "Traceback" not in done.stderr
 
 
+def test_rag_add_of_a_mistyped_path_says_so_in_the_command_s_words(tmp_path: Path) -> None:
+    env = {"PEPPERPY_HOME": str(tmp_path / "home"), "PEPPERPY_AUTO_FETCH": "0"}
+    done = pepperpy("rag", "add", "corpuss", env=env, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (1, (
+        "pepperpy: error: pepperpy rag add could not read any of the 1 paths given "
+        "(corpuss: no such file or folder); check the path and the working folder\n"))
+
+
+def test_rag_add_in_a_home_without_plugins_names_every_missing_one_at_once(
+        tmp_path: Path) -> None:
+    """A first `rag add` needs three kinds of plugin: one error names them all, instead
+    of one per attempt; no home and no data folder are made."""
+    write_good(tmp_path / "corpus")
+    env = {"PEPPERPY_HOME": str(tmp_path / "home"), "PEPPERPY_AUTO_INSTALL": "0",
+           "PEPPERPY_CHECKOUT_PLUGINS": "0", "PEPPERPY_AUTO_FETCH": "0"}
+    done = pepperpy("rag", "add", "corpus", env=env, cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == "", done.stderr
+    (line,) = done.stderr.splitlines()
+    parts = line.removeprefix("pepperpy: error: ").split(" / also: ")
+    assert [p.split(";")[0] for p in parts] == [
+        "no embeddings provider named 'local' (available: none)",
+        "no rag provider named 'chroma' (available: none)",
+        "no documents loader is installed (they read the files: pdf, docx, html, markdown)"]
+    assert "`pepperpy plugin install local --category embeddings`" in parts[0]
+    assert "`pepperpy plugin install chroma --category rag`" in parts[1]
+    assert "`pepperpy plugin install NAME --category documents`" in parts[2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
+
+
 def test_rag_remove_and_add_prune_delete_the_chunks_of_files_that_are_gone(
         plugin_env, tmp_path: Path) -> None:
     folder = write_good(tmp_path / "corpus")
@@ -62,7 +91,15 @@ def test_rag_remove_and_add_prune_delete_the_chunks_of_files_that_are_gone(
     again = pepperpy("rag", "remove", "corpus/museum.html", *args, env=plugin_env,
                      cwd=tmp_path)
     assert again.returncode == 1 and "Traceback" not in again.stderr
-    assert again.stderr.startswith("pepperpy: error: remove(): no chunks in this collection")
+    assert again.stderr.startswith(
+        "pepperpy: error: nothing was removed: no chunks in collection 'gone' came from "
+        "corpus/museum.html (chunks are matched by the file's resolved path"), again.stderr
+    typo = pepperpy("rag", "remove", "corpus", "--collection", "gonne", env=plugin_env,
+                    cwd=tmp_path)
+    assert typo.returncode == 1 and typo.stderr == (
+        "pepperpy: error: nothing was removed: collection 'gonne' holds no chunks at all, "
+        "so none came from corpus; check the collection name (the one you added the files "
+        "to)\n"), typo.stderr
 
 
 def test_the_collection_names_in_the_examples_are_ones_the_stores_take() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -85,7 +86,11 @@ def test_two_plugins_with_the_same_module_names_coexist(env):
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        pytest.param({"api_key": "k", "colour": "red"}, "unknown option(s) colour", id="unknown"),
+        pytest.param({"api_key": "k", "colour": "red"}, "unknown option(s) colour; allowed",
+                     id="unknown"),
+        pytest.param({"api_key": "k", "repaet": 2, "colour": "red"},
+                     "unknown option(s) colour, repaet ('repaet': did you mean 'repeat'?); "
+                     "allowed options: api_key, ", id="unknown-mistyped"),
         pytest.param({"api_key": "k", "repeat": "x"}, "option repeat", id="wrong-type"),
         pytest.param({}, "PEPPERPY_TEST_ECHO_KEY", id="missing-required-names-env"),
     ],
@@ -93,7 +98,7 @@ def test_two_plugins_with_the_same_module_names_coexist(env):
 def test_config_is_checked_against_the_manifest_schema(env, monkeypatch, config, expected):
     monkeypatch.delenv("PEPPERPY_TEST_ECHO_KEY", raising=False)
     _install(env, env.bundle(env.publisher()))
-    with pytest.raises(ValidationError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValidationError, match=re.escape(expected)):
         env.registry().create("llm", "echo", config)
 
 

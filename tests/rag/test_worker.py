@@ -142,6 +142,28 @@ async def test_stop_from_another_thread_settles_what_was_queued_then_closes() ->
     assert _open_fds() == before
 
 
+@pytest.mark.parametrize("order", ["stop, then close the loop unrun",
+                                   "close the loop, then stop",
+                                   "stop, run the loop once, then close it"])
+def test_the_pipe_closes_whichever_way_the_loop_and_the_worker_end(order: str) -> None:
+    """stop() off the loop hands the pipe's close to that loop; a loop that is closed
+    without running again must not keep the two descriptors open."""
+    before = _open_fds()
+    loop = asyncio.new_event_loop()
+    worker = Worker("test-worker")
+    assert loop.run_until_complete(worker.call(int, "7")) == 7
+    assert _open_fds() == before + 5  # the loop's epoll and self-pipe, and the inbox pipe
+    if order.startswith("close"):
+        loop.close()
+        worker.stop()
+    else:
+        worker.stop()  # no loop runs in this thread now: the close goes through the loop
+        if "run the loop" in order:
+            loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+    assert _open_fds() == before
+
+
 def test_each_event_loop_gets_its_own_answers() -> None:
     """A second loop, in another thread while the first runs, then after it has closed."""
     worker = Worker("test-worker")

@@ -1,28 +1,34 @@
 """A full disk (a file-size limit on the child process: writes past it fail with EFBIG,
 as they would with ENOSPC) during install and during an index refresh: the old version
-keeps loading, the error names the file being written, never a temporary file."""
+keeps loading, the error names the file being written, never a temporary file.
+
+The child sets its own limit (a `python -c` that calls setrlimit, then runs the CLI)
+instead of a `preexec_fn`: that would run Python in a fork of the test process, where a
+library another test loaded (gRPC's threads) can abort the child before it execs."""
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
 
 from crash import REPO, leftovers, pepperpy
 
+# Caps the file size, then runs `python -m pepperpy ARGS` in the same interpreter.
+_CAPPED = ("import resource, runpy, sys\n"
+           "limit = int(sys.argv.pop(1))\n"
+           "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
+           "runpy.run_module('pepperpy', run_name='__main__', alter_sys=True)\n")
+
 
 def _limited(home: Path, limit: int, *args: object) -> subprocess.CompletedProcess[str]:
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
     environ = dict(os.environ, PEPPERPY_HOME=str(home), PEPPERPY_AUTO_INSTALL="0",
                    PEPPERPY_CHECKOUT_PLUGINS="0",
                    PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "pepperpy", *map(str, args)], env=environ,
-                          capture_output=True, text=True, timeout=120, preexec_fn=cap)
+    return subprocess.run([sys.executable, "-c", _CAPPED, str(limit), *map(str, args)],
+                          env=environ, capture_output=True, text=True, timeout=120)
 
 
 def _error_line(done: subprocess.CompletedProcess[str]) -> str:
