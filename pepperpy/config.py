@@ -56,11 +56,10 @@ def prepare_config(
 
 def _closest(unknown: list[str], known: Mapping[str, Any]) -> str:
     """`` (did you mean 'collection'?)`` for the mistyped ones among ``unknown``."""
-    import difflib  # only when an option is refused
+    from pepperpy.suggest import closest  # only when an option is refused
 
-    pairs = [(name, difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6))
-             for name in unknown]
-    close = [f"{name!r}: did you mean {found[0]!r}?" for name, found in pairs if found]
+    pairs = [(name, closest(name, known)) for name in unknown]
+    close = [f"{name!r}: did you mean {found!r}?" for name, found in pairs if found]
     return f" ({'; '.join(close)})" if close else ""
 
 
