@@ -127,3 +127,18 @@ def test_a_suggestion_compares_what_differs_not_the_shared_parts(
     assert "(did you mean 'llm_openai_provider'?)" in capsys.readouterr().err
     assert run("plugin", "install", "llm_anthropic_provider") == 1
     assert "did you mean" not in capsys.readouterr().err
+
+
+def test_install_prints_the_path_in_one_form_by_name_and_by_file(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    _setup(publisher, server)
+    by_name = capsys.readouterr().out.splitlines()[-1]
+    bundle = publisher.bundle("llm_acme_provider", "1.1.0", provider_name="acme")
+    assert run("plugin", "install", bundle) == 0
+    by_file = capsys.readouterr().out.splitlines()[0]
+    assert by_name.startswith("installed llm_acme_provider 1.0.0 from index main -> ")
+    assert by_file.startswith("upgraded llm_acme_provider 1.1.0 (was 1.0.0) -> ")
+    paths = {line.split(" -> ", 1)[1].split(" (key ", 1)[0] for line in (by_name, by_file)}
+    assert paths == {str(home / "plugins" / "llm_acme_provider.pepperplugin")}  # unquoted
