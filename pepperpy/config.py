@@ -49,7 +49,9 @@ def prepare_config(
             filled[key] = spec["default"]
     missing = [k for k in schema.get("required", ()) if k not in filled]
     if missing:
-        raise ValidationError(_missing_message(label, missing, properties))
+        error = ValidationError(_missing_message(label, missing, properties))
+        error.options = tuple(missing)
+        raise error
     _validate_types(schema, filled, label)
     return filled
 
