@@ -11,10 +11,15 @@ JSON message, or the SSE event sequence: message_start, content_block_start, pin
 text delta per word, content_block_stop, message_delta, message_stop). PepperPy runs
 the signed plugin bundle through its whole call path with ``with_timeout(30)``, as in
 the bench; only its SDK client is rebuilt on the in-process transport after start-up.
-With ``--callgrind`` each path runs under ``valgrind --tool=callgrind`` twice (20
-warm-up requests, then 0 or N more, PYTHONHASHSEED=0) and the difference over N is
-printed (start-up's objects frozen out of the collector after the warm-up, both sides
-alike), so small changes show.
+With ``--callgrind`` all four paths run in one process under ``valgrind
+--tool=callgrind`` (PYTHONHASHSEED=0, collection off until the measured part): 20
+warm-up requests each, start-up's objects frozen out of the collector, then N requests
+of each path in turn, counted apart (``callgrind_control`` zeroes the counters before a
+path and dumps them after it). Raw and PepperPy are counted in the same process over
+the same client, so what moves between processes (the SDK's own work varies by tens of
+thousands of instructions from run to run) moves both sides alike; the cost of the
+control commands themselves is an empty part, counted at the start and at the end and
+taken off. About a minute and a half.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -36,6 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 PATHS = ("raw generate", "pepperpy generate", "raw stream", "pepperpy stream")
 PROMPT = "The quick brown fox jumps over the lazy dog " * 4
 KEY = "sk-bench"
+_T = TypeVar("_T")
 
 
 def _sse() -> list[bytes]:
@@ -94,8 +102,12 @@ def _client() -> object:
                                     timeout=60.0, max_retries=0, http_client=http)
 
 
-async def _requests(path: str, n: int) -> float:
-    """Run 20 warm-up requests and ``n`` more on ``path``; CPU seconds of the ``n``."""
+Paths = dict[str, Callable[[], Awaitable[None]]]
+
+
+async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]]) -> _T:
+    """Start PepperPy and the client, run 20 warm-up requests of every path, freeze
+    start-up's objects out of the collector, then ``measure(paths, n)``."""
     from _signed import signed_registry
 
     from pepperpy import PepperPy
@@ -129,46 +141,82 @@ async def _requests(path: str, n: int) -> float:
             async for _ in pepper.chat.with_system("Be brief.").with_user(PROMPT).stream():
                 pass
 
-        fn: Callable[[], Awaitable[None]] = dict(zip(
-            PATHS, (raw_generate, ours_generate, raw_stream, ours_stream), strict=True))[path]
-        for _ in range(20):
-            await fn()
+        paths: Paths = dict(zip(
+            PATHS, (raw_generate, ours_generate, raw_stream, ours_stream), strict=True))
+        for fn in paths.values():
+            for _ in range(20):
+                await fn()
         # Start-up's objects out of the collector's view: otherwise a full collection (tens
-        # of millions of instructions over the SDKs' objects) lands in one run and not in
-        # the next, and the per-request count moves by ~150K between runs of the same code.
+        # of millions of instructions over the SDKs' objects) lands in one count and not in
+        # another, and the per-request count moves by ~150K between runs of the same code.
         gc.collect()
         gc.freeze()
-        started = time.thread_time()
-        for _ in range(n):
-            await fn()
-        spent = time.thread_time() - started
-        await pepper.aclose()
-        return spent
+        try:
+            return await measure(paths, n)
+        finally:
+            await pepper.aclose()
 
 
-def _callgrind(path: str, n: int) -> int:
-    totals = []
+async def _cpu(path: str, paths: Paths, n: int) -> float:
+    """CPU seconds of ``n`` requests on ``path``."""
+    fn = paths[path]
+    started = time.thread_time()
+    for _ in range(n):
+        await fn()
+    return time.thread_time() - started
+
+
+async def _counted(paths: Paths, n: int) -> None:
+    """Under callgrind: each path's ``n`` requests counted apart, between an empty part
+    at the start and one at the end (the control commands' own cost)."""
+    pid = str(os.getpid())
+
+    def control(*args: str) -> None:
+        subprocess.run(["callgrind_control", *args, pid], check=True, capture_output=True)
+
+    control("--instr=on")
+    for part in (_EMPTY, *PATHS, _EMPTY):
+        control("--zero")
+        fn = paths.get(part)
+        for _ in range(n if fn is not None else 0):
+            await fn()  # type: ignore[misc]
+        control(f"--dump={part}")
+    control("--instr=off")
+
+
+_EMPTY = "empty"
+
+
+def _callgrind(n: int) -> dict[str, int]:
+    """Instructions per request of each path, counted in one process."""
+    counts: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory(prefix="pepperpy-cg-") as out:
-        for count in (0, n):
-            target = f"{out}/cg.{count}"
-            subprocess.run(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={target}",
-                 sys.executable, __file__, "--one", path, str(count)],
-                check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-            for line in Path(target).read_text(errors="replace").splitlines():
-                if line.startswith(("totals:", "summary:")):
-                    totals.append(int(line.split()[1]))
+        target = f"{out}/cg"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={target}", sys.executable, __file__, "--one", str(n)],
+            check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        for dump in sorted(Path(out).glob("cg.*"), key=lambda p: int(p.suffix[1:])):
+            part = total = None
+            for line in dump.read_text(errors="replace").splitlines():
+                if line.startswith("desc: Trigger: dump "):
+                    part = line.split("dump ", 1)[1].strip()
+                elif line.startswith(("totals:", "summary:")):
+                    total = int(line.split()[1])
                     break
-    return (totals[1] - totals[0]) // n
+            if part is not None and total is not None:
+                counts.setdefault(part, []).append(total)
+    empty = sum(counts.pop(_EMPTY)) // 2
+    return {path: (counts[path][0] - empty) // n for path in PATHS}
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
-        asyncio.run(_requests(argv[1], int(argv[2])))
+        asyncio.run(_run(int(argv[1]), _counted))
         return
     if "--callgrind" in argv:
         n = 100
-        counts = {path: _callgrind(path, n) for path in PATHS}
+        counts = _callgrind(n)
         for path, count in counts.items():
             print(f"{path:<20} {count / 1e3:9.1f}K instructions/request")
         for mode in ("generate", "stream"):
@@ -178,7 +226,7 @@ def main(argv: list[str]) -> None:
         return
     n, runs = (5, 1) if "--smoke" in argv else (500, 3)
     for path in PATHS:
-        best = min(asyncio.run(_requests(path, n)) for _ in range(runs))
+        best = min(asyncio.run(_run(n, partial(_cpu, path))) for _ in range(runs))
         print(f"{path:<20} {best / n * 1e6:8.1f} us CPU/request (best of {runs} x {n})")
 
 

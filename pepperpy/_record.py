@@ -76,7 +76,8 @@ def field(*, default: Any = _MISSING, default_factory: Any = _MISSING, repr: boo
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def record(cls: type[T]) -> type[T]:
     """Make ``cls`` a frozen dataclass (see the module docstring for what is supported)."""
-    if any(hasattr(base, "__dataclass_fields__") for base in cls.__mro__[1:]):
+    # in a base's own namespace: hasattr on each would raise and catch an AttributeError
+    if any("__dataclass_fields__" in base.__dict__ for base in cls.__mro__[1:]):
         raise TypeError(f"{cls.__name__}: records do not inherit from dataclasses")
     specs = _specs(cls)
     names = tuple(specs)

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pepperpy import _patterns
-
 __all__ = ["config_errors"]
 
 # Keywords jsonschema ignores (annotations, and PepperPy's own "env" and "secret").
@@ -107,6 +105,12 @@ def _supported_property(spec: Any) -> bool:
     return "pattern" not in spec or isinstance(spec["pattern"], str)
 
 
+def _pattern_found(pattern: str, value: str) -> bool:
+    from pepperpy import _patterns  # only a schema with a pattern needs it (and maybe re)
+
+    return _patterns.search(pattern, value)
+
+
 def _check(spec: Mapping[str, Any], value: Any) -> list[tuple[str, str]]:
     """jsonschema's checks and wording, keyword by keyword in the schema's order."""
     out: list[tuple[str, str]] = []
@@ -122,7 +126,7 @@ def _check(spec: Mapping[str, Any], value: Any) -> list[tuple[str, str]]:
         elif word == "maxLength" and is_str and len(value) > limit:
             why = "is expected to be empty" if limit == 0 else "is too long"
             out.append((word, f"{value!r} {why}"))
-        elif word == "pattern" and is_str and not _patterns.search(limit, value):
+        elif word == "pattern" and is_str and not _pattern_found(limit, value):
             out.append((word, f"{value!r} does not match {limit!r}"))
         elif word == "minimum" and is_num and value < limit:
             out.append((word, f"{value!r} is less than the minimum of {limit!r}"))

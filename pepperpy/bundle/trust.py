@@ -33,7 +33,6 @@ from __future__ import annotations
 import binascii
 import builtins
 import contextlib
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +148,8 @@ class VerifiedCache:
     def flush(self) -> None:
         """Write what :meth:`put` recorded. Best effort: a read-only home verifies again."""
         if self._dirty and self._entries is not None:
+            import json  # a load that verified nothing afresh writes nothing
+
             data = json.dumps({"format": 1, "entries": self._entries}, separators=(",", ":"))
             write_cache(self.path, data.encode("utf-8"), mode=0o600)
             self._dirty = False
@@ -270,6 +271,8 @@ class TrustStore:
             "keys": {k: key_json(keys[k]) for k in sorted(keys)},
             "revoked_bundles": sorted(revoked),
         }
+        import json  # writes only
+
         data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
         atomic_write(self.path, data, mode=0o600)
         atomic_write(self.backup, data, mode=0o600)

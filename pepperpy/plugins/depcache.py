@@ -1,4 +1,11 @@
-"""A memo of dependency checks that passed, valid only while the environment is unchanged.
+"""What a verified plugin needs from the environment, and a memo of the checks that found
+it met, valid only while the environment is unchanged.
+
+``DependencySpec`` (with its ``LockedRequirement`` pins) is plain data, built by the plugin
+manager from a *verified* manifest only; checked and installed by ``dependencies``
+(imported only when the memo cannot answer, so a load whose dependencies are known to be
+met never imports it). It lives here because every load needs it and the memo: one module
+to import instead of two.
 
 Why: checking a requirement with extras or a marker (``psycopg[binary,pool]>=3.1``)
 needs ``packaging`` and ``importlib.metadata``, about 40 ms per process, and even a
@@ -30,23 +37,53 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pepperpy import _jsonio as json  # json.loads/dumps without importing json
+from pepperpy._record import field, record
 from pepperpy._sha import sha256
 from pepperpy.settings import Settings
 
-if TYPE_CHECKING:
-    from pepperpy.plugins.depspec import DependencySpec
+__all__ = ["DependencySpec", "Environment", "LockedRequirement", "already_met", "environment",
+           "memo_path", "other_distribution_finders", "remember_met", "remembered"]
 
-__all__ = ["Environment", "already_met", "environment", "memo_path", "other_distribution_finders",
-           "remember_met", "remembered"]
+
+@record
+class LockedRequirement:
+    """One exact pin from a signed manifest's dependency lock."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...]  # "sha256:<hex>"
+    marker: str | None = None
+
+    def line(self) -> str:
+        hashes = "".join(f" --hash={h}" for h in self.hashes)
+        return f"{self.pin()}{hashes}"
+
+    def pin(self) -> str:
+        marker = f" ; {self.marker}" if self.marker else ""
+        return f"{self.name}=={self.version}{marker}"
+
+
+@record
+class DependencySpec:
+    """What one verified plugin needs from the environment."""
+
+    plugin: str
+    requirements: tuple[str, ...] = ()
+    lock: tuple[LockedRequirement, ...] = ()
+    source_builds: frozenset[str] = field(default_factory=frozenset)
+
+    def needs(self) -> tuple[str, ...]:
+        """Every requirement string: the ranges and the exact lock pins."""
+        return (*self.requirements, *(p.pin() for p in self.lock))
 
 _FORMAT = 1
 _MAX_ENTRIES = 256
@@ -133,7 +170,7 @@ def _load(settings: Settings) -> dict[str, list[list[object]]]:
     try:  # a regular file, bounded (never blocks on a FIFO); damage is a miss
         raw = read_state(memo_path(settings), what="dependency memo", limit=_MAX_BYTES,
                          fix="")
-        data: Any = json.loads(raw) if raw else {}
+        data: Any = json.loads(raw.decode("utf-8")) if raw else {}
         entries = data["entries"] if data.get("format") == _FORMAT else None
     except (PepperpyError, OSError, ValueError, TypeError, KeyError, AttributeError,
             RecursionError):

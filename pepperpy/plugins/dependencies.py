@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from pepperpy._record import record
 from pepperpy.core import DependencyError
+from pepperpy.plugins.depcache import DependencySpec, LockedRequirement
 from pepperpy.plugins.deprecord import remember
-from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
 from pepperpy.plugins.locking import file_lock
 from pepperpy.printable import printable
 from pepperpy.settings import Settings

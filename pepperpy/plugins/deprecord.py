@@ -20,7 +20,6 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -95,6 +94,8 @@ def remember(settings: Settings, *, plugin: str, lines: Sequence[str]) -> None:
 
 
 def _write(path: Path, plugin: str, lines: tuple[str, ...]) -> None:
+    import json  # writes only: a load that finds its record unchanged never imports it
+
     from pepperpy.fsio import atomic_write, file_lock, remove_file, temp_files
 
     with file_lock(path.with_name(path.name + ".lock")):

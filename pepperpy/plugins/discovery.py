@@ -27,11 +27,11 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from pepperpy import _jsonio as json  # json.loads/dumps without importing json
 from pepperpy._record import record
 from pepperpy.bundle.trust import read_trust
 from pepperpy.core import StateError

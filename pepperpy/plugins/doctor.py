@@ -29,9 +29,8 @@ from pepperpy.core import (
 )
 from pepperpy.plugins.dependencies import find_unsatisfied
 from pepperpy.plugins.discovery import Found
-from pepperpy.plugins.locking import read_again_if_installed
 from pepperpy.plugins.manager import PluginManager, dependency_spec
-from pepperpy.plugins.state import InstallState, load_state, settled_for
+from pepperpy.plugins.state import InstallState, load_state, read_again_if_installed, settled_for
 from pepperpy.trust import admissible as policy
 from pepperpy.trust.gate import Trust, from_cache
 from pepperpy.trust.types import PluginManifest

@@ -51,11 +51,15 @@ with paused():  # the load path's modules import without collector passes (_gcpa
         TrustError,
         UntrustedPublisherError,
     )
-    from pepperpy.plugins.depcache import already_met
-    from pepperpy.plugins.depspec import DependencySpec, LockedRequirement
+    from pepperpy.plugins.depcache import DependencySpec, LockedRequirement, already_met
     from pepperpy.plugins.discovery import Found, discover
-    from pepperpy.plugins.locking import read_again_if_installed, read_lock
-    from pepperpy.plugins.state import InstallState, load_state, settled_for
+    from pepperpy.plugins.state import (
+        InstallState,
+        load_state,
+        read_again_if_installed,
+        read_lock,
+        settled_for,
+    )
     from pepperpy.registry import LoadedProvider, check_provider_class
     from pepperpy.settings import Settings
     from pepperpy.trust import admissible as policy

@@ -22,25 +22,37 @@ Invariants:
   naming the plugin (``pepperpy trust add PUBFILE --scope NAME``), or removes the plugin.
 - An unreadable state file is an error, never "nothing installed": treating it as empty
   would silently disable rollback protection.
+- Readers hold the shared install lock (:func:`read_lock`) while they read the state and
+  the installed files together, so an install is seen entirely before or entirely after;
+  :func:`read_again_if_installed` reads again when an install began during an unlocked
+  read (a home with no lock file yet). They live here, not in ``locking``, so a load
+  imports one module for both.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import fcntl
+import functools
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pepperpy._record import record
 from pepperpy.core import ConfigurationError
-from pepperpy.fsio import load_json, temp_files
-from pepperpy.plugins.locking import atomic_write
+from pepperpy.fsio import atomic_write, load_json, temp_files
 from pepperpy.trust.types import InstallRecord, InstallState  # the kernel's values
 
 if TYPE_CHECKING:
     from pepperpy.settings import Settings
 
-__all__ = ["InstallRecord", "InstallState", "Pending", "committed", "install_leftovers",
-           "load_state", "needs_settling", "save_state", "settled_for"]
+__all__ = ["InstallRecord", "InstallStarted", "InstallState", "Pending", "committed",
+           "install_leftovers", "load_state", "needs_settling", "read_again_if_installed",
+           "read_lock", "save_state", "settled_for"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _FORMAT = 1
 MAX_STATE_BYTES = 8 << 20
@@ -123,7 +135,8 @@ def _record(data: Any) -> InstallRecord:
 
 def save_state(path: Path, state: InstallState) -> None:
     """Atomically replace the state file (caller holds the install lock)."""
-    from dataclasses import asdict  # installs only: loading never imports dataclasses
+    import json  # installs only: loading never imports json
+    from dataclasses import asdict  # nor dataclasses
 
     data: dict[str, Any] = {
         "format": _FORMAT,
@@ -134,3 +147,56 @@ def save_state(path: Path, state: InstallState) -> None:
                                "removing": p.removing}
                            for n, p in sorted(state.pending.items())}
     atomic_write(path, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+
+
+# -- reading it consistently with installs -----------------------------------------
+
+
+@contextlib.contextmanager
+def read_lock(path: Path) -> Iterator[None]:
+    """Hold a shared lock on ``path`` while reading state its writers change together.
+
+    Creates nothing: a command that only reads leaves a fresh home as it found it. With
+    no lock file no install ever held it (writers create it before they write anything),
+    so the read runs unlocked; if the file exists when it ends, an install started
+    meanwhile and :class:`InstallStarted` asks the caller to read again, now locked
+    (:func:`read_again_if_installed`). If the lock file cannot be opened (a read-only
+    home, where no install through it can run either), read unlocked.
+    """
+    fd: int | None = None
+    absent = False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        absent = True
+    except OSError:
+        pass
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if absent and os.path.lexists(path):
+            raise InstallStarted(path)
+
+
+class InstallStarted(Exception):
+    """An install took the lock while a reader ran without it: what it read may mix the
+    old state and the new, so it reads again (never reaches a user)."""
+
+
+def read_again_if_installed(read: Callable[P, T]) -> Callable[P, T]:
+    """Run ``read`` (which takes :func:`read_lock` and changes nothing) again whenever
+    an install started during an unlocked read; the next run finds the lock file."""
+
+    @functools.wraps(read)
+    def again(*args: P.args, **kwargs: P.kwargs) -> T:
+        while True:
+            try:
+                return read(*args, **kwargs)
+            except InstallStarted:
+                continue
+
+    return again

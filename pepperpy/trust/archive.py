@@ -26,8 +26,8 @@ leaves nothing for a second parser to interpret differently. Invariants:
 
 from __future__ import annotations
 
-import struct
 import zlib
+from _struct import Struct  # struct.py is only a re-export of it
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pepperpy.core import BundleInvalidError
@@ -118,9 +118,9 @@ def check_layout(names: Iterable[str]) -> str | None:
 
 
 LOCAL_SIG, CENTRAL_SIG, END_SIG = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
-LOCAL = struct.Struct("<4sHHHHHIIIHH")
-CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-END = struct.Struct("<4sHHHHIIH")
+LOCAL = Struct("<4sHHHHHIIIHH")
+CENTRAL = Struct("<4sHHHHHHIIIHHHHHII")
+END = Struct("<4sHHHHIIH")
 LOCAL_SIZE, CENTRAL_SIZE, END_SIZE = LOCAL.size, CENTRAL.size, END.size  # 30, 46, 22
 
 VERSION = 20

@@ -26,11 +26,11 @@ that does (``tests/trust/test_kernel_shape.py``).
 from __future__ import annotations
 
 import binascii  # base64 without the base64 module (same calls b64encode/b64decode make)
-import json
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from pepperpy import _jsonio as json  # the same text as json, without importing it
 from pepperpy import _sha as hashlib  # SHA-256 without loading OpenSSL for small bundles
 from pepperpy._crcs import Crcs  # CRC-32 beside the hashing, on two cores
 from pepperpy.core import BundleInvalidError, RevokedError, UntrustedPublisherError

@@ -33,7 +33,6 @@ writes anything but the verified cache (``PEPPERPY_HOME/verified.json``), best e
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 from _weakref import ref  # weakref's C type; the weakref module costs 0.4 ms to import
@@ -41,6 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pepperpy import _jsonio as json  # json.loads without importing json (_jsonio.py)
 from pepperpy._record import record
 from pepperpy.core import BundleInvalidError, PepperpyError
 from pepperpy.trust import archive as zf

@@ -34,6 +34,12 @@ from pepperpy.llm import (
     Usage,
 )
 
+try:
+    from pepperpy.llm import text_chunk
+except ImportError:  # a runtime from before text_chunk: the same chunk, built plainly
+    def text_chunk(content: str, provider: str | None) -> GenerationChunk:  # type: ignore[misc]
+        return GenerationChunk(content, provider=provider)
+
 from ._errors import translate_error
 
 __all__ = ["AnthropicProvider"]
@@ -118,19 +124,18 @@ class AnthropicProvider(LLMProvider):
             stream = await self._require_client().messages.create(**params)
             try:
                 # Text deltas are nearly every event: they take the first branch and build
-                # their chunk positionally (content, finish_reason, tool_calls, usage,
-                # metadata, provider), cheaper than keywords once per event.
+                # their chunk with text_chunk, the cheapest way, once per event.
                 async for event in stream:
                     kind = event.type
                     if kind == "content_block_delta":
                         delta = event.delta
                         part = delta.type
                         if part == "text_delta":
-                            yield GenerationChunk(delta.text, None, (), None, {}, name)
+                            yield text_chunk(delta.text, name)
                         elif part == "input_json_delta" and event.index in tools:
                             block = tools[event.index]
                             if echo and block["name"] == forced:
-                                yield GenerationChunk(delta.partial_json, None, (), None, {}, name)
+                                yield text_chunk(delta.partial_json, name)
                             block["json"].append(delta.partial_json)
                     elif kind == "content_block_start" and event.content_block.type == "tool_use":
                         cb = event.content_block
@@ -157,7 +162,7 @@ class AnthropicProvider(LLMProvider):
                 calls.append(ToolCall(block["id"], block["name"], data))
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
         yield GenerationChunk(content, finish or "stop", tuple(calls), Usage(prompt, completion),
-                              {"stop_reason": stop}, name)  # positional, as above
+                              {"stop_reason": stop}, name)  # positional: cheaper than keywords
 
     # -- mapping --------------------------------------------------------------------
     def _params(

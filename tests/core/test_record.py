@@ -97,6 +97,26 @@ def test_loading_a_plugin_imports_neither_dataclasses_nor_inspect() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_a_record_refuses_a_dataclass_or_record_among_its_bases() -> None:
+    """Directly or further up, whether the base is a dataclass or a record; an ordinary
+    base class is fine."""
+    @dataclasses.dataclass
+    class Data:
+        x: int = 0
+
+    class Below(Data):
+        pass
+
+    class Plain:
+        pass
+
+    for base in (Data, Below, Point):
+        with pytest.raises(TypeError, match="records do not inherit from dataclasses"):
+            record(type("Child", (base,), {"__annotations__": {"y": "int"}}))
+    child = record(type("Child", (Plain,), {"__annotations__": {"y": "int"}}))
+    assert child(1).y == 1
+
+
 def test_field_refuses_a_default_and_a_factory() -> None:
     with pytest.raises(ValueError, match="both default and default_factory"):
         field(default=1, default_factory=list)

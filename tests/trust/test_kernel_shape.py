@@ -3,9 +3,9 @@
 - ``pepperpy/trust/`` holds at most 8 files and fewer than 1,200 code lines
   (docstrings, comments and blank lines excluded);
 - no import cycle anywhere in PepperPy, imports inside functions included;
-- the kernel imports nothing above it: only ``pepperpy.core`` (errors), five leaf helpers
+- the kernel imports nothing above it: only ``pepperpy.core`` (errors), six leaf helpers
   that import nothing from PepperPy (``_record``, ``_versions``, ``_sha``, ``_crcs``,
-  ``_lines``) and,
+  ``_lines``, ``_jsonio``) and,
   for the verified cache's file, the one atomic writer;
 - the two decision modules import nothing that does I/O, checked on the source graph and
   in a fresh interpreter.
@@ -26,12 +26,12 @@ MAX_CODE_LINES = 1200
 KERNEL = "pepperpy.trust"
 #: What the kernel may import besides itself: nothing that sits above it.
 BELOW_KERNEL = {"pepperpy.core", "pepperpy._record", "pepperpy._versions", "pepperpy._sha",
-                "pepperpy._crcs", "pepperpy._lines", "pepperpy.bundle.fileio"}
+                "pepperpy._crcs", "pepperpy._lines", "pepperpy._jsonio", "pepperpy.bundle.fileio"}
 DECISIONS = ("pepperpy.trust.authentic", "pepperpy.trust.admissible")
 #: Kernel modules the decisions may reach: values, and the archive parser (bytes in).
 PURE = {"pepperpy.core", "pepperpy._record", "pepperpy._versions", "pepperpy._sha",
-        "pepperpy._crcs", "pepperpy.trust", "pepperpy.trust.types", "pepperpy.trust.archive",
-        *DECISIONS}
+        "pepperpy._crcs", "pepperpy._jsonio", "pepperpy.trust", "pepperpy.trust.types",
+        "pepperpy.trust.archive", *DECISIONS}
 #: Modules that read or write files, start processes or talk to the network.
 IO_MODULES = ("pepperpy.trust.gate", "pepperpy.trust.sealed", "pepperpy.trust.manifest",
               "pepperpy.bundle", "pepperpy.plugins", "pepperpy.settings",
