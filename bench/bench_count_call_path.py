@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_count_call_path.py            # CPU time per request, each path
     .venv/bin/python bench/bench_count_call_path.py --callgrind  # instructions per request
     .venv/bin/python bench/bench_count_call_path.py --smoke      # a few requests (tests)
+    .venv/bin/python bench/bench_count_call_path.py --callgrind --otel  # + traced generate
 
 Wall-clock ratios (bench_llm_overhead.py) swing with the machine's load; this script
 counts the work itself. Both sides use the real ``anthropic`` SDK over an in-process
@@ -263,7 +264,7 @@ def _paths(otel: bool) -> tuple[str, ...]:
 
 
 def main(argv: list[str]) -> None:
-    otel = "--otel" in argv
+    otel = "--otel" in argv or "--smoke" in argv  # the smoke run covers the OTel paths too
     if argv[:1] == ["--one"]:
         asyncio.run(_run(int(argv[1]), _counted, otel))
         return
