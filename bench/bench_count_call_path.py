@@ -44,7 +44,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -153,8 +153,10 @@ async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]], otel: boo
 
         paths: Paths = dict(zip(
             PATHS, (raw_generate, ours_generate, raw_stream, ours_stream), strict=True))
+        traced = None
         if otel:
-            paths.update(await _otel_paths(reg, client, raw_generate))
+            extra, traced = await _otel_paths(reg, client, raw_generate)
+            paths.update(extra)
         for fn in paths.values():
             for _ in range(20):
                 await fn()
@@ -167,14 +169,16 @@ async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]], otel: boo
             return await measure(paths, n)
         finally:
             await pepper.aclose()
+            if traced is not None:
+                await traced.aclose()
 
 
 async def _otel_paths(reg: object, client: object, raw_generate: Callable[[], Awaitable[None]]
-                      ) -> Paths:
+                      ) -> tuple[Paths, Any]:
     """The ``--otel`` paths: the raw request inside the span PepperPy makes, and a PepperPy
-    tracing into the same SDK provider."""
+    tracing into the same SDK provider (returned too, for the caller to close)."""
+    from bench_llm_overhead import with_span
     from bench_reliability import noop_tracer_provider
-    from opentelemetry import context, trace
 
     from pepperpy import PepperPy
 
@@ -185,24 +189,12 @@ async def _otel_paths(reg: object, client: object, raw_generate: Callable[[], Aw
     await traced.initialize()
     (await traced._provider("llm"))._client = client  # type: ignore[attr-defined]
 
-    async def raw_generate_span() -> None:
-        span = tracer.start_span("chat m", context=context.get_current(),
-                                 kind=trace.SpanKind.CLIENT, attributes={
-                                     "gen_ai.operation.name": "chat",
-                                     "gen_ai.system": "anthropic",
-                                     "gen_ai.request.model": "m"})
-        await raw_generate()
-        span.set_attributes({"gen_ai.usage.input_tokens": 38,
-                             "gen_ai.usage.output_tokens": 37,
-                             "gen_ai.response.model": "m",
-                             "gen_ai.response.finish_reasons": ("stop",)})
-        span.end()
-
     async def ours_generate_otel() -> None:
         r = await traced.chat.with_system("Be brief.").with_user(PROMPT).generate()
         assert r.content
 
-    return dict(zip(OTEL_PATHS, (raw_generate_span, ours_generate_otel), strict=True))
+    return dict(zip(OTEL_PATHS, (with_span(tracer, raw_generate, "anthropic"),
+                                 ours_generate_otel), strict=True)), traced
 
 
 async def _cpu(path: str, paths: Paths, n: int) -> float:

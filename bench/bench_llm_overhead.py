@@ -178,14 +178,15 @@ async def run(n: int, reg: ProviderRegistry) -> None:
             await pepper.aclose()
 
 
-def with_span(tracer: object, raw: Timed) -> Timed:
-    """``raw`` inside the span PepperPy makes for an openai generate, through the SDK."""
+def with_span(tracer: object, raw: Timed, system: str = "openai") -> Timed:
+    """``raw`` inside the span PepperPy makes for a generate (the wire servers' answer:
+    38 and 37 tokens, model "m", finish "stop"), through the SDK directly."""
     from opentelemetry import context, trace
 
     async def traced() -> None:
         span = tracer.start_span(  # type: ignore[attr-defined]
             "chat m", context=context.get_current(), kind=trace.SpanKind.CLIENT, attributes={
-                "gen_ai.operation.name": "chat", "gen_ai.system": "openai",
+                "gen_ai.operation.name": "chat", "gen_ai.system": system,
                 "gen_ai.request.model": "m"})
         await raw()
         span.set_attributes({"gen_ai.usage.input_tokens": 38, "gen_ai.usage.output_tokens": 37,
