@@ -976,6 +976,13 @@ MUTATIONS += (
     m("text-learn", "lone surrogates failing deep in a store", "pepperpy/rag_builder.py",
       "            check_text(text, f\"text {number}\"", "            (text, f\"text {number}\"",
       "tests/llm/test_bad_text.py::test_learn_names_the_text"),
+    m("anthropic-stream-tool-json", "a streamed tool input that is not JSON escaping the "
+      "anthropic plugin as a JSONDecodeError/TypeError",
+      "plugin_src/llm_anthropic_provider/provider.py",
+      "            data = _streamed_input(block[\"name\"], block[\"json\"])",
+      "            data = json.loads(\"\".join(block[\"json\"]) or \"{}\")",
+      "tests/llm/test_anthropic_hostile_stream.py::"
+      "test_a_tool_input_that_is_not_json_fails_the_stream_as_a_provider_error"),
     m("install-override-one-target", "an override (--transfer-owner, --force, "
       "--allow-downgrade) meant for one bundle lifting the check for every target of a "
       "`plugin install A B`", "pepperpy/cli/manage.py",

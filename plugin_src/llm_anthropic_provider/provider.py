@@ -154,7 +154,7 @@ class AnthropicProvider(LLMProvider):
             raise dropped("anthropic") from exc
         content, calls = "", []
         for _, block in sorted(tools.items()) if tools else ():
-            data = json.loads("".join(block["json"]) or "{}")
+            data = _streamed_input(block["name"], block["json"])
             if block["name"] == forced:
                 if _wrapped(options):
                     content = json.dumps(_unwrap(data, options))
@@ -217,6 +217,20 @@ class AnthropicProvider(LLMProvider):
 
     def _translate(self, exc: anthropic.AnthropicError, model: str) -> ProviderError:
         return translate_error(exc, model=model, secret=self.config.get("api_key"))
+
+
+def _streamed_input(name: str, pieces: list[Any]) -> Any:
+    """A tool's input, from the ``input_json_delta`` pieces the server streamed; pieces
+    that do not join to JSON are the server's failure (a ``ProviderError``, as for
+    openai), never a ``JSONDecodeError`` or ``TypeError`` from inside the plugin."""
+    try:
+        return json.loads("".join(pieces) or "{}")
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ProviderError(
+            f"anthropic streamed input for tool {name!r} that is not JSON; retry, or "
+            "describe the tool's parameters more precisely",
+            provider="anthropic",
+        ) from exc
 
 
 def _wrapped(options: GenerationOptions) -> bool:
