@@ -470,6 +470,7 @@ class Session:
             ) from exc
         except PepperpyError as exc:
             target.refuse_unless_signed(exc)
+            _name_the_offer(exc, offer)
             raise
         return result
 
@@ -598,6 +599,16 @@ def _digest_of(path: Path) -> str | None:
         return hashlib.sha256(read_bundle(path)).hexdigest()
     except PepperpyError:
         return None
+
+
+def _name_the_offer(exc: PepperpyError, offer: Offer) -> None:
+    """A fix the install policy words for a file (``pepperpy plugin install FILE
+    --transfer-owner``) names the index's offer instead: the download has no file."""
+    command = f"pepperpy plugin install {offer.path} "
+    if exc.args and command in str(exc.args[0]):
+        text = str(exc.args[0]).replace(
+            command, f"pepperpy plugin install {offer.name}=={offer.version} ")
+        exc.args = (text, *exc.args[1:])
 
 
 def _matches(offer: Offer) -> Any:

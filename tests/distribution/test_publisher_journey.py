@@ -1,0 +1,48 @@
+"""A publisher's release cycle as an operator meets it through an index: every fix a
+refusal names is a command that works as printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.index_server import IndexServer, Publisher, run
+
+
+def _serve(publisher: Publisher, server: IndexServer, *bundles: Path) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    for bundle in bundles:
+        assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+
+
+def _fix(err: str) -> list[str]:
+    """The first backquoted ``pepperpy ...`` command of an error, as argv."""
+    start = err.index("`pepperpy ") + len("`pepperpy ")
+    return err[start:err.index("`", start)].split()
+
+
+def test_a_new_key_s_release_from_an_index_names_a_transfer_that_works(
+        publisher: Publisher, server: IndexServer, home: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pepperpy_testing.bundles import BundleFactory
+
+    _serve(publisher, server, publisher.bundle("sample", "1.0.0"))
+    assert run("plugin", "install", "sample") == 0
+    rotated = BundleFactory(publisher="acme")  # the publisher's new signing key
+    rotated.trust(home)
+    fields = {"name": "sample", "version": "2.0.0", "provider_name": "sample",
+              "entry_point": "sample_pkg:Provider"}
+    bundle = publisher.bundles / "sample-2.0.0.pepperplugin"
+    bundle.write_bytes(rotated.build(rotated.files(manifest=fields)))
+    _, pub = rotated.write_keys(tmp_path / "rotated")
+    assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key,
+               "--publisher-key", pub) == 0
+    capsys.readouterr()
+
+    assert run("plugin", "update", "sample") == 1
+    err = capsys.readouterr().err
+    fix = _fix(err)
+    assert fix == ["plugin", "install", "sample==2.0.0", "--transfer-owner"], err
+    assert run(*fix) == 0
+    assert "upgraded sample 2.0.0" in capsys.readouterr().out
