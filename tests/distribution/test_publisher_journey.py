@@ -46,3 +46,21 @@ def test_a_new_key_s_release_from_an_index_names_a_transfer_that_works(
     assert fix == ["plugin", "install", "sample==2.0.0", "--transfer-owner"], err
     assert run(*fix) == 0
     assert "upgraded sample 2.0.0" in capsys.readouterr().out
+
+
+def test_an_installed_bundle_of_a_revoked_key_is_removed_by_name_not_deleted(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    _serve(publisher, server, publisher.bundle("sample", "1.0.0"))
+    assert run("plugin", "install", "sample") == 0
+    key_id = publisher.factory.key.key_id  # type: ignore[attr-defined]
+    assert run("trust", "revoke", key_id) == 0
+    capsys.readouterr()
+    assert run("plugin", "doctor") == 1
+    out = capsys.readouterr().out
+    assert "fix: pepperpy plugin remove sample\n" in out, out  # a deleted file keeps its record
+    assert run("plugin", "remove", "sample") == 0
+    assert json.loads((home / "installed.json").read_bytes())["plugins"] == {}
+    assert run("plugin", "doctor") == 0
