@@ -138,10 +138,11 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
                 if trust_publishers:
                     _check_trustable(settings, keys)  # refuse before anything is recorded
                 config = store.record(name, url, staged)
-            except BaseException:
+            except BaseException as exc:
                 import shutil
 
                 shutil.rmtree(staged, ignore_errors=True)
+                _name_the_url(exc, url)
                 raise
             store.save_catalog(name, [o.as_dict() for o in offers])
     if trust_publishers:
@@ -599,6 +600,17 @@ def _digest_of(path: Path) -> str | None:
         return hashlib.sha256(read_bundle(path)).hexdigest()
     except PepperpyError:
         return None
+
+
+def _name_the_url(exc: BaseException, url: str) -> None:
+    """An index that ``index add`` could not reach is not recorded: its error points at
+    the URL given, not at ``index list``, which does not show it."""
+    from pepperpy.distribution.client import CHECK_THE_URL
+
+    if isinstance(exc, IndexUnavailableError) and exc.args:
+        exc.args = (str(exc.args[0]).replace(
+            CHECK_THE_URL, f"and the URL given ({url}), then run `pepperpy index add` "
+            "again; nothing was added"), *exc.args[1:])
 
 
 def _name_the_offer(exc: PepperpyError, offer: Offer) -> None:

@@ -64,3 +64,21 @@ def test_an_installed_bundle_of_a_revoked_key_is_removed_by_name_not_deleted(
     assert run("plugin", "remove", "sample") == 0
     assert json.loads((home / "installed.json").read_bytes())["plugins"] == {}
     assert run("plugin", "doctor") == 0
+
+
+def test_an_index_add_that_cannot_connect_points_at_the_url_given(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    _serve(publisher, server)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    capsys.readouterr()
+    assert run("index", "add", "other", url, "--root", publisher.root) == 1
+    err = capsys.readouterr().err
+    assert f"the URL given ({url}), then run `pepperpy index add` again; nothing was added" in err
+    assert "index list" not in err  # which would not show it
+    assert run("index", "list") == 0
+    assert "other" not in capsys.readouterr().out
