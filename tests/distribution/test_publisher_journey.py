@@ -82,3 +82,17 @@ def test_an_index_add_that_cannot_connect_points_at_the_url_given(
     assert "index list" not in err  # which would not show it
     assert run("index", "list") == 0
     assert "other" not in capsys.readouterr().out
+
+
+def test_index_add_says_which_publisher_keys_this_machine_already_trusts(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _serve(publisher, server, publisher.bundle("sample", "1.0.0"))  # home trusts the key
+    out = capsys.readouterr().out
+    assert "signs sample (in your trust store)\n" in out, out
+    assert "installs need their keys" not in out
+    assert run("trust", "revoke", publisher.factory.key.key_id) == 0  # type: ignore[attr-defined]
+    assert run("index", "remove", "main") == 0
+    capsys.readouterr()
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    assert "signs sample (revoked in your trust store)\n" in capsys.readouterr().out
