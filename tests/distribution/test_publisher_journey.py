@@ -96,3 +96,16 @@ def test_index_add_says_which_publisher_keys_this_machine_already_trusts(
     capsys.readouterr()
     assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
     assert "signs sample (revoked in your trust store)\n" in capsys.readouterr().out
+
+
+def test_remove_says_the_plugin_s_dependencies_stay_installed(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _serve(publisher, server, publisher.bundle("sample", "1.0.0", dependencies=["packaging>=20"]))
+    assert run("plugin", "install", "sample") == 0  # packaging is installed: recorded, kept
+    capsys.readouterr()
+    assert run("plugin", "remove", "sample") == 0
+    out = capsys.readouterr().out
+    assert out == ("removed sample 1.0.0\n  its dependencies stay installed in this Python "
+                   "(packaging>=20); uninstall them with `uv pip uninstall` if nothing else "
+                   "uses them\n")
