@@ -421,6 +421,10 @@ class Session:
                                    "transfer_owner": transfer_owner,
                                    "accept": _matches(offer)}
         current = installed_plugins(self.settings).get(offer.name)
+        if current is not None and not allow_downgrade and _older(offer.version, current[0]):
+            from pepperpy.plugins.install import older_than_installed
+
+            raise older_than_installed(offer.name, offer.version, current[0])  # no download
         installed = installed_path(self.settings, offer.name)
         if current is not None and current[1] == offer.sha256 == _digest_of(installed):
             # Already installed and intact: no download, but the same checks as any
@@ -600,6 +604,17 @@ def _digest_of(path: Path) -> str | None:
         return hashlib.sha256(read_bundle(path)).hexdigest()
     except PepperpyError:
         return None
+
+
+def _older(version: str, installed: str) -> bool:
+    """Whether the index offers an older version than installed (the install's own
+    check decides anything else, after the download)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) < Version(installed)
+    except InvalidVersion:
+        return False
 
 
 def _name_the_url(exc: BaseException, url: str) -> None:

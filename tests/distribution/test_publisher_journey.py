@@ -109,3 +109,18 @@ def test_remove_says_the_plugin_s_dependencies_stay_installed(
     assert out == ("removed sample 1.0.0\n  its dependencies stay installed in this Python "
                    "(packaging>=20); uninstall them with `uv pip uninstall` if nothing else "
                    "uses them\n")
+
+
+def test_an_older_version_by_name_is_refused_before_it_is_downloaded(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _serve(publisher, server, publisher.bundle("sample", "1.0.0"),
+           publisher.bundle("sample", "2.0.0"))
+    assert run("plugin", "install", "sample") == 0
+    server.state.requests.clear()
+    capsys.readouterr()
+    assert run("plugin", "install", "sample==1.0.0") == 1
+    assert "older than the installed 2.0.0 (rollback protection)" in capsys.readouterr().err
+    assert not [p for p in server.state.requests if p.endswith(".pepperplugin")]
+    assert run("plugin", "install", "sample==1.0.0", "--allow-downgrade") == 0
+    assert [p for p in server.state.requests if p.endswith("sample-1.0.0.pepperplugin")]
