@@ -232,10 +232,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         best = newest.get(name)
         shown = best or mine[-1]
         versions = len({o.version for o in mine})
+        yanked = len({o.version for o in mine if o.yanked})
+        count = f"{versions} version(s)" + (f", {yanked} yanked" if yanked else "")
         note = "" if best else " (no usable version: yanked or incompatible)"
         print(f"{printable(name)} {printable(shown.version)} [{printable(shown.category)}/"
               f"{printable(shown.provider_name)}] from index {printable(shown.index)} "
-              f"({versions} version(s)){note}")
+              f"({count}){note}")
         if shown.description:
             print(f"    {printable(shown.description)}")
         others = sorted({o.index for o in offers if o.name == name} - {shown.index})

@@ -124,3 +124,16 @@ def test_an_older_version_by_name_is_refused_before_it_is_downloaded(
     assert not [p for p in server.state.requests if p.endswith(".pepperplugin")]
     assert run("plugin", "install", "sample==1.0.0", "--allow-downgrade") == 0
     assert [p for p in server.state.requests if p.endswith("sample-1.0.0.pepperplugin")]
+
+
+def test_search_counts_the_yanked_versions_apart(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _serve(publisher, server, publisher.bundle("sample", "1.0.0"),
+           publisher.bundle("sample", "2.0.0"))
+    assert run("repo", "yank", publisher.folder, "sample==2.0.0", "--key", publisher.repo_key,
+               "--reason", "broken") == 0
+    capsys.readouterr()
+    assert run("plugin", "search", "--refresh") == 0
+    assert ("sample 1.0.0 [llm/sample] from index main (2 version(s), 1 yanked)"
+            in capsys.readouterr().out)
