@@ -137,3 +137,21 @@ def test_search_counts_the_yanked_versions_apart(
     assert run("plugin", "search", "--refresh") == 0
     assert ("sample 1.0.0 [llm/sample] from index main (2 version(s), 1 yanked)"
             in capsys.readouterr().out)
+
+
+def test_trust_add_says_when_only_was_not_applied_or_a_restriction_was_lifted(
+        publisher: Publisher, home: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pepperpy_testing.bundles import BundleFactory
+
+    _, pub = BundleFactory(publisher="acme").write_keys(tmp_path / "new")
+    assert run("trust", "add", pub, "--only", "sample") == 0
+    assert "note" not in capsys.readouterr().out  # a new key: restricted as asked
+    assert run("trust", "add", pub, "--scope", "sample") == 0
+    out = capsys.readouterr().out
+    assert "note: its restriction to sample is lifted: it is now trusted for every plugin" in out
+    assert run("trust", "add", pub, "--only", "sample") == 0
+    out = capsys.readouterr().out
+    assert "note: --only was not applied: the key was already trusted for every plugin" in out
+    assert run("trust", "list") == 0
+    assert "only=" not in capsys.readouterr().out  # what the notes said
