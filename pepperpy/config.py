@@ -49,18 +49,19 @@ def prepare_config(
             filled[key] = spec["default"]
     missing = [k for k in schema.get("required", ()) if k not in filled]
     if missing:
-        raise ValidationError(_missing_message(label, missing, properties))
+        error = ValidationError(_missing_message(label, missing, properties))
+        error.options = tuple(missing)
+        raise error
     _validate_types(schema, filled, label)
     return filled
 
 
 def _closest(unknown: list[str], known: Mapping[str, Any]) -> str:
     """`` (did you mean 'collection'?)`` for the mistyped ones among ``unknown``."""
-    import difflib  # only when an option is refused
+    from pepperpy.suggest import closest  # only when an option is refused
 
-    pairs = [(name, difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6))
-             for name in unknown]
-    close = [f"{name!r}: did you mean {found[0]!r}?" for name, found in pairs if found]
+    pairs = [(name, closest(name, known)) for name in unknown]
+    close = [f"{name!r}: did you mean {found!r}?" for name, found in pairs if found]
     return f" ({'; '.join(close)})" if close else ""
 
 

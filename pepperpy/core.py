@@ -72,6 +72,11 @@ __all__ = [
 class PepperpyError(Exception):
     """Root of every error PepperPy raises on purpose."""
 
+    #: Provider options whose value fixes this (a missing or rejected ``api_key``). The
+    #: message gives the Python form (``api_key=...``) and the environment variable; a
+    #: front end with its own syntax (the CLI's ``-o api_key=...``) adds its form.
+    options: tuple[str, ...] = ()
+
 
 class ConfigurationError(PepperpyError):
     """The application's code or configuration needs a change."""

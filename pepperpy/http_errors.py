@@ -123,12 +123,14 @@ def error_for_status(
     redacted)."""
     detail = f" [{kind}]" if kind else ""
     if status in (401, 403):
-        return AuthenticationError(
+        rejected = AuthenticationError(
             f"{provider} rejected the API key ({status}){detail}: check {key_env} or pass "
             "api_key=...",
             provider=provider,
             status_code=status,
         )
+        rejected.options = ("api_key",)
+        return rejected
     if status == 429:
         return RateLimitError(
             f"{provider} rate limit hit (429){detail}: slow down, allow more attempts "

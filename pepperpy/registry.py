@@ -141,12 +141,12 @@ class ProviderRegistry:
                 found = check_provider_class(category, provider_name, found)
                 self._resolved[key] = found
         if found is None:
-            import difflib
+            from pepperpy.suggest import closest
 
             names = self.available(category)
             offered = ", ".join(names) or "none"
-            close = difflib.get_close_matches(provider_name, names, n=1, cutoff=0.6)
-            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            close = closest(provider_name, names)
+            guess = f" (did you mean {close!r}?)" if close else ""
             hint = _hint(self.resolver, category, provider_name) or (
                 "check the name" if close else  # a typo: not how to install the typo
                 "install it by name from an index (`pepperpy plugin install "

@@ -14,7 +14,10 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pepperpy.core import PepperpyError
 
 __all__ = ["register"]
 
@@ -153,8 +156,8 @@ def _save_last(provider: str, model: str | None, messages: list[Any]) -> None:
 
 async def _chat(args: argparse.Namespace, prompt: str, options: dict[str, str]) -> int:
     from pepperpy import PepperPy
-    from pepperpy.cli.output import terminal_text
     from pepperpy.config import coerce_strings
+    from pepperpy.core import PepperpyError
     from pepperpy.llm import Message, MessageRole
 
     last = _load_last() if args.cont else {}
@@ -168,9 +171,36 @@ async def _chat(args: argparse.Namespace, prompt: str, options: dict[str, str]) 
     app = PepperPy()
     schema = app.registry.load("llm", provider).config_schema
     options = _generation_types(options)
+    try:
+        answer, usage = await _stream(app.with_llm(provider, **coerce_strings(schema, options)),
+                                      args, history, model)
+    except PepperpyError as exc:
+        _add_flag_form(exc)
+        raise
+    history.append(Message(MessageRole.ASSISTANT, "".join(answer)))
+    _save_last(provider, model, history)
+    if args.usage:
+        shown = (f"{usage.prompt_tokens} input, {usage.completion_tokens} output, "
+                 f"{usage.total_tokens} total" if usage else "not reported by the provider")
+        print(f"usage: {shown} token(s)", file=sys.stderr)
+    return 0
+
+
+def _add_flag_form(exc: PepperpyError) -> None:
+    """An error whose fix is a provider option gets the form this command takes."""
+    if exc.options and exc.args:
+        flags = " ".join(f"-o {name}=..." for name in exc.options)
+        exc.args = (f"{exc.args[0]}; with `pepperpy chat`, pass {flags}", *exc.args[1:])
+
+
+async def _stream(app: Any, args: argparse.Namespace, history: list[Any],
+                  model: str | None) -> tuple[list[str], Any]:
+    """Stream the answer to the terminal; its parts and the usage reported."""
+    from pepperpy.cli.output import terminal_text
+
     answer: list[str] = []
     usage = None
-    async with app.with_llm(provider, **coerce_strings(schema, options)) as pepper:
+    async with app as pepper:
         chat = pepper.chat.with_messages(history)
         if model:
             chat = chat.with_model(model)
@@ -184,10 +214,4 @@ async def _chat(args: argparse.Namespace, prompt: str, options: dict[str, str]) 
             sys.stdout.write(terminal_text(chunk.content))
             sys.stdout.flush()
     sys.stdout.write("\n")
-    history.append(Message(MessageRole.ASSISTANT, "".join(answer)))
-    _save_last(provider, model, history)
-    if args.usage:
-        shown = (f"{usage.prompt_tokens} input, {usage.completion_tokens} output, "
-                 f"{usage.total_tokens} total" if usage else "not reported by the provider")
-        print(f"usage: {shown} token(s)", file=sys.stderr)
-    return 0
+    return answer, usage

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pepperpy.cli.common import add_command, load_settings, progress
-from pepperpy.cli.output import printable
+from pepperpy.cli.output import installed_line, printable
 
 __all__ = ["add_plugin_commands", "install_by_name", "register"]
 
@@ -258,8 +258,7 @@ def install_by_name(args: argparse.Namespace) -> int:
         print(f"unchanged {o.name} {o.version} (already installed from index {o.index})")
     else:
         r = outcome.result
-        print(f"{outcome.action} {r.record.name} {r.record.version} from index {o.index} -> "
-              f"{r.path} (key {r.record.key_id[:16]}, sha256 {r.record.digest[:16]})")
+        print(installed_line(outcome.action, r.record, r.path, f" from index {o.index}"))
     return 0
 
 

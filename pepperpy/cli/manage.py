@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pepperpy.cli.common import add_command, load_settings, progress
-from pepperpy.cli.output import printable
+from pepperpy.cli.output import installed_line, printable
 
 __all__ = ["add_plugin_commands"]
 
@@ -93,8 +93,7 @@ def _install_one(args: argparse.Namespace) -> int:
     r = result.record
     was = f" (was {result.previous.version})" if result.previous and \
         result.action != "unchanged" else ""
-    print(f"{result.action} {r.name} {r.version}{was} -> {printable(result.path)} "
-          f"(key {r.key_id[:16]}, sha256 {r.digest[:16]})")
+    print(installed_line(result.action, r, result.path, was))
     if not args.no_deps:
         ensure_dependencies(dependency_spec(result.verified.manifest), settings=settings,
                             auto_install=True, progress=progress)

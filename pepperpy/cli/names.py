@@ -12,10 +12,10 @@ __all__ = ["did_you_mean", "installed_name"]
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``known``, or an empty string."""
-    import difflib  # only when a name is not found
+    from pepperpy.suggest import closest  # only when a name is not found
 
-    close = difflib.get_close_matches(name, sorted(set(known)), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(name, known)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def installed_name(name: str, settings: Any, *, category: str | None = None,

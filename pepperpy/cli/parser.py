@@ -87,17 +87,16 @@ def refuse_unknown(extra: list[str]) -> None:
     its usage line, the closest option for a mistyped one (of that command or the
     top level), and where to see them all (argparse alone reports them against the
     top-level usage, without a hint)."""
-    import difflib  # only on a usage error
+    from pepperpy.suggest import closest  # only on a usage error
 
     parser = Parser.chain[-1]
     known = sorted({o for p in Parser.chain for o in p._option_string_actions})
     hints = []
     for arg in extra:
         name = arg.split("=", 1)[0]
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) \
-            if arg.startswith("-") else []
+        close = closest(name, known) if arg.startswith("-") else None
         if close:
-            hints.append(f"{name}: did you mean {close[0]}?")
+            hints.append(f"{name}: did you mean {close}?")
     hint = f" ({'; '.join(hints)})" if hints else ""
     parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}; "
                  f"`{parser.prog} --help` lists what it takes")

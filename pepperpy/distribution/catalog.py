@@ -226,11 +226,10 @@ def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
     offers = list(offers)
     found = matching(offers, name, category=category)
     if not found:
-        import difflib
+        from pepperpy.suggest import closest
 
-        close = difflib.get_close_matches(
-            name, sorted({o.name for o in offers} | {o.provider_name for o in offers}), n=1)
-        also = f" (did you mean {close[0]!r}?)" if close else ""
+        close = closest(name, {o.name for o in offers} | {o.provider_name for o in offers})
+        also = f" (did you mean {close!r}?)" if close else ""
         down = ", ".join(repr(s) for s in skipped)
         also += f" (index {down} could not be read, see above)" if down else ""
         raise PluginNotFoundError(

@@ -13,6 +13,10 @@ Invariants:
   (the dot product), l2 ``1 / (1 + d)``;
 - a vector of another length than the collection's is refused with a message naming
   the collection, both dimensions and the fix (``dimension_message``);
+- the collection is created by the first add, never by opening, searching, counting,
+  listing or deleting: a mistyped collection name leaves nothing behind and reads as an
+  empty collection. While it does not exist, every read looks it up again (another
+  provider on the same store may have made it since);
 - chromadb's exceptions are translated to PepperpyError subclasses at this boundary.
 """
 
@@ -183,13 +187,13 @@ class ChromaProvider(RAGProvider):
             else:
                 self._worker = Worker("pepperpy-chroma")
                 await self._worker.call(self._open_embedded, self.path)
+            await self._find("get_collection", "open the collection")
         except PepperpyError:
             await self._release()
             raise
         except Exception as exc:
             await self._release()
             raise self._translate(exc, "open the collection") from exc
-        self._check_distance()
         await super().initialize()
 
     async def cleanup(self) -> None:
@@ -208,7 +212,6 @@ class ChromaProvider(RAGProvider):
 
         path.mkdir(parents=True, exist_ok=True)
         self._client = chromadb.PersistentClient(path=str(path), settings=self._settings())
-        self._collection = self._client.get_or_create_collection(**self._collection_args())
         self._max_batch = self._client.get_max_batch_size()
 
     async def _open_remote(self) -> None:
@@ -221,21 +224,49 @@ class ChromaProvider(RAGProvider):
             ssl=bool(self.config.get("ssl")),
             settings=self._settings(),
         )
-        self._collection = await self._client.get_or_create_collection(**self._collection_args())
         self._max_batch = await self._client.get_max_batch_size()
 
-    def _collection_args(self) -> dict[str, Any]:
-        return {
-            "name": self.config["collection"],
-            "embedding_function": None,  # never chroma's model: PepperPy embeds
-            "configuration": {"hnsw": {"space": self.config["distance"]}},
-        }
+    async def _existing(self) -> Any:
+        """The collection, or None while it does not exist; never creates it."""
+        if self._collection is None:
+            await self._find("get_collection", "open the collection")
+        return self._collection
 
-    def _check_distance(self) -> None:
+    async def _created(self) -> Any:
+        """The collection, created (with the configured distance) if it does not exist."""
+        if self._collection is None:
+            await self._find("get_or_create_collection", "create the collection")
+        return self._collection
+
+    async def _find(self, method: str, action: str) -> None:
+        """Look the collection up (or create it) and keep it once its distance checks out."""
+        from chromadb.errors import NotFoundError
+
+        client = self._client
+        if client is None:
+            raise self._not_initialised()
+        args: dict[str, Any] = {"name": self.config["collection"], "embedding_function": None}
+        if method == "get_or_create_collection":  # the distance is fixed at creation
+            args["configuration"] = {"hnsw": {"space": self.config["distance"]}}
+        try:
+            if self._worker is None:
+                found = await getattr(client, method)(**args)
+            else:
+                found = await self._worker.call(getattr(client, method), **args)
+        except NotFoundError:
+            return
+        except PepperpyError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, action) from exc
+        self._check_distance(found)
+        self._collection = found
+
+    def _check_distance(self, collection: Any) -> None:
         """An existing collection keeps its distance; refuse a silent mismatch."""
         with warnings.catch_warnings():  # chroma warns that "no embedding function" is legacy
             warnings.simplefilter("ignore", DeprecationWarning)
-            config = getattr(self._collection, "configuration", None) or {}
+            config = getattr(collection, "configuration", None) or {}
         space = (config.get("hnsw") or {}).get("space") or (config.get("spann") or {}).get("space")
         if space and space != self.config["distance"]:
             raise ConfigurationError(
@@ -256,12 +287,15 @@ class ChromaProvider(RAGProvider):
             worker.stop()
 
     # -- calls --------------------------------------------------------------------
+    def _not_initialised(self) -> ConfigurationError:
+        return ConfigurationError(
+            "chroma is not initialised; use it inside `async with PepperPy(...)` or "
+            "call `await provider.initialize()` first"
+        )
+
     def _open_collection(self) -> Any:
         if self._collection is None:
-            raise ConfigurationError(
-                "chroma is not initialised; use it inside `async with PepperPy(...)` or "
-                "call `await provider.initialize()` first"
-            )
+            raise self._not_initialised()
         return self._collection
 
     async def _call(self, method: str, action: str, **kwargs: Any) -> Any:
@@ -312,6 +346,8 @@ class ChromaProvider(RAGProvider):
         # The last of duplicate ids wins, as if they were added one after the other.
         latest = {doc.id: (doc, vec) for doc, vec in zip(documents, embeddings, strict=True)}
         items = list(latest.values())
+        if items and self._collection is None:
+            await self._created()
         for start in range(0, len(items), self._max_batch):
             batch = items[start : start + self._max_batch]
             upsert = {
@@ -356,24 +392,35 @@ class ChromaProvider(RAGProvider):
         query = {"query_embeddings": [_floats(embedding)], "n_results": k,
                  "where": where_clause(where), "include": _QUERY_INCLUDE}
         space = self.config["distance"]
+        if self._collection is None and await self._existing() is None:
+            return []  # no collection of this name: nothing to find, and nothing made
         if self._worker is not None:  # embedded: query and results in one trip
             return await self._on_worker(_search, "search", query, space)  # type: ignore[no-any-return]
         return _results(await self._call("query", "search", **query), space)
 
     async def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
+        if not ids or await self._existing() is None:
+            return
         for start in range(0, len(ids), self._max_batch):
             await self._call("delete", "delete documents", ids=ids[start : start + self._max_batch])
 
     async def count(self) -> int:
+        if await self._existing() is None:
+            return 0
         return int(await self._call("count", "count documents"))
 
     async def ids(self, where: dict[str, MetadataValue]) -> list[str]:
-        result = await self._call("get", "list documents", where=where_clause(where), include=[])
+        clause = where_clause(where)
+        if await self._existing() is None:
+            return []
+        result = await self._call("get", "list documents", where=clause, include=[])
         return list(result["ids"])
 
     async def get(self, ids: Sequence[str]) -> list[Document]:
         wanted = list(dict.fromkeys(ids))
+        if not wanted or await self._existing() is None:
+            return []
         found: dict[str, Document] = {}
         for start in range(0, len(wanted), self._max_batch):
             result = await self._call(

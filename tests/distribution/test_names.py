@@ -103,3 +103,42 @@ def test_several_names_install_in_order_and_the_first_failure_stops_the_rest(
     assert "'crxu'" in captured.err and "(did you mean 'crux'?)" in captured.err
     installed = load_state(Settings.from_env().state_file).plugins
     assert sorted(installed) == ["llm_acme_provider", "llm_bolt_provider"]
+
+
+def test_a_suggestion_compares_what_differs_not_the_shared_parts(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    for name in ("local", "openai"):
+        bundle = publisher.bundle(f"llm_{name}_provider", "1.0.0", provider_name=name)
+        assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    assert run("plugin", "install", "local", "openai") == 0
+    capsys.readouterr()
+    assert run("plugin", "remove", "llm_opneai_provider") == 1  # a typo: the right guess
+    assert "(did you mean 'llm_openai_provider'?)" in capsys.readouterr().err
+    assert run("plugin", "remove", "llm_openai_provider") == 0
+    capsys.readouterr()
+    assert run("plugin", "remove", "llm_openai_provider") == 1  # removed: no look-alike
+    err = capsys.readouterr().err
+    assert "'llm_openai_provider' is not installed: no installed plugin" in err
+    assert "did you mean" not in err
+    assert run("plugin", "install", "llm_opneai_provider") == 1  # the index's names too
+    assert "(did you mean 'llm_openai_provider'?)" in capsys.readouterr().err
+    assert run("plugin", "install", "llm_anthropic_provider") == 1
+    assert "did you mean" not in capsys.readouterr().err
+
+
+def test_install_prints_the_path_in_one_form_by_name_and_by_file(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    _setup(publisher, server)
+    by_name = capsys.readouterr().out.splitlines()[-1]
+    bundle = publisher.bundle("llm_acme_provider", "1.1.0", provider_name="acme")
+    assert run("plugin", "install", bundle) == 0
+    by_file = capsys.readouterr().out.splitlines()[0]
+    assert by_name.startswith("installed llm_acme_provider 1.0.0 from index main -> ")
+    assert by_file.startswith("upgraded llm_acme_provider 1.1.0 (was 1.0.0) -> ")
+    paths = {line.split(" -> ", 1)[1].split(" (key ", 1)[0] for line in (by_name, by_file)}
+    assert paths == {str(home / "plugins" / "llm_acme_provider.pepperplugin")}  # unquoted

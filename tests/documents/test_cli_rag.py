@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from .corpus import write_bad, write_good
@@ -100,6 +102,10 @@ def test_rag_remove_and_add_prune_delete_the_chunks_of_files_that_are_gone(
         "pepperpy: error: nothing was removed: collection 'gonne' holds no chunks at all, "
         "so none came from corpus; check the collection name (the one you added the files "
         "to)\n"), typo.stderr
+    store = f"file:{tmp_path / 'pepperpy_data' / 'chroma' / 'chroma.sqlite3'}?mode=ro"
+    with closing(sqlite3.connect(store, uri=True)) as db:
+        names = {name for (name,) in db.execute("SELECT name FROM collections")}
+    assert names == {"gone"}  # the mistyped name left no empty collection behind
 
 
 def test_the_collection_names_in_the_examples_are_ones_the_stores_take() -> None:

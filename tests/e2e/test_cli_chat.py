@@ -137,3 +137,31 @@ def test_models_lists_installed_llm_providers(plugin_env) -> None:
     assert "anthropic" in rows and "local" in rows
     done = pepperpy("models", env=plugin_env)
     assert done.returncode == 0 and "gpt-4o-mini" in done.stdout
+
+
+def test_a_missing_or_rejected_key_names_the_forms_for_where_the_user_is(
+        plugin_env, openai_server) -> None:  # noqa: F811
+    done = pepperpy("chat", "hi", "--provider", "openai", env={**plugin_env, "OPENAI_API_KEY": ""})
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        "missing required option(s) api_key; pass api_key=... or set the environment variable "
+        "OPENAI_API_KEY; with `pepperpy chat`, pass -o api_key=...\n"), done.stderr
+    assert done.stderr.count("\n") == 1
+    rejected = ["--provider", "openai", "--model", "error-401",
+                "-o", f"base_url={openai_server.url}/v1", "-o", "api_key=sk-wrong"]
+    done = pepperpy("chat", "hi", *rejected, env=plugin_env)
+    assert done.returncode == 1
+    assert done.stderr.endswith("check OPENAI_API_KEY or pass api_key=...; with `pepperpy "
+                                "chat`, pass -o api_key=...\n"), done.stderr
+    assert "sk-wrong" not in done.stderr
+
+
+def test_the_library_s_message_gives_the_python_form_only(plugin_env) -> None:
+    code = ("from pepperpy import PepperPy\n"
+            "try:\n    PepperPy().with_llm('openai')\n"
+            "except Exception as exc:\n    print(type(exc).__name__, exc.options, exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **plugin_env, "OPENAI_API_KEY": ""}, timeout=300)
+    assert done.stdout.startswith("ValidationError ('api_key',) "), done.stdout + done.stderr
+    assert "pass api_key=... or set the environment variable OPENAI_API_KEY" in done.stdout
+    assert "-o " not in done.stdout and "pepperpy chat" not in done.stdout

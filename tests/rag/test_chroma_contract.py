@@ -4,8 +4,11 @@ embedded and against a real server."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import sqlite3
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -102,9 +105,59 @@ async def test_scores_for_each_distance(open_rag: OpenRAG, distance: str, expect
 
 
 async def test_an_existing_collection_keeps_its_distance(open_rag: OpenRAG) -> None:
-    await open_rag(collection="fixed-distance", distance="cosine")
+    early = await open_rag(collection="fixed-distance", distance="l2")  # before it exists
+    first = await open_rag(collection="fixed-distance", distance="cosine")
+    await first.add(DOCS[:1], VECTORS[:1])  # the first add makes it, with cosine
     with pytest.raises(ConfigurationError, match="distance 'cosine'"):
         await open_rag(collection="fixed-distance", distance="l2")
+    with pytest.raises(ConfigurationError, match="distance 'cosine'"):  # found at its next use
+        await early.search(VECTORS[0])
+
+
+def _collections(config: dict[str, Any]) -> set[str]:
+    """The store's collection names, read past the provider (its sqlite file, or HTTP)."""
+    if "path" in config:
+        url = f"file:{config['path']}/chroma.sqlite3?mode=ro"
+        with closing(sqlite3.connect(url, uri=True)) as db:
+            return {name for (name,) in db.execute("SELECT name FROM collections")}
+    import chromadb
+
+    client = chromadb.HttpClient(host=config["host"], port=config["port"])
+    return {c.name for c in client.list_collections()}
+
+
+async def test_only_the_first_add_makes_the_collection(
+    open_rag: OpenRAG, chroma_config: dict[str, Any]
+) -> None:
+    rag = await open_rag()
+    name = chroma_config["collection"]
+    assert await rag.search(VECTORS[0], k=2) == []
+    assert await rag.search(VECTORS[0], where={"lang": "en"}) == []
+    assert await rag.count() == 0
+    assert await rag.ids({"lang": "en"}) == []
+    assert await rag.get([DOCS[0].id]) == []
+    await rag.delete([DOCS[0].id])
+    assert await rag.add([], []) == []
+    assert name not in _collections(chroma_config)  # a mistyped name leaves nothing behind
+    await rag.add(DOCS[:1], VECTORS[:1])
+    assert name in _collections(chroma_config)
+    assert [r.document for r in await rag.search(VECTORS[0], k=2)] == DOCS[:1]
+
+
+async def test_a_provider_opened_before_the_collection_sees_another_s_first_add(
+    open_rag: OpenRAG, chroma_config: dict[str, Any]
+) -> None:
+    reader, writer, other = await open_rag(), await open_rag(), await open_rag()
+    _, early = await asyncio.gather(writer.add(DOCS[:2], VECTORS[:2]), reader.search(VECTORS[0]))
+    assert [r.document for r in early] in ([], DOCS[:2])  # before or after: never an error
+    assert [r.document for r in await reader.search(VECTORS[0], k=2)] == DOCS[:2]
+    assert await reader.count() == 2
+    # two first adds at once, from providers that each found no collection
+    late = await open_rag(collection=chroma_config["collection"] + "-race")
+    again = await open_rag(collection=chroma_config["collection"] + "-race")
+    await asyncio.gather(late.add(DOCS[2:3], VECTORS[2:3]), again.add(DOCS[3:], VECTORS[3:]))
+    assert await late.count() == await again.count() == 2
+    assert await other.count() == 2
 
 
 async def test_pepperpy_fluent_api_adds_and_searches_texts(
