@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_count_call_path.py            # CPU time per request, each path
     .venv/bin/python bench/bench_count_call_path.py --callgrind  # instructions per request
     .venv/bin/python bench/bench_count_call_path.py --smoke      # a few requests (tests)
+    .venv/bin/python bench/bench_count_call_path.py --callgrind --otel  # + traced generate
 
 Wall-clock ratios (bench_llm_overhead.py) swing with the machine's load; this script
 counts the work itself. Both sides use the real ``anthropic`` SDK over an in-process
@@ -20,6 +21,14 @@ the same client, so what moves between processes (the SDK's own work varies by t
 thousands of instructions from run to run) moves both sides alike; the cost of the
 control commands themselves is an empty part, counted at the start and at the end and
 taken off. About a minute and a half.
+
+``--otel`` (with ``--callgrind`` or alone) adds two generate paths with the
+OpenTelemetry SDK (a TracerProvider with a batch processor into a no-op exporter, as in
+``bench_llm_overhead.py``): ``raw generate + span``, the raw request wrapped in the very
+span PepperPy makes (same name, kind and attributes at start and end, through the SDK
+directly), and ``pepperpy generate, OTel``, a second PepperPy with that provider in
+``with_tracing``. So a traced request's extra splits into the SDK's span (raw + span
+over raw) and PepperPy's own tracing code (the rest).
 """
 
 from __future__ import annotations
@@ -32,15 +41,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 PATHS = ("raw generate", "pepperpy generate", "raw stream", "pepperpy stream")
+OTEL_PATHS = ("raw generate + span", "pepperpy generate, OTel")
 PROMPT = "The quick brown fox jumps over the lazy dog " * 4
 KEY = "sk-bench"
 _T = TypeVar("_T")
@@ -105,7 +115,7 @@ def _client() -> object:
 Paths = dict[str, Callable[[], Awaitable[None]]]
 
 
-async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]]) -> _T:
+async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]], otel: bool = False) -> _T:
     """Start PepperPy and the client, run 20 warm-up requests of every path, freeze
     start-up's objects out of the collector, then ``measure(paths, n)``."""
     from _signed import signed_registry
@@ -143,6 +153,10 @@ async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]]) -> _T:
 
         paths: Paths = dict(zip(
             PATHS, (raw_generate, ours_generate, raw_stream, ours_stream), strict=True))
+        traced = None
+        if otel:
+            extra, traced = await _otel_paths(reg, client, raw_generate)
+            paths.update(extra)
         for fn in paths.values():
             for _ in range(20):
                 await fn()
@@ -155,6 +169,32 @@ async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]]) -> _T:
             return await measure(paths, n)
         finally:
             await pepper.aclose()
+            if traced is not None:
+                await traced.aclose()
+
+
+async def _otel_paths(reg: object, client: object, raw_generate: Callable[[], Awaitable[None]]
+                      ) -> tuple[Paths, Any]:
+    """The ``--otel`` paths: the raw request inside the span PepperPy makes, and a PepperPy
+    tracing into the same SDK provider (returned too, for the caller to close)."""
+    from bench_llm_overhead import with_span
+    from bench_reliability import noop_tracer_provider
+
+    from pepperpy import PepperPy
+
+    provider = noop_tracer_provider()
+    tracer = provider.get_tracer("pepperpy")  # type: ignore[attr-defined]
+    traced = (PepperPy(registry=reg).with_llm("anthropic", api_key=KEY, model="m")  # type: ignore[arg-type]
+              .with_timeout(30).with_tracing(tracer_provider=provider))
+    await traced.initialize()
+    (await traced._provider("llm"))._client = client  # type: ignore[attr-defined]
+
+    async def ours_generate_otel() -> None:
+        r = await traced.chat.with_system("Be brief.").with_user(PROMPT).generate()
+        assert r.content
+
+    return dict(zip(OTEL_PATHS, (with_span(tracer, raw_generate, "anthropic"),
+                                 ours_generate_otel), strict=True)), traced
 
 
 async def _cpu(path: str, paths: Paths, n: int) -> float:
@@ -175,7 +215,7 @@ async def _counted(paths: Paths, n: int) -> None:
         subprocess.run(["callgrind_control", *args, pid], check=True, capture_output=True)
 
     control("--instr=on")
-    for part in (_EMPTY, *PATHS, _EMPTY):
+    for part in (_EMPTY, *paths, _EMPTY):
         control("--zero")
         fn = paths.get(part)
         for _ in range(n if fn is not None else 0):
@@ -187,14 +227,15 @@ async def _counted(paths: Paths, n: int) -> None:
 _EMPTY = "empty"
 
 
-def _callgrind(n: int) -> dict[str, int]:
+def _callgrind(n: int, otel: bool = False) -> dict[str, int]:
     """Instructions per request of each path, counted in one process."""
     counts: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory(prefix="pepperpy-cg-") as out:
         target = f"{out}/cg"
         subprocess.run(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-             f"--callgrind-out-file={target}", sys.executable, __file__, "--one", str(n)],
+             f"--callgrind-out-file={target}", sys.executable, __file__, "--one", str(n),
+             *(["--otel"] if otel else [])],
             check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         for dump in sorted(Path(out).glob("cg.*"), key=lambda p: int(p.suffix[1:])):
             part = total = None
@@ -207,27 +248,48 @@ def _callgrind(n: int) -> dict[str, int]:
             if part is not None and total is not None:
                 counts.setdefault(part, []).append(total)
     empty = sum(counts.pop(_EMPTY)) // 2
-    return {path: (counts[path][0] - empty) // n for path in PATHS}
+    return {path: (counts[path][0] - empty) // n for path in _paths(otel)}
+
+
+def _paths(otel: bool) -> tuple[str, ...]:
+    return PATHS + OTEL_PATHS if otel else PATHS
 
 
 def main(argv: list[str]) -> None:
+    otel = "--otel" in argv or "--smoke" in argv  # the smoke run covers the OTel paths too
     if argv[:1] == ["--one"]:
-        asyncio.run(_run(int(argv[1]), _counted))
+        asyncio.run(_run(int(argv[1]), _counted, otel))
         return
     if "--callgrind" in argv:
         n = 100
-        counts = _callgrind(n)
+        counts = _callgrind(n, otel)
         for path, count in counts.items():
-            print(f"{path:<20} {count / 1e3:9.1f}K instructions/request")
+            print(f"{path:<24} {count / 1e3:9.1f}K instructions/request")
         for mode in ("generate", "stream"):
             extra = counts[f"pepperpy {mode}"] - counts[f"raw {mode}"]
             print(f"anthropic {mode}: PepperPy adds {extra / 1e3:.1f}K "
                   f"({counts[f'pepperpy {mode}'] / counts[f'raw {mode}']:.3f}x the raw SDK's)")
+        if otel:
+            _otel_split(counts, "K instructions", 1e3)
         return
     n, runs = (5, 1) if "--smoke" in argv else (500, 3)
-    for path in PATHS:
-        best = min(asyncio.run(_run(n, partial(_cpu, path))) for _ in range(runs))
-        print(f"{path:<20} {best / n * 1e6:8.1f} us CPU/request (best of {runs} x {n})")
+    cpu: dict[str, float] = {}
+    for path in _paths(otel):
+        best = min(asyncio.run(_run(n, partial(_cpu, path), otel)) for _ in range(runs))
+        cpu[path] = best / n
+        print(f"{path:<24} {best / n * 1e6:8.1f} us CPU/request (best of {runs} x {n})")
+    if otel:
+        _otel_split(cpu, " us CPU", 1e-6)
+
+
+def _otel_split(per_request: Mapping[str, float], unit: str, scale: float) -> None:
+    """A traced generate's extra over the untraced one, split into whose work it is."""
+    raw, ours = per_request["raw generate"], per_request["pepperpy generate"]
+    sdk = per_request["raw generate + span"] - raw
+    own = per_request["pepperpy generate, OTel"] - ours - sdk
+    print(f"OTel generate: the SDK's span {sdk / scale:+.1f}{unit}, PepperPy's tracing code "
+          f"{own / scale:+.1f}{unit}; traced PepperPy "
+          f"{per_request['pepperpy generate, OTel'] / raw:.3f}x the raw SDK's")
 
 
 if __name__ == "__main__":

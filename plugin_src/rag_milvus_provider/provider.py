@@ -5,7 +5,10 @@ Invariants:
   ``.db`` is an embedded milvus-lite file, ``http(s)://`` a standalone or distributed
   Milvus; the collection is created with Strong consistency, so a read sees every
   write before it on either;
-- the collection is created on the first add, when the vectors' dimension is known;
+- the collection is created on the first add, when the vectors' dimension is known,
+  unless another provider or process made it first (a lost race to create it is not an
+  error); until a provider has seen the collection, each call looks it up again (one
+  ``has_collection`` on the worker, only in that case), checks it and keeps it;
   after that a vector of another length is refused before any call, with a message
   naming the collection, both dimensions and the fix (``dimension_message``);
 - adds are upserts by document id (a VARCHAR primary key), so adding again is a no-op;
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +53,7 @@ _MAX_ID = 512
 _MAX_K = 16384
 _BATCH = 1000
 _OUTPUT = ["text", "metadata"]
+_RACE_WAIT = 5.0  # seconds a losing creator waits for the winner's collection
 
 
 def filter_expression(where: dict[str, MetadataValue] | None) -> str:
@@ -159,8 +164,19 @@ class MilvusProvider(RAGProvider):
         if self.config.get("db_name"):
             options["db_name"] = self.config["db_name"]
         self._client = MilvusClient(**options)
+        self._find()
+
+    def _find(self) -> bool:
+        """Look the collection up and, if it exists, check and keep it (on the worker)."""
         if self._client.has_collection(self.name):
             self._check_existing(self._client.describe_collection(self.name))
+        return self._dimension is not None
+
+    async def _seen(self) -> bool:
+        """Whether the collection exists: looked up again only while it has not been seen,
+        since another provider or process may have made it since."""
+        return self._dimension is not None or bool(
+            await self._run(self._find, "look up the collection"))
 
     def _check_existing(self, described: dict[str, Any]) -> None:
         fields = {f["name"]: f for f in described.get("fields", [])}
@@ -170,7 +186,6 @@ class MilvusProvider(RAGProvider):
                 f"milvus: collection {self.name!r} in {self.where} was not made by PepperPy "
                 "(it lacks the id, vector, text and metadata fields); use another collection"
             )
-        self._dimension = int(vector["params"]["dim"])
         index = self._client.describe_index(self.name, "vector") or {}
         metric = str(index.get("metric_type") or "").upper()
         wanted = _METRICS[self.config["distance"]]
@@ -181,6 +196,22 @@ class MilvusProvider(RAGProvider):
                 f"{space!r}, not {self.config['distance']!r}; pass distance={space!r} or "
                 "use another collection name"
             )
+        self._dimension = int(vector["params"]["dim"])  # kept only once it passed the checks
+
+    def _create_once(self, dimension: int) -> None:
+        """Create the collection unless it exists now; a creator that won a race wins."""
+        if self._find():
+            return
+        try:
+            self._create(dimension)
+        except Exception:
+            # another creator may be half-way (milvus-lite refuses with "File exists"
+            # before the collection is listed): give it a moment to finish
+            deadline = time.monotonic() + _RACE_WAIT
+            while not self._find():
+                if time.monotonic() > deadline:
+                    raise  # nobody made it meanwhile: a real failure
+                time.sleep(0.02)
 
     def _create(self, dimension: int) -> None:
         from pymilvus import DataType
@@ -258,7 +289,7 @@ class MilvusProvider(RAGProvider):
         latest = {doc.id: (doc, vec) for doc, vec in zip(documents, embeddings, strict=True)}
         rows = [_row(doc, vec) for doc, vec in latest.values()]
         if self._dimension is None:
-            await self._run(self._create, "create the collection", len(rows[0]["vector"]))
+            await self._run(self._create_once, "create the collection", len(rows[0]["vector"]))
         self._check_vectors([r["vector"] for r in rows])
         for start in range(0, len(rows), _BATCH):
             await self._run(self._upsert, "add documents", rows[start : start + _BATCH])
@@ -279,7 +310,7 @@ class MilvusProvider(RAGProvider):
             raise ValidationError(
                 f"milvus search: k must be an integer from 1 to {_MAX_K}, got {k!r}")
         expression = filter_expression(where)
-        if self._dimension is None:
+        if not await self._seen():
             return []
         self._check_vectors([embedding])
         hits = await self._run(self._search, "search", list(embedding), k, expression)
@@ -299,7 +330,7 @@ class MilvusProvider(RAGProvider):
 
     async def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
-        if not ids or self._dimension is None:
+        if not ids or not await self._seen():
             return
         for start in range(0, len(ids), _BATCH):
             await self._run(self._delete, "delete documents", ids[start : start + _BATCH])
@@ -308,7 +339,7 @@ class MilvusProvider(RAGProvider):
         self._client.delete(self.name, ids=ids)
 
     async def count(self) -> int:
-        if self._dimension is None:
+        if not await self._seen():
             return 0
         return int(await self._run(self._count, "count documents"))
 
@@ -318,7 +349,7 @@ class MilvusProvider(RAGProvider):
 
     async def get(self, ids: Sequence[str]) -> list[Document]:
         wanted = list(dict.fromkeys(ids))
-        if not wanted or self._dimension is None:
+        if not wanted or not await self._seen():
             return []
         found: dict[str, Document] = {}
         for start in range(0, len(wanted), _BATCH):
@@ -331,7 +362,7 @@ class MilvusProvider(RAGProvider):
 
     async def ids(self, where: dict[str, MetadataValue]) -> list[str]:
         expression = filter_expression(where)
-        if self._dimension is None:
+        if not await self._seen():
             return []
         return list(await self._run(self._ids, "list documents", expression))
 
