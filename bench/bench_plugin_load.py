@@ -12,6 +12,10 @@ with the same (already complete) configuration. Each child reports the CPU time 
 spent from its first line (interpreter start excluded; CPU time, because wall time on
 a shared machine swings by hundreds of milliseconds). Runs are interleaved; the figure is the
 median of per-round differences, with their min..max. Target: every plugin <= +10 ms.
+A plugin built on a vendor SDK (openai, anthropic, mcp) spends 0.4-1 s importing it, and
+that import alone swings by tens of ms between processes; such plugins are measured a
+second time with the SDK imported on both sides before the clock starts, and that
+reading is the one the worst-plugin line uses.
 Every plugin is built and installed first; the children run in a folder nothing writes
 to, once that has settled (the dependency memo is only written for an environment that
 has not changed in the last two seconds, as any application's is). The mcp plugin gets
@@ -42,11 +46,15 @@ from pepperpy_testing.bundles import BundleFactory  # noqa: E402
 
 SMOKE = "--smoke" in sys.argv
 ROUNDS = 2 if SMOKE else 9
+#: A plugin whose plain-folder load takes longer than this imports a vendor SDK (0.4-1 s,
+#: swinging by tens of ms from process to process); it is measured again with the SDK
+#: imported before the clock starts on both sides, which keeps that swing out.
+SDK_LOAD_S = 0.15
 REQUIRED = {"api_key": "sk-bench", "dsn": "postgresql://bench@127.0.0.1:1/bench"}
 
 VIA_PEPPERPY = """
 import time
-start = time.process_time()
+{prelude}start = time.process_time()
 from pepperpy.plugins.manager import PluginManager
 from pepperpy.registry import ProviderRegistry
 provider = ProviderRegistry(resolver=PluginManager()).create({category!r}, {provider!r}, {config!r})
@@ -54,7 +62,7 @@ print(time.process_time() - start)
 """
 VIA_FOLDER = """
 import time
-start = time.process_time()
+{prelude}start = time.process_time()
 import importlib, sys
 sys.dont_write_bytecode = True  # as from a bundle: the plugin's code compiles from source
 sys.path.insert(0, {folder!r})
@@ -120,30 +128,67 @@ def main() -> None:
             filled = prepare_config(schema, config, label=manifest["name"], env={})
             module, cls = manifest["entry_point"].split(":")
             ours = VIA_PEPPERPY.format(category=manifest["category"],
-                                       provider=manifest["provider_name"], config=config)
+                                       provider=manifest["provider_name"], config=config,
+                                       prelude="{prelude}")
             theirs = VIA_FOLDER.format(folder=str(plain.parent), module=f"{plain.name}.{module}",
-                                       cls=cls, filled=filled)
-            sides.append((src.name, ours, theirs))
+                                       cls=cls, filled=filled, prelude="{prelude}")
+            sides.append((src.name, ours, theirs, _sdk_modules(manifest)))
         _settle(run)
         print(f"cold load, fresh process, CPU ms from the first line ({ROUNDS} interleaved "
               "rounds; median of per-round differences, min..max)")
-        print(f"  {'plugin':<28} {'folder':>9} {'pepperpy':>9} {'extra':>9}   range")
-        worst = float("-inf")
-        for label, ours, theirs in sides:
-            _child(ours, env, run)  # warm: the verified cache, bytecode of the libraries
-            _child(theirs, env, run)
-            a, b = [], []
-            for i in range(ROUNDS):
-                for code, into in ((ours, a), (theirs, b)) if i % 2 == 0 else (
-                        (theirs, b), (ours, a)):
-                    into.append(_child(code, env, run))
-            extra = [(x - y) * 1000 for x, y in zip(a, b, strict=True)]
-            worst = max(worst, statistics.median(extra))
-            print(f"  {label:<28} {statistics.median(b) * 1000:7.1f}ms "
-                  f"{statistics.median(a) * 1000:7.1f}ms {statistics.median(extra):+7.1f}ms   "
-                  f"{min(extra):+.1f}..{max(extra):+.1f} (target <= +10 ms)")
-        print(f"  worst plugin: {worst:+.1f} ms over the plain folder ({len(sides)} plugins; "
-              "target <= +10 ms)")
+        print(f"  {'plugin':<40} {'folder':>9} {'pepperpy':>9} {'extra':>9}   range")
+        worst: dict[str, float] = {}
+        again = []
+        for label, ours, theirs, sdk in sides:
+            folder, extra = _pair(label, ours.replace("{prelude}", ""),
+                                  theirs.replace("{prelude}", ""), env, run)
+            worst[label] = extra
+            if folder > SDK_LOAD_S and sdk:
+                again.append((label, ours, theirs, sdk))
+        if again:
+            print("  vendor SDK imported before the clock starts, on both sides (the SDK's "
+                  "own import swings by tens of ms):")
+            for label, ours, theirs, sdk in again:
+                prelude = "".join(f"import {name}\n" for name in sdk)
+                _, worst[label] = _pair(f"{label} ({', '.join(sdk)})",
+                                        ours.replace("{prelude}", prelude),
+                                        theirs.replace("{prelude}", prelude), env, run)
+        name = max(worst, key=worst.__getitem__)
+        print(f"  worst plugin: {worst[name]:+.1f} ms over the plain folder ({name}; "
+              f"{len(sides)} plugins, SDK ones with the SDK imported first; target <= +10 ms)")
+
+
+def _pair(label: str, ours: str, theirs: str, env: dict[str, str],
+          run: Path) -> tuple[float, float]:
+    """Interleaved rounds of both children; prints a row, returns the folder's median
+    time (s) and the median extra (ms)."""
+    _child(ours, env, run)  # warm: the verified cache, bytecode of the libraries
+    _child(theirs, env, run)
+    a, b = [], []
+    for i in range(ROUNDS):
+        for code, into in ((ours, a), (theirs, b)) if i % 2 == 0 else (
+                (theirs, b), (ours, a)):
+            into.append(_child(code, env, run))
+    extra = [(x - y) * 1000 for x, y in zip(a, b, strict=True)]
+    print(f"  {label:<40} {statistics.median(b) * 1000:7.1f}ms "
+          f"{statistics.median(a) * 1000:7.1f}ms {statistics.median(extra):+7.1f}ms   "
+          f"{min(extra):+.1f}..{max(extra):+.1f} (target <= +10 ms)")
+    return statistics.median(b), statistics.median(extra)
+
+
+def _sdk_modules(manifest: dict[str, object]) -> list[str]:
+    """The top-level modules of the plugin's dependencies, as installed here."""
+    from importlib.metadata import packages_distributions
+
+    wanted = set()
+    for line in manifest.get("dependencies") or ():  # type: ignore[attr-defined]
+        name = str(line)
+        for stop in "[<>=!~; ":
+            name = name.split(stop)[0]
+        wanted.add(name.lower().replace("_", "-"))
+    return sorted(module for module, dists in packages_distributions().items()
+                  if not module.startswith("_")
+                  and any(d.lower().replace("_", "-") in wanted for d in dists))
 
 
 if __name__ == "__main__":

@@ -202,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pepperpy: error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:  # a path the user gave: missing, a folder, not writable...
+        if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+            return 1  # `| head` closed the pipe: nothing is left to tell it
         if args.debug:
             raise
         where = f": {exc.filename}" if exc.filename else ""
@@ -211,6 +213,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pepperpy: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe its reader closed; then it is pointed at
+    /dev/null, so the interpreter's last flush does not fail once more."""
+    import os
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        if not any(event & select.POLLERR for _, event in poll.poll(0)):
+            return False
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
 
 
 def _one_line(message: str) -> str:

@@ -96,10 +96,24 @@ def cmd_add(args: argparse.Namespace) -> int:
     print(f"added index {config.name} ({printable(config.url)}): {plugins} plugin(s), "
           f"{len(offers)} version(s)")
     if not args.trust_publishers:
+        held = _trust_states()
         for key in keys:
+            state = held.get(key.key_id, "not in your trust store")
             print(f"  publisher {printable(key.publisher)!r} key {key.key_id[:16]} signs "
-                  f"{printable(', '.join(key.names))} (not trusted by this index alone)")
+                  f"{printable(', '.join(key.names))} ({state})")
+        if any(key.key_id not in held for key in keys):
+            print(f"  installs need their keys: `pepperpy index trust {config.name}` adds "
+                  "them after showing each, or `pepperpy trust add PUBFILE` with the .pub "
+                  "its publisher gave you")
     return 0
+
+
+def _trust_states() -> dict[str, str]:
+    """Each key of the trust store, as ``index add`` describes a publisher's key."""
+    from pepperpy.bundle.trust import TrustStore
+
+    return {k.key_id: "revoked in your trust store" if k.revoked else "in your trust store"
+            for k in TrustStore.from_settings().list()}
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -218,10 +232,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         best = newest.get(name)
         shown = best or mine[-1]
         versions = len({o.version for o in mine})
+        yanked = len({o.version for o in mine if o.yanked})
+        count = f"{versions} version(s)" + (f", {yanked} yanked" if yanked else "")
         note = "" if best else " (no usable version: yanked or incompatible)"
         print(f"{printable(name)} {printable(shown.version)} [{printable(shown.category)}/"
               f"{printable(shown.provider_name)}] from index {printable(shown.index)} "
-              f"({versions} version(s)){note}")
+              f"({count}){note}")
         if shown.description:
             print(f"    {printable(shown.description)}")
         others = sorted({o.index for o in offers if o.name == name} - {shown.index})

@@ -240,7 +240,24 @@ def cmd_remove(args: argparse.Namespace) -> int:
     record = remove_plugin(installed_name(args.name, settings, removing=True),
                            settings=settings)
     print(f"removed {record.name} {record.version}")
+    _note_kept_dependencies(settings, record.name)
     return 0
+
+
+def _note_kept_dependencies(settings: Any, name: str) -> None:
+    """Say that a removed plugin's packages stay in this Python (PepperPy never
+    uninstalls: another plugin or the application may import them)."""
+    from pepperpy.core import PepperpyError
+    from pepperpy.plugins.deprecord import load_record, record_path
+
+    try:
+        lines = load_record(record_path(settings)).get(name)
+    except PepperpyError:  # a damaged record is `plugin deps`'s to report, not remove's
+        return
+    if lines:
+        kept = printable(", ".join(lines))
+        print(f"  its dependencies stay installed in this Python ({kept}); uninstall them "
+              "with `uv pip uninstall` if nothing else uses them")
 
 
 def cmd_deps(args: argparse.Namespace) -> int:

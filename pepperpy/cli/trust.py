@@ -12,6 +12,7 @@ from pepperpy.core import ConfigurationError
 
 if TYPE_CHECKING:
     from pepperpy.bundle.trust import TrustStore
+    from pepperpy.trust.types import TrustedKey
 
 __all__ = ["register"]
 
@@ -69,12 +70,30 @@ def cmd_add(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigurationError(f"cannot read {args.pubfile}: {exc.strerror}") from None
     publisher = args.publisher or args.pubfile.stem
-    record = _store().add(pem, publisher=publisher,
-                          scopes=tuple(args.scope) if args.scope else None,
-                          only=tuple(args.only) if args.only else None)
+    store = _store()
+    before = {k.key_id: k for k in store.list()}
+    record = store.add(pem, publisher=publisher,
+                       scopes=tuple(args.scope) if args.scope else None,
+                       only=tuple(args.only) if args.only else None)
     state = " (REVOKED: stays refused)" if record.revoked else ""
     print(f"trusted {record.key_id} ({printable(record.publisher)}){state}")
+    _say_what_only_did(args.only, before.get(record.key_id), record)
     return 0
+
+
+def _say_what_only_did(only: list[str] | None, before: TrustedKey | None,
+                       after: TrustedKey) -> None:
+    """Re-adding a key never narrows it, and re-adding it without --only lifts its
+    restriction: say so, rather than let `trusted` suggest the options applied."""
+    if only and after.only is None:
+        print(f"  note: --only was not applied: the key was already trusted for every "
+              f"plugin, and adding never narrows a key; to trust it for these plugins only, "
+              f"run `pepperpy trust remove {after.key_id[:16]}`, then add it again with "
+              "--only")
+    elif not only and before is not None and before.only is not None:
+        print(f"  note: its restriction to {printable(','.join(before.only))} is lifted: it "
+              "is now trusted for every plugin (add it with --only NAME to keep a key to "
+              "some plugins)")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

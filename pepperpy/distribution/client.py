@@ -135,8 +135,10 @@ def _unreachable(index: str, url: str | None, exc: BaseException) -> str:
             port = parts.port or (443 if parts.scheme == "https" else 80)
             where = f" at {parts.hostname}:{port}"
     what, check = _cause(exc, socket, ssl)
-    return (f"index {index!r} cannot be reached{where}: {what}; {check}, and the URL "
-            "(`pepperpy index list`), then retry")
+    return f"index {index!r} cannot be reached{where}: {what}; {check}, {CHECK_THE_URL}"
+
+
+CHECK_THE_URL = "and the URL (`pepperpy index list`), then retry"
 
 
 def _cause(exc: BaseException, socket: object, ssl: object) -> tuple[str, str]:

@@ -138,10 +138,11 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
                 if trust_publishers:
                     _check_trustable(settings, keys)  # refuse before anything is recorded
                 config = store.record(name, url, staged)
-            except BaseException:
+            except BaseException as exc:
                 import shutil
 
                 shutil.rmtree(staged, ignore_errors=True)
+                _name_the_url(exc, url)
                 raise
             store.save_catalog(name, [o.as_dict() for o in offers])
     if trust_publishers:
@@ -420,6 +421,10 @@ class Session:
                                    "transfer_owner": transfer_owner,
                                    "accept": _matches(offer)}
         current = installed_plugins(self.settings).get(offer.name)
+        if current is not None and not allow_downgrade and _older(offer.version, current[0]):
+            from pepperpy.plugins.install import older_than_installed
+
+            raise older_than_installed(offer.name, offer.version, current[0])  # no download
         installed = installed_path(self.settings, offer.name)
         if current is not None and current[1] == offer.sha256 == _digest_of(installed):
             # Already installed and intact: no download, but the same checks as any
@@ -470,6 +475,7 @@ class Session:
             ) from exc
         except PepperpyError as exc:
             target.refuse_unless_signed(exc)
+            _name_the_offer(exc, offer)
             raise
         return result
 
@@ -598,6 +604,38 @@ def _digest_of(path: Path) -> str | None:
         return hashlib.sha256(read_bundle(path)).hexdigest()
     except PepperpyError:
         return None
+
+
+def _older(version: str, installed: str) -> bool:
+    """Whether the index offers an older version than installed (the install's own
+    check decides anything else, after the download)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) < Version(installed)
+    except InvalidVersion:
+        return False
+
+
+def _name_the_url(exc: BaseException, url: str) -> None:
+    """An index that ``index add`` could not reach is not recorded: its error points at
+    the URL given, not at ``index list``, which does not show it."""
+    from pepperpy.distribution.client import CHECK_THE_URL
+
+    if isinstance(exc, IndexUnavailableError) and exc.args:
+        exc.args = (str(exc.args[0]).replace(
+            CHECK_THE_URL, f"and the URL given ({url}), then run `pepperpy index add` "
+            "again; nothing was added"), *exc.args[1:])
+
+
+def _name_the_offer(exc: PepperpyError, offer: Offer) -> None:
+    """A fix the install policy words for a file (``pepperpy plugin install FILE
+    --transfer-owner``) names the index's offer instead: the download has no file."""
+    command = f"pepperpy plugin install {offer.path} "
+    if exc.args and command in str(exc.args[0]):
+        text = str(exc.args[0]).replace(
+            command, f"pepperpy plugin install {offer.name}=={offer.version} ")
+        exc.args = (text, *exc.args[1:])
 
 
 def _matches(offer: Offer) -> Any:

@@ -482,11 +482,20 @@ def _raise_if_failed(spec: DependencySpec, settings: Settings, run: _Run) -> Non
         return
     raise DependencyError(
         f"plugin {spec.plugin!r}: installing its dependencies failed: {reason}: "
-        + " | ".join(run.tail)
+        + " | ".join(run.tail) + _where_uv_looked(settings)
         + f"; fix the cause, then run {command_hint(spec, settings=settings)}",
         plugin=spec.plugin,
         command=f"pepperpy plugin deps {spec.plugin}",
     )
+
+
+def _where_uv_looked(settings: Settings) -> str:
+    """Offline, uv's own hint (``--find-links``) is not an option users pass to PepperPy."""
+    if not settings.no_index:
+        return ""
+    folders = ":".join(map(str, settings.find_links)) or "not set"
+    return (f" (PEPPERPY_NO_INDEX=1: uv looks for wheels only in the PEPPERPY_FIND_LINKS "
+            f"folders, {folders}; put the wheels there, or unset PEPPERPY_NO_INDEX)")
 
 
 def _sealed_environment() -> dict[str, str]:

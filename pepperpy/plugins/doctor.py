@@ -98,7 +98,7 @@ def _row(manager: PluginManager, found: Found, *, state: InstallState, trust: Tr
     if found.problem:
         label = _REFUSALS.get(found.refusal or "", "invalid")
         return BundleStatus(**base, state=label, detail=found.problem,
-                            fix=_fix_for(label, found))
+                            fix=_fix_for(label, found, _recorded_name(found, state)))
     try:
         manifest, publisher = _check(manager, found, state=state, trust=trust)
     except PepperpyError as exc:
@@ -145,13 +145,22 @@ def _check(manager: PluginManager, found: Found, *, state: InstallState, trust: 
 _REFUSALS = {"UntrustedPublisherError": "untrusted", "RevokedError": "revoked"}
 
 
-def _fix_for(label: str, found: Found) -> str:
+def _recorded_name(found: Found, state: InstallState) -> str | None:
+    """The name an installed file was recorded under: a refused bundle's manifest is
+    never read, but ``plugin remove`` (not deleting the file) is what releases it."""
+    if found.name or found.source != "installed":
+        return found.name
+    file = found.path.rsplit("/", 1)[-1]
+    return next((rec.name for rec in state.plugins.values() if rec.file == file), None)
+
+
+def _fix_for(label: str, found: Found, name: str | None = None) -> str:
     if label == "untrusted":
         return ("pepperpy trust add PUBFILE (the publisher's .pub for key "
                 f"{(found.key_id or '?')[:16]}), if you trust it")
     if label == "revoked":
-        return _remove_fix(found)
-    return _fix_invalid(found)
+        return _remove_fix(found, name)
+    return _fix_invalid(found, name)
 
 
 def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
@@ -179,14 +188,15 @@ def _classify(exc: PepperpyError, found: Found) -> tuple[str, str]:
     return "invalid", _fix_invalid(found)
 
 
-def _remove_fix(found: Found) -> str:
-    if found.source == "installed" and found.name:
-        return f"pepperpy plugin remove {found.name}"
+def _remove_fix(found: Found, name: str | None = None) -> str:
+    name = name or found.name
+    if found.source == "installed" and name:
+        return f"pepperpy plugin remove {name}"
     return f"delete {found.path}"
 
 
-def _fix_invalid(found: Found) -> str:
-    return f"{_remove_fix(found)}; get an intact copy from the publisher"
+def _fix_invalid(found: Found, name: str | None = None) -> str:
+    return f"{_remove_fix(found, name)}; get an intact copy from the publisher"
 
 
 def _mark_shadowed(rows: list[BundleStatus]) -> list[BundleStatus]:

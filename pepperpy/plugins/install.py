@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 from pepperpy._record import record
 from pepperpy._version import __version__
 from pepperpy.bundle.trust import TrustStore, read_trust
-from pepperpy.core import PepperpyError, PluginNotFoundError, StateError
+from pepperpy.core import InstallRefusedError, PepperpyError, PluginNotFoundError, StateError
 from pepperpy.fsio import remove_file
 from pepperpy.plugins.locking import atomic_write, file_lock
 from pepperpy.plugins.state import (
@@ -235,11 +235,7 @@ def install_action(
 
     name, new_v, old_v = c.manifest.name, Version(c.manifest.version), Version(previous.version)
     if new_v < old_v and not allow_downgrade:
-        raise policy.refusal(
-            f"plugin {name!r}: version {c.manifest.version} is older than the installed "
-            f"{previous.version} (rollback protection); to go back on purpose run the same "
-            "`pepperpy plugin install` again with --allow-downgrade", plugin=name,
-            state="rollback")
+        raise older_than_installed(name, c.manifest.version, previous.version)
     if new_v == old_v and not force:
         raise policy.refusal(
             f"plugin {name!r} {c.manifest.version} is already installed with other bytes "
@@ -250,6 +246,14 @@ def install_action(
     if new_v == old_v:
         return "replaced"
     return "upgraded" if new_v > old_v else "downgraded"
+
+
+def older_than_installed(name: str, version: str, installed: str) -> InstallRefusedError:
+    """The refusal of a version older than the installed one without --allow-downgrade."""
+    return policy.refusal(
+        f"plugin {name!r}: version {version} is older than the installed {installed} "
+        "(rollback protection); to go back on purpose run the same `pepperpy plugin "
+        "install` again with --allow-downgrade", plugin=name, state="rollback")
 
 
 def _transaction(settings: Settings, state: InstallState, pending: Pending,

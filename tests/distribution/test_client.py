@@ -172,7 +172,9 @@ def test_trust_publishers_imports_the_keys_the_index_names(
     fresh = tmp_path / "fresh-home"
     monkeypatch.setenv("PEPPERPY_HOME", str(fresh))  # trusts nobody
     assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
-    assert "not trusted by this index alone" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(not in your trust store)" in out
+    assert "`pepperpy index trust main` adds them after showing each" in out
     assert run("plugin", "install", "sample") == 1
     assert run("index", "remove", "main") == 0
     assert run("index", "add", "main", server.url, "--root", publisher.root,

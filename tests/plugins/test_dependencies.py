@@ -247,6 +247,8 @@ def test_unresolvable_requirement_is_a_dependency_error_and_not_exposed(env, ven
     assert "uv exited with status" in out["1"]["message"]
     assert "pepperpy-testdep" in out["1"]["message"]  # uv's own reason, quoted
     assert "pepperpy plugin deps echo" in out["1"]["message"]
+    assert ("(PEPPERPY_NO_INDEX=1: uv looks for wheels only in the PEPPERPY_FIND_LINKS "
+            f"folders, {env.tmp / 'wheels'}; put the wheels there") in out["1"]["message"]
     assert env.marker_lines() == []  # the plugin's code never ran
 
 

@@ -190,3 +190,18 @@ def test_the_openai_compatible_template_passes_its_suite_and_lint(
                               "--template", "openai-compatible", "--out", str(tmp_path)],
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "for --category llm" in refused.stderr
+
+
+def test_a_dependency_not_installed_here_names_the_author_s_commands(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source folder is not installed, so `plugin deps NAME` cannot install its needs."""
+    monkeypatch.setenv("PEPPERPY_NO_INDEX", "1")
+    folder = new_plugin("llm_demo_provider", "llm", out=tmp_path, provider_name="demo")
+    _manifest(folder, lambda m: m.update({"dependencies": ["pepperpy-absent-dep>=1"]}))
+    update_readme(folder)
+    entry = [p for p in lint_plugin(folder) if p.startswith("entry point:")]
+    assert len(entry) == 1, entry
+    assert ("its dependencies are not installed in this Python (pepperpy-absent-dep>=1); "
+            f"for a source folder run `pepperpy plugin test {folder}`") in entry[0]
+    assert "pepperpy-absent-dep>=1'`, then lint again" in entry[0]
+    assert "plugin deps" not in entry[0]

@@ -91,13 +91,32 @@ def _readme_problems(readme: bytes | None, manifest: Any) -> list[str]:
 
 def _load_problems(src: Path) -> list[str]:
     """Import through the verified path; the registry checks the class and its methods."""
+    from pepperpy.core import DependencyError
     from pepperpy_testing.conformance.loading import load_plugin
 
     try:
         load_plugin(src)
+    except DependencyError:  # a source folder: `plugin deps NAME` does not apply
+        import shlex
+        import sys
+
+        needs = _declared(src)
+        return [f"entry point: not checked, its dependencies are not installed in this "
+                f"Python ({', '.join(needs)}); for a source folder run `pepperpy plugin test "
+                f"{shlex.quote(str(src))}` (it installs them with uv) or `uv pip install "
+                f"--python {shlex.quote(sys.executable)} {shlex.join(needs)}`, then lint "
+                "again"]
     except PepperpyError as exc:
         return [f"entry point: {exc}"]
     return []
+
+
+def _declared(src: Path) -> list[str]:
+    """The dependencies a source folder's ``plugin.json`` lists (it has just loaded)."""
+    import json
+
+    found = json.loads((src / "plugin.json").read_bytes()).get("dependencies") or []
+    return [d for d in found if isinstance(d, str)]
 
 
 def _resolve_problems(manifest: Any) -> list[str]:
