@@ -481,12 +481,9 @@ class Session:
 
     def _finish(self, offer: Offer, result: Any, *, deps: bool) -> InstallOutcome:
         if deps:
-            from pepperpy.plugins.dependencies import ensure_dependencies
-            from pepperpy.plugins.manager import dependency_spec
+            from pepperpy.plugins.install import install_dependencies
 
-            ensure_dependencies(dependency_spec(result.verified.manifest),
-                                settings=self.settings, auto_install=True,
-                                progress=self.progress)
+            install_dependencies(result, settings=self.settings, progress=self.progress)
         return InstallOutcome(offer, result.action, result)
 
     def outdated(self) -> list[Outdated]:
