@@ -123,6 +123,7 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
     check_index_name(name)
     url = check_url(url)
     root = _read_root(root_file)
+    created = store.missing_folders()  # a failed add in a fresh home removes them again
     with store.locked():
         store.clean()  # what an interrupted `index add` left
         existing = next((c for c in store.list() if c.name == name), None)
@@ -142,6 +143,7 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
                 import shutil
 
                 shutil.rmtree(staged, ignore_errors=True)
+                store.forget_folders(created)
                 _name_the_url(exc, url)
                 raise
             store.save_catalog(name, [o.as_dict() for o in offers])

@@ -45,3 +45,52 @@ def test_an_install_whose_dependencies_fail_says_the_bundle_went_in_and_both_way
     assert run("plugin", "deps", "sample") == 1  # the cause is not fixed yet
     assert run("plugin", "remove", "sample") == 0  # the other way on works as printed
     assert not installed.exists()
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("home_exists", [True, False])
+def test_a_failed_index_add_in_a_fresh_home_leaves_nothing(
+        home_exists: bool, publisher: Publisher, server: IndexServer, home: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    if not home_exists:
+        home = tmp_path / "fresh" / "home"
+        monkeypatch.setenv("PEPPERPY_HOME", str(home))
+    before = _tree(tmp_path)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    assert run("index", "add", "main", url, "--root", publisher.root) == 1
+    assert "nothing was added" in capsys.readouterr().err
+    assert _tree(tmp_path) == before
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0  # then works
+    assert (home / "indexes" / "indexes.json").is_file()
+
+
+def test_a_failed_index_add_keeps_a_store_that_was_there(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _serve(publisher, server)
+    assert run("index", "add", "other", server.url + "/nothing", "--root",
+               publisher.root) == 1
+    assert (home / "indexes" / ".lock").is_file()  # an existing store keeps its lock
+    assert run("index", "list") == 0
+    assert "main" in capsys.readouterr().out
+
+
+def test_repo_commands_leave_no_lock_file_in_the_folder_served(
+        publisher: Publisher, server: IndexServer, home: Path) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    assert run("repo", "add", publisher.folder, publisher.bundle("sample", "1.0.0"),
+               "--key", publisher.repo_key) == 0
+    assert run("repo", "add", publisher.folder, publisher.bundles / "missing.pepperplugin",
+               "--key", publisher.repo_key) == 1
+    assert run("repo", "refresh", publisher.folder, "--key", publisher.repo_key) == 0
+    assert not (publisher.folder / ".pepperpy-repo.lock").exists()
+    assert ".pepperpy-repo.lock" not in _tree(publisher.folder)
