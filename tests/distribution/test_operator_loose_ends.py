@@ -94,3 +94,25 @@ def test_repo_commands_leave_no_lock_file_in_the_folder_served(
     assert run("repo", "refresh", publisher.folder, "--key", publisher.repo_key) == 0
     assert not (publisher.folder / ".pepperpy-repo.lock").exists()
     assert ".pepperpy-repo.lock" not in _tree(publisher.folder)
+
+
+def test_a_category_where_a_plugin_name_belongs_is_called_one(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _serve(publisher, server, publisher.bundle("weather_acme", "1.0.0", category="weather",
+                                               provider_name="acme"))
+    assert run("plugin", "install", "weather_acme") == 0
+    capsys.readouterr()
+    assert run("plugin", "update", "weather") == 1
+    err = capsys.readouterr().err
+    assert ("'weather' is a category, not a plugin: give one of its installed plugins by "
+            "name: weather_acme (provider acme)") in err, err
+    assert "plugin install weather" not in err
+    assert run("plugin", "update", "weather_acme") == 0  # the name it gives works
+    assert run("plugin", "deps", "documents") == 1
+    err = capsys.readouterr().err
+    assert ("'documents' is a category, not a plugin, and no plugin of it is installed; "
+            "`pepperpy plugin search documents` lists") in err, err
+    assert run("plugin", "search", "documents") == 0  # the command it names runs
+    assert run("plugin", "update", "weathr") == 1  # not a category: the usual guess
+    assert "did you mean 'weather_acme'" in capsys.readouterr().err
