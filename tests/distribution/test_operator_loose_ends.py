@@ -116,3 +116,38 @@ def test_a_category_where_a_plugin_name_belongs_is_called_one(
     assert run("plugin", "search", "documents") == 0  # the command it names runs
     assert run("plugin", "update", "weathr") == 1  # not a category: the usual guess
     assert "did you mean 'weather_acme'" in capsys.readouterr().err
+
+
+def test_outdated_says_a_newer_version_is_signed_by_a_key_this_machine_does_not_trust(
+        publisher: Publisher, server: IndexServer, home: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pepperpy_testing.bundles import BundleFactory
+
+    _serve(publisher, server, publisher.bundle("sample", "1.0.0"))
+    assert run("plugin", "install", "sample") == 0
+    rotated = BundleFactory(publisher="acme")  # a key this home does not trust
+    fields = {"name": "sample", "version": "1.0.1", "provider_name": "sample",
+              "entry_point": "sample_pkg:Provider"}
+    bundle = publisher.bundles / "sample-1.0.1.pepperplugin"
+    bundle.write_bytes(rotated.build(rotated.files(manifest=fields)))
+    _, pub = rotated.write_keys(tmp_path / "rotated")
+    assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key,
+               "--publisher-key", pub) == 0
+    capsys.readouterr()
+    assert run("plugin", "outdated") == 0
+    out = capsys.readouterr().out
+    key = rotated.key.key_id[:16]  # type: ignore[attr-defined]
+    said = (f"1.0.1 is signed by key {key} (acme), which this machine does not trust: "
+            "`pepperpy index trust main` shows the key and trusts it, or `pepperpy trust "
+            "add PUBFILE` with the .pub its publisher gave you")
+    assert out == f"sample 1.0.0 -> 1.0.1 (index main)\n    note: {said}\n", out
+    assert run("repo", "yank", publisher.folder, "sample==1.0.0", "--key", publisher.repo_key,
+               "--reason", "broken") == 0
+    capsys.readouterr()
+    assert run("plugin", "outdated", "--json") == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["yanked"] and row["fix"] == said  # not `plugin update sample`, which fails
+    assert run("index", "trust", "main", "--yes") == 0  # the command it names
+    capsys.readouterr()
+    assert run("plugin", "outdated", "--json") == 0
+    assert json.loads(capsys.readouterr().out)[0]["fix"] == "pepperpy plugin update sample"
