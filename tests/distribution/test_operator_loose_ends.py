@@ -151,3 +151,9 @@ def test_outdated_says_a_newer_version_is_signed_by_a_key_this_machine_does_not_
     capsys.readouterr()
     assert run("plugin", "outdated", "--json") == 0
     assert json.loads(capsys.readouterr().out)[0]["fix"] == "pepperpy plugin update sample"
+    assert run("trust", "revoke", rotated.key.key_id) == 0  # type: ignore[attr-defined]
+    capsys.readouterr()
+    assert run("plugin", "outdated", "--json") == 0
+    assert json.loads(capsys.readouterr().out)[0]["fix"] == (
+        f"1.0.1 is signed by key {key} (acme), which your trust store revoked, so it "
+        "cannot be installed; `pepperpy plugin remove sample`, or keep it knowingly")
