@@ -4,7 +4,7 @@ when neither matches ("did you mean 'openai'?")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["did_you_mean", "installed_name"]
@@ -59,7 +59,7 @@ def _is_known_category(name: str) -> bool:
     return name in CATEGORIES
 
 
-def _category_hint(name: str, in_category: list[str], plugins: dict[str, Any]) -> str:
+def _category_hint(name: str, in_category: list[str], plugins: Mapping[str, Any]) -> str:
     """A category given where a plugin name belongs: its installed plugins, or how to
     find one."""
     if in_category:
