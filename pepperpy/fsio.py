@@ -43,7 +43,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ __all__ = [
     "read_state",
     "refuse_deep",
     "remove_file",
+    "remove_lock",
     "state_error",
     "temp_files",
     "unnamed_file",
@@ -374,21 +375,57 @@ def write_cache(path: Path, data: bytes, *, mode: int = 0o600) -> bool:
 def file_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
     """Hold an exclusive (or shared) ``flock`` on ``path`` (created if missing, never
     through a link). Advisory, per open file description: works across processes and
-    is released by the kernel if the holder dies."""
+    is released by the kernel if the holder dies. A lock file its holder removed
+    (:func:`remove_lock`) is not the lock any more: a waiter that gets it locks the file
+    now at ``path`` instead."""
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:  # its folder was removed with the lock: again
+            continue
+        except OSError as exc:
+            raise state_error(path, f"(a lock file) cannot be opened ({exc.strerror})",
+                              "it must be a plain file in a writable folder: remove it if "
+                              "it is a link, or use a writable PEPPERPY_HOME") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            if _same_file(fd, path):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # removed by its holder while this process waited
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise state_error(path, f"(a lock file) cannot be opened ({exc.strerror})",
-                          "it must be a plain file in a writable folder: remove it if it "
-                          "is a link, or use a writable PEPPERPY_HOME") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+
+def remove_lock(path: Path, *, folders: Sequence[Path] = ()) -> None:
+    """Remove lock file ``path`` (the caller holds it exclusively), then each of
+    ``folders`` (deepest first) that is empty: what a command created only to take the
+    lock. Waiters lock the next file at ``path`` (:func:`file_lock`)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except FileNotFoundError:
+            continue
+        except OSError:  # not empty (another command is using it): it stays
+            return
 
 
 # -- reading ---------------------------------------------------------------------

@@ -299,6 +299,8 @@ def cmd_outdated(args: argparse.Namespace) -> int:
     for r in rows:
         if not r.yanked:
             print(f"{r.name} {r.installed} -> {printable(r.latest)} (index {r.index})")
+            if r.fix:  # the newer version would be refused for its signing key
+                print(f"    note: {printable(r.fix)}")
             continue
         reason = f": {printable(r.yanked_reason)}" if r.yanked_reason else ""
         print(f"{r.name} {r.installed} YANKED by index {r.index}{reason}")

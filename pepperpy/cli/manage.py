@@ -96,9 +96,7 @@ def _install_one(args: argparse.Namespace) -> int:
         from pepperpy.cli.index import install_by_name
 
         return install_by_name(args)
-    from pepperpy.plugins.dependencies import ensure_dependencies
-    from pepperpy.plugins.install import install_bundle
-    from pepperpy.plugins.manager import dependency_spec
+    from pepperpy.plugins.install import install_bundle, install_dependencies
 
     settings = load_settings()
     result = install_bundle(Path(args.target), settings=settings,
@@ -109,8 +107,7 @@ def _install_one(args: argparse.Namespace) -> int:
         result.action != "unchanged" else ""
     print(installed_line(result.action, r, result.path, was))
     if not args.no_deps:
-        ensure_dependencies(dependency_spec(result.verified.manifest), settings=settings,
-                            auto_install=True, progress=progress)
+        install_dependencies(result, settings=settings, progress=progress)
     return 0
 
 

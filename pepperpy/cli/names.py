@@ -4,7 +4,7 @@ when neither matches ("did you mean 'openai'?")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["did_you_mean", "installed_name"]
@@ -38,6 +38,9 @@ def installed_name(name: str, settings: Any, *, category: str | None = None,
         listed = ", ".join(f"{n} ({plugins[n].category})" for n in by_provider)
         raise ValidationError(f"{name!r} names several installed plugins: {listed}; "
                               "give the plugin name")
+    in_category = sorted(n for n, r in plugins.items() if r.category == name)
+    if in_category or _is_known_category(name):
+        raise PluginNotFoundError(_category_hint(name, in_category, plugins), plugin=name)
     known = [*plugins, *(r.provider_name for r in plugins.values())]
     installed = ", ".join(sorted(plugins)) or "none"
     why, fix = ((", so there is nothing to remove", "`pepperpy plugin list` shows what is "
@@ -48,3 +51,21 @@ def installed_name(name: str, settings: Any, *, category: str | None = None,
         f"{name!r} is not installed{did_you_mean(name, known)}: no installed plugin or "
         f"provider has that name{why} (installed: {installed}); {fix}", plugin=name,
     )
+
+
+def _is_known_category(name: str) -> bool:
+    from pepperpy.registry import CATEGORIES
+
+    return name in CATEGORIES
+
+
+def _category_hint(name: str, in_category: list[str], plugins: Mapping[str, Any]) -> str:
+    """A category given where a plugin name belongs: its installed plugins, or how to
+    find one."""
+    if in_category:
+        listed = ", ".join(f"{n} (provider {plugins[n].provider_name})" for n in in_category)
+        return (f"{name!r} is a category, not a plugin: give one of its installed plugins "
+                f"by name: {listed}; `pepperpy plugin list` lists every installed plugin")
+    return (f"{name!r} is a category, not a plugin, and no plugin of it is installed; "
+            f"`pepperpy plugin search {name}` lists the ones your indexes offer, and "
+            f"`pepperpy plugin install NAME --category {name}` installs one")

@@ -50,6 +50,7 @@ from pepperpy.settings import Settings
 
 if TYPE_CHECKING:  # the TUF client is imported where an index is contacted
     from pepperpy.distribution.client import IndexClient
+    from pepperpy.trust.types import TrustSnapshot
 
 __all__ = [
     "InstallOutcome",
@@ -123,6 +124,7 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
     check_index_name(name)
     url = check_url(url)
     root = _read_root(root_file)
+    created = store.missing_folders()  # a failed add in a fresh home removes them again
     with store.locked():
         store.clean()  # what an interrupted `index add` left
         existing = next((c for c in store.list() if c.name == name), None)
@@ -142,6 +144,7 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
                 import shutil
 
                 shutil.rmtree(staged, ignore_errors=True)
+                store.forget_folders(created)
                 _name_the_url(exc, url)
                 raise
             store.save_catalog(name, [o.as_dict() for o in offers])
@@ -481,12 +484,9 @@ class Session:
 
     def _finish(self, offer: Offer, result: Any, *, deps: bool) -> InstallOutcome:
         if deps:
-            from pepperpy.plugins.dependencies import ensure_dependencies
-            from pepperpy.plugins.manager import dependency_spec
+            from pepperpy.plugins.install import install_dependencies
 
-            ensure_dependencies(dependency_spec(result.verified.manifest),
-                                settings=self.settings, auto_install=True,
-                                progress=self.progress)
+            install_dependencies(result, settings=self.settings, progress=self.progress)
         return InstallOutcome(offer, result.action, result)
 
     def outdated(self) -> list[Outdated]:
@@ -494,7 +494,8 @@ class Session:
         whose installed version an index yanked."""
         offers = catalog.first_index_wins(self.offers(stale_ok=True),
                                           [c.name for c in self.configs])
-        return outdated_rows(offers, installed_plugins(self.settings))
+        return outdated_rows(offers, installed_plugins(self.settings),
+                             _trust_snapshot(self.settings))
 
     def update(self, names: list[str] | None = None, *, deps: bool = True
                ) -> list[InstallOutcome]:
@@ -527,28 +528,53 @@ class Session:
         return outcomes
 
 
-def outdated_rows(offers: list[Offer], installed: dict[str, tuple[str, str]]
-                  ) -> list[Outdated]:
-    """What ``plugin outdated`` lists, from offers already chosen by index order."""
+def outdated_rows(offers: list[Offer], installed: dict[str, tuple[str, str]],
+                  trust: TrustSnapshot | None = None) -> list[Outdated]:
+    """What ``plugin outdated`` lists, from offers already chosen by index order; with
+    ``trust``, a newer version this machine would refuse says why instead of offering
+    the update."""
     newest = catalog.newest_by_name(offers)
     rows = []
     for name, (version, _digest) in sorted(installed.items()):
         offer = newest.get(name)
         pulled = next((o for o in offers if o.name == name and o.version == version
                        and o.yanked), None)
+        refused = _signer_refused(offer, trust) if offer is not None else ""
         if pulled is not None:
-            rows.append(_yanked_row(name, version, pulled, offer))
+            rows.append(_yanked_row(name, version, pulled, offer, refused))
         elif offer is not None and catalog.newer(offer.version, version):
-            rows.append(Outdated(name, version, offer.version, offer.index))
+            rows.append(Outdated(name, version, offer.version, offer.index, fix=refused))
     return rows
 
 
-def _yanked_row(name: str, version: str, pulled: Offer, best: Offer | None) -> Outdated:
+def _signer_refused(offer: Offer, trust: TrustSnapshot | None) -> str:
+    """Why an install of ``offer`` would be refused for its signing key ("" if not)."""
+    if trust is None or not offer.key_id:  # a catalog from before keys were listed
+        return ""
+    held = trust.get(offer.key_id)
+    signed = (f"{offer.version} is signed by key {offer.key_id[:16]} "
+              f"({offer.publisher or 'unnamed publisher'}), ")
+    fix = (f": `pepperpy index trust {offer.index}` shows the key and trusts it, or "
+           f"`pepperpy trust add PUBFILE` with the .pub its publisher gave you")
+    if held is None:
+        return signed + "which this machine does not trust" + fix
+    if held.revoked:
+        return (signed + "which your trust store revoked, so it cannot be installed; "
+                f"`pepperpy plugin remove {offer.name}`, or keep it knowingly")
+    plain = {o for o in held.only or () if "@" not in o}
+    slot = f"{offer.name}@{offer.category}/{offer.provider_name}"
+    if held.only is not None and offer.name not in plain and slot not in held.only:
+        return signed + "which this machine trusts for other plugins only" + fix
+    return ""
+
+
+def _yanked_row(name: str, version: str, pulled: Offer, best: Offer | None,
+                refused: str) -> Outdated:
     if best is None:
         fix = (f"no usable version is left; `pepperpy plugin remove {name}`, or keep it "
                "knowingly")
     elif catalog.newer(best.version, version):
-        fix = f"pepperpy plugin update {name}"
+        fix = refused or f"pepperpy plugin update {name}"
     else:
         fix = f"pepperpy plugin install {name}=={best.version} --allow-downgrade"
     return Outdated(name, version, best.version if best else "", pulled.index, True,
@@ -563,7 +589,14 @@ def yanked_installed(settings: Settings) -> dict[str, Outdated]:
     offers = [_offer_from_row(c.name, row) for c in configs
               for row in store.load_catalog(c.name, max_age=float("inf")) or ()]
     offers = catalog.first_index_wins(offers, [c.name for c in configs])
-    return {r.name: r for r in outdated_rows(offers, installed_plugins(settings)) if r.yanked}
+    rows = outdated_rows(offers, installed_plugins(settings), _trust_snapshot(settings))
+    return {r.name: r for r in rows if r.yanked}
+
+
+def _trust_snapshot(settings: Settings) -> TrustSnapshot:
+    from pepperpy.bundle.trust import TrustStore
+
+    return TrustStore(settings.trust_file).snapshot()
 
 
 @contextlib.contextmanager

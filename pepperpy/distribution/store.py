@@ -43,6 +43,7 @@ from pepperpy.fsio import (
     load_json,
     read_state,
     refuse_deep,
+    remove_lock,
     state_error,
 )
 from pepperpy.settings import Settings
@@ -252,6 +253,17 @@ class IndexStore:
     def locked(self) -> AbstractContextManager[None]:
         """The store's exclusive lock: index records change one process at a time."""
         return file_lock(self.folder / ".lock")
+
+    def missing_folders(self) -> builtins.list[Path]:
+        """The store's folder and those above it that do not exist yet, deepest first."""
+        return [p for p in (self.folder, *self.folder.parents) if not p.exists()]
+
+    def forget_folders(self, created: builtins.list[Path]) -> None:
+        """Undo what a failed first change created only to take the lock (the caller
+        holds it): the lock file, then each of ``created`` left empty."""
+        if created:
+            remove_lock(self.folder / ".lock",
+                        folders=[self.spool_dir, *created])
 
     def staging_dir(self, name: str) -> Path:
         """A fresh private folder to build an index in before it is recorded."""

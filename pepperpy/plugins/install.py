@@ -248,6 +248,28 @@ def install_action(
     return "upgraded" if new_v > old_v else "downgraded"
 
 
+def install_dependencies(result: InstallResult, *, settings: Settings,
+                         progress: Callable[[str], None] | None) -> None:
+    """Install an installed bundle's dependencies with uv (``plugin install``/``update``).
+
+    The bundle stays installed when this fails: the error says so, and names both ways
+    on (``plugin deps`` once the cause is fixed, or ``plugin remove``)."""
+    from pepperpy.core import DependencyError
+    from pepperpy.plugins.dependencies import ensure_dependencies
+    from pepperpy.plugins.manager import dependency_spec
+
+    try:
+        ensure_dependencies(dependency_spec(result.verified.manifest), settings=settings,
+                            auto_install=True, progress=progress)
+    except DependencyError as exc:
+        r = result.record
+        raise DependencyError(
+            f"the bundle is installed ({r.name} {r.version} -> {result.path}) but its "
+            f"dependencies are not, so it will not load until they are: {exc}; or take "
+            f"the bundle out again with `pepperpy plugin remove {r.name}`",
+            plugin=r.name, command=exc.command) from exc
+
+
 def older_than_installed(name: str, version: str, installed: str) -> InstallRefusedError:
     """The refusal of a version older than the installed one without --allow-downgrade."""
     return policy.refusal(

@@ -18,7 +18,8 @@ Invariants:
   never rewrites a snapshot version it already wrote.
 - A target is added only after its bundle verifies (structure, signature, trusted and
   unrevoked key); a target path never changes bytes (a version never changes content).
-- Changes take an exclusive lock on ``DIR/.pepperpy-repo.lock``.
+- Changes take an exclusive lock on ``DIR/.pepperpy-repo.lock``, removed (still held)
+  when the change ends, so the served folder keeps no lock file.
 - Nothing half-written is ever in ``metadata/`` or ``targets/`` (a static server may
   publish them at any moment): temporary files live in ``DIR/.pepperpy-staging/`` and
   are renamed into place; a crash's leftovers there are removed by the next change.
@@ -53,7 +54,14 @@ from tuf.api.metadata import (
 
 from pepperpy.core import ConfigurationError, UntrustedPublisherError, ValidationError
 from pepperpy.distribution.config import DEFAULT_EXPIRIES, ROLES
-from pepperpy.fsio import atomic_write, ensure_folder, file_lock, is_temp_name, read_state
+from pepperpy.fsio import (
+    atomic_write,
+    ensure_folder,
+    file_lock,
+    is_temp_name,
+    read_state,
+    remove_lock,
+)
 from pepperpy_dev.signer import KeySigner
 
 __all__ = ["Added", "Repository", "RoleStatus", "target_path_for"]
@@ -404,9 +412,13 @@ class Repository:
     def _lock(self) -> Iterator[None]:
         if not self.metadata_dir.is_dir():
             self._latest("root")  # raises: not an index, with the fix
-        with file_lock(self.folder / ".pepperpy-repo.lock"):
-            self._clean_staging()
-            yield
+        lock = self.folder / ".pepperpy-repo.lock"
+        with file_lock(lock):
+            try:
+                self._clean_staging()
+                yield
+            finally:  # nothing of the lock stays in the folder being served
+                remove_lock(lock)
 
     def _clean_staging(self) -> None:
         """Remove the temporary files a crashed change left (caller holds the lock)."""
