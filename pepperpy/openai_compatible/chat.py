@@ -99,12 +99,15 @@ class OpenAIChatProvider(LLMProvider):
         if getattr(message, "refusal", None):
             metadata["refusal"] = message.refusal
         content = message.content or ""
+        if not isinstance(content, str):
+            raise self._broken(f"sent content that is not text ({type(content).__name__})")
         # Positional (content, messages, tool_calls, finish_reason, model, usage,
         # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
             content if options.response_format is None else _unwrap(content, options), [],
             calls, choice.finish_reason, completion.model,
-            Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None, metadata,
+            self._usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
+            metadata,
         )
 
     async def generate_stream(
@@ -127,7 +130,8 @@ class OpenAIChatProvider(LLMProvider):
             try:
                 async for chunk in stream:  # once per piece: kept to the attributes it needs
                     if chunk.usage is not None:
-                        usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                        usage = self._usage(chunk.usage.prompt_tokens,
+                                            chunk.usage.completion_tokens)
                     if not chunk.choices:
                         continue
                     choice = chunk.choices[0]
@@ -138,6 +142,9 @@ class OpenAIChatProvider(LLMProvider):
                             _merge_call(calls, call)
                     text = delta.content
                     if text:
+                        if text.__class__ is not str:  # the SDK does not check it
+                            raise self._broken("streamed a text piece that is not text "
+                                               f"({type(text).__name__})")
                         if wrapped:
                             held.append(text)
                         else:
@@ -195,6 +202,18 @@ class OpenAIChatProvider(LLMProvider):
             exc, provider=self.vendor, key_env=self.key_env, model=model,
             secret=self.config.get("api_key"),
         )
+
+    def _broken(self, what: str) -> ProviderError:
+        """The server sent a value of the wrong type, which the SDK passes on unchecked."""
+        return ProviderError(f"{self.vendor} {what}; the server (or the gateway at base_url) "
+                             "is broken: retry, or use another provider", provider=self.vendor)
+
+    def _usage(self, prompt: Any, completion: Any) -> Usage:
+        """Usage from the server's counts, once per request: whole numbers or a ProviderError."""
+        if prompt.__class__ is not int or completion.__class__ is not int:
+            raise self._broken("sent usage counts that are not whole numbers "
+                               f"({type(prompt).__name__}, {type(completion).__name__})")
+        return Usage(prompt, completion)
 
     def _arguments(self, name: str, raw: str | None) -> dict[str, Any]:
         try:

@@ -94,18 +94,25 @@ class AnthropicProvider(LLMProvider):
         calls: list[ToolCall] = []
         for block in reply.content:
             if block.type == "text":
+                if not isinstance(block.text, str):
+                    raise _broken(f"sent a text block that is not text "
+                                  f"({type(block.text).__name__})")
                 texts.append(block.text)
             elif block.type == "tool_use" and block.name == forced:
                 texts = [json.dumps(_unwrap(block.input, options))]
             elif block.type == "tool_use":
-                calls.append(ToolCall(block.id, block.name, dict(block.input or {})))
+                data = {} if block.input is None else block.input
+                if not isinstance(data, dict):
+                    raise _broken(f"sent input for tool {block.name!r} that is not an object "
+                                  f"({type(data).__name__})")
+                calls.append(ToolCall(block.id, block.name, data))
         stop, usage = reply.stop_reason, reply.usage
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
         # Positional (content, messages, tool_calls, finish_reason, model, usage,
         # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
             "".join(texts), [], tuple(calls), finish, reply.model,
-            Usage(usage.input_tokens, usage.output_tokens),
+            _usage(usage.input_tokens, usage.output_tokens),
             {"id": reply.id, "stop_reason": stop},
         )
 
@@ -131,10 +138,15 @@ class AnthropicProvider(LLMProvider):
                         delta = event.delta
                         part = delta.type
                         if part == "text_delta":
-                            yield text_chunk(delta.text, name)
+                            text = delta.text
+                            if text.__class__ is not str:  # the SDK does not check it
+                                raise _not_text(text)
+                            yield text_chunk(text, name)
                         elif part == "input_json_delta" and event.index in tools:
                             block = tools[event.index]
                             if echo and block["name"] == forced:
+                                if delta.partial_json.__class__ is not str:
+                                    raise _not_text(delta.partial_json)
                                 yield text_chunk(delta.partial_json, name)
                             block["json"].append(delta.partial_json)
                     elif kind == "content_block_start" and event.content_block.type == "tool_use":
@@ -161,7 +173,7 @@ class AnthropicProvider(LLMProvider):
             else:
                 calls.append(ToolCall(block["id"], block["name"], data))
         finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
-        yield GenerationChunk(content, finish or "stop", tuple(calls), Usage(prompt, completion),
+        yield GenerationChunk(content, finish or "stop", tuple(calls), _usage(prompt, completion),
                               {"stop_reason": stop}, name)  # positional: cheaper than keywords
 
     # -- mapping --------------------------------------------------------------------
@@ -217,6 +229,24 @@ class AnthropicProvider(LLMProvider):
 
     def _translate(self, exc: anthropic.AnthropicError, model: str) -> ProviderError:
         return translate_error(exc, model=model, secret=self.config.get("api_key"))
+
+
+def _broken(what: str) -> ProviderError:
+    """The server sent a value of the wrong type, which the SDK passes on unchecked."""
+    return ProviderError(f"anthropic {what}; the server (or the gateway at base_url) "
+                         "is broken: retry, or use another provider", provider="anthropic")
+
+
+def _not_text(value: Any) -> ProviderError:
+    return _broken(f"streamed a text piece that is not text ({type(value).__name__})")
+
+
+def _usage(prompt: Any, completion: Any) -> Usage:
+    """Usage from the server's counts, once per request: whole numbers or a ProviderError."""
+    if prompt.__class__ is not int or completion.__class__ is not int:
+        raise _broken(f"sent usage counts that are not whole numbers ({type(prompt).__name__}, "
+                      f"{type(completion).__name__})")
+    return Usage(prompt, completion)
 
 
 def _streamed_input(name: str, pieces: list[Any]) -> Any:

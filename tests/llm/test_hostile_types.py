@@ -1,0 +1,231 @@
+"""A hostile or broken server (or a gateway behind ``base_url``) sending values of the
+wrong type, which the vendor SDKs pass on unchecked: a text piece that is ``null`` or a
+number, usage counts as strings, an anthropic tool input that is not an object. Each
+fails the call as a ``ProviderError`` naming what the server sent wrong (so retries,
+fallback and the CLI's one clean line apply), never a chunk whose ``content`` is not
+text nor a ``TypeError`` further on; the same calls with well-typed values succeed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pepperpy import PepperPy
+from pepperpy.core import ProviderError
+from pepperpy_testing.wire.anthropic import AnthropicServer
+from pepperpy_testing.wire.openai import OpenAIServer
+
+GOOD_USAGE = (3, 4)
+
+
+class _Anthropic(AnthropicServer):
+    """Answers with ``blocks`` (generate) or text deltas ``pieces`` (stream), and
+    ``usage`` as the counts, whatever their types."""
+
+    blocks: list[dict[str, Any]] = []
+    pieces: list[Any] = []
+    usage: tuple[Any, Any] = GOOD_USAGE
+
+    def _answer(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.blocks
+
+    def _usage(self, body: dict[str, Any], blocks: list[Any]) -> dict[str, Any]:
+        return {"input_tokens": self.usage[0], "output_tokens": self.usage[1]}
+
+    def _events(self, body: dict[str, Any], blocks: list[dict[str, Any]]) -> Iterator[
+        tuple[str, str]
+    ]:
+        prompt, completion = self.usage
+        for payload in (
+            {"type": "message_start", "message": {
+                "id": "msg_test", "type": "message", "role": "assistant", "content": [],
+                "model": "test-model", "stop_reason": None, "stop_sequence": None,
+                "usage": {"input_tokens": prompt, "output_tokens": 1}}},
+            {"type": "content_block_start", "index": 0,
+             "content_block": {"type": "text", "text": ""}},
+            *({"type": "content_block_delta", "index": 0,
+               "delta": {"type": "text_delta", "text": p}} for p in self.pieces),
+            {"type": "content_block_stop", "index": 0},
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+             "usage": {"output_tokens": completion}},
+            {"type": "message_stop"},
+        ):
+            yield str(payload["type"]), json.dumps(payload)
+
+
+class _OpenAI(OpenAIServer):
+    """Answers with ``content`` (generate) or content deltas ``pieces`` (stream), and
+    ``usage`` as the counts, whatever their types."""
+
+    content: Any = "Hi"
+    pieces: list[Any] = []
+    usage: tuple[Any, Any] = GOOD_USAGE
+
+    def _answer(self, body: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+        return self.content, []
+
+    def _usage(self, body: dict[str, Any], content: Any, calls: list[Any]) -> dict[str, Any]:
+        return {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1],
+                "total_tokens": 7}
+
+    def _chunks(self, body: dict[str, Any], content: Any, calls: list[Any]) -> Iterator[str]:
+        base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1,
+                "model": "test-model"}
+        for delta, finish in ([({"role": "assistant", "content": ""}, None)]
+                              + [({"content": p}, None) for p in self.pieces]
+                              + [({}, "stop")]):
+            yield json.dumps({**base, "choices": [
+                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+        yield json.dumps({**base, "choices": [], "usage": self._usage(body, content, calls)})
+        yield "[DONE]"
+
+
+async def _refused(pepper: PepperPy, stream: bool, match: str, vendor: str) -> None:
+    chat = pepper.chat.with_user("hi")
+    with pytest.raises(ProviderError, match=match) as caught:
+        if stream:
+            [c async for c in chat.stream()]
+        else:
+            await chat.generate()
+    assert caught.value.provider == vendor
+
+
+BAD_TEXT = [pytest.param(None, id="null"), pytest.param(5, id="number")]
+# Not "3": the SDKs turn a string of digits into a number when the body validates.
+BAD_USAGE = [pytest.param(("three", 4), id="prompt-string"),
+             pytest.param((3, "4 tokens"), id="completion-string"),
+             pytest.param((3, 4.5), id="completion-fraction")]
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT)
+async def test_anthropic_a_streamed_text_piece_that_is_not_text_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy], bad: Any
+) -> None:
+    server = _Anthropic()
+    server.start()
+    try:
+        server.pieces = ["Hi", bad]
+        async with make_pepper("anthropic", server) as pepper:
+            await _refused(pepper, True, "streamed a text piece that is not text", "anthropic")
+        server.pieces = ["Hi", " there"]
+        async with make_pepper("anthropic", server) as pepper:
+            chunks = [c async for c in pepper.chat.with_user("hi").stream()]
+        assert "".join(c.content for c in chunks) == "Hi there"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["generate", "stream"])
+@pytest.mark.parametrize("usage", BAD_USAGE)
+async def test_anthropic_usage_counts_that_are_not_integers_are_a_provider_error(
+    make_pepper: Callable[..., PepperPy], usage: tuple[Any, Any], stream: bool
+) -> None:
+    server = _Anthropic()
+    server.blocks, server.pieces, server.usage = [{"type": "text", "text": "Hi"}], ["Hi"], usage
+    server.start()
+    try:
+        async with make_pepper("anthropic", server) as pepper:
+            await _refused(pepper, stream, "usage counts that are not whole numbers",
+                           "anthropic")
+        server.usage = GOOD_USAGE
+        async with make_pepper("anthropic", server) as pepper:
+            if stream:
+                last = [c async for c in pepper.chat.with_user("hi").stream()][-1]
+                assert last.usage is not None
+                assert last.usage.total_tokens == 7
+            else:
+                assert (await pepper.chat.with_user("hi").generate()).usage.total_tokens == 7
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("bad", [pytest.param(["a", 1], id="list"),
+                                 pytest.param("city=Paris", id="string"),
+                                 pytest.param(5, id="number")])
+async def test_anthropic_generate_a_tool_input_that_is_not_an_object_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy], bad: Any
+) -> None:
+    server = _Anthropic()
+    use = {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": bad}
+    server.blocks = [use]
+    server.start()
+    try:
+        async with make_pepper("anthropic", server) as pepper:
+            await _refused(pepper, False, "input for tool 'lookup' that is not an object",
+                           "anthropic")
+        use["input"] = {"city": "Paris"}
+        async with make_pepper("anthropic", server) as pepper:
+            result = await pepper.chat.with_user("hi").generate()
+        assert [(c.name, c.arguments) for c in result.tool_calls] == [
+            ("lookup", {"city": "Paris"})]
+    finally:
+        server.stop()
+
+
+async def test_anthropic_generate_a_text_block_that_is_not_text_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    server = _Anthropic()
+    server.blocks = [{"type": "text", "text": 5}]
+    server.start()
+    try:
+        async with make_pepper("anthropic", server) as pepper:
+            await _refused(pepper, False, "a text block that is not text", "anthropic")
+    finally:
+        server.stop()
+
+
+async def test_openai_a_streamed_text_piece_that_is_not_text_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    server = _OpenAI()
+    server.start()
+    try:
+        server.pieces = ["Hi", 5]
+        async with make_pepper("openai", server) as pepper:
+            await _refused(pepper, True, "streamed a text piece that is not text", "openai")
+        server.pieces = ["Hi", None, " there"]  # null: a piece without text, as usual
+        async with make_pepper("openai", server) as pepper:
+            chunks = [c async for c in pepper.chat.with_user("hi").stream()]
+        assert "".join(c.content for c in chunks) == "Hi there"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["generate", "stream"])
+@pytest.mark.parametrize("usage", BAD_USAGE)
+async def test_openai_usage_counts_that_are_not_integers_are_a_provider_error(
+    make_pepper: Callable[..., PepperPy], usage: tuple[Any, Any], stream: bool
+) -> None:
+    server = _OpenAI()
+    server.pieces, server.usage = ["Hi"], usage
+    server.start()
+    try:
+        async with make_pepper("openai", server) as pepper:
+            await _refused(pepper, stream, "usage counts that are not whole numbers", "openai")
+        server.usage = GOOD_USAGE
+        async with make_pepper("openai", server) as pepper:
+            if stream:
+                last = [c async for c in pepper.chat.with_user("hi").stream()][-1]
+                assert last.usage is not None
+                assert last.usage.total_tokens == 7
+            else:
+                assert (await pepper.chat.with_user("hi").generate()).usage.total_tokens == 7
+    finally:
+        server.stop()
+
+
+async def test_openai_generate_content_that_is_not_text_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    server = _OpenAI()
+    server.content = 5
+    server.start()
+    try:
+        async with make_pepper("openai", server) as pepper:
+            await _refused(pepper, False, "content that is not text", "openai")
+    finally:
+        server.stop()
