@@ -85,6 +85,9 @@ ZIP = NAMES = "pepperpy/trust/archive.py"
 MANIFEST = "pepperpy/trust/manifest.py"
 POLICY = "pepperpy/trust/admissible.py"
 LOADER = "pepperpy/trust/sealed.py"
+ANTHROPIC = "plugin_src/llm_anthropic_provider/provider.py"
+OPENAI_CHAT = "pepperpy/openai_compatible/chat.py"
+HOSTILE = "tests/llm/test_hostile_types.py::"
 GATE = "pepperpy/trust/gate.py"
 MANAGER = "pepperpy/plugins/manager.py"
 UNCHANGED = "pepperpy/distribution/unchanged.py"
@@ -987,6 +990,43 @@ MUTATIONS += (
       "            data = json.loads(\"\".join(block[\"json\"]) or \"{}\")",
       "tests/llm/test_anthropic_hostile_stream.py::"
       "test_a_tool_input_that_is_not_json_fails_the_stream_as_a_provider_error"),
+    m("anthropic-stream-text-type", "a streamed text piece that is null or a number reaching "
+      "the caller as a chunk whose content is not text (a TypeError in the CLI)", ANTHROPIC,
+      "                            if text.__class__ is not str:  # the SDK does not check it",
+      "                            if False:",
+      f"{HOSTILE}test_anthropic_a_streamed_text_piece_that_is_not_text_is_a_provider_error"),
+    m("anthropic-stream-structured-type", "a structured-output piece that is not text "
+      "reaching the caller as a chunk", ANTHROPIC,
+      "                                if delta.partial_json.__class__ is not str:",
+      "                                if False:",
+      f"{HOSTILE}test_anthropic_a_streamed_structured_piece_that_is_not_text_is_a_provider_error"),
+    m("anthropic-usage-type", "usage counts that are not integers escaping as a TypeError",
+      ANTHROPIC,
+      "    if prompt.__class__ is not int or completion.__class__ is not int:",
+      "    if False:",
+      f"{HOSTILE}test_anthropic_usage_counts_that_are_not_integers_are_a_provider_error"),
+    m("anthropic-generate-tool-input-type", "a tool input that is a list or a string escaping "
+      "generate as a TypeError/ValueError", ANTHROPIC,
+      "                if not isinstance(data, dict):", "                if False:",
+      f"{HOSTILE}test_anthropic_generate_a_tool_input_that_is_not_an_object_is_a_provider_error"),
+    m("anthropic-generate-text-type", "a text block that is not text escaping generate as a "
+      "TypeError", ANTHROPIC,
+      "                if not isinstance(block.text, str):", "                if False:",
+      f"{HOSTILE}test_anthropic_generate_a_text_block_that_is_not_text_is_a_provider_error"),
+    m("openai-stream-text-type", "a streamed text piece that is a number reaching the caller "
+      "as a chunk whose content is not text", OPENAI_CHAT,
+      "                        if text.__class__ is not str:  # the SDK does not check it",
+      "                        if False:",
+      f"{HOSTILE}test_openai_a_streamed_text_piece_that_is_not_text_is_a_provider_error"),
+    m("openai-usage-type", "usage counts that are not integers escaping as a TypeError",
+      OPENAI_CHAT,
+      "        if prompt.__class__ is not int or completion.__class__ is not int:",
+      "        if False:",
+      f"{HOSTILE}test_openai_usage_counts_that_are_not_integers_are_a_provider_error"),
+    m("openai-generate-content-type", "content that is not text escaping generate",
+      OPENAI_CHAT,
+      "        if not isinstance(content, str):", "        if False:",
+      f"{HOSTILE}test_openai_generate_content_that_is_not_text_is_a_provider_error"),
     m("install-override-one-target", "an override (--transfer-owner, --force, "
       "--allow-downgrade) meant for one bundle lifting the check for every target of a "
       "`plugin install A B`", "pepperpy/cli/manage.py",

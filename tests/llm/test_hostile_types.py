@@ -17,6 +17,7 @@ from pepperpy import PepperPy
 from pepperpy.core import ProviderError
 from pepperpy_testing.wire.anthropic import AnthropicServer
 from pepperpy_testing.wire.openai import OpenAIServer
+from tests.llm.test_anthropic_hostile_stream import _ToolInputServer
 
 GOOD_USAGE = (3, 4)
 
@@ -227,5 +228,29 @@ async def test_openai_generate_content_that_is_not_text_is_a_provider_error(
     try:
         async with make_pepper("openai", server) as pepper:
             await _refused(pepper, False, "content that is not text", "openai")
+    finally:
+        server.stop()
+
+
+async def test_anthropic_a_streamed_structured_piece_that_is_not_text_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    """Structured output streams the forced tool's JSON pieces as text: a piece that is
+    not text fails there, before it reaches the caller as a chunk."""
+    server = _ToolInputServer()
+    server.pieces = ['{"city": ', 5]
+    schema = {"title": "lookup", "type": "object", "properties": {"city": {"type": "string"}}}
+    server.start()
+    try:
+        seen: list[Any] = []
+        async with make_pepper("anthropic", server) as pepper:
+            with pytest.raises(ProviderError, match="streamed a text piece that is not text"):
+                async for chunk in pepper.chat.with_user("city?").with_schema(schema).stream():
+                    seen.append(chunk.content)
+        assert seen == ['{"city": ']
+        server.pieces = ['{"city": ', '"Paris"}']
+        async with make_pepper("anthropic", server) as pepper:
+            chunks = [c async for c in pepper.chat.with_user("city?").with_schema(schema).stream()]
+        assert "".join(c.content for c in chunks) == '{"city": "Paris"}'
     finally:
         server.stop()
