@@ -1027,6 +1027,11 @@ MUTATIONS += (
       OPENAI_CHAT,
       "        if not isinstance(content, str):", "        if False:",
       f"{HOSTILE}test_openai_generate_content_that_is_not_text_is_a_provider_error"),
+    m("openai-generate-arguments-type", "tool arguments that are not text escaping generate "
+      "as a TypeError", OPENAI_CHAT,
+      "        except (json.JSONDecodeError, TypeError) as exc:",
+      "        except json.JSONDecodeError as exc:",
+      f"{HOSTILE}test_openai_generate_tool_arguments_that_are_not_text_are_a_provider_error"),
     m("install-override-one-target", "an override (--transfer-owner, --force, "
       "--allow-downgrade) meant for one bundle lifting the check for every target of a "
       "`plugin install A B`", "pepperpy/cli/manage.py",

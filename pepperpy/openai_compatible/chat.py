@@ -218,7 +218,7 @@ class OpenAIChatProvider(LLMProvider):
     def _arguments(self, name: str, raw: str | None) -> dict[str, Any]:
         try:
             value = json.loads(raw or "{}")
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, TypeError) as exc:  # TypeError: arguments not text
             raise ProviderError(
                 f"{self.vendor} returned arguments for tool {name!r} that are not JSON; "
                 "retry, or describe the tool's parameters more precisely",

@@ -65,8 +65,10 @@ class _OpenAI(OpenAIServer):
     pieces: list[Any] = []
     usage: tuple[Any, Any] = GOOD_USAGE
 
+    calls: list[dict[str, Any]] = []
+
     def _answer(self, body: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
-        return self.content, []
+        return self.content, self.calls
 
     def _usage(self, body: dict[str, Any], content: Any, calls: list[Any]) -> dict[str, Any]:
         return {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1],
@@ -252,5 +254,25 @@ async def test_anthropic_a_streamed_structured_piece_that_is_not_text_is_a_provi
         async with make_pepper("anthropic", server) as pepper:
             chunks = [c async for c in pepper.chat.with_user("city?").with_schema(schema).stream()]
         assert "".join(c.content for c in chunks) == '{"city": "Paris"}'
+    finally:
+        server.stop()
+
+
+async def test_openai_generate_tool_arguments_that_are_not_text_are_a_provider_error(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    server = _OpenAI()
+    call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": 5}}
+    server.content, server.calls = None, [call]
+    server.start()
+    try:
+        async with make_pepper("openai", server) as pepper:
+            await _refused(pepper, False, "arguments for tool 'lookup' that are not JSON",
+                           "openai")
+        call["function"]["arguments"] = '{"city": "Paris"}'
+        async with make_pepper("openai", server) as pepper:
+            result = await pepper.chat.with_user("hi").generate()
+        assert [(c.name, c.arguments) for c in result.tool_calls] == [
+            ("lookup", {"city": "Paris"})]
     finally:
         server.stop()
