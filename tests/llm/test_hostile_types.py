@@ -96,6 +96,12 @@ async def _refused(pepper: PepperPy, stream: bool, match: str, vendor: str) -> N
     assert caught.value.provider == vendor
 
 
+async def _tool_calls(pepper: PepperPy) -> list[tuple[str, dict[str, Any]]]:
+    async with pepper:
+        result = await pepper.chat.with_user("hi").generate()
+    return [(c.name, c.arguments) for c in result.tool_calls]
+
+
 BAD_TEXT = [pytest.param(None, id="null"), pytest.param(5, id="number")]
 # Not "3": the SDKs turn a string of digits into a number when the body validates.
 BAD_USAGE = [pytest.param(("three", 4), id="prompt-string"),
@@ -160,9 +166,7 @@ async def test_anthropic_generate_a_tool_input_that_is_not_an_object_is_a_provid
             await _refused(pepper, False, "input for tool 'lookup' that is not an object",
                            "anthropic")
         use["input"] = {"city": "Paris"}
-        async with make_pepper("anthropic", server) as pepper:
-            result = await pepper.chat.with_user("hi").generate()
-        assert [(c.name, c.arguments) for c in result.tool_calls] == [
+        assert await _tool_calls(make_pepper("anthropic", server)) == [
             ("lookup", {"city": "Paris"})]
     finally:
         server.stop()
@@ -270,9 +274,7 @@ async def test_openai_generate_tool_arguments_that_are_not_text_are_a_provider_e
             await _refused(pepper, False, "arguments for tool 'lookup' that are not JSON",
                            "openai")
         call["function"]["arguments"] = '{"city": "Paris"}'
-        async with make_pepper("openai", server) as pepper:
-            result = await pepper.chat.with_user("hi").generate()
-        assert [(c.name, c.arguments) for c in result.tool_calls] == [
+        assert await _tool_calls(make_pepper("openai", server)) == [
             ("lookup", {"city": "Paris"})]
     finally:
         server.stop()
