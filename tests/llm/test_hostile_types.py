@@ -114,8 +114,7 @@ async def test_anthropic_a_streamed_text_piece_that_is_not_text_is_a_provider_er
     make_pepper: Callable[..., PepperPy], bad: Any
 ) -> None:
     server = _Anthropic()
-    server.start()
-    try:
+    with server:
         server.pieces = ["Hi", bad]
         async with make_pepper("anthropic", server) as pepper:
             await _refused(pepper, True, "streamed a text piece that is not text", "anthropic")
@@ -123,8 +122,6 @@ async def test_anthropic_a_streamed_text_piece_that_is_not_text_is_a_provider_er
         async with make_pepper("anthropic", server) as pepper:
             chunks = [c async for c in pepper.chat.with_user("hi").stream()]
         assert "".join(c.content for c in chunks) == "Hi there"
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["generate", "stream"])
@@ -134,8 +131,7 @@ async def test_anthropic_usage_counts_that_are_not_integers_are_a_provider_error
 ) -> None:
     server = _Anthropic()
     server.blocks, server.pieces, server.usage = [{"type": "text", "text": "Hi"}], ["Hi"], usage
-    server.start()
-    try:
+    with server:
         async with make_pepper("anthropic", server) as pepper:
             await _refused(pepper, stream, "usage counts that are not whole numbers",
                            "anthropic")
@@ -147,8 +143,6 @@ async def test_anthropic_usage_counts_that_are_not_integers_are_a_provider_error
                 assert last.usage.total_tokens == 7
             else:
                 assert (await pepper.chat.with_user("hi").generate()).usage.total_tokens == 7
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("bad", [pytest.param(["a", 1], id="list"),
@@ -160,16 +154,13 @@ async def test_anthropic_generate_a_tool_input_that_is_not_an_object_is_a_provid
     server = _Anthropic()
     use = {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": bad}
     server.blocks = [use]
-    server.start()
-    try:
+    with server:
         async with make_pepper("anthropic", server) as pepper:
             await _refused(pepper, False, "input for tool 'lookup' that is not an object",
                            "anthropic")
         use["input"] = {"city": "Paris"}
         assert await _tool_calls(make_pepper("anthropic", server)) == [
             ("lookup", {"city": "Paris"})]
-    finally:
-        server.stop()
 
 
 async def test_anthropic_generate_a_text_block_that_is_not_text_is_a_provider_error(
@@ -177,20 +168,16 @@ async def test_anthropic_generate_a_text_block_that_is_not_text_is_a_provider_er
 ) -> None:
     server = _Anthropic()
     server.blocks = [{"type": "text", "text": 5}]
-    server.start()
-    try:
+    with server:
         async with make_pepper("anthropic", server) as pepper:
             await _refused(pepper, False, "a text block that is not text", "anthropic")
-    finally:
-        server.stop()
 
 
 async def test_openai_a_streamed_text_piece_that_is_not_text_is_a_provider_error(
     make_pepper: Callable[..., PepperPy]
 ) -> None:
     server = _OpenAI()
-    server.start()
-    try:
+    with server:
         server.pieces = ["Hi", 5]
         async with make_pepper("openai", server) as pepper:
             await _refused(pepper, True, "streamed a text piece that is not text", "openai")
@@ -198,8 +185,6 @@ async def test_openai_a_streamed_text_piece_that_is_not_text_is_a_provider_error
         async with make_pepper("openai", server) as pepper:
             chunks = [c async for c in pepper.chat.with_user("hi").stream()]
         assert "".join(c.content for c in chunks) == "Hi there"
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["generate", "stream"])
@@ -209,8 +194,7 @@ async def test_openai_usage_counts_that_are_not_integers_are_a_provider_error(
 ) -> None:
     server = _OpenAI()
     server.pieces, server.usage = ["Hi"], usage
-    server.start()
-    try:
+    with server:
         async with make_pepper("openai", server) as pepper:
             await _refused(pepper, stream, "usage counts that are not whole numbers", "openai")
         server.usage = GOOD_USAGE
@@ -221,8 +205,6 @@ async def test_openai_usage_counts_that_are_not_integers_are_a_provider_error(
                 assert last.usage.total_tokens == 7
             else:
                 assert (await pepper.chat.with_user("hi").generate()).usage.total_tokens == 7
-    finally:
-        server.stop()
 
 
 async def test_openai_generate_content_that_is_not_text_is_a_provider_error(
@@ -230,12 +212,9 @@ async def test_openai_generate_content_that_is_not_text_is_a_provider_error(
 ) -> None:
     server = _OpenAI()
     server.content = 5
-    server.start()
-    try:
+    with server:
         async with make_pepper("openai", server) as pepper:
             await _refused(pepper, False, "content that is not text", "openai")
-    finally:
-        server.stop()
 
 
 async def test_anthropic_a_streamed_structured_piece_that_is_not_text_is_a_provider_error(
@@ -246,8 +225,7 @@ async def test_anthropic_a_streamed_structured_piece_that_is_not_text_is_a_provi
     server = _ToolInputServer()
     server.pieces = ['{"city": ', 5]
     schema = {"title": "lookup", "type": "object", "properties": {"city": {"type": "string"}}}
-    server.start()
-    try:
+    with server:
         seen: list[Any] = []
         async with make_pepper("anthropic", server) as pepper:
             with pytest.raises(ProviderError, match="streamed a text piece that is not text"):
@@ -258,8 +236,6 @@ async def test_anthropic_a_streamed_structured_piece_that_is_not_text_is_a_provi
         async with make_pepper("anthropic", server) as pepper:
             chunks = [c async for c in pepper.chat.with_user("city?").with_schema(schema).stream()]
         assert "".join(c.content for c in chunks) == '{"city": "Paris"}'
-    finally:
-        server.stop()
 
 
 async def test_openai_generate_tool_arguments_that_are_not_text_are_a_provider_error(
@@ -268,13 +244,10 @@ async def test_openai_generate_tool_arguments_that_are_not_text_are_a_provider_e
     server = _OpenAI()
     call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": 5}}
     server.content, server.calls = None, [call]
-    server.start()
-    try:
+    with server:
         async with make_pepper("openai", server) as pepper:
             await _refused(pepper, False, "arguments for tool 'lookup' that are not JSON",
                            "openai")
         call["function"]["arguments"] = '{"city": "Paris"}'
         assert await _tool_calls(make_pepper("openai", server)) == [
             ("lookup", {"city": "Paris"})]
-    finally:
-        server.stop()
