@@ -1004,7 +1004,7 @@ MUTATIONS += (
       ANTHROPIC,
       "    if prompt.__class__ is not int or completion.__class__ is not int:",
       "    if False:",
-      f"{HOSTILE}test_anthropic_usage_counts_that_are_not_integers_are_a_provider_error"),
+      f"{HOSTILE}test_usage_counts_that_are_not_integers_are_a_provider_error"),
     m("anthropic-generate-tool-input-type", "a tool input that is a list or a string escaping "
       "generate as a TypeError/ValueError", ANTHROPIC,
       "                if not isinstance(data, dict):", "                if False:",
@@ -1022,7 +1022,7 @@ MUTATIONS += (
       OPENAI_CHAT,
       "        if prompt.__class__ is not int or completion.__class__ is not int:",
       "        if False:",
-      f"{HOSTILE}test_openai_usage_counts_that_are_not_integers_are_a_provider_error"),
+      f"{HOSTILE}test_usage_counts_that_are_not_integers_are_a_provider_error"),
     m("openai-generate-content-type", "content that is not text escaping generate",
       OPENAI_CHAT,
       "        if not isinstance(content, str):", "        if False:",
