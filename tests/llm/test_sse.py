@@ -1,0 +1,82 @@
+"""``pepperpy.sse`` reads events as the vendor SDKs do: checked against the ``openai``
+SDK's own decoder on generated bodies, cut into random pieces and read through httpx."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from openai._streaming import SSEDecoder
+
+from pepperpy.sse import server_sent_events
+
+pytestmark = pytest.mark.asyncio
+
+
+class _Pieces(httpx.AsyncByteStream):
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            yield piece
+
+
+def _cut(body: bytes, rng: random.Random) -> list[bytes]:
+    cuts = sorted(rng.sample(range(1, len(body)), min(len(body) - 1, rng.randint(0, 12))))
+    return [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+
+
+async def _ours(pieces: list[bytes]) -> list[tuple[str | None, str]]:
+    response = httpx.Response(200, stream=_Pieces(pieces),
+                              headers={"content-type": "text/event-stream"})
+    return [event async for event in server_sent_events(response.aiter_lines())]
+
+
+async def _sdk(pieces: list[bytes]) -> list[tuple[str | None, str]]:
+    async def chunks() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+    return [(sse.event or None, sse.data) async for sse in SSEDecoder().aiter_bytes(chunks())]
+
+
+def _body(rng: random.Random) -> bytes:
+    """Events that each have data or a name, one blank line apart (the SDK dispatches
+    again on every further blank line once it has seen an ``id``)."""
+    end = rng.choice(["\n", "\r\n", "\r"])
+    values = ["", " ", "x", " lead", "{\"a\": 1}", "a:b", "  two", "é ✓", "[DONE]"]
+    lines: list[str] = []
+    for _ in range(rng.randint(1, 8)):
+        block = [f"event: {rng.choice(['message_start', 'ping', 'error', 'x y'])}"] \
+            if rng.random() < 0.5 else []
+        block += [rng.choice(["data: " + rng.choice(values), "data:" + rng.choice(values),
+                              "data"]) for _ in range(rng.randint(0 if block else 1, 3))]
+        extra = rng.choice([":comment", ": keep-alive", "id: 7", "retry: 10", "retry: x",
+                            "unknown: 1", "id: a\0b", "datax", "data lead"])
+        block.insert(rng.randint(0, len(block)), extra)
+        lines += [*block, ""]
+    return end.join(lines).encode() + end.encode()
+
+
+@pytest.mark.parametrize("seed", range(300))
+async def test_events_match_the_sdk_decoder(seed: int) -> None:
+    rng = random.Random(seed)
+    body = _body(rng)
+    pieces = _cut(body, rng)
+    assert await _ours(pieces) == await _sdk(pieces)
+
+
+async def test_an_event_with_only_an_id_or_retry_is_no_event() -> None:
+    body = b"id: 1\n\nretry: 5\n\n: comment\n\ndata: {}\n\n"
+    assert await _ours([body]) == [(None, "{}")]
+
+
+async def test_an_event_the_body_leaves_unfinished_is_dropped() -> None:
+    assert await _ours([b"data: 1\n\ndata: 2\n"]) == [(None, "1")]
+
+
+async def test_data_lines_join_and_one_leading_space_goes() -> None:
+    body = b"event: e\ndata:  a\ndata:b\ndata\n\n"
+    assert await _ours([body]) == [("e", " a\nb\n")]
