@@ -1041,16 +1041,17 @@ MUTATIONS += (
       f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[a-list]"),
     m("anthropic-event-shape", "a streamed event with a field missing or of the wrong type "
       "escaping as a KeyError/TypeError/AttributeError", ANTHROPIC,
-      "        except (KeyError, TypeError, AttributeError) as exc:\n"
-      "            raise _shape(f\"a {event!r} event\"",
-      "        except ZeroDivisionError as exc:\n            raise _shape(f\"a {event!r} event\"",
+      "raise _shape(f\"a {event!r} event\" if event else \"a stream\", exc) from exc", "raise",
       f"{WIRE}test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error[no-delta]"),
     m("anthropic-answer-shape", "an answer with a field missing or of the wrong type escaping "
       "as a KeyError/TypeError", ANTHROPIC,
-      "        except (KeyError, TypeError, AttributeError) as exc:\n"
-      "            raise _shape(\"an answer\"",
-      "        except ZeroDivisionError as exc:\n            raise _shape(\"an answer\"",
+      "raise _shape(\"an answer\", exc) from exc", "raise",
       f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[no-content]"),
+    m("anthropic-request-own-error", "a request that fails before any answer blamed on the "
+      "server as a stream of the wrong shape", ANTHROPIC,
+      "            if response is None:  # the request's own failure, before any answer\n"
+      "                raise\n", "",
+      f"{WIRE}test_a_request_the_sdk_cannot_send_is_not_blamed_on_the_server"),
     m("anthropic-error-event", "an error event mid-stream read as an unknown event: the "
       "stream ends as if answered", ANTHROPIC,
       "                    if event == \"error\":", "                    if False:",

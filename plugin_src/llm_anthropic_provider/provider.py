@@ -148,6 +148,7 @@ class AnthropicProvider(LLMProvider):
         # Whether the forced tool's JSON is the answer as it streams: read once, not per event.
         echo = forced is not None and not _wrapped(options)
         event: str | None = None
+        response: Any = None  # set once the SDK has sent the request and had an answer
         loads = json.loads
         try:
             # The SDK sends the request and raises its own errors for a refused status;
@@ -214,6 +215,8 @@ class AnthropicProvider(LLMProvider):
         except transport_errors() as exc:  # the body's read failed mid-stream
             raise _lost(exc) from exc
         except (KeyError, TypeError, AttributeError) as exc:
+            if response is None:  # the request's own failure, before any answer
+                raise
             raise _shape(f"a {event!r} event" if event else "a stream", exc) from exc
         finish = _finish(stop, forced)
         yield GenerationChunk(content, finish or "stop", tuple(calls), _usage(prompt, completion),

@@ -485,3 +485,20 @@ async def test_leaving_a_stream_early_closes_its_connection(
             # Waited for with the loop blocked: only a response closed as the stream was
             # left counts, not one the garbage collector's generator finalizers close later.
             assert server.hung_up.wait(5)
+
+
+async def test_a_request_the_sdk_cannot_send_is_not_blamed_on_the_server(
+    make_pepper: Callable[..., PepperPy], anthropic_server: AnthropicServer
+) -> None:
+    """A stream's reading turns a missing field into "the server sent ... of the wrong
+    shape"; a request that fails before any answer (here a schema the SDK cannot encode)
+    keeps its own error, the same as generate's."""
+    schema = {"title": "a", "type": "object", "properties": {"a": {"enum": [object()]}}}
+    errors = []
+    async with make_pepper("anthropic", anthropic_server) as pepper:
+        chat = pepper.chat.with_user("hi").with_schema(schema)
+        for call in (chat.generate, lambda: anext(chat.stream())):
+            with pytest.raises(Exception, match="not JSON serializable") as caught:
+                await call()
+            errors.append(type(caught.value))
+    assert errors[0] is errors[1] and anthropic_server.hits == 0
