@@ -1055,7 +1055,12 @@ MUTATIONS += (
     m("anthropic-error-event", "an error event mid-stream read as an unknown event: the "
       "stream ends as if answered", ANTHROPIC,
       "                    if event == \"error\":", "                    if False:",
-      f"{WIRE}test_an_error_event_is_the_error_the_sdk_path_gave"),
+      f"{WIRE}test_an_error_event_is_the_error_its_type_names"),
+    m("anthropic-error-event-type", "an overload (or any error) inside a stream read as a "
+      "refused request (200): never retried, and named as the caller's fault",
+      "plugin_src/llm_anthropic_provider/_errors.py",
+      "    if status < 400:  # an `error` event in a stream", "    if False:",
+      f"{WIRE}test_an_overload_before_any_text_is_retried"),
     m("anthropic-stream-timeout", "a stalled stream reported as a dropped connection, not a "
       "timeout", ANTHROPIC,
       "    if any(c.__name__ == \"TimeoutException\" for c in type(exc).__mro__):",

@@ -21,7 +21,13 @@ import anthropic
 import pytest
 
 from pepperpy import PepperPy
-from pepperpy.core import BadRequestError, ProviderError, ProviderTimeoutError, ServerError
+from pepperpy.core import (
+    BadRequestError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
 from pepperpy_testing.wire.anthropic import AnthropicServer
 from pepperpy_testing.wire.base import Fault, RecordedRequest, Reply
 from tests.llm.conftest import API_KEY
@@ -301,14 +307,21 @@ async def test_structured_output_generates_as_before(
 OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 
 
-@pytest.mark.parametrize("payload", [OVERLOADED, "the server is overloaded"],
-                         ids=["json", "not-json"])
-async def test_an_error_event_is_the_error_the_sdk_path_gave(
-    make_pepper: Callable[..., PepperPy], payload: Any
+@pytest.mark.parametrize(("payload", "expected", "status"), [
+    (OVERLOADED, ServerError, 529),
+    ({"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}},
+     RateLimitError, 429),
+    ({"type": "error", "error": {"type": "invalid_request_error", "message": "no"}},
+     BadRequestError, 400),
+    ("the server is overloaded", ServerError, 500),
+], ids=["overloaded", "rate-limit", "invalid", "not-json"])
+async def test_an_error_event_is_the_error_its_type_names(
+    make_pepper: Callable[..., PepperPy], payload: Any, expected: type[Exception], status: int
 ) -> None:
     """The SDK's Stream raises a status error carrying the stream's own status (200) for
-    an ``error`` event; the plugin's translation made that a refused request, whatever
-    the event says, and still does (not retried: a retry repeats what was streamed)."""
+    an ``error`` event; the plugin reads the event's error type for the status it stands
+    for (an unknown one is the server failing), so an overload is retried like a 529.
+    After a chunk has been passed on nothing is retried (a retry would repeat it)."""
     with _Script() as server:
         server.pieces = [*_hello(), _sse("error", payload)]
         async with _sdk_client(server) as client:
@@ -319,16 +332,28 @@ async def test_an_error_event_is_the_error_the_sdk_path_gave(
                     pass
         seen: list[str] = []
         async with make_pepper("anthropic", server) as pepper:
-            with pytest.raises(BadRequestError) as caught:
+            with pytest.raises(ProviderError) as caught:
                 async for chunk in pepper.chat.with_user("hi").stream():
                     seen.append(chunk.content)
-    assert seen == ["Hi"]
-    assert caught.value.status_code == sdk.value.status_code == 200
+    assert type(caught.value) is expected and sdk.value.status_code == 200
+    assert seen == ["Hi"] and caught.value.status_code == status
     assert isinstance(caught.value.__cause__, anthropic.APIStatusError)
     assert caught.value.__cause__.body == sdk.value.body
-    kind = "[overloaded_error] (Overloaded)" if payload is OVERLOADED else "(200): check"
-    assert kind in str(caught.value) and API_KEY not in str(caught.value)
+    assert f"({status})" in str(caught.value) and API_KEY not in str(caught.value)
     assert server.hits == 2  # the SDK's request and the plugin's: no retry
+
+
+async def test_an_overload_before_any_text_is_retried(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    with _Script() as server:
+        server.pieces = [_sse("message_start", _start()), _sse("error", OVERLOADED)]
+        retrying = make_pepper("anthropic", server).with_retry(attempts=2, backoff=0.01)
+        async with retrying as pepper:
+            with pytest.raises(ServerError, match=r"\(529\) \[overloaded_error\]"):
+                async for _ in pepper.chat.with_user("hi").stream():
+                    pass
+    assert server.hits == 2
 
 
 BAD_EVENTS = [
