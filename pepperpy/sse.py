@@ -10,19 +10,50 @@ space after the colon is dropped, a blank line ends an event that has data or a 
 and an event left unfinished when the body ends is dropped. ``id`` and ``retry`` are
 read past (nothing reconnects here), so an event with only those is no event, as the
 specification says; the SDKs would hand it on with empty data and fail to parse it.
+
+Lines end only at CR, LF or CRLF (``body_lines``), as the specification and both SDKs
+end them: ``httpx``'s ``aiter_lines`` also ends a line at U+2028, U+2029, U+0085 and
+the ASCII separators, which JSON carries unescaped inside a string, so a model's text
+holding a line separator would cut its event in two.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 
-__all__ = ["server_sent_events"]
+__all__ = ["body_lines", "server_sent_events"]
+
+
+async def body_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
+    """The lines of a body read as ``chunks`` of bytes (``httpx.Response.aiter_bytes``),
+    without their line ends: split at CR, LF and CRLF only (a CRLF cut between two
+    chunks is one line end), before decoding, so no other character ends a line; text
+    that is not UTF-8 is replaced, as ``aiter_lines`` and the specification decode it."""
+    rest = b""
+    after_cr = False  # the last chunk ended with CR: a LF opening the next one is its pair
+    async for chunk in chunks:
+        if after_cr and chunk:
+            after_cr = False
+            if chunk[0] == 10:  # LF
+                chunk = chunk[1:]
+        if not chunk:
+            continue
+        if rest:
+            chunk = rest + chunk
+        lines = chunk.splitlines()  # bytes: CR, LF and CRLF only
+        end = chunk[-1]
+        after_cr = end == 13
+        rest = b"" if end == 10 or after_cr else lines.pop()
+        for line in lines:
+            yield line.decode("utf-8", "replace")
+    if rest:
+        yield rest.decode("utf-8", "replace")
 
 
 async def server_sent_events(lines: AsyncIterable[str]) -> AsyncIterator[tuple[str | None, str]]:
     """``(event, data)`` for each event in ``lines`` (a body split into lines without
-    their line ends, as ``httpx.Response.aiter_lines`` gives them). ``event`` is None
-    when the event named none."""
+    their line ends: ``body_lines(response.aiter_bytes())``). ``event`` is None when
+    the event named none."""
     event: str | None = None
     data: list[str] = []
     async for line in lines:

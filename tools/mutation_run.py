@@ -1079,6 +1079,17 @@ MUTATIONS += (
       "except ZeroDivisionError as exc:",
       "tests/llm/test_text_chunk.py::"
       "test_the_anthropic_plugin_on_a_runtime_from_before_pepperpy_sse_says_what_to_do"),
+    m("sse-line-ends", "a model's text holding U+2028, U+2029 or U+0085 (JSON leaves them "
+      "unescaped) ending its SSE line: the event cut in two, the answer failed as not JSON",
+      "pepperpy/sse.py",
+      "        lines = chunk.splitlines()  # bytes: CR, LF and CRLF only",
+      "        lines = [x.encode() for x in chunk.decode(\"utf-8\", \"replace\").splitlines()]",
+      "tests/llm/test_sse.py::test_only_cr_and_lf_end_a_line"),
+    m("anthropic-stream-line-ends", "the anthropic stream read through httpx's aiter_lines, "
+      "which ends a line at U+2028 and the like inside a text delta", ANTHROPIC,
+      "lines = body_lines(response.http_response.aiter_bytes())",
+      "lines = response.http_response.aiter_lines()",
+      f"{WIRE}test_a_line_separator_in_the_text_stays_in_its_event"),
     m("openai-stream-text-type", "a streamed text piece that is a number reaching the caller "
       "as a chunk whose content is not text", OPENAI_CHAT,
       "                        if text.__class__ is not str:  # the SDK does not check it",

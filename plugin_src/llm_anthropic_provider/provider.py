@@ -41,7 +41,7 @@ except ImportError:  # a runtime from before text_chunk: the same chunk, built p
         return GenerationChunk(content, provider=provider)
 
 try:
-    from pepperpy.sse import server_sent_events
+    from pepperpy.sse import body_lines, server_sent_events
 except ImportError as exc:  # a runtime from before pepperpy.sse: say what to do
     raise ImportError(
         "llm_anthropic_provider 1.1 reads answers with pepperpy.sse, which this PepperPy "
@@ -160,7 +160,10 @@ class AnthropicProvider(LLMProvider):
                 # event fails the stream, an event without data is skipped; the rest is
                 # read by its data's `type`. Text deltas are nearly every event: they take
                 # the first branch and build their chunk with text_chunk, once per event.
-                async for event, data in server_sent_events(response.http_response.aiter_lines()):
+                # Lines end at CR/LF only (body_lines): httpx's aiter_lines also ends them
+                # at U+2028 and the like, which a text delta carries unescaped.
+                lines = body_lines(response.http_response.aiter_bytes())
+                async for event, data in server_sent_events(lines):
                     if event is None or event == "ping":
                         continue
                     if event == "error":

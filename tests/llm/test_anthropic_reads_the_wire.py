@@ -72,7 +72,9 @@ class _Script(AnthropicServer):
 
 
 def _sse(name: str | None, payload: Any, end: str = "\n") -> bytes:
-    data = payload if isinstance(payload, str) else json.dumps(payload)
+    """One event; its JSON as the API writes it: UTF-8, not ``\\u`` escapes (so a cut
+    can fall inside a character, and a line separator in a text stays raw)."""
+    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
     head = f"event: {name}{end}" if name is not None else ""
     return f"{head}data: {data}{end}{end}".encode()
 
@@ -109,7 +111,10 @@ def _delta(stop: Any, completion: Any = 4) -> dict[str, Any]:
             "usage": {"output_tokens": completion}}
 
 
-TEXTS = ["Hi", " there", "é", "日本", "🙂", "\n", '"q"', "\\", " ", "", "a b\r\nc"]
+#: Model text, with the separators JSON leaves unescaped that str.splitlines (and so
+#: httpx's aiter_lines) would end a line at: U+2028, U+2029, U+0085.
+TEXTS = ["Hi", " there", "é", "日本", "🙂", "\n", '"q"', "\\", " ", "", "a b\r\nc",
+         "a\u2028b", "\u2029", "x\x85y"]
 
 
 def _random_stream(rng: random.Random, forced: str | None = None) -> list[tuple[str | None, Any]]:
@@ -226,6 +231,22 @@ async def test_a_generated_stream_reads_as_the_sdk_reads_it(
         server.pieces = _cut(_random_stream(rng), rng)
         expected = await _sdk_stream(server, None, False)
         assert await _plugin_stream(make_pepper("anthropic", server), None) == expected
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+async def test_a_line_separator_in_the_text_stays_in_its_event(
+    make_pepper: Callable[..., PepperPy], separator: str
+) -> None:
+    """JSON carries U+2028, U+2029 and U+0085 unescaped; only CR and LF end an SSE line
+    (the SDK splits the bytes before decoding them), so a model's text holding one is
+    an answer, not "an event that is not JSON"."""
+    with _Script() as server:
+        server.pieces = [*_hello(), _sse("content_block_delta", _text(0, f"a{separator}b")),
+                         _sse("message_delta", _delta("end_turn")),
+                         _sse("message_stop", {"type": "message_stop"})]
+        expected = await _sdk_stream(server, None, False)
+        got = await _plugin_stream(make_pepper("anthropic", server), None)
+    assert got == expected and got["text"] == f"Hia{separator}b"
 
 
 @pytest.mark.parametrize("schema", [SCHEMA, LIST_SCHEMA], ids=["object", "wrapped-list"])

@@ -1,5 +1,6 @@
 """``pepperpy.sse`` reads events as the vendor SDKs do: checked against the ``openai``
-SDK's own decoder on generated bodies, cut into random pieces and read through httpx."""
+SDK's own decoder on generated bodies, cut into random pieces and read through httpx
+(``body_lines`` over ``aiter_bytes``, as the providers read them)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from openai._streaming import SSEDecoder
 
-from pepperpy.sse import server_sent_events
+from pepperpy.sse import body_lines, server_sent_events
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,7 +33,7 @@ def _cut(body: bytes, rng: random.Random) -> list[bytes]:
 async def _ours(pieces: list[bytes]) -> list[tuple[str | None, str]]:
     response = httpx.Response(200, stream=_Pieces(pieces),
                               headers={"content-type": "text/event-stream"})
-    return [event async for event in server_sent_events(response.aiter_lines())]
+    return [event async for event in server_sent_events(body_lines(response.aiter_bytes()))]
 
 
 async def _sdk(pieces: list[bytes]) -> list[tuple[str | None, str]]:
@@ -46,7 +47,8 @@ def _body(rng: random.Random) -> bytes:
     """Events that each have data or a name, one blank line apart (the SDK dispatches
     again on every further blank line once it has seen an ``id``)."""
     end = rng.choice(["\n", "\r\n", "\r"])
-    values = ["", " ", "x", " lead", "{\"a\": 1}", "a:b", "  two", "é ✓", "[DONE]"]
+    values = ["", " ", "x", " lead", "{\"a\": 1}", "a:b", "  two", "é ✓", "[DONE]",
+              "a\u2028b", "\u2029", "x\x85y", "\x0b\x0c\x1c\x1d\x1e"]  # not line ends
     lines: list[str] = []
     for _ in range(rng.randint(1, 8)):
         block = [f"event: {rng.choice(['message_start', 'ping', 'error', 'x y'])}"] \
@@ -80,3 +82,16 @@ async def test_an_event_the_body_leaves_unfinished_is_dropped() -> None:
 async def test_data_lines_join_and_one_leading_space_goes() -> None:
     body = b"event: e\ndata:  a\ndata:b\ndata\n\n"
     assert await _ours([body]) == [("e", " a\nb\n")]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c",
+                                       "\x1d", "\x1e"])
+async def test_only_cr_and_lf_end_a_line(separator: str) -> None:
+    """JSON leaves U+2028, U+2029 and U+0085 unescaped in a string (a model's text may hold
+    them); ``str.splitlines``, and so ``httpx``'s ``aiter_lines``, would end the line there
+    and cut the event in two. CRLF cut between two pieces is one line end."""
+    data = f'{{"text": "a{separator}b"}}'
+    body = f"event: e\r\ndata: {data}\r\n\r\n".encode()
+    for at in range(1, len(body)):
+        pieces = [body[:at], body[at:]]
+        assert await _ours(pieces) == await _sdk(pieces) == [("e", data)]
