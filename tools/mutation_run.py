@@ -1029,7 +1029,7 @@ MUTATIONS += (
       f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[stop-list]"),
     m("anthropic-event-json", "a streamed event that is not JSON escaping as a "
       "JSONDecodeError", ANTHROPIC,
-      "raise _broken(f\"sent a {event!r} event that is not JSON\") from exc", "raise",
+      "raise _broken(f\"sent {_named(event)} that is not JSON\") from exc", "raise",
       f"{WIRE}test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error[not-json]"),
     m("anthropic-answer-json", "an answer body that is not JSON escaping as a "
       "JSONDecodeError", ANTHROPIC,
@@ -1041,7 +1041,7 @@ MUTATIONS += (
       f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[a-list]"),
     m("anthropic-event-shape", "a streamed event with a field missing or of the wrong type "
       "escaping as a KeyError/TypeError/AttributeError", ANTHROPIC,
-      "raise _shape(f\"a {event!r} event\" if event else \"a stream\", exc) from exc", "raise",
+      "raise _shape(_named(event) if event else \"a stream\", exc) from exc", "raise",
       f"{WIRE}test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error[no-delta]"),
     m("anthropic-answer-shape", "an answer with a field missing or of the wrong type escaping "
       "as a KeyError/TypeError", ANTHROPIC,
@@ -1090,6 +1090,11 @@ MUTATIONS += (
       "lines = body_lines(response.http_response.aiter_bytes())",
       "lines = response.http_response.aiter_lines()",
       f"{WIRE}test_a_line_separator_in_the_text_stays_in_its_event"),
+    m("anthropic-event-name-echo", "an error about a stream event repeating the event name "
+      "the server chose: the API key it was sent, or megabytes, in the message", ANTHROPIC,
+      "    return f\"a {event!r} event\" if event in _EVENTS else",
+      "    return f\"a {event!r} event\" if True else",
+      f"{WIRE}test_an_event_name_the_server_chose_is_not_repeated_in_the_error"),
     m("openai-stream-text-type", "a streamed text piece that is a number reaching the caller "
       "as a chunk whose content is not text", OPENAI_CHAT,
       "                        if text.__class__ is not str:  # the SDK does not check it",

@@ -52,6 +52,9 @@ from ._errors import translate_error
 
 __all__ = ["AnthropicProvider"]
 
+#: The Messages API's event names: a message names an event only by one of these.
+_EVENTS = frozenset({"message_start", "message_delta", "message_stop", "content_block_start",
+                     "content_block_delta", "content_block_stop"})
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls",
            "max_tokens": "length"}
 
@@ -173,7 +176,7 @@ class AnthropicProvider(LLMProvider):
                     try:
                         payload = loads(data)
                     except (ValueError, RecursionError) as exc:
-                        raise _broken(f"sent a {event!r} event that is not JSON") from exc
+                        raise _broken(f"sent {_named(event)} that is not JSON") from exc
                     kind = payload.get("type")  # AttributeError when not an object
                     if kind == "content_block_delta":
                         delta = payload["delta"]
@@ -220,7 +223,7 @@ class AnthropicProvider(LLMProvider):
         except (KeyError, TypeError, AttributeError) as exc:
             if response is None:  # the request's own failure, before any answer
                 raise
-            raise _shape(f"a {event!r} event" if event else "a stream", exc) from exc
+            raise _shape(_named(event) if event else "a stream", exc) from exc
         finish = _finish(stop, forced)
         yield GenerationChunk(content, finish or "stop", tuple(calls), _usage(prompt, completion),
                               {"stop_reason": stop}, name)  # positional: cheaper than keywords
@@ -290,6 +293,12 @@ def _shape(what: str, exc: Exception) -> ProviderError:
     """A field missing or of the wrong type where the plugin reads it (the KeyError,
     TypeError or AttributeError that reading raised, named)."""
     return _broken(f"sent {what} of the wrong shape ({type(exc).__name__}: {str(exc)[:100]})")
+
+
+def _named(event: str) -> str:
+    """How a message names the server's event: by the API's own name, never by text the
+    server chose (which could be megabytes long, or repeat the API key it was sent)."""
+    return f"a {event!r} event" if event in _EVENTS else "an event of a type the API has not"
 
 
 def _object(raw: str | bytes, what: str) -> dict[str, Any]:

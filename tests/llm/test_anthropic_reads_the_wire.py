@@ -417,6 +417,22 @@ async def test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error(
             "finish": "tool_calls", "usage": (3, 4)}
 
 
+@pytest.mark.parametrize("name", [API_KEY, "x" * 1_000_000], ids=["the-api-key", "a-megabyte"])
+async def test_an_event_name_the_server_chose_is_not_repeated_in_the_error(
+    make_pepper: Callable[..., PepperPy], name: str
+) -> None:
+    """A server names its events; an error about an event of a type the API does not
+    have says so without repeating the name (the API key it was sent, or a megabyte)."""
+    with _Script() as server:
+        for data in ("{not json", "[1]"):
+            server.pieces = [*_hello(), f"event: {name}\ndata: {data}\n\n".encode()]
+            async with make_pepper("anthropic", server) as pepper:
+                with pytest.raises(ProviderError, match="an event of a type the API has not") \
+                        as caught:
+                    [c async for c in pepper.chat.with_user("hi").stream()]
+            assert API_KEY not in str(caught.value) and len(str(caught.value)) < 400
+
+
 def _message(**change: Any) -> dict[str, Any]:
     answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "test-model",
               "content": [{"type": "text", "text": "Hi"},
