@@ -1007,9 +1007,11 @@ MUTATIONS += (
       "    if False:",
       f"{HOSTILE}test_usage_counts_that_are_not_integers_are_a_provider_error"),
     m("anthropic-generate-tool-input-type", "a tool input that is a list or a string escaping "
-      "generate as a TypeError/ValueError", ANTHROPIC,
-      "                    if not isinstance(data, dict):", "                    if False:",
-      f"{HOSTILE}test_anthropic_generate_a_tool_input_that_is_not_an_object_is_a_provider_error"),
+      "generate as a TypeError/ValueError, or a stream passing it on as the arguments "
+      "(a bare TypeError in the tool loop)", ANTHROPIC,
+      "    if data.__class__ is not dict:", "    if False:",
+      f"{HOSTILE}test_anthropic_generate_a_tool_input_that_is_not_an_object_is_a_provider_error",
+      f"{WIRE}test_a_streamed_tool_input_that_is_not_an_object_is_a_provider_error"),
     m("anthropic-generate-text-type", "a text block that is not text escaping generate as a "
       "TypeError", ANTHROPIC,
       "                    if block[\"text\"].__class__ is not str:",

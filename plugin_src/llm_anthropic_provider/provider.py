@@ -121,11 +121,7 @@ class AnthropicProvider(LLMProvider):
                     if name == forced:
                         texts = [json.dumps(_unwrap(data, options))]
                         continue
-                    data = {} if data is None else data
-                    if not isinstance(data, dict):
-                        raise _broken(f"sent input for tool {name!r} that is not an object "
-                                      f"({type(data).__name__})")
-                    calls.append(ToolCall(call_id, name, data))
+                    calls.append(ToolCall(call_id, name, _tool_input(name, data)))
             stop, usage = reply.get("stop_reason"), reply["usage"]
             prompt, completion = usage["input_tokens"], usage["output_tokens"]
             model, message_id = reply.get("model"), reply.get("id")
@@ -215,7 +211,8 @@ class AnthropicProvider(LLMProvider):
                         if _wrapped(options):
                             content = json.dumps(_unwrap(data, options))
                     else:
-                        calls.append(ToolCall(block["id"], block["name"], data))
+                        calls.append(ToolCall(block["id"], block["name"],
+                                              _tool_input(block["name"], data)))
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
         except transport_errors() as exc:  # the body's read failed mid-stream
@@ -371,6 +368,18 @@ def _streamed_input(name: str, pieces: list[Any]) -> Any:
             "describe the tool's parameters more precisely",
             provider="anthropic",
         ) from exc
+
+
+def _tool_input(name: str, data: Any) -> dict[str, Any]:
+    """A tool call's input as its arguments, in generate and stream alike: an object
+    (``null`` is none); anything else is the server's failure, never arguments that a
+    caller (or the tool loop, which calls ``dict`` on them) cannot use."""
+    if data is None:
+        return {}
+    if data.__class__ is not dict:
+        raise _broken(f"sent input for tool {name!r} that is not an object "
+                      f"({type(data).__name__})")
+    return data  # type: ignore[no-any-return]
 
 
 def _wrapped(options: GenerationOptions) -> bool:

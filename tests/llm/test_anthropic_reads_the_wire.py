@@ -433,6 +433,42 @@ async def test_an_event_name_the_server_chose_is_not_repeated_in_the_error(
             assert API_KEY not in str(caught.value) and len(str(caught.value)) < 400
 
 
+def _one_call(piece: str) -> list[bytes]:
+    return [*_hello(), _sse("content_block_start", _tool_start(1, "toolu_1", "lookup")),
+            _sse("content_block_delta", _json_piece(1, piece)), _sse("message_delta", _delta(
+                "tool_use")), _sse("message_stop", {"type": "message_stop"})]
+
+
+@pytest.mark.parametrize(("piece", "kind"), [("[1]", "list"), ('"x"', "str"), ("5", "int"),
+                                             ('[["city", "x"]]', "list")])
+async def test_a_streamed_tool_input_that_is_not_an_object_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy], piece: str, kind: str
+) -> None:
+    """As in generate: a tool's input is an object (the caller calls the tool with it as
+    keywords, the tool loop records it with ``dict(...)``). A list, a string or a number
+    is the server's failure, not arguments passed on as a ``ToolCall`` (or a bare
+    ``TypeError`` from the tool loop); ``null`` is no arguments, ``{}``, as in generate."""
+    seen: list[str] = []
+
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        seen.append(city)
+        return city
+
+    with _Script() as server:
+        server.pieces = _one_call(piece)
+        async with make_pepper("anthropic", server) as pepper:
+            for asked in (pepper.chat.with_user("hi"),
+                          pepper.chat.with_user("hi").with_tools([lookup], max_rounds=1)):
+                with pytest.raises(ProviderError, match=rf"sent input for tool 'lookup' that "
+                                   rf"is not an object \({kind}\)") as caught:
+                    [c async for c in asked.stream()]
+                assert type(caught.value) is ProviderError
+        server.pieces = _one_call("null")
+        got = await _plugin_stream(make_pepper("anthropic", server), None)
+    assert got["calls"] == [("toolu_1", "lookup", {})] and seen == []
+
+
 def _message(**change: Any) -> dict[str, Any]:
     answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "test-model",
               "content": [{"type": "text", "text": "Hi"},
