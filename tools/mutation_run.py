@@ -1088,10 +1088,12 @@ MUTATIONS += (
       "        lines = [x.encode() for x in chunk.decode(\"utf-8\", \"replace\").splitlines()]",
       "tests/llm/test_sse.py::test_only_cr_and_lf_end_a_line"),
     m("anthropic-stream-line-ends", "the anthropic stream read through httpx's aiter_lines, "
-      "which ends a line at U+2028 and the like inside a text delta", ANTHROPIC,
+      "which ends a line at U+2028 and the like inside a text delta, and decodes by the "
+      "charset the server names (\"é\" read as \"Ã©\")", ANTHROPIC,
       "lines = body_lines(response.http_response.aiter_bytes())",
       "lines = response.http_response.aiter_lines()",
-      f"{WIRE}test_a_line_separator_in_the_text_stays_in_its_event"),
+      f"{WIRE}test_a_line_separator_in_the_text_stays_in_its_event",
+      f"{WIRE}test_a_stream_is_read_as_utf8_whatever_charset_it_names"),
     m("anthropic-event-name-echo", "an error about a stream event repeating the event name "
       "the server chose: the API key it was sent, or megabytes, in the message", ANTHROPIC,
       "    return f\"a {event!r} event\" if event in _EVENTS else",

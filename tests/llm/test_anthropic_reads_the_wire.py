@@ -45,6 +45,7 @@ class _Script(AnthropicServer):
 
     answer: Any = None
     pieces: list[bytes] = []
+    content_type = "text/event-stream"
     stall: float = 0.0
     endless = False
 
@@ -56,7 +57,7 @@ class _Script(AnthropicServer):
         body = request.body if isinstance(request.body, dict) else {}
         if not body.get("stream") and not isinstance(self.answer, bytes):
             return reply.json(200, self.answer)
-        reply.open_stream()
+        reply.open_stream(self.content_type)
         for piece in [self.answer] if not body.get("stream") else self.pieces:
             reply.write_chunk(piece)
         if self.stall:
@@ -247,6 +248,21 @@ async def test_a_line_separator_in_the_text_stays_in_its_event(
         expected = await _sdk_stream(server, None, False)
         got = await _plugin_stream(make_pepper("anthropic", server), None)
     assert got == expected and got["text"] == f"Hia{separator}b"
+
+
+async def test_a_stream_is_read_as_utf8_whatever_charset_it_names(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    """Server-sent events are UTF-8 (the specification; the SDK decodes them so): a
+    header naming another charset does not turn "é" into "Ã©"."""
+    with _Script() as server:
+        server.content_type = "text/event-stream; charset=latin-1"
+        server.pieces = [*_hello(), _sse("content_block_delta", _text(0, "é日")),
+                         _sse("message_delta", _delta("end_turn")),
+                         _sse("message_stop", {"type": "message_stop"})]
+        expected = await _sdk_stream(server, None, False)
+        got = await _plugin_stream(make_pepper("anthropic", server), None)
+    assert got == expected and got["text"] == "Hié日"
 
 
 @pytest.mark.parametrize("schema", [SCHEMA, LIST_SCHEMA], ids=["object", "wrapped-list"])

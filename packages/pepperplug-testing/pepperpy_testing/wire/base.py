@@ -89,11 +89,11 @@ class Reply:
         self.end_stream()
         return None
 
-    def open_stream(self) -> None:
+    def open_stream(self, content_type: str = "text/event-stream") -> None:
         """Send the headers of a chunked ``text/event-stream`` answer."""
         h = self._handler
         h.send_response(200)
-        h.send_header("content-type", "text/event-stream")
+        h.send_header("content-type", content_type)
         h.send_header("cache-control", "no-cache")
         h.send_header("transfer-encoding", "chunked")
         h.end_headers()
