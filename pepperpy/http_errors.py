@@ -119,9 +119,12 @@ def error_for_status(
     request_fields: str = "model, messages, tools",
 ) -> ProviderError:
     """The error for an HTTP ``status``; ``kind`` and ``message`` are the server's own
-    error type and text (the text is shown only for refused requests, with ``secret``
-    redacted)."""
-    detail = f" [{kind}]" if kind else ""
+    error type and text (the text is shown only for refused requests). Both are the
+    server's words: ``secret`` is redacted before they are cut to length (a key cut
+    first would no longer match, and show all but its last characters)."""
+    if secret:
+        kind, message = kind.replace(secret, "***"), message.replace(secret, "***")
+    detail = f" [{kind[:100]}]" if kind else ""
     if status in (401, 403):
         rejected = AuthenticationError(
             f"{provider} rejected the API key ({status}){detail}: check {key_env} or pass "
@@ -146,7 +149,7 @@ def error_for_status(
             status_code=status,
             retry_after=retry_after,
         )
-    text = message[:300].replace(secret, "***") if secret else message[:300]
+    text = message[:300]
     hint = f"check that model {model!r} exists" if status == 404 else "check the request"
     return BadRequestError(
         f"{provider} refused the request ({status}){detail}{f' ({text})' if text else ''}: "

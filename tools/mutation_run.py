@@ -1099,6 +1099,21 @@ MUTATIONS += (
       "    return f\"a {event!r} event\" if event in _EVENTS else",
       "    return f\"a {event!r} event\" if True else",
       f"{WIRE}test_an_event_name_the_server_chose_is_not_repeated_in_the_error"),
+    m("error-secret-before-cut", "an API key the server repeats in its error type or text, "
+      "shown in full in the type, or all but its end where the text is cut to length",
+      "pepperpy/http_errors.py",
+      "        kind, message = kind.replace(secret, \"***\"), message.replace(secret, \"***\")",
+      "        pass",
+      "tests/core/test_http_errors.py::"
+      "test_the_servers_words_never_show_the_secret_where_they_are_cut",
+      f"{WIRE}test_an_error_never_shows_the_api_key_the_server_repeats"),
+    m("error-kind-bounded", "a server's error type of any length (megabytes) repeated whole "
+      "in the error's message", "pepperpy/http_errors.py",
+      "    detail = f\" [{kind[:100]}]\" if kind else \"\"",
+      "    detail = f\" [{kind}]\" if kind else \"\"",
+      "tests/core/test_http_errors.py::"
+      "test_the_servers_words_never_show_the_secret_where_they_are_cut",
+      f"{WIRE}test_an_error_never_shows_the_api_key_the_server_repeats"),
     m("openai-stream-text-type", "a streamed text piece that is a number reaching the caller "
       "as a chunk whose content is not text", OPENAI_CHAT,
       "                        if text.__class__ is not str:  # the SDK does not check it",

@@ -41,6 +41,18 @@ def test_refused_request_shows_the_server_text_without_the_secret() -> None:
     assert "sk-SECRET" not in str(exc)
 
 
+@pytest.mark.parametrize("status", [400, 401, 429, 500])
+def test_the_servers_words_never_show_the_secret_where_they_are_cut(status: int) -> None:
+    """The secret is redacted before the server's type and text are cut to length: cut
+    first, a key straddling the bound is no longer found, and shows all but its end."""
+    secret = "sk-SECRET-0123456789"
+    for at in (0, 300 - len(secret) + 2, 100 - len(secret) + 2):
+        words = "x" * at + secret
+        exc = error_for_status(status, provider="acme", key_env="K", kind=words,
+                               message=words, secret=secret)
+        assert secret[:-2] not in str(exc) and len(str(exc)) < 600, (at, str(exc))
+
+
 def test_retry_after_prefers_milliseconds_and_ignores_junk() -> None:
     assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after_seconds({"retry-after": "2"}) == 2.0

@@ -44,6 +44,7 @@ class _Script(AnthropicServer):
     pieces, text deltas until the client hangs up (``hung_up`` is then set)."""
 
     answer: Any = None
+    status = 200
     pieces: list[bytes] = []
     content_type = "text/event-stream"
     stall: float = 0.0
@@ -56,7 +57,7 @@ class _Script(AnthropicServer):
     def route(self, request: RecordedRequest, reply: Reply) -> None:
         body = request.body if isinstance(request.body, dict) else {}
         if not body.get("stream") and not isinstance(self.answer, bytes):
-            return reply.json(200, self.answer)
+            return reply.json(self.status, self.answer)
         reply.open_stream(self.content_type)
         for piece in [self.answer] if not body.get("stream") else self.pieces:
             reply.write_chunk(piece)
@@ -378,6 +379,37 @@ async def test_an_error_event_is_the_error_its_type_names(
     assert caught.value.__cause__.body == sdk.value.body
     assert f"({status})" in str(caught.value) and API_KEY not in str(caught.value)
     assert server.hits == 2  # the SDK's request and the plugin's: no retry
+
+
+def _echoing(at: int) -> dict[str, Any]:
+    """An error whose type and text repeat the API key ``at`` characters in: where a
+    bound on the text (300 characters) would cut it, or past it."""
+    text = "x" * at + API_KEY
+    return {"type": "error", "error": {"type": text, "message": text}}
+
+
+@pytest.mark.parametrize("status", [None, 400, 401, 429, 529], ids=lambda s: f"{s or 'event'}")
+async def test_an_error_never_shows_the_api_key_the_server_repeats(
+    make_pepper: Callable[..., PepperPy], status: int | None
+) -> None:
+    """The server's error type and text are shown, bounded; the API key the server
+    repeats in them is redacted wherever it falls, also across the bound (a key cut
+    there is no longer the key, and would show all but its last characters). ``None``:
+    an ``error`` event inside a stream."""
+    with _Script() as server:
+        for at in (0, 300 - len(API_KEY) + 3, 5000):
+            if status is None:
+                server.pieces = [*_hello(), _sse("error", _echoing(at))]
+            else:
+                server.status, server.answer = status, _echoing(at)
+            async with make_pepper("anthropic", server).with_retry(attempts=1) as pepper:
+                with pytest.raises(ProviderError) as caught:
+                    if status is None:
+                        [c async for c in pepper.chat.with_user("hi").stream()]
+                    else:
+                        await pepper.chat.with_user("hi").generate()
+            shown = str(caught.value)
+            assert API_KEY[:-3] not in shown and len(shown) < 800, (at, shown)
 
 
 async def test_an_overload_before_any_text_is_retried(
