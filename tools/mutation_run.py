@@ -1094,6 +1094,12 @@ MUTATIONS += (
       "lines = response.http_response.aiter_lines()",
       f"{WIRE}test_a_line_separator_in_the_text_stays_in_its_event",
       f"{WIRE}test_a_stream_is_read_as_utf8_whatever_charset_it_names"),
+    m("anthropic-stream-end", "a stream whose body ends cleanly before message_stop (a proxy, "
+      "a close-delimited body) passed on as a finished answer: finish reason \"stop\", a "
+      "tool call with part of its input", ANTHROPIC,
+      "                if not ended:  # a body that ended cleanly before the answer did",
+      "                if False:",
+      f"{WIRE}test_a_stream_whose_body_ends_before_message_stop_is_dropped"),
     m("anthropic-event-name-echo", "an error about a stream event repeating the event name "
       "the server chose: the API key it was sent, or megabytes, in the message", ANTHROPIC,
       "    return f\"a {event!r} event\" if event in _EVENTS else",

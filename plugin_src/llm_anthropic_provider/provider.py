@@ -141,6 +141,7 @@ class AnthropicProvider(LLMProvider):
         params["stream"] = True
         tools: dict[Any, dict[str, Any]] = {}
         stop: Any = None
+        ended = False  # the stream's own end (message_stop): a body ending before it was cut
         prompt: Any = 0
         completion: Any = 0
         name = self.provider_name  # tagged here, the layer passes the chunks through
@@ -203,7 +204,11 @@ class AnthropicProvider(LLMProvider):
                     elif kind == "message_delta":
                         stop = payload["delta"].get("stop_reason") or stop
                         completion = payload["usage"].get("output_tokens") or completion
+                    elif kind == "message_stop":
+                        ended = True
                 event = None  # the events are read: what fails now is the stream's
+                if not ended:  # a body that ended cleanly before the answer did: cut short
+                    raise dropped("anthropic")
                 content, calls = "", []
                 for _, block in sorted(tools.items()) if tools else ():
                     data = _streamed_input(block["name"], block["json"])

@@ -588,6 +588,31 @@ async def test_a_connection_cut_mid_stream_is_dropped(
     assert seen == ["Echo: "]  # start, block start, ping, the first piece: then the cut
 
 
+@pytest.mark.parametrize("keep", [1, 2, 3, 4], ids=["after-start", "after-text",
+                                                   "after-tool-input", "after-delta"])
+async def test_a_stream_whose_body_ends_before_message_stop_is_dropped(
+    make_pepper: Callable[..., PepperPy], keep: int
+) -> None:
+    """A proxy (or a body delimited by the connection's close) can end the body cleanly
+    at any event: without the stream's own end, ``message_stop``, what arrived is a cut
+    answer, never passed on as finished (``finish_reason`` "stop", a tool call with part
+    of its input). It is ``dropped``, and retried when nothing was streamed yet."""
+    events = [_sse("message_start", _start()), _sse("content_block_delta", _text(0, "Hi")),
+              _sse("content_block_start", _tool_start(1, "toolu_1", "lookup")),
+              _sse("content_block_delta", _json_piece(1, '{"city": "Paris"}')),
+              _sse("message_delta", _delta("tool_use")),
+              _sse("message_stop", {"type": "message_stop"})]
+    with _Script() as server:
+        server.pieces = [*events[:keep], events[keep][:-2]]  # the next event unfinished
+        async with make_pepper("anthropic", server).with_retry(attempts=2, backoff=0) as pepper:
+            with pytest.raises(ServerError, match="broke while the answer was streaming"):
+                [c async for c in pepper.chat.with_user("hi").stream()]
+        assert server.hits == (2 if keep == 1 else 1)  # retried only before any text
+        server.pieces = events
+        assert (await _plugin_stream(make_pepper("anthropic", server), None))["calls"] == [
+            ("toolu_1", "lookup", {"city": "Paris"})]
+
+
 async def test_a_stream_that_stalls_times_out(make_pepper: Callable[..., PepperPy]) -> None:
     with _Script() as server:
         server.pieces = _hello()
