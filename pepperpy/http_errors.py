@@ -80,12 +80,14 @@ def timed_out(provider: str) -> ProviderTimeoutError:
 
 
 def transport_errors() -> tuple[type[BaseException], ...]:
-    """The HTTP library's connection errors, which SDKs let escape while a stream is
-    read (``httpx``, or ``httpx2`` in newer SDKs; whichever the SDK already imported)."""
+    """The HTTP library's errors while a body is read, which SDKs let escape while a
+    stream is read (``httpx``, or ``httpx2`` in newer SDKs; whichever the SDK already
+    imported): a broken or timed-out connection, and a body its ``content-encoding``
+    does not decode (``DecodingError``, a ``RequestError`` but no ``TransportError``)."""
     found = []
     for name in ("httpx", "httpx2"):
         module = sys.modules.get(name)
-        error = getattr(module, "TransportError", None)
+        error = getattr(module, "RequestError", None)
         if isinstance(error, type) and issubclass(error, BaseException):
             found.append(error)
     return tuple(found)

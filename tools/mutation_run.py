@@ -1100,6 +1100,11 @@ MUTATIONS += (
       "                if not ended:  # a body that ended cleanly before the answer did",
       "                if False:",
       f"{WIRE}test_a_stream_whose_body_ends_before_message_stop_is_dropped"),
+    m("stream-decoding-error", "a streamed body its content-encoding does not decode (a broken "
+      "proxy's gzip) escaping the stream as a bare httpx DecodingError", "pepperpy/http_errors.py",
+      "        error = getattr(module, \"RequestError\", None)",
+      "        error = getattr(module, \"TransportError\", None)",
+      f"{WIRE}test_a_stream_its_content_encoding_does_not_decode_is_dropped"),
     m("anthropic-event-name-echo", "an error about a stream event repeating the event name "
       "the server chose: the API key it was sent, or megabytes, in the message", ANTHROPIC,
       "    return f\"a {event!r} event\" if event in _EVENTS else",

@@ -47,6 +47,7 @@ class _Script(AnthropicServer):
     status = 200
     pieces: list[bytes] = []
     content_type = "text/event-stream"
+    content_encoding: str | None = None
     stall: float = 0.0
     endless = False
 
@@ -58,7 +59,7 @@ class _Script(AnthropicServer):
         body = request.body if isinstance(request.body, dict) else {}
         if not body.get("stream") and not isinstance(self.answer, bytes):
             return reply.json(self.status, self.answer)
-        reply.open_stream(self.content_type)
+        reply.open_stream(self.content_type, self.content_encoding)
         for piece in [self.answer] if not body.get("stream") else self.pieces:
             reply.write_chunk(piece)
         if self.stall:
@@ -611,6 +612,19 @@ async def test_a_stream_whose_body_ends_before_message_stop_is_dropped(
         server.pieces = events
         assert (await _plugin_stream(make_pepper("anthropic", server), None))["calls"] == [
             ("toolu_1", "lookup", {"city": "Paris"})]
+
+
+async def test_a_stream_its_content_encoding_does_not_decode_is_dropped(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    """A body named gzip that is not (a broken proxy): httpx's ``DecodingError`` is no
+    connection error, and escaped the stream bare; it is read as the cut answer it is."""
+    with _Script() as server:
+        server.content_encoding = "gzip"
+        server.pieces = [b"\x1f\x8b\x08\x00 not gzip at all" * 4]
+        async with make_pepper("anthropic", server).with_retry(attempts=1) as pepper:
+            with pytest.raises(ServerError, match="broke while the answer was streaming"):
+                [c async for c in pepper.chat.with_user("hi").stream()]
 
 
 async def test_a_stream_that_stalls_times_out(make_pepper: Callable[..., PepperPy]) -> None:

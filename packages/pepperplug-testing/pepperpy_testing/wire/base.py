@@ -89,11 +89,14 @@ class Reply:
         self.end_stream()
         return None
 
-    def open_stream(self, content_type: str = "text/event-stream") -> None:
+    def open_stream(self, content_type: str = "text/event-stream",
+                    content_encoding: str | None = None) -> None:
         """Send the headers of a chunked ``text/event-stream`` answer."""
         h = self._handler
         h.send_response(200)
         h.send_header("content-type", content_type)
+        if content_encoding:
+            h.send_header("content-encoding", content_encoding)
         h.send_header("cache-control", "no-cache")
         h.send_header("transfer-encoding", "chunked")
         h.end_headers()
