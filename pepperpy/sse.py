@@ -28,8 +28,11 @@ async def body_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
     """The lines of a body read as ``chunks`` of bytes (``httpx.Response.aiter_bytes``),
     without their line ends: split at CR, LF and CRLF only (a CRLF cut between two
     chunks is one line end), before decoding, so no other character ends a line; text
-    that is not UTF-8 is replaced, as ``aiter_lines`` and the specification decode it."""
-    rest = b""
+    that is not UTF-8 is replaced, as ``aiter_lines`` and the specification decode it.
+    A line that arrives in many pieces is joined once, when it ends (each chunk is
+    split on its own: never the pieces so far again, which a server sending one long
+    line a byte at a time would make quadratic)."""
+    pending: list[bytes] = []  # the pieces of the line not ended yet
     after_cr = False  # the last chunk ended with CR: a LF opening the next one is its pair
     async for chunk in chunks:
         if after_cr and chunk:
@@ -38,16 +41,23 @@ async def body_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
                 chunk = chunk[1:]
         if not chunk:
             continue
-        if rest:
-            chunk = rest + chunk
         lines = chunk.splitlines()  # bytes: CR, LF and CRLF only
         end = chunk[-1]
         after_cr = end == 13
-        rest = b"" if end == 10 or after_cr else lines.pop()
+        ended = end == 10 or after_cr
+        if not ended and len(lines) == 1:  # no line end in this chunk
+            pending.append(chunk)
+            continue
+        if pending:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending = []
+        if not ended:
+            pending.append(lines.pop())
         for line in lines:
             yield line.decode("utf-8", "replace")
-    if rest:
-        yield rest.decode("utf-8", "replace")
+    if pending:
+        yield b"".join(pending).decode("utf-8", "replace")
 
 
 async def server_sent_events(lines: AsyncIterable[str]) -> AsyncIterator[tuple[str | None, str]]:

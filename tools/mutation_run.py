@@ -1087,6 +1087,14 @@ MUTATIONS += (
       "        lines = chunk.splitlines()  # bytes: CR, LF and CRLF only",
       "        lines = [x.encode() for x in chunk.decode(\"utf-8\", \"replace\").splitlines()]",
       "tests/llm/test_sse.py::test_only_cr_and_lf_end_a_line"),
+    m("sse-long-line-linear", "one long line sent a byte at a time read in quadratic time "
+      "(the pieces so far joined again on every piece): a hostile server's hang",
+      "pepperpy/sse.py",
+      "        lines = chunk.splitlines()  # bytes: CR, LF and CRLF only",
+      "        if pending:  # the naive reader: the pieces so far again, on every piece\n"
+      "            chunk, pending = b\"\".join(pending) + chunk, []\n"
+      "        lines = chunk.splitlines()",
+      "tests/llm/test_sse.py::test_a_long_line_in_tiny_pieces_is_no_hang"),
     m("anthropic-stream-line-ends", "the anthropic stream read through httpx's aiter_lines, "
       "which ends a line at U+2028 and the like inside a text delta, and decodes by the "
       "charset the server names (\"é\" read as \"Ã©\")", ANTHROPIC,

@@ -4,6 +4,7 @@ SDK's own decoder on generated bodies, cut into random pieces and read through h
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 
@@ -95,3 +96,38 @@ async def test_only_cr_and_lf_end_a_line(separator: str) -> None:
     for at in range(1, len(body)):
         pieces = [body[:at], body[at:]]
         assert await _ours(pieces) == await _sdk(pieces) == [("e", data)]
+
+
+@pytest.mark.parametrize("seed", range(200))
+async def test_body_lines_are_the_bytes_lines_however_the_body_is_cut(seed: int) -> None:
+    """``body_lines`` gives what ``bytes.splitlines`` (CR, LF, CRLF) gives for the whole
+    body, decoded, whatever the cuts: a CRLF, a UTF-8 character or a line across them."""
+    rng = random.Random(seed)
+    parts = [b"a", b"\r", b"\n", b"\r\n", "\u2028".encode(), "\xe9".encode(), b"\xff", b" "]
+    body = b"".join(rng.choice(parts) for _ in range(rng.randint(0, 30)))
+    cuts = sorted(rng.choices(range(len(body) + 1), k=rng.randint(0, 10)))  # empty pieces too
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True):
+            yield body[a:b]
+
+    assert [line async for line in body_lines(pieces())] == [
+        line.decode("utf-8", "replace") for line in body.splitlines()]
+
+
+async def test_a_long_line_in_tiny_pieces_is_no_hang() -> None:
+    """A server may send one long line a byte at a time: each piece is split on its own
+    and the line joined once when it ends. Joining the pieces so far on every piece is
+    quadratic: these 300,000 pieces would take some 20 s of CPU, not a tenth of one."""
+    line = b"data: " + b"x" * 300_000 + b"\n\n"
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for at in range(len(line)):
+            if at % 1000 == 0:
+                await asyncio.sleep(0)  # the deadline below can fire
+            yield line[at:at + 1]
+
+    async def read() -> list[tuple[str | None, str]]:
+        return [event async for event in server_sent_events(body_lines(pieces()))]
+
+    assert await asyncio.wait_for(read(), 5) == [(None, "x" * 300_000)]
