@@ -90,30 +90,24 @@ def cmd_add(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution.fetch import add_index
 
-    config, offers, keys = add_index(load_settings(), args.name, args.url, args.root,
-                                     trust_publishers=args.trust_publishers, show=progress)
+    added = add_index(load_settings(), args.name, args.url, args.root,
+                      trust_publishers=args.trust_publishers, show=progress)
+    config, offers, keys = added.config, added.offers, added.keys
     plugins = len({o.name for o in offers})
     print(f"added index {config.name} ({printable(config.url)}): {plugins} plugin(s), "
           f"{len(offers)} version(s)")
     if not args.trust_publishers:
-        held = _trust_states()
-        for key in keys:
-            state = held.get(key.key_id, "not in your trust store")
+        for key in keys:  # as the trust store was read before the index was added
+            held = added.trusted.get(key.key_id)
+            state = "not in your trust store" if held is None else (
+                "revoked in your trust store" if held.revoked else "in your trust store")
             print(f"  publisher {printable(key.publisher)!r} key {key.key_id[:16]} signs "
                   f"{printable(', '.join(key.names))} ({state})")
-        if any(key.key_id not in held for key in keys):
+        if any(added.trusted.get(key.key_id) is None for key in keys):
             print(f"  installs need their keys: `pepperpy index trust {config.name}` adds "
                   "them after showing each, or `pepperpy trust add PUBFILE` with the .pub "
                   "its publisher gave you")
     return 0
-
-
-def _trust_states() -> dict[str, str]:
-    """Each key of the trust store, as ``index add`` describes a publisher's key."""
-    from pepperpy.bundle.trust import TrustStore
-
-    return {k.key_id: "revoked in your trust store" if k.revoked else "in your trust store"
-            for k in TrustStore.from_settings().list()}
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -145,12 +139,18 @@ def cmd_trust(args: argparse.Namespace) -> int:
     import sys
 
     from pepperpy.core import ConfigurationError
-    from pepperpy.distribution.fetch import Session, apply_trust, trust_changes
+    from pepperpy.distribution.fetch import (
+        Session,
+        apply_trust,
+        settle_trust,
+        trust_changes,
+    )
 
     settings = load_settings()
     session = Session(settings, index=args.name, progress=progress)
     changes = trust_changes(settings, session.offers())
     if not changes:
+        settle_trust(settings)  # what a run of this command cut short had left
         print(f"nothing to add: the trust store already covers every plugin index "
               f"{args.name} signs")
         return 0
