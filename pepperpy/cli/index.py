@@ -14,7 +14,7 @@ from typing import Any
 from pepperpy.cli.common import add_command, load_settings, progress
 from pepperpy.cli.output import installed_line, printable
 
-__all__ = ["add_plugin_commands", "install_by_name", "register"]
+__all__ = ["add_plugin_commands", "choose_all", "install_by_name", "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -71,6 +71,22 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
 
 
 
+
+
+def choose_all(args: argparse.Namespace, names: list[str]) -> Any:
+    """The session ``plugin install`` installs ``names`` from, once each name has been
+    found in the indexes: a name no index offers is refused before anything installs."""
+    from pepperpy.core import PepperpyError
+
+    session = _session(args)
+    for name in names:
+        try:
+            session.choose(name, category=args.category)
+        except PepperpyError as exc:
+            if exc.args:
+                exc.args = (f"{exc.args[0]}; nothing was installed", *exc.args[1:])
+            raise
+    return session
 
 
 def _session(args: argparse.Namespace) -> Any:
@@ -247,9 +263,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def install_by_name(args: argparse.Namespace) -> int:
+def install_by_name(args: argparse.Namespace, session: Any = None) -> int:
     """``plugin install NAME[==VERSION]`` (called by the install command in manage.py)."""
-    session = _session(args)
+    session = session or _session(args)
     outcome = session.install(args.target, category=args.category, deps=not args.no_deps,
                               allow_downgrade=args.allow_downgrade, force=args.force,
                               transfer_owner=args.transfer_owner)

@@ -446,11 +446,15 @@ class Session:
                 allow_downgrade: bool = False, force: bool = False,
                 transfer_owner: bool = False) -> InstallOutcome:
         """``pepperpy plugin install NAME[==VERSION]``."""
+        return self.install_offer(self.choose(spec, category=category), deps=deps,
+                                  allow_downgrade=allow_downgrade, force=force,
+                                  transfer_owner=transfer_owner)
+
+    def choose(self, spec: str, *, category: str | None = None) -> Offer:
+        """The offer ``install`` would install for ``NAME[==VERSION]`` (nothing else)."""
         name, version = catalog.parse_spec(spec)
-        offer = catalog.choose(self.usable(), name, version, category=category,
-                               skipped=sorted(self.skipped))
-        return self.install_offer(offer, deps=deps, allow_downgrade=allow_downgrade,
-                                  force=force, transfer_owner=transfer_owner)
+        return catalog.choose(self.usable(), name, version, category=category,
+                              skipped=sorted(self.skipped))
 
     def install_offer(self, offer: Offer, *, deps: bool = True, allow_downgrade: bool = False,
                       force: bool = False, transfer_owner: bool = False) -> InstallOutcome:
