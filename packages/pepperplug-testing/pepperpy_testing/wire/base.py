@@ -24,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["Fault", "LoopbackServer", "RecordedRequest", "Reply", "scripted_tool_turn"]
 
@@ -78,24 +78,39 @@ class Reply:
 
     def sse(self, events: Iterable[tuple[str | None, str]]) -> None:
         """Send ``(event_name, data)`` pairs as ``text/event-stream``, chunk by chunk."""
+        self.open_stream()
+        for sent, (name, data) in enumerate(events):
+            if sent == self._cut_after:
+                return self._cut()
+            text = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
+            self.write_chunk(text.encode())
+        if self._cut_after is not None:
+            return self._cut()
+        self.end_stream()
+        return None
+
+    def open_stream(self) -> None:
+        """Send the headers of a chunked ``text/event-stream`` answer."""
         h = self._handler
         h.send_response(200)
         h.send_header("content-type", "text/event-stream")
         h.send_header("cache-control", "no-cache")
         h.send_header("transfer-encoding", "chunked")
         h.end_headers()
-        for sent, (name, data) in enumerate(events):
-            if sent == self._cut_after:
-                return self._cut()
-            text = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
-            raw = text.encode()
-            h.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
-            h.wfile.flush()
-        if self._cut_after is not None:
-            return self._cut()
-        h.wfile.write(b"0\r\n\r\n")
-        h.wfile.flush()
-        return None
+
+    def write_chunk(self, raw: bytes) -> None:
+        """Send ``raw`` as one HTTP chunk, as it is: a test that writes the body itself
+        can cut an event or a line (or a UTF-8 character) anywhere. Empty: nothing
+        (an empty chunk would end the body)."""
+        if not raw:
+            return
+        self._handler.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+        self._handler.wfile.flush()
+
+    def end_stream(self) -> None:
+        """End a chunked body."""
+        self._handler.wfile.write(b"0\r\n\r\n")
+        self._handler.wfile.flush()
 
     def _cut(self) -> None:
         """Drop the connection mid-body, as a crashing server or a proxy would."""
@@ -134,7 +149,7 @@ class LoopbackServer(ABC):
         assert isinstance(host, str)
         return f"http://{host}:{port}"
 
-    def start(self) -> LoopbackServer:
+    def start(self) -> Self:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -168,7 +183,7 @@ class LoopbackServer(ABC):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
