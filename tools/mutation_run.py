@@ -1081,6 +1081,50 @@ MUTATIONS += (
       "except ZeroDivisionError as exc:",
       "tests/llm/test_text_chunk.py::"
       "test_the_anthropic_plugin_on_a_runtime_from_before_pepperpy_sse_says_what_to_do"),
+    m("worker-fork-close", "a worker's inbox, alive in a forked child, closing the parent's "
+      "descriptor numbers there (at exit, or stopped or collected): the child's own files "
+      "reused those numbers", "plugin_src/_shared/_worker.py",
+      "        ends, self._ends = self._ends, ()\n        if self._fork != _forks[0]:\n"
+      "            return\n", "        ends, self._ends = self._ends, ()\n",
+      "tests/rag/test_worker.py::"
+      "test_a_forked_child_never_closes_the_descriptors_of_its_parents_worker"),
+    m("worker-fork-stop", "stop() in a forked child taking the parent's worker lock (held at "
+      "the fork: a hang) and closing its inbox", "plugin_src/_shared/_worker.py",
+      "        if self._fork != _forks[0]:  # a forked child: no thread to stop, and the inbox",
+      "        if False:",
+      "tests/rag/test_worker.py::"
+      "test_a_forked_child_never_closes_the_descriptors_of_its_parents_worker"),
+    m("index-add-trust-read-first", "index add with a damaged trust store recording the index "
+      "(and printing it added) before the store's error", "pepperpy/distribution/fetch.py",
+      "    trusted = _trust_snapshot(settings)  # a damaged store refuses here, before any write",
+      "    trusted = {}",
+      "tests/distribution/test_operator_loose_ends.py::"
+      "test_index_add_with_a_damaged_trust_store_adds_nothing_and_says_nothing_was_done"),
+    m("index-add-trust-or-forget", "index add --trust-publishers whose trust write fails "
+      "leaving the index recorded", "pepperpy/distribution/fetch.py",
+      "        store.forget(name)\n", "",
+      "tests/distribution/test_operator_loose_ends.py::"
+      "test_index_add_whose_trust_write_fails_takes_the_index_out_again"),
+    m("index-trust-one-write", "index trust killed between the keys of two publishers: some "
+      "trusted, some not", "pepperpy/distribution/fetch.py",
+      "    TrustStore(settings.trust_file).add_all(  # one write: all of them or none\n"
+      "        [(c.key.pem, _publisher_name(c.key), c.slots) for c in changes])",
+      "    for c in changes:\n        TrustStore(settings.trust_file).add("
+      "c.key.pem, publisher=_publisher_name(c.key), only=c.slots)",
+      "tests/state/test_crash_index.py::"
+      "test_index_trust_killed_at_every_write_point_trusts_every_key_or_none"),
+    m("install-targets-looked-up-first", "plugin install A B with B a typo installing A "
+      "before B is refused", "pepperpy/cli/manage.py",
+      "    session = _read_targets(args) if len(args.targets) > 1 else None",
+      "    session = None",
+      "tests/distribution/test_names.py::"
+      "test_several_targets_are_all_looked_up_before_the_first_installs"),
+    m("repo-add-check-all-first", "repo add A B writing A's target file before B is refused "
+      "for other bytes at its version", "packages/pepperplug-dev/pepperpy_dev/repository.py",
+      "            for data, verified in checked:  # every refusal before the first file is "
+      "written\n                _listed(targets.signed, verified, data)\n", "",
+      "tests/distribution/test_publisher.py::"
+      "test_a_refused_bundle_among_several_publishes_and_writes_none_of_them"),
     m("sse-line-ends", "a model's text holding U+2028, U+2029 or U+0085 (JSON leaves them "
       "unescaped) ending its SSE line: the event cut in two, the answer failed as not JSON",
       "pepperpy/sse.py",
