@@ -317,7 +317,7 @@ class OpenAIChatProvider(LLMProvider):
                     call["name"] = self._text(function["name"], "a tool name")
                 if function.get("arguments"):
                     call["args"].append(self._text(
-                        function["arguments"], f"arguments for tool {call['name']!r}"))
+                        function["arguments"], f"an arguments piece for tool {call['name']!r}"))
 
     def _arguments(self, name: str, raw: str | None) -> dict[str, Any]:
         try:

@@ -97,6 +97,21 @@ class Reply:
         h.wfile.flush()
         return None
 
+    def pieces(self, status: int, content_type: str, pieces: Iterable[bytes]) -> None:
+        """Send a body exactly as given, each piece its own HTTP chunk, flushed alone: a
+        reader sees it cut where the pieces end (inside a line, an event or a character)."""
+        h = self._handler
+        h.send_response(status)
+        h.send_header("content-type", content_type)
+        h.send_header("transfer-encoding", "chunked")
+        h.end_headers()
+        for piece in pieces:
+            if piece:
+                h.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                h.wfile.flush()
+        h.wfile.write(b"0\r\n\r\n")
+        h.wfile.flush()
+
     def _cut(self) -> None:
         """Drop the connection mid-body, as a crashing server or a proxy would."""
         h = self._handler
