@@ -347,6 +347,8 @@ def main(argv: list[str]) -> None:
         if otel:
             _otel_split(counts, "K instructions", 1e3)
         return
+    if "--smoke" in argv and VENDOR == "anthropic":  # the smoke run covers --openai too
+        subprocess.run([sys.executable, __file__, "--smoke", "--openai"], check=True)
     n, runs = (5, 1) if "--smoke" in argv else (500, 3)
     cpu: dict[str, float] = {}
     for path in _paths(otel):

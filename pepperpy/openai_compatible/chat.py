@@ -8,6 +8,13 @@ Mapping (PepperPy -> wire): system/user messages as-is; assistant tool calls as
 ``tool_calls`` with JSON-encoded arguments; tool results as ``role: "tool"`` with
 ``tool_call_id``; tools as ``{"type": "function"}``; structured output as
 ``response_format`` ``json_schema`` (``strict`` only when the schema allows it).
+
+Reading (wire -> PepperPy): the SDK builds, authenticates and sends each request and
+raises its own exceptions for a refused status, but the answer is read here, the JSON
+body for generate and the server-sent events (``pepperpy.sse``) for stream, as the SDK's
+``Stream`` reads them (``[DONE]``, ``error`` objects, named events): building the SDK's
+model object per event cost more than the rest of the request. Each field is checked
+where it is read, so what a broken server sends wrong is a ``ProviderError`` naming it.
 """
 
 from __future__ import annotations
