@@ -146,6 +146,7 @@ class OpenAIChatProvider(LLMProvider):
             ) as response:
                 opened = True
                 http = response.http_response
+                http.encoding = "utf-8"  # an event stream is UTF-8 whatever charset it names
                 events = server_sent_events(http.aiter_lines())
                 async for event, data in events:  # once per piece: only what it needs
                     if data.startswith("[DONE]"):

@@ -430,7 +430,7 @@ async def test_a_deadline_mid_stream_applies_and_closes_the_connection(
     registry = ProviderRegistry()
     registry.register("llm", "compat", OpenAIChatProvider)
     pepper = PepperPy(registry=registry).with_llm(
-        "compat", api_key=KEY, model="m", base_url=server.url + "/v1").with_timeout(0.5)
+        "compat", api_key=KEY, model="m", base_url=server.url + "/v1").with_timeout(1.0)
     seen: list[str] = []
     async with pepper:
         with pytest.raises(ProviderTimeoutError):
@@ -583,3 +583,16 @@ async def test_an_event_id_line_is_read_past(
     server.stream(b'id: 1\ndata: {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}\n\n'
                   b': keep-alive\n\ndata: [DONE]\n\n')
     assert await _our_stream(both[1]) == (["Hi"], ("stop", (), None))
+
+
+async def test_a_stream_is_read_as_utf8_whatever_charset_it_names(
+    server: _Scripted, both: tuple[openai.AsyncOpenAI, OpenAIChatProvider]
+) -> None:
+    """As the SSE specification and the SDK read it (not by the declared charset)."""
+    server.stream(_sse(random.Random(8), [
+        (None, {"choices": [{"index": 0, "delta": {"content": "é ✓"}}]}), (None, "[DONE]")]))
+    server.content_type = "text/event-stream; charset=latin-1"
+    client, provider = both
+    ours = await _our_stream(provider)
+    assert ours[0] == ["é ✓"]
+    assert ours == await _sdk_stream(client)
