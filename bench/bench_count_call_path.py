@@ -18,6 +18,9 @@ JSON message, or the SSE event sequence: message_start, content_block_start, pin
 text delta per word, content_block_stop, message_delta, message_stop). PepperPy runs
 the signed plugin bundle through its whole call path with ``with_timeout(30)``, as in
 the bench; only its SDK client is rebuilt on the in-process transport after start-up.
+The raw side is the SDK as an application calls it (its model objects); the plugin
+(1.1 on) sends through the same client's raw-response interfaces and reads the JSON
+body and the server-sent events itself, so its count can be below the raw one.
 With ``--callgrind`` all four paths run in one process under ``valgrind
 --tool=callgrind`` (PYTHONHASHSEED=0, collection off until the measured part): 20
 warm-up requests each, start-up's objects frozen out of the collector, then N requests

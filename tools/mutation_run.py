@@ -89,6 +89,7 @@ ANTHROPIC = "plugin_src/llm_anthropic_provider/provider.py"
 OPENAI_CHAT = "pepperpy/openai_compatible/chat.py"
 WIRE = "tests/llm/test_openai_read_wire.py::"
 HOSTILE = "tests/llm/test_hostile_types.py::"
+WIRE = "tests/llm/test_anthropic_reads_the_wire.py::"
 GATE = "pepperpy/trust/gate.py"
 MANAGER = "pepperpy/plugins/manager.py"
 UNCHANGED = "pepperpy/distribution/unchanged.py"
@@ -1046,18 +1047,18 @@ MUTATIONS += (
     m("anthropic-stream-tool-json", "a streamed tool input that is not JSON escaping the "
       "anthropic plugin as a JSONDecodeError/TypeError",
       "plugin_src/llm_anthropic_provider/provider.py",
-      "            data = _streamed_input(block[\"name\"], block[\"json\"])",
-      "            data = json.loads(\"\".join(block[\"json\"]) or \"{}\")",
+      "                    data = _streamed_input(block[\"name\"], block[\"json\"])",
+      "                    data = json.loads(\"\".join(block[\"json\"]) or \"{}\")",
       "tests/llm/test_anthropic_hostile_stream.py::"
       "test_a_tool_input_that_is_not_json_fails_the_stream_as_a_provider_error"),
     m("anthropic-stream-text-type", "a streamed text piece that is null or a number reaching "
       "the caller as a chunk whose content is not text (a TypeError in the CLI)", ANTHROPIC,
-      "                            if text.__class__ is not str:  # the SDK does not check it",
+      "                            if text.__class__ is not str:  # not checked by json.loads",
       "                            if False:",
       f"{HOSTILE}test_anthropic_a_streamed_text_piece_that_is_not_text_is_a_provider_error"),
     m("anthropic-stream-structured-type", "a structured-output piece that is not text "
       "reaching the caller as a chunk", ANTHROPIC,
-      "                                if delta.partial_json.__class__ is not str:",
+      "                                if piece.__class__ is not str:",
       "                                if False:",
       f"{HOSTILE}test_anthropic_a_streamed_structured_piece_that_is_not_text_is_a_provider_error"),
     m("anthropic-usage-type", "usage counts that are not integers escaping as a TypeError",
@@ -1067,12 +1068,77 @@ MUTATIONS += (
       f"{HOSTILE}test_usage_counts_that_are_not_integers_are_a_provider_error"),
     m("anthropic-generate-tool-input-type", "a tool input that is a list or a string escaping "
       "generate as a TypeError/ValueError", ANTHROPIC,
-      "                if not isinstance(data, dict):", "                if False:",
+      "                    if not isinstance(data, dict):", "                    if False:",
       f"{HOSTILE}test_anthropic_generate_a_tool_input_that_is_not_an_object_is_a_provider_error"),
     m("anthropic-generate-text-type", "a text block that is not text escaping generate as a "
       "TypeError", ANTHROPIC,
-      "                if not isinstance(block.text, str):", "                if False:",
+      "                    if block[\"text\"].__class__ is not str:",
+      "                    if False:",
       f"{HOSTILE}test_anthropic_generate_a_text_block_that_is_not_text_is_a_provider_error"),
+    m("anthropic-call-types", "a tool call id or name that is not text reaching the caller "
+      "(a tool looked up by a number, an id sent back as one)", ANTHROPIC,
+      "    if call_id.__class__ is not str or name.__class__ is not str:", "    if False:",
+      f"{WIRE}test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error"
+      "[call-id-number]",
+      f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[call-id-number]"),
+    m("anthropic-stop-type", "a stop reason that is not text reaching the caller as the "
+      "finish reason", ANTHROPIC,
+      "    if stop is not None and stop.__class__ is not str:", "    if False:",
+      f"{WIRE}test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error"
+      "[stop-number]",
+      f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[stop-list]"),
+    m("anthropic-event-json", "a streamed event that is not JSON escaping as a "
+      "JSONDecodeError", ANTHROPIC,
+      "raise _broken(f\"sent a {event!r} event that is not JSON\") from exc", "raise",
+      f"{WIRE}test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error[not-json]"),
+    m("anthropic-answer-json", "an answer body that is not JSON escaping as a "
+      "JSONDecodeError", ANTHROPIC,
+      "        raise _broken(f\"sent {what} that is not JSON\") from exc", "        raise",
+      f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[not-json]"),
+    m("anthropic-answer-object", "an answer body that is JSON but not an object escaping "
+      "as a TypeError", ANTHROPIC,
+      "    if value.__class__ is not dict:", "    if False:",
+      f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[a-list]"),
+    m("anthropic-event-shape", "a streamed event with a field missing or of the wrong type "
+      "escaping as a KeyError/TypeError/AttributeError", ANTHROPIC,
+      "raise _shape(f\"a {event!r} event\" if event else \"a stream\", exc) from exc", "raise",
+      f"{WIRE}test_a_stream_event_that_is_not_what_it_should_be_is_a_provider_error[no-delta]"),
+    m("anthropic-answer-shape", "an answer with a field missing or of the wrong type escaping "
+      "as a KeyError/TypeError", ANTHROPIC,
+      "raise _shape(\"an answer\", exc) from exc", "raise",
+      f"{WIRE}test_an_answer_that_is_not_what_it_should_be_is_a_provider_error[no-content]"),
+    m("anthropic-request-own-error", "a request that fails before any answer blamed on the "
+      "server as a stream of the wrong shape", ANTHROPIC,
+      "            if response is None:  # the request's own failure, before any answer\n"
+      "                raise\n", "",
+      f"{WIRE}test_a_request_the_sdk_cannot_send_is_not_blamed_on_the_server"),
+    m("anthropic-error-event", "an error event mid-stream read as an unknown event: the "
+      "stream ends as if answered", ANTHROPIC,
+      "                    if event == \"error\":", "                    if False:",
+      f"{WIRE}test_an_error_event_is_the_error_its_type_names"),
+    m("anthropic-error-event-type", "an overload (or any error) inside a stream read as a "
+      "refused request (200): never retried, and named as the caller's fault",
+      "plugin_src/llm_anthropic_provider/_errors.py",
+      "    if status < 400:  # an `error` event in a stream", "    if False:",
+      f"{WIRE}test_an_overload_before_any_text_is_retried"),
+    m("anthropic-stream-timeout", "a stalled stream reported as a dropped connection, not a "
+      "timeout", ANTHROPIC,
+      "    if any(c.__name__ == \"TimeoutException\" for c in type(exc).__mro__):",
+      "    if False:",
+      f"{WIRE}test_a_stream_that_stalls_times_out"),
+    m("anthropic-stream-closed", "a stream left early keeping its connection checked out",
+      ANTHROPIC,
+      "            async with self._require_client().messages.with_streaming_response.create(\n"
+      "                    **params) as response:",
+      "            manager = self._require_client().messages.with_streaming_response.create("
+      "**params)\n            if True:\n                response = await manager.__aenter__()",
+      f"{WIRE}test_leaving_a_stream_early_closes_its_connection[break]"),
+    m("anthropic-sse-runtime", "a 1.1 bundle on a runtime without pepperpy.sse failing with "
+      "a bare \"cannot import name\"", ANTHROPIC,
+      "except ImportError as exc:  # a runtime from before pepperpy.sse: say what to do",
+      "except ZeroDivisionError as exc:",
+      "tests/llm/test_text_chunk.py::"
+      "test_the_anthropic_plugin_on_a_runtime_from_before_pepperpy_sse_says_what_to_do"),
     m("openai-stream-text-type", "a streamed text piece that is a number reaching the caller "
       "as a chunk whose content is not text", OPENAI_CHAT,
       "                        if text.__class__ is not str:  # the SDK does not check it\n"

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import anthropic
 
 from pepperpy.core import ProviderError, ValidationError
-from pepperpy.http_errors import dropped, transport_errors
+from pepperpy.http_errors import dropped, timed_out, transport_errors
 from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
@@ -39,6 +39,14 @@ try:
 except ImportError:  # a runtime from before text_chunk: the same chunk, built plainly
     def text_chunk(content: str, provider: str | None) -> GenerationChunk:  # type: ignore[misc]
         return GenerationChunk(content, provider=provider)
+
+try:
+    from pepperpy.sse import server_sent_events
+except ImportError as exc:  # a runtime from before pepperpy.sse: say what to do
+    raise ImportError(
+        "llm_anthropic_provider 1.1 reads answers with pepperpy.sse, which this PepperPy "
+        "runtime does not have: upgrade PepperPy, or install llm_anthropic_provider==1.0.10"
+    ) from exc
 
 from ._errors import translate_error
 
@@ -87,33 +95,44 @@ class AnthropicProvider(LLMProvider):
         # the client once initialized (_require_client's check, inline: every request)
         client = self._client if self.initialized else self._require_client()
         try:
-            reply = await client.messages.create(**params)  # type: ignore[union-attr]
+            # The SDK sends the request and raises its own errors for a refused status;
+            # the body is read here, without building the SDK's model objects.
+            raw = await client.messages.with_raw_response.create(**params)  # type: ignore[union-attr]
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
-        texts: list[str] = []
-        calls: list[ToolCall] = []
-        for block in reply.content:
-            if block.type == "text":
-                if not isinstance(block.text, str):
-                    raise _broken(f"sent a text block that is not text "
-                                  f"({type(block.text).__name__})")
-                texts.append(block.text)
-            elif block.type == "tool_use" and block.name == forced:
-                texts = [json.dumps(_unwrap(block.input, options))]
-            elif block.type == "tool_use":
-                data = {} if block.input is None else block.input
-                if not isinstance(data, dict):
-                    raise _broken(f"sent input for tool {block.name!r} that is not an object "
-                                  f"({type(data).__name__})")
-                calls.append(ToolCall(block.id, block.name, data))
-        stop, usage = reply.stop_reason, reply.usage
-        finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
+        reply = _object(raw.http_response.content, "an answer")
+        try:
+            texts: list[str] = []
+            calls: list[ToolCall] = []
+            for block in reply["content"]:
+                kind = block["type"]
+                if kind == "text":
+                    if block["text"].__class__ is not str:
+                        raise _broken(f"sent a text block that is not text "
+                                      f"({type(block['text']).__name__})")
+                    texts.append(block["text"])
+                elif kind == "tool_use":
+                    call_id, name = block["id"], block["name"]
+                    _check_call(call_id, name)
+                    data = block.get("input")
+                    if name == forced:
+                        texts = [json.dumps(_unwrap(data, options))]
+                        continue
+                    data = {} if data is None else data
+                    if not isinstance(data, dict):
+                        raise _broken(f"sent input for tool {name!r} that is not an object "
+                                      f"({type(data).__name__})")
+                    calls.append(ToolCall(call_id, name, data))
+            stop, usage = reply.get("stop_reason"), reply["usage"]
+            prompt, completion = usage["input_tokens"], usage["output_tokens"]
+            model, message_id = reply.get("model"), reply.get("id")
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _shape("an answer", exc) from exc
         # Positional (content, messages, tool_calls, finish_reason, model, usage,
         # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
-            "".join(texts), [], tuple(calls), finish, reply.model,
-            _usage(usage.input_tokens, usage.output_tokens),
-            {"id": reply.id, "stop_reason": stop},
+            "".join(texts), [], tuple(calls), _finish(stop, forced), model,
+            _usage(prompt, completion), {"id": message_id, "stop_reason": stop},
         )
 
     async def generate_stream(
@@ -121,58 +140,85 @@ class AnthropicProvider(LLMProvider):
     ) -> AsyncIterator[GenerationChunk]:
         params, forced = self._params(messages, options)
         params["stream"] = True
-        tools: dict[int, dict[str, Any]] = {}
-        stop: str | None = None
-        prompt = completion = 0
+        tools: dict[Any, dict[str, Any]] = {}
+        stop: Any = None
+        prompt: Any = 0
+        completion: Any = 0
         name = self.provider_name  # tagged here, the layer passes the chunks through
         # Whether the forced tool's JSON is the answer as it streams: read once, not per event.
         echo = forced is not None and not _wrapped(options)
+        event: str | None = None
+        response: Any = None  # set once the SDK has sent the request and had an answer
+        loads = json.loads
         try:
-            stream = await self._require_client().messages.create(**params)
-            try:
-                # Text deltas are nearly every event: they take the first branch and build
-                # their chunk with text_chunk, the cheapest way, once per event.
-                async for event in stream:
-                    kind = event.type
+            # The SDK sends the request and raises its own errors for a refused status;
+            # the events are read here. Leaving the block (the end, an error, the caller
+            # breaking out or cancelling) closes the response.
+            async with self._require_client().messages.with_streaming_response.create(
+                    **params) as response:
+                # As the SDK's Stream: pings and unnamed events are skipped, an `error`
+                # event fails the stream, an event without data is skipped; the rest is
+                # read by its data's `type`. Text deltas are nearly every event: they take
+                # the first branch and build their chunk with text_chunk, once per event.
+                async for event, data in server_sent_events(response.http_response.aiter_lines()):
+                    if event is None or event == "ping":
+                        continue
+                    if event == "error":
+                        raise _event_error(data, response.http_response)  # translated below
+                    if not data:
+                        continue
+                    try:
+                        payload = loads(data)
+                    except (ValueError, RecursionError) as exc:
+                        raise _broken(f"sent a {event!r} event that is not JSON") from exc
+                    kind = payload.get("type")  # AttributeError when not an object
                     if kind == "content_block_delta":
-                        delta = event.delta
-                        part = delta.type
+                        delta = payload["delta"]
+                        part = delta["type"]
                         if part == "text_delta":
-                            text = delta.text
-                            if text.__class__ is not str:  # the SDK does not check it
+                            text = delta["text"]
+                            if text.__class__ is not str:  # not checked by json.loads
                                 raise _not_text(text)
                             yield text_chunk(text, name)
-                        elif part == "input_json_delta" and event.index in tools:
-                            block = tools[event.index]
+                        elif part == "input_json_delta" and payload["index"] in tools:
+                            block = tools[payload["index"]]
+                            piece = delta["partial_json"]
                             if echo and block["name"] == forced:
-                                if delta.partial_json.__class__ is not str:
-                                    raise _not_text(delta.partial_json)
-                                yield text_chunk(delta.partial_json, name)
-                            block["json"].append(delta.partial_json)
-                    elif kind == "content_block_start" and event.content_block.type == "tool_use":
-                        cb = event.content_block
-                        tools[event.index] = {"id": cb.id, "name": cb.name, "json": []}
+                                if piece.__class__ is not str:
+                                    raise _not_text(piece)
+                                yield text_chunk(piece, name)
+                            block["json"].append(piece)
+                    elif kind == "content_block_start":
+                        cb = payload["content_block"]
+                        if cb["type"] == "tool_use":
+                            _check_call(cb["id"], cb["name"])
+                            tools[payload["index"]] = {"id": cb["id"], "name": cb["name"],
+                                                       "json": []}
                     elif kind == "message_start":
-                        prompt = event.message.usage.input_tokens or 0
-                        completion = event.message.usage.output_tokens or 0
+                        usage = payload["message"]["usage"]
+                        prompt = usage.get("input_tokens") or 0
+                        completion = usage.get("output_tokens") or 0
                     elif kind == "message_delta":
-                        stop = event.delta.stop_reason or stop
-                        completion = event.usage.output_tokens or completion
-            finally:
-                await stream.close()
+                        stop = payload["delta"].get("stop_reason") or stop
+                        completion = payload["usage"].get("output_tokens") or completion
+                event = None  # the events are read: what fails now is the stream's
+                content, calls = "", []
+                for _, block in sorted(tools.items()) if tools else ():
+                    data = _streamed_input(block["name"], block["json"])
+                    if block["name"] == forced:
+                        if _wrapped(options):
+                            content = json.dumps(_unwrap(data, options))
+                    else:
+                        calls.append(ToolCall(block["id"], block["name"], data))
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
-        except transport_errors() as exc:  # the SDK lets these escape mid-stream
-            raise dropped("anthropic") from exc
-        content, calls = "", []
-        for _, block in sorted(tools.items()) if tools else ():
-            data = _streamed_input(block["name"], block["json"])
-            if block["name"] == forced:
-                if _wrapped(options):
-                    content = json.dumps(_unwrap(data, options))
-            else:
-                calls.append(ToolCall(block["id"], block["name"], data))
-        finish = "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
+        except transport_errors() as exc:  # the body's read failed mid-stream
+            raise _lost(exc) from exc
+        except (KeyError, TypeError, AttributeError) as exc:
+            if response is None:  # the request's own failure, before any answer
+                raise
+            raise _shape(f"a {event!r} event" if event else "a stream", exc) from exc
+        finish = _finish(stop, forced)
         yield GenerationChunk(content, finish or "stop", tuple(calls), _usage(prompt, completion),
                               {"stop_reason": stop}, name)  # positional: cheaper than keywords
 
@@ -235,6 +281,58 @@ def _broken(what: str) -> ProviderError:
     """The server sent a value of the wrong type, which the SDK passes on unchecked."""
     return ProviderError(f"anthropic {what}; the server (or the gateway at base_url) "
                          "is broken: retry, or use another provider", provider="anthropic")
+
+
+def _shape(what: str, exc: Exception) -> ProviderError:
+    """A field missing or of the wrong type where the plugin reads it (the KeyError,
+    TypeError or AttributeError that reading raised, named)."""
+    return _broken(f"sent {what} of the wrong shape ({type(exc).__name__}: {str(exc)[:100]})")
+
+
+def _object(raw: str | bytes, what: str) -> dict[str, Any]:
+    """``raw`` parsed as a JSON object, or a ``ProviderError`` saying it is not one."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _broken(f"sent {what} that is not JSON") from exc
+    if value.__class__ is not dict:
+        raise _broken(f"sent {what} that is not a JSON object ({type(value).__name__})")
+    return value  # type: ignore[no-any-return]
+
+
+def _check_call(call_id: Any, name: Any) -> None:
+    """A tool call's id and name are text (the caller sends them back, and looks the
+    tool up by name)."""
+    if call_id.__class__ is not str or name.__class__ is not str:
+        raise _broken(f"sent a tool call whose id or name is not text "
+                      f"({type(call_id).__name__}, {type(name).__name__})")
+
+
+def _finish(stop: Any, forced: str | None) -> Any:
+    """The finish reason in OpenAI's words, from the server's ``stop_reason``."""
+    if stop is not None and stop.__class__ is not str:
+        raise _broken(f"sent a stop reason that is not text ({type(stop).__name__})")
+    return "stop" if forced and stop == "tool_use" else _FINISH.get(stop or "", stop)
+
+
+def _event_error(data: str, response: Any) -> anthropic.APIStatusError:
+    """The SDK's error for an ``error`` event, built as its ``Stream`` builds it (the
+    status is the stream's own), so the plugin's translation sees what it saw before."""
+    try:
+        body: Any = json.loads(data)
+        message = f"{body}"
+    except (ValueError, RecursionError):
+        body, message = data, data or f"Error code: {response.status_code}"
+    return anthropic.APIStatusError(message, response=response, body=body)
+
+
+def _lost(exc: BaseException) -> ProviderError:
+    """A read of the body that failed mid-stream: timed out (``httpx``'s or ``httpx2``'s
+    ``TimeoutException``, which the SDK's own reader reported as a timeout), or the
+    connection dropped."""
+    if any(c.__name__ == "TimeoutException" for c in type(exc).__mro__):
+        return timed_out("anthropic")
+    return dropped("anthropic")
 
 
 def _not_text(value: Any) -> ProviderError:

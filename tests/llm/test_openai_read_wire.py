@@ -56,13 +56,9 @@ class _Scripted(LoopbackServer):
         self.ports.append(handler.client_address[1])
         if not (self.hold or self.cut):
             return reply.pieces(self.status, self.content_type, self.pieces)
-        handler.send_response(200)
-        handler.send_header("content-type", self.content_type)
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
+        reply.open_chunked(200, self.content_type)
         for piece in self.pieces:
-            handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-        handler.wfile.flush()
+            reply.write_chunk(piece)
         handler.close_connection = True
         if self.cut:
             handler.connection.shutdown(socket.SHUT_RDWR)

@@ -24,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["Fault", "LoopbackServer", "RecordedRequest", "Reply", "scripted_tool_turn"]
 
@@ -78,39 +78,53 @@ class Reply:
 
     def sse(self, events: Iterable[tuple[str | None, str]]) -> None:
         """Send ``(event_name, data)`` pairs as ``text/event-stream``, chunk by chunk."""
-        h = self._handler
-        h.send_response(200)
-        h.send_header("content-type", "text/event-stream")
-        h.send_header("cache-control", "no-cache")
-        h.send_header("transfer-encoding", "chunked")
-        h.end_headers()
+        self.open_stream()
         for sent, (name, data) in enumerate(events):
             if sent == self._cut_after:
                 return self._cut()
             text = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
-            raw = text.encode()
-            h.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
-            h.wfile.flush()
+            self.write_chunk(text.encode())
         if self._cut_after is not None:
             return self._cut()
-        h.wfile.write(b"0\r\n\r\n")
-        h.wfile.flush()
+        self.end_stream()
         return None
 
+    def open_stream(self) -> None:
+        """Send the headers of a chunked ``text/event-stream`` answer."""
+        self.open_chunked(200, "text/event-stream", {"cache-control": "no-cache"})
+
+    def write_chunk(self, raw: bytes) -> None:
+        """Send ``raw`` as one HTTP chunk, as it is: a test that writes the body itself
+        can cut an event or a line (or a UTF-8 character) anywhere. Empty: nothing
+        (an empty chunk would end the body)."""
+        if not raw:
+            return
+        self._handler.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+        self._handler.wfile.flush()
+
+    def end_stream(self) -> None:
+        """End a chunked body."""
+        self._handler.wfile.write(b"0\r\n\r\n")
+        self._handler.wfile.flush()
+
     def pieces(self, status: int, content_type: str, pieces: Iterable[bytes]) -> None:
-        """Send a body exactly as given, each piece its own HTTP chunk, flushed alone: a
-        reader sees it cut where the pieces end (inside a line, an event or a character)."""
+        """Send a body exactly as given, each piece its own HTTP chunk (``write_chunk``):
+        a reader sees it cut where the pieces end (inside a line, an event or a character)."""
+        self.open_chunked(status, content_type)
+        for piece in pieces:
+            self.write_chunk(piece)
+        self.end_stream()
+
+    def open_chunked(self, status: int, content_type: str,
+                     headers: Mapping[str, str] | None = None) -> None:
+        """Send the headers of a chunked answer of any status and type."""
         h = self._handler
         h.send_response(status)
         h.send_header("content-type", content_type)
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
         h.send_header("transfer-encoding", "chunked")
         h.end_headers()
-        for piece in pieces:
-            if piece:
-                h.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-                h.wfile.flush()
-        h.wfile.write(b"0\r\n\r\n")
-        h.wfile.flush()
 
     def _cut(self) -> None:
         """Drop the connection mid-body, as a crashing server or a proxy would."""
@@ -149,7 +163,7 @@ class LoopbackServer(ABC):
         assert isinstance(host, str)
         return f"http://{host}:{port}"
 
-    def start(self) -> LoopbackServer:
+    def start(self) -> Self:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -183,7 +197,7 @@ class LoopbackServer(ABC):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
