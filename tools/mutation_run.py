@@ -87,7 +87,7 @@ POLICY = "pepperpy/trust/admissible.py"
 LOADER = "pepperpy/trust/sealed.py"
 ANTHROPIC = "plugin_src/llm_anthropic_provider/provider.py"
 OPENAI_CHAT = "pepperpy/openai_compatible/chat.py"
-WIRE = "tests/llm/test_openai_read_wire.py::"
+OPENAI_WIRE = "tests/llm/test_openai_read_wire.py::"
 HOSTILE = "tests/llm/test_hostile_types.py::"
 WIRE = "tests/llm/test_anthropic_reads_the_wire.py::"
 GATE = "pepperpy/trust/gate.py"
@@ -787,8 +787,8 @@ def _openai_wire_rows() -> list[Mutation]:
     """The shape checks of the OpenAI-compatible provider, which reads the JSON body and
     the server-sent events itself: each removed, what the server sent escapes as a bare
     exception (or a wrong value) instead of a ProviderError naming it."""
-    gen, ev = f"{WIRE}test_generate_a_body_of_the_wrong_shape_is_a_provider_error", \
-        f"{WIRE}test_stream_an_event_of_the_wrong_shape_is_a_provider_error"
+    gen, ev = f"{OPENAI_WIRE}test_generate_a_body_of_the_wrong_shape_is_a_provider_error", \
+        f"{OPENAI_WIRE}test_stream_an_event_of_the_wrong_shape_is_a_provider_error"
     off = "if False:"
     rows = [  # id, snippet, replacement, the cases of the two tests that must fail
         ("body-json", "        except (ValueError, RecursionError) as exc:  # ValueError: not",
@@ -1164,7 +1164,8 @@ MUTATIONS += (
       "generate as a RecursionError", OPENAI_CHAT,
       "        except (json.JSONDecodeError, TypeError, RecursionError) as exc:",
       "        except (json.JSONDecodeError, TypeError) as exc:",
-      f"{WIRE}test_generate_a_body_of_the_wrong_shape_is_a_provider_error[arguments-nested-too-deep]"),
+      f"{OPENAI_WIRE}test_generate_a_body_of_the_wrong_shape_is_a_provider_error"
+      "[arguments-nested-too-deep]"),
     *_openai_wire_rows(),
     m("install-override-one-target", "an override (--transfer-owner, --force, "
       "--allow-downgrade) meant for one bundle lifting the check for every target of a "
