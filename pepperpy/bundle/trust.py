@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pepperpy._sha import sha256
 from pepperpy.core import ConfigurationError, PepperpyError, ValidationError
@@ -56,6 +56,9 @@ from pepperpy.settings import Settings
 from pepperpy.trust.authentic import weak_key_problem
 from pepperpy.trust.gate import Trust
 from pepperpy.trust.types import TrustedKey, TrustSnapshot, VerifiedBundle
+
+if TYPE_CHECKING:
+    from pepperpy.bundle.keys import PublicKey
 
 __all__ = ["TrustSnapshot", "TrustStore", "TrustedKey", "VerifiedCache", "key_json",
            "read_trust"]
@@ -280,12 +283,27 @@ class TrustStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[tuple[dict[str, TrustedKey], set[str]]]:
         with file_lock(self.path.with_name(self.path.name + ".lock")):
-            for leftover in (temp_files(self.path.parent, self.path.name)
-                             + temp_files(self.path.parent, self.backup.name)):
+            for leftover in self._leftovers():
                 remove_file(leftover)  # a crashed change's
             keys, revoked = self._load()
             yield keys, revoked
             self._save(keys, revoked)
+
+    def _leftovers(self) -> builtins.list[Path]:
+        return (temp_files(self.path.parent, self.path.name)
+                + temp_files(self.path.parent, self.backup.name))
+
+    def settle(self) -> None:
+        """Finish a change a crash cut short (the store written, its backup not): a
+        command that finds nothing to change still leaves a settled store behind.
+        Writes nothing when the store is settled."""
+        raw = self._read_bytes()
+        if not raw or (not self._leftovers() and read_state(
+                self.backup, what="trust store backup", limit=MAX_STORE_BYTES,
+                fix=self._fix()) == raw):
+            return
+        with self._locked():
+            pass
 
     def snapshot(self) -> TrustSnapshot:
         """Read the store once into an immutable view for verify."""
@@ -322,26 +340,24 @@ class TrustStore:
 
         ``only`` trusts the key for those plugin names alone (see the module docstring).
         """
+        return self.add_all([(pub_pem, publisher, only)], scopes=scopes)[0]
+
+    def add_all(
+        self, grants: builtins.list[tuple[bytes, str, tuple[str, ...] | None]], *,
+        scopes: tuple[str, ...] | None = None,
+    ) -> builtins.list[TrustedKey]:
+        """Trust several keys, each ``(pem, publisher, only)`` as :meth:`add` does, in
+        one write: every key is checked first, so a refused one leaves the store as it
+        was (an index's publishers are trusted all together or not at all)."""
         from pepperpy.bundle.keys import load_public_key
 
-        key = load_public_key(pub_pem)
-        check_publisher(publisher)
+        checked = [(load_public_key(pem), check_publisher(publisher), only)
+                   for pem, publisher, only in grants]
         with self._locked() as (keys, _revoked):
-            old = keys.get(key.key_id)
-            if old is None:
-                keys[key.key_id] = TrustedKey(key.key_id, publisher, key.raw, _now(), None,
-                                              tuple(sorted(set(scopes))) if scopes else None,
-                                              tuple(sorted(set(only))) if only else None)
-                return keys[key.key_id]
-            record = old
-            if scopes:
-                record = _replace(record, scopes=tuple(sorted(set(old.scopes or ()) | set(scopes))))
-            if not only:
-                record = _replace(record, only=None)
-            elif record.only is not None:
-                record = _replace(record, only=tuple(sorted(set(record.only) | set(only))))
-            keys[key.key_id] = record
-            return record
+            for key, publisher, only in checked:
+                keys[key.key_id] = _granted(keys.get(key.key_id), key, publisher, scopes,
+                                            only)
+            return [keys[key.key_id] for key, _, _ in checked]
 
     def pin(self, key_id: str, name: str, slot: str) -> bool:
         """Pin a plain ``--only NAME`` entry of ``key_id`` to ``NAME@slot`` (the slot NAME
@@ -405,6 +421,23 @@ class TrustStore:
         with self._locked() as (_keys, revoked):
             revoked.add(digest)
         return digest
+
+
+def _granted(old: TrustedKey | None, key: PublicKey, publisher: str,
+             scopes: tuple[str, ...] | None, only: tuple[str, ...] | None) -> TrustedKey:
+    """The record of ``key`` after trusting it (again): see the module docstring's rules."""
+    if old is None:
+        return TrustedKey(key.key_id, publisher, key.raw, _now(), None,
+                          tuple(sorted(set(scopes))) if scopes else None,
+                          tuple(sorted(set(only))) if only else None)
+    record = old
+    if scopes:
+        record = _replace(record, scopes=tuple(sorted(set(old.scopes or ()) | set(scopes))))
+    if not only:
+        record = _replace(record, only=None)
+    elif record.only is not None:
+        record = _replace(record, only=tuple(sorted(set(record.only) | set(only))))
+    return record
 
 
 def _resolve(ref: str, keys: dict[str, TrustedKey]) -> str:

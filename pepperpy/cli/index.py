@@ -14,7 +14,7 @@ from typing import Any
 from pepperpy.cli.common import add_command, load_settings, progress
 from pepperpy.cli.output import installed_line, printable
 
-__all__ = ["add_plugin_commands", "install_by_name", "register"]
+__all__ = ["add_plugin_commands", "choose_all", "install_by_name", "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -73,6 +73,22 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
 
 
 
+def choose_all(args: argparse.Namespace, names: list[str]) -> Any:
+    """The session ``plugin install`` installs ``names`` from, once each name has been
+    found in the indexes: a name no index offers is refused before anything installs."""
+    from pepperpy.core import PepperpyError
+
+    session = _session(args)
+    for name in names:
+        try:
+            session.choose(name, category=args.category)
+        except PepperpyError as exc:
+            if exc.args:
+                exc.args = (f"{exc.args[0]}; nothing was installed", *exc.args[1:])
+            raise
+    return session
+
+
 def _session(args: argparse.Namespace) -> Any:
     from pepperpy.distribution.fetch import Session
 
@@ -90,30 +106,24 @@ def cmd_add(args: argparse.Namespace) -> int:
     """
     from pepperpy.distribution.fetch import add_index
 
-    config, offers, keys = add_index(load_settings(), args.name, args.url, args.root,
-                                     trust_publishers=args.trust_publishers, show=progress)
+    added = add_index(load_settings(), args.name, args.url, args.root,
+                      trust_publishers=args.trust_publishers, show=progress)
+    config, offers, keys = added.config, added.offers, added.keys
     plugins = len({o.name for o in offers})
     print(f"added index {config.name} ({printable(config.url)}): {plugins} plugin(s), "
           f"{len(offers)} version(s)")
     if not args.trust_publishers:
-        held = _trust_states()
-        for key in keys:
-            state = held.get(key.key_id, "not in your trust store")
+        for key in keys:  # as the trust store was read before the index was added
+            held = added.trusted.get(key.key_id)
+            state = "not in your trust store" if held is None else (
+                "revoked in your trust store" if held.revoked else "in your trust store")
             print(f"  publisher {printable(key.publisher)!r} key {key.key_id[:16]} signs "
                   f"{printable(', '.join(key.names))} ({state})")
-        if any(key.key_id not in held for key in keys):
+        if any(added.trusted.get(key.key_id) is None for key in keys):
             print(f"  installs need their keys: `pepperpy index trust {config.name}` adds "
                   "them after showing each, or `pepperpy trust add PUBFILE` with the .pub "
                   "its publisher gave you")
     return 0
-
-
-def _trust_states() -> dict[str, str]:
-    """Each key of the trust store, as ``index add`` describes a publisher's key."""
-    from pepperpy.bundle.trust import TrustStore
-
-    return {k.key_id: "revoked in your trust store" if k.revoked else "in your trust store"
-            for k in TrustStore.from_settings().list()}
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -145,12 +155,18 @@ def cmd_trust(args: argparse.Namespace) -> int:
     import sys
 
     from pepperpy.core import ConfigurationError
-    from pepperpy.distribution.fetch import Session, apply_trust, trust_changes
+    from pepperpy.distribution.fetch import (
+        Session,
+        apply_trust,
+        settle_trust,
+        trust_changes,
+    )
 
     settings = load_settings()
     session = Session(settings, index=args.name, progress=progress)
     changes = trust_changes(settings, session.offers())
     if not changes:
+        settle_trust(settings)  # what a run of this command cut short had left
         print(f"nothing to add: the trust store already covers every plugin index "
               f"{args.name} signs")
         return 0
@@ -247,9 +263,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def install_by_name(args: argparse.Namespace) -> int:
+def install_by_name(args: argparse.Namespace, session: Any = None) -> int:
     """``plugin install NAME[==VERSION]`` (called by the install command in manage.py)."""
-    session = _session(args)
+    session = session or _session(args)
     outcome = session.install(args.target, category=args.category, deps=not args.no_deps,
                               allow_downgrade=args.allow_downgrade, force=args.force,
                               transfer_owner=args.transfer_owner)

@@ -66,7 +66,8 @@ def cmd_install(args: argparse.Namespace) -> int:
     downloads it through TUF's checks, then installs it exactly as a file.
 
     Several targets are installed one after the other, with the same options; each
-    installed one is printed, and the first that fails stops the command.
+    installed one is printed, and the first that fails stops the command. Every file
+    and name is looked up first: one that does not exist installs none of them.
     --allow-downgrade, --force and --transfer-owner take a single target.
 
     example: pepperpy plugin install dist_plugins/llm_openai_provider-1.0.3.pepperplugin
@@ -81,9 +82,27 @@ def cmd_install(args: argparse.Namespace) -> int:
             f"{' and '.join(overrides)} lift a check for the one bundle you decided on, so "
             f"they take one target, not {len(args.targets)}; install that bundle alone with "
             "them and the others without; nothing was installed")
+    session = _read_targets(args) if len(args.targets) > 1 else None
     for target in args.targets:
-        _install_one(argparse.Namespace(**{**vars(args), "target": target}))
+        _install_one(argparse.Namespace(**{**vars(args), "target": target}), session)
     return 0
+
+
+def _read_targets(args: argparse.Namespace) -> Any:
+    """Before the first of several installs: every file can be read and every name is
+    offered by an index, so a typo in the last target installs none of the others.
+    Returns the index session the names were found in (None without names)."""
+    from pepperpy.core import ConfigurationError
+
+    for target in filter(_is_bundle_path, args.targets):
+        if not Path(target).is_file():
+            raise ConfigurationError(f"{target}: no such bundle file; nothing was installed")
+    names = [t for t in args.targets if not _is_bundle_path(t)]
+    if not names:
+        return None
+    from pepperpy.cli.index import choose_all
+
+    return choose_all(args, names)
 
 
 #: Install options that each lift a check (rollback, same version other bytes, a name
@@ -91,11 +110,11 @@ def cmd_install(args: argparse.Namespace) -> int:
 _OVERRIDES = ("--allow-downgrade", "--force", "--transfer-owner")
 
 
-def _install_one(args: argparse.Namespace) -> int:
+def _install_one(args: argparse.Namespace, session: Any = None) -> int:
     if not _is_bundle_path(args.target):
         from pepperpy.cli.index import install_by_name
 
-        return install_by_name(args)
+        return install_by_name(args, session)
     from pepperpy.plugins.install import install_bundle, install_dependencies
 
     settings = load_settings()

@@ -39,8 +39,10 @@ def installed_name(name: str, settings: Any, *, category: str | None = None,
         raise ValidationError(f"{name!r} names several installed plugins: {listed}; "
                               "give the plugin name")
     in_category = sorted(n for n, r in plugins.items() if r.category == name)
-    if in_category or _is_known_category(name):
-        raise PluginNotFoundError(_category_hint(name, in_category, plugins), plugin=name)
+    offered = [] if in_category else offered_in_category(name, settings)
+    if in_category or offered or _is_known_category(name):
+        raise PluginNotFoundError(_category_hint(name, in_category, plugins, offered),
+                                  plugin=name)
     known = [*plugins, *(r.provider_name for r in plugins.values())]
     installed = ", ".join(sorted(plugins)) or "none"
     why, fix = ((", so there is nothing to remove", "`pepperpy plugin list` shows what is "
@@ -59,13 +61,34 @@ def _is_known_category(name: str) -> bool:
     return name in CATEGORIES
 
 
-def _category_hint(name: str, in_category: list[str], plugins: Mapping[str, Any]) -> str:
-    """A category given where a plugin name belongs: its installed plugins, or how to
-    find one."""
+def offered_in_category(category: str, settings: Any) -> list[tuple[str, str]]:
+    """``(plugin, provider)`` of each plugin the indexes offered in ``category`` at their
+    last refresh (no network; an unreadable index store offers nothing)."""
+    from pepperpy.core import PepperpyError
+
+    if not (settings.home / "indexes" / "indexes.json").is_file():
+        return []  # no index: nothing to read (and no store to create)
+    from pepperpy.distribution.fetch import Session
+
+    try:
+        offers = Session(settings).cached_offers(max_age=float("inf"), network=False)
+    except PepperpyError:
+        return []
+    return sorted({(o.name, o.provider_name) for o in offers if o.category == category})
+
+
+def _category_hint(name: str, in_category: list[str], plugins: Mapping[str, Any],
+                   offered: list[tuple[str, str]]) -> str:
+    """A category given where a plugin name belongs: its installed plugins, or the ones
+    the indexes offer, or how to find one."""
     if in_category:
         listed = ", ".join(f"{n} (provider {plugins[n].provider_name})" for n in in_category)
         return (f"{name!r} is a category, not a plugin: give one of its installed plugins "
                 f"by name: {listed}; `pepperpy plugin list` lists every installed plugin")
-    return (f"{name!r} is a category, not a plugin, and no plugin of it is installed; "
-            f"`pepperpy plugin search {name}` lists the ones your indexes offer, and "
-            f"`pepperpy plugin install NAME --category {name}` installs one")
+    found = ""
+    if offered:
+        listed = ", ".join(f"{n} (provider {p})" for n, p in offered)
+        found = f" (your indexes offer {listed})"
+    return (f"{name!r} is a category, not a plugin, and no plugin of it is installed"
+            f"{found}; `pepperpy plugin search {name}` lists the ones your indexes offer, "
+            f"and `pepperpy plugin install NAME --category {name}` installs one")

@@ -226,6 +226,15 @@ def choose(offers: Iterable[Offer], name: str, version: str | None = None, *,
     offers = list(offers)
     found = matching(offers, name, category=category)
     if not found:
+        plugins = sorted({(o.name, o.provider_name) for o in offers if o.category == name})
+        if plugins:
+            listed = ", ".join(f"{n} (provider {p})" for n, p in plugins)
+            raise PluginNotFoundError(
+                f"{name!r} is a category, not a plugin: your indexes offer {listed}; "
+                f"install one by name (`pepperpy plugin install {plugins[0][0]}`); "
+                f"`pepperpy plugin search {name}` lists them with their versions",
+                plugin=name,
+            )
         from pepperpy.suggest import closest
 
         close = closest(name, {o.name for o in offers} | {o.provider_name for o in offers})

@@ -297,8 +297,8 @@ class IndexClient:
             ) from exc
 
     def _save_catalog(self, offers: list[Offer]) -> None:
-        if self.folder == self.store.index_dir(self.config.name):
-            self.store.save_catalog(self.config.name, [o.as_dict() for o in offers])
+        self.store.save_catalog(self.config.name, [o.as_dict() for o in offers],
+                                folder=self.folder)
 
     def confirm(self, offer: Offer) -> object:
         """The verified ``TargetFile`` for ``offer``; refuses if the index changed it."""

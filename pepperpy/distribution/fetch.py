@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # the TUF client is imported where an index is contacted
     from pepperpy.trust.types import TrustSnapshot
 
 __all__ = [
+    "AddedIndex",
     "InstallOutcome",
     "Outdated",
     "PublisherKey",
@@ -62,6 +63,7 @@ __all__ = [
     "apply_trust",
     "installed_plugins",
     "publisher_keys",
+    "settle_trust",
     "trust_changes",
 ]
 
@@ -108,15 +110,27 @@ class Outdated:
                 "yanked_reason": self.yanked_reason, "fix": self.fix}
 
 
+@record
+class AddedIndex:
+    """What ``index add`` did: the index, its offers, the publisher keys it names, and
+    the trust store as it was read before anything was written."""
+
+    config: IndexConfig
+    offers: list[Offer]
+    keys: list[PublisherKey]
+    trusted: TrustSnapshot
+
+
 def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
-              trust_publishers: bool = False, show: Progress | None = None
-              ) -> tuple[IndexConfig, list[Offer], list[PublisherKey]]:
+              trust_publishers: bool = False, show: Progress | None = None) -> AddedIndex:
     """Pin ``root_file``, refresh once to prove URL and root belong together, record it.
 
     Adding the same index again (same name, URL and root) refreshes it and succeeds, so
     an interrupted ``index add`` is finished by running it again. With
     ``trust_publishers``, the publisher keys the index names are shown through
-    ``show`` and added to the trust store. Nothing is recorded if anything fails.
+    ``show`` and added to the trust store. Everything is read first (the root file,
+    the trust store, the index itself) and written last; nothing is recorded if
+    anything fails, and a failed trust write takes the new index out again.
     """
     from pepperpy.distribution.client import IndexClient
 
@@ -124,6 +138,7 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
     check_index_name(name)
     url = check_url(url)
     root = _read_root(root_file)
+    trusted = _trust_snapshot(settings)  # a damaged store refuses here, before any write
     created = store.missing_folders()  # a failed add in a fresh home removes them again
     with store.locked():
         store.clean()  # what an interrupted `index add` left
@@ -131,26 +146,41 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
         if existing is not None:
             config, offers, keys = _same_again(settings, store, existing, url, root,
                                                trust_publishers=trust_publishers)
-        else:
-            staged = store.staging_dir(name)
-            try:
-                atomic_write(staged / "root.json", root, mode=0o600, root=staged)
-                offers = IndexClient(store, IndexConfig(name, url, ""), folder=staged).refresh()
-                keys = publisher_keys(offers)
-                if trust_publishers:
-                    _check_trustable(settings, keys)  # refuse before anything is recorded
-                config = store.record(name, url, staged)
-            except BaseException as exc:
-                import shutil
+            if trust_publishers:
+                _trust(settings, keys, show)
+            return AddedIndex(config, offers, keys, trusted)
+        staged = store.staging_dir(name)
+        try:
+            atomic_write(staged / "root.json", root, mode=0o600, root=staged)
+            offers = IndexClient(store, IndexConfig(name, url, ""), folder=staged).refresh()
+            keys = publisher_keys(offers)
+            if trust_publishers:
+                _check_trustable(settings, keys)  # refuse before anything is recorded
+            config = store.record(name, url, staged)
+            if trust_publishers:
+                _trust_or_forget(settings, store, name, keys, show)
+        except BaseException as exc:
+            import shutil
 
-                shutil.rmtree(staged, ignore_errors=True)
-                store.forget_folders(created)
-                _name_the_url(exc, url)
-                raise
-            store.save_catalog(name, [o.as_dict() for o in offers])
-    if trust_publishers:
+            shutil.rmtree(staged, ignore_errors=True)
+            store.forget_folders(created)
+            _name_the_url(exc, url)
+            raise
+    return AddedIndex(config, offers, keys, trusted)
+
+
+def _trust_or_forget(settings: Settings, store: IndexStore, name: str,
+                     keys: list[PublisherKey], show: Progress | None) -> None:
+    """Trust the keys of an index just recorded, or take the index out again: a command
+    that failed has added nothing (the caller holds the index store's lock)."""
+    try:
         _trust(settings, keys, show)
-    return config, offers, keys
+    except BaseException as exc:
+        store.forget(name)
+        if isinstance(exc, PepperpyError) and exc.args:
+            exc.args = (f"{exc.args[0]}; nothing was added (index {name!r} was taken out "
+                        "again)", *exc.args[1:])
+        raise
 
 
 def _same_again(settings: Settings, store: IndexStore, existing: IndexConfig, url: str,
@@ -241,14 +271,15 @@ def _publisher_name(key: PublisherKey) -> str:
 
 
 def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) -> None:
+    """Trust ``keys`` for the slots the index lists them for, in one write."""
     from pepperpy.bundle.trust import TrustStore
 
-    store = TrustStore(settings.trust_file)
     for key in keys:
         if show:
             show(f"trusting publisher {key.publisher!r} key {key.key_id} (signs "
                  f"{', '.join(key.names)} in this index)")
-        store.add(key.pem, publisher=_publisher_name(key), only=key.slots)
+    TrustStore(settings.trust_file).add_all(
+        [(key.pem, _publisher_name(key), key.slots) for key in keys])
 
 
 @record
@@ -287,9 +318,15 @@ def apply_trust(settings: Settings, changes: list[TrustChange]) -> None:
     """Add the keys and slots ``changes`` lists (scopes merge; nothing else changes)."""
     from pepperpy.bundle.trust import TrustStore
 
-    store = TrustStore(settings.trust_file)
-    for change in changes:
-        store.add(change.key.pem, publisher=_publisher_name(change.key), only=change.slots)
+    TrustStore(settings.trust_file).add_all(  # one write: all of them or none
+        [(c.key.pem, _publisher_name(c.key), c.slots) for c in changes])
+
+
+def settle_trust(settings: Settings) -> None:
+    """Finish what a crashed trust change left (``TrustStore.settle``)."""
+    from pepperpy.bundle.trust import TrustStore
+
+    TrustStore(settings.trust_file).settle()
 
 
 class Session:
@@ -409,11 +446,15 @@ class Session:
                 allow_downgrade: bool = False, force: bool = False,
                 transfer_owner: bool = False) -> InstallOutcome:
         """``pepperpy plugin install NAME[==VERSION]``."""
+        return self.install_offer(self.choose(spec, category=category), deps=deps,
+                                  allow_downgrade=allow_downgrade, force=force,
+                                  transfer_owner=transfer_owner)
+
+    def choose(self, spec: str, *, category: str | None = None) -> Offer:
+        """The offer ``install`` would install for ``NAME[==VERSION]`` (nothing else)."""
         name, version = catalog.parse_spec(spec)
-        offer = catalog.choose(self.usable(), name, version, category=category,
-                               skipped=sorted(self.skipped))
-        return self.install_offer(offer, deps=deps, allow_downgrade=allow_downgrade,
-                                  force=force, transfer_owner=transfer_owner)
+        return catalog.choose(self.usable(), name, version, category=category,
+                              skipped=sorted(self.skipped))
 
     def install_offer(self, offer: Offer, *, deps: bool = True, allow_downgrade: bool = False,
                       force: bool = False, transfer_owner: bool = False) -> InstallOutcome:

@@ -43,6 +43,7 @@ from pepperpy.fsio import (
     load_json,
     read_state,
     refuse_deep,
+    remove_file,
     remove_lock,
     state_error,
 )
@@ -211,9 +212,12 @@ class IndexStore:
 
     # -- catalog ----------------------------------------------------------------
 
-    def save_catalog(self, name: str, offers: builtins.list[dict[str, Any]]) -> None:
+    def save_catalog(self, name: str, offers: builtins.list[dict[str, Any]], *,
+                     folder: Path | None = None) -> None:
+        """The offers of the refresh that just verified (in ``folder``, default the
+        index's own: ``index add`` writes its staging folder before recording it)."""
         data = json.dumps({"refreshed_at": time.time(), "offers": offers}).encode()
-        atomic_write(self.index_dir(name) / "catalog.json", data, mode=0o600,
+        atomic_write((folder or self.index_dir(name)) / "catalog.json", data, mode=0o600,
                      root=self.settings.home, durable=False)  # a cache: rebuilt if damaged
 
     def load_catalog(self, name: str, *, max_age: float
@@ -292,6 +296,17 @@ class IndexStore:
         entries[name] = IndexConfig(name, url, added)
         self._save(entries)
         return entries[name]
+
+    def forget(self, name: str) -> None:
+        """Undo :meth:`record` for a command that failed after it (the caller holds the
+        lock): the entry and its folder go; a store left with none is no store at all."""
+        entries = self._load()
+        entries.pop(name, None)
+        if entries:
+            self._save(entries)
+        else:
+            remove_file(self.file)
+        _remove_tree(self.index_dir(name))
 
     def remove(self, name: str) -> IndexConfig:
         self.get(name)  # refused before the lock: an unknown name creates nothing

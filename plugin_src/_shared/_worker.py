@@ -16,7 +16,9 @@ cold that path costs 15-40 µs more. Any other loop, or one without ``add_reader
 pipe, under a lock that ``stop`` takes to close it, so no byte ever reaches a closed or
 reused descriptor. A process forked after the worker started has no worker thread (and
 the store's client does not survive a fork): a call there is refused at once instead of
-waiting forever.
+waiting forever, and the child never closes or writes to the parent's descriptors (the
+inbox pipe, the loop's self-pipe): by the time its copy of the worker is stopped or
+collected, or its exit runs the finalizers, those numbers may name the child's own files.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ class Worker:
         """Let the thread finish the calls already submitted, then end; close the inbox.
         Calls submitted after this are refused (they would never run)."""
         self._stopped = True
+        if self._fork != _forks[0]:  # a forked child: no thread to stop, and the inbox
+            self._inbox = None       # is the parent's (its lock may have been held by the
+            return                   # parent's worker thread at the fork: never taken)
         self._jobs.put(_STOP)
         with self._lock:
             inbox, self._inbox = self._inbox, None
@@ -138,6 +143,7 @@ class _Inbox:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self._fork = _forks[0]
         self._read, self._write = os.pipe()
         self._ends: tuple[int, ...] = (self._read, self._write)
         os.set_blocking(self._read, False)
@@ -198,8 +204,12 @@ class _Inbox:
         self._close_pipe()
 
     def _close_pipe(self) -> None:
-        """Close both ends once (``_finish`` and the dropped handle's finalizer both may)."""
+        """Close both ends once (``_finish`` and the dropped handle's finalizer both may),
+        and only in the process that opened them: in a forked child (the finalizer runs
+        there too, at the latest at exit) the numbers may have been reused."""
         ends, self._ends = self._ends, ()
+        if self._fork != _forks[0]:
+            return
         for fd in ends:
             os.close(fd)
 

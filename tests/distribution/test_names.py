@@ -81,7 +81,7 @@ def test_removing_what_is_not_installed_says_so_and_how_to_see_what_is(
     assert "llm_acme_provider" in capsys.readouterr().out  # still installed, untouched
 
 
-def test_several_names_install_in_order_and_the_first_failure_stops_the_rest(
+def test_several_targets_are_all_looked_up_before_the_first_installs(
         publisher: Publisher, server: IndexServer, home: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     from pepperpy.plugins.state import load_state
@@ -97,12 +97,19 @@ def test_several_names_install_in_order_and_the_first_failure_stops_the_rest(
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in out] == [["installed", "llm_acme_provider"],
                                                   ["installed", "llm_bolt_provider"]]
-    assert run("plugin", "install", "acme", "crxu", "crux") == 1
+    assert run("plugin", "install", "crux", "crxu", "acme") == 1  # every name first
     captured = capsys.readouterr()
-    assert captured.out.startswith("unchanged llm_acme_provider 1.0.0")
+    assert captured.out == ""  # nothing printed as done
     assert "'crxu'" in captured.err and "(did you mean 'crux'?)" in captured.err
+    assert captured.err.rstrip().endswith("; nothing was installed"), captured.err
     installed = load_state(Settings.from_env().state_file).plugins
-    assert sorted(installed) == ["llm_acme_provider", "llm_bolt_provider"]
+    assert sorted(installed) == ["llm_acme_provider", "llm_bolt_provider"]  # no crux
+    bundle = publisher.bundles / "llm_crux_provider-1.0.0.pepperplugin"
+    assert run("plugin", "install", str(bundle), str(bundle) + ".missing") == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no such bundle file; nothing was installed" in captured.err
+    assert "llm_crux_provider" not in load_state(Settings.from_env().state_file).plugins
+    assert run("plugin", "install", "crux", str(bundle), "--category", "llm") == 0
 
 
 def test_a_suggestion_compares_what_differs_not_the_shared_parts(

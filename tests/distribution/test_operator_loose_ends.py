@@ -157,3 +157,84 @@ def test_outdated_says_a_newer_version_is_signed_by_a_key_this_machine_does_not_
     assert json.loads(capsys.readouterr().out)[0]["fix"] == (
         f"1.0.1 is signed by key {key} (acme), which your trust store revoked, so it "
         "cannot be installed; `pepperpy plugin remove sample`, or keep it knowingly")
+
+
+def test_index_add_with_a_damaged_trust_store_adds_nothing_and_says_nothing_was_done(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    assert run("repo", "add", publisher.folder, publisher.bundle("sample", "1.0.0"),
+               "--key", publisher.repo_key) == 0
+    good = (home / "trust.json").read_bytes()
+    (home / "trust.json").write_bytes(good[: len(good) // 2])  # cut short
+    before = _tree(home)
+    capsys.readouterr()
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 1
+    said = capsys.readouterr()
+    assert said.out == ""  # nothing printed as done
+    assert "trust store" in said.err and "trust.json.bak" in said.err, said.err
+    assert _tree(home) == before  # no index, no lock, no folder
+    assert server.state.requests == []  # refused before the index was even asked
+    (home / "trust.json").write_bytes(good)
+    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("added index main") and "(in your trust store)" in out, out
+
+
+@pytest.mark.parametrize("others", [False, True], ids=["first-index", "beside-another"])
+def test_index_add_whose_trust_write_fails_takes_the_index_out_again(
+        others: bool, publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
+    assert run("repo", "add", publisher.folder, publisher.bundle("sample", "1.0.0"),
+               "--key", publisher.repo_key) == 0
+    if others:
+        assert run("index", "add", "other", server.url, "--root", publisher.root) == 0
+    trust = (home / "trust.json").read_bytes()
+    lock = home / "trust.json.lock"
+    lock.unlink(missing_ok=True)
+    lock.symlink_to(home / "nowhere")  # readable store, but no write can take its lock
+    before = _tree(home)
+    capsys.readouterr()
+    assert run("index", "add", "main", server.url, "--root", publisher.root,
+               "--trust-publishers") == 1
+    said = capsys.readouterr()
+    assert "added index" not in said.out, said.out
+    assert "lock file" in said.err and "nothing was added (index 'main' was taken out " \
+        "again)" in said.err, said.err
+    assert _tree(home) == before
+    assert (home / "trust.json").read_bytes() == trust
+    assert run("index", "list") == 0
+    assert "main" not in capsys.readouterr().out
+    lock.unlink()
+    assert run("index", "add", "main", server.url, "--root", publisher.root,
+               "--trust-publishers") == 0  # the same command, once the store is writable
+
+
+
+def test_a_category_only_an_index_offers_gets_the_category_hint(
+        publisher: Publisher, server: IndexServer, home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _serve(publisher, server, publisher.bundle("weather_acme", "1.0.0", category="weather",
+                                               provider_name="acme"))
+    capsys.readouterr()
+    for command in ("update", "deps", "outdated", "remove"):
+        assert run("plugin", command, "weather") == 1
+        err = capsys.readouterr().err
+        assert ("'weather' is a category, not a plugin, and no plugin of it is installed "
+                "(your indexes offer weather_acme (provider acme)); `pepperpy plugin search "
+                "weather` lists the ones your indexes offer, and `pepperpy plugin install "
+                "NAME --category weather` installs one") in err, (command, err)
+        assert "plugin install weather`" not in err, err
+    assert run("plugin", "install", "weather") == 1
+    err = capsys.readouterr().err
+    assert ("'weather' is a category, not a plugin: your indexes offer weather_acme "
+            "(provider acme); install one by name (`pepperpy plugin install weather_acme`)"
+            ) in err, err
+    assert run("plugin", "search", "weather") == 0  # every command named runs
+    assert "weather_acme 1.0.0 [weather/acme]" in capsys.readouterr().out
+    assert run("plugin", "install", "acme", "--category", "weather") == 0
+    assert run("plugin", "remove", "weather_acme") == 0
+    assert run("plugin", "install", "weather_acme") == 0
+    assert run("plugin", "update", "weathr") == 1  # a typo is still a typo
+    assert "did you mean 'weather_acme'" in capsys.readouterr().err

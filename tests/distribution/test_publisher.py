@@ -145,3 +145,20 @@ def test_stock_ngclient_reads_what_pepperpy_repo_wrote(publisher: Publisher, hom
         path = updater.download_target(info)
         assert Path(path).read_bytes() == bundle.read_bytes()
     assert updater.get_targetinfo("alpha-1.0.0.pepperplugin").custom["yanked"] is True
+
+
+def test_a_refused_bundle_among_several_publishes_and_writes_none_of_them(
+        publisher: Publisher, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init_and_add(publisher, publisher.bundle("sample", "1.0.0"))
+    before = _metadata(publisher)
+    served = sorted(p.name for p in (publisher.folder / "targets").iterdir())
+    new = publisher.bundle("other", "1.0.0")
+    changed = publisher.bundle("sample", "1.0.0", description="other bytes")
+    capsys.readouterr()
+    assert run("repo", "add", publisher.folder, new, changed, "--key",
+               publisher.repo_key) == 1
+    said = capsys.readouterr()
+    assert said.out == "" and "nothing was published" in said.err, said
+    assert _metadata(publisher) == before
+    assert sorted(p.name for p in (publisher.folder / "targets").iterdir()) == served
+    assert run("repo", "add", publisher.folder, new, "--key", publisher.repo_key) == 0

@@ -268,3 +268,88 @@ def test_a_call_in_a_forked_child_is_refused_not_left_waiting() -> None:
         asyncio.run(parent())
     finally:
         worker.stop()
+
+
+# A fresh interpreter forks, never the pytest process: a fork of a process with other
+# threads (gRPC's, chroma's) can abort in the child (see tests/state/test_full_disk.py).
+_FORKED_CHILD = r"""
+import asyncio, atexit, importlib.util, os, signal, sys, threading, weakref
+
+assert not weakref.finalize._registered_with_atexit  # the check below runs after it
+report = sys.argv[2]
+
+def is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+def fds() -> set[int]:
+    return {fd for fd in range(256) if is_open(fd)}
+
+def check_at_exit() -> None:  # the child's last word, after weakref's finalizers
+    if child:
+        kept = ["open" if is_open(fd) else "closed" for fd in reused]
+        with open(report, "a") as out:
+            out.write(f"child {' '.join(kept)}\n")
+
+child = False
+atexit.register(check_at_exit)  # first: atexit runs it last (weakref's registers later)
+
+spec = importlib.util.spec_from_file_location("shared_worker", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+worker = module.Worker("fork-test")
+before = fds()
+loop = asyncio.new_event_loop()
+ready = fds()
+assert loop.run_until_complete(worker.call(int, "7")) == 7
+reused = sorted(fds() - ready)
+assert len(reused) == 2, reused  # the inbox pipe
+if sys.argv[3] == "stopped in the parent":
+    stopper = threading.Thread(target=worker.stop)  # the loop is not running: the close
+    stopper.start()                                 # is handed to it, with a finalizer
+    stopper.join()
+if sys.argv[3] == "stopped in the child, forked mid-post":
+    worker._lock.acquire()  # as the worker thread holds it while it posts an outcome
+pid = os.fork()
+if pid == 0:
+    child = True
+    signal.alarm(10)  # a child that hangs is killed: the parent sees it
+    own = os.open(report + ".own", os.O_RDWR | os.O_CREAT)
+    for fd in reused:  # the child reuses the numbers for a file of its own
+        os.dup2(own, fd)
+    os.close(own)
+    if sys.argv[3].startswith("stopped in the child"):
+        worker.stop()
+    sys.exit(0)  # a normal exit: atexit, then the finalizers
+if sys.argv[3] == "stopped in the child, forked mid-post":
+    worker._lock.release()
+_, status = os.waitpid(pid, 0)
+assert status == 0, status
+loop.run_until_complete(asyncio.sleep(0))  # the parent's loop runs the close it was given
+worker.stop()
+loop.close()
+left = len(fds() - before)
+with open(report, "a") as out:
+    out.write(f"parent {left}\n")
+"""
+
+
+@pytest.mark.parametrize("when", ["stopped in the parent", "stopped in the child",
+                                  "stopped in the child, forked mid-post", "never stopped"])
+def test_a_forked_child_never_closes_the_descriptors_of_its_parents_worker(
+        when: str, tmp_path: Path) -> None:
+    """A worker (with its inbox) alive in a forked child: stopped there, collected, or
+    finalized at the child's exit, its copy leaves alone the numbers the child has
+    reused; the parent still closes its own pipe."""
+    import subprocess
+    import sys
+
+    report = tmp_path / "report"
+    done = subprocess.run([sys.executable, "-c", _FORKED_CHILD, str(SOURCE), str(report),
+                           when], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert report.read_text().splitlines() == ["child open open", "parent 0"], done.stderr

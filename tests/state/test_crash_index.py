@@ -199,3 +199,41 @@ def test_update_with_nothing_newer_settles_what_a_killed_install_left(
     assert not load_state(state_file).pending
     assert leftovers(home) == []
     assert _usable_version(home) == "1.0.0"
+
+
+def test_index_trust_killed_at_every_write_point_trusts_every_key_or_none(
+        base: Path, tmp_path: Path) -> None:
+    """`index trust` adds the keys of all the publishers an index names in one write of
+    the trust store: killed anywhere, it has trusted all of them or none."""
+    from pepperpy.bundle.trust import TrustStore
+    from pepperpy_testing.bundles import BundleFactory
+
+    home = base / "home"
+    beta = BundleFactory(publisher="beta")
+    other = base / "bundles" / "other-1.0.0.pepperplugin"
+    other.write_bytes(beta.build(beta.files(manifest={
+        "name": "other", "version": "1.0.0", "provider_name": "other",
+        "entry_point": "other_pkg:Provider"})))
+    _, pub = beta.write_keys(base / "keys")
+    _ok(pepperpy(home, "repo", "add", base / "repo", other, "--key",
+                 base / "keys" / "index.key", "--publisher-key", pub))
+    for name in ("trust.json", "trust.json.bak"):
+        (home / name).unlink()
+    _ok(pepperpy(home, "index", "add", "main", (base / "repo").as_uri(),
+                 "--root", base / "repo" / "metadata" / "1.root.json"))
+
+    def publishers(root: Path) -> list[str]:
+        return sorted(k.publisher for k in TrustStore(root / "home" / "trust.json").list())
+
+    def after_crash(root: Path, where: str) -> None:
+        assert publishers(root) in ([], ["acme", "beta"]), where
+
+    def after_rerun(root: Path, where: str) -> None:
+        assert publishers(root) == ["acme", "beta"], where
+
+    labels = every_point(base, tmp_path / "work", ["index", "trust", "main", "--yes"],
+                         after_crash=after_crash, after_rerun=after_rerun,
+                         home_of=lambda root: root / "home")
+    assert sum(label.startswith("replace") and label.endswith("trust.json")
+               for label in labels) == 1, labels
+    assert leftovers(tmp_path / "work") == []

@@ -199,6 +199,8 @@ class Repository:
         with self._lock():
             self.finish_interrupted(signers)
             targets = self.targets()
+            for data, verified in checked:  # every refusal before the first file is written
+                _listed(targets.signed, verified, data)
             for data, verified in checked:
                 results.append(self._add_target(targets.signed, data, verified, trust))
             if any(r.action == "added" for r in results):
@@ -225,18 +227,9 @@ class Repository:
         return False
 
     def _add_target(self, targets: Targets, data: bytes, verified: Any, trust: Any) -> Added:
-        m = verified.manifest
-        path = target_path_for(m.name, m.version)
-        digest = hashlib.sha256(data).hexdigest()
-        old = targets.targets.get(path)
-        if old is not None:
-            if old.hashes.get("sha256") == digest:
-                return Added(path, "unchanged", digest)
-            raise ValidationError(
-                f"{path} is already in the index with other bytes (sha256 "
-                f"{old.hashes.get('sha256', '?')[:16]}, this file {digest[:16]}); a version "
-                "never changes content: bump the plugin's version and build again"
-            )
+        path, digest, listed = _listed(targets, verified, data)
+        if listed:
+            return Added(path, "unchanged", digest)
         self._write_new(self.targets_dir / f"{digest}.{path}", data)
         target = TargetFile.from_data(path, data, ["sha256"])
         target.unrecognized_fields["custom"] = _custom(verified, trust.get(verified.key_id))
@@ -521,3 +514,20 @@ def _read_bundle(path: Path) -> bytes:
         raise ConfigurationError(f"cannot read bundle {path}: {exc.strerror}") from None
 
 
+def _listed(targets: Targets, verified: Any, data: bytes) -> tuple[str, str, bool]:
+    """The bundle's target path and digest, and whether the index lists exactly these
+    bytes there; the same version listed with other bytes is refused."""
+    m = verified.manifest
+    path = target_path_for(m.name, m.version)
+    digest = hashlib.sha256(data).hexdigest()
+    old = targets.targets.get(path)
+    if old is None:
+        return path, digest, False
+    if old.hashes.get("sha256") == digest:
+        return path, digest, True
+    raise ValidationError(
+        f"{path} is already in the index with other bytes (sha256 "
+        f"{old.hashes.get('sha256', '?')[:16]}, this file {digest[:16]}); a version "
+        "never changes content: bump the plugin's version and build again; nothing was "
+        "published"
+    )
