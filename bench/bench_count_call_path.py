@@ -4,6 +4,12 @@
     .venv/bin/python bench/bench_count_call_path.py --callgrind  # instructions per request
     .venv/bin/python bench/bench_count_call_path.py --smoke      # a few requests (tests)
     .venv/bin/python bench/bench_count_call_path.py --callgrind --otel  # + traced generate
+    .venv/bin/python bench/bench_count_call_path.py --callgrind --openai  # the openai plugin
+
+``--openai`` counts the openai plugin and the ``openai`` SDK the same way, over the bytes
+the OpenAI wire test server sends (a chat completion, or the chunk events: the role, one
+text piece per word, the finish, the usage, ``[DONE]``); the raw paths call
+``chat.completions.create`` as the overhead bench does. ``--otel`` applies to it too.
 
 Wall-clock ratios (bench_llm_overhead.py) swing with the machine's load; this script
 counts the work itself. Both sides use the real ``anthropic`` SDK over an in-process
@@ -57,6 +63,7 @@ OTEL_PATHS = ("raw generate + span", "pepperpy generate, OTel")
 PROMPT = "The quick brown fox jumps over the lazy dog " * 4
 KEY = "sk-bench"
 _T = TypeVar("_T")
+VENDOR = "openai" if "--openai" in sys.argv else "anthropic"
 
 
 def _sse() -> list[bytes]:
@@ -115,6 +122,85 @@ def _client() -> object:
                                     timeout=60.0, max_retries=0, http_client=http)
 
 
+def _openai_client() -> object:
+    """The ``--openai`` stand-in: the OpenAI wire server's bytes, in process."""
+    import openai
+
+    try:
+        import httpx2 as httpx
+    except ImportError:
+        import httpx  # type: ignore[no-redef]
+
+    answer = "Echo: " + PROMPT
+    words = answer.split(" ")
+    pieces = [w + " " for w in words[:-1]] + [words[-1]]
+    base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1,
+            "model": "m", "system_fingerprint": "fp_test"}
+
+    def chunk(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                     "finish_reason": finish}]}
+
+    usage = {"prompt_tokens": 38, "completion_tokens": len(pieces), "total_tokens": 75}
+    events = [chunk({"role": "assistant", "content": ""}),
+              *(chunk({"content": p}) for p in pieces), chunk({}, "stop"),
+              {**base, "choices": [], "usage": usage}]
+    sse = [f"data: {json.dumps(e)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
+    message = json.dumps({
+        "id": "chatcmpl-test", "object": "chat.completion", "created": 1, "model": "m",
+        "system_fingerprint": "fp_test", "choices": [{
+            "index": 0, "message": {"role": "assistant", "content": answer, "refusal": None},
+            "logprobs": None, "finish_reason": "stop"}], "usage": usage}).encode()
+
+    class _Body(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for event in sse:
+                yield event
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content).get("stream"):
+            return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                  stream=_Body())
+        return httpx.Response(200, headers={"content-type": "application/json"},
+                              content=message)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    return openai.AsyncOpenAI(api_key=KEY, base_url="http://wire.invalid/v1", timeout=60.0,
+                              max_retries=0, http_client=http)
+
+
+def _raw_paths(client: Any) -> tuple[Callable[[], Awaitable[None]], ...]:
+    """The raw SDK's generate and stream, as an application would call them."""
+    if VENDOR == "openai":
+        chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}]
+
+        async def openai_generate() -> None:
+            r = await client.chat.completions.create(model="m", messages=chat)
+            assert r.choices[0].message.content
+
+        async def openai_stream() -> None:
+            stream = await client.chat.completions.create(
+                model="m", messages=chat, stream=True, stream_options={"include_usage": True})
+            async for _ in stream:
+                pass
+
+        return openai_generate, openai_stream
+    messages = [{"role": "user", "content": PROMPT}]
+
+    async def raw_generate() -> None:
+        r = await client.messages.create(
+            model="m", max_tokens=1024, system="Be brief.", messages=messages)
+        assert r.content
+
+    async def raw_stream() -> None:
+        stream = await client.messages.create(
+            model="m", max_tokens=1024, system="Be brief.", messages=messages, stream=True)
+        async for _ in stream:
+            pass
+
+    return raw_generate, raw_stream
+
+
 Paths = dict[str, Callable[[], Awaitable[None]]]
 
 
@@ -125,26 +211,15 @@ async def _run(n: int, measure: Callable[[Paths, int], Awaitable[_T]], otel: boo
 
     from pepperpy import PepperPy
 
-    client = _client()
+    client = _openai_client() if VENDOR == "openai" else _client()
     with tempfile.TemporaryDirectory(prefix="pepperpy-count-") as workdir:
-        reg = signed_registry(Path(workdir), "llm_anthropic_provider")
-        pepper = (PepperPy(registry=reg).with_llm("anthropic", api_key=KEY, model="m")
+        reg = signed_registry(Path(workdir), f"llm_{VENDOR}_provider")
+        pepper = (PepperPy(registry=reg).with_llm(VENDOR, api_key=KEY, model="m")
                   .with_timeout(30))
         await pepper.initialize()
         provider = await pepper._provider("llm")
         provider._client = client  # type: ignore[attr-defined]  # same SDK, in-process bytes
-        messages = [{"role": "user", "content": PROMPT}]
-
-        async def raw_generate() -> None:
-            r = await client.messages.create(  # type: ignore[attr-defined]
-                model="m", max_tokens=1024, system="Be brief.", messages=messages)
-            assert r.content
-
-        async def raw_stream() -> None:
-            stream = await client.messages.create(  # type: ignore[attr-defined]
-                model="m", max_tokens=1024, system="Be brief.", messages=messages, stream=True)
-            async for _ in stream:
-                pass
+        raw_generate, raw_stream = _raw_paths(client)
 
         async def ours_generate() -> None:
             r = await pepper.chat.with_system("Be brief.").with_user(PROMPT).generate()
@@ -187,7 +262,7 @@ async def _otel_paths(reg: object, client: object, raw_generate: Callable[[], Aw
 
     provider = noop_tracer_provider()
     tracer = provider.get_tracer("pepperpy")  # type: ignore[attr-defined]
-    traced = (PepperPy(registry=reg).with_llm("anthropic", api_key=KEY, model="m")  # type: ignore[arg-type]
+    traced = (PepperPy(registry=reg).with_llm(VENDOR, api_key=KEY, model="m")  # type: ignore[arg-type]
               .with_timeout(30).with_tracing(tracer_provider=provider))
     await traced.initialize()
     (await traced._provider("llm"))._client = client  # type: ignore[attr-defined]
@@ -196,7 +271,7 @@ async def _otel_paths(reg: object, client: object, raw_generate: Callable[[], Aw
         r = await traced.chat.with_system("Be brief.").with_user(PROMPT).generate()
         assert r.content
 
-    return dict(zip(OTEL_PATHS, (with_span(tracer, raw_generate, "anthropic"),
+    return dict(zip(OTEL_PATHS, (with_span(tracer, raw_generate, VENDOR),
                                  ours_generate_otel), strict=True)), traced
 
 
@@ -238,7 +313,7 @@ def _callgrind(n: int, otel: bool = False) -> dict[str, int]:
         subprocess.run(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no",
              f"--callgrind-out-file={target}", sys.executable, __file__, "--one", str(n),
-             *(["--otel"] if otel else [])],
+             *(["--otel"] if otel else []), *(["--openai"] if VENDOR == "openai" else [])],
             check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         for dump in sorted(Path(out).glob("cg.*"), key=lambda p: int(p.suffix[1:])):
             part = total = None
@@ -270,11 +345,13 @@ def main(argv: list[str]) -> None:
             print(f"{path:<24} {count / 1e3:9.1f}K instructions/request")
         for mode in ("generate", "stream"):
             extra = counts[f"pepperpy {mode}"] - counts[f"raw {mode}"]
-            print(f"anthropic {mode}: PepperPy adds {extra / 1e3:.1f}K "
+            print(f"{VENDOR} {mode}: PepperPy adds {extra / 1e3:.1f}K "
                   f"({counts[f'pepperpy {mode}'] / counts[f'raw {mode}']:.3f}x the raw SDK's)")
         if otel:
             _otel_split(counts, "K instructions", 1e3)
         return
+    if "--smoke" in argv and VENDOR == "anthropic":  # the smoke run covers --openai too
+        subprocess.run([sys.executable, __file__, "--smoke", "--openai"], check=True)
     n, runs = (5, 1) if "--smoke" in argv else (500, 3)
     cpu: dict[str, float] = {}
     for path in _paths(otel):

@@ -87,6 +87,7 @@ POLICY = "pepperpy/trust/admissible.py"
 LOADER = "pepperpy/trust/sealed.py"
 ANTHROPIC = "plugin_src/llm_anthropic_provider/provider.py"
 OPENAI_CHAT = "pepperpy/openai_compatible/chat.py"
+OPENAI_WIRE = "tests/llm/test_openai_read_wire.py::"
 HOSTILE = "tests/llm/test_hostile_types.py::"
 WIRE = "tests/llm/test_anthropic_reads_the_wire.py::"
 GATE = "pepperpy/trust/gate.py"
@@ -782,6 +783,65 @@ DAMAGED = "tests/state/test_damaged.py::test_damaged_state_file_is_refused_by_na
 MIRROR = "tests/distribution/test_mirror_writes.py::"
 INCOMING = "tests/distribution/test_incoming.py::"
 RCACHE = "tests/reliability/test_cache.py::"
+def _openai_wire_rows() -> list[Mutation]:
+    """The shape checks of the OpenAI-compatible provider, which reads the JSON body and
+    the server-sent events itself: each removed, what the server sent escapes as a bare
+    exception (or a wrong value) instead of a ProviderError naming it."""
+    gen, ev = f"{OPENAI_WIRE}test_generate_a_body_of_the_wrong_shape_is_a_provider_error", \
+        f"{OPENAI_WIRE}test_stream_an_event_of_the_wrong_shape_is_a_provider_error"
+    off = "if False:"
+    rows = [  # id, snippet, replacement, the cases of the two tests that must fail
+        ("body-json", "        except (ValueError, RecursionError) as exc:  # ValueError: not",
+         "        except KeyError as exc:  # ValueError: not",
+         [f"{gen}[not-json]", f"{gen}[not-utf8]", f"{gen}[nested-too-deep]"]),
+        ("body-object", "        if value.__class__ is not dict:", f"        {off}",
+         [f"{gen}[not-an-object]"]),
+        ("choices", "        if choices.__class__ is not list or not choices or choices[0]",
+         "        if False or choices[0]", [f"{gen}[no-choices]"]),
+        ("message", "        if message.__class__ is not dict:", f"        {off}",
+         [f"{gen}[no-message]"]),
+        ("text", "        if value.__class__ is not str:", f"        {off}",
+         [f"{gen}[tool-id-not-text]", f"{gen}[tool-name-not-text]",
+          f"{ev}[tool-id-not-text]", f"{ev}[arguments-not-text]"]),
+        ("finish-reason", "        if value is None or value.__class__ is str:",
+         "        if True:", [f"{gen}[finish-not-text]", f"{ev}[finish-not-text]"]),
+        ("usage-object", "        if raw.__class__ is not dict:", f"        {off}",
+         [f"{gen}[usage-not-an-object]", f"{ev}[usage-not-an-object]"]),
+        ("calls-list", "        if wire.__class__ is not list:", f"        {off}",
+         [f"{gen}[tool-calls-not-a-list]"]),
+        ("call-object", "            if call.__class__ is not dict:", f"            {off}",
+         [f"{gen}[tool-call-not-an-object]"]),
+        ("call-function", "            if function.__class__ is not dict:\n"
+         "                raise self._broken(\"sent a function call",
+         f"            {off}\n                raise self._broken(\"sent a function call",
+         [f"{gen}[function-missing]"]),
+        ("event-json", "                    except (ValueError, RecursionError) as exc:",
+         "                    except KeyError as exc:",
+         [f"{ev}[not-json]", f"{ev}[nested-too-deep]"]),
+        ("event-object", "                    if chunk.__class__ is not dict:",
+         f"                    {off}", [f"{ev}[not-an-object]", f"{ev}[null]"]),
+        ("event-choice", "                    if choice.__class__ is not dict:",
+         f"                    {off}", [f"{ev}[choices-not-a-list]",
+                                       f"{ev}[choice-not-an-object]"]),
+        ("event-delta", "                    if delta.__class__ is not dict:",
+         f"                    {off}", [f"{ev}[delta-not-an-object]"]),
+        ("event-calls-list", "        if pieces.__class__ is not list:", f"        {off}",
+         [f"{ev}[tool-calls-not-a-list]"]),
+        ("event-call-object", "            if piece.__class__ is not dict:",
+         f"            {off}", [f"{ev}[tool-call-not-an-object]"]),
+        ("event-call-index", "                if index is not None:", f"                {off}",
+         [f"{ev}[index-not-a-number]"]),
+        ("event-call-function", "                if function.__class__ is not dict:\n"
+         "                    raise self._broken(\"streamed a tool call whose function",
+         f"                {off}\n"
+         "                    raise self._broken(\"streamed a tool call whose function",
+         [f"{ev}[function-not-an-object]"]),
+    ]
+    return [m(f"openai-wire-{name}", "a body or event of the wrong shape from a hostile or "
+              "broken OpenAI-compatible server escaping as a bare exception or a wrong value",
+              OPENAI_CHAT, find, replace, *tests) for name, find, replace, tests in rows]
+
+
 MUTATIONS += (
     m("writer-link-target", "writes through a planted link", FSIO,
       "    if not stat.S_ISREG(st.st_mode):\n        raise state_error(path, "
@@ -1179,8 +1239,10 @@ MUTATIONS += (
       f"{WIRE}test_an_error_never_shows_the_api_key_the_server_repeats"),
     m("openai-stream-text-type", "a streamed text piece that is a number reaching the caller "
       "as a chunk whose content is not text", OPENAI_CHAT,
-      "                        if text.__class__ is not str:  # the SDK does not check it",
-      "                        if False:",
+      "                        if text.__class__ is not str:  # the SDK does not check it\n"
+      "                            raise self._broken(\"streamed a text piece",
+      "                        if False:\n"
+      "                            raise self._broken(\"streamed a text piece",
       f"{HOSTILE}test_openai_a_streamed_text_piece_that_is_not_text_is_a_provider_error"),
     m("openai-usage-type", "usage counts that are not integers escaping as a TypeError",
       OPENAI_CHAT,
@@ -1193,9 +1255,16 @@ MUTATIONS += (
       f"{HOSTILE}test_openai_generate_content_that_is_not_text_is_a_provider_error"),
     m("openai-generate-arguments-type", "tool arguments that are not text escaping generate "
       "as a TypeError", OPENAI_CHAT,
-      "        except (json.JSONDecodeError, TypeError) as exc:",
-      "        except json.JSONDecodeError as exc:",
+      "        except (json.JSONDecodeError, TypeError, RecursionError) as exc:",
+      "        except (json.JSONDecodeError, RecursionError) as exc:",
       f"{HOSTILE}test_openai_generate_tool_arguments_that_are_not_text_are_a_provider_error"),
+    m("openai-arguments-depth", "tool arguments nested past the recursion limit escaping "
+      "generate as a RecursionError", OPENAI_CHAT,
+      "        except (json.JSONDecodeError, TypeError, RecursionError) as exc:",
+      "        except (json.JSONDecodeError, TypeError) as exc:",
+      f"{OPENAI_WIRE}test_generate_a_body_of_the_wrong_shape_is_a_provider_error"
+      "[arguments-nested-too-deep]"),
+    *_openai_wire_rows(),
     m("install-override-one-target", "an override (--transfer-owner, --force, "
       "--allow-downgrade) meant for one bundle lifting the check for every target of a "
       "`plugin install A B`", "pepperpy/cli/manage.py",

@@ -8,10 +8,18 @@ Mapping (PepperPy -> wire): system/user messages as-is; assistant tool calls as
 ``tool_calls`` with JSON-encoded arguments; tool results as ``role: "tool"`` with
 ``tool_call_id``; tools as ``{"type": "function"}``; structured output as
 ``response_format`` ``json_schema`` (``strict`` only when the schema allows it).
+
+Reading (wire -> PepperPy): the SDK builds, authenticates and sends each request and
+raises its own exceptions for a refused status, but the answer is read here, the JSON
+body for generate and the server-sent events (``pepperpy.sse``) for stream, as the SDK's
+``Stream`` reads them (``[DONE]``, ``error`` objects, named events): building the SDK's
+model object per event cost more than the rest of the request. Each field is checked
+where it is read, so what a broken server sends wrong is a ``ProviderError`` naming it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -19,6 +27,7 @@ from typing import Any, ClassVar
 
 import openai
 
+from pepperpy._jsonio import loads as _loads
 from pepperpy.core import ProviderError, ValidationError
 from pepperpy.http_errors import dropped, transport_errors
 from pepperpy.llm import (
@@ -36,6 +45,7 @@ from pepperpy.llm import (
 )
 from pepperpy.openai_compatible.client import open_client
 from pepperpy.openai_compatible.errors import translate_error
+from pepperpy.sse import server_sent_events
 
 __all__ = ["OpenAIChatProvider"]
 
@@ -83,31 +93,34 @@ class OpenAIChatProvider(LLMProvider):
         # the client once initialized (_require_client's check, inline: every request)
         client = self._client if self.initialized else self._require_client()
         assert client is not None
-        try:
-            completion = await client.chat.completions.create(**params)
+        try:  # the SDK sends it and raises for a refused status; the body is read here
+            raw = await client.chat.completions.with_raw_response.create(**params)
         except openai.OpenAIError as exc:
             raise self._translate(exc, params["model"]) from exc
-        choice = completion.choices[0]
-        message = choice.message
-        calls = tuple(
-            ToolCall(c.id, c.function.name, self._arguments(c.function.name, c.function.arguments))
-            for c in message.tool_calls
-            if c.type == "function"
-        ) if message.tool_calls else ()
-        usage = completion.usage
-        metadata: dict[str, Any] = {"id": completion.id}
-        if getattr(message, "refusal", None):
-            metadata["refusal"] = message.refusal
-        content = message.content or ""
+        completion = self._json(raw.http_response.content)
+        choices = completion.get("choices")
+        if choices.__class__ is not list or not choices or choices[0].__class__ is not dict:
+            raise self._broken("sent an answer without a choice")
+        choice = choices[0]
+        message = choice.get("message")
+        if message.__class__ is not dict:
+            raise self._broken("sent a choice without a message")
+        wire_calls = message.get("tool_calls")
+        calls = self._calls(wire_calls) if wire_calls else ()
+        usage = completion.get("usage")
+        metadata: dict[str, Any] = {"id": completion.get("id")}
+        refusal = message.get("refusal")
+        if refusal:
+            metadata["refusal"] = refusal
+        content = message.get("content") or ""
         if not isinstance(content, str):
             raise self._broken(f"sent content that is not text ({type(content).__name__})")
         # Positional (content, messages, tool_calls, finish_reason, model, usage,
         # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
             content if options.response_format is None else _unwrap(content, options), [],
-            calls, choice.finish_reason, completion.model,
-            self._usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
-            metadata,
+            calls, self._reason(choice.get("finish_reason")), completion.get("model"),
+            self._usage(usage) if usage else None, metadata,
         )
 
     async def generate_stream(
@@ -124,23 +137,52 @@ class OpenAIChatProvider(LLMProvider):
         usage: Usage | None = None
         opened = False
         name = self.provider_name  # tagged here, the layer passes the chunks through
+        loads = _loads
         try:
-            stream = await self._require_client().chat.completions.create(**params)
-            opened = True
-            try:
-                async for chunk in stream:  # once per piece: kept to the attributes it needs
-                    if chunk.usage is not None:
-                        usage = self._usage(chunk.usage.prompt_tokens,
-                                            chunk.usage.completion_tokens)
-                    if not chunk.choices:
+            # The SDK sends the request and raises for a refused status; the events are
+            # read here, as its own Stream reads them, without a model object per event.
+            async with self._require_client().chat.completions.with_streaming_response.create(
+                **params
+            ) as response:
+                opened = True
+                http = response.http_response
+                http.encoding = "utf-8"  # an event stream is UTF-8 whatever charset it names
+                events = server_sent_events(http.aiter_lines())
+                async for event, data in events:  # once per piece: only what it needs
+                    if data.startswith("[DONE]"):
+                        await _drain(http, events)
+                        break
+                    try:
+                        chunk = loads(data)
+                    except (ValueError, RecursionError) as exc:
+                        raise self._broken("streamed an event that is not JSON") from exc
+                    if event is not None and event.startswith("thread."):
+                        continue  # the Assistants API's events: the SDK reads past them
+                    if chunk.__class__ is not dict:
+                        raise self._broken("streamed an event that is not an object "
+                                           f"({type(chunk).__name__})")
+                    if chunk.get("error"):
+                        raise _stream_error(chunk["error"], http.request)
+                    if chunk.get("usage") is not None:
+                        usage = self._usage(chunk["usage"])
+                    choices = chunk.get("choices")
+                    if not choices:
                         continue
-                    choice = chunk.choices[0]
-                    finish = choice.finish_reason or finish
-                    delta = choice.delta
-                    if delta.tool_calls:
-                        for call in delta.tool_calls:
-                            _merge_call(calls, call)
-                    text = delta.content
+                    choice = choices[0] if choices.__class__ is list else None
+                    if choice.__class__ is not dict:
+                        raise self._broken("streamed choices that are not a list of objects")
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        finish = self._reason(reason)
+                    delta = choice.get("delta")
+                    if not delta:
+                        continue
+                    if delta.__class__ is not dict:
+                        raise self._broken("streamed a delta that is not an object")
+                    pieces = delta.get("tool_calls")
+                    if pieces:
+                        self._merge_calls(calls, pieces)
+                    text = delta.get("content")
                     if text:
                         if text.__class__ is not str:  # the SDK does not check it
                             raise self._broken("streamed a text piece that is not text "
@@ -149,8 +191,6 @@ class OpenAIChatProvider(LLMProvider):
                             held.append(text)
                         else:
                             yield text_chunk(text, name)  # the cheapest chunk, once per piece
-            finally:
-                await stream.close()
         except openai.APIConnectionError as exc:
             if opened:  # the answer had started: the connection broke, not the address
                 raise dropped(self.vendor) from exc
@@ -208,17 +248,89 @@ class OpenAIChatProvider(LLMProvider):
         return ProviderError(f"{self.vendor} {what}; the server (or the gateway at base_url) "
                              "is broken: retry, or use another provider", provider=self.vendor)
 
-    def _usage(self, prompt: Any, completion: Any) -> Usage:
+    def _usage(self, raw: Any) -> Usage:
         """Usage from the server's counts, once per request: whole numbers or a ProviderError."""
+        if raw.__class__ is not dict:
+            raise self._broken(f"sent usage that is not an object ({type(raw).__name__})")
+        prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
+        if prompt.__class__ is int and completion.__class__ is int:
+            return Usage(prompt, completion)
+        prompt, completion = _counts_as_the_sdk_read_them(raw, prompt, completion)
         if prompt.__class__ is not int or completion.__class__ is not int:
             raise self._broken("sent usage counts that are not whole numbers "
                                f"({type(prompt).__name__}, {type(completion).__name__})")
         return Usage(prompt, completion)
 
+    def _json(self, body: bytes) -> dict[str, Any]:
+        """The answer's JSON object (what the SDK would have built its model from)."""
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # ValueError: not JSON, or not UTF-8
+            raise self._broken("sent an answer that is not JSON") from exc
+        if value.__class__ is not dict:
+            raise self._broken(f"sent an answer that is not an object ({type(value).__name__})")
+        return value  # type: ignore[no-any-return]
+
+    def _text(self, value: Any, what: str) -> str:
+        if value.__class__ is not str:
+            raise self._broken(f"sent {what} that is not text ({type(value).__name__})")
+        return value  # type: ignore[no-any-return]
+
+    def _reason(self, value: Any) -> str | None:
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        raise self._broken(f"sent a finish reason that is not text ({type(value).__name__})")
+
+    def _calls(self, wire: Any) -> tuple[ToolCall, ...]:
+        """A generated answer's function calls (other kinds are left out, as before)."""
+        if wire.__class__ is not list:
+            raise self._broken("sent tool calls that are not a list")
+        calls = []
+        for call in wire:
+            if call.__class__ is not dict:
+                raise self._broken("sent a tool call that is not an object")
+            if call.get("type") != "function":
+                continue
+            function = call.get("function")
+            if function.__class__ is not dict:
+                raise self._broken("sent a function call without its function")
+            name = self._text(function.get("name"), "a tool name")
+            calls.append(ToolCall(self._text(call.get("id"), "a tool call id"), name,
+                                  self._arguments(name, function.get("arguments"))))
+        return tuple(calls)
+
+    def _merge_calls(self, calls: dict[int, dict[str, Any]], pieces: Any) -> None:
+        """Fold one event's streamed tool-call pieces into the calls they continue."""
+        if pieces.__class__ is not list:
+            raise self._broken("streamed tool calls that are not a list")
+        for piece in pieces:
+            if piece.__class__ is not dict:
+                raise self._broken("streamed a tool call that is not an object")
+            index = piece.get("index")
+            if index.__class__ is not int:
+                if index is not None:
+                    raise self._broken("streamed a tool call whose index is not a whole "
+                                       f"number ({type(index).__name__})")
+                index = -1  # no index: one call, as the SDK's objects read it
+            call = calls.get(index)
+            if call is None:
+                call = calls[index] = {"id": "", "name": "", "args": []}
+            if piece.get("id"):
+                call["id"] = self._text(piece["id"], "a tool call id")
+            function = piece.get("function")
+            if function is not None:
+                if function.__class__ is not dict:
+                    raise self._broken("streamed a tool call whose function is not an object")
+                if function.get("name"):
+                    call["name"] = self._text(function["name"], "a tool name")
+                if function.get("arguments"):
+                    call["args"].append(self._text(
+                        function["arguments"], f"an arguments piece for tool {call['name']!r}"))
+
     def _arguments(self, name: str, raw: str | None) -> dict[str, Any]:
         try:
             value = json.loads(raw or "{}")
-        except (json.JSONDecodeError, TypeError) as exc:  # TypeError: arguments not text
+        except (json.JSONDecodeError, TypeError, RecursionError) as exc:  # TypeError: not text
             raise ProviderError(
                 f"{self.vendor} returned arguments for tool {name!r} that are not JSON; "
                 "retry, or describe the tool's parameters more precisely",
@@ -227,17 +339,42 @@ class OpenAIChatProvider(LLMProvider):
         return value if isinstance(value, dict) else {"value": value}
 
 
-def _merge_call(calls: dict[int, dict[str, Any]], delta: Any) -> None:
-    """Fold one streamed tool-call delta into the call it continues."""
-    call = calls.setdefault(delta.index, {"id": "", "name": "", "args": []})
-    if delta.id:
-        call["id"] = delta.id
-    function = delta.function
-    if function is not None:
-        if function.name:
-            call["name"] = function.name
-        if function.arguments:
-            call["args"].append(function.arguments)
+def _counts_as_the_sdk_read_them(raw: dict[str, Any], prompt: Any, completion: Any
+                                 ) -> tuple[Any, Any]:
+    """The SDK validated a usage object that fits its model, converting on the way (a
+    count of ``"3"`` became 3), and took it as sent otherwise: the same, off the fast path."""
+    import pydantic
+    from openai.types import CompletionUsage
+
+    try:
+        usage = CompletionUsage.model_validate(raw)
+    except pydantic.ValidationError:
+        return prompt, completion
+    return usage.prompt_tokens, usage.completion_tokens
+
+
+def _stream_error(error: Any, request: Any) -> openai.APIError:
+    """The SDK's own exception for an ``error`` object inside the stream, as its ``Stream``
+    raises it, so the translation (and what callers see) stays what it was."""
+    message = error.get("message") if isinstance(error, dict) else None
+    if not message or not isinstance(message, str):
+        message = "An error occurred during streaming"
+    return openai.APIError(message, request, body=error)
+
+
+async def _drain(http: Any, events: AsyncIterator[Any]) -> None:
+    """Read what follows ``[DONE]`` (as a rule only the body's end) so an HTTP/1.1
+    connection goes back to the pool, as the SDK does: for at most 0.1 s."""
+    ends: tuple[type[BaseException], ...] = (TimeoutError, *transport_errors())
+    try:
+        if http.http_version == "HTTP/1.1":
+            async with asyncio.timeout(0.1):
+                async for _ in events:
+                    pass
+    except ends:
+        pass  # the answer is complete: a slow or broken end is not an error
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 def _wire_message(message: Message) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Translate ``openai`` SDK exceptions into PepperPy's provider errors.
 
-Bundles are self-contained: every plugin that uses the OpenAI SDK lists this file in
-its ``shared.txt``, and the builder puts it into each bundle.
+Every plugin that uses the OpenAI SDK imports this from the installed PepperPy (chat,
+embeddings), so each maps the SDK's exceptions the same way.
 Messages say what to do and never include the API key (the SDK's own message may
 echo a masked key, so it is not repeated).
 """

@@ -92,14 +92,10 @@ class Reply:
     def open_stream(self, content_type: str = "text/event-stream",
                     content_encoding: str | None = None) -> None:
         """Send the headers of a chunked ``text/event-stream`` answer."""
-        h = self._handler
-        h.send_response(200)
-        h.send_header("content-type", content_type)
+        headers = {"cache-control": "no-cache"}
         if content_encoding:
-            h.send_header("content-encoding", content_encoding)
-        h.send_header("cache-control", "no-cache")
-        h.send_header("transfer-encoding", "chunked")
-        h.end_headers()
+            headers["content-encoding"] = content_encoding
+        self.open_chunked(200, content_type, headers)
 
     def write_chunk(self, raw: bytes) -> None:
         """Send ``raw`` as one HTTP chunk, as it is: a test that writes the body itself
@@ -114,6 +110,25 @@ class Reply:
         """End a chunked body."""
         self._handler.wfile.write(b"0\r\n\r\n")
         self._handler.wfile.flush()
+
+    def pieces(self, status: int, content_type: str, pieces: Iterable[bytes]) -> None:
+        """Send a body exactly as given, each piece its own HTTP chunk (``write_chunk``):
+        a reader sees it cut where the pieces end (inside a line, an event or a character)."""
+        self.open_chunked(status, content_type)
+        for piece in pieces:
+            self.write_chunk(piece)
+        self.end_stream()
+
+    def open_chunked(self, status: int, content_type: str,
+                     headers: Mapping[str, str] | None = None) -> None:
+        """Send the headers of a chunked answer of any status and type."""
+        h = self._handler
+        h.send_response(status)
+        h.send_header("content-type", content_type)
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
+        h.send_header("transfer-encoding", "chunked")
+        h.end_headers()
 
     def _cut(self) -> None:
         """Drop the connection mid-body, as a crashing server or a proxy would."""
