@@ -1199,6 +1199,12 @@ MUTATIONS += (
       "            chunk, pending = b\"\".join(pending) + chunk, []\n"
       "        lines = chunk.splitlines()",
       "tests/llm/test_sse.py::test_a_long_line_in_tiny_pieces_is_no_hang"),
+    m("openai-stream-line-ends", "the OpenAI-compatible stream read through httpx's "
+      "aiter_lines, which ends a line at U+2028 and the like inside a text piece", OPENAI_CHAT,
+      "                events = server_sent_events(body_lines(http.aiter_bytes()))",
+      "                http.encoding = \"utf-8\"\n"
+      "                events = server_sent_events(http.aiter_lines())",
+      f"{OPENAI_WIRE}test_a_line_separator_in_a_text_piece_stays_in_its_event"),
     m("anthropic-stream-line-ends", "the anthropic stream read through httpx's aiter_lines, "
       "which ends a line at U+2028 and the like inside a text delta, and decodes by the "
       "charset the server names (\"é\" read as \"Ã©\")", ANTHROPIC,
@@ -1216,7 +1222,8 @@ MUTATIONS += (
       "proxy's gzip) escaping the stream as a bare httpx DecodingError", "pepperpy/http_errors.py",
       "        error = getattr(module, \"RequestError\", None)",
       "        error = getattr(module, \"TransportError\", None)",
-      f"{WIRE}test_a_stream_its_content_encoding_does_not_decode_is_dropped"),
+      f"{WIRE}test_a_stream_its_content_encoding_does_not_decode_is_dropped",
+      f"{OPENAI_WIRE}test_a_stream_its_content_encoding_does_not_decode_is_dropped"),
     m("anthropic-event-name-echo", "an error about a stream event repeating the event name "
       "the server chose: the API key it was sent, or megabytes, in the message", ANTHROPIC,
       "    return f\"a {event!r} event\" if event in _EVENTS else",

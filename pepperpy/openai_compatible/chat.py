@@ -45,7 +45,7 @@ from pepperpy.llm import (
 )
 from pepperpy.openai_compatible.client import open_client
 from pepperpy.openai_compatible.errors import translate_error
-from pepperpy.sse import server_sent_events
+from pepperpy.sse import body_lines, server_sent_events
 
 __all__ = ["OpenAIChatProvider"]
 
@@ -146,8 +146,10 @@ class OpenAIChatProvider(LLMProvider):
             ) as response:
                 opened = True
                 http = response.http_response
-                http.encoding = "utf-8"  # an event stream is UTF-8 whatever charset it names
-                events = server_sent_events(http.aiter_lines())
+                # Lines end at CR/LF only and are UTF-8 whatever charset the server names
+                # (body_lines): aiter_lines also ends them at U+2028 and the like, which
+                # JSON leaves unescaped inside a text piece.
+                events = server_sent_events(body_lines(http.aiter_bytes()))
                 async for event, data in events:  # once per piece: only what it needs
                     if data.startswith("[DONE]"):
                         await _drain(http, events)

@@ -39,6 +39,7 @@ class _Scripted(LoopbackServer):
 
     status = 200
     content_type = "application/json"
+    headers: dict[str, str] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,7 +56,7 @@ class _Scripted(LoopbackServer):
         handler = reply._handler
         self.ports.append(handler.client_address[1])
         if not (self.hold or self.cut):
-            return reply.pieces(self.status, self.content_type, self.pieces)
+            return reply.pieces(self.status, self.content_type, self.pieces, self.headers)
         reply.open_chunked(200, self.content_type)
         for piece in self.pieces:
             reply.write_chunk(piece)
@@ -295,7 +296,8 @@ def _events(rng: random.Random) -> list[tuple[str | None, Any]]:
             choice["delta"] = delta
         return {**base, "choices": [choice], **extra}
 
-    words = ["Hello", " wörld", " ✓", "\n", " \"quoted\"", " a\\b", " ", "", None, " end."]
+    words = ["Hello", " wörld", " ✓", "\n", " \"quoted\"", " a\\b", " ", "", None, " end.",
+             " a\u2028b", "\u2029", " x\x85y"]  # JSON leaves these unescaped: no line ends
     out: list[tuple[str | None, Any]] = [(None, chunk({"role": "assistant", "content": ""}))]
     out += [(None, chunk({"content": w})) for w in rng.sample(words, rng.randint(0, 8))]
     steps: list[dict[str, Any]] = []
@@ -341,8 +343,8 @@ def _sse(rng: random.Random, events: Sequence[tuple[str | None, Any]]) -> bytes:
             lines.append(f"event: {name}")
         if rng.random() < 0.1:  # not ``id``: after one, the SDK's decoder makes an event of
             lines.append("retry: 1000")  # every blank line (and fails on its empty data)
-        text = payload if isinstance(payload, str) else json.dumps(
-            payload, indent=rng.choice([None, None, None, 1]))
+        text = payload if isinstance(payload, str) else json.dumps(  # UTF-8, as servers
+            payload, indent=rng.choice([None, None, None, 1]), ensure_ascii=False)  # send it
         colon = rng.choice(["data: ", "data: ", "data:"])
         lines += [colon + line for line in text.split("\n")]
         lines.append("")
@@ -579,6 +581,32 @@ async def test_an_event_id_line_is_read_past(
     server.stream(b'id: 1\ndata: {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}\n\n'
                   b': keep-alive\n\ndata: [DONE]\n\n')
     assert await _our_stream(both[1]) == (["Hi"], ("stop", (), None))
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+async def test_a_line_separator_in_a_text_piece_stays_in_its_event(
+    server: _Scripted, both: tuple[openai.AsyncOpenAI, OpenAIChatProvider], separator: str
+) -> None:
+    """JSON leaves U+2028, U+2029 and U+0085 unescaped; only CR and LF end an SSE line
+    (the SDK splits the bytes before decoding), so a text holding one is an answer, not
+    "an event that is not JSON"."""
+    chunk = {"choices": [{"index": 0, "delta": {"content": f"a{separator}b"}}]}
+    server.stream(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\ndata: [DONE]\n\n".encode())
+    client, provider = both
+    ours = await _our_stream(provider)
+    assert ours[0] == [f"a{separator}b"]
+    assert ours == await _sdk_stream(client)
+
+
+async def test_a_stream_its_content_encoding_does_not_decode_is_dropped(
+    server: _Scripted, both: tuple[openai.AsyncOpenAI, OpenAIChatProvider]
+) -> None:
+    """A body named gzip that is not (a broken proxy): httpx's ``DecodingError`` is no
+    connection error, and escaped the stream bare."""
+    server.stream(b"\x1f\x8b\x08\x00 not gzip at all" * 4)
+    server.headers = {"content-encoding": "gzip"}
+    ours = await _our_stream(both[1])
+    assert ours[1][0].__name__ == "ServerError" and "broke while the answer" in ours[1][1], ours
 
 
 async def test_a_stream_is_read_as_utf8_whatever_charset_it_names(

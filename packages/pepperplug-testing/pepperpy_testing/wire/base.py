@@ -111,10 +111,11 @@ class Reply:
         self._handler.wfile.write(b"0\r\n\r\n")
         self._handler.wfile.flush()
 
-    def pieces(self, status: int, content_type: str, pieces: Iterable[bytes]) -> None:
+    def pieces(self, status: int, content_type: str, pieces: Iterable[bytes],
+               headers: Mapping[str, str] | None = None) -> None:
         """Send a body exactly as given, each piece its own HTTP chunk (``write_chunk``):
         a reader sees it cut where the pieces end (inside a line, an event or a character)."""
-        self.open_chunked(status, content_type)
+        self.open_chunked(status, content_type, headers)
         for piece in pieces:
             self.write_chunk(piece)
         self.end_stream()
