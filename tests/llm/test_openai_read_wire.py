@@ -326,7 +326,7 @@ def _events(rng: random.Random) -> list[tuple[str | None, Any]]:
                             ("unknown", {"choices": []}), (None, {"error": None}),
                             (None, {"error": {}}), (None, {**base, "choices": []})])
         out.insert(rng.randint(1, len(out)), extra)
-    if rng.random() < 0.85:
+    if rng.random() < 0.85 or finish is None:  # no [DONE] and no finish: a cut (below)
         out.append((None, "[DONE]"))
     return out
 
@@ -402,6 +402,22 @@ async def test_an_error_object_before_any_text_is_retried(
             async for _ in pepper.chat.with_user("hi").stream():
                 pass
     assert len(server.ports) == 2  # two requests: the first attempt was retried
+
+
+async def test_a_body_that_ends_before_done_or_a_finish_reason_is_a_dropped_connection(
+    server: _Scripted, both: tuple[openai.AsyncOpenAI, OpenAIChatProvider]
+) -> None:
+    """The SDK's Stream ends quietly there, and the answer cut short read as finished;
+    a finish reason without [DONE] is a finished answer."""
+    first = {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}
+    server.stream(_sse(random.Random(0), [(None, first)]))
+    _, provider = both
+    pieces, error = await _our_stream(provider)
+    assert pieces == ["Hi"] and error[0] is ServerError and error[2] is True
+    assert "broke while the answer was streaming" in error[1]
+    last = {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}
+    server.stream(_sse(random.Random(0), [(None, first), (None, last)]))
+    assert await _our_stream(provider) == (["Hi"], ("length", (), None))
 
 
 async def test_a_stream_read_to_its_end_leaves_the_connection_to_the_next_request(
