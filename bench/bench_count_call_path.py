@@ -95,15 +95,13 @@ def _message() -> bytes:
         "usage": {"input_tokens": 38, "output_tokens": 37}}).encode()
 
 
-def _client() -> object:
-    import anthropic
-
+def _wire_http(events: list[bytes], message: bytes) -> Any:
+    """An HTTP client whose transport answers in process: ``events`` for a stream,
+    ``message`` otherwise (the wire servers' bytes, without a socket)."""
     try:  # recent SDKs ship their own fork of httpx and reject the original's clients
         import httpx2 as httpx
     except ImportError:
         import httpx  # type: ignore[no-redef]
-
-    events, message = _sse(), _message()
 
     class _Body(httpx.AsyncByteStream):
         async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -117,19 +115,20 @@ def _client() -> object:
         return httpx.Response(200, headers={"content-type": "application/json"},
                               content=message)
 
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    return httpx.AsyncClient(transport=httpx.MockTransport(handle))
+
+
+def _client() -> object:
+    import anthropic
+
     return anthropic.AsyncAnthropic(api_key=KEY, base_url="http://wire.invalid",
-                                    timeout=60.0, max_retries=0, http_client=http)
+                                    timeout=60.0, max_retries=0,
+                                    http_client=_wire_http(_sse(), _message()))
 
 
 def _openai_client() -> object:
     """The ``--openai`` stand-in: the OpenAI wire server's bytes, in process."""
     import openai
-
-    try:
-        import httpx2 as httpx
-    except ImportError:
-        import httpx  # type: ignore[no-redef]
 
     answer = "Echo: " + PROMPT
     words = answer.split(" ")
@@ -152,21 +151,8 @@ def _openai_client() -> object:
             "index": 0, "message": {"role": "assistant", "content": answer, "refusal": None},
             "logprobs": None, "finish_reason": "stop"}], "usage": usage}).encode()
 
-    class _Body(httpx.AsyncByteStream):
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            for event in sse:
-                yield event
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        if json.loads(request.content).get("stream"):
-            return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                                  stream=_Body())
-        return httpx.Response(200, headers={"content-type": "application/json"},
-                              content=message)
-
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
     return openai.AsyncOpenAI(api_key=KEY, base_url="http://wire.invalid/v1", timeout=60.0,
-                              max_retries=0, http_client=http)
+                              max_retries=0, http_client=_wire_http(sse, message))
 
 
 def _raw_paths(client: Any) -> tuple[Callable[[], Awaitable[None]], ...]:

@@ -1272,6 +1272,18 @@ MUTATIONS += (
       f"{OPENAI_WIRE}test_generate_a_body_of_the_wrong_shape_is_a_provider_error"
       "[arguments-nested-too-deep]"),
     *_openai_wire_rows(),
+    m("openai-error-object-status", "an error object inside a stream (an overload, a rate "
+      "limit) read as an unknown failure: never retried, whatever its code or type says",
+      "pepperpy/openai_compatible/errors.py",
+      "    if type(exc) is openai.APIError:  # an error object inside a stream",
+      "    if False:",
+      f"{OPENAI_WIRE}test_an_error_object_before_any_text_is_retried"),
+    m("openai-stream-cut-short", "a stream whose body ends before [DONE] and any finish "
+      "reason passed on as a finished answer", OPENAI_CHAT,
+      "                    if finish is None:\n                        raise dropped(self.vendor)",
+      "                    if False:\n                        raise dropped(self.vendor)",
+      f"{OPENAI_WIRE}"
+      "test_a_body_that_ends_before_done_or_a_finish_reason_is_a_dropped_connection"),
     m("install-override-one-target", "an override (--transfer-owner, --force, "
       "--allow-downgrade) meant for one bundle lifting the check for every target of a "
       "`plugin install A B`", "pepperpy/cli/manage.py",

@@ -193,6 +193,9 @@ class OpenAIChatProvider(LLMProvider):
                             held.append(text)
                         else:
                             yield text_chunk(text, name)  # the cheapest chunk, once per piece
+                else:  # the body ended without [DONE]: finished only if it said so
+                    if finish is None:
+                        raise dropped(self.vendor)
         except openai.APIConnectionError as exc:
             if opened:  # the answer had started: the connection broke, not the address
                 raise dropped(self.vendor) from exc

@@ -22,7 +22,7 @@ import openai
 import pytest
 
 from pepperpy import GenerationOptions, Message, MessageRole, ResponseFormat, ToolCall
-from pepperpy.core import ProviderError
+from pepperpy.core import BadRequestError, ProviderError, RateLimitError, ServerError
 from pepperpy.openai_compatible import OpenAIChatProvider, translate_error
 from pepperpy.openai_compatible.chat import _unwrap
 from pepperpy_testing.wire.base import LoopbackServer, RecordedRequest, Reply
@@ -328,7 +328,7 @@ def _events(rng: random.Random) -> list[tuple[str | None, Any]]:
                             ("unknown", {"choices": []}), (None, {"error": None}),
                             (None, {"error": {}}), (None, {**base, "choices": []})])
         out.insert(rng.randint(1, len(out)), extra)
-    if rng.random() < 0.85:
+    if rng.random() < 0.85 or finish is None:  # no [DONE] and no finish: a cut (below)
         out.append((None, "[DONE]"))
     return out
 
@@ -363,26 +363,63 @@ async def test_generated_streams_read_as_the_sdks_objects_did(
     assert ours == await _sdk_stream(client)
 
 
-ERROR_EVENTS = {
-    "error-object": {"error": {"message": "Overloaded", "type": "server_error", "code": 529}},
-    "error-text": {"error": "boom"},
-    "error-no-message": {"error": {"type": "overloaded_error"}},
-    "error-message-not-text": {"error": {"message": 5}},
+ERROR_EVENTS = {  # the error object, and what it stands for
+    "error-object": ({"error": {"message": "Overloaded", "type": "server_error", "code": 529}},
+                     ServerError, "(529) [server_error, 529]"),
+    "error-text": ({"error": "boom"}, ServerError, "(500)"),
+    "error-no-message": ({"error": {"type": "overloaded_error"}}, ServerError,
+                         "(529) [overloaded_error]"),
+    "error-message-not-text": ({"error": {"message": 5}}, ServerError, "(500)"),
+    "rate-limited": ({"error": {"message": "slow down", "code": "rate_limit_exceeded"}},
+                     RateLimitError, "(429) [rate_limit_exceeded]"),
+    "refused": ({"error": {"message": "bad", "type": "invalid_request_error"}},
+                BadRequestError, "(400) [invalid_request_error] (bad)"),
 }
 
 
 @pytest.mark.parametrize("shape", ERROR_EVENTS)
-async def test_an_error_object_in_the_stream_is_the_sdks_error_translated_as_before(
+async def test_an_error_object_in_the_stream_is_the_status_it_stands_for(
     server: _Scripted, both: tuple[openai.AsyncOpenAI, OpenAIChatProvider], shape: str
 ) -> None:
+    """The SDK raises a bare APIError for it; its code (OpenRouter puts the HTTP status
+    there) or type names the status, and an unknown one is the server failing."""
+    event, expected, status = ERROR_EVENTS[shape]
     first = {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}
-    events = [(None, first), (None, ERROR_EVENTS[shape]), (None, first), (None, "[DONE]")]
+    events = [(None, first), (None, event), (None, first), (None, "[DONE]")]
     server.stream(_sse(random.Random(0), events))
     client, provider = both
     ours = await _our_stream(provider)
     assert ours == await _sdk_stream(client)
-    assert ours[0] == ["Hi"] and ours[1][0] is ProviderError
-    assert ours[1][1] == "openai failed: APIError"
+    assert ours[0] == ["Hi"] and ours[1][0] is expected
+    assert status in ours[1][1] and KEY not in ours[1][1]
+
+
+async def test_an_error_object_before_any_text_is_retried(
+    server: _Scripted, make_pepper: Any
+) -> None:
+    event = ERROR_EVENTS["error-object"][0]
+    server.stream(_sse(random.Random(0), [(None, event), (None, "[DONE]")]))
+    async with make_pepper("openai", server).with_retry(attempts=2, backoff=0.01) as pepper:
+        with pytest.raises(ServerError, match=r"\(529\)"):
+            async for _ in pepper.chat.with_user("hi").stream():
+                pass
+    assert len(server.ports) == 2  # two requests: the first attempt was retried
+
+
+async def test_a_body_that_ends_before_done_or_a_finish_reason_is_a_dropped_connection(
+    server: _Scripted, both: tuple[openai.AsyncOpenAI, OpenAIChatProvider]
+) -> None:
+    """The SDK's Stream ends quietly there, and the answer cut short read as finished;
+    a finish reason without [DONE] is a finished answer."""
+    first = {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}
+    server.stream(_sse(random.Random(0), [(None, first)]))
+    _, provider = both
+    pieces, error = await _our_stream(provider)
+    assert pieces == ["Hi"] and error[0] is ServerError and error[2] is True
+    assert "broke while the answer was streaming" in error[1]
+    last = {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}
+    server.stream(_sse(random.Random(0), [(None, first), (None, last)]))
+    assert await _our_stream(provider) == (["Hi"], ("length", (), None))
 
 
 async def test_a_stream_read_to_its_end_leaves_the_connection_to_the_next_request(

@@ -233,45 +233,61 @@ async def test_a_stopped_worker_refuses_new_calls_at_once() -> None:
     assert await busy is True
 
 
-def test_a_call_in_a_forked_child_is_refused_not_left_waiting() -> None:
-    """The child of a fork has no worker thread: a call there must fail at once with a
-    ConfigurationError that says what to do, never wait forever."""
-    from pepperpy.core import ConfigurationError
-
-    worker = Worker("pepperpy-fork-test")
-    try:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: answer through the pipe, then leave without cleanup
-            code = b"?"
-            try:
-                async def call() -> None:
-                    await asyncio.wait_for(worker.call(lambda: None), 5)
-
-                asyncio.run(call())
-                code = b"answered"
-            except ConfigurationError as exc:
-                code = b"refused" if "forks" in str(exc) else b"wrong message"
-            except BaseException as exc:  # reported to the parent
-                code = type(exc).__name__.encode()
-            finally:
-                os.write(write, code)
-                os._exit(0)
-        os.close(write)
-        os.waitpid(pid, 0)
-        with os.fdopen(read, "rb") as answer:
-            assert answer.read() == b"refused"
-
-        async def parent() -> None:  # the parent's worker still serves
-            assert await worker.call(lambda: 7) == 7
-
-        asyncio.run(parent())
-    finally:
-        worker.stop()
-
-
 # A fresh interpreter forks, never the pytest process: a fork of a process with other
 # threads (gRPC's, chroma's) can abort in the child (see tests/state/test_full_disk.py).
+_CALL_IN_CHILD = r"""
+import asyncio, importlib.util, os, sys
+
+from pepperpy.core import ConfigurationError
+
+spec = importlib.util.spec_from_file_location("shared_worker", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+worker = module.Worker("pepperpy-fork-test")
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:  # the child: answer through the pipe, then leave without cleanup
+    code = b"?"
+    try:
+        async def call() -> None:
+            await asyncio.wait_for(worker.call(lambda: None), 5)
+
+        asyncio.run(call())
+        code = b"answered"
+    except ConfigurationError as exc:
+        code = b"refused" if "forks" in str(exc) else b"wrong message"
+    except BaseException as exc:  # reported to the parent
+        code = type(exc).__name__.encode()
+    finally:
+        os.write(write, code)
+        os._exit(0)
+os.close(write)
+os.waitpid(pid, 0)
+with os.fdopen(read, "rb") as answer:
+    print(answer.read().decode())
+
+async def parent() -> None:  # the parent's worker still serves
+    print(await worker.call(lambda: 7))
+
+asyncio.run(parent())
+worker.stop()
+"""
+
+
+def test_a_call_in_a_forked_child_is_refused_not_left_waiting() -> None:
+    """The child of a fork has no worker thread: a call there must fail at once with a
+    ConfigurationError that says what to do, never wait forever; the parent's worker
+    still serves."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _CALL_IN_CHILD, str(SOURCE)],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["refused", "7"], done.stderr
+
+
 _FORKED_CHILD = r"""
 import asyncio, atexit, importlib.util, os, signal, sys, threading, weakref
 
