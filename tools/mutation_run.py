@@ -90,6 +90,8 @@ OPENAI_CHAT = "pepperpy/openai_compatible/chat.py"
 OPENAI_WIRE = "tests/llm/test_openai_read_wire.py::"
 HOSTILE = "tests/llm/test_hostile_types.py::"
 CHROMA_MODES = "tests/rag/test_chroma_modes.py::"
+QUICK_SEARCH = (CHROMA_MODES
+                + "test_a_quick_search_runs_on_the_loop_and_a_write_sends_the_next_to_the_worker")
 WIRE = "tests/llm/test_anthropic_reads_the_wire.py::"
 GATE = "pepperpy/trust/gate.py"
 MANAGER = "pepperpy/plugins/manager.py"
@@ -1185,11 +1187,11 @@ MUTATIONS += (
       "the strength of a timing taken before the add (the add may have made it slow)",
       "plugin_src/rag_chroma_provider/provider.py",
       "                self._quick = False  # the next search is timed on the worker again\n",
-      "", CHROMA_MODES + "test_a_quick_search_runs_on_the_loop_and_a_write_sends_the_next_to_the_worker"),
+      "", QUICK_SEARCH),
     m("chroma-delete-retimes-search", "the same after a delete",
       "plugin_src/rag_chroma_provider/provider.py",
       "            return\n        self._quick = False\n", "            return\n",
-      CHROMA_MODES + "test_a_quick_search_runs_on_the_loop_and_a_write_sends_the_next_to_the_worker"),
+      QUICK_SEARCH),
     m("chroma-slow-search-on-worker", "a search slower than inline_search_ms (or any, with 0) "
       "holding the event loop's thread", "plugin_src/rag_chroma_provider/provider.py",
       "            self._quick = perf_counter() - start < self._inline_s",

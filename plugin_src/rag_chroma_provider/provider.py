@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from time import perf_counter
 from collections.abc import Sequence
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from pepperpy.core import (
