@@ -1184,19 +1184,71 @@ MUTATIONS += (
       "        if self._stopped:\n            self._refuse()\n        if self._unfinished",
       "tests/rag/test_worker.py::test_a_call_in_a_forked_child_is_refused_not_left_waiting"),
     m("chroma-add-retimes-search", "a search after an add run on the event loop's thread on "
-      "the strength of a timing taken before the add (the add may have made it slow)",
+      "the strength of a timing taken before the add (the add may have made it slow): the "
+      "mark cleared on the loop as the add is called, which a search still queued on the "
+      "worker sets again when it ends", "plugin_src/rag_chroma_provider/provider.py",
+      "                await self._on_worker(self._write, \"add documents\", "
+      "_upsert_replacing, upsert)",
+      "                self._quick = None\n"
+      "                await self._on_worker(_upsert_replacing, \"add documents\", upsert)",
+      CHROMA_MODES + "test_a_search_timed_while_a_write_waits_never_marks_the_next_as_quick"),
+    m("chroma-delete-retimes-search", "the same after a delete (not cleared at all)",
       "plugin_src/rag_chroma_provider/provider.py",
-      "                self._quick = False  # the next search is timed on the worker again\n",
-      "", QUICK_SEARCH),
-    m("chroma-delete-retimes-search", "the same after a delete",
-      "plugin_src/rag_chroma_provider/provider.py",
-      "            return\n        self._quick = False\n", "            return\n",
-      QUICK_SEARCH),
+      "await self._on_worker(self._write, \"delete documents\", _delete, batch)",
+      "await self._on_worker(_delete, \"delete documents\", batch)", QUICK_SEARCH),
     m("chroma-slow-search-on-worker", "a search slower than inline_search_ms (or any, with 0) "
       "holding the event loop's thread", "plugin_src/rag_chroma_provider/provider.py",
-      "            self._quick = perf_counter() - start < self._inline_s",
-      "            self._quick = True",
+      "        quick = perf_counter() - start < self._inline_s",
+      "        quick = True",
       CHROMA_MODES + "test_embedded_queries_leave_the_event_loop_free_with_inline_searches_off"),
+    m("chroma-search-shape", "a search asking for every chunk, filtered by metadata, or "
+      "with a hostile embeddings server's million floats run on the event loop's thread "
+      "because a small one was quick (one hostile k held the loop for a second)",
+      "plugin_src/rag_chroma_provider/provider.py",
+      "        if (quick is not None and k <= quick[0] and len(vector) == quick[1]\n"
+      "                and query[\"where\"] == quick[2]):",
+      "        if quick is not None:",
+      CHROMA_MODES + "test_only_a_search_no_bigger_than_the_one_timed_runs_on_the_loop",
+      CHROMA_MODES + "test_a_search_that_failed_never_marks_the_next_as_quick"),
+    m("chroma-refused-search-clears", "a search chroma refused, after taking who knows how "
+      "long, leaving the mark that sends the next one of its size to the loop's thread",
+      "plugin_src/rag_chroma_provider/provider.py",
+      "        except BaseException:\n            self._quick = None\n            raise\n",
+      "        except BaseException:\n            raise\n",
+      CHROMA_MODES + "test_a_search_that_failed_never_marks_the_next_as_quick"),
+    m("chroma-reopen-retimes", "the first search after the store is opened again (its index "
+      "loaded from disk) run on the loop on the last session's timing",
+      "plugin_src/rag_chroma_provider/provider.py",
+      "        self._quick = None  # a store opened again loads its index on the first search\n",
+      "", CHROMA_MODES + "test_the_first_search_after_reopening_is_timed_on_the_worker"),
+    m("chroma-busy-submits", "a search the worker answered BUSY for (a write queued) "
+      "returning the marker, not the write's results",
+      "plugin_src/rag_chroma_provider/provider.py",
+      "            if found is not BUSY:", "            if True:",
+      CHROMA_MODES + "test_a_quick_search_called_while_a_write_is_queued_waits_for_it"),
+    m("chroma-inline-budget-bounds", "a provider built directly with a budget of seconds "
+      "(every search may hold the loop that long), text (a bare TypeError) or NaN",
+      "plugin_src/rag_chroma_provider/provider.py",
+      "                or not 0 <= inline_search_ms <= _INLINE_MAX_MS):",
+      "                or False):",
+      CHROMA_MODES + "test_inline_search_ms_is_checked_when_the_provider_is_built_directly"),
+    m("worker-here-stopped", "a call on the caller's thread after the worker stopped (its "
+      "store's client closed)", "plugin_src/_shared/_worker.py",
+      "        if self._stopped or self._fork != _forks[0]:\n            self._refuse()\n"
+      "        if self._unfinished",
+      "        if self._fork != _forks[0]:\n            self._refuse()\n"
+      "        if self._unfinished",
+      "tests/rag/test_worker.py::test_a_call_runs_here_when_nothing_submitted_is_unfinished"),
+    m("worker-here-release-on-raise", "a call on the caller's thread that raised keeping the "
+      "lock: every later call waits forever", "plugin_src/_shared/_worker.py",
+      "        try:\n            return fn(*args)\n        finally:\n"
+      "            self._running.release()\n",
+      "        found = fn(*args)\n        self._running.release()\n        return found\n",
+      "tests/rag/test_worker.py::test_a_call_runs_here_when_nothing_submitted_is_unfinished"),
+    m("worker-unfinished-settled", "a settled call still counted unfinished: no call runs on "
+      "its caller's thread again", "plugin_src/_shared/_worker.py",
+      "                self._unfinished -= 1\n", "",
+      "tests/rag/test_worker.py::test_a_call_runs_here_when_nothing_submitted_is_unfinished"),
     m("index-add-trust-read-first", "index add with a damaged trust store recording the index "
       "(and printing it added) before the store's error", "pepperpy/distribution/fetch.py",
       "    trusted = _trust_snapshot(settings)  # a damaged store refuses here, before any write",

@@ -7,12 +7,15 @@ Invariants:
 - adds are upserts by document id, so adding the same documents again is a no-op;
 - embedded chromadb is synchronous: its calls run on one dedicated worker thread
   (``_worker.py``, shared with milvus), and an add is one trip there (read the stored
-  metadata, then upsert). The one exception is a search whose previous search took
-  under ``inline_search_ms`` (default 5 ms): it runs on the event loop's thread, as a
-  direct chromadb call would, when no other call is queued or running, saving the hop
-  to the worker and back (60-100 µs, 5-10% of a 1-2 ms query). A write sends the next
-  search to the worker again, where it is timed afresh. The HTTP mode uses chromadb's
-  ``AsyncHttpClient``;
+  metadata, then upsert). The one exception is a search no bigger than the last one
+  timed (k at most its k, a vector as long, the same ``where``), when that one answered
+  in under
+  ``inline_search_ms`` (default 5 ms): it runs on the event loop's thread, as a direct
+  chromadb call would, when no other call is queued or running, saving the hop to the
+  worker and back (60-100 µs, 5-10% of a 1-2 ms query). A write (cleared on the
+  worker, in its order, after any search queued before it), a search chroma refused
+  and opening the store again send the next search to the worker, where it is timed
+  afresh. The HTTP mode uses chromadb's ``AsyncHttpClient``;
 - scores are "higher is closer, at most 1": cosine ``1 - d``, inner product ``1 - d``
   (the dot product), l2 ``1 / (1 + d)``;
 - a vector of another length than the collection's is refused with a message naming
@@ -52,6 +55,7 @@ _DISTANCES = ("cosine", "l2", "ip")
 _INCLUDE = ["documents", "metadatas"]
 _QUERY_INCLUDE = [*_INCLUDE, "distances"]
 _DIMENSION = re.compile(r"expecting embedding with dimension of (\d+), got (\d+)")
+_INLINE_MAX_MS = 100  # plugin.json's maximum for inline_search_ms
 
 
 def where_clause(where: dict[str, MetadataValue] | None) -> dict[str, Any] | None:
@@ -121,6 +125,10 @@ def _search(collection: Any, query: dict[str, Any], space: str) -> list[SearchRe
     return _results(collection.query(**query), space)
 
 
+def _delete(collection: Any, ids: list[str]) -> None:
+    collection.delete(ids=ids)
+
+
 def _upsert_replacing(collection: Any, upsert: dict[str, Any]) -> None:
     """Read the stored metadata and upsert, in one call on the worker thread."""
     stored = collection.get(ids=upsert["ids"], include=["metadatas"])
@@ -156,6 +164,13 @@ class ChromaProvider(RAGProvider):
             raise ValidationError(
                 f"chroma: distance must be one of {', '.join(_DISTANCES)}, got {distance!r}"
             )
+        if (isinstance(inline_search_ms, bool) or not isinstance(inline_search_ms, int | float)
+                or not 0 <= inline_search_ms <= _INLINE_MAX_MS):  # NaN fails this too
+            raise ValidationError(
+                f"chroma: inline_search_ms must be a number of milliseconds from 0 to "
+                f"{_INLINE_MAX_MS} (0: every search on the worker thread), got "
+                f"{inline_search_ms!r}"
+            )
         if (host is None) != (port is None):
             raise ValidationError(
                 "chroma: pass both host=... and port=... for client/server mode, or neither "
@@ -167,7 +182,10 @@ class ChromaProvider(RAGProvider):
         self._remote = host is not None
         self._max_batch = 1000
         self._inline_s = inline_search_ms / 1000
-        self._quick = False  # the last search took under inline_search_ms
+        # (k, vector length, where) of the last search if it answered in under
+        # inline_search_ms, else None: a search no bigger than that one may run on the
+        # event loop's thread
+        self._quick: tuple[int, int, Any] | None = None
 
     @property
     def path(self) -> Path:
@@ -190,6 +208,7 @@ class ChromaProvider(RAGProvider):
 
     # -- lifecycle --------------------------------------------------------------
     async def initialize(self) -> None:
+        self._quick = None  # a store opened again loads its index on the first search
         try:
             if self._remote:
                 await self._open_remote()
@@ -371,8 +390,7 @@ class ChromaProvider(RAGProvider):
                 )
                 await self._call("upsert", "add documents", **_replacing(upsert, stored))
             else:  # embedded: one trip to the worker thread
-                self._quick = False  # the next search is timed on the worker again
-                await self._on_worker(_upsert_replacing, "add documents", upsert)
+                await self._on_worker(self._write, "add documents", _upsert_replacing, upsert)
         return [doc.id for doc in documents]
 
     def _on_worker(self, fn: Any, action: str, *args: Any) -> Any:
@@ -381,6 +399,15 @@ class ChromaProvider(RAGProvider):
         collection, worker = self._open_collection(), self._worker
         assert worker is not None  # embedded mode
         return worker.submit(self._translated, fn, action, collection, *args)
+
+    def _write(self, collection: Any, fn: Any, *args: Any) -> None:
+        """``fn(collection, *args)``, a write on the worker thread; the next search is
+        timed there again. Cleared here, in the worker's order: a search queued before
+        the write (still running when the write was called) timed the store before it."""
+        try:
+            fn(collection, *args)
+        finally:
+            self._quick = None
 
     def _translated(self, fn: Any, action: str, *args: Any) -> Any:
         try:
@@ -399,7 +426,8 @@ class ChromaProvider(RAGProvider):
     ) -> list[SearchResult]:
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValidationError(f"chroma search: k must be a positive integer, got {k!r}")
-        query = {"query_embeddings": [_floats(embedding)], "n_results": k,
+        vector = _floats(embedding)
+        query = {"query_embeddings": [vector], "n_results": k,
                  "where": where_clause(where), "include": _QUERY_INCLUDE}
         space = self.config["distance"]
         if self._collection is None and await self._existing() is None:
@@ -407,7 +435,10 @@ class ChromaProvider(RAGProvider):
         worker = self._worker
         if worker is None:
             return _results(await self._call("query", "search", **query), space)
-        if self._quick:  # on this thread, unless another call is queued or running
+        quick = self._quick
+        if (quick is not None and k <= quick[0] and len(vector) == quick[1]
+                and query["where"] == quick[2]):
+            # on this thread, unless another call is queued or running
             found = worker.here(self._translated, self._timed_search, "search",
                                 self._collection, query, space)
             if found is not BUSY:
@@ -417,21 +448,29 @@ class ChromaProvider(RAGProvider):
 
     def _timed_search(self, collection: Any, query: dict[str, Any], space: str
                       ) -> list[SearchResult]:
-        """``_search``, remembering whether it was quick enough to run the next one on
-        the event loop's thread."""
+        """``_search``, remembering whether it answered quickly enough for the next one
+        of its size to run on the event loop's thread (one chroma refused says nothing)."""
         start = perf_counter()
         try:
-            return _search(collection, query, space)
-        finally:
-            self._quick = perf_counter() - start < self._inline_s
+            found = _search(collection, query, space)
+        except BaseException:
+            self._quick = None
+            raise
+        quick = perf_counter() - start < self._inline_s
+        shape = (query["n_results"], len(query["query_embeddings"][0]), query["where"])
+        self._quick = shape if quick else None
+        return found
 
     async def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         if not ids or await self._existing() is None:
             return
-        self._quick = False
         for start in range(0, len(ids), self._max_batch):
-            await self._call("delete", "delete documents", ids=ids[start : start + self._max_batch])
+            batch = ids[start : start + self._max_batch]
+            if self._worker is None:
+                await self._call("delete", "delete documents", ids=batch)
+            else:
+                await self._on_worker(self._write, "delete documents", _delete, batch)
 
     async def count(self) -> int:
         if await self._existing() is None:

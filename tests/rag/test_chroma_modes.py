@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.chroma import start_server
@@ -150,3 +151,164 @@ async def test_a_quick_search_runs_on_the_loop_and_a_write_sends_the_next_to_the
                                               "inline_search_ms": -1})
     finally:
         await provider.cleanup()
+
+
+async def _quick_store(registry: ProviderRegistry, folder: Path) -> Any:
+    """An embedded store with 40 chunks whose searches run on the loop's thread once
+    timed (a 100 ms budget), after one search timed on the worker."""
+    provider: Any = registry.create("rag", "chroma", {"path": str(folder),
+                                                      "inline_search_ms": 100})
+    await provider.initialize()
+    docs = [Document(f"text {i}", id=f"d{i}", metadata={"even": i % 2 == 0})
+            for i in range(40)]
+    await provider.add(docs, [unit([1, i, 2]) for i in range(40)])
+    assert (await _ticks_to_search(provider, unit([1, 3, 2])))[0] >= 2
+    assert await _ticks_to_search(provider, unit([1, 3, 2])) == (1, "d3")
+    return provider
+
+
+async def test_only_a_search_no_bigger_than_the_one_timed_runs_on_the_loop(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """A quick search with k=2 says nothing of one asking for every chunk, or of one
+    filtered by metadata (chroma reads the matches from SQLite first): those run on the
+    worker, where they are timed; a smaller k with the same filter runs on the loop."""
+    import asyncio
+
+    provider = await _quick_store(registry, tmp_path / "store")
+    try:
+        async def ticks(**options: Any) -> int:
+            search = asyncio.ensure_future(provider.search(unit([1, 3, 2]), **options))
+            turns = 0
+            while not search.done():
+                turns += 1
+                await asyncio.sleep(0)
+            assert search.result()  # an answer, never the worker's BUSY marker
+            return turns
+
+        assert await ticks(k=40) >= 2
+        assert await ticks(k=40) == 1  # timed quick with k=40: k=40 and below are quick
+        assert await ticks(k=3) == 1
+        assert await ticks(k=40) >= 2  # the last quick one had k=3
+        assert await ticks(k=2, where={"even": True}) >= 2
+        assert await ticks(k=2, where={"even": True}) == 1
+        assert await ticks(k=2, where={"even": False}) >= 2
+        assert await ticks(k=2) >= 2
+    finally:
+        await provider.cleanup()
+
+
+async def test_a_search_that_failed_never_marks_the_next_as_quick(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """A search chroma refuses (a vector of the wrong length) is no timing of a search:
+    refused in no time on the worker, it leaves the next one there; refused on the
+    loop's thread (chroma may have taken long to refuse), it sends the next one there."""
+    import asyncio
+
+    provider = await _quick_store(registry, tmp_path / "store")
+    try:
+        # A vector of another length than the one timed is no search of its size (a
+        # hostile embeddings server's million floats would hold the loop as chroma reads
+        # them): it goes to the worker, and is refused there.
+        search = asyncio.ensure_future(provider.search([0.5] * 1000, k=2))
+        await asyncio.sleep(0)
+        assert not search.done()
+        with pytest.raises(BadRequestError, match="dimension"):
+            await search
+        await provider.add([Document("new", id="new")], [unit([-1, 0, 0])])
+        with pytest.raises(BadRequestError, match="dimension"):
+            await provider.search([1.0, 0.0], k=2)  # on the worker, refused in no time
+        ticks, found = await _ticks_to_search(provider, unit([-1, 0, 0]))
+        assert ticks >= 2 and found == "new"
+        assert await _ticks_to_search(provider, unit([-1, 0, 0])) == (1, "new")
+        with pytest.raises(BadRequestError, match="dimension"):
+            await provider.search([1.0, 0.0], k=2)  # on the loop's thread
+        ticks, found = await _ticks_to_search(provider, unit([-1, 0, 0]))
+        assert ticks >= 2 and found == "new"
+    finally:
+        await provider.cleanup()
+
+
+async def test_the_first_search_after_reopening_is_timed_on_the_worker(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """A store opened again (cleanup, then initialize) loads its index on its first
+    search: that search goes to the worker, whatever the last session timed."""
+    provider = await _quick_store(registry, tmp_path / "store")
+    await provider.cleanup()
+    await provider.initialize()
+    try:
+        ticks, found = await _ticks_to_search(provider, unit([1, 3, 2]))
+        assert ticks >= 2 and found == "d3"
+    finally:
+        await provider.cleanup()
+
+
+async def test_a_search_timed_while_a_write_waits_never_marks_the_next_as_quick(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """A search on the worker that finishes after an add was called (the add queued
+    behind it) timed the store before the add: the search after the add is timed again,
+    on the worker."""
+    import asyncio
+    import threading
+
+    provider = await _quick_store(registry, tmp_path / "store")
+    release = threading.Event()
+    try:
+        await provider.delete(["d0"])  # the next search is timed on the worker
+        held = asyncio.ensure_future(provider._worker.call(release.wait, 10))
+        before = asyncio.ensure_future(provider.search(unit([1, 3, 2]), k=2))
+        add = asyncio.ensure_future(provider.add([Document("new", id="new")],
+                                                 [unit([-1, 0, 0])]))
+        await asyncio.sleep(0)  # all three queued on the worker, in this order
+        release.set()
+        await asyncio.gather(held, before, add)
+        ticks, found = await _ticks_to_search(provider, unit([-1, 0, 0]))
+        assert ticks >= 2 and found == "new"
+    finally:
+        release.set()
+        await provider.cleanup()
+
+
+async def test_a_quick_search_called_while_a_write_is_queued_waits_for_it(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """The last search was quick, but an add is queued on the worker: the search goes
+    to the worker behind it (never ahead of it on the loop) and finds what it added."""
+    import asyncio
+    import threading
+
+    provider = await _quick_store(registry, tmp_path / "store")
+    release = threading.Event()
+    try:
+        held = asyncio.ensure_future(provider._worker.call(release.wait, 10))
+        add = asyncio.ensure_future(provider.add([Document("new", id="new")],
+                                                 [unit([-1, 0, 0])]))
+        await asyncio.sleep(0)
+        search = asyncio.ensure_future(provider.search(unit([-1, 0, 0]), k=1))
+        await asyncio.sleep(0)
+        assert not search.done()
+        release.set()
+        await asyncio.gather(held, add)
+        assert [found.document.id for found in await search] == ["new"]
+    finally:
+        release.set()
+        await provider.cleanup()
+
+
+async def test_inline_search_ms_is_checked_when_the_provider_is_built_directly(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """The constructor holds the bounds the schema states (a budget of seconds would let
+    every search hold the loop that long); NaN passes a schema's bounds, not these."""
+    chroma = registry.load("rag", "chroma").provider_class
+    for bad in ("5", True, -1, 100.5, 1e9, float("inf"), float("nan"), None):
+        with pytest.raises(ValidationError, match="inline_search_ms"):
+            chroma(path=str(tmp_path), inline_search_ms=bad)
+    with pytest.raises(ValidationError, match="inline_search_ms"):
+        registry.create("rag", "chroma", {"path": str(tmp_path),
+                                          "inline_search_ms": float("nan")})
+    assert chroma(path=str(tmp_path), inline_search_ms=0) is not None
+    assert chroma(path=str(tmp_path), inline_search_ms=100) is not None

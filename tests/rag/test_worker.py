@@ -239,6 +239,7 @@ async def test_a_call_runs_here_when_nothing_submitted_is_unfinished() -> None:
         assert worker.here(threading.current_thread) is threading.current_thread()
         with pytest.raises(KeyError):
             worker.here({}.__getitem__, "missing")
+        assert worker.here(pow, 2, 3) == 8  # a call that raised let the lock go
         assert await worker.call(threading.current_thread) is not threading.current_thread()
         assert worker.here(pow, 2, 5) == 32  # the worker's call settled: here again
     finally:
