@@ -53,7 +53,18 @@ def prepare_config(
         error.options = tuple(missing)
         raise error
     _validate_types(schema, filled, label)
+    _refuse_nan(filled, label)
     return filled
+
+
+def _refuse_nan(filled: Mapping[str, Any], label: str) -> None:
+    """NaN passes every minimum and maximum (each comparison is false), in jsonschema
+    too: a timeout of NaN would fail at the first call, far from the setting, as a bare
+    ``ValueError`` or a "could not reach" error."""
+    for key, value in filled.items():
+        if isinstance(value, float) and value != value:
+            raise ValidationError(f"{label}: invalid configuration: option {key}: NaN is "
+                                  "not a number this option takes; pass a number")
 
 
 def _closest(unknown: list[str], known: Mapping[str, Any]) -> str:

@@ -1232,6 +1232,10 @@ MUTATIONS += (
       "                or not 0 <= inline_search_ms <= _INLINE_MAX_MS):",
       "                or False):",
       CHROMA_MODES + "test_inline_search_ms_is_checked_when_the_provider_is_built_directly"),
+    m("config-nan-refused", "a number option of NaN (a timeout, a temperature, a budget) "
+      "passing every minimum and maximum and failing at the first call as a bare ValueError",
+      "pepperpy/config.py", "    _refuse_nan(filled, label)\n", "",
+      "tests/core/test_config_check.py::test_nan_is_refused_whatever_the_bounds"),
     m("worker-here-stopped", "a call on the caller's thread after the worker stopped (its "
       "store's client closed)", "plugin_src/_shared/_worker.py",
       "        if self._stopped or self._fork != _forks[0]:\n            self._refuse()\n"

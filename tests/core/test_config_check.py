@@ -209,3 +209,18 @@ def test_a_secret_failing_a_pattern_is_still_never_shown() -> None:
         prepare_config(schema, {"api_key": "hunter2-secret"}, label="p")
     assert "hunter2" not in str(info.value)
     assert "option api_key: failed the 'pattern' check" in str(info.value)
+
+
+NUMBER_OPTIONS = [(name, key) for name, schema in sorted(SCHEMAS.items())
+                  for key, spec in schema["properties"].items()
+                  if spec.get("type") == "number"]
+
+
+@pytest.mark.parametrize(("name", "key"), NUMBER_OPTIONS)
+def test_nan_is_refused_whatever_the_bounds(name: str, key: str) -> None:
+    """NaN passes every minimum and maximum (jsonschema's too): a timeout of NaN failed
+    at the first request, as a bare ValueError (openai) or "could not reach" (anthropic)."""
+    schema = SCHEMAS[name]
+    config = {**{k: "x" for k in schema.get("required", [])}, key: float("nan")}
+    with pytest.raises(ValidationError, match=rf"option {key}: NaN is not a number"):
+        prepare_config(schema, config, label=name)
