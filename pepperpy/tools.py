@@ -179,9 +179,11 @@ class ToolRunner:
 
     async def call(self, call: ToolCall) -> ToolResult:
         """One call, by the rules above (not recorded in ``steps``)."""
-        tool = self._tools.get(call.name)
+        tool = self._tools.get(call.name)  # exact: the name as the model sent it
         if tool is None or tool.function is None:
-            return _error(f"there is no tool named {call.name!r}; available tools: "
+            # The name is the server's (a prompt-injected model's): shown bounded, as the
+            # call is answered without _bounded (the offered names are ours)
+            return _error(f"there is no tool named {_shown(call.name)}; available tools: "
                           f"{', '.join(sorted(self._tools)) or 'none'}")
         if len(self.steps) >= self._max_calls:
             return _error(f"the budget of {self._max_calls} tool call(s) for this run is "
@@ -229,7 +231,7 @@ class ToolRunner:
             return None
         return self._tracing.start(f"execute_tool {call.name}", {
             "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.name,
-            "gen_ai.tool.call.id": call.id})
+            "gen_ai.tool.call.id": _shown(call.id, quoted=False)})  # the server's text
 
 
 async def _within(awaitable: Awaitable[Any], limit: float | None, deadline: Any,
@@ -284,6 +286,16 @@ def _mismatch(tool: Tool, arguments: Any) -> str | None:
     return None
 
 
+def _shown(text: Any, *, quoted: bool = True) -> str:
+    """A name or id the model sent, as a message or a span shows it: at most 100
+    characters, so a megabyte of it never flows back into the prompt, logs or traces.
+    (The provider, which knows the API key, redacts it from its own messages.)"""
+    from pepperpy.http_errors import shown  # not at import: it imports email.utils
+
+    text = shown(str(text), 100)
+    return repr(text) if quoted else text
+
+
 def _error(text: str) -> ToolResult:
     return ToolResult(f"error: {text}", is_error=True)
 
@@ -329,7 +341,7 @@ class ToolBox:
         tools = {t.name: t for t in await self.collect()}
         tool = tools.get(name)
         if tool is None:
-            raise ValidationError(f"there is no tool named {name!r}; available tools: "
+            raise ValidationError(f"there is no tool named {_shown(name)}; available tools: "
                                   f"{', '.join(sorted(tools)) or 'none'}")
         problem = _mismatch(tool, arguments if arguments is not None else {})
         if problem is not None:
