@@ -340,13 +340,13 @@ class OpenAIChatProvider(LLMProvider):
                     raise self._broken("streamed a tool call whose function is not an object")
                 if function.get("name"):
                     call["name"] = self._text(function["name"], "a tool name")
-                piece = function.get("arguments")
-                if piece:
-                    if piece.__class__ is not str:  # named only then: the name is the server's
+                args = function.get("arguments")
+                if args:
+                    if args.__class__ is not str:  # the name is the server's: shown only here
                         raise self._broken(f"sent an arguments piece for tool "
                                            f"{self._named(call['name'])} that is not text "
-                                           f"({type(piece).__name__})")
-                    call["args"].append(piece)
+                                           f"({type(args).__name__})")
+                    call["args"].append(args)
 
     def _arguments(self, name: str, raw: str | None) -> dict[str, Any]:
         try:
