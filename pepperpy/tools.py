@@ -178,11 +178,15 @@ class ToolRunner:
         return turn
 
     async def call(self, call: ToolCall) -> ToolResult:
-        """One call, by the rules above (not recorded in ``steps``)."""
+        """One call, by the rules above (not recorded in ``steps``). What goes back to the
+        model is cut to ``max_result_chars``, an error too: a schema mismatch or a tool's
+        exception can repeat arguments the model chose, of any length."""
+        return self._bounded(await self._reply(call))
+
+    async def _reply(self, call: ToolCall) -> ToolResult:
         tool = self._tools.get(call.name)  # exact: the name as the model sent it
         if tool is None or tool.function is None:
-            # The name is the server's (a prompt-injected model's): shown bounded, as the
-            # call is answered without _bounded (the offered names are ours)
+            # The name is the model's (a prompt-injected one's): at most 100 characters
             return _error(f"there is no tool named {_shown(call.name)}; available tools: "
                           f"{', '.join(sorted(self._tools)) or 'none'}")
         if len(self.steps) >= self._max_calls:
@@ -205,7 +209,7 @@ class ToolRunner:
         if span is not None:
             span.set_attribute("pepperpy.tool.is_error", result.is_error)
             span.end()
-        return self._bounded(result)
+        return result
 
     async def _run(self, tool: Tool, arguments: dict[str, Any]) -> ToolResult:
         function = tool.function

@@ -765,6 +765,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("tool-result-size", "tool results flooding the prompt", "pepperpy/tools.py",
       "        if len(text) <= self._max_chars:", "        if True:",
       f"{TOOL}test_a_huge_tool_result_is_cut_before_it_reenters_the_prompt"),
+    m("tool-error-result-size", "an error result repeating the model's arguments (a schema "
+      "or signature mismatch, a tool's exception) flooding the prompt uncut",
+      "pepperpy/tools.py", "        return self._bounded(await self._reply(call))",
+      "        return await self._reply(call)",
+      f"{TOOL}test_an_error_result_repeating_the_models_arguments_is_cut_too"),
     m("tool-call-budget", "runaway tool loops", "pepperpy/tools.py",
       "        if len(self.steps) >= self._max_calls:", "        if False:",
       f"{TOOL}test_calls_past_max_tool_calls_are_answered_with_an_error_not_run"),
