@@ -90,6 +90,9 @@ OPENAI_CHAT = "pepperpy/openai_compatible/chat.py"
 OPENAI_WIRE = "tests/llm/test_openai_read_wire.py::"
 HOSTILE = "tests/llm/test_hostile_types.py::"
 CHROMA_MODES = "tests/rag/test_chroma_modes.py::"
+EMBED_OPENAI = "plugin_src/embeddings_openai_provider/provider.py"
+BROKEN_EMBEDDINGS = ("tests/llm/test_embeddings_openai.py::"
+                     "test_a_broken_embeddings_answer_is_a_provider_error")
 QUICK_SEARCH = (CHROMA_MODES
                 + "test_a_quick_search_runs_on_the_loop_and_a_write_sends_the_next_to_the_worker")
 WIRE = "tests/llm/test_anthropic_reads_the_wire.py::"
@@ -1300,6 +1303,28 @@ MUTATIONS += (
       "passing every minimum and maximum and failing at the first call as a bare ValueError",
       "pepperpy/config.py", "    _refuse_nan(filled, label)\n", "",
       "tests/core/test_config_check.py::test_nan_is_refused_whatever_the_bounds"),
+    m("embeddings-openai-sdk-reading", "a broken embeddings answer the SDK fails to decode "
+      "(no data, text that is not base64, items that are not objects) escaping as a bare "
+      "ValueError, binascii.Error or AttributeError", EMBED_OPENAI,
+      "        except (ValueError, TypeError, AttributeError) as exc:  # the SDK decoding",
+      "        except ZeroDivisionError as exc:  # the SDK decoding",
+      BROKEN_EMBEDDINGS + "[no-data]", BROKEN_EMBEDDINGS + "[embedding-not-base64]",
+      BROKEN_EMBEDDINGS + "[item-not-object]"),
+    m("embeddings-openai-indexes", "embeddings whose indexes repeat or leave one text out: "
+      "a text given another text's vector", EMBED_OPENAI,
+      "i.__class__ is not int for i in indexes) or sorted(indexes) != list(range(count)):",
+      "i.__class__ is not int for i in indexes):",
+      BROKEN_EMBEDDINGS + "[index-twice]", BROKEN_EMBEDDINGS + "[index-out-of-range]"),
+    m("embeddings-openai-finite", "a vector with NaN or infinity stored (every distance to it "
+      "NaN)", EMBED_OPENAI, " or total - total != 0:", ":",
+      BROKEN_EMBEDDINGS + "[nan]", BROKEN_EMBEDDINGS + "[infinity]"),
+    m("embeddings-openai-one-length", "vectors of two lengths (or empty) from one answer "
+      "passed on", EMBED_OPENAI, "if total is None or len(vector) != size or not size or",
+      "if total is None or", BROKEN_EMBEDDINGS + "[two-lengths]", BROKEN_EMBEDDINGS + "[empty]"),
+    m("embeddings-openai-numbers", "a vector of text or null passed on", EMBED_OPENAI,
+      "        except TypeError:  # None, text, an object's keys\n            total = None\n",
+      "        except TypeError:  # None, text, an object's keys\n            total = 0\n",
+      BROKEN_EMBEDDINGS + "[embedding-of-text]", BROKEN_EMBEDDINGS + "[embedding-null]"),
     m("worker-here-stopped", "a call on the caller's thread after the worker stopped (its "
       "store's client closed)", "plugin_src/_shared/_worker.py",
       "        if self._stopped or self._fork != _forks[0]:\n            self._refuse()\n"

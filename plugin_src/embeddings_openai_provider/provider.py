@@ -22,6 +22,43 @@ _KNOWN_DIMENSIONS = {
 }
 
 
+def _broken(what: str) -> ProviderError:
+    return ProviderError(f"openai {what}; the server (or the gateway at base_url) is "
+                         "broken: retry, or use another provider", provider="openai")
+
+
+def _vectors(data: Any, count: int) -> list[list[float]]:
+    """The server's vectors in the texts' order: one per text (its ``index``; in the
+    order sent when no item has one), each a non-empty list of finite numbers, all of one
+    length. The SDK's objects check none of it, and a vector of text, of another length,
+    or with a NaN would reach the store (or the second text's vector the first text)."""
+    if data.__class__ is not list:
+        raise _broken(f"sent embeddings that are not a list ({type(data).__name__})")
+    if len(data) != count:
+        raise ProviderError(
+            f"openai returned {len(data)} embeddings for {count} texts; retry, or "
+            "lower batch_size if the server truncates batches",
+            provider="openai",
+        )
+    indexes = [getattr(item, "index", None) for item in data]
+    if any(i is not None for i in indexes):
+        if any(i.__class__ is not int for i in indexes) or sorted(indexes) != list(range(count)):
+            raise _broken("sent embeddings whose indexes are not each text's once")
+        data = [item for _, item in sorted(zip(indexes, data, strict=True))]
+    vectors = [getattr(item, "embedding", None) for item in data]
+    size = len(vectors[0]) if vectors and vectors[0].__class__ is list else 0
+    for vector in vectors:
+        try:
+            total = sum(vector)
+        except TypeError:  # None, text, an object's keys
+            total = None
+        # inf - inf and nan - nan are NaN: one test for every value that is not finite
+        if total is None or len(vector) != size or not size or total - total != 0:
+            raise _broken("sent an embedding that is not a list of finite numbers of the "
+                          "same length as the others")
+    return vectors  # type: ignore[return-value]
+
+
 class OpenAIEmbeddingProvider(EmbeddingProvider):
     """``with_embeddings("openai", api_key=..., model=..., dimensions=...)``.
 
@@ -78,14 +115,9 @@ class OpenAIEmbeddingProvider(EmbeddingProvider):
                 exc, provider="openai", key_env="OPENAI_API_KEY", model=model,
                 secret=self.config.get("api_key"),
             ) from exc
-        data = sorted(response.data, key=lambda d: d.index)
-        if len(data) != len(texts):
-            raise ProviderError(
-                f"openai returned {len(data)} embeddings for {len(texts)} texts; retry, or "
-                "lower batch_size if the server truncates batches",
-                provider="openai",
-            )
-        vectors = [list(d.embedding) for d in data]
+        except (ValueError, TypeError, AttributeError) as exc:  # the SDK decoding the answer
+            raise _broken(f"sent embeddings the SDK cannot read ({type(exc).__name__})") from exc
+        vectors = _vectors(getattr(response, "data", None), len(texts))
         if vectors and not self.config.get("dimensions"):
             self._dimension = len(vectors[0])  # trust what an unknown model really returns
         return vectors
