@@ -55,6 +55,7 @@ STREAM_CASES = "tests/bundle/test_adversarial.py::test_the_streaming_check_refus
 SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
 MCP = "tests/toolcalls/test_mcp.py::"
+FUZZ = "tests/distribution/test_damaged_catalog.py::"
 
 
 @dataclass(frozen=True)
@@ -1185,6 +1186,24 @@ MUTATIONS += (
       "written\n                _listed(targets.signed, verified, data)\n", "",
       "tests/distribution/test_publisher.py::"
       "test_a_refused_bundle_among_several_publishes_and_writes_none_of_them"),
+    m("catalog-row-checked", "a cached catalog row of the wrong types (a list for a name) "
+      "used as an offer: a bare TypeError from the category hint",
+      "pepperpy/distribution/catalog.py",
+      "    offer = _offer(index, custom[\"path\"], custom[\"length\"], "
+      "{\"sha256\": custom[\"sha256\"]},\n                   custom)",
+      "    offer = Offer(**custom)",
+      f"{FUZZ}test_every_damaged_catalog_keeps_the_commands_own_error",
+      f"{FUZZ}test_a_catalog_with_wrong_types_says_it_is_damaged_and_how_to_rebuild_it"),
+    m("catalog-file-shape", "a cached catalog whose time or offers are of the wrong type "
+      "escaping as a bare TypeError", "pepperpy/distribution/store.py",
+      "        if type(when) not in (int, float) or not isinstance(offers, list):",
+      "        if False:",
+      f"{FUZZ}test_every_damaged_catalog_keeps_the_commands_own_error"),
+    m("catalog-time-overflow", "a cached catalog whose time is an integer too large for a "
+      "float escaping as a bare OverflowError", "pepperpy/distribution/store.py",
+      "        except OverflowError:  # an integer too large for a float",
+      "        except ZeroDivisionError:",
+      f"{FUZZ}test_every_damaged_catalog_keeps_the_commands_own_error"),
     m("sse-line-ends", "a model's text holding U+2028, U+2029 or U+0085 (JSON leaves them "
       "unescaped) ending its SSE line: the event cut in two, the answer failed as not JSON",
       "pepperpy/sse.py",

@@ -743,15 +743,11 @@ def _max_age() -> float:
 
 
 def _offer_from_row(index: str, row: Any) -> Offer:
-    fields: dict[str, Any] = (
-        {k: row.get(k) for k in Offer.__match_args__} if isinstance(row, dict) else {}
-    )
-    try:
-        offer = Offer(**fields)
-    except TypeError:
+    offer = catalog.offer_from_row(index, row)
+    if offer is None:
         raise ConfigurationError(
             f"the catalog of index {index!r} is corrupt; run `pepperpy plugin search "
             "--refresh`"
-        ) from None
+        )
     return offer
 
