@@ -56,6 +56,7 @@ SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
 MCP = "tests/toolcalls/test_mcp.py::"
 FUZZ = "tests/distribution/test_damaged_catalog.py::"
+PENDING = "tests/state/test_crash_index_trust.py::"
 
 
 @dataclass(frozen=True)
@@ -1186,6 +1187,25 @@ MUTATIONS += (
       "written\n                _listed(targets.signed, verified, data)\n", "",
       "tests/distribution/test_publisher.py::"
       "test_a_refused_bundle_among_several_publishes_and_writes_none_of_them"),
+    m("index-add-trust-one-unit", "index add --trust-publishers killed between recording the "
+      "index and writing its trust: the index left recorded without its publishers' keys",
+      "pepperpy/distribution/fetch.py",
+      "                pending_trust.note_keys(staged, keys)  # recorded with the index",
+      "                pass",
+      f"{PENDING}test_index_add_trusting_publishers_killed_anywhere_adds_both_or_neither",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("index-add-trust-undo", "the index of a crashed index add --trust-publishers kept "
+      "without its keys once its note is settled", "pepperpy/distribution/pending_trust.py",
+      "            store.forget(name)\n", "            pass\n",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("index-add-trust-held-check", "a crashed index add --trust-publishers settled as "
+      "finished without its keys in the trust store", "pepperpy/distribution/pending_trust.py",
+      "        if _trusted(settings, note):", "        if True:",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("index-add-trust-session-settles", "an install reading an index a crashed index add "
+      "--trust-publishers left recorded without its keys", "pepperpy/distribution/fetch.py",
+      "        pending_trust.settle(settings, self.store, progress)\n", "",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
     m("catalog-row-checked", "a cached catalog row of the wrong types (a list for a name) "
       "used as an offer: a bare TypeError from the category hint",
       "pepperpy/distribution/catalog.py",

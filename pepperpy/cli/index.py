@@ -131,9 +131,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     example: pepperpy index list --json
     """
+    from pepperpy.distribution import pending_trust
     from pepperpy.distribution.store import IndexStore
 
-    configs = IndexStore(load_settings()).list()
+    settings = load_settings()
+    store = IndexStore(settings)
+    pending_trust.settle(settings, store, progress)  # what a crashed `index add` left
+    configs = store.list()
     if args.json:
         print(json.dumps([{"name": c.name, "url": c.url, "added_at": c.added_at}
                           for c in configs], indent=2))

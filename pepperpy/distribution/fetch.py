@@ -41,7 +41,7 @@ from pepperpy.core import (
     UntrustedPublisherError,
     ValidationError,
 )
-from pepperpy.distribution import catalog
+from pepperpy.distribution import catalog, pending_trust
 from pepperpy.distribution.catalog import Offer
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
@@ -142,6 +142,7 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
     created = store.missing_folders()  # a failed add in a fresh home removes them again
     with store.locked():
         store.clean()  # what an interrupted `index add` left
+        pending_trust.settle_locked(settings, store, show)
         existing = next((c for c in store.list() if c.name == name), None)
         if existing is not None:
             config, offers, keys = _same_again(settings, store, existing, url, root,
@@ -156,9 +157,11 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
             keys = publisher_keys(offers)
             if trust_publishers:
                 _check_trustable(settings, keys)  # refuse before anything is recorded
+                pending_trust.note_keys(staged, keys)  # recorded with the index
             config = store.record(name, url, staged)
             if trust_publishers:
                 _trust_or_forget(settings, store, name, keys, show)
+                pending_trust.finished(store, name)
         except BaseException as exc:
             import shutil
 
@@ -299,7 +302,12 @@ def trust_changes(settings: Settings, offers: Iterable[Offer]) -> list[TrustChan
 
     keys = publisher_keys(offers)
     _check_trustable(settings, keys)
-    store = TrustStore(settings.trust_file).snapshot()
+    return widening(keys, TrustStore(settings.trust_file).snapshot())
+
+
+def widening(keys: list[PublisherKey], store: TrustSnapshot) -> list[TrustChange]:
+    """What trusting ``keys`` for their slots would add to ``store`` (nothing: it holds
+    them all, or a key is revoked there and stays so)."""
     changes = []
     for key in keys:
         held = store.get(key.key_id)
@@ -337,6 +345,7 @@ class Session:
         self.settings = settings
         self.store = IndexStore(settings)
         self.progress = progress
+        pending_trust.settle(settings, self.store, progress)
         configs = self.store.list()
         if index is not None:
             configs = [self.store.get(index)]
