@@ -57,6 +57,7 @@ TOOL = "tests/toolcalls/test_tool_safety.py::"
 MCP = "tests/toolcalls/test_mcp.py::"
 FUZZ = "tests/distribution/test_damaged_catalog.py::"
 PENDING = "tests/state/test_crash_index_trust.py::"
+SEVERAL = "tests/distribution/test_install_several.py::"
 
 
 @dataclass(frozen=True)
@@ -1177,8 +1178,10 @@ MUTATIONS += (
       "test_index_trust_killed_at_every_write_point_trusts_every_key_or_none"),
     m("install-targets-looked-up-first", "plugin install A B with B a typo installing A "
       "before B is refused", "pepperpy/cli/manage.py",
-      "    session = _read_targets(args) if len(args.targets) > 1 else None",
-      "    session = None",
+      "    session = _read_targets(args)\n    plan = Plan(settings)\n    checked = []\n",
+      "    for target in args.targets:  # each installed as it is found\n"
+      "        _install_one(argparse.Namespace(**{**vars(args), \"target\": target}))\n"
+      "    return []\n",
       "tests/distribution/test_names.py::"
       "test_several_targets_are_all_looked_up_before_the_first_installs"),
     m("repo-add-check-all-first", "repo add A B writing A's target file before B is refused "
@@ -1206,6 +1209,25 @@ MUTATIONS += (
       "--trust-publishers left recorded without its keys", "pepperpy/distribution/fetch.py",
       "        pending_trust.settle(settings, self.store, progress)\n", "",
       f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("install-several-checked-first", "plugin install A B installing A before B's own "
+      "trust, revocation or rollback check refuses B", "pepperpy/cli/manage.py",
+      "        checked = _check_targets(args, settings, held)\n"
+      "        for offer, bundle in checked:\n"
+      "            result = install_checked(bundle, settings=settings)\n"
+      "            _report(args, settings, result, offer)\n",
+      "        for target in args.targets:\n"
+      "            _install_one(argparse.Namespace(**{**vars(args), \"target\": target}))\n",
+      f"{SEVERAL}test_a_refused_second_file_installs_nothing_and_is_named",
+      f"{SEVERAL}test_a_refused_name_after_a_good_one_installs_nothing"),
+    m("install-several-plan-state", "plugin install a-2.0 a-1.0 installing a-2.0 before the "
+      "rollback to a-1.0 is refused: each target judged against the installed plugins only",
+      "pepperpy/plugins/install_plan.py",
+      "        self.state = _after(self.state, pending)\n", "",
+      f"{SEVERAL}test_a_refused_second_file_installs_nothing_and_is_named"),
+    m("install-several-trust-recheck", "a bundle checked, then its signer revoked by another "
+      "process, installed from the earlier check", "pepperpy/plugins/install_plan.py",
+      "    if trust.fingerprint != checked.fingerprint:", "    if False:",
+      f"{SEVERAL}test_the_trust_store_changed_after_the_check_is_checked_again"),
     m("catalog-row-checked", "a cached catalog row of the wrong types (a list for a name) "
       "used as an offer: a bare TypeError from the category hint",
       "pepperpy/distribution/catalog.py",

@@ -473,23 +473,16 @@ class Session:
         options: dict[str, Any] = {"allow_downgrade": allow_downgrade, "force": force,
                                    "transfer_owner": transfer_owner,
                                    "accept": _matches(offer)}
-        current = installed_plugins(self.settings).get(offer.name)
-        if current is not None and not allow_downgrade and _older(offer.version, current[0]):
-            from pepperpy.plugins.install import older_than_installed
-
-            raise older_than_installed(offer.name, offer.version, current[0])  # no download
-        installed = installed_path(self.settings, offer.name)
-        if current is not None and current[1] == offer.sha256 == _digest_of(installed):
+        installed = self._installed_copy(offer, allow_downgrade=allow_downgrade)
+        if installed is not None:
             # Already installed and intact: no download, but the same checks as any
             # install (a revoked key or digest, a key trusted for other plugins only).
             # A damaged or missing copy is fetched again below.
             result = install_bundle(installed, settings=self.settings, **options)
             return self._finish(offer, result, deps=deps)
-        client = self.client(offer.index)
-        if self.progress:
-            self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
-                          f"{offer.index!r}")
-        incoming = Incoming.open(self.settings, offer.length, installed)  # None: in memory
+        client = self._downloading(offer)
+        incoming = Incoming.open(self.settings, offer.length,
+                                 installed_path(self.settings, offer.name))  # None: memory
         try:
             result = self._install_target(offer, client, incoming, options)
         finally:
@@ -497,9 +490,50 @@ class Session:
                 incoming.close()
         return self._finish(offer, result, deps=deps)
 
+    def check_offer(self, offer: Offer, plan: Any, held: contextlib.ExitStack) -> Any:
+        """``install_offer``'s download and checks, into ``plan`` (``plugin install A B``
+        checks every target before the first install): the ``Checked`` bundle, whose
+        received file ``held`` closes."""
+        from pepperpy.plugins.incoming import Incoming
+        from pepperpy.plugins.install import installed_path
+
+        installed = self._installed_copy(offer, allow_downgrade=False)
+        if installed is not None:
+            return plan.check_file(installed, accept=_matches(offer))
+        client = self._downloading(offer)
+        incoming = Incoming.open(self.settings, offer.length,
+                                 installed_path(self.settings, offer.name))
+        if incoming is not None:
+            held.callback(incoming.close)
+        return self._install_target(offer, client, incoming, {"accept": _matches(offer)},
+                                    plan=plan)
+
+    def _installed_copy(self, offer: Offer, *, allow_downgrade: bool) -> Path | None:
+        """The installed file when it is this offer's bytes, intact; refuses an older
+        version before any download."""
+        from pepperpy.plugins.install import installed_path
+
+        current = installed_plugins(self.settings).get(offer.name)
+        if current is not None and not allow_downgrade and _older(offer.version, current[0]):
+            from pepperpy.plugins.install import older_than_installed
+
+            raise older_than_installed(offer.name, offer.version, current[0])  # no download
+        installed = installed_path(self.settings, offer.name)
+        if current is not None and current[1] == offer.sha256 == _digest_of(installed):
+            return installed
+        return None
+
+    def _downloading(self, offer: Offer) -> IndexClient:
+        client = self.client(offer.index)
+        if self.progress:
+            self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
+                          f"{offer.index!r}")
+        return client
+
     def _install_target(self, offer: Offer, client: IndexClient, incoming: Any,
-                        options: dict[str, Any]) -> Any:
-        """Steps 4 and 5 of the module docstring: the install's result."""
+                        options: dict[str, Any], *, plan: Any = None) -> Any:
+        """Steps 4 and 5 of the module docstring: the install's result (with ``plan``,
+        the bundle checked into it, not installed)."""
         from pepperpy.plugins.install import install_bytes, install_incoming
 
         target = client.fetch(offer, incoming)
@@ -510,7 +544,11 @@ class Session:
             listed(verified)
 
         try:
-            if incoming is not None:
+            if plan is not None and incoming is not None:
+                result = plan.check_incoming(incoming, origin=offer.path, accept=accept)
+            elif plan is not None:
+                result = plan.check_bytes(target.data, origin=offer.path, accept=accept)
+            elif incoming is not None:
                 result = install_incoming(incoming, origin=offer.path,
                                           settings=self.settings, accept=accept, **options)
             else:
