@@ -2,17 +2,18 @@
 
     .venv/bin/python bench/bench_chroma_hops.py [--smoke] [--size 2000] [--rounds 60]
 
-One embedded store, opened by the chroma plugin. The same chromadb query (k=5) runs
-three ways, in shuffled blocks of 20: raw on the event loop's thread; through the
-plugin's worker thread (timestamps on both sides of each hop, and the query's own CPU
-on the thread that runs it); and as the plugin's whole ``search``. Printed: medians in
-us per query. "to worker" is from the loop's submit to the worker starting the query,
-"back" from the worker's end of the query to the caller resuming, "loop CPU" the event
-loop thread's own CPU per call, "sleeps" the times per call that the loop thread and
-the worker thread blocked and had to be woken again (voluntary context switches, Linux
-only; a raw query blocks its own thread about twice, waiting for chroma's threads). No
-target: this explains the ratio ``bench_chroma.py`` prints. ``--smoke``: 200 chunks,
-two rounds (the test suite).
+One embedded store, opened by the chroma plugin with ``inline_search_ms=0`` (every
+search through the worker thread, the path a search takes when it is not known to be
+quick). The same chromadb query (k=5) runs three ways, in shuffled blocks of 20: raw on
+the event loop's thread; through the plugin's worker thread (timestamps on both sides of
+each hop, and the query's own CPU on the thread that runs it); and as the plugin's whole
+``search``. Printed: medians in us per query. "to worker" is from the loop's submit to
+the worker starting the query, "back" from the worker's end of the query to the caller
+resuming, "loop CPU" the event loop thread's own CPU per call, "sleeps" the times per
+call that the loop thread and the worker thread blocked and had to be woken again
+(voluntary context switches, Linux only; a raw query blocks its own thread about twice,
+waiting for chroma's threads). No target: this explains the reference line ``bench_chroma.py``
+prints. ``--smoke``: 200 chunks, two rounds (the test suite).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ async def measure(n: int, rounds: int) -> None:
     docs = [Document(f"chunk {i} " + "abc " * 12, id=f"id{i}") for i in range(n)]
     registry = register_source_plugins(ProviderRegistry(), "rag_chroma_provider")
     with tempfile.TemporaryDirectory(prefix="pepperpy-bench-hops-") as tmp:
-        provider: Any = registry.create("rag", "chroma", {"path": tmp, "collection": "bench"})
+        provider: Any = registry.create("rag", "chroma", {"path": tmp, "collection": "bench",
+                                                     "inline_search_ms": 0})
         await provider.initialize()
         try:
             await provider.add(docs, vecs)

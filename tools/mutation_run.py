@@ -92,6 +92,9 @@ ANTHROPIC = "plugin_src/llm_anthropic_provider/provider.py"
 OPENAI_CHAT = "pepperpy/openai_compatible/chat.py"
 OPENAI_WIRE = "tests/llm/test_openai_read_wire.py::"
 HOSTILE = "tests/llm/test_hostile_types.py::"
+CHROMA_MODES = "tests/rag/test_chroma_modes.py::"
+QUICK_SEARCH = (CHROMA_MODES
+                + "test_a_quick_search_runs_on_the_loop_and_a_write_sends_the_next_to_the_worker")
 WIRE = "tests/llm/test_anthropic_reads_the_wire.py::"
 GATE = "pepperpy/trust/gate.py"
 MANAGER = "pepperpy/plugins/manager.py"
@@ -1157,6 +1160,46 @@ MUTATIONS += (
       "        if False:",
       "tests/rag/test_worker.py::"
       "test_a_forked_child_never_closes_the_descriptors_of_its_parents_worker"),
+    m("worker-here-after-submitted", "a call run on the caller's thread overtaking one "
+      "submitted before it (queued or running on the worker): out of order, or beside it",
+      "plugin_src/_shared/_worker.py",
+      "        if self._unfinished or not", "        if not",
+      "tests/rag/test_worker.py::"
+      "test_a_call_never_runs_here_ahead_of_one_submitted_before_it"),
+    m("worker-here-one-at-a-time", "two threads each running a call on their own thread at "
+      "once, a synchronous store seeing two calls together", "plugin_src/_shared/_worker.py",
+      "        if self._unfinished or not self._running.acquire(blocking=False):\n"
+      "            return BUSY\n        try:\n            return fn(*args)\n"
+      "        finally:\n            self._running.release()\n",
+      "        if self._unfinished:\n            return BUSY\n        return fn(*args)\n",
+      "tests/rag/test_worker.py::"
+      "test_a_call_here_never_runs_beside_a_call_from_another_thread"),
+    m("worker-runs-under-lock", "the worker running a call from another thread beside one "
+      "run on its caller's thread", "plugin_src/_shared/_worker.py",
+      "            with self._running:\n                try:",
+      "            if True:\n                try:",
+      "tests/rag/test_worker.py::"
+      "test_a_call_here_never_runs_beside_a_call_from_another_thread"),
+    m("worker-here-fork", "a call on the caller's thread in a forked child, on a store "
+      "client that did not survive the fork", "plugin_src/_shared/_worker.py",
+      "        if self._stopped or self._fork != _forks[0]:\n            self._refuse()\n"
+      "        if self._unfinished",
+      "        if self._stopped:\n            self._refuse()\n        if self._unfinished",
+      "tests/rag/test_worker.py::test_a_call_in_a_forked_child_is_refused_not_left_waiting"),
+    m("chroma-add-retimes-search", "a search after an add run on the event loop's thread on "
+      "the strength of a timing taken before the add (the add may have made it slow)",
+      "plugin_src/rag_chroma_provider/provider.py",
+      "                self._quick = False  # the next search is timed on the worker again\n",
+      "", QUICK_SEARCH),
+    m("chroma-delete-retimes-search", "the same after a delete",
+      "plugin_src/rag_chroma_provider/provider.py",
+      "            return\n        self._quick = False\n", "            return\n",
+      QUICK_SEARCH),
+    m("chroma-slow-search-on-worker", "a search slower than inline_search_ms (or any, with 0) "
+      "holding the event loop's thread", "plugin_src/rag_chroma_provider/provider.py",
+      "            self._quick = perf_counter() - start < self._inline_s",
+      "            self._quick = True",
+      CHROMA_MODES + "test_embedded_queries_leave_the_event_loop_free_with_inline_searches_off"),
     m("index-add-trust-read-first", "index add with a damaged trust store recording the index "
       "(and printing it added) before the store's error", "pepperpy/distribution/fetch.py",
       "    trusted = _trust_snapshot(settings)  # a damaged store refuses here, before any write",

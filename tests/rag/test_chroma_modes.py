@@ -9,7 +9,7 @@ from support.chroma import start_server
 from support.postgres import free_port
 from support.vectors import unit
 
-from pepperpy.core import ServerError, ValidationError
+from pepperpy.core import BadRequestError, ServerError, ValidationError
 from pepperpy.rag import Document, RAGProvider
 from pepperpy.registry import ProviderRegistry
 
@@ -84,28 +84,69 @@ def test_unknown_distance_is_refused(registry: ProviderRegistry, tmp_path: Path)
         registry.create("rag", "chroma", {"path": str(tmp_path), "distance": "manhattan"})
 
 
-async def test_embedded_queries_leave_the_event_loop_free(
-    registry: ProviderRegistry, tmp_path: Path
-) -> None:
-    """chromadb's embedded calls are synchronous: they run on the plugin's worker
-    thread, and the loop runs other tasks until the answer arrives."""
+async def _ticks_to_search(provider: RAGProvider, vector: list[float]) -> tuple[int, str]:
+    """How many loop turns a search took, and the id it found first. A query run on the
+    event loop's thread finishes in the search task's first step (one tick); one run on
+    the worker thread needs later turns of the loop, which runs other tasks meanwhile."""
     import asyncio
 
-    provider = registry.create("rag", "chroma", {"path": str(tmp_path / "store")})
+    ticks = 0
+    search = asyncio.ensure_future(provider.search(vector, k=2))
+    while not search.done():
+        ticks += 1
+        await asyncio.sleep(0)
+    return ticks, search.result()[0].document.id
+
+
+async def test_embedded_queries_leave_the_event_loop_free_with_inline_searches_off(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """chromadb's embedded calls are synchronous; with ``inline_search_ms=0`` every one
+    runs on the plugin's worker thread, and the loop runs other tasks until it answers."""
+    provider = registry.create("rag", "chroma", {"path": str(tmp_path / "store"),
+                                                 "inline_search_ms": 0})
     assert isinstance(provider, RAGProvider)
     await provider.initialize()
     try:
         docs = [Document(f"text {i}", id=f"d{i}") for i in range(20)]
         await provider.add(docs, [unit([1, i, 2]) for i in range(20)])
-        for _ in range(3):
-            ticks = 0
-            search = asyncio.ensure_future(provider.search(unit([1, 3, 2]), k=2))
-            while not search.done():
-                ticks += 1
-                await asyncio.sleep(0)
-            # A query run on the loop would finish in the search task's first step (one
-            # tick); on the worker, the answer needs later turns of the loop.
+        for _ in range(4):
+            ticks, found = await _ticks_to_search(provider, unit([1, 3, 2]))
             assert ticks >= 2
-            assert search.result()[0].document.id == "d3"
+            assert found == "d3"
+    finally:
+        await provider.cleanup()
+
+
+async def test_a_quick_search_runs_on_the_loop_and_a_write_sends_the_next_to_the_worker(
+    registry: ProviderRegistry, tmp_path: Path
+) -> None:
+    """By default a search whose previous search took under 5 ms runs on the loop's
+    thread (no hop to the worker and back); after an add or a delete the next search
+    is timed on the worker again, and every answer is the same either way."""
+    provider = registry.create("rag", "chroma", {"path": str(tmp_path / "store"),
+                                                 "inline_search_ms": 100})
+    assert isinstance(provider, RAGProvider)
+    await provider.initialize()
+    try:
+        docs = [Document(f"text {i}", id=f"d{i}") for i in range(20)]
+        await provider.add(docs, [unit([1, i, 2]) for i in range(20)])
+        ticks, found = await _ticks_to_search(provider, unit([1, 3, 2]))
+        assert ticks >= 2 and found == "d3"
+        assert await _ticks_to_search(provider, unit([1, 3, 2])) == (1, "d3")
+        assert await _ticks_to_search(provider, unit([1, 3, 2])) == (1, "d3")
+        await provider.add([Document("new", id="new")], [unit([1, 30, 2])])
+        ticks, found = await _ticks_to_search(provider, unit([1, 30, 2]))
+        assert ticks >= 2 and found == "new"
+        assert await _ticks_to_search(provider, unit([1, 30, 2])) == (1, "new")
+        await provider.delete(["new"])
+        ticks, found = await _ticks_to_search(provider, unit([1, 30, 2]))
+        assert ticks >= 2 and found == "d19"
+        # chroma's error, raised on the loop's thread, is translated as on the worker
+        with pytest.raises(BadRequestError, match="dimension"):
+            await provider.search([1.0, 0.0], k=1)
+        with pytest.raises(ValidationError, match="inline_search_ms"):
+            registry.create("rag", "chroma", {"path": str(tmp_path / "other"),
+                                              "inline_search_ms": -1})
     finally:
         await provider.cleanup()

@@ -233,6 +233,90 @@ async def test_a_stopped_worker_refuses_new_calls_at_once() -> None:
     assert await busy is True
 
 
+async def test_a_call_runs_here_when_nothing_submitted_is_unfinished() -> None:
+    worker = Worker("test-worker")
+    try:
+        assert worker.here(threading.current_thread) is threading.current_thread()
+        with pytest.raises(KeyError):
+            worker.here({}.__getitem__, "missing")
+        assert await worker.call(threading.current_thread) is not threading.current_thread()
+        assert worker.here(pow, 2, 5) == 32  # the worker's call settled: here again
+    finally:
+        worker.stop()
+    with pytest.raises(RuntimeError, match="stopped"):
+        worker.here(int)
+
+
+async def test_a_call_never_runs_here_ahead_of_one_submitted_before_it() -> None:
+    """Queued or running on the worker: ``here`` answers BUSY, so the caller submits and
+    its call runs after the earlier one, in order. Checked in the gap between two calls
+    too, when the worker holds no call (it is held there, reporting the first outcome)."""
+    import time
+
+    worker = Worker("test-worker")
+    release = threading.Event()
+    seen: list[str] = []
+    try:
+        running = asyncio.ensure_future(worker.call(lambda: release.wait(10) and seen.append("a")))
+        queued = asyncio.ensure_future(worker.call(seen.append, "b"))
+        await _settle()
+        assert worker.here(seen.append, "here") is worker_module.BUSY  # "a" is running
+        with worker._lock:  # the worker stops between "a" and "b", running nothing
+            release.set()
+            deadline = time.monotonic() + 10
+            while (seen != ["a"] or worker._running.locked()) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert worker.here(seen.append, "here") is worker_module.BUSY  # "b" is queued
+        await asyncio.gather(running, queued)
+        assert seen == ["a", "b"]
+        worker.here(seen.append, "here")
+        assert seen == ["a", "b", "here"]
+    finally:
+        release.set()
+        worker.stop()
+
+
+def test_a_call_here_never_runs_beside_a_call_from_another_thread() -> None:
+    """One thread runs a call here; another thread's ``here`` is refused, and a call it
+    submits waits until the first is done: the store never sees two at once."""
+    worker = Worker("test-worker")
+    inside, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+    results: dict[str, object] = {}
+
+    def long_call() -> None:
+        inside.set()
+        assert release.wait(10)
+        seen.append("here done")
+
+    def other_thread() -> None:
+        assert inside.wait(10)
+        results["here"] = worker.here(seen.append, "other here")
+
+        async def submit() -> None:
+            await worker.call(seen.append, "submitted")
+
+        asyncio.run(submit())
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        runner = threading.Thread(target=lambda: results.__setitem__("first",
+                                                                     worker.here(long_call)))
+        runner.start()
+        assert inside.wait(10)
+        thread.join(0.5)  # its submitted call must still be waiting for the first
+        assert seen == []
+        release.set()
+        runner.join(10)
+        thread.join(10)
+    finally:
+        release.set()
+        worker.stop()
+    assert results["here"] is worker_module.BUSY
+    assert seen == ["here done", "submitted"]
+
+
 # A fresh interpreter forks, never the pytest process: a fork of a process with other
 # threads (gRPC's, chroma's) can abort in the child (see tests/state/test_full_disk.py).
 _CALL_IN_CHILD = r"""
@@ -247,19 +331,24 @@ worker = module.Worker("pepperpy-fork-test")
 read, write = os.pipe()
 pid = os.fork()
 if pid == 0:  # the child: answer through the pipe, then leave without cleanup
-    code = b"?"
-    try:
-        async def call() -> None:
-            await asyncio.wait_for(worker.call(lambda: None), 5)
+    async def call() -> None:
+        await asyncio.wait_for(worker.call(lambda: None), 5)
 
-        asyncio.run(call())
-        code = b"answered"
-    except ConfigurationError as exc:
-        code = b"refused" if "forks" in str(exc) else b"wrong message"
-    except BaseException as exc:  # reported to the parent
-        code = type(exc).__name__.encode()
+    def here() -> None:  # the client does not survive a fork on the caller's thread either
+        worker.here(lambda: None)
+
+    try:
+        for attempt in (lambda: asyncio.run(call()), here):
+            code = b"?"
+            try:
+                attempt()
+                code = b"answered"
+            except ConfigurationError as exc:
+                code = b"refused" if "forks" in str(exc) else b"wrong-message"
+            except BaseException as exc:  # reported to the parent
+                code = type(exc).__name__.encode()
+            os.write(write, code + b" ")
     finally:
-        os.write(write, code)
         os._exit(0)
 os.close(write)
 os.waitpid(pid, 0)
@@ -285,7 +374,7 @@ def test_a_call_in_a_forked_child_is_refused_not_left_waiting() -> None:
                           capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["refused", "7"], done.stderr
+    assert done.stdout.split() == ["refused", "refused", "7"], done.stderr
 
 
 _FORKED_CHILD = r"""
