@@ -5,7 +5,8 @@ covers both. So the index folder is moved into place holding a note of the keys 
 to trust (``trust-pending.json``), and the note is removed once the trust store holds them.
 A crash in between leaves the note; the next command that reads the index store (``index
 add``, ``index list``, an install, search or update: every ``Session``) settles it under
-the store's lock, and says what it did:
+the store's lock, and says what it did (``plugin doctor`` lists a note, ``--fix`` settles
+it):
 
 - the trust store holds every key for every plugin the note lists (the trust write went
   through): the command had finished, and only the note goes;
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from pepperpy.distribution.store import IndexStore
     from pepperpy.settings import Settings
 
-__all__ = ["NOTE", "finished", "note_keys", "settle", "settle_locked"]
+__all__ = ["NOTE", "finished", "note_keys", "pending", "settle", "settle_locked"]
 
 NOTE = "trust-pending.json"
 Say = Callable[[str], None]
@@ -49,10 +50,14 @@ def finished(store: IndexStore, name: str) -> None:
     remove_file(store.index_dir(name) / NOTE)
 
 
+def pending(store: IndexStore) -> list[str]:
+    """The recorded indexes whose note is still there (one ``stat`` per index)."""
+    return [c.name for c in store.list() if (store.index_dir(c.name) / NOTE).exists()]
+
+
 def settle(settings: Settings, store: IndexStore, say: Say | None) -> None:
-    """Settle what a crashed ``index add --trust-publishers`` left, if anything: one
-    ``stat`` per index when nothing did."""
-    if not any((store.index_dir(c.name) / NOTE).exists() for c in store.list()):
+    """Settle what a crashed ``index add --trust-publishers`` left, if anything."""
+    if not pending(store):
         return
     with store.locked():
         settle_locked(settings, store, say)

@@ -119,3 +119,19 @@ def test_killed_after_the_trust_write_the_next_command_finishes_it(
             ) in found.stderr
     assert not (base / "fresh" / "indexes" / "main" / NOTE).exists()
     assert _state(base) == (["main"], True)
+
+
+def test_plugin_doctor_lists_the_note_and_fix_settles_it(base: Path, tmp_path: Path) -> None:
+    point = _point(base, tmp_path, "trust.json", "create")
+    assert pepperpy(base / "fresh", *_add(base),
+                    env={"PEPPERPY_CRASH_AT": str(point)}).returncode == -9
+    note = base / "fresh" / "indexes" / "main" / NOTE
+    doctor = pepperpy(base / "fresh", "plugin", "doctor")
+    assert (f"[leftover] {note}: an interrupted `pepperpy index add main "
+            "--trust-publishers`") in doctor.stdout, doctor.stdout
+    assert note.is_file()  # listing changes nothing
+    fixed = pepperpy(base / "fresh", "plugin", "doctor", "--fix")
+    assert fixed.returncode == 0, fixed.stderr
+    assert f"[fixed] {note}" in fixed.stdout, fixed.stdout
+    assert not (base / "fresh" / "indexes" / "main").exists()
+    assert _state(base) == ([], False)
