@@ -100,10 +100,11 @@ def _damaged_note(damaged: list[str]) -> str:
     if not damaged:
         return ""
     if len(damaged) == 1:
-        what = f"the cached catalog of index {damaged[0]!r} is damaged"
+        what, it = f"the cached catalog of index {damaged[0]!r} is damaged", "it"
     else:
-        what = f"the cached catalogs of indexes {', '.join(map(repr, damaged))} are damaged"
-    return f" ({what}; `pepperpy plugin search --refresh` rebuilds it)"
+        names = ", ".join(map(repr, damaged))
+        what, it = f"the cached catalogs of indexes {names} are damaged", "them"
+    return f" ({what}; `pepperpy plugin search --refresh` rebuilds {it})"
 
 
 def _category_hint(name: str, in_category: list[str], plugins: Mapping[str, Any],
