@@ -53,7 +53,7 @@ class Checked:
     verified: VerifiedBundle | Verified
     origin: str
     put: Callable[[Path], None]
-    fingerprint: str
+    trust: Trust
     action: str
 
 
@@ -88,7 +88,7 @@ class Plan:
         action, pending = _judge(verified, trust, origin, self.state, allow_downgrade=False,
                                  force=False, transfer_owner=False)
         self.state = _after(self.state, pending)
-        return Checked(verified, origin, put, trust.fingerprint, action)
+        return Checked(verified, origin, put, trust, action)
 
 
 def _after(state: InstallState, pending: Pending) -> InstallState:
@@ -105,7 +105,9 @@ def install_checked(checked: Checked, *, settings: Settings) -> InstallResult:
     from pepperpy.trust.authentic import check_key
 
     trust = read_trust(settings)
-    if trust.fingerprint != checked.fingerprint:
+    if trust.fingerprint == checked.trust.fingerprint:
+        trust = checked.trust  # the same store; its cache holds what the check verified
+    if trust is not checked.trust:
         try:
             check_key(trust.snapshot, checked.verified.key_id, checked.verified.digest)
         except PepperpyError as exc:
