@@ -44,6 +44,7 @@ from pepperpy.core import (
 from pepperpy.distribution import catalog, pending_trust
 from pepperpy.distribution.catalog import Offer
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
+from pepperpy.distribution.publisher_keys import PublisherKey, TrustChange, widening
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
 from pepperpy.fsio import atomic_write, ensure_folder
 from pepperpy.settings import Settings
@@ -68,18 +69,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-
-
-@record
-class PublisherKey:
-    """A publisher key an index names, with the plugins it signs there."""
-
-    key_id: str
-    publisher: str
-    pem: bytes
-    names: tuple[str, ...]
-    #: ``name@category/provider`` for each: what the key is trusted for when imported
-    slots: tuple[str, ...] = ()
 
 
 @record
@@ -285,15 +274,6 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         [(key.pem, _publisher_name(key), key.slots) for key in keys])
 
 
-@record
-class TrustChange:
-    """What ``index trust`` would add: a new key, or new slots for a scoped key."""
-
-    key: PublisherKey
-    slots: tuple[str, ...]
-    new_key: bool
-
-
 def trust_changes(settings: Settings, offers: Iterable[Offer]) -> list[TrustChange]:
     """How trusting the publishers an index names now would widen the trust store:
     keys it does not hold, and plugins a key trusted with ``--only`` does not cover yet.
@@ -303,23 +283,6 @@ def trust_changes(settings: Settings, offers: Iterable[Offer]) -> list[TrustChan
     keys = publisher_keys(offers)
     _check_trustable(settings, keys)
     return widening(keys, TrustStore(settings.trust_file).snapshot())
-
-
-def widening(keys: list[PublisherKey], store: TrustSnapshot) -> list[TrustChange]:
-    """What trusting ``keys`` for their slots would add to ``store`` (nothing: it holds
-    them all, or a key is revoked there and stays so)."""
-    changes = []
-    for key in keys:
-        held = store.get(key.key_id)
-        if held is None:
-            changes.append(TrustChange(key, key.slots, True))
-        elif held.revoked_at is None and held.only is not None:
-            plain = {o for o in held.only if "@" not in o}  # a name: any of its slots
-            extra = tuple(s for s in key.slots
-                          if s not in held.only and s.split("@")[0] not in plain)
-            if extra:
-                changes.append(TrustChange(key, extra, False))
-    return changes
 
 
 def apply_trust(settings: Settings, changes: list[TrustChange]) -> None:

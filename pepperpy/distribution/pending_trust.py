@@ -26,7 +26,7 @@ from pepperpy.core import PepperpyError
 from pepperpy.fsio import atomic_write, load_json, remove_file
 
 if TYPE_CHECKING:
-    from pepperpy.distribution.fetch import PublisherKey
+    from pepperpy.distribution.publisher_keys import PublisherKey
     from pepperpy.distribution.store import IndexStore
     from pepperpy.settings import Settings
 
@@ -87,7 +87,7 @@ def _trusted(settings: Settings, note: Path) -> bool:
     """Whether the trust store already holds every key of ``note`` for every plugin it
     lists (an unreadable note: no, so the index is taken out)."""
     from pepperpy.bundle.trust import TrustStore
-    from pepperpy.distribution.fetch import PublisherKey, widening
+    from pepperpy.distribution.publisher_keys import PublisherKey, widening
 
     try:
         data = load_json(note, what="pending trust note", fix="", limit=4 << 20, depth=6)
