@@ -28,6 +28,7 @@ __all__ = [
     "dropped",
     "error_for_status",
     "retry_after_seconds",
+    "shown",
     "timed_out",
     "transport_errors",
     "unreachable",
@@ -70,6 +71,16 @@ def _seconds(value: str, divisor: float, now: float | None) -> float | None:
         when = when.replace(tzinfo=datetime.UTC)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+def shown(text: str, limit: int, secret: str | None = None) -> str:
+    """Text the server chose (an error type, a tool name), as a message may repeat it:
+    ``secret`` redacted first (a key cut first would no longer match, and would show all
+    but its last characters), then cut to ``limit`` characters, so a megabyte of text
+    never reaches a message, a log line or a span."""
+    if secret:
+        text = text.replace(secret, "***")
+    return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 def timed_out(provider: str) -> ProviderTimeoutError:
@@ -122,11 +133,9 @@ def error_for_status(
 ) -> ProviderError:
     """The error for an HTTP ``status``; ``kind`` and ``message`` are the server's own
     error type and text (the text is shown only for refused requests). Both are the
-    server's words: ``secret`` is redacted before they are cut to length (a key cut
-    first would no longer match, and show all but its last characters)."""
-    if secret:
-        kind, message = kind.replace(secret, "***"), message.replace(secret, "***")
-    detail = f" [{kind[:100]}]" if kind else ""
+    server's words, redacted and bounded by :func:`shown`."""
+    kind, text = shown(kind, 100, secret), shown(message, 300, secret)
+    detail = f" [{kind}]" if kind else ""
     if status in (401, 403):
         rejected = AuthenticationError(
             f"{provider} rejected the API key ({status}){detail}: check {key_env} or pass "
@@ -151,7 +160,6 @@ def error_for_status(
             status_code=status,
             retry_after=retry_after,
         )
-    text = message[:300]
     hint = f"check that model {model!r} exists" if status == 404 else "check the request"
     return BadRequestError(
         f"{provider} refused the request ({status}){detail}{f' ({text})' if text else ''}: "

@@ -178,10 +178,16 @@ class ToolRunner:
         return turn
 
     async def call(self, call: ToolCall) -> ToolResult:
-        """One call, by the rules above (not recorded in ``steps``)."""
-        tool = self._tools.get(call.name)
+        """One call, by the rules above (not recorded in ``steps``). What goes back to the
+        model is cut to ``max_result_chars``, an error too: a schema mismatch or a tool's
+        exception can repeat arguments the model chose, of any length."""
+        return self._bounded(await self._reply(call))
+
+    async def _reply(self, call: ToolCall) -> ToolResult:
+        tool = self._tools.get(call.name)  # exact: the name as the model sent it
         if tool is None or tool.function is None:
-            return _error(f"there is no tool named {call.name!r}; available tools: "
+            # The name is the model's (a prompt-injected one's): at most 100 characters
+            return _error(f"there is no tool named {_shown(call.name)}; available tools: "
                           f"{', '.join(sorted(self._tools)) or 'none'}")
         if len(self.steps) >= self._max_calls:
             return _error(f"the budget of {self._max_calls} tool call(s) for this run is "
@@ -203,7 +209,7 @@ class ToolRunner:
         if span is not None:
             span.set_attribute("pepperpy.tool.is_error", result.is_error)
             span.end()
-        return self._bounded(result)
+        return result
 
     async def _run(self, tool: Tool, arguments: dict[str, Any]) -> ToolResult:
         function = tool.function
@@ -229,7 +235,7 @@ class ToolRunner:
             return None
         return self._tracing.start(f"execute_tool {call.name}", {
             "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.name,
-            "gen_ai.tool.call.id": call.id})
+            "gen_ai.tool.call.id": _shown(call.id, quoted=False)})  # the server's text
 
 
 async def _within(awaitable: Awaitable[Any], limit: float | None, deadline: Any,
@@ -284,6 +290,16 @@ def _mismatch(tool: Tool, arguments: Any) -> str | None:
     return None
 
 
+def _shown(text: Any, *, quoted: bool = True) -> str:
+    """A name or id the model sent, as a message or a span shows it: at most 100
+    characters, so a megabyte of it never flows back into the prompt, logs or traces.
+    (The provider, which knows the API key, redacts it from its own messages.)"""
+    from pepperpy.http_errors import shown  # not at import: it imports email.utils
+
+    text = shown(str(text), 100)
+    return repr(text) if quoted else text
+
+
 def _error(text: str) -> ToolResult:
     return ToolResult(f"error: {text}", is_error=True)
 
@@ -329,7 +345,7 @@ class ToolBox:
         tools = {t.name: t for t in await self.collect()}
         tool = tools.get(name)
         if tool is None:
-            raise ValidationError(f"there is no tool named {name!r}; available tools: "
+            raise ValidationError(f"there is no tool named {_shown(name)}; available tools: "
                                   f"{', '.join(sorted(tools)) or 'none'}")
         problem = _mismatch(tool, arguments if arguments is not None else {})
         if problem is not None:

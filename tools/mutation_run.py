@@ -771,6 +771,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     m("tool-result-size", "tool results flooding the prompt", "pepperpy/tools.py",
       "        if len(text) <= self._max_chars:", "        if True:",
       f"{TOOL}test_a_huge_tool_result_is_cut_before_it_reenters_the_prompt"),
+    m("tool-error-result-size", "an error result repeating the model's arguments (a schema "
+      "or signature mismatch, a tool's exception) flooding the prompt uncut",
+      "pepperpy/tools.py", "        return self._bounded(await self._reply(call))",
+      "        return await self._reply(call)",
+      f"{TOOL}test_an_error_result_repeating_the_models_arguments_is_cut_too"),
     m("tool-call-budget", "runaway tool loops", "pepperpy/tools.py",
       "        if len(self.steps) >= self._max_calls:", "        if False:",
       f"{TOOL}test_calls_past_max_tool_calls_are_answered_with_an_error_not_run"),
@@ -789,6 +794,63 @@ DAMAGED = "tests/state/test_damaged.py::test_damaged_state_file_is_refused_by_na
 MIRROR = "tests/distribution/test_mirror_writes.py::"
 INCOMING = "tests/distribution/test_incoming.py::"
 RCACHE = "tests/reliability/test_cache.py::"
+
+
+def _server_text_rows() -> list[Mutation]:
+    """What the server chose (a tool name, a call id, its model, an id) shown bounded and
+    redacted, or refused when it is not text."""
+    bounded = "tests/llm/test_server_text_bounded.py::"
+    named = f"{HOSTILE}test_a_model_or_id_that_is_not_text_is_a_provider_error_naming_it"
+    return [
+        m("openai-tool-name-shown", "a tool name the server chose (the API key it was sent, "
+          "or a megabyte) repeated whole in an error about the tool's arguments",
+          OPENAI_CHAT, "        return repr(shown(name, 100, self.config.get(\"api_key\")))",
+          "        return repr(name)",
+          f"{bounded}test_openai_generate_arguments_not_json_do_not_repeat_the_tool_name",
+          f"{bounded}test_openai_stream_tool_errors_do_not_repeat_the_tool_name"),
+        m("anthropic-tool-name-shown", "a tool name the server chose repeated whole in an "
+          "error about the tool's input", ANTHROPIC,
+          "    return repr(shown(name, 100, secret))", "    return repr(name)",
+          f"{bounded}test_anthropic_generate_a_tool_input_error_does_not_repeat_the_tool_name",
+          f"{bounded}test_anthropic_stream_tool_input_errors_do_not_repeat_the_tool_name"),
+        m("shown-bounded", "the server's words cut to no length: a megabyte in a message, a "
+          "tool result sent back to the model, or a span", "pepperpy/http_errors.py",
+          "    return text if len(text) <= limit else f\"{text[:limit]}...\"",
+          "    return text",
+          f"{bounded}test_openai_generate_arguments_not_json_do_not_repeat_the_tool_name"
+          "[a-megabyte]",
+          f"{bounded}test_a_tool_name_never_offered_is_answered_without_repeating_it_whole"),
+        m("tool-runner-name-shown", "a tool name never offered (or a call id) sent back to the "
+          "model, or into a span, whole: a megabyte a prompt-injected model chose",
+          "pepperpy/tools.py", "    text = shown(str(text), 100)", "    text = str(text)",
+          f"{bounded}test_a_tool_name_never_offered_is_answered_without_repeating_it_whole",
+          f"{bounded}test_a_tool_calls_id_reaches_its_span_bounded"),
+        m("span-server-text-bounded", "the model and finish reason the server names reaching "
+          "the call's span whole", "pepperpy/reliability/layer.py",
+          "    if value.__class__ is str and len(value) > 300:", "    if False:",
+          f"{bounded}test_the_model_and_finish_reason_the_server_names_reach_the_span_bounded"),
+        m("openai-model-type", "a model that is a number, a list or an object reaching the "
+          "answer", OPENAI_CHAT,
+          "        if model.__class__ is not str and model is not None:", "        if False:",
+          f"{named}[openai-model-number]", f"{named}[openai-model-list]"),
+        m("openai-id-type", "an id that is not text reaching the answer's metadata",
+          OPENAI_CHAT,
+          "        if reply_id.__class__ is not str and reply_id is not None:",
+          "        if False:", f"{named}[openai-id-number]", f"{named}[openai-id-object]"),
+        m("openai-refusal-type", "a refusal that is not text reaching the answer's metadata",
+          OPENAI_CHAT, "            metadata[\"refusal\"] = self._text(refusal, \"a refusal\")",
+          "            metadata[\"refusal\"] = refusal",
+          f"{HOSTILE}test_openai_a_refusal_that_is_not_text_is_a_provider_error"),
+        m("anthropic-model-type", "a model that is not text reaching the answer", ANTHROPIC,
+          "        if model.__class__ is not str and model is not None:", "        if False:",
+          f"{named}[anthropic-model-number]", f"{named}[anthropic-model-list]"),
+        m("anthropic-id-type", "an id that is not text reaching the answer's metadata",
+          ANTHROPIC,
+          "        if message_id.__class__ is not str and message_id is not None:",
+          "        if False:", f"{named}[anthropic-id-number]", f"{named}[anthropic-id-object]"),
+    ]
+
+
 def _openai_wire_rows() -> list[Mutation]:
     """The shape checks of the OpenAI-compatible provider, which reads the JSON body and
     the server-sent events itself: each removed, what the server sent escapes as a bare
@@ -808,7 +870,9 @@ def _openai_wire_rows() -> list[Mutation]:
          [f"{gen}[no-message]"]),
         ("text", "        if value.__class__ is not str:", f"        {off}",
          [f"{gen}[tool-id-not-text]", f"{gen}[tool-name-not-text]",
-          f"{ev}[tool-id-not-text]", f"{ev}[arguments-not-text]"]),
+          f"{ev}[tool-id-not-text]"]),
+        ("event-arguments-text", "                    if args.__class__ is not str:",
+         f"                    {off}", [f"{ev}[arguments-not-text]"]),
         ("finish-reason", "        if value is None or value.__class__ is str:",
          "        if True:", [f"{gen}[finish-not-text]", f"{ev}[finish-not-text]"]),
         ("usage-object", "        if raw.__class__ is not dict:", f"        {off}",
@@ -1053,7 +1117,7 @@ MUTATIONS += (
     m("anthropic-stream-tool-json", "a streamed tool input that is not JSON escaping the "
       "anthropic plugin as a JSONDecodeError/TypeError",
       "plugin_src/llm_anthropic_provider/provider.py",
-      "                    data = _streamed_input(block[\"name\"], block[\"json\"])",
+      "                    data = _streamed_input(block[\"name\"], block[\"json\"], self._key)",
       "                    data = json.loads(\"\".join(block[\"json\"]) or \"{}\")",
       "tests/llm/test_anthropic_hostile_stream.py::"
       "test_a_tool_input_that_is_not_json_fails_the_stream_as_a_provider_error"),
@@ -1336,18 +1400,19 @@ MUTATIONS += (
     m("error-secret-before-cut", "an API key the server repeats in its error type or text, "
       "shown in full in the type, or all but its end where the text is cut to length",
       "pepperpy/http_errors.py",
-      "        kind, message = kind.replace(secret, \"***\"), message.replace(secret, \"***\")",
+      "        text = text.replace(secret, \"***\")",
       "        pass",
       "tests/core/test_http_errors.py::"
       "test_the_servers_words_never_show_the_secret_where_they_are_cut",
       f"{WIRE}test_an_error_never_shows_the_api_key_the_server_repeats"),
     m("error-kind-bounded", "a server's error type of any length (megabytes) repeated whole "
       "in the error's message", "pepperpy/http_errors.py",
-      "    detail = f\" [{kind[:100]}]\" if kind else \"\"",
-      "    detail = f\" [{kind}]\" if kind else \"\"",
+      "    kind, text = shown(kind, 100, secret), shown(message, 300, secret)",
+      "    kind, text = shown(kind, 10**9, secret), shown(message, 300, secret)",
       "tests/core/test_http_errors.py::"
       "test_the_servers_words_never_show_the_secret_where_they_are_cut",
       f"{WIRE}test_an_error_never_shows_the_api_key_the_server_repeats"),
+    *_server_text_rows(),
     m("openai-stream-text-type", "a streamed text piece that is a number reaching the caller "
       "as a chunk whose content is not text", OPENAI_CHAT,
       "                        if text.__class__ is not str:  # the SDK does not check it\n"

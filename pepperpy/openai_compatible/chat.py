@@ -29,7 +29,7 @@ import openai
 
 from pepperpy._jsonio import loads as _loads
 from pepperpy.core import ProviderError, ValidationError
-from pepperpy.http_errors import dropped, transport_errors
+from pepperpy.http_errors import dropped, shown, transport_errors
 from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
@@ -108,10 +108,17 @@ class OpenAIChatProvider(LLMProvider):
         wire_calls = message.get("tool_calls")
         calls = self._calls(wire_calls) if wire_calls else ()
         usage = completion.get("usage")
-        metadata: dict[str, Any] = {"id": completion.get("id")}
+        model, reply_id = completion.get("model"), completion.get("id")
+        # Text or absent (None, as the SDK's objects read a missing one); checked by
+        # identity, as every field: a number or a list never reaches the answer.
+        if model.__class__ is not str and model is not None:
+            raise self._broken(f"sent a model that is not text ({type(model).__name__})")
+        if reply_id.__class__ is not str and reply_id is not None:
+            raise self._broken(f"sent an id that is not text ({type(reply_id).__name__})")
+        metadata: dict[str, Any] = {"id": reply_id}
         refusal = message.get("refusal")
         if refusal:
-            metadata["refusal"] = refusal
+            metadata["refusal"] = self._text(refusal, "a refusal")
         content = message.get("content") or ""
         if not isinstance(content, str):
             raise self._broken(f"sent content that is not text ({type(content).__name__})")
@@ -119,7 +126,7 @@ class OpenAIChatProvider(LLMProvider):
         # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
             content if options.response_format is None else _unwrap(content, options), [],
-            calls, self._reason(choice.get("finish_reason")), completion.get("model"),
+            calls, self._reason(choice.get("finish_reason")), model,
             self._usage(usage) if usage else None, metadata,
         )
 
@@ -253,6 +260,11 @@ class OpenAIChatProvider(LLMProvider):
         return ProviderError(f"{self.vendor} {what}; the server (or the gateway at base_url) "
                              "is broken: retry, or use another provider", provider=self.vendor)
 
+    def _named(self, name: str) -> str:
+        """A tool name the server chose, as a message shows it: the key redacted, at most
+        100 characters (a real one has at most 64), quoted and escaped."""
+        return repr(shown(name, 100, self.config.get("api_key")))
+
     def _usage(self, raw: Any) -> Usage:
         """Usage from the server's counts, once per request: whole numbers or a ProviderError."""
         if raw.__class__ is not dict:
@@ -328,17 +340,21 @@ class OpenAIChatProvider(LLMProvider):
                     raise self._broken("streamed a tool call whose function is not an object")
                 if function.get("name"):
                     call["name"] = self._text(function["name"], "a tool name")
-                if function.get("arguments"):
-                    call["args"].append(self._text(
-                        function["arguments"], f"an arguments piece for tool {call['name']!r}"))
+                args = function.get("arguments")
+                if args:
+                    if args.__class__ is not str:  # the name is the server's: shown only here
+                        raise self._broken(f"sent an arguments piece for tool "
+                                           f"{self._named(call['name'])} that is not text "
+                                           f"({type(args).__name__})")
+                    call["args"].append(args)
 
     def _arguments(self, name: str, raw: str | None) -> dict[str, Any]:
         try:
             value = json.loads(raw or "{}")
         except (json.JSONDecodeError, TypeError, RecursionError) as exc:  # TypeError: not text
             raise ProviderError(
-                f"{self.vendor} returned arguments for tool {name!r} that are not JSON; "
-                "retry, or describe the tool's parameters more precisely",
+                f"{self.vendor} returned arguments for tool {self._named(name)} that are not "
+                "JSON; retry, or describe the tool's parameters more precisely",
                 provider=self.vendor,
             ) from exc
         return value if isinstance(value, dict) else {"value": value}

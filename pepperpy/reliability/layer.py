@@ -246,11 +246,21 @@ def _result_attributes(result: Any) -> dict[str, Any]:
         found["gen_ai.usage.output_tokens"] = usage.completion_tokens
     model = getattr(result, "model", None)
     if model:
-        found["gen_ai.response.model"] = model
+        found["gen_ai.response.model"] = _bounded(model)
     finish = getattr(result, "finish_reason", None)
     if finish:
-        found["gen_ai.response.finish_reasons"] = (finish,)
+        found["gen_ai.response.finish_reasons"] = (_bounded(finish),)
     return found
+
+
+def _bounded(value: Any) -> Any:
+    """The server's words (the model it names, its finish reason) as a span carries them:
+    at most 300 characters, so a megabyte of them never reaches the traces."""
+    if value.__class__ is str and len(value) > 300:
+        from pepperpy.http_errors import shown
+
+        return shown(value, 300)
+    return value
 
 
 class ReliableLLM(_Layer, LLMProvider):

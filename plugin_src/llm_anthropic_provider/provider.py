@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import anthropic
 
 from pepperpy.core import ProviderError, ValidationError
-from pepperpy.http_errors import dropped, timed_out, transport_errors
+from pepperpy.http_errors import dropped, shown, timed_out, transport_errors
 from pepperpy.llm import (
     GenerationChunk,
     GenerationOptions,
@@ -121,12 +121,18 @@ class AnthropicProvider(LLMProvider):
                     if name == forced:
                         texts = [json.dumps(_unwrap(data, options))]
                         continue
-                    calls.append(ToolCall(call_id, name, _tool_input(name, data)))
+                    calls.append(ToolCall(call_id, name, _tool_input(name, data, self._key)))
             stop, usage = reply.get("stop_reason"), reply["usage"]
             prompt, completion = usage["input_tokens"], usage["output_tokens"]
             model, message_id = reply.get("model"), reply.get("id")
         except (KeyError, TypeError, AttributeError) as exc:
             raise _shape("an answer", exc) from exc
+        # Text or absent (None, as the SDK's objects read a missing one), checked by
+        # identity: a number or a list never reaches the answer.
+        if model.__class__ is not str and model is not None:
+            raise _broken(f"sent a model that is not text ({type(model).__name__})")
+        if message_id.__class__ is not str and message_id is not None:
+            raise _broken(f"sent an id that is not text ({type(message_id).__name__})")
         # Positional (content, messages, tool_calls, finish_reason, model, usage,
         # metadata): a class called with keywords costs about twice as much.
         return GenerationResult(
@@ -211,13 +217,13 @@ class AnthropicProvider(LLMProvider):
                     raise dropped("anthropic")
                 content, calls = "", []
                 for _, block in sorted(tools.items()) if tools else ():
-                    data = _streamed_input(block["name"], block["json"])
+                    data = _streamed_input(block["name"], block["json"], self._key)
                     if block["name"] == forced:
                         if _wrapped(options):
                             content = json.dumps(_unwrap(data, options))
                     else:
                         calls.append(ToolCall(block["id"], block["name"],
-                                              _tool_input(block["name"], data)))
+                                              _tool_input(block["name"], data, self._key)))
         except anthropic.AnthropicError as exc:
             raise self._translate(exc, params["model"]) from exc
         except transport_errors() as exc:  # the body's read failed mid-stream
@@ -280,6 +286,11 @@ class AnthropicProvider(LLMProvider):
         self.require_initialized()
         assert self._client is not None
         return self._client
+
+    @property
+    def _key(self) -> str | None:
+        """The API key, redacted from what the server chose wherever a message repeats it."""
+        return self.config.get("api_key")  # type: ignore[no-any-return]
 
     def _translate(self, exc: anthropic.AnthropicError, model: str) -> ProviderError:
         return translate_error(exc, model=model, secret=self.config.get("api_key"))
@@ -361,7 +372,13 @@ def _usage(prompt: Any, completion: Any) -> Usage:
     return Usage(prompt, completion)
 
 
-def _streamed_input(name: str, pieces: list[Any]) -> Any:
+def _tool(name: str, secret: str | None) -> str:
+    """A tool name the server chose, as a message shows it: the key redacted, at most 100
+    characters (a real one has at most 64), quoted and escaped."""
+    return repr(shown(name, 100, secret))
+
+
+def _streamed_input(name: str, pieces: list[Any], secret: str | None) -> Any:
     """A tool's input, from the ``input_json_delta`` pieces the server streamed; pieces
     that do not join to JSON are the server's failure (a ``ProviderError``, as for
     openai), never a ``JSONDecodeError`` or ``TypeError`` from inside the plugin."""
@@ -369,20 +386,20 @@ def _streamed_input(name: str, pieces: list[Any]) -> Any:
         return json.loads("".join(pieces) or "{}")
     except (ValueError, TypeError, RecursionError) as exc:
         raise ProviderError(
-            f"anthropic streamed input for tool {name!r} that is not JSON; retry, or "
+            f"anthropic streamed input for tool {_tool(name, secret)} that is not JSON; retry, or "
             "describe the tool's parameters more precisely",
             provider="anthropic",
         ) from exc
 
 
-def _tool_input(name: str, data: Any) -> dict[str, Any]:
+def _tool_input(name: str, data: Any, secret: str | None) -> dict[str, Any]:
     """A tool call's input as its arguments, in generate and stream alike: an object
     (``null`` is none); anything else is the server's failure, never arguments that a
     caller (or the tool loop, which calls ``dict`` on them) cannot use."""
     if data is None:
         return {}
     if data.__class__ is not dict:
-        raise _broken(f"sent input for tool {name!r} that is not an object "
+        raise _broken(f"sent input for tool {_tool(name, secret)} that is not an object "
                       f"({type(data).__name__})")
     return data  # type: ignore[no-any-return]
 

@@ -1,8 +1,10 @@
 """Both LLM call paths, which read the wire themselves, fed well-formed answers with one
 or two values replaced by a hostile one (null, a list, an object, text, a number, a
-huge or fractional number, a bool, NaN) or a field removed, anywhere in an event or a
-body: what reaches the caller is an answer or a ``PepperpyError``, never a bare
-``KeyError``/``TypeError``/``AttributeError``/``ValueError`` from inside the reader.
+huge or fractional number, a bool, NaN, five thousand characters ending with the API key)
+or a field removed, anywhere in an event or a body: what reaches the caller is an answer
+whose text fields are text, or a ``PepperpyError`` whose message is short and holds no
+key, never a bare ``KeyError``/``TypeError``/``AttributeError``/``ValueError`` from
+inside the reader.
 The answers are the differential tests' own generators, over the real SDKs and the
 loopback servers."""
 
@@ -19,11 +21,12 @@ from pepperpy import PepperPy
 from pepperpy.core import PepperpyError
 from pepperpy.llm import GenerationOptions, Tool
 from pepperpy.openai_compatible.chat import OpenAIChatProvider
+from tests.llm.conftest import API_KEY
 from tests.llm.test_anthropic_reads_the_wire import _cut, _random_message, _random_stream, _Script
 from tests.llm.test_openai_read_wire import HI, _events, _Scripted, _sse
 
 HOSTILE: list[Any] = [None, [], {}, "x", "", 5, -1, 1.5, True, 10**30, [[]], {"a": {}},
-                      [1, "a"], float("nan")]
+                      [1, "a"], float("nan"), "y" * 5000 + API_KEY]
 OPTIONS = [GenerationOptions(),
            GenerationOptions(tools=(Tool("lookup", "Look up", {"type": "object"}),))]
 
@@ -56,9 +59,13 @@ def _spoil(value: Any, rng: random.Random) -> Any:
 
 async def _only_pepperpy_errors(read: Any) -> None:
     try:
-        await read()
+        result = await read()
     except Exception as exc:  # what the caller may see: an answer, or a PepperpyError
         assert isinstance(exc, PepperpyError), repr(exc)
+        assert API_KEY not in str(exc) and len(str(exc)) < 600, str(exc)[:200]
+        return
+    for value in (result.model, result.metadata.get("id")) if result is not None else ():
+        assert value is None or value.__class__ is str, repr(value)[:100]
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -70,7 +77,7 @@ async def test_a_spoiled_openai_stream_is_an_answer_or_a_pepperpy_error(seed: in
         events[i] = (events[i][0], _spoil(events[i][1], rng))
     with _Scripted() as server:
         server.stream(_sse(rng, events), rng)
-        provider = OpenAIChatProvider(api_key="sk-test", model="m", base_url=server.url + "/v1")
+        provider = OpenAIChatProvider(api_key=API_KEY, model="m", base_url=server.url + "/v1")
         await provider.initialize()
         try:
             await _only_pepperpy_errors(lambda: _drain(provider.generate_stream(
@@ -92,7 +99,7 @@ async def test_a_spoiled_openai_answer_is_an_answer_or_a_pepperpy_error(seed: in
             "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}
     with _Scripted() as server:
         server.answer(_spoil(body, rng))
-        provider = OpenAIChatProvider(api_key="sk-test", model="m", base_url=server.url + "/v1")
+        provider = OpenAIChatProvider(api_key=API_KEY, model="m", base_url=server.url + "/v1")
         await provider.initialize()
         try:
             await _only_pepperpy_errors(lambda: provider.generate(HI, rng.choice(OPTIONS)))

@@ -18,6 +18,8 @@ from pepperpy.core import ProviderError
 from pepperpy_testing.wire.anthropic import AnthropicServer
 from pepperpy_testing.wire.openai import OpenAIServer
 from tests.llm.test_anthropic_hostile_stream import _ToolInputServer
+from tests.llm.test_anthropic_reads_the_wire import _Script
+from tests.llm.test_openai_read_wire import _Scripted
 
 GOOD_USAGE = (3, 4)
 
@@ -233,3 +235,82 @@ async def test_openai_generate_tool_arguments_that_are_not_text_are_a_provider_e
         call["function"]["arguments"] = '{"city": "Paris"}'
         assert await _tool_calls(make_pepper("openai", server)) == [
             ("lookup", {"city": "Paris"})]
+
+
+def _answer(vendor: str) -> dict[str, Any]:
+    """A well-formed generated answer, as each vendor's API writes it."""
+    if vendor == "anthropic":
+        return {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+                "content": [{"type": "text", "text": "Hi"}], "stop_reason": "end_turn",
+                "usage": {"input_tokens": 3, "output_tokens": 4}}
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-x",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "Hi"}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
+
+
+def _answering(vendor: str, body: dict[str, Any]) -> _Script | _Scripted:
+    if vendor == "anthropic":
+        script = _Script()
+        script.answer = body
+        return script
+    scripted = _Scripted()
+    scripted.answer(body)
+    return scripted
+
+
+@pytest.mark.parametrize("bad", [pytest.param(5, id="number"), pytest.param(["m"], id="list"),
+                                 pytest.param({"name": "m"}, id="object"),
+                                 pytest.param(True, id="bool")])
+@pytest.mark.parametrize("field", ["model", "id"])
+@pytest.mark.parametrize("vendor", ["anthropic", "openai"])
+async def test_a_model_or_id_that_is_not_text_is_a_provider_error_naming_it(
+    make_pepper: Callable[..., PepperPy], vendor: str, field: str, bad: Any
+) -> None:
+    """The SDKs' objects passed a number or a list there on unchecked, into the answer's
+    ``model`` (and the span) or ``metadata["id"]``."""
+    body = _answer(vendor)
+    body[field] = bad
+    with _answering(vendor, body) as server:
+        async with make_pepper(vendor, server) as pepper:
+            await _refused(pepper, False, f"sent an? {field} that is not text "
+                           f"\\({type(bad).__name__}\\)", vendor)
+
+
+@pytest.mark.parametrize("absent", ["missing", "null"])
+@pytest.mark.parametrize("field", ["model", "id"])
+@pytest.mark.parametrize("vendor", ["anthropic", "openai"])
+async def test_a_missing_or_null_model_or_id_reads_as_none(
+    make_pepper: Callable[..., PepperPy], vendor: str, field: str, absent: str
+) -> None:
+    """As the SDKs' objects read it (``None``), and as before: a gateway that leaves it
+    out still answers. A missing model reads as the one the request named (the layer
+    fills it in, for every provider)."""
+    body = _answer(vendor)
+    if absent == "missing":
+        del body[field]
+    else:
+        body[field] = None
+    with _answering(vendor, body) as server:
+        async with make_pepper(vendor, server) as pepper:
+            result = await pepper.chat.with_user("hi").generate()
+    assert result.content == "Hi"
+    read = {"model": result.model, "id": result.metadata["id"]}
+    assert read[field] == ("test-model" if field == "model" else None)
+    other = "id" if field == "model" else "model"
+    assert read[other] == _answer(vendor)[other]
+
+
+async def test_openai_a_refusal_that_is_not_text_is_a_provider_error(
+    make_pepper: Callable[..., PepperPy]
+) -> None:
+    body = _answer("openai")
+    body["choices"][0]["message"]["refusal"] = {"reason": "no"}
+    with _answering("openai", body) as server:
+        async with make_pepper("openai", server) as pepper:
+            await _refused(pepper, False, r"sent a refusal that is not text \(dict\)", "openai")
+        body["choices"][0]["message"]["refusal"] = "I cannot help with that."
+        server.answer(body)  # type: ignore[union-attr]
+        async with make_pepper("openai", server) as pepper:
+            result = await pepper.chat.with_user("hi").generate()
+    assert result.metadata["refusal"] == "I cannot help with that."

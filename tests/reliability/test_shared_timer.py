@@ -80,7 +80,9 @@ async def test_many_concurrent_calls_share_one_timer() -> None:
     before = len(loop._scheduled)  # type: ignore[attr-defined]
     slow = [asyncio.create_task(timed(llm, 0.3, 5.0)) for _ in range(100)]
     fast = [asyncio.create_task(timed(llm, 5.0, 0.01)) for _ in range(100)]
-    await asyncio.sleep(0.05)
+    # Wait for the fast calls themselves, not a fixed time: on a loaded machine starting
+    # 200 tasks can outlast any sleep chosen here, leaving the fast calls still running.
+    await asyncio.wait(fast)
     assert live_timers(loop) == 1
     # the finished calls left nothing on the loop's heap (asyncio.sleep's own timers
     # are the slow calls' 100)

@@ -48,6 +48,32 @@ async def test_a_huge_tool_result_is_cut_before_it_reenters_the_prompt() -> None
                                     "16000 are shown]")
 
 
+async def test_an_error_result_repeating_the_models_arguments_is_cut_too() -> None:
+    """A schema mismatch quotes the value, a signature mismatch names the keyword, a tool's
+    exception may repeat its input: each is the model's text (a prompt-injected one can
+    send a megabyte), and goes back into the prompt cut as a result is."""
+    huge = "y" * 50_000
+
+    def count(n: int) -> str:
+        """Count to n."""
+        return "ok"
+
+    def echo(text: str) -> str:
+        """Echo."""
+        raise ValueError(f"cannot echo {text}")
+
+    replies: list[object] = [tool_call_result("count", {"n": huge}),
+                             tool_call_result("count", {"n": 1, huge: 1}),
+                             tool_call_result("echo", {"text": huge}), "done"]
+    async with pepper(replies) as app:
+        await app.chat.with_user("x").with_tools([count, echo]).generate()
+        answers = [sent(app, i)[-1] for i in (1, 2, 3)]
+    for message in answers:
+        assert message.content.startswith("error: "), message.content[:80]
+        assert len(message.content) < 16_200, len(message.content)
+        assert message.content.endswith("16000 are shown]")
+
+
 async def test_calls_past_max_tool_calls_are_answered_with_an_error_not_run() -> None:
     ran: list[int] = []
 
