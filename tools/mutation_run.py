@@ -1353,6 +1353,14 @@ MUTATIONS += (
       "        except OverflowError:  # an integer too large for a float",
       "        except ZeroDivisionError:",
       f"{FUZZ}test_every_damaged_catalog_keeps_the_commands_own_error"),
+    m("yank-list-bounded", "a FIFO planted at a cached catalog making every check of a bundle "
+      "from a searched folder wait forever (or a huge file read whole)",
+      "pepperpy/plugins/discovery.py",
+      "            data = load_json(catalog, what=\"cached catalog\", limit=CATALOG_LIMIT, "
+      "depth=8,\n                             fix=\"`pepperpy plugin search --refresh` "
+      "rebuilds it\")\n",
+      "            data = json.loads(catalog.read_bytes())\n",
+      f"{FUZZ}test_the_yank_list_reads_each_cached_catalog_bounded"),
     m("sse-line-ends", "a model's text holding U+2028, U+2029 or U+0085 (JSON leaves them "
       "unescaped) ending its SSE line: the event cut in two, the answer failed as not JSON",
       "pepperpy/sse.py",

@@ -152,3 +152,38 @@ def test_a_planted_link_at_the_catalog_is_named_damaged_never_a_bare_error(
     catalog.symlink_to(aim)
     capsys.readouterr()
     assert _check_hint(capsys, target)  # every one of them is named as damaged
+
+
+def test_the_yank_list_reads_each_cached_catalog_bounded(tmp_path: Path) -> None:
+    """The digests indexes withdrew are read from every cached catalog when a bundle from
+    a searched folder is checked: a FIFO planted at one catalog (a read that would wait
+    forever) and a file far over the limit are skipped, and the good catalog still
+    counts."""
+    import threading
+    from dataclasses import replace
+
+    from pepperpy.plugins.discovery import withdrawn_digests
+    from pepperpy.settings import Settings
+
+    indexes = tmp_path / "indexes"
+    for name in ("a-fifo", "b-huge", "c-good"):
+        (indexes / name).mkdir(parents=True)
+    os.mkfifo(indexes / "a-fifo" / "catalog.json")
+    with open(indexes / "b-huge" / "catalog.json", "wb") as huge:
+        huge.truncate(64 << 20)  # sparse: larger than the limit, no disk used
+    yanked = {**_good_row(), "sha256": "b" * 64, "yanked": True}
+    (indexes / "c-good" / "catalog.json").write_text(
+        json.dumps({"refreshed_at": 1e9, "offers": [_good_row(), yanked]}))
+    settings = replace(Settings.from_env(), home=tmp_path)
+    found: list[frozenset[str]] = []
+    reader = threading.Thread(target=lambda: found.append(withdrawn_digests(settings)),
+                              daemon=True)
+    reader.start()
+    reader.join(10)
+    stuck = reader.is_alive()
+    if stuck:  # release the read it is stuck in, so no thread is left behind
+        fd = os.open(indexes / "a-fifo" / "catalog.json", os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        reader.join(5)
+    assert not stuck, "reading the yank list waited on a FIFO planted at a catalog"
+    assert found == [frozenset({"b" * 64})]
