@@ -55,6 +55,9 @@ STREAM_CASES = "tests/bundle/test_adversarial.py::test_the_streaming_check_refus
 SLOT = "tests/trust/test_slots.py::"
 TOOL = "tests/toolcalls/test_tool_safety.py::"
 MCP = "tests/toolcalls/test_mcp.py::"
+FUZZ = "tests/distribution/test_damaged_catalog.py::"
+PENDING = "tests/state/test_crash_index_trust.py::"
+SEVERAL = "tests/distribution/test_install_several.py::"
 
 
 @dataclass(frozen=True)
@@ -1363,8 +1366,10 @@ MUTATIONS += (
       "test_index_trust_killed_at_every_write_point_trusts_every_key_or_none"),
     m("install-targets-looked-up-first", "plugin install A B with B a typo installing A "
       "before B is refused", "pepperpy/cli/manage.py",
-      "    session = _read_targets(args) if len(args.targets) > 1 else None",
-      "    session = None",
+      "    session = _read_targets(args)\n    plan = Plan(settings)\n    checked = []\n",
+      "    for target in args.targets:  # each installed as it is found\n"
+      "        _install_one(argparse.Namespace(**{**vars(args), \"target\": target}))\n"
+      "    return []\n",
       "tests/distribution/test_names.py::"
       "test_several_targets_are_all_looked_up_before_the_first_installs"),
     m("repo-add-check-all-first", "repo add A B writing A's target file before B is refused "
@@ -1373,6 +1378,70 @@ MUTATIONS += (
       "written\n                _listed(targets.signed, verified, data)\n", "",
       "tests/distribution/test_publisher.py::"
       "test_a_refused_bundle_among_several_publishes_and_writes_none_of_them"),
+    m("index-add-trust-one-unit", "index add --trust-publishers killed between recording the "
+      "index and writing its trust: the index left recorded without its publishers' keys",
+      "pepperpy/distribution/fetch.py",
+      "                pending_trust.note_keys(staged, keys)  # recorded with the index",
+      "                pass",
+      f"{PENDING}test_index_add_trusting_publishers_killed_anywhere_adds_both_or_neither",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("index-add-trust-undo", "the index of a crashed index add --trust-publishers kept "
+      "without its keys once its note is settled", "pepperpy/distribution/pending_trust.py",
+      "            store.forget(name)\n", "            pass\n",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("index-add-trust-held-check", "a crashed index add --trust-publishers settled as "
+      "finished without its keys in the trust store", "pepperpy/distribution/pending_trust.py",
+      "        if _trusted(settings, note):", "        if True:",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("index-add-trust-session-settles", "an install reading an index a crashed index add "
+      "--trust-publishers left recorded without its keys", "pepperpy/distribution/fetch.py",
+      "        pending_trust.settle(settings, self.store, progress)\n", "",
+      f"{PENDING}test_killed_between_the_record_and_the_trust_write_the_next_install_undoes_it"),
+    m("install-several-checked-first", "plugin install A B installing A before B's own "
+      "trust, revocation or rollback check refuses B", "pepperpy/cli/manage.py",
+      "        checked = _check_targets(args, settings, held)\n"
+      "        for offer, bundle in checked:\n"
+      "            result = install_checked(bundle, settings=settings)\n"
+      "            _report(args, settings, result, offer)\n",
+      "        for target in args.targets:\n"
+      "            _install_one(argparse.Namespace(**{**vars(args), \"target\": target}))\n",
+      f"{SEVERAL}test_a_refused_second_file_installs_nothing_and_is_named",
+      f"{SEVERAL}test_a_refused_name_after_a_good_one_installs_nothing"),
+    m("install-several-plan-state", "plugin install a-2.0 a-1.0 installing a-2.0 before the "
+      "rollback to a-1.0 is refused: each target judged against the installed plugins only",
+      "pepperpy/plugins/install_plan.py",
+      "        self.state = _after(self.state, pending)\n", "",
+      f"{SEVERAL}test_a_refused_second_file_installs_nothing_and_is_named"),
+    m("install-several-trust-recheck", "a bundle checked, then its signer revoked by another "
+      "process, installed from the earlier check", "pepperpy/plugins/install_plan.py",
+      "    if trust is not checked.trust:", "    if False:",
+      f"{SEVERAL}test_the_trust_store_changed_after_the_check_is_checked_again"),
+    m("catalog-row-checked", "a cached catalog row of the wrong types (a list for a name) "
+      "used as an offer: a bare TypeError from the category hint",
+      "pepperpy/distribution/catalog.py",
+      "    offer = _offer(index, custom[\"path\"], custom[\"length\"], "
+      "{\"sha256\": custom[\"sha256\"]},\n                   custom)",
+      "    offer = Offer(**custom)",
+      f"{FUZZ}test_every_damaged_catalog_keeps_the_commands_own_error",
+      f"{FUZZ}test_a_catalog_with_wrong_types_says_it_is_damaged_and_how_to_rebuild_it"),
+    m("catalog-file-shape", "a cached catalog whose time or offers are of the wrong type "
+      "escaping as a bare TypeError", "pepperpy/distribution/store.py",
+      "        if type(when) not in (int, float) or not isinstance(offers, list):",
+      "        if False:",
+      f"{FUZZ}test_every_damaged_catalog_keeps_the_commands_own_error"),
+    m("catalog-time-overflow", "a cached catalog whose time is an integer too large for a "
+      "float escaping as a bare OverflowError", "pepperpy/distribution/store.py",
+      "        except OverflowError:  # an integer too large for a float",
+      "        except ZeroDivisionError:",
+      f"{FUZZ}test_every_damaged_catalog_keeps_the_commands_own_error"),
+    m("yank-list-bounded", "a FIFO planted at a cached catalog making every check of a bundle "
+      "from a searched folder wait forever (or a huge file read whole)",
+      "pepperpy/plugins/discovery.py",
+      "            data = load_json(catalog, what=\"cached catalog\", limit=CATALOG_LIMIT, "
+      "depth=8,\n                             fix=\"`pepperpy plugin search --refresh` "
+      "rebuilds it\")\n",
+      "            data = json.loads(catalog.read_bytes())\n",
+      f"{FUZZ}test_the_yank_list_reads_each_cached_catalog_bounded"),
     m("sse-line-ends", "a model's text holding U+2028, U+2029 or U+0085 (JSON leaves them "
       "unescaped) ending its SSE line: the event cut in two, the answer failed as not JSON",
       "pepperpy/sse.py",

@@ -14,7 +14,8 @@ from typing import Any
 from pepperpy.cli.common import add_command, load_settings, progress
 from pepperpy.cli.output import installed_line, printable
 
-__all__ = ["add_plugin_commands", "choose_all", "install_by_name", "register"]
+__all__ = ["add_plugin_commands", "choose_all", "install_by_name", "print_installed",
+           "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -131,9 +132,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     example: pepperpy index list --json
     """
+    from pepperpy.distribution import pending_trust
     from pepperpy.distribution.store import IndexStore
 
-    configs = IndexStore(load_settings()).list()
+    settings = load_settings()
+    store = IndexStore(settings)
+    pending_trust.settle(settings, store, progress)  # what a crashed `index add` left
+    configs = store.list()
     if args.json:
         print(json.dumps([{"name": c.name, "url": c.url, "added_at": c.added_at}
                           for c in configs], indent=2))
@@ -263,19 +268,22 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def install_by_name(args: argparse.Namespace, session: Any = None) -> int:
+def install_by_name(args: argparse.Namespace) -> int:
     """``plugin install NAME[==VERSION]`` (called by the install command in manage.py)."""
-    session = session or _session(args)
-    outcome = session.install(args.target, category=args.category, deps=not args.no_deps,
-                              allow_downgrade=args.allow_downgrade, force=args.force,
-                              transfer_owner=args.transfer_owner)
-    o = outcome.offer
-    if outcome.action == "unchanged":
+    outcome = _session(args).install(
+        args.target, category=args.category, deps=not args.no_deps,
+        allow_downgrade=args.allow_downgrade, force=args.force,
+        transfer_owner=args.transfer_owner)
+    print_installed(outcome.offer, outcome.action, outcome.result)
+    return 0
+
+
+def print_installed(o: Any, action: str, result: Any) -> None:
+    """The line an install from an index prints."""
+    if action == "unchanged":
         print(f"unchanged {o.name} {o.version} (already installed from index {o.index})")
     else:
-        r = outcome.result
-        print(installed_line(outcome.action, r.record, r.path, f" from index {o.index}"))
-    return 0
+        print(installed_line(action, result.record, result.path, f" from index {o.index}"))
 
 
 def cmd_update(args: argparse.Namespace) -> int:

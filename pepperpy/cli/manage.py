@@ -7,6 +7,7 @@ in ``pepperpy/cli/__init__.py`` turns that into one line on stderr and exit code
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ def add_plugin_commands(plugin_subparsers: Any) -> None:
     p = add_command(plugin_subparsers, "install", cmd_install)
     p.add_argument("targets", nargs="+", metavar="FILE|NAME[==VERSION]",
                    help="a .pepperplugin bundle, or a plugin/provider name from an index "
-                   "(several: installed in order; the first that fails stops the rest)")
+                   "(several: all checked first, then installed in order)")
     p.add_argument("--category", help="with NAME: the category, when a provider name is "
                    "offered in several (e.g. llm or embeddings)")
     p.add_argument("--index", metavar="NAME", help="with NAME: install from this index only")
@@ -65,9 +66,10 @@ def cmd_install(args: argparse.Namespace) -> int:
     with this PepperPy and Python from the configured indexes (`pepperpy index add`),
     downloads it through TUF's checks, then installs it exactly as a file.
 
-    Several targets are installed one after the other, with the same options; each
-    installed one is printed, and the first that fails stops the command. Every file
-    and name is looked up first: one that does not exist installs none of them.
+    Several targets are each looked up, downloaded, verified and checked first (trust,
+    revocation, rollback, against what is installed and the earlier targets): one that
+    is refused installs none of them, and the error names it. Then they are installed in
+    order from the verified bytes, each printed; the first that fails stops the rest.
     --allow-downgrade, --force and --transfer-owner take a single target.
 
     example: pepperpy plugin install dist_plugins/llm_openai_provider-1.0.3.pepperplugin
@@ -82,10 +84,61 @@ def cmd_install(args: argparse.Namespace) -> int:
             f"{' and '.join(overrides)} lift a check for the one bundle you decided on, so "
             f"they take one target, not {len(args.targets)}; install that bundle alone with "
             "them and the others without; nothing was installed")
-    session = _read_targets(args) if len(args.targets) > 1 else None
-    for target in args.targets:
-        _install_one(argparse.Namespace(**{**vars(args), "target": target}), session)
+    if len(args.targets) == 1:
+        return _install_one(argparse.Namespace(**{**vars(args), "target": args.targets[0]}))
+    from pepperpy.plugins.install_plan import install_checked
+
+    settings = load_settings()
+    with contextlib.ExitStack() as held:
+        checked = _check_targets(args, settings, held)
+        for offer, bundle in checked:
+            result = install_checked(bundle, settings=settings)
+            _report(args, settings, result, offer)
     return 0
+
+
+def _check_targets(args: argparse.Namespace, settings: Any,
+                   held: contextlib.ExitStack) -> list[tuple[Any, Any]]:
+    """Every target verified and judged before the first install starts (see
+    ``pepperpy.plugins.install_plan``): ``(offer or None, checked)`` in order. A refused
+    target installs none, and the error names it."""
+    from pepperpy.core import PepperpyError
+    from pepperpy.plugins.install_plan import Plan
+
+    session = _read_targets(args)
+    plan = Plan(settings)
+    checked = []
+    for target in args.targets:
+        offer = None
+        try:
+            if _is_bundle_path(target):
+                bundle = plan.check_file(Path(target))
+            else:
+                offer = session.choose(target, category=args.category)
+                bundle = session.check_offer(offer, plan, held)
+        except PepperpyError as exc:
+            if exc.args:
+                exc.args = (f"{exc.args[0]}; nothing was installed (target {target!r} "
+                            "was refused)", *exc.args[1:])
+            raise
+        checked.append((offer, bundle))
+    return checked
+
+
+def _report(args: argparse.Namespace, settings: Any, result: Any, offer: Any = None) -> None:
+    """The line an install prints, then its dependencies (unless --no-deps)."""
+    from pepperpy.plugins.install import install_dependencies
+
+    if offer is not None:
+        from pepperpy.cli.index import print_installed
+
+        print_installed(offer, result.action, result)
+    else:
+        was = f" (was {result.previous.version})" if result.previous and \
+            result.action != "unchanged" else ""
+        print(installed_line(result.action, result.record, result.path, was))
+    if not args.no_deps:
+        install_dependencies(result, settings=settings, progress=progress)
 
 
 def _read_targets(args: argparse.Namespace) -> Any:
@@ -110,23 +163,18 @@ def _read_targets(args: argparse.Namespace) -> Any:
 _OVERRIDES = ("--allow-downgrade", "--force", "--transfer-owner")
 
 
-def _install_one(args: argparse.Namespace, session: Any = None) -> int:
+def _install_one(args: argparse.Namespace) -> int:
     if not _is_bundle_path(args.target):
         from pepperpy.cli.index import install_by_name
 
-        return install_by_name(args, session)
-    from pepperpy.plugins.install import install_bundle, install_dependencies
+        return install_by_name(args)
+    from pepperpy.plugins.install import install_bundle
 
     settings = load_settings()
     result = install_bundle(Path(args.target), settings=settings,
                             allow_downgrade=args.allow_downgrade, force=args.force,
                             transfer_owner=args.transfer_owner)
-    r = result.record
-    was = f" (was {result.previous.version})" if result.previous and \
-        result.action != "unchanged" else ""
-    print(installed_line(result.action, r, result.path, was))
-    if not args.no_deps:
-        install_dependencies(result, settings=settings, progress=progress)
+    _report(args, settings, result)
     return 0
 
 

@@ -39,10 +39,10 @@ def installed_name(name: str, settings: Any, *, category: str | None = None,
         raise ValidationError(f"{name!r} names several installed plugins: {listed}; "
                               "give the plugin name")
     in_category = sorted(n for n, r in plugins.items() if r.category == name)
-    offered = [] if in_category else offered_in_category(name, settings)
+    offered, damaged = ([], []) if in_category else offered_in_category(name, settings)
     if in_category or offered or _is_known_category(name):
-        raise PluginNotFoundError(_category_hint(name, in_category, plugins, offered),
-                                  plugin=name)
+        raise PluginNotFoundError(_category_hint(name, in_category, plugins, offered,
+                                                 damaged), plugin=name)
     known = [*plugins, *(r.provider_name for r in plugins.values())]
     installed = ", ".join(sorted(plugins)) or "none"
     why, fix = ((", so there is nothing to remove", "`pepperpy plugin list` shows what is "
@@ -51,7 +51,8 @@ def installed_name(name: str, settings: Any, *, category: str | None = None,
                      f"`pepperpy plugin install {name}`"))
     raise PluginNotFoundError(
         f"{name!r} is not installed{did_you_mean(name, known)}: no installed plugin or "
-        f"provider has that name{why} (installed: {installed}); {fix}", plugin=name,
+        f"provider has that name{why} (installed: {installed}); {fix}"
+        f"{_damaged_note(damaged)}", plugin=name,
     )
 
 
@@ -61,31 +62,60 @@ def _is_known_category(name: str) -> bool:
     return name in CATEGORIES
 
 
-def offered_in_category(category: str, settings: Any) -> list[tuple[str, str]]:
+def offered_in_category(category: str, settings: Any
+                        ) -> tuple[list[tuple[str, str]], list[str]]:
     """``(plugin, provider)`` of each plugin the indexes offered in ``category`` at their
-    last refresh (no network; an unreadable index store offers nothing)."""
+    last refresh (no network), and the indexes whose cached catalog is damaged (they offer
+    nothing here: the cache is only a hint, and the next refresh rebuilds it)."""
     from pepperpy.core import PepperpyError
 
     if not (settings.home / "indexes" / "indexes.json").is_file():
-        return []  # no index: nothing to read (and no store to create)
-    from pepperpy.distribution.fetch import Session
+        return [], []  # no index: nothing to read (and no store to create)
+    from pepperpy.distribution.catalog import offer_from_row
+    from pepperpy.distribution.store import IndexStore
 
+    store = IndexStore(settings)
     try:
-        offers = Session(settings).cached_offers(max_age=float("inf"), network=False)
+        names = [c.name for c in store.list()]
     except PepperpyError:
-        return []
-    return sorted({(o.name, o.provider_name) for o in offers if o.category == category})
+        return [], []  # a broken index store: other commands name it
+    found: set[tuple[str, str]] = set()
+    damaged = []
+    for index in names:
+        rows: list[Any]
+        try:
+            rows = store.read_catalog(index, max_age=float("inf")) or []
+        except PepperpyError:
+            rows = [None]  # unreadable: counted as damaged below
+        offers = [offer_from_row(index, row) for row in rows]
+        if None in offers:
+            damaged.append(index)
+            continue
+        found.update((o.name, o.provider_name) for o in offers
+                     if o is not None and o.category == category)
+    return sorted(found), damaged
+
+
+def _damaged_note(damaged: list[str]) -> str:
+    if not damaged:
+        return ""
+    if len(damaged) == 1:
+        what, it = f"the cached catalog of index {damaged[0]!r} is damaged", "it"
+    else:
+        names = ", ".join(map(repr, damaged))
+        what, it = f"the cached catalogs of indexes {names} are damaged", "them"
+    return f" ({what}; `pepperpy plugin search --refresh` rebuilds {it})"
 
 
 def _category_hint(name: str, in_category: list[str], plugins: Mapping[str, Any],
-                   offered: list[tuple[str, str]]) -> str:
+                   offered: list[tuple[str, str]], damaged: list[str]) -> str:
     """A category given where a plugin name belongs: its installed plugins, or the ones
     the indexes offer, or how to find one."""
     if in_category:
         listed = ", ".join(f"{n} (provider {plugins[n].provider_name})" for n in in_category)
         return (f"{name!r} is a category, not a plugin: give one of its installed plugins "
                 f"by name: {listed}; `pepperpy plugin list` lists every installed plugin")
-    found = ""
+    found = _damaged_note(damaged)
     if offered:
         listed = ", ".join(f"{n} (provider {p})" for n, p in offered)
         found = f" (your indexes offer {listed})"

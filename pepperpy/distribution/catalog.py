@@ -25,8 +25,8 @@ from typing import Any
 from pepperpy._record import record
 from pepperpy.core import IndexRefusedError, PluginNotFoundError, ValidationError
 
-__all__ = ["Offer", "choose", "first_index_wins", "matching", "newest_by_name", "offers_from",
-           "parse_spec", "yanked_error"]
+__all__ = ["Offer", "choose", "first_index_wins", "matching", "newest_by_name", "offer_from_row",
+           "offers_from", "parse_spec", "yanked_error"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -120,6 +120,26 @@ def _offer(index: str, path: str, length: Any, hashes: Any, custom: Any) -> Offe
         yanked=custom.get("yanked") is True,
         yanked_reason=_text(custom.get("yanked_reason"), 200),
     )
+
+
+def offer_from_row(index: str, row: Any) -> Offer | None:
+    """The offer a cached catalog row (``Offer.as_dict``) records, or None when the row is
+    not what :func:`offers_from` writes: any field of another type or out of its rules (a
+    damaged cache; the next refresh rebuilds it). The offer is rebuilt by the same rules
+    as a verified target's, so a cached field is never used unchecked."""
+    if not isinstance(row, dict) or type(row.get("length")) is not int:
+        return None
+    custom: dict[str, Any] = {k: row.get(k) for k in Offer.__match_args__}
+    offer = _offer(index, custom["path"], custom["length"], {"sha256": custom["sha256"]},
+                   custom)
+    if offer is None:
+        return None
+    rebuilt = offer.as_dict()
+    # a field missing from an older cache takes its default; one present must be the same
+    # value of the same type (``1 == True`` would pass a plain comparison)
+    same = all(type(row.get(k, v)) is type(v) and row.get(k, v) == v
+               for k, v in rebuilt.items())
+    return offer if same else None
 
 
 def _text(value: Any, limit: int) -> str:

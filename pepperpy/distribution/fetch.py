@@ -41,9 +41,10 @@ from pepperpy.core import (
     UntrustedPublisherError,
     ValidationError,
 )
-from pepperpy.distribution import catalog
+from pepperpy.distribution import catalog, pending_trust
 from pepperpy.distribution.catalog import Offer
 from pepperpy.distribution.config import SEARCH_MAX_AGE_ENV, parse_duration
+from pepperpy.distribution.publisher_keys import PublisherKey, TrustChange, widening
 from pepperpy.distribution.store import IndexConfig, IndexStore, check_index_name, check_url
 from pepperpy.fsio import atomic_write, ensure_folder
 from pepperpy.settings import Settings
@@ -68,18 +69,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-
-
-@record
-class PublisherKey:
-    """A publisher key an index names, with the plugins it signs there."""
-
-    key_id: str
-    publisher: str
-    pem: bytes
-    names: tuple[str, ...]
-    #: ``name@category/provider`` for each: what the key is trusted for when imported
-    slots: tuple[str, ...] = ()
 
 
 @record
@@ -142,6 +131,7 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
     created = store.missing_folders()  # a failed add in a fresh home removes them again
     with store.locked():
         store.clean()  # what an interrupted `index add` left
+        pending_trust.settle_locked(settings, store, show)
         existing = next((c for c in store.list() if c.name == name), None)
         if existing is not None:
             config, offers, keys = _same_again(settings, store, existing, url, root,
@@ -156,9 +146,11 @@ def add_index(settings: Settings, name: str, url: str, root_file: Path, *,
             keys = publisher_keys(offers)
             if trust_publishers:
                 _check_trustable(settings, keys)  # refuse before anything is recorded
+                pending_trust.note_keys(staged, keys)  # recorded with the index
             config = store.record(name, url, staged)
             if trust_publishers:
                 _trust_or_forget(settings, store, name, keys, show)
+                pending_trust.finished(store, name)
         except BaseException as exc:
             import shutil
 
@@ -282,15 +274,6 @@ def _trust(settings: Settings, keys: list[PublisherKey], show: Progress | None) 
         [(key.pem, _publisher_name(key), key.slots) for key in keys])
 
 
-@record
-class TrustChange:
-    """What ``index trust`` would add: a new key, or new slots for a scoped key."""
-
-    key: PublisherKey
-    slots: tuple[str, ...]
-    new_key: bool
-
-
 def trust_changes(settings: Settings, offers: Iterable[Offer]) -> list[TrustChange]:
     """How trusting the publishers an index names now would widen the trust store:
     keys it does not hold, and plugins a key trusted with ``--only`` does not cover yet.
@@ -299,19 +282,7 @@ def trust_changes(settings: Settings, offers: Iterable[Offer]) -> list[TrustChan
 
     keys = publisher_keys(offers)
     _check_trustable(settings, keys)
-    store = TrustStore(settings.trust_file).snapshot()
-    changes = []
-    for key in keys:
-        held = store.get(key.key_id)
-        if held is None:
-            changes.append(TrustChange(key, key.slots, True))
-        elif held.revoked_at is None and held.only is not None:
-            plain = {o for o in held.only if "@" not in o}  # a name: any of its slots
-            extra = tuple(s for s in key.slots
-                          if s not in held.only and s.split("@")[0] not in plain)
-            if extra:
-                changes.append(TrustChange(key, extra, False))
-    return changes
+    return widening(keys, TrustStore(settings.trust_file).snapshot())
 
 
 def apply_trust(settings: Settings, changes: list[TrustChange]) -> None:
@@ -337,6 +308,7 @@ class Session:
         self.settings = settings
         self.store = IndexStore(settings)
         self.progress = progress
+        pending_trust.settle(settings, self.store, progress)
         configs = self.store.list()
         if index is not None:
             configs = [self.store.get(index)]
@@ -464,23 +436,16 @@ class Session:
         options: dict[str, Any] = {"allow_downgrade": allow_downgrade, "force": force,
                                    "transfer_owner": transfer_owner,
                                    "accept": _matches(offer)}
-        current = installed_plugins(self.settings).get(offer.name)
-        if current is not None and not allow_downgrade and _older(offer.version, current[0]):
-            from pepperpy.plugins.install import older_than_installed
-
-            raise older_than_installed(offer.name, offer.version, current[0])  # no download
-        installed = installed_path(self.settings, offer.name)
-        if current is not None and current[1] == offer.sha256 == _digest_of(installed):
+        installed = self._installed_copy(offer, allow_downgrade=allow_downgrade)
+        if installed is not None:
             # Already installed and intact: no download, but the same checks as any
             # install (a revoked key or digest, a key trusted for other plugins only).
             # A damaged or missing copy is fetched again below.
             result = install_bundle(installed, settings=self.settings, **options)
             return self._finish(offer, result, deps=deps)
-        client = self.client(offer.index)
-        if self.progress:
-            self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
-                          f"{offer.index!r}")
-        incoming = Incoming.open(self.settings, offer.length, installed)  # None: in memory
+        client = self._downloading(offer)
+        incoming = Incoming.open(self.settings, offer.length,
+                                 installed_path(self.settings, offer.name))  # None: memory
         try:
             result = self._install_target(offer, client, incoming, options)
         finally:
@@ -488,9 +453,50 @@ class Session:
                 incoming.close()
         return self._finish(offer, result, deps=deps)
 
+    def check_offer(self, offer: Offer, plan: Any, held: contextlib.ExitStack) -> Any:
+        """``install_offer``'s download and checks, into ``plan`` (``plugin install A B``
+        checks every target before the first install): the ``Checked`` bundle, whose
+        received file ``held`` closes."""
+        from pepperpy.plugins.incoming import Incoming
+        from pepperpy.plugins.install import installed_path
+
+        installed = self._installed_copy(offer, allow_downgrade=False)
+        if installed is not None:
+            return plan.check_file(installed, accept=_matches(offer))
+        client = self._downloading(offer)
+        incoming = Incoming.open(self.settings, offer.length,
+                                 installed_path(self.settings, offer.name))
+        if incoming is not None:
+            held.callback(incoming.close)
+        return self._install_target(offer, client, incoming, {"accept": _matches(offer)},
+                                    plan=plan)
+
+    def _installed_copy(self, offer: Offer, *, allow_downgrade: bool) -> Path | None:
+        """The installed file when it is this offer's bytes, intact; refuses an older
+        version before any download."""
+        from pepperpy.plugins.install import installed_path
+
+        current = installed_plugins(self.settings).get(offer.name)
+        if current is not None and not allow_downgrade and _older(offer.version, current[0]):
+            from pepperpy.plugins.install import older_than_installed
+
+            raise older_than_installed(offer.name, offer.version, current[0])  # no download
+        installed = installed_path(self.settings, offer.name)
+        if current is not None and current[1] == offer.sha256 == _digest_of(installed):
+            return installed
+        return None
+
+    def _downloading(self, offer: Offer) -> IndexClient:
+        client = self.client(offer.index)
+        if self.progress:
+            self.progress(f"downloading {offer.path} ({offer.length} bytes) from index "
+                          f"{offer.index!r}")
+        return client
+
     def _install_target(self, offer: Offer, client: IndexClient, incoming: Any,
-                        options: dict[str, Any]) -> Any:
-        """Steps 4 and 5 of the module docstring: the install's result."""
+                        options: dict[str, Any], *, plan: Any = None) -> Any:
+        """Steps 4 and 5 of the module docstring: the install's result (with ``plan``,
+        the bundle checked into it, not installed)."""
         from pepperpy.plugins.install import install_bytes, install_incoming
 
         target = client.fetch(offer, incoming)
@@ -501,7 +507,11 @@ class Session:
             listed(verified)
 
         try:
-            if incoming is not None:
+            if plan is not None and incoming is not None:
+                result = plan.check_incoming(incoming, origin=offer.path, accept=accept)
+            elif plan is not None:
+                result = plan.check_bytes(target.data, origin=offer.path, accept=accept)
+            elif incoming is not None:
                 result = install_incoming(incoming, origin=offer.path,
                                           settings=self.settings, accept=accept, **options)
             else:
@@ -743,15 +753,11 @@ def _max_age() -> float:
 
 
 def _offer_from_row(index: str, row: Any) -> Offer:
-    fields: dict[str, Any] = (
-        {k: row.get(k) for k in Offer.__match_args__} if isinstance(row, dict) else {}
-    )
-    try:
-        offer = Offer(**fields)
-    except TypeError:
+    offer = catalog.offer_from_row(index, row)
+    if offer is None:
         raise ConfigurationError(
             f"the catalog of index {index!r} is corrupt; run `pepperpy plugin search "
             "--refresh`"
-        ) from None
+        )
     return offer
 

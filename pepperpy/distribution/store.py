@@ -225,14 +225,30 @@ class IndexStore:
         """Offers from the last refresh if younger than ``max_age`` seconds, else None
         (a damaged catalog is a cache: the next refresh rebuilds it)."""
         try:
-            data = load_json(self.index_dir(name) / "catalog.json", what="catalog",
-                             fix="", limit=CATALOG_LIMIT, depth=8)
-            if time.time() - float(data["refreshed_at"]) > max_age:
-                return None
-            offers = data["offers"]
-            return offers if isinstance(offers, list) else None
-        except (StateError, ValueError, KeyError, TypeError):
+            return self.read_catalog(name, max_age=max_age)
+        except StateError:
             return None
+
+    def read_catalog(self, name: str, *, max_age: float
+                     ) -> builtins.list[dict[str, Any]] | None:
+        """As :meth:`load_catalog`, but a damaged catalog (unreadable, not JSON, or of
+        another shape) raises ``StateError`` instead of reading as missing: a hint may
+        then say so. The rows themselves are checked by ``catalog.offer_from_row``."""
+        fix = "`pepperpy plugin search --refresh` rebuilds it"
+        path = self.index_dir(name) / "catalog.json"
+        data = load_json(path, what="cached catalog", fix=fix, limit=CATALOG_LIMIT, depth=8)
+        if data is None:
+            return None
+        when: Any = data.get("refreshed_at") if isinstance(data, dict) else None
+        offers = data.get("offers") if isinstance(data, dict) else None
+        if type(when) not in (int, float) or not isinstance(offers, list):
+            raise state_error(path, "(the cached catalog) is not a catalog (damaged)", fix)
+        try:
+            age = time.time() - float(when)
+        except OverflowError:  # an integer too large for a float
+            raise state_error(path, "(the cached catalog) has no usable time (damaged)",
+                              fix) from None
+        return None if not age <= max_age else offers
 
     def metadata_expiry(self, name: str) -> str | None:
         """When the index's verified local metadata (timestamp, snapshot, targets)

@@ -79,12 +79,16 @@ def withdrawn_digests(settings: Settings) -> frozenset[str]:
     """SHA-256 digests of bundles a configured index marked yanked, from each index's last
     verified refresh (``indexes/NAME/catalog.json``, written by the index client): read
     only for bundles found outside the install folder, never over the network."""
+    from pepperpy.distribution.store import CATALOG_LIMIT
+
     found: set[str] = set()
     for catalog in sorted((settings.home / "indexes").glob("*/catalog.json")):
-        try:
-            offers = json.loads(catalog.read_bytes()).get("offers", [])
+        try:  # bounded: a FIFO, a device or a huge file planted there is refused
+            data = load_json(catalog, what="cached catalog", limit=CATALOG_LIMIT, depth=8,
+                             fix="`pepperpy plugin search --refresh` rebuilds it")
+            offers = data.get("offers", [])
             found.update(o["sha256"] for o in offers if o.get("yanked") is True)
-        except (OSError, ValueError, AttributeError, TypeError, KeyError):
+        except (StateError, AttributeError, TypeError, KeyError):
             continue
     return frozenset(found)
 

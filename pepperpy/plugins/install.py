@@ -129,13 +129,7 @@ def install_bytes(
     or read back, and the gate's one SHA-256 pass gives the digest ``accept`` compares
     with the index's signed hash before the policy runs and anything is written."""
     trust = read_trust(settings)
-    try:
-        verified = verify_bundle(data, trust.snapshot, path=origin)
-    except PepperpyError as exc:  # named as the gate names a file it refuses
-        if exc.args and origin not in str(exc.args[0]):
-            exc.args = (f"{origin}: {exc.args[0]}", *exc.args[1:])
-        raise
-    trust.cache.remember(verified, trust.fingerprint)
+    verified = verify_bytes(data, origin, trust)
     return _install(verified, trust, origin, _writer(data, settings), settings=settings,
                     allow_downgrade=allow_downgrade, force=force,
                     transfer_owner=transfer_owner, accept=accept)
@@ -155,11 +149,31 @@ def install_incoming(
     folder (``pepperpy.plugins.incoming``): the gate verifies that file in one streamed
     pass while it is fsynced, ``accept`` compares the gate's SHA-256 with the index's,
     then the policy, and only then is the file named (the transaction's step 2)."""
+    trust = read_trust(settings)
+    verified = verify_incoming(incoming, origin, trust)
+    return _install(verified, trust, origin, incoming.name, settings=settings,
+                    allow_downgrade=allow_downgrade, force=force,
+                    transfer_owner=transfer_owner, accept=accept)
+
+
+def verify_bytes(data: bytes, origin: str, trust: Trust) -> VerifiedBundle:
+    """The gate's verdict on a bundle in memory, named ``origin`` in its errors."""
+    try:
+        verified = verify_bundle(data, trust.snapshot, path=origin)
+    except PepperpyError as exc:  # named as the gate names a file it refuses
+        if exc.args and origin not in str(exc.args[0]):
+            exc.args = (f"{origin}: {exc.args[0]}", *exc.args[1:])
+        raise
+    trust.cache.remember(verified, trust.fingerprint)
+    return verified
+
+
+def verify_incoming(incoming: Incoming, origin: str, trust: Trust) -> Verified:
+    """The gate's verdict on a received unnamed file, named ``origin`` in its errors."""
     from pepperpy.trust.gate import check
 
-    trust = read_trust(settings)
     try:
-        verified = check(incoming.path, trust)
+        return check(incoming.path, trust)
     except PepperpyError as exc:  # named as the gate names a file it refuses
         proc = str(incoming.path)
         if exc.args:
@@ -168,9 +182,6 @@ def install_incoming(
         if getattr(exc, "path", None) == proc:
             exc.path = origin  # type: ignore[attr-defined]
         raise
-    return _install(verified, trust, origin, incoming.name, settings=settings,
-                    allow_downgrade=allow_downgrade, force=force,
-                    transfer_owner=transfer_owner, accept=accept)
 
 
 def _install(verified: VerifiedBundle | Verified, trust: Trust, origin: str,
@@ -181,37 +192,49 @@ def _install(verified: VerifiedBundle | Verified, trust: Trust, origin: str,
     if accept is not None:
         accept(verified)
     m = verified.manifest
-    candidate = policy.Candidate(m, verified.digest, verified.key_id, origin, "file")
-    record = InstallRecord(
-        name=m.name, version=m.version, digest=verified.digest, key_id=verified.key_id,
-        category=m.category, provider_name=m.provider_name, file=f"{m.name}.pepperplugin",
-    )
     with file_lock(settings.home / "install.lock"):
         state = settle(settings)
         previous = state.plugins.get(m.name)
-        action = install_action(
-            candidate, previous, state, scopes=trust.scopes(verified.key_id),
-            pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
-            transfer_owner=transfer_owner, only=trust.only(verified.key_id))
-        holder = state.owner_of_provider(m.category, m.provider_name)
-        if holder is not None and holder.name != m.name and holder.key_id == record.key_id:
-            # The slot is the unit: the same publisher's bundle of another name is judged
-            # against the slot's plugin (no rollback through a rename) and replaces it
-            # (one plugin per slot; another publisher needs --transfer-owner, above).
-            install_action(
-                candidate, holder, state, scopes=trust.scopes(verified.key_id),
-                pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
-                transfer_owner=transfer_owner, only=trust.only(verified.key_id))
-            action = _slot_action(action, holder, record)
+        action, pending = _judge(verified, trust, origin, state, allow_downgrade=allow_downgrade,
+                                 force=force, transfer_owner=transfer_owner)
+        record = pending.record
         # a key trusted `--only NAME` is pinned to the slot NAME is first installed in
         TrustStore(settings.trust_file).pin(verified.key_id, m.name, m.slot)
         target = installed_path(settings, m.name)
         if action == "unchanged" and _file_digest(target) == record.digest:
             return InstallResult("unchanged", record, previous, target, verified)
-        displaces = tuple(sorted(r.name for r in state.plugins.values()
-                                 if r.name != m.name and _same_provider(r, record)))
-        _transaction(settings, state, Pending(record, displaces), put)
+        _transaction(settings, state, pending, put)
     return InstallResult(action, record, previous, target, verified)
+
+
+def _judge(verified: VerifiedBundle | Verified, trust: Trust, origin: str,
+           state: InstallState, *, allow_downgrade: bool, force: bool,
+           transfer_owner: bool) -> tuple[str, Pending]:
+    """The install policy for a verified bundle against ``state``: its action, and the
+    install it would journal (the record, and the plugins it displaces). Writes nothing."""
+    m = verified.manifest
+    candidate = policy.Candidate(m, verified.digest, verified.key_id, origin, "file")
+    record = InstallRecord(
+        name=m.name, version=m.version, digest=verified.digest, key_id=verified.key_id,
+        category=m.category, provider_name=m.provider_name, file=f"{m.name}.pepperplugin",
+    )
+    action = install_action(
+        candidate, state.plugins.get(m.name), state, scopes=trust.scopes(verified.key_id),
+        pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
+        transfer_owner=transfer_owner, only=trust.only(verified.key_id))
+    holder = state.owner_of_provider(m.category, m.provider_name)
+    if holder is not None and holder.name != m.name and holder.key_id == record.key_id:
+        # The slot is the unit: the same publisher's bundle of another name is judged
+        # against the slot's plugin (no rollback through a rename) and replaces it
+        # (one plugin per slot; another publisher needs --transfer-owner, above).
+        install_action(
+            candidate, holder, state, scopes=trust.scopes(verified.key_id),
+            pepperpy_version=__version__, allow_downgrade=allow_downgrade, force=force,
+            transfer_owner=transfer_owner, only=trust.only(verified.key_id))
+        action = _slot_action(action, holder, record)
+    displaces = tuple(sorted(r.name for r in state.plugins.values()
+                             if r.name != m.name and _same_provider(r, record)))
+    return action, Pending(record, displaces)
 
 
 def install_action(

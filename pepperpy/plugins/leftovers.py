@@ -11,7 +11,9 @@ another process is writing:
 - temporary files of the trust store, the verification and discovery caches and the
   dependency record: removed under each file's own lock;
 - index staging folders, catalog temp files and spool folders whose process is gone:
-  removed under the index store lock (``IndexStore.clean``).
+  removed under the index store lock (``IndexStore.clean``);
+- an ``index add --trust-publishers`` cut short between its two writes: settled under the
+  index store lock (``distribution.pending_trust``: finished or taken out again).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pepperpy.distribution import pending_trust
+from pepperpy.distribution.store import IndexStore
 from pepperpy.fsio import file_lock, remove_file, temp_files
 from pepperpy.settings import Settings
 
@@ -43,7 +47,6 @@ def _locked_files(settings: Settings) -> list[tuple[Path, Path]]:
 
 def find(settings: Settings) -> list[Leftover]:
     """Everything a crash left, without changing anything."""
-    from pepperpy.distribution.store import IndexStore
     from pepperpy.plugins.install import install_leftovers
     from pepperpy.plugins.state import load_state
 
@@ -58,14 +61,26 @@ def find(settings: Settings) -> list[Leftover]:
     for target, _lock in _locked_files(settings):
         found += [Leftover(str(p), f"a temporary file of an interrupted write of {target.name}")
                   for p in temp_files(target.parent, target.name)]
+    store = IndexStore(settings)
     found += [Leftover(str(p), "left by an interrupted index command or download")
-              for p in IndexStore(settings).leftovers()]
+              for p in store.leftovers()]
+    found += [Leftover(str(store.index_dir(name) / pending_trust.NOTE),
+                       f"an interrupted `pepperpy index add {name} --trust-publishers`")
+              for name in _pending_trust(store)]
     return found
+
+
+def _pending_trust(store: IndexStore) -> list[str]:
+    from pepperpy.core import PepperpyError
+
+    try:
+        return pending_trust.pending(store)
+    except PepperpyError:  # a damaged index store: `plugin doctor` names it elsewhere
+        return []
 
 
 def clean(settings: Settings) -> list[Leftover]:
     """Settle and remove what :func:`find` lists, each under its lock; returns it."""
-    from pepperpy.distribution.store import IndexStore
     from pepperpy.plugins.install import settle_now
 
     found = find(settings)
@@ -82,4 +97,6 @@ def clean(settings: Settings) -> list[Leftover]:
     if store.leftovers():
         with store.locked():
             store.clean()
+    if _pending_trust(store):
+        pending_trust.settle(settings, store, None)
     return found
