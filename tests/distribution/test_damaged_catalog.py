@@ -83,15 +83,19 @@ def _check_hint(capsys: pytest.CaptureFixture[str], what: str) -> bool:
     return damaged
 
 
-def test_every_damaged_catalog_keeps_the_commands_own_error(
-        publisher: Publisher, server: IndexServer, home: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def catalog(publisher: Publisher, server: IndexServer, home: Path) -> Path:
+    """The cached catalog of index 'main', which offers weather_acme (provider acme)."""
     assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
     bundle = publisher.bundle("weather_acme", "1.0.0", category="weather",
                               provider_name="acme")
     assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
     assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
-    catalog = home / "indexes" / "main" / "catalog.json"
+    return home / "indexes" / "main" / "catalog.json"
+
+
+def test_every_damaged_catalog_keeps_the_commands_own_error(
+        catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = catalog.read_bytes()
     capsys.readouterr()
     shapes = list(_damaged_documents())
@@ -107,14 +111,7 @@ def test_every_damaged_catalog_keeps_the_commands_own_error(
 
 
 def test_a_catalog_with_wrong_types_says_it_is_damaged_and_how_to_rebuild_it(
-        publisher: Publisher, server: IndexServer, home: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
-    bundle = publisher.bundle("weather_acme", "1.0.0", category="weather",
-                              provider_name="acme")
-    assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
-    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
-    catalog = home / "indexes" / "main" / "catalog.json"
+        catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(catalog.read_bytes())
     data["offers"][0]["name"] = ["weather_acme"]  # a list: unhashable, unsortable
     catalog.write_bytes(json.dumps(data).encode())
@@ -130,14 +127,7 @@ def test_a_catalog_with_wrong_types_says_it_is_damaged_and_how_to_rebuild_it(
 
 @pytest.mark.parametrize("target", ["folder", "dangling", "fifo", "big", "other json"])
 def test_a_planted_link_at_the_catalog_is_named_damaged_never_a_bare_error(
-        target: str, publisher: Publisher, server: IndexServer, home: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("repo", "init", publisher.folder, "--key", publisher.repo_key) == 0
-    bundle = publisher.bundle("weather_acme", "1.0.0", category="weather",
-                              provider_name="acme")
-    assert run("repo", "add", publisher.folder, bundle, "--key", publisher.repo_key) == 0
-    assert run("index", "add", "main", server.url, "--root", publisher.root) == 0
-    catalog = home / "indexes" / "main" / "catalog.json"
+        target: str, catalog: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     aim = tmp_path / "aim"
     if target == "folder":
         aim.mkdir()
